@@ -1,0 +1,518 @@
+//! Counting failures by cause, upstream, route and time window.
+//!
+//! An [`Aggregator`] owns every counter of a run and nothing else: it is
+//! fed [`Failure`]s and line statistics and turns them into a
+//! [`Report`](crate::report::Report). Keys (upstreams, routes) are interned
+//! once and capped per dimension; past the cap new keys are counted under
+//! `(other)` and the report says so. Two aggregators merge exactly when
+//! their inputs were split at line boundaries, which is how parallel runs
+//! and `merge` combine.
+
+pub mod route;
+pub mod window;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::catalog::CauseId;
+use crate::correlate::Failure;
+use crate::parse::{LocalTime, Server};
+
+/// Most distinct upstreams kept before folding into `(other)`.
+pub const MAX_UPSTREAMS: usize = 4096;
+/// Most distinct routes kept before folding into `(other)`.
+pub const MAX_ROUTES: usize = 10_000;
+/// Longest example line kept, in bytes.
+pub const MAX_EXAMPLE: usize = 4096;
+/// Unrecognized lines kept as samples.
+pub const UNRECOGNIZED_SAMPLES: usize = 5;
+
+/// Key id used for everything past a dimension's cap.
+pub const OTHER: u32 = u32::MAX;
+
+/// Distinct byte strings, each with a small id, up to a cap.
+#[derive(Debug, Clone, Default)]
+pub struct Interner {
+    ids: HashMap<Box<[u8]>, u32>,
+    keys: Vec<Box<[u8]>>,
+    cap: usize,
+    /// Failures whose key was folded into `(other)`.
+    pub folded: u64,
+}
+
+impl Interner {
+    /// An interner holding at most `cap` keys.
+    pub fn new(cap: usize) -> Self {
+        Interner {
+            cap,
+            ..Default::default()
+        }
+    }
+
+    /// The id of `key`, adding it if there is room; [`OTHER`] otherwise.
+    /// Allocates only for a key not seen before.
+    pub fn intern(&mut self, key: &[u8]) -> u32 {
+        if let Some(&id) = self.ids.get(key) {
+            return id;
+        }
+        if self.keys.len() >= self.cap {
+            self.folded += 1;
+            return OTHER;
+        }
+        let id = self.keys.len() as u32;
+        let boxed: Box<[u8]> = key.into();
+        self.keys.push(boxed.clone());
+        self.ids.insert(boxed, id);
+        id
+    }
+
+    /// The key of an id (`(other)` for [`OTHER`]).
+    pub fn key(&self, id: u32) -> &[u8] {
+        if id == OTHER {
+            b"(other)"
+        } else {
+            &self.keys[id as usize]
+        }
+    }
+
+    /// Number of keys held.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// The first line of a cause, to show as an example.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    /// Input index.
+    pub file: u32,
+    /// Line number.
+    pub line: u64,
+    /// The line, cut at [`MAX_EXAMPLE`] bytes.
+    pub text: Vec<u8>,
+}
+
+/// Counters of one cause.
+#[derive(Debug, Clone, Default)]
+pub struct CauseStats {
+    /// Failed requests.
+    pub count: u64,
+    /// Attempts (requests plus retries of them).
+    pub attempts: u64,
+    /// Physical lines.
+    pub lines: u64,
+    /// Earliest time seen.
+    pub first: Option<LocalTime>,
+    /// Latest time seen.
+    pub last: Option<LocalTime>,
+    /// Failed requests per window start.
+    pub timeline: BTreeMap<i64, u64>,
+    /// Attempts per upstream id.
+    pub upstreams: HashMap<u32, u64>,
+    /// Failed requests per route id.
+    pub routes: HashMap<u32, u64>,
+    /// Failed requests per server.
+    pub servers: [u64; 3],
+    /// Failed requests per status override (status, count).
+    pub statuses: BTreeMap<u16, u64>,
+    /// The earliest line in input order.
+    pub example: Option<Example>,
+}
+
+/// Line statistics of one input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineStats {
+    /// Physical lines read.
+    pub total: u64,
+    /// Lines that are part of a counted failure.
+    pub matched: u64,
+    /// Lines in no known format.
+    pub unrecognized: u64,
+    /// Lines over the length limit, skipped.
+    pub oversized: u64,
+    /// Continuation lines of multi-line records (PHP stack traces).
+    pub continuation: u64,
+    /// Empty lines.
+    pub blank: u64,
+    /// Recognised lines per server.
+    pub by_server: [u64; 3],
+}
+
+impl LineStats {
+    /// Adds another input's counts.
+    pub fn add(&mut self, o: &LineStats) {
+        self.total += o.total;
+        self.matched += o.matched;
+        self.unrecognized += o.unrecognized;
+        self.oversized += o.oversized;
+        self.continuation += o.continuation;
+        self.blank += o.blank;
+        for i in 0..3 {
+            self.by_server[i] += o.by_server[i];
+        }
+    }
+}
+
+/// One input as the report lists it.
+#[derive(Debug, Clone)]
+pub struct FileStats {
+    /// As the user named it.
+    pub path: String,
+    /// Its lines.
+    pub lines: LineStats,
+    /// Why it could not be read (completely).
+    pub error: Option<String>,
+}
+
+/// A sample of an unrecognized line.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Input index.
+    pub file: u32,
+    /// Line number.
+    pub line: u64,
+    /// The line, cut.
+    pub text: Vec<u8>,
+}
+
+/// All the counters of a run.
+#[derive(Debug, Clone)]
+pub struct Aggregator {
+    /// Window length in seconds (may have grown, see [`window::coarser`]).
+    pub window: i64,
+    /// Window length asked for.
+    pub requested_window: i64,
+    /// Per cause, indexed by [`CauseId`].
+    pub causes: Vec<CauseStats>,
+    /// Upstream keys.
+    pub upstreams: Interner,
+    /// Route keys.
+    pub routes: Interner,
+    /// The inputs, in order.
+    pub files: Vec<FileStats>,
+    /// Samples of unrecognized lines.
+    pub unrecognized: Vec<Sample>,
+    route_buf: Vec<u8>,
+}
+
+impl Aggregator {
+    /// An empty aggregator with `window` seconds per timeline bucket.
+    pub fn new(window: i64) -> Self {
+        Aggregator {
+            window,
+            requested_window: window,
+            causes: vec![CauseStats::default(); CauseId::all().count()],
+            upstreams: Interner::new(MAX_UPSTREAMS),
+            routes: Interner::new(MAX_ROUTES),
+            files: Vec::new(),
+            unrecognized: Vec::new(),
+            route_buf: Vec::new(),
+        }
+    }
+
+    /// Counts one failure (or one more attempt of one).
+    pub fn add(&mut self, f: &Failure<'_>) {
+        let up = f.upstream.as_deref().map(|u| self.upstreams.intern(u));
+        let route = match f.route.as_deref() {
+            Some(raw) if route::normalize(raw, &mut self.route_buf) => {
+                Some(self.routes.intern(&self.route_buf))
+            }
+            _ => None,
+        };
+        let c = &mut self.causes[f.cause.0 as usize];
+        c.attempts += 1;
+        c.lines += f.lines as u64;
+        if let Some(u) = up {
+            *c.upstreams.entry(u).or_default() += 1;
+        }
+        let better_example = c
+            .example
+            .as_ref()
+            .is_none_or(|e| (f.file, f.line) < (e.file, e.line));
+        if better_example {
+            c.example = Some(Example {
+                file: f.file,
+                line: f.line,
+                text: f.text[..f.text.len().min(MAX_EXAMPLE)].to_vec(),
+            });
+        }
+        if let Some(t) = f.time {
+            c.first = Some(c.first.map_or(t, |x| x.min(t)));
+            c.last = Some(c.last.map_or(t, |x| x.max(t)));
+        }
+        if !f.new_request {
+            return;
+        }
+        c.count += 1;
+        c.servers[f.server.index()] += 1;
+        if let Some(s) = f.status {
+            *c.statuses.entry(s).or_default() += 1;
+        }
+        if let Some(r) = route {
+            *c.routes.entry(r).or_default() += 1;
+        }
+        if let Some(t) = f.time {
+            *c.timeline
+                .entry(window::bucket(t.0, self.window))
+                .or_default() += 1;
+            if c.timeline.len() > window::MAX_WINDOWS {
+                self.coarsen();
+            }
+        }
+    }
+
+    /// Grows the window until every timeline fits.
+    fn coarsen(&mut self) {
+        while self
+            .causes
+            .iter()
+            .any(|c| c.timeline.len() > window::MAX_WINDOWS)
+        {
+            self.rebucket(window::coarser(self.window));
+        }
+    }
+
+    fn rebucket(&mut self, new_window: i64) {
+        self.window = new_window;
+        for c in &mut self.causes {
+            let old = std::mem::take(&mut c.timeline);
+            for (start, n) in old {
+                *c.timeline
+                    .entry(window::bucket(start, new_window))
+                    .or_default() += n;
+            }
+        }
+    }
+
+    /// Records an unrecognized line (keeps the first few as samples).
+    pub fn unrecognized_line(&mut self, file: u32, line: u64, text: &[u8]) {
+        if self.unrecognized.len() < UNRECOGNIZED_SAMPLES {
+            self.unrecognized.push(Sample {
+                file,
+                line,
+                text: text[..text.len().min(240)].to_vec(),
+            });
+        }
+    }
+
+    /// Total failed requests over all causes.
+    pub fn total_failures(&self) -> u64 {
+        self.causes.iter().map(|c| c.count).sum()
+    }
+
+    /// The server that logged most of a cause's failures.
+    pub fn dominant_server(c: &CauseStats) -> Server {
+        let mut best = Server::Nginx;
+        for s in Server::ALL {
+            if c.servers[s.index()] > c.servers[best.index()] {
+                best = s;
+            }
+        }
+        best
+    }
+
+    /// Adds another aggregator's counts (inputs in `other` come after ours).
+    pub fn merge(&mut self, other: Aggregator) {
+        let file_offset = self.files.len() as u32;
+        let up_map: Vec<u32> = (0..other.upstreams.len() as u32)
+            .map(|i| self.upstreams.intern(other.upstreams.key(i)))
+            .collect();
+        let route_map: Vec<u32> = (0..other.routes.len() as u32)
+            .map(|i| self.routes.intern(other.routes.key(i)))
+            .collect();
+        let remap = |m: &[u32], id: u32| if id == OTHER { OTHER } else { m[id as usize] };
+        self.upstreams.folded += other.upstreams.folded;
+        self.routes.folded += other.routes.folded;
+        if other.window > self.window {
+            let mut w = self.window;
+            while w < other.window {
+                w = window::coarser(w);
+            }
+            self.rebucket(w);
+        }
+        for (mine, theirs) in self.causes.iter_mut().zip(other.causes) {
+            mine.count += theirs.count;
+            mine.attempts += theirs.attempts;
+            mine.lines += theirs.lines;
+            mine.first = min_opt(mine.first, theirs.first);
+            mine.last = max_opt(mine.last, theirs.last);
+            for (start, n) in theirs.timeline {
+                *mine
+                    .timeline
+                    .entry(window::bucket(start, self.window))
+                    .or_default() += n;
+            }
+            for (u, n) in theirs.upstreams {
+                *mine.upstreams.entry(remap(&up_map, u)).or_default() += n;
+            }
+            for (r, n) in theirs.routes {
+                *mine.routes.entry(remap(&route_map, r)).or_default() += n;
+            }
+            for i in 0..3 {
+                mine.servers[i] += theirs.servers[i];
+            }
+            for (s, n) in theirs.statuses {
+                *mine.statuses.entry(s).or_default() += n;
+            }
+            if let Some(mut e) = theirs.example {
+                e.file += file_offset;
+                if mine
+                    .example
+                    .as_ref()
+                    .is_none_or(|m| (e.file, e.line) < (m.file, m.line))
+                {
+                    mine.example = Some(e);
+                }
+            }
+        }
+        for mut s in other.unrecognized {
+            if self.unrecognized.len() < UNRECOGNIZED_SAMPLES {
+                s.file += file_offset;
+                self.unrecognized.push(s);
+            }
+        }
+        self.files.extend(other.files);
+        self.coarsen();
+    }
+}
+
+fn min_opt(a: Option<LocalTime>, b: Option<LocalTime>) -> Option<LocalTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt(a: Option<LocalTime>, b: Option<LocalTime>) -> Option<LocalTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn failure(cause: &str, t: i64, up: &str, route: &str, new_request: bool) -> Failure<'static> {
+        Failure {
+            cause: CauseId::from_id(cause).unwrap(),
+            server: Server::Nginx,
+            status: None,
+            time: Some(LocalTime(t)),
+            upstream: Some(Cow::Owned(up.as_bytes().to_vec())),
+            route: Some(Cow::Owned(route.as_bytes().to_vec())),
+            new_request,
+            lines: 1,
+            file: 0,
+            line: t as u64,
+            text: Cow::Borrowed(b"x"),
+        }
+    }
+
+    #[test]
+    fn counts_requests_attempts_and_windows() {
+        let mut a = Aggregator::new(60);
+        a.add(&failure(
+            "upstream_timeout",
+            120,
+            "http://a:1",
+            "GET /u/1 HTTP/1.1",
+            true,
+        ));
+        a.add(&failure(
+            "upstream_timeout",
+            130,
+            "http://b:1",
+            "GET /u/1 HTTP/1.1",
+            false,
+        ));
+        a.add(&failure(
+            "upstream_timeout",
+            200,
+            "http://a:1",
+            "GET /u/2 HTTP/1.1",
+            true,
+        ));
+        let c = &a.causes[CauseId::from_id("upstream_timeout").unwrap().0 as usize];
+        assert_eq!((c.count, c.attempts), (2, 3));
+        assert_eq!(
+            c.timeline.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
+            [(120, 1), (180, 1)]
+        );
+        assert_eq!(c.routes.len(), 1);
+        assert_eq!(a.routes.key(*c.routes.keys().next().unwrap()), b"/u/:id");
+        assert_eq!(c.upstreams.values().sum::<u64>(), 3);
+        assert_eq!(c.first.unwrap().0, 120);
+        assert_eq!(c.last.unwrap().0, 200);
+        assert_eq!(c.example.as_ref().unwrap().line, 120);
+    }
+
+    #[test]
+    fn keys_past_the_cap_fold_into_other() {
+        let mut i = Interner::new(2);
+        assert_eq!(i.intern(b"a"), 0);
+        assert_eq!(i.intern(b"b"), 1);
+        assert_eq!(i.intern(b"c"), OTHER);
+        assert_eq!(i.intern(b"a"), 0);
+        assert_eq!(i.folded, 1);
+        assert_eq!(i.key(OTHER), b"(other)");
+    }
+
+    #[test]
+    fn timelines_coarsen_when_too_long() {
+        let mut a = Aggregator::new(1);
+        for t in 0..(window::MAX_WINDOWS as i64 + 5) {
+            a.add(&failure("upstream_refused", t, "u", "/", true));
+        }
+        assert!(a.window > 1);
+        let c = &a.causes[CauseId::from_id("upstream_refused").unwrap().0 as usize];
+        assert!(c.timeline.len() <= window::MAX_WINDOWS);
+        assert_eq!(
+            c.timeline.values().sum::<u64>(),
+            window::MAX_WINDOWS as u64 + 5
+        );
+    }
+
+    #[test]
+    fn merge_equals_one_run() {
+        let fs: Vec<_> = (0..50)
+            .map(|i| {
+                failure(
+                    if i % 3 == 0 {
+                        "upstream_refused"
+                    } else {
+                        "upstream_timeout"
+                    },
+                    i * 7,
+                    &format!("u{}", i % 4),
+                    &format!("/r/{}", i % 5),
+                    i % 4 != 1,
+                )
+            })
+            .collect();
+        let mut whole = Aggregator::new(60);
+        fs.iter().for_each(|f| whole.add(f));
+        let mut left = Aggregator::new(60);
+        let mut right = Aggregator::new(60);
+        fs[..20].iter().for_each(|f| left.add(f));
+        fs[20..].iter().for_each(|f| right.add(f));
+        left.merge(right);
+        for (a, b) in whole.causes.iter().zip(&left.causes) {
+            assert_eq!(
+                (a.count, a.attempts, a.first, a.last),
+                (b.count, b.attempts, b.first, b.last)
+            );
+            assert_eq!(a.timeline, b.timeline);
+            assert_eq!(
+                a.upstreams.values().sum::<u64>(),
+                b.upstreams.values().sum::<u64>()
+            );
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Mode dispatch and the wiring of the stages; the only module that knows
+//! them all.
+
+use std::io::{self, BufWriter, Write};
+
+use crate::aggregate::{Aggregator, FileStats};
+use crate::catalog::{Catalog, CauseId};
+use crate::cli::{Cli, Command, FormatArg};
+use crate::config::AnalyzeConfig;
+use crate::error::{Error, Result};
+use crate::exit::ExitCode;
+use crate::pipeline::Pipeline;
+use crate::render::{self, OutputFormat, text::TextOptions};
+use crate::report::Report;
+use crate::source;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Analyze(args) => analyze(AnalyzeConfig::from_args(args)?),
+        Command::Causes(args) => causes(args.format),
+    }
+}
+
+/// `analyze`: every input through the pipeline, one report.
+pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
+    let report = build_report(&cfg, &mut |e| eprintln!("upcause: {e}"));
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    match cfg.format {
+        OutputFormat::Json => render::json::render(&report, &mut out),
+        OutputFormat::Text => render::text::render(
+            &report,
+            TextOptions {
+                color: cfg.color,
+                top: cfg.top,
+            },
+            &mut out,
+        ),
+    }
+    .and_then(|()| out.flush())
+    .map_err(Error::Output)?;
+    Ok(if report.has_input_errors() {
+        ExitCode::InputError
+    } else {
+        ExitCode::Success
+    })
+}
+
+/// Reads every input of `cfg` and builds the report; `warn` hears about
+/// each input that could not be read (completely).
+pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report {
+    let catalog = Catalog::new();
+    let pipeline = Pipeline::new(&catalog, &cfg.filters, cfg.default_year);
+    let mut agg = Aggregator::new(cfg.window);
+    let (inputs, errors) = source::expand(&cfg.paths);
+    for e in errors {
+        warn(&e);
+        if let Error::Input { path, source } = &e {
+            agg.files.push(FileStats {
+                path: path.clone(),
+                lines: Default::default(),
+                error: Some(source.to_string()),
+            });
+        }
+    }
+    for spec in &inputs {
+        let name = spec.display_name();
+        match source::open(spec) {
+            Ok(reader) => {
+                pipeline.run(name.clone(), reader, &mut agg);
+                if let Some(err) = &agg.files.last().and_then(|f| f.error.clone()) {
+                    warn(&Error::input(name, io::Error::other(err.clone())));
+                }
+            }
+            Err(e) => {
+                let err = Error::input(name.clone(), e);
+                warn(&err);
+                if let Error::Input { source, .. } = &err {
+                    agg.files.push(FileStats {
+                        path: name,
+                        lines: Default::default(),
+                        error: Some(error_text(source)),
+                    });
+                }
+            }
+        }
+    }
+    Report::build(&agg)
+}
+
+fn error_text(e: &io::Error) -> String {
+    Error::input("", io::Error::new(e.kind(), e.to_string()))
+        .to_string()
+        .trim_start_matches(": ")
+        .to_string()
+}
+
+/// `causes`: the catalog.
+fn causes(format: FormatArg) -> Result<ExitCode> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let res = match format {
+        FormatArg::Json => {
+            let list: Vec<serde_json::Value> = CauseId::all()
+                .map(|id| {
+                    let c = id.info();
+                    serde_json::json!({
+                        "cause": c.id,
+                        "title": c.title,
+                        "status": {"nginx": c.status[0], "apache": c.status[1], "php-fpm": c.status[2]},
+                        "meaning": c.meaning,
+                        "fix": {"nginx": c.fix[0], "apache": c.fix[1], "php-fpm": c.fix[2]},
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &list)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
+        FormatArg::Text => CauseId::all().try_for_each(|id| {
+            let c = id.info();
+            let status = |i: usize| c.status[i].map_or("-".to_string(), |s| s.to_string());
+            writeln!(out, "{}  {}", c.id, c.title)?;
+            writeln!(
+                out,
+                "    status   nginx {}, apache {}{}",
+                status(0),
+                status(1),
+                c.status[2]
+                    .map(|s| format!(", php-fpm {s}"))
+                    .unwrap_or_default()
+            )?;
+            writeln!(out, "    means    {}", c.meaning)?;
+            writeln!(out, "    nginx    {}", c.fix[0])?;
+            writeln!(out, "    apache   {}", c.fix[1])?;
+            if !c.fix[2].is_empty() {
+                writeln!(out, "    php-fpm  {}", c.fix[2])?;
+            }
+            writeln!(out)
+        }),
+    };
+    res.and_then(|()| out.flush()).map_err(Error::Output)?;
+    Ok(ExitCode::Success)
+}

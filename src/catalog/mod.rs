@@ -1,0 +1,573 @@
+//! The catalog: upstream-failure signatures mapped to causes.
+//!
+//! Everything the tool knows about failure messages is data in two tables:
+//! [`causes::CAUSES`] (what a cause means, its status per server, its fix)
+//! and [`signatures::SIGNATURES`] (which message, errno and phase gives which
+//! cause). [`Catalog::classify`] walks the signatures of the line's server in
+//! order and takes the first that matches, so specific rows come before
+//! general ones. A cheap literal prefilter runs first: most lines of a busy
+//! error log are noise and never get past it.
+
+pub mod causes;
+pub mod errno;
+pub mod signatures;
+
+use std::borrow::Cow;
+
+use memchr::memmem;
+
+use crate::parse::{Head, Server, apache, nginx, php_fpm};
+pub use errno::Errno;
+
+/// What a cause means and how to fix it.
+#[derive(Debug)]
+pub struct CauseInfo {
+    /// Stable identifier used in JSON, filters and rules (`upstream_timeout`).
+    pub id: &'static str,
+    /// One-line title.
+    pub title: &'static str,
+    /// HTTP status the client gets, per server (`[nginx, apache, php-fpm]`).
+    pub status: [Option<u16>; 3],
+    /// What happened, for a human.
+    pub meaning: &'static str,
+    /// The fix in a few words, for the summary table.
+    pub fix_short: &'static str,
+    /// The fix in that server's terms (`[nginx, apache, php-fpm]`; empty
+    /// where the server has no such failure).
+    pub fix: [&'static str; 3],
+}
+
+impl CauseInfo {
+    /// The fix for `server`, falling back to the nginx wording.
+    pub fn fix_for(&self, server: Server) -> &'static str {
+        let f = self.fix[server.index()];
+        if f.is_empty() { self.fix[0] } else { f }
+    }
+}
+
+/// Index of a cause in [`causes::CAUSES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CauseId(pub u16);
+
+impl CauseId {
+    /// The cause's description.
+    pub fn info(self) -> &'static CauseInfo {
+        &causes::CAUSES[self.0 as usize]
+    }
+
+    /// Looks a cause up by its id string.
+    pub fn from_id(id: &str) -> Option<CauseId> {
+        causes::CAUSES
+            .iter()
+            .position(|c| c.id == id)
+            .map(|i| CauseId(i as u16))
+    }
+
+    /// All causes, in catalog order.
+    pub fn all() -> impl Iterator<Item = CauseId> {
+        (0..causes::CAUSES.len()).map(|i| CauseId(i as u16))
+    }
+}
+
+/// How a signature's message is recognised.
+#[derive(Debug, Clone, Copy)]
+pub enum Match {
+    /// The message starts with this text.
+    Prefix(&'static str),
+    /// The message contains this text.
+    Contains(&'static str),
+    /// The message starts with the first text and contains the second.
+    PrefixContains(&'static str, &'static str),
+    /// Apache message number.
+    Ah(u32),
+    /// Apache message number, and the message contains this text.
+    AhContains(u32, &'static str),
+    /// Any message (the errno or phase decides).
+    Any,
+}
+
+/// Which failure phase a line must be in.
+#[derive(Debug, Clone, Copy)]
+pub enum Phase {
+    /// No condition.
+    Any,
+    /// nginx: the ` while ...` action involves the upstream (`connecting to
+    /// upstream`, `reading response header from upstream`, ...). The same
+    /// message logged while talking to a client is not an upstream failure.
+    Upstream,
+    /// nginx: the action contains this text.
+    Action(&'static str),
+    /// Apache: the line is about a backend connection (`[remote ...]`).
+    RemotePeer,
+}
+
+/// Which error numbers a signature accepts.
+#[derive(Debug, Clone, Copy)]
+pub enum Errnos {
+    /// Any errno, or none.
+    Any,
+    /// One of these.
+    Is(&'static [Errno]),
+}
+
+/// How the cause follows from the line.
+#[derive(Debug, Clone, Copy)]
+pub enum CauseRule {
+    /// Always this cause.
+    Fixed(&'static str),
+    /// By the errno's meaning; the default (a weak guess) when none fits.
+    ByErrno(&'static [(Errno, &'static str)], &'static str),
+    /// The line is not a failure (stops matching).
+    Ignore,
+    /// No cause of its own; it belongs to the failure being assembled on
+    /// the same Apache thread (e.g. AH00959 "disabling worker").
+    Attach,
+}
+
+/// How a line takes part in a failure logged over several lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A complete failure by itself.
+    Alone,
+    /// Opens (or adds to) a failure on its Apache thread.
+    Lead,
+    /// Closes the failure on its Apache thread (the request-level line).
+    Final,
+    /// Adds to the failure on its Apache thread, never counted alone.
+    Attach,
+}
+
+/// Where the upstream name comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Extract {
+    /// No upstream in the message.
+    None,
+    /// nginx `upstream: "..."` as a server, else `connect() to X failed`.
+    NginxPeer,
+    /// nginx `upstream: "..."` host part: the upstream block's name.
+    NginxGroup,
+    /// nginx: the name before ` could not be resolved`, after `resolve `, or
+    /// inside `in upstream "..."`.
+    NginxResolvedName,
+    /// nginx `resolver: ` context.
+    NginxResolver,
+    /// Apache: `SCHEME: attempt to connect to ADDR (...)` or a unix socket.
+    ApacheConnect,
+    /// Apache: the text between two markers, with a prefix.
+    Between(&'static str, &'static str, Prefix),
+    /// php-fpm: `php-fpm:<pool>`.
+    PhpPool,
+}
+
+/// What goes in front of an extracted address.
+#[derive(Debug, Clone, Copy)]
+pub enum Prefix {
+    /// Nothing: the text is the upstream (a host name, `balancer://x`).
+    Raw,
+    /// `http://`.
+    Http,
+    /// The lowercased proxy scheme the message starts with (`HTTP: `,
+    /// `FCGI: `, `proxy: HTTP: `).
+    Scheme,
+}
+
+/// One row of the signature table.
+#[derive(Debug, Clone, Copy)]
+pub struct Signature {
+    /// The server that writes this message.
+    pub server: Server,
+    /// How the message is recognised.
+    pub matcher: Match,
+    /// Errnos accepted.
+    pub errno: Errnos,
+    /// Phase condition.
+    pub phase: Phase,
+    /// How the cause is decided.
+    pub cause: CauseRule,
+    /// Multi-line role.
+    pub role: Role,
+    /// A strong match decides the cause of a joined failure; a weak one
+    /// (a generic request-level line) only fills in when nothing else does.
+    pub strong: bool,
+    /// Status the client got, when this message tells it more precisely
+    /// than the cause does (e.g. `Primary script unknown` is a 404).
+    pub status: Option<u16>,
+    /// Where the upstream name is.
+    pub extract: Extract,
+}
+
+impl Signature {
+    /// A row with the defaults of its server.
+    pub const fn new(server: Server, matcher: Match, cause: CauseRule) -> Signature {
+        Signature {
+            server,
+            matcher,
+            errno: Errnos::Any,
+            phase: Phase::Any,
+            cause,
+            role: match server {
+                Server::Apache => Role::Lead,
+                _ => Role::Alone,
+            },
+            strong: true,
+            status: None,
+            extract: match server {
+                Server::Nginx => Extract::NginxPeer,
+                Server::Apache => Extract::None,
+                Server::PhpFpm => Extract::PhpPool,
+            },
+        }
+    }
+    /// Accept only these errnos.
+    pub const fn errno(mut self, e: &'static [Errno]) -> Self {
+        self.errno = Errnos::Is(e);
+        self
+    }
+    /// Require a phase.
+    pub const fn phase(mut self, p: Phase) -> Self {
+        self.phase = p;
+        self
+    }
+    /// Set the multi-line role.
+    pub const fn role(mut self, r: Role) -> Self {
+        self.role = r;
+        self
+    }
+    /// Mark as a weak match.
+    pub const fn weak(mut self) -> Self {
+        self.strong = false;
+        self
+    }
+    /// Say where the upstream is.
+    pub const fn extract(mut self, x: Extract) -> Self {
+        self.extract = x;
+        self
+    }
+    /// Override the status.
+    pub const fn status(mut self, s: u16) -> Self {
+        self.status = Some(s);
+        self
+    }
+}
+
+/// A line recognised as (part of) an upstream failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified<'a> {
+    /// The cause; `None` for attach-only lines.
+    pub cause: Option<CauseId>,
+    /// Multi-line role.
+    pub role: Role,
+    /// Strong or weak evidence for the cause.
+    pub strong: bool,
+    /// Status override from the signature.
+    pub status: Option<u16>,
+    /// The upstream as a server (`http://10.0.1.5:8080`, `unix:/x.sock`,
+    /// a group or host name), built from the line.
+    pub upstream: Option<Cow<'a, [u8]>>,
+    /// Raw route source: a request line (`GET /x HTTP/1.1`) or a path.
+    pub route: Option<&'a [u8]>,
+    /// nginx: the request line, to recognise retries of one request.
+    pub request: Option<&'a [u8]>,
+}
+
+/// The compiled catalog.
+pub struct Catalog {
+    by_server: [Vec<Compiled>; 3],
+    upstream_finder: memmem::Finder<'static>,
+    nginx_extra: Vec<memmem::Finder<'static>>,
+}
+
+struct Compiled {
+    sig: Signature,
+    cause: CompiledCause,
+}
+
+enum CompiledCause {
+    Fixed(CauseId),
+    ByErrno(Vec<(Errno, CauseId)>, CauseId),
+    Ignore,
+    Attach,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Catalog {
+    /// Compiles the tables. Panics only if the tables themselves name an
+    /// unknown cause, which the unit tests rule out.
+    pub fn new() -> Catalog {
+        let id = |s: &str| CauseId::from_id(s).unwrap_or_else(|| panic!("unknown cause id {s}"));
+        let mut by_server: [Vec<Compiled>; 3] = Default::default();
+        for sig in signatures::SIGNATURES {
+            let cause = match sig.cause {
+                CauseRule::Fixed(c) => CompiledCause::Fixed(id(c)),
+                CauseRule::ByErrno(table, default) => CompiledCause::ByErrno(
+                    table.iter().map(|&(e, c)| (e, id(c))).collect(),
+                    id(default),
+                ),
+                CauseRule::Ignore => CompiledCause::Ignore,
+                CauseRule::Attach => CompiledCause::Attach,
+            };
+            by_server[sig.server.index()].push(Compiled { sig: *sig, cause });
+        }
+        Catalog {
+            by_server,
+            upstream_finder: memmem::Finder::new(b"upstream"),
+            nginx_extra: signatures::NGINX_PREFILTER
+                .iter()
+                .map(|s| memmem::Finder::new(s.as_bytes()))
+                .collect(),
+        }
+    }
+
+    /// Classifies one line. Hot: called for every recognised line, so the
+    /// prefilter rejects noise before any body parsing.
+    #[inline]
+    pub fn classify<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
+        if head.level == b"debug" || head.level.starts_with(b"trace") || head.level == b"DEBUG" {
+            return None;
+        }
+        match head.format.server() {
+            Server::Nginx => {
+                if self.upstream_finder.find(head.body).is_none()
+                    && !self.nginx_extra.iter().any(|f| f.find(head.body).is_some())
+                {
+                    return None;
+                }
+                self.classify_nginx(head)
+            }
+            Server::Apache => self.classify_apache(head),
+            Server::PhpFpm => self.classify_php_fpm(head),
+        }
+    }
+
+    fn classify_nginx<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
+        let body = nginx::Body::parse(head.body);
+        let errno = body.errno.map(Errno::of);
+        for c in &self.by_server[0] {
+            let s = &c.sig;
+            let msg_ok = match s.matcher {
+                Match::Prefix(p) => body.message.starts_with(p.as_bytes()),
+                Match::Contains(t) => memmem::find(body.message, t.as_bytes()).is_some(),
+                Match::PrefixContains(p, t) => {
+                    body.message.starts_with(p.as_bytes())
+                        && memmem::find(body.message, t.as_bytes()).is_some()
+                }
+                Match::Any => true,
+                Match::Ah(_) | Match::AhContains(..) => false,
+            };
+            let phase_ok = match s.phase {
+                Phase::Any | Phase::RemotePeer => true,
+                Phase::Upstream => memmem::find(body.action, b"upstream").is_some(),
+                Phase::Action(a) => memmem::find(body.action, a.as_bytes()).is_some(),
+            };
+            if !(msg_ok && phase_ok && errno_ok(s.errno, errno)) {
+                continue;
+            }
+            let upstream = match s.extract {
+                Extract::NginxPeer => body
+                    .ctx
+                    .upstream
+                    .map(upstream_server)
+                    .or_else(|| between(body.message, b"connect() to ", b" failed"))
+                    .map(Cow::Borrowed),
+                Extract::NginxGroup => body.ctx.upstream.map(upstream_host).map(Cow::Borrowed),
+                Extract::NginxResolvedName => resolved_name(body.message).map(Cow::Borrowed),
+                Extract::NginxResolver => body
+                    .ctx
+                    .resolver
+                    .map(|r| Cow::Owned([b"resolver ", r].concat())),
+                _ => None,
+            };
+            return self.finish(c, errno, upstream, body.ctx.request, body.ctx.request);
+        }
+        None
+    }
+
+    fn classify_apache<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
+        let body = apache::Body::parse(head.body);
+        if body.ah.is_none()
+            && memmem::find(body.message, b"proxy").is_none()
+            && body.status.is_none()
+        {
+            return None;
+        }
+        let errno = body.status.map(|s| match s {
+            apache::Status::Code(n) => Errno::of(n),
+            apache::Status::Eai(_) => Errno::Dns,
+        });
+        let remote = body.peer.is_some_and(|p| p.remote);
+        for c in &self.by_server[1] {
+            let s = &c.sig;
+            let msg_ok = match s.matcher {
+                Match::Ah(n) => body.ah == Some(n),
+                Match::AhContains(n, t) => {
+                    body.ah == Some(n) && memmem::find(body.message, t.as_bytes()).is_some()
+                }
+                Match::Prefix(p) => body.message.starts_with(p.as_bytes()),
+                Match::Contains(t) => memmem::find(body.message, t.as_bytes()).is_some(),
+                Match::PrefixContains(p, t) => {
+                    body.message.starts_with(p.as_bytes())
+                        && memmem::find(body.message, t.as_bytes()).is_some()
+                }
+                Match::Any => true,
+            };
+            let phase_ok = !matches!(s.phase, Phase::RemotePeer) || remote;
+            if !(msg_ok && phase_ok && errno_ok(s.errno, errno)) {
+                continue;
+            }
+            let upstream = match s.extract {
+                Extract::ApacheConnect => apache_connect_target(body.message).map(Cow::Owned),
+                Extract::Between(a, b, p) => between(body.message, a.as_bytes(), b.as_bytes())
+                    .map(|v| Cow::Owned(with_prefix(p, body.message, v))),
+                _ => None,
+            };
+            let route =
+                memmem::rfind(body.message, b" returned by ").map(|i| &body.message[i + 13..]);
+            return self.finish(c, errno, upstream, route, None);
+        }
+        None
+    }
+
+    fn classify_php_fpm<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
+        let body = php_fpm::Body::parse(head.body);
+        for c in &self.by_server[2] {
+            let msg_ok = match c.sig.matcher {
+                Match::Prefix(p) => body.message.starts_with(p.as_bytes()),
+                Match::Contains(t) => memmem::find(body.message, t.as_bytes()).is_some(),
+                Match::PrefixContains(p, t) => {
+                    body.message.starts_with(p.as_bytes())
+                        && memmem::find(body.message, t.as_bytes()).is_some()
+                }
+                Match::Any => true,
+                Match::Ah(_) | Match::AhContains(..) => false,
+            };
+            if !msg_ok {
+                continue;
+            }
+            let upstream = body.pool.map(|p| Cow::Owned([b"php-fpm:", p].concat()));
+            let route = between(body.message, b"(request: \"", b"\")");
+            return self.finish(c, None, upstream, route, None);
+        }
+        None
+    }
+
+    fn finish<'a>(
+        &self,
+        c: &Compiled,
+        errno: Option<Errno>,
+        upstream: Option<Cow<'a, [u8]>>,
+        route: Option<&'a [u8]>,
+        request: Option<&'a [u8]>,
+    ) -> Option<Classified<'a>> {
+        let (cause, strong, role) = match &c.cause {
+            CompiledCause::Ignore => return None,
+            CompiledCause::Attach => (None, false, Role::Attach),
+            CompiledCause::Fixed(id) => (Some(*id), c.sig.strong, c.sig.role),
+            CompiledCause::ByErrno(table, default) => {
+                match errno.and_then(|e| table.iter().find(|(te, _)| *te == e)) {
+                    Some((_, id)) => (Some(*id), c.sig.strong, c.sig.role),
+                    None => (Some(*default), false, c.sig.role),
+                }
+            }
+        };
+        Some(Classified {
+            cause,
+            role,
+            strong,
+            status: c.sig.status,
+            upstream: upstream.filter(|u| !u.is_empty()),
+            route,
+            request,
+        })
+    }
+}
+
+fn errno_ok(rule: Errnos, errno: Option<Errno>) -> bool {
+    match rule {
+        Errnos::Any => true,
+        Errnos::Is(set) => errno.is_some_and(|e| set.contains(&e)),
+    }
+}
+
+/// The text between `start` and the next `end` (or the end of `b`).
+fn between<'a>(b: &'a [u8], start: &[u8], end: &[u8]) -> Option<&'a [u8]> {
+    let i = memmem::find(b, start)? + start.len();
+    let rest = &b[i..];
+    let j = memmem::find(rest, end).unwrap_or(rest.len());
+    Some(&rest[..j])
+}
+
+/// nginx `upstream:` value as a server: scheme and address without the
+/// URI; unix sockets as `unix:/path`. A sub-slice, so nothing is copied.
+pub fn upstream_server(u: &[u8]) -> &[u8] {
+    let Some(sep) = memmem::find(u, b"://") else {
+        return u;
+    };
+    let rest = &u[sep + 3..];
+    if rest.starts_with(b"unix:") {
+        // `unix:/run/x.sock:` + URI; the path ends at the ':' nginx adds.
+        let end = memchr::memchr(b':', &rest[5..]).map_or(rest.len(), |i| i + 5);
+        return &rest[..end];
+    }
+    let end = memchr::memchr(b'/', rest).unwrap_or(rest.len());
+    &u[..sep + 3 + end]
+}
+
+/// Host part of an nginx `upstream:` value (the upstream block's name for
+/// `no live upstreams`).
+fn upstream_host(u: &[u8]) -> &[u8] {
+    let rest = match memmem::find(u, b"://") {
+        Some(i) => &u[i + 3..],
+        None => u,
+    };
+    let end = memchr::memchr(b'/', rest).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// The unresolvable name in nginx resolver errors.
+fn resolved_name(msg: &[u8]) -> Option<&[u8]> {
+    if let Some(i) = memmem::find(msg, b" could not be resolved") {
+        return Some(&msg[..i]);
+    }
+    if let Some(name) = between(msg, b"in upstream \"", b"\"") {
+        return Some(name);
+    }
+    msg.strip_prefix(b"no resolver defined to resolve ")
+}
+
+/// Apache `HTTP: attempt to connect to 10.0.0.5:8080 (backend:8080) failed`,
+/// `FCGI: attempt to connect to Unix domain socket /run/php.sock (...) failed`,
+/// or the 2.2 form with `proxy: ` in front.
+fn apache_connect_target(msg: &[u8]) -> Option<Vec<u8>> {
+    let target = between(msg, b"attempt to connect to ", b" (")?;
+    if let Some(path) = target.strip_prefix(b"Unix domain socket ") {
+        return Some([b"unix:", path].concat());
+    }
+    let target = target.strip_suffix(b" failed").unwrap_or(target);
+    Some(with_prefix(Prefix::Scheme, msg, target))
+}
+
+/// Puts the prefix in front of an extracted address.
+fn with_prefix(p: Prefix, msg: &[u8], v: &[u8]) -> Vec<u8> {
+    match p {
+        Prefix::Raw => v.to_vec(),
+        Prefix::Http => [b"http://", v].concat(),
+        Prefix::Scheme => {
+            let m = msg.strip_prefix(b"proxy: ").unwrap_or(msg);
+            let scheme = match memmem::find(&m[..m.len().min(12)], b": ") {
+                Some(i) if m[..i].iter().all(u8::is_ascii_alphabetic) => {
+                    m[..i].to_ascii_lowercase()
+                }
+                _ => b"http".to_vec(),
+            };
+            [&scheme[..], b"://", v].concat()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,83 @@
+//! The one error type of the crate.
+//!
+//! Every error names what it is about (a file, a flag value, the catalog) so
+//! that the message printed to the user can be acted on without a debugger.
+//! Per-file input errors are not fatal: the pipeline records them in the
+//! report and carries on with the other inputs.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Result alias used across the crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything that can go wrong, with the context needed to report it.
+#[derive(Debug)]
+pub enum Error {
+    /// Reading an input failed: the path (or `-` for stdin) and the cause.
+    Input {
+        /// The input as the user named it.
+        path: String,
+        /// What the operating system or the decompressor said.
+        source: io::Error,
+    },
+    /// A command-line value could not be understood.
+    Usage(String),
+    /// Writing the report failed.
+    Output(io::Error),
+    /// A saved file could not be read or parsed.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// An input error for `path`.
+    pub fn input(path: impl Into<String>, source: io::Error) -> Error {
+        Error::Input {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True when the error is a closed stdout (a pager or `head` quit), which
+    /// is not a failure of ours.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Input { path, source } => write!(f, "{path}: {}", describe_io(source)),
+            Error::Usage(msg) => f.write_str(msg),
+            Error::Output(e) => write!(f, "writing output: {e}"),
+            Error::File { path, reason } => write!(f, "{}: {reason}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Input { source, .. } | Error::Output(source) => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Render an I/O error without the "(os error N)" noise for the common
+/// cases, keeping the OS text otherwise.
+fn describe_io(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        io::ErrorKind::UnexpectedEof => "unexpected end of file (truncated input?)".to_string(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,17 @@
+//! Exit codes, documented in `--help` and the README.
+
+/// How the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Everything was read and reported.
+    Success = 0,
+    /// A usage error, or an input that could not be read (the rest was
+    /// still analyzed and reported).
+    InputError = 2,
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(c: ExitCode) -> Self {
+        std::process::ExitCode::from(c as u8)
+    }
+}

@@ -1,0 +1,30 @@
+//! upcause: why is the site returning 502/503/504?
+//!
+//! It reads nginx, Apache httpd and php-fpm error logs and ranks the
+//! upstream failure causes. Data flows one way:
+//!
+//! ```text
+//! source (files, gzip, stdin) -> lines -> parse (nginx, apache, php-fpm)
+//!   -> catalog::classify -> correlate (multi-line joins, retries)
+//!   -> aggregate -> report -> render (text, json)
+//! ```
+//!
+//! [`pipeline`] runs one input through the stages; [`app`] wires inputs,
+//! pipeline and renderers for each subcommand.
+
+pub mod aggregate;
+pub mod app;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod correlate;
+pub mod error;
+pub mod exit;
+pub mod lines;
+pub mod parse;
+pub mod pipeline;
+pub mod render;
+pub mod report;
+pub mod source;
+
+pub use error::{Error, Result};

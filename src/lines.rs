@@ -1,0 +1,263 @@
+//! Line scanning over one reused buffer.
+//!
+//! The reader lends each line out of its own buffer (no allocation per
+//! line), finds line ends with memchr, strips one trailing `\r`, and gives
+//! the last line even without a final newline. A line longer than the limit
+//! is reported as [`Line::Oversized`] and skipped while it streams past, so
+//! a huge line never has to fit in memory.
+
+use std::io::{self, Read};
+
+/// Longest line kept, in bytes (excluding the newline). nginx itself cuts
+/// records at 2048 bytes; 1 MiB leaves room for anything real.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Size of each read from the underlying source.
+const READ_SIZE: usize = 256 * 1024;
+
+/// One physical line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// The bytes of the line, without `\n` or a trailing `\r`.
+    Text(&'a [u8]),
+    /// A line longer than the limit; only its length is kept.
+    Oversized(u64),
+}
+
+/// Reads lines from any byte source through a single growing-then-reused
+/// buffer.
+pub struct LineReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// Start of the unread part of `buf`.
+    start: usize,
+    /// End of the valid bytes in `buf`.
+    end: usize,
+    eof: bool,
+    max_line: usize,
+    line_no: u64,
+    bytes_read: u64,
+}
+
+impl<R: Read> LineReader<R> {
+    /// A reader with the default line limit.
+    pub fn new(inner: R) -> Self {
+        Self::with_limit(inner, MAX_LINE)
+    }
+
+    /// A reader that treats lines longer than `max_line` bytes as oversized.
+    pub fn with_limit(inner: R, max_line: usize) -> Self {
+        LineReader {
+            inner,
+            buf: vec![0; READ_SIZE.min(max_line.saturating_add(2)).max(64)],
+            start: 0,
+            end: 0,
+            eof: false,
+            max_line,
+            line_no: 0,
+            bytes_read: 0,
+        }
+    }
+
+    /// Number of the line most recently returned (1-based).
+    pub fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
+    /// Bytes read from the source so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// The next line, `None` at the end of input. An I/O error leaves the
+    /// lines returned before it valid.
+    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        loop {
+            if let Some(pos) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+                let line_start = self.start;
+                let line_end = self.start + pos;
+                self.start = line_end + 1;
+                self.line_no += 1;
+                if line_end - line_start > self.max_line {
+                    return Ok(Some(Line::Oversized((line_end - line_start) as u64)));
+                }
+                return Ok(Some(Line::Text(trim_cr(&self.buf[line_start..line_end]))));
+            }
+            let pending = self.end - self.start;
+            if pending > self.max_line {
+                let len = self.skip_rest_of_line(pending as u64)?;
+                self.line_no += 1;
+                return Ok(Some(Line::Oversized(len)));
+            }
+            if self.eof {
+                if pending == 0 {
+                    return Ok(None);
+                }
+                let line_start = self.start;
+                self.start = self.end;
+                self.line_no += 1;
+                return Ok(Some(Line::Text(trim_cr(&self.buf[line_start..self.end]))));
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Moves the unread bytes to the front, grows the buffer if a single
+    /// line fills it, and reads more.
+    fn fill(&mut self) -> io::Result<()> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            let limit = self.max_line.saturating_add(2);
+            let new_len = (self.buf.len() * 2).min(limit).max(self.buf.len() + 1);
+            self.buf.resize(new_len, 0);
+        }
+        let n = read_retrying(&mut self.inner, &mut self.buf[self.end..])?;
+        if n == 0 {
+            self.eof = true;
+        }
+        self.end += n;
+        self.bytes_read += n as u64;
+        Ok(())
+    }
+
+    /// Discards the current over-long line up to and including its newline,
+    /// returning its length. Memory stays at the buffer size.
+    fn skip_rest_of_line(&mut self, mut len: u64) -> io::Result<u64> {
+        self.start = 0;
+        self.end = 0;
+        loop {
+            if self.eof {
+                return Ok(len);
+            }
+            let n = read_retrying(&mut self.inner, &mut self.buf[..])?;
+            self.bytes_read += n as u64;
+            if n == 0 {
+                self.eof = true;
+                return Ok(len);
+            }
+            if let Some(pos) = memchr::memchr(b'\n', &self.buf[..n]) {
+                len += pos as u64;
+                self.start = pos + 1;
+                self.end = n;
+                return Ok(len);
+            }
+            len += n as u64;
+        }
+    }
+}
+
+fn read_retrying<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    match line.last() {
+        Some(b'\r') => &line[..line.len() - 1],
+        _ => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads every line, with a source that hands out at most `chunk` bytes
+    /// per read, so every buffer boundary gets exercised.
+    fn collect(input: &[u8], chunk: usize, limit: usize) -> Vec<Result<Vec<u8>, u64>> {
+        struct Chunked<'a>(&'a [u8], usize);
+        impl Read for Chunked<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(self.1).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut r = LineReader::with_limit(Chunked(input, chunk), limit);
+        let mut out = Vec::new();
+        while let Some(line) = r.next_line().unwrap() {
+            out.push(match line {
+                Line::Text(t) => Ok(t.to_vec()),
+                Line::Oversized(n) => Err(n),
+            });
+        }
+        out
+    }
+
+    fn texts(v: &[&str]) -> Vec<Result<Vec<u8>, u64>> {
+        v.iter().map(|s| Ok(s.as_bytes().to_vec())).collect()
+    }
+
+    #[test]
+    fn splits_lines_and_keeps_last_without_newline() {
+        for chunk in [1, 2, 3, 7, 1000] {
+            assert_eq!(
+                collect(b"a\nbb\n\nccc", chunk, 100),
+                texts(&["a", "bb", "", "ccc"])
+            );
+        }
+    }
+
+    #[test]
+    fn strips_one_carriage_return() {
+        assert_eq!(
+            collect(b"a\r\nb\r\r\nc\r", 3, 100),
+            texts(&["a", "b\r", "c"])
+        );
+    }
+
+    #[test]
+    fn keeps_nul_and_invalid_utf8() {
+        assert_eq!(
+            collect(b"a\0b\xff\xfe\nz", 2, 100),
+            vec![Ok(b"a\0b\xff\xfe".to_vec()), Ok(b"z".to_vec())]
+        );
+    }
+
+    #[test]
+    fn oversized_line_is_skipped_and_counted() {
+        let mut input = b"short\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 1000));
+        input.extend(b"\nafter\n");
+        for chunk in [1, 16, 64, 5000] {
+            let got = collect(&input, chunk, 100);
+            assert_eq!(
+                got,
+                vec![Ok(b"short".to_vec()), Err(1000), Ok(b"after".to_vec())],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn line_exactly_at_limit_is_kept() {
+        let line = vec![b'y'; 100];
+        let mut input = line.clone();
+        input.push(b'\n');
+        assert_eq!(collect(&input, 7, 100), vec![Ok(line)]);
+        let mut longer = vec![b'y'; 101];
+        longer.push(b'\n');
+        assert_eq!(collect(&longer, 7, 100), vec![Err(101)]);
+    }
+
+    #[test]
+    fn oversized_last_line_without_newline() {
+        let input = vec![b'z'; 500];
+        assert_eq!(collect(&input, 13, 100), vec![Err(500)]);
+    }
+
+    #[test]
+    fn empty_input_has_no_lines() {
+        assert!(collect(b"", 4, 100).is_empty());
+        assert_eq!(collect(b"\n", 4, 100), texts(&[""]));
+    }
+}

@@ -1,0 +1,289 @@
+//! Apache httpd error log lines, 2.4 default `ErrorLogFormat` and 2.2.
+//!
+//! ```text
+//! [Fri Nov 20 10:23:45.123456 2026] [proxy:error] [pid 1:tid 2] (111)Connection refused: [client 10.0.0.1:5123] AH00957: ...
+//! [Fri Nov 20 10:23:45 2026] [error] [client 10.0.0.1] (111)Connection refused: proxy: ...
+//! ```
+//! 2.4 writes the status before `[client ...]`, 2.2 after it, debug and
+//! trace levels add `file.c(123): `; the optional parts are therefore read
+//! in any order. Apache escapes control characters itself, so a record is
+//! always one line.
+
+use memchr::memmem;
+use nom::{
+    IResult, Parser,
+    branch::alt,
+    bytes::complete::{tag, take_till, take_while1},
+    character::complete::{char, digit1},
+    combinator::{map_res, opt, recognize},
+    sequence::{delimited, preceded, terminated},
+};
+
+use super::{Format, Head, LocalTime, leading_number, time};
+
+/// The prefix: `[time] [module:level] [pid N:tid T] `.
+#[inline]
+pub fn head(line: &[u8]) -> Option<Head<'_>> {
+    let b = line.strip_prefix(b"[")?;
+    let close = memchr::memchr(b']', &b[..b.len().min(48)])?;
+    let stamp = &b[..close];
+    let t = time::apache_ctime(stamp)
+        .or_else(|| time::iso(stamp))
+        .or_else(|| time::clf(stamp))?;
+    after_time(b[close + 1..].strip_prefix(b" ")?, Some(t))
+}
+
+/// The prefix without a time (Apache logging to syslog): the module:level
+/// bracket must be there, with a pid, to tell it from other bracketed text.
+pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
+    let h = after_time(b, None)?;
+    (h.format == Format::Apache24 && h.pid.is_some()).then_some(h)
+}
+
+fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<Head<'_>> {
+    let b = b.strip_prefix(b"[")?;
+    let close = memchr::memchr(b']', &b[..b.len().min(40)])?;
+    let inner = &b[..close];
+    let (format, module, level) = match memchr::memrchr(b':', inner) {
+        Some(c) => (Format::Apache24, &inner[..c], &inner[c + 1..]),
+        None => (Format::Apache22, &b""[..], inner),
+    };
+    if level.is_empty()
+        || !level
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        return None;
+    }
+    let mut rest = &b[close + 1..];
+    rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    let (mut pid, mut tid) = (None, None);
+    if let Some(p) = rest.strip_prefix(b"[pid ") {
+        let (n, len) = leading_number(p)?;
+        pid = u32::try_from(n).ok();
+        let mut p = &p[len..];
+        if let Some(t) = p.strip_prefix(b":tid ") {
+            let (n, len) = leading_number(t)?;
+            tid = Some(n);
+            p = &t[len..];
+        }
+        p = p.strip_prefix(b"]")?;
+        rest = p.strip_prefix(b" ").unwrap_or(p);
+    }
+    Some(Head {
+        format,
+        time,
+        level,
+        module,
+        pid,
+        tid,
+        cid: None,
+        body: rest,
+    })
+}
+
+/// An APR status as Apache prints it before the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// `(111)Connection refused: `, `(70007)The timeout specified has expired: `,
+    /// `(OS 10061)...: ` (errno or APR code).
+    Code(i64),
+    /// `(EAI 2)Name or service not known: ` (resolver error).
+    Eai(i64),
+}
+
+/// The peer bracket: `[client ip:port]` for a request, `[remote ip:port]`
+/// for a backend connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer<'a> {
+    /// `remote` (a backend connection) rather than `client`.
+    pub remote: bool,
+    /// The address as printed.
+    pub addr: &'a [u8],
+}
+
+/// The part after the prefix, split into its pieces.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Body<'a> {
+    /// The APR status, if printed.
+    pub status: Option<Status>,
+    /// The client or remote peer, if printed.
+    pub peer: Option<Peer<'a>>,
+    /// The `AHnnnnn` message number.
+    pub ah: Option<u32>,
+    /// The message after the AH tag, without `, referer: ...`.
+    pub message: &'a [u8],
+    /// The Referer header, if appended.
+    pub referer: Option<&'a [u8]>,
+}
+
+impl<'a> Body<'a> {
+    /// Splits the body (the line after the `[pid ...]` bracket).
+    pub fn parse(body: &'a [u8]) -> Body<'a> {
+        let mut out = Body::default();
+        let mut rest = body;
+        // Optional parts in either order, at most once each.
+        for _ in 0..3 {
+            if out.status.is_none()
+                && let Ok((r, s)) = status(rest)
+            {
+                out.status = Some(s);
+                rest = r;
+            } else if out.peer.is_none()
+                && let Ok((r, p)) = peer(rest)
+            {
+                out.peer = Some(p);
+                rest = r;
+            } else if let Ok((r, _)) = source_location(rest) {
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        if let Ok((r, ah)) = ah_tag(rest) {
+            out.ah = Some(ah);
+            rest = r;
+        }
+        if let Some(i) = memmem::rfind(rest, b", referer: ") {
+            out.referer = Some(&rest[i + 11..]);
+            rest = &rest[..i];
+        }
+        out.message = rest;
+        out
+    }
+}
+
+type Res<'a, T> = IResult<&'a [u8], T>;
+
+/// `(111)Connection refused: ` / `(EAI 2)...: ` / `(OS 10061)...: `.
+fn status(i: &[u8]) -> Res<'_, Status> {
+    let number = || {
+        map_res(digit1, |d: &[u8]| {
+            std::str::from_utf8(d).unwrap_or("x").parse::<i64>()
+        })
+    };
+    let code = alt((
+        preceded(tag(&b"EAI "[..]), recognize((opt(char('-')), digit1))).map_res(|d: &[u8]| {
+            std::str::from_utf8(d)
+                .unwrap_or("x")
+                .parse::<i64>()
+                .map(Status::Eai)
+        }),
+        preceded(tag(&b"OS "[..]), number()).map(Status::Code),
+        recognize((opt(char('-')), digit1)).map_res(|d: &[u8]| {
+            std::str::from_utf8(d)
+                .unwrap_or("x")
+                .parse::<i64>()
+                .map(Status::Code)
+        }),
+    ));
+    let (i, s) = delimited(char('('), code, char(')')).parse(i)?;
+    // The OS text up to ": " (bounded, it is a short strerror).
+    let end = memmem::find(&i[..i.len().min(160)], b": ")
+        .ok_or_else(|| nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)))?;
+    Ok((&i[end + 2..], s))
+}
+
+/// `[client 1.2.3.4:5678] ` or `[remote 1.2.3.4:80] `.
+fn peer(i: &[u8]) -> Res<'_, Peer<'_>> {
+    let (i, kind) =
+        preceded(char('['), alt((tag(&b"client "[..]), tag(&b"remote "[..])))).parse(i)?;
+    let (i, addr) = terminated(take_till(|c| c == b']' || c == b' '), char(']')).parse(i)?;
+    let (i, _) = opt(char(' ')).parse(i)?;
+    Ok((
+        i,
+        Peer {
+            remote: kind == b"remote ",
+            addr,
+        },
+    ))
+}
+
+/// `mod_proxy.c(1234): ` (debug and trace levels).
+fn source_location(i: &[u8]) -> Res<'_, ()> {
+    let (i, _) = (
+        take_while1(|c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-'),
+        delimited(char('('), digit1, char(')')),
+        tag(&b": "[..]),
+    )
+        .parse(i)?;
+    Ok((i, ()))
+}
+
+/// `AH01102: `.
+fn ah_tag(i: &[u8]) -> Res<'_, u32> {
+    let (i, d) = delimited(
+        tag(&b"AH"[..]),
+        take_while1(|c: u8| c.is_ascii_digit()),
+        tag(&b": "[..]),
+    )
+    .parse(i)?;
+    let n = leading_number(d).map(|(n, _)| n).unwrap_or(0);
+    Ok((i, u32::try_from(n).unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apache_24_full() {
+        let line = b"[Fri Nov 20 10:23:45.123456 2026] [proxy:error] [pid 1:tid 2] (111)Connection refused: [client 10.0.0.1:5123] AH00957: HTTP: attempt to connect to 127.0.0.1:9 (localhost:9) failed, referer: http://x/y, z";
+        let h = head(line).unwrap();
+        assert_eq!(h.format, Format::Apache24);
+        assert_eq!((h.module, h.level), (&b"proxy"[..], &b"error"[..]));
+        assert_eq!((h.pid, h.tid), (Some(1), Some(2)));
+        assert_eq!(h.time.unwrap().iso(), "2026-11-20T10:23:45");
+        let b = Body::parse(h.body);
+        assert_eq!(b.status, Some(Status::Code(111)));
+        assert_eq!(
+            b.peer,
+            Some(Peer {
+                remote: false,
+                addr: b"10.0.0.1:5123"
+            })
+        );
+        assert_eq!(b.ah, Some(957));
+        assert_eq!(
+            b.message,
+            b"HTTP: attempt to connect to 127.0.0.1:9 (localhost:9) failed"
+        );
+        assert_eq!(b.referer, Some(&b"http://x/y, z"[..]));
+    }
+
+    #[test]
+    fn apache_22_client_before_status() {
+        let h = head(b"[Wed Jun 06 12:01:23 2018] [error] [client 139.22.4.209] (111)Connection refused: proxy: HTTP: attempt to connect to 127.0.0.1:8093 (localhost) failed").unwrap();
+        assert_eq!(h.format, Format::Apache22);
+        assert_eq!(h.pid, None);
+        let b = Body::parse(h.body);
+        assert_eq!(b.status, Some(Status::Code(111)));
+        assert_eq!(b.peer.unwrap().addr, b"139.22.4.209");
+        assert!(b.message.starts_with(b"proxy: HTTP: attempt"));
+    }
+
+    #[test]
+    fn variants() {
+        // Empty module, no tid.
+        let h = head(b"[Mon Aug 31 09:30:48.958285 2015] [:error] [pid 28787] [client ::1:58619] AH01071: Got error 'Primary script unknown\\n'").unwrap();
+        assert_eq!(h.module, b"");
+        assert_eq!(h.tid, None);
+        let b = Body::parse(h.body);
+        assert_eq!(b.peer.unwrap().addr, b"::1:58619");
+        assert_eq!(b.ah, Some(1071));
+        // trace level with source location, EAI status, remote peer.
+        let h = head(b"[Sat Nov 21 09:00:00.1 2026] [rewrite:trace3] [pid 9:tid 8] mod_rewrite.c(470): [client 1.1.1.1:1] x").unwrap();
+        assert_eq!(h.level, b"trace3");
+        assert_eq!(Body::parse(h.body).message, b"x");
+        let h = head(b"[Sat Nov 21 09:00:00.1 2026] [proxy:error] [pid 9:tid 8] (EAI 2)Name or service not known: [client 1.1.1.1:1] AH00898: DNS lookup failure for: nosuch.invalid returned by /x").unwrap();
+        assert_eq!(Body::parse(h.body).status, Some(Status::Eai(2)));
+        let h = head(b"[Sat Nov 21 09:00:00.1 2026] [ssl:error] [pid 9:tid 8] [remote 127.0.0.1:8443] AH02039: Certificate Verification: Error (18): self-signed certificate").unwrap();
+        assert!(Body::parse(h.body).peer.unwrap().remote);
+        // ISO time with zone, and the CLF time some custom formats use.
+        assert!(head(b"[2025-07-22 15:45:51.323610 +0200] [core:error] [pid 1] x").is_some());
+        assert!(head(b"[01/Mar/2021:12:00:19 +0000] [proxy:error] [pid 23964] (113)No route to host: AH00957: x").is_some());
+        // Not Apache.
+        assert!(head(b"[20-Nov-2026 10:23:45] WARNING: x").is_none());
+        assert!(head(b"[Fri Nov 20 10:23:45 2026] [ERROR] x").is_none());
+    }
+}

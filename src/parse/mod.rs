@@ -1,0 +1,245 @@
+//! Line formats, detected per line.
+//!
+//! [`parse_head`] recognises the fixed prefix of every supported format
+//! (nginx, Apache 2.4 and 2.2, php-fpm, each optionally behind a syslog or
+//! journald prefix) and returns a borrowed [`Head`]: time, level, process
+//! ids and the rest of the line. The server-specific bodies are parsed only
+//! when a line might matter ([`nginx::Body`], [`apache::Body`],
+//! [`php_fpm::Body`]), so the common case of a noise line costs a prefix
+//! check and nothing else.
+
+pub mod apache;
+pub mod nginx;
+pub mod php_fpm;
+pub mod time;
+
+pub use time::LocalTime;
+
+/// The server that wrote a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Server {
+    /// nginx.
+    Nginx,
+    /// Apache httpd.
+    Apache,
+    /// php-fpm's own log.
+    PhpFpm,
+}
+
+impl Server {
+    /// All servers, in report order.
+    pub const ALL: [Server; 3] = [Server::Nginx, Server::Apache, Server::PhpFpm];
+
+    /// Stable lowercase name used in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Nginx => "nginx",
+            Server::Apache => "apache",
+            Server::PhpFpm => "php-fpm",
+        }
+    }
+
+    /// Index into per-server arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The line layout that was recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `YYYY/MM/DD HH:MM:SS [level] pid#tid: *cid message`.
+    Nginx,
+    /// `[time] [module:level] [pid N:tid T] ...` (2.4 default ErrorLogFormat).
+    Apache24,
+    /// `[time] [level] ...` (2.2, no module, no pid).
+    Apache22,
+    /// `[DD-Mon-YYYY HH:MM:SS] LEVEL: message`.
+    PhpFpm,
+}
+
+impl Format {
+    /// The server behind the format.
+    pub fn server(self) -> Server {
+        match self {
+            Format::Nginx => Server::Nginx,
+            Format::Apache24 | Format::Apache22 => Server::Apache,
+            Format::PhpFpm => Server::PhpFpm,
+        }
+    }
+}
+
+/// The fixed prefix of a recognised line, borrowing from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head<'a> {
+    /// Which layout matched.
+    pub format: Format,
+    /// Local time as written; `None` only for prefix-less forms.
+    pub time: Option<LocalTime>,
+    /// Level as written (`error`, `proxy:error` gives `error`, `WARNING`).
+    pub level: &'a [u8],
+    /// Apache module (`proxy`, `proxy_fcgi`, possibly empty).
+    pub module: &'a [u8],
+    /// Process id (nginx, Apache 2.4).
+    pub pid: Option<u32>,
+    /// Thread id (nginx, Apache 2.4 threaded MPMs).
+    pub tid: Option<u64>,
+    /// nginx connection number (`*N`).
+    pub cid: Option<u64>,
+    /// Everything after the prefix.
+    pub body: &'a [u8],
+}
+
+/// Per-input parsing state: the year to give syslog stamps that have none.
+#[derive(Debug, Clone)]
+pub struct ParseState {
+    year_hint: i32,
+}
+
+impl ParseState {
+    /// `default_year` completes syslog stamps until a full date is seen.
+    pub fn new(default_year: i32) -> Self {
+        ParseState {
+            year_hint: default_year,
+        }
+    }
+}
+
+/// Recognises a line; `None` when it is in no known format.
+#[inline]
+pub fn parse_head<'a>(line: &'a [u8], state: &mut ParseState) -> Option<Head<'a>> {
+    let first = *line.first()?;
+    let head = if first.is_ascii_digit() {
+        nginx::head(line).or_else(|| syslog_wrapped(line, state))
+    } else if first == b'[' {
+        apache::head(line).or_else(|| php_fpm::head(line))
+    } else {
+        syslog_wrapped(line, state)
+    }?;
+    if let Some(t) = head.time {
+        state.year_hint = t.year();
+    }
+    Some(head)
+}
+
+/// A line behind a syslog or journald prefix: `[<PRI>]TIME HOST TAG: ` where
+/// TIME is `Nov 20 10:23:45[.ffffff]` or ISO 8601. The inner line keeps its
+/// own timestamp when it has one, otherwise takes the syslog one.
+fn syslog_wrapped<'a>(line: &'a [u8], state: &ParseState) -> Option<Head<'a>> {
+    let mut rest = line;
+    if rest.first() == Some(&b'<') {
+        let close = memchr::memchr(b'>', &rest[..rest.len().min(6)])?;
+        rest = &rest[close + 1..];
+        // RFC 5424 has a version number after the PRI.
+        if rest.starts_with(b"1 ") {
+            rest = &rest[2..];
+        }
+    }
+    let (time, after) = if rest.first().is_some_and(u8::is_ascii_digit) {
+        let t = time::iso(rest)?;
+        (t, skip_token(rest))
+    } else {
+        let t = time::syslog(rest, state.year_hint)?;
+        (t, skip_token(&rest[15..]))
+    };
+    // Host, then the tag, which ends with ':'.
+    let after_host = skip_token(after.strip_prefix(b" ")?);
+    let tag_and_msg = after_host.strip_prefix(b" ")?;
+    let colon = memchr::memchr(b':', &tag_and_msg[..tag_and_msg.len().min(64)])?;
+    if tag_and_msg[..colon].contains(&b' ') {
+        return None;
+    }
+    let inner = tag_and_msg[colon + 1..].strip_prefix(b" ")?;
+    let mut head = match inner.first()? {
+        b'0'..=b'9' => nginx::head(inner),
+        b'[' => apache::head(inner)
+            .or_else(|| php_fpm::head(inner))
+            .or_else(|| nginx::head_without_time(inner))
+            .or_else(|| apache::head_without_time(inner)),
+        _ => None,
+    }?;
+    if head.time.is_none() {
+        head.time = Some(time);
+    }
+    Some(head)
+}
+
+/// Skips to the first space (or the end).
+#[inline]
+fn skip_token(b: &[u8]) -> &[u8] {
+    match memchr::memchr(b' ', b) {
+        Some(i) => &b[i..],
+        None => &b[b.len()..],
+    }
+}
+
+/// A run of ASCII digits at the start of `b`, with its length.
+#[inline]
+pub(crate) fn leading_number(b: &[u8]) -> Option<(u64, usize)> {
+    let mut v: u64 = 0;
+    let mut n = 0;
+    for &c in b.iter().take(20) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+        n += 1;
+    }
+    (n > 0).then_some((v, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(line: &str) -> Option<Head<'_>> {
+        parse_head(line.as_bytes(), &mut ParseState::new(2026))
+    }
+
+    #[test]
+    fn syslog_prefixed_nginx_keeps_inner_time() {
+        let h = head(
+            "Nov 20 10:23:45 web1 nginx[812]: 2025/01/02 03:04:05 [error] 812#812: *7 no live upstreams while connecting to upstream",
+        )
+        .unwrap();
+        assert_eq!(h.format, Format::Nginx);
+        assert_eq!(h.time.unwrap().iso(), "2025-01-02T03:04:05");
+        assert_eq!(h.cid, Some(7));
+        assert!(h.body.starts_with(b"no live upstreams"));
+    }
+
+    #[test]
+    fn journald_iso_and_pri_prefixes() {
+        let h = head("2026-11-20T10:23:45+0100 web1 apache2[9]: [Fri Nov 20 10:23:45.1 2026] [proxy:error] [pid 9:tid 3] AH00940: x").unwrap();
+        assert_eq!(h.format, Format::Apache24);
+        assert_eq!(h.pid, Some(9));
+        let h = head("<11>Nov  3 01:02:03 host nginx: [error] 5#5: *1 upstream timed out (110: Connection timed out)").unwrap();
+        assert_eq!(h.format, Format::Nginx);
+        assert_eq!(h.time.unwrap().iso(), "2026-11-03T01:02:03");
+        let h = head("Nov 20 10:23:45 web1 php-fpm[77]: [20-Nov-2026 10:23:45] WARNING: [pool www] server reached pm.max_children setting (5), consider raising it").unwrap();
+        assert_eq!(h.format, Format::PhpFpm);
+    }
+
+    #[test]
+    fn syslog_year_follows_the_file() {
+        let mut st = ParseState::new(2030);
+        parse_head(b"2021/05/06 07:08:09 [error] 1#1: x", &mut st).unwrap();
+        let h = parse_head(b"May  6 07:08:10 h nginx: [error] 1#1: *2 x", &mut st).unwrap();
+        assert_eq!(h.time.unwrap().iso(), "2021-05-06T07:08:10");
+    }
+
+    #[test]
+    fn unknown_lines() {
+        for l in [
+            "",
+            "hello world",
+            "PHP Stack trace:",
+            "#0 {main}",
+            "Nov 20 10:23:45 host kernel: [12.3] oops",
+            "[notadate] [error] x",
+            "2026/11/20 10:23:45 no level",
+        ] {
+            assert!(head(l).is_none(), "{l}");
+        }
+    }
+}

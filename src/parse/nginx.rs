@@ -1,0 +1,353 @@
+//! nginx error log lines.
+//!
+//! ```text
+//! 2026/11/20 10:23:45 [error] 812#812: *7 connect() failed (111: Connection refused)
+//!   while connecting to upstream, client: 10.0.0.9, server: example.com,
+//!   request: "GET /api/users/12 HTTP/1.1", upstream: "http://10.0.1.5:8080/api/users/12",
+//!   host: "example.com", referrer: "https://example.com/"
+//! ```
+//! (one line in the log). nginx prints the context values raw: a request or
+//! a referrer may contain `", "`, quotes and anything a client sent, so the
+//! context is read as a sequence of known keys where each quoted value ends
+//! only at a quote followed by the next key or the end of the line. Lines
+//! cut at nginx's 2048-byte limit lose their last fields; what is there is
+//! kept.
+
+use memchr::memmem;
+
+use super::{Format, Head, leading_number, time};
+
+/// The prefix: time, level, `pid#tid: `, optional `*cid `.
+#[inline]
+pub fn head(line: &[u8]) -> Option<Head<'_>> {
+    let t = time::nginx(line)?;
+    let mut h = head_without_time(line.get(19..)?.strip_prefix(b" ")?)?;
+    h.time = Some(t);
+    Some(h)
+}
+
+/// The prefix after the time (syslog forms drop nginx's own time):
+/// `[level] pid#tid: [*cid ]`.
+pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
+    let b = b.strip_prefix(b"[")?;
+    let close = memchr::memchr(b']', &b[..b.len().min(8)])?;
+    let level = &b[..close];
+    if level.is_empty() || !level.iter().all(u8::is_ascii_lowercase) {
+        return None;
+    }
+    let b = b[close + 1..].strip_prefix(b" ")?;
+    let (pid, n) = leading_number(b)?;
+    let b = b[n..].strip_prefix(b"#")?;
+    let (tid, n) = leading_number(b)?;
+    let mut b = b[n..].strip_prefix(b":")?;
+    b = b.strip_prefix(b" ").unwrap_or(b);
+    let mut cid = None;
+    if let Some(rest) = b.strip_prefix(b"*")
+        && let Some((c, n)) = leading_number(rest)
+    {
+        cid = Some(c);
+        b = rest[n..].strip_prefix(b" ").unwrap_or(&rest[n..]);
+    }
+    Some(Head {
+        format: Format::Nginx,
+        time: None,
+        level,
+        module: b"",
+        pid: u32::try_from(pid).ok(),
+        tid: Some(tid),
+        cid,
+        body: b,
+    })
+}
+
+/// The context fields nginx appends after the message.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Context<'a> {
+    /// `client: ` address.
+    pub client: Option<&'a [u8]>,
+    /// `server: ` name (may be empty) or listen address.
+    pub server: Option<&'a [u8]>,
+    /// `request: "..."`, the request line.
+    pub request: Option<&'a [u8]>,
+    /// `upstream: "..."`, scheme + peer + URI.
+    pub upstream: Option<&'a [u8]>,
+    /// `host: "..."`.
+    pub host: Option<&'a [u8]>,
+    /// `referrer: "..."`.
+    pub referrer: Option<&'a [u8]>,
+    /// `resolver: ` address (resolver errors).
+    pub resolver: Option<&'a [u8]>,
+}
+
+/// The message part of an nginx line, split into its pieces.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Body<'a> {
+    /// The message without errno, action and context.
+    pub message: &'a [u8],
+    /// The errno number from ` (N: text)`.
+    pub errno: Option<i64>,
+    /// The ` while ...` action, without `while `.
+    pub action: &'a [u8],
+    /// The trailing key/value context.
+    pub ctx: Context<'a>,
+}
+
+/// Keys nginx (and common modules) append, in the order nginx writes them.
+const KEYS: &[&[u8]] = &[
+    b"client",
+    b"server",
+    b"request",
+    b"subrequest",
+    b"upstream",
+    b"host",
+    b"referrer",
+    b"resolver",
+];
+
+impl<'a> Body<'a> {
+    /// Splits the body (the line after `*cid `).
+    pub fn parse(body: &'a [u8]) -> Body<'a> {
+        let ctx_start = context_start(body);
+        let (pre, ctx) = match ctx_start {
+            Some(i) => (&body[..i], parse_context(&body[i..])),
+            None => (body, Context::default()),
+        };
+        let (pre, action) = match memmem::rfind(pre, b" while ") {
+            Some(i) => (&pre[..i], &pre[i + 7..]),
+            None => (pre, &b""[..]),
+        };
+        let (message, errno) = split_errno(pre);
+        Body {
+            message,
+            errno,
+            action,
+            ctx,
+        }
+    }
+}
+
+/// Where the context fields start: the first `, client: ` after any
+/// quoted payload the message carries (FastCGI stderr, invalid headers), or
+/// `, resolver: ` for resolver errors.
+fn context_start(body: &[u8]) -> Option<usize> {
+    let from = if body.starts_with(b"FastCGI sent in stderr: \"")
+        || body.starts_with(b"upstream sent invalid header: \"")
+    {
+        memmem::rfind_iter(body, b"\" while ")
+            .find(|&i| {
+                let tail = &body[i + 8..];
+                memmem::find(&tail[..tail.len().min(96)], b", client: ").is_some()
+            })
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    memmem::find(&body[from..], b", client: ")
+        .or_else(|| memmem::find(&body[from..], b", resolver: "))
+        .or_else(|| memmem::find(&body[from..], b", server: "))
+        .map(|i| i + from)
+}
+
+/// Splits ` (111: Connection refused)` off the end of `pre`.
+fn split_errno(pre: &[u8]) -> (&[u8], Option<i64>) {
+    if pre.last() != Some(&b')') {
+        return (pre, None);
+    }
+    let Some(open) = memmem::rfind(pre, b" (") else {
+        return (pre, None);
+    };
+    let inner = &pre[open + 2..pre.len() - 1];
+    let (neg, digits) = match inner.strip_prefix(b"-") {
+        Some(d) => (true, d),
+        None => (false, inner),
+    };
+    match leading_number(digits) {
+        Some((n, len)) if digits[len..].starts_with(b": ") => {
+            let n = n as i64;
+            (&pre[..open], Some(if neg { -n } else { n }))
+        }
+        _ => (pre, None),
+    }
+}
+
+/// `, key: value` pairs. `b` starts at the `, ` of the first key.
+fn parse_context(mut b: &[u8]) -> Context<'_> {
+    let mut ctx = Context::default();
+    while let Some((key, after)) = key_at(b) {
+        let (value, rest) = if after.first() == Some(&b'"') {
+            quoted_value(&after[1..])
+        } else {
+            plain_value(after)
+        };
+        match key {
+            b"client" => ctx.client = Some(value),
+            b"server" => ctx.server = Some(value),
+            b"request" => ctx.request = Some(value),
+            b"upstream" => ctx.upstream = Some(value),
+            b"host" => ctx.host = Some(value),
+            b"referrer" => ctx.referrer = Some(value),
+            b"resolver" => ctx.resolver = Some(value),
+            _ => {}
+        }
+        b = rest;
+    }
+    ctx
+}
+
+/// If `b` starts with `, key: `, the key and what follows it. Known keys
+/// are accepted anywhere; unknown ones only if they look like nginx keys
+/// (lowercase words), so that extra module fields are skipped cleanly.
+#[inline]
+fn key_at(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let b = b.strip_prefix(b", ")?;
+    let colon = memchr::memchr(b':', &b[..b.len().min(40)])?;
+    let key = &b[..colon];
+    let known = KEYS.contains(&key);
+    let plausible = !key.is_empty()
+        && key
+            .iter()
+            .all(|&c| c.is_ascii_lowercase() || c == b' ' || c == b'_' || c == b'/');
+    if !(known || plausible) {
+        return None;
+    }
+    let after = &b[colon + 1..];
+    Some((key, after.strip_prefix(b" ").unwrap_or(after)))
+}
+
+/// A quoted value: ends at an unescaped `"` followed by the end or another
+/// key. An unterminated value (a cut line) runs to the end.
+fn quoted_value(b: &[u8]) -> (&[u8], &[u8]) {
+    for i in memchr::memchr_iter(b'"', b) {
+        let backslashes = b[..i].iter().rev().take_while(|&&c| c == b'\\').count();
+        if backslashes % 2 == 1 {
+            continue;
+        }
+        let rest = &b[i + 1..];
+        if rest.is_empty() || key_at(rest).is_some() {
+            return (&b[..i], rest);
+        }
+    }
+    (b, &b[b.len()..])
+}
+
+/// An unquoted value (client, server): ends where the next key starts.
+fn plain_value(b: &[u8]) -> (&[u8], &[u8]) {
+    for i in memchr::memchr_iter(b',', b) {
+        if key_at(&b[i..]).is_some() {
+            return (&b[..i], &b[i..]);
+        }
+    }
+    (b, &b[b.len()..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(line: &str) -> Body<'_> {
+        let h = head(line.as_bytes()).expect("head");
+        Body::parse(h.body)
+    }
+
+    #[test]
+    fn full_line() {
+        let line = r#"2026/11/20 10:23:45 [error] 812#812: *7 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.9, server: example.com, request: "GET /api/users/12?x=1 HTTP/1.1", upstream: "http://10.0.1.5:8080/api/users/12?x=1", host: "example.com", referrer: "https://example.com/a, b""#;
+        let h = head(line.as_bytes()).unwrap();
+        assert_eq!((h.pid, h.tid, h.cid), (Some(812), Some(812), Some(7)));
+        assert_eq!(h.level, b"error");
+        let b = Body::parse(h.body);
+        assert_eq!(b.message, b"connect() failed");
+        assert_eq!(b.errno, Some(111));
+        assert_eq!(b.action, b"connecting to upstream");
+        assert_eq!(b.ctx.client, Some(&b"10.0.0.9"[..]));
+        assert_eq!(b.ctx.server, Some(&b"example.com"[..]));
+        assert_eq!(b.ctx.request, Some(&b"GET /api/users/12?x=1 HTTP/1.1"[..]));
+        assert_eq!(
+            b.ctx.upstream,
+            Some(&b"http://10.0.1.5:8080/api/users/12?x=1"[..])
+        );
+        assert_eq!(b.ctx.host, Some(&b"example.com"[..]));
+        assert_eq!(b.ctx.referrer, Some(&b"https://example.com/a, b"[..]));
+    }
+
+    #[test]
+    fn quotes_and_commas_inside_values() {
+        let b = body(
+            r#"2026/11/20 10:23:45 [error] 1#0: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.2.3.4, server: , request: "GET /a?q=\"x\", upstream: \"y\" HTTP/1.1", upstream: "http://127.0.0.1:9000/a", host: """#,
+        );
+        assert_eq!(b.ctx.server, Some(&b""[..]));
+        assert_eq!(
+            b.ctx.request,
+            Some(&br#"GET /a?q=\"x\", upstream: \"y\" HTTP/1.1"#[..])
+        );
+        assert_eq!(b.ctx.upstream, Some(&b"http://127.0.0.1:9000/a"[..]));
+        assert_eq!(b.ctx.host, Some(&b""[..]));
+    }
+
+    #[test]
+    fn no_cid_no_client_and_extra_keys() {
+        let h = head(b"2026/11/20 10:23:45 [alert] 12#12: 1024 worker_connections are not enough")
+            .unwrap();
+        assert_eq!(h.cid, None);
+        let b = Body::parse(h.body);
+        assert_eq!(b.message, b"1024 worker_connections are not enough");
+        let b = body(
+            r#"2026/11/20 10:23:45 [error] 1#1: *3 upstream prematurely closed connection while reading response header from upstream, client: ::1, server: x, request: "GET / HTTP/1.1", subrequest: "/auth", upstream: "http://[::1]:81/auth", host: "x""#,
+        );
+        assert_eq!(b.ctx.upstream, Some(&b"http://[::1]:81/auth"[..]));
+        assert_eq!(b.ctx.client, Some(&b"::1"[..]));
+    }
+
+    #[test]
+    fn truncated_line_keeps_what_is_there() {
+        let b = body(
+            r#"2026/11/20 10:23:45 [error] 1#1: *3 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: x, request: "GET /very/long/ur"#,
+        );
+        assert_eq!(b.errno, Some(110));
+        assert_eq!(b.ctx.request, Some(&b"GET /very/long/ur"[..]));
+        assert_eq!(b.ctx.upstream, None);
+    }
+
+    #[test]
+    fn fastcgi_payload_may_contain_context_lookalikes() {
+        let b = body(
+            r#"2026/11/20 10:23:45 [error] 1#1: *3 FastCGI sent in stderr: "PHP message: bad, client: evil while x" while reading response header from upstream, client: 9.9.9.9, server: s, request: "GET /i.php HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "h""#,
+        );
+        assert_eq!(b.action, b"reading response header from upstream");
+        assert_eq!(b.ctx.client, Some(&b"9.9.9.9"[..]));
+        assert_eq!(
+            b.ctx.upstream,
+            Some(&b"fastcgi://unix:/run/php/php8.2-fpm.sock:"[..])
+        );
+    }
+
+    #[test]
+    fn ssl_reason_is_not_an_errno_and_resolver_context() {
+        let b = body(
+            "2026/11/20 10:23:45 [crit] 1#1: *3 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream, client: 1.1.1.1, server: s",
+        );
+        assert_eq!(b.errno, None);
+        assert_eq!(b.action, b"SSL handshaking to upstream");
+        let b = body(
+            "2026/11/20 10:23:45 [error] 1#1: recv() failed (111: Connection refused) while resolving, resolver: 127.0.0.1:53",
+        );
+        assert_eq!(b.errno, Some(111));
+        assert_eq!(b.action, b"resolving");
+        assert_eq!(b.ctx.resolver, Some(&b"127.0.0.1:53"[..]));
+    }
+
+    #[test]
+    fn windows_errno_and_bad_prefixes() {
+        let b = body(
+            "2019/01/10 10:02:44 [error] 6352#8908: *6776 upstream timed out (10060: A connection attempt failed because the connected party did not properly respond after a period of time, or established connection failed because connected host has failed to respond) while reading response header from upstream, client: 1.2.3.4",
+        );
+        assert_eq!(b.errno, Some(10060));
+        for bad in [
+            "2026/11/20 10:23:45 [ERROR] 1#1: x",
+            "2026/11/20 10:23:45 [error] x#1: y",
+            "2026/11/20 10:23:45 [error] 1#1 y",
+        ] {
+            assert!(head(bad.as_bytes()).is_none(), "{bad}");
+        }
+    }
+}

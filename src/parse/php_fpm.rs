@@ -1,0 +1,108 @@
+//! php-fpm's own log: `[20-Nov-2026 10:23:45] WARNING: [pool www] message`.
+//!
+//! With `log_level = debug` the time gets microseconds and the message a
+//! `pid N, function(), line N: ` prefix; through syslog the time is gone and
+//! the level is bracketed (`[WARNING] [pool www] ...`).
+
+use super::{Format, Head, time};
+
+/// The prefix: `[time] LEVEL: `, or `[LEVEL] ` under syslog.
+#[inline]
+pub fn head(line: &[u8]) -> Option<Head<'_>> {
+    let b = line.strip_prefix(b"[")?;
+    if let Some(t) = time::php_fpm(b) {
+        let close = memchr::memchr(b']', &b[..b.len().min(32)])?;
+        let rest = b[close + 1..].strip_prefix(b" ")?;
+        let colon = memchr::memchr(b':', &rest[..rest.len().min(10)])?;
+        let level = &rest[..colon];
+        if !is_level(level) {
+            return None;
+        }
+        let body = &rest[colon + 1..];
+        return Some(make(
+            Some(t),
+            level,
+            body.strip_prefix(b" ").unwrap_or(body),
+        ));
+    }
+    // Syslog form, no time.
+    let close = memchr::memchr(b']', &b[..b.len().min(10)])?;
+    let level = &b[..close];
+    if !is_level(level) {
+        return None;
+    }
+    let body = &b[close + 1..];
+    Some(make(None, level, body.strip_prefix(b" ").unwrap_or(body)))
+}
+
+fn is_level(l: &[u8]) -> bool {
+    matches!(l, b"DEBUG" | b"NOTICE" | b"WARNING" | b"ERROR" | b"ALERT")
+}
+
+fn make<'a>(time: Option<time::LocalTime>, level: &'a [u8], body: &'a [u8]) -> Head<'a> {
+    Head {
+        format: Format::PhpFpm,
+        time,
+        level,
+        module: b"",
+        pid: None,
+        tid: None,
+        cid: None,
+        body,
+    }
+}
+
+/// The message, with the pool it names.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Body<'a> {
+    /// `www` in `[pool www]`.
+    pub pool: Option<&'a [u8]>,
+    /// The text after the pool.
+    pub message: &'a [u8],
+}
+
+impl<'a> Body<'a> {
+    /// Splits the pool off the message.
+    pub fn parse(body: &'a [u8]) -> Body<'a> {
+        // Debug lines: "pid 12, fpm_children_make(), line 409: [pool www] ...".
+        let mut b = body;
+        if b.starts_with(b"pid ")
+            && let Some(i) = memchr::memmem::find(&b[..b.len().min(96)], b": ")
+        {
+            b = &b[i + 2..];
+        }
+        if let Some(rest) = b.strip_prefix(b"[pool ")
+            && let Some(close) = memchr::memchr(b']', rest)
+        {
+            let msg = &rest[close + 1..];
+            return Body {
+                pool: Some(&rest[..close]),
+                message: msg.strip_prefix(b" ").unwrap_or(msg),
+            };
+        }
+        Body {
+            pool: None,
+            message: b,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms() {
+        let h = head(b"[20-Nov-2026 10:23:45] WARNING: [pool www] server reached pm.max_children setting (5), consider raising it").unwrap();
+        assert_eq!(h.level, b"WARNING");
+        let b = Body::parse(h.body);
+        assert_eq!(b.pool, Some(&b"www"[..]));
+        assert!(b.message.starts_with(b"server reached"));
+        let h = head(b"[20-Nov-2026 10:23:45.123456] DEBUG: pid 12, fpm_children_make(), line 409: [pool api] child 5 started").unwrap();
+        assert_eq!(Body::parse(h.body).pool, Some(&b"api"[..]));
+        let h = head(b"[WARNING] [pool www] child 7 exited on signal 11 (SIGSEGV) after 1.000000 seconds from start").unwrap();
+        assert_eq!(h.time, None);
+        assert!(head(b"[20-Nov-2026 10:23:45] Warning: x").is_none());
+        assert!(head(b"[error] 1#1: x").is_none());
+    }
+}

@@ -1,0 +1,305 @@
+//! Timestamps as the logs write them: local time, no zone.
+//!
+//! nginx, Apache and php-fpm all log local wall-clock time without a zone,
+//! so the tool keeps it that way: a [`LocalTime`] is seconds since
+//! 1970-01-01T00:00:00 *of the log's own clock*, and reports print it back as
+//! written. Parsing is fixed-width digit arithmetic; chrono is only used to
+//! render and to read user-supplied times.
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
+
+/// A wall-clock time as written in a log, in seconds (no zone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LocalTime(pub i64);
+
+impl LocalTime {
+    /// From calendar fields; `None` when a field is out of range.
+    pub fn from_fields(year: i32, month: u32, day: u32, h: u32, m: u32, s: u32) -> Option<Self> {
+        if !(1..=12).contains(&month)
+            || !(1..=days_in_month(year, month)).contains(&day)
+            || h > 23
+            || m > 59
+            || s > 60
+        {
+            return None;
+        }
+        let days = days_from_civil(year as i64, month, day);
+        Some(LocalTime(
+            days * 86_400 + h as i64 * 3600 + m as i64 * 60 + s.min(59) as i64,
+        ))
+    }
+
+    /// From a chrono naive time (user input).
+    pub fn from_naive(t: NaiveDateTime) -> Self {
+        LocalTime(t.and_utc().timestamp())
+    }
+
+    /// The same instant as a chrono value, for formatting.
+    pub fn to_naive(self) -> NaiveDateTime {
+        DateTime::from_timestamp(self.0, 0)
+            .map(|d| d.naive_utc())
+            .unwrap_or_default()
+    }
+
+    /// ISO 8601 without zone, e.g. `2026-11-20T10:23:45`.
+    pub fn iso(self) -> String {
+        self.to_naive().format("%Y-%m-%dT%H:%M:%S").to_string()
+    }
+
+    /// The year, used to complete syslog stamps that have none.
+    pub fn year(self) -> i32 {
+        self.to_naive().year()
+    }
+
+    /// `HH:MM` for compact text output.
+    pub fn hh_mm(self) -> String {
+        let t = self.to_naive();
+        format!("{:02}:{:02}", t.hour(), t.minute())
+    }
+}
+
+fn is_leap(y: i32) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(y) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+/// algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Digits at `b[..n]` as a number; `None` if any is not a digit.
+#[inline]
+fn digits(b: &[u8], n: usize) -> Option<u32> {
+    if b.len() < n {
+        return None;
+    }
+    let mut v = 0u32;
+    for &c in &b[..n] {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u32;
+    }
+    Some(v)
+}
+
+/// A day of month that may be space-padded (`" 5"`) or zero-padded (`"05"`).
+#[inline]
+fn padded_day(b: &[u8]) -> Option<u32> {
+    match b {
+        [b' ', d, ..] if d.is_ascii_digit() => Some((d - b'0') as u32),
+        _ => digits(b, 2),
+    }
+}
+
+/// `HH:MM:SS` at the start of `b`.
+#[inline]
+fn hms(b: &[u8]) -> Option<(u32, u32, u32)> {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    Some((digits(b, 2)?, digits(&b[3..], 2)?, digits(&b[6..], 2)?))
+}
+
+/// Month number of a three-letter English month name.
+#[inline]
+pub fn month(b: &[u8]) -> Option<u32> {
+    let m = match b.get(..3)? {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    };
+    Some(m)
+}
+
+/// nginx: `2026/11/20 10:23:45` (19 bytes).
+pub fn nginx(b: &[u8]) -> Option<LocalTime> {
+    if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' {
+        return None;
+    }
+    let (h, m, s) = hms(&b[11..])?;
+    LocalTime::from_fields(
+        digits(b, 4)? as i32,
+        digits(&b[5..], 2)?,
+        digits(&b[8..], 2)?,
+        h,
+        m,
+        s,
+    )
+}
+
+/// ISO-like `2026-11-20 10:23:45` or `2026-11-20T10:23:45` (19 bytes; any
+/// fraction or zone after it is the caller's business).
+pub fn iso(b: &[u8]) -> Option<LocalTime> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b' ' || b[10] == b'T') {
+        return None;
+    }
+    let (h, m, s) = hms(&b[11..])?;
+    LocalTime::from_fields(
+        digits(b, 4)? as i32,
+        digits(&b[5..], 2)?,
+        digits(&b[8..], 2)?,
+        h,
+        m,
+        s,
+    )
+}
+
+/// Apache `ctime` style inside the brackets: `Fri Nov 20 10:23:45.123456 2026`
+/// (2.4) or `Fri Nov 20 10:23:45 2026` (2.2). `b` is the whole bracket
+/// content.
+pub fn apache_ctime(b: &[u8]) -> Option<LocalTime> {
+    // "Fri Nov 20 10:23:45" is 19 bytes, then optional ".uuuuuu", then " 2026".
+    if b.len() < 24 || b[3] != b' ' || b[7] != b' ' || b[10] != b' ' {
+        return None;
+    }
+    let mon = month(&b[4..])?;
+    let day = padded_day(&b[8..])?;
+    let (h, m, s) = hms(&b[11..])?;
+    let year_at = b.len().checked_sub(4)?;
+    if b[year_at - 1] != b' ' {
+        return None;
+    }
+    LocalTime::from_fields(digits(&b[year_at..], 4)? as i32, mon, day, h, m, s)
+}
+
+/// Common Log Format style `01/Mar/2021:12:00:19 +0000`, seen from custom
+/// `ErrorLogFormat` settings.
+pub fn clf(b: &[u8]) -> Option<LocalTime> {
+    if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' {
+        return None;
+    }
+    let (h, m, s) = hms(&b[12..])?;
+    LocalTime::from_fields(
+        digits(&b[7..], 4)? as i32,
+        month(&b[3..])?,
+        digits(b, 2)?,
+        h,
+        m,
+        s,
+    )
+}
+
+/// php-fpm: `20-Nov-2026 10:23:45` (20 bytes; a `.uuuuuu` may follow).
+pub fn php_fpm(b: &[u8]) -> Option<LocalTime> {
+    if b.len() < 20 || b[2] != b'-' || b[6] != b'-' || b[11] != b' ' {
+        return None;
+    }
+    let (h, m, s) = hms(&b[12..])?;
+    LocalTime::from_fields(
+        digits(&b[7..], 4)? as i32,
+        month(&b[3..])?,
+        digits(b, 2)?,
+        h,
+        m,
+        s,
+    )
+}
+
+/// Classic syslog `Nov 20 10:23:45` (15 bytes), which has no year.
+pub fn syslog(b: &[u8], year: i32) -> Option<LocalTime> {
+    if b.len() < 15 || b[3] != b' ' || b[6] != b' ' {
+        return None;
+    }
+    let (h, m, s) = hms(&b[7..])?;
+    LocalTime::from_fields(year, month(b)?, padded_day(&b[4..])?, h, m, s)
+}
+
+/// A user-supplied date or date-time, as chrono understands it.
+pub fn parse_user(s: &str) -> Option<LocalTime> {
+    const FORMATS: &[&str] = &[
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+    ];
+    let s = s.trim();
+    for f in FORMATS {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(LocalTime::from_naive(t));
+        }
+    }
+    for f in ["%Y-%m-%d", "%Y/%m/%d"] {
+        if let Ok(d) = NaiveDate::parse_from_str(s, f) {
+            return Some(LocalTime::from_naive(d.and_hms_opt(0, 0, 0)?));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_formats_agree_with_chrono() {
+        let want = LocalTime::from_naive(
+            NaiveDate::from_ymd_opt(2026, 11, 20)
+                .unwrap()
+                .and_hms_opt(10, 23, 45)
+                .unwrap(),
+        );
+        assert_eq!(nginx(b"2026/11/20 10:23:45"), Some(want));
+        assert_eq!(iso(b"2026-11-20T10:23:45"), Some(want));
+        assert_eq!(apache_ctime(b"Fri Nov 20 10:23:45.123456 2026"), Some(want));
+        assert_eq!(apache_ctime(b"Fri Nov 20 10:23:45 2026"), Some(want));
+        assert_eq!(php_fpm(b"20-Nov-2026 10:23:45"), Some(want));
+        assert_eq!(syslog(b"Nov 20 10:23:45", 2026), Some(want));
+        assert_eq!(clf(b"20/Nov/2026:10:23:45 +0000"), Some(want));
+        assert_eq!(want.iso(), "2026-11-20T10:23:45");
+    }
+
+    #[test]
+    fn padded_days_and_leap_years() {
+        let t = syslog(b"Feb  5 00:00:00", 2024).unwrap();
+        assert_eq!(t.iso(), "2024-02-05T00:00:00");
+        assert!(nginx(b"2024/02/29 00:00:00").is_some());
+        assert!(nginx(b"2023/02/29 00:00:00").is_none());
+        assert!(nginx(b"2023/13/01 00:00:00").is_none());
+        assert!(nginx(b"2023/12/01 24:00:00").is_none());
+        assert!(nginx(b"2023/12/01 2x:00:00").is_none());
+        assert_eq!(nginx(b"1969/12/31 23:59:59"), Some(LocalTime(-1)));
+    }
+
+    #[test]
+    fn user_times() {
+        assert_eq!(
+            parse_user("2026-11-20 10:23").unwrap().iso(),
+            "2026-11-20T10:23:00"
+        );
+        assert_eq!(
+            parse_user("2026-11-20").unwrap().iso(),
+            "2026-11-20T00:00:00"
+        );
+        assert!(parse_user("yesterday").is_none());
+    }
+}

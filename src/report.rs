@@ -1,0 +1,375 @@
+//! The report: ranked causes with their evidence, as plain data.
+//!
+//! Built once from an [`Aggregator`] and then only rendered (text, JSON) or
+//! judged; nothing here formats for a terminal. Its serde form is the JSON
+//! contract documented in the README, so field names here are stable API.
+//! Everything taken from a log is converted to UTF-8 lossily here, once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregator, CauseStats, Interner, LineStats, OTHER, window};
+use crate::catalog::CauseId;
+use crate::parse::{LocalTime, Server};
+
+/// Version of the JSON layout; bumped only on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole analysis.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    /// JSON layout version.
+    pub version: u32,
+    /// Timeline window as a duration (`1m`).
+    pub window: String,
+    /// Timeline window in seconds.
+    pub window_seconds: i64,
+    /// Failed requests over all causes.
+    pub total_failures: u64,
+    /// Causes in rank order.
+    pub causes: Vec<CauseReport>,
+    /// Line counts over all inputs.
+    pub lines: Lines,
+    /// The inputs, in the order read.
+    pub files: Vec<FileReport>,
+    /// A few lines in no known format, so a wrong format shows at once.
+    pub unrecognized_examples: Vec<ExampleLine>,
+    /// How many failures had their upstream or route counted as `(other)`
+    /// because too many distinct values were seen.
+    pub folded: Folded,
+}
+
+/// One cause with its evidence.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CauseReport {
+    /// Cause id (`upstream_timeout`).
+    pub cause: String,
+    /// Human title.
+    pub title: String,
+    /// The status clients got (the most common one).
+    pub status: Option<u16>,
+    /// Failed requests.
+    pub count: u64,
+    /// Attempts: requests plus their retries on other servers.
+    pub attempts: u64,
+    /// Share of all failed requests, 0..1.
+    pub share: f64,
+    /// First failure, as the log wrote it (ISO 8601, no zone).
+    pub first_seen: Option<String>,
+    /// Last failure.
+    pub last_seen: Option<String>,
+    /// The window with most failures.
+    pub peak: Option<Peak>,
+    /// Failed requests per window (windows without any are left out).
+    pub timeline: Vec<TimelinePoint>,
+    /// Attempts per upstream server, most first.
+    pub upstreams: Vec<UpstreamCount>,
+    /// Failed requests per normalized route, most first.
+    pub routes: Vec<RouteCount>,
+    /// The first line of this cause.
+    pub example: Option<ExampleLine>,
+    /// What to change, for the server that logged most of it.
+    pub fix: String,
+    /// What to change, per server.
+    pub fixes: Fixes,
+    /// What the cause means.
+    pub meaning: String,
+    /// Failed requests per server that logged them.
+    pub servers: ServerCounts,
+    /// Physical lines that make up these failures.
+    pub lines: u64,
+}
+
+/// The busiest window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Peak {
+    /// Window start.
+    pub start: String,
+    /// Window end (exclusive).
+    pub end: String,
+    /// Failed requests in it.
+    pub count: u64,
+}
+
+/// One window of a timeline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TimelinePoint {
+    /// Window start.
+    pub start: String,
+    /// Failed requests in it.
+    pub count: u64,
+}
+
+/// An upstream and its count.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UpstreamCount {
+    /// The upstream server (`http://10.0.1.5:8080`, `unix:/x.sock`, ...).
+    pub upstream: String,
+    /// Attempts that failed on it.
+    pub count: u64,
+}
+
+/// A route and its count.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RouteCount {
+    /// Normalized route (`/api/users/:id`).
+    pub route: String,
+    /// Failed requests on it.
+    pub count: u64,
+}
+
+/// A log line with where it is.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExampleLine {
+    /// The input as named.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The line (lossy UTF-8, cut if very long).
+    pub text: String,
+}
+
+/// Fixes per server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Fixes {
+    /// nginx wording.
+    pub nginx: String,
+    /// Apache wording.
+    pub apache: String,
+    /// php-fpm wording, where the cause is php-fpm's.
+    #[serde(rename = "php-fpm", skip_serializing_if = "String::is_empty", default)]
+    pub php_fpm: String,
+}
+
+/// Counts per server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ServerCounts {
+    /// nginx.
+    pub nginx: u64,
+    /// Apache httpd.
+    pub apache: u64,
+    /// php-fpm.
+    #[serde(rename = "php-fpm")]
+    pub php_fpm: u64,
+}
+
+/// Line counts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Lines {
+    /// Physical lines read.
+    pub total: u64,
+    /// Lines that are part of a reported failure.
+    pub matched: u64,
+    /// Lines in no known format.
+    pub unrecognized: u64,
+    /// Lines over the length limit (skipped).
+    pub oversized: u64,
+    /// Continuation lines of multi-line records (PHP stack traces).
+    pub continuation: u64,
+    /// Empty lines.
+    pub blank: u64,
+    /// Recognised lines per server.
+    pub recognized: ServerCounts,
+}
+
+/// One input.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileReport {
+    /// As the user named it (`-` for stdin).
+    pub path: String,
+    /// Physical lines read.
+    pub lines: u64,
+    /// Lines that are part of a reported failure.
+    pub matched: u64,
+    /// Lines in no known format.
+    pub unrecognized: u64,
+    /// Why it could not be read, or not to its end.
+    pub error: Option<String>,
+}
+
+/// Failures whose keys were folded into `(other)`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Folded {
+    /// Attempts whose upstream was counted as `(other)`.
+    pub upstreams: u64,
+    /// Failures whose route was counted as `(other)`.
+    pub routes: u64,
+}
+
+impl From<&LineStats> for Lines {
+    fn from(s: &LineStats) -> Lines {
+        Lines {
+            total: s.total,
+            matched: s.matched,
+            unrecognized: s.unrecognized,
+            oversized: s.oversized,
+            continuation: s.continuation,
+            blank: s.blank,
+            recognized: ServerCounts {
+                nginx: s.by_server[0],
+                apache: s.by_server[1],
+                php_fpm: s.by_server[2],
+            },
+        }
+    }
+}
+
+/// Lossy UTF-8 of log bytes.
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+impl Report {
+    /// Ranks the aggregated counts into a report.
+    pub fn build(agg: &Aggregator) -> Report {
+        let total = agg.total_failures();
+        let mut causes: Vec<CauseReport> = CauseId::all()
+            .zip(&agg.causes)
+            .filter(|(_, c)| c.count > 0)
+            .map(|(id, c)| cause_report(agg, id, c, total))
+            .collect();
+        causes.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then(b.attempts.cmp(&a.attempts))
+                .then(a.cause.cmp(&b.cause))
+        });
+        let mut lines = LineStats::default();
+        for f in &agg.files {
+            lines.add(&f.lines);
+        }
+        let file_name = |i: u32| {
+            agg.files
+                .get(i as usize)
+                .map(|f| f.path.clone())
+                .unwrap_or_default()
+        };
+        Report {
+            version: SCHEMA_VERSION,
+            window: window::format_duration(agg.window),
+            window_seconds: agg.window,
+            total_failures: total,
+            causes,
+            lines: Lines::from(&lines),
+            files: agg
+                .files
+                .iter()
+                .map(|f| FileReport {
+                    path: f.path.clone(),
+                    lines: f.lines.total,
+                    matched: f.lines.matched,
+                    unrecognized: f.lines.unrecognized,
+                    error: f.error.clone(),
+                })
+                .collect(),
+            unrecognized_examples: agg
+                .unrecognized
+                .iter()
+                .map(|s| ExampleLine {
+                    file: file_name(s.file),
+                    line: s.line,
+                    text: text(&s.text),
+                })
+                .collect(),
+            folded: Folded {
+                upstreams: agg.upstreams.folded,
+                routes: agg.routes.folded,
+            },
+        }
+    }
+
+    /// True when any input could not be read completely.
+    pub fn has_input_errors(&self) -> bool {
+        self.files.iter().any(|f| f.error.is_some())
+    }
+}
+
+fn cause_report(agg: &Aggregator, id: CauseId, c: &CauseStats, total: u64) -> CauseReport {
+    let info = id.info();
+    let server = Aggregator::dominant_server(c);
+    let peak = c
+        .timeline
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(&start, &count)| Peak {
+            start: LocalTime(start).iso(),
+            end: LocalTime(start + agg.window).iso(),
+            count,
+        });
+    let example = c.example.as_ref().map(|e| ExampleLine {
+        file: agg
+            .files
+            .get(e.file as usize)
+            .map(|f| f.path.clone())
+            .unwrap_or_default(),
+        line: e.line,
+        text: text(&e.text),
+    });
+    CauseReport {
+        cause: info.id.to_string(),
+        title: info.title.to_string(),
+        status: status_of(c, info.status[server.index()].or(info.status[0])),
+        count: c.count,
+        attempts: c.attempts,
+        share: if total == 0 {
+            0.0
+        } else {
+            (c.count as f64 / total as f64 * 10_000.0).round() / 10_000.0
+        },
+        first_seen: c.first.map(LocalTime::iso),
+        last_seen: c.last.map(LocalTime::iso),
+        peak,
+        timeline: c
+            .timeline
+            .iter()
+            .map(|(&start, &count)| TimelinePoint {
+                start: LocalTime(start).iso(),
+                count,
+            })
+            .collect(),
+        upstreams: ranked(&agg.upstreams, &c.upstreams)
+            .into_iter()
+            .map(|(upstream, count)| UpstreamCount { upstream, count })
+            .collect(),
+        routes: ranked(&agg.routes, &c.routes)
+            .into_iter()
+            .map(|(route, count)| RouteCount { route, count })
+            .collect(),
+        example,
+        fix: info.fix_for(server).to_string(),
+        fixes: Fixes {
+            nginx: info.fix_for(Server::Nginx).to_string(),
+            apache: info.fix_for(Server::Apache).to_string(),
+            php_fpm: info.fix[Server::PhpFpm.index()].to_string(),
+        },
+        meaning: info.meaning.to_string(),
+        servers: ServerCounts {
+            nginx: c.servers[0],
+            apache: c.servers[1],
+            php_fpm: c.servers[2],
+        },
+        lines: c.lines,
+    }
+}
+
+/// The status most of the cause's requests got: the signature-specific
+/// statuses where a message told one, the cause's default for the rest.
+fn status_of(c: &CauseStats, default: Option<u16>) -> Option<u16> {
+    let specific: u64 = c.statuses.values().sum();
+    let mut best = default.map(|s| (s, c.count.saturating_sub(specific)));
+    for (&s, &n) in &c.statuses {
+        if best.is_none_or(|(bs, bn)| n > bn || (n == bn && s < bs)) {
+            best = Some((s, n));
+        }
+    }
+    best.map(|(s, _)| s)
+}
+
+/// Keys by count, most first, ties by key; `(other)` always last.
+fn ranked(keys: &Interner, counts: &std::collections::HashMap<u32, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(bool, String, u64)> = counts
+        .iter()
+        .map(|(&id, &n)| (id == OTHER, text(keys.key(id)), n))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)).then(a.1.cmp(&b.1)));
+    v.into_iter().map(|(_, k, n)| (k, n)).collect()
+}

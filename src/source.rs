@@ -1,0 +1,228 @@
+//! Inputs: files, directories of rotated logs, stdin; gzip by magic bytes.
+//!
+//! Rotated logs come as `error.log`, `error.log.1`, `error.log.2.gz`, so the
+//! compression is recognised from the first two bytes, never from the name.
+//! A directory stands for the error logs in it, oldest rotation first, so
+//! the report reads in time order.
+
+use std::cmp::Reverse;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::Error;
+
+/// What the user asked to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSpec {
+    /// Standard input (`-` or no path at all).
+    Stdin,
+    /// A regular file (or anything the OS can open and read).
+    Path(PathBuf),
+}
+
+impl InputSpec {
+    /// The name used in the report and in error messages.
+    pub fn display_name(&self) -> String {
+        match self {
+            InputSpec::Stdin => "-".to_string(),
+            InputSpec::Path(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Turns the command-line paths into inputs: `-` is stdin, a directory is
+/// replaced by its error logs. Paths that cannot be listed come back as
+/// errors beside the inputs that can be read.
+pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<Error>) {
+    if paths.is_empty() {
+        return (vec![InputSpec::Stdin], Vec::new());
+    }
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(InputSpec::Stdin);
+            continue;
+        }
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => match error_logs_in(path) {
+                Ok(found) if found.is_empty() => errors.push(Error::input(
+                    path.display().to_string(),
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "directory holds no error logs (*error*log*)",
+                    ),
+                )),
+                Ok(found) => inputs.extend(found.into_iter().map(InputSpec::Path)),
+                Err(e) => errors.push(Error::input(path.display().to_string(), e)),
+            },
+            // Files, FIFOs, devices: opening them reports any problem.
+            _ => inputs.push(InputSpec::Path(path.clone())),
+        }
+    }
+    (inputs, errors)
+}
+
+/// The files of `dir` whose name matches `*error*log*`, oldest rotation
+/// first (`error.log.2.gz`, `error.log.1`, `error.log`).
+fn error_logs_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let is_error_log = name
+            .find("error")
+            .is_some_and(|i| name[i + "error".len()..].contains("log"));
+        if is_error_log && entry.file_type().map(|t| !t.is_dir()).unwrap_or(false) {
+            found.push(entry.path());
+        }
+    }
+    found.sort_by_cached_key(|p| rotation_key(p));
+    Ok(found)
+}
+
+/// Sort key: the base name, then the rotation number descending (a higher
+/// number is older), the live file (no number) last.
+fn rotation_key(path: &Path) -> (String, Reverse<u64>, String) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let trimmed = name.strip_suffix(".gz").unwrap_or(&name);
+    if let Some((base, num)) = trimmed.rsplit_once('.')
+        && let Ok(n) = num.parse::<u64>()
+    {
+        return (base.to_string(), Reverse(n), name.clone());
+    }
+    (trimmed.to_string(), Reverse(0), name.clone())
+}
+
+/// Opens an input for reading, decompressing gzip when its first bytes are
+/// the gzip magic.
+pub fn open(spec: &InputSpec) -> io::Result<Box<dyn Read + Send>> {
+    let raw: Box<dyn Read + Send> = match spec {
+        InputSpec::Stdin => Box::new(io::stdin()),
+        InputSpec::Path(p) => {
+            let file = File::open(p)?;
+            if file.metadata()?.is_dir() {
+                return Err(io::Error::other("is a directory"));
+            }
+            Box::new(file)
+        }
+    };
+    sniff_gzip(raw)
+}
+
+/// Reads the first two bytes and puts them back in front of the stream,
+/// wrapping it in a multi-member gzip decoder when they are `1f 8b`.
+pub fn sniff_gzip(mut raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < 2 {
+        match raw.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let head = io::Cursor::new(magic[..got].to_vec());
+    let stream = head.chain(raw);
+    if got == 2 && magic == [0x1f, 0x8b] {
+        Ok(Box::new(MultiGzDecoder::new(io::BufReader::with_capacity(
+            256 * 1024,
+            stream,
+        ))))
+    } else {
+        Ok(Box::new(stream))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn directory_lists_error_logs_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "error.log",
+            "error.log.1",
+            "error.log.2.gz",
+            "error.log.10.gz",
+            "access.log",
+            "ssl_error_log",
+            "notes.txt",
+        ] {
+            fs::write(dir.path().join(name), b"").unwrap();
+        }
+        let got: Vec<String> = error_logs_in(dir.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "error.log.10.gz",
+                "error.log.2.gz",
+                "error.log.1",
+                "error.log",
+                "ssl_error_log"
+            ]
+        );
+    }
+
+    #[test]
+    fn gzip_is_detected_by_content_not_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let gz_named_plain = dir.path().join("plain.gz");
+        fs::write(&gz_named_plain, b"hello\n").unwrap();
+        let plain_named_gz = dir.path().join("error.log.1");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"inside\n").unwrap();
+        fs::write(&plain_named_gz, enc.finish().unwrap()).unwrap();
+
+        let mut s = String::new();
+        open(&InputSpec::Path(gz_named_plain))
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "hello\n");
+        s.clear();
+        open(&InputSpec::Path(plain_named_gz))
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "inside\n");
+    }
+
+    #[test]
+    fn one_byte_file_is_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        fs::write(&p, b"\x1f").unwrap();
+        let mut v = Vec::new();
+        open(&InputSpec::Path(p))
+            .unwrap()
+            .read_to_end(&mut v)
+            .unwrap();
+        assert_eq!(v, b"\x1f");
+    }
+
+    #[test]
+    fn missing_and_dash() {
+        let (inputs, errors) = expand(&[PathBuf::from("-"), PathBuf::from("/no/such")]);
+        assert_eq!(
+            inputs,
+            vec![InputSpec::Stdin, InputSpec::Path(PathBuf::from("/no/such"))]
+        );
+        assert!(errors.is_empty());
+        assert!(open(&inputs[1]).is_err());
+    }
+}
