@@ -128,6 +128,16 @@ impl<'a> Pipeline<'a> {
                         record.buf.push(b'\n');
                         record.buf.extend_from_slice(text);
                     }
+                    if closes_record(text) {
+                        self.finish_record(
+                            &mut record,
+                            file,
+                            &mut state,
+                            &mut correlator,
+                            &mut stats,
+                            agg,
+                        );
+                    }
                     continue;
                 }
                 self.finish_record(
@@ -259,6 +269,12 @@ fn opens_record(body: &[u8]) -> bool {
         && memmem::find(body, b", client: ").is_none()
 }
 
+/// The last physical line of a multi-line record: the payload's closing
+/// quote and the context follow.
+fn closes_record(line: &[u8]) -> bool {
+    memmem::find(line, b"\" while ").is_some() || memmem::find(line, b", client: ").is_some()
+}
+
 fn describe(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::UnexpectedEof => "unexpected end of file (truncated?)".to_string(),
@@ -266,5 +282,177 @@ fn describe(e: &std::io::Error) -> String {
             format!("corrupt data: {e}")
         }
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `log` through the pipeline: (cause, count, attempts, upstreams,
+    /// routes) per cause with failures, and the line stats.
+    fn run(log: &str) -> (Vec<(String, u64, u64, Vec<String>, Vec<String>)>, LineStats) {
+        let catalog = Catalog::new();
+        let filters = Filters::default();
+        let mut agg = Aggregator::new(60);
+        Pipeline::new(&catalog, &filters, 2026).run("t".into(), log.as_bytes(), &mut agg);
+        let report = crate::report::Report::build(&agg);
+        let causes = report
+            .causes
+            .iter()
+            .map(|c| {
+                (
+                    c.cause.clone(),
+                    c.count,
+                    c.attempts,
+                    c.upstreams
+                        .iter()
+                        .map(|u| format!("{}={}", u.upstream, u.count))
+                        .collect(),
+                    c.routes
+                        .iter()
+                        .map(|r| format!("{}={}", r.route, r.count))
+                        .collect(),
+                )
+            })
+            .collect();
+        (causes, agg.files[0].lines.clone())
+    }
+
+    // Hand-written edge cases in the exact shapes Apache 2.4 writes.
+    #[test]
+    fn apache_connect_failure_is_one_request() {
+        let log = "\
+[Sat Nov 21 10:00:00.000001 2026] [proxy:error] [pid 10:tid 20] (111)Connection refused: AH00957: http: attempt to connect to 127.0.0.1:18081 (127.0.0.1:18081) failed
+[Sat Nov 21 10:00:00.000002 2026] [proxy:error] [pid 10:tid 20] AH00959: ap_proxy_connect_backend disabling worker for (127.0.0.1:18081) for 60s
+[Sat Nov 21 10:00:00.000003 2026] [proxy_http:error] [pid 10:tid 20] [client 127.0.0.1:5000] AH01114: HTTP: failed to make connection to backend: 127.0.0.1
+[Sat Nov 21 10:00:00.000004 2026] [proxy:error] [pid 10:tid 21] (111)Connection refused: AH00957: http: attempt to connect to 127.0.0.1:18081 (127.0.0.1:18081) failed
+[Sat Nov 21 10:00:00.000005 2026] [proxy_http:error] [pid 10:tid 21] [client 127.0.0.1:5001] AH01114: HTTP: failed to make connection to backend: 127.0.0.1
+";
+        let (causes, stats) = run(log);
+        assert_eq!(
+            causes,
+            vec![(
+                "upstream_refused".into(),
+                2,
+                2,
+                vec!["http://127.0.0.1:18081=2".into()],
+                vec![]
+            )]
+        );
+        assert_eq!(stats.matched, 5);
+    }
+
+    #[test]
+    fn apache_timeout_takes_cause_and_route_from_two_lines() {
+        let log = "\
+[Sat Nov 21 10:00:01.000001 2026] [proxy_http:error] [pid 10:tid 20] (70007)The timeout specified has expired: [client 127.0.0.1:5000] AH01102: error reading status line from remote server 127.0.0.1:18082
+[Sat Nov 21 10:00:01.000002 2026] [proxy:error] [pid 10:tid 20] [client 127.0.0.1:5000] AH00898: Error reading from remote server returned by /api/users/42
+";
+        let (causes, _) = run(log);
+        assert_eq!(
+            causes,
+            vec![(
+                "upstream_timeout".into(),
+                1,
+                1,
+                vec!["http://127.0.0.1:18082=1".into()],
+                vec!["/api/users/:id=1".into()]
+            )]
+        );
+    }
+
+    #[test]
+    fn apache_standalone_lines_on_one_thread_stay_separate() {
+        let log = "\
+[Sat Nov 21 10:00:00.1 2026] [proxy:error] [pid 10:tid 20] AH00940: HTTP: disabled connection for (127.0.0.1:18081)
+[Sat Nov 21 10:00:00.2 2026] [proxy:error] [pid 10:tid 20] AH00940: HTTP: disabled connection for (127.0.0.1:18081)
+[Sat Nov 21 10:00:09.2 2026] [proxy:error] [pid 10:tid 20] [client 127.0.0.1:5000] AH00898: DNS lookup failure for: nosuch.invalid returned by /x
+";
+        let (causes, _) = run(log);
+        let got: Vec<(String, u64)> = causes.iter().map(|c| (c.0.clone(), c.1)).collect();
+        assert_eq!(
+            got,
+            [
+                ("no_live_upstreams".to_string(), 2),
+                ("dns_resolution".to_string(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn nginx_retries_are_attempts_of_one_request() {
+        let log = r#"2026/11/20 10:00:00 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://10.0.0.1:80/a", host: "h"
+2026/11/20 10:00:00 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://10.0.0.2:80/a", host: "h"
+2026/11/20 10:00:00 [error] 7#7: *1 no live upstreams while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://backend/a", host: "h"
+2026/11/20 10:00:05 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://10.0.0.1:80/a", host: "h"
+2026/11/20 10:00:05 [error] 7#7: *2 connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://10.0.0.2:80/a", host: "h"
+"#;
+        let (causes, _) = run(log);
+        let got: Vec<(String, u64, u64)> = causes.iter().map(|c| (c.0.clone(), c.1, c.2)).collect();
+        // Request 1 (two servers), request 2 on the same keepalive
+        // connection, request 3 on another connection.
+        assert_eq!(
+            got,
+            [
+                ("upstream_refused".to_string(), 3, 4),
+                ("no_live_upstreams".to_string(), 1, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn fastcgi_stderr_over_several_lines_is_one_record() {
+        let log = "2026/11/20 10:00:00 [error] 7#7: *1 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Exception: boom in /var/www/f.php:3
+Stack trace:
+#0 {main}
+  thrown in /var/www/f.php on line 3\" while reading response header from upstream, client: 1.1.1.1, server: s, request: \"GET /f.php HTTP/1.1\", upstream: \"fastcgi://unix:/run/php/php8.2-fpm.sock:\", host: \"h\"
+garbage after
+";
+        let (causes, stats) = run(log);
+        assert_eq!(
+            causes,
+            vec![(
+                "fastcgi_script".into(),
+                1,
+                1,
+                vec!["unix:/run/php/php8.2-fpm.sock=1".into()],
+                vec!["/f.php=1".into()]
+            )]
+        );
+        assert_eq!(
+            (
+                stats.total,
+                stats.continuation,
+                stats.matched,
+                stats.unrecognized
+            ),
+            (5, 3, 4, 1)
+        );
+    }
+
+    #[test]
+    fn filters_apply_to_failures() {
+        let log = r#"2026/11/20 10:00:00 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://10.0.0.1:80/a", host: "h"
+2026/11/20 11:00:00 [error] 7#7: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://10.0.0.2:80/a", host: "h"
+"#;
+        let catalog = Catalog::new();
+        let filters = Filters {
+            since: crate::parse::time::parse_user("2026-11-20 10:30"),
+            ..Default::default()
+        };
+        let mut agg = Aggregator::new(60);
+        Pipeline::new(&catalog, &filters, 2026).run("t".into(), log.as_bytes(), &mut agg);
+        assert_eq!(agg.total_failures(), 1);
+        let filters = Filters {
+            upstream: Some("10.0.0.1".into()),
+            ..Default::default()
+        };
+        let mut agg = Aggregator::new(60);
+        Pipeline::new(&catalog, &filters, 2026).run("t".into(), log.as_bytes(), &mut agg);
+        let r = crate::report::Report::build(&agg);
+        assert_eq!(r.causes.len(), 1);
+        assert_eq!(r.causes[0].cause, "upstream_refused");
+        assert_eq!(r.lines.matched, 1);
     }
 }

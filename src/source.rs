@@ -51,10 +51,7 @@ pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<Error>) {
             Ok(meta) if meta.is_dir() => match error_logs_in(path) {
                 Ok(found) if found.is_empty() => errors.push(Error::input(
                     path.display().to_string(),
-                    io::Error::new(
-                        io::ErrorKind::NotFound,
-                        "directory holds no error logs (*error*log*)",
-                    ),
+                    io::Error::other("directory holds no error logs (*error*log*)"),
                 )),
                 Ok(found) => inputs.extend(found.into_iter().map(InputSpec::Path)),
                 Err(e) => errors.push(Error::input(path.display().to_string(), e)),

@@ -1,1 +1,507 @@
+//! One row per signature form: the line, the cause it must give (or none),
+//! and the upstream. Lines follow the servers' format strings (see
+//! `signatures.rs`); they are hand-written edge cases, the real-server
+//! fixtures under `fixtures/` are checked by the integration tests.
 
+use super::*;
+use crate::parse::{ParseState, parse_head};
+
+fn classify(line: &str) -> Option<(String, Option<String>, Role, bool)> {
+    let catalog = Catalog::new();
+    let head = parse_head(line.as_bytes(), &mut ParseState::new(2026)).expect("line must parse");
+    catalog.classify(&head).map(|c| {
+        (
+            c.cause.map(|c| c.info().id.to_string()).unwrap_or_default(),
+            c.upstream.map(|u| String::from_utf8_lossy(&u).into_owned()),
+            c.role,
+            c.strong,
+        )
+    })
+}
+
+/// (line, cause id or "" for none, upstream or "" for none)
+const CASES: &[(&str, &str, &str)] = &[
+    // ------------------------------------------------------------ nginx
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: _, request: "GET /api/users/1 HTTP/1.1", upstream: "http://127.0.0.1:18081/api/users/1", host: "x""#,
+        "upstream_refused",
+        "http://127.0.0.1:18081",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#100: *1 connect() failed (61: Connection refused) while connecting to upstream, client: ::1, server: a, request: "GET / HTTP/1.1", upstream: "http://[::1]:8080/", host: "x""#,
+        "upstream_refused",
+        "http://[::1]:8080",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET /slow HTTP/1.1", upstream: "http://10.0.1.5:8080/slow", host: "h""#,
+        "upstream_timeout",
+        "http://10.0.1.5:8080",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *2 upstream timed out (110: Connection timed out) while sending request to upstream, client: 1.2.3.4, server: s, request: "POST /up HTTP/1.1", upstream: "http://10.0.1.5:8080/up", host: "h""#,
+        "upstream_timeout",
+        "http://10.0.1.5:8080",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *3 upstream timed out (110: Connection timed out) while connecting to upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://10.9.9.9:80/", host: "h""#,
+        "connect_timeout",
+        "http://10.9.9.9:80",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *3 connect() failed (110: Connection timed out) while connecting to upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://10.9.9.9:80/", host: "h""#,
+        "connect_timeout",
+        "http://10.9.9.9:80",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [crit] 7#7: *4 connect() to unix:/run/php/php8.2-fpm.sock failed (2: No such file or directory) while connecting to upstream, client: 1.2.3.4, server: s, request: "GET /index.php HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "h""#,
+        "socket_missing",
+        "unix:/run/php/php8.2-fpm.sock",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [crit] 7#7: *4 connect() to unix:/run/app.sock failed (13: Permission denied) while connecting to upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://unix:/run/app.sock:/", host: "h""#,
+        "socket_permission",
+        "unix:/run/app.sock",
+    ),
+    (
+        // Cut before the context: the upstream comes from the message.
+        "2026/11/20 10:00:00 [error] 7#7: *4 connect() to unix:/run/php/x.sock failed (11: Resource temporarily unavailable) while connecting to upstream",
+        "upstream_backlog_full",
+        "unix:/run/php/x.sock",
+    ),
+    (
+        r#"2022/04/15 08:16:13 [error] 7164#7164: *20 connect() failed (113: No route to host) while connecting to upstream, client: 10.244.0.0, server: test.local, request: "GET / HTTP/2.0", upstream: "http://127.0.0.1:80/""#,
+        "upstream_unreachable",
+        "http://127.0.0.1:80",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [crit] 7#7: *4 connect() to 10.0.0.1:80 failed (99: Cannot assign requested address) while connecting to upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://10.0.0.1:80/", host: "h""#,
+        "local_ports_exhausted",
+        "http://10.0.0.1:80",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *5 no live upstreams while connecting to upstream, client: 1.2.3.4, server: s, request: "GET /a HTTP/1.1", upstream: "http://backend/a", host: "h""#,
+        "no_live_upstreams",
+        "backend",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *6 upstream prematurely closed connection while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:18083/", host: "h""#,
+        "premature_close",
+        "http://127.0.0.1:18083",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *6 upstream prematurely closed FastCGI stdout while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET /x.php HTTP/1.1", upstream: "fastcgi://127.0.0.1:9000", host: "h""#,
+        "premature_close",
+        "fastcgi://127.0.0.1:9000",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *7 recv() failed (104: Connection reset by peer) while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:18084/", host: "h""#,
+        "connection_reset",
+        "http://127.0.0.1:18084",
+    ),
+    (
+        // The same errno while talking to the client: not an upstream failure.
+        r#"2026/11/20 10:00:00 [info] 7#7: *7 recv() failed (104: Connection reset by peer) while reading client request line, client: 1.2.3.4, server: 0.0.0.0:443"#,
+        "",
+        "",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *8 writev() failed (32: Broken pipe) while sending request to upstream, client: 1.2.3.4, server: s, request: "POST /upload HTTP/1.1", upstream: "http://127.0.0.1:18085/upload", host: "h""#,
+        "send_failed",
+        "http://127.0.0.1:18085",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *9 upstream sent too big header while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:18086/", host: "h""#,
+        "header_too_big",
+        "http://127.0.0.1:18086",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *10 upstream sent invalid header: "X-Bad\x01..." while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:18087/", host: "h""#,
+        "invalid_header",
+        "http://127.0.0.1:18087",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *10 upstream sent no valid HTTP/1.0 header while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:18087/", host: "h""#,
+        "invalid_header",
+        "http://127.0.0.1:18087",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [warn] 7#7: *10 upstream sent duplicate header line: "A: b", previous value: "A: c", ignored while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:18087/", host: "h""#,
+        "",
+        "",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *11 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "https://127.0.0.1:18088/", host: "h""#,
+        "tls_handshake",
+        "https://127.0.0.1:18088",
+    ),
+    (
+        // A client's failed handshake: not an upstream failure.
+        "2020/01/02 03:04:05 [crit] 7#8: *9 SSL_do_handshake() failed (SSL: error:14209102:SSL routines:tls_early_post_process_client_hello:unsupported protocol) while SSL handshaking, client: 1.2.3.4, server: 0.0.0.0:443",
+        "",
+        "",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *12 upstream SSL certificate verify error: (18:self-signed certificate) while SSL handshaking to upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "https://127.0.0.1:18089/", host: "h""#,
+        "tls_verify",
+        "https://127.0.0.1:18089",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *13 nosuch.example.invalid could not be resolved (3: Host not found), client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", host: "h""#,
+        "dns_resolution",
+        "nosuch.example.invalid",
+    ),
+    (
+        "2026/11/20 10:00:00 [error] 7#7: recv() failed (111: Connection refused) while resolving, resolver: 127.0.0.1:53",
+        "dns_resolution",
+        "resolver 127.0.0.1:53",
+    ),
+    (
+        "2026/11/20 10:00:00 [alert] 7#7: *14 16 worker_connections are not enough while connecting to upstream, client: 1.2.3.4, server: s, request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:18081/\", host: \"h\"",
+        "worker_connections",
+        "http://127.0.0.1:18081",
+    ),
+    (
+        "2026/11/20 10:00:00 [alert] 7#7: 16 worker_connections are not enough",
+        "worker_connections",
+        "",
+    ),
+    (
+        "2026/11/20 10:00:00 [warn] 7#7: 16 worker_connections are not enough, reusing connections",
+        "",
+        "",
+    ),
+    (
+        "2026/11/20 10:00:00 [alert] 7#7: *15 socket() failed (24: Too many open files) while connecting to upstream, client: 1.2.3.4, server: s, request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:18081/\", host: \"h\"",
+        "too_many_open_files",
+        "http://127.0.0.1:18081",
+    ),
+    (
+        "2026/11/20 10:00:00 [crit] 7#7: accept4() failed (24: Too many open files)",
+        "too_many_open_files",
+        "",
+    ),
+    (
+        r#"2020/01/02 03:04:05 [error] 7#8: *851624 FastCGI sent in stderr: "Primary script unknown" while reading response header from upstream, client: 127.0.0.1, server: example.com, request: "GET /login.php HTTP/1.1", upstream: "fastcgi://unix:/var/run/fpm.sock:", host: "example.com""#,
+        "fastcgi_script",
+        "unix:/var/run/fpm.sock",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *16 FastCGI sent in stderr: "PHP message: PHP Warning:  Undefined variable $x in /var/www/a.php on line 3" while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET /a.php HTTP/1.1", upstream: "fastcgi://127.0.0.1:9000", host: "h""#,
+        "",
+        "",
+    ),
+    // Noise that mentions upstreams or errors but is no upstream failure.
+    (
+        r#"2026/11/20 10:00:00 [warn] 7#7: *17 upstream server temporarily disabled while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:1/", host: "h""#,
+        "",
+        "",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *18 open() "/var/www/html/favicon.ico" failed (2: No such file or directory), client: 1.2.3.4, server: s, request: "GET /favicon.ico HTTP/1.1", host: "h""#,
+        "",
+        "",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *19 limiting requests, excess: 0.560 by zone "one", client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", host: "h""#,
+        "",
+        "",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [info] 7#7: *20 client prematurely closed connection, so upstream connection is closed too while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:1/", host: "h""#,
+        "",
+        "",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [debug] 7#7: *21 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:1/", host: "h""#,
+        "",
+        "",
+    ),
+    // ----------------------------------------------------------- Apache
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy:error] [pid 10:tid 20] (111)Connection refused: AH00957: http: attempt to connect to 127.0.0.1:18081 (127.0.0.1:18081) failed",
+        "upstream_refused",
+        "http://127.0.0.1:18081",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy:error] [pid 10:tid 20] (70007)The timeout specified has expired: AH00957: HTTP: attempt to connect to 10.9.9.9:80 (backend) failed",
+        "connect_timeout",
+        "http://10.9.9.9:80",
+    ),
+    (
+        "[01/Mar/2021:12:00:19 +0000] [proxy:error] [pid 23964] (113)No route to host: AH00957: HTTP: attempt to connect to 10.1.0.244:9000 (hostname.domain.com) failed",
+        "upstream_unreachable",
+        "http://10.1.0.244:9000",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy:error] [pid 10:tid 20] (2)No such file or directory: AH02454: FCGI: attempt to connect to Unix domain socket /run/php/php8.2-fpm.sock (localhost:8000) failed",
+        "socket_missing",
+        "unix:/run/php/php8.2-fpm.sock",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy:error] [pid 10:tid 20] (13)Permission denied: AH02454: FCGI: attempt to connect to Unix domain socket /run/php/php8.2-fpm.sock (localhost:8000) failed",
+        "socket_permission",
+        "unix:/run/php/php8.2-fpm.sock",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy_http:error] [pid 10:tid 20] [client 127.0.0.1:5000] AH01114: HTTP: failed to make connection to backend: 127.0.0.1",
+        "upstream_refused",
+        "",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy_http:error] [pid 10:tid 20] (70007)The timeout specified has expired: [client 127.0.0.1:5000] AH01102: error reading status line from remote server 127.0.0.1:18082",
+        "upstream_timeout",
+        "http://127.0.0.1:18082",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy_http:error] [pid 10:tid 20] (104)Connection reset by peer: [client 127.0.0.1:5000] AH01102: error reading status line from remote server 127.0.0.1:18084",
+        "connection_reset",
+        "http://127.0.0.1:18084",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy_http:error] [pid 10:tid 20] (70014)End of file found: [client 127.0.0.1:5000] AH01102: error reading status line from remote server 127.0.0.1:18083",
+        "premature_close",
+        "http://127.0.0.1:18083",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy:error] [pid 10:tid 20] [client 127.0.0.1:5000] AH00898: DNS lookup failure for: nosuch.example.invalid returned by /dns/x",
+        "dns_resolution",
+        "nosuch.example.invalid",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy:error] [pid 10:tid 20] [client 127.0.0.1:5000] AH00898: Error during SSL Handshake with remote server returned by /tls",
+        "tls_handshake",
+        "",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy:error] [pid 10:tid 20] [client 127.0.0.1:5000] AH00898: URI cannot be parsed: x returned by /x",
+        "",
+        "",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy_balancer:error] [pid 10:tid 20] [client 127.0.0.1:5000] AH01170: balancer://mycluster: All workers are in error state",
+        "no_live_upstreams",
+        "balancer://mycluster",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy:error] [pid 10:tid 20] AH00940: HTTP: disabled connection for (127.0.0.1:18081)",
+        "no_live_upstreams",
+        "http://127.0.0.1:18081",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy_http:warn] [pid 10:tid 20] [client 127.0.0.1:5000] AH10124: header size is over the limit allowed by ResponseFieldSize (8190 bytes). Bad response header: 'X-Big: aaaa[...]'",
+        "header_too_big",
+        "",
+    ),
+    (
+        "[Mon Aug 31 09:30:48.958285 2015] [proxy_fcgi:error] [pid 28787:tid 140169587934976] [client 58.13.45.166:59307] AH01071: Got error 'Primary script unknown\\n'",
+        "fastcgi_script",
+        "",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy_fcgi:error] [pid 10:tid 20] (70007)The timeout specified has expired: [client 127.0.0.1:5000] AH01075: Error dispatching request to : (polling)",
+        "upstream_timeout",
+        "",
+    ),
+    (
+        "[Mon Aug 31 09:30:48.958285 2015] [proxy_fcgi:error] [pid 28787:tid 140169587934976] (70008)Partial results are valid but processing is incomplete: [client 58.13.45.166:59307] AH01075: Error dispatching request to : (reading input brigade), referer: http://example.com/index.php?id_product=11&controller=product",
+        "",
+        "",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [ssl:error] [pid 10:tid 20] [remote 127.0.0.1:18089] AH02039: Certificate Verification: Error (18): self-signed certificate",
+        "tls_verify",
+        "",
+    ),
+    (
+        // A client certificate failing: not an upstream failure.
+        "[Sat Nov 21 10:00:00.000001 2026] [ssl:error] [pid 10:tid 20] [client 1.2.3.4:5] AH02039: Certificate Verification: Error (18): self-signed certificate",
+        "",
+        "",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [mpm_event:error] [pid 10:tid 20] AH00484: server reached MaxRequestWorkers setting, consider raising the MaxRequestWorkers setting",
+        "worker_connections",
+        "",
+    ),
+    (
+        "[Wed Jun 06 12:01:23 2018] [error] (111)Connection refused: proxy: HTTP: attempt to connect to 127.0.0.1:8093 (localhost) failed",
+        "upstream_refused",
+        "http://127.0.0.1:8093",
+    ),
+    (
+        "[Wed Jun 06 12:01:23 2018] [error] [client 139.22.4.209] proxy: DNS lookup failure for: vmware-localhost returned by vmware-localhost:8093",
+        "dns_resolution",
+        "vmware-localhost",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [proxy:error] [pid 10:tid 20] (24)Too many open files: AH00952: http: error creating fam 2 socket to 127.0.0.1:80 for (127.0.0.1:80)",
+        "too_many_open_files",
+        "",
+    ),
+    (
+        "[Sat Nov 21 10:00:00.000001 2026] [core:error] [pid 10:tid 20] [client 1.2.3.4:5] AH00126: Invalid URI in request GET /x HTTP/1.1",
+        "",
+        "",
+    ),
+    // ---------------------------------------------------------- php-fpm
+    (
+        "[21-Nov-2026 10:00:00] WARNING: [pool www] server reached pm.max_children setting (1), consider raising it",
+        "php_fpm_max_children",
+        "php-fpm:www",
+    ),
+    (
+        "[21-Nov-2026 10:00:00] WARNING: [pool www] child 123 exited on signal 11 (SIGSEGV - core dumped) after 1.000000 seconds from start",
+        "php_fpm_child_crash",
+        "php-fpm:www",
+    ),
+    (
+        "[21-Nov-2026 10:00:00] WARNING: [pool www] child 123 exited on signal 9 (SIGKILL) after 1.000000 seconds from start",
+        "php_fpm_child_crash",
+        "php-fpm:www",
+    ),
+    (
+        "[21-Nov-2026 10:00:00] WARNING: [pool www] child 123 exited on signal 15 (SIGTERM) after 1.000000 seconds from start",
+        "",
+        "",
+    ),
+    (
+        "[21-Nov-2026 10:00:00] NOTICE: [pool www] child 123 exited on signal 3 (SIGQUIT) after 1.000000 seconds from start",
+        "",
+        "",
+    ),
+    (
+        "[21-Nov-2026 10:00:00] NOTICE: [pool www] child 123 exited with code 0 after 1.000000 seconds from start",
+        "",
+        "",
+    ),
+    (
+        "[21-Nov-2026 10:00:00] WARNING: [pool www] child 123 exited with code 255 after 1.000000 seconds from start",
+        "php_fpm_child_crash",
+        "php-fpm:www",
+    ),
+    (
+        "[21-Nov-2026 10:00:00] WARNING: [pool www] child 123, script '/var/www/slow.php' (request: \"GET /slow.php?id=5\") execution timed out (2.001234 sec), terminating",
+        "php_fpm_terminate_timeout",
+        "php-fpm:www",
+    ),
+    (
+        "[21-Nov-2026 10:00:00] NOTICE: fpm is running, pid 99",
+        "",
+        "",
+    ),
+];
+
+#[test]
+fn every_signature_form() {
+    let mut failures = Vec::new();
+    for (line, cause, upstream) in CASES {
+        let got = classify(line);
+        let (got_cause, got_up) = match &got {
+            Some((c, u, _, _)) => (c.as_str(), u.as_deref().unwrap_or("")),
+            None => ("", ""),
+        };
+        if got_cause != *cause || got_up != *upstream {
+            failures.push(format!(
+                "{line}\n   want ({cause:?}, {upstream:?}) got ({got_cause:?}, {got_up:?})"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_required_cause_has_a_case_for_its_servers() {
+    let required = [
+        "upstream_refused",
+        "upstream_timeout",
+        "connect_timeout",
+        "socket_missing",
+        "socket_permission",
+        "no_live_upstreams",
+        "premature_close",
+        "connection_reset",
+        "send_failed",
+        "header_too_big",
+        "invalid_header",
+        "tls_handshake",
+        "tls_verify",
+        "dns_resolution",
+        "worker_connections",
+        "too_many_open_files",
+        "fastcgi_script",
+        "php_fpm_max_children",
+        "php_fpm_child_crash",
+    ];
+    for id in required {
+        assert!(
+            CauseId::from_id(id).is_some(),
+            "{id} missing from the catalog"
+        );
+        assert!(
+            CASES.iter().any(|(_, c, _)| *c == id),
+            "{id} has no test case"
+        );
+    }
+    // Every cause of the catalog is reachable from some signature.
+    for id in CauseId::all() {
+        let name = id.info().id;
+        let used = signatures::SIGNATURES.iter().any(|s| match s.cause {
+            CauseRule::Fixed(c) => c == name,
+            CauseRule::ByErrno(t, d) => d == name || t.iter().any(|(_, c)| *c == name),
+            _ => false,
+        });
+        assert!(used, "cause {name} has no signature");
+    }
+}
+
+#[test]
+fn catalog_texts_are_complete() {
+    for c in causes::CAUSES {
+        assert!(
+            !c.title.is_empty() && !c.meaning.is_empty() && !c.fix_short.is_empty(),
+            "{}",
+            c.id
+        );
+        assert!(
+            !c.fix[0].is_empty() && !c.fix[1].is_empty(),
+            "{} needs nginx and Apache fixes",
+            c.id
+        );
+        assert!(
+            c.status.iter().any(Option::is_some),
+            "{} has no status",
+            c.id
+        );
+    }
+}
+
+#[test]
+fn apache_roles_and_strength() {
+    let (_, _, role, strong) =
+        classify("[Sat Nov 21 10:00:00.1 2026] [proxy_http:error] [pid 1:tid 2] [client 1.1.1.1:1] AH01114: HTTP: failed to make connection to backend: 127.0.0.1").unwrap();
+    assert_eq!((role, strong), (Role::Final, false));
+    let (c, _, role, _) =
+        classify("[Sat Nov 21 10:00:00.1 2026] [proxy:error] [pid 1:tid 2] AH00959: ap_proxy_connect_backend disabling worker for (127.0.0.1:18081) for 60s").unwrap();
+    assert_eq!((c.as_str(), role), ("", Role::Attach));
+}
+
+#[test]
+fn upstream_server_forms() {
+    assert_eq!(
+        upstream_server(b"http://10.0.1.5:8080/api/x?y=1"),
+        b"http://10.0.1.5:8080"
+    );
+    assert_eq!(
+        upstream_server(b"fastcgi://unix:/run/php/php8.2-fpm.sock:"),
+        b"unix:/run/php/php8.2-fpm.sock"
+    );
+    assert_eq!(
+        upstream_server(b"http://unix:/tmp/app.sock:/path"),
+        b"unix:/tmp/app.sock"
+    );
+    assert_eq!(
+        upstream_server(b"grpc://[::1]:50051"),
+        b"grpc://[::1]:50051"
+    );
+    assert_eq!(upstream_server(b"weird"), b"weird");
+}

@@ -40,6 +40,22 @@ pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
     (h.format == Format::Apache24 && h.pid.is_some()).then_some(h)
 }
 
+/// A message Apache writes to its error log before the log is set up,
+/// with no prefix at all: `AH00558: apache2: Could not reliably ...`.
+pub fn bare(line: &[u8]) -> Option<Head<'_>> {
+    ah_tag(line).ok()?;
+    Some(Head {
+        format: Format::Apache24,
+        time: None,
+        level: b"",
+        module: b"",
+        pid: None,
+        tid: None,
+        cid: None,
+        body: line,
+    })
+}
+
 fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<Head<'_>> {
     let b = b.strip_prefix(b"[")?;
     let close = memchr::memchr(b']', &b[..b.len().min(40)])?;
@@ -282,6 +298,8 @@ mod tests {
         // ISO time with zone, and the CLF time some custom formats use.
         assert!(head(b"[2025-07-22 15:45:51.323610 +0200] [core:error] [pid 1] x").is_some());
         assert!(head(b"[01/Mar/2021:12:00:19 +0000] [proxy:error] [pid 23964] (113)No route to host: AH00957: x").is_some());
+        assert!(bare(b"AH00558: apache2: Could not reliably determine the server's fully qualified domain name").is_some());
+        assert!(bare(b"AH: x").is_none());
         // Not Apache.
         assert!(head(b"[20-Nov-2026 10:23:45] WARNING: x").is_none());
         assert!(head(b"[Fri Nov 20 10:23:45 2026] [ERROR] x").is_none());

@@ -113,6 +113,8 @@ pub fn parse_head<'a>(line: &'a [u8], state: &mut ParseState) -> Option<Head<'a>
         nginx::head(line).or_else(|| syslog_wrapped(line, state))
     } else if first == b'[' {
         apache::head(line).or_else(|| php_fpm::head(line))
+    } else if first == b'A' {
+        apache::bare(line)
     } else {
         syslog_wrapped(line, state)
     }?;
