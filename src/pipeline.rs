@@ -289,9 +289,12 @@ fn describe(e: &std::io::Error) -> String {
 mod tests {
     use super::*;
 
-    /// Runs `log` through the pipeline: (cause, count, attempts, upstreams,
-    /// routes) per cause with failures, and the line stats.
-    fn run(log: &str) -> (Vec<(String, u64, u64, Vec<String>, Vec<String>)>, LineStats) {
+    /// (cause, count, attempts, upstreams, routes) of one cause.
+    type Row = (String, u64, u64, Vec<String>, Vec<String>);
+
+    /// Runs `log` through the pipeline: a row per cause with failures, and
+    /// the line stats.
+    fn run(log: &str) -> (Vec<Row>, LineStats) {
         let catalog = Catalog::new();
         let filters = Filters::default();
         let mut agg = Aggregator::new(60);
