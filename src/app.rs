@@ -5,13 +5,15 @@ use std::io::{self, BufWriter, Write};
 
 use crate::aggregate::{Aggregator, FileStats};
 use crate::catalog::{Catalog, CauseId};
-use crate::cli::{Cli, Command, FormatArg};
+use crate::cli::{CheckArgs, CheckFormatArg, Cli, Command, FormatArg};
 use crate::config::AnalyzeConfig;
 use crate::error::{Error, Result};
 use crate::exit::ExitCode;
+use crate::gate;
 use crate::pipeline::Pipeline;
-use crate::render::{self, OutputFormat, text::TextOptions};
+use crate::render::{self, OutputFormat, gate::GateFormat, text::TextOptions};
 use crate::report::Report;
+use crate::rules;
 use crate::source;
 
 /// Runs a parsed command line.
@@ -19,7 +21,36 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze(args) => analyze(AnalyzeConfig::from_args(args)?),
         Command::Causes(args) => causes(args.format),
+        Command::Check(args) => check(args),
     }
+}
+
+/// `check`: the report of `analyze`, judged against rules; exit 1 when a
+/// rule fails, 2 when an input could not be read (whatever the rules say).
+pub fn check(args: CheckArgs) -> Result<ExitCode> {
+    // Every usage error (flags, rules file, baseline) before any log is read.
+    let policy = rules::policy_from_args(&args)?;
+    let format = match args.format {
+        CheckFormatArg::Text => GateFormat::Text,
+        CheckFormatArg::Json => GateFormat::Json,
+        CheckFormatArg::Junit => GateFormat::Junit,
+        CheckFormatArg::Github => GateFormat::Github,
+    };
+    let cfg = AnalyzeConfig::from_input(args.input)?;
+    let report = build_report(&cfg, &mut |e| eprintln!("upcause: {e}"));
+    let verdict = gate::verdict(&report, &policy);
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    render::gate::render(&verdict, &report, format, &mut out)
+        .and_then(|()| out.flush())
+        .map_err(Error::Output)?;
+    Ok(if report.has_input_errors() {
+        ExitCode::InputError
+    } else if verdict.passed {
+        ExitCode::Success
+    } else {
+        ExitCode::GateFailed
+    })
 }
 
 /// `analyze`: every input through the pipeline, one report.

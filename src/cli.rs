@@ -16,6 +16,27 @@ Examples:
   journalctl -u nginx -o short-iso | upcause analyze -
   upcause analyze --format json error.log | jq '.causes[0]'";
 
+const CHECK_AFTER_HELP: &str = "\
+With no rule at all the gate is `--max any=0`: every failure fails it.
+
+Rules file (flags override it, cause by cause):
+  forbid = [\"no_live_upstreams\", \"tls_handshake\"]   # any occurrence fails
+  [max]                                             # per cause id, or \"any\"
+  any = 50
+  upstream_timeout = 0
+  [max_per_upstream]                                # attempts per upstream
+  \"http://10.0.1.5:8080\" = 10
+
+Exit status:
+  0  every rule passed
+  1  a rule failed
+  2  usage error, invalid rules or baseline file, or an input could not be read
+
+Examples:
+  upcause check --max any=0 logs/nginx/error.log
+  upcause check --rules upcause.toml --format junit logs/nginx/ > upcause.xml
+  upcause check --baseline baseline.json --tolerance 10 logs/nginx/error.log";
+
 /// Why is the site returning 502/503/504? upcause reads nginx, Apache httpd
 /// and php-fpm error logs and ranks the upstream failure causes: which
 /// upstream failed, how, on which routes, when, and what to change.
@@ -35,19 +56,19 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Print the catalog of causes: meaning, status and fix per server.
     Causes(CausesArgs),
+    /// Fail (exit 1) when the logs break rules: a CI gate.
+    #[command(after_help = CHECK_AFTER_HELP)]
+    Check(CheckArgs),
 }
 
-/// `upcause analyze`.
+/// The inputs and the time range, shared by `analyze` and `check` so both
+/// read logs the same way.
 #[derive(Debug, Args)]
-pub struct AnalyzeArgs {
+pub struct InputArgs {
     /// Error logs (plain or gzip), directories of them (*error*log*), or `-`
     /// for stdin. Reads stdin when none is given.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
 
     /// Timeline window: 30s, 1m, 5m, 1h ...
     #[arg(short, long, default_value = "1m", value_name = "DURATION")]
@@ -61,6 +82,18 @@ pub struct AnalyzeArgs {
     /// Only failures before this time (same forms as --since).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+}
+
+/// `upcause analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Inputs and time range.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
 
     /// Only this cause (repeatable); `upcause causes` lists the ids.
     #[arg(long = "cause", value_name = "ID")]
@@ -79,6 +112,47 @@ pub struct AnalyzeArgs {
     pub color: ColorArg,
 }
 
+/// `upcause check`: the analysis of `analyze`, judged against rules.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Inputs and time range (as for `analyze`).
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Rules file (TOML: `forbid`, `[max]`, `[max_per_upstream]`); the
+    /// flags below override it.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    /// Most failed requests allowed for a cause id, or `any` for all causes
+    /// together (repeatable).
+    #[arg(long = "max", value_name = "CAUSE=N")]
+    pub max: Vec<String>,
+
+    /// Fail on any failure of this cause (repeatable).
+    #[arg(long = "forbid", value_name = "CAUSE")]
+    pub forbid: Vec<String>,
+
+    /// Most failed attempts allowed on an upstream, written as the report
+    /// prints it (`http://10.0.1.5:8080`) (repeatable).
+    #[arg(long = "max-upstream", value_name = "UPSTREAM=N")]
+    pub max_upstream: Vec<String>,
+
+    /// A saved `upcause analyze --format json` report: fail on a cause it
+    /// does not have, or on a cause that grew beyond --tolerance.
+    #[arg(long, value_name = "REPORT_JSON")]
+    pub baseline: Option<PathBuf>,
+
+    /// Growth over the baseline's count allowed per cause, in percent
+    /// (`10`, `2.5`, `10%`); default 0.
+    #[arg(long, value_name = "PCT", requires = "baseline")]
+    pub tolerance: Option<String>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = CheckFormatArg::Text)]
+    pub format: CheckFormatArg,
+}
+
 /// `upcause causes`.
 #[derive(Debug, Args)]
 pub struct CausesArgs {
@@ -94,6 +168,19 @@ pub enum FormatArg {
     Text,
     /// For machines (documented in the README).
     Json,
+}
+
+/// `check --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormatArg {
+    /// One line per rule, for people.
+    Text,
+    /// The verdict and the report, for machines.
+    Json,
+    /// JUnit XML, for CI test-report views.
+    Junit,
+    /// GitHub Actions workflow annotations.
+    Github,
 }
 
 /// `--color`.

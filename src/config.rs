@@ -8,7 +8,7 @@ use chrono::{Datelike, Local};
 
 use crate::aggregate::window;
 use crate::catalog::{CauseId, causes::CAUSES};
-use crate::cli::{AnalyzeArgs, ColorArg, FormatArg};
+use crate::cli::{AnalyzeArgs, ColorArg, FormatArg, InputArgs};
 use crate::error::{Error, Result};
 use crate::parse::{LocalTime, time};
 use crate::pipeline::Filters;
@@ -36,6 +36,40 @@ pub struct AnalyzeConfig {
 impl AnalyzeConfig {
     /// Validates the arguments.
     pub fn from_args(a: AnalyzeArgs) -> Result<Self> {
+        let mut cfg = AnalyzeConfig::from_input(a.input)?;
+        cfg.filters.causes = a
+            .causes
+            .iter()
+            .map(|id| {
+                CauseId::from_id(id).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "unknown cause '{id}'; known causes: {}",
+                        CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        cfg.filters.upstream = a.upstream.filter(|u| !u.is_empty());
+        cfg.color = match a.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        cfg.format = match a.format {
+            FormatArg::Text => OutputFormat::Text,
+            FormatArg::Json => OutputFormat::Json,
+        };
+        cfg.top = a.top.max(1);
+        Ok(cfg)
+    }
+
+    /// Validates the inputs and time range alone, with the defaults of
+    /// `analyze` for the rest (text, no colour, no cause or upstream
+    /// filter): what `check` needs to build the same report as `analyze`.
+    pub fn from_input(a: InputArgs) -> Result<Self> {
         let window = window::parse_duration(&a.window).ok_or_else(|| {
             Error::Usage(format!(
                 "invalid --window '{}': use a duration such as 30s, 1m, 5m, 1h",
@@ -58,41 +92,18 @@ impl AnalyzeConfig {
         {
             return Err(Error::Usage("--since must be before --until".into()));
         }
-        let causes = a
-            .causes
-            .iter()
-            .map(|id| {
-                CauseId::from_id(id).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "unknown cause '{id}'; known causes: {}",
-                        CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let color = match a.color {
-            ColorArg::Always => true,
-            ColorArg::Never => false,
-            ColorArg::Auto => {
-                std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
         Ok(AnalyzeConfig {
             paths: a.paths,
-            format: match a.format {
-                FormatArg::Text => OutputFormat::Text,
-                FormatArg::Json => OutputFormat::Json,
-            },
+            format: OutputFormat::Text,
             window,
             filters: Filters {
                 since,
                 until,
-                causes,
-                upstream: a.upstream.filter(|u| !u.is_empty()),
+                causes: Vec::new(),
+                upstream: None,
             },
-            color,
-            top: a.top.max(1),
+            color: false,
+            top: 5,
             default_year: Local::now().year(),
         })
     }

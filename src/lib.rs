@@ -10,7 +10,8 @@
 //! ```
 //!
 //! [`pipeline`] runs one input through the stages; [`app`] wires inputs,
-//! pipeline and renderers for each subcommand.
+//! pipeline and renderers for each subcommand. `check` judges the report
+//! against [`rules`] in [`gate`], a CI gate.
 
 pub mod aggregate;
 pub mod app;
@@ -20,11 +21,13 @@ pub mod config;
 pub mod correlate;
 pub mod error;
 pub mod exit;
+pub mod gate;
 pub mod lines;
 pub mod parse;
 pub mod pipeline;
 pub mod render;
 pub mod report;
+pub mod rules;
 pub mod source;
 
 pub use error::{Error, Result};

@@ -5,6 +5,7 @@
 //! a terminal: control characters and bidirectional overrides in a log
 //! line could otherwise rewrite what the reader sees.
 
+pub mod gate;
 pub mod json;
 pub mod text;
 

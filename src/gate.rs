@@ -1,0 +1,517 @@
+//! The verdict of `upcause check`: a finished [`Report`] judged against a
+//! [`Policy`]. Pure: no I/O, so every rule is unit-tested on hand-made
+//! reports and the renderers only format what is decided here.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::report::{CauseReport, ExampleLine, Report};
+use crate::rules::{Policy, Target};
+
+/// Which kind of rule a result is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// At most N failed requests of a cause (or of all, `any`).
+    Max,
+    /// No failed request of a cause at all.
+    Forbid,
+    /// At most N failed attempts on an upstream.
+    MaxPerUpstream,
+    /// A cause the baseline does not have.
+    BaselineNew,
+    /// A cause grew beyond the baseline's count plus the tolerance.
+    BaselineGrowth,
+}
+
+/// One rule, judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleResult {
+    /// The rule as a person reads it (`max upstream_timeout <= 0`).
+    pub rule: String,
+    /// Its kind.
+    pub kind: RuleKind,
+    /// The cause id, `any`, or upstream it is about; `None` for the
+    /// "no new cause" baseline rule when no cause is new.
+    pub target: Option<String>,
+    /// The most allowed.
+    pub limit: u64,
+    /// What the logs show: failed requests, or failed attempts for
+    /// `max_per_upstream`.
+    pub actual: u64,
+    /// Whether the rule holds.
+    pub passed: bool,
+    /// For `baseline_growth`: the baseline's count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<u64>,
+    /// The first line of each cause counted by the rule, earliest first
+    /// (in input order); empty when nothing was counted.
+    pub examples: Vec<ExampleLine>,
+}
+
+impl RuleResult {
+    /// What was found against what is allowed, in words; shared by every
+    /// output format so that they say the same thing.
+    pub fn describe(&self) -> String {
+        let n = self.actual;
+        let s = if n == 1 { "" } else { "s" };
+        let what = match (self.kind, self.target.as_deref()) {
+            (_, None) => "no cause outside the baseline".to_string(),
+            (RuleKind::MaxPerUpstream, Some(u)) => format!("{n} failed attempt{s} on {u}"),
+            (_, Some("any")) => format!("{n} failed request{s} over all causes"),
+            (_, Some(id)) => format!("{n} failed request{s} of {id}"),
+        };
+        match self.kind {
+            RuleKind::BaselineNew if self.target.is_some() => {
+                format!("{what}, a cause the baseline does not have")
+            }
+            RuleKind::BaselineNew => what,
+            RuleKind::BaselineGrowth => format!(
+                "{what}, baseline {}, limit {}",
+                self.baseline.unwrap_or(0),
+                self.limit
+            ),
+            _ => format!("{what}, limit {}", self.limit),
+        }
+    }
+}
+
+/// An input that could not be read (completely): the gate cannot pass on
+/// logs it has not seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputError {
+    /// The input as named.
+    pub path: String,
+    /// Why.
+    pub error: String,
+}
+
+/// Every rule judged, in a fixed order: forbid, max, max_per_upstream,
+/// baseline_new, baseline_growth.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// Every rule held and every input was read.
+    pub passed: bool,
+    /// The rules.
+    pub rules: Vec<RuleResult>,
+    /// Inputs that could not be read.
+    pub input_errors: Vec<InputError>,
+}
+
+impl Verdict {
+    /// The rules that failed.
+    pub fn failed(&self) -> impl Iterator<Item = &RuleResult> {
+        self.rules.iter().filter(|r| !r.passed)
+    }
+}
+
+/// Judges `report` against `policy`.
+pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
+    let order: HashMap<&str, usize> = report
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.as_str(), i))
+        .collect();
+    let examples = |causes: &mut dyn Iterator<Item = &CauseReport>| first_lines(&order, causes);
+    let count = |t: Target| -> (u64, Vec<ExampleLine>) {
+        match t {
+            Target::Any => (report.total_failures, examples(&mut report.causes.iter())),
+            Target::Cause(_) => (
+                of_cause(report, t.id()).map(|c| c.count).sum(),
+                examples(&mut of_cause(report, t.id())),
+            ),
+        }
+    };
+    let mut rules = Vec::new();
+    for &t in &policy.forbid {
+        let (actual, ex) = count(t);
+        rules.push(RuleResult {
+            rule: format!("forbid {}", t.id()),
+            kind: RuleKind::Forbid,
+            target: Some(t.id().to_string()),
+            limit: 0,
+            actual,
+            passed: actual == 0,
+            baseline: None,
+            examples: ex,
+        });
+    }
+    for (&t, &limit) in &policy.max {
+        let (actual, ex) = count(t);
+        rules.push(RuleResult {
+            rule: format!("max {} <= {limit}", t.id()),
+            kind: RuleKind::Max,
+            target: Some(t.id().to_string()),
+            limit,
+            actual,
+            passed: actual <= limit,
+            baseline: None,
+            examples: ex,
+        });
+    }
+    for (upstream, &limit) in &policy.max_per_upstream {
+        let on = |c: &&CauseReport| c.upstreams.iter().any(|u| &u.upstream == upstream);
+        let actual = report
+            .causes
+            .iter()
+            .flat_map(|c| &c.upstreams)
+            .filter(|u| &u.upstream == upstream)
+            .map(|u| u.count)
+            .sum();
+        rules.push(RuleResult {
+            rule: format!("max_per_upstream {upstream} <= {limit}"),
+            kind: RuleKind::MaxPerUpstream,
+            target: Some(upstream.clone()),
+            limit,
+            actual,
+            passed: actual <= limit,
+            baseline: None,
+            examples: examples(&mut report.causes.iter().filter(on)),
+        });
+    }
+    if let Some(base) = &policy.baseline {
+        let new: Vec<_> = report
+            .causes
+            .iter()
+            .filter(|c| c.count > 0 && !base.counts.contains_key(&c.cause))
+            .collect();
+        for c in &new {
+            rules.push(RuleResult {
+                rule: format!("baseline_new {}", c.cause),
+                kind: RuleKind::BaselineNew,
+                target: Some(c.cause.clone()),
+                limit: 0,
+                actual: c.count,
+                passed: false,
+                baseline: None,
+                examples: examples(&mut std::iter::once(*c)),
+            });
+        }
+        if new.is_empty() {
+            rules.push(RuleResult {
+                rule: "baseline_new (none)".to_string(),
+                kind: RuleKind::BaselineNew,
+                target: None,
+                limit: 0,
+                actual: 0,
+                passed: true,
+                baseline: None,
+                examples: Vec::new(),
+            });
+        }
+        for (id, &was) in &base.counts {
+            let limit = base.limit(was);
+            let actual = of_cause(report, id).map(|c| c.count).sum();
+            rules.push(RuleResult {
+                rule: format!(
+                    "baseline_growth {id} <= {limit} (baseline {was} +{}%)",
+                    base.tolerance_text()
+                ),
+                kind: RuleKind::BaselineGrowth,
+                target: Some(id.clone()),
+                limit,
+                actual,
+                passed: actual <= limit,
+                baseline: Some(was),
+                examples: examples(&mut of_cause(report, id)),
+            });
+        }
+    }
+    let input_errors: Vec<InputError> = report
+        .files
+        .iter()
+        .filter_map(|f| {
+            f.error.as_ref().map(|e| InputError {
+                path: f.path.clone(),
+                error: e.clone(),
+            })
+        })
+        .collect();
+    Verdict {
+        passed: input_errors.is_empty() && rules.iter().all(|r| r.passed),
+        rules,
+        input_errors,
+    }
+}
+
+/// The report's entries for one cause id.
+fn of_cause<'a>(report: &'a Report, id: &'a str) -> impl Iterator<Item = &'a CauseReport> {
+    report.causes.iter().filter(move |c| c.cause == id)
+}
+
+/// The first line of each of `causes`, earliest first: by the order the
+/// inputs were read, then by line.
+fn first_lines(
+    order: &HashMap<&str, usize>,
+    causes: &mut dyn Iterator<Item = &CauseReport>,
+) -> Vec<ExampleLine> {
+    let mut v: Vec<ExampleLine> = causes.filter_map(|c| c.example.clone()).collect();
+    v.sort_by_key(|e| {
+        (
+            order.get(e.file.as_str()).copied().unwrap_or(usize::MAX),
+            e.line,
+        )
+    });
+    v.dedup();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{FileReport, Fixes, UpstreamCount};
+    use crate::rules::Baseline;
+
+    fn cause(
+        id: &str,
+        count: u64,
+        upstreams: &[(&str, u64)],
+        file: &str,
+        line: u64,
+    ) -> CauseReport {
+        CauseReport {
+            cause: id.to_string(),
+            title: String::new(),
+            status: None,
+            count,
+            attempts: upstreams.iter().map(|u| u.1).sum(),
+            share: 0.0,
+            first_seen: None,
+            last_seen: None,
+            peak: None,
+            timeline: Vec::new(),
+            upstreams: upstreams
+                .iter()
+                .map(|&(u, n)| UpstreamCount {
+                    upstream: u.to_string(),
+                    count: n,
+                })
+                .collect(),
+            routes: Vec::new(),
+            example: Some(ExampleLine {
+                file: file.to_string(),
+                line,
+                text: format!("{id} line"),
+            }),
+            fix: String::new(),
+            fixes: Fixes {
+                nginx: String::new(),
+                apache: String::new(),
+                php_fpm: String::new(),
+            },
+            meaning: String::new(),
+            servers: Default::default(),
+            lines: count,
+        }
+    }
+
+    fn report(causes: Vec<CauseReport>) -> Report {
+        let file = |p: &str| FileReport {
+            path: p.to_string(),
+            lines: 10,
+            matched: 1,
+            unrecognized: 0,
+            error: None,
+        };
+        Report {
+            version: 1,
+            window: "1m".into(),
+            window_seconds: 60,
+            total_failures: causes.iter().map(|c| c.count).sum(),
+            causes,
+            lines: Default::default(),
+            files: vec![file("b.log"), file("a.log")],
+            unrecognized_examples: Vec::new(),
+            folded: Default::default(),
+        }
+    }
+
+    fn sample() -> Report {
+        report(vec![
+            cause(
+                "upstream_timeout",
+                5,
+                &[("http://u1", 4), ("http://u2", 2)],
+                "a.log",
+                3,
+            ),
+            cause("upstream_refused", 2, &[("http://u2", 2)], "b.log", 9),
+        ])
+    }
+
+    fn t(id: &str) -> Target {
+        Target::parse(id).unwrap()
+    }
+
+    #[test]
+    fn empty_policy_passes() {
+        let v = verdict(&sample(), &Policy::default());
+        assert!(v.passed);
+        assert!(v.rules.is_empty());
+    }
+
+    #[test]
+    fn max_per_cause_and_any() {
+        let policy = Policy {
+            max: [
+                (Target::Any, 7),
+                (t("upstream_timeout"), 4),
+                (t("tls_verify"), 0),
+            ]
+            .into(),
+            ..Policy::default()
+        };
+        let v = verdict(&sample(), &policy);
+        assert!(!v.passed);
+        let rules: Vec<(&str, u64, u64, bool)> = v
+            .rules
+            .iter()
+            .map(|r| (r.rule.as_str(), r.limit, r.actual, r.passed))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("max any <= 7", 7, 7, true),
+                ("max upstream_timeout <= 4", 4, 5, false),
+                ("max tls_verify <= 0", 0, 0, true),
+            ]
+        );
+        // `any` lists every cause's first line, in input order (b.log was
+        // read first).
+        let any: Vec<(&str, u64)> = v.rules[0]
+            .examples
+            .iter()
+            .map(|e| (e.file.as_str(), e.line))
+            .collect();
+        assert_eq!(any, [("b.log", 9), ("a.log", 3)]);
+        assert_eq!(v.rules[1].examples[0].text, "upstream_timeout line");
+        assert!(v.rules[2].examples.is_empty());
+        assert_eq!(v.failed().count(), 1);
+        assert_eq!(
+            v.rules[1].describe(),
+            "5 failed requests of upstream_timeout, limit 4"
+        );
+    }
+
+    #[test]
+    fn forbid() {
+        let policy = Policy {
+            forbid: [t("upstream_refused"), t("tls_handshake")].into(),
+            ..Policy::default()
+        };
+        let v = verdict(&sample(), &policy);
+        assert_eq!(v.rules.len(), 2);
+        assert_eq!(v.rules[0].rule, "forbid upstream_refused");
+        assert!(!v.rules[0].passed);
+        assert_eq!(v.rules[0].actual, 2);
+        assert_eq!(v.rules[0].examples[0].line, 9);
+        assert_eq!(v.rules[1].rule, "forbid tls_handshake");
+        assert!(v.rules[1].passed);
+        assert!(!v.passed);
+    }
+
+    #[test]
+    fn max_per_upstream_counts_attempts_over_causes() {
+        let policy = Policy {
+            max_per_upstream: [
+                ("http://u1".to_string(), 4),
+                ("http://u2".to_string(), 3),
+                ("http://u3".to_string(), 0),
+            ]
+            .into(),
+            ..Policy::default()
+        };
+        let v = verdict(&sample(), &policy);
+        let r: Vec<(u64, bool, usize)> = v
+            .rules
+            .iter()
+            .map(|r| (r.actual, r.passed, r.examples.len()))
+            .collect();
+        assert_eq!(r, [(4, true, 1), (4, false, 2), (0, true, 0)]);
+        assert_eq!(v.rules[1].kind, RuleKind::MaxPerUpstream);
+        assert_eq!(
+            v.rules[1].describe(),
+            "4 failed attempts on http://u2, limit 3"
+        );
+    }
+
+    #[test]
+    fn baseline_new_and_growth() {
+        let base = |counts: &[(&str, u64)], bp| Policy {
+            baseline: Some(Baseline {
+                counts: counts.iter().map(|&(c, n)| (c.to_string(), n)).collect(),
+                tolerance_bp: bp,
+            }),
+            ..Policy::default()
+        };
+        // Same causes, same counts: passes.
+        let v = verdict(
+            &sample(),
+            &base(&[("upstream_timeout", 5), ("upstream_refused", 2)], 0),
+        );
+        assert!(v.passed, "{v:#?}");
+        assert_eq!(v.rules[0].rule, "baseline_new (none)");
+        assert_eq!(v.rules[0].target, None);
+        // A new cause fails, with its example.
+        let v = verdict(&sample(), &base(&[("upstream_timeout", 9)], 0));
+        assert!(!v.passed);
+        let new = &v.rules[0];
+        assert_eq!(
+            (new.kind, new.target.as_deref(), new.actual, new.passed),
+            (RuleKind::BaselineNew, Some("upstream_refused"), 2, false)
+        );
+        assert_eq!(new.examples[0].line, 9);
+        assert!(v.rules[1].passed);
+        // Growth: 5 over a baseline of 4 fails at 0%, 20% allows 4.8 -> 4,
+        // 25% allows 5.
+        for (bp, passed) in [(0, false), (2000, false), (2500, true)] {
+            let v = verdict(
+                &sample(),
+                &base(&[("upstream_timeout", 4), ("upstream_refused", 2)], bp),
+            );
+            let g = v
+                .rules
+                .iter()
+                .find(|r| r.target.as_deref() == Some("upstream_timeout"))
+                .unwrap();
+            assert_eq!(g.kind, RuleKind::BaselineGrowth);
+            assert_eq!(g.passed, passed, "{bp}");
+            assert_eq!(g.baseline, Some(4));
+            assert_eq!(v.passed, passed);
+        }
+        // A cause that went away passes with 0.
+        let v = verdict(
+            &sample(),
+            &base(
+                &[
+                    ("upstream_timeout", 5),
+                    ("upstream_refused", 2),
+                    ("tls_verify", 3),
+                ],
+                0,
+            ),
+        );
+        assert!(v.passed);
+        let gone = v
+            .rules
+            .iter()
+            .find(|r| r.target.as_deref() == Some("tls_verify"))
+            .unwrap();
+        assert_eq!((gone.actual, gone.limit), (0, 3));
+        assert_eq!(
+            gone.rule,
+            "baseline_growth tls_verify <= 3 (baseline 3 +0%)"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_input_never_passes() {
+        let mut r = sample();
+        r.files[1].error = Some("no such file or directory".into());
+        let v = verdict(&r, &Policy::default());
+        assert!(!v.passed);
+        assert_eq!(v.input_errors[0].path, "a.log");
+    }
+}

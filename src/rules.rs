@@ -1,0 +1,440 @@
+//! The rules of `upcause check`: a TOML rules file and the same rules as
+//! flags, validated into one [`Policy`] before any log is read.
+//!
+//! A typo in a gate must not pass silently (a misspelt cause id would
+//! otherwise never match and the gate would always be green), so unknown
+//! keys and unknown cause ids are errors, with the line and column of the
+//! rules file where they are.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::catalog::{CauseId, causes::CAUSES};
+use crate::cli::CheckArgs;
+use crate::error::{Error, Result};
+use crate::report::{Report, SCHEMA_VERSION};
+
+/// What a count rule is about: one cause, or all causes together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// Every failure, whatever its cause (`any`).
+    Any,
+    /// One cause of the catalog.
+    Cause(CauseId),
+}
+
+impl Target {
+    /// `any` or a cause id of the catalog.
+    pub fn parse(s: &str) -> Option<Target> {
+        if s == "any" {
+            Some(Target::Any)
+        } else {
+            CauseId::from_id(s).map(Target::Cause)
+        }
+    }
+
+    /// The id as written in rules and reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Target::Any => "any",
+            Target::Cause(c) => c.info().id,
+        }
+    }
+}
+
+/// The rules of a gate, validated. Built by [`policy_from_args`] (or
+/// [`parse_rules`] and [`apply_flags`]) and judged by
+/// [`gate::verdict`](crate::gate::verdict).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Policy {
+    /// Causes (or `any`) of which a single failure fails the gate.
+    pub forbid: BTreeSet<Target>,
+    /// Most failed requests allowed, per cause or for all causes together.
+    pub max: BTreeMap<Target, u64>,
+    /// Most failed attempts allowed per upstream, keyed as the report
+    /// prints upstreams (`http://10.0.1.5:8080`).
+    pub max_per_upstream: BTreeMap<String, u64>,
+    /// The saved report to compare with.
+    pub baseline: Option<Baseline>,
+}
+
+impl Policy {
+    /// True when there is nothing to check.
+    pub fn is_empty(&self) -> bool {
+        self.forbid.is_empty()
+            && self.max.is_empty()
+            && self.max_per_upstream.is_empty()
+            && self.baseline.is_none()
+    }
+}
+
+/// A saved report and the growth allowed over it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    /// Failed requests per cause id in the saved report.
+    pub counts: BTreeMap<String, u64>,
+    /// Growth allowed per cause, in hundredths of a percent (`10%` is
+    /// 1000): integers, so that `10 +10%` is exactly 11.
+    pub tolerance_bp: u64,
+}
+
+impl Baseline {
+    /// Takes the counts out of a saved report.
+    pub fn from_report(report: &Report, tolerance_bp: u64) -> Baseline {
+        Baseline {
+            counts: report
+                .causes
+                .iter()
+                .map(|c| (c.cause.clone(), c.count))
+                .collect(),
+            tolerance_bp,
+        }
+    }
+
+    /// The most failed requests allowed for a cause the baseline had
+    /// `base` of (rounded down).
+    pub fn limit(&self, base: u64) -> u64 {
+        let extra = u128::from(base) * u128::from(self.tolerance_bp) / 10_000;
+        base.saturating_add(u64::try_from(extra).unwrap_or(u64::MAX))
+    }
+
+    /// The tolerance as typed (`10`, `2.5`).
+    pub fn tolerance_text(&self) -> String {
+        let (whole, frac) = (self.tolerance_bp / 100, self.tolerance_bp % 100);
+        match frac {
+            0 => whole.to_string(),
+            f if f % 10 == 0 => format!("{whole}.{}", f / 10),
+            f => format!("{whole}.{f:02}"),
+        }
+    }
+}
+
+/// The rules file as written. Unknown keys are refused so that a typo
+/// (`[maximum]`) cannot disable a rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    forbid: Vec<Spanned<String>>,
+    #[serde(default)]
+    max: BTreeMap<Spanned<String>, u64>,
+    #[serde(default)]
+    max_per_upstream: BTreeMap<Spanned<String>, u64>,
+}
+
+/// Reads everything `check` is told about rules: the rules file, the rule
+/// flags (which override the file), the baseline. With no rule at all the
+/// gate is `max any = 0`: `upcause check LOG` fails on any failure.
+pub fn policy_from_args(a: &CheckArgs) -> Result<Policy> {
+    let mut policy = match &a.rules {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::File {
+                path: path.clone(),
+                reason: format!("cannot read rules file: {}", io_text(&e)),
+            })?;
+            parse_rules(&text, path)?
+        }
+        None => Policy::default(),
+    };
+    apply_flags(&mut policy, &a.max, &a.forbid, &a.max_upstream)?;
+    let tolerance_bp = a
+        .tolerance
+        .as_deref()
+        .map(parse_tolerance)
+        .transpose()?
+        .unwrap_or(0);
+    if let Some(path) = &a.baseline {
+        policy.baseline = Some(load_baseline(path, tolerance_bp)?);
+    }
+    if policy.is_empty() {
+        policy.max.insert(Target::Any, 0);
+    }
+    Ok(policy)
+}
+
+/// Parses a rules file; `path` only names it in errors, which carry the
+/// line and column of the offending key or value.
+pub fn parse_rules(text: &str, path: &Path) -> Result<Policy> {
+    let file_error = |span: Option<std::ops::Range<usize>>, msg: &str| {
+        let msg = msg.trim();
+        Error::File {
+            path: path.to_path_buf(),
+            reason: match span {
+                Some(s) => {
+                    let (line, col) = line_col(text, s.start);
+                    format!("line {line}, column {col}: {msg}")
+                }
+                None => msg.to_string(),
+            },
+        }
+    };
+    let file: RulesFile = toml::from_str(text).map_err(|e| file_error(e.span(), e.message()))?;
+    let mut policy = Policy::default();
+    for id in &file.forbid {
+        let t = Target::parse(id.get_ref())
+            .ok_or_else(|| file_error(Some(id.span()), &unknown_cause(id.get_ref(), "forbid")))?;
+        policy.forbid.insert(t);
+    }
+    for (id, &n) in &file.max {
+        let t = Target::parse(id.get_ref())
+            .ok_or_else(|| file_error(Some(id.span()), &unknown_cause(id.get_ref(), "[max]")))?;
+        policy.max.insert(t, n);
+    }
+    for (upstream, &n) in &file.max_per_upstream {
+        if upstream.get_ref().is_empty() {
+            return Err(file_error(
+                Some(upstream.span()),
+                "empty upstream in [max_per_upstream]",
+            ));
+        }
+        policy
+            .max_per_upstream
+            .insert(upstream.get_ref().clone(), n);
+    }
+    Ok(policy)
+}
+
+/// Adds the rule flags to `policy`. A flag replaces whatever the rules
+/// file said about the same cause (`max` and `forbid` alike) or the same
+/// upstream; among flags, the last `--max` for a target wins.
+pub fn apply_flags(
+    policy: &mut Policy,
+    max: &[String],
+    forbid: &[String],
+    max_upstream: &[String],
+) -> Result<()> {
+    let mut flags = Policy::default();
+    for f in forbid {
+        let t = Target::parse(f).ok_or_else(|| Error::Usage(unknown_cause(f, "--forbid")))?;
+        flags.forbid.insert(t);
+    }
+    for f in max {
+        let (id, n) = key_count(f, "--max", "CAUSE=N")?;
+        let t = Target::parse(id).ok_or_else(|| Error::Usage(unknown_cause(id, "--max")))?;
+        flags.max.insert(t, n);
+    }
+    for f in max_upstream {
+        let (upstream, n) = key_count(f, "--max-upstream", "UPSTREAM=N")?;
+        flags.max_per_upstream.insert(upstream.to_string(), n);
+    }
+    for t in flags.forbid.iter().chain(flags.max.keys()) {
+        policy.forbid.remove(t);
+        policy.max.remove(t);
+    }
+    policy.forbid.extend(flags.forbid);
+    policy.max.extend(flags.max);
+    policy.max_per_upstream.extend(flags.max_per_upstream);
+    Ok(())
+}
+
+/// `KEY=N`, split at the last `=` (an upstream may hold one).
+fn key_count<'a>(s: &'a str, flag: &str, form: &str) -> Result<(&'a str, u64)> {
+    s.rsplit_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .and_then(|(k, n)| Some((k, n.trim().parse::<u64>().ok()?)))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "invalid {flag} '{s}': use {form} with N a whole number of failures"
+            ))
+        })
+}
+
+/// A percentage (`10`, `2.5`, `10%`) in hundredths of a percent; at most
+/// two decimals so that limits stay exact.
+pub fn parse_tolerance(s: &str) -> Result<u64> {
+    let bad = || {
+        Error::Usage(format!(
+            "invalid --tolerance '{s}': use a percentage such as 0, 10, 2.5 or 10%"
+        ))
+    };
+    let t = s.trim();
+    let t = t.strip_suffix('%').unwrap_or(t);
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > 2 {
+        return Err(bad());
+    }
+    let whole: u64 = whole.parse().map_err(|_| bad())?;
+    let frac: u64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(frac))
+        .ok_or_else(bad)
+}
+
+/// Reads a saved `analyze --format json` report.
+pub fn load_baseline(path: &Path, tolerance_bp: u64) -> Result<Baseline> {
+    let err = |reason: String| Error::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes =
+        std::fs::read(path).map_err(|e| err(format!("cannot read baseline: {}", io_text(&e))))?;
+    let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
+        err(format!(
+            "not a saved `upcause analyze --format json` report: {e}"
+        ))
+    })?;
+    if report.version != SCHEMA_VERSION {
+        return Err(err(format!(
+            "baseline has report version {}, this upcause writes version {SCHEMA_VERSION}",
+            report.version
+        )));
+    }
+    Ok(Baseline::from_report(&report, tolerance_bp))
+}
+
+fn unknown_cause(id: &str, place: &str) -> String {
+    format!(
+        "unknown cause '{id}' in {place}; known: any, {}",
+        CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+    )
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cause(id: &str) -> Target {
+        Target::parse(id).unwrap()
+    }
+
+    fn parse(text: &str) -> Result<Policy> {
+        parse_rules(text, Path::new("upcause.toml"))
+    }
+
+    #[test]
+    fn reads_the_documented_file() {
+        let p = parse(
+            r#"
+forbid = ["no_live_upstreams", "tls_handshake"]
+[max]
+any = 50
+upstream_timeout = 0
+[max_per_upstream]
+"http://10.0.1.5:8080" = 10
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.forbid,
+            [cause("no_live_upstreams"), cause("tls_handshake")].into()
+        );
+        assert_eq!(
+            p.max,
+            [(Target::Any, 50), (cause("upstream_timeout"), 0)].into()
+        );
+        assert_eq!(
+            p.max_per_upstream,
+            [("http://10.0.1.5:8080".to_string(), 10)].into()
+        );
+        assert_eq!(parse("").unwrap(), Policy::default());
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let msg = |t: &str| parse(t).unwrap_err().to_string();
+        let m = msg("forbid = []\n[maxx]\nany = 1\n");
+        assert!(m.starts_with("upcause.toml: line 2, column "), "{m}");
+        assert!(m.contains("maxx"), "{m}");
+        let m = msg("[max]\nany = 1\n  upstream_timeot = 3\n");
+        assert!(m.starts_with("upcause.toml: line 3, column 3:"), "{m}");
+        assert!(m.contains("unknown cause 'upstream_timeot'"), "{m}");
+        let m = msg("forbid = [\"tls_handshake\", \"nope\"]");
+        assert!(m.starts_with("upcause.toml: line 1, column 28:"), "{m}");
+        let m = msg("[max]\nany = -1\n");
+        assert!(m.starts_with("upcause.toml: line 2, column 7:"), "{m}");
+        let m = msg("[max\n");
+        assert!(m.starts_with("upcause.toml: line 1, column "), "{m}");
+        let m = msg("[max_per_upstream]\n\"\" = 1\n");
+        assert!(m.contains("line 2, column 1: empty upstream"), "{m}");
+    }
+
+    #[test]
+    fn flags_override_the_file_per_target() {
+        let mut p = parse(
+            "forbid = [\"tls_handshake\"]\n[max]\nany = 50\nupstream_timeout = 0\n[max_per_upstream]\n\"u\" = 1\n",
+        )
+        .unwrap();
+        apply_flags(
+            &mut p,
+            &["tls_handshake=3".into(), "any=5".into(), "any=7".into()],
+            &["upstream_timeout".into()],
+            &["u=9".into(), "http://h/?a=b=2".into()],
+        )
+        .unwrap();
+        assert_eq!(p.forbid, [cause("upstream_timeout")].into());
+        assert_eq!(
+            p.max,
+            [(Target::Any, 7), (cause("tls_handshake"), 3)].into()
+        );
+        assert_eq!(
+            p.max_per_upstream,
+            [("u".to_string(), 9), ("http://h/?a=b".to_string(), 2)].into()
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        for (max, forbid, up) in [
+            (&["nope=1"][..], &[][..], &[][..]),
+            (&["any"][..], &[][..], &[][..]),
+            (&["any=-1"][..], &[][..], &[][..]),
+            (&["=1"][..], &[][..], &[][..]),
+            (&[][..], &["nope"][..], &[][..]),
+            (&[][..], &[][..], &["u=x"][..]),
+        ] {
+            let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            let e = apply_flags(&mut Policy::default(), &s(max), &s(forbid), &s(up));
+            assert!(
+                matches!(e, Err(Error::Usage(_))),
+                "{max:?} {forbid:?} {up:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tolerance_is_exact() {
+        assert_eq!(parse_tolerance("10").unwrap(), 1000);
+        assert_eq!(parse_tolerance("10%").unwrap(), 1000);
+        assert_eq!(parse_tolerance("2.5").unwrap(), 250);
+        assert_eq!(parse_tolerance("0.05").unwrap(), 5);
+        for bad in ["", "-1", "x", "1.234", ".5", "1e3", "nan"] {
+            assert!(parse_tolerance(bad).is_err(), "{bad}");
+        }
+        let b = |bp| Baseline {
+            counts: BTreeMap::new(),
+            tolerance_bp: bp,
+        };
+        assert_eq!(b(1000).limit(10), 11);
+        assert_eq!(b(1000).limit(9), 9);
+        assert_eq!(b(0).limit(10), 10);
+        assert_eq!(b(700).limit(100), 107);
+        assert_eq!(b(250).tolerance_text(), "2.5");
+        assert_eq!(b(5).tolerance_text(), "0.05");
+        assert_eq!(b(1000).tolerance_text(), "10");
+    }
+}
