@@ -10,7 +10,7 @@ use crate::config::AnalyzeConfig;
 use crate::error::{Error, Result};
 use crate::exit::ExitCode;
 use crate::gate;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{self, RunOptions};
 use crate::render::{self, OutputFormat, gate::GateFormat, text::TextOptions};
 use crate::report::Report;
 use crate::rules;
@@ -82,7 +82,6 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
 /// each input that could not be read (completely).
 pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report {
     let catalog = Catalog::new();
-    let pipeline = Pipeline::new(&catalog, &cfg.filters, cfg.default_year);
     let mut agg = Aggregator::new(cfg.window);
     let (inputs, errors) = source::expand(&cfg.paths);
     for e in errors {
@@ -95,36 +94,14 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
             });
         }
     }
-    for spec in &inputs {
-        let name = spec.display_name();
-        match source::open(spec) {
-            Ok(reader) => {
-                pipeline.run(name.clone(), reader, &mut agg);
-                if let Some(err) = &agg.files.last().and_then(|f| f.error.clone()) {
-                    warn(&Error::input(name, io::Error::other(err.clone())));
-                }
-            }
-            Err(e) => {
-                let err = Error::input(name.clone(), e);
-                warn(&err);
-                if let Error::Input { source, .. } = &err {
-                    agg.files.push(FileStats {
-                        path: name,
-                        lines: Default::default(),
-                        error: Some(error_text(source)),
-                    });
-                }
-            }
-        }
-    }
+    let opts = RunOptions {
+        catalog: &catalog,
+        filters: &cfg.filters,
+        default_year: cfg.default_year,
+        threads: cfg.threads,
+    };
+    pipeline::run(&inputs, &opts, &mut agg, warn);
     Report::build(&agg)
-}
-
-fn error_text(e: &io::Error) -> String {
-    Error::input("", io::Error::new(e.kind(), e.to_string()))
-        .to_string()
-        .trim_start_matches(": ")
-        .to_string()
 }
 
 /// `causes`: the catalog.

@@ -82,6 +82,11 @@ pub struct InputArgs {
     /// Only failures before this time (same forms as --since).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+
+    /// Threads scanning the input (default: the available cores). The
+    /// result is the same for any number.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// `upcause analyze`.

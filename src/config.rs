@@ -31,6 +31,8 @@ pub struct AnalyzeConfig {
     pub top: usize,
     /// Year given to syslog stamps that carry none, until a log shows one.
     pub default_year: i32,
+    /// Scanning threads.
+    pub threads: usize,
 }
 
 impl AnalyzeConfig {
@@ -105,6 +107,11 @@ impl AnalyzeConfig {
             color: false,
             top: 5,
             default_year: Local::now().year(),
+            threads: match a.threads {
+                Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
+                Some(n) => n,
+                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
         })
     }
 }

@@ -10,29 +10,33 @@
 //!   worker, connection and request line, another server, same cause) adds
 //!   an attempt, not a request.
 //!
-//! The joins look at a few lines of state per thread or connection, capped,
-//! so memory stays bounded whatever the input.
+//! This runs in the sequential stage, in input order, on compact events
+//! whose keys are already global ids. The joins keep a few bytes of state
+//! per thread or connection, capped, so memory stays bounded whatever the
+//! input.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::collections::VecDeque;
-use std::hash::{Hash, Hasher};
 
-use crate::catalog::{CauseId, Classified, Role};
+use hashbrown::HashMap;
+
+use crate::catalog::{CauseId, Role};
 use crate::parse::{LocalTime, Server};
+use crate::scan::NO_KEY;
 
 /// Seconds within which Apache lines on one thread belong to one failure.
 const APACHE_JOIN_SECS: i64 = 2;
 /// Seconds within which nginx lines of one request are its retries.
 const RETRY_SECS: i64 = 600;
 /// Most Apache threads with a failure being assembled.
-const MAX_PENDING: usize = 4096;
+pub const MAX_PENDING: usize = 4096;
 /// Most nginx requests remembered for retry detection.
-const MAX_RECENT: usize = 16_384;
+pub const MAX_RECENT: usize = 16_384;
+/// (cause, upstream) pairs remembered per nginx request.
+const RECENT_PAIRS: usize = 8;
 
 /// One failed request (or one more attempt of it), ready to aggregate.
-#[derive(Debug, Clone)]
-pub struct Failure<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
     /// The cause.
     pub cause: CauseId,
     /// The server that logged it.
@@ -41,10 +45,10 @@ pub struct Failure<'a> {
     pub status: Option<u16>,
     /// When, as the log wrote it.
     pub time: Option<LocalTime>,
-    /// The upstream, as a server name.
-    pub upstream: Option<Cow<'a, [u8]>>,
-    /// A request line or path, not yet normalized.
-    pub route: Option<Cow<'a, [u8]>>,
+    /// Global upstream id, or [`NO_KEY`].
+    pub upstream: u32,
+    /// Global route id, or [`NO_KEY`].
+    pub route: u32,
     /// False for a retry of a request already counted under this cause.
     pub new_request: bool,
     /// Physical lines that make up this failure.
@@ -53,26 +57,19 @@ pub struct Failure<'a> {
     pub file: u32,
     /// Line number of its first line.
     pub line: u64,
-    /// The text of its first line.
-    pub text: Cow<'a, [u8]>,
 }
 
-impl Failure<'_> {
-    fn into_owned(self) -> Failure<'static> {
-        Failure {
-            upstream: self.upstream.map(|u| Cow::Owned(u.into_owned())),
-            route: self.route.map(|r| Cow::Owned(r.into_owned())),
-            text: Cow::Owned(self.text.into_owned()),
-            ..self
-        }
-    }
-}
-
-/// A classified line with where it came from.
-#[derive(Debug, Clone)]
-pub struct Event<'a> {
-    /// What the catalog made of it.
-    pub class: Classified<'a>,
+/// A classified record with global keys and its place in the input.
+#[derive(Debug, Clone, Copy)]
+pub struct Event {
+    /// The cause; `None` for attach-only lines.
+    pub cause: Option<CauseId>,
+    /// Multi-line role.
+    pub role: Role,
+    /// Strong or weak evidence for the cause.
+    pub strong: bool,
+    /// Status override.
+    pub status: Option<u16>,
     /// The writing server.
     pub server: Server,
     /// Its time.
@@ -81,20 +78,24 @@ pub struct Event<'a> {
     pub pid: Option<u32>,
     /// Thread id.
     pub tid: Option<u64>,
-    /// nginx connection number.
-    pub cid: Option<u64>,
+    /// nginx request key (pid, connection, request line).
+    pub request: Option<u64>,
+    /// Global upstream id or [`NO_KEY`].
+    pub upstream: u32,
+    /// Global route id or [`NO_KEY`].
+    pub route: u32,
     /// Input index.
     pub file: u32,
     /// Line number of its first line.
     pub line: u64,
-    /// Physical lines of the record (more than one for FastCGI stderr).
+    /// Physical lines.
     pub lines: u32,
-    /// The whole record.
-    pub text: &'a [u8],
 }
 
 struct Pending {
-    failure: Failure<'static>,
+    failure: Failure,
+    /// Text of the failure's first line, for the example.
+    text: Vec<u8>,
     strong: bool,
     has_lead: bool,
     last: Option<LocalTime>,
@@ -111,13 +112,23 @@ enum Slot {
     },
 }
 
-#[derive(Default)]
-struct Recent {
-    time: i64,
-    seen: Vec<(CauseId, u64)>,
+impl Slot {
+    fn seq(&self) -> u64 {
+        match self {
+            Slot::Pending(p) => p.seq,
+            Slot::Closed { seq, .. } => *seq,
+        }
+    }
 }
 
-/// Joins lines into failures; feed it events in file order, then flush.
+#[derive(Clone, Copy)]
+struct Recent {
+    time: i64,
+    len: u8,
+    seen: [(CauseId, u32); RECENT_PAIRS],
+}
+
+/// Joins lines into failures; feed it events in input order, then flush.
 #[derive(Default)]
 pub struct Correlator {
     apache: HashMap<(u32, u32, u64), Slot>,
@@ -128,31 +139,36 @@ pub struct Correlator {
     pub absorbed_lines: u64,
 }
 
+/// Receives completed failures with the text of their first line.
+pub type Emit<'e> = dyn FnMut(&Failure, &[u8]) + 'e;
+
 impl Correlator {
     /// A correlator with empty state.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Takes one event; calls `emit` for each failure it completes.
-    pub fn push(&mut self, ev: Event<'_>, emit: &mut dyn FnMut(Failure<'_>)) {
+    /// Takes one event (and the text of its record); calls `emit` for each
+    /// failure it completes.
+    #[inline]
+    pub fn push(&mut self, ev: &Event, text: &[u8], emit: &mut Emit<'_>) {
         match ev.server {
-            Server::Apache if ev.class.role != Role::Alone => self.push_apache(ev, emit),
+            Server::Apache if ev.role != Role::Alone => self.push_apache(ev, text, emit),
             Server::Nginx => {
                 if let Some(f) = self.nginx_failure(ev) {
-                    emit(f);
+                    emit(&f, text);
                 }
             }
             _ => {
                 if let Some(f) = failure_of(ev) {
-                    emit(f);
+                    emit(&f, text);
                 }
             }
         }
     }
 
     /// Emits every failure still being assembled (end of an input).
-    pub fn flush(&mut self, emit: &mut dyn FnMut(Failure<'_>)) {
+    pub fn flush(&mut self, emit: &mut Emit<'_>) {
         let mut pending: Vec<Pending> = self
             .apache
             .drain()
@@ -163,56 +179,46 @@ impl Correlator {
             .collect();
         pending.sort_by_key(|p| p.seq);
         for p in pending {
-            emit(p.failure);
+            emit(&p.failure, &p.text);
         }
         self.recent.clear();
         self.recent_order.clear();
     }
 
-    fn nginx_failure<'a>(&mut self, ev: Event<'a>) -> Option<Failure<'a>> {
-        let (Some(cid), Some(request)) = (ev.cid, ev.class.request) else {
-            return failure_of(ev);
-        };
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (ev.file, ev.pid, cid, request).hash(&mut h);
-        let key = h.finish();
-        let up = {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            ev.class.upstream.hash(&mut h);
-            h.finish()
-        };
-        let t = ev.time.map_or(0, |t| t.0);
+    fn nginx_failure(&mut self, ev: &Event) -> Option<Failure> {
         let mut f = failure_of(ev)?;
-        let pair = (f.cause, up);
+        let Some(req) = ev.request else {
+            return Some(f);
+        };
+        let key = req ^ (u64::from(ev.file)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let t = ev.time.map_or(0, |t| t.0);
+        let pair = (f.cause, f.upstream);
         match self.recent.get_mut(&key) {
             Some(r) if (t - r.time).abs() <= RETRY_SECS => {
-                if r.seen.contains(&pair) {
+                let seen = &r.seen[..r.len as usize];
+                if seen.contains(&pair) {
                     // The same failure again: a new request on a keepalive
                     // connection, not a retry.
-                    r.seen.clear();
-                    r.seen.push(pair);
-                } else if r.seen.iter().any(|(c, _)| *c == f.cause) {
-                    f.new_request = false;
-                    if r.seen.len() < 32 {
-                        r.seen.push(pair);
+                    r.len = 1;
+                    r.seen[0] = pair;
+                } else {
+                    if seen.iter().any(|(c, _)| *c == f.cause) {
+                        f.new_request = false;
                     }
-                } else if r.seen.len() < 32 {
-                    r.seen.push(pair);
+                    if (r.len as usize) < RECENT_PAIRS {
+                        r.seen[r.len as usize] = pair;
+                        r.len += 1;
+                    }
                 }
                 r.time = t;
             }
             _ => {
-                if self
-                    .recent
-                    .insert(
-                        key,
-                        Recent {
-                            time: t,
-                            seen: vec![pair],
-                        },
-                    )
-                    .is_none()
-                {
+                let fresh = Recent {
+                    time: t,
+                    len: 1,
+                    seen: [pair; RECENT_PAIRS],
+                };
+                if self.recent.insert(key, fresh).is_none() {
                     self.recent_order.push_back(key);
                 }
                 if self.recent_order.len() > MAX_RECENT
@@ -225,10 +231,10 @@ impl Correlator {
         Some(f)
     }
 
-    fn push_apache(&mut self, ev: Event<'_>, emit: &mut dyn FnMut(Failure<'_>)) {
+    fn push_apache(&mut self, ev: &Event, text: &[u8], emit: &mut Emit<'_>) {
         let key = (ev.file, ev.pid.unwrap_or(0), ev.tid.unwrap_or(0));
-        let role = ev.class.role;
-        let strong = ev.class.strong;
+        let role = ev.role;
+        let strong = ev.strong;
         let time = ev.time;
         self.seq += 1;
         let seq = self.seq;
@@ -240,39 +246,38 @@ impl Correlator {
 
         match self.apache.remove(&key) {
             Some(Slot::Pending(mut p)) if near(p.last, time) => {
-                let cause = ev.class.cause;
-                let conflicting_lead = role == Role::Lead
+                let second_failure = role == Role::Lead
                     && p.has_lead
                     && strong
                     && p.strong
-                    && cause == Some(p.failure.cause);
-                if conflicting_lead {
+                    && ev.cause == Some(p.failure.cause);
+                if second_failure {
                     // A second failure of the same kind: the first one had
                     // no request-level line.
-                    emit(p.failure);
-                    self.start_apache(key, ev, seq, emit);
+                    emit(&p.failure, &p.text);
+                    self.start_apache(key, ev, text, seq, emit);
                     return;
                 }
                 merge(&mut p, ev);
                 if role == Role::Final {
-                    emit(p.failure);
+                    emit(&p.failure, &p.text);
                     self.apache.insert(key, Slot::Closed { time, seq });
                 } else {
                     self.apache.insert(key, Slot::Pending(p));
                 }
             }
             Some(Slot::Pending(p)) => {
-                emit(p.failure);
-                self.start_apache(key, ev, seq, emit);
+                emit(&p.failure, &p.text);
+                self.start_apache(key, ev, text, seq, emit);
             }
             Some(Slot::Closed { time: closed, .. })
                 if near(closed, time)
                     && (role == Role::Attach || (role == Role::Final && !strong)) =>
             {
-                self.absorbed_lines += 1;
+                self.absorbed_lines += u64::from(ev.lines);
                 self.apache.insert(key, Slot::Closed { time: closed, seq });
             }
-            _ => self.start_apache(key, ev, seq, emit),
+            _ => self.start_apache(key, ev, text, seq, emit),
         }
         self.bound_pending(emit);
     }
@@ -280,56 +285,44 @@ impl Correlator {
     fn start_apache(
         &mut self,
         key: (u32, u32, u64),
-        ev: Event<'_>,
+        ev: &Event,
+        text: &[u8],
         seq: u64,
-        emit: &mut dyn FnMut(Failure<'_>),
+        emit: &mut Emit<'_>,
     ) {
-        let role = ev.class.role;
-        let strong = ev.class.strong;
-        let time = ev.time;
         let Some(f) = failure_of(ev) else {
             return; // an attach line with nothing to attach to
         };
-        if role == Role::Final {
-            emit(f);
-            self.apache.insert(key, Slot::Closed { time, seq });
+        if ev.role == Role::Final {
+            emit(&f, text);
+            self.apache.insert(key, Slot::Closed { time: ev.time, seq });
         } else {
             self.apache.insert(
                 key,
                 Slot::Pending(Pending {
-                    failure: f.into_owned(),
-                    strong,
-                    has_lead: role == Role::Lead,
-                    last: time,
+                    failure: f,
+                    text: text.to_vec(),
+                    strong: ev.strong,
+                    has_lead: ev.role == Role::Lead,
+                    last: ev.time,
                     seq,
                 }),
             );
         }
     }
 
-    /// Keeps the per-thread state bounded: past the cap, the oldest entries
-    /// are emitted (pending) or forgotten (closed).
-    fn bound_pending(&mut self, emit: &mut dyn FnMut(Failure<'_>)) {
+    /// Keeps the per-thread state bounded: past the cap, the oldest half
+    /// is emitted (pending) or forgotten (closed).
+    fn bound_pending(&mut self, emit: &mut Emit<'_>) {
         if self.apache.len() <= MAX_PENDING {
             return;
         }
-        let mut by_age: Vec<((u32, u32, u64), u64)> = self
-            .apache
-            .iter()
-            .map(|(k, s)| {
-                (
-                    *k,
-                    match s {
-                        Slot::Pending(p) => p.seq,
-                        Slot::Closed { seq, .. } => *seq,
-                    },
-                )
-            })
-            .collect();
+        let mut by_age: Vec<((u32, u32, u64), u64)> =
+            self.apache.iter().map(|(k, s)| (*k, s.seq())).collect();
         by_age.sort_by_key(|&(_, s)| s);
         for (k, _) in by_age.into_iter().take(MAX_PENDING / 2) {
             if let Some(Slot::Pending(p)) = self.apache.remove(&k) {
-                emit(p.failure);
+                emit(&p.failure, &p.text);
             }
         }
     }
@@ -337,44 +330,41 @@ impl Correlator {
 
 /// Adds a line to a failure being assembled: the first strong cause wins,
 /// the first upstream and route found are kept.
-fn merge(p: &mut Pending, ev: Event<'_>) {
-    let c = ev.class;
-    if let Some(cause) = c.cause
-        && c.strong
+fn merge(p: &mut Pending, ev: &Event) {
+    if let Some(cause) = ev.cause
+        && ev.strong
         && !p.strong
     {
         p.failure.cause = cause;
-        p.failure.status = c.status;
+        p.failure.status = ev.status;
         p.strong = true;
     }
-    if p.failure.upstream.is_none() {
-        p.failure.upstream = c.upstream.map(|u| Cow::Owned(u.into_owned()));
+    if p.failure.upstream == NO_KEY {
+        p.failure.upstream = ev.upstream;
     }
-    if p.failure.route.is_none() {
-        p.failure.route = c.route.map(|r| Cow::Owned(r.to_vec()));
+    if p.failure.route == NO_KEY {
+        p.failure.route = ev.route;
     }
     if p.failure.time.is_none() {
         p.failure.time = ev.time;
     }
-    p.has_lead |= c.role == Role::Lead;
+    p.has_lead |= ev.role == Role::Lead;
     p.last = ev.time.or(p.last);
     p.failure.lines += ev.lines;
 }
 
-/// The failure a single line stands for (`None` for attach-only lines).
-fn failure_of(ev: Event<'_>) -> Option<Failure<'_>> {
-    let c = ev.class;
+/// The failure a single record stands for (`None` for attach-only lines).
+fn failure_of(ev: &Event) -> Option<Failure> {
     Some(Failure {
-        cause: c.cause?,
+        cause: ev.cause?,
         server: ev.server,
-        status: c.status,
+        status: ev.status,
         time: ev.time,
-        upstream: c.upstream,
-        route: c.route.map(Cow::Borrowed),
+        upstream: ev.upstream,
+        route: ev.route,
         new_request: true,
         lines: ev.lines,
         file: ev.file,
         line: ev.line,
-        text: Cow::Borrowed(ev.text),
     })
 }

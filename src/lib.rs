@@ -4,12 +4,13 @@
 //! upstream failure causes. Data flows one way:
 //!
 //! ```text
-//! source (files, gzip, stdin) -> lines -> parse (nginx, apache, php-fpm)
-//!   -> catalog::classify -> correlate (multi-line joins, retries)
-//!   -> aggregate -> report -> render (text, json)
+//! source (files, gzip, stdin) -> lines (chunks of whole lines)
+//!   -> scan, in parallel: parse (nginx, apache, php-fpm) -> catalog::classify
+//!   -> correlate, in order (multi-line joins, retries)
+//!   -> aggregate -> report -> render (text, json) | gate (check)
 //! ```
 //!
-//! [`pipeline`] runs one input through the stages; [`app`] wires inputs,
+//! [`pipeline`] wires the stages and the threads; [`app`] wires inputs,
 //! pipeline and renderers for each subcommand. `check` judges the report
 //! against [`rules`] in [`gate`], a CI gate.
 
@@ -28,6 +29,7 @@ pub mod pipeline;
 pub mod render;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod source;
 
 pub use error::{Error, Result};

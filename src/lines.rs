@@ -1,10 +1,13 @@
-//! Line scanning over one reused buffer.
+//! Line scanning over reused buffers.
 //!
-//! The reader lends each line out of its own buffer (no allocation per
-//! line), finds line ends with memchr, strips one trailing `\r`, and gives
-//! the last line even without a final newline. A line longer than the limit
-//! is reported as [`Line::Oversized`] and skipped while it streams past, so
-//! a huge line never has to fit in memory.
+//! Two readers share the rules: lines end at `\n`, one trailing `\r` is
+//! stripped, the last line counts even without a final newline, and a line
+//! longer than the limit is reported as oversized and skipped while it
+//! streams past, so a huge line never has to fit in memory.
+//!
+//! - [`LineReader`] lends one line at a time out of its buffer.
+//! - [`ChunkReader`] cuts a stream into chunks of whole lines, which
+//!   workers scan in parallel (see [`crate::scan`]).
 
 use std::io::{self, Read};
 
@@ -150,6 +153,161 @@ impl<R: Read> LineReader<R> {
     }
 }
 
+/// Bytes a chunk aims at; a chunk ends at the first line end past it.
+pub const CHUNK_SIZE: usize = 512 * 1024;
+
+/// What [`ChunkReader::next_piece`] gives.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// Whole lines (the last one may lack its newline only at the end of
+    /// the input).
+    Chunk(Vec<u8>),
+    /// A line over the limit that did not fit in a chunk; its length.
+    Oversized(u64),
+}
+
+/// Cuts a byte stream into chunks of whole lines. Buffers are passed in
+/// and handed out, so a caller can recycle a fixed set of them.
+pub struct ChunkReader<R> {
+    inner: R,
+    /// The start of a line that did not fit in the previous chunk.
+    carry: Vec<u8>,
+    eof: bool,
+    target: usize,
+    max_line: usize,
+    bytes_read: u64,
+    /// A read error, reported after the lines read before it.
+    error: Option<io::Error>,
+}
+
+impl<R: Read> ChunkReader<R> {
+    /// A reader with the default chunk size and line limit.
+    pub fn new(inner: R) -> Self {
+        Self::with_sizes(inner, CHUNK_SIZE, MAX_LINE)
+    }
+
+    /// A reader with explicit sizes (tests use small ones).
+    pub fn with_sizes(inner: R, target: usize, max_line: usize) -> Self {
+        ChunkReader {
+            inner,
+            carry: Vec::new(),
+            eof: false,
+            target: target.max(1),
+            max_line,
+            bytes_read: 0,
+            error: None,
+        }
+    }
+
+    /// Bytes read from the source so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// The next piece, filling `buf` (cleared first); `Ok(Err(buf))` at the
+    /// end of input, handing `buf` back unused. A read error comes after
+    /// the lines read before it.
+    pub fn next_piece(&mut self, mut buf: Vec<u8>) -> io::Result<Result<Piece, Vec<u8>>> {
+        if self.carry.is_empty()
+            && let Some(e) = self.error.take()
+        {
+            return Err(e);
+        }
+        buf.clear();
+        buf.extend_from_slice(&self.carry);
+        self.carry.clear();
+        // Where to look for the last newline from (bytes before it have
+        // been searched already).
+        let mut searched = 0;
+        loop {
+            if buf.len() >= self.target || self.eof {
+                if let Some(p) = memchr::memrchr(b'\n', &buf[searched..]) {
+                    let cut = searched + p + 1;
+                    self.carry.extend_from_slice(&buf[cut..]);
+                    buf.truncate(cut);
+                    return Ok(Ok(Piece::Chunk(buf)));
+                }
+                searched = buf.len();
+                if self.eof {
+                    if buf.is_empty() {
+                        return match self.error.take() {
+                            Some(e) => Err(e),
+                            None => Ok(Err(buf)),
+                        };
+                    }
+                    return Ok(Ok(Piece::Chunk(buf)));
+                }
+                if buf.len() > self.max_line {
+                    let len = self.skip_rest_of_line(buf.len() as u64, &mut buf)?;
+                    return Ok(Ok(Piece::Oversized(len)));
+                }
+            }
+            let before = buf.len();
+            let want = (self.target + 64 * 1024)
+                .saturating_sub(before)
+                .max(64 * 1024);
+            buf.resize(before + want, 0);
+            let n = match read_retrying(&mut self.inner, &mut buf[before..]) {
+                Ok(n) => n,
+                Err(e) => {
+                    // The lines before the damage still count; the error
+                    // is reported once they are out.
+                    self.error = Some(e);
+                    0
+                }
+            };
+            buf.truncate(before + n);
+            self.bytes_read += n as u64;
+            if n == 0 {
+                self.eof = true;
+            }
+        }
+    }
+
+    /// Discards the current over-long line up to its newline (using `buf`
+    /// as scratch); what follows the newline is kept for the next chunk.
+    fn skip_rest_of_line(&mut self, mut len: u64, buf: &mut Vec<u8>) -> io::Result<u64> {
+        loop {
+            buf.clear();
+            buf.resize(64 * 1024, 0);
+            let n = match read_retrying(&mut self.inner, &mut buf[..]) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.error = Some(e);
+                    0
+                }
+            };
+            self.bytes_read += n as u64;
+            if n == 0 {
+                self.eof = true;
+                return Ok(len);
+            }
+            if let Some(pos) = memchr::memchr(b'\n', &buf[..n]) {
+                self.carry.extend_from_slice(&buf[pos + 1..n]);
+                return Ok(len + pos as u64);
+            }
+            len += n as u64;
+        }
+    }
+}
+
+/// Splits a chunk into its lines (same rules as [`LineReader`], without
+/// the length limit, which the caller checks).
+pub fn split_lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = chunk;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        Some(trim_cr(line))
+    })
+}
+
 fn read_retrying<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match r.read(buf) {
@@ -159,7 +317,9 @@ fn read_retrying<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
-fn trim_cr(line: &[u8]) -> &[u8] {
+/// The line without one trailing `\r`.
+#[inline]
+pub fn trim_cr(line: &[u8]) -> &[u8] {
     match line.last() {
         Some(b'\r') => &line[..line.len() - 1],
         _ => line,
@@ -253,6 +413,49 @@ mod tests {
     fn oversized_last_line_without_newline() {
         let input = vec![b'z'; 500];
         assert_eq!(collect(&input, 13, 100), vec![Err(500)]);
+    }
+
+    /// All lines of a stream read through [`ChunkReader`] + [`split_lines`],
+    /// in the same shape as [`collect`].
+    fn collect_chunks(input: &[u8], target: usize, limit: usize) -> Vec<Result<Vec<u8>, u64>> {
+        let mut r = ChunkReader::with_sizes(input, target, limit);
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        loop {
+            match r.next_piece(buf).unwrap() {
+                Err(_) => return out,
+                Ok(Piece::Oversized(n)) => {
+                    out.push(Err(n));
+                    buf = Vec::new();
+                }
+                Ok(Piece::Chunk(c)) => {
+                    assert!(c.ends_with(b"\n") || r.eof, "chunks end at a line end");
+                    for l in split_lines(&c) {
+                        out.push(if l.len() > limit {
+                            Err(l.len() as u64)
+                        } else {
+                            Ok(l.to_vec())
+                        });
+                    }
+                    buf = c;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_give_the_same_lines() {
+        let mut input = Vec::new();
+        for i in 0..300 {
+            input.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, i % 37));
+            input.extend_from_slice(if i % 5 == 0 { b"\r\n" } else { b"\n" });
+        }
+        input.extend(std::iter::repeat_n(b'x', 1000));
+        input.extend_from_slice(b"\nlast");
+        let want = collect(&input, 7, 100);
+        for target in [1, 10, 64, 4096] {
+            assert_eq!(collect_chunks(&input, target, 100), want, "target {target}");
+        }
     }
 
     #[test]

@@ -1,24 +1,37 @@
-//! One input through the stages: lines -> parse -> classify -> correlate ->
-//! filter -> aggregate.
+//! The stages wired together:
 //!
-//! This is the per-line hot loop. A line that is not an upstream failure
-//! costs a prefix parse and the catalog's literal prefilter, with no
-//! allocation. nginx FastCGI stderr records that span several physical
-//! lines (PHP stack traces) are the one case where bytes are copied: the
-//! record is joined in a reused buffer until its last line arrives.
+//! ```text
+//! reader thread:  inputs -> ChunkReader -> chunks of whole lines
+//! N workers:      chunk -> Scanner -> Scan (events with chunk-local keys)
+//! this thread:    scans in input order -> Sequencer (records across chunk
+//!                 ends, global keys, correlation, filters) -> Aggregator
+//! ```
+//!
+//! Everything that depends on one line runs in parallel; everything that
+//! depends on order (multi-line joins, retries, first-seen interning) runs
+//! once, in input order, in the [`Sequencer`]. Chunks are cut the same way
+//! whatever the thread count, so the report is byte-identical for any
+//! `--threads`. Buffers circulate through a fixed pool, which bounds memory.
 
-use std::io::Read;
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, Sender, channel};
 
 use memchr::memmem;
 
-use crate::aggregate::{Aggregator, FileStats, LineStats};
+use crate::aggregate::{Aggregator, FileStats, Interner, LineStats};
 use crate::catalog::{Catalog, CauseId};
 use crate::correlate::{Correlator, Event, Failure};
-use crate::lines::{Line, LineReader};
-use crate::parse::{self, Format, LocalTime, ParseState};
+use crate::error::Error;
+use crate::lines::{ChunkReader, Piece, split_lines};
+use crate::parse::LocalTime;
+use crate::scan::{KeyTable, NO_KEY, Scan, Scanner, closes_record};
+use crate::source::{self, InputSpec};
 
-/// Longest multi-line record kept (nginx itself stops at 2048 bytes).
-const MAX_RECORD: usize = 64 * 1024;
+/// Longest multi-line record joined across a chunk end (nginx itself stops
+/// at 2048 bytes); further continuation lines are counted, not joined.
+pub const MAX_RECORD: usize = 64 * 1024;
 
 /// Which failures to count.
 #[derive(Debug, Clone, Default)]
@@ -36,20 +49,21 @@ pub struct Filters {
 impl Filters {
     /// True when the failure passes every filter. Failures without a time
     /// pass the time filters (they cannot be placed).
-    pub fn keep(&self, f: &Failure<'_>) -> bool {
+    #[inline]
+    pub fn keep(&self, f: &Failure, upstreams: &Interner) -> bool {
         if !self.causes.is_empty() && !self.causes.contains(&f.cause) {
             return false;
         }
-        if let Some(t) = f.time {
-            if self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t >= u) {
-                return false;
-            }
+        if let Some(t) = f.time
+            && (self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t >= u))
+        {
+            return false;
         }
         if let Some(want) = &self.upstream {
-            let Some(up) = f.upstream.as_deref() else {
+            if f.upstream == NO_KEY {
                 return false;
-            };
-            if memmem::find(up, want.as_bytes()).is_none() {
+            }
+            if memmem::find(upstreams.key(f.upstream), want.as_bytes()).is_none() {
                 return false;
             }
         }
@@ -57,230 +71,385 @@ impl Filters {
     }
 }
 
-/// Runs inputs into an aggregator.
-pub struct Pipeline<'a> {
-    catalog: &'a Catalog,
-    filters: &'a Filters,
-    default_year: i32,
-}
-
-/// A multi-line record being joined.
-struct OpenRecord {
+/// A record from the end of one chunk, continued in the next.
+struct Carry {
     buf: Vec<u8>,
     line: u64,
-    physical: u32,
-    open: bool,
+    lines: u32,
 }
 
-impl<'a> Pipeline<'a> {
-    /// A pipeline; `default_year` completes syslog stamps without a year.
+/// The sequential stage: sees every chunk's scan in input order.
+pub struct Sequencer<'a> {
+    filters: &'a Filters,
+    correlator: Correlator,
+    file: u32,
+    line_base: u64,
+    stats: LineStats,
+    carry: Option<Carry>,
+    carry_scanner: Scanner<'a>,
+    carry_scan: Scan,
+    remap_up: Vec<u32>,
+    remap_route: Vec<u32>,
+}
+
+impl<'a> Sequencer<'a> {
+    /// A sequencer; `default_year` completes syslog stamps without a year.
     pub fn new(catalog: &'a Catalog, filters: &'a Filters, default_year: i32) -> Self {
-        Pipeline {
-            catalog,
+        Sequencer {
             filters,
-            default_year,
+            correlator: Correlator::new(),
+            file: 0,
+            line_base: 0,
+            stats: LineStats::default(),
+            carry: None,
+            carry_scanner: Scanner::new(catalog, default_year),
+            carry_scan: Scan::default(),
+            remap_up: Vec::new(),
+            remap_route: Vec::new(),
         }
     }
 
-    /// Reads one input to its end (or its first read error) into `agg`.
-    pub fn run<R: Read>(&self, name: String, reader: R, agg: &mut Aggregator) {
-        let file = agg.files.len() as u32;
+    /// Starts an input named `name`.
+    pub fn begin_input(&mut self, name: String, agg: &mut Aggregator) {
+        self.file = agg.files.len() as u32;
         agg.files.push(FileStats {
             path: name,
             lines: LineStats::default(),
             error: None,
         });
-        let mut stats = LineStats::default();
-        let mut state = ParseState::new(self.default_year);
-        let mut correlator = Correlator::new();
-        let mut record = OpenRecord {
-            buf: Vec::new(),
-            line: 0,
-            physical: 0,
-            open: false,
+        self.line_base = 0;
+        self.stats = LineStats::default();
+        self.carry = None;
+        self.correlator = Correlator::new();
+    }
+
+    /// Takes the next chunk of the current input and its scan.
+    pub fn chunk(&mut self, bytes: &[u8], scan: &Scan, agg: &mut Aggregator) {
+        // Unparseable lines at the start continue a record left open at the
+        // end of the previous chunk, or are unrecognized.
+        for (i, line) in split_lines(&bytes[..scan.leading.end]).enumerate() {
+            let line_no = self.line_base + 1 + i as u64;
+            self.stats.total += 1;
+            if let Some(c) = &mut self.carry {
+                self.stats.continuation += 1;
+                c.lines += 1;
+                let closes = closes_record(line);
+                if c.buf.len() + line.len() < MAX_RECORD || closes {
+                    c.buf.push(b'\n');
+                    c.buf.extend_from_slice(line);
+                }
+                if closes {
+                    self.finish_carry(agg);
+                }
+            } else if line.iter().all(u8::is_ascii_whitespace) {
+                self.stats.blank += 1;
+            } else {
+                self.stats.unrecognized += 1;
+                agg.unrecognized_line(self.file, line_no, line);
+            }
+        }
+        if self.carry.is_some() && scan.lines > scan.leading.lines {
+            self.finish_carry(agg);
+        }
+        self.stats.add(&scan.stats);
+        for &(idx, s, e) in &scan.unrecognized {
+            agg.unrecognized_line(
+                self.file,
+                self.line_base + u64::from(idx) + 1,
+                &bytes[s as usize..e as usize],
+            );
+        }
+        self.events(scan, bytes, self.line_base, None, agg);
+        if let Some(t) = scan.open_tail {
+            let mut buf = bytes[t.start..].to_vec();
+            while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                buf.pop();
+            }
+            buf.truncate(MAX_RECORD);
+            self.carry = Some(Carry {
+                buf,
+                line: self.line_base + u64::from(t.line) + 1,
+                lines: t.lines,
+            });
+        }
+        self.line_base += u64::from(scan.lines);
+    }
+
+    /// A line over the length limit that never made it into a chunk.
+    pub fn oversized(&mut self) {
+        self.stats.total += 1;
+        self.stats.oversized += 1;
+        self.line_base += 1;
+    }
+
+    /// Ends the current input; `error` is why it ended early, if it did.
+    pub fn end_input(&mut self, error: Option<String>, agg: &mut Aggregator) {
+        if self.carry.is_some() {
+            self.finish_carry(agg);
+        }
+        let (filters, stats) = (self.filters, &mut self.stats);
+        self.correlator
+            .flush(&mut |f, text| count(filters, f, text, stats, agg));
+        let entry = &mut agg.files[self.file as usize];
+        entry.lines = std::mem::take(&mut self.stats);
+        entry.error = error;
+    }
+
+    /// Classifies the record carried over from the previous chunk.
+    fn finish_carry(&mut self, agg: &mut Aggregator) {
+        let Some(c) = self.carry.take() else { return };
+        let mut scan = std::mem::take(&mut self.carry_scan);
+        self.carry_scanner.scan(&c.buf, true, &mut scan);
+        self.events(&scan, &c.buf, c.line - 1, Some(c.lines), agg);
+        self.carry_scan = scan;
+    }
+
+    /// Maps a scan's keys to global ids and feeds its events to the
+    /// correlator, in order.
+    fn events(
+        &mut self,
+        scan: &Scan,
+        bytes: &[u8],
+        line_base: u64,
+        lines: Option<u32>,
+        agg: &mut Aggregator,
+    ) {
+        self.remap_up.clear();
+        self.remap_up.resize(scan.upstreams.len(), NO_KEY);
+        self.remap_route.clear();
+        self.remap_route.resize(scan.routes.len(), NO_KEY);
+        let (filters, stats) = (self.filters, &mut self.stats);
+        for ev in &scan.events {
+            let upstream = global(
+                &mut self.remap_up,
+                ev.upstream,
+                &scan.upstreams,
+                &mut agg.upstreams,
+            );
+            let route = global(
+                &mut self.remap_route,
+                ev.route,
+                &scan.routes,
+                &mut agg.routes,
+            );
+            let event = Event {
+                cause: ev.cause,
+                role: ev.role,
+                strong: ev.strong,
+                status: ev.status,
+                server: ev.server,
+                time: ev.time,
+                pid: ev.pid,
+                tid: ev.tid,
+                request: ev.request,
+                upstream,
+                route,
+                file: self.file,
+                line: line_base + u64::from(ev.line) + 1,
+                lines: lines.unwrap_or(ev.lines),
+            };
+            let text = &bytes[ev.start as usize..ev.end as usize];
+            self.correlator
+                .push(&event, text, &mut |f, t| count(filters, f, t, stats, agg));
+        }
+    }
+}
+
+/// The global id of a chunk-local key, interned on first use.
+#[inline]
+fn global(remap: &mut [u32], local: u32, keys: &KeyTable, interner: &mut Interner) -> u32 {
+    if local == NO_KEY {
+        return NO_KEY;
+    }
+    let slot = &mut remap[local as usize];
+    if *slot == NO_KEY {
+        *slot = interner.intern(keys.get(local));
+    }
+    *slot
+}
+
+#[inline]
+fn count(filters: &Filters, f: &Failure, text: &[u8], stats: &mut LineStats, agg: &mut Aggregator) {
+    if filters.keep(f, &agg.upstreams) {
+        stats.matched += u64::from(f.lines);
+        agg.add(f, text);
+    }
+}
+
+/// What the reader produces, in input order (`seq`).
+enum Item {
+    Begin(String),
+    Chunk(Vec<u8>, Box<Scan>),
+    Oversized,
+    End(Option<io::Error>),
+    OpenFailed(String, io::Error),
+}
+
+/// How a run of the pipeline is set up.
+pub struct RunOptions<'a> {
+    /// The catalog.
+    pub catalog: &'a Catalog,
+    /// Which failures count.
+    pub filters: &'a Filters,
+    /// Year for syslog stamps without one.
+    pub default_year: i32,
+    /// Scanning threads (at least one).
+    pub threads: usize,
+}
+
+/// Runs every input through the stages into `agg`; `warn` hears about each
+/// input that could not be read (completely).
+pub fn run(
+    inputs: &[InputSpec],
+    opts: &RunOptions<'_>,
+    agg: &mut Aggregator,
+    warn: &mut dyn FnMut(&Error),
+) {
+    let threads = opts.threads.max(1);
+    // Buffers in circulation: enough to keep every worker busy and the
+    // reader one step ahead, and no more.
+    let max_buffers = 2 * threads + 2;
+    let (job_tx, job_rx) = channel::<(u64, Vec<u8>)>();
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = channel::<(u64, Item)>();
+    let (buf_tx, buf_rx) = channel::<Vec<u8>>();
+    let (scan_tx, scan_rx) = channel::<Box<Scan>>();
+    let scan_rx = Mutex::new(scan_rx);
+
+    std::thread::scope(|s| {
+        let reader_done = done_tx.clone();
+        s.spawn(move || read_inputs(inputs, max_buffers, job_tx, reader_done, buf_rx));
+        for _ in 0..threads {
+            let done = done_tx.clone();
+            let (jobs, scans) = (&job_rx, &scan_rx);
+            s.spawn(move || {
+                let mut scanner = Scanner::new(opts.catalog, opts.default_year);
+                loop {
+                    let job = jobs.lock().map(|rx| rx.recv());
+                    let Ok(Ok((seq, buf))) = job else { break };
+                    let mut scan = scans
+                        .lock()
+                        .ok()
+                        .and_then(|rx| rx.try_recv().ok())
+                        .unwrap_or_default();
+                    scanner.scan(&buf, false, &mut scan);
+                    if done.send((seq, Item::Chunk(buf, scan))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+
+        let mut seq = Sequencer::new(opts.catalog, opts.filters, opts.default_year);
+        let mut waiting: BTreeMap<u64, Item> = BTreeMap::new();
+        let mut next = 0u64;
+        let mut current = String::new();
+        for (n, item) in done_rx {
+            waiting.insert(n, item);
+            while let Some(item) = waiting.remove(&next) {
+                next += 1;
+                match item {
+                    Item::Begin(name) => {
+                        current = name.clone();
+                        seq.begin_input(name, agg);
+                    }
+                    Item::Chunk(buf, scan) => {
+                        seq.chunk(&buf, &scan, agg);
+                        let _ = buf_tx.send(buf);
+                        let _ = scan_tx.send(scan);
+                    }
+                    Item::Oversized => seq.oversized(),
+                    Item::End(error) => {
+                        let text = error.as_ref().map(describe);
+                        if let Some(e) = error {
+                            warn(&Error::input(current.clone(), e));
+                        }
+                        seq.end_input(text, agg);
+                    }
+                    Item::OpenFailed(name, e) => {
+                        agg.files.push(FileStats {
+                            path: name.clone(),
+                            lines: LineStats::default(),
+                            error: Some(describe(&e)),
+                        });
+                        warn(&Error::input(name, e));
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// The reader thread: opens each input in turn and cuts it into chunks.
+fn read_inputs(
+    inputs: &[InputSpec],
+    max_buffers: usize,
+    jobs: Sender<(u64, Vec<u8>)>,
+    done: Sender<(u64, Item)>,
+    free: Receiver<Vec<u8>>,
+) {
+    let mut seq = 0u64;
+    let mut allocated = 0usize;
+    let send = |item: Item, seq: &mut u64| {
+        let _ = done.send((*seq, item));
+        *seq += 1;
+    };
+    for spec in inputs {
+        let name = spec.display_name();
+        let reader = match source::open(spec) {
+            Ok(r) => r,
+            Err(e) => {
+                send(Item::OpenFailed(name, e), &mut seq);
+                continue;
+            }
         };
-        let mut lines = LineReader::new(reader);
-        let mut error = None;
-        loop {
-            let line_no = lines.line_no() + 1;
-            let line = match lines.next_line() {
-                Ok(Some(l)) => l,
-                Ok(None) => break,
+        send(Item::Begin(name), &mut seq);
+        let mut chunks = ChunkReader::new(reader);
+        let error = loop {
+            let buf = match free.try_recv() {
+                Ok(b) => b,
+                Err(_) if allocated < max_buffers => {
+                    allocated += 1;
+                    Vec::new()
+                }
+                Err(_) => match free.recv() {
+                    Ok(b) => b,
+                    Err(_) => return, // the consumer is gone
+                },
+            };
+            match chunks.next_piece(buf) {
+                Ok(Ok(Piece::Chunk(c))) => {
+                    if jobs.send((seq, c)).is_err() {
+                        return;
+                    }
+                    seq += 1;
+                }
+                Ok(Ok(Piece::Oversized(_))) => {
+                    allocated -= 1; // the buffer was only scratch; let it go
+                    send(Item::Oversized, &mut seq);
+                }
+                Ok(Err(unused)) => {
+                    drop(unused);
+                    allocated -= 1;
+                    break None;
+                }
                 Err(e) => {
-                    error = Some(e);
-                    break;
+                    allocated -= 1;
+                    break Some(e);
                 }
-            };
-            stats.total += 1;
-            let text = match line {
-                Line::Oversized(_) => {
-                    stats.oversized += 1;
-                    continue;
-                }
-                Line::Text(t) => t,
-            };
-            let head = parse::parse_head(text, &mut state);
-            if record.open {
-                if head.is_none() {
-                    stats.continuation += 1;
-                    record.physical += 1;
-                    if record.buf.len() + text.len() < MAX_RECORD {
-                        record.buf.push(b'\n');
-                        record.buf.extend_from_slice(text);
-                    }
-                    if closes_record(text) {
-                        self.finish_record(
-                            &mut record,
-                            file,
-                            &mut state,
-                            &mut correlator,
-                            &mut stats,
-                            agg,
-                        );
-                    }
-                    continue;
-                }
-                self.finish_record(
-                    &mut record,
-                    file,
-                    &mut state,
-                    &mut correlator,
-                    &mut stats,
-                    agg,
-                );
             }
-            let Some(head) = head else {
-                if text.iter().all(u8::is_ascii_whitespace) {
-                    stats.blank += 1;
-                } else {
-                    stats.unrecognized += 1;
-                    agg.unrecognized_line(file, line_no, text);
-                }
-                continue;
-            };
-            stats.by_server[head.format.server().index()] += 1;
-            if head.format == Format::Nginx && opens_record(head.body) {
-                record.buf.clear();
-                record.buf.extend_from_slice(text);
-                record.line = line_no;
-                record.physical = 1;
-                record.open = true;
-                continue;
-            }
-            self.classify(
-                &head,
-                file,
-                line_no,
-                1,
-                text,
-                &mut correlator,
-                &mut stats,
-                agg,
-            );
-        }
-        if record.open {
-            self.finish_record(
-                &mut record,
-                file,
-                &mut state,
-                &mut correlator,
-                &mut stats,
-                agg,
-            );
-        }
-        let filters = self.filters;
-        correlator.flush(&mut |f| count(filters, &f, &mut stats, agg));
-        let entry = &mut agg.files[file as usize];
-        entry.lines = stats;
-        entry.error = error.map(|e| describe(&e));
-    }
-
-    fn finish_record(
-        &self,
-        record: &mut OpenRecord,
-        file: u32,
-        state: &mut ParseState,
-        correlator: &mut Correlator,
-        stats: &mut LineStats,
-        agg: &mut Aggregator,
-    ) {
-        record.open = false;
-        let buf = std::mem::take(&mut record.buf);
-        if let Some(head) = parse::parse_head(&buf, state) {
-            self.classify(
-                &head,
-                file,
-                record.line,
-                record.physical,
-                &buf,
-                correlator,
-                stats,
-                agg,
-            );
-        }
-        record.buf = buf;
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[inline]
-    fn classify(
-        &self,
-        head: &parse::Head<'_>,
-        file: u32,
-        line: u64,
-        physical: u32,
-        text: &[u8],
-        correlator: &mut Correlator,
-        stats: &mut LineStats,
-        agg: &mut Aggregator,
-    ) {
-        let Some(class) = self.catalog.classify(head) else {
-            return;
         };
-        let ev = Event {
-            class,
-            server: head.format.server(),
-            time: head.time,
-            pid: head.pid,
-            tid: head.tid,
-            cid: head.cid,
-            file,
-            line,
-            lines: physical,
-            text,
-        };
-        let filters = self.filters;
-        correlator.push(ev, &mut |f| count(filters, &f, stats, agg));
+        send(Item::End(error), &mut seq);
     }
 }
 
-fn count(filters: &Filters, f: &Failure<'_>, stats: &mut LineStats, agg: &mut Aggregator) {
-    if filters.keep(f) {
-        stats.matched += f.lines as u64;
-        agg.add(f);
-    }
-}
-
-/// An nginx FastCGI stderr record whose payload goes on over the next
-/// physical lines: it has not reached its closing `" while ...` yet.
-fn opens_record(body: &[u8]) -> bool {
-    body.starts_with(b"FastCGI sent in stderr: \"")
-        && memmem::find(body, b"\" while ").is_none()
-        && memmem::find(body, b", client: ").is_none()
-}
-
-/// The last physical line of a multi-line record: the payload's closing
-/// quote and the context follow.
-fn closes_record(line: &[u8]) -> bool {
-    memmem::find(line, b"\" while ").is_some() || memmem::find(line, b", client: ").is_some()
-}
-
-fn describe(e: &std::io::Error) -> String {
+fn describe(e: &io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => "unexpected end of file (truncated?)".to_string(),
-        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => {
-            format!("corrupt data: {e}")
-        }
+        io::ErrorKind::UnexpectedEof => "unexpected end of file (truncated?)".to_string(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => format!("corrupt data: {e}"),
+        io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         _ => e.to_string(),
     }
 }
@@ -292,13 +461,31 @@ mod tests {
     /// (cause, count, attempts, upstreams, routes) of one cause.
     type Row = (String, u64, u64, Vec<String>, Vec<String>);
 
+    fn aggregate(log: &[u8], filters: &Filters, threads: usize) -> Aggregator {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("error.log");
+        std::fs::write(&p, log).unwrap();
+        aggregate_file(&p, filters, threads)
+    }
+
+    fn aggregate_file(p: &std::path::Path, filters: &Filters, threads: usize) -> Aggregator {
+        let p = p.to_path_buf();
+        let catalog = Catalog::new();
+        let mut agg = Aggregator::new(60);
+        let opts = RunOptions {
+            catalog: &catalog,
+            filters,
+            default_year: 2026,
+            threads,
+        };
+        run(&[InputSpec::Path(p)], &opts, &mut agg, &mut |_| {});
+        agg
+    }
+
     /// Runs `log` through the pipeline: a row per cause with failures, and
     /// the line stats.
-    fn run(log: &str) -> (Vec<Row>, LineStats) {
-        let catalog = Catalog::new();
-        let filters = Filters::default();
-        let mut agg = Aggregator::new(60);
-        Pipeline::new(&catalog, &filters, 2026).run("t".into(), log.as_bytes(), &mut agg);
+    fn run_log(log: &str) -> (Vec<Row>, LineStats) {
+        let agg = aggregate(log.as_bytes(), &Filters::default(), 2);
         let report = crate::report::Report::build(&agg);
         let causes = report
             .causes
@@ -332,7 +519,7 @@ mod tests {
 [Sat Nov 21 10:00:00.000004 2026] [proxy:error] [pid 10:tid 21] (111)Connection refused: AH00957: http: attempt to connect to 127.0.0.1:18081 (127.0.0.1:18081) failed
 [Sat Nov 21 10:00:00.000005 2026] [proxy_http:error] [pid 10:tid 21] [client 127.0.0.1:5001] AH01114: HTTP: failed to make connection to backend: 127.0.0.1
 ";
-        let (causes, stats) = run(log);
+        let (causes, stats) = run_log(log);
         assert_eq!(
             causes,
             vec![(
@@ -352,7 +539,7 @@ mod tests {
 [Sat Nov 21 10:00:01.000001 2026] [proxy_http:error] [pid 10:tid 20] (70007)The timeout specified has expired: [client 127.0.0.1:5000] AH01102: error reading status line from remote server 127.0.0.1:18082
 [Sat Nov 21 10:00:01.000002 2026] [proxy:error] [pid 10:tid 20] [client 127.0.0.1:5000] AH00898: Error reading from remote server returned by /api/users/42
 ";
-        let (causes, _) = run(log);
+        let (causes, _) = run_log(log);
         assert_eq!(
             causes,
             vec![(
@@ -372,7 +559,7 @@ mod tests {
 [Sat Nov 21 10:00:00.2 2026] [proxy:error] [pid 10:tid 20] AH00940: HTTP: disabled connection for (127.0.0.1:18081)
 [Sat Nov 21 10:00:09.2 2026] [proxy:error] [pid 10:tid 20] [client 127.0.0.1:5000] AH00898: DNS lookup failure for: nosuch.invalid returned by /x
 ";
-        let (causes, _) = run(log);
+        let (causes, _) = run_log(log);
         let got: Vec<(String, u64)> = causes.iter().map(|c| (c.0.clone(), c.1)).collect();
         assert_eq!(
             got,
@@ -391,7 +578,7 @@ mod tests {
 2026/11/20 10:00:05 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://10.0.0.1:80/a", host: "h"
 2026/11/20 10:00:05 [error] 7#7: *2 connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://10.0.0.2:80/a", host: "h"
 "#;
-        let (causes, _) = run(log);
+        let (causes, _) = run_log(log);
         let got: Vec<(String, u64, u64)> = causes.iter().map(|c| (c.0.clone(), c.1, c.2)).collect();
         // Request 1 (two servers), request 2 on the same keepalive
         // connection, request 3 on another connection.
@@ -404,15 +591,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn fastcgi_stderr_over_several_lines_is_one_record() {
-        let log = "2026/11/20 10:00:00 [error] 7#7: *1 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Exception: boom in /var/www/f.php:3
+    const STDERR_RECORD: &str = "2026/11/20 10:00:00 [error] 7#7: *1 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Exception: boom in /var/www/f.php:3
 Stack trace:
 #0 {main}
   thrown in /var/www/f.php on line 3\" while reading response header from upstream, client: 1.1.1.1, server: s, request: \"GET /f.php HTTP/1.1\", upstream: \"fastcgi://unix:/run/php/php8.2-fpm.sock:\", host: \"h\"
-garbage after
 ";
-        let (causes, stats) = run(log);
+
+    #[test]
+    fn fastcgi_stderr_over_several_lines_is_one_record() {
+        let (causes, stats) = run_log(&format!("{STDERR_RECORD}garbage after\n"));
         assert_eq!(
             causes,
             vec![(
@@ -434,26 +621,91 @@ garbage after
         );
     }
 
+    /// The same log cut into chunks at every possible place gives the same
+    /// result as one chunk: records across chunk ends are joined.
+    #[test]
+    fn chunk_boundaries_do_not_change_the_result() {
+        let log = format!(
+            "junk first\n{STDERR_RECORD}{}\n{STDERR_RECORD}\n",
+            "2026/11/20 10:00:01 [error] 7#7: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: s, request: \"GET /t HTTP/1.1\", upstream: \"http://10.0.0.3:80/t\", host: \"h\""
+        );
+        let catalog = Catalog::new();
+        let filters = Filters::default();
+        let whole = {
+            let mut agg = Aggregator::new(60);
+            let mut seq = Sequencer::new(&catalog, &filters, 2026);
+            let mut scanner = Scanner::new(&catalog, 2026);
+            let mut scan = Scan::default();
+            seq.begin_input("t".into(), &mut agg);
+            scanner.scan(log.as_bytes(), false, &mut scan);
+            seq.chunk(log.as_bytes(), &scan, &mut agg);
+            seq.end_input(None, &mut agg);
+            crate::report::Report::build(&agg)
+        };
+        assert_eq!(whole.total_failures, 3);
+        let bytes = log.as_bytes();
+        let cuts: Vec<usize> = (1..bytes.len())
+            .filter(|&i| bytes[i - 1] == b'\n')
+            .collect();
+        for &a in &cuts {
+            for &b in cuts.iter().filter(|&&b| b > a) {
+                let mut agg = Aggregator::new(60);
+                let mut seq = Sequencer::new(&catalog, &filters, 2026);
+                let mut scanner = Scanner::new(&catalog, 2026);
+                let mut scan = Scan::default();
+                seq.begin_input("t".into(), &mut agg);
+                for part in [&bytes[..a], &bytes[a..b], &bytes[b..]] {
+                    scanner.scan(part, false, &mut scan);
+                    seq.chunk(part, &scan, &mut agg);
+                }
+                seq.end_input(None, &mut agg);
+                let r = crate::report::Report::build(&agg);
+                assert_eq!(r, whole, "cut at {a} and {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn any_thread_count_gives_the_same_report() {
+        let mut log = String::new();
+        for i in 0..20_000 {
+            log.push_str(&format!(
+                "2026/11/20 10:{:02}:{:02} [error] 7#7: *{i} connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: \"GET /r/{i} HTTP/1.1\", upstream: \"http://10.0.0.{}:80/r\", host: \"h\"\n",
+                (i / 60) % 60,
+                i % 60,
+                i % 7
+            ));
+            if i % 3 == 0 {
+                log.push_str(STDERR_RECORD);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("error.log");
+        std::fs::write(&p, log).unwrap();
+        let one = crate::report::Report::build(&aggregate_file(&p, &Filters::default(), 1));
+        assert!(one.total_failures > 20_000);
+        for threads in [2, 3, 8] {
+            let many =
+                crate::report::Report::build(&aggregate_file(&p, &Filters::default(), threads));
+            assert_eq!(one, many, "{threads} threads");
+        }
+    }
+
     #[test]
     fn filters_apply_to_failures() {
         let log = r#"2026/11/20 10:00:00 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://10.0.0.1:80/a", host: "h"
 2026/11/20 11:00:00 [error] 7#7: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://10.0.0.2:80/a", host: "h"
 "#;
-        let catalog = Catalog::new();
         let filters = Filters {
             since: crate::parse::time::parse_user("2026-11-20 10:30"),
             ..Default::default()
         };
-        let mut agg = Aggregator::new(60);
-        Pipeline::new(&catalog, &filters, 2026).run("t".into(), log.as_bytes(), &mut agg);
-        assert_eq!(agg.total_failures(), 1);
+        assert_eq!(aggregate(log.as_bytes(), &filters, 1).total_failures(), 1);
         let filters = Filters {
             upstream: Some("10.0.0.1".into()),
             ..Default::default()
         };
-        let mut agg = Aggregator::new(60);
-        Pipeline::new(&catalog, &filters, 2026).run("t".into(), log.as_bytes(), &mut agg);
-        let r = crate::report::Report::build(&agg);
+        let r = crate::report::Report::build(&aggregate(log.as_bytes(), &filters, 1));
         assert_eq!(r.causes.len(), 1);
         assert_eq!(r.causes[0].cause, "upstream_refused");
         assert_eq!(r.lines.matched, 1);

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::catalog::CauseId;
 use crate::correlate::Failure;
 use crate::parse::{LocalTime, Server};
+use crate::scan::NO_KEY;
 
 /// Most distinct upstreams kept before folding into `(other)`.
 pub const MAX_UPSTREAMS: usize = 4096;
@@ -27,7 +28,7 @@ pub const MAX_EXAMPLE: usize = 4096;
 pub const UNRECOGNIZED_SAMPLES: usize = 5;
 
 /// Key id used for everything past a dimension's cap.
-pub const OTHER: u32 = u32::MAX;
+pub const OTHER: u32 = u32::MAX - 1;
 
 /// Distinct byte strings, each with a small id, up to a cap.
 #[derive(Debug, Clone, Default)]
@@ -196,7 +197,6 @@ pub struct Aggregator {
     pub files: Vec<FileStats>,
     /// Samples of unrecognized lines.
     pub unrecognized: Vec<Sample>,
-    route_buf: Vec<u8>,
 }
 
 impl Aggregator {
@@ -210,34 +210,27 @@ impl Aggregator {
             routes: Interner::new(MAX_ROUTES),
             files: Vec::new(),
             unrecognized: Vec::new(),
-            route_buf: Vec::new(),
         }
     }
 
-    /// Counts one failure (or one more attempt of one).
-    pub fn add(&mut self, f: &Failure<'_>) {
-        let up = f.upstream.as_deref().map(|u| self.upstreams.intern(u));
-        let route = match f.route.as_deref() {
-            Some(raw) if route::normalize(raw, &mut self.route_buf) => {
-                Some(self.routes.intern(&self.route_buf))
-            }
-            _ => None,
-        };
+    /// Counts one failure (or one more attempt of one); `text` is its first
+    /// line, copied only when it becomes the cause's example.
+    #[inline]
+    pub fn add(&mut self, f: &Failure, text: &[u8]) {
         let c = &mut self.causes[f.cause.0 as usize];
         c.attempts += 1;
-        c.lines += f.lines as u64;
-        if let Some(u) = up {
-            *c.upstreams.entry(u).or_default() += 1;
+        c.lines += u64::from(f.lines);
+        if f.upstream != NO_KEY {
+            *c.upstreams.entry(f.upstream).or_default() += 1;
         }
-        let better_example = c
-            .example
+        if c.example
             .as_ref()
-            .is_none_or(|e| (f.file, f.line) < (e.file, e.line));
-        if better_example {
+            .is_none_or(|e| (f.file, f.line) < (e.file, e.line))
+        {
             c.example = Some(Example {
                 file: f.file,
                 line: f.line,
-                text: f.text[..f.text.len().min(MAX_EXAMPLE)].to_vec(),
+                text: text[..text.len().min(MAX_EXAMPLE)].to_vec(),
             });
         }
         if let Some(t) = f.time {
@@ -252,8 +245,8 @@ impl Aggregator {
         if let Some(s) = f.status {
             *c.statuses.entry(s).or_default() += 1;
         }
-        if let Some(r) = route {
-            *c.routes.entry(r).or_default() += 1;
+        if f.route != NO_KEY {
+            *c.routes.entry(f.route).or_default() += 1;
         }
         if let Some(t) = f.time {
             *c.timeline
@@ -397,48 +390,43 @@ fn max_opt(a: Option<LocalTime>, b: Option<LocalTime>) -> Option<LocalTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::borrow::Cow;
 
-    fn failure(cause: &str, t: i64, up: &str, route: &str, new_request: bool) -> Failure<'static> {
+    /// A failure with keys interned into `a`.
+    fn failure(
+        a: &mut Aggregator,
+        cause: &str,
+        t: i64,
+        up: &str,
+        route: &str,
+        new_request: bool,
+    ) -> Failure {
+        let mut buf = Vec::new();
+        route::normalize(route.as_bytes(), &mut buf);
         Failure {
             cause: CauseId::from_id(cause).unwrap(),
             server: Server::Nginx,
             status: None,
             time: Some(LocalTime(t)),
-            upstream: Some(Cow::Owned(up.as_bytes().to_vec())),
-            route: Some(Cow::Owned(route.as_bytes().to_vec())),
+            upstream: a.upstreams.intern(up.as_bytes()),
+            route: a.routes.intern(&buf),
             new_request,
             lines: 1,
             file: 0,
             line: t as u64,
-            text: Cow::Borrowed(b"x"),
         }
     }
 
     #[test]
     fn counts_requests_attempts_and_windows() {
         let mut a = Aggregator::new(60);
-        a.add(&failure(
-            "upstream_timeout",
-            120,
-            "http://a:1",
-            "GET /u/1 HTTP/1.1",
-            true,
-        ));
-        a.add(&failure(
-            "upstream_timeout",
-            130,
-            "http://b:1",
-            "GET /u/1 HTTP/1.1",
-            false,
-        ));
-        a.add(&failure(
-            "upstream_timeout",
-            200,
-            "http://a:1",
-            "GET /u/2 HTTP/1.1",
-            true,
-        ));
+        for (t, up, route, new) in [
+            (120, "http://a:1", "GET /u/1 HTTP/1.1", true),
+            (130, "http://b:1", "GET /u/1 HTTP/1.1", false),
+            (200, "http://a:1", "GET /u/2 HTTP/1.1", true),
+        ] {
+            let f = failure(&mut a, "upstream_timeout", t, up, route, new);
+            a.add(&f, b"x");
+        }
         let c = &a.causes[CauseId::from_id("upstream_timeout").unwrap().0 as usize];
         assert_eq!((c.count, c.attempts), (2, 3));
         assert_eq!(
@@ -468,7 +456,8 @@ mod tests {
     fn timelines_coarsen_when_too_long() {
         let mut a = Aggregator::new(1);
         for t in 0..(window::MAX_WINDOWS as i64 + 5) {
-            a.add(&failure("upstream_refused", t, "u", "/", true));
+            let f = failure(&mut a, "upstream_refused", t, "u", "/", true);
+            a.add(&f, b"x");
         }
         assert!(a.window > 1);
         let c = &a.causes[CauseId::from_id("upstream_refused").unwrap().0 as usize];
@@ -481,27 +470,33 @@ mod tests {
 
     #[test]
     fn merge_equals_one_run() {
-        let fs: Vec<_> = (0..50)
+        let spec: Vec<(&str, i64, String, String, bool)> = (0..50)
             .map(|i| {
-                failure(
+                (
                     if i % 3 == 0 {
                         "upstream_refused"
                     } else {
                         "upstream_timeout"
                     },
                     i * 7,
-                    &format!("u{}", i % 4),
-                    &format!("/r/{}", i % 5),
+                    format!("u{}", i % 4),
+                    format!("/r/{}", i % 5),
                     i % 4 != 1,
                 )
             })
             .collect();
+        let run = |a: &mut Aggregator, part: &[(&str, i64, String, String, bool)]| {
+            for (c, t, u, r, n) in part {
+                let f = failure(a, c, *t, u, r, *n);
+                a.add(&f, b"x");
+            }
+        };
         let mut whole = Aggregator::new(60);
-        fs.iter().for_each(|f| whole.add(f));
+        run(&mut whole, &spec);
         let mut left = Aggregator::new(60);
         let mut right = Aggregator::new(60);
-        fs[..20].iter().for_each(|f| left.add(f));
-        fs[20..].iter().for_each(|f| right.add(f));
+        run(&mut left, &spec[..20]);
+        run(&mut right, &spec[20..]);
         left.merge(right);
         for (a, b) in whole.causes.iter().zip(&left.causes) {
             assert_eq!(
