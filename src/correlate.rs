@@ -104,8 +104,8 @@ struct Pending {
 
 enum Slot {
     Pending(Pending),
-    /// A failure was just emitted for this thread; a weak request-level
-    /// line right after it belongs to it.
+    /// A failure was just emitted for this thread; a weak line right after
+    /// it (AH01097 after AH00898, say) belongs to it.
     Closed {
         time: Option<LocalTime>,
         seq: u64,
@@ -271,8 +271,7 @@ impl Correlator {
                 self.start_apache(key, ev, text, seq, emit);
             }
             Some(Slot::Closed { time: closed, .. })
-                if near(closed, time)
-                    && (role == Role::Attach || (role == Role::Final && !strong)) =>
+                if near(closed, time) && (role == Role::Attach || !strong) =>
             {
                 self.absorbed_lines += u64::from(ev.lines);
                 self.apache.insert(key, Slot::Closed { time: closed, seq });

@@ -603,7 +603,7 @@ Stack trace:
         assert_eq!(
             causes,
             vec![(
-                "fastcgi_script".into(),
+                "php_fatal".into(),
                 1,
                 1,
                 vec!["unix:/run/php/php8.2-fpm.sock=1".into()],

@@ -373,3 +373,26 @@ fn causes_lists_the_catalog() {
     let text = String::from_utf8(run(&["causes"]).stdout).unwrap();
     assert!(text.contains("proxy_read_timeout") && text.contains("ProxyTimeout"));
 }
+
+#[test]
+fn readme_lists_every_cause_and_ci_runs_its_test_command() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let out = run(&["causes", "--format", "json"]);
+    for c in json(&out).as_array().unwrap() {
+        let id = c["cause"].as_str().unwrap();
+        assert!(
+            readme.contains(&format!("`{id}`")),
+            "README misses cause {id}"
+        );
+    }
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    let test_cmd = "cargo test --locked";
+    assert!(readme.contains(test_cmd) && ci.contains(test_cmd));
+    // The example command of the README runs on a bundled log.
+    let example = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run --release -- analyze "))
+        .expect("README has the example command");
+    let path = example.rsplit(' ').next().unwrap();
+    assert!(root().join(path).is_file(), "{path} is bundled");
+}

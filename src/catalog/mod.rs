@@ -155,6 +155,9 @@ pub enum Extract {
     ApacheConnect,
     /// Apache: the text between two markers, with a prefix.
     Between(&'static str, &'static str, Prefix),
+    /// Apache: the `[remote ip:port]` peer of a backend connection, after
+    /// this scheme.
+    ApacheRemote(&'static str),
     /// php-fpm: `php-fpm:<pool>`.
     PhpPool,
 }
@@ -423,6 +426,10 @@ impl Catalog {
                 Extract::ApacheConnect => apache_connect_target(body.message).map(Cow::Owned),
                 Extract::Between(a, b, p) => between(body.message, a.as_bytes(), b.as_bytes())
                     .map(|v| Cow::Owned(with_prefix(p, body.message, v))),
+                Extract::ApacheRemote(scheme) => body
+                    .peer
+                    .filter(|p| p.remote)
+                    .map(|p| Cow::Owned([scheme.as_bytes(), p.addr].concat())),
                 _ => None,
             };
             let route =

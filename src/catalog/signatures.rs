@@ -70,118 +70,56 @@ const UP: Phase = Upstream;
 const BETWEEN_PARENS_SCHEME: Extract = Between("(", ")", Scheme);
 
 /// All signatures, per server in match order.
+#[rustfmt::skip]
 pub const SIGNATURES: &[Signature] = &[
     // ---------------------------------------------------------------- nginx
     // Anything that fails while talking to the resolver is a DNS failure.
-    ngx(Any, Fixed("dns_resolution"))
-        .phase(Action("resolving"))
-        .extract(NginxResolver),
-    ngx(Prefix("upstream timed out"), Fixed("connect_timeout"))
-        .phase(Action("connecting to upstream")),
+    ngx(Any, Fixed("dns_resolution")).phase(Action("resolving")).extract(NginxResolver),
+    ngx(Prefix("upstream timed out"), Fixed("connect_timeout")).phase(Action("connecting to upstream")),
     ngx(Prefix("upstream timed out"), Fixed("upstream_timeout")),
     ngx(Prefix("connect() to "), ByErrno(CONNECT, "connect_failed")),
-    ngx(
-        Prefix("connect() failed"),
-        ByErrno(CONNECT, "connect_failed"),
-    ),
-    ngx(
-        Prefix("kevent() reported that connect() failed"),
-        ByErrno(CONNECT, "connect_failed"),
-    ),
+    ngx(Prefix("connect() failed"), ByErrno(CONNECT, "connect_failed")),
+    ngx(Prefix("kevent() reported that connect() failed"), ByErrno(CONNECT, "connect_failed")),
     ngx(Prefix("no live upstreams"), Fixed("no_live_upstreams")).extract(NginxGroup),
-    ngx(
-        Prefix("upstream prematurely closed"),
-        Fixed("premature_close"),
-    ),
-    ngx(
-        Prefix("upstream sent too big header"),
-        Fixed("header_too_big"),
-    ),
+    ngx(Prefix("upstream prematurely closed"), Fixed("premature_close")),
+    ngx(Prefix("upstream sent too big header"), Fixed("header_too_big")),
     // Warnings and informational "upstream sent ..." lines: the response goes on.
-    ngx(
-        PrefixContains("upstream sent duplicate header line", ", ignored"),
-        Ignore,
-    ),
+    ngx(PrefixContains("upstream sent duplicate header line", ", ignored"), Ignore),
     ngx(Prefix("upstream sent more data than specified"), Ignore),
     ngx(Prefix("upstream sent data after "), Ignore),
     ngx(Prefix("upstream sent too big early hints"), Ignore),
     ngx(Prefix("upstream sent goaway"), Fixed("premature_close")),
     ngx(Prefix("upstream sent "), Fixed("invalid_header")),
-    ngx(
-        Prefix("upstream rejected request"),
-        Fixed("connection_reset"),
-    ),
-    ngx(
-        Prefix("upstream prematurely sent response"),
-        Fixed("tls_handshake"),
-    ),
+    ngx(Prefix("upstream rejected request"), Fixed("connection_reset")),
+    ngx(Prefix("upstream prematurely sent response"), Fixed("tls_handshake")),
     ngx(Prefix("upstream SSL certificate"), Fixed("tls_verify")),
-    ngx(
-        PrefixContains("SSL_do_handshake() failed", "certificate verify failed"),
-        Fixed("tls_verify"),
-    )
-    .phase(UP),
+    ngx(PrefixContains("SSL_do_handshake() failed", "certificate verify failed"), Fixed("tls_verify")).phase(UP),
     ngx(Prefix("SSL_do_handshake() failed"), Fixed("tls_handshake")).phase(UP),
-    ngx(
-        Prefix("peer closed connection in SSL handshake"),
-        Fixed("tls_handshake"),
-    )
-    .phase(UP),
+    ngx(Prefix("peer closed connection in SSL handshake"), Fixed("tls_handshake")).phase(UP),
     ngx(Prefix("SSL_set_tlsext_host_name"), Fixed("tls_handshake")).phase(UP),
     ngx(Prefix("SSL_read() failed"), Fixed("premature_close")).phase(UP),
     ngx(Prefix("SSL_write() failed"), Fixed("send_failed")).phase(UP),
     ngx(Prefix("recv() failed"), ByErrno(READ, "connection_reset")).phase(UP),
     ngx(Prefix("readv() failed"), ByErrno(READ, "connection_reset")).phase(UP),
-    ngx(
-        Prefix("kevent() reported that upstream closed"),
-        Fixed("premature_close"),
-    ),
+    ngx(Prefix("kevent() reported that upstream closed"), Fixed("premature_close")),
     ngx(Prefix("writev() failed"), ByErrno(SEND, "send_failed")).phase(UP),
     ngx(Prefix("send() failed"), ByErrno(SEND, "send_failed")).phase(UP),
     ngx(Prefix("sendfile() failed"), ByErrno(SEND, "send_failed")).phase(UP),
     // FastCGI stderr is a failure only for these payloads (warnings and
     // notices from PHP are not).
-    ngx(
-        PrefixContains("FastCGI sent in stderr", "Primary script unknown"),
-        Fixed("fastcgi_script"),
-    )
-    .status(404),
-    ngx(
-        PrefixContains("FastCGI sent in stderr", "Access to the script"),
-        Fixed("fastcgi_script"),
-    )
-    .status(403),
-    ngx(
-        PrefixContains("FastCGI sent in stderr", "PHP Fatal error"),
-        Fixed("fastcgi_script"),
-    ),
-    ngx(
-        PrefixContains("FastCGI sent in stderr", "PHP Parse error"),
-        Fixed("fastcgi_script"),
-    ),
+    ngx(PrefixContains("FastCGI sent in stderr", "Primary script unknown"), Fixed("fastcgi_script")).status(404),
+    ngx(PrefixContains("FastCGI sent in stderr", "Access to the script"), Fixed("fastcgi_script")).status(403),
+    ngx(PrefixContains("FastCGI sent in stderr", "PHP Fatal error"), Fixed("php_fatal")),
+    ngx(PrefixContains("FastCGI sent in stderr", "PHP Parse error"), Fixed("php_fatal")),
     ngx(Contains(" could not be resolved"), Fixed("dns_resolution")).extract(NginxResolvedName),
-    ngx(
-        Prefix("no resolver defined to resolve "),
-        Fixed("dns_resolution"),
-    )
-    .extract(NginxResolvedName),
-    ngx(
-        Contains("host not found in upstream \""),
-        Fixed("dns_resolution"),
-    )
-    .extract(NginxResolvedName),
-    ngx(
-        Contains(" worker_connections are not enough, reusing"),
-        Ignore,
-    ),
-    ngx(
-        Contains(" worker_connections are not enough"),
-        Fixed("worker_connections"),
-    ),
-    ngx(
-        Contains("files are available"),
-        Fixed("too_many_open_files"),
-    ),
+    ngx(Prefix("no resolver defined to resolve "), Fixed("dns_resolution")).extract(NginxResolvedName),
+    ngx(Contains("host not found in upstream \""), Fixed("dns_resolution")).extract(NginxResolvedName),
+    ngx(Contains(" worker_connections are not enough, reusing"), Ignore),
+    ngx(Contains(" worker_connections are not enough"), Fixed("worker_connections")),
+    ngx(Contains("files are available"), Fixed("too_many_open_files")),
+    // A failed accept() delays a client (nginx retries), it fails no request.
+    ngx(Prefix("accept4() failed"), Ignore),
+    ngx(Prefix("accept() failed"), Ignore),
     ngx(Any, Fixed("too_many_open_files")).errno(&[TooManyFiles]),
     // --------------------------------------------------------------- Apache
     // Connect failures (AH00957 and friends): the errno tells how.
@@ -207,48 +145,14 @@ pub const SIGNATURES: &[Signature] = &[
     ap(Ah(2452), Fixed("upstream_refused")).role(Final).weak(),
     // Reading the response.
     ap(Ah(1102), ByErrno(READ, "premature_close")).extract(Between("remote server ", " ", Http)),
-    ap(
-        AhContains(898, "DNS lookup failure for: "),
-        Fixed("dns_resolution"),
-    )
-    .role(Final)
-    .extract(Between("DNS lookup failure for: ", " returned by", Raw)),
-    ap(
-        AhContains(898, "Error during SSL Handshake"),
-        Fixed("tls_handshake"),
-    )
-    .role(Final),
-    ap(
-        AhContains(898, "Corrupt status line"),
-        Fixed("invalid_header"),
-    )
-    .role(Final),
-    ap(
-        AhContains(898, "interim responses"),
-        Fixed("invalid_header"),
-    )
-    .role(Final),
-    ap(
-        AhContains(898, "Unexpected Upgrade"),
-        Fixed("invalid_header"),
-    )
-    .role(Final),
-    ap(
-        AhContains(898, "Malformed connection header"),
-        Fixed("invalid_header"),
-    )
-    .role(Final),
-    ap(
-        AhContains(898, "Timeout on 100-Continue"),
-        Fixed("upstream_timeout"),
-    )
-    .role(Final),
-    ap(
-        AhContains(898, "Error reading from remote server"),
-        ByErrno(READ, "premature_close"),
-    )
-    .role(Final)
-    .weak(),
+    ap(AhContains(898, "DNS lookup failure for: "), Fixed("dns_resolution")).role(Final).extract(Between("DNS lookup failure for: ", " returned by", Raw)),
+    ap(AhContains(898, "Error during SSL Handshake"), Fixed("tls_handshake")).role(Final),
+    ap(AhContains(898, "Corrupt status line"), Fixed("invalid_header")).role(Final),
+    ap(AhContains(898, "interim responses"), Fixed("invalid_header")).role(Final),
+    ap(AhContains(898, "Unexpected Upgrade"), Fixed("invalid_header")).role(Final),
+    ap(AhContains(898, "Malformed connection header"), Fixed("invalid_header")).role(Final),
+    ap(AhContains(898, "Timeout on 100-Continue"), Fixed("upstream_timeout")).role(Final),
+    ap(AhContains(898, "Error reading from remote server"), ByErrno(READ, "premature_close")).role(Final).weak(),
     ap(Ah(898), Ignore),
     ap(Ah(1110), ByErrno(READ, "premature_close")),
     ap(Ah(1097), ByErrno(SEND, "send_failed")).extract(Between("failed to ", " ", Http)),
@@ -259,119 +163,58 @@ pub const SIGNATURES: &[Signature] = &[
     ap(Ah(10124), Fixed("header_too_big")),
     ap(Ah(10404), Fixed("invalid_header")).weak(),
     // mod_proxy_fcgi.
-    ap(Ah(1067), Fixed("premature_close")),
+    ap(Ah(1067), ByErrno(READ, "premature_close")),
     ap(Ah(1068), Fixed("invalid_header")),
     ap(Ah(1069), Fixed("invalid_header")),
     ap(Ah(1072), Fixed("invalid_header")),
     ap(Ah(2537), Fixed("invalid_header")),
     ap(Ah(1070), Fixed("invalid_header")),
-    ap(
-        AhContains(1071, "Primary script unknown"),
-        Fixed("fastcgi_script"),
-    )
-    .status(404),
-    ap(
-        AhContains(1071, "Access to the script"),
-        Fixed("fastcgi_script"),
-    )
-    .status(403),
-    ap(AhContains(1071, "PHP Fatal error"), Fixed("fastcgi_script")),
-    ap(AhContains(1071, "PHP Parse error"), Fixed("fastcgi_script")),
+    ap(AhContains(1071, "Primary script unknown"), Fixed("fastcgi_script")).status(404),
+    ap(AhContains(1071, "Access to the script"), Fixed("fastcgi_script")).status(403),
+    ap(AhContains(1071, "PHP Fatal error"), Fixed("php_fatal")),
+    ap(AhContains(1071, "PHP Parse error"), Fixed("php_fatal")),
     ap(Ah(1073), ByErrno(SEND, "send_failed")),
     ap(Ah(1074), ByErrno(SEND, "send_failed")),
     // Reading the client's body, not an upstream failure.
     ap(AhContains(1075, "(reading input brigade)"), Ignore),
     ap(Ah(1075), ByErrno(READ, "premature_close")).role(Final),
-    // TLS to the backend.
-    ap(Ah(2003), Fixed("tls_handshake")),
+    // TLS to the backend (mod_ssl logs these at info level).
+    ap(Ah(2003), Fixed("tls_handshake")).extract(ApacheRemote("https://")),
     ap(Ah(1961), Fixed("tls_handshake")),
     ap(Ah(961), Fixed("tls_handshake")),
-    ap(Ah(2004), Fixed("tls_verify")),
-    ap(Ah(2411), Fixed("tls_verify")),
-    ap(Ah(2005), Fixed("tls_verify")),
-    ap(Ah(2039), Fixed("tls_verify")).phase(RemotePeer),
+    ap(Ah(2004), Fixed("tls_verify")).extract(ApacheRemote("https://")),
+    ap(Ah(2411), Fixed("tls_verify")).extract(ApacheRemote("https://")),
+    ap(Ah(2005), Fixed("tls_verify")).extract(ApacheRemote("https://")),
+    ap(Ah(2039), Fixed("tls_verify")).phase(RemotePeer).extract(ApacheRemote("https://")),
+    ap(Ah(2276), Fixed("tls_verify")).phase(RemotePeer).extract(ApacheRemote("https://")),
     // Apache out of workers.
     ap(Ah(484), Fixed("worker_connections")),
     ap(Ah(161), Fixed("worker_connections")),
     ap(Ah(286), Fixed("worker_connections")),
     // Apache 2.2 (no AH numbers).
-    ap(
-        Contains("attempt to connect to"),
-        ByErrno(CONNECT, "connect_failed"),
-    )
-    .extract(ApacheConnect),
+    ap(Contains("attempt to connect to"), ByErrno(CONNECT, "connect_failed")).extract(ApacheConnect),
     ap(Prefix("ap_proxy_connect_backend disabling worker"), Attach),
-    ap(
-        Contains("disabled connection for"),
-        Fixed("no_live_upstreams"),
-    )
-    .extract(BETWEEN_PARENS_SCHEME),
-    ap(
-        Contains("All workers are in error state"),
-        Fixed("no_live_upstreams"),
-    )
-    .extract(Between("(", ")", Raw)),
+    ap(Contains("disabled connection for"), Fixed("no_live_upstreams")).extract(BETWEEN_PARENS_SCHEME),
+    ap(Contains("All workers are in error state"), Fixed("no_live_upstreams")).extract(Between("(", ")", Raw)),
     ap(Contains("all workers are busy"), Fixed("upstream_busy")),
-    ap(
-        Contains("error reading status line from remote server"),
-        ByErrno(READ, "premature_close"),
-    )
-    .extract(Between("remote server ", " ", Http)),
-    ap(
-        Contains("DNS lookup failure for: "),
-        Fixed("dns_resolution"),
-    )
-    .role(Final)
-    .extract(Between("DNS lookup failure for: ", " returned by", Raw)),
-    ap(
-        Contains("Error during SSL Handshake with remote server"),
-        Fixed("tls_handshake"),
-    )
-    .role(Final),
-    ap(
-        Contains("Error reading from remote server"),
-        ByErrno(READ, "premature_close"),
-    )
-    .role(Final)
-    .weak(),
-    ap(
-        Contains("pass request body failed"),
-        ByErrno(SEND, "send_failed"),
-    ),
-    ap(
-        Contains("failed to make connection to backend"),
-        Fixed("upstream_refused"),
-    )
-    .role(Final)
-    .weak(),
+    ap(Contains("error reading status line from remote server"), ByErrno(READ, "premature_close")).extract(Between("remote server ", " ", Http)),
+    ap(Contains("DNS lookup failure for: "), Fixed("dns_resolution")).role(Final).extract(Between("DNS lookup failure for: ", " returned by", Raw)),
+    ap(Contains("Error during SSL Handshake with remote server"), Fixed("tls_handshake")).role(Final),
+    ap(Contains("Error reading from remote server"), ByErrno(READ, "premature_close")).role(Final).weak(),
+    ap(Contains("pass request body failed"), ByErrno(SEND, "send_failed")),
+    ap(Contains("failed to make connection to backend"), Fixed("upstream_refused")).role(Final).weak(),
     ap(Any, Fixed("too_many_open_files")).errno(&[TooManyFiles]),
     // -------------------------------------------------------------- php-fpm
-    fpm(
-        Contains("reached pm.max_children setting"),
-        Fixed("php_fpm_max_children"),
-    ),
-    fpm(
-        Contains("reached max_children setting"),
-        Fixed("php_fpm_max_children"),
-    ),
-    fpm(
-        Contains("maximum number of processes has been reached"),
-        Fixed("php_fpm_max_children"),
-    ),
-    fpm(
-        Contains("execution timed out"),
-        Fixed("php_fpm_terminate_timeout"),
-    ),
+    fpm(Contains("reached pm.max_children setting"), Fixed("php_fpm_max_children")),
+    fpm(Contains("reached max_children setting"), Fixed("php_fpm_max_children")),
+    fpm(Contains("maximum number of processes has been reached"), Fixed("php_fpm_max_children")),
+    fpm(Contains("execution timed out"), Fixed("php_fpm_terminate_timeout")),
     // A worker ending on SIGTERM follows a terminate or a stop; SIGQUIT is a
     // graceful reload. Neither is a crash.
-    fpm(Contains("exited on signal 15 (SIGTERM"), Ignore),
     fpm(Contains("(SIGTERM"), Ignore),
     fpm(Contains("(SIGQUIT"), Ignore),
     fpm(Contains("exited on signal"), Fixed("php_fpm_child_crash")),
     fpm(Contains("exited with code 0 "), Ignore),
     fpm(Contains("exited with code"), Fixed("php_fpm_child_crash")),
-    fpm(
-        Contains("child failed to initialize"),
-        Fixed("php_fpm_child_crash"),
-    ),
+    fpm(Contains("child failed to initialize"), Fixed("php_fpm_child_crash")),
 ];

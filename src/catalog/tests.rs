@@ -176,8 +176,9 @@ const CASES: &[(&str, &str, &str)] = &[
         "http://127.0.0.1:18081",
     ),
     (
+        // nginx retries the accept: a delay, not a failed request.
         "2026/11/20 10:00:00 [crit] 7#7: accept4() failed (24: Too many open files)",
-        "too_many_open_files",
+        "",
         "",
     ),
     (
@@ -189,6 +190,11 @@ const CASES: &[(&str, &str, &str)] = &[
         r#"2026/11/20 10:00:00 [error] 7#7: *16 FastCGI sent in stderr: "PHP message: PHP Warning:  Undefined variable $x in /var/www/a.php on line 3" while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET /a.php HTTP/1.1", upstream: "fastcgi://127.0.0.1:9000", host: "h""#,
         "",
         "",
+    ),
+    (
+        r#"2026/11/20 10:00:00 [error] 7#7: *16 FastCGI sent in stderr: "PHP message: PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted (tried to allocate 20480 bytes) in /var/www/a.php on line 9" while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET /a.php HTTP/1.1", upstream: "fastcgi://127.0.0.1:9000", host: "h""#,
+        "php_fatal",
+        "fastcgi://127.0.0.1:9000",
     ),
     // Noise that mentions upstreams or errors but is no upstream failure.
     (
@@ -310,7 +316,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "[Sat Nov 21 10:00:00.000001 2026] [ssl:error] [pid 10:tid 20] [remote 127.0.0.1:18089] AH02039: Certificate Verification: Error (18): self-signed certificate",
         "tls_verify",
-        "",
+        "https://127.0.0.1:18089",
     ),
     (
         // A client certificate failing: not an upstream failure.

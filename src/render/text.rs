@@ -196,7 +196,7 @@ fn cause_block(
             pretty_time(last)
         )?;
     }
-    if let Some(spark) = sparkline(c, r.window_seconds) {
+    if let Some(spark) = time_span(r).and_then(|span| sparkline(c, r.window_seconds, span)) {
         writeln!(out, "   {:<10}{spark}", "timeline")?;
     }
     if !c.upstreams.is_empty() {
@@ -278,10 +278,18 @@ fn notes(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     for f in r.files.iter().filter(|f| f.error.is_some()) {
+        let kept = if f.lines > 0 {
+            format!(
+                " (the {} lines before it are in the report)",
+                thousands(f.lines)
+            )
+        } else {
+            String::new()
+        };
         note(
             out,
             st.red(&format!(
-                "error: {}: {} (lines before it were analyzed)",
+                "error: {}: {}{kept}",
                 escape(&f.path),
                 escape(f.error.as_deref().unwrap_or(""))
             )),
@@ -290,16 +298,30 @@ fn notes(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// A sparkline of the timeline from the first to the last window, with
-/// empty windows as the lowest mark, squeezed to at most 60 columns.
-fn sparkline(c: &CauseReport, window: i64) -> Option<String> {
+/// The first and last window over every cause, so that all sparklines
+/// share one time axis and phases line up.
+fn time_span(r: &Report) -> Option<(i64, i64)> {
+    let starts = r
+        .causes
+        .iter()
+        .flat_map(|c| &c.timeline)
+        .filter_map(|p| time::iso(p.start.as_bytes()).map(|t| t.0));
+    starts.fold(None, |acc, t| match acc {
+        None => Some((t, t)),
+        Some((a, b)) => Some((a.min(t), b.max(t))),
+    })
+}
+
+/// A sparkline of the timeline over the report's whole time span, empty
+/// windows as the lowest mark, squeezed to at most 60 columns.
+fn sparkline(c: &CauseReport, window: i64, span: (i64, i64)) -> Option<String> {
     const MARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let points: Vec<(i64, u64)> = c
         .timeline
         .iter()
         .filter_map(|p| Some((time::iso(p.start.as_bytes())?.0, p.count)))
         .collect();
-    let (first, last) = (points.first()?.0, points.last()?.0);
+    let (first, last) = span;
     let windows = ((last - first) / window + 1) as usize;
     if windows < 2 {
         return None;
@@ -322,10 +344,11 @@ fn sparkline(c: &CauseReport, window: i64) -> Option<String> {
         })
         .collect();
     let per = (windows as f64 / cols as f64).ceil() as i64 * window;
+    let label = |t: i64| short_time(&crate::parse::LocalTime(t).iso());
     Some(format!(
         "{line}  {} .. {}, {} per mark",
-        short_time(&c.timeline.first()?.start),
-        short_time(&c.timeline.last()?.start),
+        label(first),
+        label(last),
         crate::aggregate::window::format_duration(per)
     ))
 }
