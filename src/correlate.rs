@@ -15,8 +15,6 @@
 //! per thread or connection, capped, so memory stays bounded whatever the
 //! input.
 
-use std::collections::VecDeque;
-
 use hashbrown::HashMap;
 
 use crate::catalog::{CauseId, Role};
@@ -29,7 +27,8 @@ const APACHE_JOIN_SECS: i64 = 2;
 const RETRY_SECS: i64 = 600;
 /// Most Apache threads with a failure being assembled.
 pub const MAX_PENDING: usize = 4096;
-/// Most nginx requests remembered for retry detection.
+/// nginx requests remembered for retry detection (slots of a direct-mapped
+/// table).
 pub const MAX_RECENT: usize = 16_384;
 /// (cause, upstream) pairs remembered per nginx request.
 const RECENT_PAIRS: usize = 8;
@@ -121,22 +120,44 @@ impl Slot {
     }
 }
 
+/// One slot of the retry memory: a request and the (cause, upstream)
+/// pairs it failed with.
 #[derive(Clone, Copy)]
 struct Recent {
+    key: u64,
     time: i64,
     len: u8,
     seen: [(CauseId, u32); RECENT_PAIRS],
 }
 
+const EMPTY_RECENT: Recent = Recent {
+    key: 0,
+    time: 0,
+    len: 0,
+    seen: [(CauseId(0), 0); RECENT_PAIRS],
+};
+
 /// Joins lines into failures; feed it events in input order, then flush.
-#[derive(Default)]
 pub struct Correlator {
     apache: HashMap<(u32, u32, u64), Slot>,
-    recent: HashMap<u64, Recent>,
-    recent_order: VecDeque<u64>,
+    /// nginx requests seen recently, direct-mapped by key: a newer request
+    /// takes the slot of an older one, which bounds memory and keeps the
+    /// lookup to one cache line or two.
+    recent: Box<[Recent]>,
     seq: u64,
     /// Lines absorbed into failures already emitted.
     pub absorbed_lines: u64,
+}
+
+impl Default for Correlator {
+    fn default() -> Self {
+        Correlator {
+            apache: HashMap::new(),
+            recent: vec![EMPTY_RECENT; MAX_RECENT].into_boxed_slice(),
+            seq: 0,
+            absorbed_lines: 0,
+        }
+    }
 }
 
 /// Receives completed failures with the text of their first line.
@@ -181,8 +202,7 @@ impl Correlator {
         for p in pending {
             emit(&p.failure, &p.text);
         }
-        self.recent.clear();
-        self.recent_order.clear();
+        self.recent.fill(EMPTY_RECENT);
     }
 
     fn nginx_failure(&mut self, ev: &Event) -> Option<Failure> {
@@ -190,43 +210,33 @@ impl Correlator {
         let Some(req) = ev.request else {
             return Some(f);
         };
-        let key = req ^ (u64::from(ev.file)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // Never 0, which marks an empty slot.
+        let key = (req ^ u64::from(ev.file).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
         let t = ev.time.map_or(0, |t| t.0);
         let pair = (f.cause, f.upstream);
-        match self.recent.get_mut(&key) {
-            Some(r) if (t - r.time).abs() <= RETRY_SECS => {
-                let seen = &r.seen[..r.len as usize];
-                if seen.contains(&pair) {
-                    // The same failure again: a new request on a keepalive
-                    // connection, not a retry.
-                    r.len = 1;
-                    r.seen[0] = pair;
-                } else {
-                    if seen.iter().any(|(c, _)| *c == f.cause) {
-                        f.new_request = false;
-                    }
-                    if (r.len as usize) < RECENT_PAIRS {
-                        r.seen[r.len as usize] = pair;
-                        r.len += 1;
-                    }
+        let r = &mut self.recent[(key >> 7) as usize % MAX_RECENT];
+        if r.key == key && (t - r.time).abs() <= RETRY_SECS {
+            let seen = &r.seen[..r.len as usize];
+            if seen.contains(&pair) {
+                // The same failure again: a new request on a keepalive
+                // connection, not a retry.
+                r.len = 1;
+                r.seen[0] = pair;
+            } else {
+                if seen.iter().any(|(c, _)| *c == f.cause) {
+                    f.new_request = false;
                 }
-                r.time = t;
-            }
-            _ => {
-                let fresh = Recent {
-                    time: t,
-                    len: 1,
-                    seen: [pair; RECENT_PAIRS],
-                };
-                if self.recent.insert(key, fresh).is_none() {
-                    self.recent_order.push_back(key);
-                }
-                if self.recent_order.len() > MAX_RECENT
-                    && let Some(old) = self.recent_order.pop_front()
-                {
-                    self.recent.remove(&old);
+                if (r.len as usize) < RECENT_PAIRS {
+                    r.seen[r.len as usize] = pair;
+                    r.len += 1;
                 }
             }
+            r.time = t;
+        } else {
+            r.key = key;
+            r.time = t;
+            r.len = 1;
+            r.seen[0] = pair;
         }
         Some(f)
     }

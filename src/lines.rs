@@ -159,15 +159,22 @@ pub const CHUNK_SIZE: usize = 512 * 1024;
 /// What [`ChunkReader::next_piece`] gives.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Piece {
-    /// Whole lines (the last one may lack its newline only at the end of
-    /// the input).
-    Chunk(Vec<u8>),
+    /// Whole lines in `buf[..len]` (the last one may lack its newline only
+    /// at the end of the input). Bytes past `len` are scratch.
+    Chunk {
+        /// The buffer, handed back for reuse.
+        buf: Vec<u8>,
+        /// Length of the lines in it.
+        len: usize,
+    },
     /// A line over the limit that did not fit in a chunk; its length.
     Oversized(u64),
 }
 
 /// Cuts a byte stream into chunks of whole lines. Buffers are passed in
-/// and handed out, so a caller can recycle a fixed set of them.
+/// and handed out, so a caller can recycle a fixed set of them; a recycled
+/// buffer is reused as it is, never cleared, so steady-state reading
+/// neither allocates nor zeroes memory.
 pub struct ChunkReader<R> {
     inner: R,
     /// The start of a line that did not fit in the previous chunk.
@@ -204,50 +211,48 @@ impl<R: Read> ChunkReader<R> {
         self.bytes_read
     }
 
-    /// The next piece, filling `buf` (cleared first); `Ok(Err(buf))` at the
-    /// end of input, handing `buf` back unused. A read error comes after
-    /// the lines read before it.
+    /// The next piece, read into `buf`; `Ok(Err(buf))` at the end of
+    /// input, handing `buf` back unused. A read error comes after the lines
+    /// read before it.
     pub fn next_piece(&mut self, mut buf: Vec<u8>) -> io::Result<Result<Piece, Vec<u8>>> {
         if self.carry.is_empty()
             && let Some(e) = self.error.take()
         {
             return Err(e);
         }
-        buf.clear();
-        buf.extend_from_slice(&self.carry);
+        let mut filled = self.carry.len();
+        grow(&mut buf, filled);
+        buf[..filled].copy_from_slice(&self.carry);
         self.carry.clear();
-        // Where to look for the last newline from (bytes before it have
-        // been searched already).
+        // Bytes before this offset have been searched for a newline.
         let mut searched = 0;
         loop {
-            if buf.len() >= self.target || self.eof {
-                if let Some(p) = memchr::memrchr(b'\n', &buf[searched..]) {
+            if filled >= self.target || self.eof {
+                if let Some(p) = memchr::memrchr(b'\n', &buf[searched..filled]) {
                     let cut = searched + p + 1;
-                    self.carry.extend_from_slice(&buf[cut..]);
-                    buf.truncate(cut);
-                    return Ok(Ok(Piece::Chunk(buf)));
+                    self.carry.extend_from_slice(&buf[cut..filled]);
+                    return Ok(Ok(Piece::Chunk { buf, len: cut }));
                 }
-                searched = buf.len();
+                searched = filled;
                 if self.eof {
-                    if buf.is_empty() {
+                    if filled == 0 {
                         return match self.error.take() {
                             Some(e) => Err(e),
                             None => Ok(Err(buf)),
                         };
                     }
-                    return Ok(Ok(Piece::Chunk(buf)));
+                    return Ok(Ok(Piece::Chunk { buf, len: filled }));
                 }
-                if buf.len() > self.max_line {
-                    let len = self.skip_rest_of_line(buf.len() as u64, &mut buf)?;
+                if filled > self.max_line {
+                    let len = self.skip_rest_of_line(filled as u64, &mut buf)?;
                     return Ok(Ok(Piece::Oversized(len)));
                 }
             }
-            let before = buf.len();
             let want = (self.target + 64 * 1024)
-                .saturating_sub(before)
+                .saturating_sub(filled)
                 .max(64 * 1024);
-            buf.resize(before + want, 0);
-            let n = match read_retrying(&mut self.inner, &mut buf[before..]) {
+            grow(&mut buf, filled + want);
+            let n = match read_retrying(&mut self.inner, &mut buf[filled..filled + want]) {
                 Ok(n) => n,
                 Err(e) => {
                     // The lines before the damage still count; the error
@@ -256,7 +261,7 @@ impl<R: Read> ChunkReader<R> {
                     0
                 }
             };
-            buf.truncate(before + n);
+            filled += n;
             self.bytes_read += n as u64;
             if n == 0 {
                 self.eof = true;
@@ -267,10 +272,9 @@ impl<R: Read> ChunkReader<R> {
     /// Discards the current over-long line up to its newline (using `buf`
     /// as scratch); what follows the newline is kept for the next chunk.
     fn skip_rest_of_line(&mut self, mut len: u64, buf: &mut Vec<u8>) -> io::Result<u64> {
+        grow(buf, 64 * 1024);
         loop {
-            buf.clear();
-            buf.resize(64 * 1024, 0);
-            let n = match read_retrying(&mut self.inner, &mut buf[..]) {
+            let n = match read_retrying(&mut self.inner, &mut buf[..64 * 1024]) {
                 Ok(n) => n,
                 Err(e) => {
                     self.error = Some(e);
@@ -288,6 +292,14 @@ impl<R: Read> ChunkReader<R> {
             }
             len += n as u64;
         }
+    }
+}
+
+/// Makes `buf` at least `len` long; only new bytes are initialized.
+#[inline]
+fn grow(buf: &mut Vec<u8>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, 0);
     }
 }
 
@@ -428,9 +440,12 @@ mod tests {
                     out.push(Err(n));
                     buf = Vec::new();
                 }
-                Ok(Piece::Chunk(c)) => {
-                    assert!(c.ends_with(b"\n") || r.eof, "chunks end at a line end");
-                    for l in split_lines(&c) {
+                Ok(Piece::Chunk { buf: c, len }) => {
+                    assert!(
+                        c[..len].ends_with(b"\n") || r.eof,
+                        "chunks end at a line end"
+                    );
+                    for l in split_lines(&c[..len]) {
                         out.push(if l.len() > limit {
                             Err(l.len() as u64)
                         } else {

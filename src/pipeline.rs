@@ -279,7 +279,7 @@ fn count(filters: &Filters, f: &Failure, text: &[u8], stats: &mut LineStats, agg
 /// What the reader produces, in input order (`seq`).
 enum Item {
     Begin(String),
-    Chunk(Vec<u8>, Box<Scan>),
+    Chunk(Vec<u8>, usize, Box<Scan>),
     Oversized,
     End(Option<io::Error>),
     OpenFailed(String, io::Error),
@@ -309,7 +309,7 @@ pub fn run(
     // Buffers in circulation: enough to keep every worker busy and the
     // reader one step ahead, and no more.
     let max_buffers = 2 * threads + 2;
-    let (job_tx, job_rx) = channel::<(u64, Vec<u8>)>();
+    let (job_tx, job_rx) = channel::<(u64, Vec<u8>, usize)>();
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = channel::<(u64, Item)>();
     let (buf_tx, buf_rx) = channel::<Vec<u8>>();
@@ -326,14 +326,14 @@ pub fn run(
                 let mut scanner = Scanner::new(opts.catalog, opts.default_year);
                 loop {
                     let job = jobs.lock().map(|rx| rx.recv());
-                    let Ok(Ok((seq, buf))) = job else { break };
+                    let Ok(Ok((seq, buf, len))) = job else { break };
                     let mut scan = scans
                         .lock()
                         .ok()
                         .and_then(|rx| rx.try_recv().ok())
                         .unwrap_or_default();
-                    scanner.scan(&buf, false, &mut scan);
-                    if done.send((seq, Item::Chunk(buf, scan))).is_err() {
+                    scanner.scan(&buf[..len], false, &mut scan);
+                    if done.send((seq, Item::Chunk(buf, len, scan))).is_err() {
                         break;
                     }
                 }
@@ -354,8 +354,8 @@ pub fn run(
                         current = name.clone();
                         seq.begin_input(name, agg);
                     }
-                    Item::Chunk(buf, scan) => {
-                        seq.chunk(&buf, &scan, agg);
+                    Item::Chunk(buf, len, scan) => {
+                        seq.chunk(&buf[..len], &scan, agg);
                         let _ = buf_tx.send(buf);
                         let _ = scan_tx.send(scan);
                     }
@@ -385,7 +385,7 @@ pub fn run(
 fn read_inputs(
     inputs: &[InputSpec],
     max_buffers: usize,
-    jobs: Sender<(u64, Vec<u8>)>,
+    jobs: Sender<(u64, Vec<u8>, usize)>,
     done: Sender<(u64, Item)>,
     free: Receiver<Vec<u8>>,
 ) {
@@ -419,8 +419,8 @@ fn read_inputs(
                 },
             };
             match chunks.next_piece(buf) {
-                Ok(Ok(Piece::Chunk(c))) => {
-                    if jobs.send((seq, c)).is_err() {
+                Ok(Ok(Piece::Chunk { buf, len })) => {
+                    if jobs.send((seq, buf, len)).is_err() {
                         return;
                     }
                     seq += 1;

@@ -365,7 +365,7 @@ fn status_of(c: &CauseStats, default: Option<u16>) -> Option<u16> {
 }
 
 /// Keys by count, most first, ties by key; `(other)` always last.
-fn ranked(keys: &Interner, counts: &std::collections::HashMap<u32, u64>) -> Vec<(String, u64)> {
+fn ranked(keys: &Interner, counts: &hashbrown::HashMap<u32, u64>) -> Vec<(String, u64)> {
     let mut v: Vec<(bool, String, u64)> = counts
         .iter()
         .map(|(&id, &n)| (id == OTHER, text(keys.key(id)), n))

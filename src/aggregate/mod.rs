@@ -11,7 +11,9 @@
 pub mod route;
 pub mod window;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use hashbrown::HashMap;
 
 use crate::catalog::CauseId;
 use crate::correlate::Failure;

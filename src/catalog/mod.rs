@@ -276,13 +276,37 @@ pub struct Classified<'a> {
 /// The compiled catalog.
 pub struct Catalog {
     by_server: [Vec<Compiled>; 3],
-    upstream_finder: memmem::Finder<'static>,
-    nginx_extra: Vec<memmem::Finder<'static>>,
+    /// One pass over an nginx line for every token a failure has.
+    nginx_prefilter: aho_corasick::AhoCorasick,
 }
 
 struct Compiled {
     sig: Signature,
     cause: CompiledCause,
+    /// Searcher for the text the message must contain, built once.
+    contains: Option<memmem::Finder<'static>>,
+    /// Searcher for the text the nginx action must contain.
+    action: Option<memmem::Finder<'static>>,
+}
+
+impl Compiled {
+    /// Whether the message (and Apache message number) fit this row.
+    #[inline]
+    fn matches(&self, message: &[u8], ah: Option<u32>) -> bool {
+        let contains = || {
+            self.contains
+                .as_ref()
+                .is_none_or(|f| f.find(message).is_some())
+        };
+        match self.sig.matcher {
+            Match::Prefix(p) => message.starts_with(p.as_bytes()),
+            Match::Contains(_) => contains(),
+            Match::PrefixContains(p, _) => message.starts_with(p.as_bytes()) && contains(),
+            Match::Ah(n) => ah == Some(n),
+            Match::AhContains(n, _) => ah == Some(n) && contains(),
+            Match::Any => true,
+        }
+    }
 }
 
 enum CompiledCause {
@@ -314,15 +338,30 @@ impl Catalog {
                 CauseRule::Ignore => CompiledCause::Ignore,
                 CauseRule::Attach => CompiledCause::Attach,
             };
-            by_server[sig.server.index()].push(Compiled { sig: *sig, cause });
+            let contains = match sig.matcher {
+                Match::Contains(t) | Match::PrefixContains(_, t) | Match::AhContains(_, t) => {
+                    Some(memmem::Finder::new(t.as_bytes()).into_owned())
+                }
+                _ => None,
+            };
+            let action = match sig.phase {
+                Phase::Upstream => Some(memmem::Finder::new(b"upstream")),
+                Phase::Action(a) => Some(memmem::Finder::new(a.as_bytes()).into_owned()),
+                Phase::Any | Phase::RemotePeer => None,
+            };
+            by_server[sig.server.index()].push(Compiled {
+                sig: *sig,
+                cause,
+                contains,
+                action,
+            });
         }
         Catalog {
             by_server,
-            upstream_finder: memmem::Finder::new(b"upstream"),
-            nginx_extra: signatures::NGINX_PREFILTER
-                .iter()
-                .map(|s| memmem::Finder::new(s.as_bytes()))
-                .collect(),
+            nginx_prefilter: aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(signatures::NGINX_PREFILTER)
+                .unwrap_or_else(|e| panic!("prefilter: {e}")),
         }
     }
 
@@ -335,9 +374,7 @@ impl Catalog {
         }
         match head.format.server() {
             Server::Nginx => {
-                if self.upstream_finder.find(head.body).is_none()
-                    && !self.nginx_extra.iter().any(|f| f.find(head.body).is_some())
-                {
+                if !self.nginx_prefilter.is_match(head.body) {
                     return None;
                 }
                 self.classify_nginx(head)
@@ -352,21 +389,11 @@ impl Catalog {
         let errno = body.errno.map(Errno::of);
         for c in &self.by_server[0] {
             let s = &c.sig;
-            let msg_ok = match s.matcher {
-                Match::Prefix(p) => body.message.starts_with(p.as_bytes()),
-                Match::Contains(t) => memmem::find(body.message, t.as_bytes()).is_some(),
-                Match::PrefixContains(p, t) => {
-                    body.message.starts_with(p.as_bytes())
-                        && memmem::find(body.message, t.as_bytes()).is_some()
-                }
-                Match::Any => true,
-                Match::Ah(_) | Match::AhContains(..) => false,
-            };
-            let phase_ok = match s.phase {
-                Phase::Any | Phase::RemotePeer => true,
-                Phase::Upstream => memmem::find(body.action, b"upstream").is_some(),
-                Phase::Action(a) => memmem::find(body.action, a.as_bytes()).is_some(),
-            };
+            let msg_ok = c.matches(body.message, None);
+            let phase_ok = c
+                .action
+                .as_ref()
+                .is_none_or(|f| f.find(body.action).is_some());
             if !(msg_ok && phase_ok && errno_ok(s.errno, errno)) {
                 continue;
             }
@@ -405,19 +432,7 @@ impl Catalog {
         let remote = body.peer.is_some_and(|p| p.remote);
         for c in &self.by_server[1] {
             let s = &c.sig;
-            let msg_ok = match s.matcher {
-                Match::Ah(n) => body.ah == Some(n),
-                Match::AhContains(n, t) => {
-                    body.ah == Some(n) && memmem::find(body.message, t.as_bytes()).is_some()
-                }
-                Match::Prefix(p) => body.message.starts_with(p.as_bytes()),
-                Match::Contains(t) => memmem::find(body.message, t.as_bytes()).is_some(),
-                Match::PrefixContains(p, t) => {
-                    body.message.starts_with(p.as_bytes())
-                        && memmem::find(body.message, t.as_bytes()).is_some()
-                }
-                Match::Any => true,
-            };
+            let msg_ok = c.matches(body.message, body.ah);
             let phase_ok = !matches!(s.phase, Phase::RemotePeer) || remote;
             if !(msg_ok && phase_ok && errno_ok(s.errno, errno)) {
                 continue;
@@ -442,17 +457,7 @@ impl Catalog {
     fn classify_php_fpm<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
         let body = php_fpm::Body::parse(head.body);
         for c in &self.by_server[2] {
-            let msg_ok = match c.sig.matcher {
-                Match::Prefix(p) => body.message.starts_with(p.as_bytes()),
-                Match::Contains(t) => memmem::find(body.message, t.as_bytes()).is_some(),
-                Match::PrefixContains(p, t) => {
-                    body.message.starts_with(p.as_bytes())
-                        && memmem::find(body.message, t.as_bytes()).is_some()
-                }
-                Match::Any => true,
-                Match::Ah(_) | Match::AhContains(..) => false,
-            };
-            if !msg_ok {
+            if !c.matches(body.message, None) {
                 continue;
             }
             let upstream = body.pool.map(|p| Cow::Owned([b"php-fpm:", p].concat()));

@@ -16,9 +16,11 @@ use super::Role::Final;
 use super::{Errno, Signature};
 use crate::parse::Server::{Apache, Nginx, PhpFpm};
 
-/// Tokens that let an nginx line past the prefilter besides `upstream`
-/// (which every upstream action and most upstream messages contain).
+/// Tokens that let an nginx line past the prefilter: `upstream` (in every
+/// upstream action and most upstream messages) and the few failures that
+/// do not mention it.
 pub const NGINX_PREFILTER: &[&str] = &[
+    "upstream",
     "worker_connections",
     "resolv",
     "(24: ",

@@ -94,6 +94,9 @@ pub struct Head<'a> {
 #[derive(Debug, Clone)]
 pub struct ParseState {
     year_hint: i32,
+    /// The seconds the hint year spans, so that keeping the hint up to date
+    /// costs two comparisons per line.
+    year_span: (i64, i64),
 }
 
 impl ParseState {
@@ -101,6 +104,17 @@ impl ParseState {
     pub fn new(default_year: i32) -> Self {
         ParseState {
             year_hint: default_year,
+            year_span: (0, -1),
+        }
+    }
+
+    #[inline]
+    fn saw(&mut self, t: LocalTime) {
+        if t.0 < self.year_span.0 || t.0 > self.year_span.1 {
+            let year = t.year();
+            self.year_hint = year;
+            let start = |y| LocalTime::from_fields(y, 1, 1, 0, 0, 0).map_or(t.0, |t| t.0);
+            self.year_span = (start(year), start(year + 1) - 1);
         }
     }
 }
@@ -119,7 +133,7 @@ pub fn parse_head<'a>(line: &'a [u8], state: &mut ParseState) -> Option<Head<'a>
         syslog_wrapped(line, state)
     }?;
     if let Some(t) = head.time {
-        state.year_hint = t.year();
+        state.saw(t);
     }
     Some(head)
 }

@@ -13,9 +13,18 @@
 //! cut at nginx's 2048-byte limit lose their last fields; what is there is
 //! kept.
 
-use memchr::memmem;
+use std::sync::LazyLock;
+
+use memchr::memmem::{self, Finder, FinderRev};
 
 use super::{Format, Head, leading_number, time};
+
+// Searchers built once: these run for every candidate failure line.
+static CLIENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", client: "));
+static RESOLVER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", resolver: "));
+static SERVER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", server: "));
+static WHILE: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b" while "));
+static QUOTE_NEXT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\", "));
 
 /// The prefix: time, level, `pid#tid: `, optional `*cid `.
 #[inline]
@@ -112,7 +121,7 @@ impl<'a> Body<'a> {
             Some(i) => (&body[..i], parse_context(&body[i..])),
             None => (body, Context::default()),
         };
-        let (pre, action) = match memmem::rfind(pre, b" while ") {
+        let (pre, action) = match WHILE.rfind(pre) {
             Some(i) => (&pre[..i], &pre[i + 7..]),
             None => (pre, &b""[..]),
         };
@@ -142,9 +151,11 @@ fn context_start(body: &[u8]) -> Option<usize> {
     } else {
         0
     };
-    memmem::find(&body[from..], b", client: ")
-        .or_else(|| memmem::find(&body[from..], b", resolver: "))
-        .or_else(|| memmem::find(&body[from..], b", server: "))
+    let rest = &body[from..];
+    CLIENT
+        .find(rest)
+        .or_else(|| RESOLVER.find(rest))
+        .or_else(|| SERVER.find(rest))
         .map(|i| i + from)
 }
 
@@ -153,7 +164,10 @@ fn split_errno(pre: &[u8]) -> (&[u8], Option<i64>) {
     if pre.last() != Some(&b')') {
         return (pre, None);
     }
-    let Some(open) = memmem::rfind(pre, b" (") else {
+    let Some(open) = memchr::memrchr(b'(', pre)
+        .filter(|&i| i > 0 && pre[i - 1] == b' ')
+        .map(|i| i - 1)
+    else {
         return (pre, None);
     };
     let inner = &pre[open + 2..pre.len() - 1];
@@ -217,17 +231,22 @@ fn key_at(b: &[u8]) -> Option<(&[u8], &[u8])> {
 /// A quoted value: ends at an unescaped `"` followed by the end or another
 /// key. An unterminated value (a cut line) runs to the end.
 fn quoted_value(b: &[u8]) -> (&[u8], &[u8]) {
-    for i in memchr::memchr_iter(b'"', b) {
-        let backslashes = b[..i].iter().rev().take_while(|&&c| c == b'\\').count();
-        if backslashes % 2 == 1 {
-            continue;
-        }
-        let rest = &b[i + 1..];
-        if rest.is_empty() || key_at(rest).is_some() {
-            return (&b[..i], rest);
+    // Candidates are `", ` (another key may follow) and a final `"`.
+    for i in QUOTE_NEXT.find_iter(b) {
+        if !escaped(b, i) && key_at(&b[i + 1..]).is_some() {
+            return (&b[..i], &b[i + 1..]);
         }
     }
-    (b, &b[b.len()..])
+    match b.last() {
+        Some(b'"') if !escaped(b, b.len() - 1) => (&b[..b.len() - 1], &b[b.len()..]),
+        _ => (b, &b[b.len()..]),
+    }
+}
+
+/// True when the quote at `i` is preceded by an odd number of backslashes.
+#[inline]
+fn escaped(b: &[u8], i: usize) -> bool {
+    b[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
 }
 
 /// An unquoted value (client, server): ends where the next key starts.
