@@ -278,6 +278,13 @@ pub struct Catalog {
     by_server: [Vec<Compiled>; 3],
     /// One pass over an nginx line for every token a failure has.
     nginx_prefilter: aho_corasick::AhoCorasick,
+    /// Apache rows by message number (indices into the Apache rows, in
+    /// order), so a line is checked against its own rows only.
+    apache_by_ah: hashbrown::HashMap<u32, Vec<usize>>,
+    /// Apache rows that take any message (errno rules).
+    apache_any: Vec<usize>,
+    /// Apache rows for lines without a message number (2.2, a few 2.4).
+    apache_plain: Vec<usize>,
 }
 
 struct Compiled {
@@ -356,8 +363,28 @@ impl Catalog {
                 action,
             });
         }
+        let mut apache_by_ah: hashbrown::HashMap<u32, Vec<usize>> = hashbrown::HashMap::new();
+        let (mut apache_any, mut apache_plain) = (Vec::new(), Vec::new());
+        for (i, c) in by_server[Server::Apache.index()].iter().enumerate() {
+            match c.sig.matcher {
+                Match::Ah(n) | Match::AhContains(n, _) => {
+                    apache_by_ah.entry(n).or_default().push(i)
+                }
+                Match::Any => {
+                    apache_any.push(i);
+                    apache_plain.push(i);
+                }
+                _ => apache_plain.push(i),
+            }
+        }
+        for rows in apache_by_ah.values_mut() {
+            rows.extend_from_slice(&apache_any);
+        }
         Catalog {
             by_server,
+            apache_by_ah,
+            apache_any,
+            apache_plain,
             nginx_prefilter: aho_corasick::AhoCorasick::builder()
                 .match_kind(aho_corasick::MatchKind::LeftmostFirst)
                 .build(signatures::NGINX_PREFILTER)
@@ -369,23 +396,37 @@ impl Catalog {
     /// prefilter rejects noise before any body parsing.
     #[inline]
     pub fn classify<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
-        if head.level == b"debug" || head.level.starts_with(b"trace") || head.level == b"DEBUG" {
-            return None;
-        }
         match head.format.server() {
+            // nginx logs failures towards upstreams at warn and above (info
+            // is reserved for client-side errors); the prefilter then skips
+            // every line without a failure token.
             Server::Nginx => {
-                if !self.nginx_prefilter.is_match(head.body) {
+                if matches!(head.level, b"info" | b"notice" | b"debug")
+                    || !self.nginx_prefilter.is_match(head.body)
+                {
                     return None;
                 }
                 self.classify_nginx(head)
             }
-            Server::Apache => self.classify_apache(head),
-            Server::PhpFpm => self.classify_php_fpm(head),
+            // mod_ssl reports backend TLS failures at info level; only
+            // debug and trace lines are left out.
+            Server::Apache => {
+                if head.level == b"debug" || head.level.starts_with(b"trace") {
+                    return None;
+                }
+                self.classify_apache(head)
+            }
+            Server::PhpFpm => {
+                if matches!(head.level, b"DEBUG" | b"NOTICE") {
+                    return None;
+                }
+                self.classify_php_fpm(head)
+            }
         }
     }
 
     fn classify_nginx<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
-        let body = nginx::Body::parse(head.body);
+        let body = nginx::LazyBody::parse(head.body);
         let errno = body.errno.map(Errno::of);
         for c in &self.by_server[0] {
             let s = &c.sig;
@@ -397,22 +438,24 @@ impl Catalog {
             if !(msg_ok && phase_ok && errno_ok(s.errno, errno)) {
                 continue;
             }
+            if matches!(c.cause, CompiledCause::Ignore) {
+                return None;
+            }
+            let ctx = body.context();
             let upstream = match s.extract {
-                Extract::NginxPeer => body
-                    .ctx
+                Extract::NginxPeer => ctx
                     .upstream
                     .map(upstream_server)
                     .or_else(|| between(body.message, b"connect() to ", b" failed"))
                     .map(Cow::Borrowed),
-                Extract::NginxGroup => body.ctx.upstream.map(upstream_host).map(Cow::Borrowed),
+                Extract::NginxGroup => ctx.upstream.map(upstream_host).map(Cow::Borrowed),
                 Extract::NginxResolvedName => resolved_name(body.message).map(Cow::Borrowed),
-                Extract::NginxResolver => body
-                    .ctx
-                    .resolver
-                    .map(|r| Cow::Owned([b"resolver ", r].concat())),
+                Extract::NginxResolver => {
+                    ctx.resolver.map(|r| Cow::Owned([b"resolver ", r].concat()))
+                }
                 _ => None,
             };
-            return self.finish(c, errno, upstream, body.ctx.request, body.ctx.request);
+            return self.finish(c, errno, upstream, ctx.request, ctx.request);
         }
         None
     }
@@ -430,7 +473,11 @@ impl Catalog {
             apache::Status::Eai(_) => Errno::Dns,
         });
         let remote = body.peer.is_some_and(|p| p.remote);
-        for c in &self.by_server[1] {
+        let rows = match body.ah {
+            Some(n) => self.apache_by_ah.get(&n).unwrap_or(&self.apache_any),
+            None => &self.apache_plain,
+        };
+        for c in rows.iter().map(|&i| &self.by_server[1][i]) {
             let s = &c.sig;
             let msg_ok = c.matches(body.message, body.ah);
             let phase_ok = !matches!(s.phase, Phase::RemotePeer) || remote;

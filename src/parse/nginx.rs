@@ -116,21 +116,57 @@ const KEYS: &[&[u8]] = &[
 impl<'a> Body<'a> {
     /// Splits the body (the line after `*cid `).
     pub fn parse(body: &'a [u8]) -> Body<'a> {
-        let ctx_start = context_start(body);
-        let (pre, ctx) = match ctx_start {
-            Some(i) => (&body[..i], parse_context(&body[i..])),
-            None => (body, Context::default()),
+        let lazy = LazyBody::parse(body);
+        Body {
+            message: lazy.message,
+            errno: lazy.errno,
+            action: lazy.action,
+            ctx: lazy.context(),
+        }
+    }
+}
+
+/// A body split up to its context, which is parsed only on demand: most
+/// lines are decided by their message and action alone.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LazyBody<'a> {
+    /// The message without errno, action and context.
+    pub message: &'a [u8],
+    /// The errno number from ` (N: text)`.
+    pub errno: Option<i64>,
+    /// The ` while ...` action, without `while `.
+    pub action: &'a [u8],
+    /// The context, from its leading `, ` (empty when there is none).
+    pub ctx_raw: &'a [u8],
+}
+
+impl<'a> LazyBody<'a> {
+    /// Splits the body (the line after `*cid `) without parsing the context.
+    #[inline]
+    pub fn parse(body: &'a [u8]) -> LazyBody<'a> {
+        let (pre, ctx_raw) = match context_start(body) {
+            Some(i) => (&body[..i], &body[i..]),
+            None => (body, &b""[..]),
         };
         let (pre, action) = match WHILE.rfind(pre) {
             Some(i) => (&pre[..i], &pre[i + 7..]),
             None => (pre, &b""[..]),
         };
         let (message, errno) = split_errno(pre);
-        Body {
+        LazyBody {
             message,
             errno,
             action,
-            ctx,
+            ctx_raw,
+        }
+    }
+
+    /// The context fields.
+    pub fn context(&self) -> Context<'a> {
+        if self.ctx_raw.is_empty() {
+            Context::default()
+        } else {
+            parse_context(self.ctx_raw)
         }
     }
 }
