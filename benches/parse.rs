@@ -1,3 +1,5 @@
+#![allow(missing_docs)] // criterion_group! generates undocumented public items
+
 //! Criterion benchmarks on the committed real-server fixtures, in bytes per
 //! second: line scanning, nginx and Apache parsing, classification, and
 //! the whole pipeline.
@@ -149,6 +151,7 @@ fn end_to_end(c: &mut Criterion) {
                     filters: &filters,
                     default_year: 2026,
                     threads: 2,
+                    progress: None,
                 };
                 upcause::pipeline::run(&inputs, &opts, &mut agg, &mut |_| {});
                 agg.total_failures()

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::exit::ExitCode;
 use crate::gate;
 use crate::pipeline::{self, RunOptions};
+use crate::progress::Progress;
 use crate::render::{self, OutputFormat, gate::GateFormat, text::TextOptions};
 use crate::report::Report;
 use crate::rules;
@@ -22,6 +23,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Analyze(args) => analyze(AnalyzeConfig::from_args(args)?),
         Command::Causes(args) => causes(args.format),
         Command::Check(args) => check(args),
+        Command::Follow(args) => crate::follow::run(args),
+        Command::Merge(args) => merge(args),
     }
 }
 
@@ -53,24 +56,56 @@ pub fn check(args: CheckArgs) -> Result<ExitCode> {
     })
 }
 
+/// `merge`: saved reports combined; exit 2 when one could not be read.
+fn merge(args: crate::cli::MergeArgs) -> Result<ExitCode> {
+    let mut failed = false;
+    let report = crate::merge::merge_reports(&args.reports, &mut |e| {
+        failed = true;
+        eprintln!("upcause: {e}");
+    })
+    .ok_or_else(|| Error::Usage("no report could be read".into()))?;
+    let format = match args.format {
+        FormatArg::Text => OutputFormat::Text,
+        FormatArg::Json => OutputFormat::Json,
+    };
+    write_report(
+        &report,
+        format,
+        TextOptions {
+            color: crate::config::color_enabled(args.color),
+            top: args.top.max(1),
+        },
+    )?;
+    Ok(if failed || report.has_input_errors() {
+        ExitCode::InputError
+    } else {
+        ExitCode::Success
+    })
+}
+
+/// Writes a report to stdout in `format`.
+fn write_report(report: &Report, format: OutputFormat, opts: TextOptions) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    match format {
+        OutputFormat::Json => render::json::render(report, &mut out),
+        OutputFormat::Text => render::text::render(report, opts, &mut out),
+    }
+    .and_then(|()| out.flush())
+    .map_err(Error::Output)
+}
+
 /// `analyze`: every input through the pipeline, one report.
 pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
     let report = build_report(&cfg, &mut |e| eprintln!("upcause: {e}"));
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
-    match cfg.format {
-        OutputFormat::Json => render::json::render(&report, &mut out),
-        OutputFormat::Text => render::text::render(
-            &report,
-            TextOptions {
-                color: cfg.color,
-                top: cfg.top,
-            },
-            &mut out,
-        ),
-    }
-    .and_then(|()| out.flush())
-    .map_err(Error::Output)?;
+    write_report(
+        &report,
+        cfg.format,
+        TextOptions {
+            color: cfg.color,
+            top: cfg.top,
+        },
+    )?;
     Ok(if report.has_input_errors() {
         ExitCode::InputError
     } else {
@@ -94,13 +129,21 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
             });
         }
     }
+    let progress = Progress::wanted(cfg.quiet).then(|| {
+        let sizes: Option<Vec<u64>> = inputs.iter().map(source::size_on_disk).collect();
+        Progress::new(sizes.map(|s| s.iter().sum()))
+    });
     let opts = RunOptions {
         catalog: &catalog,
         filters: &cfg.filters,
         default_year: cfg.default_year,
         threads: cfg.threads,
+        progress: progress.as_ref(),
     };
     pipeline::run(&inputs, &opts, &mut agg, warn);
+    if let Some(p) = &progress {
+        p.finish();
+    }
     Report::build(&agg)
 }
 

@@ -37,6 +37,21 @@ Examples:
   upcause check --rules upcause.toml --format junit logs/nginx/ > upcause.xml
   upcause check --baseline baseline.json --tolerance 10 logs/nginx/error.log";
 
+const FOLLOW_AFTER_HELP: &str = "\
+Files are followed from their end (--from-start: from their start) across
+rename rotation, copytruncate, delete and recreate; a file may appear later.
+The rolling report covers the last --last of log time (windows of --window).
+Ctrl-C or SIGTERM prints a final report and exits 0.
+
+Exit status:
+  0  stopped by Ctrl-C / SIGTERM
+  2  usage error (bad duration, alert rule, cause id, metrics address)
+
+Examples:
+  upcause follow /var/log/nginx/error.log
+  upcause follow --alert 'upstream_timeout>20/1m' --alert 'any>=100/5m' error.log
+  upcause follow --format json --interval 10s --metrics 127.0.0.1:9502 error.log";
+
 /// Why is the site returning 502/503/504? upcause reads nginx, Apache httpd
 /// and php-fpm error logs and ranks the upstream failure causes: which
 /// upstream failed, how, on which routes, when, and what to change.
@@ -59,6 +74,33 @@ pub enum Command {
     /// Fail (exit 1) when the logs break rules: a CI gate.
     #[command(after_help = CHECK_AFTER_HELP)]
     Check(CheckArgs),
+    /// Follow live logs across rotation (`tail -F`): a rolling report,
+    /// alerts and Prometheus metrics.
+    #[command(after_help = FOLLOW_AFTER_HELP)]
+    Follow(FollowArgs),
+    /// Combine saved `analyze --format json` reports into the report of all
+    /// their inputs (for fleets: analyze on each host, merge anywhere).
+    Merge(MergeArgs),
+}
+
+/// `upcause merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Reports written by `upcause analyze --format json`, in input order.
+    #[arg(value_name = "REPORT_JSON", required = true)]
+    pub reports: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+
+    /// Upstreams and routes listed per cause in text output.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub top: usize,
+
+    /// When to use colours in text output (NO_COLOR is honoured by `auto`).
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
 }
 
 /// The inputs and the time range, shared by `analyze` and `check` so both
@@ -87,6 +129,11 @@ pub struct InputArgs {
     /// result is the same for any number.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// No progress bar (it is shown only on a terminal, outside CI, for
+    /// runs longer than a second, and always on stderr).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// `upcause analyze`.
@@ -156,6 +203,60 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = CheckFormatArg::Text)]
     pub format: CheckFormatArg,
+}
+
+/// `upcause follow`.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// Error logs to follow (plain files; they need not exist yet).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Read what the files hold first, instead of starting at their end.
+    #[arg(long)]
+    pub from_start: bool,
+
+    /// Output: `text` redraws a live screen, `json` writes one report
+    /// object per line per interval. Default: text on a terminal, else json.
+    #[arg(short, long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// How often to report: 500ms, 2s, 1m ...
+    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    pub interval: String,
+
+    /// Span of the rolling report, in log time: 5m, 15m, 1h ...
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub last: String,
+
+    /// Bucket of the rolling report (one sparkline mark).
+    #[arg(short, long, default_value = "1m", value_name = "DURATION")]
+    pub window: String,
+
+    /// Alert rule `CAUSE>N/DURATION` (or `>=`; CAUSE may be `any`), e.g.
+    /// `upstream_timeout>20/1m` (repeatable).
+    #[arg(long = "alert", value_name = "RULE")]
+    pub alerts: Vec<String>,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9502).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+
+    /// Only this cause (repeatable); `upcause causes` lists the ids.
+    #[arg(long = "cause", value_name = "ID")]
+    pub causes: Vec<String>,
+
+    /// Only upstreams containing this text.
+    #[arg(long, value_name = "SUBSTRING")]
+    pub upstream: Option<String>,
+
+    /// Causes and upstreams listed on the live screen.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub top: usize,
+
+    /// When to use colours on the live screen (NO_COLOR is honoured by `auto`).
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
 }
 
 /// `upcause causes`.

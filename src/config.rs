@@ -33,6 +33,8 @@ pub struct AnalyzeConfig {
     pub default_year: i32,
     /// Scanning threads.
     pub threads: usize,
+    /// No progress bar.
+    pub quiet: bool,
 }
 
 impl AnalyzeConfig {
@@ -52,14 +54,7 @@ impl AnalyzeConfig {
             })
             .collect::<Result<Vec<_>>>()?;
         cfg.filters.upstream = a.upstream.filter(|u| !u.is_empty());
-        cfg.color = match a.color {
-            ColorArg::Always => true,
-            ColorArg::Never => false,
-            ColorArg::Auto => {
-                std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
+        cfg.color = color_enabled(a.color);
         cfg.format = match a.format {
             FormatArg::Text => OutputFormat::Text,
             FormatArg::Json => OutputFormat::Json,
@@ -107,12 +102,25 @@ impl AnalyzeConfig {
             color: false,
             top: 5,
             default_year: Local::now().year(),
+            quiet: a.quiet,
             threads: match a.threads {
                 Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
                 Some(n) => n,
                 None => std::thread::available_parallelism().map_or(1, |n| n.get()),
             },
         })
+    }
+}
+
+/// Colour for text on stdout: asked for, or a terminal without NO_COLOR.
+pub fn color_enabled(c: ColorArg) -> bool {
+    match c {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     }
 }
 

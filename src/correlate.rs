@@ -124,6 +124,9 @@ impl Slot {
 /// pairs it failed with.
 #[derive(Clone, Copy)]
 struct Recent {
+    /// The slot is valid only when this equals the correlator's epoch, so
+    /// that forgetting everything is one increment, not a memset.
+    epoch: u32,
     key: u64,
     time: i64,
     len: u8,
@@ -131,6 +134,7 @@ struct Recent {
 }
 
 const EMPTY_RECENT: Recent = Recent {
+    epoch: 0,
     key: 0,
     time: 0,
     len: 0,
@@ -142,8 +146,11 @@ pub struct Correlator {
     apache: HashMap<(u32, u32, u64), Slot>,
     /// nginx requests seen recently, direct-mapped by key: a newer request
     /// takes the slot of an older one, which bounds memory and keeps the
-    /// lookup to one cache line or two.
-    recent: Box<[Recent]>,
+    /// lookup to one cache line or two. Allocated on first use (Apache and
+    /// php-fpm logs never need it).
+    recent: Vec<Recent>,
+    /// Generation of the valid slots of `recent` (starts at 1).
+    epoch: u32,
     seq: u64,
     /// Lines absorbed into failures already emitted.
     pub absorbed_lines: u64,
@@ -153,7 +160,8 @@ impl Default for Correlator {
     fn default() -> Self {
         Correlator {
             apache: HashMap::new(),
-            recent: vec![EMPTY_RECENT; MAX_RECENT].into_boxed_slice(),
+            recent: Vec::new(),
+            epoch: 1,
             seq: 0,
             absorbed_lines: 0,
         }
@@ -202,7 +210,11 @@ impl Correlator {
         for p in pending {
             emit(&p.failure, &p.text);
         }
-        self.recent.fill(EMPTY_RECENT);
+        self.epoch = self.epoch.wrapping_add(1).max(1);
+        if self.epoch == 1 {
+            // Wrapped around: old slots could look valid again.
+            self.recent.fill(EMPTY_RECENT);
+        }
     }
 
     fn nginx_failure(&mut self, ev: &Event) -> Option<Failure> {
@@ -214,8 +226,12 @@ impl Correlator {
         let key = (req ^ u64::from(ev.file).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
         let t = ev.time.map_or(0, |t| t.0);
         let pair = (f.cause, f.upstream);
+        if self.recent.is_empty() {
+            self.recent = vec![EMPTY_RECENT; MAX_RECENT];
+        }
+        let epoch = self.epoch;
         let r = &mut self.recent[(key >> 7) as usize % MAX_RECENT];
-        if r.key == key && (t - r.time).abs() <= RETRY_SECS {
+        if r.epoch == epoch && r.key == key && (t - r.time).abs() <= RETRY_SECS {
             let seen = &r.seen[..r.len as usize];
             if seen.contains(&pair) {
                 // The same failure again: a new request on a keepalive
@@ -233,6 +249,7 @@ impl Correlator {
             }
             r.time = t;
         } else {
+            r.epoch = epoch;
             r.key = key;
             r.time = t;
             r.len = 1;
@@ -317,6 +334,33 @@ impl Correlator {
                     seq,
                 }),
             );
+        }
+    }
+
+    /// Emits the Apache failures being assembled whose last line is more
+    /// than twice the join window older than `now` (log time): any later
+    /// line on their thread would not join them but emit them. For inputs
+    /// that never end (`upcause follow`); the result is the same as when
+    /// that later line comes.
+    pub fn flush_stale(&mut self, now: LocalTime, emit: &mut Emit<'_>) {
+        let stale = |s: &Slot| match s {
+            Slot::Pending(p) => p.last.is_some_and(|t| now.0 - t.0 > 2 * APACHE_JOIN_SECS),
+            Slot::Closed { .. } => false,
+        };
+        if !self.apache.values().any(stale) {
+            return;
+        }
+        let mut old: Vec<((u32, u32, u64), u64)> = self
+            .apache
+            .iter()
+            .filter(|(_, s)| stale(s))
+            .map(|(k, s)| (*k, s.seq()))
+            .collect();
+        old.sort_by_key(|&(_, seq)| seq);
+        for (k, _) in old {
+            if let Some(Slot::Pending(p)) = self.apache.remove(&k) {
+                emit(&p.failure, &p.text);
+            }
         }
     }
 

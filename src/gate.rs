@@ -275,6 +275,7 @@ mod tests {
             cause: id.to_string(),
             title: String::new(),
             status: None,
+            statuses: Vec::new(),
             count,
             attempts: upstreams.iter().map(|u| u.1).sum(),
             share: 0.0,
@@ -313,6 +314,10 @@ mod tests {
             lines: 10,
             matched: 1,
             unrecognized: 0,
+            oversized: 0,
+            continuation: 0,
+            blank: 0,
+            recognized: Default::default(),
             error: None,
         };
         Report {

@@ -13,6 +13,8 @@
 //! [`pipeline`] wires the stages and the threads; [`app`] wires inputs,
 //! pipeline and renderers for each subcommand. `check` judges the report
 //! against [`rules`] in [`gate`], a CI gate.
+//! [`follow`] runs the same stages on live files, across log rotation, into
+//! a rolling report, alerts and Prometheus metrics.
 
 pub mod aggregate;
 pub mod app;
@@ -22,10 +24,13 @@ pub mod config;
 pub mod correlate;
 pub mod error;
 pub mod exit;
+pub mod follow;
 pub mod gate;
 pub mod lines;
+pub mod merge;
 pub mod parse;
 pub mod pipeline;
+pub mod progress;
 pub mod render;
 pub mod report;
 pub mod rules;

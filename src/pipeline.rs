@@ -120,7 +120,8 @@ impl<'a> Sequencer<'a> {
         self.line_base = 0;
         self.stats = LineStats::default();
         self.carry = None;
-        self.correlator = Correlator::new();
+        // The correlator was flushed by `end_input`: joins never span
+        // inputs, and its retry table is kept for the next one.
     }
 
     /// Takes the next chunk of the current input and its scan.
@@ -255,6 +256,25 @@ impl<'a> Sequencer<'a> {
     }
 }
 
+/// For `upcause follow`, which keeps an input open for days and reports
+/// on it while it is still being read.
+impl Sequencer<'_> {
+    /// Line counts of the current input so far (moved into the
+    /// aggregator's file entry by [`Sequencer::end_input`]).
+    pub fn line_stats(&self) -> &LineStats {
+        &self.stats
+    }
+
+    /// Counts the failures still being joined that no later line can join
+    /// any more (their last line is too old at `now`, on the log's clock):
+    /// an input that never ends has no [`Sequencer::end_input`] to do it.
+    pub fn flush_stale(&mut self, now: LocalTime, agg: &mut Aggregator) {
+        let (filters, stats) = (self.filters, &mut self.stats);
+        self.correlator
+            .flush_stale(now, &mut |f, text| count(filters, f, text, stats, agg));
+    }
+}
+
 /// The global id of a chunk-local key, interned on first use.
 #[inline]
 fn global(remap: &mut [u32], local: u32, keys: &KeyTable, interner: &mut Interner) -> u32 {
@@ -295,6 +315,8 @@ pub struct RunOptions<'a> {
     pub default_year: i32,
     /// Scanning threads (at least one).
     pub threads: usize,
+    /// A progress bar to keep up to date.
+    pub progress: Option<&'a crate::progress::Progress>,
 }
 
 /// Runs every input through the stages into `agg`; `warn` hears about each
@@ -318,7 +340,8 @@ pub fn run(
 
     std::thread::scope(|s| {
         let reader_done = done_tx.clone();
-        s.spawn(move || read_inputs(inputs, max_buffers, job_tx, reader_done, buf_rx));
+        let progress = opts.progress;
+        s.spawn(move || read_inputs(inputs, max_buffers, progress, job_tx, reader_done, buf_rx));
         for _ in 0..threads {
             let done = done_tx.clone();
             let (jobs, scans) = (&job_rx, &scan_rx);
@@ -385,6 +408,7 @@ pub fn run(
 fn read_inputs(
     inputs: &[InputSpec],
     max_buffers: usize,
+    progress: Option<&crate::progress::Progress>,
     jobs: Sender<(u64, Vec<u8>, usize)>,
     done: Sender<(u64, Item)>,
     free: Receiver<Vec<u8>>,
@@ -397,7 +421,11 @@ fn read_inputs(
     };
     for spec in inputs {
         let name = spec.display_name();
-        let reader = match source::open(spec) {
+        let stored = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        if let Some(p) = progress {
+            p.start_input(&name);
+        }
+        let reader = match source::open_counted(spec, progress.map(|_| stored.clone())) {
             Ok(r) => r,
             Err(e) => {
                 send(Item::OpenFailed(name, e), &mut seq);
@@ -418,7 +446,11 @@ fn read_inputs(
                     Err(_) => return, // the consumer is gone
                 },
             };
-            match chunks.next_piece(buf) {
+            let piece = chunks.next_piece(buf);
+            if let Some(p) = progress {
+                p.input_position(stored.load(std::sync::atomic::Ordering::Relaxed));
+            }
+            match piece {
                 Ok(Ok(Piece::Chunk { buf, len })) => {
                     if jobs.send((seq, buf, len)).is_err() {
                         return;
@@ -477,6 +509,7 @@ mod tests {
             filters,
             default_year: 2026,
             threads,
+            progress: None,
         };
         run(&[InputSpec::Path(p)], &opts, &mut agg, &mut |_| {});
         agg

@@ -47,6 +47,8 @@ pub struct CauseReport {
     pub title: String,
     /// The status clients got (the most common one).
     pub status: Option<u16>,
+    /// Failed requests per status, most first.
+    pub statuses: Vec<StatusCount>,
     /// Failed requests.
     pub count: u64,
     /// Attempts: requests plus their retries on other servers.
@@ -77,6 +79,15 @@ pub struct CauseReport {
     pub servers: ServerCounts,
     /// Physical lines that make up these failures.
     pub lines: u64,
+}
+
+/// A status and how many failed requests got it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StatusCount {
+    /// HTTP status.
+    pub status: u16,
+    /// Failed requests.
+    pub count: u64,
 }
 
 /// The busiest window.
@@ -182,6 +193,14 @@ pub struct FileReport {
     pub matched: u64,
     /// Lines in no known format.
     pub unrecognized: u64,
+    /// Lines over the length limit.
+    pub oversized: u64,
+    /// Continuation lines of multi-line records.
+    pub continuation: u64,
+    /// Empty lines.
+    pub blank: u64,
+    /// Recognised lines per server.
+    pub recognized: ServerCounts,
     /// Why it could not be read, or not to its end.
     pub error: Option<String>,
 }
@@ -253,12 +272,19 @@ impl Report {
             files: agg
                 .files
                 .iter()
-                .map(|f| FileReport {
-                    path: f.path.clone(),
-                    lines: f.lines.total,
-                    matched: f.lines.matched,
-                    unrecognized: f.lines.unrecognized,
-                    error: f.error.clone(),
+                .map(|f| {
+                    let l = Lines::from(&f.lines);
+                    FileReport {
+                        path: f.path.clone(),
+                        lines: l.total,
+                        matched: l.matched,
+                        unrecognized: l.unrecognized,
+                        oversized: l.oversized,
+                        continuation: l.continuation,
+                        blank: l.blank,
+                        recognized: l.recognized,
+                        error: f.error.clone(),
+                    }
                 })
                 .collect(),
             unrecognized_examples: agg
@@ -295,6 +321,12 @@ fn cause_report(agg: &Aggregator, id: CauseId, c: &CauseStats, total: u64) -> Ca
             end: LocalTime(start + agg.window).iso(),
             count,
         });
+    let mut statuses: Vec<StatusCount> = c
+        .statuses
+        .iter()
+        .map(|(&status, &count)| StatusCount { status, count })
+        .collect();
+    statuses.sort_by(|a, b| b.count.cmp(&a.count).then(a.status.cmp(&b.status)));
     let example = c.example.as_ref().map(|e| ExampleLine {
         file: agg
             .files
@@ -307,7 +339,8 @@ fn cause_report(agg: &Aggregator, id: CauseId, c: &CauseStats, total: u64) -> Ca
     CauseReport {
         cause: info.id.to_string(),
         title: info.title.to_string(),
-        status: status_of(c, info.status[server.index()].or(info.status[0])),
+        status: statuses.first().map(|s| s.status),
+        statuses,
         count: c.count,
         attempts: c.attempts,
         share: if total == 0 {
@@ -349,19 +382,6 @@ fn cause_report(agg: &Aggregator, id: CauseId, c: &CauseStats, total: u64) -> Ca
         },
         lines: c.lines,
     }
-}
-
-/// The status most of the cause's requests got: the signature-specific
-/// statuses where a message told one, the cause's default for the rest.
-fn status_of(c: &CauseStats, default: Option<u16>) -> Option<u16> {
-    let specific: u64 = c.statuses.values().sum();
-    let mut best = default.map(|s| (s, c.count.saturating_sub(specific)));
-    for (&s, &n) in &c.statuses {
-        if best.is_none_or(|(bs, bn)| n > bn || (n == bn && s < bs)) {
-            best = Some((s, n));
-        }
-    }
-    best.map(|(s, _)| s)
 }
 
 /// Keys by count, most first, ties by key; `(other)` always last.

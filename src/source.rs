@@ -9,6 +9,8 @@ use std::cmp::Reverse;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
 
@@ -69,8 +71,10 @@ fn error_logs_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
+        // Lossy, so a name with bytes that are not UTF-8 is still matched
+        // (and read under its real path) instead of silently skipped.
         let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
+        let name = name.to_string_lossy();
         let is_error_log = name
             .find("error")
             .is_some_and(|i| name[i + "error".len()..].contains("log"));
@@ -101,6 +105,40 @@ fn rotation_key(path: &Path) -> (String, Reverse<u64>, String) {
 /// Opens an input for reading, decompressing gzip when its first bytes are
 /// the gzip magic.
 pub fn open(spec: &InputSpec) -> io::Result<Box<dyn Read + Send>> {
+    open_counted(spec, None)
+}
+
+/// Size in bytes of an input on disk, when it has one (not stdin, FIFOs).
+pub fn size_on_disk(spec: &InputSpec) -> Option<u64> {
+    match spec {
+        InputSpec::Stdin => None,
+        InputSpec::Path(p) => fs::metadata(p)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len()),
+    }
+}
+
+/// A reader that adds the bytes it reads to a shared counter (bytes as
+/// stored, before decompression), for progress.
+struct Counted<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// [`open`], counting the bytes read from the input as stored into `count`.
+pub fn open_counted(
+    spec: &InputSpec,
+    count: Option<Arc<AtomicU64>>,
+) -> io::Result<Box<dyn Read + Send>> {
     let raw: Box<dyn Read + Send> = match spec {
         InputSpec::Stdin => Box::new(io::stdin()),
         InputSpec::Path(p) => {
@@ -111,7 +149,10 @@ pub fn open(spec: &InputSpec) -> io::Result<Box<dyn Read + Send>> {
             Box::new(file)
         }
     };
-    sniff_gzip(raw)
+    match count {
+        Some(count) => sniff_gzip(Box::new(Counted { inner: raw, count })),
+        None => sniff_gzip(raw),
+    }
 }
 
 /// Reads the first two bytes and puts them back in front of the stream,
@@ -173,6 +214,27 @@ mod tests {
                 "ssl_error_log"
             ]
         );
+    }
+
+    /// Issue 5: a log whose name is not UTF-8 was silently skipped, and a
+    /// directory holding only such logs reported "no error logs".
+    #[test]
+    fn directory_lists_error_logs_with_non_utf8_names() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let odd = std::ffi::OsStr::from_bytes(b"error\xff.log");
+        fs::write(dir.path().join(odd), b"x\n").unwrap();
+        fs::write(
+            dir.path()
+                .join(std::ffi::OsStr::from_bytes(b"access\xff.log")),
+            b"",
+        )
+        .unwrap();
+        let found = error_logs_in(dir.path()).unwrap();
+        assert_eq!(found, vec![dir.path().join(odd)]);
+        let (inputs, errors) = expand(&[dir.path().to_path_buf()]);
+        assert!(errors.is_empty());
+        assert_eq!(inputs, vec![InputSpec::Path(dir.path().join(odd))]);
     }
 
     #[test]

@@ -120,7 +120,9 @@ pub struct CauseStats {
     pub routes: HashMap<u32, u64>,
     /// Failed requests per server.
     pub servers: [u64; 3],
-    /// Failed requests per status override (status, count).
+    /// Failed requests per status the client got: the message's own when
+    /// it tells one (404 for `Primary script unknown`), else the cause's
+    /// status on the server that logged it.
     pub statuses: BTreeMap<u16, u64>,
     /// The earliest line in input order.
     pub example: Option<Example>,
@@ -244,7 +246,12 @@ impl Aggregator {
         }
         c.count += 1;
         c.servers[f.server.index()] += 1;
-        if let Some(s) = f.status {
+        let info = f.cause.info();
+        if let Some(s) = f
+            .status
+            .or(info.status[f.server.index()])
+            .or(info.status[0])
+        {
             *c.statuses.entry(s).or_default() += 1;
         }
         if f.route != NO_KEY {

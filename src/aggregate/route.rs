@@ -6,8 +6,6 @@
 //! and host, and the result is bounded in length so that hostile URLs
 //! cannot blow up memory.
 
-use memchr::memmem;
-
 /// Longest route kept, in bytes; longer ones end in `...`.
 pub const MAX_ROUTE: usize = 200;
 
@@ -51,7 +49,9 @@ fn request_target(raw: &[u8]) -> &[u8] {
     match method_end {
         Some(i) if i > 0 && raw[..i].iter().all(|c| c.is_ascii_uppercase()) => {
             let rest = &raw[i + 1..];
-            match memmem::rfind(rest, b" HTTP/") {
+            // The version is after the last space (memrchr is SIMD; a
+            // reverse substring search is not).
+            match memchr::memrchr(b' ', rest).filter(|&j| rest[j + 1..].starts_with(b"HTTP/")) {
                 Some(j) => &rest[..j],
                 // Cut line or HTTP/0.9: up to the next space.
                 None => &rest[..memchr::memchr(b' ', rest).unwrap_or(rest.len())],
@@ -63,7 +63,15 @@ fn request_target(raw: &[u8]) -> &[u8] {
 
 /// `http://host:port/path` -> `/path`.
 fn strip_origin(t: &[u8]) -> &[u8] {
-    let Some(i) = memmem::find(&t[..t.len().min(12)], b"://") else {
+    if t.first() == Some(&b'/') {
+        return t;
+    }
+    let Some(i) = t
+        .iter()
+        .take(12)
+        .position(|&c| c == b':')
+        .filter(|&i| t[i..].starts_with(b"://"))
+    else {
         return t;
     };
     let rest = &t[i + 3..];

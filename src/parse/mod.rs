@@ -97,6 +97,8 @@ pub struct ParseState {
     /// The seconds the hint year spans, so that keeping the hint up to date
     /// costs two comparisons per line.
     year_span: (i64, i64),
+    /// The last nginx date seen.
+    dates: time::DateCache,
 }
 
 impl ParseState {
@@ -105,6 +107,7 @@ impl ParseState {
         ParseState {
             year_hint: default_year,
             year_span: (0, -1),
+            dates: time::DateCache::default(),
         }
     }
 
@@ -124,7 +127,7 @@ impl ParseState {
 pub fn parse_head<'a>(line: &'a [u8], state: &mut ParseState) -> Option<Head<'a>> {
     let first = *line.first()?;
     let head = if first.is_ascii_digit() {
-        nginx::head(line).or_else(|| syslog_wrapped(line, state))
+        nginx::head_cached(line, &mut state.dates).or_else(|| syslog_wrapped(line, state))
     } else if first == b'[' {
         apache::head(line).or_else(|| php_fpm::head(line))
     } else if first == b'A' {

@@ -15,7 +15,7 @@
 
 use std::sync::LazyLock;
 
-use memchr::memmem::{self, Finder, FinderRev};
+use memchr::memmem::{self, Finder};
 
 use super::{Format, Head, leading_number, time};
 
@@ -23,13 +23,18 @@ use super::{Format, Head, leading_number, time};
 static CLIENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", client: "));
 static RESOLVER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", resolver: "));
 static SERVER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", server: "));
-static WHILE: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b" while "));
 static QUOTE_NEXT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\", "));
 
 /// The prefix: time, level, `pid#tid: `, optional `*cid `.
 #[inline]
 pub fn head(line: &[u8]) -> Option<Head<'_>> {
-    let t = time::nginx(line)?;
+    head_cached(line, &mut time::DateCache::default())
+}
+
+/// [`head`] with the date of the previous line remembered.
+#[inline]
+pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
+    let t = time::nginx_cached(line, dates)?;
     let mut h = head_without_time(line.get(19..)?.strip_prefix(b" ")?)?;
     h.time = Some(t);
     Some(h)
@@ -39,11 +44,12 @@ pub fn head(line: &[u8]) -> Option<Head<'_>> {
 /// `[level] pid#tid: [*cid ]`.
 pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
     let b = b.strip_prefix(b"[")?;
-    let close = memchr::memchr(b']', &b[..b.len().min(8)])?;
-    let level = &b[..close];
-    if level.is_empty() || !level.iter().all(u8::is_ascii_lowercase) {
+    // `[error]`: at most 6 lowercase letters, then `]`.
+    let close = b.iter().take(8).position(|&c| !c.is_ascii_lowercase())?;
+    if close == 0 || b[close] != b']' {
         return None;
     }
+    let level = &b[..close];
     let b = b[close + 1..].strip_prefix(b" ")?;
     let (pid, n) = leading_number(b)?;
     let b = b[n..].strip_prefix(b"#")?;
@@ -148,7 +154,7 @@ impl<'a> LazyBody<'a> {
             Some(i) => (&body[..i], &body[i..]),
             None => (body, &b""[..]),
         };
-        let (pre, action) = match WHILE.rfind(pre) {
+        let (pre, action) = match rfind_while(pre) {
             Some(i) => (&pre[..i], &pre[i + 7..]),
             None => (pre, &b""[..]),
         };
@@ -169,6 +175,15 @@ impl<'a> LazyBody<'a> {
             parse_context(self.ctx_raw)
         }
     }
+}
+
+/// The last ` while ` in `b`. A reverse substring search is not
+/// vectorized in memchr; a reverse byte search for the `w` is.
+#[inline]
+fn rfind_while(b: &[u8]) -> Option<usize> {
+    memchr::memrchr_iter(b'w', b)
+        .find(|&i| i > 0 && b[i - 1] == b' ' && b[i..].starts_with(b"while "))
+        .map(|i| i - 1)
 }
 
 /// Where the context fields start: the first `, client: ` after any
@@ -250,18 +265,22 @@ fn parse_context(mut b: &[u8]) -> Context<'_> {
 #[inline]
 fn key_at(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let b = b.strip_prefix(b", ")?;
-    let colon = memchr::memchr(b':', &b[..b.len().min(40)])?;
-    let key = &b[..colon];
-    let known = KEYS.contains(&key);
-    let plausible = !key.is_empty()
-        && key
-            .iter()
-            .all(|&c| c.is_ascii_lowercase() || c == b' ' || c == b'_' || c == b'/');
-    if !(known || plausible) {
-        return None;
-    }
+    let colon = match KEYS
+        .iter()
+        .find(|k| b.get(k.len()) == Some(&b':') && b.starts_with(k))
+    {
+        Some(k) => k.len(),
+        // Not a known key: a lowercase word (module keys such as
+        // `bytes from/to client`) up to its colon, or nothing.
+        None => b.iter().take(40).position(|&c| c == b':').filter(|&i| {
+            i > 0
+                && b[..i]
+                    .iter()
+                    .all(|&c| c.is_ascii_lowercase() || c == b' ' || c == b'_' || c == b'/')
+        })?,
+    };
     let after = &b[colon + 1..];
-    Some((key, after.strip_prefix(b" ").unwrap_or(after)))
+    Some((&b[..colon], after.strip_prefix(b" ").unwrap_or(after)))
 }
 
 /// A quoted value: ends at an unescaped `"` followed by the end or another

@@ -46,10 +46,15 @@ fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{200b}'..='\u{200f}'   // zero-width, LRM, RLM
-            | '\u{202a}'..='\u{202e}' // LRE, RLE, PDF, LRO, RLO
-            | '\u{2066}'..='\u{2069}' // LRI, RLI, FSI, PDI
+            | '\u{2028}'..='\u{202e}' // line and paragraph separators; LRE, RLE, PDF, LRO, RLO
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{206f}' // LRI, RLI, FSI, PDI; deprecated format controls
             | '\u{061c}'              // ALM
-            | '\u{feff}')
+            | '\u{00ad}'              // soft hyphen
+            | '\u{180e}'              // Mongolian vowel separator
+            | '\u{feff}'              // zero-width no-break space (BOM)
+            | '\u{fff9}'..='\u{fffb}' // interlinear annotation
+            | '\u{e0000}'..='\u{e007f}') // tag characters (invisible ASCII look-alikes)
 }
 
 #[cfg(test)]
@@ -64,5 +69,19 @@ mod tests {
         assert_eq!(escape("tab\there\r\n"), "tab\\there\\x0d\\x0a");
         assert_eq!(escape("c1\u{9b}"), "c1\\u{009b}");
         assert_eq!(escape("ok é ü 日本"), "ok é ü 日本");
+    }
+
+    /// Issue 5: invisible format characters other than the bidi controls
+    /// reached the terminal raw (found by tests/props.rs).
+    #[test]
+    fn escapes_invisible_format_characters() {
+        assert_eq!(escape("a\u{2028}b\u{2029}"), "a\\u{2028}b\\u{2029}");
+        assert_eq!(
+            escape("\u{2060}\u{206a}\u{ad}"),
+            "\\u{2060}\\u{206a}\\u{00ad}"
+        );
+        // Tag characters spell hidden ASCII ("ASCII smuggling").
+        assert_eq!(escape("x\u{e0041}\u{e007f}"), "x\\u{e0041}\\u{e007f}");
+        assert_eq!(escape("\u{fff9}"), "\\u{fff9}");
     }
 }

@@ -63,11 +63,17 @@ pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Re
 
 fn summary_line(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
     let files = r.files.len();
-    let recognized = r.lines.total - r.lines.unrecognized - r.lines.blank - r.lines.oversized;
-    let pct = if r.lines.total == 0 {
+    // Saturating: a report read back by `merge` may hold any numbers.
+    let l = &r.lines;
+    let recognized = l
+        .total
+        .saturating_sub(l.unrecognized)
+        .saturating_sub(l.blank)
+        .saturating_sub(l.oversized);
+    let pct = if l.total == 0 {
         100.0
     } else {
-        recognized as f64 * 100.0 / (r.lines.total - r.lines.blank).max(1) as f64
+        recognized as f64 * 100.0 / l.total.saturating_sub(l.blank).max(1) as f64
     };
     let source = format!(
         "{} {} from {} {} ({:.1}% recognized)",
@@ -330,7 +336,8 @@ fn sparkline(c: &CauseReport, window: i64, span: (i64, i64)) -> Option<String> {
     let mut buckets = vec![0u64; cols];
     for (start, n) in &points {
         let idx = ((start - first) / window) as usize * cols / windows;
-        buckets[idx.min(cols - 1)] += n;
+        let b = &mut buckets[idx.min(cols - 1)];
+        *b = b.saturating_add(*n);
     }
     let max = *buckets.iter().max()?;
     let line: String = buckets
@@ -339,7 +346,7 @@ fn sparkline(c: &CauseReport, window: i64, span: (i64, i64)) -> Option<String> {
             if n == 0 {
                 MARKS[0]
             } else {
-                MARKS[((n * 7).div_ceil(max.max(1)) as usize).clamp(1, 7)]
+                MARKS[((n as u128 * 7).div_ceil(max.max(1) as u128) as usize).clamp(1, 7)]
             }
         })
         .collect();

@@ -1,0 +1,667 @@
+//! `upcause follow`: `tail -F` that understands 502 causes.
+//!
+//! ```text
+//! tail (per path, polled every 100 ms; rotation)  -> complete lines
+//!   -> feed: Scanner -> Sequencer (per path, kept) -> ingest Aggregator
+//!   -> rolling window (log time) | alerts | metrics
+//!   -> every --interval: a report (live screen, or one JSON object a line)
+//! ```
+//!
+//! One thread does the reading and reporting; the metrics server has its
+//! own. Files are polled rather than watched: rotation and files that do
+//! not exist yet need a `stat` of the path anyway, a 100 ms poll keeps the
+//! time from an appended line to its count well under 250 ms, and it
+//! behaves the same on every filesystem (NFS, overlay, bind mounts) with
+//! no watch limits. Idle, a poll is three system calls per file.
+
+pub mod alert;
+pub mod feed;
+pub mod metrics;
+pub mod rolling;
+pub mod screen;
+pub mod tail;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, Local};
+use serde::Serialize;
+
+use crate::aggregate::{Aggregator, window};
+use crate::catalog::{Catalog, CauseId, causes::CAUSES};
+use crate::cli::{ColorArg, FollowArgs, FormatArg};
+use crate::error::{Error, Result};
+use crate::exit::ExitCode;
+use crate::parse::LocalTime;
+use crate::pipeline::Filters;
+use crate::report::Report;
+
+use alert::{Alerts, Rule, Transition};
+use feed::Feeder;
+use metrics::Metrics;
+use screen::{Frame, InputLine, Terminal};
+use tail::Tail;
+
+/// Time between polls of the files.
+pub const POLL: Duration = Duration::from_millis(100);
+
+/// Bytes read per file per poll before the others get their turn.
+const BUDGET: u64 = 8 << 20;
+
+/// How reports are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Redrawn in place on a terminal.
+    Screen,
+    /// Text frames one after the other (`--format text` off a terminal).
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `follow`'s command line, validated.
+#[derive(Debug, Clone)]
+pub struct FollowConfig {
+    /// The files.
+    pub paths: Vec<PathBuf>,
+    /// Read them from their start.
+    pub from_start: bool,
+    /// Output.
+    pub mode: Mode,
+    /// Between reports.
+    pub interval: Duration,
+    /// Span of the rolling report, in seconds.
+    pub last: i64,
+    /// Bucket of the rolling report, in seconds.
+    pub window: i64,
+    /// Alert rules.
+    pub rules: Vec<Rule>,
+    /// Where to serve metrics.
+    pub metrics: Option<SocketAddr>,
+    /// Which failures count.
+    pub filters: Filters,
+    /// Items per list on the screen.
+    pub top: usize,
+    /// Colours on the screen.
+    pub color: bool,
+    /// Year for syslog stamps without one.
+    pub default_year: i32,
+}
+
+/// Most buckets in the rolling window.
+const MAX_MARKS: i64 = 10_000;
+
+impl FollowConfig {
+    /// Validates the arguments (every usage error before anything runs).
+    pub fn from_args(a: FollowArgs) -> Result<FollowConfig> {
+        let duration = |s: &str, flag: &str| {
+            window::parse_duration(s).ok_or_else(|| {
+                Error::Usage(format!(
+                    "invalid {flag} '{s}': use a duration such as 30s, 1m, 15m, 1h"
+                ))
+            })
+        };
+        let window = duration(&a.window, "--window")?;
+        let last = duration(&a.last, "--last")?;
+        if window > last {
+            return Err(Error::Usage(format!(
+                "--window {} is longer than --last {}",
+                a.window, a.last
+            )));
+        }
+        if last / window > MAX_MARKS {
+            return Err(Error::Usage(format!(
+                "--last {} holds more than {MAX_MARKS} windows of {}; use a longer --window",
+                a.last, a.window
+            )));
+        }
+        let interval = parse_interval(&a.interval).ok_or_else(|| {
+            Error::Usage(format!(
+                "invalid --interval '{}': use a duration of at least 50ms such as 500ms, 2s, 1m",
+                a.interval
+            ))
+        })?;
+        let rules = a
+            .alerts
+            .iter()
+            .map(|s| Rule::parse(s))
+            .collect::<Result<Vec<_>>>()?;
+        let metrics = a
+            .metrics
+            .as_deref()
+            .map(|s| {
+                s.parse::<SocketAddr>().map_err(|_| {
+                    Error::Usage(format!(
+                        "invalid --metrics '{s}': use an address and port such as 127.0.0.1:9502"
+                    ))
+                })
+            })
+            .transpose()?;
+        let causes = a
+            .causes
+            .iter()
+            .map(|id| {
+                CauseId::from_id(id).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "unknown cause '{id}'; known causes: {}",
+                        CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for p in a.paths {
+            check_path(&p)?;
+            if !paths.contains(&p) {
+                paths.push(p);
+            }
+        }
+        let tty = io::stdout().is_terminal();
+        let mode = match (a.format, tty) {
+            (Some(FormatArg::Json), _) | (None, false) => Mode::Json,
+            (Some(FormatArg::Text), true) | (None, true) => Mode::Screen,
+            (Some(FormatArg::Text), false) => Mode::Text,
+        };
+        let color = match a.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        Ok(FollowConfig {
+            paths,
+            from_start: a.from_start,
+            mode,
+            interval,
+            last,
+            window,
+            rules,
+            metrics,
+            filters: Filters {
+                causes,
+                upstream: a.upstream.filter(|u| !u.is_empty()),
+                ..Default::default()
+            },
+            top: a.top.max(1),
+            color,
+            default_year: Local::now().year(),
+        })
+    }
+}
+
+/// A path that can be followed: not stdin, a directory, a FIFO or device,
+/// or gzip. It need not exist yet.
+fn check_path(p: &PathBuf) -> Result<()> {
+    let shown = p.display();
+    if p.as_os_str() == "-" {
+        return Err(Error::Usage(
+            "follow reads files, not stdin (`-`); name the log file".into(),
+        ));
+    }
+    if p.is_dir() {
+        return Err(Error::Usage(format!(
+            "{shown} is a directory; follow the log file in it (e.g. {shown}/error.log)"
+        )));
+    }
+    if p.exists() && !p.is_file() {
+        return Err(Error::Usage(format!(
+            "{shown} is not a regular file; follow reads log files"
+        )));
+    }
+    let mut magic = [0u8; 2];
+    if std::fs::File::open(p)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == [0x1f, 0x8b]
+    {
+        return Err(Error::Usage(format!(
+            "{shown} is gzip-compressed; follow reads live plain logs (use `upcause analyze` for rotated .gz files)"
+        )));
+    }
+    Ok(())
+}
+
+/// `200ms`, or any duration `--window` takes; at least 50 ms.
+fn parse_interval(s: &str) -> Option<Duration> {
+    let d = match s.trim().strip_suffix("ms") {
+        Some(ms) => Duration::from_millis(ms.parse().ok()?),
+        None => Duration::from_secs(window::parse_duration(s)? as u64),
+    };
+    (d >= Duration::from_millis(50)).then_some(d)
+}
+
+/// Bounds of a time range.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bounds {
+    /// Start (ISO 8601, local time, no zone).
+    pub start: String,
+    /// End (exclusive).
+    pub end: String,
+}
+
+/// Counts since follow started.
+#[derive(Debug, Clone, Serialize)]
+pub struct SinceStart {
+    /// Failed requests over all causes.
+    pub total_failures: u64,
+    /// Failed requests per cause id (causes with none left out).
+    pub causes: BTreeMap<String, u64>,
+}
+
+/// An alert rule's state in a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertState {
+    /// The rule as written.
+    pub alert: String,
+    /// Whether it holds.
+    pub firing: bool,
+    /// Failed requests in its window now.
+    pub count: u64,
+}
+
+/// One rolling report: the `analyze` report of the span, plus where it
+/// stands in time.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveReport<'a> {
+    /// The report of the failures in `span` (lines and files: since start).
+    #[serde(flatten)]
+    pub report: &'a Report,
+    /// True for the report printed on Ctrl-C / SIGTERM.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// The reporting interval, wall clock.
+    pub interval: Bounds,
+    /// The log time the causes cover.
+    pub span: Bounds,
+    /// `--last`.
+    pub last: String,
+    /// `--last` in seconds.
+    pub last_seconds: i64,
+    /// Counts since follow started.
+    pub since_start: SinceStart,
+    /// Rotations seen per file.
+    pub rotations: BTreeMap<String, u64>,
+    /// Every alert rule.
+    pub alerts: Vec<AlertState>,
+}
+
+/// An alert transition on stdout (JSON mode).
+#[derive(Serialize)]
+struct AlertLine<'a> {
+    #[serde(flatten)]
+    t: &'a Transition,
+    /// Wall clock.
+    time: String,
+}
+
+/// Local wall-clock time on the log's scale.
+fn wall_now() -> i64 {
+    LocalTime::from_naive(Local::now().naive_local()).0
+}
+
+fn wall_iso() -> String {
+    LocalTime(wall_now()).iso()
+}
+
+/// Runs `follow` until Ctrl-C or SIGTERM.
+pub fn run(args: FollowArgs) -> Result<ExitCode> {
+    let cfg = FollowConfig::from_args(args)?;
+    let names: Vec<String> = cfg.paths.iter().map(|p| p.display().to_string()).collect();
+    let metrics = Arc::new(Mutex::new(Metrics::new(names.clone())));
+    if let Ok(mut m) = metrics.lock() {
+        m.alerts = cfg.rules.iter().map(|r| (r.text.clone(), false)).collect();
+    }
+    let (stop_tx, stop_rx) = channel::<()>();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(());
+    })
+    .map_err(|e| Error::Usage(format!("cannot handle Ctrl-C / SIGTERM: {e}")))?;
+
+    let catalog = Catalog::new();
+    let mut tails: Vec<Tail> = cfg
+        .paths
+        .iter()
+        .map(|p| Tail::new(p.clone(), cfg.from_start))
+        .collect();
+    // Once /metrics answers, every file is open and positioned.
+    let _server = match cfg.metrics {
+        Some(addr) => Some(
+            metrics::Server::start(addr, Arc::clone(&metrics))
+                .map_err(|e| Error::Usage(format!("--metrics {addr}: cannot listen: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut feeder = Feeder::new(
+        &catalog,
+        &cfg.filters,
+        cfg.default_year,
+        &names,
+        cfg.window,
+        cfg.last,
+        Alerts::new(cfg.rules.clone()),
+        cfg.metrics.is_some().then(|| Arc::clone(&metrics)),
+    );
+    let mut out = Output::new(&cfg)?;
+
+    let mut interval_start = wall_iso();
+    // The live screen shows at once; JSON reports come once per interval.
+    let mut next_report = match cfg.mode {
+        Mode::Screen => Instant::now(),
+        _ => Instant::now() + cfg.interval,
+    };
+    loop {
+        let at = Instant::now();
+        let wall = wall_now();
+        let more = poll_all(&mut tails, &mut feeder, at, wall);
+        for (t, name) in tails.iter_mut().zip(&names) {
+            if let Some(e) = t.untold_error()
+                && out.mode != Mode::Screen
+            {
+                eprintln!("upcause: {name}: {e}");
+            }
+        }
+        let changed = feeder.tick(at, wall);
+        out.alerts(&changed)?;
+        publish(&metrics, &feeder, &tails);
+        if at >= next_report || (!changed.is_empty() && out.mode == Mode::Screen) {
+            let end = wall_iso();
+            out.report(
+                &cfg,
+                &mut feeder,
+                &tails,
+                &names,
+                (&interval_start, &end),
+                false,
+            )?;
+            if at >= next_report {
+                interval_start = end;
+                next_report += cfg.interval;
+                if next_report <= at {
+                    next_report = at + cfg.interval;
+                }
+            }
+        }
+        let wait = if more {
+            Duration::ZERO
+        } else {
+            POLL.min(next_report.saturating_duration_since(Instant::now()))
+        };
+        match stop_rx.recv_timeout(wait) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+
+    // What was appended up to the signal, then whatever is still being
+    // joined, then the final report.
+    let at = Instant::now();
+    let wall = wall_now();
+    for _ in 0..64 {
+        if !poll_all(&mut tails, &mut feeder, at, wall) {
+            break;
+        }
+    }
+    feeder.finish(at, wall);
+    let changed = feeder.tick(at, wall);
+    out.alerts(&changed)?;
+    publish(&metrics, &feeder, &tails);
+    out.leave_screen();
+    let end = wall_iso();
+    out.report(
+        &cfg,
+        &mut feeder,
+        &tails,
+        &names,
+        (&interval_start, &end),
+        true,
+    )?;
+    for t in &mut tails {
+        t.close();
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Polls every file once; true when one has more to read at once.
+fn poll_all(tails: &mut [Tail], feeder: &mut Feeder<'_>, at: Instant, wall: i64) -> bool {
+    let mut more = false;
+    for (i, t) in tails.iter_mut().enumerate() {
+        let p = t.poll(BUDGET, at, &mut |piece| feeder.feed(i, piece, at, wall));
+        more |= p.more;
+    }
+    more
+}
+
+/// Copies the per-file counters and alert states into the metrics.
+fn publish(metrics: &Mutex<Metrics>, feeder: &Feeder<'_>, tails: &[Tail]) {
+    let Ok(mut m) = metrics.lock() else { return };
+    for (i, (f, t)) in m.files.iter_mut().zip(tails).enumerate() {
+        let s = feeder.line_stats(i);
+        f.lines = s.total;
+        f.unrecognized = s.unrecognized;
+        f.rotations = t.rotations;
+    }
+    m.alerts = feeder
+        .alerts
+        .states()
+        .map(|(r, firing, _)| (r.to_string(), firing))
+        .collect();
+}
+
+/// The rolling report now.
+fn build(feeder: &mut Feeder<'_>, tails: &[Tail], window: i64, now: i64) -> Report {
+    let mut agg = Aggregator::new(window);
+    agg.causes = feeder.rolling.merged(now);
+    agg.files = feeder.ingest.files.clone();
+    for (i, (f, t)) in agg.files.iter_mut().zip(tails).enumerate() {
+        f.lines = feeder.line_stats(i);
+        f.error = if t.is_open() { None } else { t.error.clone() };
+    }
+    agg.unrecognized = feeder.ingest.unrecognized.clone();
+    // The keys are the ingest aggregator's; lend them for the build.
+    agg.upstreams = std::mem::take(&mut feeder.ingest.upstreams);
+    agg.routes = std::mem::take(&mut feeder.ingest.routes);
+    let report = Report::build(&agg);
+    feeder.ingest.upstreams = std::mem::take(&mut agg.upstreams);
+    feeder.ingest.routes = std::mem::take(&mut agg.routes);
+    report
+}
+
+/// Where reports and alerts go.
+struct Output {
+    mode: Mode,
+    color: bool,
+    top: usize,
+    out: BufWriter<io::Stdout>,
+    terminal: Option<Terminal>,
+    /// The latest alert transitions, for the screen.
+    alert_log: VecDeque<String>,
+}
+
+/// Alert transitions kept for the screen.
+const ALERT_LOG: usize = 5;
+
+impl Output {
+    fn new(cfg: &FollowConfig) -> Result<Output> {
+        let mut out = BufWriter::with_capacity(64 * 1024, io::stdout());
+        let terminal = match cfg.mode {
+            Mode::Screen => Some(Terminal::enter(&mut out).map_err(Error::Output)?),
+            _ => None,
+        };
+        Ok(Output {
+            mode: cfg.mode,
+            color: cfg.color,
+            top: cfg.top,
+            out,
+            terminal,
+            alert_log: VecDeque::new(),
+        })
+    }
+
+    fn leave_screen(&mut self) {
+        let _ = self.out.flush();
+        if let Some(mut t) = self.terminal.take() {
+            t.leave();
+        }
+    }
+
+    /// Alert transitions: JSON objects on stdout in JSON mode, lines on
+    /// stderr otherwise.
+    fn alerts(&mut self, changed: &[Transition]) -> Result<()> {
+        for t in changed {
+            if self.mode == Mode::Json {
+                let line = AlertLine {
+                    t,
+                    time: wall_iso(),
+                };
+                serde_json::to_writer(&mut self.out, &line)
+                    .map_err(io::Error::from)
+                    .and_then(|()| self.out.write_all(b"\n"))
+                    .map_err(Error::Output)?;
+            } else {
+                eprintln!(
+                    "upcause: alert {}: {} ({} in the last {}, log time {})",
+                    t.state, t.alert, t.count, t.window, t.at
+                );
+                let wall = wall_iso();
+                self.alert_log.push_back(format!(
+                    "{} {} {} ({})",
+                    wall.get(11..).unwrap_or(&wall),
+                    t.state,
+                    t.alert,
+                    t.count
+                ));
+                if self.alert_log.len() > ALERT_LOG {
+                    self.alert_log.pop_front();
+                }
+            }
+        }
+        if !changed.is_empty() {
+            self.out.flush().map_err(Error::Output)?;
+        }
+        Ok(())
+    }
+
+    fn report(
+        &mut self,
+        cfg: &FollowConfig,
+        feeder: &mut Feeder<'_>,
+        tails: &[Tail],
+        names: &[String],
+        interval: (&str, &str),
+        is_final: bool,
+    ) -> Result<()> {
+        let now = feeder.clock.now(Instant::now(), wall_now());
+        let report = build(feeder, tails, cfg.window, now);
+        let (s, e) = feeder.rolling.span(now);
+        let since_start: u64 = feeder.totals.iter().sum();
+        let res = match self.mode {
+            Mode::Json => {
+                let live = LiveReport {
+                    report: &report,
+                    is_final,
+                    interval: Bounds {
+                        start: interval.0.to_string(),
+                        end: interval.1.to_string(),
+                    },
+                    span: Bounds {
+                        start: LocalTime(s).iso(),
+                        end: LocalTime(e).iso(),
+                    },
+                    last: window::format_duration(cfg.last),
+                    last_seconds: cfg.last,
+                    since_start: SinceStart {
+                        total_failures: since_start,
+                        causes: CauseId::all()
+                            .zip(&feeder.totals)
+                            .filter(|(_, n)| **n > 0)
+                            .map(|(c, n)| (c.info().id.to_string(), *n))
+                            .collect(),
+                    },
+                    rotations: names
+                        .iter()
+                        .zip(tails)
+                        .map(|(n, t)| (n.clone(), t.rotations))
+                        .collect(),
+                    alerts: feeder
+                        .alerts
+                        .states()
+                        .map(|(r, firing, count)| AlertState {
+                            alert: r.to_string(),
+                            firing,
+                            count,
+                        })
+                        .collect(),
+                };
+                serde_json::to_writer(&mut self.out, &live)
+                    .map_err(io::Error::from)
+                    .and_then(|()| self.out.write_all(b"\n"))
+                    .and_then(|()| self.out.flush())
+            }
+            Mode::Screen | Mode::Text => {
+                let merged = feeder.rolling.merged(now);
+                let marks = CauseId::all()
+                    .zip(&merged)
+                    .filter(|(_, c)| c.count > 0)
+                    .map(|(id, c)| (id.info().id.to_string(), feeder.rolling.marks_of(c, now)))
+                    .collect();
+                let frame = Frame {
+                    report: &report,
+                    span: (s, e),
+                    window: cfg.window,
+                    last: cfg.last,
+                    marks,
+                    inputs: names
+                        .iter()
+                        .zip(tails)
+                        .enumerate()
+                        .map(|(i, (n, t))| InputLine {
+                            path: n.clone(),
+                            lines: feeder.line_stats(i).total,
+                            rotations: t.rotations,
+                            error: if t.is_open() { None } else { t.error.clone() },
+                        })
+                        .collect(),
+                    alerts: feeder
+                        .alerts
+                        .states()
+                        .map(|(r, f, n)| (r.to_string(), f, n))
+                        .collect(),
+                    alert_log: self.alert_log.iter().cloned().collect(),
+                    since_start,
+                    updated: interval.1.get(11..).unwrap_or(interval.1).to_string(),
+                    last_frame: is_final,
+                };
+                let lines = screen::render(&frame, self.top, self.color);
+                match &self.terminal {
+                    Some(t) => t.draw(&lines, &mut self.out),
+                    None => {
+                        let mut text = lines.join("\n");
+                        text.push_str("\n\n");
+                        self.out
+                            .write_all(text.as_bytes())
+                            .and_then(|()| self.out.flush())
+                    }
+                }
+            }
+        };
+        res.map_err(Error::Output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("200ms"), Some(Duration::from_millis(200)));
+        assert_eq!(parse_interval("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_interval("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_interval("10ms"), None);
+        assert_eq!(parse_interval("fast"), None);
+    }
+}

@@ -1,0 +1,392 @@
+//! The live screen: a compact view of the rolling report, redrawn in
+//! place on a terminal (alternate screen, restored on exit).
+//!
+//! Everything that came from a log (upstreams, paths, error texts) goes
+//! through [`escape`], so a log line cannot drive the terminal.
+
+use std::io::{self, Write};
+
+use crate::aggregate::window::format_duration;
+use crate::parse::LocalTime;
+use crate::render::escape;
+use crate::report::Report;
+
+/// One followed file as the screen shows it.
+#[derive(Debug, Clone)]
+pub struct InputLine {
+    /// As given.
+    pub path: String,
+    /// Lines read.
+    pub lines: u64,
+    /// Rotations seen.
+    pub rotations: u64,
+    /// Why it cannot be read now.
+    pub error: Option<String>,
+}
+
+/// What one frame shows.
+#[derive(Debug)]
+pub struct Frame<'a> {
+    /// The rolling report.
+    pub report: &'a Report,
+    /// Its span in log time, `[start, end)`.
+    pub span: (i64, i64),
+    /// Seconds per mark.
+    pub window: i64,
+    /// `--last`, in seconds.
+    pub last: i64,
+    /// Requests per mark, by cause id.
+    pub marks: Vec<(String, Vec<u64>)>,
+    /// The followed files.
+    pub inputs: Vec<InputLine>,
+    /// Alert rules: text, holding, count.
+    pub alerts: Vec<(String, bool, u64)>,
+    /// The latest alert transitions, oldest first.
+    pub alert_log: Vec<String>,
+    /// Failed requests since follow started.
+    pub since_start: u64,
+    /// Wall-clock time of the frame (`14:03:22`).
+    pub updated: String,
+    /// The last frame, after Ctrl-C.
+    pub last_frame: bool,
+}
+
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// The frame as lines of text (colour codes only with `color`).
+pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
+    let st = Style { on: color };
+    let r = f.report;
+    let mut out = Vec::new();
+    let hm = |t: i64| {
+        let iso = LocalTime(t).iso();
+        iso.get(11..16).unwrap_or(&iso).to_string()
+    };
+    let what = if f.last_frame { "final report" } else { "live" };
+    out.push(st.paint(
+        "1",
+        &format!(
+            "upcause follow, {what}: last {} of log time ({} .. {}), {} per mark, at {}",
+            format_duration(f.last),
+            hm(f.span.0),
+            hm(f.span.1),
+            format_duration(f.window),
+            f.updated
+        ),
+    ));
+    let files = f.inputs.len();
+    out.push(format!(
+        "{} failed {} in {} {}; {} since start; {} lines read from {} {}, {} unrecognized",
+        thousands(r.total_failures),
+        plural(r.total_failures, "request", "requests"),
+        r.causes.len(),
+        plural(r.causes.len() as u64, "cause", "causes"),
+        thousands(f.since_start),
+        thousands(r.lines.total),
+        files,
+        plural(files as u64, "file", "files"),
+        thousands(r.lines.unrecognized),
+    ));
+    out.push(String::new());
+
+    if r.causes.is_empty() {
+        out.push(format!(
+            "No upstream failures in the last {}.",
+            format_duration(f.last)
+        ));
+    } else {
+        let cause_w = r
+            .causes
+            .iter()
+            .map(|c| c.cause.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let spark_w = f
+            .marks
+            .first()
+            .map_or(0, |m| spark(&m.1).chars().count())
+            .max(8);
+        out.push(st.paint(
+            "2",
+            &format!(
+                " {:>8}  {:<cause_w$}  {:>6}  {:<spark_w$}  TOP UPSTREAM",
+                "REQUESTS",
+                "CAUSE",
+                "STATUS",
+                format!("LAST {}", format_duration(f.last)),
+            ),
+        ));
+        for c in r.causes.iter().take(top.max(1)) {
+            let line = f
+                .marks
+                .iter()
+                .find(|(id, _)| *id == c.cause)
+                .map(|(_, m)| spark(m))
+                .unwrap_or_default();
+            let up = c
+                .upstreams
+                .first()
+                .map(|u| {
+                    format!(
+                        "{} ({})",
+                        truncate(&escape(&u.upstream), 40),
+                        thousands(u.count)
+                    )
+                })
+                .unwrap_or_else(|| "-".into());
+            let pad = cause_w - c.cause.len();
+            out.push(format!(
+                " {:>8}  {}{}  {:>6}  {:<spark_w$}  {up}",
+                thousands(c.count),
+                st.paint("1;31", &c.cause),
+                " ".repeat(pad),
+                c.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
+                line,
+            ));
+        }
+        if r.causes.len() > top.max(1) {
+            out.push(format!(
+                "   and {} more causes",
+                r.causes.len() - top.max(1)
+            ));
+        }
+        // Upstreams over every cause, by failed attempts.
+        let mut ups: Vec<(String, u64, Vec<&str>)> = Vec::new();
+        for c in &r.causes {
+            for u in &c.upstreams {
+                match ups.iter_mut().find(|x| x.0 == u.upstream) {
+                    Some(x) => {
+                        x.1 += u.count;
+                        x.2.push(&c.cause);
+                    }
+                    None => ups.push((u.upstream.clone(), u.count, vec![&c.cause])),
+                }
+            }
+        }
+        if !ups.is_empty() {
+            ups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            out.push(String::new());
+            out.push(st.paint("2", " ATTEMPTS  TOP UPSTREAMS"));
+            let up_w = ups
+                .iter()
+                .take(top.max(1))
+                .map(|u| truncate(&escape(&u.0), 60).chars().count())
+                .max()
+                .unwrap_or(0);
+            for (u, n, causes) in ups.iter().take(top.max(1)) {
+                out.push(format!(
+                    " {:>8}  {:<up_w$}  {}",
+                    thousands(*n),
+                    truncate(&escape(u), 60),
+                    causes.join(", ")
+                ));
+            }
+        }
+    }
+
+    if !f.alerts.is_empty() {
+        out.push(String::new());
+        out.push(st.paint("2", " ALERTS"));
+        let w = f
+            .alerts
+            .iter()
+            .map(|a| a.0.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (rule, firing, count) in &f.alerts {
+            let state = if *firing {
+                st.paint("1;31", "FIRING")
+            } else {
+                "ok    ".to_string()
+            };
+            out.push(format!("   {state}  {:<w$}  {count} now", escape(rule)));
+        }
+        for l in &f.alert_log {
+            out.push(st.paint("2", &format!("   {}", escape(l))));
+        }
+    }
+
+    out.push(String::new());
+    out.push(st.paint("2", " FILES"));
+    let w = f
+        .inputs
+        .iter()
+        .map(|i| escape(&i.path).chars().count())
+        .max()
+        .unwrap_or(0);
+    for i in &f.inputs {
+        let mut s = format!(
+            "   {:<w$}  {} {}",
+            escape(&i.path),
+            thousands(i.lines),
+            plural(i.lines, "line", "lines")
+        );
+        if i.rotations > 0 {
+            s.push_str(&format!(
+                ", {} {}",
+                i.rotations,
+                plural(i.rotations, "rotation", "rotations")
+            ));
+        }
+        if let Some(e) = &i.error {
+            s.push_str(&format!(", {}", st.paint("33", &escape(e))));
+        }
+        out.push(s);
+    }
+    if !f.last_frame {
+        out.push(String::new());
+        out.push(st.paint("2", " Ctrl-C: stop (prints a final report)"));
+    }
+    out
+}
+
+/// A sparkline: the lowest mark for an empty window, at most 60 columns.
+fn spark(marks: &[u64]) -> String {
+    const MARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if marks.is_empty() {
+        return String::new();
+    }
+    let cols = marks.len().min(60);
+    let mut b = vec![0u64; cols];
+    for (i, &n) in marks.iter().enumerate() {
+        b[i * cols / marks.len()] += n;
+    }
+    let max = b.iter().copied().max().unwrap_or(0).max(1);
+    b.iter()
+        .map(|&n| {
+            if n == 0 {
+                MARKS[0]
+            } else {
+                MARKS[((n * 7).div_ceil(max) as usize).clamp(1, 7)]
+            }
+        })
+        .collect()
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(3)).collect();
+        t.push_str("...");
+        t
+    }
+}
+
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The terminal while the live screen is up: alternate screen, cursor
+/// hidden; both restored when dropped (also on an error or a panic).
+pub struct Terminal {
+    active: bool,
+}
+
+impl Terminal {
+    /// Switches to the alternate screen.
+    pub fn enter(out: &mut dyn Write) -> io::Result<Terminal> {
+        out.write_all(b"\x1b[?1049h\x1b[?25l")?;
+        out.flush()?;
+        Ok(Terminal { active: true })
+    }
+
+    /// Draws a frame over the previous one: home, each line cleared to its
+    /// end, the rest of the screen cleared.
+    pub fn draw(&self, lines: &[String], out: &mut dyn Write) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(4096);
+        buf.extend_from_slice(b"\x1b[H");
+        for l in lines {
+            buf.extend_from_slice(l.as_bytes());
+            buf.extend_from_slice(b"\x1b[K\n");
+        }
+        buf.extend_from_slice(b"\x1b[J");
+        out.write_all(&buf)?;
+        out.flush()
+    }
+
+    /// Back to the normal screen.
+    pub fn leave(&mut self) {
+        if std::mem::take(&mut self.active) {
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(b"\x1b[?25h\x1b[?1049l");
+            let _ = out.flush();
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::Aggregator;
+
+    #[test]
+    fn sparkline_marks() {
+        assert_eq!(spark(&[0, 1, 7, 0]), "▁▂█▁");
+        assert_eq!(spark(&[]), "");
+        assert_eq!(spark(&vec![1; 120]).chars().count(), 60);
+    }
+
+    #[test]
+    fn frame_escapes_log_text_and_has_no_colour_without_it() {
+        let r = Report::build(&Aggregator::new(60));
+        let f = Frame {
+            report: &r,
+            span: (0, 900),
+            window: 60,
+            last: 900,
+            marks: Vec::new(),
+            inputs: vec![InputLine {
+                path: "a\x1b[31m.log".into(),
+                lines: 3,
+                rotations: 1,
+                error: None,
+            }],
+            alerts: vec![("any>1/1m".into(), true, 2)],
+            alert_log: vec!["10:00:00 firing any>1/1m (2)".into()],
+            since_start: 0,
+            updated: "10:00:00".into(),
+            last_frame: false,
+        };
+        let text = render(&f, 5, false).join("\n");
+        assert!(
+            text.contains("a\\x1b[31m.log  3 lines, 1 rotation"),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'));
+        assert!(text.contains("FIRING  any>1/1m  2 now"));
+        assert!(text.contains("   10:00:00 firing any>1/1m (2)"));
+        assert!(render(&f, 5, true).join("\n").contains("\x1b[1;31mFIRING"));
+    }
+}

@@ -1,0 +1,155 @@
+//! Combining saved JSON reports into the report of all their inputs.
+//!
+//! Fleets analyze archives where they lie (`upcause analyze --format json`
+//! on each host) and combine the results anywhere. Each report is turned
+//! back into the [`Aggregator`] that produced it and the aggregators are
+//! merged, exactly as a parallel run merges its parts; the merged report is
+//! then built and rendered as usual.
+//!
+//! The result is identical to analyzing all inputs at once, in the order
+//! the reports are given, because joins and retries never span inputs. It
+//! differs only where key caps fold keys: an upstream or route folded into
+//! `(other)` in one report stays there, and keys past the caps in the union
+//! are folded in the order met.
+
+use std::path::Path;
+
+use crate::aggregate::{Aggregator, CauseStats, Example, FileStats, LineStats, OTHER, Sample};
+use crate::catalog::CauseId;
+use crate::error::{Error, Result};
+use crate::parse::{LocalTime, time};
+use crate::report::{Report, SCHEMA_VERSION};
+
+/// Reads a saved JSON report.
+pub fn read_report(path: &Path) -> Result<Report> {
+    let bad = |reason: String| Error::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let report: Report = serde_json::from_slice(&text)
+        .map_err(|e| bad(format!("not an upcause JSON report: {e}")))?;
+    if report.version != SCHEMA_VERSION {
+        return Err(bad(format!(
+            "report version {} (this upcause reads version {SCHEMA_VERSION})",
+            report.version
+        )));
+    }
+    Ok(report)
+}
+
+/// The aggregator a report was built from (as far as the report tells).
+pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
+    let mut agg = Aggregator::new(r.window_seconds.max(1));
+    for f in &r.files {
+        agg.files.push(FileStats {
+            path: f.path.clone(),
+            lines: LineStats {
+                total: f.lines,
+                matched: f.matched,
+                unrecognized: f.unrecognized,
+                oversized: f.oversized,
+                continuation: f.continuation,
+                blank: f.blank,
+                by_server: [
+                    f.recognized.nginx,
+                    f.recognized.apache,
+                    f.recognized.php_fpm,
+                ],
+            },
+            error: f.error.clone(),
+        });
+    }
+    let file_index = |name: &str| -> u32 {
+        agg_file_index(
+            &r.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+            name,
+        )
+    };
+    for c in &r.causes {
+        let id = CauseId::from_id(&c.cause).ok_or_else(|| format!("unknown cause {}", c.cause))?;
+        let mut s = CauseStats {
+            count: c.count,
+            attempts: c.attempts,
+            lines: c.lines,
+            first: c.first_seen.as_deref().and_then(parse_time),
+            last: c.last_seen.as_deref().and_then(parse_time),
+            servers: [c.servers.nginx, c.servers.apache, c.servers.php_fpm],
+            ..CauseStats::default()
+        };
+        for p in &c.timeline {
+            let t = parse_time(&p.start).ok_or_else(|| format!("bad time {}", p.start))?;
+            *s.timeline.entry(t.0).or_default() += p.count;
+        }
+        for u in &c.upstreams {
+            let k = key(&mut agg.upstreams, &u.upstream);
+            *s.upstreams.entry(k).or_default() += u.count;
+        }
+        for rt in &c.routes {
+            let k = key(&mut agg.routes, &rt.route);
+            *s.routes.entry(k).or_default() += rt.count;
+        }
+        for st in &c.statuses {
+            *s.statuses.entry(st.status).or_default() += st.count;
+        }
+        s.example = c.example.as_ref().map(|e| Example {
+            file: file_index(&e.file),
+            line: e.line,
+            text: e.text.as_bytes().to_vec(),
+        });
+        agg.causes[id.0 as usize] = s;
+    }
+    for e in &r.unrecognized_examples {
+        agg.unrecognized.push(Sample {
+            file: file_index(&e.file),
+            line: e.line,
+            text: e.text.as_bytes().to_vec(),
+        });
+    }
+    agg.upstreams.folded += r.folded.upstreams;
+    agg.routes.folded += r.folded.routes;
+    Ok(agg)
+}
+
+/// Merges saved reports, in order; `warn` hears about reports that could
+/// not be read (they are left out).
+pub fn merge_reports(paths: &[std::path::PathBuf], warn: &mut dyn FnMut(&Error)) -> Option<Report> {
+    let mut merged: Option<Aggregator> = None;
+    for path in paths {
+        let agg = match read_report(path).and_then(|r| {
+            aggregator_of(&r).map_err(|reason| Error::File {
+                path: path.clone(),
+                reason,
+            })
+        }) {
+            Ok(a) => a,
+            Err(e) => {
+                warn(&e);
+                continue;
+            }
+        };
+        match &mut merged {
+            None => merged = Some(agg),
+            Some(m) => m.merge(agg),
+        }
+    }
+    merged.map(|m| Report::build(&m))
+}
+
+fn parse_time(s: &str) -> Option<LocalTime> {
+    time::iso(s.as_bytes())
+}
+
+/// The key id of a report's key string, `(other)` staying `(other)`.
+fn key(interner: &mut crate::aggregate::Interner, k: &str) -> u32 {
+    if k == "(other)" {
+        OTHER
+    } else {
+        interner.intern(k.as_bytes())
+    }
+}
+
+/// Index of the first file with this name (examples name their file).
+fn agg_file_index(names: &[&str], name: &str) -> u32 {
+    names.iter().position(|n| *n == name).unwrap_or(0) as u32
+}
