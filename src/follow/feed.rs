@@ -338,11 +338,11 @@ mod tests {
         );
         let at = Instant::now();
         let log = "\
-[Fri Nov 20 10:05:00.1 2026] [proxy:error] [pid 10:tid 20] AH00940: HTTP: disabled connection for (127.0.0.1:18081)
-[Fri Nov 20 10:05:00.2 2026] [proxy:error] [pid 10:tid 20] AH00940: HTTP: disabled connection for (127.0.0.1:18081)
+[Fri Nov 20 10:05:00.1 2026] [proxy_http:error] [pid 10:tid 20] (70007)The timeout specified has expired: [client 1.1.1.1:5] AH01102: error reading status line from remote server 127.0.0.1:18082
+[Fri Nov 20 10:05:00.2 2026] [proxy_http:error] [pid 10:tid 20] (70007)The timeout specified has expired: [client 1.1.1.1:6] AH01102: error reading status line from remote server 127.0.0.1:18082
 ";
         f.feed(0, Piece::Lines(log.as_bytes()), at, wall());
-        let id = CauseId::from_id("no_live_upstreams").unwrap().0 as usize;
+        let id = CauseId::from_id("upstream_timeout").unwrap().0 as usize;
         // The second line waits: another line of its thread may follow.
         f.tick(at, wall());
         assert_eq!(f.totals[id], 1);
