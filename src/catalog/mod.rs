@@ -463,8 +463,8 @@ impl Catalog {
     fn classify_apache<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
         let body = apache::Body::parse(head.body);
         if body.ah.is_none()
-            && memmem::find(body.message, b"proxy").is_none()
             && body.status.is_none()
+            && memmem::find(body.message, b"proxy").is_none()
         {
             return None;
         }
@@ -494,8 +494,7 @@ impl Catalog {
                     .map(|p| Cow::Owned([scheme.as_bytes(), p.addr].concat())),
                 _ => None,
             };
-            let route =
-                memmem::rfind(body.message, b" returned by ").map(|i| &body.message[i + 13..]);
+            let route = returned_by(body.message);
             return self.finish(c, errno, upstream, route, None);
         }
         None
@@ -550,6 +549,14 @@ fn errno_ok(rule: Errnos, errno: Option<Errno>) -> bool {
         Errnos::Any => true,
         Errnos::Is(set) => errno.is_some_and(|e| set.contains(&e)),
     }
+}
+
+/// The path after the last ` returned by ` (Apache's `ap_proxyerror`
+/// lines end with the request URI).
+fn returned_by(msg: &[u8]) -> Option<&[u8]> {
+    memchr::memrchr_iter(b'r', msg)
+        .find(|&i| i > 0 && msg[i - 1] == b' ' && msg[i..].starts_with(b"returned by "))
+        .map(|i| &msg[i + 12..])
 }
 
 /// The text between `start` and the next `end` (or the end of `b`).

@@ -24,10 +24,16 @@ use super::{Format, Head, LocalTime, leading_number, time};
 /// The prefix: `[time] [module:level] [pid N:tid T] `.
 #[inline]
 pub fn head(line: &[u8]) -> Option<Head<'_>> {
+    head_cached(line, &mut time::DateCache::default())
+}
+
+/// [`head`] with the date of the previous line remembered.
+#[inline]
+pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
     let b = line.strip_prefix(b"[")?;
     let close = memchr::memchr(b']', &b[..b.len().min(48)])?;
     let stamp = &b[..close];
-    let t = time::apache_ctime(stamp)
+    let t = time::apache_ctime_cached(stamp, dates)
         .or_else(|| time::iso(stamp))
         .or_else(|| time::clf(stamp))?;
     after_time(b[close + 1..].strip_prefix(b" ")?, Some(t))
@@ -138,29 +144,42 @@ impl<'a> Body<'a> {
     pub fn parse(body: &'a [u8]) -> Body<'a> {
         let mut out = Body::default();
         let mut rest = body;
-        // Optional parts in either order, at most once each.
+        // Optional parts in either order, at most once each; the first
+        // byte says which one can be next.
         for _ in 0..3 {
-            if out.status.is_none()
-                && let Ok((r, s)) = status(rest)
-            {
-                out.status = Some(s);
-                rest = r;
-            } else if out.peer.is_none()
-                && let Ok((r, p)) = peer(rest)
-            {
-                out.peer = Some(p);
-                rest = r;
-            } else if let Ok((r, _)) = source_location(rest) {
-                rest = r;
-            } else {
-                break;
+            match rest.first() {
+                Some(b'(') if out.status.is_none() => match status(rest) {
+                    Ok((r, s)) => {
+                        out.status = Some(s);
+                        rest = r;
+                    }
+                    Err(_) => break,
+                },
+                Some(b'[') if out.peer.is_none() => match peer(rest) {
+                    Ok((r, p)) => {
+                        out.peer = Some(p);
+                        rest = r;
+                    }
+                    Err(_) => break,
+                },
+                Some(c) if c.is_ascii_alphanumeric() && !rest.starts_with(b"AH") => {
+                    match source_location(rest) {
+                        Ok((r, _)) => rest = r,
+                        Err(_) => break,
+                    }
+                }
+                _ => break,
             }
         }
         if let Ok((r, ah)) = ah_tag(rest) {
             out.ah = Some(ah);
             rest = r;
         }
-        if let Some(i) = memmem::rfind(rest, b", referer: ") {
+        // The last `, referer: ` (a reverse byte search is vectorized, a
+        // reverse substring search is not).
+        if let Some(i) =
+            memchr::memrchr_iter(b',', rest).find(|&i| rest[i..].starts_with(b", referer: "))
+        {
             out.referer = Some(&rest[i + 11..]);
             rest = &rest[..i];
         }

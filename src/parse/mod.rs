@@ -99,6 +99,8 @@ pub struct ParseState {
     year_span: (i64, i64),
     /// The last nginx date seen.
     dates: time::DateCache,
+    /// The last Apache date seen.
+    apache_dates: time::DateCache,
 }
 
 impl ParseState {
@@ -108,6 +110,7 @@ impl ParseState {
             year_hint: default_year,
             year_span: (0, -1),
             dates: time::DateCache::default(),
+            apache_dates: time::DateCache::default(),
         }
     }
 
@@ -129,7 +132,7 @@ pub fn parse_head<'a>(line: &'a [u8], state: &mut ParseState) -> Option<Head<'a>
     let head = if first.is_ascii_digit() {
         nginx::head_cached(line, &mut state.dates).or_else(|| syslog_wrapped(line, state))
     } else if first == b'[' {
-        apache::head(line).or_else(|| php_fpm::head(line))
+        apache::head_cached(line, &mut state.apache_dates).or_else(|| php_fpm::head(line))
     } else if first == b'A' {
         apache::bare(line)
     } else {

@@ -165,6 +165,32 @@ pub fn nginx_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
     Some(t)
 }
 
+/// Apache `ctime` time through a [`DateCache`] keyed by month, day and
+/// year; same result as [`apache_ctime`].
+#[inline]
+pub fn apache_ctime_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
+    if b.len() >= 24 && b[3] == b' ' && b[10] == b' ' {
+        let year_at = b.len() - 4;
+        let mut key = [0u8; 10];
+        key[..6].copy_from_slice(&b[4..10]);
+        key[6..].copy_from_slice(&b[year_at..]);
+        if key == cache.date && b[year_at - 1] == b' ' {
+            let (h, m, s) = hms(&b[11..])?;
+            if h > 23 || m > 59 || s > 60 {
+                return None;
+            }
+            return Some(LocalTime(
+                cache.days * 86_400 + h as i64 * 3600 + m as i64 * 60 + s.min(59) as i64,
+            ));
+        }
+        let t = apache_ctime(b)?;
+        cache.date = key;
+        cache.days = t.0.div_euclid(86_400);
+        return Some(t);
+    }
+    apache_ctime(b)
+}
+
 /// nginx: `2026/11/20 10:23:45` (19 bytes).
 pub fn nginx(b: &[u8]) -> Option<LocalTime> {
     if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' {
@@ -317,6 +343,22 @@ mod tests {
             b"2026/11/21 00:00:01",
         ] {
             assert_eq!(nginx_cached(line, &mut cache), nginx(line), "{line:?}");
+        }
+        let mut cache = DateCache::default();
+        for stamp in [
+            &b"Fri Nov 20 10:23:45.123456 2026"[..],
+            b"Fri Nov 20 23:59:59.000001 2026",
+            b"Fri Nov 20 23:59:59 2026",
+            b"Sat Nov 21 00:00:00.5 2026",
+            b"Sat Nov 21 25:00:00.5 2026",
+            b"Sat Nov 21 00:00:00.5 2027",
+            b"Sat Feb 30 00:00:00.5 2027",
+        ] {
+            assert_eq!(
+                apache_ctime_cached(stamp, &mut cache),
+                apache_ctime(stamp),
+                "{stamp:?}"
+            );
         }
     }
 
