@@ -92,10 +92,11 @@ pub enum Phase {
     /// No condition.
     Any,
     /// nginx: the ` while ...` action involves the upstream (`connecting to
-    /// upstream`, `reading response header from upstream`, ...). The same
-    /// message logged while talking to a client is not an upstream failure.
+    /// upstream`, `reading response header from upstream`, ...: every such
+    /// action ends with `upstream`). The same message logged while talking
+    /// to a client is not an upstream failure.
     Upstream,
-    /// nginx: the action contains this text.
+    /// nginx: the action is exactly this.
     Action(&'static str),
     /// Apache: the line is about a backend connection (`[remote ...]`).
     RemotePeer,
@@ -292,8 +293,6 @@ struct Compiled {
     cause: CompiledCause,
     /// Searcher for the text the message must contain, built once.
     contains: Option<memmem::Finder<'static>>,
-    /// Searcher for the text the nginx action must contain.
-    action: Option<memmem::Finder<'static>>,
 }
 
 impl Compiled {
@@ -351,16 +350,10 @@ impl Catalog {
                 }
                 _ => None,
             };
-            let action = match sig.phase {
-                Phase::Upstream => Some(memmem::Finder::new(b"upstream")),
-                Phase::Action(a) => Some(memmem::Finder::new(a.as_bytes()).into_owned()),
-                Phase::Any | Phase::RemotePeer => None,
-            };
             by_server[sig.server.index()].push(Compiled {
                 sig: *sig,
                 cause,
                 contains,
-                action,
             });
         }
         let mut apache_by_ah: hashbrown::HashMap<u32, Vec<usize>> = hashbrown::HashMap::new();
@@ -431,10 +424,11 @@ impl Catalog {
         for c in &self.by_server[0] {
             let s = &c.sig;
             let msg_ok = c.matches(body.message, None);
-            let phase_ok = c
-                .action
-                .as_ref()
-                .is_none_or(|f| f.find(body.action).is_some());
+            let phase_ok = match s.phase {
+                Phase::Any | Phase::RemotePeer => true,
+                Phase::Upstream => body.action.ends_with(b"upstream"),
+                Phase::Action(a) => body.action == a.as_bytes(),
+            };
             if !(msg_ok && phase_ok && errno_ok(s.errno, errno)) {
                 continue;
             }

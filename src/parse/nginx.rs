@@ -13,17 +13,11 @@
 //! cut at nginx's 2048-byte limit lose their last fields; what is there is
 //! kept.
 
-use std::sync::LazyLock;
-
-use memchr::memmem::{self, Finder};
+use memchr::memmem;
 
 use super::{Format, Head, leading_number, time};
 
 // Searchers built once: these run for every candidate failure line.
-static CLIENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", client: "));
-static RESOLVER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", resolver: "));
-static SERVER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b", server: "));
-static QUOTE_NEXT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\", "));
 
 /// The prefix: time, level, `pid#tid: `, optional `*cid `.
 #[inline]
@@ -203,10 +197,12 @@ fn context_start(body: &[u8]) -> Option<usize> {
         0
     };
     let rest = &body[from..];
-    CLIENT
-        .find(rest)
-        .or_else(|| RESOLVER.find(rest))
-        .or_else(|| SERVER.find(rest))
+    // Commas are rare in messages: a vectorized byte search for them and a
+    // prefix test beat a substring search on these short lines.
+    let key = |k: &[u8]| memchr::memchr_iter(b',', rest).find(|&i| rest[i..].starts_with(k));
+    key(b", client: ")
+        .or_else(|| key(b", resolver: "))
+        .or_else(|| key(b", server: "))
         .map(|i| i + from)
 }
 
@@ -287,8 +283,8 @@ fn key_at(b: &[u8]) -> Option<(&[u8], &[u8])> {
 /// key. An unterminated value (a cut line) runs to the end.
 fn quoted_value(b: &[u8]) -> (&[u8], &[u8]) {
     // Candidates are `", ` (another key may follow) and a final `"`.
-    for i in QUOTE_NEXT.find_iter(b) {
-        if !escaped(b, i) && key_at(&b[i + 1..]).is_some() {
+    for i in memchr::memchr_iter(b'"', b) {
+        if b[i + 1..].starts_with(b", ") && !escaped(b, i) && key_at(&b[i + 1..]).is_some() {
             return (&b[..i], &b[i + 1..]);
         }
     }
