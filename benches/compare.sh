@@ -39,17 +39,17 @@ cat "$LOG" "$LOG.gz" > /dev/null # warm the page cache
 
 SIGS='upstream timed out|connect\(\) failed|connect\(\) to .* failed|no live upstreams|upstream prematurely closed|recv\(\) failed|upstream sent|SSL_do_handshake\(\) failed|could not be resolved|worker_connections are not enough|FastCGI sent in stderr'
 
-# name|command (run with bash -c; $LOG and $LOG.gz are substituted)
+# name::command (run with bash -c)
 CMDS=(
-  "cat|cat $LOG > /dev/null"
-  "rg -c upstream|rg -c upstream $LOG"
-  "rg -c upstream --no-mmap|rg --no-mmap -c upstream $LOG"
-  "grep|sort|uniq pipeline|grep -E '$SIGS' $LOG | grep -o 'upstream: \"[^\"]*\"' | sort | uniq -c | sort -rn > /dev/null"
-  "same pipeline, LC_ALL=C|LC_ALL=C grep -E '$SIGS' $LOG | LC_ALL=C grep -o 'upstream: \"[^\"]*\"' | LC_ALL=C sort | uniq -c | sort -rn > /dev/null"
-  "upcause analyze --format json|$UPCAUSE analyze --format json $LOG > /dev/null"
-  "upcause analyze --format json -j1|$UPCAUSE analyze --format json -j1 $LOG > /dev/null"
-  "zcat FILE.gz|zcat $LOG.gz > /dev/null"
-  "upcause analyze --format json FILE.gz|$UPCAUSE analyze --format json $LOG.gz > /dev/null"
+  "cat::cat $LOG > /dev/null"
+  "rg -c upstream::rg -c upstream $LOG"
+  "rg -c upstream --no-mmap::rg --no-mmap -c upstream $LOG"
+  "grep -E SIGS + grep -o + sort + uniq -c::grep -E '$SIGS' $LOG | grep -o 'upstream: \"[^\"]*\"' | sort | uniq -c | sort -rn > /dev/null"
+  "the same pipeline with LC_ALL=C::LC_ALL=C grep -E '$SIGS' $LOG | LC_ALL=C grep -o 'upstream: \"[^\"]*\"' | LC_ALL=C sort | uniq -c | sort -rn > /dev/null"
+  "upcause analyze --format json::$UPCAUSE analyze -q --format json $LOG > /dev/null"
+  "upcause analyze --format json -j1::$UPCAUSE analyze -q --format json -j1 $LOG > /dev/null"
+  "zcat FILE.gz::zcat $LOG.gz > /dev/null"
+  "upcause analyze --format json FILE.gz::$UPCAUSE analyze -q --format json $LOG.gz > /dev/null"
 )
 
 # median of the wall times (and the max RSS) of RUNS runs
@@ -71,7 +71,7 @@ printf '| %-40s | %10s | %9s | %16s | %9s |\n' "command" "median (s)" "MB/s" "ra
 printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "------------" "-----------" "------------------" "-----------"
 RG=""
 for entry in "${CMDS[@]}"; do
-  name=${entry%%|*}; cmd=${entry#*|}
+  name=${entry%%::*}; cmd=${entry#*::}
   read -r wall rss < <(measure "$cmd")
   [ "$name" = "rg -c upstream" ] && RG=$wall
   mbs=$(awk -v b="$BYTES" -v t="$wall" 'BEGIN { if (t > 0) printf "%.0f", b / 1e6 / t; else print "-" }')
@@ -89,6 +89,6 @@ for size in 100M "$SIZE" 3G; do
     fi
     "$GEN" --format nginx --size "$size" --seed 1 > "$f"
   fi
-  read -r wall rss < <(RUNS=1 measure "$UPCAUSE analyze --format json $f > /dev/null")
+  read -r wall rss < <(RUNS=1 measure "$UPCAUSE analyze -q --format json $f > /dev/null")
   echo "  $size: $((rss / 1024)) MiB peak RSS, ${wall}s"
 done
