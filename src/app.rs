@@ -17,6 +17,13 @@ use crate::report::Report;
 use crate::rules;
 use crate::source;
 
+/// Prints an error on stderr. Errors name inputs, and a file name can hold
+/// anything (escape sequences included), so the text is escaped like log
+/// text is in the report.
+pub fn print_error(e: &dyn std::fmt::Display) {
+    eprintln!("upcause: {}", render::escape(&e.to_string()));
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -40,7 +47,7 @@ pub fn check(args: CheckArgs) -> Result<ExitCode> {
         CheckFormatArg::Github => GateFormat::Github,
     };
     let cfg = AnalyzeConfig::from_input(args.input)?;
-    let report = build_report(&cfg, &mut |e| eprintln!("upcause: {e}"));
+    let report = build_report(&cfg, &mut |e| print_error(e));
     let verdict = gate::verdict(&report, &policy);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
@@ -61,7 +68,7 @@ fn merge(args: crate::cli::MergeArgs) -> Result<ExitCode> {
     let mut failed = false;
     let report = crate::merge::merge_reports(&args.reports, &mut |e| {
         failed = true;
-        eprintln!("upcause: {e}");
+        print_error(e);
     })
     .ok_or_else(|| Error::Usage("no report could be read".into()))?;
     let format = match args.format {
@@ -97,7 +104,7 @@ fn write_report(report: &Report, format: OutputFormat, opts: TextOptions) -> Res
 
 /// `analyze`: every input through the pipeline, one report.
 pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
-    let report = build_report(&cfg, &mut |e| eprintln!("upcause: {e}"));
+    let report = build_report(&cfg, &mut |e| print_error(e));
     write_report(
         &report,
         cfg.format,
@@ -131,7 +138,7 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     }
     let progress = Progress::wanted(cfg.quiet).then(|| {
         let sizes: Option<Vec<u64>> = inputs.iter().map(source::size_on_disk).collect();
-        Progress::new(sizes.map(|s| s.iter().sum()))
+        Progress::new(sizes.map(|s| s.iter().fold(0u64, |a, &b| a.saturating_add(b))))
     });
     let opts = RunOptions {
         catalog: &catalog,

@@ -19,7 +19,7 @@ use hashbrown::HashMap;
 
 use crate::catalog::{CauseId, Role};
 use crate::parse::{LocalTime, Server};
-use crate::scan::NO_KEY;
+use crate::scan::Scan;
 
 /// Seconds within which Apache lines on one thread belong to one failure.
 const APACHE_JOIN_SECS: i64 = 2;
@@ -33,8 +33,46 @@ pub const MAX_RECENT: usize = 16_384;
 /// (cause, upstream) pairs remembered per nginx request.
 const RECENT_PAIRS: usize = 8;
 
+/// An upstream or route of a failure. Keys are interned into the report
+/// only when the failure passes the filters, so until then they stay where
+/// they are: in the chunk's key table, or owned by a failure that outlives
+/// its chunk (an Apache failure still being assembled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    /// No key.
+    None,
+    /// An id in the current chunk's [`Scan`] key table.
+    Local(u32),
+    /// The key itself.
+    Owned(Box<[u8]>),
+}
+
+impl Key {
+    /// True for [`Key::None`].
+    pub fn is_none(&self) -> bool {
+        matches!(self, Key::None)
+    }
+
+    /// The key's bytes, looked up in `table` when local.
+    pub fn bytes<'a>(&'a self, table: &'a crate::scan::KeyTable) -> Option<&'a [u8]> {
+        match self {
+            Key::None => None,
+            Key::Local(id) => Some(table.get(*id)),
+            Key::Owned(b) => Some(b),
+        }
+    }
+
+    /// The key made independent of the chunk.
+    fn owned(&self, table: &crate::scan::KeyTable) -> Key {
+        match self {
+            Key::Local(id) => Key::Owned(table.get(*id).into()),
+            other => other.clone(),
+        }
+    }
+}
+
 /// One failed request (or one more attempt of it), ready to aggregate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// The cause.
     pub cause: CauseId,
@@ -44,10 +82,10 @@ pub struct Failure {
     pub status: Option<u16>,
     /// When, as the log wrote it.
     pub time: Option<LocalTime>,
-    /// Global upstream id, or [`NO_KEY`].
-    pub upstream: u32,
-    /// Global route id, or [`NO_KEY`].
-    pub route: u32,
+    /// The upstream.
+    pub upstream: Key,
+    /// The normalized route.
+    pub route: Key,
     /// False for a retry of a request already counted under this cause.
     pub new_request: bool,
     /// Physical lines that make up this failure.
@@ -58,8 +96,8 @@ pub struct Failure {
     pub line: u64,
 }
 
-/// A classified record with global keys and its place in the input.
-#[derive(Debug, Clone, Copy)]
+/// A classified record and its place in the input.
+#[derive(Debug, Clone)]
 pub struct Event {
     /// The cause; `None` for attach-only lines.
     pub cause: Option<CauseId>,
@@ -79,10 +117,13 @@ pub struct Event {
     pub tid: Option<u64>,
     /// nginx request key (pid, connection, request line).
     pub request: Option<u64>,
-    /// Global upstream id or [`NO_KEY`].
-    pub upstream: u32,
-    /// Global route id or [`NO_KEY`].
-    pub route: u32,
+    /// The upstream.
+    pub upstream: Key,
+    /// Hash of the upstream's bytes (0 for none), to compare upstreams
+    /// across chunks.
+    pub upstream_hash: u64,
+    /// The normalized route.
+    pub route: Key,
     /// Input index.
     pub file: u32,
     /// Line number of its first line.
@@ -130,7 +171,7 @@ struct Recent {
     key: u64,
     time: i64,
     len: u8,
-    seen: [(CauseId, u32); RECENT_PAIRS],
+    seen: [(CauseId, u64); RECENT_PAIRS],
 }
 
 const EMPTY_RECENT: Recent = Recent {
@@ -177,12 +218,12 @@ impl Correlator {
         Self::default()
     }
 
-    /// Takes one event (and the text of its record); calls `emit` for each
-    /// failure it completes.
+    /// Takes one event (the text of its record, and the scan its local keys
+    /// are in); calls `emit` for each failure it completes.
     #[inline]
-    pub fn push(&mut self, ev: &Event, text: &[u8], emit: &mut Emit<'_>) {
+    pub fn push(&mut self, ev: &Event, text: &[u8], keys: &Scan, emit: &mut Emit<'_>) {
         match ev.server {
-            Server::Apache if ev.role != Role::Alone => self.push_apache(ev, text, emit),
+            Server::Apache if ev.role != Role::Alone => self.push_apache(ev, text, keys, emit),
             Server::Nginx => {
                 if let Some(f) = self.nginx_failure(ev) {
                     emit(&f, text);
@@ -225,7 +266,7 @@ impl Correlator {
         // Never 0, which marks an empty slot.
         let key = (req ^ u64::from(ev.file).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
         let t = ev.time.map_or(0, |t| t.0);
-        let pair = (f.cause, f.upstream);
+        let pair = (f.cause, ev.upstream_hash);
         if self.recent.is_empty() {
             self.recent = vec![EMPTY_RECENT; MAX_RECENT];
         }
@@ -258,7 +299,7 @@ impl Correlator {
         Some(f)
     }
 
-    fn push_apache(&mut self, ev: &Event, text: &[u8], emit: &mut Emit<'_>) {
+    fn push_apache(&mut self, ev: &Event, text: &[u8], keys: &Scan, emit: &mut Emit<'_>) {
         let key = (ev.file, ev.pid.unwrap_or(0), ev.tid.unwrap_or(0));
         let role = ev.role;
         let strong = ev.strong;
@@ -282,10 +323,10 @@ impl Correlator {
                     // A second failure of the same kind: the first one had
                     // no request-level line.
                     emit(&p.failure, &p.text);
-                    self.start_apache(key, ev, text, seq, emit);
+                    self.start_apache(key, ev, text, keys, seq, emit);
                     return;
                 }
-                merge(&mut p, ev);
+                merge(&mut p, ev, keys);
                 if role == Role::Final {
                     emit(&p.failure, &p.text);
                     self.apache.insert(key, Slot::Closed { time, seq });
@@ -295,7 +336,7 @@ impl Correlator {
             }
             Some(Slot::Pending(p)) => {
                 emit(&p.failure, &p.text);
-                self.start_apache(key, ev, text, seq, emit);
+                self.start_apache(key, ev, text, keys, seq, emit);
             }
             Some(Slot::Closed { time: closed, .. })
                 if near(closed, time) && (role == Role::Attach || !strong) =>
@@ -303,7 +344,7 @@ impl Correlator {
                 self.absorbed_lines += u64::from(ev.lines);
                 self.apache.insert(key, Slot::Closed { time: closed, seq });
             }
-            _ => self.start_apache(key, ev, text, seq, emit),
+            _ => self.start_apache(key, ev, text, keys, seq, emit),
         }
         self.bound_pending(emit);
     }
@@ -313,16 +354,20 @@ impl Correlator {
         key: (u32, u32, u64),
         ev: &Event,
         text: &[u8],
+        keys: &Scan,
         seq: u64,
         emit: &mut Emit<'_>,
     ) {
-        let Some(f) = failure_of(ev) else {
+        let Some(mut f) = failure_of(ev) else {
             return; // an attach line with nothing to attach to
         };
         if ev.role == Role::Final {
             emit(&f, text);
             self.apache.insert(key, Slot::Closed { time: ev.time, seq });
         } else {
+            // It outlives this chunk: its keys go with it.
+            f.upstream = f.upstream.owned(&keys.upstreams);
+            f.route = f.route.owned(&keys.routes);
             self.apache.insert(
                 key,
                 Slot::Pending(Pending {
@@ -383,7 +428,7 @@ impl Correlator {
 
 /// Adds a line to a failure being assembled: the first strong cause wins,
 /// the first upstream and route found are kept.
-fn merge(p: &mut Pending, ev: &Event) {
+fn merge(p: &mut Pending, ev: &Event, keys: &Scan) {
     if let Some(cause) = ev.cause
         && ev.strong
         && !p.strong
@@ -392,11 +437,11 @@ fn merge(p: &mut Pending, ev: &Event) {
         p.failure.status = ev.status;
         p.strong = true;
     }
-    if p.failure.upstream == NO_KEY {
-        p.failure.upstream = ev.upstream;
+    if p.failure.upstream.is_none() {
+        p.failure.upstream = ev.upstream.owned(&keys.upstreams);
     }
-    if p.failure.route == NO_KEY {
-        p.failure.route = ev.route;
+    if p.failure.route.is_none() {
+        p.failure.route = ev.route.owned(&keys.routes);
     }
     if p.failure.time.is_none() {
         p.failure.time = ev.time;
@@ -413,8 +458,8 @@ fn failure_of(ev: &Event) -> Option<Failure> {
         server: ev.server,
         status: ev.status,
         time: ev.time,
-        upstream: ev.upstream,
-        route: ev.route,
+        upstream: ev.upstream.clone(),
+        route: ev.route.clone(),
         new_request: true,
         lines: ev.lines,
         file: ev.file,

@@ -119,7 +119,7 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
         match t {
             Target::Any => (report.total_failures, examples(&mut report.causes.iter())),
             Target::Cause(_) => (
-                of_cause(report, t.id()).map(|c| c.count).sum(),
+                of_cause(report, t.id()).fold(0u64, |n, c| n.saturating_add(c.count)),
                 examples(&mut of_cause(report, t.id())),
             ),
         }
@@ -203,7 +203,7 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
         }
         for (id, &was) in &base.counts {
             let limit = base.limit(was);
-            let actual = of_cause(report, id).map(|c| c.count).sum();
+            let actual = of_cause(report, id).fold(0u64, |n, c| n.saturating_add(c.count));
             rules.push(RuleResult {
                 rule: format!(
                     "baseline_growth {id} <= {limit} (baseline {was} +{}%)",

@@ -40,6 +40,9 @@ pub struct LineReader<R> {
     max_line: usize,
     line_no: u64,
     bytes_read: u64,
+    /// A read error, reported after the lines read before it (the same
+    /// rule as [`ChunkReader`]).
+    error: Option<io::Error>,
 }
 
 impl<R: Read> LineReader<R> {
@@ -59,6 +62,7 @@ impl<R: Read> LineReader<R> {
             max_line,
             line_no: 0,
             bytes_read: 0,
+            error: None,
         }
     }
 
@@ -94,7 +98,10 @@ impl<R: Read> LineReader<R> {
             }
             if self.eof {
                 if pending == 0 {
-                    return Ok(None);
+                    return match self.error.take() {
+                        Some(e) => Err(e),
+                        None => Ok(None),
+                    };
                 }
                 let line_start = self.start;
                 self.start = self.end;
@@ -118,7 +125,13 @@ impl<R: Read> LineReader<R> {
             let new_len = (self.buf.len() * 2).min(limit).max(self.buf.len() + 1);
             self.buf.resize(new_len, 0);
         }
-        let n = read_retrying(&mut self.inner, &mut self.buf[self.end..])?;
+        let n = match read_retrying(&mut self.inner, &mut self.buf[self.end..]) {
+            Ok(n) => n,
+            Err(e) => {
+                self.error = Some(e);
+                0
+            }
+        };
         if n == 0 {
             self.eof = true;
         }

@@ -11,7 +11,7 @@ fn main() -> std::process::ExitCode {
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.is_broken_pipe() => ExitCode::Success.into(),
         Err(e) => {
-            eprintln!("upcause: {e}");
+            app::print_error(&e);
             ExitCode::InputError.into()
         }
     }

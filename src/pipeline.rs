@@ -22,7 +22,7 @@ use memchr::memmem;
 
 use crate::aggregate::{Aggregator, FileStats, Interner, LineStats};
 use crate::catalog::{Catalog, CauseId};
-use crate::correlate::{Correlator, Event, Failure};
+use crate::correlate::{Correlator, Event, Failure, Key};
 use crate::error::Error;
 use crate::lines::{ChunkReader, Piece, split_lines};
 use crate::parse::LocalTime;
@@ -47,10 +47,11 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// True when the failure passes every filter. Failures without a time
-    /// pass the time filters (they cannot be placed).
+    /// True when the failure (whose upstream is `upstream`) passes every
+    /// filter. Failures without a time pass the time filters (they cannot
+    /// be placed).
     #[inline]
-    pub fn keep(&self, f: &Failure, upstreams: &Interner) -> bool {
+    pub fn keep(&self, f: &Failure, upstream: Option<&[u8]>) -> bool {
         if !self.causes.is_empty() && !self.causes.contains(&f.cause) {
             return false;
         }
@@ -60,11 +61,9 @@ impl Filters {
             return false;
         }
         if let Some(want) = &self.upstream {
-            if f.upstream == NO_KEY {
-                return false;
-            }
-            if memmem::find(upstreams.key(f.upstream), want.as_bytes()).is_none() {
-                return false;
+            match upstream {
+                Some(u) if memmem::find(u, want.as_bytes()).is_some() => {}
+                _ => return false,
             }
         }
         true
@@ -88,8 +87,7 @@ pub struct Sequencer<'a> {
     carry: Option<Carry>,
     carry_scanner: Scanner<'a>,
     carry_scan: Scan,
-    remap_up: Vec<u32>,
-    remap_route: Vec<u32>,
+    remap: Remap,
 }
 
 impl<'a> Sequencer<'a> {
@@ -104,8 +102,7 @@ impl<'a> Sequencer<'a> {
             carry: None,
             carry_scanner: Scanner::new(catalog, default_year),
             carry_scan: Scan::default(),
-            remap_up: Vec::new(),
-            remap_route: Vec::new(),
+            remap: Remap::default(),
         }
     }
 
@@ -188,9 +185,9 @@ impl<'a> Sequencer<'a> {
         if self.carry.is_some() {
             self.finish_carry(agg);
         }
-        let (filters, stats) = (self.filters, &mut self.stats);
+        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.remap);
         self.correlator
-            .flush(&mut |f, text| count(filters, f, text, stats, agg));
+            .flush(&mut |f, text| count(filters, f, text, None, remap, stats, agg));
         let entry = &mut agg.files[self.file as usize];
         entry.lines = std::mem::take(&mut self.stats);
         entry.error = error;
@@ -215,24 +212,16 @@ impl<'a> Sequencer<'a> {
         lines: Option<u32>,
         agg: &mut Aggregator,
     ) {
-        self.remap_up.clear();
-        self.remap_up.resize(scan.upstreams.len(), NO_KEY);
-        self.remap_route.clear();
-        self.remap_route.resize(scan.routes.len(), NO_KEY);
-        let (filters, stats) = (self.filters, &mut self.stats);
+        self.remap.reset(scan);
+        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.remap);
         for ev in &scan.events {
-            let upstream = global(
-                &mut self.remap_up,
-                ev.upstream,
-                &scan.upstreams,
-                &mut agg.upstreams,
-            );
-            let route = global(
-                &mut self.remap_route,
-                ev.route,
-                &scan.routes,
-                &mut agg.routes,
-            );
+            let local = |id: u32| {
+                if id == NO_KEY {
+                    Key::None
+                } else {
+                    Key::Local(id)
+                }
+            };
             let event = Event {
                 cause: ev.cause,
                 role: ev.role,
@@ -243,15 +232,21 @@ impl<'a> Sequencer<'a> {
                 pid: ev.pid,
                 tid: ev.tid,
                 request: ev.request,
-                upstream,
-                route,
+                upstream: local(ev.upstream),
+                upstream_hash: if ev.upstream == NO_KEY {
+                    0
+                } else {
+                    scan.upstreams.hash(ev.upstream)
+                },
+                route: local(ev.route),
                 file: self.file,
                 line: line_base + u64::from(ev.line) + 1,
                 lines: lines.unwrap_or(ev.lines),
             };
             let text = &bytes[ev.start as usize..ev.end as usize];
-            self.correlator
-                .push(&event, text, &mut |f, t| count(filters, f, t, stats, agg));
+            self.correlator.push(&event, text, scan, &mut |f, t| {
+                count(filters, f, t, Some(scan), remap, stats, agg)
+            });
         }
     }
 }
@@ -269,31 +264,82 @@ impl Sequencer<'_> {
     /// any more (their last line is too old at `now`, on the log's clock):
     /// an input that never ends has no [`Sequencer::end_input`] to do it.
     pub fn flush_stale(&mut self, now: LocalTime, agg: &mut Aggregator) {
-        let (filters, stats) = (self.filters, &mut self.stats);
-        self.correlator
-            .flush_stale(now, &mut |f, text| count(filters, f, text, stats, agg));
+        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.remap);
+        self.correlator.flush_stale(now, &mut |f, text| {
+            count(filters, f, text, None, remap, stats, agg)
+        });
     }
 }
 
-/// The global id of a chunk-local key, interned on first use.
-#[inline]
-fn global(remap: &mut [u32], local: u32, keys: &KeyTable, interner: &mut Interner) -> u32 {
-    if local == NO_KEY {
-        return NO_KEY;
-    }
-    let slot = &mut remap[local as usize];
-    if *slot == NO_KEY {
-        *slot = interner.intern(keys.get(local));
-    }
-    *slot
+/// Global ids of the current scan's keys, filled on first use.
+#[derive(Default)]
+struct Remap {
+    upstreams: Vec<u32>,
+    routes: Vec<u32>,
 }
 
-#[inline]
-fn count(filters: &Filters, f: &Failure, text: &[u8], stats: &mut LineStats, agg: &mut Aggregator) {
-    if filters.keep(f, &agg.upstreams) {
-        stats.matched += u64::from(f.lines);
-        agg.add(f, text);
+impl Remap {
+    fn reset(&mut self, scan: &Scan) {
+        self.upstreams.clear();
+        self.upstreams.resize(scan.upstreams.len(), NO_KEY);
+        self.routes.clear();
+        self.routes.resize(scan.routes.len(), NO_KEY);
     }
+}
+
+/// The global id of a key, interned now: only failures that are counted
+/// take a slot under the key caps.
+#[inline]
+fn global(key: &Key, table: Option<&KeyTable>, remap: &mut [u32], interner: &mut Interner) -> u32 {
+    match (key, table) {
+        (Key::None, _) => NO_KEY,
+        (Key::Owned(b), _) => interner.intern(b),
+        (Key::Local(id), Some(t)) => {
+            let slot = &mut remap[*id as usize];
+            if *slot == NO_KEY {
+                *slot = interner.intern(t.get(*id));
+            }
+            *slot
+        }
+        (Key::Local(_), None) => NO_KEY,
+    }
+}
+
+/// Applies the filters to a failure and counts it.
+#[inline]
+fn count(
+    filters: &Filters,
+    f: &Failure,
+    text: &[u8],
+    scan: Option<&Scan>,
+    remap: &mut Remap,
+    stats: &mut LineStats,
+    agg: &mut Aggregator,
+) {
+    let upstream_bytes = scan.map_or_else(
+        || match &f.upstream {
+            Key::Owned(b) => Some(&b[..]),
+            _ => None,
+        },
+        |s| f.upstream.bytes(&s.upstreams),
+    );
+    if !filters.keep(f, upstream_bytes) {
+        return;
+    }
+    let upstream = global(
+        &f.upstream,
+        scan.map(|s| &s.upstreams),
+        &mut remap.upstreams,
+        &mut agg.upstreams,
+    );
+    let route = global(
+        &f.route,
+        scan.map(|s| &s.routes),
+        &mut remap.routes,
+        &mut agg.routes,
+    );
+    stats.matched += u64::from(f.lines);
+    agg.add(f, upstream, route, text);
 }
 
 /// What the reader produces, in input order (`seq`).

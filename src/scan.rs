@@ -27,13 +27,16 @@ use crate::parse::{self, Format, Head, LocalTime, ParseState, Server};
 /// Key id for "no key".
 pub const NO_KEY: u32 = u32::MAX;
 
-/// Distinct byte strings of one chunk in an arena, with small ids.
+/// Distinct byte strings of one chunk in an arena, with small ids. The
+/// hash is fixed (not seeded per table), so a key hashes the same in every
+/// chunk and hashes can be compared across chunks.
 #[derive(Default)]
 pub struct KeyTable {
     arena: Vec<u8>,
     spans: Vec<(u32, u32)>,
+    hashes: Vec<u64>,
     table: HashTable<u32>,
-    hasher: hashbrown::DefaultHashBuilder,
+    hasher: foldhash::fast::FixedState,
 }
 
 impl KeyTable {
@@ -41,6 +44,7 @@ impl KeyTable {
     pub fn clear(&mut self) {
         self.arena.clear();
         self.spans.clear();
+        self.hashes.clear();
         self.table.clear();
     }
 
@@ -59,12 +63,15 @@ impl KeyTable {
         let start = self.arena.len() as u32;
         self.arena.extend_from_slice(key);
         self.spans.push((start, self.arena.len() as u32));
-        let (arena, spans, hasher) = (&self.arena, &self.spans, &self.hasher);
-        self.table.insert_unique(hash, id, |&i| {
-            let (s, e) = spans[i as usize];
-            hasher.hash_one(&arena[s as usize..e as usize])
-        });
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.table.insert_unique(hash, id, |&i| hashes[i as usize]);
         id
+    }
+
+    /// The hash of a key (the same for the same bytes in any table).
+    pub fn hash(&self, id: u32) -> u64 {
+        self.hashes[id as usize]
     }
 
     /// The key of an id.

@@ -631,7 +631,6 @@ fn past_the_caps(more: u64, breaker: bool) -> String {
 /// `folded`, runs once per key per chunk: five attempts on one new
 /// upstream past the cap in one chunk fold as 1 (README: attempts).
 #[test]
-#[ignore = "known bug in src/pipeline.rs: folded counts keys per chunk, not attempts"]
 fn folded_counts_every_attempt_within_one_chunk() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("error.log");
@@ -647,7 +646,6 @@ fn folded_counts_every_attempt_within_one_chunk() {
 /// interned for every attempt, so a retried request past the route cap
 /// folds once per chunk its attempts fall in (README: failed requests).
 #[test]
-#[ignore = "known bug in src/pipeline.rs: routes fold per attempt across chunks"]
 fn retries_across_chunks_fold_their_route_once() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("error.log");
@@ -686,7 +684,6 @@ fn retries_across_chunks_fold_their_route_once() {
 /// key slots, so the kept cause's own upstream and route show as
 /// `(other)`, and `folded` counts failures that are not in the report.
 #[test]
-#[ignore = "known bug in src/pipeline.rs: filtered-out failures take key slots"]
 fn filtered_out_failures_take_no_key_slots() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("error.log");
@@ -1128,7 +1125,6 @@ fn terminal_escapes_in_logs_never_reach_text_output_raw() {
 /// (stdout escapes it). Un-ignore once the name goes through
 /// `render::escape` there.
 #[test]
-#[ignore = "known bug in src/error.rs: input names reach stderr raw"]
 fn stderr_names_of_unreadable_inputs_are_escaped() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("gone\u{1b}]0;pwned\u{7}\u{202e}.log");
@@ -1269,7 +1265,6 @@ fn merge_text_of_inconsistent_line_counts() {
 /// two reports whose counts sum past `u64::MAX` panic a debug build
 /// ("attempt to add with overflow") and wrap silently in release.
 #[test]
-#[ignore = "known bug in src/aggregate/mod.rs: merge adds report counts unchecked"]
 fn merge_of_huge_counts_does_not_crash() {
     let dir = tempfile::tempdir().unwrap();
     let mut report = sample_report();

@@ -38,7 +38,8 @@ pub struct Interner {
     ids: HashMap<Box<[u8]>, u32>,
     keys: Vec<Box<[u8]>>,
     cap: usize,
-    /// Failures whose key was folded into `(other)`.
+    /// Failures counted under `(other)` (kept by the aggregator: per
+    /// attempt for upstreams, per request for routes).
     pub folded: u64,
 }
 
@@ -58,7 +59,6 @@ impl Interner {
             return id;
         }
         if self.keys.len() >= self.cap {
-            self.folded += 1;
             return OTHER;
         }
         let id = self.keys.len() as u32;
@@ -150,14 +150,15 @@ pub struct LineStats {
 impl LineStats {
     /// Adds another input's counts.
     pub fn add(&mut self, o: &LineStats) {
-        self.total += o.total;
-        self.matched += o.matched;
-        self.unrecognized += o.unrecognized;
-        self.oversized += o.oversized;
-        self.continuation += o.continuation;
-        self.blank += o.blank;
+        // Saturating: merged reports are input too.
+        self.total = self.total.saturating_add(o.total);
+        self.matched = self.matched.saturating_add(o.matched);
+        self.unrecognized = self.unrecognized.saturating_add(o.unrecognized);
+        self.oversized = self.oversized.saturating_add(o.oversized);
+        self.continuation = self.continuation.saturating_add(o.continuation);
+        self.blank = self.blank.saturating_add(o.blank);
         for i in 0..3 {
-            self.by_server[i] += o.by_server[i];
+            self.by_server[i] = self.by_server[i].saturating_add(o.by_server[i]);
         }
     }
 }
@@ -217,15 +218,25 @@ impl Aggregator {
         }
     }
 
-    /// Counts one failure (or one more attempt of one); `text` is its first
-    /// line, copied only when it becomes the cause's example.
+    /// Counts one failure (or one more attempt of one), whose upstream and
+    /// route have the ids given (interned into this aggregator, or
+    /// [`NO_KEY`]); `text` is its first line, copied only when it becomes
+    /// the cause's example.
     #[inline]
-    pub fn add(&mut self, f: &Failure, text: &[u8]) {
+    pub fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]) {
+        // Folded keys are counted per attempt (upstreams) and per request
+        // (routes), like the lists they are missing from.
+        if upstream == OTHER {
+            self.upstreams.folded += 1;
+        }
+        if route == OTHER && f.new_request {
+            self.routes.folded += 1;
+        }
         let c = &mut self.causes[f.cause.0 as usize];
         c.attempts += 1;
         c.lines += u64::from(f.lines);
-        if f.upstream != NO_KEY {
-            *c.upstreams.entry(f.upstream).or_default() += 1;
+        if upstream != NO_KEY {
+            *c.upstreams.entry(upstream).or_default() += 1;
         }
         if c.example
             .as_ref()
@@ -254,8 +265,8 @@ impl Aggregator {
         {
             *c.statuses.entry(s).or_default() += 1;
         }
-        if f.route != NO_KEY {
-            *c.routes.entry(f.route).or_default() += 1;
+        if route != NO_KEY {
+            *c.routes.entry(route).or_default() += 1;
         }
         if let Some(t) = f.time {
             *c.timeline
@@ -303,7 +314,9 @@ impl Aggregator {
 
     /// Total failed requests over all causes.
     pub fn total_failures(&self) -> u64 {
-        self.causes.iter().map(|c| c.count).sum()
+        self.causes
+            .iter()
+            .fold(0u64, |n, c| n.saturating_add(c.count))
     }
 
     /// The server that logged most of a cause's failures.
@@ -327,8 +340,11 @@ impl Aggregator {
             .map(|i| self.routes.intern(other.routes.key(i)))
             .collect();
         let remap = |m: &[u32], id: u32| if id == OTHER { OTHER } else { m[id as usize] };
-        self.upstreams.folded += other.upstreams.folded;
-        self.routes.folded += other.routes.folded;
+        self.upstreams.folded = self.upstreams.folded.saturating_add(other.upstreams.folded);
+        self.routes.folded = self.routes.folded.saturating_add(other.routes.folded);
+        // Keys of `other` that do not fit under our caps fold now, counted
+        // per attempt / request like the rest.
+        let (mut newly_folded_up, mut newly_folded_routes) = (0u64, 0u64);
         if other.window > self.window {
             let mut w = self.window;
             while w < other.window {
@@ -337,28 +353,41 @@ impl Aggregator {
             self.rebucket(w);
         }
         for (mine, theirs) in self.causes.iter_mut().zip(other.causes) {
-            mine.count += theirs.count;
-            mine.attempts += theirs.attempts;
-            mine.lines += theirs.lines;
+            // Saturating: merged reports are input, and input can be hostile.
+            mine.count = mine.count.saturating_add(theirs.count);
+            mine.attempts = mine.attempts.saturating_add(theirs.attempts);
+            mine.lines = mine.lines.saturating_add(theirs.lines);
             mine.first = min_opt(mine.first, theirs.first);
             mine.last = max_opt(mine.last, theirs.last);
             for (start, n) in theirs.timeline {
-                *mine
+                let slot = mine
                     .timeline
                     .entry(window::bucket(start, self.window))
-                    .or_default() += n;
+                    .or_default();
+                *slot = slot.saturating_add(n);
             }
             for (u, n) in theirs.upstreams {
-                *mine.upstreams.entry(remap(&up_map, u)).or_default() += n;
+                let id = remap(&up_map, u);
+                if id == OTHER && u != OTHER {
+                    newly_folded_up = newly_folded_up.saturating_add(n);
+                }
+                let slot = mine.upstreams.entry(id).or_default();
+                *slot = slot.saturating_add(n);
             }
             for (r, n) in theirs.routes {
-                *mine.routes.entry(remap(&route_map, r)).or_default() += n;
+                let id = remap(&route_map, r);
+                if id == OTHER && r != OTHER {
+                    newly_folded_routes = newly_folded_routes.saturating_add(n);
+                }
+                let slot = mine.routes.entry(id).or_default();
+                *slot = slot.saturating_add(n);
             }
             for i in 0..3 {
-                mine.servers[i] += theirs.servers[i];
+                mine.servers[i] = mine.servers[i].saturating_add(theirs.servers[i]);
             }
             for (s, n) in theirs.statuses {
-                *mine.statuses.entry(s).or_default() += n;
+                let slot = mine.statuses.entry(s).or_default();
+                *slot = slot.saturating_add(n);
             }
             if let Some(mut e) = theirs.example {
                 e.file += file_offset;
@@ -371,6 +400,8 @@ impl Aggregator {
                 }
             }
         }
+        self.upstreams.folded = self.upstreams.folded.saturating_add(newly_folded_up);
+        self.routes.folded = self.routes.folded.saturating_add(newly_folded_routes);
         for mut s in other.unrecognized {
             if self.unrecognized.len() < UNRECOGNIZED_SAMPLES {
                 s.file += file_offset;
@@ -400,29 +431,24 @@ fn max_opt(a: Option<LocalTime>, b: Option<LocalTime>) -> Option<LocalTime> {
 mod tests {
     use super::*;
 
-    /// A failure with keys interned into `a`.
-    fn failure(
-        a: &mut Aggregator,
-        cause: &str,
-        t: i64,
-        up: &str,
-        route: &str,
-        new_request: bool,
-    ) -> Failure {
+    /// Counts a failure with keys interned into `a`.
+    fn add(a: &mut Aggregator, cause: &str, t: i64, up: &str, route: &str, new_request: bool) {
         let mut buf = Vec::new();
         route::normalize(route.as_bytes(), &mut buf);
-        Failure {
+        let f = Failure {
             cause: CauseId::from_id(cause).unwrap(),
             server: Server::Nginx,
             status: None,
             time: Some(LocalTime(t)),
-            upstream: a.upstreams.intern(up.as_bytes()),
-            route: a.routes.intern(&buf),
+            upstream: crate::correlate::Key::None,
+            route: crate::correlate::Key::None,
             new_request,
             lines: 1,
             file: 0,
             line: t as u64,
-        }
+        };
+        let (u, r) = (a.upstreams.intern(up.as_bytes()), a.routes.intern(&buf));
+        a.add(&f, u, r, b"x");
     }
 
     #[test]
@@ -433,8 +459,7 @@ mod tests {
             (130, "http://b:1", "GET /u/1 HTTP/1.1", false),
             (200, "http://a:1", "GET /u/2 HTTP/1.1", true),
         ] {
-            let f = failure(&mut a, "upstream_timeout", t, up, route, new);
-            a.add(&f, b"x");
+            add(&mut a, "upstream_timeout", t, up, route, new);
         }
         let c = &a.causes[CauseId::from_id("upstream_timeout").unwrap().0 as usize];
         assert_eq!((c.count, c.attempts), (2, 3));
@@ -457,16 +482,31 @@ mod tests {
         assert_eq!(i.intern(b"b"), 1);
         assert_eq!(i.intern(b"c"), OTHER);
         assert_eq!(i.intern(b"a"), 0);
-        assert_eq!(i.folded, 1);
         assert_eq!(i.key(OTHER), b"(other)");
+        // The aggregator counts what it folds: per attempt, per request.
+        let mut a = Aggregator::new(60);
+        a.upstreams = Interner::new(1);
+        a.routes = Interner::new(1);
+        add(&mut a, "upstream_refused", 0, "u1", "/a", true);
+        for _ in 0..5 {
+            add(&mut a, "upstream_refused", 1, "u2", "/b", true);
+        }
+        add(&mut a, "upstream_refused", 1, "u3", "/c", false);
+        assert_eq!((a.upstreams.folded, a.routes.folded), (6, 5));
+        // Merging folds per attempt too: b's new upstream does not fit in a.
+        let mut b = Aggregator::new(60);
+        for _ in 0..5 {
+            add(&mut b, "upstream_refused", 2, "u9", "/a", true);
+        }
+        a.merge(b);
+        assert_eq!(a.upstreams.folded, 11);
     }
 
     #[test]
     fn timelines_coarsen_when_too_long() {
         let mut a = Aggregator::new(1);
         for t in 0..(window::MAX_WINDOWS as i64 + 5) {
-            let f = failure(&mut a, "upstream_refused", t, "u", "/", true);
-            a.add(&f, b"x");
+            add(&mut a, "upstream_refused", t, "u", "/", true);
         }
         assert!(a.window > 1);
         let c = &a.causes[CauseId::from_id("upstream_refused").unwrap().0 as usize];
@@ -496,8 +536,7 @@ mod tests {
             .collect();
         let run = |a: &mut Aggregator, part: &[(&str, i64, String, String, bool)]| {
             for (c, t, u, r, n) in part {
-                let f = failure(a, c, *t, u, r, *n);
-                a.add(&f, b"x");
+                add(a, c, *t, u, r, *n);
             }
         };
         let mut whole = Aggregator::new(60);

@@ -159,8 +159,11 @@ fn header(out: &mut String, name: &str, help: &str) {
 
 /// A label value as the exposition format wants it.
 pub fn escape_label(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    // Control and bidi characters from logs are shown escaped first (as in
+    // the text report), so a scraped page read in a terminal stays safe.
+    let safe = crate::render::escape(s);
+    let mut out = String::with_capacity(safe.len());
+    for c in safe.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
@@ -244,7 +247,12 @@ mod tests {
         assert!(text.contains(
             "upcause_failures_total{cause=\"upstream_refused\",upstream=\"http://10.0.0.1:80\"} 2\n"
         ));
-        assert!(text.contains("upstream=\"x\\\\y\\\"z\\nw\"} 1\n"));
+        // The newline is shown escaped (`\x0a`), then the backslash is
+        // escaped for the exposition format.
+        assert!(
+            text.contains("upstream=\"x\\\\y\\\"z\\\\x0aw\"} 1\n"),
+            "{text}"
+        );
         assert!(text.contains("upcause_failed_requests_total{cause=\"upstream_refused\"} 2\n"));
         assert!(text.contains("upcause_failed_requests_total{cause=\"upstream_timeout\"} 0\n"));
         assert!(text.contains("upcause_lines_total{file=\"/var/log/a \\\"b\\\".log\"} 7\n"));

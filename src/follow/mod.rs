@@ -361,7 +361,7 @@ pub fn run(args: FollowArgs) -> Result<ExitCode> {
             if let Some(e) = t.untold_error()
                 && out.mode != Mode::Screen
             {
-                eprintln!("upcause: {name}: {e}");
+                crate::app::print_error(&format!("{name}: {e}"));
             }
         }
         let changed = feeder.tick(at, wall);
