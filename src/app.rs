@@ -123,6 +123,11 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
 /// Reads every input of `cfg` and builds the report; `warn` hears about
 /// each input that could not be read (completely).
 pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report {
+    if cfg.paths.is_empty() && std::io::IsTerminal::is_terminal(&io::stdin()) {
+        eprintln!(
+            "upcause: reading the log from stdin (end with Ctrl-D; give paths to read files)"
+        );
+    }
     let catalog = Catalog::new();
     let mut agg = Aggregator::new(cfg.window);
     let (inputs, errors) = source::expand(&cfg.paths);

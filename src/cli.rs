@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const AFTER_HELP: &str = "\
 Exit status:
   0  analyzed (whether or not failures were found)
+  1  check: a rule failed
   2  usage error, or an input could not be read (the others are still analyzed)
 
 Examples:
