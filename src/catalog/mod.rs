@@ -435,7 +435,7 @@ impl Catalog {
             if matches!(c.cause, CompiledCause::Ignore) {
                 return None;
             }
-            let ctx = body.context();
+            let ctx = body.upstream_context();
             let upstream = match s.extract {
                 Extract::NginxPeer => ctx
                     .upstream

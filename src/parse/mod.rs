@@ -200,11 +200,17 @@ fn skip_token(b: &[u8]) -> &[u8] {
 pub(crate) fn leading_number(b: &[u8]) -> Option<(u64, usize)> {
     let mut v: u64 = 0;
     let mut n = 0;
-    for &c in b.iter().take(20) {
-        if !c.is_ascii_digit() {
+    // 19 digits always fit in a u64; only a 20th needs checking.
+    while n < b.len() && n < 20 {
+        let d = b[n].wrapping_sub(b'0');
+        if d > 9 {
             break;
         }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+        v = if n < 19 {
+            v * 10 + u64::from(d)
+        } else {
+            v.checked_mul(10)?.checked_add(u64::from(d))?
+        };
         n += 1;
     }
     (n > 0).then_some((v, n))
@@ -248,6 +254,22 @@ mod tests {
         parse_head(b"2021/05/06 07:08:09 [error] 1#1: x", &mut st).unwrap();
         let h = parse_head(b"May  6 07:08:10 h nginx: [error] 1#1: *2 x", &mut st).unwrap();
         assert_eq!(h.time.unwrap().iso(), "2021-05-06T07:08:10");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(leading_number(b"812#7"), Some((812, 3)));
+        assert_eq!(leading_number(b"x"), None);
+        assert_eq!(
+            leading_number(b"18446744073709551615"),
+            Some((u64::MAX, 20))
+        );
+        assert_eq!(leading_number(b"18446744073709551616"), None);
+        assert_eq!(leading_number(b"99999999999999999999"), None);
+        assert_eq!(
+            leading_number(b"1234567890123456789012"),
+            Some((12345678901234567890, 20))
+        );
     }
 
     #[test]

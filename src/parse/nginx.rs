@@ -169,6 +169,17 @@ impl<'a> LazyBody<'a> {
             parse_context(self.ctx_raw)
         }
     }
+
+    /// The context fields up to `upstream` (`client`, `server`, `request`,
+    /// `upstream`, `resolver`): all that classification needs, without
+    /// walking `host` and `referrer`.
+    pub fn upstream_context(&self) -> Context<'a> {
+        if self.ctx_raw.is_empty() {
+            Context::default()
+        } else {
+            parse_context_until(self.ctx_raw, true)
+        }
+    }
 }
 
 /// The last ` while ` in `b`. A reverse substring search is not
@@ -232,9 +243,19 @@ fn split_errno(pre: &[u8]) -> (&[u8], Option<i64>) {
 }
 
 /// `, key: value` pairs. `b` starts at the `, ` of the first key.
-fn parse_context(mut b: &[u8]) -> Context<'_> {
+fn parse_context(b: &[u8]) -> Context<'_> {
+    parse_context_until(b, false)
+}
+
+/// [`parse_context`], stopping after `upstream` when `upstream_only`:
+/// `host` and `referrer` come after it and can be long (tracking
+/// referrers), and classification needs neither.
+fn parse_context_until(mut b: &[u8], upstream_only: bool) -> Context<'_> {
     let mut ctx = Context::default();
     while let Some((key, after)) = key_at(b) {
+        if upstream_only && matches!(key, b"host" | b"referrer") {
+            break;
+        }
         let (value, rest) = if after.first() == Some(&b'"') {
             quoted_value(&after[1..])
         } else {
@@ -249,6 +270,9 @@ fn parse_context(mut b: &[u8]) -> Context<'_> {
             b"referrer" => ctx.referrer = Some(value),
             b"resolver" => ctx.resolver = Some(value),
             _ => {}
+        }
+        if upstream_only && key == b"upstream" {
+            break;
         }
         b = rest;
     }
@@ -366,6 +390,20 @@ mod tests {
         );
         assert_eq!(b.ctx.upstream, Some(&b"http://[::1]:81/auth"[..]));
         assert_eq!(b.ctx.client, Some(&b"::1"[..]));
+    }
+
+    #[test]
+    fn upstream_context_stops_before_host_and_referrer() {
+        let line = r#"2026/11/20 10:23:45 [error] 1#1: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET /a HTTP/1.1", upstream: "http://127.0.0.1:9000/a", host: "h", referrer: "https://x/?q=a\", upstream: \"evil""#;
+        let h = head(line.as_bytes()).unwrap();
+        let lazy = LazyBody::parse(h.body);
+        let full = lazy.context();
+        let short = lazy.upstream_context();
+        assert_eq!(short.upstream, full.upstream);
+        assert_eq!(short.request, full.request);
+        assert_eq!(short.upstream, Some(&b"http://127.0.0.1:9000/a"[..]));
+        assert_eq!((short.host, short.referrer), (None, None));
+        assert_eq!(full.host, Some(&b"h"[..]));
     }
 
     #[test]
