@@ -66,7 +66,9 @@ fn check_expected(dir: &Path, exact_counts: bool) -> usize {
         } else {
             n > 0 && n <= want_n
         };
-        if top["cause"] != want_cause.as_str() || up != want_up || !count_ok {
+        let cause_ok = top["cause"] == want_cause.as_str()
+            || (!exact_counts && racy_alternative(want_cause, top["cause"].as_str().unwrap_or("")));
+        if !cause_ok || up != want_up || !count_ok {
             problems.push(format!(
                 "{path}: want {want_cause} {want_up} {want_n}, got {} {up} {n}",
                 top["cause"]
@@ -82,6 +84,18 @@ fn check_expected(dir: &Path, exact_counts: bool) -> usize {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     rows.len()
+}
+
+/// With live servers a dying backend is seen as a reset (RST) or as a close
+/// (FIN) depending on timing, and a reset while the body is still being sent
+/// as a send failure or a reset: both are right for that run.
+fn racy_alternative(want: &str, got: &str) -> bool {
+    matches!(
+        (want, got),
+        ("connection_reset", "premature_close")
+            | ("premature_close", "connection_reset")
+            | ("send_failed", "connection_reset")
+    )
 }
 
 #[test]
