@@ -52,14 +52,17 @@ CMDS=(
   "upcause analyze --format json FILE.gz::$UPCAUSE analyze -q --format json $LOG.gz > /dev/null"
 )
 
-# median of the wall times (and the max RSS) of RUNS runs
+# median of the wall times (and the max RSS) of RUNS runs, read from
+# GNU time -v ("Elapsed (wall clock) time", "Maximum resident set size")
 measure() {
   local cmd=$1 times=() rss=0 out wall kb
   for _ in $(seq "$RUNS"); do
-    out=$( { /usr/bin/time -f '%e %M' bash -c "$cmd" 2>&1 >/dev/null; } | tail -n 1)
-    wall=${out% *}; kb=${out#* }
+    out=$( { /usr/bin/time -v bash -c "$cmd" 2>&1 >/dev/null; } )
+    wall=$(printf '%s\n' "$out" | awk -F': ' '/Elapsed \(wall clock\)/ {
+      n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }')
+    kb=$(printf '%s\n' "$out" | awk -F': ' '/Maximum resident set size/ {print $2}')
     times+=("$wall")
-    [ "$kb" -gt "$rss" ] && rss=$kb
+    [ "${kb:-0}" -gt "$rss" ] && rss=$kb
   done
   printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" "$rss"
 }
