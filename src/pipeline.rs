@@ -16,7 +16,9 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::Duration;
 
 use memchr::memmem;
 
@@ -342,6 +344,17 @@ fn count(
     agg.add(f, upstream, route, text);
 }
 
+/// Marks its flag when its thread unwinds from a panic.
+struct Sentinel<'a>(&'a AtomicBool);
+
+impl Drop for Sentinel<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// What the reader produces, in input order (`seq`).
 enum Item {
     Begin(String),
@@ -384,14 +397,18 @@ pub fn run(
     let (scan_tx, scan_rx) = channel::<Box<Scan>>();
     let scan_rx = Mutex::new(scan_rx);
 
+    // Set when a worker dies, so that a bug there ends the run instead of
+    // leaving this thread waiting for a chunk that will never come.
+    let worker_died = AtomicBool::new(false);
     std::thread::scope(|s| {
         let reader_done = done_tx.clone();
         let progress = opts.progress;
         s.spawn(move || read_inputs(inputs, max_buffers, progress, job_tx, reader_done, buf_rx));
         for _ in 0..threads {
             let done = done_tx.clone();
-            let (jobs, scans) = (&job_rx, &scan_rx);
+            let (jobs, scans, died) = (&job_rx, &scan_rx, &worker_died);
             s.spawn(move || {
+                let _sentinel = Sentinel(died);
                 let mut scanner = Scanner::new(opts.catalog, opts.default_year);
                 loop {
                     let job = jobs.lock().map(|rx| rx.recv());
@@ -414,7 +431,13 @@ pub fn run(
         let mut waiting: BTreeMap<u64, Item> = BTreeMap::new();
         let mut next = 0u64;
         let mut current = String::new();
-        for (n, item) in done_rx {
+        loop {
+            let (n, item) = match done_rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(got) => got,
+                Err(RecvTimeoutError::Timeout) if !worker_died.load(Ordering::Relaxed) => continue,
+                // All done, or a worker died: the scope re-raises its panic.
+                Err(_) => break,
+            };
             waiting.insert(n, item);
             while let Some(item) = waiting.remove(&next) {
                 next += 1;
@@ -447,6 +470,8 @@ pub fn run(
                 }
             }
         }
+        // The reader may wait for a buffer that will not come back.
+        drop(buf_tx);
     });
 }
 
