@@ -466,3 +466,46 @@ fn failure_of(ev: &Event) -> Option<Failure> {
         line: ev.line,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lead(tid: u64, t: i64) -> Event {
+        Event {
+            cause: CauseId::from_id("upstream_timeout"),
+            role: Role::Lead,
+            strong: true,
+            status: None,
+            server: Server::Apache,
+            time: Some(LocalTime(t)),
+            pid: Some(1),
+            tid: Some(tid),
+            request: None,
+            upstream: Key::None,
+            upstream_hash: 0,
+            route: Key::None,
+            file: 0,
+            line: tid,
+            lines: 1,
+        }
+    }
+
+    /// The Apache join state is capped: past MAX_PENDING threads with a
+    /// failure being assembled, the oldest are emitted early, none lost.
+    #[test]
+    fn pending_apache_failures_are_bounded_and_never_lost() {
+        let mut c = Correlator::new();
+        let scan = Scan::default();
+        let mut emitted = 0u64;
+        let n = MAX_PENDING as u64 * 2 + 7;
+        for tid in 0..n {
+            c.push(&lead(tid, 100), b"x", &scan, &mut |_, _| emitted += 1);
+            assert!(c.apache.len() <= MAX_PENDING + 1);
+        }
+        assert!(emitted > 0, "the oldest were emitted early");
+        c.flush(&mut |_, _| emitted += 1);
+        assert_eq!(emitted, n);
+        assert!(c.apache.is_empty());
+    }
+}

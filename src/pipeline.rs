@@ -769,6 +769,40 @@ Stack trace:
         }
     }
 
+    /// A record continued across a chunk end is joined up to MAX_RECORD;
+    /// its further continuation lines are counted, its closing line kept.
+    #[test]
+    fn a_record_across_chunks_is_joined_up_to_the_cap() {
+        let catalog = Catalog::new();
+        let filters = Filters::default();
+        let first = "2026/11/20 10:00:00 [error] 7#7: *1 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  boom\n";
+        let middle: String = (0..3000)
+            .map(|i| format!("#{i} /var/www/app/vendor/lib/deep/stack/frame.php(12): call()\n"))
+            .collect();
+        let last = "  thrown\" while reading response header from upstream, client: 1.1.1.1, server: s, request: \"GET /f.php HTTP/1.1\", upstream: \"fastcgi://127.0.0.1:9000\", host: \"h\"\n";
+        assert!(middle.len() > 2 * MAX_RECORD);
+        let mut agg = Aggregator::new(60);
+        let mut seq = Sequencer::new(&catalog, &filters, 2026);
+        let mut scanner = Scanner::new(&catalog, 2026);
+        let mut scan = Scan::default();
+        seq.begin_input("t".into(), &mut agg);
+        for part in [first, middle.as_str(), last] {
+            scanner.scan(part.as_bytes(), false, &mut scan);
+            seq.chunk(part.as_bytes(), &scan, &mut agg);
+        }
+        seq.end_input(None, &mut agg);
+        let r = crate::report::Report::build(&agg);
+        assert_eq!(r.causes.len(), 1);
+        assert_eq!(r.causes[0].cause, "php_fatal");
+        assert_eq!(
+            r.causes[0].upstreams[0].upstream,
+            "fastcgi://127.0.0.1:9000"
+        );
+        assert_eq!(r.lines.total, 3002);
+        assert_eq!(r.lines.continuation, 3001);
+        assert_eq!(r.lines.matched, 3002);
+    }
+
     #[test]
     fn any_thread_count_gives_the_same_report() {
         let mut log = String::new();

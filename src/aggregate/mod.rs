@@ -503,6 +503,26 @@ mod tests {
     }
 
     #[test]
+    fn examples_are_cut_at_the_limit() {
+        let mut a = Aggregator::new(60);
+        let f = Failure {
+            cause: CauseId::from_id("upstream_refused").unwrap(),
+            server: Server::Nginx,
+            status: None,
+            time: None,
+            upstream: crate::correlate::Key::None,
+            route: crate::correlate::Key::None,
+            new_request: true,
+            lines: 1,
+            file: 0,
+            line: 1,
+        };
+        a.add(&f, NO_KEY, NO_KEY, &[b'x'; 3 * MAX_EXAMPLE]);
+        let c = &a.causes[f.cause.0 as usize];
+        assert_eq!(c.example.as_ref().unwrap().text.len(), MAX_EXAMPLE);
+    }
+
+    #[test]
     fn timelines_coarsen_when_too_long() {
         let mut a = Aggregator::new(1);
         for t in 0..(window::MAX_WINDOWS as i64 + 5) {
