@@ -9,6 +9,7 @@ use std::io::{self, Write};
 use crate::aggregate::window::format_duration;
 use crate::parse::LocalTime;
 use crate::render::escape;
+use crate::render::text::{marks, plural, thousands, truncate};
 use crate::report::Report;
 
 /// One followed file as the screen shows it.
@@ -254,52 +255,17 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
 }
 
 /// A sparkline: the lowest mark for an empty window, at most 60 columns.
-fn spark(marks: &[u64]) -> String {
-    const MARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    if marks.is_empty() {
+fn spark(windows: &[u64]) -> String {
+    if windows.is_empty() {
         return String::new();
     }
-    let cols = marks.len().min(60);
+    let cols = windows.len().min(60);
     let mut b = vec![0u64; cols];
-    for (i, &n) in marks.iter().enumerate() {
-        b[i * cols / marks.len()] += n;
+    for (i, &n) in windows.iter().enumerate() {
+        let slot = &mut b[i * cols / windows.len()];
+        *slot = slot.saturating_add(n);
     }
-    let max = b.iter().copied().max().unwrap_or(0).max(1);
-    b.iter()
-        .map(|&n| {
-            if n == 0 {
-                MARKS[0]
-            } else {
-                MARKS[((n * 7).div_ceil(max) as usize).clamp(1, 7)]
-            }
-        })
-        .collect()
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(3)).collect();
-        t.push_str("...");
-        t
-    }
-}
-
-fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    marks(&b)
 }
 
 /// The terminal while the live screen is up: alternate screen, cursor

@@ -321,7 +321,6 @@ fn time_span(r: &Report) -> Option<(i64, i64)> {
 /// A sparkline of the timeline over the report's whole time span, empty
 /// windows as the lowest mark, squeezed to at most 60 columns.
 fn sparkline(c: &CauseReport, window: i64, span: (i64, i64)) -> Option<String> {
-    const MARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let points: Vec<(i64, u64)> = c
         .timeline
         .iter()
@@ -339,17 +338,7 @@ fn sparkline(c: &CauseReport, window: i64, span: (i64, i64)) -> Option<String> {
         let b = &mut buckets[idx.min(cols - 1)];
         *b = b.saturating_add(*n);
     }
-    let max = *buckets.iter().max()?;
-    let line: String = buckets
-        .iter()
-        .map(|&n| {
-            if n == 0 {
-                MARKS[0]
-            } else {
-                MARKS[((n as u128 * 7).div_ceil(max.max(1) as u128) as usize).clamp(1, 7)]
-            }
-        })
-        .collect();
+    let line = marks(&buckets);
     let per = (windows as f64 / cols as f64).ceil() as i64 * window;
     let label = |t: i64| short_time(&crate::parse::LocalTime(t).iso());
     Some(format!(
@@ -383,7 +372,25 @@ fn short_time(iso: &str) -> String {
     t.strip_suffix(":00").unwrap_or(t).to_string()
 }
 
-fn truncate(s: &str, max: usize) -> String {
+/// One mark per bucket, scaled to the largest: the lowest mark for an
+/// empty bucket, at least the second lowest for any failure.
+pub(crate) fn marks(buckets: &[u64]) -> String {
+    const MARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = buckets.iter().copied().max().unwrap_or(0).max(1);
+    buckets
+        .iter()
+        .map(|&n| {
+            if n == 0 {
+                MARKS[0]
+            } else {
+                MARKS[((u128::from(n) * 7).div_ceil(u128::from(max)) as usize).clamp(1, 7)]
+            }
+        })
+        .collect()
+}
+
+/// `s` cut to `max` characters, ending in `...` when cut.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
@@ -393,12 +400,13 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+/// `one` or `many` by `n`.
+pub(crate) fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
 /// `1234567` -> `1,234,567`.
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
