@@ -548,9 +548,7 @@ fn errno_ok(rule: Errnos, errno: Option<Errno>) -> bool {
 /// The path after the last ` returned by ` (Apache's `ap_proxyerror`
 /// lines end with the request URI).
 fn returned_by(msg: &[u8]) -> Option<&[u8]> {
-    memchr::memrchr_iter(b'r', msg)
-        .find(|&i| i > 0 && msg[i - 1] == b' ' && msg[i..].starts_with(b"returned by "))
-        .map(|i| &msg[i + 12..])
+    crate::parse::rfind(msg, b" returned by ").map(|i| &msg[i + 13..])
 }
 
 /// The text between `start` and the next `end` (or the end of `b`).

@@ -175,11 +175,7 @@ impl<'a> Body<'a> {
             out.ah = Some(ah);
             rest = r;
         }
-        // The last `, referer: ` (a reverse byte search is vectorized, a
-        // reverse substring search is not).
-        if let Some(i) =
-            memchr::memrchr_iter(b',', rest).find(|&i| rest[i..].starts_with(b", referer: "))
-        {
+        if let Some(i) = super::rfind(rest, b", referer: ") {
             out.referer = Some(&rest[i + 11..]);
             rest = &rest[..i];
         }

@@ -195,6 +195,19 @@ fn skip_token(b: &[u8]) -> &[u8] {
     }
 }
 
+/// The last occurrence of `needle` in `hay`. memchr's reverse substring
+/// search is not vectorized; a reverse byte search is, so this searches for
+/// the needle's first byte that is not a space or comma (frequent in log
+/// text) and checks the needle around it.
+#[inline]
+pub(crate) fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let k = needle.iter().position(|&c| c != b' ' && c != b',')?;
+    memchr::memrchr_iter(needle[k], hay)
+        .filter(|&i| i >= k)
+        .map(|i| i - k)
+        .find(|&i| hay[i..].starts_with(needle))
+}
+
 /// A run of ASCII digits at the start of `b`, with its length.
 #[inline]
 pub(crate) fn leading_number(b: &[u8]) -> Option<(u64, usize)> {
@@ -254,6 +267,13 @@ mod tests {
         parse_head(b"2021/05/06 07:08:09 [error] 1#1: x", &mut st).unwrap();
         let h = parse_head(b"May  6 07:08:10 h nginx: [error] 1#1: *2 x", &mut st).unwrap();
         assert_eq!(h.time.unwrap().iso(), "2021-05-06T07:08:10");
+    }
+
+    #[test]
+    fn reverse_find() {
+        assert_eq!(rfind(b"a while b while c", b" while "), Some(9));
+        assert_eq!(rfind(b"while", b" while "), None);
+        assert_eq!(rfind(b"x", b""), None);
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl<'a> LazyBody<'a> {
             Some(i) => (&body[..i], &body[i..]),
             None => (body, &b""[..]),
         };
-        let (pre, action) = match rfind_while(pre) {
+        let (pre, action) = match super::rfind(pre, b" while ") {
             Some(i) => (&pre[..i], &pre[i + 7..]),
             None => (pre, &b""[..]),
         };
@@ -180,15 +180,6 @@ impl<'a> LazyBody<'a> {
             parse_context_until(self.ctx_raw, true)
         }
     }
-}
-
-/// The last ` while ` in `b`. A reverse substring search is not
-/// vectorized in memchr; a reverse byte search for the `w` is.
-#[inline]
-fn rfind_while(b: &[u8]) -> Option<usize> {
-    memchr::memrchr_iter(b'w', b)
-        .find(|&i| i > 0 && b[i - 1] == b' ' && b[i..].starts_with(b"while "))
-        .map(|i| i - 1)
 }
 
 /// Where the context fields start: the first `, client: ` after any
