@@ -71,13 +71,14 @@ impl std::error::Error for Error {
     }
 }
 
-/// Render an I/O error without the "(os error N)" noise for the common
-/// cases, keeping the OS text otherwise.
-fn describe_io(e: &io::Error) -> String {
+/// An I/O error as the report and stderr show it: without the "(os error
+/// N)" noise for the common cases, the OS text otherwise.
+pub fn describe_io(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => "no such file or directory".to_string(),
         io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        io::ErrorKind::UnexpectedEof => "unexpected end of file (truncated input?)".to_string(),
+        io::ErrorKind::UnexpectedEof => "unexpected end of file (truncated?)".to_string(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => format!("corrupt data: {e}"),
         _ => e.to_string(),
     }
 }

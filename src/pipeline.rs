@@ -453,7 +453,7 @@ pub fn run(
                     }
                     Item::Oversized => seq.oversized(),
                     Item::End(error) => {
-                        let text = error.as_ref().map(describe);
+                        let text = error.as_ref().map(crate::error::describe_io);
                         if let Some(e) = error {
                             warn(&Error::input(current.clone(), e));
                         }
@@ -463,7 +463,7 @@ pub fn run(
                         agg.files.push(FileStats {
                             path: name.clone(),
                             lines: LineStats::default(),
-                            error: Some(describe(&e)),
+                            error: Some(crate::error::describe_io(&e)),
                         });
                         warn(&Error::input(name, e));
                     }
@@ -544,16 +544,6 @@ fn read_inputs(
             }
         };
         send(Item::End(error), &mut seq);
-    }
-}
-
-fn describe(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::UnexpectedEof => "unexpected end of file (truncated?)".to_string(),
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => format!("corrupt data: {e}"),
-        io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
     }
 }
 

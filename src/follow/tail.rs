@@ -389,8 +389,7 @@ impl Tail {
 fn describe(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => "no such file or directory (waiting for it)".to_string(),
-        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
+        _ => crate::error::describe_io(e),
     }
 }
 
