@@ -193,8 +193,6 @@ pub struct Correlator {
     /// Generation of the valid slots of `recent` (starts at 1).
     epoch: u32,
     seq: u64,
-    /// Lines absorbed into failures already emitted.
-    pub absorbed_lines: u64,
 }
 
 impl Default for Correlator {
@@ -204,7 +202,6 @@ impl Default for Correlator {
             recent: Vec::new(),
             epoch: 1,
             seq: 0,
-            absorbed_lines: 0,
         }
     }
 }
@@ -341,7 +338,8 @@ impl Correlator {
             Some(Slot::Closed { time: closed, .. })
                 if near(closed, time) && (role == Role::Attach || !strong) =>
             {
-                self.absorbed_lines += u64::from(ev.lines);
+                // Part of the failure just emitted (AH01097 after AH00898):
+                // nothing more to count.
                 self.apache.insert(key, Slot::Closed { time: closed, seq });
             }
             _ => self.start_apache(key, ev, text, keys, seq, emit),

@@ -39,7 +39,6 @@ pub struct LineReader<R> {
     eof: bool,
     max_line: usize,
     line_no: u64,
-    bytes_read: u64,
     /// A read error, reported after the lines read before it (the same
     /// rule as [`ChunkReader`]).
     error: Option<io::Error>,
@@ -61,7 +60,6 @@ impl<R: Read> LineReader<R> {
             eof: false,
             max_line,
             line_no: 0,
-            bytes_read: 0,
             error: None,
         }
     }
@@ -69,11 +67,6 @@ impl<R: Read> LineReader<R> {
     /// Number of the line most recently returned (1-based).
     pub fn line_no(&self) -> u64 {
         self.line_no
-    }
-
-    /// Bytes read from the source so far.
-    pub fn bytes_read(&self) -> u64 {
-        self.bytes_read
     }
 
     /// The next line, `None` at the end of input. An I/O error leaves the
@@ -136,7 +129,6 @@ impl<R: Read> LineReader<R> {
             self.eof = true;
         }
         self.end += n;
-        self.bytes_read += n as u64;
         Ok(())
     }
 
@@ -150,7 +142,6 @@ impl<R: Read> LineReader<R> {
                 return Ok(len);
             }
             let n = read_retrying(&mut self.inner, &mut self.buf[..])?;
-            self.bytes_read += n as u64;
             if n == 0 {
                 self.eof = true;
                 return Ok(len);
@@ -195,7 +186,6 @@ pub struct ChunkReader<R> {
     eof: bool,
     target: usize,
     max_line: usize,
-    bytes_read: u64,
     /// A read error, reported after the lines read before it.
     error: Option<io::Error>,
 }
@@ -214,14 +204,8 @@ impl<R: Read> ChunkReader<R> {
             eof: false,
             target: target.max(1),
             max_line,
-            bytes_read: 0,
             error: None,
         }
-    }
-
-    /// Bytes read from the source so far.
-    pub fn bytes_read(&self) -> u64 {
-        self.bytes_read
     }
 
     /// The next piece, read into `buf`; `Ok(Err(buf))` at the end of
@@ -275,7 +259,6 @@ impl<R: Read> ChunkReader<R> {
                 }
             };
             filled += n;
-            self.bytes_read += n as u64;
             if n == 0 {
                 self.eof = true;
             }
@@ -294,7 +277,6 @@ impl<R: Read> ChunkReader<R> {
                     0
                 }
             };
-            self.bytes_read += n as u64;
             if n == 0 {
                 self.eof = true;
                 return Ok(len);
