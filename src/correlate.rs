@@ -30,8 +30,10 @@ pub const MAX_PENDING: usize = 4096;
 /// nginx requests remembered for retry detection (slots of a direct-mapped
 /// table).
 pub const MAX_RECENT: usize = 16_384;
-/// (cause, upstream) pairs remembered per nginx request.
-const RECENT_PAIRS: usize = 8;
+/// (cause, upstream) pairs remembered per nginx request (a request retried
+/// on more upstreams than this is still recognised as one; only a repeat of
+/// a pair not remembered is taken for a retry rather than a new request).
+const RECENT_PAIRS: usize = 6;
 
 /// An upstream or route of a failure. Keys are interned into the report
 /// only when the failure passes the filters, so until then they stay where
@@ -116,6 +118,7 @@ pub struct Event {
     /// Thread id.
     pub tid: Option<u64>,
     /// nginx request key (pid, connection, request line).
+    /// Its connection number is in the low 32 bits ([`crate::scan::ScanEvent::request`]).
     pub request: Option<u64>,
     /// The upstream.
     pub upstream: Key,
@@ -162,25 +165,36 @@ impl Slot {
 }
 
 /// One slot of the retry memory: a request and the (cause, upstream)
-/// pairs it failed with.
+/// pairs it failed with, in one cache line (the table is probed once per
+/// nginx failure, at random).
 #[derive(Clone, Copy)]
+#[repr(align(64))]
 struct Recent {
-    /// The slot is valid only when this equals the correlator's epoch, so
-    /// that forgetting everything is one increment, not a memset.
-    epoch: u32,
-    key: u64,
+    /// The request key mixed with the correlator's epoch: a slot of an
+    /// older epoch never matches, so forgetting everything is one
+    /// increment, not a memset. 0 marks an empty slot.
+    tag: u64,
     time: i64,
-    len: u8,
-    seen: [(CauseId, u64); RECENT_PAIRS],
+    /// [`pair`]s, the unused ones 0.
+    seen: [u64; RECENT_PAIRS],
 }
 
 const EMPTY_RECENT: Recent = Recent {
-    epoch: 0,
-    key: 0,
+    tag: 0,
     time: 0,
-    len: 0,
-    seen: [(CauseId(0), 0); RECENT_PAIRS],
+    seen: [0; RECENT_PAIRS],
 };
+
+/// A (cause, upstream) pair as one word, never 0: the cause in the top 16
+/// bits (plus one), the upstream's hash in the other 48.
+fn pair(cause: CauseId, upstream_hash: u64) -> u64 {
+    (u64::from(cause.0) + 1) << 48 | (upstream_hash & 0xFFFF_FFFF_FFFF)
+}
+
+/// The cause of a [`pair`].
+fn pair_cause(p: u64) -> u16 {
+    ((p >> 48) as u16).wrapping_sub(1)
+}
 
 /// Joins lines into failures; feed it events in input order, then flush.
 pub struct Correlator {
@@ -260,37 +274,40 @@ impl Correlator {
         let Some(req) = ev.request else {
             return Some(f);
         };
-        // Never 0, which marks an empty slot.
-        let key = (req ^ u64::from(ev.file).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
         let t = ev.time.map_or(0, |t| t.0);
-        let pair = (f.cause, ev.upstream_hash);
+        let pair = pair(f.cause, ev.upstream_hash);
         if self.recent.is_empty() {
             self.recent = vec![EMPTY_RECENT; MAX_RECENT];
         }
-        let epoch = self.epoch;
-        let r = &mut self.recent[(key >> 7) as usize % MAX_RECENT];
-        if r.epoch == epoch && r.key == key && (t - r.time).abs() <= RETRY_SECS {
-            let seen = &r.seen[..r.len as usize];
+        let key = req ^ u64::from(ev.file).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // Never 0, which marks an empty slot.
+        let tag = (key ^ u64::from(self.epoch).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)) | 1;
+        // The slot follows the connection number (the low bits of the key),
+        // so requests logged close together use slots close together and
+        // the table is walked almost in order instead of at random.
+        let slot = (req as u32).wrapping_add(ev.file.wrapping_mul(0x9E37_79B9));
+        let r = &mut self.recent[slot as usize % MAX_RECENT];
+        if r.tag == tag && (t - r.time).abs() <= RETRY_SECS {
+            let len = r.seen.iter().position(|&p| p == 0).unwrap_or(RECENT_PAIRS);
+            let seen = &r.seen[..len];
             if seen.contains(&pair) {
                 // The same failure again: a new request on a keepalive
                 // connection, not a retry.
-                r.len = 1;
+                r.seen = [0; RECENT_PAIRS];
                 r.seen[0] = pair;
             } else {
-                if seen.iter().any(|(c, _)| *c == f.cause) {
+                if seen.iter().any(|&p| pair_cause(p) == f.cause.0) {
                     f.new_request = false;
                 }
-                if (r.len as usize) < RECENT_PAIRS {
-                    r.seen[r.len as usize] = pair;
-                    r.len += 1;
+                if len < RECENT_PAIRS {
+                    r.seen[len] = pair;
                 }
             }
             r.time = t;
         } else {
-            r.epoch = epoch;
-            r.key = key;
+            r.tag = tag;
             r.time = t;
-            r.len = 1;
+            r.seen = [0; RECENT_PAIRS];
             r.seen[0] = pair;
         }
         Some(f)

@@ -17,7 +17,6 @@
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
-use memchr::memmem;
 
 use crate::aggregate::{LineStats, UNRECOGNIZED_SAMPLES, route};
 use crate::catalog::{Catalog, CauseId, Role};
@@ -110,7 +109,10 @@ pub struct ScanEvent {
     pub pid: Option<u32>,
     /// Thread id.
     pub tid: Option<u64>,
-    /// nginx: hash of (pid, connection, request line), to recognise retries.
+    /// nginx: a key of (pid, connection, request line), to recognise
+    /// retries: the connection number in the low 32 bits (so that requests
+    /// logged near each other have keys near each other), a hash of all
+    /// three in the high 32.
     pub request: Option<u64>,
     /// Upstream key in the chunk's table, or [`NO_KEY`].
     pub upstream: u32,
@@ -323,7 +325,8 @@ impl<'c> Scanner<'c> {
         };
         let request = match (head.cid, c.request) {
             (Some(cid), Some(req)) => {
-                Some(foldhash::fast::FixedState::default().hash_one((head.pid, cid, req)))
+                let hash = foldhash::fast::FixedState::default().hash_one((head.pid, cid, req));
+                Some(hash & !0xFFFF_FFFF | cid & 0xFFFF_FFFF)
             }
             _ => None,
         };
@@ -350,13 +353,14 @@ impl<'c> Scanner<'c> {
 /// An nginx FastCGI stderr record whose payload goes on over the next
 /// physical lines: it has not reached its closing `" while ...` yet.
 pub fn opens_record(body: &[u8]) -> bool {
-    body.starts_with(b"FastCGI sent in stderr: \"")
-        && memmem::find(body, b"\" while ").is_none()
-        && memmem::find(body, b", client: ").is_none()
+    body.first() == Some(&b'F')
+        && body.starts_with(b"FastCGI sent in stderr: \"")
+        && parse::find(body, b"\" while ").is_none()
+        && parse::find(body, b", client: ").is_none()
 }
 
 /// The last physical line of a multi-line record: the payload's closing
 /// quote and the context follow.
 pub fn closes_record(line: &[u8]) -> bool {
-    memmem::find(line, b"\" while ").is_some() || memmem::find(line, b", client: ").is_some()
+    parse::find(line, b"\" while ").is_some() || parse::find(line, b", client: ").is_some()
 }

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use memchr::memmem;
 
-use crate::parse::{Head, Server, apache, nginx, php_fpm};
+use crate::parse::{Head, Server, apache, find, nginx, php_fpm};
 pub use errno::Errno;
 
 /// What a cause means and how to fix it.
@@ -279,6 +279,12 @@ pub struct Catalog {
     by_server: [Vec<Compiled>; 3],
     /// One pass over an nginx line for every token a failure has.
     nginx_prefilter: aho_corasick::AhoCorasick,
+    /// nginx rows that can match a message starting with a given byte (in
+    /// table order): rows matched by prefix only under their first byte,
+    /// the others under every byte.
+    nginx_by_first: Vec<Vec<usize>>,
+    /// Prefixes of nginx rows matched by prefix, by their first byte.
+    nginx_prefixes: Vec<Vec<&'static [u8]>>,
     /// Apache rows by message number (indices into the Apache rows, in
     /// order), so a line is checked against its own rows only.
     apache_by_ah: hashbrown::HashMap<u32, Vec<usize>>,
@@ -373,7 +379,21 @@ impl Catalog {
         for rows in apache_by_ah.values_mut() {
             rows.extend_from_slice(&apache_any);
         }
+        let mut nginx_by_first = vec![Vec::new(); 256];
+        let mut nginx_prefixes = vec![Vec::new(); 256];
+        for (i, c) in by_server[Server::Nginx.index()].iter().enumerate() {
+            match c.sig.matcher {
+                Match::Prefix(p) | Match::PrefixContains(p, _) => {
+                    let first = usize::from(p.as_bytes()[0]);
+                    nginx_by_first[first].push(i);
+                    nginx_prefixes[first].push(p.as_bytes());
+                }
+                _ => nginx_by_first.iter_mut().for_each(|rows| rows.push(i)),
+            }
+        }
         Catalog {
+            nginx_by_first,
+            nginx_prefixes,
             by_server,
             apache_by_ah,
             apache_any,
@@ -394,9 +414,7 @@ impl Catalog {
             // is reserved for client-side errors); the prefilter then skips
             // every line without a failure token.
             Server::Nginx => {
-                if matches!(head.level, b"info" | b"notice" | b"debug")
-                    || !self.nginx_prefilter.is_match(head.body)
-                {
+                if matches!(head.level, b"info" | b"notice" | b"debug") {
                     return None;
                 }
                 self.classify_nginx(head)
@@ -419,9 +437,28 @@ impl Catalog {
     }
 
     fn classify_nginx<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
+        let first = usize::from(*head.body.first()?);
+        // A line with none of the prefilter's tokens matches no row. Most
+        // failures start with a row's prefix and have `upstream` in their
+        // action, which answers that without a pass over the line.
+        let prefixed = self.nginx_prefixes[first]
+            .iter()
+            .any(|p| head.body.starts_with(p));
+        if !prefixed && !self.nginx_prefilter.is_match(head.body) {
+            return None;
+        }
         let body = nginx::LazyBody::parse(head.body);
+        if prefixed
+            && find(body.action, b"upstream").is_none()
+            && !self.nginx_prefilter.is_match(head.body)
+        {
+            return None;
+        }
         let errno = body.errno.map(Errno::of);
-        for c in &self.by_server[0] {
+        for c in self.nginx_by_first[first]
+            .iter()
+            .map(|&i| &self.by_server[0][i])
+        {
             let s = &c.sig;
             let msg_ok = c.matches(body.message, None);
             let phase_ok = match s.phase {
@@ -456,10 +493,7 @@ impl Catalog {
 
     fn classify_apache<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
         let body = apache::Body::parse(head.body);
-        if body.ah.is_none()
-            && body.status.is_none()
-            && memmem::find(body.message, b"proxy").is_none()
-        {
+        if body.ah.is_none() && body.status.is_none() && find(body.message, b"proxy").is_none() {
             return None;
         }
         let errno = body.status.map(|s| match s {
@@ -553,16 +587,16 @@ fn returned_by(msg: &[u8]) -> Option<&[u8]> {
 
 /// The text between `start` and the next `end` (or the end of `b`).
 fn between<'a>(b: &'a [u8], start: &[u8], end: &[u8]) -> Option<&'a [u8]> {
-    let i = memmem::find(b, start)? + start.len();
+    let i = find(b, start)? + start.len();
     let rest = &b[i..];
-    let j = memmem::find(rest, end).unwrap_or(rest.len());
+    let j = find(rest, end).unwrap_or(rest.len());
     Some(&rest[..j])
 }
 
 /// nginx `upstream:` value as a server: scheme and address without the
 /// URI; unix sockets as `unix:/path`. A sub-slice, so nothing is copied.
 pub fn upstream_server(u: &[u8]) -> &[u8] {
-    let Some(sep) = memmem::find(u, b"://") else {
+    let Some(sep) = find(u, b"://") else {
         return u;
     };
     let rest = &u[sep + 3..];
@@ -578,7 +612,7 @@ pub fn upstream_server(u: &[u8]) -> &[u8] {
 /// Host part of an nginx `upstream:` value (the upstream block's name for
 /// `no live upstreams`).
 fn upstream_host(u: &[u8]) -> &[u8] {
-    let rest = match memmem::find(u, b"://") {
+    let rest = match find(u, b"://") {
         Some(i) => &u[i + 3..],
         None => u,
     };
@@ -588,7 +622,7 @@ fn upstream_host(u: &[u8]) -> &[u8] {
 
 /// The unresolvable name in nginx resolver errors.
 fn resolved_name(msg: &[u8]) -> Option<&[u8]> {
-    if let Some(i) = memmem::find(msg, b" could not be resolved") {
+    if let Some(i) = find(msg, b" could not be resolved") {
         return Some(&msg[..i]);
     }
     if let Some(name) = between(msg, b"in upstream \"", b"\"") {
@@ -616,7 +650,7 @@ fn with_prefix(p: Prefix, msg: &[u8], v: &[u8]) -> Vec<u8> {
         Prefix::Http => [b"http://", v].concat(),
         Prefix::Scheme => {
             let m = msg.strip_prefix(b"proxy: ").unwrap_or(msg);
-            let scheme = match memmem::find(&m[..m.len().min(12)], b": ") {
+            let scheme = match find(&m[..m.len().min(12)], b": ") {
                 Some(i) if m[..i].iter().all(u8::is_ascii_alphabetic) => {
                     m[..i].to_ascii_lowercase()
                 }

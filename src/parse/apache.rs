@@ -9,7 +9,6 @@
 //! in any order. Apache escapes control characters itself, so a record is
 //! always one line.
 
-use memchr::memmem;
 use nom::{
     IResult, Parser,
     branch::alt,
@@ -210,7 +209,7 @@ fn status(i: &[u8]) -> Res<'_, Status> {
     ));
     let (i, s) = delimited(char('('), code, char(')')).parse(i)?;
     // The OS text up to ": " (bounded, it is a short strerror).
-    let end = memmem::find(&i[..i.len().min(160)], b": ")
+    let end = super::find(&i[..i.len().min(160)], b": ")
         .ok_or_else(|| nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)))?;
     Ok((&i[end + 2..], s))
 }

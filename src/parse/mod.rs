@@ -208,8 +208,20 @@ pub(crate) fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
         .find(|&i| hay[i..].starts_with(needle))
 }
 
-/// A run of ASCII digits at the start of `b`, with its length.
+/// The first occurrence of `needle` in `hay`. For the short haystacks of
+/// log lines a vectorized search for one byte of the needle (the first that
+/// is not a space or comma) and a check around each hit beat building a
+/// substring searcher per call, as `memmem::find` does.
 #[inline]
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some(k) = needle.iter().position(|&c| c != b' ' && c != b',') else {
+        return memchr::memmem::find(hay, needle);
+    };
+    memchr::memchr_iter(needle[k], hay.get(k..)?).find(|&i| hay[i..].starts_with(needle))
+}
+
+/// A run of ASCII digits at the start of `b`, with its length.
+#[inline(always)]
 pub(crate) fn leading_number(b: &[u8]) -> Option<(u64, usize)> {
     let mut v: u64 = 0;
     let mut n = 0;
@@ -274,6 +286,28 @@ mod tests {
         assert_eq!(rfind(b"a while b while c", b" while "), Some(9));
         assert_eq!(rfind(b"while", b" while "), None);
         assert_eq!(rfind(b"x", b""), None);
+    }
+
+    #[test]
+    fn forward_find() {
+        assert_eq!(find(b"a while b while c", b" while "), Some(1));
+        assert_eq!(find(b"xx, client: y", b", client: "), Some(2));
+        assert_eq!(find(b"while", b" while "), None);
+        assert_eq!(find(b" whil", b" while "), None);
+        assert_eq!(find(b"", b"://"), None);
+        for (hay, needle) in [
+            ("a://b://", "://"),
+            ("::://", "://"),
+            (", , client: ", ", client: "),
+            ("x", ""),
+            ("a, b", ", "),
+        ] {
+            assert_eq!(
+                find(hay.as_bytes(), needle.as_bytes()),
+                memchr::memmem::find(hay.as_bytes(), needle.as_bytes()),
+                "{hay}"
+            );
+        }
     }
 
     #[test]

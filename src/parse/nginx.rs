@@ -26,7 +26,7 @@ pub fn head(line: &[u8]) -> Option<Head<'_>> {
 }
 
 /// [`head`] with the date of the previous line remembered.
-#[inline]
+#[inline(always)]
 pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
     let t = time::nginx_cached(line, dates)?;
     let mut h = head_without_time(line.get(19..)?.strip_prefix(b" ")?)?;
@@ -36,6 +36,7 @@ pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<He
 
 /// The prefix after the time (syslog forms drop nginx's own time):
 /// `[level] pid#tid: [*cid ]`.
+#[inline(always)]
 pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
     let b = b.strip_prefix(b"[")?;
     // `[error]`: at most 6 lowercase letters, then `]`.
@@ -192,7 +193,7 @@ fn context_start(body: &[u8]) -> Option<usize> {
         memmem::rfind_iter(body, b"\" while ")
             .find(|&i| {
                 let tail = &body[i + 8..];
-                memmem::find(&tail[..tail.len().min(96)], b", client: ").is_some()
+                super::find(&tail[..tail.len().min(96)], b", client: ").is_some()
             })
             .unwrap_or(0)
     } else {

@@ -67,7 +67,7 @@ impl<'a> Body<'a> {
         // Debug lines: "pid 12, fpm_children_make(), line 409: [pool www] ...".
         let mut b = body;
         if b.starts_with(b"pid ")
-            && let Some(i) = memchr::memmem::find(&b[..b.len().min(96)], b": ")
+            && let Some(i) = super::find(&b[..b.len().min(96)], b": ")
         {
             b = &b[i + 2..];
         }
