@@ -14,22 +14,37 @@ pub const MAX_ROUTE: usize = 200;
 /// there is no usable path.
 pub fn normalize(raw: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
-    let target = request_target(raw);
-    let mut path = strip_origin(target);
-    if let Some(i) = memchr::memchr2(b'?', b'#', path) {
-        path = &path[..i];
-    }
-    if path.is_empty() {
-        return false;
-    }
-    if path[0] != b'/' {
+    let path = strip_origin(request_target(raw));
+    if path.first() != Some(&b'/') {
+        let path = match memchr::memchr2(b'?', b'#', path) {
+            Some(i) => &path[..i],
+            None => path,
+        };
+        if path.is_empty() {
+            return false;
+        }
         // `*` (OPTIONS), authority form (CONNECT) or garbage: keep bounded.
         push_bounded(out, path);
         return true;
     }
-    for seg in path[1..].split(|&c| c == b'/') {
+    // One pass: each segment's class is gathered as its bytes go by, and
+    // the path ends at the query or the fragment.
+    let mut start = 1;
+    let mut all = CLASS_DIGIT | CLASS_HEX;
+    let mut any = 0u8;
+    let mut i = 1;
+    loop {
+        let c = path.get(i).copied().unwrap_or(b'?');
+        let class = CLASS[usize::from(c)];
+        if class & CLASS_END == 0 {
+            all &= class;
+            any |= class;
+            i += 1;
+            continue;
+        }
+        let seg = &path[start..i];
         out.push(b'/');
-        if is_id(seg) {
+        if is_id(seg, all, any) {
             out.extend_from_slice(b":id");
         } else {
             out.extend_from_slice(seg);
@@ -39,9 +54,38 @@ pub fn normalize(raw: &[u8], out: &mut Vec<u8>) -> bool {
             out.extend_from_slice(b"...");
             break;
         }
+        if c != b'/' {
+            break;
+        }
+        i += 1;
+        start = i;
+        all = CLASS_DIGIT | CLASS_HEX;
+        any = 0;
     }
     true
 }
+
+const CLASS_DIGIT: u8 = 1;
+const CLASS_HEX: u8 = 2;
+/// `/`, `?` and `#`: a segment ends.
+const CLASS_END: u8 = 4;
+
+/// Byte classes for [`normalize`].
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = match b {
+            b'0'..=b'9' => CLASS_DIGIT | CLASS_HEX,
+            b'a'..=b'f' | b'A'..=b'F' => CLASS_HEX,
+            b'/' | b'?' | b'#' => CLASS_END,
+            _ => 0,
+        };
+        c += 1;
+    }
+    t
+};
 
 /// The request target of a request line, or `raw` itself when it is not one.
 fn request_target(raw: &[u8]) -> &[u8] {
@@ -91,18 +135,15 @@ fn push_bounded(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// A segment that is an identifier rather than part of the route's shape:
-/// all digits, a UUID, or a long hex string with at least one digit.
-fn is_id(seg: &[u8]) -> bool {
+/// all digits, a UUID, or a long hex string with at least one digit. `all`
+/// holds the classes every byte has, `any` those some byte has.
+fn is_id(seg: &[u8], all: u8, any: u8) -> bool {
     if seg.is_empty() {
         return false;
     }
-    if seg.iter().all(u8::is_ascii_digit) {
-        return true;
-    }
-    if is_uuid(seg) {
-        return true;
-    }
-    seg.len() >= 16 && seg.iter().all(u8::is_ascii_hexdigit) && seg.iter().any(u8::is_ascii_digit)
+    all & CLASS_DIGIT != 0
+        || is_uuid(seg)
+        || seg.len() >= 16 && all & CLASS_HEX != 0 && any & CLASS_DIGIT != 0
 }
 
 fn is_uuid(s: &[u8]) -> bool {
@@ -153,6 +194,92 @@ mod tests {
         assert_eq!(norm("GET /cut/at/2048/byt").unwrap(), "/cut/at/:id/byt");
         assert_eq!(norm("GET /a b c HTTP/1.1").unwrap(), "/a b c");
         assert!(norm("GET ?x HTTP/1.1").is_none());
+    }
+
+    /// The straightforward form of [`normalize`]: cut at `?`/`#`, split at
+    /// `/`, test each segment.
+    fn reference(raw: &[u8], out: &mut Vec<u8>) -> bool {
+        out.clear();
+        let mut path = strip_origin(request_target(raw));
+        if let Some(i) = memchr::memchr2(b'?', b'#', path) {
+            path = &path[..i];
+        }
+        if path.is_empty() {
+            return false;
+        }
+        if path[0] != b'/' {
+            push_bounded(out, path);
+            return true;
+        }
+        for seg in path[1..].split(|&c| c == b'/') {
+            out.push(b'/');
+            let id = !seg.is_empty()
+                && (seg.iter().all(u8::is_ascii_digit)
+                    || is_uuid(seg)
+                    || seg.len() >= 16
+                        && seg.iter().all(u8::is_ascii_hexdigit)
+                        && seg.iter().any(u8::is_ascii_digit));
+            if id {
+                out.extend_from_slice(b":id");
+            } else {
+                out.extend_from_slice(seg);
+            }
+            if out.len() > MAX_ROUTE {
+                out.truncate(MAX_ROUTE);
+                out.extend_from_slice(b"...");
+                break;
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn one_pass_agrees_with_the_reference() {
+        let parts: &[&str] = &[
+            "/",
+            "a",
+            "12",
+            "?",
+            "#",
+            "x=1",
+            "GET ",
+            " HTTP/1.1",
+            "deadbeef",
+            "DEADBEEF0",
+            "-",
+            "8a6e0804-2bd0-4672-b79d-d97027f9071a",
+            "http://h:1",
+            "*",
+            "",
+            "é",
+            "//",
+        ];
+        // Every sequence of up to four parts.
+        let mut n = 0;
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for d in parts {
+                        let raw = format!("{a}{b}{c}{d}");
+                        let (mut x, mut y) = (Vec::new(), Vec::new());
+                        let (rx, ry) = (
+                            normalize(raw.as_bytes(), &mut x),
+                            reference(raw.as_bytes(), &mut y),
+                        );
+                        assert_eq!((rx, &x), (ry, &y), "{raw:?}");
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(n, parts.len().pow(4));
+        let long = format!("/{}", "ab/1234/".repeat(100));
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        assert_eq!(
+            normalize(long.as_bytes(), &mut x),
+            reference(long.as_bytes(), &mut y)
+        );
+        assert_eq!(x, y);
     }
 
     #[test]
