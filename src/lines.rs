@@ -158,7 +158,7 @@ impl<R: Read> LineReader<R> {
 }
 
 /// Bytes a chunk aims at; a chunk ends at the first line end past it.
-pub const CHUNK_SIZE: usize = 1024 * 1024;
+pub const CHUNK_SIZE: usize = 2048 * 1024;
 
 /// What [`ChunkReader::next_piece`] gives.
 #[derive(Debug, PartialEq, Eq)]

@@ -129,8 +129,24 @@ impl ParseState {
 #[inline]
 pub fn parse_head<'a>(line: &'a [u8], state: &mut ParseState) -> Option<Head<'a>> {
     let first = *line.first()?;
+    // The common case first, returned as built: no merging with the other
+    // layouts' results, which would copy the head through memory.
+    if first.is_ascii_digit()
+        && let Some((t, rest)) = nginx::time_cached(line, &mut state.dates)
+    {
+        if let Some(head) = nginx::head_after_time(rest, Some(t)) {
+            state.saw(t);
+            return Some(head);
+        }
+    }
+    parse_head_other(line, first, state)
+}
+
+/// [`parse_head`] for every layout but a plain nginx line.
+#[inline(never)]
+fn parse_head_other<'a>(line: &'a [u8], first: u8, state: &mut ParseState) -> Option<Head<'a>> {
     let head = if first.is_ascii_digit() {
-        nginx::head_cached(line, &mut state.dates).or_else(|| syslog_wrapped(line, state))
+        syslog_wrapped(line, state)
     } else if first == b'[' {
         apache::head_cached(line, &mut state.apache_dates).or_else(|| php_fpm::head(line))
     } else if first == b'A' {

@@ -28,16 +28,30 @@ pub fn head(line: &[u8]) -> Option<Head<'_>> {
 /// [`head`] with the date of the previous line remembered.
 #[inline(always)]
 pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
+    let (t, rest) = time_cached(line, dates)?;
+    head_after_time(rest, Some(t))
+}
+
+/// The time at the start of a line and what follows it.
+#[inline(always)]
+pub fn time_cached<'a>(
+    line: &'a [u8],
+    dates: &mut time::DateCache,
+) -> Option<(time::LocalTime, &'a [u8])> {
     let t = time::nginx_cached(line, dates)?;
-    let mut h = head_without_time(line.get(19..)?.strip_prefix(b" ")?)?;
-    h.time = Some(t);
-    Some(h)
+    Some((t, line.get(19..)?.strip_prefix(b" ")?))
 }
 
 /// The prefix after the time (syslog forms drop nginx's own time):
 /// `[level] pid#tid: [*cid ]`.
-#[inline(always)]
+#[inline]
 pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
+    head_after_time(b, None)
+}
+
+/// `[level] pid#tid: [*cid ]`, given the time before it.
+#[inline(always)]
+pub fn head_after_time(b: &[u8], time: Option<time::LocalTime>) -> Option<Head<'_>> {
     let b = b.strip_prefix(b"[")?;
     // `[error]`: at most 6 lowercase letters, then `]`.
     let close = b.iter().take(8).position(|&c| !c.is_ascii_lowercase())?;
@@ -60,7 +74,7 @@ pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
     }
     Some(Head {
         format: Format::Nginx,
-        time: None,
+        time,
         level,
         module: b"",
         pid: u32::try_from(pid).ok(),
