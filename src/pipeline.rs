@@ -26,7 +26,7 @@ use crate::aggregate::{Aggregator, FileStats, Interner, LineStats};
 use crate::catalog::{Catalog, CauseId};
 use crate::correlate::{Correlator, Event, Failure, Key};
 use crate::error::Error;
-use crate::lines::{ChunkReader, Piece, split_lines};
+use crate::lines::{CHUNK_SIZE, ChunkReader, MAX_LINE, Piece, split_lines};
 use crate::parse::LocalTime;
 use crate::scan::{KeyTable, NO_KEY, Scan, Scanner, closes_record};
 use crate::source::{self, InputSpec};
@@ -378,6 +378,17 @@ pub struct RunOptions<'a> {
     pub progress: Option<&'a crate::progress::Progress>,
 }
 
+/// Bytes all chunk buffers may take together.
+const BUFFER_BUDGET: usize = 16 << 20;
+
+/// The chunk size for `buffers` buffers in circulation: [`CHUNK_SIZE`]
+/// (large chunks mean fewer hand-offs between threads) unless that would
+/// take the buffers past [`BUFFER_BUDGET`], down to 256 KiB, so that memory
+/// stays bounded at high `--threads`.
+fn chunk_size(buffers: usize) -> usize {
+    (BUFFER_BUDGET / buffers.max(1)).clamp(256 << 10, CHUNK_SIZE)
+}
+
 /// Runs every input through the stages into `agg`; `warn` hears about each
 /// input that could not be read (completely).
 pub fn run(
@@ -390,6 +401,7 @@ pub fn run(
     // Buffers in circulation: enough to keep every worker busy and the
     // reader one step ahead, and no more.
     let max_buffers = 2 * threads + 2;
+    let chunk_size = chunk_size(max_buffers);
     let (job_tx, job_rx) = channel::<(u64, Vec<u8>, usize)>();
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = channel::<(u64, Item)>();
@@ -403,7 +415,16 @@ pub fn run(
     std::thread::scope(|s| {
         let reader_done = done_tx.clone();
         let progress = opts.progress;
-        s.spawn(move || read_inputs(inputs, max_buffers, progress, job_tx, reader_done, buf_rx));
+        s.spawn(move || {
+            read_inputs(
+                inputs,
+                (max_buffers, chunk_size),
+                progress,
+                job_tx,
+                reader_done,
+                buf_rx,
+            )
+        });
         for _ in 0..threads {
             let done = done_tx.clone();
             let (jobs, scans, died) = (&job_rx, &scan_rx, &worker_died);
@@ -478,7 +499,7 @@ pub fn run(
 /// The reader thread: opens each input in turn and cuts it into chunks.
 fn read_inputs(
     inputs: &[InputSpec],
-    max_buffers: usize,
+    (max_buffers, chunk_size): (usize, usize),
     progress: Option<&crate::progress::Progress>,
     jobs: Sender<(u64, Vec<u8>, usize)>,
     done: Sender<(u64, Item)>,
@@ -504,7 +525,7 @@ fn read_inputs(
             }
         };
         send(Item::Begin(name), &mut seq);
-        let mut chunks = ChunkReader::new(reader);
+        let mut chunks = ChunkReader::with_sizes(reader, chunk_size, MAX_LINE);
         let error = loop {
             let buf = match free.try_recv() {
                 Ok(b) => b,
@@ -837,5 +858,19 @@ Stack trace:
         assert_eq!(r.causes.len(), 1);
         assert_eq!(r.causes[0].cause, "upstream_refused");
         assert_eq!(r.lines.matched, 1);
+    }
+
+    #[test]
+    fn chunk_buffers_stay_within_their_budget() {
+        assert_eq!(chunk_size(6), CHUNK_SIZE);
+        for threads in [1, 2, 4, 8, 16, 64, 512] {
+            let buffers = 2 * threads + 2;
+            let size = chunk_size(buffers);
+            assert!(size >= 256 << 10 && size <= CHUNK_SIZE, "{threads}: {size}");
+            assert!(
+                buffers * size <= BUFFER_BUDGET || size == 256 << 10,
+                "{threads}"
+            );
+        }
     }
 }
