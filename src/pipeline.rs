@@ -299,7 +299,7 @@ fn global(key: &Key, table: Option<&KeyTable>, remap: &mut [u32], interner: &mut
         (Key::Local(id), Some(t)) => {
             let slot = &mut remap[*id as usize];
             if *slot == NO_KEY {
-                *slot = interner.intern(t.get(*id));
+                *slot = interner.intern_hashed(t.get(*id), t.hash(*id));
             }
             *slot
         }
@@ -866,7 +866,10 @@ Stack trace:
         for threads in [1, 2, 4, 8, 16, 64, 512] {
             let buffers = 2 * threads + 2;
             let size = chunk_size(buffers);
-            assert!(size >= 256 << 10 && size <= CHUNK_SIZE, "{threads}: {size}");
+            assert!(
+                (256 << 10..=CHUNK_SIZE).contains(&size),
+                "{threads}: {size}"
+            );
             assert!(
                 buffers * size <= BUFFER_BUDGET || size == 256 << 10,
                 "{threads}"

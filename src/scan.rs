@@ -18,7 +18,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
-use crate::aggregate::{LineStats, UNRECOGNIZED_SAMPLES, route};
+use crate::aggregate::{LineStats, UNRECOGNIZED_SAMPLES, key_hash, route};
 use crate::catalog::{Catalog, CauseId, Role};
 use crate::lines::{MAX_LINE, trim_cr};
 use crate::parse::{self, Format, Head, LocalTime, ParseState, Server};
@@ -35,7 +35,6 @@ pub struct KeyTable {
     spans: Vec<(u32, u32)>,
     hashes: Vec<u64>,
     table: HashTable<u32>,
-    hasher: foldhash::fast::FixedState,
 }
 
 impl KeyTable {
@@ -49,7 +48,7 @@ impl KeyTable {
 
     /// The id of `key`, added if new.
     pub fn intern(&mut self, key: &[u8]) -> u32 {
-        let hash = self.hasher.hash_one(key);
+        let hash = key_hash(key);
         let (arena, spans) = (&self.arena, &self.spans);
         let eq = |&id: &u32| {
             let (s, e) = spans[id as usize];
@@ -68,7 +67,7 @@ impl KeyTable {
         id
     }
 
-    /// The hash of a key (the same for the same bytes in any table).
+    /// The [`key_hash`] of a key.
     pub fn hash(&self, id: u32) -> u64 {
         self.hashes[id as usize]
     }

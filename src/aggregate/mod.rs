@@ -13,7 +13,7 @@ pub mod window;
 
 use std::collections::BTreeMap;
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashTable};
 
 use crate::catalog::CauseId;
 use crate::correlate::Failure;
@@ -29,13 +29,23 @@ pub const MAX_EXAMPLE: usize = 4096;
 /// Unrecognized lines kept as samples.
 pub const UNRECOGNIZED_SAMPLES: usize = 5;
 
+/// The hash of a key, the same in every table and run (not seeded).
+#[inline]
+pub fn key_hash(key: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(key)
+}
+
 /// Key id used for everything past a dimension's cap.
 pub const OTHER: u32 = u32::MAX - 1;
 
 /// Distinct byte strings, each with a small id, up to a cap.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
-    ids: HashMap<Box<[u8]>, u32>,
+    /// Ids, hashed by their key with the fixed hash that the scanning
+    /// stage's tables use too ([`crate::scan::KeyTable`]), so a key
+    /// arriving from there is not hashed again.
+    ids: HashTable<u32>,
     keys: Vec<Box<[u8]>>,
     cap: usize,
     /// Failures counted under `(other)` (kept by the aggregator: per
@@ -55,16 +65,23 @@ impl Interner {
     /// The id of `key`, adding it if there is room; [`OTHER`] otherwise.
     /// Allocates only for a key not seen before.
     pub fn intern(&mut self, key: &[u8]) -> u32 {
-        if let Some(&id) = self.ids.get(key) {
+        self.intern_hashed(key, key_hash(key))
+    }
+
+    /// [`Interner::intern`] with the key's [`key_hash`] known.
+    pub fn intern_hashed(&mut self, key: &[u8], hash: u64) -> u32 {
+        let keys = &self.keys;
+        if let Some(&id) = self.ids.find(hash, |&id| *keys[id as usize] == *key) {
             return id;
         }
         if self.keys.len() >= self.cap {
             return OTHER;
         }
         let id = self.keys.len() as u32;
-        let boxed: Box<[u8]> = key.into();
-        self.keys.push(boxed.clone());
-        self.ids.insert(boxed, id);
+        self.keys.push(key.into());
+        let keys = &self.keys;
+        self.ids
+            .insert_unique(hash, id, |&i| key_hash(&keys[i as usize]));
         id
     }
 
