@@ -377,10 +377,27 @@ mod tests {
         }
         for c in 0..=255u8 {
             for at in 0..9 {
+                let mut b = *b"987654321";
+                b[at] = c;
+                assert_eq!(leading_number(&b), leading_number_slow(&b), "{c} at {at}");
                 let mut b = *b"123456789";
                 b[at] = c;
                 assert_eq!(leading_number(&b), leading_number_slow(&b), "{c} at {at}");
             }
+        }
+    }
+
+    #[test]
+    fn numbers_of_every_length_agree() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 10) as usize;
+            let digits: String = x.to_string().chars().take(len).collect();
+            let b = format!("{digits}#{}", x % 97);
+            assert_eq!(leading_number(b.as_bytes()), leading_number_slow(b.as_bytes()), "{b}");
         }
     }
 
