@@ -28,7 +28,9 @@ pub fn normalize(raw: &[u8], out: &mut Vec<u8>) -> bool {
         return true;
     }
     // One pass: each segment's class is gathered as its bytes go by, and
-    // the path ends at the query or the fragment.
+    // the path ends at the query or the fragment. Text between ids is
+    // copied in runs, not segment by segment.
+    let mut copied = 0;
     let mut start = 1;
     let mut all = CLASS_DIGIT | CLASS_HEX;
     let mut any = 0u8;
@@ -42,25 +44,23 @@ pub fn normalize(raw: &[u8], out: &mut Vec<u8>) -> bool {
             i += 1;
             continue;
         }
-        let seg = &path[start..i];
-        out.push(b'/');
-        if is_id(seg, all, any) {
+        if is_id(&path[start..i], all, any) {
+            out.extend_from_slice(&path[copied..start]);
             out.extend_from_slice(b":id");
-        } else {
-            out.extend_from_slice(seg);
+            copied = i;
         }
-        if out.len() > MAX_ROUTE {
-            out.truncate(MAX_ROUTE);
-            out.extend_from_slice(b"...");
-            break;
-        }
-        if c != b'/' {
+        if c != b'/' || out.len() + (i - copied) > MAX_ROUTE {
             break;
         }
         i += 1;
         start = i;
         all = CLASS_DIGIT | CLASS_HEX;
         any = 0;
+    }
+    out.extend_from_slice(&path[copied..i.min(path.len())]);
+    if out.len() > MAX_ROUTE {
+        out.truncate(MAX_ROUTE);
+        out.extend_from_slice(b"...");
     }
     true
 }
