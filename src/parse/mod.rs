@@ -397,7 +397,11 @@ mod tests {
             let len = (x % 10) as usize;
             let digits: String = x.to_string().chars().take(len).collect();
             let b = format!("{digits}#{}", x % 97);
-            assert_eq!(leading_number(b.as_bytes()), leading_number_slow(b.as_bytes()), "{b}");
+            assert_eq!(
+                leading_number(b.as_bytes()),
+                leading_number_slow(b.as_bytes()),
+                "{b}"
+            );
         }
     }
 

@@ -13,11 +13,7 @@
 //! cut at nginx's 2048-byte limit lose their last fields; what is there is
 //! kept.
 
-use memchr::memmem;
-
 use super::{Format, Head, leading_number, time};
-
-// Searchers built once: these run for every candidate failure line.
 
 /// The prefix: time, level, `pid#tid: `, optional `*cid `.
 #[inline]
@@ -116,18 +112,6 @@ pub struct Body<'a> {
     pub ctx: Context<'a>,
 }
 
-/// Keys nginx (and common modules) append, in the order nginx writes them.
-const KEYS: &[&[u8]] = &[
-    b"client",
-    b"server",
-    b"request",
-    b"subrequest",
-    b"upstream",
-    b"host",
-    b"referrer",
-    b"resolver",
-];
-
 impl<'a> Body<'a> {
     /// Splits the body (the line after `*cid `).
     pub fn parse(body: &'a [u8]) -> Body<'a> {
@@ -201,26 +185,44 @@ impl<'a> LazyBody<'a> {
 /// quoted payload the message carries (FastCGI stderr, invalid headers), or
 /// `, resolver: ` for resolver errors.
 fn context_start(body: &[u8]) -> Option<usize> {
-    let from = if body.starts_with(b"FastCGI sent in stderr: \"")
-        || body.starts_with(b"upstream sent invalid header: \"")
-    {
-        memmem::rfind_iter(body, b"\" while ")
-            .find(|&i| {
-                let tail = &body[i + 8..];
-                super::find(&tail[..tail.len().min(96)], b", client: ").is_some()
-            })
-            .unwrap_or(0)
-    } else {
-        0
+    let quoted = match body.first() {
+        Some(b'F') => body.starts_with(b"FastCGI sent in stderr: \""),
+        Some(b'u') => body.starts_with(b"upstream sent invalid header: \""),
+        _ => false,
     };
+    let from = if quoted { payload_end(body) } else { 0 };
     let rest = &body[from..];
     // Commas are rare in messages: a vectorized byte search for them and a
-    // prefix test beat a substring search on these short lines.
-    let key = |k: &[u8]| memchr::memchr_iter(b',', rest).find(|&i| rest[i..].starts_with(k));
-    key(b", client: ")
-        .or_else(|| key(b", resolver: "))
-        .or_else(|| key(b", server: "))
-        .map(|i| i + from)
+    // prefix test beat a substring search on these short lines. One pass
+    // finds `client`, or failing that the first `resolver` or `server`.
+    let (mut resolver, mut server) = (None, None);
+    for i in memchr::memchr_iter(b',', rest) {
+        let t = &rest[i..];
+        if t.starts_with(b", client: ") {
+            return Some(i + from);
+        }
+        if resolver.is_none() && t.starts_with(b", resolver: ") {
+            resolver = Some(i + from);
+        }
+        if server.is_none() && t.starts_with(b", server: ") {
+            server = Some(i + from);
+        }
+    }
+    resolver.or(server)
+}
+
+/// Where a quoted payload ends: at the last `" while ` that a `, client: `
+/// follows closely (the payload itself may contain both); 0 if none does.
+fn payload_end(body: &[u8]) -> usize {
+    let mut end = body.len();
+    while let Some(i) = super::rfind(&body[..end], b"\" while ") {
+        let tail = &body[i + 8..];
+        if super::find(&tail[..tail.len().min(96)], b", client: ").is_some() {
+            return i;
+        }
+        end = i;
+    }
+    0
 }
 
 /// Splits ` (111: Connection refused)` off the end of `pre`.
@@ -259,7 +261,7 @@ fn parse_context(b: &[u8]) -> Context<'_> {
 fn parse_context_until(mut b: &[u8], upstream_only: bool) -> Context<'_> {
     let mut ctx = Context::default();
     while let Some((key, after)) = key_at(b) {
-        if upstream_only && matches!(key, b"host" | b"referrer") {
+        if upstream_only && matches!(key, Key::Host | Key::Referrer) {
             break;
         }
         let (value, rest) = if after.first() == Some(&b'"') {
@@ -268,16 +270,16 @@ fn parse_context_until(mut b: &[u8], upstream_only: bool) -> Context<'_> {
             plain_value(after)
         };
         match key {
-            b"client" => ctx.client = Some(value),
-            b"server" => ctx.server = Some(value),
-            b"request" => ctx.request = Some(value),
-            b"upstream" => ctx.upstream = Some(value),
-            b"host" => ctx.host = Some(value),
-            b"referrer" => ctx.referrer = Some(value),
-            b"resolver" => ctx.resolver = Some(value),
-            _ => {}
+            Key::Client => ctx.client = Some(value),
+            Key::Server => ctx.server = Some(value),
+            Key::Request => ctx.request = Some(value),
+            Key::Upstream => ctx.upstream = Some(value),
+            Key::Host => ctx.host = Some(value),
+            Key::Referrer => ctx.referrer = Some(value),
+            Key::Resolver => ctx.resolver = Some(value),
+            Key::Subrequest | Key::Other => {}
         }
-        if upstream_only && key == b"upstream" {
+        if upstream_only && key == Key::Upstream {
             break;
         }
         b = rest;
@@ -285,28 +287,52 @@ fn parse_context_until(mut b: &[u8], upstream_only: bool) -> Context<'_> {
     ctx
 }
 
+/// A context key: those nginx (and common modules) append, in the order
+/// nginx writes them, then any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Client,
+    Server,
+    Request,
+    Subrequest,
+    Upstream,
+    Host,
+    Referrer,
+    Resolver,
+    Other,
+}
+
 /// If `b` starts with `, key: `, the key and what follows it. Known keys
 /// are accepted anywhere; unknown ones only if they look like nginx keys
 /// (lowercase words), so that extra module fields are skipped cleanly.
 #[inline]
-fn key_at(b: &[u8]) -> Option<(&[u8], &[u8])> {
+fn key_at(b: &[u8]) -> Option<(Key, &[u8])> {
     let b = b.strip_prefix(b", ")?;
-    let colon = match KEYS
-        .iter()
-        .find(|k| b.get(k.len()) == Some(&b':') && b.starts_with(k))
-    {
-        Some(k) => k.len(),
+    // The known key this could be, told by its first letter; literal
+    // comparisons compile to a few loads instead of a call per key.
+    let (key, len) = match b.first()? {
+        b'c' if b.starts_with(b"client:") => (Key::Client, 6),
+        b's' if b.starts_with(b"server:") => (Key::Server, 6),
+        b's' if b.starts_with(b"subrequest:") => (Key::Subrequest, 10),
+        b'r' if b.starts_with(b"request:") => (Key::Request, 7),
+        b'r' if b.starts_with(b"referrer:") => (Key::Referrer, 8),
+        b'r' if b.starts_with(b"resolver:") => (Key::Resolver, 8),
+        b'u' if b.starts_with(b"upstream:") => (Key::Upstream, 8),
+        b'h' if b.starts_with(b"host:") => (Key::Host, 4),
         // Not a known key: a lowercase word (module keys such as
         // `bytes from/to client`) up to its colon, or nothing.
-        None => b.iter().take(40).position(|&c| c == b':').filter(|&i| {
-            i > 0
-                && b[..i]
-                    .iter()
-                    .all(|&c| c.is_ascii_lowercase() || c == b' ' || c == b'_' || c == b'/')
-        })?,
+        _ => {
+            let colon = b.iter().take(40).position(|&c| c == b':').filter(|&i| {
+                i > 0
+                    && b[..i]
+                        .iter()
+                        .all(|&c| c.is_ascii_lowercase() || c == b' ' || c == b'_' || c == b'/')
+            })?;
+            (Key::Other, colon)
+        }
     };
-    let after = &b[colon + 1..];
-    Some((&b[..colon], after.strip_prefix(b" ").unwrap_or(after)))
+    let after = &b[len + 1..];
+    Some((key, after.strip_prefix(b" ").unwrap_or(after)))
 }
 
 /// A quoted value: ends at an unescaped `"` followed by the end or another
