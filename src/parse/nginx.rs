@@ -48,14 +48,16 @@ pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
 /// `[level] pid#tid: [*cid ]`, given the time before it.
 #[inline(always)]
 pub fn head_after_time(b: &[u8], time: Option<time::LocalTime>) -> Option<Head<'_>> {
-    let b = b.strip_prefix(b"[")?;
-    // `[error]`: at most 6 lowercase letters, then `]`.
-    let close = b.iter().take(8).position(|&c| !c.is_ascii_lowercase())?;
-    if close == 0 || b[close] != b']' {
-        return None;
-    }
-    let level = &b[..close];
-    let b = b[close + 1..].strip_prefix(b" ")?;
+    // nginx's own levels first, as literals (a few compares each).
+    let known = |n: usize| Some((&b[1..n - 2], &b[n..]));
+    let (level, b) = match b.get(1) {
+        Some(b'e') if b.starts_with(b"[error] ") => known(8),
+        Some(b'w') if b.starts_with(b"[warn] ") => known(7),
+        Some(b'i') if b.starts_with(b"[info] ") => known(7),
+        Some(b'c') if b.starts_with(b"[crit] ") => known(7),
+        Some(b'n') if b.starts_with(b"[notice] ") => known(9),
+        _ => any_level(b),
+    }?;
     let (pid, n) = leading_number(b)?;
     let b = b[n..].strip_prefix(b"#")?;
     let (tid, n) = leading_number(b)?;
@@ -78,6 +80,16 @@ pub fn head_after_time(b: &[u8], time: Option<time::LocalTime>) -> Option<Head<'
         cid,
         body: b,
     })
+}
+
+/// `[level] ` for any level: at most 7 lowercase letters.
+fn any_level(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let b = b.strip_prefix(b"[")?;
+    let close = b.iter().take(8).position(|&c| !c.is_ascii_lowercase())?;
+    if close == 0 || b[close] != b']' {
+        return None;
+    }
+    Some((&b[..close], b[close + 1..].strip_prefix(b" ")?))
 }
 
 /// The context fields nginx appends after the message.
@@ -474,6 +486,40 @@ mod tests {
         assert_eq!(b.errno, Some(111));
         assert_eq!(b.action, b"resolving");
         assert_eq!(b.ctx.resolver, Some(&b"127.0.0.1:53"[..]));
+    }
+
+    #[test]
+    fn levels_known_and_other() {
+        for (rest, level) in [
+            ("[error] 1#2: *3 x", Some("error")),
+            ("[warn] 1#2: x", Some("warn")),
+            ("[info] 1#2: x", Some("info")),
+            ("[crit] 1#2: x", Some("crit")),
+            ("[notice] 1#2: x", Some("notice")),
+            ("[alert] 1#2: x", Some("alert")),
+            ("[emerg] 1#2: x", Some("emerg")),
+            ("[debug] 1#2: x", Some("debug")),
+            ("[errors] 1#2: x", Some("errors")),
+            ("[error]1#2: x", None),
+            ("[error] ", None),
+            ("[error]", None),
+            ("[erro] 1#2: x", Some("erro")),
+            ("[Error] 1#2: x", None),
+            ("[abcdefgh] 1#2: x", None),
+            ("[] 1#2: x", None),
+            ("error] 1#2: x", None),
+        ] {
+            let h = head_after_time(rest.as_bytes(), None);
+            assert_eq!(
+                h.as_ref().map(|h| std::str::from_utf8(h.level).unwrap()),
+                level,
+                "{rest}"
+            );
+            if let Some(h) = h {
+                assert_eq!((h.pid, h.tid), (Some(1), Some(2)), "{rest}");
+                assert_eq!(h.body, b"x", "{rest}");
+            }
+        }
     }
 
     #[test]

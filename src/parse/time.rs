@@ -145,11 +145,27 @@ pub fn month(b: &[u8]) -> Option<u32> {
 pub struct DateCache {
     date: [u8; 10],
     days: i64,
+    /// nginx: the last whole stamp and its time (busy logs write dozens of
+    /// lines per second).
+    stamp: Option<([u8; 19], LocalTime)>,
 }
 
 /// nginx time through a [`DateCache`]; same result as [`nginx`].
 #[inline]
 pub fn nginx_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
+    let stamp = b.first_chunk::<19>()?;
+    if let Some((last, t)) = &cache.stamp
+        && last == stamp
+    {
+        return Some(*t);
+    }
+    let t = nginx_date_cached(b, cache)?;
+    cache.stamp = Some((*stamp, t));
+    Some(t)
+}
+
+/// [`nginx_cached`] below the whole-stamp cache.
+fn nginx_date_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
     if b.len() >= 19 && b[..10] == cache.date && b[10] == b' ' {
         let (h, m, s) = hms(&b[11..])?;
         if h > 23 || m > 59 || s > 60 {
