@@ -83,11 +83,11 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
         }
         for u in &c.upstreams {
             let k = key(&mut agg.upstreams, &u.upstream);
-            *s.upstreams.entry(k).or_default() += u.count;
+            s.upstreams.add(k, u.count);
         }
         for rt in &c.routes {
             let k = key(&mut agg.routes, &rt.route);
-            *s.routes.entry(k).or_default() += rt.count;
+            s.routes.add(k, rt.count);
         }
         for st in &c.statuses {
             *s.statuses.entry(st.status).or_default() += st.count;

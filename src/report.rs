@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregator, CauseStats, Interner, LineStats, OTHER, window};
+use crate::aggregate::{Aggregator, CauseStats, Counts, Interner, LineStats, OTHER, window};
 use crate::catalog::CauseId;
 use crate::parse::{LocalTime, Server};
 
@@ -385,10 +385,10 @@ fn cause_report(agg: &Aggregator, id: CauseId, c: &CauseStats, total: u64) -> Ca
 }
 
 /// Keys by count, most first, ties by key; `(other)` always last.
-fn ranked(keys: &Interner, counts: &hashbrown::HashMap<u32, u64>) -> Vec<(String, u64)> {
+fn ranked(keys: &Interner, counts: &Counts) -> Vec<(String, u64)> {
     let mut v: Vec<(bool, String, u64)> = counts
         .iter()
-        .map(|(&id, &n)| (id == OTHER, text(keys.key(id)), n))
+        .map(|(id, n)| (id == OTHER, text(keys.key(id)), n))
         .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)).then(a.1.cmp(&b.1)));
     v.into_iter().map(|(_, k, n)| (k, n)).collect()

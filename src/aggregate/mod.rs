@@ -132,9 +132,9 @@ pub struct CauseStats {
     /// Failed requests per window start.
     pub timeline: BTreeMap<i64, u64>,
     /// Attempts per upstream id.
-    pub upstreams: HashMap<u32, u64>,
+    pub upstreams: Counts,
     /// Failed requests per route id.
-    pub routes: HashMap<u32, u64>,
+    pub routes: Counts,
     /// Failed requests per server.
     pub servers: [u64; 3],
     /// Failed requests per status the client got: the message's own when
@@ -143,6 +143,107 @@ pub struct CauseStats {
     pub statuses: BTreeMap<u16, u64>,
     /// The earliest line in input order.
     pub example: Option<Example>,
+}
+
+/// Counts per key id: a hash map while few ids are in use, a slot per id
+/// once they are many and dense (a long analysis), where counting a failure
+/// is one indexed add instead of a probe into a large table. Counts
+/// saturate (merged reports are input too); a count of zero is no entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    sparse: HashMap<u32, u64>,
+    /// Slot per id, once switched to dense (`sparse` is then empty).
+    dense: Vec<u64>,
+    /// Non-zero slots of `dense`.
+    dense_used: usize,
+    /// The count of [`OTHER`], which is far above the other ids.
+    other: u64,
+}
+
+/// Sparse counts switch to dense from this many ids on, when the highest id
+/// is at most [`DENSE_SPREAD`] times their number.
+const DENSE_FROM: usize = 64;
+const DENSE_SPREAD: usize = 4;
+
+impl Counts {
+    /// Adds `n` to `id`'s count.
+    #[inline]
+    pub fn add(&mut self, id: u32, n: u64) {
+        if n == 0 {
+            return;
+        }
+        if id == OTHER {
+            self.other = self.other.saturating_add(n);
+            return;
+        }
+        let i = id as usize;
+        if self.dense.is_empty() {
+            let slot = self.sparse.entry(id).or_default();
+            *slot = slot.saturating_add(n);
+            if self.sparse.len() >= DENSE_FROM && self.sparse.len().is_power_of_two() {
+                self.maybe_densify();
+            }
+            return;
+        }
+        if i >= self.dense.len() {
+            self.dense.resize(i + 1, 0);
+        }
+        let slot = &mut self.dense[i];
+        if *slot == 0 {
+            self.dense_used += 1;
+        }
+        *slot = slot.saturating_add(n);
+    }
+
+    fn maybe_densify(&mut self) {
+        let max = self.sparse.keys().max().map_or(0, |&k| k as usize);
+        if max >= DENSE_SPREAD * self.sparse.len() {
+            return;
+        }
+        let mut dense = vec![0; max + 1];
+        for (&k, &n) in &self.sparse {
+            dense[k as usize] = n;
+        }
+        self.dense_used = self.sparse.len();
+        self.dense = dense;
+        self.sparse = HashMap::new();
+    }
+
+    /// The count of `id` (0 when none).
+    pub fn get(&self, id: u32) -> u64 {
+        if id == OTHER {
+            self.other
+        } else if self.dense.is_empty() {
+            self.sparse.get(&id).copied().unwrap_or(0)
+        } else {
+            self.dense.get(id as usize).copied().unwrap_or(0)
+        }
+    }
+
+    /// (id, count) of every id counted, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        let sparse = self.sparse.iter().map(|(&k, &n)| (k, n));
+        let dense = (0u32..)
+            .zip(self.dense.iter().copied())
+            .filter(|&(_, n)| n > 0);
+        let other = (self.other > 0).then_some((OTHER, self.other));
+        sparse.chain(dense).chain(other)
+    }
+
+    /// Number of ids counted.
+    pub fn len(&self) -> usize {
+        self.sparse.len() + self.dense_used + usize::from(self.other > 0)
+    }
+
+    /// True when nothing is counted.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The sum of all counts.
+    pub fn total(&self) -> u64 {
+        self.iter().fold(0u64, |a, (_, n)| a.saturating_add(n))
+    }
 }
 
 /// Line statistics of one input.
@@ -253,7 +354,7 @@ impl Aggregator {
         c.attempts += 1;
         c.lines += u64::from(f.lines);
         if upstream != NO_KEY {
-            *c.upstreams.entry(upstream).or_default() += 1;
+            c.upstreams.add(upstream, 1);
         }
         if c.example
             .as_ref()
@@ -283,7 +384,7 @@ impl Aggregator {
             *c.statuses.entry(s).or_default() += 1;
         }
         if route != NO_KEY {
-            *c.routes.entry(route).or_default() += 1;
+            c.routes.add(route, 1);
         }
         if let Some(t) = f.time {
             *c.timeline
@@ -383,21 +484,19 @@ impl Aggregator {
                     .or_default();
                 *slot = slot.saturating_add(n);
             }
-            for (u, n) in theirs.upstreams {
+            for (u, n) in theirs.upstreams.iter() {
                 let id = remap(&up_map, u);
                 if id == OTHER && u != OTHER {
                     newly_folded_up = newly_folded_up.saturating_add(n);
                 }
-                let slot = mine.upstreams.entry(id).or_default();
-                *slot = slot.saturating_add(n);
+                mine.upstreams.add(id, n);
             }
-            for (r, n) in theirs.routes {
+            for (r, n) in theirs.routes.iter() {
                 let id = remap(&route_map, r);
                 if id == OTHER && r != OTHER {
                     newly_folded_routes = newly_folded_routes.saturating_add(n);
                 }
-                let slot = mine.routes.entry(id).or_default();
-                *slot = slot.saturating_add(n);
+                mine.routes.add(id, n);
             }
             for i in 0..3 {
                 mine.servers[i] = mine.servers[i].saturating_add(theirs.servers[i]);
@@ -485,8 +584,8 @@ mod tests {
             [(120, 1), (180, 1)]
         );
         assert_eq!(c.routes.len(), 1);
-        assert_eq!(a.routes.key(*c.routes.keys().next().unwrap()), b"/u/:id");
-        assert_eq!(c.upstreams.values().sum::<u64>(), 3);
+        assert_eq!(a.routes.key(c.routes.iter().next().unwrap().0), b"/u/:id");
+        assert_eq!(c.upstreams.total(), 3);
         assert_eq!(c.first.unwrap().0, 120);
         assert_eq!(c.last.unwrap().0, 200);
         assert_eq!(c.example.as_ref().unwrap().line, 120);
@@ -589,10 +688,46 @@ mod tests {
                 (b.count, b.attempts, b.first, b.last)
             );
             assert_eq!(a.timeline, b.timeline);
-            assert_eq!(
-                a.upstreams.values().sum::<u64>(),
-                b.upstreams.values().sum::<u64>()
-            );
+            assert_eq!(a.upstreams.total(), b.upstreams.total());
         }
+    }
+
+    #[test]
+    fn counts_agree_with_a_map_sparse_and_dense() {
+        // Ids spread wide stay sparse; ids close together turn dense; both
+        // must count like a plain map.
+        for (spread, step) in [(1u32, 1usize), (1000, 1), (3, 7)] {
+            let mut c = Counts::default();
+            let mut model: HashMap<u32, u64> = HashMap::new();
+            for i in 0..5000usize {
+                let id = ((i * step) % 700) as u32 * spread;
+                let n = (i % 3) as u64;
+                c.add(id, n);
+                if n > 0 {
+                    *model.entry(id).or_default() += n;
+                }
+            }
+            c.add(OTHER, 2);
+            c.add(OTHER, u64::MAX);
+            model.insert(OTHER, u64::MAX);
+            let mut got: Vec<(u32, u64)> = c.iter().collect();
+            got.sort_unstable();
+            let mut want: Vec<(u32, u64)> = model.into_iter().collect();
+            want.sort_unstable();
+            assert_eq!(got, want, "spread {spread}");
+            assert_eq!(c.len(), want.len());
+            assert_eq!(c.get(OTHER), u64::MAX);
+            assert_eq!(
+                c.get(spread * 3),
+                want.iter().find(|w| w.0 == spread * 3).map_or(0, |w| w.1)
+            );
+            assert_eq!(c.get(123_456), 0);
+        }
+        let mut c = Counts::default();
+        c.add(5, 0);
+        assert!(c.is_empty());
+        c.add(5, u64::MAX);
+        c.add(5, 1);
+        assert_eq!(c.total(), u64::MAX);
     }
 }

@@ -170,7 +170,7 @@ impl<'a> Feeder<'a> {
             if let Some(m) = metrics.as_deref_mut() {
                 m.add_requests(i, c.count);
                 let mut known = 0;
-                for (&u, &n) in &c.upstreams {
+                for (u, n) in c.upstreams.iter() {
                     let ingest = &self.ingest;
                     let label = self.labels.entry(u).or_insert_with(|| {
                         String::from_utf8_lossy(ingest.upstreams.key(u)).into_owned()

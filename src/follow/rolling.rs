@@ -183,11 +183,11 @@ fn add_rest(into: &mut CauseStats, from: CauseStats) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
-    for (k, n) in from.upstreams {
-        *into.upstreams.entry(k).or_default() += n;
+    for (k, n) in from.upstreams.iter() {
+        into.upstreams.add(k, n);
     }
-    for (k, n) in from.routes {
-        *into.routes.entry(k).or_default() += n;
+    for (k, n) in from.routes.iter() {
+        into.routes.add(k, n);
     }
     for i in 0..into.servers.len() {
         into.servers[i] += from.servers[i];
@@ -216,7 +216,7 @@ mod tests {
             c.count += n;
             c.attempts += n;
             *c.timeline.entry(s).or_default() += n;
-            *c.upstreams.entry(upstream).or_default() += n;
+            c.upstreams.add(upstream, n);
         }
         c
     }
@@ -253,7 +253,7 @@ mod tests {
         assert_eq!((m[0].count, m[1].count), (5, 1));
         assert_eq!(m[0].attempts, 5);
         assert_eq!(r.marks_of(&m[0], 1000), vec![0, 0, 0, 2, 3]);
-        assert_eq!(m[0].upstreams.get(&7), Some(&5));
+        assert_eq!(m[0].upstreams.get(7), 5);
         // Later the first bucket leaves the span.
         let later = 1000 + 240;
         r.prune(later);
