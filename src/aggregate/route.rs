@@ -34,14 +34,13 @@ pub fn normalize(raw: &[u8], out: &mut Vec<u8>) -> bool {
     let mut start = 1;
     let mut all = CLASS_DIGIT | CLASS_HEX;
     let mut any = 0u8;
-    let mut i = 1;
-    loop {
-        let c = path.get(i).copied().unwrap_or(b'?');
+    let mut end = path.len();
+    let mut cut = false;
+    for (i, &c) in path.iter().enumerate().skip(1) {
         let class = CLASS[usize::from(c)];
         if class & CLASS_END == 0 {
             all &= class;
             any |= class;
-            i += 1;
             continue;
         }
         if is_id(&path[start..i], all, any) {
@@ -50,14 +49,20 @@ pub fn normalize(raw: &[u8], out: &mut Vec<u8>) -> bool {
             copied = i;
         }
         if c != b'/' || out.len() + (i - copied) > MAX_ROUTE {
+            end = i;
+            cut = true;
             break;
         }
-        i += 1;
-        start = i;
+        start = i + 1;
         all = CLASS_DIGIT | CLASS_HEX;
         any = 0;
     }
-    out.extend_from_slice(&path[copied..i.min(path.len())]);
+    if !cut && is_id(&path[start..], all, any) {
+        out.extend_from_slice(&path[copied..start]);
+        out.extend_from_slice(b":id");
+        copied = end;
+    }
+    out.extend_from_slice(&path[copied..end]);
     if out.len() > MAX_ROUTE {
         out.truncate(MAX_ROUTE);
         out.extend_from_slice(b"...");
