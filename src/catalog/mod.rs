@@ -278,7 +278,7 @@ pub struct Classified<'a> {
 pub struct Catalog {
     by_server: [Vec<Compiled>; 3],
     /// One pass over an nginx line for every token a failure has.
-    nginx_prefilter: aho_corasick::AhoCorasick,
+    nginx_prefilter: Prefilter,
     /// nginx rows that can match a message starting with a given byte (in
     /// table order): rows matched by prefix only under their first byte,
     /// the others under every byte.
@@ -292,6 +292,38 @@ pub struct Catalog {
     apache_any: Vec<usize>,
     /// Apache rows for lines without a message number (2.2, a few 2.4).
     apache_plain: Vec<usize>,
+}
+
+/// A multi-literal search: the vectorized packed searcher where the target
+/// has one (the lines are short, and the full automaton around it only adds
+/// set-up per call), else the automaton.
+enum Prefilter {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(aho_corasick::AhoCorasick),
+}
+
+impl Prefilter {
+    fn new(tokens: &[&str]) -> Prefilter {
+        let packed = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(tokens)
+            .build();
+        match packed {
+            Some(p) => Prefilter::Packed(p),
+            None => Prefilter::Automaton(
+                aho_corasick::AhoCorasick::new(tokens).unwrap_or_else(|e| panic!("prefilter: {e}")),
+            ),
+        }
+    }
+
+    #[inline]
+    fn is_match(&self, hay: &[u8]) -> bool {
+        match self {
+            Prefilter::Packed(p) => p.find(hay).is_some(),
+            Prefilter::Automaton(a) => a.is_match(hay),
+        }
+    }
 }
 
 struct Compiled {
@@ -398,10 +430,7 @@ impl Catalog {
             apache_by_ah,
             apache_any,
             apache_plain,
-            nginx_prefilter: aho_corasick::AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                .build(signatures::NGINX_PREFILTER)
-                .unwrap_or_else(|e| panic!("prefilter: {e}")),
+            nginx_prefilter: Prefilter::new(signatures::NGINX_PREFILTER),
         }
     }
 

@@ -511,3 +511,40 @@ fn upstream_server_forms() {
     );
     assert_eq!(upstream_server(b"weird"), b"weird");
 }
+
+#[test]
+fn packed_prefilter_agrees_with_the_automaton() {
+    let packed = Prefilter::new(signatures::NGINX_PREFILTER);
+    if cfg!(target_arch = "x86_64") {
+        assert!(
+            matches!(packed, Prefilter::Packed(_)),
+            "x86_64 has a packed searcher"
+        );
+    }
+    let automaton =
+        Prefilter::Automaton(aho_corasick::AhoCorasick::new(signatures::NGINX_PREFILTER).unwrap());
+    let bodies = [
+        "",
+        "x",
+        "upstream",
+        "upstrea",
+        "open() \"/var/www/x\" failed (2: No such file or directory), client: 1.2.3.4",
+        "connect() failed (24: Too many open files) while connecting",
+        "accept4() failed (23: Too many open files in system)",
+        "1024 worker_connections are not enough",
+        "a client request body is buffered to a temporary file /var/cache/x, client: 1.1.1.1",
+        "example.com could not be resolved (3: Host not found)",
+        "recv() failed (104: Connection reset by peer) while reading response header from upstream, client: 1.1.1.1",
+    ];
+    for b in bodies {
+        assert_eq!(
+            packed.is_match(b.as_bytes()),
+            automaton.is_match(b.as_bytes()),
+            "{b}"
+        );
+        for cut in 0..b.len() {
+            let h = &b.as_bytes()[cut..];
+            assert_eq!(packed.is_match(h), automaton.is_match(h), "{b} from {cut}");
+        }
+    }
+}
