@@ -213,11 +213,11 @@ fn skip_token(b: &[u8]) -> &[u8] {
 
 /// The last occurrence of `needle` in `hay`. memchr's reverse substring
 /// search is not vectorized; a reverse byte search is, so this searches for
-/// the needle's first byte that is not a space or comma (frequent in log
-/// text) and checks the needle around it.
-#[inline]
+/// the needle's rarest byte in log text ([`rare_byte`]) and checks the
+/// needle around each hit.
+#[inline(always)]
 pub(crate) fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let k = needle.iter().position(|&c| c != b' ' && c != b',')?;
+    let k = rare_byte(needle)?;
     memchr::memrchr_iter(needle[k], hay)
         .filter(|&i| i >= k)
         .map(|i| i - k)
@@ -225,16 +225,40 @@ pub(crate) fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The first occurrence of `needle` in `hay`. For the short haystacks of
-/// log lines a vectorized search for one byte of the needle (the first that
-/// is not a space or comma) and a check around each hit beat building a
-/// substring searcher per call, as `memmem::find` does.
-#[inline]
+/// log lines a vectorized search for the needle's rarest byte and a check
+/// around each hit beat building a substring searcher per call, as
+/// `memmem::find` does.
+#[inline(always)]
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let Some(k) = needle.iter().position(|&c| c != b' ' && c != b',') else {
+    let Some(k) = rare_byte(needle) else {
         return memchr::memmem::find(hay, needle);
     };
     memchr::memchr_iter(needle[k], hay.get(k..)?).find(|&i| hay[i..].starts_with(needle))
 }
+
+/// The index of the byte of `needle` least frequent in log text (by a rough
+/// rank: spaces, commas and common lowercase letters first); `None` for an
+/// empty needle.
+#[inline(always)]
+fn rare_byte(needle: &[u8]) -> Option<usize> {
+    needle
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, &c)| (RARITY[usize::from(c)], usize::MAX - i))
+        .map(|(i, _)| i)
+}
+
+/// How rare each byte is in log text: 0 for the most common.
+const RARITY: [u8; 256] = {
+    const COMMON: &[u8] = b" etaoinsrhl,dcu:m/.f0p1g2";
+    let mut t = [COMMON.len() as u8; 256];
+    let mut i = 0;
+    while i < COMMON.len() {
+        t[COMMON[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// A run of ASCII digits at the start of `b`, with its length.
 #[inline(always)]
@@ -349,6 +373,39 @@ mod tests {
                 "{hay}"
             );
         }
+    }
+
+    #[test]
+    fn searches_agree_with_memmem() {
+        let hays = [
+            "a while b while c",
+            "GET /x returned by /a returned by /b",
+            "x, referer: y, referer: z",
+            "\" while \" while x, client: y",
+            "",
+            "yyy",
+            ", , ,",
+        ];
+        let needles = [
+            " while ",
+            " returned by ",
+            ", referer: ",
+            "\" while ",
+            ", ",
+            "y",
+            "",
+        ];
+        for h in hays {
+            for n in needles {
+                let (h, n) = (h.as_bytes(), n.as_bytes());
+                assert_eq!(find(h, n), memchr::memmem::find(h, n), "{h:?} {n:?}");
+                if !n.is_empty() {
+                    assert_eq!(rfind(h, n), memchr::memmem::rfind(h, n), "{h:?} {n:?}");
+                }
+            }
+        }
+        assert_eq!(rare_byte(b" returned by "), Some(10));
+        assert_eq!(rare_byte(b"\" while "), Some(0));
     }
 
     #[test]
