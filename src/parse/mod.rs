@@ -241,15 +241,19 @@ pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// empty needle.
 #[inline(always)]
 fn rare_byte(needle: &[u8]) -> Option<usize> {
-    needle
-        .iter()
-        .enumerate()
-        .max_by_key(|&(i, &c)| (RARITY[usize::from(c)], usize::MAX - i))
-        .map(|(i, _)| i)
+    let first = needle.first()?;
+    let (mut best, mut best_rank) = (0, RARITY[usize::from(*first)]);
+    for (i, &c) in needle.iter().enumerate().skip(1) {
+        let rank = RARITY[usize::from(c)];
+        if rank > best_rank {
+            (best, best_rank) = (i, rank);
+        }
+    }
+    Some(best)
 }
 
 /// How rare each byte is in log text: 0 for the most common.
-const RARITY: [u8; 256] = {
+static RARITY: [u8; 256] = {
     const COMMON: &[u8] = b" etaoinsrhl,dcu:m/.f0p1g2";
     let mut t = [COMMON.len() as u8; 256];
     let mut i = 0;
