@@ -398,9 +398,9 @@ pub fn run(
     warn: &mut dyn FnMut(&Error),
 ) {
     let threads = opts.threads.max(1);
-    // Buffers in circulation: enough to keep every worker busy and the
-    // reader one step ahead, and no more.
-    let max_buffers = 2 * threads + 2;
+    // Buffers in circulation: one per worker, one being read, one waiting
+    // for a worker and one with the ordered stage; more only cost memory.
+    let max_buffers = threads + 3;
     let chunk_size = chunk_size(max_buffers);
     let (job_tx, job_rx) = channel::<(u64, Vec<u8>, usize)>();
     let job_rx = Mutex::new(job_rx);
@@ -862,9 +862,9 @@ Stack trace:
 
     #[test]
     fn chunk_buffers_stay_within_their_budget() {
-        assert_eq!(chunk_size(6), CHUNK_SIZE);
+        assert_eq!(chunk_size(5), CHUNK_SIZE);
         for threads in [1, 2, 4, 8, 16, 64, 512] {
-            let buffers = 2 * threads + 2;
+            let buffers = threads + 3;
             let size = chunk_size(buffers);
             assert!(
                 (256 << 10..=CHUNK_SIZE).contains(&size),
