@@ -145,14 +145,16 @@ pub struct CauseStats {
     pub example: Option<Example>,
 }
 
-/// Counts per key id: a hash map while few ids are in use, a slot per id
-/// once they are many and dense (a long analysis), where counting a failure
-/// is one indexed add instead of a probe into a large table. Counts
-/// saturate (merged reports are input too); a count of zero is no entry.
+/// Counts per key id: a slot per id while the ids in use are few or close
+/// together (the usual case: ids are handed out in order), so that counting
+/// a failure is one indexed add; a hash map when they are spread wide.
+/// Counts saturate (merged reports are input too); a count of zero is no
+/// entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Used once the ids are spread wide (`dense` is then empty).
     sparse: HashMap<u32, u64>,
-    /// Slot per id, once switched to dense (`sparse` is then empty).
+    /// A slot per id, while `sparse` is empty.
     dense: Vec<u64>,
     /// Non-zero slots of `dense`.
     dense_used: usize,
@@ -160,8 +162,9 @@ pub struct Counts {
     other: u64,
 }
 
-/// Sparse counts switch to dense from this many ids on, when the highest id
-/// is at most [`DENSE_SPREAD`] times their number.
+/// Dense counts stay dense while the highest id is below this or below
+/// [`DENSE_SPREAD`] times the ids counted; sparse ones turn dense again, from
+/// this many ids on, under the same condition.
 const DENSE_FROM: usize = 64;
 const DENSE_SPREAD: usize = 4;
 
@@ -177,22 +180,37 @@ impl Counts {
             return;
         }
         let i = id as usize;
-        if self.dense.is_empty() {
-            let slot = self.sparse.entry(id).or_default();
-            *slot = slot.saturating_add(n);
-            if self.sparse.len() >= DENSE_FROM && self.sparse.len().is_power_of_two() {
-                self.maybe_densify();
+        let far = || i >= DENSE_FROM.max(DENSE_SPREAD * (self.dense_used + 1));
+        if self.sparse.is_empty() && (i < self.dense.len() || !far()) {
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, 0);
             }
+            let slot = &mut self.dense[i];
+            if *slot == 0 {
+                self.dense_used += 1;
+            }
+            *slot = slot.saturating_add(n);
             return;
         }
-        if i >= self.dense.len() {
-            self.dense.resize(i + 1, 0);
+        if self.sparse.is_empty() {
+            self.sparsify();
         }
-        let slot = &mut self.dense[i];
-        if *slot == 0 {
-            self.dense_used += 1;
-        }
+        let slot = self.sparse.entry(id).or_default();
         *slot = slot.saturating_add(n);
+        if self.sparse.len() >= DENSE_FROM && self.sparse.len().is_power_of_two() {
+            self.maybe_densify();
+        }
+    }
+
+    /// Moves the dense slots into the map (an id far above the others).
+    fn sparsify(&mut self) {
+        for (k, &n) in (0u32..).zip(&self.dense) {
+            if n > 0 {
+                self.sparse.insert(k, n);
+            }
+        }
+        self.dense = Vec::new();
+        self.dense_used = 0;
     }
 
     fn maybe_densify(&mut self) {
@@ -213,10 +231,10 @@ impl Counts {
     pub fn get(&self, id: u32) -> u64 {
         if id == OTHER {
             self.other
-        } else if self.dense.is_empty() {
-            self.sparse.get(&id).copied().unwrap_or(0)
-        } else {
+        } else if self.sparse.is_empty() {
             self.dense.get(id as usize).copied().unwrap_or(0)
+        } else {
+            self.sparse.get(&id).copied().unwrap_or(0)
         }
     }
 
@@ -387,9 +405,13 @@ impl Aggregator {
             c.routes.add(route, 1);
         }
         if let Some(t) = f.time {
-            *c.timeline
-                .entry(window::bucket(t.0, self.window))
-                .or_default() += 1;
+            let bucket = window::bucket(t.0, self.window);
+            // Logs run forward in time: the newest window is the usual one,
+            // and reaching it needs no key comparisons on the way.
+            match c.timeline.last_entry() {
+                Some(mut last) if *last.key() == bucket => *last.get_mut() += 1,
+                _ => *c.timeline.entry(bucket).or_default() += 1,
+            }
             if c.timeline.len() > window::MAX_WINDOWS {
                 self.coarsen();
             }
