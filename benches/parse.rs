@@ -98,9 +98,10 @@ fn classify(c: &mut Criterion) {
             b.iter(|| {
                 let mut st = ParseState::new(2026);
                 let mut n = 0usize;
+                let mut scratch = Vec::new();
                 for line in split_lines(&buf) {
                     if let Some(h) = parse_head(line, &mut st) {
-                        n += usize::from(catalog.classify(&h).is_some());
+                        n += usize::from(catalog.classify(&h, &mut scratch).is_some());
                     }
                 }
                 n

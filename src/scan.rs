@@ -187,6 +187,8 @@ pub struct Scanner<'c> {
     catalog: &'c Catalog,
     default_year: i32,
     route_buf: Vec<u8>,
+    /// Where the catalog builds upstream names the line does not hold.
+    upstream_buf: Vec<u8>,
 }
 
 /// A record being joined inside the chunk.
@@ -204,6 +206,7 @@ impl<'c> Scanner<'c> {
             catalog,
             default_year,
             route_buf: Vec::new(),
+            upstream_buf: Vec::new(),
         }
     }
 
@@ -309,13 +312,10 @@ impl<'c> Scanner<'c> {
         lines: u32,
         out: &mut Scan,
     ) {
-        let Some(c) = self.catalog.classify(head) else {
+        let Some(c) = self.catalog.classify(head, &mut self.upstream_buf) else {
             return;
         };
-        let upstream = c
-            .upstream
-            .as_deref()
-            .map_or(NO_KEY, |u| out.upstreams.intern(u));
+        let upstream = c.upstream.map_or(NO_KEY, |u| out.upstreams.intern(u));
         let route = match c.route {
             Some(raw) if route::normalize(raw, &mut self.route_buf) => {
                 out.routes.intern(&self.route_buf)

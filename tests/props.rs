@@ -145,7 +145,7 @@ proptest! {
             if let Some(t) = head.time {
                 let _ = t.iso();
             }
-            if let Some(c) = CATALOG.classify(&head) {
+            if let Some(c) = CATALOG.classify(&head, &mut Vec::new()) {
                 if let Some(r) = c.route {
                     prop_assert!(inside(&line, r));
                 }

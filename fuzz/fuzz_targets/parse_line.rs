@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
             // Rendering the time must not panic either.
             let _ = t.iso();
         }
-        let _ = CATALOG.classify(&head);
+        let _ = CATALOG.classify(&head, &mut Vec::new());
     }
     // The body parsers on their own, on any bytes.
     let b = nginx::Body::parse(data);
@@ -62,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
     let mut state = ParseState::new(1970);
     for line in data.split(|&b| b == b'\n') {
         if let Some(head) = parse_head(line, &mut state) {
-            let _ = CATALOG.classify(&head);
+            let _ = CATALOG.classify(&head, &mut Vec::new());
         }
     }
 });

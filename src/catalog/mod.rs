@@ -12,8 +12,6 @@ pub mod causes;
 pub mod errno;
 pub mod signatures;
 
-use std::borrow::Cow;
-
 use memchr::memmem;
 
 use crate::parse::{Head, Server, apache, find, nginx, php_fpm};
@@ -267,7 +265,7 @@ pub struct Classified<'a> {
     pub status: Option<u16>,
     /// The upstream as a server (`http://10.0.1.5:8080`, `unix:/x.sock`,
     /// a group or host name), built from the line.
-    pub upstream: Option<Cow<'a, [u8]>>,
+    pub upstream: Option<&'a [u8]>,
     /// Raw route source: a request line (`GET /x HTTP/1.1`) or a path.
     pub route: Option<&'a [u8]>,
     /// nginx: the request line, to recognise retries of one request.
@@ -437,7 +435,15 @@ impl Catalog {
     /// Classifies one line. Hot: called for every recognised line, so the
     /// prefilter rejects noise before any body parsing.
     #[inline]
-    pub fn classify<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
+    ///
+    /// An upstream name that the line does not hold as it is (a scheme
+    /// added, say) is built in `scratch`, which the result borrows: no
+    /// allocation per line.
+    pub fn classify<'a>(
+        &self,
+        head: &Head<'a>,
+        scratch: &'a mut Vec<u8>,
+    ) -> Option<Classified<'a>> {
         match head.format.server() {
             // nginx logs failures towards upstreams at warn and above (info
             // is reserved for client-side errors); the prefilter then skips
@@ -446,7 +452,7 @@ impl Catalog {
                 if matches!(head.level, b"info" | b"notice" | b"debug") {
                     return None;
                 }
-                self.classify_nginx(head)
+                self.classify_nginx(head, scratch)
             }
             // mod_ssl reports backend TLS failures at info level; only
             // debug and trace lines are left out.
@@ -454,18 +460,22 @@ impl Catalog {
                 if head.level == b"debug" || head.level.starts_with(b"trace") {
                     return None;
                 }
-                self.classify_apache(head)
+                self.classify_apache(head, scratch)
             }
             Server::PhpFpm => {
                 if matches!(head.level, b"DEBUG" | b"NOTICE") {
                     return None;
                 }
-                self.classify_php_fpm(head)
+                self.classify_php_fpm(head, scratch)
             }
         }
     }
 
-    fn classify_nginx<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
+    fn classify_nginx<'a>(
+        &self,
+        head: &Head<'a>,
+        scratch: &'a mut Vec<u8>,
+    ) -> Option<Classified<'a>> {
         let first = usize::from(*head.body.first()?);
         // A line with none of the prefilter's tokens matches no row. Most
         // failures start with a row's prefix and have `upstream` in their
@@ -506,13 +516,10 @@ impl Catalog {
                 Extract::NginxPeer => ctx
                     .upstream
                     .map(upstream_server)
-                    .or_else(|| between(body.message, b"connect() to ", b" failed"))
-                    .map(Cow::Borrowed),
-                Extract::NginxGroup => ctx.upstream.map(upstream_host).map(Cow::Borrowed),
-                Extract::NginxResolvedName => resolved_name(body.message).map(Cow::Borrowed),
-                Extract::NginxResolver => {
-                    ctx.resolver.map(|r| Cow::Owned([b"resolver ", r].concat()))
-                }
+                    .or_else(|| between(body.message, b"connect() to ", b" failed")),
+                Extract::NginxGroup => ctx.upstream.map(upstream_host),
+                Extract::NginxResolvedName => resolved_name(body.message),
+                Extract::NginxResolver => ctx.resolver.map(|r| built(scratch, &[b"resolver ", r])),
                 _ => None,
             };
             return self.finish(c, errno, upstream, ctx.request, ctx.request);
@@ -520,7 +527,11 @@ impl Catalog {
         None
     }
 
-    fn classify_apache<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
+    fn classify_apache<'a>(
+        &self,
+        head: &Head<'a>,
+        scratch: &'a mut Vec<u8>,
+    ) -> Option<Classified<'a>> {
         let body = apache::Body::parse(head.body);
         if body.ah.is_none() && body.status.is_none() && find(body.message, b"proxy").is_none() {
             return None;
@@ -542,13 +553,13 @@ impl Catalog {
                 continue;
             }
             let upstream = match s.extract {
-                Extract::ApacheConnect => apache_connect_target(body.message).map(Cow::Owned),
+                Extract::ApacheConnect => apache_connect_target(body.message, scratch),
                 Extract::Between(a, b, p) => between(body.message, a.as_bytes(), b.as_bytes())
-                    .map(|v| Cow::Owned(with_prefix(p, body.message, v))),
+                    .map(|v| with_prefix(p, body.message, v, scratch)),
                 Extract::ApacheRemote(scheme) => body
                     .peer
                     .filter(|p| p.remote)
-                    .map(|p| Cow::Owned([scheme.as_bytes(), p.addr].concat())),
+                    .map(|p| built(scratch, &[scheme.as_bytes(), p.addr])),
                 _ => None,
             };
             let route = returned_by(body.message);
@@ -557,13 +568,17 @@ impl Catalog {
         None
     }
 
-    fn classify_php_fpm<'a>(&self, head: &Head<'a>) -> Option<Classified<'a>> {
+    fn classify_php_fpm<'a>(
+        &self,
+        head: &Head<'a>,
+        scratch: &'a mut Vec<u8>,
+    ) -> Option<Classified<'a>> {
         let body = php_fpm::Body::parse(head.body);
         for c in &self.by_server[2] {
             if !c.matches(body.message, None) {
                 continue;
             }
-            let upstream = body.pool.map(|p| Cow::Owned([b"php-fpm:", p].concat()));
+            let upstream = body.pool.map(|p| built(scratch, &[b"php-fpm:", p]));
             let route = between(body.message, b"(request: \"", b"\")");
             return self.finish(c, None, upstream, route, None);
         }
@@ -574,7 +589,7 @@ impl Catalog {
         &self,
         c: &Compiled,
         errno: Option<Errno>,
-        upstream: Option<Cow<'a, [u8]>>,
+        upstream: Option<&'a [u8]>,
         route: Option<&'a [u8]>,
         request: Option<&'a [u8]>,
     ) -> Option<Classified<'a>> {
@@ -663,31 +678,43 @@ fn resolved_name(msg: &[u8]) -> Option<&[u8]> {
 /// Apache `HTTP: attempt to connect to 10.0.0.5:8080 (backend:8080) failed`,
 /// `FCGI: attempt to connect to Unix domain socket /run/php.sock (...) failed`,
 /// or the 2.2 form with `proxy: ` in front.
-fn apache_connect_target(msg: &[u8]) -> Option<Vec<u8>> {
+fn apache_connect_target<'a>(msg: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
     let target = between(msg, b"attempt to connect to ", b" (")?;
     if let Some(path) = target.strip_prefix(b"Unix domain socket ") {
-        return Some([b"unix:", path].concat());
+        return Some(built(scratch, &[b"unix:", path]));
     }
     let target = target.strip_suffix(b" failed").unwrap_or(target);
-    Some(with_prefix(Prefix::Scheme, msg, target))
+    Some(with_prefix(Prefix::Scheme, msg, target, scratch))
 }
 
-/// Puts the prefix in front of an extracted address.
-fn with_prefix(p: Prefix, msg: &[u8], v: &[u8]) -> Vec<u8> {
+/// Puts the prefix in front of an extracted address (in `scratch` when
+/// there is one).
+fn with_prefix<'a>(p: Prefix, msg: &'a [u8], v: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
     match p {
-        Prefix::Raw => v.to_vec(),
-        Prefix::Http => [b"http://", v].concat(),
+        Prefix::Raw => v,
+        Prefix::Http => built(scratch, &[b"http://", v]),
         Prefix::Scheme => {
             let m = msg.strip_prefix(b"proxy: ").unwrap_or(msg);
             let scheme = match find(&m[..m.len().min(12)], b": ") {
-                Some(i) if m[..i].iter().all(u8::is_ascii_alphabetic) => {
-                    m[..i].to_ascii_lowercase()
-                }
-                _ => b"http".to_vec(),
+                Some(i) if m[..i].iter().all(u8::is_ascii_alphabetic) => &m[..i],
+                _ => b"http",
             };
-            [&scheme[..], b"://", v].concat()
+            scratch.clear();
+            scratch.extend(scheme.iter().map(u8::to_ascii_lowercase));
+            scratch.extend_from_slice(b"://");
+            scratch.extend_from_slice(v);
+            scratch
         }
     }
+}
+
+/// `parts` joined in `scratch`.
+fn built<'a>(scratch: &'a mut Vec<u8>, parts: &[&[u8]]) -> &'a [u8] {
+    scratch.clear();
+    for p in parts {
+        scratch.extend_from_slice(p);
+    }
+    scratch
 }
 
 #[cfg(test)]

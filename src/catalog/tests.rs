@@ -9,10 +9,10 @@ use crate::parse::{ParseState, parse_head};
 fn classify(line: &str) -> Option<(String, Option<String>, Role, bool)> {
     let catalog = Catalog::new();
     let head = parse_head(line.as_bytes(), &mut ParseState::new(2026)).expect("line must parse");
-    catalog.classify(&head).map(|c| {
+    catalog.classify(&head, &mut Vec::new()).map(|c| {
         (
             c.cause.map(|c| c.info().id.to_string()).unwrap_or_default(),
-            c.upstream.map(|u| String::from_utf8_lossy(&u).into_owned()),
+            c.upstream.map(|u| String::from_utf8_lossy(u).into_owned()),
             c.role,
             c.strong,
         )
