@@ -493,11 +493,19 @@ impl Catalog {
         {
             return None;
         }
+        self.nginx_rows(&body, &self.nginx_by_first[first], scratch)
+    }
+
+    /// The first of `rows` (indices into the nginx rows, in table order)
+    /// that the line fits, and what it says.
+    fn nginx_rows<'a>(
+        &self,
+        body: &nginx::LazyBody<'a>,
+        rows: &[usize],
+        scratch: &'a mut Vec<u8>,
+    ) -> Option<Classified<'a>> {
         let errno = body.errno.map(Errno::of);
-        for c in self.nginx_by_first[first]
-            .iter()
-            .map(|&i| &self.by_server[0][i])
-        {
+        for c in rows.iter().map(|&i| &self.by_server[0][i]) {
             let s = &c.sig;
             let msg_ok = c.matches(body.message, None);
             let phase_ok = match s.phase {

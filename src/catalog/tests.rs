@@ -548,3 +548,86 @@ fn packed_prefilter_agrees_with_the_automaton() {
         }
     }
 }
+
+/// The nginx classification as the table reads, without the shortcuts:
+/// the prefilter over the whole line, then every row in order.
+fn classify_nginx_plainly<'a>(
+    catalog: &Catalog,
+    head: &crate::parse::Head<'a>,
+    scratch: &'a mut Vec<u8>,
+) -> Option<Classified<'a>> {
+    if matches!(head.level, b"info" | b"notice" | b"debug")
+        || !catalog.nginx_prefilter.is_match(head.body)
+    {
+        return None;
+    }
+    let body = nginx::LazyBody::parse(head.body);
+    let all: Vec<usize> = (0..catalog.by_server[0].len()).collect();
+    catalog.nginx_rows(&body, &all, scratch)
+}
+
+/// Every nginx line of the fixtures, and each of them cut and with its
+/// message replaced, classifies the same with the shortcuts (first-byte
+/// row index, prefilter skipped when the action names the upstream) as
+/// plainly.
+#[test]
+fn nginx_shortcuts_agree_with_the_plain_walk() {
+    let catalog = Catalog::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nginx");
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read(entry.unwrap().path()).unwrap();
+        lines.extend(text.split(|&c| c == b'\n').map(<[u8]>::to_vec));
+    }
+    let messages: &[&[u8]] = &[
+        b"connect() failed (111: Connection refused)",
+        b"recv() failed (104: Connection reset by peer)",
+        b"upstream timed out (110: Connection timed out)",
+        b"open() \"/x\" failed (24: Too many open files)",
+        b"x could not be resolved (3: Host not found)",
+        b"no live upstreams",
+        b"limiting requests, excess: 1.0 by zone \"api\"",
+    ];
+    let mut variants = Vec::new();
+    for l in &lines {
+        for cut in [l.len() / 2, l.len().saturating_sub(40)] {
+            variants.push(l[..cut].to_vec());
+        }
+        // Swap the message for others, keeping the rest of the line.
+        if let Some(star) = l.iter().position(|&c| c == b'*')
+            && let Some(sp) = l[star..].iter().position(|&c| c == b' ')
+        {
+            let (prefix, rest) = l.split_at(star + sp + 1);
+            let tail_at = rest
+                .windows(7)
+                .position(|w| w == b" while ")
+                .or_else(|| rest.windows(10).position(|w| w == b", client: "))
+                .unwrap_or(rest.len());
+            for m in messages {
+                variants.push([prefix, m, &rest[tail_at..]].concat());
+            }
+        }
+    }
+    lines.extend(variants);
+    let mut compared = 0;
+    let mut failures = 0;
+    for l in &lines {
+        let mut st = ParseState::new(2026);
+        let Some(head) = parse_head(l, &mut st) else {
+            continue;
+        };
+        if head.format != crate::parse::Format::Nginx {
+            continue;
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let fast = catalog.classify(&head, &mut a);
+        let plain = classify_nginx_plainly(&catalog, &head, &mut b);
+        assert_eq!(fast, plain, "{}", String::from_utf8_lossy(l));
+        compared += 1;
+        failures += usize::from(fast.is_some());
+    }
+    assert!(
+        compared > 1000 && failures > 300,
+        "{compared} lines, {failures} failures"
+    );
+}
