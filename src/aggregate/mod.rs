@@ -150,7 +150,7 @@ pub struct CauseStats {
 /// a failure is one indexed add; a hash map when they are spread wide.
 /// Counts saturate (merged reports are input too); a count of zero is no
 /// entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Counts {
     /// Used once the ids are spread wide (`dense` is then empty).
     sparse: HashMap<u32, u64>,
@@ -262,7 +262,23 @@ impl Counts {
     pub fn total(&self) -> u64 {
         self.iter().fold(0u64, |a, (_, n)| a.saturating_add(n))
     }
+
+    /// (id, count) pairs in id order, whatever the representation.
+    fn sorted(&self) -> Vec<(u32, u64)> {
+        let mut v: Vec<(u32, u64)> = self.iter().collect();
+        v.sort_unstable();
+        v
+    }
 }
+
+/// Equal when the same ids have the same counts, however each is held.
+impl PartialEq for Counts {
+    fn eq(&self, other: &Counts) -> bool {
+        self.len() == other.len() && self.sorted() == other.sorted()
+    }
+}
+
+impl Eq for Counts {}
 
 /// Line statistics of one input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -751,5 +767,17 @@ mod tests {
         c.add(5, u64::MAX);
         c.add(5, 1);
         assert_eq!(c.total(), u64::MAX);
+        // The same counts, held densely in one and sparsely in the other
+        // (the order of the adds decides), are equal.
+        let (mut dense, mut sparse) = (Counts::default(), Counts::default());
+        sparse.add(10_000, 1);
+        for id in 0..3000 {
+            dense.add(id, 7);
+            sparse.add(id, 7);
+        }
+        assert_ne!(dense, sparse);
+        dense.add(10_000, 1);
+        assert!(!sparse.sparse.is_empty() && dense.sparse.is_empty());
+        assert_eq!(dense, sparse);
     }
 }
