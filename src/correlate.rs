@@ -166,7 +166,7 @@ impl Slot {
 
 /// One slot of the retry memory: a request and the (cause, upstream)
 /// pairs it failed with, in one cache line (the table is probed once per
-/// nginx failure, at random).
+/// nginx failure).
 #[derive(Clone, Copy)]
 #[repr(align(64))]
 struct Recent {
@@ -199,10 +199,10 @@ fn pair_cause(p: u64) -> u16 {
 /// Joins lines into failures; feed it events in input order, then flush.
 pub struct Correlator {
     apache: HashMap<(u32, u32, u64), Slot>,
-    /// nginx requests seen recently, direct-mapped by key: a newer request
-    /// takes the slot of an older one, which bounds memory and keeps the
-    /// lookup to one cache line or two. Allocated on first use (Apache and
-    /// php-fpm logs never need it).
+    /// nginx requests seen recently, direct-mapped by connection number: a
+    /// newer request takes the slot of an older one, which bounds memory
+    /// and keeps the lookup to one cache line. Allocated on first use
+    /// (Apache and php-fpm logs never need it).
     recent: Vec<Recent>,
     /// Generation of the valid slots of `recent` (starts at 1).
     epoch: u32,

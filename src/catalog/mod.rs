@@ -434,11 +434,11 @@ impl Catalog {
 
     /// Classifies one line. Hot: called for every recognised line, so the
     /// prefilter rejects noise before any body parsing.
-    #[inline]
     ///
     /// An upstream name that the line does not hold as it is (a scheme
     /// added, say) is built in `scratch`, which the result borrows: no
     /// allocation per line.
+    #[inline]
     pub fn classify<'a>(
         &self,
         head: &Head<'a>,
@@ -446,8 +446,8 @@ impl Catalog {
     ) -> Option<Classified<'a>> {
         match head.format.server() {
             // nginx logs failures towards upstreams at warn and above (info
-            // is reserved for client-side errors); the prefilter then skips
-            // every line without a failure token.
+            // is reserved for client-side errors); `classify_nginx` then
+            // skips every line without a failure token.
             Server::Nginx => {
                 if matches!(head.level, b"info" | b"notice" | b"debug") {
                     return None;

@@ -67,7 +67,7 @@ fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<Head<'_>> {
     let b = b.strip_prefix(b"[")?;
     let close = memchr::memchr(b']', &b[..b.len().min(40)])?;
     let inner = &b[..close];
-    // A short field: a plain loop beats a vectorized search's set-up.
+    // `proxy_fcgi:error`: the module is before the last colon.
     let (format, module, level) = match inner.iter().rposition(|&c| c == b':') {
         Some(c) => (Format::Apache24, &inner[..c], &inner[c + 1..]),
         None => (Format::Apache22, &b""[..], inner),
