@@ -150,6 +150,20 @@ pub struct DateCache {
     stamp: Option<([u8; 19], LocalTime)>,
 }
 
+impl DateCache {
+    /// `HH:MM:SS` on the cached day.
+    #[inline]
+    fn on_cached_day(&self, b: &[u8]) -> Option<LocalTime> {
+        let (h, m, s) = hms(b)?;
+        if h > 23 || m > 59 || s > 60 {
+            return None;
+        }
+        Some(LocalTime(
+            self.days * 86_400 + h as i64 * 3600 + m as i64 * 60 + s.min(59) as i64,
+        ))
+    }
+}
+
 /// nginx time through a [`DateCache`]; same result as [`nginx`].
 #[inline]
 pub fn nginx_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
@@ -167,13 +181,7 @@ pub fn nginx_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
 /// [`nginx_cached`] below the whole-stamp cache.
 fn nginx_date_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
     if b.len() >= 19 && b[..10] == cache.date && b[10] == b' ' {
-        let (h, m, s) = hms(&b[11..])?;
-        if h > 23 || m > 59 || s > 60 {
-            return None;
-        }
-        return Some(LocalTime(
-            cache.days * 86_400 + h as i64 * 3600 + m as i64 * 60 + s.min(59) as i64,
-        ));
+        return cache.on_cached_day(&b[11..]);
     }
     let t = nginx(b)?;
     cache.date.copy_from_slice(&b[..10]);
@@ -191,13 +199,7 @@ pub fn apache_ctime_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime>
         key[..6].copy_from_slice(&b[4..10]);
         key[6..].copy_from_slice(&b[year_at..]);
         if key == cache.date && b[year_at - 1] == b' ' {
-            let (h, m, s) = hms(&b[11..])?;
-            if h > 23 || m > 59 || s > 60 {
-                return None;
-            }
-            return Some(LocalTime(
-                cache.days * 86_400 + h as i64 * 3600 + m as i64 * 60 + s.min(59) as i64,
-            ));
+            return cache.on_cached_day(&b[11..]);
         }
         let t = apache_ctime(b)?;
         cache.date = key;
