@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use crate::aggregate::window::format_duration;
 use crate::parse::LocalTime;
 use crate::render::escape;
-use crate::render::text::{marks, plural, thousands, truncate};
+use crate::render::text::{Style, marks, plural, thousands, truncate};
 use crate::report::Report;
 
 /// One followed file as the screen shows it.
@@ -52,20 +52,6 @@ pub struct Frame<'a> {
     pub last_frame: bool,
 }
 
-struct Style {
-    on: bool,
-}
-
-impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
-        if self.on {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    }
-}
-
 /// The frame as lines of text (colour codes only with `color`).
 pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
     let st = Style { on: color };
@@ -76,17 +62,14 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
         iso.get(11..16).unwrap_or(&iso).to_string()
     };
     let what = if f.last_frame { "final report" } else { "live" };
-    out.push(st.paint(
-        "1",
-        &format!(
-            "upcause follow, {what}: last {} of log time ({} .. {}), {} per mark, at {}",
-            format_duration(f.last),
-            hm(f.span.0),
-            hm(f.span.1),
-            format_duration(f.window),
-            f.updated
-        ),
-    ));
+    out.push(st.bold(&format!(
+        "upcause follow, {what}: last {} of log time ({} .. {}), {} per mark, at {}",
+        format_duration(f.last),
+        hm(f.span.0),
+        hm(f.span.1),
+        format_duration(f.window),
+        f.updated
+    )));
     let files = f.inputs.len();
     out.push(format!(
         "{} failed {} in {} {}; {} since start; {} lines read from {} {}, {} unrecognized",
@@ -120,16 +103,13 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
             .first()
             .map_or(0, |m| spark(&m.1).chars().count())
             .max(8);
-        out.push(st.paint(
-            "2",
-            &format!(
-                " {:>8}  {:<cause_w$}  {:>6}  {:<spark_w$}  TOP UPSTREAM",
-                "REQUESTS",
-                "CAUSE",
-                "STATUS",
-                format!("LAST {}", format_duration(f.last)),
-            ),
-        ));
+        out.push(st.dim(&format!(
+            " {:>8}  {:<cause_w$}  {:>6}  {:<spark_w$}  TOP UPSTREAM",
+            "REQUESTS",
+            "CAUSE",
+            "STATUS",
+            format!("LAST {}", format_duration(f.last)),
+        )));
         for c in r.causes.iter().take(top.max(1)) {
             let line = f
                 .marks
@@ -152,7 +132,7 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
             out.push(format!(
                 " {:>8}  {}{}  {:>6}  {:<spark_w$}  {up}",
                 thousands(c.count),
-                st.paint("1;31", &c.cause),
+                st.red(&c.cause),
                 " ".repeat(pad),
                 c.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
                 line,
@@ -180,7 +160,7 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
         if !ups.is_empty() {
             ups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             out.push(String::new());
-            out.push(st.paint("2", " ATTEMPTS  TOP UPSTREAMS"));
+            out.push(st.dim(" ATTEMPTS  TOP UPSTREAMS"));
             let up_w = ups
                 .iter()
                 .take(top.max(1))
@@ -200,7 +180,7 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
 
     if !f.alerts.is_empty() {
         out.push(String::new());
-        out.push(st.paint("2", " ALERTS"));
+        out.push(st.dim(" ALERTS"));
         let w = f
             .alerts
             .iter()
@@ -209,19 +189,19 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
             .unwrap_or(0);
         for (rule, firing, count) in &f.alerts {
             let state = if *firing {
-                st.paint("1;31", "FIRING")
+                st.red("FIRING")
             } else {
                 "ok    ".to_string()
             };
             out.push(format!("   {state}  {:<w$}  {count} now", escape(rule)));
         }
         for l in &f.alert_log {
-            out.push(st.paint("2", &format!("   {}", escape(l))));
+            out.push(st.dim(&format!("   {}", escape(l))));
         }
     }
 
     out.push(String::new());
-    out.push(st.paint("2", " FILES"));
+    out.push(st.dim(" FILES"));
     let w = f
         .inputs
         .iter()
@@ -243,13 +223,13 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
             ));
         }
         if let Some(e) = &i.error {
-            s.push_str(&format!(", {}", st.paint("33", &escape(e))));
+            s.push_str(&format!(", {}", st.yellow(&escape(e))));
         }
         out.push(s);
     }
     if !f.last_frame {
         out.push(String::new());
-        out.push(st.paint("2", " Ctrl-C: stop (prints a final report)"));
+        out.push(st.dim(" Ctrl-C: stop (prints a final report)"));
     }
     out
 }

@@ -20,8 +20,9 @@ pub struct TextOptions {
     pub top: usize,
 }
 
-struct Style {
-    on: bool,
+/// ANSI styling, or none (also used by the follow screen).
+pub(crate) struct Style {
+    pub(crate) on: bool,
 }
 
 impl Style {
@@ -32,16 +33,16 @@ impl Style {
             s.to_string()
         }
     }
-    fn bold(&self, s: &str) -> String {
+    pub(crate) fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
-    fn dim(&self, s: &str) -> String {
+    pub(crate) fn dim(&self, s: &str) -> String {
         self.paint("2", s)
     }
-    fn red(&self, s: &str) -> String {
+    pub(crate) fn red(&self, s: &str) -> String {
         self.paint("1;31", s)
     }
-    fn yellow(&self, s: &str) -> String {
+    pub(crate) fn yellow(&self, s: &str) -> String {
         self.paint("33", s)
     }
 }
