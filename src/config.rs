@@ -37,22 +37,26 @@ pub struct AnalyzeConfig {
     pub quiet: bool,
 }
 
+/// The causes named by `--cause`; an unknown id is a usage error that lists
+/// the known ones.
+pub fn cause_ids(ids: &[String]) -> Result<Vec<CauseId>> {
+    ids.iter()
+        .map(|id| {
+            CauseId::from_id(id).ok_or_else(|| {
+                Error::Usage(format!(
+                    "unknown cause '{id}'; known causes: {}",
+                    CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
 impl AnalyzeConfig {
     /// Validates the arguments.
     pub fn from_args(a: AnalyzeArgs) -> Result<Self> {
         let mut cfg = AnalyzeConfig::from_input(a.input)?;
-        cfg.filters.causes = a
-            .causes
-            .iter()
-            .map(|id| {
-                CauseId::from_id(id).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "unknown cause '{id}'; known causes: {}",
-                        CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        cfg.filters.causes = cause_ids(&a.causes)?;
         cfg.filters.upstream = a.upstream.filter(|u| !u.is_empty());
         cfg.color = color_enabled(a.color);
         cfg.format = match a.format {

@@ -33,7 +33,7 @@ use chrono::{Datelike, Local};
 use serde::Serialize;
 
 use crate::aggregate::{Aggregator, window};
-use crate::catalog::{Catalog, CauseId, causes::CAUSES};
+use crate::catalog::{Catalog, CauseId};
 use crate::cli::{ColorArg, FollowArgs, FormatArg};
 use crate::error::{Error, Result};
 use crate::exit::ExitCode;
@@ -142,18 +142,7 @@ impl FollowConfig {
                 })
             })
             .transpose()?;
-        let causes = a
-            .causes
-            .iter()
-            .map(|id| {
-                CauseId::from_id(id).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "unknown cause '{id}'; known causes: {}",
-                        CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let causes = crate::config::cause_ids(&a.causes)?;
         let mut paths: Vec<PathBuf> = Vec::new();
         for p in a.paths {
             check_path(&p)?;
