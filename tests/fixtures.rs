@@ -112,27 +112,7 @@ fn every_required_cause_the_servers_can_produce_has_a_fixture() {
         .collect();
     // The README of fixtures/ explains why the others cannot be produced on
     // one machine (see "Not produced").
-    for id in [
-        "upstream_refused",
-        "upstream_timeout",
-        "connect_timeout",
-        "socket_missing",
-        "socket_permission",
-        "no_live_upstreams",
-        "premature_close",
-        "connection_reset",
-        "send_failed",
-        "header_too_big",
-        "invalid_header",
-        "tls_handshake",
-        "tls_verify",
-        "dns_resolution",
-        "worker_connections",
-        "too_many_open_files",
-        "fastcgi_script",
-        "php_fpm_max_children",
-        "php_fpm_child_crash",
-    ] {
+    for &id in upcause::catalog::causes::REQUIRED {
         assert!(have.iter().any(|h| h == id), "no fixture for {id}");
     }
 }

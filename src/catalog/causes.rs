@@ -14,6 +14,30 @@ const fn st(nginx: u16, apache: u16, php_fpm: u16) -> [Option<u16>; 3] {
     [o(nginx), o(apache), o(php_fpm)]
 }
 
+/// The causes upcause must always tell apart (the catalog has more); the
+/// tests hold the catalog and the fixtures to this list.
+pub const REQUIRED: &[&str] = &[
+    "upstream_refused",
+    "upstream_timeout",
+    "connect_timeout",
+    "socket_missing",
+    "socket_permission",
+    "no_live_upstreams",
+    "premature_close",
+    "connection_reset",
+    "send_failed",
+    "header_too_big",
+    "invalid_header",
+    "tls_handshake",
+    "tls_verify",
+    "dns_resolution",
+    "worker_connections",
+    "too_many_open_files",
+    "fastcgi_script",
+    "php_fpm_max_children",
+    "php_fpm_child_crash",
+];
+
 /// Every cause the catalog knows, in `upcause causes` order.
 pub const CAUSES: &[CauseInfo] = &[
     CauseInfo {

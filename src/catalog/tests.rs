@@ -417,28 +417,7 @@ fn every_signature_form() {
 
 #[test]
 fn every_required_cause_has_a_case_for_its_servers() {
-    let required = [
-        "upstream_refused",
-        "upstream_timeout",
-        "connect_timeout",
-        "socket_missing",
-        "socket_permission",
-        "no_live_upstreams",
-        "premature_close",
-        "connection_reset",
-        "send_failed",
-        "header_too_big",
-        "invalid_header",
-        "tls_handshake",
-        "tls_verify",
-        "dns_resolution",
-        "worker_connections",
-        "too_many_open_files",
-        "fastcgi_script",
-        "php_fpm_max_children",
-        "php_fpm_child_crash",
-    ];
-    for id in required {
+    for &id in causes::REQUIRED {
         assert!(
             CauseId::from_id(id).is_some(),
             "{id} missing from the catalog"
