@@ -253,7 +253,7 @@ mod tests {
         assert_eq!((m[0].count, m[1].count), (5, 1));
         assert_eq!(m[0].attempts, 5);
         assert_eq!(r.marks_of(&m[0], 1000), vec![0, 0, 0, 2, 3]);
-        assert_eq!(m[0].upstreams.get(7), 5);
+        assert_eq!(m[0].upstreams.iter().collect::<Vec<_>>(), [(7, 5)]);
         // Later the first bucket leaves the span.
         let later = 1000 + 240;
         r.prune(later);
