@@ -358,28 +358,6 @@ mod tests {
     }
 
     #[test]
-    fn forward_find() {
-        assert_eq!(find(b"a while b while c", b" while "), Some(1));
-        assert_eq!(find(b"xx, client: y", b", client: "), Some(2));
-        assert_eq!(find(b"while", b" while "), None);
-        assert_eq!(find(b" whil", b" while "), None);
-        assert_eq!(find(b"", b"://"), None);
-        for (hay, needle) in [
-            ("a://b://", "://"),
-            ("::://", "://"),
-            (", , client: ", ", client: "),
-            ("x", ""),
-            ("a, b", ", "),
-        ] {
-            assert_eq!(
-                find(hay.as_bytes(), needle.as_bytes()),
-                memchr::memmem::find(hay.as_bytes(), needle.as_bytes()),
-                "{hay}"
-            );
-        }
-    }
-
-    #[test]
     fn searches_agree_with_memmem() {
         let hays = [
             "a while b while c",
@@ -389,6 +367,14 @@ mod tests {
             "",
             "yyy",
             ", , ,",
+            "xx, client: y",
+            ", , client: ",
+            "a://b://",
+            "::://",
+            "while",
+            " whil",
+            "a, b",
+            "x",
         ];
         let needles = [
             " while ",
@@ -396,6 +382,8 @@ mod tests {
             ", referer: ",
             "\" while ",
             ", ",
+            ", client: ",
+            "://",
             "y",
             "",
         ];
