@@ -259,6 +259,21 @@ mod tests {
             .0
     }
 
+    /// A feeder of one file `e.log`, one-minute windows over `last` seconds.
+    fn feeder<'a>(catalog: &'a Catalog, filters: &'a Filters, last: i64) -> Feeder<'a> {
+        let names = ["e.log".to_string()];
+        Feeder::new(
+            catalog,
+            filters,
+            2026,
+            &names,
+            60,
+            last,
+            Alerts::default(),
+            None,
+        )
+    }
+
     fn report(f: &mut Feeder<'_>, at: Instant) -> Report {
         let now = f.clock.now(at, wall());
         let mut agg = Aggregator::new(60);
@@ -272,16 +287,7 @@ mod tests {
     fn lines_over_several_windows_land_in_their_buckets() {
         let catalog = Catalog::new();
         let filters = Filters::default();
-        let mut f = Feeder::new(
-            &catalog,
-            &filters,
-            2026,
-            &["e.log".to_string()],
-            60,
-            300,
-            Alerts::default(),
-            None,
-        );
+        let mut f = feeder(&catalog, &filters, 300);
         let at = Instant::now();
         let mut log = String::new();
         // Minute 0: two requests on upstream 1; minute 3: one on 2 and a
@@ -326,16 +332,7 @@ mod tests {
     fn apache_failures_waiting_for_more_lines_count_once_time_has_passed() {
         let catalog = Catalog::new();
         let filters = Filters::default();
-        let mut f = Feeder::new(
-            &catalog,
-            &filters,
-            2026,
-            &["e.log".to_string()],
-            60,
-            900,
-            Alerts::default(),
-            None,
-        );
+        let mut f = feeder(&catalog, &filters, 900);
         let at = Instant::now();
         let log = "\
 [Fri Nov 20 10:05:00.1 2026] [proxy_http:error] [pid 10:tid 20] (70007)The timeout specified has expired: [client 1.1.1.1:5] AH01102: error reading status line from remote server 127.0.0.1:18082
@@ -360,16 +357,7 @@ mod tests {
     fn a_record_split_over_two_reads_is_one_failure() {
         let catalog = Catalog::new();
         let filters = Filters::default();
-        let mut f = Feeder::new(
-            &catalog,
-            &filters,
-            2026,
-            &["e.log".to_string()],
-            60,
-            900,
-            Alerts::default(),
-            None,
-        );
+        let mut f = feeder(&catalog, &filters, 900);
         let at = Instant::now();
         f.feed(0, Piece::Lines(b"2026/11/20 10:00:00 [error] 7#7: *1 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  boom in /f.php:3\nStack trace:\n"), at, wall());
         f.feed(0, Piece::Lines(b"#0 {main}\" while reading response header from upstream, client: 1.1.1.1, server: s, request: \"GET /f.php HTTP/1.1\", upstream: \"fastcgi://unix:/run/php.sock:\", host: \"h\"\n2026/11/20 10:00:02 [error] 7#7: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: s, request: \"GET /t HTTP/1.1\", upstream: \"http://10.0.0.3:80/t\", host: \"h\"\n"), at, wall());
