@@ -626,10 +626,10 @@ fn past_the_caps(more: u64, breaker: bool) -> String {
     log
 }
 
-/// BUG, not fixed here (`src/pipeline.rs`, `global()`): the chunk-local to
-/// global key map caches `(other)`, so `Interner::intern`, which counts
-/// `folded`, runs once per key per chunk: five attempts on one new
-/// upstream past the cap in one chunk fold as 1 (README: attempts).
+/// Regression: `folded` once counted a key past the cap once per chunk
+/// (the chunk-to-global key map cached `(other)`), not once per attempt:
+/// five attempts on one new upstream past the cap fold as 5 (README:
+/// attempts).
 #[test]
 fn folded_counts_every_attempt_within_one_chunk() {
     let dir = tempfile::tempdir().unwrap();
@@ -642,9 +642,9 @@ fn folded_counts_every_attempt_within_one_chunk() {
     );
 }
 
-/// BUG, not fixed here (`src/pipeline.rs`, `global()`): routes are
-/// interned for every attempt, so a retried request past the route cap
-/// folds once per chunk its attempts fall in (README: failed requests).
+/// Regression: a retried request past the route cap once folded its route
+/// once per chunk its attempts fell in; it folds once (README: failed
+/// requests).
 #[test]
 fn retries_across_chunks_fold_their_route_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -678,11 +678,10 @@ fn retries_across_chunks_fold_their_route_once() {
     assert_eq!(r["folded"]["routes"], 1);
 }
 
-/// BUG, not fixed here (`src/pipeline.rs`: keys are interned before
-/// `Filters::keep`; before the parallel pipeline `Aggregator::add`
-/// interned only kept failures): failures a filter drops still take the
-/// key slots, so the kept cause's own upstream and route show as
-/// `(other)`, and `folded` counts failures that are not in the report.
+/// Regression: failures a filter drops once took key slots (keys were
+/// interned before `Filters::keep`), so the kept cause's own upstream and
+/// route showed as `(other)` and `folded` counted failures not in the
+/// report.
 #[test]
 fn filtered_out_failures_take_no_key_slots() {
     let dir = tempfile::tempdir().unwrap();
@@ -1119,11 +1118,8 @@ fn terminal_escapes_in_logs_never_reach_text_output_raw() {
     assert_eq!(r["files"][0]["path"], p.display().to_string());
 }
 
-/// BUG, not fixed here: `src/error.rs` (`Error::Input`'s Display) and
-/// `src/app.rs` (`eprintln!("upcause: {e}")`) print the input name raw on
-/// stderr, so a crafted file name in a log directory reaches the terminal
-/// (stdout escapes it). Un-ignore once the name goes through
-/// `render::escape` there.
+/// Regression: input names on stderr were once printed raw, so a crafted
+/// file name in a log directory reached the terminal (stdout escaped it).
 #[test]
 fn stderr_names_of_unreadable_inputs_are_escaped() {
     let dir = tempfile::tempdir().unwrap();
@@ -1260,10 +1256,9 @@ fn merge_text_of_inconsistent_line_counts() {
     );
 }
 
-/// BUG, not fixed here (`src/aggregate/mod.rs` `Aggregator::merge`, fed by
-/// `src/merge.rs`): counts read from saved reports are added unchecked, so
-/// two reports whose counts sum past `u64::MAX` panic a debug build
-/// ("attempt to add with overflow") and wrap silently in release.
+/// Regression: counts read from saved reports were once added unchecked,
+/// so two reports whose counts sum past `u64::MAX` panicked a debug build
+/// and wrapped in release; they saturate.
 #[test]
 fn merge_of_huge_counts_does_not_crash() {
     let dir = tempfile::tempdir().unwrap();
