@@ -596,10 +596,10 @@ fn retries_past_the_route_cap_fold_once() {
     );
 }
 
-/// A line that no chunking (up to 1.5 MiB) can put beside its neighbours:
-/// over the line limit, so it is skipped as oversized.
+/// A line that no chunking (chunks are 2 MiB at most) can put beside its
+/// neighbours: over the line limit, so it is skipped as oversized.
 fn chunk_breaker() -> String {
-    format!("{}\n", "x".repeat(3 << 19))
+    format!("{}\n", "x".repeat(5 << 19))
 }
 
 /// 10,000 failures filling both key caps exactly (4,096 upstreams, 10,000
