@@ -12,8 +12,9 @@
 //!
 //! Memory is measured as the child's peak RSS through `/usr/bin/time -f
 //! %M`; without it the memory assertions are skipped with a message. The
-//! bound, [`RSS_BOUND_KIB`], is checked at `--threads 2` (memory grows by
-//! about 2 MiB per scanning thread; README's "Limits" has the figures).
+//! bound, [`RSS_BOUND_KIB`], is checked at `--threads 2` (memory grows
+//! with the scanning threads, the read buffers within a fixed budget;
+//! README's "Limits" has the figures).
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
@@ -171,7 +172,7 @@ fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(a: I) -> Vec<OsString> {
 }
 
 /// `analyze --format json` with two scanning threads: peak memory grows
-/// with the thread count (about 2 MiB per thread), so the bound holds on
+/// with the thread count, so the bound holds on
 /// any machine only for a fixed count; two still run the parallel path.
 fn analyze_json(paths: &[&Path], timeout_s: u64) -> Run {
     let mut a = args(["analyze", "--format", "json", "--threads", "2"]);
