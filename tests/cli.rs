@@ -215,6 +215,34 @@ fn missing_file_beside_a_good_one_exits_2_and_still_reports() {
 }
 
 #[test]
+fn text_summary_says_what_could_not_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("error.log");
+    std::fs::write(&good, REFUSED).unwrap();
+    let missing = dir.path().join("nope.log");
+    let text = |paths: &[&std::path::Path]| {
+        let mut a = vec!["analyze", "--color", "never"];
+        a.extend(paths.iter().map(|p| p.to_str().unwrap()));
+        let out = run(&a);
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let only_missing = text(&[&missing]);
+    assert_eq!(
+        only_missing.lines().next(),
+        Some("Nothing could be read: 0 lines from 1 input, 1 with a read error"),
+        "{only_missing}"
+    );
+    let both = text(&[&missing, &good]);
+    assert!(
+        both.lines()
+            .next()
+            .is_some_and(|l| l.ends_with("from 2 inputs, 1 with a read error (100.0% recognized)")),
+        "{both}"
+    );
+}
+
+#[test]
 fn truncated_gzip_keeps_what_came_before() {
     let dir = tempfile::tempdir().unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

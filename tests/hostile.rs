@@ -858,10 +858,7 @@ fn dev_null_and_an_empty_file_report_nothing_found() {
         assert_eq!(r["files"][0]["path"], p.display().to_string());
         assert_eq!(r["files"][0]["error"], Value::Null);
         let text = analyze_text(&[p]).text();
-        assert_eq!(
-            text,
-            "No upstream failures found: 0 lines from 1 input (100.0% recognized)\n"
-        );
+        assert_eq!(text, "No upstream failures found: 0 lines from 1 input\n");
     }
 }
 
@@ -1249,12 +1246,9 @@ fn merge_text_of_inconsistent_line_counts() {
         Duration::from_secs(60),
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(
-        run.text()
-            .contains("0 lines from 1 input (100.0% recognized)"),
-        "{}",
-        run.text()
-    );
+    let text = run.text();
+    let first = text.lines().next().unwrap_or_default();
+    assert!(first.ends_with("; 0 lines from 1 input"), "{text}");
 }
 
 /// Regression: counts read from saved reports were once added unchecked,

@@ -71,21 +71,30 @@ fn summary_line(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
         .saturating_sub(l.unrecognized)
         .saturating_sub(l.blank)
         .saturating_sub(l.oversized);
-    let pct = if l.total == 0 {
-        100.0
-    } else {
-        recognized as f64 * 100.0 / l.total.saturating_sub(l.blank).max(1) as f64
-    };
-    let source = format!(
-        "{} {} from {} {} ({:.1}% recognized)",
+    let counted = l.total.saturating_sub(l.blank);
+    let mut source = format!(
+        "{} {} from {} {}",
         thousands(r.lines.total),
         plural(r.lines.total, "line", "lines"),
         files,
         plural(files as u64, "input", "inputs"),
-        pct.min(100.0),
     );
+    let unreadable = r.files.iter().filter(|f| f.error.is_some()).count();
+    if unreadable > 0 {
+        source += &format!(", {unreadable} with a read error");
+    }
+    // A share of nothing says nothing.
+    if counted > 0 {
+        let pct = recognized as f64 * 100.0 / counted as f64;
+        source += &format!(" ({:.1}% recognized)", pct.min(100.0));
+    }
     if r.causes.is_empty() {
-        writeln!(out, "{} {source}", st.bold("No upstream failures found:"))
+        let headline = if l.total == 0 && unreadable == files && files > 0 {
+            "Nothing could be read:"
+        } else {
+            "No upstream failures found:"
+        };
+        writeln!(out, "{} {source}", st.bold(headline))
     } else {
         writeln!(
             out,
