@@ -19,7 +19,7 @@ use hashbrown::HashMap;
 
 use crate::catalog::{CauseId, Role};
 use crate::parse::{LocalTime, Server};
-use crate::scan::Scan;
+use crate::scan::{KeyList, Keys};
 
 /// Seconds within which Apache lines on one thread belong to one failure.
 const APACHE_JOIN_SECS: i64 = 2;
@@ -43,7 +43,8 @@ const RECENT_PAIRS: usize = 6;
 pub enum Key {
     /// No key.
     None,
-    /// An id in the current chunk's [`Scan`] key table.
+    /// An id in the key list of the scanner of the current chunk
+    /// ([`Keys`]).
     Local(u32),
     /// The key itself.
     Owned(Box<[u8]>),
@@ -56,7 +57,7 @@ impl Key {
     }
 
     /// The key's bytes, looked up in `table` when local.
-    pub fn bytes<'a>(&'a self, table: &'a crate::scan::KeyTable) -> Option<&'a [u8]> {
+    pub fn bytes<'a>(&'a self, table: &'a KeyList) -> Option<&'a [u8]> {
         match self {
             Key::None => None,
             Key::Local(id) => Some(table.get(*id)),
@@ -65,7 +66,7 @@ impl Key {
     }
 
     /// The key made independent of the chunk.
-    fn owned(&self, table: &crate::scan::KeyTable) -> Key {
+    fn owned(&self, table: &KeyList) -> Key {
         match self {
             Key::Local(id) => Key::Owned(table.get(*id).into()),
             other => other.clone(),
@@ -229,10 +230,10 @@ impl Correlator {
         Self::default()
     }
 
-    /// Takes one event (the text of its record, and the scan its local keys
-    /// are in); calls `emit` for each failure it completes.
+    /// Takes one event (the text of its record, and the keys its local ids
+    /// point into); calls `emit` for each failure it completes.
     #[inline]
-    pub fn push(&mut self, ev: &Event, text: &[u8], keys: &Scan, emit: &mut Emit<'_>) {
+    pub fn push(&mut self, ev: &Event, text: &[u8], keys: &Keys, emit: &mut Emit<'_>) {
         match ev.server {
             Server::Apache if ev.role != Role::Alone => self.push_apache(ev, text, keys, emit),
             Server::Nginx => {
@@ -313,7 +314,7 @@ impl Correlator {
         Some(f)
     }
 
-    fn push_apache(&mut self, ev: &Event, text: &[u8], keys: &Scan, emit: &mut Emit<'_>) {
+    fn push_apache(&mut self, ev: &Event, text: &[u8], keys: &Keys, emit: &mut Emit<'_>) {
         let key = (ev.file, ev.pid.unwrap_or(0), ev.tid.unwrap_or(0));
         let role = ev.role;
         let strong = ev.strong;
@@ -369,7 +370,7 @@ impl Correlator {
         key: (u32, u32, u64),
         ev: &Event,
         text: &[u8],
-        keys: &Scan,
+        keys: &Keys,
         seq: u64,
         emit: &mut Emit<'_>,
     ) {
@@ -443,7 +444,7 @@ impl Correlator {
 
 /// Adds a line to a failure being assembled: the first strong cause wins,
 /// the first upstream and route found are kept.
-fn merge(p: &mut Pending, ev: &Event, keys: &Scan) {
+fn merge(p: &mut Pending, ev: &Event, keys: &Keys) {
     if let Some(cause) = ev.cause
         && ev.strong
         && !p.strong
@@ -511,11 +512,11 @@ mod tests {
     #[test]
     fn pending_apache_failures_are_bounded_and_never_lost() {
         let mut c = Correlator::new();
-        let scan = Scan::default();
+        let keys = Keys::default();
         let mut emitted = 0u64;
         let n = MAX_PENDING as u64 * 2 + 7;
         for tid in 0..n {
-            c.push(&lead(tid, 100), b"x", &scan, &mut |_, _| emitted += 1);
+            c.push(&lead(tid, 100), b"x", &keys, &mut |_, _| emitted += 1);
             assert!(c.apache.len() <= MAX_PENDING + 1);
         }
         assert!(emitted > 0, "the oldest were emitted early");

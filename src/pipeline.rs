@@ -28,7 +28,7 @@ use crate::correlate::{Correlator, Event, Failure, Key};
 use crate::error::Error;
 use crate::lines::{CHUNK_SIZE, ChunkReader, MAX_LINE, Piece, split_lines};
 use crate::parse::LocalTime;
-use crate::scan::{KeyTable, NO_KEY, Scan, Scanner, closes_record};
+use crate::scan::{KeyList, KeyMirror, Keys, NO_KEY, Scan, Scanner, closes_record};
 use crate::source::{self, InputSpec};
 
 /// Longest multi-line record joined across a chunk end (nginx itself stops
@@ -89,7 +89,13 @@ pub struct Sequencer<'a> {
     carry: Option<Carry>,
     carry_scanner: Scanner<'a>,
     carry_scan: Scan,
-    remap: Remap,
+    /// Per scanner that keeps its keys: those keys and their global ids.
+    scanners: Vec<ScannerKeys>,
+    /// Global ids of the keys of a scan that carries all of its keys.
+    fresh_remap: Remap,
+    /// Global ids of the keys of failures that outlived their chunk (all
+    /// owned keys, so nothing to remember).
+    no_remap: Remap,
 }
 
 impl<'a> Sequencer<'a> {
@@ -104,7 +110,9 @@ impl<'a> Sequencer<'a> {
             carry: None,
             carry_scanner: Scanner::new(catalog, default_year),
             carry_scan: Scan::default(),
-            remap: Remap::default(),
+            scanners: Vec::new(),
+            fresh_remap: Remap::default(),
+            no_remap: Remap::default(),
         }
     }
 
@@ -187,7 +195,7 @@ impl<'a> Sequencer<'a> {
         if self.carry.is_some() {
             self.finish_carry(agg);
         }
-        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.remap);
+        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.no_remap);
         self.correlator
             .flush(&mut |f, text| count(filters, f, text, None, remap, stats, agg));
         let entry = &mut agg.files[self.file as usize];
@@ -214,8 +222,31 @@ impl<'a> Sequencer<'a> {
         lines: Option<u32>,
         agg: &mut Aggregator,
     ) {
-        self.remap.reset(scan);
-        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.remap);
+        let src = scan.key_source;
+        let found = self
+            .scanners
+            .iter()
+            .position(|k| k.mirror.scanner == src.scanner);
+        let (keys, remap) = if src.fresh() && !src.kept {
+            // All of its keys, and none to keep: no copy needed.
+            if let Some(i) = found {
+                self.scanners.swap_remove(i);
+            }
+            self.fresh_remap.update(&scan.new_keys, true);
+            (&scan.new_keys, &mut self.fresh_remap)
+        } else {
+            let i = found.unwrap_or_else(|| {
+                let mut k = ScannerKeys::default();
+                k.mirror.scanner = src.scanner;
+                self.scanners.push(k);
+                self.scanners.len() - 1
+            });
+            let ScannerKeys { mirror, remap } = &mut self.scanners[i];
+            mirror.update(scan);
+            remap.update(&mirror.keys, src.fresh());
+            (&mirror.keys, remap)
+        };
+        let (filters, stats) = (self.filters, &mut self.stats);
         for ev in &scan.events {
             let local = |id: u32| {
                 if id == NO_KEY {
@@ -238,7 +269,7 @@ impl<'a> Sequencer<'a> {
                 upstream_hash: if ev.upstream == NO_KEY {
                     0
                 } else {
-                    scan.upstreams.hash(ev.upstream)
+                    keys.upstreams.hash(ev.upstream)
                 },
                 route: local(ev.route),
                 file: self.file,
@@ -246,9 +277,18 @@ impl<'a> Sequencer<'a> {
                 lines: lines.unwrap_or(ev.lines),
             };
             let text = &bytes[ev.start as usize..ev.end as usize];
-            self.correlator.push(&event, text, scan, &mut |f, t| {
-                count(filters, f, t, Some(scan), remap, stats, agg)
+            self.correlator.push(&event, text, keys, &mut |f, t| {
+                count(filters, f, t, Some(keys), remap, stats, agg)
             });
+        }
+        if !src.kept
+            && let Some(i) = self
+                .scanners
+                .iter()
+                .position(|k| k.mirror.scanner == src.scanner)
+        {
+            // The scanner starts afresh: so does its copy, memory and all.
+            self.scanners.swap_remove(i);
         }
     }
 }
@@ -266,14 +306,23 @@ impl Sequencer<'_> {
     /// any more (their last line is too old at `now`, on the log's clock):
     /// an input that never ends has no [`Sequencer::end_input`] to do it.
     pub fn flush_stale(&mut self, now: LocalTime, agg: &mut Aggregator) {
-        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.remap);
+        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.no_remap);
         self.correlator.flush_stale(now, &mut |f, text| {
             count(filters, f, text, None, remap, stats, agg)
         });
     }
 }
 
-/// Global ids of the current scan's keys, filled on first use.
+/// One scanner's keys, as far as its scans have come, and their global
+/// ids.
+#[derive(Default)]
+struct ScannerKeys {
+    mirror: KeyMirror,
+    remap: Remap,
+}
+
+/// Global ids of a scanner's keys, filled on first use (so in input order,
+/// whatever the thread count).
 #[derive(Default)]
 struct Remap {
     upstreams: Vec<u32>,
@@ -281,18 +330,21 @@ struct Remap {
 }
 
 impl Remap {
-    fn reset(&mut self, scan: &Scan) {
-        self.upstreams.clear();
-        self.upstreams.resize(scan.upstreams.len(), NO_KEY);
-        self.routes.clear();
-        self.routes.resize(scan.routes.len(), NO_KEY);
+    /// Follows the mirror `keys`, which started afresh if `reset`.
+    fn update(&mut self, keys: &Keys, reset: bool) {
+        if reset {
+            self.upstreams.clear();
+            self.routes.clear();
+        }
+        self.upstreams.resize(keys.upstreams.len(), NO_KEY);
+        self.routes.resize(keys.routes.len(), NO_KEY);
     }
 }
 
 /// The global id of a key, interned now: only failures that are counted
 /// take a slot under the key caps.
 #[inline]
-fn global(key: &Key, table: Option<&KeyTable>, remap: &mut [u32], interner: &mut Interner) -> u32 {
+fn global(key: &Key, table: Option<&KeyList>, remap: &mut [u32], interner: &mut Interner) -> u32 {
     match (key, table) {
         (Key::None, _) => NO_KEY,
         (Key::Owned(b), _) => interner.intern(b),
@@ -313,12 +365,12 @@ fn count(
     filters: &Filters,
     f: &Failure,
     text: &[u8],
-    scan: Option<&Scan>,
+    keys: Option<&Keys>,
     remap: &mut Remap,
     stats: &mut LineStats,
     agg: &mut Aggregator,
 ) {
-    let upstream_bytes = scan.map_or_else(
+    let upstream_bytes = keys.map_or_else(
         || match &f.upstream {
             Key::Owned(b) => Some(&b[..]),
             _ => None,
@@ -330,13 +382,13 @@ fn count(
     }
     let upstream = global(
         &f.upstream,
-        scan.map(|s| &s.upstreams),
+        keys.map(|k| &k.upstreams),
         &mut remap.upstreams,
         &mut agg.upstreams,
     );
     let route = global(
         &f.route,
-        scan.map(|s| &s.routes),
+        keys.map(|k| &k.routes),
         &mut remap.routes,
         &mut agg.routes,
     );
@@ -381,6 +433,13 @@ pub struct RunOptions<'a> {
 /// Bytes all chunk buffers may take together.
 const BUFFER_BUDGET: usize = 16 << 20;
 
+/// Bytes the workers' key tables may keep between chunks, per dimension
+/// (upstreams, routes), all workers together: enough for the few thousand
+/// routes of a typical site at the default thread count. Tables of logs
+/// with ever new keys go over it and start afresh with every chunk, as
+/// they would without it.
+const KEY_BUDGET: usize = 512 << 10;
+
 /// The chunk size for `buffers` buffers in circulation: [`CHUNK_SIZE`]
 /// (large chunks mean fewer hand-offs between threads) unless that would
 /// take the buffers past [`BUFFER_BUDGET`], down to 256 KiB, so that memory
@@ -402,6 +461,7 @@ pub fn run(
     // for a worker and one with the ordered stage; more only cost memory.
     let max_buffers = threads + 3;
     let chunk_size = chunk_size(max_buffers);
+    let key_budget = (KEY_BUDGET / threads).max(16 << 10);
     let (job_tx, job_rx) = channel::<(u64, Vec<u8>, usize)>();
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = channel::<(u64, Item)>();
@@ -430,7 +490,8 @@ pub fn run(
             let (jobs, scans, died) = (&job_rx, &scan_rx, &worker_died);
             s.spawn(move || {
                 let _sentinel = Sentinel(died);
-                let mut scanner = Scanner::new(opts.catalog, opts.default_year);
+                let mut scanner =
+                    Scanner::keeping_keys(opts.catalog, opts.default_year, key_budget);
                 loop {
                     let job = jobs.lock().map(|rx| rx.recv());
                     let Ok(Ok((seq, buf, len))) = job else { break };
@@ -812,6 +873,73 @@ Stack trace:
         assert_eq!(r.lines.total, 3002);
         assert_eq!(r.lines.continuation, 3001);
         assert_eq!(r.lines.matched, 3002);
+    }
+
+    /// Scanners that keep their keys from chunk to chunk, starting afresh
+    /// at any budget, and take turns as workers do, give the report of
+    /// scanners that start afresh with every chunk.
+    #[test]
+    fn kept_keys_give_the_same_report_whatever_the_budget() {
+        let mut log = String::new();
+        for i in 0..3_000 {
+            log.push_str(&format!(
+                "2026/11/20 10:{:02}:{:02} [error] 7#7: *{} upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: s, request: \"GET /r{}/{i} HTTP/1.1\", upstream: \"http://10.0.0.{}:80/r\", host: \"h\"\n",
+                (i / 60) % 60,
+                i % 60,
+                i / 2,
+                i % 50,
+                i % 13
+            ));
+            if i % 7 == 0 {
+                log.push_str(STDERR_RECORD);
+            }
+        }
+        let chunks: Vec<&[u8]> = {
+            let mut out = Vec::new();
+            let mut rest = log.as_bytes();
+            while !rest.is_empty() {
+                let cut = rest.len().min(4000);
+                let cut = memchr::memrchr(b'\n', &rest[..cut]).map_or(rest.len(), |i| i + 1);
+                out.push(&rest[..cut]);
+                rest = &rest[cut..];
+            }
+            out
+        };
+        assert!(chunks.len() > 50);
+        let catalog = Catalog::new();
+        let filters = Filters::default();
+        let report = |scanners: &mut [Scanner<'_>]| {
+            let mut agg = Aggregator::new(60);
+            let mut seq = Sequencer::new(&catalog, &filters, 2026);
+            let mut scan = Scan::default();
+            let mut fresh = 0;
+            seq.begin_input("t".into(), &mut agg);
+            for (i, part) in chunks.iter().enumerate() {
+                let n = scanners.len();
+                scanners[i % n].scan(part, false, &mut scan);
+                fresh += usize::from(scan.key_source.fresh());
+                seq.chunk(part, &scan, &mut agg);
+            }
+            seq.end_input(None, &mut agg);
+            (crate::report::Report::build(&agg), fresh)
+        };
+        let (fresh, fresh_scans) = report(&mut [Scanner::new(&catalog, 2026)]);
+        assert_eq!(fresh_scans, chunks.len());
+        assert_eq!(fresh.total_failures, 3_000 + 3_000 / 7 + 1);
+        for budget in [1, 2_000, 1 << 20] {
+            for workers in [1, 3] {
+                let mut scanners: Vec<Scanner<'_>> = (0..workers)
+                    .map(|_| Scanner::keeping_keys(&catalog, 2026, budget))
+                    .collect();
+                let (kept, fresh_scans) = report(&mut scanners);
+                assert_eq!(kept, fresh, "budget {budget}, {workers} scanners");
+                match budget {
+                    1 => assert_eq!(fresh_scans, chunks.len()),
+                    2_000 => assert!(fresh_scans > workers && fresh_scans < chunks.len()),
+                    _ => assert_eq!(fresh_scans, workers),
+                }
+            }
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! which may continue it.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::HashTable;
 
@@ -26,45 +27,39 @@ use crate::parse::{self, Format, Head, LocalTime, ParseState, Server};
 /// Key id for "no key".
 pub const NO_KEY: u32 = u32::MAX;
 
-/// Distinct byte strings of one chunk in an arena, with small ids. The
-/// hash is fixed (not seeded per table), so a key hashes the same in every
-/// chunk and hashes can be compared across chunks.
+/// Keys by id, in one arena, with their [`key_hash`]: what a scanner
+/// hands on with each chunk, and the copy the ordered stage keeps of a
+/// scanner's table.
 #[derive(Default)]
-pub struct KeyTable {
+pub struct KeyList {
     arena: Vec<u8>,
     spans: Vec<(u32, u32)>,
     hashes: Vec<u64>,
-    table: HashTable<u32>,
 }
 
-impl KeyTable {
+impl KeyList {
     /// Forgets every key, keeping the memory.
     pub fn clear(&mut self) {
         self.arena.clear();
         self.spans.clear();
         self.hashes.clear();
-        self.table.clear();
     }
 
-    /// The id of `key`, added if new.
-    pub fn intern(&mut self, key: &[u8]) -> u32 {
-        let hash = key_hash(key);
-        let (arena, spans) = (&self.arena, &self.spans);
-        let eq = |&id: &u32| {
-            let (s, e) = spans[id as usize];
-            &arena[s as usize..e as usize] == key
-        };
-        if let Some(&id) = self.table.find(hash, eq) {
-            return id;
-        }
+    /// Appends a key (not checked for duplicates) and returns its id.
+    fn push(&mut self, key: &[u8], hash: u64) -> u32 {
         let id = self.spans.len() as u32;
         let start = self.arena.len() as u32;
         self.arena.extend_from_slice(key);
         self.spans.push((start, self.arena.len() as u32));
         self.hashes.push(hash);
-        let hashes = &self.hashes;
-        self.table.insert_unique(hash, id, |&i| hashes[i as usize]);
         id
+    }
+
+    /// Appends the keys of `other` from id `from` on.
+    pub fn extend_from(&mut self, other: &KeyList, from: u32) {
+        for id in from..other.len() as u32 {
+            self.push(other.get(id), other.hash(id));
+        }
     }
 
     /// The [`key_hash`] of a key.
@@ -86,6 +81,131 @@ impl KeyTable {
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
+    }
+
+    /// Bytes of key text held.
+    fn text_len(&self) -> usize {
+        self.arena.len()
+    }
+}
+
+/// Distinct byte strings with small ids. The hash is fixed (not seeded per
+/// table), so a key hashes the same in every table and hashes can be
+/// compared across them.
+#[derive(Default)]
+pub struct KeyTable {
+    keys: KeyList,
+    table: HashTable<u32>,
+}
+
+impl KeyTable {
+    /// Forgets every key, keeping the memory.
+    pub fn clear(&mut self) {
+        self.keys.clear();
+        self.table.clear();
+    }
+
+    /// The id of `key`, added if new.
+    #[inline]
+    pub fn intern(&mut self, key: &[u8]) -> u32 {
+        let hash = key_hash(key);
+        let keys = &self.keys;
+        if let Some(&id) = self.table.find(hash, |&id| keys.get(id) == key) {
+            return id;
+        }
+        let id = self.keys.push(key, hash);
+        let keys = &self.keys;
+        self.table.insert_unique(hash, id, |&i| keys.hash(i));
+        id
+    }
+
+    /// The keys, by id.
+    pub fn keys(&self) -> &KeyList {
+        &self.keys
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// The upstream and route keys that events refer to by id.
+#[derive(Default)]
+pub struct Keys {
+    /// Upstreams.
+    pub upstreams: KeyList,
+    /// Normalized routes.
+    pub routes: KeyList,
+}
+
+impl Keys {
+    fn clear(&mut self) {
+        self.upstreams.clear();
+        self.routes.clear();
+    }
+}
+
+/// Which key ids a [`Scan`]'s events use, and which keys are new in it.
+///
+/// A scanner may keep its key tables from chunk to chunk, so that a key
+/// seen in every chunk is interned in the ordered stage once per scanner
+/// instead of once per chunk. Each scan carries only the keys its scanner
+/// added while scanning it; the ordered stage keeps the rest from earlier
+/// scans of the same scanner ([`KeyMirror`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct KeySource {
+    /// The scanner (unique in the process).
+    pub scanner: u64,
+    /// The id of the first new upstream key (the scanner's table size
+    /// before the chunk).
+    pub first_upstream: u32,
+    /// The id of the first new route key.
+    pub first_route: u32,
+    /// The scanner keeps its tables for its next scan; when false, the
+    /// next scan starts afresh and the keys can be forgotten after this one.
+    pub kept: bool,
+}
+
+impl KeySource {
+    /// The scanner's tables were empty before this chunk: the scan's new
+    /// keys are all its keys.
+    pub fn fresh(&self) -> bool {
+        self.first_upstream == 0 && self.first_route == 0
+    }
+}
+
+/// The ordered stage's copy of one scanner's key tables, extended with
+/// every scan of that scanner in order.
+#[derive(Default)]
+pub struct KeyMirror {
+    /// The scanner copied.
+    pub scanner: u64,
+    /// Its keys.
+    pub keys: Keys,
+}
+
+impl KeyMirror {
+    /// Takes in the new keys of the scanner's next scan.
+    pub fn update(&mut self, scan: &Scan) {
+        let src = scan.key_source;
+        if src.fresh() {
+            self.keys.clear();
+        }
+        // Scans of one scanner arrive in the order it made them, none left
+        // out: the pipeline guarantees it, and ids would be wrong otherwise.
+        assert!(
+            self.keys.upstreams.len() == src.first_upstream as usize
+                && self.keys.routes.len() == src.first_route as usize,
+            "scans of a scanner out of order"
+        );
+        self.keys.upstreams.extend_from(&scan.new_keys.upstreams, 0);
+        self.keys.routes.extend_from(&scan.new_keys.routes, 0);
     }
 }
 
@@ -153,10 +273,10 @@ pub struct OpenTail {
 pub struct Scan {
     /// Classified records in order.
     pub events: Vec<ScanEvent>,
-    /// Upstreams named by the events.
-    pub upstreams: KeyTable,
-    /// Normalized routes named by the events.
-    pub routes: KeyTable,
+    /// The keys first used in this chunk (see [`KeySource`]).
+    pub new_keys: Keys,
+    /// Where the events' key ids point.
+    pub key_source: KeySource,
     /// Line counts (without the leading run).
     pub stats: LineStats,
     /// The first unrecognized lines: (line index, start, end).
@@ -172,8 +292,8 @@ pub struct Scan {
 impl Scan {
     fn clear(&mut self) {
         self.events.clear();
-        self.upstreams.clear();
-        self.routes.clear();
+        self.new_keys.clear();
+        self.key_source = KeySource::default();
         self.stats = LineStats::default();
         self.unrecognized.clear();
         self.leading = Leading::default();
@@ -186,6 +306,15 @@ impl Scan {
 pub struct Scanner<'c> {
     catalog: &'c Catalog,
     default_year: i32,
+    /// Unique id, for [`KeySource::scanner`].
+    id: u64,
+    /// Upstreams seen, kept across chunks up to `key_budget`.
+    upstreams: KeyTable,
+    /// Normalized routes seen, likewise.
+    routes: KeyTable,
+    /// Bytes the key tables may keep between chunks; 0 to start afresh
+    /// with every chunk.
+    key_budget: usize,
     route_buf: Vec<u8>,
     /// Where the catalog builds upstream names the line does not hold.
     upstream_buf: Vec<u8>,
@@ -201,12 +330,45 @@ struct Open {
 
 impl<'c> Scanner<'c> {
     /// A scanner; `default_year` completes syslog stamps without a year.
+    /// Every scan carries all of its keys: the scans may go to different
+    /// ordered stages.
     pub fn new(catalog: &'c Catalog, default_year: i32) -> Self {
+        Self::keeping_keys(catalog, default_year, 0)
+    }
+
+    /// A scanner whose scans all go, in order, to one ordered stage: its
+    /// key tables are kept from chunk to chunk while each takes at most
+    /// about `key_budget` bytes, so that each scan carries only the keys
+    /// new in it.
+    pub fn keeping_keys(catalog: &'c Catalog, default_year: i32, key_budget: usize) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Scanner {
             catalog,
             default_year,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            upstreams: KeyTable::default(),
+            routes: KeyTable::default(),
+            key_budget,
             route_buf: Vec::new(),
             upstream_buf: Vec::new(),
+        }
+    }
+
+    /// Hands the keys new in this chunk to `out`, and keeps the key tables
+    /// for the next chunk if they are within budget.
+    fn hand_on_keys(&mut self, out: &mut Scan) {
+        // Per key: its span, hash and table slot, about 32 bytes.
+        let size = |t: &KeyTable| t.keys().text_len() + 32 * t.len();
+        let src = &mut out.key_source;
+        src.kept =
+            size(&self.upstreams) <= self.key_budget && size(&self.routes) <= self.key_budget;
+        let new = &mut out.new_keys;
+        new.upstreams
+            .extend_from(self.upstreams.keys(), src.first_upstream);
+        new.routes.extend_from(self.routes.keys(), src.first_route);
+        if !src.kept {
+            self.upstreams.clear();
+            self.routes.clear();
         }
     }
 
@@ -214,6 +376,12 @@ impl<'c> Scanner<'c> {
     /// at the end is classified instead of left in [`Scan::open_tail`].
     pub fn scan(&mut self, chunk: &[u8], close_at_end: bool, out: &mut Scan) {
         out.clear();
+        out.key_source = KeySource {
+            scanner: self.id,
+            first_upstream: self.upstreams.len() as u32,
+            first_route: self.routes.len() as u32,
+            kept: false,
+        };
         let mut state = ParseState::new(self.default_year);
         let mut leading = true;
         let mut open: Option<Open> = None;
@@ -292,6 +460,7 @@ impl<'c> Scanner<'c> {
         }
         out.stats.total = u64::from(idx - out.leading.lines);
         out.lines = idx;
+        self.hand_on_keys(out);
     }
 
     /// Classifies a joined multi-line record.
@@ -315,10 +484,10 @@ impl<'c> Scanner<'c> {
         let Some(c) = self.catalog.classify(head, &mut self.upstream_buf) else {
             return;
         };
-        let upstream = c.upstream.map_or(NO_KEY, |u| out.upstreams.intern(u));
+        let upstream = c.upstream.map_or(NO_KEY, |u| self.upstreams.intern(u));
         let route = match c.route {
             Some(raw) if route::normalize(raw, &mut self.route_buf) => {
-                out.routes.intern(&self.route_buf)
+                self.routes.intern(&self.route_buf)
             }
             _ => NO_KEY,
         };
