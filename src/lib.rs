@@ -27,6 +27,7 @@ pub mod exit;
 pub mod follow;
 pub mod gate;
 pub mod lines;
+pub mod mapped;
 pub mod merge;
 pub mod parse;
 pub mod pipeline;

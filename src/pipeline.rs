@@ -15,9 +15,9 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use memchr::memmem;
@@ -27,6 +27,7 @@ use crate::catalog::{Catalog, CauseId};
 use crate::correlate::{Correlator, Event, Failure, Key};
 use crate::error::Error;
 use crate::lines::{CHUNK_SIZE, ChunkReader, MAX_LINE, Piece, split_lines};
+use crate::mapped::Mapped;
 use crate::parse::LocalTime;
 use crate::scan::{KeyList, KeyMirror, Keys, NO_KEY, Scan, Scanner, closes_record};
 use crate::source::{self, InputSpec};
@@ -407,10 +408,41 @@ impl Drop for Sentinel<'_> {
     }
 }
 
+/// The bytes of a chunk of whole lines.
+enum ChunkBytes {
+    /// A pool buffer the reader filled, and the length of its lines.
+    Read(Vec<u8>, usize),
+    /// `start..end` of a mapped file, with a pool buffer as a token, which
+    /// bounds the chunks in flight as the read buffers do.
+    Mapped(Arc<Mapped>, usize, usize, Vec<u8>),
+}
+
+impl ChunkBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            ChunkBytes::Read(buf, len) => &buf[..*len],
+            ChunkBytes::Mapped(m, start, end, _) => &m.bytes()[*start..*end],
+        }
+    }
+
+    /// Gives the pool its buffer back (and lets go of mapped pages).
+    fn release(self, pool: &Sender<Vec<u8>>) {
+        let buf = match self {
+            ChunkBytes::Read(buf, _) => buf,
+            ChunkBytes::Mapped(m, _, end, token) => {
+                // Chunks end here in file order.
+                m.done_through(end);
+                token
+            }
+        };
+        let _ = pool.send(buf);
+    }
+}
+
 /// What the reader produces, in input order (`seq`).
 enum Item {
     Begin(String),
-    Chunk(Vec<u8>, usize, Box<Scan>),
+    Chunk(ChunkBytes, Box<Scan>),
     Oversized,
     End(Option<io::Error>),
     OpenFailed(String, io::Error),
@@ -462,7 +494,7 @@ pub fn run(
     let max_buffers = threads + 3;
     let chunk_size = chunk_size(max_buffers);
     let key_budget = (KEY_BUDGET / threads).max(16 << 10);
-    let (job_tx, job_rx) = channel::<(u64, Vec<u8>, usize)>();
+    let (job_tx, job_rx) = channel::<(u64, ChunkBytes)>();
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = channel::<(u64, Item)>();
     let (buf_tx, buf_rx) = channel::<Vec<u8>>();
@@ -494,14 +526,14 @@ pub fn run(
                     Scanner::keeping_keys(opts.catalog, opts.default_year, key_budget);
                 loop {
                     let job = jobs.lock().map(|rx| rx.recv());
-                    let Ok(Ok((seq, buf, len))) = job else { break };
+                    let Ok(Ok((seq, chunk))) = job else { break };
                     let mut scan = scans
                         .lock()
                         .ok()
                         .and_then(|rx| rx.try_recv().ok())
                         .unwrap_or_default();
-                    scanner.scan(&buf[..len], false, &mut scan);
-                    if done.send((seq, Item::Chunk(buf, len, scan))).is_err() {
+                    scanner.scan(chunk.bytes(), false, &mut scan);
+                    if done.send((seq, Item::Chunk(chunk, scan))).is_err() {
                         break;
                     }
                 }
@@ -528,9 +560,9 @@ pub fn run(
                         current = name.clone();
                         seq.begin_input(name, agg);
                     }
-                    Item::Chunk(buf, len, scan) => {
-                        seq.chunk(&buf[..len], &scan, agg);
-                        let _ = buf_tx.send(buf);
+                    Item::Chunk(chunk, scan) => {
+                        seq.chunk(chunk.bytes(), &scan, agg);
+                        chunk.release(&buf_tx);
                         let _ = scan_tx.send(scan);
                     }
                     Item::Oversized => seq.oversized(),
@@ -557,76 +589,230 @@ pub fn run(
     });
 }
 
+/// Buffers for the reader: taken from those given back, or new up to a
+/// limit, which bounds memory and the chunks in flight.
+struct Pool {
+    free: Receiver<Vec<u8>>,
+    allocated: usize,
+    max: usize,
+}
+
+impl Pool {
+    /// A buffer; `None` when the consumer is gone.
+    fn take(&mut self) -> Option<Vec<u8>> {
+        match self.free.try_recv() {
+            Ok(b) => Some(b),
+            Err(_) if self.allocated < self.max => {
+                self.allocated += 1;
+                Some(Vec::new())
+            }
+            Err(_) => self.free.recv().ok(),
+        }
+    }
+
+    /// A buffer that will not come back.
+    fn forget(&mut self) {
+        self.allocated -= 1;
+    }
+}
+
+/// How reading a mapped file ended.
+enum MappedEnd {
+    /// All of it was handed out.
+    Done,
+    /// A process waits to write to the file; the rest is to be read from
+    /// this offset on.
+    WriterWaiting(u64),
+    /// The consumer is gone.
+    Gone,
+}
+
 /// The reader thread: opens each input in turn and cuts it into chunks.
 fn read_inputs(
     inputs: &[InputSpec],
     (max_buffers, chunk_size): (usize, usize),
     progress: Option<&crate::progress::Progress>,
-    jobs: Sender<(u64, Vec<u8>, usize)>,
+    jobs: Sender<(u64, ChunkBytes)>,
     done: Sender<(u64, Item)>,
     free: Receiver<Vec<u8>>,
 ) {
     let mut seq = 0u64;
-    let mut allocated = 0usize;
+    let mut pool = Pool {
+        free,
+        allocated: 0,
+        max: max_buffers,
+    };
     let send = |item: Item, seq: &mut u64| {
         let _ = done.send((*seq, item));
         *seq += 1;
     };
     for spec in inputs {
         let name = spec.display_name();
-        let stored = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stored = Arc::new(std::sync::atomic::AtomicU64::new(0));
         if let Some(p) = progress {
             p.start_input(&name);
         }
-        let reader = match source::open_counted(spec, progress.map(|_| stored.clone())) {
-            Ok(r) => r,
-            Err(e) => {
-                send(Item::OpenFailed(name, e), &mut seq);
-                continue;
-            }
+        let mapped = match spec {
+            InputSpec::Path(path) => Mapped::open(path).map(|m| (path, Arc::new(m))),
+            InputSpec::Stdin => None,
         };
-        send(Item::Begin(name), &mut seq);
-        let mut chunks = ChunkReader::with_sizes(reader, chunk_size, MAX_LINE);
-        let error = loop {
-            let buf = match free.try_recv() {
-                Ok(b) => b,
-                Err(_) if allocated < max_buffers => {
-                    allocated += 1;
-                    Vec::new()
+        let opened = match mapped {
+            Some((path, m)) => {
+                send(Item::Begin(name), &mut seq);
+                let ctx = (&jobs, &done, progress);
+                match read_mapped(m, chunk_size, &mut pool, &mut seq, ctx) {
+                    MappedEnd::Done => {
+                        send(Item::End(None), &mut seq);
+                        continue;
+                    }
+                    MappedEnd::Gone => return,
+                    MappedEnd::WriterWaiting(at) => {
+                        stored.store(at, Ordering::Relaxed);
+                        let counted = progress.map(|_| stored.clone());
+                        match source::open_at(path, at, counted) {
+                            Ok(r) => r,
+                            Err(e) => {
+                                send(Item::End(Some(e)), &mut seq);
+                                continue;
+                            }
+                        }
+                    }
                 }
-                Err(_) => match free.recv() {
-                    Ok(b) => b,
-                    Err(_) => return, // the consumer is gone
-                },
-            };
+            }
+            None => match source::open_counted(spec, progress.map(|_| stored.clone())) {
+                Ok(r) => {
+                    send(Item::Begin(name), &mut seq);
+                    r
+                }
+                Err(e) => {
+                    send(Item::OpenFailed(name, e), &mut seq);
+                    continue;
+                }
+            },
+        };
+        let mut chunks = ChunkReader::with_sizes(opened, chunk_size, MAX_LINE);
+        let error = loop {
+            let Some(buf) = pool.take() else { return };
             let piece = chunks.next_piece(buf);
             if let Some(p) = progress {
-                p.input_position(stored.load(std::sync::atomic::Ordering::Relaxed));
+                p.input_position(stored.load(Ordering::Relaxed));
             }
             match piece {
                 Ok(Ok(Piece::Chunk { buf, len })) => {
-                    if jobs.send((seq, buf, len)).is_err() {
+                    if jobs.send((seq, ChunkBytes::Read(buf, len))).is_err() {
                         return;
                     }
                     seq += 1;
                 }
                 Ok(Ok(Piece::Oversized(_))) => {
-                    allocated -= 1; // the buffer was only scratch; let it go
+                    pool.forget(); // the buffer was only scratch; let it go
                     send(Item::Oversized, &mut seq);
                 }
                 Ok(Err(unused)) => {
                     drop(unused);
-                    allocated -= 1;
+                    pool.forget();
                     break None;
                 }
                 Err(e) => {
-                    allocated -= 1;
+                    pool.forget();
                     break Some(e);
                 }
             }
         };
         send(Item::End(error), &mut seq);
     }
+}
+
+/// Where the reader sends chunks, other items and progress.
+type Outlets<'a> = (
+    &'a Sender<(u64, ChunkBytes)>,
+    &'a Sender<(u64, Item)>,
+    Option<&'a crate::progress::Progress>,
+);
+
+/// Hands out a mapped file as chunks of whole lines, as
+/// [`ChunkReader`] cuts a read one (lines over [`MAX_LINE`] are skipped
+/// and counted), until the end or until a writer waits for the lease.
+fn read_mapped(
+    m: Arc<Mapped>,
+    chunk_size: usize,
+    pool: &mut Pool,
+    seq: &mut u64,
+    (jobs, done, progress): Outlets<'_>,
+) -> MappedEnd {
+    let len = m.bytes().len();
+    let mut pos = 0;
+    while pos < len {
+        if m.lease_breaking() {
+            return hand_back(m, pos);
+        }
+        let bytes = m.bytes();
+        let target = (pos + chunk_size).min(len);
+        let end = match memchr::memrchr(b'\n', &bytes[pos..target]) {
+            _ if target == len => len,
+            Some(i) => pos + i + 1,
+            // One line longer than a chunk: it ends the chunk, or is
+            // skipped if it is over the limit.
+            None => match line_end(&m, target, pos + MAX_LINE + 1) {
+                Some(e) => e,
+                None => {
+                    let e = line_end(&m, pos + MAX_LINE + 1, usize::MAX).unwrap_or(len);
+                    m.done_with(pos, e);
+                    let _ = done.send((*seq, Item::Oversized));
+                    *seq += 1;
+                    pos = e;
+                    continue;
+                }
+            },
+        };
+        let Some(token) = pool.take() else {
+            return MappedEnd::Gone;
+        };
+        if jobs
+            .send((*seq, ChunkBytes::Mapped(m.clone(), pos, end, token)))
+            .is_err()
+        {
+            return MappedEnd::Gone;
+        }
+        *seq += 1;
+        pos = end;
+        if let Some(p) = progress {
+            p.input_position(pos as u64);
+        }
+    }
+    MappedEnd::Done
+}
+
+/// Just past the first newline at or after `from` in the mapping, if one
+/// is before `limit` (or the end of the file, which ends the last line);
+/// `None` past the limit. Pages searched through are let go as it goes.
+fn line_end(m: &Mapped, from: usize, limit: usize) -> Option<usize> {
+    let bytes = m.bytes();
+    let mut at = from.min(bytes.len());
+    while at < bytes.len() {
+        if at >= limit {
+            return None;
+        }
+        let step = (bytes.len() - at).min(1 << 20).min(limit - at);
+        if let Some(i) = memchr::memchr(b'\n', &bytes[at..at + step]) {
+            return Some(at + i + 1);
+        }
+        m.done_with(at, at + step);
+        at += step;
+    }
+    (bytes.len() <= limit).then_some(bytes.len())
+}
+
+/// Waits until the mapped chunks handed out are done with (bounded in
+/// time, as the kernel ends the lease itself after a while), then lets
+/// the mapping and its lease go.
+fn hand_back(m: Arc<Mapped>, pos: usize) -> MappedEnd {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while Arc::strong_count(&m) > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    drop(m);
+    MappedEnd::WriterWaiting(pos as u64)
 }
 
 #[cfg(test)]
@@ -656,6 +842,93 @@ mod tests {
         };
         run(&[InputSpec::Path(p)], &opts, &mut agg, &mut |_| {});
         agg
+    }
+
+    /// A log over [`crate::mapped::MIN_MAPPED`]: failures with routes and
+    /// upstreams, multi-line records, and lines over the length limit.
+    fn big_log(p: &std::path::Path, mib: usize) {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(p).unwrap());
+        let mut written = 0;
+        let mut i = 0usize;
+        while written < mib << 20 {
+            let line = format!(
+                "2026/11/20 10:{:02}:{:02} [error] 7#7: *{i} connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: \"GET /r{}/{i} HTTP/1.1\", upstream: \"http://10.0.0.{}:80/r\", host: \"h\"\n",
+                (i / 60) % 60,
+                i % 60,
+                i % 300,
+                i % 9
+            );
+            f.write_all(line.as_bytes()).unwrap();
+            written += line.len();
+            if i % 5 == 0 {
+                f.write_all(STDERR_RECORD.as_bytes()).unwrap();
+                written += STDERR_RECORD.len();
+            }
+            if i % 20_000 == 7 {
+                // Over the line limit, and longer than a chunk.
+                let long = vec![b'x'; MAX_LINE + CHUNK_SIZE];
+                f.write_all(&long).unwrap();
+                f.write_all(b"\n").unwrap();
+                written += long.len() + 1;
+            }
+            i += 1;
+        }
+    }
+
+    /// A file nobody writes is scanned in place; the report is the one of
+    /// reading it (forced here by holding it open for writing).
+    #[test]
+    fn a_mapped_file_gives_the_report_of_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.log");
+        big_log(&p, 24);
+        assert!(crate::mapped::Mapped::open(&p).is_some(), "mapped");
+        let mapped = crate::report::Report::build(&aggregate_file(&p, &Filters::default(), 2));
+        let writer = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        assert!(crate::mapped::Mapped::open(&p).is_none(), "read");
+        let read = crate::report::Report::build(&aggregate_file(&p, &Filters::default(), 2));
+        drop(writer);
+        assert!(read.lines.oversized >= 2);
+        assert!(read.total_failures > 50_000);
+        assert_eq!(mapped, read);
+    }
+
+    /// A process that opens the file for writing mid-run waits only until
+    /// the mapped chunks out are done; the rest is read, and the report is
+    /// the same.
+    #[test]
+    fn a_writer_mid_run_switches_to_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.log");
+        big_log(&p, 160);
+        let reference = {
+            let _writer = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+            crate::report::Report::build(&aggregate_file(&p, &Filters::default(), 2))
+        };
+        assert!(crate::mapped::Mapped::open(&p).is_some(), "mapped");
+        let p2 = p.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            let start = std::time::Instant::now();
+            let f = std::fs::OpenOptions::new().append(true).open(&p2).unwrap();
+            (f, start, std::time::Instant::now())
+        });
+        let agg = aggregate_file(&p, &Filters::default(), 2);
+        let run_end = std::time::Instant::now();
+        let report = crate::report::Report::build(&agg);
+        let (_f, asked, got_in) = writer.join().unwrap();
+        assert_eq!(report, reference);
+        assert!(
+            got_in < run_end,
+            "the writer got in while the file was being read"
+        );
+        // It waited for the chunks out, not for the whole file.
+        let (waited, rest) = (got_in - asked, run_end - got_in);
+        assert!(
+            waited < rest,
+            "waited {waited:?}, then the run took {rest:?}"
+        );
     }
 
     /// Runs `log` through the pipeline: a row per cause with failures, and

@@ -155,6 +155,22 @@ pub fn open_counted(
     }
 }
 
+/// A plain (not compressed) file read from byte `offset` on: the rest of
+/// a file whose start was read from a mapping ([`crate::mapped`]).
+pub fn open_at(
+    path: &std::path::Path,
+    offset: u64,
+    count: Option<Arc<AtomicU64>>,
+) -> io::Result<Box<dyn Read + Send>> {
+    use std::io::Seek;
+    let mut file = File::open(path)?;
+    file.seek(io::SeekFrom::Start(offset))?;
+    Ok(match count {
+        Some(count) => Box::new(Counted { inner: file, count }),
+        None => Box::new(file),
+    })
+}
+
 /// Reads the first two bytes and puts them back in front of the stream,
 /// wrapping it in a multi-member gzip decoder when they are `1f 8b`.
 pub fn sniff_gzip(mut raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
