@@ -489,6 +489,11 @@ pub fn run(
     warn: &mut dyn FnMut(&Error),
 ) {
     let threads = opts.threads.max(1);
+    // Scanning a mapped file saves the copy into read buffers, but the
+    // copy runs on the reader thread: with a core to spare for it, reading
+    // is the faster of the two.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let map_files = threads >= cores;
     // Buffers in circulation: one per worker, one being read, one waiting
     // for a worker and one with the ordered stage; more only cost memory.
     let max_buffers = threads + 3;
@@ -510,7 +515,7 @@ pub fn run(
         s.spawn(move || {
             read_inputs(
                 inputs,
-                (max_buffers, chunk_size),
+                (max_buffers, chunk_size, map_files),
                 progress,
                 job_tx,
                 reader_done,
@@ -630,7 +635,7 @@ enum MappedEnd {
 /// The reader thread: opens each input in turn and cuts it into chunks.
 fn read_inputs(
     inputs: &[InputSpec],
-    (max_buffers, chunk_size): (usize, usize),
+    (max_buffers, chunk_size, map_files): (usize, usize, bool),
     progress: Option<&crate::progress::Progress>,
     jobs: Sender<(u64, ChunkBytes)>,
     done: Sender<(u64, Item)>,
@@ -653,7 +658,8 @@ fn read_inputs(
             p.start_input(&name);
         }
         let mapped = match spec {
-            InputSpec::Path(path) => Mapped::open(path).map(|m| (path, Arc::new(m))),
+            InputSpec::Path(path) if map_files => Mapped::open(path).map(|m| (path, Arc::new(m))),
+            InputSpec::Path(_) => None,
             InputSpec::Stdin => None,
         };
         let opened = match mapped {
@@ -844,6 +850,11 @@ mod tests {
         agg
     }
 
+    /// As many threads as cores: files are mapped only then.
+    fn all_cores() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
     /// A log over [`crate::mapped::MIN_MAPPED`]: failures with routes and
     /// upstreams, multi-line records, and lines over the length limit.
     fn big_log(p: &std::path::Path, mib: usize) {
@@ -884,10 +895,12 @@ mod tests {
         let p = dir.path().join("big.log");
         big_log(&p, 24);
         assert!(crate::mapped::Mapped::open(&p).is_some(), "mapped");
-        let mapped = crate::report::Report::build(&aggregate_file(&p, &Filters::default(), 2));
+        let mapped =
+            crate::report::Report::build(&aggregate_file(&p, &Filters::default(), all_cores()));
         let writer = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         assert!(crate::mapped::Mapped::open(&p).is_none(), "read");
-        let read = crate::report::Report::build(&aggregate_file(&p, &Filters::default(), 2));
+        let read =
+            crate::report::Report::build(&aggregate_file(&p, &Filters::default(), all_cores()));
         drop(writer);
         assert!(read.lines.oversized >= 2);
         assert!(read.total_failures > 50_000);
@@ -904,7 +917,7 @@ mod tests {
         big_log(&p, 160);
         let reference = {
             let _writer = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
-            crate::report::Report::build(&aggregate_file(&p, &Filters::default(), 2))
+            crate::report::Report::build(&aggregate_file(&p, &Filters::default(), all_cores()))
         };
         assert!(crate::mapped::Mapped::open(&p).is_some(), "mapped");
         let p2 = p.clone();
@@ -914,7 +927,7 @@ mod tests {
             let f = std::fs::OpenOptions::new().append(true).open(&p2).unwrap();
             (f, start, std::time::Instant::now())
         });
-        let agg = aggregate_file(&p, &Filters::default(), 2);
+        let agg = aggregate_file(&p, &Filters::default(), all_cores());
         let run_end = std::time::Instant::now();
         let report = crate::report::Report::build(&agg);
         let (_f, asked, got_in) = writer.join().unwrap();
