@@ -72,9 +72,6 @@ impl Mapped {
             return None;
         }
         let file = File::open(path).ok()?;
-        if !file.metadata().ok()?.is_file() {
-            return None;
-        }
         let fd = file.as_raw_fd();
         // SAFETY: plain fcntl calls on a descriptor we own.
         let leased = unsafe {
@@ -84,8 +81,13 @@ impl Mapped {
         if !leased {
             return None;
         }
-        // The length again, now that nobody can change it.
-        let len = file.metadata().ok()?.len();
+        // Looked at again, now that nobody can change it (the path may
+        // have been replaced since the first look).
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        let len = meta.len();
         // SAFETY: under the lease no process can write to or truncate the
         // file, so the mapped bytes do not change while they are borrowed;
         // the lease is held until the mapping is gone (see Drop).

@@ -754,8 +754,13 @@ fn read_mapped(
         }
         let bytes = m.bytes();
         let target = (pos + chunk_size).min(len);
-        let end = match memchr::memrchr(b'\n', &bytes[pos..target]) {
-            _ if target == len => len,
+        let last_newline = if target == len {
+            Some(len - pos - 1)
+        } else {
+            memchr::memrchr(b'\n', &bytes[pos..target])
+        };
+        let end = match last_newline {
+            // (At the end of the file: the end, newline or not.)
             Some(i) => pos + i + 1,
             // One line longer than a chunk: it ends the chunk, or is
             // skipped if it is over the limit.
