@@ -868,13 +868,7 @@ mod tests {
         let mut written = 0;
         let mut i = 0usize;
         while written < mib << 20 {
-            let line = format!(
-                "2026/11/20 10:{:02}:{:02} [error] 7#7: *{i} connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: \"GET /r{}/{i} HTTP/1.1\", upstream: \"http://10.0.0.{}:80/r\", host: \"h\"\n",
-                (i / 60) % 60,
-                i % 60,
-                i % 300,
-                i % 9
-            );
+            let line = failure_line(i, REFUSED, i, &format!("/r{}/{i}", i % 300), i % 9);
             f.write_all(line.as_bytes()).unwrap();
             written += line.len();
             if i % 5 == 0 {
@@ -1169,17 +1163,29 @@ Stack trace:
     /// Scanners that keep their keys from chunk to chunk, starting afresh
     /// at any budget, and take turns as workers do, give the report of
     /// scanners that start afresh with every chunk.
+    /// An nginx failure line numbered `i` (its time follows `i`): `what`
+    /// is the message with its action, on connection `cid`, for request
+    /// `route` to upstream 10.0.0.`host`.
+    fn failure_line(i: usize, what: &str, cid: usize, route: &str, host: usize) -> String {
+        format!(
+            "2026/11/20 10:{:02}:{:02} [error] 7#7: *{cid} {what}, client: 1.1.1.1, server: s, request: \"GET {route} HTTP/1.1\", upstream: \"http://10.0.0.{host}:80/r\", host: \"h\"\n",
+            (i / 60) % 60,
+            i % 60,
+        )
+    }
+
+    const REFUSED: &str = "connect() failed (111: Connection refused) while connecting to upstream";
+
     #[test]
     fn kept_keys_give_the_same_report_whatever_the_budget() {
         let mut log = String::new();
         for i in 0..3_000 {
-            log.push_str(&format!(
-                "2026/11/20 10:{:02}:{:02} [error] 7#7: *{} upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: s, request: \"GET /r{}/{i} HTTP/1.1\", upstream: \"http://10.0.0.{}:80/r\", host: \"h\"\n",
-                (i / 60) % 60,
-                i % 60,
+            log.push_str(&failure_line(
+                i,
+                "upstream timed out (110: Connection timed out) while reading response header from upstream",
                 i / 2,
-                i % 50,
-                i % 13
+                &format!("/r{}/{i}", i % 50),
+                i % 13,
             ));
             if i % 7 == 0 {
                 log.push_str(STDERR_RECORD);
@@ -1237,12 +1243,7 @@ Stack trace:
     fn any_thread_count_gives_the_same_report() {
         let mut log = String::new();
         for i in 0..20_000 {
-            log.push_str(&format!(
-                "2026/11/20 10:{:02}:{:02} [error] 7#7: *{i} connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: \"GET /r/{i} HTTP/1.1\", upstream: \"http://10.0.0.{}:80/r\", host: \"h\"\n",
-                (i / 60) % 60,
-                i % 60,
-                i % 7
-            ));
+            log.push_str(&failure_line(i, REFUSED, i, &format!("/r/{i}"), i % 7));
             if i % 3 == 0 {
                 log.push_str(STDERR_RECORD);
             }
