@@ -557,44 +557,52 @@ fn distinct_routes_and_upstreams_past_the_caps_are_folded() {
 
 /// Routes fold per request, upstreams per attempt: a request past the route
 /// cap that is tried on three servers folds one route and no upstream.
+/// Regression: when its attempts fell in different chunks, its route once
+/// folded once per chunk; it folds once (README: failed requests).
 #[test]
 fn retries_past_the_route_cap_fold_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("error.log");
-    let mut log: String = (0..10_000u64)
-        .map(|i| {
-            refused(
-                "2026/11/20 10:00:00",
-                i + 1,
-                &format!("/r/k{i:x}/a"),
-                "http://10.0.0.1:80",
-            )
-        })
-        .collect();
-    for server in 1..=3 {
-        log += &refused(
-            "2026/11/20 10:00:01",
-            999_999,
-            "/zz/new",
-            &format!("http://10.0.0.{server}:80"),
+    for across_chunks in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("error.log");
+        let mut log: String = (0..10_000u64)
+            .map(|i| {
+                refused(
+                    "2026/11/20 10:00:00",
+                    i + 1,
+                    &format!("/r/k{i:x}/a"),
+                    "http://10.0.0.1:80",
+                )
+            })
+            .collect();
+        for server in 1..=3 {
+            log += &refused(
+                "2026/11/20 10:00:01",
+                999_999,
+                "/zz/new",
+                &format!("http://10.0.0.{server}:80"),
+            );
+            if across_chunks {
+                log += &chunk_breaker();
+            }
+        }
+        fs::write(&p, log).unwrap();
+        let run = analyze_json(&[&p], 60);
+        let r = run.json();
+        assert_eq!(
+            r["folded"],
+            serde_json::json!({"upstreams": 0, "routes": 1}),
+            "across chunks: {across_chunks}"
+        );
+        let c = cause(&r, "upstream_refused");
+        assert_eq!(
+            (c["count"].as_u64(), c["attempts"].as_u64()),
+            (Some(10_001), Some(10_003))
+        );
+        assert_eq!(
+            c["routes"].as_array().unwrap().last().unwrap(),
+            &serde_json::json!({"route": "(other)", "count": 1})
         );
     }
-    fs::write(&p, log).unwrap();
-    let run = analyze_json(&[&p], 60);
-    let r = run.json();
-    assert_eq!(
-        r["folded"],
-        serde_json::json!({"upstreams": 0, "routes": 1})
-    );
-    let c = cause(&r, "upstream_refused");
-    assert_eq!(
-        (c["count"].as_u64(), c["attempts"].as_u64()),
-        (Some(10_001), Some(10_003))
-    );
-    assert_eq!(
-        c["routes"].as_array().unwrap().last().unwrap(),
-        &serde_json::json!({"route": "(other)", "count": 1})
-    );
 }
 
 /// A line that no chunking (chunks are 2 MiB at most) can put beside its
@@ -641,42 +649,6 @@ fn folded_counts_every_attempt_within_one_chunk() {
         r["folded"],
         serde_json::json!({"upstreams": 5, "routes": 5})
     );
-}
-
-/// Regression: a retried request past the route cap once folded its route
-/// once per chunk its attempts fell in; it folds once (README: failed
-/// requests).
-#[test]
-fn retries_across_chunks_fold_their_route_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("error.log");
-    let mut log: String = (0..10_000u64)
-        .map(|i| {
-            refused(
-                "2026/11/20 10:00:00",
-                i + 1,
-                &format!("/r/k{i:x}/a"),
-                "http://10.0.0.1:80",
-            )
-        })
-        .collect();
-    for server in 1..=3 {
-        log += &refused(
-            "2026/11/20 10:00:01",
-            999_999,
-            "/zz/new",
-            &format!("http://10.0.0.{server}:80"),
-        );
-        log += &chunk_breaker();
-    }
-    fs::write(&p, log).unwrap();
-    let r = analyze_json(&[&p], 60).json();
-    let c = cause(&r, "upstream_refused");
-    assert_eq!(
-        (c["count"].as_u64(), c["attempts"].as_u64()),
-        (Some(10_001), Some(10_003))
-    );
-    assert_eq!(r["folded"]["routes"], 1);
 }
 
 /// Regression: failures a filter drops once took key slots (keys were
