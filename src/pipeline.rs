@@ -3,20 +3,22 @@
 //! ```text
 //! reader thread:  inputs -> ChunkReader -> chunks of whole lines
 //! N workers:      chunk -> Scanner -> Scan (events with chunk-local keys)
-//! this thread:    scans in input order -> Sequencer (records across chunk
+//! ordered stage:  scans in input order -> Sequencer (records across chunk
 //!                 ends, global keys, correlation, filters) -> Aggregator
 //! ```
 //!
 //! Everything that depends on one line runs in parallel; everything that
 //! depends on order (multi-line joins, retries, first-seen interning) runs
-//! once, in input order, in the [`Sequencer`]. Chunks are cut the same way
-//! whatever the thread count, so the report is byte-identical for any
-//! `--threads`. Buffers circulate through a fixed pool, which bounds memory.
+//! once, in input order, in the [`Sequencer`]. The ordered stage has no
+//! thread of its own: whichever thread hands in an item while it is free
+//! runs it. Chunks are cut the same way whatever the thread
+//! count, so the report is byte-identical for any `--threads`. Buffers
+//! circulate through a fixed pool, which bounds memory.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -397,17 +399,6 @@ fn count(
     agg.add(f, upstream, route, text);
 }
 
-/// Marks its flag when its thread unwinds from a panic.
-struct Sentinel<'a>(&'a AtomicBool);
-
-impl Drop for Sentinel<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
 /// The bytes of a chunk of whole lines.
 enum ChunkBytes {
     /// A pool buffer the reader filled, and the length of its lines.
@@ -501,32 +492,44 @@ pub fn run(
     let key_budget = (KEY_BUDGET / threads).max(16 << 10);
     let (job_tx, job_rx) = channel::<(u64, ChunkBytes)>();
     let job_rx = Mutex::new(job_rx);
-    let (done_tx, done_rx) = channel::<(u64, Item)>();
     let (buf_tx, buf_rx) = channel::<Vec<u8>>();
     let (scan_tx, scan_rx) = channel::<Box<Scan>>();
     let scan_rx = Mutex::new(scan_rx);
+    let stage = Stage {
+        inbox: Mutex::new(Vec::new()),
+        ordered: Mutex::new(Ordered {
+            seq: Sequencer::new(opts.catalog, opts.filters, opts.default_year),
+            agg,
+            waiting: BTreeMap::new(),
+            next: 0,
+            current: String::new(),
+            buffers: Some(buf_tx),
+            scans: scan_tx,
+            warnings: Vec::new(),
+        }),
+        running: std::sync::atomic::AtomicUsize::new(threads + 1),
+        owner: std::thread::current(),
+        died: AtomicBool::new(false),
+    };
 
-    // Set when a worker dies, so that a bug there ends the run instead of
-    // leaving this thread waiting for a chunk that will never come.
-    let worker_died = AtomicBool::new(false);
     std::thread::scope(|s| {
-        let reader_done = done_tx.clone();
         let progress = opts.progress;
+        let stage = &stage;
         s.spawn(move || {
+            let _exit = Exit(stage);
             read_inputs(
                 inputs,
                 (max_buffers, chunk_size, map_files),
                 progress,
                 job_tx,
-                reader_done,
+                stage,
                 buf_rx,
             )
         });
         for _ in 0..threads {
-            let done = done_tx.clone();
-            let (jobs, scans, died) = (&job_rx, &scan_rx, &worker_died);
+            let (jobs, scans) = (&job_rx, &scan_rx);
             s.spawn(move || {
-                let _sentinel = Sentinel(died);
+                let _exit = Exit(stage);
                 let mut scanner =
                     Scanner::keeping_keys(opts.catalog, opts.default_year, key_budget);
                 loop {
@@ -538,60 +541,181 @@ pub fn run(
                         .and_then(|rx| rx.try_recv().ok())
                         .unwrap_or_default();
                     scanner.scan(chunk.bytes(), false, &mut scan);
-                    if done.send((seq, Item::Chunk(chunk, scan))).is_err() {
-                        break;
-                    }
+                    stage.offer(seq, Item::Chunk(chunk, scan));
                 }
             });
         }
-        drop(done_tx);
-
-        let mut seq = Sequencer::new(opts.catalog, opts.filters, opts.default_year);
-        let mut waiting: BTreeMap<u64, Item> = BTreeMap::new();
-        let mut next = 0u64;
-        let mut current = String::new();
+        // Warnings as they come, until every thread is done or one died.
         loop {
-            let (n, item) = match done_rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(got) => got,
-                Err(RecvTimeoutError::Timeout) if !worker_died.load(Ordering::Relaxed) => continue,
-                // All done, or a worker died: the scope re-raises its panic.
-                Err(_) => break,
+            for e in stage.take_warnings() {
+                warn(&e);
+            }
+            if stage.running.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            if stage.died.load(Ordering::Relaxed) {
+                // The reader may wait for a buffer that will not come back;
+                // the scope re-raises the panic.
+                stage.lock().buffers = None;
+                break;
+            }
+            std::thread::park_timeout(Duration::from_millis(200));
+        }
+    });
+    for e in stage.take_warnings() {
+        warn(&e);
+    }
+}
+
+/// The ordered stage, shared by the threads: whichever thread hands in an
+/// item while the stage is free runs it, with every item that is then
+/// next in input order. The thread that scanned a chunk thus usually
+/// sequences it too, while its events are still in its cache, and no
+/// thread of its own competes with the workers for the cores.
+struct Stage<'a, 's> {
+    /// Items handed in while another thread ran the stage.
+    inbox: Mutex<Vec<(u64, Item)>>,
+    ordered: Mutex<Ordered<'a, 's>>,
+    /// Threads (reader and workers) still running.
+    running: std::sync::atomic::AtomicUsize,
+    /// The thread that reports warnings and waits for the end.
+    owner: std::thread::Thread,
+    /// Set when a thread dies, so that a bug there ends the run instead of
+    /// leaving the others waiting for a chunk that will never come.
+    died: AtomicBool,
+}
+
+impl<'a, 's> Stage<'a, 's> {
+    /// Hands in item `n`, and runs the stage if no other thread is.
+    fn offer(&self, n: u64, item: Item) {
+        let mut item = Some((n, item));
+        loop {
+            let Ok(mut ordered) = self.ordered.try_lock() else {
+                if let Some(it) = item.take() {
+                    self.inbox().push(it);
+                }
+                // Whoever runs the stage looks at the inbox before it lets
+                // go, and again after.
+                return;
             };
-            waiting.insert(n, item);
-            while let Some(item) = waiting.remove(&next) {
-                next += 1;
-                match item {
-                    Item::Begin(name) => {
-                        current = name.clone();
-                        seq.begin_input(name, agg);
-                    }
-                    Item::Chunk(chunk, scan) => {
-                        seq.chunk(chunk.bytes(), &scan, agg);
-                        chunk.release(&buf_tx);
-                        let _ = scan_tx.send(scan);
-                    }
-                    Item::Oversized => seq.oversized(),
-                    Item::End(error) => {
-                        let text = error.as_ref().map(crate::error::describe_io);
-                        if let Some(e) = error {
-                            warn(&Error::input(current.clone(), e));
-                        }
-                        seq.end_input(text, agg);
-                    }
-                    Item::OpenFailed(name, e) => {
-                        agg.files.push(FileStats {
-                            path: name.clone(),
-                            lines: LineStats::default(),
-                            error: Some(crate::error::describe_io(&e)),
-                        });
-                        warn(&Error::input(name, e));
-                    }
+            if let Some((n, it)) = item.take() {
+                ordered.take(n, it);
+            }
+            loop {
+                let batch = std::mem::take(&mut *self.inbox());
+                if batch.is_empty() {
+                    break;
+                }
+                for (n, it) in batch {
+                    ordered.take(n, it);
                 }
             }
+            let warned = !ordered.warnings.is_empty();
+            drop(ordered);
+            if warned {
+                self.owner.unpark();
+            }
+            // An item handed in between the last look and letting go would
+            // wait for the next one: look once more.
+            if self.inbox().is_empty() {
+                return;
+            }
         }
-        // The reader may wait for a buffer that will not come back.
-        drop(buf_tx);
-    });
+    }
+
+    fn inbox(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Item)>> {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ordered<'a, 's>> {
+        self.ordered.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn take_warnings(&self) -> Vec<Error> {
+        std::mem::take(&mut self.lock().warnings)
+    }
+}
+
+/// Counts a thread out when it ends, and marks the stage when it ends
+/// in a panic.
+struct Exit<'r, 'a, 's>(&'r Stage<'a, 's>);
+
+impl Drop for Exit<'_, '_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.died.store(true, Ordering::Relaxed);
+        }
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
+        self.0.owner.unpark();
+    }
+}
+
+/// The state of the ordered stage.
+struct Ordered<'a, 's> {
+    seq: Sequencer<'a>,
+    agg: &'s mut Aggregator,
+    /// Items that came before their turn.
+    waiting: BTreeMap<u64, Item>,
+    /// The number of the next item in input order.
+    next: u64,
+    /// The input being sequenced.
+    current: String,
+    /// Where chunk buffers go back to the reader; dropped to let a reader
+    /// waiting for one go when a thread died.
+    buffers: Option<Sender<Vec<u8>>>,
+    /// Where scans go back to the workers.
+    scans: Sender<Box<Scan>>,
+    /// Inputs that could not be read, for the owner to report.
+    warnings: Vec<Error>,
+}
+
+impl Ordered<'_, '_> {
+    /// Takes item `n`, and runs every item that is now next.
+    fn take(&mut self, n: u64, item: Item) {
+        if n != self.next {
+            self.waiting.insert(n, item);
+            return;
+        }
+        self.run(item);
+        while let Some(item) = self.waiting.remove(&self.next) {
+            self.run(item);
+        }
+    }
+
+    fn run(&mut self, item: Item) {
+        self.next += 1;
+        let agg = &mut *self.agg;
+        match item {
+            Item::Begin(name) => {
+                self.current = name.clone();
+                self.seq.begin_input(name, agg);
+            }
+            Item::Chunk(chunk, scan) => {
+                self.seq.chunk(chunk.bytes(), &scan, agg);
+                match &self.buffers {
+                    Some(pool) => chunk.release(pool),
+                    None => drop(chunk),
+                }
+                let _ = self.scans.send(scan);
+            }
+            Item::Oversized => self.seq.oversized(),
+            Item::End(error) => {
+                let text = error.as_ref().map(crate::error::describe_io);
+                if let Some(e) = error {
+                    self.warnings.push(Error::input(self.current.clone(), e));
+                }
+                self.seq.end_input(text, agg);
+            }
+            Item::OpenFailed(name, e) => {
+                agg.files.push(FileStats {
+                    path: name.clone(),
+                    lines: LineStats::default(),
+                    error: Some(crate::error::describe_io(&e)),
+                });
+                self.warnings.push(Error::input(name, e));
+            }
+        }
+    }
 }
 
 /// Buffers for the reader: taken from those given back, or new up to a
@@ -638,7 +762,7 @@ fn read_inputs(
     (max_buffers, chunk_size, map_files): (usize, usize, bool),
     progress: Option<&crate::progress::Progress>,
     jobs: Sender<(u64, ChunkBytes)>,
-    done: Sender<(u64, Item)>,
+    stage: &Stage<'_, '_>,
     free: Receiver<Vec<u8>>,
 ) {
     let mut seq = 0u64;
@@ -648,7 +772,7 @@ fn read_inputs(
         max: max_buffers,
     };
     let send = |item: Item, seq: &mut u64| {
-        let _ = done.send((*seq, item));
+        stage.offer(*seq, item);
         *seq += 1;
     };
     for spec in inputs {
@@ -665,7 +789,7 @@ fn read_inputs(
         let opened = match mapped {
             Some((path, m)) => {
                 send(Item::Begin(name), &mut seq);
-                let ctx = (&jobs, &done, progress);
+                let ctx = (&jobs, stage, progress);
                 match read_mapped(m, chunk_size, &mut pool, &mut seq, ctx) {
                     MappedEnd::Done => {
                         send(Item::End(None), &mut seq);
@@ -730,9 +854,9 @@ fn read_inputs(
 }
 
 /// Where the reader sends chunks, other items and progress.
-type Outlets<'a> = (
+type Outlets<'a, 'b, 's> = (
     &'a Sender<(u64, ChunkBytes)>,
-    &'a Sender<(u64, Item)>,
+    &'a Stage<'b, 's>,
     Option<&'a crate::progress::Progress>,
 );
 
@@ -744,7 +868,7 @@ fn read_mapped(
     chunk_size: usize,
     pool: &mut Pool,
     seq: &mut u64,
-    (jobs, done, progress): Outlets<'_>,
+    (jobs, stage, progress): Outlets<'_, '_, '_>,
 ) -> MappedEnd {
     let len = m.bytes().len();
     let mut pos = 0;
@@ -769,7 +893,7 @@ fn read_mapped(
                 None => {
                     let e = line_end(&m, pos + MAX_LINE + 1, usize::MAX).unwrap_or(len);
                     m.done_with(pos, e);
-                    let _ = done.send((*seq, Item::Oversized));
+                    stage.offer(*seq, Item::Oversized);
                     *seq += 1;
                     pos = e;
                     continue;
