@@ -416,6 +416,13 @@ impl ChunkBytes {
         }
     }
 
+    /// Maps a mapped chunk's pages ahead of the scan.
+    fn populate(&self) {
+        if let ChunkBytes::Mapped(m, start, end, _) = self {
+            m.populate(*start, *end);
+        }
+    }
+
     /// Gives the pool its buffer back (and lets go of mapped pages).
     fn release(self, pool: &Sender<Vec<u8>>) {
         let buf = match self {
@@ -509,6 +516,7 @@ pub fn run(
         }),
         running: std::sync::atomic::AtomicUsize::new(threads + 1),
         owner: std::thread::current(),
+        owner_runs: threads < cores,
         died: AtomicBool::new(false),
     };
 
@@ -540,13 +548,18 @@ pub fn run(
                         .ok()
                         .and_then(|rx| rx.try_recv().ok())
                         .unwrap_or_default();
+                    chunk.populate();
                     scanner.scan(chunk.bytes(), false, &mut scan);
                     stage.offer(seq, Item::Chunk(chunk, scan));
                 }
             });
         }
-        // Warnings as they come, until every thread is done or one died.
+        // Warnings as they come (and the stage, if it is this thread's
+        // job), until every thread is done or one died.
         loop {
+            if stage.owner_runs {
+                stage.run_if_free();
+            }
             for e in stage.take_warnings() {
                 warn(&e);
             }
@@ -562,6 +575,8 @@ pub fn run(
             std::thread::park_timeout(Duration::from_millis(200));
         }
     });
+    // Items handed in after the owner last looked.
+    stage.run_if_free();
     for e in stage.take_warnings() {
         warn(&e);
     }
@@ -571,7 +586,8 @@ pub fn run(
 /// item while the stage is free runs it, with every item that is then
 /// next in input order. The thread that scanned a chunk thus usually
 /// sequences it too, while its events are still in its cache, and no
-/// thread of its own competes with the workers for the cores.
+/// thread of its own competes with the workers for the cores. With fewer
+/// workers than cores, the owner thread runs it on the core to spare.
 struct Stage<'a, 's> {
     /// Items handed in while another thread ran the stage.
     inbox: Mutex<Vec<(u64, Item)>>,
@@ -580,27 +596,33 @@ struct Stage<'a, 's> {
     running: std::sync::atomic::AtomicUsize,
     /// The thread that reports warnings and waits for the end.
     owner: std::thread::Thread,
+    /// The owner runs the stage: there is a core to spare for it.
+    owner_runs: bool,
     /// Set when a thread dies, so that a bug there ends the run instead of
     /// leaving the others waiting for a chunk that will never come.
     died: AtomicBool,
 }
 
 impl<'a, 's> Stage<'a, 's> {
-    /// Hands in item `n`, and runs the stage if no other thread is.
+    /// Hands in item `n`, and runs the stage if no other thread is (or
+    /// wakes the owner, when the stage is its job).
     fn offer(&self, n: u64, item: Item) {
-        let mut item = Some((n, item));
+        self.inbox().push((n, item));
+        if self.owner_runs {
+            self.owner.unpark();
+        } else {
+            self.run_if_free();
+        }
+    }
+
+    /// Runs the items handed in, unless another thread is running the
+    /// stage: that thread looks at the inbox before it lets go, and again
+    /// after.
+    fn run_if_free(&self) {
         loop {
             let Ok(mut ordered) = self.ordered.try_lock() else {
-                if let Some(it) = item.take() {
-                    self.inbox().push(it);
-                }
-                // Whoever runs the stage looks at the inbox before it lets
-                // go, and again after.
                 return;
             };
-            if let Some((n, it)) = item.take() {
-                ordered.take(n, it);
-            }
             loop {
                 let batch = std::mem::take(&mut *self.inbox());
                 if batch.is_empty() {
