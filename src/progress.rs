@@ -30,7 +30,7 @@ impl Progress {
     }
 
     /// A bar for `total` bytes (a spinner when the total is unknown, as for
-    /// stdin); hidden until the run has lasted [`DELAY`].
+    /// stdin); hidden until the run has lasted `DELAY` (one second).
     pub fn new(total: Option<u64>) -> Progress {
         let bar = match total {
             Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::hidden()),

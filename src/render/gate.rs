@@ -2,7 +2,7 @@
 //! machines, JUnit XML for CI test views, GitHub Actions annotations.
 //!
 //! Every string that came from a log (upstreams, file names, example
-//! lines) goes through [`escape`](super::escape) first, so no format can be
+//! lines) goes through [`super::escape`] first, so no format can be
 //! broken or spoofed by log bytes; each format then applies its own
 //! escaping on top (XML entities, GitHub's `%XX` command encoding).
 

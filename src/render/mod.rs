@@ -1,4 +1,4 @@
-//! Rendering a finished [`Report`]: text for people, JSON for machines.
+//! Rendering a finished [`Report`](crate::report::Report): text for people, JSON for machines.
 //!
 //! Renderers see only the report, never the stream, and write to any
 //! `io::Write`. Anything that came from a log is escaped before it reaches

@@ -2,7 +2,7 @@
 //!
 //! Colour is an option of the caller (on only for a terminal without
 //! NO_COLOR); every string that came from a log goes through
-//! [`escape`](super::escape).
+//! [`super::escape`].
 
 use std::io::{self, Write};
 
