@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -230,6 +230,8 @@ impl<'a> Sequencer<'a> {
             .scanners
             .iter()
             .position(|k| k.mirror.scanner == src.scanner);
+        // The scanner's copy, if it keeps one.
+        let mut mirrored = None;
         let (keys, remap) = if src.fresh() && !src.kept {
             // All of its keys, and none to keep: no copy needed.
             if let Some(i) = found {
@@ -244,6 +246,7 @@ impl<'a> Sequencer<'a> {
                 self.scanners.push(k);
                 self.scanners.len() - 1
             });
+            mirrored = Some(i);
             let ScannerKeys { mirror, remap } = &mut self.scanners[i];
             mirror.update(scan);
             remap.update(&mirror.keys, src.fresh());
@@ -285,10 +288,7 @@ impl<'a> Sequencer<'a> {
             });
         }
         if !src.kept
-            && let Some(i) = self
-                .scanners
-                .iter()
-                .position(|k| k.mirror.scanner == src.scanner)
+            && let Some(i) = mirrored
         {
             // The scanner starts afresh: so does its copy, memory and all.
             self.scanners.swap_remove(i);
@@ -525,7 +525,7 @@ fn run_on(
             scans: scan_tx,
             warnings: Vec::new(),
         }),
-        running: std::sync::atomic::AtomicUsize::new(threads + 1),
+        running: AtomicUsize::new(threads + 1),
         owner: std::thread::current(),
         owner_runs: threads < cores,
         died: AtomicBool::new(false),
@@ -604,7 +604,7 @@ struct Stage<'a, 's> {
     inbox: Mutex<Vec<(u64, Item)>>,
     ordered: Mutex<Ordered<'a, 's>>,
     /// Threads (reader and workers) still running.
-    running: std::sync::atomic::AtomicUsize,
+    running: AtomicUsize,
     /// The thread that reports warnings and waits for the end.
     owner: std::thread::Thread,
     /// The owner runs the stage: there is a core to spare for it.

@@ -523,8 +523,7 @@ impl<'c> Scanner<'c> {
 pub fn opens_record(body: &[u8]) -> bool {
     body.first() == Some(&b'F')
         && body.starts_with(b"FastCGI sent in stderr: \"")
-        && parse::find(body, b"\" while ").is_none()
-        && parse::find(body, b", client: ").is_none()
+        && !closes_record(body)
 }
 
 /// The last physical line of a multi-line record: the payload's closing
