@@ -294,8 +294,7 @@ impl Correlator {
             if seen.contains(&pair) {
                 // The same failure again: a new request on a keepalive
                 // connection, not a retry.
-                r.seen = [0; RECENT_PAIRS];
-                r.seen[0] = pair;
+                r.seen = first_pair(pair);
             } else {
                 if seen.iter().any(|&p| pair_cause(p) == f.cause.0) {
                     f.new_request = false;
@@ -308,8 +307,7 @@ impl Correlator {
         } else {
             r.tag = tag;
             r.time = t;
-            r.seen = [0; RECENT_PAIRS];
-            r.seen[0] = pair;
+            r.seen = first_pair(pair);
         }
         Some(f)
     }
@@ -468,6 +466,13 @@ fn merge(p: &mut Pending, ev: &Event, keys: &Keys) {
 }
 
 /// The failure a single record stands for (`None` for attach-only lines).
+/// A request's pair list holding `pair` alone.
+fn first_pair(pair: u64) -> [u64; RECENT_PAIRS] {
+    let mut seen = [0; RECENT_PAIRS];
+    seen[0] = pair;
+    seen
+}
+
 fn failure_of(ev: &Event) -> Option<Failure> {
     Some(Failure {
         cause: ev.cause?,

@@ -195,9 +195,13 @@ impl Counts {
         if self.sparse.is_empty() {
             self.sparsify();
         }
+        let before = self.sparse.len();
         let slot = self.sparse.entry(id).or_default();
         *slot = slot.saturating_add(n);
-        if self.sparse.len() >= DENSE_FROM && self.sparse.len().is_power_of_two() {
+        // Looked at when the map has just grown to a power of two: not
+        // again on every add while it stays at that size.
+        let len = self.sparse.len();
+        if len > before && len >= DENSE_FROM && len.is_power_of_two() {
             self.maybe_densify();
         }
     }
@@ -769,5 +773,21 @@ mod tests {
         dense.add(10_000, 1);
         assert!(!sparse.sparse.is_empty() && dense.sparse.is_empty());
         assert_eq!(dense, sparse);
+        // Sparse from a far first id, dense again once enough close ids
+        // have come (at 64 keys, the highest id under 4 times that).
+        let mut back = Counts::default();
+        back.add(200, 1);
+        for id in 0..62 {
+            back.add(id, 2);
+            back.add(id, 1);
+        }
+        assert!(!back.sparse.is_empty());
+        back.add(62, 3);
+        assert!(back.sparse.is_empty(), "dense again at 64 keys");
+        let mut got: Vec<(u32, u64)> = back.iter().collect();
+        got.sort_unstable();
+        let mut want: Vec<(u32, u64)> = (0..63).map(|id| (id, 3)).collect();
+        want.push((200, 1));
+        assert_eq!(got, want);
     }
 }
