@@ -179,8 +179,8 @@ impl<'a> Body<'a> {
         }
         // Most lines have no referer: one vectorized forward search says so
         // before a search for the last one.
-        if REFERER.find(rest).is_some()
-            && let Some(i) = super::rfind(rest, b", referer: ")
+        if let Some(first) = REFERER.find(rest)
+            && let Some(i) = super::rfind(&rest[first..], b", referer: ").map(|i| first + i)
         {
             out.referer = Some(&rest[i + 11..]);
             rest = &rest[..i];

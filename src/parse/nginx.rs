@@ -18,13 +18,7 @@ use super::{Format, Head, leading_number, time};
 /// The prefix: time, level, `pid#tid: `, optional `*cid `.
 #[inline]
 pub fn head(line: &[u8]) -> Option<Head<'_>> {
-    head_cached(line, &mut time::DateCache::default())
-}
-
-/// [`head`] with the date of the previous line remembered.
-#[inline(always)]
-pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
-    let (t, rest) = time_cached(line, dates)?;
+    let (t, rest) = time_cached(line, &mut time::DateCache::default())?;
     head_after_time(rest, Some(t))
 }
 
