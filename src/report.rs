@@ -241,10 +241,14 @@ impl Report {
     /// Ranks the aggregated counts into a report.
     pub fn build(agg: &Aggregator) -> Report {
         let total = agg.total_failures();
+        let order = KeyOrder {
+            upstreams: agg.upstreams.byte_order(),
+            routes: agg.routes.byte_order(),
+        };
         let mut causes: Vec<CauseReport> = CauseId::all()
             .zip(&agg.causes)
             .filter(|(_, c)| c.count > 0)
-            .map(|(id, c)| cause_report(agg, id, c, total))
+            .map(|(id, c)| cause_report(agg, &order, id, c, total))
             .collect();
         causes.sort_by(|a, b| {
             b.count
@@ -309,7 +313,19 @@ impl Report {
     }
 }
 
-fn cause_report(agg: &Aggregator, id: CauseId, c: &CauseStats, total: u64) -> CauseReport {
+/// [`Interner::byte_order`] of the upstreams and the routes.
+struct KeyOrder {
+    upstreams: Vec<u32>,
+    routes: Vec<u32>,
+}
+
+fn cause_report(
+    agg: &Aggregator,
+    order: &KeyOrder,
+    id: CauseId,
+    c: &CauseStats,
+    total: u64,
+) -> CauseReport {
     let info = id.info();
     let server = Aggregator::dominant_server(c);
     let peak = c
@@ -359,11 +375,11 @@ fn cause_report(agg: &Aggregator, id: CauseId, c: &CauseStats, total: u64) -> Ca
                 count,
             })
             .collect(),
-        upstreams: ranked(&agg.upstreams, &c.upstreams)
+        upstreams: ranked(&agg.upstreams, &order.upstreams, &c.upstreams)
             .into_iter()
             .map(|(upstream, count)| UpstreamCount { upstream, count })
             .collect(),
-        routes: ranked(&agg.routes, &c.routes)
+        routes: ranked(&agg.routes, &order.routes, &c.routes)
             .into_iter()
             .map(|(route, count)| RouteCount { route, count })
             .collect(),
@@ -385,11 +401,41 @@ fn cause_report(agg: &Aggregator, id: CauseId, c: &CauseStats, total: u64) -> Ca
 }
 
 /// Keys by count, most first, ties by key; `(other)` always last.
-fn ranked(keys: &Interner, counts: &Counts) -> Vec<(String, u64)> {
-    let mut v: Vec<(bool, String, u64)> = counts
-        .iter()
-        .map(|(id, n)| (id == OTHER, text(keys.key(id)), n))
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)).then(a.1.cmp(&b.1)));
-    v.into_iter().map(|(_, k, n)| (k, n)).collect()
+/// `order` is each key's place in byte order ([`Interner::byte_order`]),
+/// so that ties are broken without comparing the keys themselves.
+fn ranked(keys: &Interner, order: &[u32], counts: &Counts) -> Vec<(String, u64)> {
+    let place = |id: u32| order.get(id as usize).copied().unwrap_or(u32::MAX);
+    let mut v: Vec<(u32, u64)> = counts.iter().collect();
+    v.sort_unstable_by_key(|&(id, n)| (id == OTHER, std::cmp::Reverse(n), place(id)));
+    v.into_iter()
+        .map(|(id, n)| (text(keys.key(id)), n))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranked_by_count_then_key_bytes_with_other_last() {
+        let mut keys = Interner::new(16);
+        let mut counts = Counts::default();
+        // Interned out of byte order, so that ids and places differ.
+        for (key, n) in [("/b", 5), ("/c", 7), ("/a", 5), ("/é", 5), ("/A", 5)] {
+            counts.add(keys.intern(key.as_bytes()), n);
+        }
+        counts.add(OTHER, 9);
+        let order = keys.byte_order();
+        let got: Vec<(String, u64)> = ranked(&keys, &order, &counts);
+        let want = [
+            ("/c", 7),
+            ("/A", 5),
+            ("/a", 5),
+            ("/b", 5),
+            ("/é", 5),
+            ("(other)", 9),
+        ];
+        let want: Vec<(String, u64)> = want.iter().map(|&(k, n)| (k.to_string(), n)).collect();
+        assert_eq!(got, want);
+    }
 }

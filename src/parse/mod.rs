@@ -280,11 +280,14 @@ pub(crate) fn leading_number(b: &[u8]) -> Option<(u64, usize)> {
             return None;
         }
         if n < 8 {
-            let mut v = 0u64;
-            for &c in &b[..n] {
-                v = v * 10 + u64::from(c - b'0');
-            }
-            return Some((v, n));
+            // The digits' values, moved up to the top bytes (zeros below
+            // act as leading zeros), combined pairwise in three multiplies.
+            let d = x << (64 - 8 * n as u32);
+            let d = d.wrapping_mul(10).wrapping_add(d >> 8);
+            let hi = (d & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32));
+            let lo = ((d >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
+            let d = hi.wrapping_add(lo) >> 32;
+            return Some((d, n));
         }
     }
     leading_number_slow(b)
