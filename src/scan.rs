@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hashbrown::HashTable;
 
 use crate::aggregate::{LineStats, UNRECOGNIZED_SAMPLES, key_hash, route};
-use crate::catalog::{Catalog, CauseId, Role};
+use crate::catalog::{Catalog, CauseId, FitMemo, Role};
 use crate::lines::{MAX_LINE, trim_cr};
 use crate::parse::{self, Format, Head, LocalTime, ParseState, Server};
 
@@ -318,6 +318,8 @@ pub struct Scanner<'c> {
     route_buf: Vec<u8>,
     /// Where the catalog builds upstream names the line does not hold.
     upstream_buf: Vec<u8>,
+    /// The catalog's answers for the starts of recent nginx lines.
+    memo: FitMemo,
 }
 
 /// A record being joined inside the chunk.
@@ -351,6 +353,7 @@ impl<'c> Scanner<'c> {
             key_budget,
             route_buf: Vec::new(),
             upstream_buf: Vec::new(),
+            memo: FitMemo::default(),
         }
     }
 
@@ -481,7 +484,10 @@ impl<'c> Scanner<'c> {
         lines: u32,
         out: &mut Scan,
     ) {
-        let Some(c) = self.catalog.classify(head, &mut self.upstream_buf) else {
+        let classified =
+            self.catalog
+                .classify_with(head, &mut self.upstream_buf, Some(&mut self.memo));
+        let Some(c) = classified else {
             return;
         };
         let upstream = c.upstream.map_or(NO_KEY, |u| self.upstreams.intern(u));

@@ -10,12 +10,15 @@
 
 pub mod causes;
 pub mod errno;
+mod memo;
 pub mod signatures;
 
 use memchr::memmem;
 
 use crate::parse::{Head, Server, apache, find, nginx, php_fpm};
 pub use errno::Errno;
+use memo::Fit;
+pub use memo::FitMemo;
 
 /// What a cause means and how to fix it.
 #[derive(Debug)]
@@ -444,6 +447,19 @@ impl Catalog {
         head: &Head<'a>,
         scratch: &'a mut Vec<u8>,
     ) -> Option<Classified<'a>> {
+        self.classify_with(head, scratch, None)
+    }
+
+    /// [`Catalog::classify`] that keeps what it decides for the start of
+    /// nginx lines in `memo` (see [`FitMemo`]): a scanner passes one, as
+    /// most failure lines start like one seen shortly before.
+    #[inline]
+    pub fn classify_with<'a>(
+        &self,
+        head: &Head<'a>,
+        scratch: &'a mut Vec<u8>,
+        memo: Option<&mut FitMemo>,
+    ) -> Option<Classified<'a>> {
         match head.format.server() {
             // nginx logs failures towards upstreams at warn and above (info
             // is reserved for client-side errors); `classify_nginx` then
@@ -452,7 +468,7 @@ impl Catalog {
                 if matches!(head.level, b"info" | b"notice" | b"debug") {
                     return None;
                 }
-                self.classify_nginx(head, scratch)
+                self.classify_nginx(head, scratch, memo)
             }
             // mod_ssl reports backend TLS failures at info level; only
             // debug and trace lines are left out.
@@ -475,6 +491,7 @@ impl Catalog {
         &self,
         head: &Head<'a>,
         scratch: &'a mut Vec<u8>,
+        memo: Option<&mut FitMemo>,
     ) -> Option<Classified<'a>> {
         let first = usize::from(*head.body.first()?);
         // A line with none of the prefilter's tokens matches no row. Most
@@ -486,26 +503,53 @@ impl Catalog {
         if !prefixed && !self.nginx_prefilter.is_match(head.body) {
             return None;
         }
-        let body = nginx::LazyBody::parse(head.body);
-        if prefixed
-            && find(body.action, b"upstream").is_none()
-            && !self.nginx_prefilter.is_match(head.body)
-        {
+        let at = nginx::context_start(head.body).unwrap_or(head.body.len());
+        let (pre, ctx_raw) = head.body.split_at(at);
+        let decide = || self.nginx_fit(pre, &self.nginx_by_first[first]);
+        let fit = match memo {
+            Some(m) => m.get_or(pre, decide),
+            None => decide(),
+        };
+        if prefixed && !fit.action_upstream && !self.nginx_prefilter.is_match(head.body) {
             return None;
         }
-        self.nginx_rows(&body, &self.nginx_by_first[first], scratch)
+        let row = &self.by_server[0][fit.row? as usize];
+        let (a, b) = fit.action;
+        let body = nginx::LazyBody {
+            message: &pre[..fit.message_len as usize],
+            errno: fit.errno,
+            action: &pre[a as usize..b as usize],
+            ctx_raw,
+        };
+        self.nginx_row_says(row, &body, scratch)
     }
 
-    /// The first of `rows` (indices into the nginx rows, in table order)
-    /// that the line fits, and what it says.
-    fn nginx_rows<'a>(
-        &self,
-        body: &nginx::LazyBody<'a>,
-        rows: &[usize],
-        scratch: &'a mut Vec<u8>,
-    ) -> Option<Classified<'a>> {
+    /// What the text before an nginx line's context decides: its parts and
+    /// the first of `rows` (indices into the nginx rows, in table order)
+    /// that it fits.
+    fn nginx_fit(&self, pre: &[u8], rows: &[usize]) -> Fit {
+        let body = nginx::LazyBody::parse_pre(pre, b"");
+        // The parts are slices of `pre`, kept as offsets into it.
+        let action_at = if body.action.is_empty() {
+            0
+        } else {
+            body.action.as_ptr() as usize - pre.as_ptr() as usize
+        };
+        Fit {
+            row: self.nginx_row(&body, rows).map(|i| i as u32),
+            message_len: body.message.len() as u32,
+            errno: body.errno,
+            action: (action_at as u32, (action_at + body.action.len()) as u32),
+            action_upstream: find(body.action, b"upstream").is_some(),
+        }
+    }
+
+    /// The first of `rows` that the line fits; `None` when none does or
+    /// that row says to ignore the line.
+    fn nginx_row(&self, body: &nginx::LazyBody<'_>, rows: &[usize]) -> Option<usize> {
         let errno = body.errno.map(Errno::of);
-        for c in rows.iter().map(|&i| &self.by_server[0][i]) {
+        for &i in rows {
+            let c = &self.by_server[0][i];
             let s = &c.sig;
             let msg_ok = c.matches(body.message, None);
             let phase_ok = match s.phase {
@@ -519,20 +563,32 @@ impl Catalog {
             if matches!(c.cause, CompiledCause::Ignore) {
                 return None;
             }
-            let ctx = body.upstream_context();
-            let upstream = match s.extract {
-                Extract::NginxPeer => ctx
-                    .upstream
-                    .map(upstream_server)
-                    .or_else(|| between(body.message, b"connect() to ", b" failed")),
-                Extract::NginxGroup => ctx.upstream.map(upstream_host),
-                Extract::NginxResolvedName => resolved_name(body.message),
-                Extract::NginxResolver => ctx.resolver.map(|r| built(scratch, &[b"resolver ", r])),
-                _ => None,
-            };
-            return self.finish(c, errno, upstream, ctx.request, ctx.request);
+            return Some(i);
         }
         None
+    }
+
+    /// What an nginx line that fits row `c` says.
+    fn nginx_row_says<'a>(
+        &self,
+        c: &Compiled,
+        body: &nginx::LazyBody<'a>,
+        scratch: &'a mut Vec<u8>,
+    ) -> Option<Classified<'a>> {
+        let s = &c.sig;
+        let errno = body.errno.map(Errno::of);
+        let ctx = body.upstream_context();
+        let upstream = match s.extract {
+            Extract::NginxPeer => ctx
+                .upstream
+                .map(upstream_server)
+                .or_else(|| between(body.message, b"connect() to ", b" failed")),
+            Extract::NginxGroup => ctx.upstream.map(upstream_host),
+            Extract::NginxResolvedName => resolved_name(body.message),
+            Extract::NginxResolver => ctx.resolver.map(|r| built(scratch, &[b"resolver ", r])),
+            _ => None,
+        };
+        self.finish(c, errno, upstream, ctx.request, ctx.request)
     }
 
     fn classify_apache<'a>(

@@ -542,13 +542,14 @@ fn classify_nginx_plainly<'a>(
     }
     let body = nginx::LazyBody::parse(head.body);
     let all: Vec<usize> = (0..catalog.by_server[0].len()).collect();
-    catalog.nginx_rows(&body, &all, scratch)
+    let row = catalog.nginx_row(&body, &all)?;
+    catalog.nginx_row_says(&catalog.by_server[0][row], &body, scratch)
 }
 
 /// Every nginx line of the fixtures, and each of them cut and with its
 /// message replaced, classifies the same with the shortcuts (first-byte
-/// row index, prefilter skipped when the action names the upstream) as
-/// plainly.
+/// row index, prefilter skipped when the action names the upstream, the
+/// memo of line starts, on first sight and when seen again) as plainly.
 #[test]
 fn nginx_shortcuts_agree_with_the_plain_walk() {
     let catalog = Catalog::new();
@@ -590,7 +591,8 @@ fn nginx_shortcuts_agree_with_the_plain_walk() {
     lines.extend(variants);
     let mut compared = 0;
     let mut failures = 0;
-    for l in &lines {
+    let mut memo = FitMemo::default();
+    for l in lines.iter().chain(&lines) {
         let mut st = ParseState::new(2026);
         let Some(head) = parse_head(l, &mut st) else {
             continue;
@@ -598,10 +600,12 @@ fn nginx_shortcuts_agree_with_the_plain_walk() {
         if head.format != crate::parse::Format::Nginx {
             continue;
         }
-        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
         let fast = catalog.classify(&head, &mut a);
         let plain = classify_nginx_plainly(&catalog, &head, &mut b);
+        let memoized = catalog.classify_with(&head, &mut c, Some(&mut memo));
         assert_eq!(fast, plain, "{}", String::from_utf8_lossy(l));
+        assert_eq!(memoized, plain, "memo: {}", String::from_utf8_lossy(l));
         compared += 1;
         failures += usize::from(fast.is_some());
     }

@@ -153,6 +153,13 @@ impl<'a> LazyBody<'a> {
             Some(i) => (&body[..i], &body[i..]),
             None => (body, &b""[..]),
         };
+        Self::parse_pre(pre, ctx_raw)
+    }
+
+    /// [`LazyBody::parse`] of a body already split at [`context_start`]:
+    /// `pre` before it, `ctx_raw` from it on.
+    #[inline]
+    pub fn parse_pre(pre: &'a [u8], ctx_raw: &'a [u8]) -> LazyBody<'a> {
         let (pre, action) = match super::rfind(pre, b" while ") {
             Some(i) => (&pre[..i], &pre[i + 7..]),
             None => (pre, &b""[..]),
@@ -190,7 +197,7 @@ impl<'a> LazyBody<'a> {
 /// Where the context fields start: the first `, client: ` after any
 /// quoted payload the message carries (FastCGI stderr, invalid headers), or
 /// `, resolver: ` for resolver errors.
-fn context_start(body: &[u8]) -> Option<usize> {
+pub fn context_start(body: &[u8]) -> Option<usize> {
     let quoted = match body.first() {
         Some(b'F') => body.starts_with(b"FastCGI sent in stderr: \""),
         Some(b'u') => body.starts_with(b"upstream sent invalid header: \""),
@@ -264,13 +271,16 @@ fn parse_context(b: &[u8]) -> Context<'_> {
 /// [`parse_context`], stopping after `upstream` when `upstream_only`:
 /// `host` and `referrer` come after it and can be long (tracking
 /// referrers), and classification needs neither.
-fn parse_context_until(mut b: &[u8], upstream_only: bool) -> Context<'_> {
+fn parse_context_until(b: &[u8], upstream_only: bool) -> Context<'_> {
     let mut ctx = Context::default();
-    while let Some((key, after)) = key_at(b) {
+    let mut next = key_at(b);
+    while let Some((key, after)) = next {
         if upstream_only && matches!(key, Key::Host | Key::Referrer) {
             break;
         }
-        let (value, rest) = if after.first() == Some(&b'"') {
+        // Each value ends where the next key starts, which finding the end
+        // has already read.
+        let (value, following) = if after.first() == Some(&b'"') {
             quoted_value(&after[1..])
         } else {
             plain_value(after)
@@ -288,7 +298,7 @@ fn parse_context_until(mut b: &[u8], upstream_only: bool) -> Context<'_> {
         if upstream_only && key == Key::Upstream {
             break;
         }
-        b = rest;
+        next = following;
     }
     ctx
 }
@@ -342,17 +352,21 @@ fn key_at(b: &[u8]) -> Option<(Key, &[u8])> {
 }
 
 /// A quoted value: ends at an unescaped `"` followed by the end or another
-/// key. An unterminated value (a cut line) runs to the end.
-fn quoted_value(b: &[u8]) -> (&[u8], &[u8]) {
+/// key. An unterminated value (a cut line) runs to the end. Returned with
+/// the key after it, if any.
+fn quoted_value(b: &[u8]) -> (&[u8], Option<(Key, &[u8])>) {
     // Candidates are `", ` (another key may follow) and a final `"`.
     for i in memchr::memchr_iter(b'"', b) {
-        if b[i + 1..].starts_with(b", ") && !escaped(b, i) && key_at(&b[i + 1..]).is_some() {
-            return (&b[..i], &b[i + 1..]);
+        if b[i + 1..].starts_with(b", ")
+            && !escaped(b, i)
+            && let Some(next) = key_at(&b[i + 1..])
+        {
+            return (&b[..i], Some(next));
         }
     }
     match b.last() {
-        Some(b'"') if !escaped(b, b.len() - 1) => (&b[..b.len() - 1], &b[b.len()..]),
-        _ => (b, &b[b.len()..]),
+        Some(b'"') if !escaped(b, b.len() - 1) => (&b[..b.len() - 1], None),
+        _ => (b, None),
     }
 }
 
@@ -363,13 +377,14 @@ fn escaped(b: &[u8], i: usize) -> bool {
 }
 
 /// An unquoted value (client, server): ends where the next key starts.
-fn plain_value(b: &[u8]) -> (&[u8], &[u8]) {
+/// Returned with that key, if any.
+fn plain_value(b: &[u8]) -> (&[u8], Option<(Key, &[u8])>) {
     for i in memchr::memchr_iter(b',', b) {
-        if key_at(&b[i..]).is_some() {
-            return (&b[..i], &b[i..]);
+        if let Some(next) = key_at(&b[i..]) {
+            return (&b[..i], Some(next));
         }
     }
-    (b, &b[b.len()..])
+    (b, None)
 }
 
 #[cfg(test)]
