@@ -321,9 +321,18 @@ enum Key {
 /// If `b` starts with `, key: `, the key and what follows it. Known keys
 /// are accepted anywhere; unknown ones only if they look like nginx keys
 /// (lowercase words), so that extra module fields are skipped cleanly.
-#[inline]
+#[inline(always)]
 fn key_at(b: &[u8]) -> Option<(Key, &[u8])> {
-    let b = b.strip_prefix(b", ")?;
+    key_len(b).map(|(key, at)| (key, &b[at..]))
+}
+
+/// [`key_at`] as the key and where its value starts in `b`: a pair that
+/// comes back in registers. The slices of `key_at`'s answer would come back
+/// through memory and be read again at once, too wide for the store just
+/// made to be forwarded: a stall per key.
+#[inline(never)]
+fn key_len(whole: &[u8]) -> Option<(Key, usize)> {
+    let b = whole.strip_prefix(b", ")?;
     // The known key this could be, told by its first letter; literal
     // comparisons compile to a few loads instead of a call per key.
     let (key, len) = match b.first()? {
@@ -347,8 +356,8 @@ fn key_at(b: &[u8]) -> Option<(Key, &[u8])> {
             (Key::Other, colon)
         }
     };
-    let after = &b[len + 1..];
-    Some((key, after.strip_prefix(b" ").unwrap_or(after)))
+    let after = 2 + len + 1;
+    Some((key, after + usize::from(whole.get(after) == Some(&b' '))))
 }
 
 /// A quoted value: ends at an unescaped `"` followed by the end or another
