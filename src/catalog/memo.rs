@@ -75,8 +75,9 @@ impl FitMemo {
         }
         let slot = &mut self.slots[hash as usize & (SLOTS - 1)];
         let len = pre.len();
-        // An empty slot has length 0 and never matches: `pre` is not empty
-        // (it starts with the message).
+        // An empty slot has length 0 and never answers: neither does an
+        // empty text (a line whose context starts at once), the one text
+        // such a slot could be mistaken for.
         if slot.hash == hash && usize::from(slot.len) == len && slot.key[..len] == *pre && len > 0 {
             return slot.fit;
         }
