@@ -460,6 +460,12 @@ pub struct RunOptions<'a> {
     pub progress: Option<&'a crate::progress::Progress>,
 }
 
+/// Items waiting for the ordered stage at which a worker other than the
+/// first runs it itself ([`Stage::offer_from`]). At most the number of
+/// buffers in circulation (`threads + 3`), so that the run cannot stall
+/// with every buffer waiting there.
+const LEAVE_BELOW: usize = 3;
+
 /// Bytes all chunk buffers may take together.
 const BUFFER_BUDGET: usize = 16 << 20;
 
@@ -526,6 +532,7 @@ fn run_on(
             warnings: Vec::new(),
         }),
         running: AtomicUsize::new(threads + 1),
+        held: AtomicUsize::new(0),
         owner: std::thread::current(),
         owner_runs: threads < cores,
         died: AtomicBool::new(false),
@@ -545,7 +552,7 @@ fn run_on(
                 buf_rx,
             )
         });
-        for _ in 0..threads {
+        for worker in 0..threads {
             let (jobs, scans) = (&job_rx, &scan_rx);
             s.spawn(move || {
                 let _exit = Exit(stage);
@@ -561,7 +568,7 @@ fn run_on(
                         .unwrap_or_default();
                     chunk.populate();
                     scanner.scan(chunk.bytes(), false, &mut scan);
-                    stage.offer(seq, Item::Chunk(chunk, scan));
+                    stage.offer_from(seq, Item::Chunk(chunk, scan), worker == 0);
                 }
             });
         }
@@ -593,18 +600,22 @@ fn run_on(
     }
 }
 
-/// The ordered stage, shared by the threads: whichever thread hands in an
+/// The ordered stage, shared by the threads: a thread that hands in an
 /// item while the stage is free runs it, with every item that is then
-/// next in input order. The thread that scanned a chunk thus usually
-/// sequences it too, while its events are still in its cache, and no
-/// thread of its own competes with the workers for the cores. With fewer
-/// workers than cores, the owner thread runs it on the core to spare.
+/// next in input order; no thread of its own competes with the workers for
+/// the cores. Among the workers, the first does so whenever it can and the
+/// others only when items pile up ([`Stage::offer_from`]), so that the
+/// stage's state stays in one core's cache. With fewer workers than cores,
+/// the owner thread runs it on the core to spare.
 struct Stage<'a, 's> {
     /// Items handed in while another thread ran the stage.
     inbox: Mutex<Vec<(u64, Item)>>,
     ordered: Mutex<Ordered<'a, 's>>,
     /// Threads (reader and workers) still running.
     running: AtomicUsize,
+    /// Items the stage holds until their turn, as of its last run: with
+    /// the inbox, what waits to be run.
+    held: AtomicUsize,
     /// The thread that reports warnings and waits for the end.
     owner: std::thread::Thread,
     /// The owner runs the stage: there is a core to spare for it.
@@ -618,7 +629,30 @@ impl<'a, 's> Stage<'a, 's> {
     /// Hands in item `n`, and runs the stage if no other thread is (or
     /// wakes the owner, when the stage is its job).
     fn offer(&self, n: u64, item: Item) {
-        self.inbox().push((n, item));
+        self.offer_from(n, item, true);
+    }
+
+    /// [`Stage::offer`] from a worker. Only the first worker runs the stage
+    /// whenever it can: the others leave their items to it unless
+    /// [`LEAVE_BELOW`] or more are already waiting. The stage's state (the
+    /// counts, the retry table) then stays in one core's cache instead of
+    /// moving between cores with every chunk, and the workers even out by
+    /// taking chunks as they come free. The bound keeps the run going when
+    /// the first worker is busy or idle: before every buffer could wait in
+    /// the stage with no thread left to run it, one hands in the item that
+    /// reaches the bound, and runs it.
+    fn offer_from(&self, n: u64, item: Item, first_worker: bool) {
+        let inbox = {
+            let mut inbox = self.inbox();
+            inbox.push((n, item));
+            inbox.len()
+        };
+        if !first_worker
+            && !self.owner_runs
+            && inbox + self.held.load(Ordering::Acquire) < LEAVE_BELOW
+        {
+            return;
+        }
         if self.owner_runs {
             self.owner.unpark();
         } else {
@@ -643,6 +677,7 @@ impl<'a, 's> Stage<'a, 's> {
                     ordered.take(n, it);
                 }
             }
+            self.held.store(ordered.waiting.len(), Ordering::Release);
             let warned = !ordered.warnings.is_empty();
             drop(ordered);
             if warned {
@@ -907,7 +942,7 @@ fn read_mapped(
     let mut pos = 0;
     while pos < len {
         if m.lease_breaking() {
-            return hand_back(m, pos);
+            return hand_back(m, pos, stage);
         }
         let bytes = m.bytes();
         let target = (pos + chunk_size).min(len);
@@ -973,10 +1008,13 @@ fn line_end(m: &Mapped, from: usize, limit: usize) -> Option<usize> {
 
 /// Waits until the mapped chunks handed out are done with (bounded in
 /// time, as the kernel ends the lease itself after a while), then lets
-/// the mapping and its lease go.
-fn hand_back(m: Arc<Mapped>, pos: usize) -> MappedEnd {
+/// the mapping and its lease go. Runs the stage meanwhile: chunks a worker
+/// left there for the first one ([`Stage::offer_from`]) would otherwise
+/// wait for a worker that has no chunk left to hand in.
+fn hand_back(m: Arc<Mapped>, pos: usize, stage: &Stage<'_, '_>) -> MappedEnd {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while Arc::strong_count(&m) > 1 && std::time::Instant::now() < deadline {
+        stage.run_if_free();
         std::thread::sleep(Duration::from_millis(1));
     }
     drop(m);
