@@ -10,10 +10,11 @@
 //! Everything that depends on one line runs in parallel; everything that
 //! depends on order (multi-line joins, retries, first-seen interning) runs
 //! once, in input order, in the [`Sequencer`]. The ordered stage has no
-//! thread of its own: whichever thread hands in an item while it is free
-//! runs it. Chunks are cut the same way whatever the thread
-//! count, so the report is byte-identical for any `--threads`. Buffers
-//! circulate through a fixed pool, which bounds memory.
+//! thread of its own: a thread that hands in an item while it is free
+//! runs it, the first worker by preference (see [`Stage`]). Chunks are cut
+//! the same way whatever the thread count, so the report is byte-identical
+//! for any `--threads`. Buffers circulate through a fixed pool, which
+//! bounds memory.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -492,8 +493,12 @@ pub fn run(
     agg: &mut Aggregator,
     warn: &mut dyn FnMut(&Error),
 ) {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    run_on(inputs, opts, agg, warn, cores);
+    run_on(inputs, opts, agg, warn, available_cores());
+}
+
+/// The cores this process may run on (1 if that cannot be told).
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// [`run`] laid out for a machine with `cores` cores.
@@ -1036,8 +1041,7 @@ mod tests {
     }
 
     fn aggregate_file(p: &std::path::Path, filters: &Filters, threads: usize) -> Aggregator {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        aggregate_on(p, filters, threads, cores)
+        aggregate_on(p, filters, threads, available_cores())
     }
 
     /// [`aggregate_file`] laid out for a machine with `cores` cores.
@@ -1059,11 +1063,6 @@ mod tests {
         };
         run_on(&[InputSpec::Path(p)], &opts, &mut agg, &mut |_| {}, cores);
         agg
-    }
-
-    /// As many threads as cores: files are mapped only then.
-    fn all_cores() -> usize {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
     }
 
     /// A log over [`crate::mapped::MIN_MAPPED`]: failures with routes and
@@ -1093,19 +1092,26 @@ mod tests {
     }
 
     /// A file nobody writes is scanned in place; the report is the one of
-    /// reading it (forced here by holding it open for writing).
+    /// reading it (forced here by holding it open for writing). Both runs
+    /// use as many threads as cores: files are mapped only then.
     #[test]
     fn a_mapped_file_gives_the_report_of_reading_it() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("big.log");
         big_log(&p, 24);
         assert!(crate::mapped::Mapped::open(&p).is_some(), "mapped");
-        let mapped =
-            crate::report::Report::build(&aggregate_file(&p, &Filters::default(), all_cores()));
+        let mapped = crate::report::Report::build(&aggregate_file(
+            &p,
+            &Filters::default(),
+            available_cores(),
+        ));
         let writer = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         assert!(crate::mapped::Mapped::open(&p).is_none(), "read");
-        let read =
-            crate::report::Report::build(&aggregate_file(&p, &Filters::default(), all_cores()));
+        let read = crate::report::Report::build(&aggregate_file(
+            &p,
+            &Filters::default(),
+            available_cores(),
+        ));
         drop(writer);
         assert!(read.lines.oversized >= 2);
         assert!(read.total_failures > 50_000);
@@ -1122,7 +1128,11 @@ mod tests {
         big_log(&p, 160);
         let reference = {
             let _writer = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
-            crate::report::Report::build(&aggregate_file(&p, &Filters::default(), all_cores()))
+            crate::report::Report::build(&aggregate_file(
+                &p,
+                &Filters::default(),
+                available_cores(),
+            ))
         };
         assert!(crate::mapped::Mapped::open(&p).is_some(), "mapped");
         let p2 = p.clone();
@@ -1132,7 +1142,7 @@ mod tests {
             let f = std::fs::OpenOptions::new().append(true).open(&p2).unwrap();
             (f, start, std::time::Instant::now())
         });
-        let agg = aggregate_file(&p, &Filters::default(), all_cores());
+        let agg = aggregate_file(&p, &Filters::default(), available_cores());
         let run_end = std::time::Instant::now();
         let report = crate::report::Report::build(&agg);
         let (_f, asked, got_in) = writer.join().unwrap();
@@ -1366,9 +1376,6 @@ Stack trace:
         assert_eq!(r.lines.matched, 3002);
     }
 
-    /// Scanners that keep their keys from chunk to chunk, starting afresh
-    /// at any budget, and take turns as workers do, give the report of
-    /// scanners that start afresh with every chunk.
     /// An nginx failure line numbered `i` (its time follows `i`): `what`
     /// is the message with its action, on connection `cid`, for request
     /// `route` to upstream 10.0.0.`host`.
@@ -1382,6 +1389,9 @@ Stack trace:
 
     const REFUSED: &str = "connect() failed (111: Connection refused) while connecting to upstream";
 
+    /// Scanners that keep their keys from chunk to chunk, starting afresh
+    /// at any budget, and take turns as workers do, give the report of
+    /// scanners that start afresh with every chunk.
     #[test]
     fn kept_keys_give_the_same_report_whatever_the_budget() {
         let mut log = String::new();
