@@ -149,9 +149,14 @@ pub fn open_counted(
             Box::new(file)
         }
     };
+    sniff_gzip(counted(raw, count))
+}
+
+/// `raw`, counting its bytes into `count` if there is one.
+fn counted(raw: Box<dyn Read + Send>, count: Option<Arc<AtomicU64>>) -> Box<dyn Read + Send> {
     match count {
-        Some(count) => sniff_gzip(Box::new(Counted { inner: raw, count })),
-        None => sniff_gzip(raw),
+        Some(count) => Box::new(Counted { inner: raw, count }),
+        None => raw,
     }
 }
 
@@ -165,10 +170,7 @@ pub fn open_at(
     use std::io::Seek;
     let mut file = File::open(path)?;
     file.seek(io::SeekFrom::Start(offset))?;
-    Ok(match count {
-        Some(count) => Box::new(Counted { inner: file, count }),
-        None => Box::new(file),
-    })
+    Ok(counted(Box::new(file), count))
 }
 
 /// Reads the first two bytes and puts them back in front of the stream,
