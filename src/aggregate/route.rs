@@ -181,11 +181,17 @@ mod short {
             if len == 0 {
                 continue;
             }
+            // The segment's classes, as the byte loop gathers them, for
+            // the one rule of what an id is.
             let seg = ((1u64 << len) - 1) << start;
-            let id = m.digit & seg == seg
-                || len >= 16 && m.hex & seg == seg && m.digit & seg != 0
-                || len == 36 && super::is_uuid(&path[start..stop]);
-            if id {
+            let every = |mask: u64, class: u8| if mask & seg == seg { class } else { 0 };
+            let all = every(m.digit, super::CLASS_DIGIT) | every(m.hex, super::CLASS_HEX);
+            let any = if m.digit & seg != 0 {
+                super::CLASS_DIGIT
+            } else {
+                0
+            };
+            if super::is_id(&path[start..stop], all, any) {
                 out.extend_from_slice(&path[copied..start]);
                 out.extend_from_slice(b":id");
                 copied = stop;
