@@ -242,8 +242,8 @@ impl Report {
     pub fn build(agg: &Aggregator) -> Report {
         let total = agg.total_failures();
         let order = KeyOrder {
-            upstreams: agg.upstreams.byte_order(),
-            routes: agg.routes.byte_order(),
+            upstreams: text_order(&agg.upstreams),
+            routes: text_order(&agg.routes),
         };
         let mut causes: Vec<CauseReport> = CauseId::all()
             .zip(&agg.causes)
@@ -313,7 +313,7 @@ impl Report {
     }
 }
 
-/// [`Interner::byte_order`] of the upstreams and the routes.
+/// [`text_order`] of the upstreams and the routes.
 struct KeyOrder {
     upstreams: Vec<u32>,
     routes: Vec<u32>,
@@ -400,9 +400,25 @@ fn cause_report(
     }
 }
 
+/// Each key's place when the keys are sorted as the report shows them
+/// (lossy UTF-8, so a key with invalid bytes sorts where its text does;
+/// keys with the same text by id).
+fn text_order(keys: &Interner) -> Vec<u32> {
+    let texts: Vec<std::borrow::Cow<'_, str>> = (0..keys.len() as u32)
+        .map(|id| String::from_utf8_lossy(keys.key(id)))
+        .collect();
+    let mut ids: Vec<u32> = (0..texts.len() as u32).collect();
+    ids.sort_unstable_by(|&a, &b| texts[a as usize].cmp(&texts[b as usize]).then(a.cmp(&b)));
+    let mut place = vec![0u32; ids.len()];
+    for (p, &id) in ids.iter().enumerate() {
+        place[id as usize] = p as u32;
+    }
+    place
+}
+
 /// Keys by count, most first, ties by key; `(other)` always last.
-/// `order` is each key's place in byte order ([`Interner::byte_order`]),
-/// so that ties are broken without comparing the keys themselves.
+/// `order` is each key's place in text order ([`text_order`]), so that
+/// ties are broken without comparing the keys again for every cause.
 fn ranked(keys: &Interner, order: &[u32], counts: &Counts) -> Vec<(String, u64)> {
     let place = |id: u32| order.get(id as usize).copied().unwrap_or(u32::MAX);
     let mut v: Vec<(u32, u64)> = counts.iter().collect();
@@ -417,15 +433,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ranked_by_count_then_key_bytes_with_other_last() {
+    fn ranked_by_count_then_key_text_with_other_last() {
         let mut keys = Interner::new(16);
         let mut counts = Counts::default();
-        // Interned out of byte order, so that ids and places differ.
-        for (key, n) in [("/b", 5), ("/c", 7), ("/a", 5), ("/é", 5), ("/A", 5)] {
-            counts.add(keys.intern(key.as_bytes()), n);
+        // Interned out of order, so that ids and places differ. `/\x80` is
+        // shown as `/\u{fffd}`, which sorts after `/€` though its raw byte
+        // sorts before.
+        let keyed: [(&[u8], u64); 7] = [
+            (b"/b", 5),
+            (b"/c", 7),
+            (b"/\x80", 5),
+            (b"/a", 5),
+            ("/€".as_bytes(), 5),
+            ("/é".as_bytes(), 5),
+            (b"/A", 5),
+        ];
+        for (key, n) in keyed {
+            counts.add(keys.intern(key), n);
         }
         counts.add(OTHER, 9);
-        let order = keys.byte_order();
+        let order = text_order(&keys);
         let got: Vec<(String, u64)> = ranked(&keys, &order, &counts);
         let want = [
             ("/c", 7),
@@ -433,6 +460,8 @@ mod tests {
             ("/a", 5),
             ("/b", 5),
             ("/é", 5),
+            ("/€", 5),
+            ("/\u{fffd}", 5),
             ("(other)", 9),
         ];
         let want: Vec<(String, u64)> = want.iter().map(|&(k, n)| (k.to_string(), n)).collect();

@@ -99,19 +99,6 @@ impl Interner {
         self.keys.len()
     }
 
-    /// Each id's place when the keys are sorted by their bytes: reports
-    /// break ties between counts by key, and comparing places is cheaper
-    /// than comparing the keys again for every cause.
-    pub fn byte_order(&self) -> Vec<u32> {
-        let mut ids: Vec<u32> = (0..self.keys.len() as u32).collect();
-        ids.sort_unstable_by(|&a, &b| self.keys[a as usize].cmp(&self.keys[b as usize]));
-        let mut place = vec![0u32; ids.len()];
-        for (p, &id) in ids.iter().enumerate() {
-            place[id as usize] = p as u32;
-        }
-        place
-    }
-
     /// True when no key is held.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
