@@ -18,7 +18,7 @@ const MAX_KEY: usize = 160;
 
 /// What the text before an nginx line's context decides, as offsets into
 /// that text so that it can be applied to any line that starts the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Fit {
     /// The row the line fits (index into the nginx rows); `None` when no
     /// row fits or the first that does says to ignore the line.
@@ -50,8 +50,8 @@ pub struct FitMemo {
 
 impl FitMemo {
     /// The fit of `pre`, from a slot if it holds the same text, else from
-    /// `decide` (and then kept). Texts longer than a slot holds, or whose
-    /// offsets do not fit, are always decided afresh.
+    /// `decide` (and then kept). Texts longer than a slot holds are always
+    /// decided afresh.
     #[inline]
     pub(super) fn get_or(&mut self, pre: &[u8], decide: impl FnOnce() -> Fit) -> Fit {
         if pre.len() > MAX_KEY {
@@ -63,13 +63,7 @@ impl FitMemo {
                 hash: 0,
                 len: 0,
                 key: [0; MAX_KEY],
-                fit: Fit {
-                    row: None,
-                    message_len: 0,
-                    errno: None,
-                    action: (0, 0),
-                    action_upstream: false,
-                },
+                fit: Fit::default(),
             };
             self.slots = vec![empty; SLOTS];
         }
