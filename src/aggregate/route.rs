@@ -114,11 +114,15 @@ mod short {
         let mut at = 0;
         while at < path.len().min(64) {
             let mut tail = [0u8; 16];
-            let block = match path.get(at..at + 16) {
-                Some(b) => b,
+            // A short last block is read as the path's last 16 bytes, the
+            // bits of those before `at` shifted out (a copy only for paths
+            // under 16 bytes).
+            let (block, skip) = match path.get(at..at + 16) {
+                Some(b) => (b, 0),
+                None if path.len() >= 16 => (&path[path.len() - 16..], at + 16 - path.len()),
                 None => {
                     tail[..path.len() - at].copy_from_slice(&path[at..]);
-                    &tail[..]
+                    (&tail[..], 0)
                 }
             };
             // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes
@@ -141,11 +145,12 @@ mod short {
                     _mm_movemask_epi8(_mm_or_si128(digit, letter)),
                 )
             };
-            m.slash |= u64::from(slash as u16) << at;
-            m.end |= u64::from(end as u16) << at;
-            m.digit |= u64::from(digit as u16) << at;
-            m.hex |= u64::from(hex as u16) << at;
-            if end != 0 {
+            let bits = |mask: i32| u64::from(mask as u16 >> skip) << at;
+            m.slash |= bits(slash);
+            m.end |= bits(end);
+            m.digit |= bits(digit);
+            m.hex |= bits(hex);
+            if bits(end) != 0 {
                 break;
             }
             at += 16;
@@ -230,8 +235,15 @@ fn request_target(raw: &[u8]) -> &[u8] {
     match method_end {
         Some(i) if i > 0 && raw[..i].iter().all(|c| c.is_ascii_uppercase()) => {
             let rest = &raw[i + 1..];
-            // The version is after the last space (memrchr is SIMD; a
-            // reverse substring search is not).
+            // The version is after the last space: ` HTTP/1.1` and the like
+            // are told by their place, others found with a search
+            // (memrchr is SIMD; a reverse substring search is not).
+            if let Some(at) = rest.len().checked_sub(9)
+                && rest[at..].starts_with(b" HTTP/")
+                && !rest[at + 6..].contains(&b' ')
+            {
+                return &rest[..at];
+            }
             match memchr::memrchr(b' ', rest).filter(|&j| rest[j + 1..].starts_with(b"HTTP/")) {
                 Some(j) => &rest[..j],
                 // Cut line or HTTP/0.9: up to the next space.
@@ -417,6 +429,48 @@ mod tests {
             reference(long.as_bytes(), &mut y)
         );
         assert_eq!(x, y);
+    }
+
+    /// The request target with the version told by its place is the one
+    /// the search for the last space finds.
+    #[test]
+    fn version_by_place_agrees_with_the_search() {
+        fn searched(raw: &[u8]) -> &[u8] {
+            let Some(i) = raw.iter().position(|&c| c == b' ') else {
+                return raw;
+            };
+            let rest = &raw[i + 1..];
+            match memchr::memrchr(b' ', rest).filter(|&j| rest[j + 1..].starts_with(b"HTTP/")) {
+                Some(j) => &rest[..j],
+                None => &rest[..memchr::memchr(b' ', rest).unwrap_or(rest.len())],
+            }
+        }
+        let targets = ["", "/", "/a b", "/x HTTP/1.1", "*", "/a?b=c d"];
+        let versions = [
+            "",
+            " ",
+            " HTTP/1.1",
+            " HTTP/2.0",
+            " HTTP/1.1 ",
+            " HTTP/ 1",
+            "HTTP/1.1",
+            " HTTP/10",
+            " HTTP/1.10",
+            " HTTP/1 1",
+            " HTTP/",
+            " http/1.1",
+            "  HTTP/1.1",
+        ];
+        for t in targets {
+            for v in versions {
+                let raw = format!("GET {t}{v}");
+                assert_eq!(
+                    request_target(raw.as_bytes()),
+                    searched(raw.as_bytes()),
+                    "{raw:?}"
+                );
+            }
+        }
     }
 
     /// The mask path against the byte loop, on paths of every length

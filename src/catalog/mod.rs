@@ -704,8 +704,14 @@ fn between<'a>(b: &'a [u8], start: &[u8], end: &[u8]) -> Option<&'a [u8]> {
 /// nginx `upstream:` value as a server: scheme and address without the
 /// URI; unix sockets as `unix:/path`. A sub-slice, so nothing is copied.
 pub fn upstream_server(u: &[u8]) -> &[u8] {
-    let Some(sep) = find(u, b"://") else {
-        return u;
+    // The usual scheme is told without a search.
+    let sep = if u.starts_with(b"http://") {
+        4
+    } else {
+        match find(u, b"://") {
+            Some(sep) => sep,
+            None => return u,
+        }
     };
     let rest = &u[sep + 3..];
     if rest.starts_with(b"unix:") {
