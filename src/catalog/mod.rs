@@ -719,7 +719,7 @@ pub fn upstream_server(u: &[u8]) -> &[u8] {
         let end = memchr::memchr(b':', &rest[5..]).map_or(rest.len(), |i| i + 5);
         return &rest[..end];
     }
-    let end = memchr::memchr(b'/', rest).unwrap_or(rest.len());
+    let end = crate::parse::find_byte(b'/', rest).unwrap_or(rest.len());
     &u[..sep + 3 + end]
 }
 

@@ -210,7 +210,10 @@ pub fn context_start(body: &[u8]) -> Option<usize> {
     // prefix test beat a substring search on these short lines. One pass
     // finds `client`, or failing that the first `resolver` or `server`.
     let (mut resolver, mut server) = (None, None);
-    for i in memchr::memchr_iter(b',', rest) {
+    let mut next = 0;
+    while let Some(found) = super::find_byte(b',', &rest[next..]) {
+        let i = next + found;
+        next = i + 1;
         let t = &rest[i..];
         if t.starts_with(b", client: ") {
             return Some(i + from);
@@ -318,18 +321,18 @@ fn usual_upstream_context(b: &[u8]) -> Option<Context<'_>> {
     // A plain value is one that does not start with a quote.
     let plain = |v: &[u8]| v.first() != Some(&b'"');
     let rest = b.strip_prefix(b", client: ").filter(|r| plain(r))?;
-    let end = memchr::memchr(b',', rest)?;
+    let end = super::find_byte(b',', rest)?;
     let client = &rest[..end];
     let rest = rest[end..]
         .strip_prefix(b", server: ")
         .filter(|r| plain(r))?;
-    let end = memchr::memchr(b',', rest)?;
+    let end = super::find_byte(b',', rest)?;
     let server = &rest[..end];
     let rest = rest[end..].strip_prefix(b", request: \"")?;
-    let end = memchr::memchr(b'"', rest)?;
+    let end = super::find_byte(b'"', rest)?;
     let request = &rest[..end];
     let rest = rest[end..].strip_prefix(b"\", upstream: \"")?;
-    let end = memchr::memchr(b'"', rest)?;
+    let end = super::find_byte(b'"', rest)?;
     let upstream = &rest[..end];
     let after = &rest[end + 1..];
     let ends = after.is_empty() || after.starts_with(b", host: ");
