@@ -170,8 +170,23 @@ const DENSE_SPREAD: usize = 4;
 
 impl Counts {
     /// Adds `n` to `id`'s count.
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, id: u32, n: u64) {
+        // The usual case inline: a key counted before, in the dense slots.
+        if self.sparse.is_empty()
+            && let Some(slot) = self.dense.get_mut(id as usize)
+            && *slot != 0
+        {
+            *slot = slot.saturating_add(n);
+            return;
+        }
+        self.add_other(id, n);
+    }
+
+    /// [`Counts::add`] for the rest: a key's first count, a key far above
+    /// the others, the map.
+    #[inline(never)]
+    fn add_other(&mut self, id: u32, n: u64) {
         if n == 0 {
             return;
         }
@@ -408,7 +423,12 @@ impl Aggregator {
             .or(info.status[f.server.index()])
             .or(info.status[0])
         {
-            *c.statuses.entry(s).or_default() += 1;
+            match c.statuses.get_mut(&s) {
+                Some(n) => *n += 1,
+                None => {
+                    c.statuses.insert(s, 1);
+                }
+            }
         }
         if route != NO_KEY {
             c.routes.add(route, 1);
