@@ -424,6 +424,20 @@ impl Catalog {
                 _ => nginx_by_first.iter_mut().for_each(|rows| rows.push(i)),
             }
         }
+        // Only whether a line starts with any of them matters: a prefix
+        // that another one starts (or repeats) adds nothing but a compare.
+        for list in &mut nginx_prefixes {
+            let all = std::mem::take(list);
+            for (i, p) in all.iter().enumerate() {
+                let covered = all
+                    .iter()
+                    .enumerate()
+                    .any(|(j, q)| (q.len() < p.len() && p.starts_with(q)) || (q == p && j < i));
+                if !covered {
+                    list.push(*p);
+                }
+            }
+        }
         Catalog {
             nginx_by_first,
             nginx_prefixes,
