@@ -508,23 +508,25 @@ impl Catalog {
         memo: Option<&mut FitMemo>,
     ) -> Option<Classified<'a>> {
         let first = usize::from(*head.body.first()?);
-        // A line with none of the prefilter's tokens matches no row. Most
-        // failures start with a row's prefix and have `upstream` in their
-        // action, which answers that without a pass over the line.
-        let prefixed = self.nginx_prefixes[first]
-            .iter()
-            .any(|p| head.body.starts_with(p));
-        if !prefixed && !self.nginx_prefilter.is_match(head.body) {
-            return None;
-        }
+        // Rows look at the message, errno and action, all before the
+        // context: a line whose text before its context has none of the
+        // prefilter's tokens matches no row. Most failures start with a
+        // row's prefix and have `upstream` in their action, which answers
+        // that without a pass over the text.
         let at = nginx::context_start(head.body).unwrap_or(head.body.len());
         let (pre, ctx_raw) = head.body.split_at(at);
+        let prefixed = self.nginx_prefixes[first]
+            .iter()
+            .any(|p| pre.starts_with(p));
+        if !prefixed && !self.nginx_prefilter.is_match(pre) {
+            return None;
+        }
         let decide = || self.nginx_fit(pre, &self.nginx_by_first[first]);
         let fit = match memo {
             Some(m) => m.get_or(pre, decide),
             None => decide(),
         };
-        if prefixed && !fit.action_upstream && !self.nginx_prefilter.is_match(head.body) {
+        if prefixed && !fit.action_upstream && !self.nginx_prefilter.is_match(pre) {
             return None;
         }
         let row = &self.by_server[0][fit.row? as usize];
