@@ -101,6 +101,8 @@ pub struct ParseState {
     dates: time::DateCache,
     /// The last Apache date seen.
     apache_dates: time::DateCache,
+    /// Recent nginx `pid#tid: ` texts.
+    pids: nginx::PidCache,
 }
 
 impl ParseState {
@@ -111,6 +113,7 @@ impl ParseState {
             year_span: (0, -1),
             dates: time::DateCache::default(),
             apache_dates: time::DateCache::default(),
+            pids: nginx::PidCache::default(),
         }
     }
 
@@ -134,7 +137,7 @@ pub fn parse_head<'a>(line: &'a [u8], state: &mut ParseState) -> Option<Head<'a>
     if first.is_ascii_digit()
         && let Some((t, rest)) = nginx::time_cached(line, &mut state.dates)
     {
-        if let Some(head) = nginx::head_after_time(rest, Some(t)) {
+        if let Some(head) = nginx::head_after_time_cached(rest, Some(t), &mut state.pids) {
             state.saw(t);
             return Some(head);
         }
