@@ -231,7 +231,12 @@ static CLASS: [u8; 256] = {
 
 /// The request target of a request line, or `raw` itself when it is not one.
 fn request_target(raw: &[u8]) -> &[u8] {
-    let method_end = raw.iter().take(16).position(|&c| c == b' ');
+    // The usual method told at once, others by a search for the space.
+    let method_end = if raw.starts_with(b"GET ") {
+        Some(3)
+    } else {
+        raw.iter().take(16).position(|&c| c == b' ')
+    };
     match method_end {
         Some(i) if i > 0 && raw[..i].iter().all(|c| c.is_ascii_uppercase()) => {
             let rest = &raw[i + 1..];
