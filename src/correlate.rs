@@ -272,22 +272,41 @@ impl Correlator {
 
     fn nginx_failure(&mut self, ev: &Event) -> Option<Failure> {
         let mut f = failure_of(ev)?;
-        let Some(req) = ev.request else {
-            return Some(f);
-        };
-        let t = ev.time.map_or(0, |t| t.0);
-        let pair = pair(f.cause, ev.upstream_hash);
+        if let Some(req) = ev.request {
+            f.new_request =
+                self.nginx_new_request(req, ev.file, ev.time, f.cause, ev.upstream_hash);
+        }
+        Some(f)
+    }
+
+    /// Whether an nginx failure of request key `req` (see
+    /// [`Event::request`]) in input `file` is a new request rather than a
+    /// retry of one counted under the same cause; remembers it either way.
+    /// What [`Correlator::push`] does for an nginx event, for a caller
+    /// that builds the failure itself.
+    #[inline]
+    pub fn nginx_new_request(
+        &mut self,
+        req: u64,
+        file: u32,
+        time: Option<LocalTime>,
+        cause: CauseId,
+        upstream_hash: u64,
+    ) -> bool {
+        let t = time.map_or(0, |t| t.0);
+        let pair = pair(cause, upstream_hash);
         if self.recent.is_empty() {
             self.recent = vec![EMPTY_RECENT; MAX_RECENT];
         }
-        let key = req ^ u64::from(ev.file).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let key = req ^ u64::from(file).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         // Never 0, which marks an empty slot.
         let tag = (key ^ u64::from(self.epoch).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)) | 1;
         // The slot follows the connection number (the low bits of the key),
         // so requests logged close together use slots close together and
         // the table is walked almost in order instead of at random.
-        let slot = (req as u32).wrapping_add(ev.file.wrapping_mul(0x9E37_79B9));
+        let slot = (req as u32).wrapping_add(file.wrapping_mul(0x9E37_79B9));
         let r = &mut self.recent[slot as usize % MAX_RECENT];
+        let mut new_request = true;
         if r.tag == tag && (t - r.time).abs() <= RETRY_SECS {
             let len = r.seen.iter().position(|&p| p == 0).unwrap_or(RECENT_PAIRS);
             let seen = &r.seen[..len];
@@ -296,8 +315,8 @@ impl Correlator {
                 // connection, not a retry.
                 r.seen = first_pair(pair);
             } else {
-                if seen.iter().any(|&p| pair_cause(p) == f.cause.0) {
-                    f.new_request = false;
+                if seen.iter().any(|&p| pair_cause(p) == cause.0) {
+                    new_request = false;
                 }
                 if len < RECENT_PAIRS {
                     r.seen[len] = pair;
@@ -309,7 +328,7 @@ impl Correlator {
             r.time = t;
             r.seen = first_pair(pair);
         }
-        Some(f)
+        new_request
     }
 
     fn push_apache(&mut self, ev: &Event, text: &[u8], keys: &Keys, emit: &mut Emit<'_>) {

@@ -31,7 +31,7 @@ use crate::correlate::{Correlator, Event, Failure, Key};
 use crate::error::Error;
 use crate::lines::{CHUNK_SIZE, ChunkReader, MAX_LINE, Piece, split_lines};
 use crate::mapped::Mapped;
-use crate::parse::LocalTime;
+use crate::parse::{LocalTime, Server};
 use crate::scan::{KeyList, KeyMirror, Keys, NO_KEY, Scan, Scanner, closes_record};
 use crate::source::{self, InputSpec};
 
@@ -254,14 +254,44 @@ impl<'a> Sequencer<'a> {
             (&mirror.keys, remap)
         };
         let (filters, stats) = (self.filters, &mut self.stats);
+        let local = |id: u32| {
+            if id == NO_KEY {
+                Key::None
+            } else {
+                Key::Local(id)
+            }
+        };
         for ev in &scan.events {
-            let local = |id: u32| {
-                if id == NO_KEY {
-                    Key::None
-                } else {
-                    Key::Local(id)
-                }
+            let text = &bytes[ev.start as usize..ev.end as usize];
+            let upstream_hash = if ev.upstream == NO_KEY {
+                0
+            } else {
+                keys.upstreams.hash(ev.upstream)
             };
+            // nginx lines are failures of their own (or retries of one):
+            // built here at once, with what the correlator says of the
+            // request.
+            if ev.server == Server::Nginx {
+                let Some(cause) = ev.cause else { continue };
+                let new_request = ev.request.is_none_or(|req| {
+                    self.correlator
+                        .nginx_new_request(req, self.file, ev.time, cause, upstream_hash)
+                });
+                let f = Failure {
+                    cause,
+                    server: ev.server,
+                    status: ev.status,
+                    time: ev.time,
+                    upstream: local(ev.upstream),
+                    route: local(ev.route),
+                    new_request,
+                    lines: lines.unwrap_or(ev.lines),
+                    file: self.file,
+                    line: line_base + u64::from(ev.line) + 1,
+                };
+                count(filters, &f, text, Some(keys), remap, stats, agg);
+                continue;
+            }
             let event = Event {
                 cause: ev.cause,
                 role: ev.role,
@@ -273,17 +303,12 @@ impl<'a> Sequencer<'a> {
                 tid: ev.tid,
                 request: ev.request,
                 upstream: local(ev.upstream),
-                upstream_hash: if ev.upstream == NO_KEY {
-                    0
-                } else {
-                    keys.upstreams.hash(ev.upstream)
-                },
+                upstream_hash,
                 route: local(ev.route),
                 file: self.file,
                 line: line_base + u64::from(ev.line) + 1,
                 lines: lines.unwrap_or(ev.lines),
             };
-            let text = &bytes[ev.start as usize..ev.end as usize];
             self.correlator.push(&event, text, keys, &mut |f, t| {
                 count(filters, f, t, Some(keys), remap, stats, agg)
             });
