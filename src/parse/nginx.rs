@@ -55,14 +55,30 @@ pub struct PidCache {
     next: usize,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct PidText {
     /// The text's bytes, zero past its length.
     text: u128,
-    /// Its length (1 to 16; 0 for an empty slot).
+    /// Ones over the text's bytes.
+    mask: u128,
+    /// Its length.
     len: usize,
     pid: u64,
     tid: u64,
+}
+
+impl Default for PidText {
+    /// An empty slot: no text's bytes under its mask (none) are its text
+    /// (one).
+    fn default() -> Self {
+        PidText {
+            text: 1,
+            mask: 0,
+            len: 0,
+            pid: 0,
+            tid: 0,
+        }
+    }
 }
 
 impl PidCache {
@@ -71,10 +87,10 @@ impl PidCache {
     #[inline(always)]
     fn get(&self, b: &[u8]) -> Option<(u64, u64, usize)> {
         let start = u128::from_le_bytes(*b.first_chunk::<16>()?);
-        self.slots.iter().find_map(|s| {
-            let mask = u128::MAX >> (128 - 8 * s.len.clamp(1, 16));
-            (s.len > 0 && start & mask == s.text).then_some((s.pid, s.tid, s.len))
-        })
+        self.slots
+            .iter()
+            .find(|s| start & s.mask == s.text)
+            .map(|s| (s.pid, s.tid, s.len))
     }
 
     /// Keeps `b[..len]`, read as `pid` and `tid`, if it fits a slot.
@@ -92,6 +108,7 @@ impl PidCache {
         let mask = u128::MAX >> (128 - 8 * len);
         self.slots[self.next] = PidText {
             text: u128::from_le_bytes(*start) & mask,
+            mask,
             len,
             pid,
             tid,
