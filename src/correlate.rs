@@ -548,4 +548,44 @@ mod tests {
         assert_eq!(emitted, n);
         assert!(c.apache.is_empty());
     }
+
+    /// nginx lines through `push`: a second server tried for the same
+    /// request under the same cause is an attempt, not a request; the same
+    /// (cause, upstream) again on that connection is a new request (keepalive),
+    /// and so is the same request line on another connection or in another
+    /// input.
+    #[test]
+    fn nginx_retries_through_push() {
+        let refused = CauseId::from_id("upstream_refused");
+        let ev = |request: u64, upstream_hash: u64, file: u32| Event {
+            cause: refused,
+            role: Role::Alone,
+            strong: true,
+            status: None,
+            server: Server::Nginx,
+            time: Some(LocalTime(100)),
+            pid: Some(7),
+            tid: Some(7),
+            request: Some(request),
+            upstream: Key::None,
+            upstream_hash,
+            route: Key::None,
+            file,
+            line: 1,
+            lines: 1,
+        };
+        let mut c = Correlator::new();
+        let keys = Keys::default();
+        let mut new = Vec::new();
+        for e in [
+            ev(1, 11, 0),
+            ev(1, 22, 0),
+            ev(1, 11, 0),
+            ev(2, 11, 0),
+            ev(1, 11, 1),
+        ] {
+            c.push(&e, b"x", &keys, &mut |f, _| new.push(f.new_request));
+        }
+        assert_eq!(new, [true, false, true, true, true]);
+    }
 }
