@@ -137,7 +137,7 @@ pub fn parse_head<'a>(line: &'a [u8], state: &mut ParseState) -> Option<Head<'a>
     if first.is_ascii_digit()
         && let Some((t, rest)) = nginx::time_cached(line, &mut state.dates)
     {
-        if let Some(head) = nginx::head_after_time_cached(rest, Some(t), &mut state.pids) {
+        if let Some(head) = nginx::head_after_time_cached(rest, Some(t), Some(&mut state.pids)) {
             state.saw(t);
             return Some(head);
         }

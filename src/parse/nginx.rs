@@ -42,7 +42,7 @@ pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
 /// `[level] pid#tid: [*cid ]`, given the time before it.
 #[inline(always)]
 pub fn head_after_time(b: &[u8], time: Option<time::LocalTime>) -> Option<Head<'_>> {
-    head_after_time_cached(b, time, &mut PidCache::default())
+    head_after_time_cached(b, time, None)
 }
 
 /// The `pid#tid: ` texts of recent nginx lines and what they say: a busy
@@ -118,12 +118,12 @@ impl PidCache {
 }
 
 /// [`head_after_time`] that looks up and keeps `pid#tid: ` texts in
-/// `pids`.
+/// `pids`, if given.
 #[inline(always)]
 pub fn head_after_time_cached<'a>(
     b: &'a [u8],
     time: Option<time::LocalTime>,
-    pids: &mut PidCache,
+    pids: Option<&mut PidCache>,
 ) -> Option<Head<'a>> {
     // nginx's own levels first, as literals (a few compares each): the
     // length of `[level] `.
@@ -140,7 +140,7 @@ pub fn head_after_time_cached<'a>(
     } else {
         any_level(b)?
     };
-    let (pid, tid, mut b) = match pids.get(b) {
+    let (pid, tid, mut b) = match pids.as_deref().and_then(|p| p.get(b)) {
         Some((pid, tid, len)) => (pid, tid, &b[len..]),
         None => {
             let (pid, n) = leading_number(b)?;
@@ -148,7 +148,9 @@ pub fn head_after_time_cached<'a>(
             let (tid, n) = leading_number(rest)?;
             let rest = rest[n..].strip_prefix(b":")?;
             let rest = rest.strip_prefix(b" ").unwrap_or(rest);
-            pids.put(b, b.len() - rest.len(), pid, tid);
+            if let Some(p) = pids {
+                p.put(b, b.len() - rest.len(), pid, tid);
+            }
             (pid, tid, rest)
         }
     };
@@ -408,9 +410,8 @@ fn parse_context_until(b: &[u8], upstream_only: bool) -> Context<'_> {
 /// fixed comparisons instead of a key lookup at every step. `None` when the
 /// context departs from that in any way (another key, a quoted client or
 /// server, a value with a comma or a quote where the next key should start,
-/// an escaped quote): the
-/// general walk then decides. Where it answers, the general walk gives the
-/// same answer.
+/// an escaped quote): the general walk then decides. Where it answers, the
+/// general walk gives the same answer.
 #[inline]
 fn usual_upstream_context(b: &[u8]) -> Option<Context<'_>> {
     // A plain value is one that does not start with a quote.
@@ -787,8 +788,8 @@ mod tests {
                     ] {
                         let b = line.as_bytes();
                         assert_eq!(
-                            head_after_time_cached(b, None, &mut cache),
-                            head_after_time_cached(b, None, &mut PidCache::default()),
+                            head_after_time_cached(b, None, Some(&mut cache)),
+                            head_after_time_cached(b, None, None),
                             "{line:?}"
                         );
                         n += 1;
@@ -799,7 +800,7 @@ mod tests {
         assert!(n > 300);
         let line = b"[error] 4242#4242: *7 upstream timed out";
         assert_eq!(cache.get(&line[8..]), None);
-        let head = head_after_time_cached(line, None, &mut cache).unwrap();
+        let head = head_after_time_cached(line, None, Some(&mut cache)).unwrap();
         assert_eq!(
             (head.pid, head.tid, head.cid),
             (Some(4242), Some(4242), Some(7))
