@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use upcause::aggregate::Aggregator;
 use upcause::catalog::Catalog;
-use upcause::pipeline::{Filters, Sequencer};
+use upcause::order::{Filters, Sequencer};
 use upcause::scan::{Scan, Scanner};
 
 struct Counting;

@@ -13,11 +13,12 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use upcause::aggregate::Aggregator;
 use upcause::catalog::Catalog;
-use upcause::lines::{ChunkReader, LineReader, Piece, split_lines};
+use upcause::input::lines::{ChunkReader, LineReader, Piece, split_lines};
+use upcause::input::source::InputSpec;
+use upcause::order::{Filters, Sequencer};
 use upcause::parse::{ParseState, apache, nginx, parse_head};
-use upcause::pipeline::{Filters, RunOptions, Sequencer};
+use upcause::pipeline::RunOptions;
 use upcause::scan::{Scan, Scanner};
-use upcause::source::InputSpec;
 
 /// A fixture repeated until it is about 8 MiB, so runs measure steady state.
 fn data(fixture: &str) -> Vec<u8> {

@@ -82,3 +82,10 @@ pub fn describe_io(e: &io::Error) -> String {
         _ => e.to_string(),
     }
 }
+
+/// Prints an error on stderr. Errors name inputs, and a file name can hold
+/// anything (escape sequences included), so the text is escaped like log
+/// text is in the report.
+pub fn print_error(e: &dyn std::fmt::Display) {
+    eprintln!("upcause: {}", crate::bytes::escape(&e.to_string()));
+}

@@ -1,41 +1,48 @@
 //! upcause: why is the site returning 502/503/504?
 //!
 //! It reads nginx, Apache httpd and php-fpm error logs and ranks the
-//! upstream failure causes. Data flows one way:
+//! upstream failure causes. One folder per stage, in data-flow order; a
+//! stage uses only the stages before it:
 //!
 //! ```text
-//! source (files, gzip, stdin) -> lines (chunks of whole lines)
-//!   -> scan, in parallel: parse (nginx, apache, php-fpm) -> catalog::classify
-//!   -> correlate, in order (multi-line joins, retries)
-//!   -> aggregate -> report -> render (text, json) | gate (check)
+//! input     sources (files, gzip, stdin), the line cutter, the reader thread
+//!   -> parse     one file per log format; detection; syslog prefixes
+//!   -> catalog   what a message means: causes, signature rows, classifiers
+//!   -> scan      the parallel stage: chunk -> events, route normalization
+//!   -> order     the ordered stage: records across chunks, joins, retries, filters
+//!   -> aggregate counts by cause, upstream, route and window
+//!   -> report    the finished report (the JSON contract)
+//!   -> merge     reports of many hosts into one
+//!   -> check     the CI gate's verdict and rules
+//!   -> render    text, JSON, JUnit, GitHub annotations, the catalog listing
 //! ```
 //!
-//! [`pipeline`] wires the stages and the threads; [`app`] wires inputs,
-//! pipeline and renderers for each subcommand. `check` judges the report
-//! against [`rules`] in [`gate`], a CI gate.
-//! [`follow`] runs the same stages on live files, across log rotation, into
-//! a rolling report, alerts and Prometheus metrics.
+//! [`pipeline`] wires the threads; [`follow`] runs the same stages on live
+//! files, across rotation; [`config`] resolves every subcommand's command
+//! line before any input is read; [`app`] dispatches. Under them all, the
+//! types that flow between the stages: [`event`], [`keys`], [`bytes`],
+//! [`error`].
+
+#![deny(unsafe_code)]
 
 pub mod aggregate;
 pub mod app;
+pub mod bytes;
 pub mod catalog;
-pub mod cli;
+pub mod check;
 pub mod config;
-pub mod correlate;
 pub mod error;
+pub mod event;
 pub mod exit;
 pub mod follow;
-pub mod gate;
-pub mod lines;
-pub mod mapped;
+pub mod input;
+pub mod keys;
 pub mod merge;
+pub mod order;
 pub mod parse;
 pub mod pipeline;
-pub mod progress;
 pub mod render;
 pub mod report;
-pub mod rules;
 pub mod scan;
-pub mod source;
 
 pub use error::{Error, Result};

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-use upcause::{app, cli::Cli, exit::ExitCode};
+use upcause::{app, config::cli::Cli, error::print_error, exit::ExitCode};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -11,7 +11,7 @@ fn main() -> std::process::ExitCode {
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.is_broken_pipe() => ExitCode::Success.into(),
         Err(e) => {
-            app::print_error(&e);
+            print_error(&e);
             ExitCode::InputError.into()
         }
     }

@@ -14,10 +14,11 @@
 
 use std::path::Path;
 
-use crate::aggregate::{Aggregator, CauseStats, Example, FileStats, LineStats, OTHER, Sample};
-use crate::catalog::CauseId;
+use crate::aggregate::{Aggregator, CauseStats, Example, FileStats, Sample};
 use crate::error::{Error, Result};
-use crate::parse::{LocalTime, time};
+use crate::event::{CauseId, LineStats, LocalTime};
+use crate::keys::OTHER;
+use crate::parse::time;
 use crate::report::{Report, SCHEMA_VERSION};
 
 /// Reads a saved JSON report.
@@ -51,11 +52,7 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
                 oversized: f.oversized,
                 continuation: f.continuation,
                 blank: f.blank,
-                by_server: [
-                    f.recognized.nginx,
-                    f.recognized.apache,
-                    f.recognized.php_fpm,
-                ],
+                by_server: f.recognized.0,
             },
             error: f.error.clone(),
         });
@@ -74,7 +71,7 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
             lines: c.lines,
             first: c.first_seen.as_deref().and_then(parse_time),
             last: c.last_seen.as_deref().and_then(parse_time),
-            servers: [c.servers.nginx, c.servers.apache, c.servers.php_fpm],
+            servers: c.servers.0,
             ..CauseStats::default()
         };
         for p in &c.timeline {
@@ -141,7 +138,7 @@ fn parse_time(s: &str) -> Option<LocalTime> {
 }
 
 /// The key id of a report's key string, `(other)` staying `(other)`.
-fn key(interner: &mut crate::aggregate::Interner, k: &str) -> u32 {
+fn key(interner: &mut crate::keys::Interner, k: &str) -> u32 {
     if k == "(other)" {
         OTHER
     } else {

@@ -9,467 +9,37 @@
 //!
 //! Everything that depends on one line runs in parallel; everything that
 //! depends on order (multi-line joins, retries, first-seen interning) runs
-//! once, in input order, in the [`Sequencer`]. The ordered stage has no
+//! once, in input order, in the [`Sequencer`]. This module only wires the
+//! threads: reading is [`crate::input::reader`]'s, scanning
+//! [`crate::scan`]'s, ordering [`crate::order`]'s. The ordered stage has no
 //! thread of its own: a thread that hands in an item while it is free
-//! runs it, the first worker by preference (see [`Stage`]). Chunks are cut
+//! runs it, the first worker by preference (see `Stage`). Chunks are cut
 //! the same way whatever the thread count, so the report is byte-identical
 //! for any `--threads`. Buffers circulate through a fixed pool, which
 //! bounds memory.
 
 use std::collections::BTreeMap;
-use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use memchr::memmem;
+use crate::aggregate::{Aggregator, FileStats};
+use crate::catalog::Catalog;
+use crate::error::{Error, describe_io};
+use crate::input::lines::CHUNK_SIZE;
+use crate::input::progress::Progress;
+use crate::input::reader::{self, ChunkBytes, Outlet, ReadOptions};
+use crate::input::source::InputSpec;
+use crate::order::{Filters, Sequencer};
+use crate::scan::{Scan, Scanner};
 
-use crate::aggregate::{Aggregator, FileStats, Interner, LineStats};
-use crate::catalog::{Catalog, CauseId};
-use crate::correlate::{Correlator, Event, Failure, Key};
-use crate::error::Error;
-use crate::lines::{CHUNK_SIZE, ChunkReader, MAX_LINE, Piece, split_lines};
-use crate::mapped::Mapped;
-use crate::parse::{LocalTime, Server};
-use crate::scan::{KeyList, KeyMirror, Keys, NO_KEY, Scan, Scanner, closes_record};
-use crate::source::{self, InputSpec};
-
-/// Longest multi-line record joined across a chunk end (nginx itself stops
-/// at 2048 bytes); further continuation lines are counted, not joined.
-pub const MAX_RECORD: usize = 64 * 1024;
-
-/// Which failures to count.
-#[derive(Debug, Clone, Default)]
-pub struct Filters {
-    /// Failures at or after this time.
-    pub since: Option<LocalTime>,
-    /// Failures before this time.
-    pub until: Option<LocalTime>,
-    /// Only these causes (all when empty).
-    pub causes: Vec<CauseId>,
-    /// Only upstreams containing this text.
-    pub upstream: Option<String>,
-}
-
-impl Filters {
-    /// True when the failure (whose upstream is `upstream`) passes every
-    /// filter. Failures without a time pass the time filters (they cannot
-    /// be placed).
-    #[inline]
-    pub fn keep(&self, f: &Failure, upstream: Option<&[u8]>) -> bool {
-        if !self.causes.is_empty() && !self.causes.contains(&f.cause) {
-            return false;
-        }
-        if let Some(t) = f.time
-            && (self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t >= u))
-        {
-            return false;
-        }
-        if let Some(want) = &self.upstream {
-            match upstream {
-                Some(u) if memmem::find(u, want.as_bytes()).is_some() => {}
-                _ => return false,
-            }
-        }
-        true
-    }
-}
-
-/// A record from the end of one chunk, continued in the next.
-struct Carry {
-    buf: Vec<u8>,
-    line: u64,
-    lines: u32,
-}
-
-/// The sequential stage: sees every chunk's scan in input order.
-pub struct Sequencer<'a> {
-    filters: &'a Filters,
-    correlator: Correlator,
-    file: u32,
-    line_base: u64,
-    stats: LineStats,
-    carry: Option<Carry>,
-    carry_scanner: Scanner<'a>,
-    carry_scan: Scan,
-    /// Per scanner that keeps its keys: those keys and their global ids.
-    scanners: Vec<ScannerKeys>,
-    /// Global ids of the keys of a scan that carries all of its keys.
-    fresh_remap: Remap,
-    /// Global ids of the keys of failures that outlived their chunk (all
-    /// owned keys, so nothing to remember).
-    no_remap: Remap,
-}
-
-impl<'a> Sequencer<'a> {
-    /// A sequencer; `default_year` completes syslog stamps without a year.
-    pub fn new(catalog: &'a Catalog, filters: &'a Filters, default_year: i32) -> Self {
-        Sequencer {
-            filters,
-            correlator: Correlator::new(),
-            file: 0,
-            line_base: 0,
-            stats: LineStats::default(),
-            carry: None,
-            carry_scanner: Scanner::new(catalog, default_year),
-            carry_scan: Scan::default(),
-            scanners: Vec::new(),
-            fresh_remap: Remap::default(),
-            no_remap: Remap::default(),
-        }
-    }
-
-    /// Starts an input named `name`.
-    pub fn begin_input(&mut self, name: String, agg: &mut Aggregator) {
-        self.file = agg.files.len() as u32;
-        agg.files.push(FileStats {
-            path: name,
-            lines: LineStats::default(),
-            error: None,
-        });
-        self.line_base = 0;
-        self.stats = LineStats::default();
-        self.carry = None;
-        // The correlator was flushed by `end_input`: joins never span
-        // inputs, and its retry table is kept for the next one.
-    }
-
-    /// Takes the next chunk of the current input and its scan.
-    pub fn chunk(&mut self, bytes: &[u8], scan: &Scan, agg: &mut Aggregator) {
-        // Unparseable lines at the start continue a record left open at the
-        // end of the previous chunk, or are unrecognized.
-        for (i, line) in split_lines(&bytes[..scan.leading.end]).enumerate() {
-            let line_no = self.line_base + 1 + i as u64;
-            self.stats.total += 1;
-            if let Some(c) = &mut self.carry {
-                self.stats.continuation += 1;
-                c.lines += 1;
-                let closes = closes_record(line);
-                if c.buf.len() + line.len() < MAX_RECORD || closes {
-                    c.buf.push(b'\n');
-                    c.buf.extend_from_slice(line);
-                }
-                if closes {
-                    self.finish_carry(agg);
-                }
-            } else if line.iter().all(u8::is_ascii_whitespace) {
-                self.stats.blank += 1;
-            } else {
-                self.stats.unrecognized += 1;
-                agg.unrecognized_line(self.file, line_no, line);
-            }
-        }
-        if self.carry.is_some() && scan.lines > scan.leading.lines {
-            self.finish_carry(agg);
-        }
-        self.stats.add(&scan.stats);
-        for &(idx, s, e) in &scan.unrecognized {
-            agg.unrecognized_line(
-                self.file,
-                self.line_base + u64::from(idx) + 1,
-                &bytes[s as usize..e as usize],
-            );
-        }
-        self.events(scan, bytes, self.line_base, None, agg);
-        if let Some(t) = scan.open_tail {
-            let mut buf = bytes[t.start..].to_vec();
-            while matches!(buf.last(), Some(b'\n' | b'\r')) {
-                buf.pop();
-            }
-            buf.truncate(MAX_RECORD);
-            self.carry = Some(Carry {
-                buf,
-                line: self.line_base + u64::from(t.line) + 1,
-                lines: t.lines,
-            });
-        }
-        self.line_base += u64::from(scan.lines);
-    }
-
-    /// A line over the length limit that never made it into a chunk.
-    pub fn oversized(&mut self) {
-        self.stats.total += 1;
-        self.stats.oversized += 1;
-        self.line_base += 1;
-    }
-
-    /// Ends the current input; `error` is why it ended early, if it did.
-    pub fn end_input(&mut self, error: Option<String>, agg: &mut Aggregator) {
-        if self.carry.is_some() {
-            self.finish_carry(agg);
-        }
-        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.no_remap);
-        self.correlator
-            .flush(&mut |f, text| count(filters, f, text, None, remap, stats, agg));
-        let entry = &mut agg.files[self.file as usize];
-        entry.lines = std::mem::take(&mut self.stats);
-        entry.error = error;
-    }
-
-    /// Classifies the record carried over from the previous chunk.
-    fn finish_carry(&mut self, agg: &mut Aggregator) {
-        let Some(c) = self.carry.take() else { return };
-        let mut scan = std::mem::take(&mut self.carry_scan);
-        self.carry_scanner.scan(&c.buf, true, &mut scan);
-        self.events(&scan, &c.buf, c.line - 1, Some(c.lines), agg);
-        self.carry_scan = scan;
-    }
-
-    /// Maps a scan's keys to global ids and feeds its events to the
-    /// correlator, in order.
-    fn events(
-        &mut self,
-        scan: &Scan,
-        bytes: &[u8],
-        line_base: u64,
-        lines: Option<u32>,
-        agg: &mut Aggregator,
-    ) {
-        let src = scan.key_source;
-        let found = self
-            .scanners
-            .iter()
-            .position(|k| k.mirror.scanner == src.scanner);
-        // The scanner's copy, if it keeps one.
-        let mut mirrored = None;
-        let (keys, remap) = if src.fresh() && !src.kept {
-            // All of its keys, and none to keep: no copy needed.
-            if let Some(i) = found {
-                self.scanners.swap_remove(i);
-            }
-            self.fresh_remap.update(&scan.new_keys, true);
-            (&scan.new_keys, &mut self.fresh_remap)
-        } else {
-            let i = found.unwrap_or_else(|| {
-                let mut k = ScannerKeys::default();
-                k.mirror.scanner = src.scanner;
-                self.scanners.push(k);
-                self.scanners.len() - 1
-            });
-            mirrored = Some(i);
-            let ScannerKeys { mirror, remap } = &mut self.scanners[i];
-            mirror.update(scan);
-            remap.update(&mirror.keys, src.fresh());
-            (&mirror.keys, remap)
-        };
-        let (filters, stats) = (self.filters, &mut self.stats);
-        let local = |id: u32| {
-            if id == NO_KEY {
-                Key::None
-            } else {
-                Key::Local(id)
-            }
-        };
-        for ev in &scan.events {
-            let text = &bytes[ev.start as usize..ev.end as usize];
-            let upstream_hash = if ev.upstream == NO_KEY {
-                0
-            } else {
-                keys.upstreams.hash(ev.upstream)
-            };
-            // nginx lines are failures of their own (or retries of one):
-            // built here at once, with what the correlator says of the
-            // request.
-            if ev.server == Server::Nginx {
-                let Some(cause) = ev.cause else { continue };
-                let new_request = ev.request.is_none_or(|req| {
-                    self.correlator
-                        .nginx_new_request(req, self.file, ev.time, cause, upstream_hash)
-                });
-                let f = Failure {
-                    cause,
-                    server: ev.server,
-                    status: ev.status,
-                    time: ev.time,
-                    upstream: local(ev.upstream),
-                    route: local(ev.route),
-                    new_request,
-                    lines: lines.unwrap_or(ev.lines),
-                    file: self.file,
-                    line: line_base + u64::from(ev.line) + 1,
-                };
-                count(filters, &f, text, Some(keys), remap, stats, agg);
-                continue;
-            }
-            let event = Event {
-                cause: ev.cause,
-                role: ev.role,
-                strong: ev.strong,
-                status: ev.status,
-                server: ev.server,
-                time: ev.time,
-                pid: ev.pid,
-                tid: ev.tid,
-                request: ev.request,
-                upstream: local(ev.upstream),
-                upstream_hash,
-                route: local(ev.route),
-                file: self.file,
-                line: line_base + u64::from(ev.line) + 1,
-                lines: lines.unwrap_or(ev.lines),
-            };
-            self.correlator.push(&event, text, keys, &mut |f, t| {
-                count(filters, f, t, Some(keys), remap, stats, agg)
-            });
-        }
-        if !src.kept
-            && let Some(i) = mirrored
-        {
-            // The scanner starts afresh: so does its copy, memory and all.
-            self.scanners.swap_remove(i);
-        }
-    }
-}
-
-/// For `upcause follow`, which keeps an input open for days and reports
-/// on it while it is still being read.
-impl Sequencer<'_> {
-    /// Line counts of the current input so far (moved into the
-    /// aggregator's file entry by [`Sequencer::end_input`]).
-    pub fn line_stats(&self) -> &LineStats {
-        &self.stats
-    }
-
-    /// Counts the failures still being joined that no later line can join
-    /// any more (their last line is too old at `now`, on the log's clock):
-    /// an input that never ends has no [`Sequencer::end_input`] to do it.
-    pub fn flush_stale(&mut self, now: LocalTime, agg: &mut Aggregator) {
-        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.no_remap);
-        self.correlator.flush_stale(now, &mut |f, text| {
-            count(filters, f, text, None, remap, stats, agg)
-        });
-    }
-}
-
-/// One scanner's keys, as far as its scans have come, and their global
-/// ids.
-#[derive(Default)]
-struct ScannerKeys {
-    mirror: KeyMirror,
-    remap: Remap,
-}
-
-/// Global ids of a scanner's keys, filled on first use (so in input order,
-/// whatever the thread count).
-#[derive(Default)]
-struct Remap {
-    upstreams: Vec<u32>,
-    routes: Vec<u32>,
-}
-
-impl Remap {
-    /// Follows the mirror `keys`, which started afresh if `reset`.
-    fn update(&mut self, keys: &Keys, reset: bool) {
-        if reset {
-            self.upstreams.clear();
-            self.routes.clear();
-        }
-        self.upstreams.resize(keys.upstreams.len(), NO_KEY);
-        self.routes.resize(keys.routes.len(), NO_KEY);
-    }
-}
-
-/// The global id of a key, interned now: only failures that are counted
-/// take a slot under the key caps.
-#[inline]
-fn global(key: &Key, table: Option<&KeyList>, remap: &mut [u32], interner: &mut Interner) -> u32 {
-    match (key, table) {
-        (Key::None, _) => NO_KEY,
-        (Key::Owned(b), _) => interner.intern(b),
-        (Key::Local(id), Some(t)) => {
-            let slot = &mut remap[*id as usize];
-            if *slot == NO_KEY {
-                *slot = interner.intern_hashed(t.get(*id), t.hash(*id));
-            }
-            *slot
-        }
-        (Key::Local(_), None) => NO_KEY,
-    }
-}
-
-/// Applies the filters to a failure and counts it.
-#[inline]
-fn count(
-    filters: &Filters,
-    f: &Failure,
-    text: &[u8],
-    keys: Option<&Keys>,
-    remap: &mut Remap,
-    stats: &mut LineStats,
-    agg: &mut Aggregator,
-) {
-    let upstream_bytes = keys.map_or_else(
-        || match &f.upstream {
-            Key::Owned(b) => Some(&b[..]),
-            _ => None,
-        },
-        |s| f.upstream.bytes(&s.upstreams),
-    );
-    if !filters.keep(f, upstream_bytes) {
-        return;
-    }
-    let upstream = global(
-        &f.upstream,
-        keys.map(|k| &k.upstreams),
-        &mut remap.upstreams,
-        &mut agg.upstreams,
-    );
-    let route = global(
-        &f.route,
-        keys.map(|k| &k.routes),
-        &mut remap.routes,
-        &mut agg.routes,
-    );
-    stats.matched += u64::from(f.lines);
-    agg.add(f, upstream, route, text);
-}
-
-/// The bytes of a chunk of whole lines.
-enum ChunkBytes {
-    /// A pool buffer the reader filled, and the length of its lines.
-    Read(Vec<u8>, usize),
-    /// `start..end` of a mapped file, with a pool buffer as a token, which
-    /// bounds the chunks in flight as the read buffers do.
-    Mapped(Arc<Mapped>, usize, usize, Vec<u8>),
-}
-
-impl ChunkBytes {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            ChunkBytes::Read(buf, len) => &buf[..*len],
-            ChunkBytes::Mapped(m, start, end, _) => &m.bytes()[*start..*end],
-        }
-    }
-
-    /// Maps a mapped chunk's pages ahead of the scan.
-    fn populate(&self) {
-        if let ChunkBytes::Mapped(m, start, end, _) = self {
-            m.populate(*start, *end);
-        }
-    }
-
-    /// Gives the pool its buffer back (and lets go of mapped pages).
-    fn release(self, pool: &Sender<Vec<u8>>) {
-        let buf = match self {
-            ChunkBytes::Read(buf, _) => buf,
-            ChunkBytes::Mapped(m, _, end, token) => {
-                // Chunks end here in file order.
-                m.done_through(end);
-                token
-            }
-        };
-        let _ = pool.send(buf);
-    }
-}
-
-/// What the reader produces, in input order (`seq`).
+/// What the ordered stage takes, in input order (`seq`).
 enum Item {
-    Begin(String),
+    /// A chunk and its scan.
     Chunk(ChunkBytes, Box<Scan>),
-    Oversized,
-    End(Option<io::Error>),
-    OpenFailed(String, io::Error),
+    /// Anything else the reader said.
+    Read(reader::Item),
 }
 
 /// How a run of the pipeline is set up.
@@ -483,7 +53,7 @@ pub struct RunOptions<'a> {
     /// Scanning threads (at least one).
     pub threads: usize,
     /// A progress bar to keep up to date.
-    pub progress: Option<&'a crate::progress::Progress>,
+    pub progress: Option<&'a Progress>,
 }
 
 /// Items waiting for the ordered stage at which a worker other than the
@@ -573,14 +143,16 @@ fn run_on(
         let stage = &stage;
         s.spawn(move || {
             let _exit = Exit(stage);
-            read_inputs(
-                inputs,
-                (max_buffers, chunk_size, map_files),
-                progress,
-                job_tx,
+            let read = ReadOptions {
+                max_buffers,
+                chunk_size,
+                map_files,
+            };
+            let out = ToStage {
+                jobs: job_tx,
                 stage,
-                buf_rx,
-            )
+            };
+            reader::read_inputs(inputs, read, progress, &out, buf_rx)
         });
         for worker in 0..threads {
             let (jobs, scans) = (&job_rx, &scan_rx);
@@ -721,11 +293,11 @@ impl<'a, 's> Stage<'a, 's> {
         }
     }
 
-    fn inbox(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Item)>> {
+    fn inbox(&self) -> MutexGuard<'_, Vec<(u64, Item)>> {
         self.inbox.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Ordered<'a, 's>> {
+    fn lock(&self) -> MutexGuard<'_, Ordered<'a, 's>> {
         self.ordered.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -784,10 +356,6 @@ impl Ordered<'_, '_> {
         self.next += 1;
         let agg = &mut *self.agg;
         match item {
-            Item::Begin(name) => {
-                self.current = name.clone();
-                self.seq.begin_input(name, agg);
-            }
             Item::Chunk(chunk, scan) => {
                 self.seq.chunk(chunk.bytes(), &scan, agg);
                 match &self.buffers {
@@ -796,19 +364,23 @@ impl Ordered<'_, '_> {
                 }
                 let _ = self.scans.send(scan);
             }
-            Item::Oversized => self.seq.oversized(),
-            Item::End(error) => {
-                let text = error.as_ref().map(crate::error::describe_io);
+            Item::Read(reader::Item::Begin(name)) => {
+                self.current = name.clone();
+                self.seq.begin_input(name, agg);
+            }
+            Item::Read(reader::Item::Oversized) => self.seq.oversized(),
+            Item::Read(reader::Item::End(error)) => {
+                let text = error.as_ref().map(describe_io);
                 if let Some(e) = error {
                     self.warnings.push(Error::input(self.current.clone(), e));
                 }
                 self.seq.end_input(text, agg);
             }
-            Item::OpenFailed(name, e) => {
+            Item::Read(reader::Item::OpenFailed(name, e)) => {
                 agg.files.push(FileStats {
                     path: name.clone(),
-                    lines: LineStats::default(),
-                    error: Some(crate::error::describe_io(&e)),
+                    lines: Default::default(),
+                    error: Some(describe_io(&e)),
                 });
                 self.warnings.push(Error::input(name, e));
             }
@@ -816,244 +388,36 @@ impl Ordered<'_, '_> {
     }
 }
 
-/// Buffers for the reader: taken from those given back, or new up to a
-/// limit, which bounds memory and the chunks in flight.
-struct Pool {
-    free: Receiver<Vec<u8>>,
-    allocated: usize,
-    max: usize,
-}
-
-impl Pool {
-    /// A buffer; `None` when the consumer is gone.
-    fn take(&mut self) -> Option<Vec<u8>> {
-        match self.free.try_recv() {
-            Ok(b) => Some(b),
-            Err(_) if self.allocated < self.max => {
-                self.allocated += 1;
-                Some(Vec::new())
-            }
-            Err(_) => self.free.recv().ok(),
-        }
-    }
-
-    /// A buffer that will not come back.
-    fn forget(&mut self) {
-        self.allocated -= 1;
-    }
-}
-
-/// How reading a mapped file ended.
-enum MappedEnd {
-    /// All of it was handed out.
-    Done,
-    /// A process waits to write to the file; the rest is to be read from
-    /// this offset on.
-    WriterWaiting(u64),
-    /// The consumer is gone.
-    Gone,
-}
-
-/// The reader thread: opens each input in turn and cuts it into chunks.
-fn read_inputs(
-    inputs: &[InputSpec],
-    (max_buffers, chunk_size, map_files): (usize, usize, bool),
-    progress: Option<&crate::progress::Progress>,
+/// The reader's outlet: chunks to the workers, the rest to the ordered
+/// stage.
+struct ToStage<'r, 'a, 's> {
     jobs: Sender<(u64, ChunkBytes)>,
-    stage: &Stage<'_, '_>,
-    free: Receiver<Vec<u8>>,
-) {
-    let mut seq = 0u64;
-    let mut pool = Pool {
-        free,
-        allocated: 0,
-        max: max_buffers,
-    };
-    let send = |item: Item, seq: &mut u64| {
-        stage.offer(*seq, item);
-        *seq += 1;
-    };
-    for spec in inputs {
-        let name = spec.display_name();
-        let stored = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        if let Some(p) = progress {
-            p.start_input(&name);
-        }
-        let mapped = match spec {
-            InputSpec::Path(path) if map_files => Mapped::open(path).map(|m| (path, Arc::new(m))),
-            InputSpec::Path(_) => None,
-            InputSpec::Stdin => None,
-        };
-        let opened = match mapped {
-            Some((path, m)) => {
-                send(Item::Begin(name), &mut seq);
-                let ctx = (&jobs, stage, progress);
-                match read_mapped(m, chunk_size, &mut pool, &mut seq, ctx) {
-                    MappedEnd::Done => {
-                        send(Item::End(None), &mut seq);
-                        continue;
-                    }
-                    MappedEnd::Gone => return,
-                    MappedEnd::WriterWaiting(at) => {
-                        stored.store(at, Ordering::Relaxed);
-                        let counted = progress.map(|_| stored.clone());
-                        match source::open_at(path, at, counted) {
-                            Ok(r) => r,
-                            Err(e) => {
-                                send(Item::End(Some(e)), &mut seq);
-                                continue;
-                            }
-                        }
-                    }
-                }
-            }
-            None => match source::open_counted(spec, progress.map(|_| stored.clone())) {
-                Ok(r) => {
-                    send(Item::Begin(name), &mut seq);
-                    r
-                }
-                Err(e) => {
-                    send(Item::OpenFailed(name, e), &mut seq);
-                    continue;
-                }
-            },
-        };
-        let mut chunks = ChunkReader::with_sizes(opened, chunk_size, MAX_LINE);
-        let error = loop {
-            let Some(buf) = pool.take() else { return };
-            let piece = chunks.next_piece(buf);
-            if let Some(p) = progress {
-                p.input_position(stored.load(Ordering::Relaxed));
-            }
-            match piece {
-                Ok(Ok(Piece::Chunk { buf, len })) => {
-                    if jobs.send((seq, ChunkBytes::Read(buf, len))).is_err() {
-                        return;
-                    }
-                    seq += 1;
-                }
-                Ok(Ok(Piece::Oversized(_))) => {
-                    pool.forget(); // the buffer was only scratch; let it go
-                    send(Item::Oversized, &mut seq);
-                }
-                Ok(Err(unused)) => {
-                    drop(unused);
-                    pool.forget();
-                    break None;
-                }
-                Err(e) => {
-                    pool.forget();
-                    break Some(e);
-                }
-            }
-        };
-        send(Item::End(error), &mut seq);
-    }
+    stage: &'r Stage<'a, 's>,
 }
 
-/// Where the reader sends chunks, other items and progress.
-type Outlets<'a, 'b, 's> = (
-    &'a Sender<(u64, ChunkBytes)>,
-    &'a Stage<'b, 's>,
-    Option<&'a crate::progress::Progress>,
-);
-
-/// Hands out a mapped file as chunks of whole lines, as
-/// [`ChunkReader`] cuts a read one (lines over [`MAX_LINE`] are skipped
-/// and counted), until the end or until a writer waits for the lease.
-fn read_mapped(
-    m: Arc<Mapped>,
-    chunk_size: usize,
-    pool: &mut Pool,
-    seq: &mut u64,
-    (jobs, stage, progress): Outlets<'_, '_, '_>,
-) -> MappedEnd {
-    let len = m.bytes().len();
-    let mut pos = 0;
-    while pos < len {
-        if m.lease_breaking() {
-            return hand_back(m, pos, stage);
-        }
-        let bytes = m.bytes();
-        let target = (pos + chunk_size).min(len);
-        let last_newline = if target == len {
-            Some(len - pos - 1)
-        } else {
-            memchr::memrchr(b'\n', &bytes[pos..target])
-        };
-        let end = match last_newline {
-            // (At the end of the file: the end, newline or not.)
-            Some(i) => pos + i + 1,
-            // One line longer than a chunk: it ends the chunk, or is
-            // skipped if it is over the limit.
-            None => match line_end(&m, target, pos + MAX_LINE + 1) {
-                Some(e) => e,
-                None => {
-                    let e = line_end(&m, pos + MAX_LINE + 1, usize::MAX).unwrap_or(len);
-                    m.done_with(pos, e);
-                    stage.offer(*seq, Item::Oversized);
-                    *seq += 1;
-                    pos = e;
-                    continue;
-                }
-            },
-        };
-        let Some(token) = pool.take() else {
-            return MappedEnd::Gone;
-        };
-        if jobs
-            .send((*seq, ChunkBytes::Mapped(m.clone(), pos, end, token)))
-            .is_err()
-        {
-            return MappedEnd::Gone;
-        }
-        *seq += 1;
-        pos = end;
-        if let Some(p) = progress {
-            p.input_position(pos as u64);
-        }
+impl Outlet for ToStage<'_, '_, '_> {
+    fn chunk(&self, seq: u64, chunk: ChunkBytes) -> bool {
+        self.jobs.send((seq, chunk)).is_ok()
     }
-    MappedEnd::Done
-}
 
-/// Just past the first newline at or after `from` in the mapping, if one
-/// is before `limit` (or the end of the file, which ends the last line);
-/// `None` past the limit. Pages searched through are let go as it goes.
-fn line_end(m: &Mapped, from: usize, limit: usize) -> Option<usize> {
-    let bytes = m.bytes();
-    let mut at = from.min(bytes.len());
-    while at < bytes.len() {
-        if at >= limit {
-            return None;
-        }
-        let step = (bytes.len() - at).min(1 << 20).min(limit - at);
-        if let Some(i) = memchr::memchr(b'\n', &bytes[at..at + step]) {
-            return Some(at + i + 1);
-        }
-        m.done_with(at, at + step);
-        at += step;
+    fn item(&self, seq: u64, item: reader::Item) {
+        self.stage.offer(seq, Item::Read(item));
     }
-    (bytes.len() <= limit).then_some(bytes.len())
-}
 
-/// Waits until the mapped chunks handed out are done with (bounded in
-/// time, as the kernel ends the lease itself after a while), then lets
-/// the mapping and its lease go. Runs the stage meanwhile: chunks a worker
-/// left there for the first one ([`Stage::offer_from`]) would otherwise
-/// wait for a worker that has no chunk left to hand in.
-fn hand_back(m: Arc<Mapped>, pos: usize, stage: &Stage<'_, '_>) -> MappedEnd {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while Arc::strong_count(&m) > 1 && std::time::Instant::now() < deadline {
-        stage.run_if_free();
-        std::thread::sleep(Duration::from_millis(1));
+    /// Chunks a worker left in the stage for the first one
+    /// ([`Stage::offer_from`]) would otherwise wait for a worker that has
+    /// no chunk left to hand in.
+    fn waiting(&self) {
+        self.stage.run_if_free();
     }
-    drop(m);
-    MappedEnd::WriterWaiting(pos as u64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::LineStats;
+    use crate::input::lines::MAX_LINE;
+    use crate::order::MAX_RECORD;
 
     /// (cause, count, attempts, upstreams, routes) of one cause.
     type Row = (String, u64, u64, Vec<String>, Vec<String>);
@@ -1090,7 +454,7 @@ mod tests {
         agg
     }
 
-    /// A log over [`crate::mapped::MIN_MAPPED`]: failures with routes and
+    /// A log over [`crate::input::mapped::MIN_MAPPED`]: failures with routes and
     /// upstreams, multi-line records, and lines over the length limit.
     fn big_log(p: &std::path::Path, mib: usize) {
         use std::io::Write;
@@ -1124,14 +488,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("big.log");
         big_log(&p, 24);
-        assert!(crate::mapped::Mapped::open(&p).is_some(), "mapped");
+        assert!(crate::input::mapped::Mapped::open(&p).is_some(), "mapped");
         let mapped = crate::report::Report::build(&aggregate_file(
             &p,
             &Filters::default(),
             available_cores(),
         ));
         let writer = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
-        assert!(crate::mapped::Mapped::open(&p).is_none(), "read");
+        assert!(crate::input::mapped::Mapped::open(&p).is_none(), "read");
         let read = crate::report::Report::build(&aggregate_file(
             &p,
             &Filters::default(),
@@ -1159,7 +523,7 @@ mod tests {
                 available_cores(),
             ))
         };
-        assert!(crate::mapped::Mapped::open(&p).is_some(), "mapped");
+        assert!(crate::input::mapped::Mapped::open(&p).is_some(), "mapped");
         let p2 = p.clone();
         let writer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20));

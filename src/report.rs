@@ -7,9 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregator, CauseStats, Counts, Interner, LineStats, OTHER, window};
-use crate::catalog::CauseId;
-use crate::parse::{LocalTime, Server};
+use crate::aggregate::{Aggregator, CauseStats, Counts, window};
+use crate::event::{CauseId, LineStats, LocalTime, PerServer, Server};
+use crate::keys::{Interner, OTHER};
 
 /// Version of the JSON layout; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -151,16 +151,58 @@ pub struct Fixes {
     pub php_fpm: String,
 }
 
-/// Counts per server.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ServerCounts {
-    /// nginx.
-    pub nginx: u64,
-    /// Apache httpd.
-    pub apache: u64,
-    /// php-fpm.
-    #[serde(rename = "php-fpm")]
-    pub php_fpm: u64,
+/// Counts per server: a JSON object with one field per server, named as
+/// [`Server::name`] says, in [`Server::ALL`] order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerCounts(pub PerServer<u64>);
+
+impl Serialize for ServerCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(Server::COUNT))?;
+        for (server, n) in self.0.iter() {
+            map.serialize_entry(server.name(), n)?;
+        }
+        map.end()
+    }
+}
+
+/// Every server's field is required (as a report writes them all); other
+/// fields are ignored.
+impl<'de> Deserialize<'de> for ServerCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ServerCounts;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("struct ServerCounts")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let mut counts: PerServer<Option<u64>> = PerServer::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match Server::ALL.into_iter().find(|s| s.name() == key) {
+                        Some(server) if counts[server].is_some() => {
+                            return Err(A::Error::duplicate_field(server.name()));
+                        }
+                        Some(server) => counts[server] = Some(map.next_value()?),
+                        None => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                let mut out = PerServer::default();
+                for (server, n) in out.iter_mut() {
+                    *n = counts[server].ok_or_else(|| A::Error::missing_field(server.name()))?;
+                }
+                Ok(ServerCounts(out))
+            }
+        }
+        d.deserialize_struct("ServerCounts", &[], Fields)
+    }
 }
 
 /// Line counts.
@@ -223,11 +265,7 @@ impl From<&LineStats> for Lines {
             oversized: s.oversized,
             continuation: s.continuation,
             blank: s.blank,
-            recognized: ServerCounts {
-                nginx: s.by_server[0],
-                apache: s.by_server[1],
-                php_fpm: s.by_server[2],
-            },
+            recognized: ServerCounts(s.by_server),
         }
     }
 }
@@ -388,14 +426,10 @@ fn cause_report(
         fixes: Fixes {
             nginx: info.fix_for(Server::Nginx).to_string(),
             apache: info.fix_for(Server::Apache).to_string(),
-            php_fpm: info.fix[Server::PhpFpm.index()].to_string(),
+            php_fpm: info.fix[Server::PhpFpm].to_string(),
         },
         meaning: info.meaning.to_string(),
-        servers: ServerCounts {
-            nginx: c.servers[0],
-            apache: c.servers[1],
-            php_fpm: c.servers[2],
-        },
+        servers: ServerCounts(c.servers),
         lines: c.lines,
     }
 }

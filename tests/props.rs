@@ -22,10 +22,10 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use upcause::bytes::escape;
 use upcause::catalog::Catalog;
-use upcause::lines::{ChunkReader, Line, LineReader, Piece, split_lines};
+use upcause::input::lines::{ChunkReader, Line, LineReader, Piece, split_lines};
 use upcause::parse::{Format, ParseState, apache, nginx, parse_head, php_fpm};
-use upcause::render::escape;
 
 static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::new);
 

@@ -16,7 +16,7 @@ use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use upcause::app;
-use upcause::cli::{Cli, Command};
+use upcause::config::cli::{Cli, Command};
 use upcause::config::AnalyzeConfig;
 use upcause::render::{json, text};
 

@@ -8,17 +8,17 @@
 //! their inputs were split at line boundaries, which is how parallel runs
 //! and `merge` combine.
 
-pub mod route;
 pub mod window;
 
 use std::collections::BTreeMap;
 
-use hashbrown::{HashMap, HashTable};
+use hashbrown::HashMap;
 
-use crate::catalog::CauseId;
-use crate::correlate::Failure;
-use crate::parse::{LocalTime, Server};
-use crate::scan::NO_KEY;
+use crate::event::{
+    CauseId, Failure, LineStats, LocalTime, PerServer, Server, UNRECOGNIZED_SAMPLES,
+};
+use crate::keys::{Interner, NO_KEY, OTHER};
+use crate::order::Tally;
 
 /// Most distinct upstreams kept before folding into `(other)`.
 pub const MAX_UPSTREAMS: usize = 4096;
@@ -26,84 +26,6 @@ pub const MAX_UPSTREAMS: usize = 4096;
 pub const MAX_ROUTES: usize = 10_000;
 /// Longest example line kept, in bytes.
 pub const MAX_EXAMPLE: usize = 4096;
-/// Unrecognized lines kept as samples.
-pub const UNRECOGNIZED_SAMPLES: usize = 5;
-
-/// The hash of a key, the same in every table and run (not seeded).
-#[inline]
-pub fn key_hash(key: &[u8]) -> u64 {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::default().hash_one(key)
-}
-
-/// Key id used for everything past a dimension's cap.
-pub const OTHER: u32 = u32::MAX - 1;
-
-/// Distinct byte strings, each with a small id, up to a cap.
-#[derive(Debug, Clone, Default)]
-pub struct Interner {
-    /// Ids, hashed by their key with the fixed hash that the scanning
-    /// stage's tables use too ([`crate::scan::KeyTable`]), so a key
-    /// arriving from there is not hashed again.
-    ids: HashTable<u32>,
-    keys: Vec<Box<[u8]>>,
-    cap: usize,
-    /// Failures counted under `(other)` (kept by the aggregator: per
-    /// attempt for upstreams, per request for routes).
-    pub folded: u64,
-}
-
-impl Interner {
-    /// An interner holding at most `cap` keys.
-    pub fn new(cap: usize) -> Self {
-        Interner {
-            cap,
-            ..Default::default()
-        }
-    }
-
-    /// The id of `key`, adding it if there is room; [`OTHER`] otherwise.
-    /// Allocates only for a key not seen before.
-    pub fn intern(&mut self, key: &[u8]) -> u32 {
-        self.intern_hashed(key, key_hash(key))
-    }
-
-    /// [`Interner::intern`] with the key's [`key_hash`] known.
-    pub fn intern_hashed(&mut self, key: &[u8], hash: u64) -> u32 {
-        let keys = &self.keys;
-        if let Some(&id) = self.ids.find(hash, |&id| *keys[id as usize] == *key) {
-            return id;
-        }
-        if self.keys.len() >= self.cap {
-            return OTHER;
-        }
-        let id = self.keys.len() as u32;
-        self.keys.push(key.into());
-        let keys = &self.keys;
-        self.ids
-            .insert_unique(hash, id, |&i| key_hash(&keys[i as usize]));
-        id
-    }
-
-    /// The key of an id (`(other)` for [`OTHER`]).
-    pub fn key(&self, id: u32) -> &[u8] {
-        if id == OTHER {
-            b"(other)"
-        } else {
-            &self.keys[id as usize]
-        }
-    }
-
-    /// Number of keys held.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// True when no key is held.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-}
 
 /// The first line of a cause, to show as an example.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +58,7 @@ pub struct CauseStats {
     /// Failed requests per route id.
     pub routes: Counts,
     /// Failed requests per server.
-    pub servers: [u64; 3],
+    pub servers: PerServer<u64>,
     /// Failed requests per status the client got: the message's own when
     /// it tells one (404 for `Primary script unknown`), else the cause's
     /// status on the server that logged it.
@@ -288,41 +210,6 @@ impl PartialEq for Counts {
 
 impl Eq for Counts {}
 
-/// Line statistics of one input.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LineStats {
-    /// Physical lines read.
-    pub total: u64,
-    /// Lines that are part of a counted failure.
-    pub matched: u64,
-    /// Lines in no known format.
-    pub unrecognized: u64,
-    /// Lines over the length limit, skipped.
-    pub oversized: u64,
-    /// Continuation lines of multi-line records (PHP stack traces).
-    pub continuation: u64,
-    /// Empty lines.
-    pub blank: u64,
-    /// Recognised lines per server.
-    pub by_server: [u64; 3],
-}
-
-impl LineStats {
-    /// Adds another input's counts.
-    pub fn add(&mut self, o: &LineStats) {
-        // Saturating: merged reports are input too.
-        self.total = self.total.saturating_add(o.total);
-        self.matched = self.matched.saturating_add(o.matched);
-        self.unrecognized = self.unrecognized.saturating_add(o.unrecognized);
-        self.oversized = self.oversized.saturating_add(o.oversized);
-        self.continuation = self.continuation.saturating_add(o.continuation);
-        self.blank = self.blank.saturating_add(o.blank);
-        for i in 0..3 {
-            self.by_server[i] = self.by_server[i].saturating_add(o.by_server[i]);
-        }
-    }
-}
-
 /// One input as the report lists it.
 #[derive(Debug, Clone)]
 pub struct FileStats {
@@ -416,12 +303,12 @@ impl Aggregator {
             return;
         }
         c.count += 1;
-        c.servers[f.server.index()] += 1;
+        c.servers[f.server] += 1;
         let info = f.cause.info();
         if let Some(s) = f
             .status
-            .or(info.status[f.server.index()])
-            .or(info.status[0])
+            .or(info.status[f.server])
+            .or(info.status[Server::Nginx])
         {
             match c.statuses.get_mut(&s) {
                 Some(n) => *n += 1,
@@ -491,8 +378,8 @@ impl Aggregator {
     /// The server that logged most of a cause's failures.
     pub fn dominant_server(c: &CauseStats) -> Server {
         let mut best = Server::Nginx;
-        for s in Server::ALL {
-            if c.servers[s.index()] > c.servers[best.index()] {
+        for (s, &n) in c.servers.iter() {
+            if n > c.servers[best] {
                 best = s;
             }
         }
@@ -549,8 +436,8 @@ impl Aggregator {
                 }
                 mine.routes.add(id, n);
             }
-            for i in 0..3 {
-                mine.servers[i] = mine.servers[i].saturating_add(theirs.servers[i]);
+            for (s, n) in mine.servers.iter_mut() {
+                *n = n.saturating_add(theirs.servers[s]);
             }
             for (s, n) in theirs.statuses {
                 let slot = mine.statuses.entry(s).or_default();
@@ -580,6 +467,38 @@ impl Aggregator {
     }
 }
 
+/// The ordered stage counts into the aggregator.
+impl Tally for Aggregator {
+    fn begin_input(&mut self, name: String) -> u32 {
+        self.files.push(FileStats {
+            path: name,
+            lines: LineStats::default(),
+            error: None,
+        });
+        self.files.len() as u32 - 1
+    }
+
+    fn end_input(&mut self, file: u32, lines: LineStats, error: Option<String>) {
+        let entry = &mut self.files[file as usize];
+        entry.lines = lines;
+        entry.error = error;
+    }
+
+    fn unrecognized_line(&mut self, file: u32, line: u64, text: &[u8]) {
+        Aggregator::unrecognized_line(self, file, line, text);
+    }
+
+    #[inline]
+    fn interners(&mut self) -> (&mut Interner, &mut Interner) {
+        (&mut self.upstreams, &mut self.routes)
+    }
+
+    #[inline]
+    fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]) {
+        Aggregator::add(self, f, upstream, route, text);
+    }
+}
+
 fn min_opt(a: Option<LocalTime>, b: Option<LocalTime>) -> Option<LocalTime> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -601,14 +520,14 @@ mod tests {
     /// Counts a failure with keys interned into `a`.
     fn add(a: &mut Aggregator, cause: &str, t: i64, up: &str, route: &str, new_request: bool) {
         let mut buf = Vec::new();
-        route::normalize(route.as_bytes(), &mut buf);
+        crate::scan::route::normalize(route.as_bytes(), &mut buf);
         let f = Failure {
             cause: CauseId::from_id(cause).unwrap(),
             server: Server::Nginx,
             status: None,
             time: Some(LocalTime(t)),
-            upstream: crate::correlate::Key::None,
-            route: crate::correlate::Key::None,
+            upstream: crate::keys::Key::None,
+            route: crate::keys::Key::None,
             new_request,
             lines: 1,
             file: 0,
@@ -677,8 +596,8 @@ mod tests {
             server: Server::Nginx,
             status: None,
             time: None,
-            upstream: crate::correlate::Key::None,
-            route: crate::correlate::Key::None,
+            upstream: crate::keys::Key::None,
+            route: crate::keys::Key::None,
             new_request: true,
             lines: 1,
             file: 0,

@@ -41,7 +41,7 @@ struct Slot {
     fit: Fit,
 }
 
-/// Recent texts and their [`Fit`]; one per scanner.
+/// Recent texts and their `Fit`; one per scanner.
 #[derive(Default)]
 pub struct FitMemo {
     /// Allocated on first use.
@@ -93,7 +93,7 @@ impl FitMemo {
 fn text_hash(t: &[u8]) -> u64 {
     let n = t.len();
     if n < 16 {
-        return crate::aggregate::key_hash(t);
+        return crate::keys::key_hash(t);
     }
     let window = |i: usize| u128::from_le_bytes(t[i..i + 16].try_into().unwrap_or([0; 16]));
     let x = window(0) ^ window(n / 2 - 8).rotate_left(17) ^ window(n - 16).rotate_left(41);

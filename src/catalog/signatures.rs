@@ -6,15 +6,16 @@
 //! server; the first match wins, so exceptions (`Ignore`) and specific rows
 //! come before general ones.
 
-use super::CauseRule::{Attach, ByErrno, Fixed, Ignore};
-use super::Errno::*;
-use super::Extract::{self, *};
-use super::Match::*;
-use super::Phase::{self, Action, RemotePeer, Upstream};
-use super::Prefix::{Http, Raw, Scheme};
-use super::Role::Final;
-use super::{Errno, Signature};
-use crate::parse::Server::{Apache, Nginx, PhpFpm};
+use super::errno::Errno;
+use super::errno::Errno::*;
+use super::rows::CauseRule::{Attach, ByErrno, Fixed, Ignore};
+use super::rows::Extract::{self, *};
+use super::rows::Match::*;
+use super::rows::Phase::{self, Action, RemotePeer, Upstream};
+use super::rows::Prefix::{Http, Raw, Scheme};
+use super::rows::Signature;
+use crate::event::Role::Final;
+use crate::event::Server::{Apache, Nginx, PhpFpm};
 
 /// Tokens that let an nginx line past the prefilter: `upstream` (in every
 /// upstream action and most upstream messages) and the few failures that
@@ -58,13 +59,13 @@ const SEND: &[(Errno, &str)] = &[
     (Refused, "upstream_refused"),
 ];
 
-const fn ngx(m: super::Match, cause: super::CauseRule) -> Signature {
+const fn ngx(m: super::rows::Match, cause: super::rows::CauseRule) -> Signature {
     Signature::new(Nginx, m, cause)
 }
-const fn ap(m: super::Match, cause: super::CauseRule) -> Signature {
+const fn ap(m: super::rows::Match, cause: super::rows::CauseRule) -> Signature {
     Signature::new(Apache, m, cause)
 }
-const fn fpm(m: super::Match, cause: super::CauseRule) -> Signature {
+const fn fpm(m: super::rows::Match, cause: super::rows::CauseRule) -> Signature {
     Signature::new(PhpFpm, m, cause)
 }
 

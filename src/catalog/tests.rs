@@ -4,6 +4,10 @@
 //! fixtures under `fixtures/` are checked by the integration tests.
 
 use super::*;
+use crate::catalog::nginx::{Prefilter, upstream_server};
+use crate::catalog::rows::CauseRule;
+use crate::event::{CauseId, Role, Server};
+use crate::parse::nginx::LazyBody;
 use crate::parse::{ParseState, parse_head};
 
 fn classify(line: &str) -> Option<(String, Option<String>, Role, bool)> {
@@ -448,12 +452,12 @@ fn catalog_texts_are_complete() {
             c.id
         );
         assert!(
-            !c.fix[0].is_empty() && !c.fix[1].is_empty(),
+            !c.fix[Server::Nginx].is_empty() && !c.fix[Server::Apache].is_empty(),
             "{} needs nginx and Apache fixes",
             c.id
         );
         assert!(
-            c.status.iter().any(Option::is_some),
+            c.status.iter().any(|(_, s)| s.is_some()),
             "{} has no status",
             c.id
         );
@@ -536,14 +540,16 @@ fn classify_nginx_plainly<'a>(
     scratch: &'a mut Vec<u8>,
 ) -> Option<Classified<'a>> {
     if matches!(head.level, b"info" | b"notice" | b"debug")
-        || !catalog.nginx_prefilter.is_match(head.body)
+        || !catalog.nginx.prefilter.is_match(head.body)
     {
         return None;
     }
-    let body = nginx::LazyBody::parse(head.body);
-    let all: Vec<usize> = (0..catalog.by_server[0].len()).collect();
-    let row = catalog.nginx_row(&body, &all)?;
-    catalog.nginx_row_says(&catalog.by_server[0][row], &body, scratch)
+    let body = LazyBody::parse(head.body);
+    let all: Vec<usize> = (0..catalog.nginx.rows.len()).collect();
+    let row = catalog.nginx.row(&body, &all)?;
+    catalog
+        .nginx
+        .row_says(&catalog.nginx.rows[row], &body, scratch)
 }
 
 /// Every nginx line of the fixtures, and each of them cut and with its

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::aggregate::window;
-use crate::catalog::{CauseId, causes::CAUSES};
+use crate::catalog::causes::CAUSES;
 use crate::error::{Error, Result};
-use crate::parse::LocalTime;
+use crate::event::{CauseId, LocalTime};
 
 /// Longest alert window.
 const MAX_WINDOW: i64 = 86_400;

@@ -16,10 +16,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::aggregate::{Aggregator, CauseStats, LineStats, window};
-use crate::catalog::{Catalog, CauseId};
-use crate::parse::LocalTime;
-use crate::pipeline::{Filters, Sequencer};
+use crate::aggregate::{Aggregator, CauseStats, window};
+use crate::catalog::Catalog;
+use crate::event::{CauseId, LineStats, LocalTime};
+use crate::order::{Filters, Sequencer};
 use crate::scan::{Scan, Scanner};
 
 use super::alert::{Alerts, Transition};

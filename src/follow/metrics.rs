@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::catalog::CauseId;
+use crate::event::CauseId;
 
 /// Most distinct values of the `upstream` label.
 pub const MAX_UPSTREAM_LABELS: usize = 256;
@@ -161,7 +161,7 @@ fn header(out: &mut String, name: &str, help: &str) {
 pub fn escape_label(s: &str) -> String {
     // Control and bidi characters from logs are shown escaped first (as in
     // the text report), so a scraped page read in a terminal stays safe.
-    let safe = crate::render::escape(s);
+    let safe = crate::bytes::escape(s);
     let mut out = String::with_capacity(safe.len());
     for c in safe.chars() {
         match c {

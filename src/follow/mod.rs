@@ -22,23 +22,23 @@ pub mod screen;
 pub mod tail;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, Local};
+use chrono::Local;
 use serde::Serialize;
 
 use crate::aggregate::{Aggregator, window};
-use crate::catalog::{Catalog, CauseId};
-use crate::cli::{ColorArg, FollowArgs, FormatArg};
+use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::event::CauseId;
+use crate::event::LocalTime;
 use crate::exit::ExitCode;
-use crate::parse::LocalTime;
-use crate::pipeline::Filters;
+use crate::order::Filters;
 use crate::report::Report;
 
 use alert::{Alerts, Rule, Transition};
@@ -91,136 +91,6 @@ pub struct FollowConfig {
     pub color: bool,
     /// Year for syslog stamps without one.
     pub default_year: i32,
-}
-
-/// Most buckets in the rolling window.
-const MAX_MARKS: i64 = 10_000;
-
-impl FollowConfig {
-    /// Validates the arguments (every usage error before anything runs).
-    pub fn from_args(a: FollowArgs) -> Result<FollowConfig> {
-        let duration = |s: &str, flag: &str| {
-            window::parse_duration(s).ok_or_else(|| {
-                Error::Usage(format!(
-                    "invalid {flag} '{s}': use a duration such as 30s, 1m, 15m, 1h"
-                ))
-            })
-        };
-        let window = duration(&a.window, "--window")?;
-        let last = duration(&a.last, "--last")?;
-        if window > last {
-            return Err(Error::Usage(format!(
-                "--window {} is longer than --last {}",
-                a.window, a.last
-            )));
-        }
-        if last / window > MAX_MARKS {
-            return Err(Error::Usage(format!(
-                "--last {} holds more than {MAX_MARKS} windows of {}; use a longer --window",
-                a.last, a.window
-            )));
-        }
-        let interval = parse_interval(&a.interval).ok_or_else(|| {
-            Error::Usage(format!(
-                "invalid --interval '{}': use a duration of at least 50ms such as 500ms, 2s, 1m",
-                a.interval
-            ))
-        })?;
-        let rules = a
-            .alerts
-            .iter()
-            .map(|s| Rule::parse(s))
-            .collect::<Result<Vec<_>>>()?;
-        let metrics = a
-            .metrics
-            .as_deref()
-            .map(|s| {
-                s.parse::<SocketAddr>().map_err(|_| {
-                    Error::Usage(format!(
-                        "invalid --metrics '{s}': use an address and port such as 127.0.0.1:9502"
-                    ))
-                })
-            })
-            .transpose()?;
-        let causes = crate::config::cause_ids(&a.causes)?;
-        let mut paths: Vec<PathBuf> = Vec::new();
-        for p in a.paths {
-            check_path(&p)?;
-            if !paths.contains(&p) {
-                paths.push(p);
-            }
-        }
-        let tty = io::stdout().is_terminal();
-        let mode = match (a.format, tty) {
-            (Some(FormatArg::Json), _) | (None, false) => Mode::Json,
-            (Some(FormatArg::Text), true) | (None, true) => Mode::Screen,
-            (Some(FormatArg::Text), false) => Mode::Text,
-        };
-        let color = match a.color {
-            ColorArg::Always => true,
-            ColorArg::Never => false,
-            ColorArg::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        };
-        Ok(FollowConfig {
-            paths,
-            from_start: a.from_start,
-            mode,
-            interval,
-            last,
-            window,
-            rules,
-            metrics,
-            filters: Filters {
-                causes,
-                upstream: a.upstream.filter(|u| !u.is_empty()),
-                ..Default::default()
-            },
-            top: a.top.max(1),
-            color,
-            default_year: Local::now().year(),
-        })
-    }
-}
-
-/// A path that can be followed: not stdin, a directory, a FIFO or device,
-/// or gzip. It need not exist yet.
-fn check_path(p: &PathBuf) -> Result<()> {
-    let shown = p.display();
-    if p.as_os_str() == "-" {
-        return Err(Error::Usage(
-            "follow reads files, not stdin (`-`); name the log file".into(),
-        ));
-    }
-    if p.is_dir() {
-        return Err(Error::Usage(format!(
-            "{shown} is a directory; follow the log file in it (e.g. {shown}/error.log)"
-        )));
-    }
-    if p.exists() && !p.is_file() {
-        return Err(Error::Usage(format!(
-            "{shown} is not a regular file; follow reads log files"
-        )));
-    }
-    let mut magic = [0u8; 2];
-    if std::fs::File::open(p)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
-        && magic == [0x1f, 0x8b]
-    {
-        return Err(Error::Usage(format!(
-            "{shown} is gzip-compressed; follow reads live plain logs (use `upcause analyze` for rotated .gz files)"
-        )));
-    }
-    Ok(())
-}
-
-/// `200ms`, or any duration `--window` takes; at least 50 ms.
-fn parse_interval(s: &str) -> Option<Duration> {
-    let d = match s.trim().strip_suffix("ms") {
-        Some(ms) => Duration::from_millis(ms.parse().ok()?),
-        None => Duration::from_secs(window::parse_duration(s)? as u64),
-    };
-    (d >= Duration::from_millis(50)).then_some(d)
 }
 
 /// Bounds of a time range.
@@ -297,8 +167,7 @@ fn wall_iso() -> String {
 }
 
 /// Runs `follow` until Ctrl-C or SIGTERM.
-pub fn run(args: FollowArgs) -> Result<ExitCode> {
-    let cfg = FollowConfig::from_args(args)?;
+pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
     let names: Vec<String> = cfg.paths.iter().map(|p| p.display().to_string()).collect();
     let metrics = Arc::new(Mutex::new(Metrics::new(names.clone())));
     if let Ok(mut m) = metrics.lock() {
@@ -350,7 +219,7 @@ pub fn run(args: FollowArgs) -> Result<ExitCode> {
             if let Some(e) = t.untold_error()
                 && out.mode != Mode::Screen
             {
-                crate::app::print_error(&format!("{name}: {e}"));
+                crate::error::print_error(&format!("{name}: {e}"));
             }
         }
         let changed = feeder.tick(at, wall);
@@ -638,19 +507,5 @@ impl Output {
             }
         };
         res.map_err(Error::Output)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn intervals() {
-        assert_eq!(parse_interval("200ms"), Some(Duration::from_millis(200)));
-        assert_eq!(parse_interval("2s"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_interval("1m"), Some(Duration::from_secs(60)));
-        assert_eq!(parse_interval("10ms"), None);
-        assert_eq!(parse_interval("fast"), None);
     }
 }

@@ -189,8 +189,8 @@ fn add_rest(into: &mut CauseStats, from: CauseStats) {
     for (k, n) in from.routes.iter() {
         into.routes.add(k, n);
     }
-    for i in 0..into.servers.len() {
-        into.servers[i] += from.servers[i];
+    for (s, n) in into.servers.iter_mut() {
+        *n += from.servers[s];
     }
     for (k, n) in from.statuses {
         *into.statuses.entry(k).or_default() += n;

@@ -7,8 +7,8 @@
 use std::io::{self, Write};
 
 use crate::aggregate::window::format_duration;
-use crate::parse::LocalTime;
-use crate::render::escape;
+use crate::bytes::escape;
+use crate::event::LocalTime;
 use crate::render::text::{Style, marks, plural, thousands, truncate};
 use crate::report::Report;
 

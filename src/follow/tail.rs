@@ -23,7 +23,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::lines::MAX_LINE;
+use crate::input::lines::MAX_LINE;
 
 /// How long a rotated-away file is still read after it stops growing.
 pub const GRACE: Duration = Duration::from_secs(10);

@@ -20,7 +20,10 @@ use nom::{
 
 use std::sync::LazyLock;
 
-use super::{Format, Head, LocalTime, leading_number, time};
+use super::head::{Format, Head};
+use super::time;
+use crate::bytes::leading_number;
+use crate::event::LocalTime;
 
 /// The prefix: `[time] [module:level] [pid N:tid T] `.
 #[inline]
@@ -180,7 +183,7 @@ impl<'a> Body<'a> {
         // Most lines have no referer: one vectorized forward search says so
         // before a search for the last one.
         if let Some(first) = REFERER.find(rest)
-            && let Some(i) = super::rfind(&rest[first..], b", referer: ").map(|i| first + i)
+            && let Some(i) = crate::bytes::rfind(&rest[first..], b", referer: ").map(|i| first + i)
         {
             out.referer = Some(&rest[i + 11..]);
             rest = &rest[..i];
@@ -220,7 +223,7 @@ fn status(i: &[u8]) -> Res<'_, Status> {
     ));
     let (i, s) = delimited(char('('), code, char(')')).parse(i)?;
     // The OS text up to ": " (bounded, it is a short strerror).
-    let end = super::find(&i[..i.len().min(160)], b": ")
+    let end = crate::bytes::find(&i[..i.len().min(160)], b": ")
         .ok_or_else(|| nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)))?;
     Ok((&i[end + 2..], s))
 }

@@ -13,7 +13,9 @@
 //! cut at nginx's 2048-byte limit lose their last fields; what is there is
 //! kept.
 
-use super::{Format, Head, leading_number, time};
+use super::head::{Format, Head};
+use super::time;
+use crate::bytes::leading_number;
 
 /// The prefix: time, level, `pid#tid: `, optional `*cid `.
 #[inline]
@@ -257,7 +259,7 @@ impl<'a> LazyBody<'a> {
     /// `pre` before it, `ctx_raw` from it on.
     #[inline]
     pub fn parse_pre(pre: &'a [u8], ctx_raw: &'a [u8]) -> LazyBody<'a> {
-        let (pre, action) = match super::rfind(pre, b" while ") {
+        let (pre, action) = match crate::bytes::rfind(pre, b" while ") {
             Some(i) => (&pre[..i], &pre[i + 7..]),
             None => (pre, &b""[..]),
         };
@@ -308,7 +310,7 @@ pub fn context_start(body: &[u8]) -> Option<usize> {
     // finds `client`, or failing that the first `resolver` or `server`.
     let (mut resolver, mut server) = (None, None);
     let mut next = 0;
-    while let Some(found) = super::find_byte(b',', &rest[next..]) {
+    while let Some(found) = crate::bytes::find_byte(b',', &rest[next..]) {
         let i = next + found;
         next = i + 1;
         let t = &rest[i..];
@@ -329,9 +331,9 @@ pub fn context_start(body: &[u8]) -> Option<usize> {
 /// follows closely (the payload itself may contain both); 0 if none does.
 fn payload_end(body: &[u8]) -> usize {
     let mut end = body.len();
-    while let Some(i) = super::rfind(&body[..end], b"\" while ") {
+    while let Some(i) = crate::bytes::rfind(&body[..end], b"\" while ") {
         let tail = &body[i + 8..];
-        if super::find(&tail[..tail.len().min(96)], b", client: ").is_some() {
+        if crate::bytes::find(&tail[..tail.len().min(96)], b", client: ").is_some() {
             return i;
         }
         end = i;
@@ -417,18 +419,18 @@ fn usual_upstream_context(b: &[u8]) -> Option<Context<'_>> {
     // A plain value is one that does not start with a quote.
     let plain = |v: &[u8]| v.first() != Some(&b'"');
     let rest = b.strip_prefix(b", client: ").filter(|r| plain(r))?;
-    let end = super::find_byte(b',', rest)?;
+    let end = crate::bytes::find_byte(b',', rest)?;
     let client = &rest[..end];
     let rest = rest[end..]
         .strip_prefix(b", server: ")
         .filter(|r| plain(r))?;
-    let end = super::find_byte(b',', rest)?;
+    let end = crate::bytes::find_byte(b',', rest)?;
     let server = &rest[..end];
     let rest = rest[end..].strip_prefix(b", request: \"")?;
-    let end = super::find_byte(b'"', rest)?;
+    let end = crate::bytes::find_byte(b'"', rest)?;
     let request = &rest[..end];
     let rest = rest[end..].strip_prefix(b"\", upstream: \"")?;
-    let end = super::find_byte(b'"', rest)?;
+    let end = crate::bytes::find_byte(b'"', rest)?;
     let upstream = &rest[..end];
     let after = &rest[end + 1..];
     let ends = after.is_empty() || after.starts_with(b", host: ");
@@ -535,6 +537,21 @@ fn plain_value(b: &[u8]) -> (&[u8], Option<(Key, &[u8])>) {
         }
     }
     (b, None)
+}
+
+/// An nginx FastCGI stderr record whose payload goes on over the next
+/// physical lines: it has not reached its closing `" while ...` yet.
+pub fn opens_record(body: &[u8]) -> bool {
+    body.first() == Some(&b'F')
+        && body.starts_with(b"FastCGI sent in stderr: \"")
+        && !closes_record(body)
+}
+
+/// The last physical line of a multi-line record: the payload's closing
+/// quote and the context follow.
+pub fn closes_record(line: &[u8]) -> bool {
+    crate::bytes::find(line, b"\" while ").is_some()
+        || crate::bytes::find(line, b", client: ").is_some()
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! `pid N, function(), line N: ` prefix; through syslog the time is gone and
 //! the level is bracketed (`[WARNING] [pool www] ...`).
 
-use super::{Format, Head, time};
+use super::head::{Format, Head};
+use super::time;
 
 /// The prefix: `[time] LEVEL: `, or `[LEVEL] ` under syslog.
 #[inline]
@@ -67,7 +68,7 @@ impl<'a> Body<'a> {
         // Debug lines: "pid 12, fpm_children_make(), line 409: [pool www] ...".
         let mut b = body;
         if b.starts_with(b"pid ")
-            && let Some(i) = super::find(&b[..b.len().min(96)], b": ")
+            && let Some(i) = crate::bytes::find(&b[..b.len().min(96)], b": ")
         {
             b = &b[i + 2..];
         }

@@ -2,7 +2,7 @@
 //! machines, JUnit XML for CI test views, GitHub Actions annotations.
 //!
 //! Every string that came from a log (upstreams, file names, example
-//! lines) goes through [`super::escape`] first, so no format can be
+//! lines) goes through [`crate::bytes::escape`] first, so no format can be
 //! broken or spoofed by log bytes; each format then applies its own
 //! escaping on top (XML entities, GitHub's `%XX` command encoding).
 
@@ -11,10 +11,10 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::gate::{InputError, RuleKind, RuleResult, Verdict};
+use crate::check::{InputError, RuleKind, RuleResult, Verdict};
 use crate::report::{ExampleLine, Report};
 
-use super::escape;
+use crate::bytes::escape;
 
 /// Output formats of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,14 +2,14 @@
 //!
 //! Colour is an option of the caller (on only for a terminal without
 //! NO_COLOR); every string that came from a log goes through
-//! [`super::escape`].
+//! [`crate::bytes::escape`].
 
 use std::io::{self, Write};
 
 use crate::parse::time;
 use crate::report::{CauseReport, Report};
 
-use super::escape;
+use crate::bytes::escape;
 
 /// How the text report looks.
 #[derive(Debug, Clone, Copy)]
@@ -143,7 +143,7 @@ fn table(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
         ))
     )?;
     for (i, (c, top)) in r.causes.iter().zip(&tops).enumerate() {
-        let fix = crate::catalog::CauseId::from_id(&c.cause)
+        let fix = crate::event::CauseId::from_id(&c.cause)
             .map(|id| id.info().fix_short)
             .unwrap_or("");
         let pad = cause_w.saturating_sub(c.cause.len());
@@ -350,7 +350,7 @@ fn sparkline(c: &CauseReport, window: i64, span: (i64, i64)) -> Option<String> {
     }
     let line = marks(&buckets);
     let per = (windows as f64 / cols as f64).ceil() as i64 * window;
-    let label = |t: i64| short_time(&crate::parse::LocalTime(t).iso());
+    let label = |t: i64| short_time(&crate::event::LocalTime(t).iso());
     Some(format!(
         "{line}  {} .. {}, {} per mark",
         label(first),

@@ -14,238 +14,16 @@
 //! and the unparseable lines at the start of a chunk ([`Scan::leading`]),
 //! which may continue it.
 
+pub mod route;
+
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hashbrown::HashTable;
-
-use crate::aggregate::{LineStats, UNRECOGNIZED_SAMPLES, key_hash, route};
-use crate::catalog::{Catalog, CauseId, FitMemo, Role};
-use crate::lines::{MAX_LINE, trim_cr};
-use crate::parse::{self, Format, Head, LocalTime, ParseState, Server};
-
-/// Key id for "no key".
-pub const NO_KEY: u32 = u32::MAX;
-
-/// Keys by id, in one arena, with their [`key_hash`]: what a scanner
-/// hands on with each chunk, and the copy the ordered stage keeps of a
-/// scanner's table.
-#[derive(Default)]
-pub struct KeyList {
-    arena: Vec<u8>,
-    spans: Vec<(u32, u32)>,
-    hashes: Vec<u64>,
-}
-
-impl KeyList {
-    /// Forgets every key, keeping the memory.
-    pub fn clear(&mut self) {
-        self.arena.clear();
-        self.spans.clear();
-        self.hashes.clear();
-    }
-
-    /// Appends a key (not checked for duplicates) and returns its id.
-    fn push(&mut self, key: &[u8], hash: u64) -> u32 {
-        let id = self.spans.len() as u32;
-        let start = self.arena.len() as u32;
-        self.arena.extend_from_slice(key);
-        self.spans.push((start, self.arena.len() as u32));
-        self.hashes.push(hash);
-        id
-    }
-
-    /// Appends the keys of `other` from id `from` on.
-    pub fn extend_from(&mut self, other: &KeyList, from: u32) {
-        for id in from..other.len() as u32 {
-            self.push(other.get(id), other.hash(id));
-        }
-    }
-
-    /// The [`key_hash`] of a key.
-    pub fn hash(&self, id: u32) -> u64 {
-        self.hashes[id as usize]
-    }
-
-    /// The key of an id.
-    pub fn get(&self, id: u32) -> &[u8] {
-        let (s, e) = self.spans[id as usize];
-        &self.arena[s as usize..e as usize]
-    }
-
-    /// Number of keys.
-    pub fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    /// Bytes of key text held.
-    fn text_len(&self) -> usize {
-        self.arena.len()
-    }
-}
-
-/// Distinct byte strings with small ids. The hash is fixed (not seeded per
-/// table), so a key hashes the same in every table and hashes can be
-/// compared across them.
-#[derive(Default)]
-pub struct KeyTable {
-    keys: KeyList,
-    table: HashTable<u32>,
-}
-
-impl KeyTable {
-    /// Forgets every key, keeping the memory.
-    pub fn clear(&mut self) {
-        self.keys.clear();
-        self.table.clear();
-    }
-
-    /// The id of `key`, added if new.
-    #[inline]
-    pub fn intern(&mut self, key: &[u8]) -> u32 {
-        let hash = key_hash(key);
-        let keys = &self.keys;
-        if let Some(&id) = self.table.find(hash, |&id| keys.get(id) == key) {
-            return id;
-        }
-        let id = self.keys.push(key, hash);
-        let keys = &self.keys;
-        self.table.insert_unique(hash, id, |&i| keys.hash(i));
-        id
-    }
-
-    /// The keys, by id.
-    pub fn keys(&self) -> &KeyList {
-        &self.keys
-    }
-
-    /// Number of keys.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-}
-
-/// The upstream and route keys that events refer to by id.
-#[derive(Default)]
-pub struct Keys {
-    /// Upstreams.
-    pub upstreams: KeyList,
-    /// Normalized routes.
-    pub routes: KeyList,
-}
-
-impl Keys {
-    fn clear(&mut self) {
-        self.upstreams.clear();
-        self.routes.clear();
-    }
-}
-
-/// Which key ids a [`Scan`]'s events use, and which keys are new in it.
-///
-/// A scanner may keep its key tables from chunk to chunk, so that a key
-/// seen in every chunk is interned in the ordered stage once per scanner
-/// instead of once per chunk. Each scan carries only the keys its scanner
-/// added while scanning it; the ordered stage keeps the rest from earlier
-/// scans of the same scanner ([`KeyMirror`]).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct KeySource {
-    /// The scanner (unique in the process).
-    pub scanner: u64,
-    /// The id of the first new upstream key (the scanner's table size
-    /// before the chunk).
-    pub first_upstream: u32,
-    /// The id of the first new route key.
-    pub first_route: u32,
-    /// The scanner keeps its tables for its next scan; when false, the
-    /// next scan starts afresh and the keys can be forgotten after this one.
-    pub kept: bool,
-}
-
-impl KeySource {
-    /// The scanner's tables were empty before this chunk: the scan's new
-    /// keys are all its keys.
-    pub fn fresh(&self) -> bool {
-        self.first_upstream == 0 && self.first_route == 0
-    }
-}
-
-/// The ordered stage's copy of one scanner's key tables, extended with
-/// every scan of that scanner in order.
-#[derive(Default)]
-pub struct KeyMirror {
-    /// The scanner copied.
-    pub scanner: u64,
-    /// Its keys.
-    pub keys: Keys,
-}
-
-impl KeyMirror {
-    /// Takes in the new keys of the scanner's next scan.
-    pub fn update(&mut self, scan: &Scan) {
-        let src = scan.key_source;
-        if src.fresh() {
-            self.keys.clear();
-        }
-        // Scans of one scanner arrive in the order it made them, none left
-        // out: the pipeline guarantees it, and ids would be wrong otherwise.
-        assert!(
-            self.keys.upstreams.len() == src.first_upstream as usize
-                && self.keys.routes.len() == src.first_route as usize,
-            "scans of a scanner out of order"
-        );
-        self.keys.upstreams.extend_from(&scan.new_keys.upstreams, 0);
-        self.keys.routes.extend_from(&scan.new_keys.routes, 0);
-    }
-}
-
-/// A classified record, compact and owned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScanEvent {
-    /// The cause; `None` for attach-only lines.
-    pub cause: Option<CauseId>,
-    /// Multi-line role.
-    pub role: Role,
-    /// Strong or weak evidence.
-    pub strong: bool,
-    /// Status override from the signature.
-    pub status: Option<u16>,
-    /// The writing server.
-    pub server: Server,
-    /// Its time.
-    pub time: Option<LocalTime>,
-    /// Process id.
-    pub pid: Option<u32>,
-    /// Thread id.
-    pub tid: Option<u64>,
-    /// nginx: a key of (pid, connection, request line), to recognise
-    /// retries: the connection number in the low 32 bits (so that requests
-    /// logged near each other have keys near each other), a hash of all
-    /// three in the high 32.
-    pub request: Option<u64>,
-    /// Upstream key in the chunk's table, or [`NO_KEY`].
-    pub upstream: u32,
-    /// Route key in the chunk's table, or [`NO_KEY`].
-    pub route: u32,
-    /// Line index of its first line within the chunk (0-based).
-    pub line: u32,
-    /// Byte range of the record's text within the chunk.
-    pub start: u32,
-    /// End of that range.
-    pub end: u32,
-    /// Physical lines of the record.
-    pub lines: u32,
-}
+use crate::catalog::{Catalog, FitMemo};
+use crate::event::{Event, LineStats, UNRECOGNIZED_SAMPLES};
+use crate::input::lines::{MAX_LINE, trim_cr};
+use crate::keys::{KeySource, KeyTable, Keys, NO_KEY};
+use crate::parse::{self, Head, ParseState};
 
 /// Unparseable lines at the start of a chunk (possibly the continuation of
 /// a record from the previous chunk); not counted in [`Scan::stats`].
@@ -272,7 +50,7 @@ pub struct OpenTail {
 #[derive(Default)]
 pub struct Scan {
     /// Classified records in order.
-    pub events: Vec<ScanEvent>,
+    pub events: Vec<Event>,
     /// The keys first used in this chunk (see [`KeySource`]).
     pub new_keys: Keys,
     /// Where the events' key ids point.
@@ -413,7 +191,7 @@ impl<'c> Scanner<'c> {
                     out.stats.continuation += 1;
                     o.lines += 1;
                     o.end = line_end;
-                    if closes_record(line) {
+                    if parse::record_closes(line) {
                         let o = open.take().unwrap_or_else(|| unreachable!());
                         self.record(chunk, &o, &mut state, out);
                     }
@@ -438,8 +216,8 @@ impl<'c> Scanner<'c> {
                 continue;
             };
             leading = false;
-            out.stats.by_server[head.format.server().index()] += 1;
-            if head.format == Format::Nginx && opens_record(head.body) {
+            out.stats.by_server[head.format.server()] += 1;
+            if parse::record_opens(&head) {
                 open = Some(Open {
                     start: line_start,
                     end: line_end,
@@ -504,7 +282,7 @@ impl<'c> Scanner<'c> {
             }
             _ => None,
         };
-        out.events.push(ScanEvent {
+        out.events.push(Event {
             cause: c.cause,
             role: c.role,
             strong: c.strong,
@@ -522,18 +300,4 @@ impl<'c> Scanner<'c> {
             lines,
         });
     }
-}
-
-/// An nginx FastCGI stderr record whose payload goes on over the next
-/// physical lines: it has not reached its closing `" while ...` yet.
-pub fn opens_record(body: &[u8]) -> bool {
-    body.first() == Some(&b'F')
-        && body.starts_with(b"FastCGI sent in stderr: \"")
-        && !closes_record(body)
-}
-
-/// The last physical line of a multi-line record: the payload's closing
-/// quote and the context follow.
-pub fn closes_record(line: &[u8]) -> bool {
-    parse::find(line, b"\" while ").is_some() || parse::find(line, b", client: ").is_some()
 }

@@ -12,9 +12,9 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::catalog::{CauseId, causes::CAUSES};
-use crate::cli::CheckArgs;
+use crate::catalog::causes::CAUSES;
 use crate::error::{Error, Result};
+use crate::event::CauseId;
 use crate::report::{Report, SCHEMA_VERSION};
 
 /// What a count rule is about: one cause, or all causes together.
@@ -45,9 +45,9 @@ impl Target {
     }
 }
 
-/// The rules of a gate, validated. Built by [`policy_from_args`] (or
+/// The rules of a gate, validated. Built from the command line by `config` (or
 /// [`parse_rules`] and [`apply_flags`]) and judged by
-/// [`gate::verdict`](crate::gate::verdict).
+/// [`gate::verdict`](crate::check::verdict).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Policy {
     /// Causes (or `any`) of which a single failure fails the gate.
@@ -125,34 +125,13 @@ struct RulesFile {
     max_per_upstream: BTreeMap<Spanned<String>, u64>,
 }
 
-/// Reads everything `check` is told about rules: the rules file, the rule
-/// flags (which override the file), the baseline. With no rule at all the
-/// gate is `max any = 0`: `upcause check LOG` fails on any failure.
-pub fn policy_from_args(a: &CheckArgs) -> Result<Policy> {
-    let mut policy = match &a.rules {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::File {
-                path: path.clone(),
-                reason: format!("cannot read rules file: {}", io_text(&e)),
-            })?;
-            parse_rules(&text, path)?
-        }
-        None => Policy::default(),
-    };
-    apply_flags(&mut policy, &a.max, &a.forbid, &a.max_upstream)?;
-    let tolerance_bp = a
-        .tolerance
-        .as_deref()
-        .map(parse_tolerance)
-        .transpose()?
-        .unwrap_or(0);
-    if let Some(path) = &a.baseline {
-        policy.baseline = Some(load_baseline(path, tolerance_bp)?);
-    }
-    if policy.is_empty() {
-        policy.max.insert(Target::Any, 0);
-    }
-    Ok(policy)
+/// Reads a rules file (see [`parse_rules`]).
+pub fn read_rules(path: &Path) -> Result<Policy> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::File {
+        path: path.to_path_buf(),
+        reason: format!("cannot read rules file: {}", io_text(&e)),
+    })?;
+    parse_rules(&text, path)
 }
 
 /// Parses a rules file; `path` only names it in errors, which carry the

@@ -56,7 +56,7 @@ impl Progress {
     pub fn start_input(&self, name: &str) {
         self.done.store(self.bar.position(), Ordering::Relaxed);
         self.bar
-            .set_message(crate::render::escape(name).into_owned());
+            .set_message(crate::bytes::escape(name).into_owned());
     }
 
     /// `bytes` of the current input have been read so far.

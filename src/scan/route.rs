@@ -85,10 +85,7 @@ fn normalize_path(path: &[u8], out: &mut Vec<u8>) {
 /// the bytes.
 #[cfg(target_arch = "x86_64")]
 mod short {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8, _mm_sub_epi8,
-    };
+    use crate::bytes::Block;
 
     /// Per byte of the first 64 of a path, one bit per mask.
     struct Masks {
@@ -117,35 +114,19 @@ mod short {
             // A short last block is read as the path's last 16 bytes, the
             // bits of those before `at` shifted out (a copy only for paths
             // under 16 bytes).
-            let (block, skip) = match path.get(at..at + 16) {
-                Some(b) => (b, 0),
-                None if path.len() >= 16 => (&path[path.len() - 16..], at + 16 - path.len()),
-                None => {
+            let next = path.get(at..).and_then(<[u8]>::first_chunk::<16>);
+            let (block, skip) = match (next, path.last_chunk::<16>()) {
+                (Some(b), _) => (b, 0),
+                (None, Some(last)) => (last, at + 16 - path.len()),
+                (None, None) => {
                     tail[..path.len() - at].copy_from_slice(&path[at..]);
-                    (&tail[..], 0)
+                    (&tail, 0)
                 }
             };
-            // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes
-            // of `block`.
-            let (slash, end, digit, hex) = unsafe {
-                let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-                let is = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
-                // `x` is within 0..=max (unsigned) when min(x, max) == x.
-                let within = |x: __m128i, max: u8| {
-                    _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(max as i8)), x)
-                };
-                let digit = within(_mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8)), 9);
-                // Lowercased, `a..=f` (only `A..=F` and `a..=f` land there).
-                let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
-                let letter = within(_mm_sub_epi8(lower, _mm_set1_epi8(b'a' as i8)), 5);
-                (
-                    _mm_movemask_epi8(is(b'/')),
-                    _mm_movemask_epi8(_mm_or_si128(is(b'?'), is(b'#'))),
-                    _mm_movemask_epi8(digit),
-                    _mm_movemask_epi8(_mm_or_si128(digit, letter)),
-                )
-            };
-            let bits = |mask: i32| u64::from(mask as u16 >> skip) << at;
+            let v = Block::load(block);
+            let (slash, end) = (v.eq(b'/'), v.eq2(b'?', b'#'));
+            let (digit, hex) = v.digits_and_hex();
+            let bits = |mask: u16| u64::from(mask >> skip) << at;
             m.slash |= bits(slash);
             m.end |= bits(end);
             m.digit |= bits(digit);

@@ -161,7 +161,7 @@ fn counted(raw: Box<dyn Read + Send>, count: Option<Arc<AtomicU64>>) -> Box<dyn 
 }
 
 /// A plain (not compressed) file read from byte `offset` on: the rest of
-/// a file whose start was read from a mapping ([`crate::mapped`]).
+/// a file whose start was read from a mapping ([`crate::input::mapped`]).
 pub fn open_at(
     path: &std::path::Path,
     offset: u64,

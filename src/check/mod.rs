@@ -6,8 +6,10 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+pub mod rules;
+
 use crate::report::{CauseReport, ExampleLine, Report};
-use crate::rules::{Policy, Target};
+use rules::{Policy, Target};
 
 /// Which kind of rule a result is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -261,8 +263,8 @@ fn first_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::rules::Baseline;
     use crate::report::{FileReport, Fixes, UpstreamCount};
-    use crate::rules::Baseline;
 
     fn cause(
         id: &str,

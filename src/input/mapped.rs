@@ -17,6 +17,10 @@
 //! log, another owner without `CAP_LEASE`, a file system without leases),
 //! the file is read into buffers as usual.
 
+// The system calls of mapping and leasing a file: with `bytes::load16`,
+// the only `unsafe` of the crate, each block with its SAFETY argument.
+#![allow(unsafe_code)]
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::Path;

@@ -17,9 +17,8 @@
 
 use hashbrown::HashMap;
 
-use crate::catalog::{CauseId, Role};
-use crate::parse::{LocalTime, Server};
-use crate::scan::{KeyList, Keys};
+use crate::event::{CauseId, Event, Failure, LocalTime, Role, Server};
+use crate::keys::{Key, Keys, NO_KEY};
 
 /// Seconds within which Apache lines on one thread belong to one failure.
 const APACHE_JOIN_SECS: i64 = 2;
@@ -35,104 +34,16 @@ pub const MAX_RECENT: usize = 16_384;
 /// a pair not remembered is taken for a retry rather than a new request).
 const RECENT_PAIRS: usize = 6;
 
-/// An upstream or route of a failure. Keys are interned into the report
-/// only when the failure passes the filters, so until then they stay where
-/// they are: in the chunk's key table, or owned by a failure that outlives
-/// its chunk (an Apache failure still being assembled).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Key {
-    /// No key.
-    None,
-    /// An id in the key list of the scanner of the current chunk
-    /// ([`Keys`]).
-    Local(u32),
-    /// The key itself.
-    Owned(Box<[u8]>),
-}
-
-impl Key {
-    /// True for [`Key::None`].
-    pub fn is_none(&self) -> bool {
-        matches!(self, Key::None)
-    }
-
-    /// The key's bytes, looked up in `table` when local.
-    pub fn bytes<'a>(&'a self, table: &'a KeyList) -> Option<&'a [u8]> {
-        match self {
-            Key::None => None,
-            Key::Local(id) => Some(table.get(*id)),
-            Key::Owned(b) => Some(b),
-        }
-    }
-
-    /// The key made independent of the chunk.
-    fn owned(&self, table: &KeyList) -> Key {
-        match self {
-            Key::Local(id) => Key::Owned(table.get(*id).into()),
-            other => other.clone(),
-        }
-    }
-}
-
-/// One failed request (or one more attempt of it), ready to aggregate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// The cause.
-    pub cause: CauseId,
-    /// The server that logged it.
-    pub server: Server,
-    /// A status more precise than the cause's own, if the message told it.
-    pub status: Option<u16>,
-    /// When, as the log wrote it.
-    pub time: Option<LocalTime>,
-    /// The upstream.
-    pub upstream: Key,
-    /// The normalized route.
-    pub route: Key,
-    /// False for a retry of a request already counted under this cause.
-    pub new_request: bool,
-    /// Physical lines that make up this failure.
-    pub lines: u32,
-    /// Index of the input it came from.
-    pub file: u32,
-    /// Line number of its first line.
-    pub line: u64,
-}
-
-/// A classified record and its place in the input.
-#[derive(Debug, Clone)]
-pub struct Event {
-    /// The cause; `None` for attach-only lines.
-    pub cause: Option<CauseId>,
-    /// Multi-line role.
-    pub role: Role,
-    /// Strong or weak evidence for the cause.
-    pub strong: bool,
-    /// Status override.
-    pub status: Option<u16>,
-    /// The writing server.
-    pub server: Server,
-    /// Its time.
-    pub time: Option<LocalTime>,
-    /// Process id.
-    pub pid: Option<u32>,
-    /// Thread id.
-    pub tid: Option<u64>,
-    /// nginx request key (pid, connection, request line).
-    /// Its connection number is in the low 32 bits ([`crate::scan::ScanEvent::request`]).
-    pub request: Option<u64>,
-    /// The upstream.
-    pub upstream: Key,
-    /// Hash of the upstream's bytes (0 for none), to compare upstreams
-    /// across chunks.
-    pub upstream_hash: u64,
-    /// The normalized route.
-    pub route: Key,
+/// Where an event is in the input: what the scanner, which sees one chunk,
+/// cannot know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
     /// Input index.
     pub file: u32,
-    /// Line number of its first line.
+    /// Line number of the record's first line.
     pub line: u64,
-    /// Physical lines.
+    /// Physical lines of the record (more than the scanner saw when the
+    /// record was continued across a chunk end).
     pub lines: u32,
 }
 
@@ -230,20 +141,39 @@ impl Correlator {
         Self::default()
     }
 
-    /// Takes one event (the text of its record, and the keys its local ids
-    /// point into); calls `emit` for each failure it completes.
+    /// Takes one event (the text of its record, and the keys its ids point
+    /// into); calls `emit` for each failure it completes. The one place
+    /// that decides whether a record is a new failed request, a retry of
+    /// one, or a part of one being assembled.
     #[inline]
-    pub fn push(&mut self, ev: &Event, text: &[u8], keys: &Keys, emit: &mut Emit<'_>) {
+    pub fn push<E: FnMut(&Failure, &[u8])>(
+        &mut self,
+        ev: &Event,
+        at: Place,
+        text: &[u8],
+        keys: &Keys,
+        emit: &mut E,
+    ) {
         match ev.server {
-            Server::Apache if ev.role != Role::Alone => self.push_apache(ev, text, keys, emit),
+            // nginx lines are failures of their own, or retries of one.
             Server::Nginx => {
-                if let Some(f) = self.nginx_failure(ev) {
-                    emit(&f, text);
-                }
+                let Some(cause) = ev.cause else { return };
+                let new_request = ev.request.is_none_or(|req| {
+                    let upstream_hash = if ev.upstream == NO_KEY {
+                        0
+                    } else {
+                        keys.upstreams.hash(ev.upstream)
+                    };
+                    self.nginx_new_request(req, at.file, ev.time, cause, upstream_hash)
+                });
+                let mut f = failure_of(ev, cause, at);
+                f.new_request = new_request;
+                emit(&f, text);
             }
+            Server::Apache if ev.role != Role::Alone => self.push_apache(ev, at, text, keys, emit),
             _ => {
-                if let Some(f) = failure_of(ev) {
-                    emit(&f, text);
+                if let Some(cause) = ev.cause {
+                    emit(&failure_of(ev, cause, at), text);
                 }
             }
         }
@@ -270,22 +200,11 @@ impl Correlator {
         }
     }
 
-    fn nginx_failure(&mut self, ev: &Event) -> Option<Failure> {
-        let mut f = failure_of(ev)?;
-        if let Some(req) = ev.request {
-            f.new_request =
-                self.nginx_new_request(req, ev.file, ev.time, f.cause, ev.upstream_hash);
-        }
-        Some(f)
-    }
-
     /// Whether an nginx failure of request key `req` (see
     /// [`Event::request`]) in input `file` is a new request rather than a
     /// retry of one counted under the same cause; remembers it either way.
-    /// What [`Correlator::push`] does for an nginx event, for a caller
-    /// that builds the failure itself.
     #[inline]
-    pub fn nginx_new_request(
+    fn nginx_new_request(
         &mut self,
         req: u64,
         file: u32,
@@ -331,8 +250,15 @@ impl Correlator {
         new_request
     }
 
-    fn push_apache(&mut self, ev: &Event, text: &[u8], keys: &Keys, emit: &mut Emit<'_>) {
-        let key = (ev.file, ev.pid.unwrap_or(0), ev.tid.unwrap_or(0));
+    fn push_apache(
+        &mut self,
+        ev: &Event,
+        at: Place,
+        text: &[u8],
+        keys: &Keys,
+        emit: &mut Emit<'_>,
+    ) {
+        let key = (at.file, ev.pid.unwrap_or(0), ev.tid.unwrap_or(0));
         let role = ev.role;
         let strong = ev.strong;
         let time = ev.time;
@@ -355,10 +281,10 @@ impl Correlator {
                     // A second failure of the same kind: the first one had
                     // no request-level line.
                     emit(&p.failure, &p.text);
-                    self.start_apache(key, ev, text, keys, seq, emit);
+                    self.start_apache(key, ev, at, text, keys, seq, emit);
                     return;
                 }
-                merge(&mut p, ev, keys);
+                merge(&mut p, ev, at, keys);
                 if role == Role::Final {
                     emit(&p.failure, &p.text);
                     self.apache.insert(key, Slot::Closed { time, seq });
@@ -368,7 +294,7 @@ impl Correlator {
             }
             Some(Slot::Pending(p)) => {
                 emit(&p.failure, &p.text);
-                self.start_apache(key, ev, text, keys, seq, emit);
+                self.start_apache(key, ev, at, text, keys, seq, emit);
             }
             Some(Slot::Closed { time: closed, .. })
                 if near(closed, time) && (role == Role::Attach || !strong) =>
@@ -377,30 +303,33 @@ impl Correlator {
                 // nothing more to count.
                 self.apache.insert(key, Slot::Closed { time: closed, seq });
             }
-            _ => self.start_apache(key, ev, text, keys, seq, emit),
+            _ => self.start_apache(key, ev, at, text, keys, seq, emit),
         }
         self.bound_pending(emit);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn start_apache(
         &mut self,
         key: (u32, u32, u64),
         ev: &Event,
+        at: Place,
         text: &[u8],
         keys: &Keys,
         seq: u64,
         emit: &mut Emit<'_>,
     ) {
-        let Some(mut f) = failure_of(ev) else {
+        let Some(cause) = ev.cause else {
             return; // an attach line with nothing to attach to
         };
+        let mut f = failure_of(ev, cause, at);
         if ev.role == Role::Final {
             emit(&f, text);
             self.apache.insert(key, Slot::Closed { time: ev.time, seq });
         } else {
             // It outlives this chunk: its keys go with it.
-            f.upstream = f.upstream.owned(&keys.upstreams);
-            f.route = f.route.owned(&keys.routes);
+            f.upstream = Key::owned(ev.upstream, &keys.upstreams);
+            f.route = Key::owned(ev.route, &keys.routes);
             self.apache.insert(
                 key,
                 Slot::Pending(Pending {
@@ -461,7 +390,7 @@ impl Correlator {
 
 /// Adds a line to a failure being assembled: the first strong cause wins,
 /// the first upstream and route found are kept.
-fn merge(p: &mut Pending, ev: &Event, keys: &Keys) {
+fn merge(p: &mut Pending, ev: &Event, at: Place, keys: &Keys) {
     if let Some(cause) = ev.cause
         && ev.strong
         && !p.strong
@@ -471,20 +400,19 @@ fn merge(p: &mut Pending, ev: &Event, keys: &Keys) {
         p.strong = true;
     }
     if p.failure.upstream.is_none() {
-        p.failure.upstream = ev.upstream.owned(&keys.upstreams);
+        p.failure.upstream = Key::owned(ev.upstream, &keys.upstreams);
     }
     if p.failure.route.is_none() {
-        p.failure.route = ev.route.owned(&keys.routes);
+        p.failure.route = Key::owned(ev.route, &keys.routes);
     }
     if p.failure.time.is_none() {
         p.failure.time = ev.time;
     }
     p.has_lead |= ev.role == Role::Lead;
     p.last = ev.time.or(p.last);
-    p.failure.lines += ev.lines;
+    p.failure.lines += at.lines;
 }
 
-/// The failure a single record stands for (`None` for attach-only lines).
 /// A request's pair list holding `pair` alone.
 fn first_pair(pair: u64) -> [u64; RECENT_PAIRS] {
     let mut seen = [0; RECENT_PAIRS];
@@ -492,24 +420,28 @@ fn first_pair(pair: u64) -> [u64; RECENT_PAIRS] {
     seen
 }
 
-fn failure_of(ev: &Event) -> Option<Failure> {
-    Some(Failure {
-        cause: ev.cause?,
+/// The failure a single record of `cause` stands for, its keys still in
+/// the chunk's tables.
+#[inline]
+fn failure_of(ev: &Event, cause: CauseId, at: Place) -> Failure {
+    Failure {
+        cause,
         server: ev.server,
         status: ev.status,
         time: ev.time,
-        upstream: ev.upstream.clone(),
-        route: ev.route.clone(),
+        upstream: Key::local(ev.upstream),
+        route: Key::local(ev.route),
         new_request: true,
-        lines: ev.lines,
-        file: ev.file,
-        line: ev.line,
-    })
+        lines: at.lines,
+        file: at.file,
+        line: at.line,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::KeyTable;
 
     fn lead(tid: u64, t: i64) -> Event {
         Event {
@@ -522,11 +454,19 @@ mod tests {
             pid: Some(1),
             tid: Some(tid),
             request: None,
-            upstream: Key::None,
-            upstream_hash: 0,
-            route: Key::None,
-            file: 0,
-            line: tid,
+            upstream: NO_KEY,
+            route: NO_KEY,
+            line: 0,
+            start: 0,
+            end: 1,
+            lines: 1,
+        }
+    }
+
+    fn place(file: u32, line: u64) -> Place {
+        Place {
+            file,
+            line,
             lines: 1,
         }
     }
@@ -540,7 +480,8 @@ mod tests {
         let mut emitted = 0u64;
         let n = MAX_PENDING as u64 * 2 + 7;
         for tid in 0..n {
-            c.push(&lead(tid, 100), b"x", &keys, &mut |_, _| emitted += 1);
+            let at = place(0, tid);
+            c.push(&lead(tid, 100), at, b"x", &keys, &mut |_, _| emitted += 1);
             assert!(c.apache.len() <= MAX_PENDING + 1);
         }
         assert!(emitted > 0, "the oldest were emitted early");
@@ -557,7 +498,11 @@ mod tests {
     #[test]
     fn nginx_retries_through_push() {
         let refused = CauseId::from_id("upstream_refused");
-        let ev = |request: u64, upstream_hash: u64, file: u32| Event {
+        let mut table = KeyTable::default();
+        let (a, b) = (table.intern(b"http://a:80"), table.intern(b"http://b:80"));
+        let mut keys = Keys::default();
+        keys.upstreams.extend_from(table.keys(), 0);
+        let ev = |request: u64, upstream: u32| Event {
             cause: refused,
             role: Role::Alone,
             strong: true,
@@ -567,24 +512,25 @@ mod tests {
             pid: Some(7),
             tid: Some(7),
             request: Some(request),
-            upstream: Key::None,
-            upstream_hash,
-            route: Key::None,
-            file,
-            line: 1,
+            upstream,
+            route: NO_KEY,
+            line: 0,
+            start: 0,
+            end: 1,
             lines: 1,
         };
         let mut c = Correlator::new();
-        let keys = Keys::default();
         let mut new = Vec::new();
-        for e in [
-            ev(1, 11, 0),
-            ev(1, 22, 0),
-            ev(1, 11, 0),
-            ev(2, 11, 0),
-            ev(1, 11, 1),
+        for (e, file) in [
+            (ev(1, a), 0),
+            (ev(1, b), 0),
+            (ev(1, a), 0),
+            (ev(2, a), 0),
+            (ev(1, a), 1),
         ] {
-            c.push(&e, b"x", &keys, &mut |f, _| new.push(f.new_request));
+            c.push(&e, place(file, 1), b"x", &keys, &mut |f, _| {
+                new.push(f.new_request)
+            });
         }
         assert_eq!(new, [true, false, true, true, true]);
     }

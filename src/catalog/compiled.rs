@@ -1,0 +1,153 @@
+//! The rows compiled: cause ids looked up, searchers built, and what a
+//! matching row says of a line ([`Classified`]). Shared by the classifier
+//! of every server.
+
+use memchr::memmem;
+
+use super::errno::Errno;
+use super::rows::{CauseRule, Errnos, Match, Signature};
+use crate::bytes::find;
+use crate::event::{CauseId, Role};
+
+/// A line recognised as (part of) an upstream failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified<'a> {
+    /// The cause; `None` for attach-only lines.
+    pub cause: Option<CauseId>,
+    /// Multi-line role.
+    pub role: Role,
+    /// Strong or weak evidence for the cause.
+    pub strong: bool,
+    /// Status override from the signature.
+    pub status: Option<u16>,
+    /// The upstream as a server (`http://10.0.1.5:8080`, `unix:/x.sock`,
+    /// a group or host name), built from the line.
+    pub upstream: Option<&'a [u8]>,
+    /// Raw route source: a request line (`GET /x HTTP/1.1`) or a path.
+    pub route: Option<&'a [u8]>,
+    /// nginx: the request line, to recognise retries of one request.
+    pub request: Option<&'a [u8]>,
+}
+
+/// A signature row, compiled.
+pub struct Compiled {
+    /// The row.
+    pub sig: Signature,
+    /// Its cause rule, with cause ids.
+    pub cause: CompiledCause,
+    /// Searcher for the text the message must contain, built once.
+    pub contains: Option<memmem::Finder<'static>>,
+}
+
+impl Compiled {
+    /// Whether the message (and Apache message number) fit this row.
+    #[inline]
+    pub fn matches(&self, message: &[u8], ah: Option<u32>) -> bool {
+        let contains = || {
+            self.contains
+                .as_ref()
+                .is_none_or(|f| f.find(message).is_some())
+        };
+        match self.sig.matcher {
+            Match::Prefix(p) => message.starts_with(p.as_bytes()),
+            Match::Contains(_) => contains(),
+            Match::PrefixContains(p, _) => message.starts_with(p.as_bytes()) && contains(),
+            Match::Ah(n) => ah == Some(n),
+            Match::AhContains(n, _) => ah == Some(n) && contains(),
+            Match::Any => true,
+        }
+    }
+}
+
+/// A row's cause rule with the cause ids looked up.
+pub enum CompiledCause {
+    /// Always this cause.
+    Fixed(CauseId),
+    /// By errno, else the default (weak).
+    ByErrno(Vec<(Errno, CauseId)>, CauseId),
+    /// Not a failure.
+    Ignore,
+    /// Part of the failure being assembled.
+    Attach,
+}
+
+/// Compiles `sig`. Panics only if the row names an unknown cause, which
+/// the unit tests rule out.
+pub fn compile(sig: &Signature) -> Compiled {
+    let id = |s: &str| CauseId::from_id(s).unwrap_or_else(|| panic!("unknown cause id {s}"));
+    let cause = match sig.cause {
+        CauseRule::Fixed(c) => CompiledCause::Fixed(id(c)),
+        CauseRule::ByErrno(table, default) => CompiledCause::ByErrno(
+            table.iter().map(|&(e, c)| (e, id(c))).collect(),
+            id(default),
+        ),
+        CauseRule::Ignore => CompiledCause::Ignore,
+        CauseRule::Attach => CompiledCause::Attach,
+    };
+    let contains = match sig.matcher {
+        Match::Contains(t) | Match::PrefixContains(_, t) | Match::AhContains(_, t) => {
+            Some(memmem::Finder::new(t.as_bytes()).into_owned())
+        }
+        _ => None,
+    };
+    Compiled {
+        sig: *sig,
+        cause,
+        contains,
+    }
+}
+
+/// What a line that fits row `c` says, with what its classifier found.
+pub fn finish<'a>(
+    c: &Compiled,
+    errno: Option<Errno>,
+    upstream: Option<&'a [u8]>,
+    route: Option<&'a [u8]>,
+    request: Option<&'a [u8]>,
+) -> Option<Classified<'a>> {
+    let (cause, strong, role) = match &c.cause {
+        CompiledCause::Ignore => return None,
+        CompiledCause::Attach => (None, false, Role::Attach),
+        CompiledCause::Fixed(id) => (Some(*id), c.sig.strong, c.sig.role),
+        CompiledCause::ByErrno(table, default) => {
+            match errno.and_then(|e| table.iter().find(|(te, _)| *te == e)) {
+                Some((_, id)) => (Some(*id), c.sig.strong, c.sig.role),
+                None => (Some(*default), false, c.sig.role),
+            }
+        }
+    };
+    Some(Classified {
+        cause,
+        role,
+        strong,
+        status: c.sig.status,
+        upstream: upstream.filter(|u| !u.is_empty()),
+        route,
+        request,
+    })
+}
+
+/// Whether the errno fits the row's rule.
+pub fn errno_ok(rule: Errnos, errno: Option<Errno>) -> bool {
+    match rule {
+        Errnos::Any => true,
+        Errnos::Is(set) => errno.is_some_and(|e| set.contains(&e)),
+    }
+}
+
+/// The text between `start` and the next `end` (or the end of `b`).
+pub fn between<'a>(b: &'a [u8], start: &[u8], end: &[u8]) -> Option<&'a [u8]> {
+    let i = find(b, start)? + start.len();
+    let rest = &b[i..];
+    let j = find(rest, end).unwrap_or(rest.len());
+    Some(&rest[..j])
+}
+
+/// `parts` joined in `scratch`.
+pub fn built<'a>(scratch: &'a mut Vec<u8>, parts: &[&[u8]]) -> &'a [u8] {
+    scratch.clear();
+    for p in parts {
+        scratch.extend_from_slice(p);
+    }
+    scratch
+}

@@ -1,0 +1,37 @@
+//! php-fpm's classifier: its own log's messages (`server reached
+//! pm.max_children`, a child's crash), the pool as the upstream.
+
+use super::compiled::{Classified, Compiled, between, built, finish};
+use crate::parse::Head;
+use crate::parse::php_fpm::Body;
+
+/// The php-fpm rows.
+pub struct PhpFpm {
+    rows: Vec<Compiled>,
+}
+
+impl PhpFpm {
+    /// The php-fpm rows, in table order.
+    pub fn new(rows: Vec<Compiled>) -> PhpFpm {
+        PhpFpm { rows }
+    }
+
+    /// Classifies a php-fpm line.
+    #[inline]
+    pub fn classify<'a>(
+        &self,
+        head: &Head<'a>,
+        scratch: &'a mut Vec<u8>,
+    ) -> Option<Classified<'a>> {
+        let body = Body::parse(head.body);
+        for c in &self.rows {
+            if !c.matches(body.message, None) {
+                continue;
+            }
+            let upstream = body.pool.map(|p| built(scratch, &[b"php-fpm:", p]));
+            let route = between(body.message, b"(request: \"", b"\")");
+            return finish(c, None, upstream, route, None);
+        }
+        None
+    }
+}

@@ -1,0 +1,242 @@
+//! The command line resolved: values parsed and checked once, before any
+//! input is read, so a typo fails fast with exit code 2.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use chrono::{Datelike, Local};
+
+pub mod cli;
+mod follow;
+
+pub use follow::follow_config;
+
+use crate::aggregate::window;
+use crate::catalog::causes;
+use crate::check::rules::{self, Policy, Target};
+use crate::error::{Error, Result};
+use crate::event::LocalTime;
+use crate::follow::FollowConfig;
+use crate::order::Filters;
+use crate::parse::time;
+use crate::render::OutputFormat;
+use crate::render::gate::GateFormat;
+use crate::render::text::TextOptions;
+use cli::{AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs};
+
+/// A subcommand with its command line resolved.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// `analyze`.
+    Analyze(AnalyzeConfig),
+    /// `check`.
+    Check(CheckConfig),
+    /// `follow`.
+    Follow(FollowConfig),
+    /// `merge`.
+    Merge(MergeConfig),
+    /// `causes`, in this format.
+    Causes(OutputFormat),
+}
+
+/// Resolves the command line of any subcommand; every usage error comes
+/// out here, before any input is read.
+pub fn resolve(cli: Cli) -> Result<Job> {
+    Ok(match cli.command {
+        Command::Analyze(a) => Job::Analyze(AnalyzeConfig::from_args(a)?),
+        Command::Check(a) => Job::Check(CheckConfig::from_args(a)?),
+        Command::Follow(a) => Job::Follow(follow_config(a)?),
+        Command::Merge(a) => Job::Merge(MergeConfig {
+            reports: a.reports,
+            format: output_format(a.format),
+            text: TextOptions {
+                color: color_enabled(a.color),
+                top: a.top.max(1),
+            },
+        }),
+        Command::Causes(a) => Job::Causes(output_format(a.format)),
+    })
+}
+
+/// Everything `merge` needs.
+#[derive(Debug, Clone)]
+pub struct MergeConfig {
+    /// The saved reports, in order.
+    pub reports: Vec<PathBuf>,
+    /// Output format.
+    pub format: OutputFormat,
+    /// How text looks.
+    pub text: TextOptions,
+}
+
+/// Everything `analyze` needs, validated.
+#[derive(Debug, Clone)]
+pub struct AnalyzeConfig {
+    /// Inputs as given (directories expanded later).
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    pub format: OutputFormat,
+    /// Timeline window in seconds.
+    pub window: i64,
+    /// Which failures count.
+    pub filters: Filters,
+    /// Colours in text output.
+    pub color: bool,
+    /// Items per list in text output.
+    pub top: usize,
+    /// Year given to syslog stamps that carry none, until a log shows one.
+    pub default_year: i32,
+    /// Scanning threads.
+    pub threads: usize,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
+impl AnalyzeConfig {
+    /// Validates the arguments.
+    pub fn from_args(a: AnalyzeArgs) -> Result<Self> {
+        let mut cfg = AnalyzeConfig::from_input(a.input)?;
+        cfg.filters.causes = causes::ids(&a.causes)?;
+        cfg.filters.upstream = a.upstream.filter(|u| !u.is_empty());
+        cfg.color = color_enabled(a.color);
+        cfg.format = output_format(a.format);
+        cfg.top = a.top.max(1);
+        Ok(cfg)
+    }
+
+    /// Validates the inputs and time range alone, with the defaults of
+    /// `analyze` for the rest (text, no colour, no cause or upstream
+    /// filter): what `check` needs to build the same report as `analyze`.
+    pub fn from_input(a: InputArgs) -> Result<Self> {
+        let window = window::parse_duration(&a.window).ok_or_else(|| {
+            Error::Usage(format!(
+                "invalid --window '{}': use a duration such as 30s, 1m, 5m, 1h",
+                a.window
+            ))
+        })?;
+        let now = LocalTime::from_naive(Local::now().naive_local());
+        let since = a
+            .since
+            .as_deref()
+            .map(|s| user_time(s, "--since", now))
+            .transpose()?;
+        let until = a
+            .until
+            .as_deref()
+            .map(|s| user_time(s, "--until", now))
+            .transpose()?;
+        if let (Some(s), Some(u)) = (since, until)
+            && s >= u
+        {
+            return Err(Error::Usage("--since must be before --until".into()));
+        }
+        Ok(AnalyzeConfig {
+            paths: a.paths,
+            format: OutputFormat::Text,
+            window,
+            filters: Filters {
+                since,
+                until,
+                causes: Vec::new(),
+                upstream: None,
+            },
+            color: false,
+            top: 5,
+            default_year: Local::now().year(),
+            quiet: a.quiet,
+            threads: match a.threads {
+                Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
+                Some(n) => n,
+                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
+        })
+    }
+}
+
+/// Colour for text on stdout: asked for, or a terminal without NO_COLOR.
+pub fn color_enabled(c: ColorArg) -> bool {
+    match c {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// An absolute time, a date, or a duration back from `now`.
+fn user_time(s: &str, flag: &str, now: LocalTime) -> Result<LocalTime> {
+    if let Some(t) = time::parse_user(s) {
+        return Ok(t);
+    }
+    if let Some(d) = window::parse_duration(s) {
+        return Ok(LocalTime(now.0 - d));
+    }
+    Err(Error::Usage(format!(
+        "invalid {flag} '{s}': use '2026-11-20 10:00', '2026-11-20' or a duration back from now such as 30m, 2h, 1d"
+    )))
+}
+
+/// Everything `check` needs, validated: the analysis (as `analyze` with
+/// its defaults), the rules, the output format.
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    /// The inputs and time range.
+    pub analyze: AnalyzeConfig,
+    /// The rules.
+    pub policy: Policy,
+    /// Output format.
+    pub format: GateFormat,
+}
+
+impl CheckConfig {
+    /// Validates the arguments: every usage error (flags, rules file,
+    /// baseline) before any log is read.
+    pub fn from_args(a: CheckArgs) -> Result<Self> {
+        let policy = policy(&a)?;
+        let format = match a.format {
+            CheckFormatArg::Text => GateFormat::Text,
+            CheckFormatArg::Json => GateFormat::Json,
+            CheckFormatArg::Junit => GateFormat::Junit,
+            CheckFormatArg::Github => GateFormat::Github,
+        };
+        Ok(CheckConfig {
+            analyze: AnalyzeConfig::from_input(a.input)?,
+            policy,
+            format,
+        })
+    }
+}
+
+/// The output format of `analyze`, `merge` and `causes`.
+pub fn output_format(f: FormatArg) -> OutputFormat {
+    match f {
+        FormatArg::Text => OutputFormat::Text,
+        FormatArg::Json => OutputFormat::Json,
+    }
+}
+
+/// Reads everything `check` is told about rules: the rules file, the rule
+/// flags (which override the file), the baseline. With no rule at all the
+/// gate is `max any = 0`: `upcause check LOG` fails on any failure.
+fn policy(a: &CheckArgs) -> Result<Policy> {
+    let mut policy = match &a.rules {
+        Some(path) => rules::read_rules(path)?,
+        None => Policy::default(),
+    };
+    rules::apply_flags(&mut policy, &a.max, &a.forbid, &a.max_upstream)?;
+    let tolerance_bp = a
+        .tolerance
+        .as_deref()
+        .map(rules::parse_tolerance)
+        .transpose()?
+        .unwrap_or(0);
+    if let Some(path) = &a.baseline {
+        policy.baseline = Some(rules::load_baseline(path, tolerance_bp)?);
+    }
+    if policy.is_empty() {
+        policy.max.insert(Target::Any, 0);
+    }
+    Ok(policy)
+}

@@ -1,0 +1,131 @@
+//! The types that flow between the stages: what a scanner makes of a
+//! record ([`Event`]), what the ordered stage makes of events ([`Failure`]),
+//! and what every stage counts and compares them by (servers, causes, log
+//! time, line counts).
+
+mod server;
+mod time;
+
+pub use server::{PerServer, Server};
+pub use time::LocalTime;
+
+use crate::keys::Key;
+
+/// Index of a cause in the catalog's table of causes (what a cause means
+/// is the catalog's to say: `CauseId::info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CauseId(pub u16);
+
+/// How a line takes part in a failure logged over several lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A complete failure by itself.
+    Alone,
+    /// Opens (or adds to) a failure on its Apache thread.
+    Lead,
+    /// Closes the failure on its Apache thread (the request-level line).
+    Final,
+    /// Adds to the failure on its Apache thread, never counted alone.
+    Attach,
+}
+
+/// A classified record, compact and owned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    /// The cause; `None` for attach-only lines.
+    pub cause: Option<CauseId>,
+    /// Multi-line role.
+    pub role: Role,
+    /// Strong or weak evidence.
+    pub strong: bool,
+    /// Status override from the signature.
+    pub status: Option<u16>,
+    /// The writing server.
+    pub server: Server,
+    /// Its time.
+    pub time: Option<LocalTime>,
+    /// Process id.
+    pub pid: Option<u32>,
+    /// Thread id.
+    pub tid: Option<u64>,
+    /// nginx: a key of (pid, connection, request line), to recognise
+    /// retries: the connection number in the low 32 bits (so that requests
+    /// logged near each other have keys near each other), a hash of all
+    /// three in the high 32.
+    pub request: Option<u64>,
+    /// Upstream key in the chunk's table, or [`NO_KEY`](crate::keys::NO_KEY).
+    pub upstream: u32,
+    /// Route key in the chunk's table, or [`NO_KEY`](crate::keys::NO_KEY).
+    pub route: u32,
+    /// Line index of its first line within the chunk (0-based).
+    pub line: u32,
+    /// Byte range of the record's text within the chunk.
+    pub start: u32,
+    /// End of that range.
+    pub end: u32,
+    /// Physical lines of the record.
+    pub lines: u32,
+}
+
+/// One failed request (or one more attempt of it), ready to aggregate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The cause.
+    pub cause: CauseId,
+    /// The server that logged it.
+    pub server: Server,
+    /// A status more precise than the cause's own, if the message told it.
+    pub status: Option<u16>,
+    /// When, as the log wrote it.
+    pub time: Option<LocalTime>,
+    /// The upstream.
+    pub upstream: Key,
+    /// The normalized route.
+    pub route: Key,
+    /// False for a retry of a request already counted under this cause.
+    pub new_request: bool,
+    /// Physical lines that make up this failure.
+    pub lines: u32,
+    /// Index of the input it came from.
+    pub file: u32,
+    /// Line number of its first line.
+    pub line: u64,
+}
+
+/// Unrecognized lines kept as samples.
+pub const UNRECOGNIZED_SAMPLES: usize = 5;
+
+/// Line statistics of one input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineStats {
+    /// Physical lines read.
+    pub total: u64,
+    /// Lines that are part of a counted failure.
+    pub matched: u64,
+    /// Lines in no known format.
+    pub unrecognized: u64,
+    /// Lines over the length limit, skipped.
+    pub oversized: u64,
+    /// Continuation lines of multi-line records (PHP stack traces).
+    pub continuation: u64,
+    /// Empty lines.
+    pub blank: u64,
+    /// Recognised lines per server.
+    pub by_server: PerServer<u64>,
+}
+
+impl LineStats {
+    /// Adds another input's counts.
+    pub fn add(&mut self, o: &LineStats) {
+        // Saturating: merged reports are input too.
+        self.total = self.total.saturating_add(o.total);
+        self.matched = self.matched.saturating_add(o.matched);
+        self.unrecognized = self.unrecognized.saturating_add(o.unrecognized);
+        self.oversized = self.oversized.saturating_add(o.oversized);
+        self.continuation = self.continuation.saturating_add(o.continuation);
+        self.blank = self.blank.saturating_add(o.blank);
+        for (s, n) in self.by_server.iter_mut() {
+            *n = n.saturating_add(o.by_server[s]);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The servers whose logs are read, and values kept per server.
+
+use std::ops::{Index, IndexMut};
+
+/// The server that wrote a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Server {
+    /// nginx.
+    Nginx,
+    /// Apache httpd.
+    Apache,
+    /// php-fpm's own log.
+    PhpFpm,
+}
+
+impl Server {
+    /// All servers, in report order.
+    pub const ALL: [Server; 3] = [Server::Nginx, Server::Apache, Server::PhpFpm];
+
+    /// Stable lowercase name used in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Nginx => "nginx",
+            Server::Apache => "apache",
+            Server::PhpFpm => "php-fpm",
+        }
+    }
+
+    /// How many servers there are.
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// Its slot in a [`PerServer`].
+    #[inline]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One value per server, indexed by [`Server`]: tables of the catalog and
+/// counters of the report say which server a value is for by the type,
+/// not by a position, so a new server is one more variant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct PerServer<T>(pub [T; Server::COUNT]);
+
+impl<T> PerServer<T> {
+    /// The values in [`Server::ALL`] order.
+    pub const fn new(values: [T; Server::COUNT]) -> Self {
+        PerServer(values)
+    }
+
+    /// Each server with its value, in [`Server::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Server, &T)> {
+        Server::ALL.into_iter().zip(&self.0)
+    }
+
+    /// Each server with its value, mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (Server, &mut T)> {
+        Server::ALL.into_iter().zip(&mut self.0)
+    }
+}
+
+impl<T> Index<Server> for PerServer<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, s: Server) -> &T {
+        &self.0[s.index()]
+    }
+}
+
+impl<T> IndexMut<Server> for PerServer<T> {
+    #[inline]
+    fn index_mut(&mut self, s: Server) -> &mut T {
+        &mut self.0[s.index()]
+    }
+}

@@ -1,0 +1,363 @@
+//! The ordered stage: every chunk's scan, in input order.
+//!
+//! Everything that depends on order runs here, once: records continued
+//! across chunk ends ([`Sequencer`]), the scanners' keys mapped to the
+//! report's ids in first-seen order, the joins and retries of the
+//! [`correlate::Correlator`] (the one place that decides whether a line is
+//! a new failed request or part of one), and the [`Filters`]. What it
+//! finds goes to a [`Tally`]: the aggregator, one stage up.
+
+pub mod correlate;
+mod filters;
+
+pub use filters::Filters;
+
+use crate::catalog::Catalog;
+use crate::event::{Failure, LineStats, LocalTime};
+use crate::input::lines::split_lines;
+use crate::keys::{Interner, Key, KeyList, Keys, NO_KEY};
+use crate::parse;
+use crate::scan::{Scan, Scanner};
+use correlate::{Correlator, Place};
+
+/// Where the ordered stage counts what it finds. The aggregator is the one
+/// tally of every run; a trait, so that this stage does not import the
+/// stage above it.
+pub trait Tally {
+    /// An input starts; returns its index.
+    fn begin_input(&mut self, name: String) -> u32;
+    /// Input `file` ended, with these line counts, and the error that
+    /// ended it early, if one did.
+    fn end_input(&mut self, file: u32, lines: LineStats, error: Option<String>);
+    /// A line in no known format (a few are kept as samples).
+    fn unrecognized_line(&mut self, file: u32, line: u64, text: &[u8]);
+    /// The interners of upstream and route keys: a failure's keys take
+    /// their report ids from them when it is counted.
+    fn interners(&mut self) -> (&mut Interner, &mut Interner);
+    /// Counts a failure whose keys have these ids (or [`NO_KEY`]); `text`
+    /// is its first line.
+    fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]);
+}
+
+/// Longest multi-line record joined across a chunk end (nginx itself stops
+/// at 2048 bytes); further continuation lines are counted, not joined.
+pub const MAX_RECORD: usize = 64 * 1024;
+
+/// A record from the end of one chunk, continued in the next.
+struct Carry {
+    buf: Vec<u8>,
+    line: u64,
+    lines: u32,
+}
+
+/// The sequential stage: sees every chunk's scan in input order.
+pub struct Sequencer<'a> {
+    filters: &'a Filters,
+    correlator: Correlator,
+    file: u32,
+    line_base: u64,
+    stats: LineStats,
+    carry: Option<Carry>,
+    carry_scanner: Scanner<'a>,
+    carry_scan: Scan,
+    /// Per scanner that keeps its keys: those keys and their global ids.
+    scanners: Vec<ScannerKeys>,
+    /// Global ids of the keys of a scan that carries all of its keys.
+    fresh_remap: Remap,
+    /// Global ids of the keys of failures that outlived their chunk (all
+    /// owned keys, so nothing to remember).
+    no_remap: Remap,
+}
+
+impl<'a> Sequencer<'a> {
+    /// A sequencer; `default_year` completes syslog stamps without a year.
+    pub fn new(catalog: &'a Catalog, filters: &'a Filters, default_year: i32) -> Self {
+        Sequencer {
+            filters,
+            correlator: Correlator::new(),
+            file: 0,
+            line_base: 0,
+            stats: LineStats::default(),
+            carry: None,
+            carry_scanner: Scanner::new(catalog, default_year),
+            carry_scan: Scan::default(),
+            scanners: Vec::new(),
+            fresh_remap: Remap::default(),
+            no_remap: Remap::default(),
+        }
+    }
+
+    /// Starts an input named `name`.
+    pub fn begin_input(&mut self, name: String, agg: &mut impl Tally) {
+        self.file = agg.begin_input(name);
+        self.line_base = 0;
+        self.stats = LineStats::default();
+        self.carry = None;
+        // The correlator was flushed by `end_input`: joins never span
+        // inputs, and its retry table is kept for the next one.
+    }
+
+    /// Takes the next chunk of the current input and its scan.
+    pub fn chunk(&mut self, bytes: &[u8], scan: &Scan, agg: &mut impl Tally) {
+        // Unparseable lines at the start continue a record left open at the
+        // end of the previous chunk, or are unrecognized.
+        for (i, line) in split_lines(&bytes[..scan.leading.end]).enumerate() {
+            let line_no = self.line_base + 1 + i as u64;
+            self.stats.total += 1;
+            if let Some(c) = &mut self.carry {
+                self.stats.continuation += 1;
+                c.lines += 1;
+                let closes = parse::record_closes(line);
+                if c.buf.len() + line.len() < MAX_RECORD || closes {
+                    c.buf.push(b'\n');
+                    c.buf.extend_from_slice(line);
+                }
+                if closes {
+                    self.finish_carry(agg);
+                }
+            } else if line.iter().all(u8::is_ascii_whitespace) {
+                self.stats.blank += 1;
+            } else {
+                self.stats.unrecognized += 1;
+                agg.unrecognized_line(self.file, line_no, line);
+            }
+        }
+        if self.carry.is_some() && scan.lines > scan.leading.lines {
+            self.finish_carry(agg);
+        }
+        self.stats.add(&scan.stats);
+        for &(idx, s, e) in &scan.unrecognized {
+            agg.unrecognized_line(
+                self.file,
+                self.line_base + u64::from(idx) + 1,
+                &bytes[s as usize..e as usize],
+            );
+        }
+        self.events(scan, bytes, self.line_base, None, agg);
+        if let Some(t) = scan.open_tail {
+            let mut buf = bytes[t.start..].to_vec();
+            while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                buf.pop();
+            }
+            buf.truncate(MAX_RECORD);
+            self.carry = Some(Carry {
+                buf,
+                line: self.line_base + u64::from(t.line) + 1,
+                lines: t.lines,
+            });
+        }
+        self.line_base += u64::from(scan.lines);
+    }
+
+    /// A line over the length limit that never made it into a chunk.
+    pub fn oversized(&mut self) {
+        self.stats.total += 1;
+        self.stats.oversized += 1;
+        self.line_base += 1;
+    }
+
+    /// Ends the current input; `error` is why it ended early, if it did.
+    pub fn end_input(&mut self, error: Option<String>, agg: &mut impl Tally) {
+        if self.carry.is_some() {
+            self.finish_carry(agg);
+        }
+        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.no_remap);
+        self.correlator
+            .flush(&mut |f, text| count(filters, f, text, None, remap, stats, agg));
+        agg.end_input(self.file, std::mem::take(&mut self.stats), error);
+    }
+
+    /// Classifies the record carried over from the previous chunk.
+    fn finish_carry(&mut self, agg: &mut impl Tally) {
+        let Some(c) = self.carry.take() else { return };
+        let mut scan = std::mem::take(&mut self.carry_scan);
+        self.carry_scanner.scan(&c.buf, true, &mut scan);
+        self.events(&scan, &c.buf, c.line - 1, Some(c.lines), agg);
+        self.carry_scan = scan;
+    }
+
+    /// Maps a scan's keys to global ids and feeds its events to the
+    /// correlator, in order.
+    fn events(
+        &mut self,
+        scan: &Scan,
+        bytes: &[u8],
+        line_base: u64,
+        lines: Option<u32>,
+        agg: &mut impl Tally,
+    ) {
+        let src = scan.key_source;
+        let found = self
+            .scanners
+            .iter()
+            .position(|k| k.mirror.scanner == src.scanner);
+        // The scanner's copy, if it keeps one.
+        let mut mirrored = None;
+        let (keys, remap) = if src.fresh() && !src.kept {
+            // All of its keys, and none to keep: no copy needed.
+            if let Some(i) = found {
+                self.scanners.swap_remove(i);
+            }
+            self.fresh_remap.update(&scan.new_keys, true);
+            (&scan.new_keys, &mut self.fresh_remap)
+        } else {
+            let i = found.unwrap_or_else(|| {
+                let mut k = ScannerKeys::default();
+                k.mirror.scanner = src.scanner;
+                self.scanners.push(k);
+                self.scanners.len() - 1
+            });
+            mirrored = Some(i);
+            let ScannerKeys { mirror, remap } = &mut self.scanners[i];
+            mirror.update(scan);
+            remap.update(&mirror.keys, src.fresh());
+            (&mirror.keys, remap)
+        };
+        let (filters, stats) = (self.filters, &mut self.stats);
+        for ev in &scan.events {
+            let text = &bytes[ev.start as usize..ev.end as usize];
+            let at = Place {
+                file: self.file,
+                line: line_base + u64::from(ev.line) + 1,
+                lines: lines.unwrap_or(ev.lines),
+            };
+            self.correlator.push(ev, at, text, keys, &mut |f, t| {
+                count(filters, f, t, Some(keys), remap, stats, agg)
+            });
+        }
+        if !src.kept
+            && let Some(i) = mirrored
+        {
+            // The scanner starts afresh: so does its copy, memory and all.
+            self.scanners.swap_remove(i);
+        }
+    }
+}
+
+/// For `upcause follow`, which keeps an input open for days and reports
+/// on it while it is still being read.
+impl Sequencer<'_> {
+    /// Line counts of the current input so far (moved into the
+    /// aggregator's file entry by [`Sequencer::end_input`]).
+    pub fn line_stats(&self) -> &LineStats {
+        &self.stats
+    }
+
+    /// Counts the failures still being joined that no later line can join
+    /// any more (their last line is too old at `now`, on the log's clock):
+    /// an input that never ends has no [`Sequencer::end_input`] to do it.
+    pub fn flush_stale(&mut self, now: LocalTime, agg: &mut impl Tally) {
+        let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.no_remap);
+        self.correlator.flush_stale(now, &mut |f, text| {
+            count(filters, f, text, None, remap, stats, agg)
+        });
+    }
+}
+
+/// One scanner's keys, as far as its scans have come, and their global
+/// ids.
+#[derive(Default)]
+struct ScannerKeys {
+    mirror: KeyMirror,
+    remap: Remap,
+}
+
+/// The ordered stage's copy of one scanner's key tables, extended with
+/// every scan of that scanner in order.
+#[derive(Default)]
+struct KeyMirror {
+    /// The scanner copied.
+    scanner: u64,
+    /// Its keys.
+    keys: Keys,
+}
+
+impl KeyMirror {
+    /// Takes in the new keys of the scanner's next scan.
+    fn update(&mut self, scan: &Scan) {
+        let src = scan.key_source;
+        if src.fresh() {
+            self.keys.clear();
+        }
+        // Scans of one scanner arrive in the order it made them, none left
+        // out: the pipeline guarantees it, and ids would be wrong otherwise.
+        assert!(
+            self.keys.upstreams.len() == src.first_upstream as usize
+                && self.keys.routes.len() == src.first_route as usize,
+            "scans of a scanner out of order"
+        );
+        self.keys.upstreams.extend_from(&scan.new_keys.upstreams, 0);
+        self.keys.routes.extend_from(&scan.new_keys.routes, 0);
+    }
+}
+
+/// Global ids of a scanner's keys, filled on first use (so in input order,
+/// whatever the thread count).
+#[derive(Default)]
+struct Remap {
+    upstreams: Vec<u32>,
+    routes: Vec<u32>,
+}
+
+impl Remap {
+    /// Follows the mirror `keys`, which started afresh if `reset`.
+    fn update(&mut self, keys: &Keys, reset: bool) {
+        if reset {
+            self.upstreams.clear();
+            self.routes.clear();
+        }
+        self.upstreams.resize(keys.upstreams.len(), NO_KEY);
+        self.routes.resize(keys.routes.len(), NO_KEY);
+    }
+}
+
+/// The global id of a key, interned now: only failures that are counted
+/// take a slot under the key caps.
+#[inline]
+fn global(key: &Key, table: Option<&KeyList>, remap: &mut [u32], interner: &mut Interner) -> u32 {
+    match (key, table) {
+        (Key::None, _) => NO_KEY,
+        (Key::Owned(b), _) => interner.intern(b),
+        (Key::Local(id), Some(t)) => {
+            let slot = &mut remap[*id as usize];
+            if *slot == NO_KEY {
+                *slot = interner.intern_hashed(t.get(*id), t.hash(*id));
+            }
+            *slot
+        }
+        (Key::Local(_), None) => NO_KEY,
+    }
+}
+
+/// Applies the filters to a failure and counts it.
+#[inline]
+fn count(
+    filters: &Filters,
+    f: &Failure,
+    text: &[u8],
+    keys: Option<&Keys>,
+    remap: &mut Remap,
+    stats: &mut LineStats,
+    agg: &mut impl Tally,
+) {
+    let upstream_bytes = keys.map_or_else(
+        || match &f.upstream {
+            Key::Owned(b) => Some(&b[..]),
+            _ => None,
+        },
+        |s| f.upstream.bytes(&s.upstreams),
+    );
+    if !filters.keep(f, upstream_bytes) {
+        return;
+    }
+    let (upstreams, routes) = agg.interners();
+    let upstream = global(
+        &f.upstream,
+        keys.map(|k| &k.upstreams),
+        &mut remap.upstreams,
+        upstreams,
+    );
+    let route = global(&f.route, keys.map(|k| &k.routes), &mut remap.routes, routes);
+    stats.matched += u64::from(f.lines);
+    agg.add(f, upstream, route, text);
+}
