@@ -7,10 +7,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use upcause::aggregate::Aggregator;
-use upcause::catalog::Catalog;
-use upcause::order::{Filters, Sequencer};
-use upcause::scan::{Scan, Scanner};
+use upcause::internals::{Aggregator, Catalog, Filters, Scan, Scanner, Sequencer};
 
 struct Counting;
 

@@ -11,14 +11,10 @@ use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use upcause::aggregate::Aggregator;
-use upcause::catalog::Catalog;
-use upcause::input::lines::{ChunkReader, LineReader, Piece, split_lines};
-use upcause::input::source::InputSpec;
-use upcause::order::{Filters, Sequencer};
-use upcause::parse::{ParseState, apache, nginx, parse_head};
-use upcause::pipeline::RunOptions;
-use upcause::scan::{Scan, Scanner};
+use upcause::internals::{
+    Aggregator, Catalog, ChunkReader, Filters, InputSpec, LineReader, ParseState, Piece,
+    RunOptions, Scan, Scanner, Sequencer, apache, nginx, parse_head, split_lines,
+};
 
 /// A fixture repeated until it is about 8 MiB, so runs measure steady state.
 fn data(fixture: &str) -> Vec<u8> {
@@ -155,7 +151,7 @@ fn end_to_end(c: &mut Criterion) {
                     threads: 2,
                     progress: None,
                 };
-                upcause::pipeline::run(&inputs, &opts, &mut agg, &mut |_| {});
+                upcause::internals::run(&inputs, &opts, &mut agg, &mut |_| {});
                 agg.total_failures()
             })
         });

@@ -16,6 +16,21 @@ use crate::pipeline::{self, RunOptions};
 use crate::render::{self, Output, text::TextOptions};
 use crate::report::Report;
 
+/// The command: parses the command line, runs it, and turns the outcome
+/// into the exit status (a closed pipe, as with `| head`, is the reader's
+/// choice, not an error).
+pub fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    match run(Cli::parse()) {
+        Ok(code) => code.into(),
+        Err(e) if e.is_broken_pipe() => ExitCode::Success.into(),
+        Err(e) => {
+            print_error(&e);
+            ExitCode::InputError.into()
+        }
+    }
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match config::resolve(cli)? {

@@ -22,7 +22,7 @@ pub const OTHER: u32 = u32::MAX - 1;
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
     /// Ids, hashed by their key with the fixed hash that the scanning
-    /// stage's tables use too ([`crate::scan::KeyTable`]), so a key
+    /// stage's tables use too ([`KeyTable`]), so a key
     /// arriving from there is not hashed again.
     ids: HashTable<u32>,
     keys: Vec<Box<[u8]>>,
@@ -76,11 +76,6 @@ impl Interner {
     /// Number of keys held.
     pub fn len(&self) -> usize {
         self.keys.len()
-    }
-
-    /// True when no key is held.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 }
 
@@ -187,11 +182,6 @@ impl KeyTable {
     /// Number of keys.
     pub fn len(&self) -> usize {
         self.keys.len()
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 }
 

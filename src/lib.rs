@@ -24,25 +24,51 @@
 //! [`error`].
 
 #![deny(unsafe_code)]
+// The documentation is the developers' map of the stages (`cargo doc
+// --document-private-items`); the public surface is one function, so
+// links between internal items are the rule, not a leak.
+#![allow(rustdoc::private_intra_doc_links)]
 
-pub mod aggregate;
-pub mod app;
-pub mod bytes;
-pub mod catalog;
-pub mod check;
-pub mod config;
-pub mod error;
-pub mod event;
-pub mod exit;
-pub mod follow;
-pub mod input;
-pub mod keys;
-pub mod merge;
-pub mod order;
-pub mod parse;
-pub mod pipeline;
-pub mod render;
-pub mod report;
-pub mod scan;
+pub(crate) mod aggregate;
+pub(crate) mod app;
+pub(crate) mod bytes;
+pub(crate) mod catalog;
+pub(crate) mod check;
+pub(crate) mod config;
+pub(crate) mod error;
+pub(crate) mod event;
+pub(crate) mod exit;
+pub(crate) mod follow;
+pub(crate) mod input;
+pub(crate) mod keys;
+pub(crate) mod merge;
+pub(crate) mod order;
+pub(crate) mod parse;
+pub(crate) mod pipeline;
+pub(crate) mod render;
+pub(crate) mod report;
+pub(crate) mod scan;
 
-pub use error::{Error, Result};
+/// The `upcause` command, as `src/main.rs` runs it.
+pub use app::main;
+
+/// Not a stable interface: the pieces that the benchmarks, the property
+/// tests and the fuzz targets drive directly, one stage at a time. The
+/// command-line tool is the product; this may change in any release.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::aggregate::Aggregator;
+    pub use crate::app::build_report;
+    pub use crate::bytes::escape;
+    pub use crate::catalog::Catalog;
+    pub use crate::catalog::causes::REQUIRED;
+    pub use crate::config::AnalyzeConfig;
+    pub use crate::config::cli::{Cli, Command};
+    pub use crate::input::lines::{ChunkReader, Line, LineReader, Piece, split_lines};
+    pub use crate::input::source::InputSpec;
+    pub use crate::order::{Filters, Sequencer};
+    pub use crate::parse::{Format, ParseState, apache, nginx, parse_head, php_fpm};
+    pub use crate::pipeline::{RunOptions, run};
+    pub use crate::render::{json, text};
+    pub use crate::scan::{Scan, Scanner};
+}

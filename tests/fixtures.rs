@@ -119,7 +119,7 @@ fn every_required_cause_the_servers_can_produce_has_a_fixture() {
         .collect();
     // The README of fixtures/ explains why the others cannot be produced on
     // one machine (see "Not produced").
-    for &id in upcause::catalog::causes::REQUIRED {
+    for &id in upcause::internals::REQUIRED {
         assert!(have.iter().any(|h| h == id), "no fixture for {id}");
     }
 }

@@ -22,10 +22,10 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use upcause::bytes::escape;
-use upcause::catalog::Catalog;
-use upcause::input::lines::{ChunkReader, Line, LineReader, Piece, split_lines};
-use upcause::parse::{Format, ParseState, apache, nginx, parse_head, php_fpm};
+use upcause::internals::{
+    Catalog, ChunkReader, Format, Line, LineReader, ParseState, Piece, apache, escape, nginx,
+    parse_head, php_fpm, split_lines,
+};
 
 static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::new);
 

@@ -8,8 +8,7 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use upcause::catalog::Catalog;
-use upcause::parse::{ParseState, apache, nginx, parse_head, php_fpm};
+use upcause::internals::{Catalog, ParseState, apache, nginx, parse_head, php_fpm};
 
 static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::new);
 

@@ -15,10 +15,7 @@ use std::sync::LazyLock;
 use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use upcause::app;
-use upcause::config::cli::{Cli, Command};
-use upcause::config::AnalyzeConfig;
-use upcause::render::{json, text};
+use upcause::internals::{AnalyzeConfig, Cli, Command, build_report, json, text};
 
 /// One scratch directory per fuzzing process; the input file in it (its
 /// name has bytes that must be escaped in text output) is rewritten for
@@ -60,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
         unreachable!()
     };
     let cfg = AnalyzeConfig::from_args(args).expect("valid config");
-    let report = app::build_report(&cfg, &mut |_| {});
+    let report = build_report(&cfg, &mut |_| {});
 
     let mut out = Vec::new();
     json::render(&report, &mut out).expect("json renders");

@@ -18,9 +18,7 @@ mod php_fpm;
 pub mod rows;
 pub mod signatures;
 
-pub use causes::CauseInfo;
 pub use compiled::Classified;
-pub use errno::Errno;
 pub use memo::FitMemo;
 
 use crate::event::{PerServer, Server};

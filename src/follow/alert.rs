@@ -137,11 +137,6 @@ impl Alerts {
         }
     }
 
-    /// True when there is no rule.
-    pub fn is_empty(&self) -> bool {
-        self.alerts.is_empty()
-    }
-
     /// Counts `n` failed requests of `cause` at log second `sec` (ignored
     /// outside every window: older, or ahead of the clock).
     pub fn record(&mut self, cause: CauseId, sec: i64, n: u64, now: i64) {

@@ -220,11 +220,6 @@ impl<'a> Feeder<'a> {
         }
     }
 
-    /// Number of inputs.
-    pub fn inputs(&self) -> usize {
-        self.seqs.len()
-    }
-
     /// Ends every input: what is still being joined (an Apache failure
     /// waiting for its last line, a record cut at the end) is counted.
     pub fn finish(&mut self, at: Instant, wall: i64) {

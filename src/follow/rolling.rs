@@ -131,16 +131,6 @@ impl Rolling {
         self.buckets = self.buckets.split_off(&start);
     }
 
-    /// Number of buckets held.
-    pub fn len(&self) -> usize {
-        self.buckets.len()
-    }
-
-    /// True when no bucket is held.
-    pub fn is_empty(&self) -> bool {
-        self.buckets.is_empty()
-    }
-
     /// Every cause's counters over the span at `now`.
     pub fn merged(&self, now: i64) -> Vec<CauseStats> {
         let (start, end) = self.span(now);
@@ -259,9 +249,9 @@ mod tests {
         r.prune(later);
         let m = r.merged(later);
         assert_eq!(m[0].count, 3);
-        assert_eq!(r.len(), 1);
+        assert_eq!(r.buckets.len(), 1);
         r.prune(5000);
-        assert!(r.is_empty());
+        assert!(r.buckets.is_empty());
     }
 
     #[test]

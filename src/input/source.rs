@@ -102,12 +102,6 @@ fn rotation_key(path: &Path) -> (String, Reverse<u64>, String) {
     (trimmed.to_string(), Reverse(0), name.clone())
 }
 
-/// Opens an input for reading, decompressing gzip when its first bytes are
-/// the gzip magic.
-pub fn open(spec: &InputSpec) -> io::Result<Box<dyn Read + Send>> {
-    open_counted(spec, None)
-}
-
 /// Size in bytes of an input on disk, when it has one (not stdin, FIFOs).
 pub fn size_on_disk(spec: &InputSpec) -> Option<u64> {
     match spec {
@@ -134,7 +128,9 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// [`open`], counting the bytes read from the input as stored into `count`.
+/// Opens an input for reading, decompressing gzip when its first bytes
+/// are the gzip magic; the bytes read from the input as stored are added
+/// to `count`.
 pub fn open_counted(
     spec: &InputSpec,
     count: Option<Arc<AtomicU64>>,
@@ -266,13 +262,13 @@ mod tests {
         fs::write(&plain_named_gz, enc.finish().unwrap()).unwrap();
 
         let mut s = String::new();
-        open(&InputSpec::Path(gz_named_plain))
+        open_counted(&InputSpec::Path(gz_named_plain), None)
             .unwrap()
             .read_to_string(&mut s)
             .unwrap();
         assert_eq!(s, "hello\n");
         s.clear();
-        open(&InputSpec::Path(plain_named_gz))
+        open_counted(&InputSpec::Path(plain_named_gz), None)
             .unwrap()
             .read_to_string(&mut s)
             .unwrap();
@@ -285,7 +281,7 @@ mod tests {
         let p = dir.path().join("x");
         fs::write(&p, b"\x1f").unwrap();
         let mut v = Vec::new();
-        open(&InputSpec::Path(p))
+        open_counted(&InputSpec::Path(p), None)
             .unwrap()
             .read_to_end(&mut v)
             .unwrap();
@@ -300,6 +296,6 @@ mod tests {
             vec![InputSpec::Stdin, InputSpec::Path(PathBuf::from("/no/such"))]
         );
         assert!(errors.is_empty());
-        assert!(open(&inputs[1]).is_err());
+        assert!(open_counted(&inputs[1], None).is_err());
     }
 }
