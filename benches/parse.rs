@@ -6,14 +6,13 @@
 //!
 //! `cargo bench --bench parse`
 
-use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use upcause::internals::{
-    Aggregator, Catalog, ChunkReader, Filters, InputSpec, LineReader, ParseState, Piece,
-    RunOptions, Scan, Scanner, Sequencer, apache, nginx, parse_head, split_lines,
+    Aggregator, Catalog, ChunkReader, Filters, InputSpec, ParseState, Piece, RunOptions, Scan,
+    Scanner, Sequencer, apache, nginx, parse_head, split_lines,
 };
 
 /// A fixture repeated until it is about 8 MiB, so runs measure steady state.
@@ -33,16 +32,6 @@ fn lines(c: &mut Criterion) {
     let buf = data("nginx/mixed.log");
     let mut g = c.benchmark_group("lines");
     g.throughput(Throughput::Bytes(buf.len() as u64));
-    g.bench_function("line_reader", |b| {
-        b.iter(|| {
-            let mut r = LineReader::new(&buf[..]);
-            let mut n = 0u64;
-            while let Some(l) = r.next_line().unwrap() {
-                n += black_box(&l as *const _ as usize) as u64 & 1;
-            }
-            n
-        })
-    });
     g.bench_function("chunk_reader", |b| {
         b.iter(|| {
             let mut r = ChunkReader::new(&buf[..]);

@@ -64,7 +64,7 @@ pub mod internals {
     pub use crate::catalog::causes::REQUIRED;
     pub use crate::config::AnalyzeConfig;
     pub use crate::config::cli::{Cli, Command};
-    pub use crate::input::lines::{ChunkReader, Line, LineReader, Piece, split_lines};
+    pub use crate::input::lines::{ChunkReader, Piece, split_lines};
     pub use crate::input::source::InputSpec;
     pub use crate::order::{Filters, Sequencer};
     pub use crate::parse::{Format, ParseState, apache, nginx, parse_head, php_fpm};

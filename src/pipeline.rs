@@ -801,7 +801,7 @@ Stack trace:
             let mut rest = log.as_bytes();
             while !rest.is_empty() {
                 let cut = rest.len().min(4000);
-                let cut = memchr::memrchr(b'\n', &rest[..cut]).map_or(rest.len(), |i| i + 1);
+                let cut = crate::input::lines::whole_lines_end(&rest[..cut]).unwrap_or(rest.len());
                 out.push(&rest[..cut]);
                 rest = &rest[cut..];
             }

@@ -15,7 +15,9 @@
 //! - `render::escape` lets no control, bidi or invisible format character
 //!   through, and leaves clean text alone.
 
+use std::cell::RefCell;
 use std::io::{self, Read};
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 use proptest::collection::vec;
@@ -23,8 +25,8 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use upcause::internals::{
-    Catalog, ChunkReader, Format, Line, LineReader, ParseState, Piece, apache, escape, nginx,
-    parse_head, php_fpm, split_lines,
+    Catalog, ChunkReader, Format, ParseState, Piece, apache, escape, nginx, parse_head, php_fpm,
+    split_lines,
 };
 
 static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::new);
@@ -248,15 +250,78 @@ fn complete_lines(input: &[u8], limit: usize) -> Vec<Got> {
     }
 }
 
-fn read_lines(src: Planned, limit: usize) -> (Vec<Got>, Option<io::Error>) {
-    let mut r = LineReader::with_limit(src, limit);
-    let mut out = Vec::new();
-    loop {
-        match r.next_line() {
-            Ok(Some(Line::Text(t))) => out.push(Ok(t.to_vec())),
-            Ok(Some(Line::Oversized(n))) => out.push(Err(n)),
-            Ok(None) => return (out, None),
-            Err(e) => return (out, Some(e)),
+/// A file being written: reads give what has been written so far.
+struct Growing(Rc<RefCell<(Vec<u8>, usize)>>);
+
+impl Read for Growing {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut g = self.0.borrow_mut();
+        let (data, at) = &mut *g;
+        let n = (data.len() - *at).min(buf.len());
+        buf[..n].copy_from_slice(&data[*at..*at + n]);
+        *at += n;
+        Ok(n)
+    }
+}
+
+/// Writes `input` in the steps of `plan`, reading with a live
+/// `ChunkReader` after each write, then takes the unfinished line as a
+/// followed file left for good does. Also gives the chunk sizes.
+fn read_live(input: &[u8], plan: &[Step], target: usize, limit: usize) -> (Vec<Got>, Vec<usize>) {
+    let file = Rc::new(RefCell::new((Vec::new(), 0)));
+    let mut r = ChunkReader::live(Growing(file.clone()), target, limit);
+    let (mut out, mut sizes, mut buf) = (Vec::new(), Vec::new(), Vec::new());
+    let mut written = 0;
+    let mut steps = plan.iter().cycle();
+    while written < input.len() {
+        if let Some(Step::Bytes(n)) = steps.next() {
+            let n = (*n).min(input.len() - written);
+            file.borrow_mut()
+                .0
+                .extend_from_slice(&input[written..written + n]);
+            written += n;
+        }
+        while let Ok(piece) = r
+            .next_piece(std::mem::take(&mut buf))
+            .expect("no read error")
+        {
+            if let Piece::Chunk { buf: c, len } = &piece {
+                assert!(c[..*len].ends_with(b"\n"), "live chunks hold whole lines");
+            }
+            buf = split_piece(piece, limit, &mut out, &mut sizes);
+        }
+    }
+    if let Some(piece) = r.unfinished() {
+        split_piece(piece, limit, &mut out, &mut sizes);
+    }
+    (out, sizes)
+}
+
+/// The lines of a piece, split the way the pipeline does with the length
+/// limit the caller applies; hands back the buffer.
+fn split_piece(piece: Piece, limit: usize, out: &mut Vec<Got>, sizes: &mut Vec<usize>) -> Vec<u8> {
+    match piece {
+        Piece::Chunk { buf: whole, len } => {
+            let c = &whole[..len];
+            sizes.push(c.len());
+            for l in split_lines(c) {
+                // split_lines strips the '\r'; the limit is on the raw
+                // line.
+                let raw = c[(l.as_ptr() as usize - c.as_ptr() as usize)..]
+                    .split(|&b| b == b'\n')
+                    .next()
+                    .unwrap();
+                out.push(if raw.len() > limit {
+                    Err(raw.len() as u64)
+                } else {
+                    Ok(l.to_vec())
+                });
+            }
+            whole
+        }
+        Piece::Oversized(n) => {
+            out.push(Err(n));
+            Vec::new()
         }
     }
 }
@@ -274,28 +339,7 @@ fn read_chunks(
     let mut buf = Vec::new();
     loop {
         match r.next_piece(buf) {
-            Ok(Ok(Piece::Chunk { buf: whole, len })) => {
-                let c = &whole[..len];
-                sizes.push(c.len());
-                for l in split_lines(c) {
-                    // split_lines strips the '\r'; the limit is on the raw
-                    // line, as LineReader applies it.
-                    let raw = c[(l.as_ptr() as usize - c.as_ptr() as usize)..]
-                        .split(|&b| b == b'\n')
-                        .next()
-                        .unwrap();
-                    out.push(if raw.len() > limit {
-                        Err(raw.len() as u64)
-                    } else {
-                        Ok(l.to_vec())
-                    });
-                }
-                buf = whole;
-            }
-            Ok(Ok(Piece::Oversized(n))) => {
-                out.push(Err(n));
-                buf = Vec::new();
-            }
+            Ok(Ok(piece)) => buf = split_piece(piece, limit, &mut out, &mut sizes),
             Ok(Err(_)) => return (out, sizes, None),
             Err(e) => return (out, sizes, Some(e)),
         }
@@ -344,27 +388,16 @@ proptest! {
     #![proptest_config(config(1000))]
 
     #[test]
-    fn line_reader_equals_split(input in line_input(), plan in plan(), limit in limit()) {
-        let (got, err) = read_lines(Planned::new(&input, &plan, None), limit);
-        prop_assert!(err.is_none());
-        prop_assert_eq!(got, oracle(&input, limit));
-    }
-
-    #[test]
-    fn line_reader_keeps_the_lines_before_an_error(
+    fn live_chunk_reader_equals_split(
         input in line_input(),
         plan in plan(),
+        target in 1usize..200,
         limit in limit(),
-        cut in any::<prop::sample::Index>(),
     ) {
-        let at = cut.index(input.len() + 1);
-        let (got, err) = read_lines(Planned::new(&input, &plan, Some(at)), limit);
-        prop_assert_eq!(err.map(|e| e.to_string()), Some("disk on fire".to_string()));
-        // As for ChunkReader: the complete lines, then possibly the
-        // unfinished line the error cut, nothing else.
-        let before = complete_lines(&input[..at], limit);
-        prop_assert_eq!(&got[..before.len().min(got.len())], &before[..]);
-        prop_assert!(got.len() <= before.len() + 1, "{:?} vs {:?}", got, before);
+        let (got, sizes) = read_live(&input, &plan, target, limit);
+        prop_assert_eq!(got, oracle(&input, limit));
+        let bound = target.max(limit.saturating_add(1)) + 64 * 1024;
+        prop_assert!(sizes.iter().all(|&s| s > 0 && s <= bound), "{:?}", sizes);
     }
 
     #[test]

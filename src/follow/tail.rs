@@ -23,7 +23,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::input::lines::MAX_LINE;
+use crate::input::lines::{self, ChunkReader, MAX_LINE};
 
 /// How long a rotated-away file is still read after it stops growing.
 pub const GRACE: Duration = Duration::from_secs(10);
@@ -69,16 +69,15 @@ fn file_id(_: &Metadata) -> (u64, u64) {
     (0, 0)
 }
 
-/// One open file and the unfinished line read from it.
+/// One open file, read through the line cutter, which holds its
+/// unfinished last line.
 struct Reader {
-    file: File,
+    chunks: ChunkReader<File>,
     id: (u64, u64),
-    /// Bytes of the file consumed (read) so far.
-    offset: u64,
-    /// The unfinished last line.
-    partial: Vec<u8>,
-    /// Inside a line over the limit: drop bytes up to its newline.
-    skipping: bool,
+    /// Where in the file the cutter started reading.
+    start: u64,
+    /// A buffer handed back by the cutter, for the next read.
+    spare: Vec<u8>,
 }
 
 impl Reader {
@@ -90,18 +89,31 @@ impl Reader {
         }
         Ok(Reader {
             id: file_id(&meta),
-            file,
-            offset: 0,
-            partial: Vec::new(),
-            skipping: false,
+            chunks: ChunkReader::live(file, READ_SIZE, MAX_LINE),
+            start: 0,
+            spare: Vec::new(),
         })
+    }
+
+    /// Bytes of the file consumed (read) so far.
+    fn offset(&self) -> u64 {
+        self.start + self.chunks.bytes_read()
+    }
+
+    /// Reads on from `at` in the file, forgetting what was held.
+    fn restart_at(&mut self, at: u64) -> io::Result<()> {
+        self.chunks.get_mut().seek(SeekFrom::Start(at))?;
+        self.chunks.restart();
+        self.start = at;
+        Ok(())
     }
 
     /// Positions the reader at the end of the file, keeping the line in
     /// progress (the bytes after the last newline) as the start of the next
     /// line: lines that end after following began are counted.
     fn seek_to_end(&mut self) -> io::Result<()> {
-        let len = self.file.metadata()?.len();
+        let file = self.chunks.get_mut();
+        let len = file.metadata()?.len();
         let mut start = len;
         let mut buf = vec![0u8; 64 * 1024];
         // Look back for the last newline, at most one line length.
@@ -110,11 +122,11 @@ impl Reader {
         while !found && start > floor {
             let from = start.saturating_sub(buf.len() as u64).max(floor);
             let n = (start - from) as usize;
-            self.file.seek(SeekFrom::Start(from))?;
-            self.file.read_exact(&mut buf[..n])?;
-            match memchr::memrchr(b'\n', &buf[..n]) {
-                Some(i) => {
-                    start = from + i as u64 + 1;
+            file.seek(SeekFrom::Start(from))?;
+            file.read_exact(&mut buf[..n])?;
+            match lines::whole_lines_end(&buf[..n]) {
+                Some(e) => {
+                    start = from + e as u64;
                     found = true;
                 }
                 None => start = from,
@@ -123,84 +135,44 @@ impl Reader {
         if !found && start > 0 {
             // No newline within a line length: an oversized line is being
             // written; skip to its end.
-            start = len;
-            self.skipping = true;
+            self.restart_at(len)?;
+            self.chunks.restart_inside_oversized_line();
+            return Ok(());
         }
-        self.file.seek(SeekFrom::Start(start))?;
-        self.offset = start;
-        Ok(())
+        self.restart_at(start)
     }
 
     /// Reads what was appended, up to about `budget` bytes, handing out
     /// complete lines. Returns the bytes read and whether the end was
     /// reached.
     fn read_some(&mut self, budget: u64, sink: &mut Sink<'_>) -> io::Result<(u64, bool)> {
-        let mut total = 0u64;
+        let before = self.chunks.bytes_read();
         loop {
+            let total = self.chunks.bytes_read() - before;
             if total >= budget {
                 return Ok((total, false));
             }
-            let held = self.partial.len();
-            self.partial.resize(held + READ_SIZE, 0);
-            let n = loop {
-                match self.file.read(&mut self.partial[held..]) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        self.partial.truncate(held);
-                        return Err(e);
-                    }
-                    Ok(n) => break n,
+            match self.chunks.next_piece(std::mem::take(&mut self.spare))? {
+                Err(buf) => {
+                    self.spare = buf;
+                    return Ok((self.chunks.bytes_read() - before, true));
                 }
-            };
-            self.partial.truncate(held + n);
-            if n == 0 {
-                return Ok((total, true));
+                Ok(lines::Piece::Chunk { buf, len }) => {
+                    sink(Piece::Lines(&buf[..len]));
+                    self.spare = buf;
+                }
+                Ok(lines::Piece::Oversized(_)) => sink(Piece::Oversized),
             }
-            self.offset += n as u64;
-            total += n as u64;
-            self.take_lines(held, sink);
-        }
-    }
-
-    /// Hands out the complete lines in `partial` (whose first `searched`
-    /// bytes hold no newline) and keeps the rest.
-    fn take_lines(&mut self, searched: usize, sink: &mut Sink<'_>) {
-        let mut start = 0;
-        if self.skipping {
-            match memchr::memchr(b'\n', &self.partial[searched..]) {
-                None => {
-                    self.partial.clear();
-                    return;
-                }
-                Some(i) => {
-                    sink(Piece::Oversized);
-                    self.skipping = false;
-                    start = searched + i + 1;
-                }
-            }
-        }
-        let from = start.max(searched);
-        if let Some(i) = memchr::memrchr(b'\n', &self.partial[from..]) {
-            let end = from + i + 1;
-            sink(Piece::Lines(&self.partial[start..end]));
-            start = end;
-        }
-        self.partial.drain(..start);
-        if self.partial.len() > MAX_LINE + 1 {
-            self.partial.clear();
-            self.skipping = true;
         }
     }
 
     /// The file is left for good: its unfinished line counts as a line.
     fn finish(&mut self, sink: &mut Sink<'_>) {
-        if self.skipping {
-            sink(Piece::Oversized);
-        } else if !self.partial.is_empty() {
-            sink(Piece::Lines(&self.partial));
+        match self.chunks.unfinished() {
+            Some(lines::Piece::Chunk { buf, len }) => sink(Piece::Lines(&buf[..len])),
+            Some(lines::Piece::Oversized(_)) => sink(Piece::Oversized),
+            None => {}
         }
-        self.partial.clear();
-        self.skipping = false;
     }
 }
 
@@ -328,11 +300,14 @@ impl Tail {
             return polled; // rotation is looked at once caught up
         }
         // copytruncate: the file is now shorter than what was read.
-        if r.file.metadata().is_ok_and(|m| m.len() < r.offset) {
+        if r.chunks
+            .get_ref()
+            .metadata()
+            .is_ok_and(|m| m.len() < r.offset())
+        {
             self.rotations += 1;
             r.finish(sink);
-            if r.file.seek(SeekFrom::Start(0)).is_ok() {
-                r.offset = 0;
+            if r.restart_at(0).is_ok() {
                 if let Ok((n, eof)) = r.read_some(budget, sink) {
                     polled.bytes += n;
                     polled.more |= !eof;
@@ -518,7 +493,7 @@ mod tests {
         append(&p, b"a\n");
         append(&p, &big);
         assert_eq!(poll(&mut t, now), "a\n|");
-        assert!(t.current.as_ref().unwrap().partial.is_empty());
+        assert_eq!(t.current.as_ref().unwrap().chunks.held_bytes(), 0);
         append(&p, b"xx\nb\n");
         assert_eq!(poll(&mut t, now), "#b\n|");
     }

@@ -1,161 +1,21 @@
-//! Line scanning over reused buffers.
-//!
-//! Two readers share the rules: lines end at `\n`, one trailing `\r` is
-//! stripped, the last line counts even without a final newline, and a line
+//! The line cutter: every place that reads lines cuts them here, by one
+//! set of rules. Lines end at `\n`, one trailing `\r` is stripped, the
+//! last line of an input counts even without a final newline, and a line
 //! longer than the limit is reported as oversized and skipped while it
 //! streams past, so a huge line never has to fit in memory.
 //!
-//! - [`LineReader`] lends one line at a time out of its buffer.
 //! - [`ChunkReader`] cuts a stream into chunks of whole lines, which
-//!   workers scan in parallel (see [`crate::scan`]).
+//!   workers scan in parallel (see [`crate::scan`]). A live one (a
+//!   followed file) holds an unfinished last line until its end arrives.
+//! - [`whole_lines_end`] and [`line_end`] are the two searches the
+//!   readers make, also over mapped files.
+//! - [`spans`] and [`split_lines`] cut a chunk into its lines.
 
 use std::io::{self, Read};
 
 /// Longest line kept, in bytes (excluding the newline). nginx itself cuts
 /// records at 2048 bytes; 1 MiB leaves room for anything real.
 pub const MAX_LINE: usize = 1 << 20;
-
-/// Size of each read from the underlying source.
-const READ_SIZE: usize = 256 * 1024;
-
-/// One physical line.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Line<'a> {
-    /// The bytes of the line, without `\n` or a trailing `\r`.
-    Text(&'a [u8]),
-    /// A line longer than the limit; only its length is kept.
-    Oversized(u64),
-}
-
-/// Reads lines from any byte source through a single growing-then-reused
-/// buffer.
-pub struct LineReader<R> {
-    inner: R,
-    buf: Vec<u8>,
-    /// Start of the unread part of `buf`.
-    start: usize,
-    /// End of the valid bytes in `buf`.
-    end: usize,
-    eof: bool,
-    max_line: usize,
-    line_no: u64,
-    /// A read error, reported after the lines read before it (the same
-    /// rule as [`ChunkReader`]).
-    error: Option<io::Error>,
-}
-
-impl<R: Read> LineReader<R> {
-    /// A reader with the default line limit.
-    pub fn new(inner: R) -> Self {
-        Self::with_limit(inner, MAX_LINE)
-    }
-
-    /// A reader that treats lines longer than `max_line` bytes as oversized.
-    pub fn with_limit(inner: R, max_line: usize) -> Self {
-        LineReader {
-            inner,
-            buf: vec![0; READ_SIZE.min(max_line.saturating_add(2)).max(64)],
-            start: 0,
-            end: 0,
-            eof: false,
-            max_line,
-            line_no: 0,
-            error: None,
-        }
-    }
-
-    /// Number of the line most recently returned (1-based).
-    pub fn line_no(&self) -> u64 {
-        self.line_no
-    }
-
-    /// The next line, `None` at the end of input. An I/O error leaves the
-    /// lines returned before it valid.
-    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
-        loop {
-            if let Some(pos) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
-                let line_start = self.start;
-                let line_end = self.start + pos;
-                self.start = line_end + 1;
-                self.line_no += 1;
-                if line_end - line_start > self.max_line {
-                    return Ok(Some(Line::Oversized((line_end - line_start) as u64)));
-                }
-                return Ok(Some(Line::Text(trim_cr(&self.buf[line_start..line_end]))));
-            }
-            let pending = self.end - self.start;
-            if pending > self.max_line {
-                let len = self.skip_rest_of_line(pending as u64)?;
-                self.line_no += 1;
-                return Ok(Some(Line::Oversized(len)));
-            }
-            if self.eof {
-                if pending == 0 {
-                    return match self.error.take() {
-                        Some(e) => Err(e),
-                        None => Ok(None),
-                    };
-                }
-                let line_start = self.start;
-                self.start = self.end;
-                self.line_no += 1;
-                return Ok(Some(Line::Text(trim_cr(&self.buf[line_start..self.end]))));
-            }
-            self.fill()?;
-        }
-    }
-
-    /// Moves the unread bytes to the front, grows the buffer if a single
-    /// line fills it, and reads more.
-    fn fill(&mut self) -> io::Result<()> {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        if self.end == self.buf.len() {
-            let limit = self.max_line.saturating_add(2);
-            let new_len = (self.buf.len() * 2).min(limit).max(self.buf.len() + 1);
-            self.buf.resize(new_len, 0);
-        }
-        let n = match read_retrying(&mut self.inner, &mut self.buf[self.end..]) {
-            Ok(n) => n,
-            Err(e) => {
-                self.error = Some(e);
-                0
-            }
-        };
-        if n == 0 {
-            self.eof = true;
-        }
-        self.end += n;
-        Ok(())
-    }
-
-    /// Discards the current over-long line up to and including its newline,
-    /// returning its length. Memory stays at the buffer size.
-    fn skip_rest_of_line(&mut self, mut len: u64) -> io::Result<u64> {
-        self.start = 0;
-        self.end = 0;
-        loop {
-            if self.eof {
-                return Ok(len);
-            }
-            let n = read_retrying(&mut self.inner, &mut self.buf[..])?;
-            if n == 0 {
-                self.eof = true;
-                return Ok(len);
-            }
-            if let Some(pos) = memchr::memchr(b'\n', &self.buf[..n]) {
-                len += pos as u64;
-                self.start = pos + 1;
-                self.end = n;
-                return Ok(len);
-            }
-            len += n as u64;
-        }
-    }
-}
 
 /// Bytes a chunk aims at; a chunk ends at the first line end past it.
 pub const CHUNK_SIZE: usize = 2048 * 1024;
@@ -179,6 +39,11 @@ pub enum Piece {
 /// and handed out, so a caller can recycle a fixed set of them; a recycled
 /// buffer is reused as it is, never cleared, so steady-state reading
 /// neither allocates nor zeroes memory.
+///
+/// A live reader ([`ChunkReader::live`]) reads a file that is still being
+/// written: the end of what is there now is not the end of the input, so
+/// an unfinished last line is held (an oversized one skipped) until its
+/// newline arrives, and reading goes on after the writer appends.
 pub struct ChunkReader<R> {
     inner: R,
     /// The start of a line that did not fit in the previous chunk.
@@ -188,6 +53,13 @@ pub struct ChunkReader<R> {
     max_line: usize,
     /// A read error, reported after the lines read before it.
     error: Option<io::Error>,
+    /// The end of the source is only the end of what is there now.
+    live: bool,
+    /// Inside an oversized line (live readers: across reads), its length
+    /// so far.
+    skipping: Option<u64>,
+    /// Bytes read from the source.
+    read: u64,
 }
 
 impl<R: Read> ChunkReader<R> {
@@ -205,13 +77,32 @@ impl<R: Read> ChunkReader<R> {
             target: target.max(1),
             max_line,
             error: None,
+            live: false,
+            skipping: None,
+            read: 0,
+        }
+    }
+
+    /// A live reader: at the end of the source it hands out the whole
+    /// lines it has and keeps the unfinished one for later.
+    pub fn live(inner: R, target: usize, max_line: usize) -> Self {
+        ChunkReader {
+            live: true,
+            ..Self::with_sizes(inner, target, max_line)
         }
     }
 
     /// The next piece, read into `buf`; `Ok(Err(buf))` at the end of
-    /// input, handing `buf` back unused. A read error comes after the lines
-    /// read before it.
+    /// input (live: of what is there now), handing `buf` back unused. A
+    /// read error comes after the lines read before it.
     pub fn next_piece(&mut self, mut buf: Vec<u8>) -> io::Result<Result<Piece, Vec<u8>>> {
+        if let Some(len) = self.skipping.take() {
+            // (Live only: an oversized line was still being written.)
+            return match self.skip_rest_of_line(len, &mut buf) {
+                Some(len) => Ok(Ok(Piece::Oversized(len))),
+                None => self.nothing_now(buf),
+            };
+        }
         if self.carry.is_empty()
             && let Some(e) = self.error.take()
         {
@@ -225,13 +116,14 @@ impl<R: Read> ChunkReader<R> {
         let mut searched = 0;
         loop {
             if filled >= self.target || self.eof {
-                if let Some(p) = memchr::memrchr(b'\n', &buf[searched..filled]) {
-                    let cut = searched + p + 1;
+                if let Some(end) = whole_lines_end(&buf[searched..filled]) {
+                    let cut = searched + end;
                     self.carry.extend_from_slice(&buf[cut..filled]);
+                    self.eof &= !self.live;
                     return Ok(Ok(Piece::Chunk { buf, len: cut }));
                 }
                 searched = filled;
-                if self.eof {
+                if self.eof && !self.live {
                     if filled == 0 {
                         return match self.error.take() {
                             Some(e) => Err(e),
@@ -241,52 +133,130 @@ impl<R: Read> ChunkReader<R> {
                     return Ok(Ok(Piece::Chunk { buf, len: filled }));
                 }
                 if filled > self.max_line {
-                    let len = self.skip_rest_of_line(filled as u64, &mut buf)?;
-                    return Ok(Ok(Piece::Oversized(len)));
+                    return match self.skip_rest_of_line(filled as u64, &mut buf) {
+                        Some(len) => Ok(Ok(Piece::Oversized(len))),
+                        None => self.nothing_now(buf),
+                    };
+                }
+                if self.eof {
+                    // Live: the unfinished line waits for its newline.
+                    self.carry.extend_from_slice(&buf[..filled]);
+                    return self.nothing_now(buf);
                 }
             }
             let want = (self.target + 64 * 1024)
                 .saturating_sub(filled)
                 .max(64 * 1024);
             grow(&mut buf, filled + want);
-            let n = match read_retrying(&mut self.inner, &mut buf[filled..filled + want]) {
-                Ok(n) => n,
-                Err(e) => {
-                    // The lines before the damage still count; the error
-                    // is reported once they are out.
-                    self.error = Some(e);
-                    0
-                }
-            };
+            let n = self.read_some(&mut buf[filled..filled + want]);
             filled += n;
-            if n == 0 {
-                self.eof = true;
-            }
         }
     }
 
+    /// Live: the end of what is there now (or the read error met there).
+    fn nothing_now(&mut self, buf: Vec<u8>) -> io::Result<Result<Piece, Vec<u8>>> {
+        self.eof = false;
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(Err(buf)),
+        }
+    }
+
+    /// One read; 0 (and `eof` set) at the end or on an error, which is kept
+    /// to be reported once the lines before it are out.
+    fn read_some(&mut self, buf: &mut [u8]) -> usize {
+        let n = match read_retrying(&mut self.inner, buf) {
+            Ok(n) => n,
+            Err(e) => {
+                self.error = Some(e);
+                0
+            }
+        };
+        self.read += n as u64;
+        if n == 0 {
+            self.eof = true;
+        }
+        n
+    }
+
     /// Discards the current over-long line up to its newline (using `buf`
-    /// as scratch); what follows the newline is kept for the next chunk.
-    fn skip_rest_of_line(&mut self, mut len: u64, buf: &mut Vec<u8>) -> io::Result<u64> {
+    /// as scratch), giving its length; what follows the newline is kept for
+    /// the next chunk. `None` when a live source has no more yet: the line
+    /// is still being skipped at the next call.
+    fn skip_rest_of_line(&mut self, mut len: u64, buf: &mut Vec<u8>) -> Option<u64> {
         grow(buf, 64 * 1024);
         loop {
-            let n = match read_retrying(&mut self.inner, &mut buf[..64 * 1024]) {
-                Ok(n) => n,
-                Err(e) => {
-                    self.error = Some(e);
-                    0
-                }
-            };
+            let n = self.read_some(&mut buf[..64 * 1024]);
             if n == 0 {
-                self.eof = true;
-                return Ok(len);
+                if self.live {
+                    self.skipping = Some(len);
+                    return None;
+                }
+                return Some(len);
             }
-            if let Some(pos) = memchr::memchr(b'\n', &buf[..n]) {
-                self.carry.extend_from_slice(&buf[pos + 1..n]);
-                return Ok(len + pos as u64);
+            if let Some(end) = line_end(&buf[..n]) {
+                self.carry.extend_from_slice(&buf[end..n]);
+                return Some(len + end as u64 - 1);
             }
             len += n as u64;
         }
+    }
+
+    /// The input ends here for good (a followed file left behind): the
+    /// unfinished line it holds, if any, as its last line.
+    pub fn unfinished(&mut self) -> Option<Piece> {
+        if let Some(len) = self.skipping.take() {
+            return Some(Piece::Oversized(len));
+        }
+        if self.carry.is_empty() {
+            return None;
+        }
+        let buf = std::mem::take(&mut self.carry);
+        let len = buf.len();
+        Some(Piece::Chunk { buf, len })
+    }
+
+    /// True while an unfinished line is held (or skipped).
+    pub fn holds_unfinished(&self) -> bool {
+        !self.carry.is_empty() || self.skipping.is_some()
+    }
+
+    /// Bytes of an unfinished line held in memory (an oversized one being
+    /// skipped holds none).
+    pub fn held_bytes(&self) -> usize {
+        self.carry.len()
+    }
+
+    /// Starts over, as at a new position in the source: what was held is
+    /// dropped and the count of bytes read starts again at zero.
+    pub fn restart(&mut self) {
+        self.carry.clear();
+        self.skipping = None;
+        self.eof = false;
+        self.error = None;
+        self.read = 0;
+    }
+
+    /// Starts over inside a line that is longer than the limit: the bytes
+    /// up to its newline are skipped and reported as one oversized line.
+    pub fn restart_inside_oversized_line(&mut self) {
+        self.restart();
+        self.skipping = Some(self.max_line as u64 + 1);
+    }
+
+    /// Bytes read from the source since the start (or [`Self::restart`]).
+    pub fn bytes_read(&self) -> u64 {
+        self.read
+    }
+
+    /// The source, to seek or inspect it.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// The source.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
     }
 }
 
@@ -298,21 +268,70 @@ fn grow(buf: &mut Vec<u8>, len: usize) {
     }
 }
 
-/// Splits a chunk into its lines (same rules as [`LineReader`], without
-/// the length limit, which the caller checks).
-pub fn split_lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = chunk;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
+/// Just past the last newline in `bytes`: the end of the whole lines at
+/// its start. `None` when no line ends in it.
+#[inline]
+pub fn whole_lines_end(bytes: &[u8]) -> Option<usize> {
+    memchr::memrchr(b'\n', bytes).map(|i| i + 1)
+}
+
+/// Just past the first newline in `bytes`: the end of its first line.
+/// `None` when no line ends in it.
+#[inline]
+pub fn line_end(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr(b'\n', bytes).map(|i| i + 1)
+}
+
+/// One line of a chunk, by its offsets in the chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Where the line starts.
+    pub start: usize,
+    /// Where its text ends: before the `\n` and one trailing `\r`.
+    pub end: usize,
+    /// Where the next line starts.
+    pub next: usize,
+}
+
+/// The lines of a chunk, by offset (see [`Span`]).
+#[inline]
+pub fn spans(chunk: &[u8]) -> Spans<'_> {
+    Spans { chunk, pos: 0 }
+}
+
+/// Iterator of [`spans`].
+pub struct Spans<'a> {
+    chunk: &'a [u8],
+    pos: usize,
+}
+
+impl Iterator for Spans<'_> {
+    type Item = Span;
+
+    #[inline]
+    fn next(&mut self) -> Option<Span> {
+        let start = self.pos;
+        if start >= self.chunk.len() {
             return None;
         }
-        let (line, next) = match memchr::memchr(b'\n', rest) {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &rest[rest.len()..]),
+        let (raw_end, next) = match memchr::memchr(b'\n', &self.chunk[start..]) {
+            Some(i) => (start + i, start + i + 1),
+            None => (self.chunk.len(), self.chunk.len()),
         };
-        rest = next;
-        Some(trim_cr(line))
-    })
+        self.pos = next;
+        let end = if raw_end > start && self.chunk[raw_end - 1] == b'\r' {
+            raw_end - 1
+        } else {
+            raw_end
+        };
+        Some(Span { start, end, next })
+    }
+}
+
+/// Splits a chunk into its lines, without `\n` and one trailing `\r` (the
+/// length limit is the caller's to check).
+pub fn split_lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+    spans(chunk).map(move |s| &chunk[s.start..s.end])
 }
 
 fn read_retrying<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
@@ -324,40 +343,63 @@ fn read_retrying<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
-/// The line without one trailing `\r`.
-#[inline]
-pub fn trim_cr(line: &[u8]) -> &[u8] {
-    match line.last() {
-        Some(b'\r') => &line[..line.len() - 1],
-        _ => line,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Reads every line, with a source that hands out at most `chunk` bytes
-    /// per read, so every buffer boundary gets exercised.
-    fn collect(input: &[u8], chunk: usize, limit: usize) -> Vec<Result<Vec<u8>, u64>> {
-        struct Chunked<'a>(&'a [u8], usize);
-        impl Read for Chunked<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let n = self.0.len().min(self.1).min(buf.len());
-                buf[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
+    /// A source that hands out at most `step` bytes per read, so every
+    /// buffer boundary gets exercised.
+    struct Chunked<'a>(&'a [u8], usize);
+    impl Read for Chunked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
         }
-        let mut r = LineReader::with_limit(Chunked(input, chunk), limit);
+    }
+
+    /// Every line, read through a [`ChunkReader`] aiming at `chunk`-byte
+    /// chunks from a source handing out `chunk` bytes per read.
+    fn collect(input: &[u8], chunk: usize, limit: usize) -> Vec<Result<Vec<u8>, u64>> {
+        lines_of(
+            ChunkReader::with_sizes(Chunked(input, chunk), chunk, limit),
+            limit,
+        )
+    }
+
+    fn lines_of<R: Read>(mut r: ChunkReader<R>, limit: usize) -> Vec<Result<Vec<u8>, u64>> {
         let mut out = Vec::new();
-        while let Some(line) = r.next_line().unwrap() {
-            out.push(match line {
-                Line::Text(t) => Ok(t.to_vec()),
-                Line::Oversized(n) => Err(n),
-            });
+        let mut buf = Vec::new();
+        while let Ok(piece) = r.next_piece(std::mem::take(&mut buf)).unwrap() {
+            push_piece(piece, limit, &mut out, &mut buf);
         }
         out
+    }
+
+    fn push_piece(
+        piece: Piece,
+        limit: usize,
+        out: &mut Vec<Result<Vec<u8>, u64>>,
+        spare: &mut Vec<u8>,
+    ) {
+        match piece {
+            Piece::Oversized(n) => out.push(Err(n)),
+            Piece::Chunk { buf, len } => {
+                for s in spans(&buf[..len]) {
+                    // The limit is on the line without its newline.
+                    let raw = buf[s.start..s.next]
+                        .strip_suffix(b"\n")
+                        .unwrap_or(&buf[s.start..s.next]);
+                    out.push(if raw.len() > limit {
+                        Err(raw.len() as u64)
+                    } else {
+                        Ok(buf[s.start..s.end].to_vec())
+                    });
+                }
+                *spare = buf;
+            }
+        }
     }
 
     fn texts(v: &[&str]) -> Vec<Result<Vec<u8>, u64>> {
@@ -423,7 +465,7 @@ mod tests {
     }
 
     /// All lines of a stream read through [`ChunkReader`] + [`split_lines`],
-    /// in the same shape as [`collect`].
+    /// with one read for the whole input.
     fn collect_chunks(input: &[u8], target: usize, limit: usize) -> Vec<Result<Vec<u8>, u64>> {
         let mut r = ChunkReader::with_sizes(input, target, limit);
         let mut out = Vec::new();
@@ -451,6 +493,118 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A file being written, `step` bytes at a time, read live after each
+    /// write; the unfinished line is taken when the writer is done.
+    fn collect_live(input: &[u8], step: usize, limit: usize) -> Vec<Result<Vec<u8>, u64>> {
+        use std::sync::{Arc, Mutex};
+        /// Reads what has been written so far.
+        struct Growing(Arc<Mutex<(Vec<u8>, usize)>>);
+        impl Read for Growing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let mut g = self.0.lock().unwrap();
+                let (data, at) = &mut *g;
+                let n = (data.len() - *at).min(buf.len());
+                buf[..n].copy_from_slice(&data[*at..*at + n]);
+                *at += n;
+                Ok(n)
+            }
+        }
+        let shared = Arc::new(Mutex::new((Vec::new(), 0)));
+        let mut r = ChunkReader::live(Growing(shared.clone()), 16, limit);
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        for part in input.chunks(step.max(1)) {
+            shared.lock().unwrap().0.extend_from_slice(part);
+            while let Ok(piece) = r.next_piece(std::mem::take(&mut buf)).unwrap() {
+                if let Piece::Chunk { buf, len } = &piece {
+                    assert!(buf[..*len].ends_with(b"\n"), "live chunks hold whole lines");
+                }
+                push_piece(piece, limit, &mut out, &mut buf);
+            }
+        }
+        if let Some(piece) = r.unfinished() {
+            push_piece(piece, limit, &mut out, &mut buf);
+        }
+        assert!(!r.holds_unfinished());
+        out
+    }
+
+    #[test]
+    fn a_live_reader_gives_the_same_lines_as_written_in_any_steps() {
+        let mut input = Vec::new();
+        for i in 0..120 {
+            input.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, i % 41));
+            input.extend_from_slice(if i % 7 == 0 { b"\r\n" } else { b"\n" });
+        }
+        input.extend(std::iter::repeat_n(b'x', 1000));
+        input.extend_from_slice(b"\nlast unfinished");
+        let want = collect(&input, 7, 100);
+        assert_eq!(want.last(), Some(&Ok(b"last unfinished".to_vec())));
+        assert!(want.contains(&Err(1000)));
+        for step in [1, 3, 16, 99, 5000] {
+            assert_eq!(collect_live(&input, step, 100), want, "step {step}");
+        }
+    }
+
+    #[test]
+    fn a_live_reader_holds_the_unfinished_line_until_its_newline() {
+        let mut r = ChunkReader::live(Chunked(b"one\ntw", 100), 1 << 10, 100);
+        let Ok(Ok(Piece::Chunk { buf, len })) = r.next_piece(Vec::new()) else {
+            panic!("the whole line first");
+        };
+        assert_eq!(&buf[..len], b"one\n");
+        assert!(matches!(r.next_piece(buf), Ok(Err(_))));
+        assert!(r.holds_unfinished());
+        assert_eq!(r.bytes_read(), 6);
+        r.restart();
+        assert!(!r.holds_unfinished());
+        assert_eq!(r.bytes_read(), 0);
+    }
+
+    #[test]
+    fn a_live_reader_skips_an_oversized_line_across_reads() {
+        let mut r = ChunkReader::live(Chunked(&[b'z'; 300], 50), 16, 100);
+        // Nothing to hand out while the long line is being written.
+        assert!(matches!(r.next_piece(Vec::new()), Ok(Err(_))));
+        assert!(r.holds_unfinished());
+        assert_eq!(r.held_bytes(), 0);
+        assert_eq!(r.unfinished(), Some(Piece::Oversized(300)));
+    }
+
+    #[test]
+    fn the_two_searches() {
+        assert_eq!(whole_lines_end(b"a\nb\nc"), Some(4));
+        assert_eq!(line_end(b"a\nb\nc"), Some(2));
+        assert_eq!(whole_lines_end(b"abc"), None);
+        assert_eq!(line_end(b""), None);
+    }
+
+    #[test]
+    fn spans_point_at_the_text_and_the_next_line() {
+        let chunk = b"ab\r\n\ncd";
+        let got: Vec<Span> = spans(chunk).collect();
+        assert_eq!(
+            got,
+            [
+                Span {
+                    start: 0,
+                    end: 2,
+                    next: 4
+                },
+                Span {
+                    start: 4,
+                    end: 4,
+                    next: 5
+                },
+                Span {
+                    start: 5,
+                    end: 7,
+                    next: 7
+                },
+            ]
+        );
     }
 
     #[test]

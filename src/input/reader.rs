@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Duration;
 
-use super::lines::{ChunkReader, MAX_LINE, Piece};
+use super::lines::{self, ChunkReader, MAX_LINE, Piece};
 use super::mapped::Mapped;
 use super::progress::Progress;
 use super::source::{self, InputSpec};
@@ -248,14 +248,14 @@ fn read_mapped(
         }
         let bytes = m.bytes();
         let target = (pos + chunk_size).min(len);
-        let last_newline = if target == len {
-            Some(len - pos - 1)
+        let whole = if target == len {
+            Some(len - pos)
         } else {
-            memchr::memrchr(b'\n', &bytes[pos..target])
+            lines::whole_lines_end(&bytes[pos..target])
         };
-        let end = match last_newline {
+        let end = match whole {
             // (At the end of the file: the end, newline or not.)
-            Some(i) => pos + i + 1,
+            Some(e) => pos + e,
             // One line longer than a chunk: it ends the chunk, or is
             // skipped if it is over the limit.
             None => match line_end(&m, target, pos + MAX_LINE + 1) {
@@ -296,8 +296,8 @@ fn line_end(m: &Mapped, from: usize, limit: usize) -> Option<usize> {
             return None;
         }
         let step = (bytes.len() - at).min(1 << 20).min(limit - at);
-        if let Some(i) = memchr::memchr(b'\n', &bytes[at..at + step]) {
-            return Some(at + i + 1);
+        if let Some(e) = lines::line_end(&bytes[at..at + step]) {
+            return Some(at + e);
         }
         m.done_with(at, at + step);
         at += step;

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::catalog::{Catalog, FitMemo};
 use crate::event::{Event, LineStats, UNRECOGNIZED_SAMPLES};
-use crate::input::lines::{MAX_LINE, trim_cr};
+use crate::input::lines::{self, MAX_LINE};
 use crate::keys::{KeySource, KeyTable, Keys, NO_KEY};
 use crate::parse::{self, Head, ParseState};
 
@@ -166,19 +166,11 @@ impl<'c> Scanner<'c> {
         let mut state = ParseState::new(self.default_year);
         let mut leading = true;
         let mut open: Option<Open> = None;
-        let mut pos = 0usize;
         let mut idx = 0u32;
-        while pos < chunk.len() {
-            let nl = memchr::memchr(b'\n', &chunk[pos..]).map(|i| pos + i);
-            let (raw_end, next) = match nl {
-                Some(i) => (i, i + 1),
-                None => (chunk.len(), chunk.len()),
-            };
-            let line_start = pos;
-            let line = trim_cr(&chunk[pos..raw_end]);
-            let line_end = line_start + line.len();
+        for span in lines::spans(chunk) {
+            let (line_start, line_end, next) = (span.start, span.end, span.next);
+            let line = &chunk[line_start..line_end];
             let this = idx;
-            pos = next;
             idx += 1;
             if line.len() > MAX_LINE {
                 out.stats.oversized += 1;
