@@ -25,7 +25,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use upcause::internals::{
-    Catalog, ChunkReader, Format, ParseState, Piece, apache, escape, nginx, parse_head, php_fpm,
+    Catalog, ChunkReader, ParseState, Piece, apache, escape, nginx, parse_head, php_fpm,
     split_lines,
 };
 
@@ -800,7 +800,7 @@ fn check_nginx(r: &NginxRecord, line: &[u8]) -> Result<(), TestCaseError> {
     let head = parse_head(line, &mut ParseState::new(2000)).ok_or_else(|| {
         TestCaseError::fail(format!("not recognised: {}", String::from_utf8_lossy(line)))
     })?;
-    prop_assert_eq!(head.format, Format::Nginx);
+    prop_assert_eq!(head.server.name(), "nginx");
     prop_assert_eq!(head.time.map(|t| t.iso()), Some(r.time.iso()));
     prop_assert_eq!(head.level, r.level.as_bytes());
     prop_assert_eq!(head.pid, Some(r.pid));
@@ -1036,7 +1036,7 @@ fn check_apache(r: &ApacheRecord, line: &[u8]) -> Result<(), TestCaseError> {
     let head = parse_head(line, &mut ParseState::new(2000)).ok_or_else(|| {
         TestCaseError::fail(format!("not recognised: {}", String::from_utf8_lossy(line)))
     })?;
-    prop_assert_eq!(head.format, Format::Apache24);
+    prop_assert_eq!(head.server.name(), "apache");
     prop_assert_eq!(head.time.map(|t| t.iso()), Some(r.time.iso()));
     prop_assert_eq!(head.module, r.module.as_bytes());
     prop_assert_eq!(head.level, r.level.as_bytes());
@@ -1101,7 +1101,8 @@ proptest! {
         }
         line += &message;
         let head = parse_head(line.as_bytes(), &mut ParseState::new(2000)).expect("recognised");
-        prop_assert_eq!(head.format, Format::Apache22);
+        prop_assert_eq!(head.server.name(), "apache");
+        prop_assert!(head.module.is_empty());
         prop_assert_eq!(head.time.map(|x| x.iso()), Some(t.iso()));
         prop_assert_eq!(head.level, level.as_bytes());
         prop_assert_eq!((head.pid, head.tid), (None, None));
@@ -1139,7 +1140,7 @@ proptest! {
         }
         line += &message;
         let head = parse_head(line.as_bytes(), &mut ParseState::new(2000)).expect("recognised");
-        prop_assert_eq!(head.format, Format::PhpFpm);
+        prop_assert_eq!(head.server.name(), "php-fpm");
         prop_assert_eq!(head.time.map(|x| x.iso()), Some(t.iso()));
         prop_assert_eq!(head.level, level.as_bytes());
         let b = php_fpm::Body::parse(head.body);

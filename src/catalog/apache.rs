@@ -53,6 +53,11 @@ impl Apache {
         head: &Head<'a>,
         scratch: &'a mut Vec<u8>,
     ) -> Option<Classified<'a>> {
+        // mod_ssl reports backend TLS failures at info level; only debug
+        // and trace lines are left out.
+        if head.level == b"debug" || head.level.starts_with(b"trace") {
+            return None;
+        }
         let body = Body::parse(head.body);
         if body.ah.is_none() && body.status.is_none() && find(body.message, b"proxy").is_none() {
             return None;

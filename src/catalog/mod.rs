@@ -78,30 +78,10 @@ impl Catalog {
         scratch: &'a mut Vec<u8>,
         memo: Option<&mut FitMemo>,
     ) -> Option<Classified<'a>> {
-        match head.format.server() {
-            // nginx logs failures towards upstreams at warn and above (info
-            // is reserved for client-side errors); `classify_nginx` then
-            // skips every line without a failure token.
-            Server::Nginx => {
-                if matches!(head.level, b"info" | b"notice" | b"debug") {
-                    return None;
-                }
-                self.nginx.classify(head, scratch, memo)
-            }
-            // mod_ssl reports backend TLS failures at info level; only
-            // debug and trace lines are left out.
-            Server::Apache => {
-                if head.level == b"debug" || head.level.starts_with(b"trace") {
-                    return None;
-                }
-                self.apache.classify(head, scratch)
-            }
-            Server::PhpFpm => {
-                if matches!(head.level, b"DEBUG" | b"NOTICE") {
-                    return None;
-                }
-                self.php_fpm.classify(head, scratch)
-            }
+        match head.server {
+            Server::Nginx => self.nginx.classify(head, scratch, memo),
+            Server::Apache => self.apache.classify(head, scratch),
+            Server::PhpFpm => self.php_fpm.classify(head, scratch),
         }
     }
 }

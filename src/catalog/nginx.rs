@@ -101,6 +101,12 @@ impl Nginx {
         scratch: &'a mut Vec<u8>,
         memo: Option<&mut FitMemo>,
     ) -> Option<Classified<'a>> {
+        // nginx logs failures towards upstreams at warn and above (info is
+        // reserved for client-side errors); the prefilter then skips every
+        // line without a failure token.
+        if matches!(head.level, b"info" | b"notice" | b"debug") {
+            return None;
+        }
         let first = usize::from(*head.body.first()?);
         // Rows look at the message, errno and action, all before the
         // context: a line whose text before its context has none of the

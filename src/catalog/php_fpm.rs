@@ -23,6 +23,9 @@ impl PhpFpm {
         head: &Head<'a>,
         scratch: &'a mut Vec<u8>,
     ) -> Option<Classified<'a>> {
+        if matches!(head.level, b"DEBUG" | b"NOTICE") {
+            return None;
+        }
         let body = Body::parse(head.body);
         for c in &self.rows {
             if !c.matches(body.message, None) {

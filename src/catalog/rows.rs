@@ -124,7 +124,8 @@ pub struct Signature {
 }
 
 impl Signature {
-    /// A row with the defaults of its server.
+    /// A row of one line alone, with no upstream to extract: each
+    /// server's constructor in the signature table sets its own defaults.
     pub const fn new(server: Server, matcher: Match, cause: CauseRule) -> Signature {
         Signature {
             server,
@@ -132,17 +133,10 @@ impl Signature {
             errno: Errnos::Any,
             phase: Phase::Any,
             cause,
-            role: match server {
-                Server::Apache => Role::Lead,
-                _ => Role::Alone,
-            },
+            role: Role::Alone,
             strong: true,
             status: None,
-            extract: match server {
-                Server::Nginx => Extract::NginxPeer,
-                Server::Apache => Extract::None,
-                Server::PhpFpm => Extract::PhpPool,
-            },
+            extract: Extract::None,
         }
     }
     /// Accept only these errnos.

@@ -14,7 +14,7 @@ use super::rows::Match::*;
 use super::rows::Phase::{self, Action, RemotePeer, Upstream};
 use super::rows::Prefix::{Http, Raw, Scheme};
 use super::rows::Signature;
-use crate::event::Role::Final;
+use crate::event::Role::{self, Final};
 use crate::event::Server::{Apache, Nginx, PhpFpm};
 
 /// Tokens that let an nginx line past the prefilter: `upstream` (in every
@@ -59,14 +59,19 @@ const SEND: &[(Errno, &str)] = &[
     (Refused, "upstream_refused"),
 ];
 
+/// An nginx row: one line is one failure, the upstream is in the
+/// `upstream:` field (or the peer named in the message).
 const fn ngx(m: super::rows::Match, cause: super::rows::CauseRule) -> Signature {
-    Signature::new(Nginx, m, cause)
+    Signature::new(Nginx, m, cause).extract(NginxPeer)
 }
+/// An Apache row: a failure is told over several lines, this one leads
+/// unless the row says otherwise; where the upstream is, the row says.
 const fn ap(m: super::rows::Match, cause: super::rows::CauseRule) -> Signature {
-    Signature::new(Apache, m, cause)
+    Signature::new(Apache, m, cause).role(Role::Lead)
 }
+/// A php-fpm row: the upstream is the pool.
 const fn fpm(m: super::rows::Match, cause: super::rows::CauseRule) -> Signature {
-    Signature::new(PhpFpm, m, cause)
+    Signature::new(PhpFpm, m, cause).extract(PhpPool)
 }
 
 const UP: Phase = Upstream;

@@ -603,7 +603,7 @@ fn nginx_shortcuts_agree_with_the_plain_walk() {
         let Some(head) = parse_head(l, &mut st) else {
             continue;
         };
-        if head.format != crate::parse::Format::Nginx {
+        if head.server != Server::Nginx {
             continue;
         }
         let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());

@@ -20,10 +20,10 @@ use nom::{
 
 use std::sync::LazyLock;
 
-use super::head::{Format, Head};
+use super::head::Head;
 use super::time;
 use crate::bytes::leading_number;
-use crate::event::LocalTime;
+use crate::event::{LocalTime, Server};
 
 /// The prefix: `[time] [module:level] [pid N:tid T] `.
 #[inline]
@@ -40,14 +40,14 @@ pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<He
     let t = time::apache_ctime_cached(stamp, dates)
         .or_else(|| time::iso(stamp))
         .or_else(|| time::clf(stamp))?;
-    after_time(b[close + 1..].strip_prefix(b" ")?, Some(t))
+    after_time(b[close + 1..].strip_prefix(b" ")?, Some(t)).map(|(h, _)| h)
 }
 
 /// The prefix without a time (Apache logging to syslog): the module:level
 /// bracket must be there, with a pid, to tell it from other bracketed text.
 pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
-    let h = after_time(b, None)?;
-    (h.format == Format::Apache24 && h.pid.is_some()).then_some(h)
+    let (h, layout) = after_time(b, None)?;
+    (layout == Layout::Apache24 && h.pid.is_some()).then_some(h)
 }
 
 /// A message Apache writes to its error log before the log is set up,
@@ -55,7 +55,7 @@ pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
 pub fn bare(line: &[u8]) -> Option<Head<'_>> {
     ah_tag(line).ok()?;
     Some(Head {
-        format: Format::Apache24,
+        server: Server::Apache,
         time: None,
         level: b"",
         module: b"",
@@ -66,14 +66,23 @@ pub fn bare(line: &[u8]) -> Option<Head<'_>> {
     })
 }
 
-fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<Head<'_>> {
+/// Which of Apache's two default layouts a line has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// `[time] [module:level] [pid N:tid T] ...` (2.4's default ErrorLogFormat).
+    Apache24,
+    /// `[time] [level] ...` (2.2: no module, no pid).
+    Apache22,
+}
+
+fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<(Head<'_>, Layout)> {
     let b = b.strip_prefix(b"[")?;
     let close = memchr::memchr(b']', &b[..b.len().min(40)])?;
     let inner = &b[..close];
     // `proxy_fcgi:error`: the module is before the last colon.
-    let (format, module, level) = match inner.iter().rposition(|&c| c == b':') {
-        Some(c) => (Format::Apache24, &inner[..c], &inner[c + 1..]),
-        None => (Format::Apache22, &b""[..], inner),
+    let (layout, module, level) = match inner.iter().rposition(|&c| c == b':') {
+        Some(c) => (Layout::Apache24, &inner[..c], &inner[c + 1..]),
+        None => (Layout::Apache22, &b""[..], inner),
     };
     if level.is_empty()
         || !level
@@ -97,8 +106,8 @@ fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<Head<'_>> {
         p = p.strip_prefix(b"]")?;
         rest = p.strip_prefix(b" ").unwrap_or(p);
     }
-    Some(Head {
-        format,
+    let head = Head {
+        server: Server::Apache,
         time,
         level,
         module,
@@ -106,7 +115,8 @@ fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<Head<'_>> {
         tid,
         cid: None,
         body: rest,
-    })
+    };
+    Some((head, layout))
 }
 
 /// An APR status as Apache prints it before the message.
@@ -274,7 +284,7 @@ mod tests {
     fn apache_24_full() {
         let line = b"[Fri Nov 20 10:23:45.123456 2026] [proxy:error] [pid 1:tid 2] (111)Connection refused: [client 10.0.0.1:5123] AH00957: HTTP: attempt to connect to 127.0.0.1:9 (localhost:9) failed, referer: http://x/y, z";
         let h = head(line).unwrap();
-        assert_eq!(h.format, Format::Apache24);
+        assert_eq!(h.server, Server::Apache);
         assert_eq!((h.module, h.level), (&b"proxy"[..], &b"error"[..]));
         assert_eq!((h.pid, h.tid), (Some(1), Some(2)));
         assert_eq!(h.time.unwrap().iso(), "2026-11-20T10:23:45");
@@ -298,7 +308,8 @@ mod tests {
     #[test]
     fn apache_22_client_before_status() {
         let h = head(b"[Wed Jun 06 12:01:23 2018] [error] [client 139.22.4.209] (111)Connection refused: proxy: HTTP: attempt to connect to 127.0.0.1:8093 (localhost) failed").unwrap();
-        assert_eq!(h.format, Format::Apache22);
+        assert_eq!(h.server, Server::Apache);
+        assert_eq!(h.module, b"");
         assert_eq!(h.pid, None);
         let b = Body::parse(h.body);
         assert_eq!(b.status, Some(Status::Code(111)));

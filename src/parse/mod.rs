@@ -14,9 +14,9 @@ pub mod nginx;
 pub mod php_fpm;
 pub mod time;
 
-pub use head::{Format, Head};
+pub use head::Head;
 
-use crate::event::LocalTime;
+use crate::event::{LocalTime, Server};
 
 /// Per-input parsing state: the year to give syslog stamps that have none.
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ impl ParseState {
 /// follow, up to one that [`record_closes`], are joined to it.
 #[inline]
 pub fn record_opens(head: &Head<'_>) -> bool {
-    head.format == Format::Nginx && nginx::opens_record(head.body)
+    head.server == Server::Nginx && nginx::opens_record(head.body)
 }
 
 /// The last physical line of a record that [`record_opens`].
@@ -172,7 +172,7 @@ mod tests {
             "Nov 20 10:23:45 web1 nginx[812]: 2025/01/02 03:04:05 [error] 812#812: *7 no live upstreams while connecting to upstream",
         )
         .unwrap();
-        assert_eq!(h.format, Format::Nginx);
+        assert_eq!(h.server, Server::Nginx);
         assert_eq!(h.time.unwrap().iso(), "2025-01-02T03:04:05");
         assert_eq!(h.cid, Some(7));
         assert!(h.body.starts_with(b"no live upstreams"));
@@ -181,13 +181,13 @@ mod tests {
     #[test]
     fn journald_iso_and_pri_prefixes() {
         let h = head("2026-11-20T10:23:45+0100 web1 apache2[9]: [Fri Nov 20 10:23:45.1 2026] [proxy:error] [pid 9:tid 3] AH00940: x").unwrap();
-        assert_eq!(h.format, Format::Apache24);
+        assert_eq!(h.server, Server::Apache);
         assert_eq!(h.pid, Some(9));
         let h = head("<11>Nov  3 01:02:03 host nginx: [error] 5#5: *1 upstream timed out (110: Connection timed out)").unwrap();
-        assert_eq!(h.format, Format::Nginx);
+        assert_eq!(h.server, Server::Nginx);
         assert_eq!(h.time.unwrap().iso(), "2026-11-03T01:02:03");
         let h = head("Nov 20 10:23:45 web1 php-fpm[77]: [20-Nov-2026 10:23:45] WARNING: [pool www] server reached pm.max_children setting (5), consider raising it").unwrap();
-        assert_eq!(h.format, Format::PhpFpm);
+        assert_eq!(h.server, Server::PhpFpm);
     }
 
     #[test]

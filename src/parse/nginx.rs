@@ -13,9 +13,10 @@
 //! cut at nginx's 2048-byte limit lose their last fields; what is there is
 //! kept.
 
-use super::head::{Format, Head};
+use super::head::Head;
 use super::time;
 use crate::bytes::leading_number;
+use crate::event::Server;
 
 /// The prefix: time, level, `pid#tid: `, optional `*cid `.
 #[inline]
@@ -164,7 +165,7 @@ pub fn head_after_time_cached<'a>(
         b = rest[n..].strip_prefix(b" ").unwrap_or(&rest[n..]);
     }
     Some(Head {
-        format: Format::Nginx,
+        server: Server::Nginx,
         time,
         level,
         module: b"",

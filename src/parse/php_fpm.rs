@@ -4,8 +4,9 @@
 //! `pid N, function(), line N: ` prefix; through syslog the time is gone and
 //! the level is bracketed (`[WARNING] [pool www] ...`).
 
-use super::head::{Format, Head};
+use super::head::Head;
 use super::time;
+use crate::event::Server;
 
 /// The prefix: `[time] LEVEL: `, or `[LEVEL] ` under syslog.
 #[inline]
@@ -42,7 +43,7 @@ fn is_level(l: &[u8]) -> bool {
 
 fn make<'a>(time: Option<time::LocalTime>, level: &'a [u8], body: &'a [u8]) -> Head<'a> {
     Head {
-        format: Format::PhpFpm,
+        server: Server::PhpFpm,
         time,
         level,
         module: b"",

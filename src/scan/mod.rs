@@ -208,7 +208,7 @@ impl<'c> Scanner<'c> {
                 continue;
             };
             leading = false;
-            out.stats.by_server[head.format.server()] += 1;
+            out.stats.by_server[head.server] += 1;
             if parse::record_opens(&head) {
                 open = Some(Open {
                     start: line_start,
@@ -279,7 +279,7 @@ impl<'c> Scanner<'c> {
             role: c.role,
             strong: c.strong,
             status: c.status,
-            server: head.format.server(),
+            server: head.server,
             time: head.time,
             pid: head.pid,
             tid: head.tid,
