@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregator, CauseStats, Counts, window};
+use crate::catalog::causes::CauseInfo;
 use crate::event::{CauseId, LineStats, LocalTime, PerServer, Server};
 use crate::keys::{Interner, OTHER};
 
@@ -139,16 +140,57 @@ pub struct ExampleLine {
     pub text: String,
 }
 
-/// Fixes per server.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Fixes {
-    /// nginx wording.
-    pub nginx: String,
-    /// Apache wording.
-    pub apache: String,
-    /// php-fpm wording, where the cause is php-fpm's.
-    #[serde(rename = "php-fpm", skip_serializing_if = "String::is_empty", default)]
-    pub php_fpm: String,
+/// Fixes per server, in each server's terms: a JSON object keyed by
+/// [`Server::name`]. A gateway's fix is always there (nginx's wording where
+/// the catalog has none of its own); a backend's (php-fpm) only where the
+/// cause is its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fixes(pub PerServer<String>);
+
+impl Fixes {
+    /// The fixes the catalog gives for a cause.
+    pub fn of(info: &CauseInfo) -> Fixes {
+        let mut out = Fixes::default();
+        for (server, fix) in out.0.iter_mut() {
+            *fix = if server.is_gateway() {
+                info.fix_for(server)
+            } else {
+                info.fix[server]
+            }
+            .to_string();
+        }
+        out
+    }
+}
+
+impl Serialize for Fixes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        for (server, fix) in self.0.iter() {
+            if server.is_gateway() || !fix.is_empty() {
+                map.serialize_entry(server.name(), fix)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// Every gateway's fix is required (as a report writes them all).
+impl<'de> Deserialize<'de> for Fixes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let fields = d.deserialize_struct("Fixes", &[], ServerFields::<String>::new())?;
+        let mut out = Fixes::default();
+        for (server, fix) in out.0.iter_mut() {
+            match fields[server].clone() {
+                Some(f) => *fix = f,
+                None if server.is_gateway() => return Err(D::Error::missing_field(server.name())),
+                None => {}
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Counts per server: a JSON object with one field per server, named as
@@ -167,41 +209,50 @@ impl Serialize for ServerCounts {
     }
 }
 
-/// Every server's field is required (as a report writes them all); other
-/// fields are ignored.
+/// Every server's field is required (as a report writes them all).
 impl<'de> Deserialize<'de> for ServerCounts {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ServerCounts;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("struct ServerCounts")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                use serde::de::Error;
-                let mut counts: PerServer<Option<u64>> = PerServer::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match Server::ALL.into_iter().find(|s| s.name() == key) {
-                        Some(server) if counts[server].is_some() => {
-                            return Err(A::Error::duplicate_field(server.name()));
-                        }
-                        Some(server) => counts[server] = Some(map.next_value()?),
-                        None => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
+        use serde::de::Error;
+        let fields = d.deserialize_struct("ServerCounts", &[], ServerFields::<u64>::new())?;
+        let mut out = PerServer::default();
+        for (server, n) in out.iter_mut() {
+            *n = fields[server].ok_or_else(|| D::Error::missing_field(server.name()))?;
+        }
+        Ok(ServerCounts(out))
+    }
+}
+
+/// Reads a JSON object keyed by server name into one value per server,
+/// `None` where a server is absent; other keys are ignored, a server named
+/// twice is an error.
+struct ServerFields<T>(std::marker::PhantomData<T>);
+
+impl<T> ServerFields<T> {
+    fn new() -> Self {
+        ServerFields(std::marker::PhantomData)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ServerFields<T> {
+    type Value = PerServer<Option<T>>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object keyed by server name")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let mut fields: PerServer<Option<T>> = PerServer::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match Server::ALL.into_iter().find(|s| s.name() == key) {
+                Some(server) if fields[server].is_some() => {
+                    return Err(A::Error::duplicate_field(server.name()));
                 }
-                let mut out = PerServer::default();
-                for (server, n) in out.iter_mut() {
-                    *n = counts[server].ok_or_else(|| A::Error::missing_field(server.name()))?;
+                Some(server) => fields[server] = Some(map.next_value()?),
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
                 }
-                Ok(ServerCounts(out))
             }
         }
-        d.deserialize_struct("ServerCounts", &[], Fields)
+        Ok(fields)
     }
 }
 
@@ -423,11 +474,7 @@ fn cause_report(
             .collect(),
         example,
         fix: info.fix_for(server).to_string(),
-        fixes: Fixes {
-            nginx: info.fix_for(Server::Nginx).to_string(),
-            apache: info.fix_for(Server::Apache).to_string(),
-            php_fpm: info.fix[Server::PhpFpm].to_string(),
-        },
+        fixes: Fixes::of(info),
         meaning: info.meaning.to_string(),
         servers: ServerCounts(c.servers),
         lines: c.lines,

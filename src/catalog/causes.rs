@@ -5,6 +5,7 @@
 //! where nginx answers 502). `None` means the server has no such failure.
 
 use crate::error::{Error, Result};
+use crate::event::Server::{Apache, Nginx, PhpFpm};
 use crate::event::{CauseId, PerServer, Server};
 
 /// What a cause means and how to fix it.
@@ -58,22 +59,27 @@ impl CauseId {
     }
 }
 
-/// Shorthand for the statuses per server (0 for none), in
-/// [`Server::ALL`](crate::event::Server::ALL) order: nginx, Apache, php-fpm.
-const fn st(nginx: u16, apache: u16, php_fpm: u16) -> PerServer<Option<u16>> {
-    const fn o(v: u16) -> Option<u16> {
-        if v == 0 { None } else { Some(v) }
+/// The status the client gets, for each server named; a server not named
+/// has no such failure (so a new server is added where it has one).
+const fn st(by_server: &[(Server, u16)]) -> PerServer<Option<u16>> {
+    let mut out = PerServer([None; Server::COUNT]);
+    let mut i = 0;
+    while i < by_server.len() {
+        out.0[by_server[i].0.index()] = Some(by_server[i].1);
+        i += 1;
     }
-    PerServer([o(nginx), o(apache), o(php_fpm)])
+    out
 }
 
-/// Shorthand for the fixes per server, in the same order.
-const fn fix(
-    nginx: &'static str,
-    apache: &'static str,
-    php_fpm: &'static str,
-) -> PerServer<&'static str> {
-    PerServer([nginx, apache, php_fpm])
+/// The fix in the terms of each server named; empty for the others.
+const fn fix(by_server: &[(Server, &'static str)]) -> PerServer<&'static str> {
+    let mut out = PerServer([""; Server::COUNT]);
+    let mut i = 0;
+    while i < by_server.len() {
+        out.0[by_server[i].0.index()] = by_server[i].1;
+        i += 1;
+    }
+    out
 }
 
 /// The causes named by `--cause`; an unknown id is a usage error that lists
@@ -116,317 +122,295 @@ pub const REQUIRED: &[&str] = &[
 ];
 
 /// Every cause the catalog knows, in `upcause causes` order.
+#[rustfmt::skip]
 pub const CAUSES: &[CauseInfo] = &[
     CauseInfo {
         id: "upstream_refused",
         title: "Upstream refused the connection",
-        status: st(502, 503, 0),
+        status: st(&[(Nginx, 502), (Apache, 503)]),
         meaning: "Nothing accepts connections at the upstream address: the backend is down, restarting, or listening on another port or interface.",
         fix_short: "start the backend / fix its address",
-        fix: fix(
-            "Start or repair the backend and check the address in proxy_pass / fastcgi_pass / the upstream block; with several servers, max_fails and fail_timeout let nginx skip a dead one.",
-            "Start or repair the backend and check the ProxyPass / BalancerMember URL; Apache puts the worker in error state for retry= seconds (default 60), so use retry=0 for a single backend or add balancer members.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Start or repair the backend and check the address in proxy_pass / fastcgi_pass / the upstream block; with several servers, max_fails and fail_timeout let nginx skip a dead one."),
+            (Apache, "Start or repair the backend and check the ProxyPass / BalancerMember URL; Apache puts the worker in error state for retry= seconds (default 60), so use retry=0 for a single backend or add balancer members."),
+        ]),
     },
     CauseInfo {
         id: "connect_timeout",
         title: "Connecting to the upstream timed out",
-        status: st(504, 503, 0),
+        status: st(&[(Nginx, 504), (Apache, 503)]),
         meaning: "The TCP handshake with the backend did not complete in time: packets are dropped (firewall DROP, dead host) or the backend is too overloaded to accept.",
         fix_short: "check reachability / backend accept capacity",
-        fix: fix(
-            "Check reachability (firewall, security groups, routing) and the backend's accept capacity; keep proxy_connect_timeout short (default 60s, e.g. 5s) so proxy_next_upstream can try another server.",
-            "Check reachability and the backend's accept capacity; connectiontimeout= on the ProxyPass / BalancerMember bounds the wait.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Check reachability (firewall, security groups, routing) and the backend's accept capacity; keep proxy_connect_timeout short (default 60s, e.g. 5s) so proxy_next_upstream can try another server."),
+            (Apache, "Check reachability and the backend's accept capacity; connectiontimeout= on the ProxyPass / BalancerMember bounds the wait."),
+        ]),
     },
     CauseInfo {
         id: "upstream_timeout",
         title: "Upstream timed out before answering",
-        status: st(504, 502, 0),
+        status: st(&[(Nginx, 504), (Apache, 502)]),
         meaning: "The backend accepted the request but sent no response header within the read timeout: a slow endpoint, a saturated worker pool, or a wait on a lock or database.",
         fix_short: "speed up slow routes / raise proxy_read_timeout",
-        fix: fix(
-            "Fix the slow routes listed (or add backend capacity); raise proxy_read_timeout / fastcgi_read_timeout / uwsgi_read_timeout (default 60s) only in the locations that are legitimately slow.",
-            "Fix the slow routes listed (or add backend capacity); raise ProxyTimeout, or timeout= on the ProxyPass, only for legitimately slow routes.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Fix the slow routes listed (or add backend capacity); raise proxy_read_timeout / fastcgi_read_timeout / uwsgi_read_timeout (default 60s) only in the locations that are legitimately slow."),
+            (Apache, "Fix the slow routes listed (or add backend capacity); raise ProxyTimeout, or timeout= on the ProxyPass, only for legitimately slow routes."),
+        ]),
     },
     CauseInfo {
         id: "socket_missing",
         title: "Upstream unix socket does not exist",
-        status: st(502, 503, 0),
+        status: st(&[(Nginx, 502), (Apache, 503)]),
         meaning: "The unix socket named in the configuration does not exist: the backend (php-fpm, gunicorn, uwsgi) is not running or listens on another path.",
         fix_short: "start the backend / fix the socket path",
-        fix: fix(
-            "Start the backend and make fastcgi_pass / proxy_pass unix:... match its listen path (e.g. the php-fpm pool's listen = /run/php/php8.2-fpm.sock).",
-            "Start the backend and make SetHandler \"proxy:unix:/path.sock|fcgi://localhost\" (or the ProxyPass unix: URL) match its listen path.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Start the backend and make fastcgi_pass / proxy_pass unix:... match its listen path (e.g. the php-fpm pool's listen = /run/php/php8.2-fpm.sock)."),
+            (Apache, "Start the backend and make SetHandler \"proxy:unix:/path.sock|fcgi://localhost\" (or the ProxyPass unix: URL) match its listen path."),
+        ]),
     },
     CauseInfo {
         id: "socket_permission",
         title: "Permission denied connecting to the upstream",
-        status: st(502, 503, 0),
+        status: st(&[(Nginx, 502), (Apache, 503)]),
         meaning: "The web server's user may not connect: the unix socket's owner or mode (or a directory on its path) excludes it, or SELinux forbids the connection.",
         fix_short: "fix socket owner/mode (listen.owner/group/mode)",
-        fix: fix(
-            "Give the nginx user access: php-fpm listen.owner / listen.group / listen.mode (e.g. www-data, 0660), directory permissions on the socket path; under SELinux: setsebool -P httpd_can_network_connect 1.",
-            "Give the Apache user access: php-fpm listen.owner / listen.group / listen.mode, directory permissions on the socket path; under SELinux: setsebool -P httpd_can_network_connect 1.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Give the nginx user access: php-fpm listen.owner / listen.group / listen.mode (e.g. www-data, 0660), directory permissions on the socket path; under SELinux: setsebool -P httpd_can_network_connect 1."),
+            (Apache, "Give the Apache user access: php-fpm listen.owner / listen.group / listen.mode, directory permissions on the socket path; under SELinux: setsebool -P httpd_can_network_connect 1."),
+        ]),
     },
     CauseInfo {
         id: "no_live_upstreams",
         title: "No live upstream servers left",
-        status: st(502, 503, 0),
+        status: st(&[(Nginx, 502), (Apache, 503)]),
         meaning: "Every server of the upstream group was marked down after earlier failures (nginx max_fails / fail_timeout, Apache worker error state and retry), so requests fail without trying. The failures that marked them down come first in the timeline.",
         fix_short: "fix what marked the servers down",
-        fix: fix(
-            "Fix the failures that disabled the servers (the other causes, just before the peak); tune max_fails / fail_timeout, add servers or a backup server to the upstream block.",
-            "Fix the failures that put the workers in error state; tune retry=, failonstatus / failontimeout, add BalancerMembers or a hot standby (status=+H).",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Fix the failures that disabled the servers (the other causes, just before the peak); tune max_fails / fail_timeout, add servers or a backup server to the upstream block."),
+            (Apache, "Fix the failures that put the workers in error state; tune retry=, failonstatus / failontimeout, add BalancerMembers or a hot standby (status=+H)."),
+        ]),
     },
     CauseInfo {
         id: "premature_close",
         title: "Upstream closed the connection without a response",
-        status: st(502, 502, 0),
+        status: st(&[(Nginx, 502), (Apache, 502)]),
         meaning: "The backend closed the connection before a complete response header: its worker crashed or was killed (OOM, request_terminate_timeout, max_requests recycling), or it closed a keepalive connection the proxy was reusing.",
         fix_short: "check backend crashes / keepalive timeouts",
-        fix: fix(
-            "Check the backend's own log at these times (crashes, OOM kills, php-fpm 'exited on signal'); for keepalive races make the backend's keepalive timeout longer than nginx's upstream keepalive_timeout.",
-            "Check the backend's own log at these times for crashes; for keepalive races set disablereuse=On or make the backend's keepalive timeout longer than Apache's.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Check the backend's own log at these times (crashes, OOM kills, php-fpm 'exited on signal'); for keepalive races make the backend's keepalive timeout longer than nginx's upstream keepalive_timeout."),
+            (Apache, "Check the backend's own log at these times for crashes; for keepalive races set disablereuse=On or make the backend's keepalive timeout longer than Apache's."),
+        ]),
     },
     CauseInfo {
         id: "connection_reset",
         title: "Upstream reset the connection",
-        status: st(502, 502, 0),
+        status: st(&[(Nginx, 502), (Apache, 502)]),
         meaning: "The backend answered with a TCP reset: its process died or restarted mid-request, its accept queue overflowed, or something in between killed the connection.",
         fix_short: "check backend crashes / restarts",
-        fix: fix(
-            "Look for backend crashes and restarts at the peak (php-fpm 'exited on signal', container restarts); for keepalive races keep nginx's upstream keepalive_timeout below the backend's.",
-            "Look for backend crashes and restarts at the peak; for keepalive races set disablereuse=On or a shorter ttl= than the backend's keepalive timeout.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Look for backend crashes and restarts at the peak (php-fpm 'exited on signal', container restarts); for keepalive races keep nginx's upstream keepalive_timeout below the backend's."),
+            (Apache, "Look for backend crashes and restarts at the peak; for keepalive races set disablereuse=On or a shorter ttl= than the backend's keepalive timeout."),
+        ]),
     },
     CauseInfo {
         id: "send_failed",
         title: "Sending the request to the upstream failed",
-        status: st(502, 502, 0),
+        status: st(&[(Nginx, 502), (Apache, 502)]),
         meaning: "The connection broke while the proxy was still sending the request (broken pipe or reset): the backend rejected a large body, crashed, or closed a reused keepalive connection.",
         fix_short: "check backend body limits / crashes",
-        fix: fix(
-            "Compare client_max_body_size with the backend's own body limit, check backend crashes; for keepalive races keep upstream keepalive_timeout below the backend's.",
-            "Compare LimitRequestBody with the backend's body limit, check backend crashes; set disablereuse=On for keepalive races.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Compare client_max_body_size with the backend's own body limit, check backend crashes; for keepalive races keep upstream keepalive_timeout below the backend's."),
+            (Apache, "Compare LimitRequestBody with the backend's body limit, check backend crashes; set disablereuse=On for keepalive races."),
+        ]),
     },
     CauseInfo {
         id: "header_too_big",
         title: "Upstream response header too big",
-        status: st(502, 502, 0),
+        status: st(&[(Nginx, 502), (Apache, 502)]),
         meaning: "The backend's response headers (big cookies, a long CSP, many Set-Cookie lines) do not fit in the proxy's header buffer.",
         fix_short: "raise proxy_buffer_size / fastcgi_buffer_size",
-        fix: fix(
-            "Raise proxy_buffer_size (with proxy_buffers) or fastcgi_buffer_size / uwsgi_buffer_size, e.g. to 16k or 32k, or make the application send smaller headers.",
-            "Raise ResponseFieldSize (mod_proxy_http, default 8190) or make the application send smaller headers.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Raise proxy_buffer_size (with proxy_buffers) or fastcgi_buffer_size / uwsgi_buffer_size, e.g. to 16k or 32k, or make the application send smaller headers."),
+            (Apache, "Raise ResponseFieldSize (mod_proxy_http, default 8190) or make the application send smaller headers."),
+        ]),
     },
     CauseInfo {
         id: "invalid_header",
         title: "Upstream sent an invalid response",
-        status: st(502, 502, 0),
+        status: st(&[(Nginx, 502), (Apache, 502)]),
         meaning: "The backend's response is not valid HTTP or FastCGI: a bad status line or header byte, conflicting Content-Length / Transfer-Encoding, or the wrong protocol on that port (HTTP to a FastCGI port, TLS to a plain port).",
         fix_short: "fix backend headers / scheme and port",
-        fix: fix(
-            "Check that the scheme and port match the backend (proxy_pass vs fastcgi_pass, http vs https) and fix the headers the backend sends.",
-            "Check that the ProxyPass scheme and port match the backend and fix the status line and headers it sends.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Check that the scheme and port match the backend (proxy_pass vs fastcgi_pass, http vs https) and fix the headers the backend sends."),
+            (Apache, "Check that the ProxyPass scheme and port match the backend and fix the status line and headers it sends."),
+        ]),
     },
     CauseInfo {
         id: "tls_handshake",
         title: "TLS handshake with the upstream failed",
-        status: st(502, 500, 0),
+        status: st(&[(Nginx, 502), (Apache, 500)]),
         meaning: "The proxy could not set up TLS with the backend: the port speaks plain HTTP, protocol or cipher mismatch, or the backend requires SNI.",
         fix_short: "check TLS port / proxy_ssl_server_name",
-        fix: fix(
-            "Check that the upstream port speaks TLS; set proxy_ssl_server_name on (and proxy_ssl_name), align proxy_ssl_protocols / proxy_ssl_ciphers with the backend.",
-            "Set SSLProxyEngine on, check that the port speaks TLS, align SSLProxyProtocol / SSLProxyCipherSuite with the backend.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Check that the upstream port speaks TLS; set proxy_ssl_server_name on (and proxy_ssl_name), align proxy_ssl_protocols / proxy_ssl_ciphers with the backend."),
+            (Apache, "Set SSLProxyEngine on, check that the port speaks TLS, align SSLProxyProtocol / SSLProxyCipherSuite with the backend."),
+        ]),
     },
     CauseInfo {
         id: "tls_verify",
         title: "Upstream TLS certificate rejected",
-        status: st(502, 500, 0),
+        status: st(&[(Nginx, 502), (Apache, 500)]),
         meaning: "The backend's certificate failed verification: unknown or self-signed issuer, expired, or issued for another name.",
         fix_short: "trust the backend CA / renew its certificate",
-        fix: fix(
-            "Point proxy_ssl_trusted_certificate at the CA that signed the backend certificate, renew expired certificates, set proxy_ssl_name to the name in the certificate.",
-            "Set SSLProxyCACertificateFile to the backend's CA, renew expired certificates, fix the name (SSLProxyCheckPeerName / SSLProxyCheckPeerCN).",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Point proxy_ssl_trusted_certificate at the CA that signed the backend certificate, renew expired certificates, set proxy_ssl_name to the name in the certificate."),
+            (Apache, "Set SSLProxyCACertificateFile to the backend's CA, renew expired certificates, fix the name (SSLProxyCheckPeerName / SSLProxyCheckPeerCN)."),
+        ]),
     },
     CauseInfo {
         id: "dns_resolution",
         title: "Upstream host name could not be resolved",
-        status: st(502, 500, 0),
+        status: st(&[(Nginx, 502), (Apache, 500)]),
         meaning: "The proxy could not resolve the backend's name when the request came: NXDOMAIN, a resolver timeout, or no resolver configured. (Apache answers 502 up to 2.4.57, 500 from 2.4.59.)",
         fix_short: "fix the name / the resolver",
-        fix: fix(
-            "Fix the name or its DNS records; check the resolver directive's address (Docker 127.0.0.11, kube-dns) and resolver_timeout; proxy_pass with variables needs a resolver.",
-            "Fix the name or its DNS records; Apache resolves worker names with the system resolver: check /etc/resolv.conf and the ProxyPass host.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Fix the name or its DNS records; check the resolver directive's address (Docker 127.0.0.11, kube-dns) and resolver_timeout; proxy_pass with variables needs a resolver."),
+            (Apache, "Fix the name or its DNS records; Apache resolves worker names with the system resolver: check /etc/resolv.conf and the ProxyPass host."),
+        ]),
     },
     CauseInfo {
         id: "worker_connections",
         title: "Proxy ran out of connection slots",
-        status: st(500, 503, 0),
+        status: st(&[(Nginx, 500), (Apache, 503)]),
         meaning: "The proxy itself hit its connection limit. In nginx each proxied request holds two connections (client and upstream), so worker_connections runs out under load; in Apache every MaxRequestWorkers slot is busy and new requests queue.",
         fix_short: "raise worker_connections / MaxRequestWorkers",
-        fix: fix(
-            "Raise worker_connections (and worker_rlimit_nofile to at least twice that); reuse upstream connections with keepalive in the upstream block.",
-            "Raise MaxRequestWorkers (with ServerLimit / ThreadsPerChild) as memory allows, and find what keeps workers busy (usually a slow backend).",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Raise worker_connections (and worker_rlimit_nofile to at least twice that); reuse upstream connections with keepalive in the upstream block."),
+            (Apache, "Raise MaxRequestWorkers (with ServerLimit / ThreadsPerChild) as memory allows, and find what keeps workers busy (usually a slow backend)."),
+        ]),
     },
     CauseInfo {
         id: "too_many_open_files",
         title: "Too many open files",
-        status: st(500, 503, 0),
+        status: st(&[(Nginx, 500), (Apache, 503)]),
         meaning: "The process hit its file-descriptor limit (EMFILE / ENFILE): new client or upstream sockets cannot be opened.",
         fix_short: "raise worker_rlimit_nofile / LimitNOFILE",
-        fix: fix(
-            "Raise worker_rlimit_nofile and the service limit (systemd LimitNOFILE=, ulimit -n); check for descriptor leaks.",
-            "Raise the service's file limit (systemd LimitNOFILE=, ulimit -n in envvars); check for descriptor leaks.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Raise worker_rlimit_nofile and the service limit (systemd LimitNOFILE=, ulimit -n); check for descriptor leaks."),
+            (Apache, "Raise the service's file limit (systemd LimitNOFILE=, ulimit -n in envvars); check for descriptor leaks."),
+        ]),
     },
     CauseInfo {
         id: "fastcgi_script",
         title: "FastCGI script not found or not allowed",
-        status: st(404, 404, 0),
+        status: st(&[(Nginx, 404), (Apache, 404)]),
         meaning: "php-fpm could not run the script it was given: 'Primary script unknown' (the path does not exist: wrong root or SCRIPT_FILENAME, or a scanner asking for scripts the site does not have; answered 404) or 'Access to the script ... has been denied' (security.limit_extensions; answered 403).",
         fix_short: "fix SCRIPT_FILENAME / root",
-        fix: fix(
-            "Set fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name with the right root, and try_files $uri =404 so missing scripts never reach php-fpm; check security.limit_extensions for 'Access denied'.",
-            "Check DocumentRoot and the script path in ProxyPassMatch / SetHandler \"proxy:...|fcgi://...\"; check security.limit_extensions for 'Access denied'.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Set fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name with the right root, and try_files $uri =404 so missing scripts never reach php-fpm; check security.limit_extensions for 'Access denied'."),
+            (Apache, "Check DocumentRoot and the script path in ProxyPassMatch / SetHandler \"proxy:...|fcgi://...\"; check security.limit_extensions for 'Access denied'."),
+        ]),
     },
     CauseInfo {
         id: "php_fatal",
         title: "PHP fatal error",
-        status: st(500, 500, 0),
+        status: st(&[(Nginx, 500), (Apache, 500)]),
         meaning: "The PHP script died with a fatal error (uncaught exception, memory_limit, max_execution_time, parse error); php-fpm passed its stderr to the web server and the client got a 500.",
         fix_short: "fix the PHP error in the example",
-        fix: fix(
-            "Fix the PHP code shown in the example (the stack trace names file and line); for 'Allowed memory size' raise memory_limit or fix the leak, for 'Maximum execution time' speed up the script.",
-            "Fix the PHP code shown in the example (the stack trace names file and line); for 'Allowed memory size' raise memory_limit or fix the leak, for 'Maximum execution time' speed up the script.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Fix the PHP code shown in the example (the stack trace names file and line); for 'Allowed memory size' raise memory_limit or fix the leak, for 'Maximum execution time' speed up the script."),
+            (Apache, "Fix the PHP code shown in the example (the stack trace names file and line); for 'Allowed memory size' raise memory_limit or fix the leak, for 'Maximum execution time' speed up the script."),
+        ]),
     },
     CauseInfo {
         id: "php_fpm_max_children",
         title: "php-fpm pool is out of workers",
-        status: st(504, 503, 504),
+        status: st(&[(Nginx, 504), (Apache, 503), (PhpFpm, 504)]),
         meaning: "Every pm.max_children worker of the pool was busy: new requests wait in the listen backlog until the proxy times out (504) or the backlog fills (502, 'Resource temporarily unavailable').",
         fix_short: "raise pm.max_children / fix slow scripts",
-        fix: fix(
-            "Raise pm.max_children as memory allows (RAM / worker RSS), find slow scripts with request_slowlog_timeout, tune listen.backlog.",
-            "Raise pm.max_children as memory allows (RAM / worker RSS), find slow scripts with request_slowlog_timeout, tune listen.backlog.",
-            "Raise pm.max_children as memory allows (RAM / worker RSS), find slow scripts with request_slowlog_timeout, tune listen.backlog.",
-        ),
+        fix: fix(&[
+            (Nginx, "Raise pm.max_children as memory allows (RAM / worker RSS), find slow scripts with request_slowlog_timeout, tune listen.backlog."),
+            (Apache, "Raise pm.max_children as memory allows (RAM / worker RSS), find slow scripts with request_slowlog_timeout, tune listen.backlog."),
+            (PhpFpm, "Raise pm.max_children as memory allows (RAM / worker RSS), find slow scripts with request_slowlog_timeout, tune listen.backlog."),
+        ]),
     },
     CauseInfo {
         id: "php_fpm_child_crash",
         title: "php-fpm worker crashed",
-        status: st(502, 503, 502),
+        status: st(&[(Nginx, 502), (Apache, 503), (PhpFpm, 502)]),
         meaning: "A php-fpm worker died while serving (SIGSEGV / SIGBUS from an extension, SIGKILL from the OOM killer, a non-zero exit): its request got no response.",
         fix_short: "get a backtrace / check OOM kills",
-        fix: fix(
-            "Get a core dump and backtrace (rlimit_core, debug symbols), disable the faulty extension; check dmesg for OOM kills against memory_limit x pm.max_children.",
-            "Get a core dump and backtrace (rlimit_core, debug symbols), disable the faulty extension; check dmesg for OOM kills against memory_limit x pm.max_children.",
-            "Get a core dump and backtrace (rlimit_core, debug symbols), disable the faulty extension; check dmesg for OOM kills against memory_limit x pm.max_children.",
-        ),
+        fix: fix(&[
+            (Nginx, "Get a core dump and backtrace (rlimit_core, debug symbols), disable the faulty extension; check dmesg for OOM kills against memory_limit x pm.max_children."),
+            (Apache, "Get a core dump and backtrace (rlimit_core, debug symbols), disable the faulty extension; check dmesg for OOM kills against memory_limit x pm.max_children."),
+            (PhpFpm, "Get a core dump and backtrace (rlimit_core, debug symbols), disable the faulty extension; check dmesg for OOM kills against memory_limit x pm.max_children."),
+        ]),
     },
     CauseInfo {
         id: "php_fpm_terminate_timeout",
         title: "php-fpm killed a request that ran too long",
-        status: st(502, 503, 502),
+        status: st(&[(Nginx, 502), (Apache, 503), (PhpFpm, 502)]),
         meaning: "request_terminate_timeout expired and php-fpm terminated the worker running the script; the proxy sees the connection close without a response.",
         fix_short: "fix the slow script / request_terminate_timeout",
-        fix: fix(
-            "Fix the slow script (request_slowlog_timeout shows where it waits) or raise request_terminate_timeout; keep it at or below fastcgi_read_timeout so the cause stays visible.",
-            "Fix the slow script (request_slowlog_timeout shows where it waits) or raise request_terminate_timeout; keep it at or below ProxyTimeout so the cause stays visible.",
-            "Fix the slow script (request_slowlog_timeout shows where it waits) or raise request_terminate_timeout.",
-        ),
+        fix: fix(&[
+            (Nginx, "Fix the slow script (request_slowlog_timeout shows where it waits) or raise request_terminate_timeout; keep it at or below fastcgi_read_timeout so the cause stays visible."),
+            (Apache, "Fix the slow script (request_slowlog_timeout shows where it waits) or raise request_terminate_timeout; keep it at or below ProxyTimeout so the cause stays visible."),
+            (PhpFpm, "Fix the slow script (request_slowlog_timeout shows where it waits) or raise request_terminate_timeout."),
+        ]),
     },
     CauseInfo {
         id: "upstream_unreachable",
         title: "Upstream host unreachable",
-        status: st(502, 503, 0),
+        status: st(&[(Nginx, 502), (Apache, 503)]),
         meaning: "The network reports the backend unreachable (no route to host, network unreachable, host down): the host is off, a firewall rejects, or the container network is wrong.",
         fix_short: "check host / routing / firewall",
-        fix: fix(
-            "Check that the host is up, the routing and firewall rules (REJECT), security groups and the container or pod network.",
-            "Check that the host is up, the routing and firewall rules (REJECT), security groups and the container or pod network.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Check that the host is up, the routing and firewall rules (REJECT), security groups and the container or pod network."),
+            (Apache, "Check that the host is up, the routing and firewall rules (REJECT), security groups and the container or pod network."),
+        ]),
     },
     CauseInfo {
         id: "upstream_backlog_full",
         title: "Upstream listen queue full",
-        status: st(502, 503, 0),
+        status: st(&[(Nginx, 502), (Apache, 503)]),
         meaning: "Connecting to the backend's unix socket returned EAGAIN: its listen backlog is full because every worker is busy.",
         fix_short: "add backend workers / raise backlog",
-        fix: fix(
-            "Add backend workers (pm.max_children, gunicorn --workers), raise the backend's listen backlog and net.core.somaxconn, find the slow requests.",
-            "Add backend workers (pm.max_children, gunicorn --workers), raise the backend's listen backlog and net.core.somaxconn, find the slow requests.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Add backend workers (pm.max_children, gunicorn --workers), raise the backend's listen backlog and net.core.somaxconn, find the slow requests."),
+            (Apache, "Add backend workers (pm.max_children, gunicorn --workers), raise the backend's listen backlog and net.core.somaxconn, find the slow requests."),
+        ]),
     },
     CauseInfo {
         id: "local_ports_exhausted",
         title: "No free local ports towards the upstream",
-        status: st(502, 503, 0),
+        status: st(&[(Nginx, 502), (Apache, 503)]),
         meaning: "connect() failed with EADDRNOTAVAIL: the ephemeral ports towards this backend are used up, usually by many short-lived connections in TIME_WAIT.",
         fix_short: "use upstream keepalive / widen port range",
-        fix: fix(
-            "Reuse connections: keepalive N in the upstream block with proxy_http_version 1.1 and proxy_set_header Connection \"\"; widen net.ipv4.ip_local_port_range.",
-            "Reuse backend connections (keep the default connection reuse, no disablereuse); widen net.ipv4.ip_local_port_range.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Reuse connections: keepalive N in the upstream block with proxy_http_version 1.1 and proxy_set_header Connection \"\"; widen net.ipv4.ip_local_port_range."),
+            (Apache, "Reuse backend connections (keep the default connection reuse, no disablereuse); widen net.ipv4.ip_local_port_range."),
+        ]),
     },
     CauseInfo {
         id: "upstream_busy",
         title: "Upstream connection pool exhausted",
-        status: st(502, 503, 0),
+        status: st(&[(Nginx, 502), (Apache, 503)]),
         meaning: "Every connection the proxy may open to this backend is in use (Apache max= on the worker), or every balancer member is busy.",
         fix_short: "raise max= / add members",
-        fix: fix(
-            "Raise max_conns on the upstream servers or add servers.",
-            "Raise max= on the ProxyPass / BalancerMember, add members, or speed up the backend.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Raise max_conns on the upstream servers or add servers."),
+            (Apache, "Raise max= on the ProxyPass / BalancerMember, add members, or speed up the backend."),
+        ]),
     },
     CauseInfo {
         id: "connect_failed",
         title: "Connecting to the upstream failed",
-        status: st(502, 503, 0),
+        status: st(&[(Nginx, 502), (Apache, 503)]),
         meaning: "The connection to the backend failed with an uncommon system error; the example line shows which.",
         fix_short: "read the errno in the example",
-        fix: fix(
-            "Read the system error in the example line; check the backend address, the network and local resource limits.",
-            "Read the system error in the example line; check the backend address, the network and local resource limits.",
-            "",
-        ),
+        fix: fix(&[
+            (Nginx, "Read the system error in the example line; check the backend address, the network and local resource limits."),
+            (Apache, "Read the system error in the example line; check the backend address, the network and local resource limits."),
+        ]),
     },
 ];

@@ -299,11 +299,7 @@ mod tests {
                 text: format!("{id} line"),
             }),
             fix: String::new(),
-            fixes: Fixes {
-                nginx: String::new(),
-                apache: String::new(),
-                php_fpm: String::new(),
-            },
+            fixes: Fixes::default(),
             meaning: String::new(),
             servers: Default::default(),
             lines: count,

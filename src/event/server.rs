@@ -26,6 +26,17 @@ impl Server {
         }
     }
 
+    /// A gateway answers the client itself, so every cause has a status
+    /// and a fix in its terms, shown even where they repeat nginx's; a
+    /// backend (php-fpm) logs its own side, and is shown only where a
+    /// cause is its own.
+    pub fn is_gateway(self) -> bool {
+        match self {
+            Server::Nginx | Server::Apache => true,
+            Server::PhpFpm => false,
+        }
+    }
+
     /// How many servers there are.
     pub const COUNT: usize = Self::ALL.len();
 

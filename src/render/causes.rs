@@ -9,22 +9,27 @@ use crate::event::{CauseId, Server};
 pub fn text(out: &mut dyn Write) -> io::Result<()> {
     CauseId::all().try_for_each(|id| {
         let c = id.info();
-        let status = |s: Server| c.status[s].map_or("-".to_string(), |s| s.to_string());
+        // A gateway's status and fix are always shown; a backend's where
+        // the cause is its own.
+        let statuses: Vec<String> = c
+            .status
+            .iter()
+            .filter(|&(s, st)| s.is_gateway() || st.is_some())
+            .map(|(s, st)| {
+                format!(
+                    "{} {}",
+                    s.name(),
+                    st.map_or("-".to_string(), |v| v.to_string())
+                )
+            })
+            .collect();
         writeln!(out, "{}  {}", c.id, c.title)?;
-        writeln!(
-            out,
-            "    status   nginx {}, apache {}{}",
-            status(Server::Nginx),
-            status(Server::Apache),
-            c.status[Server::PhpFpm]
-                .map(|s| format!(", php-fpm {s}"))
-                .unwrap_or_default()
-        )?;
+        writeln!(out, "    status   {}", statuses.join(", "))?;
         writeln!(out, "    means    {}", c.meaning)?;
-        writeln!(out, "    nginx    {}", c.fix[Server::Nginx])?;
-        writeln!(out, "    apache   {}", c.fix[Server::Apache])?;
-        if !c.fix[Server::PhpFpm].is_empty() {
-            writeln!(out, "    php-fpm  {}", c.fix[Server::PhpFpm])?;
+        for (s, fix) in c.fix.iter() {
+            if s.is_gateway() || !fix.is_empty() {
+                writeln!(out, "    {:<9}{fix}", s.name())?;
+            }
         }
         writeln!(out)
     })
