@@ -1,0 +1,187 @@
+//! Every mode says what it read and what it left out: binary and
+//! compressed inputs it cannot read, the share of lines it recognized, the
+//! filters that hid failures. Runs the built binary and checks exit codes,
+//! stderr and the JSON.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_upcause"));
+    c.env_remove("NO_COLOR")
+        .env_remove("CI")
+        .env_remove("COLUMNS");
+    c
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(p: &str) -> PathBuf {
+    root().join("fixtures").join(p)
+}
+
+fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Inputs that are no text log, written into `dir`: a copy of an
+/// executable, and files that start with the magic bytes of compression
+/// formats upcause does not read.
+fn not_logs(dir: &Path) -> Vec<(PathBuf, &'static str)> {
+    let exe = std::fs::read(env!("CARGO_BIN_EXE_upcause")).unwrap();
+    let mut v = Vec::new();
+    let mut put = |name: &str, bytes: &[u8], why: &'static str| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        v.push((path, why));
+    };
+    put("ls-copy", &exe, "binary file (NUL bytes)");
+    put(
+        "error.log.1.zst",
+        b"\x28\xb5\x2f\xfd\x24\x05\x29\x00\x00hello",
+        "zstd-compressed",
+    );
+    put(
+        "error.log.2.bz2",
+        b"BZh91AY&SY\x01\x02\x03",
+        "bzip2-compressed",
+    );
+    put(
+        "error.log.3.xz",
+        b"\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4\x46",
+        "xz-compressed",
+    );
+    v
+}
+
+#[test]
+fn analyze_names_binary_and_compressed_inputs_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = not_logs(dir.path());
+    let good = fixture("nginx/upstream_timeout.log");
+    let mut args = vec!["analyze".to_string(), "--format".into(), "json".into()];
+    args.extend(bad.iter().map(|(b, _)| p(b)));
+    args.push(p(&good));
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report = json(&out);
+    let err = stderr(&out);
+    for (i, (path, why)) in bad.iter().enumerate() {
+        let f = &report["files"][i];
+        assert_eq!(f["path"], p(path));
+        let reason = f["error"].as_str().expect("a reason");
+        assert!(reason.starts_with(why), "{reason}");
+        assert!(
+            err.contains(&format!("upcause: {}: {why}", p(path))),
+            "{err}"
+        );
+    }
+    // The good input is still analyzed.
+    assert_eq!(report["files"][bad.len()]["error"], Value::Null);
+    assert_eq!(report["causes"][0]["cause"], "upstream_timeout");
+    assert_eq!(report["causes"][0]["count"], 5);
+}
+
+#[test]
+fn analyze_text_does_not_say_nothing_was_found_in_a_file_it_could_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = not_logs(dir.path());
+    let out = run(&["analyze", &p(&bad[2].0)]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(!text.contains("No upstream failures found"), "{text}");
+    assert!(text.starts_with("Nothing could be read"), "{text}");
+    assert!(text.contains("bzip2-compressed"), "{text}");
+}
+
+#[test]
+fn gzip_of_a_binary_file_is_refused_too() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("error.log.2.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&std::fs::read(env!("CARGO_BIN_EXE_upcause")).unwrap()[..64 * 1024])
+        .unwrap();
+    std::fs::write(&path, enc.finish().unwrap()).unwrap();
+    let out = run(&["analyze", "--format", "json", &p(&path)]);
+    assert_eq!(out.status.code(), Some(2));
+    let reason = json(&out)["files"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.starts_with("binary file"), "{reason}");
+}
+
+/// The same log with a UTF-8 byte-order mark in front, read from a file
+/// (small: read; large: mapped) and from stdin, gives the same report.
+#[test]
+fn a_byte_order_mark_at_the_start_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::read(fixture("nginx/upstream_timeout.log")).unwrap();
+    let mut with_bom = b"\xef\xbb\xbf".to_vec();
+    with_bom.extend_from_slice(&log);
+    let plain = dir.path().join("plain.log");
+    let bom = dir.path().join("bom.log");
+    std::fs::write(&plain, &log).unwrap();
+    std::fs::write(&bom, &with_bom).unwrap();
+    let summary = |out: &Output| {
+        let r = json(out);
+        (r["lines"].clone(), r["causes"][0]["count"].clone())
+    };
+    let want = summary(&run(&["analyze", "--format", "json", &p(&plain)]));
+    assert_eq!(want.0["unrecognized"], 0);
+    assert_eq!(want.1, 5);
+    assert_eq!(
+        summary(&run(&["analyze", "--format", "json", &p(&bom)])),
+        want
+    );
+    // Over the size from which files are mapped instead of read: blank
+    // lines after the log (an nginx log ends with a newline) pad it.
+    let big = dir.path().join("big.log");
+    let mut padded = with_bom.clone();
+    padded.resize(padded.len() + (9 << 20), b'\n');
+    std::fs::write(&big, &padded).unwrap();
+    let r = json(&run(&["analyze", "--format", "json", &p(&big)]));
+    assert_eq!(r["lines"]["unrecognized"], 0);
+    assert_eq!(r["lines"]["recognized"], want.0["recognized"]);
+    assert_eq!(r["causes"][0]["count"], 5);
+    // stdin
+    let mut child = bin()
+        .args(["analyze", "--format", "json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&with_bom).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(summary(&out), want);
+}
