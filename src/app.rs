@@ -31,12 +31,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// `check`: the report of `analyze`, judged against rules; exit 1 when a
-/// rule fails, 2 when an input could not be read (whatever the rules say).
+/// rule fails, 2 when an input could not be read or too little of it was
+/// recognized (whatever the rules say).
 pub fn check(cfg: CheckConfig) -> Result<ExitCode> {
     let report = build_report(&cfg.analyze, &mut |e| print_error(e));
     let verdict = check::verdict(&report, &cfg.policy);
     write(&Output::Verdict(&verdict, &report, cfg.format))?;
-    Ok(if report.has_input_errors() {
+    Ok(if !verdict.input_errors.is_empty() {
         ExitCode::InputError
     } else if verdict.passed {
         ExitCode::Success

@@ -185,3 +185,185 @@ fn a_byte_order_mark_at_the_start_is_skipped() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(summary(&out), want);
 }
+
+// ------------------------------------------------------------ the gate
+
+/// A log in which 10 of 40 lines are error-log lines: a real nginx log
+/// followed by 30 lines of this repository's README.
+fn quarter_recognized(dir: &Path) -> PathBuf {
+    let mut bytes = std::fs::read(fixture("nginx/upstream_timeout.log")).unwrap();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let prose: Vec<&str> = readme
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(30)
+        .collect();
+    for l in prose {
+        bytes.extend_from_slice(l.as_bytes());
+        bytes.push(b'\n');
+    }
+    let path = dir.join("quarter.log");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn check(args: &[&str], format: &str) -> Output {
+    let mut a = vec!["check", "--max", "any=1000", "--format", format];
+    a.extend_from_slice(args);
+    run(&a)
+}
+
+#[test]
+fn check_fails_with_exit_2_on_what_it_did_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let readme = p(&root().join("README.md"));
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, b"").unwrap();
+    let bad = not_logs(dir.path());
+    let cases: Vec<(String, &str)> = vec![
+        (readme, "none of its"),
+        (p(&empty), "empty"),
+        (p(&bad[0].0), "binary file"),
+        (p(&bad[1].0), "zstd-compressed"),
+        (
+            p(&quarter_recognized(dir.path())),
+            "only 25% of its 40 lines",
+        ),
+    ];
+    for (path, why) in &cases {
+        // text
+        let out = check(&[path], "text");
+        assert_eq!(out.status.code(), Some(2), "{path}: {}", stdout(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains(&format!("ERROR input {path}: {why}")),
+            "{text}"
+        );
+        assert!(text.contains("upcause check: FAIL"), "{text}");
+        // json
+        let out = check(&[path], "json");
+        assert_eq!(out.status.code(), Some(2));
+        let v = json(&out);
+        assert_eq!(v["passed"], false);
+        assert_eq!(v["input_errors"][0]["path"], path.as_str());
+        let error = v["input_errors"][0]["error"].as_str().unwrap();
+        assert!(error.starts_with(why), "{error}");
+        let kind = if why.contains("binary") || why.contains("compressed") {
+            "unreadable"
+        } else {
+            "unrecognized"
+        };
+        assert_eq!(v["input_errors"][0]["kind"], kind);
+        // junit: an error test case
+        let out = check(&[path], "junit");
+        assert_eq!(out.status.code(), Some(2));
+        let xml = stdout(&out);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let suite = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testsuite"))
+            .unwrap();
+        assert_eq!(suite.attribute("errors"), Some("1"));
+        let err = doc.descendants().find(|n| n.has_tag_name("error")).unwrap();
+        let msg = err.attribute("message").unwrap();
+        assert!(msg.starts_with(&format!("{path}: {why}")), "{msg}");
+        // github: an error annotation naming the file
+        let out = check(&[path], "github");
+        assert_eq!(out.status.code(), Some(2));
+        let gh = stdout(&out);
+        let line = gh
+            .lines()
+            .find(|l| l.starts_with("::error file="))
+            .unwrap_or_else(|| panic!("{gh}"));
+        let escaped = path.replace(':', "%3A").replace(',', "%2C");
+        assert!(
+            line.starts_with(&format!("::error file={escaped},title=upcause input::")),
+            "{line}"
+        );
+        assert!(line.contains(&why.replace('%', "%25")), "{line}");
+        assert!(!gh.contains("::notice"), "{gh}");
+    }
+}
+
+#[test]
+fn min_recognized_sets_the_share_and_zero_accepts_anything_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let quarter = p(&quarter_recognized(dir.path()));
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, b"").unwrap();
+    let code = |args: &[&str]| check(args, "json").status.code();
+    assert_eq!(code(&[&quarter]), Some(2));
+    assert_eq!(code(&["--min-recognized", "25", &quarter]), Some(0));
+    assert_eq!(code(&["--min-recognized", "25.5%", &quarter]), Some(2));
+    assert_eq!(code(&["--min-recognized", "0", &quarter]), Some(0));
+    assert_eq!(code(&["--min-recognized", "0", &p(&empty)]), Some(0));
+    // A binary file is never accepted.
+    let bad = not_logs(dir.path());
+    assert_eq!(code(&["--min-recognized", "0", &p(&bad[0].0)]), Some(2));
+    // A good log passes with the default.
+    let good = p(&fixture("nginx/mixed.log"));
+    let out = check(&[&good], "json");
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(json(&out)["input_errors"], serde_json::json!([]));
+    // A rule failure with a bad input is still exit 2 (the gate could not
+    // judge), and both are reported.
+    let out = run(&["check", "--format", "json", &good, &quarter]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert_eq!(v["rules"][0]["passed"], false);
+    assert_eq!(v["input_errors"].as_array().unwrap().len(), 1);
+    // The rules file can set it.
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "min_recognized = 20\n[max]\nany = 1000\n").unwrap();
+    let out = run(&["check", "--rules", &p(&rules), &quarter]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    for bad in ["x", "-1", "101", "50.555"] {
+        let flag = format!("--min-recognized={bad}");
+        let out = run(&["check", &flag, &quarter]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("invalid --min-recognized"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_toml_file_given_as_a_log_and_a_rules_file_that_sets_nothing_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("upcause.toml");
+    std::fs::write(&rules, "[max]\nany = 0\n").unwrap();
+    let log = p(&fixture("nginx/upstream_timeout.log"));
+    let out = run(&["check", &p(&rules), &log]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{}: a TOML file given as a log", p(&rules))),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("upcause check --rules {} PATH...", p(&rules))),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "# nothing yet\n").unwrap();
+    let out = run(&["check", "--rules", &p(&empty), &log]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("sets no rule"), "{}", stderr(&out));
+    // The usage line and the help teach the syntax.
+    let out = run(&["check", "--help"]);
+    let help = stdout(&out);
+    assert!(
+        help.contains("upcause check --rules FILE [OPTIONS] [PATH]..."),
+        "{help}"
+    );
+    assert!(help.contains("--min-recognized"), "{help}");
+    let out = run(&["check", "--bogus"]);
+    assert!(
+        stderr(&out).contains("upcause check --rules FILE"),
+        "{}",
+        stderr(&out)
+    );
+}

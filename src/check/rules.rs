@@ -59,10 +59,23 @@ pub struct Policy {
     pub max_per_upstream: BTreeMap<String, u64>,
     /// The saved report to compare with.
     pub baseline: Option<Baseline>,
+    /// Least share of an input's lines that must be in a known format, in
+    /// hundredths of a percent (`None`: [`DEFAULT_MIN_RECOGNIZED_BP`]; 0
+    /// accepts any input that could be read, even an empty one).
+    pub min_recognized_bp: Option<u64>,
 }
 
+/// The share of recognized lines an input needs by default: 50%.
+pub const DEFAULT_MIN_RECOGNIZED_BP: u64 = 5_000;
+
 impl Policy {
-    /// True when there is nothing to check.
+    /// The least share of recognized lines, in hundredths of a percent.
+    pub fn min_recognized(&self) -> u64 {
+        self.min_recognized_bp.unwrap_or(DEFAULT_MIN_RECOGNIZED_BP)
+    }
+
+    /// True when there is no rule about failures (the share of recognized
+    /// lines is judged whatever the rules).
     pub fn is_empty(&self) -> bool {
         self.forbid.is_empty()
             && self.max.is_empty()
@@ -123,6 +136,9 @@ struct RulesFile {
     max: BTreeMap<Spanned<String>, u64>,
     #[serde(default)]
     max_per_upstream: BTreeMap<Spanned<String>, u64>,
+    /// Percent, as `--min-recognized`.
+    #[serde(default)]
+    min_recognized: Option<Spanned<f64>>,
 }
 
 /// Reads a rules file (see [`parse_rules`]).
@@ -151,7 +167,28 @@ pub fn parse_rules(text: &str, path: &Path) -> Result<Policy> {
         }
     };
     let file: RulesFile = toml::from_str(text).map_err(|e| file_error(e.span(), e.message()))?;
+    if file.forbid.is_empty()
+        && file.max.is_empty()
+        && file.max_per_upstream.is_empty()
+        && file.min_recognized.is_none()
+    {
+        return Err(file_error(
+            None,
+            "the rules file sets no rule: write `forbid = [...]`, a `[max]` or \
+             `[max_per_upstream]` table, or `min_recognized` (see `upcause check --help`)",
+        ));
+    }
     let mut policy = Policy::default();
+    if let Some(pct) = &file.min_recognized {
+        let v = *pct.get_ref();
+        if !(0.0..=100.0).contains(&v) {
+            return Err(file_error(
+                Some(pct.span()),
+                "min_recognized is a percentage from 0 to 100",
+            ));
+        }
+        policy.min_recognized_bp = Some((v * 100.0).round() as u64);
+    }
     for id in &file.forbid {
         let t = Target::parse(id.get_ref())
             .ok_or_else(|| file_error(Some(id.span()), &unknown_cause(id.get_ref(), "forbid")))?;
@@ -330,7 +367,24 @@ upstream_timeout = 0
             p.max_per_upstream,
             [("http://10.0.1.5:8080".to_string(), 10)].into()
         );
-        assert_eq!(parse("").unwrap(), Policy::default());
+    }
+
+    #[test]
+    fn a_rules_file_that_sets_nothing_is_an_error() {
+        for text in ["", "# rules\n", "[max]\n", "forbid = []\n"] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains("sets no rule"), "{text:?}: {e}");
+        }
+        let p = parse("min_recognized = 0\n").unwrap();
+        assert_eq!(p.min_recognized_bp, Some(0));
+        assert!(p.is_empty());
+        assert_eq!(
+            parse("min_recognized = 12.5").unwrap().min_recognized(),
+            1250
+        );
+        assert_eq!(Policy::default().min_recognized(), 5000);
+        let e = parse("min_recognized = 101").unwrap_err().to_string();
+        assert!(e.contains("line 1, column 18"), "{e}");
     }
 
     #[test]

@@ -130,6 +130,18 @@ impl AnalyzeConfig {
         {
             return Err(Error::Usage("--since must be before --until".into()));
         }
+        if let Some(toml) = a
+            .paths
+            .iter()
+            .find(|p| p.extension().is_some_and(|e| e == "toml"))
+        {
+            return Err(Error::Usage(format!(
+                "{}: a TOML file given as a log; a rules file goes after --rules: \
+                 upcause check --rules {} PATH...",
+                toml.display(),
+                toml.display()
+            )));
+        }
         Ok(AnalyzeConfig {
             paths: a.paths,
             format: OutputFormat::Text,
@@ -234,6 +246,19 @@ fn policy(a: &CheckArgs) -> Result<Policy> {
         .unwrap_or(0);
     if let Some(path) = &a.baseline {
         policy.baseline = Some(rules::load_baseline(path, tolerance_bp)?);
+    }
+    if let Some(pct) = &a.min_recognized {
+        let bp = rules::parse_tolerance(pct).map_err(|_| {
+            Error::Usage(format!(
+                "invalid --min-recognized '{pct}': use a percentage from 0 to 100 such as 50 or 12.5"
+            ))
+        })?;
+        if bp > 10_000 {
+            return Err(Error::Usage(format!(
+                "invalid --min-recognized '{pct}': a percentage is at most 100"
+            )));
+        }
+        policy.min_recognized_bp = Some(bp);
     }
     if policy.is_empty() {
         policy.max.insert(Target::Any, 0);
