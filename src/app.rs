@@ -49,11 +49,16 @@ pub fn check(cfg: CheckConfig) -> Result<ExitCode> {
 /// `merge`: saved reports combined; exit 2 when one could not be read.
 fn merge(cfg: MergeConfig) -> Result<ExitCode> {
     let mut failed = false;
-    let report = crate::merge::merge_reports(&cfg.reports, &mut |e| {
+    let report = crate::merge::merge_reports(&cfg.reports, cfg.force, &mut |e| {
         failed = true;
         print_error(e);
-    })
+    })?
     .ok_or_else(|| Error::Usage("no report could be read".into()))?;
+    if report.filters.mixed {
+        print_error(
+            &"warning: the merged reports were counted under different filters (--force); the report's filters are the first one's",
+        );
+    }
     write(&Output::Report(&report, cfg.format, cfg.text))?;
     Ok(if failed || report.has_input_errors() {
         ExitCode::InputError
@@ -122,5 +127,5 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     if let Some(p) = &progress {
         p.finish();
     }
-    Report::build(&agg)
+    Report::build(&agg).with_filters(&cfg.filters)
 }

@@ -367,3 +367,178 @@ fn a_toml_file_given_as_a_log_and_a_rules_file_that_sets_nothing_are_errors() {
         stderr(&out)
     );
 }
+
+// ------------------------------------------------------------ filters
+
+#[test]
+fn filters_are_in_the_report_with_what_they_left_out() {
+    let log = p(&fixture("nginx/mixed.log"));
+    let all = json(&run(&["analyze", "--format", "json", &log]));
+    let total = all["total_failures"].as_u64().unwrap();
+    assert_eq!(all["excluded_failures"], 0);
+    assert_eq!(
+        all["filters"],
+        serde_json::json!({"since": null, "until": null, "causes": [], "upstream": null})
+    );
+    let out = run(&[
+        "analyze",
+        "--format",
+        "json",
+        "--cause",
+        "upstream_timeout",
+        &log,
+    ]);
+    let r = json(&out);
+    let kept = r["total_failures"].as_u64().unwrap();
+    assert!(kept > 0 && kept < total, "{kept} of {total}");
+    assert_eq!(r["excluded_failures"].as_u64().unwrap(), total - kept);
+    assert_eq!(r["files"][0]["excluded_failures"], r["excluded_failures"]);
+    assert_eq!(
+        r["filters"]["causes"],
+        serde_json::json!(["upstream_timeout"])
+    );
+    // Text: the filters and what they hid, in the summary line.
+    let text = stdout(&run(&["analyze", "--cause", "upstream_timeout", &log]));
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.contains(&format!(
+            "--cause upstream_timeout: {} failed requests outside the filters not shown",
+            total - kept
+        )),
+        "{first}"
+    );
+    // A time filter that leaves nothing says so, not "no failures found".
+    let out = run(&["analyze", "--since", "2030-01-01", &log]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!(
+            "The filters left no upstream failure: --since 2030-01-01 00:00: {total} failed requests outside the filters not shown"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("No upstream failures found"), "{text}");
+    let r = json(&run(&[
+        "analyze",
+        "-f",
+        "json",
+        "--since",
+        "2030-01-01",
+        &log,
+    ]));
+    assert_eq!(r["filters"]["since"], "2030-01-01T00:00:00");
+    assert_eq!(r["excluded_failures"].as_u64(), Some(total));
+    assert_eq!(r["total_failures"], 0);
+}
+
+// ------------------------------------------------------------ merge, baseline
+
+fn save(dir: &Path, name: &str, args: &[&str]) -> String {
+    let mut a = vec!["analyze", "--format", "json"];
+    a.extend_from_slice(args);
+    a.push("");
+    let log = p(&fixture("nginx/mixed.log"));
+    *a.last_mut().unwrap() = &log;
+    let out = run(&a);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let path = dir.join(name);
+    std::fs::write(&path, &out.stdout).unwrap();
+    p(&path)
+}
+
+#[test]
+fn merge_takes_the_coarser_window_whatever_the_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = save(dir.path(), "1m.json", &["--window", "1m"]);
+    let five = save(dir.path(), "5m.json", &["--window", "5m"]);
+    for pair in [[&one, &five], [&five, &one]] {
+        let out = run(&["merge", "--format", "json", pair[0], pair[1]]);
+        assert_eq!(out.status.code(), Some(0));
+        let r = json(&out);
+        assert_eq!(r["window"], "5m", "{pair:?}");
+        assert_eq!(r["window_seconds"], 300);
+    }
+}
+
+#[test]
+fn merge_refuses_reports_with_other_filters_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = save(dir.path(), "all.json", &[]);
+    let timeouts = save(dir.path(), "t.json", &["--cause", "upstream_timeout"]);
+    let out = run(&["merge", "--format", "json", &all, &timeouts]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "upcause: {timeouts}: counted with other filters (--cause upstream_timeout) than {all} (none)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--force"), "{err}");
+    let out = run(&["merge", "--force", "--format", "json", &all, &timeouts]);
+    assert_eq!(out.status.code(), Some(0));
+    let r = json(&out);
+    assert_eq!(r["filters"]["mixed"], true);
+    assert!(
+        stderr(&out).contains("different filters"),
+        "{}",
+        stderr(&out)
+    );
+    // Same filters merge, and keep them.
+    let again = save(dir.path(), "t2.json", &["--cause", "upstream_timeout"]);
+    let r = json(&run(&["merge", "--format", "json", &timeouts, &again]));
+    assert_eq!(
+        r["filters"]["causes"],
+        serde_json::json!(["upstream_timeout"])
+    );
+    assert_eq!(r["filters"].get("mixed"), None);
+}
+
+#[test]
+fn baseline_counted_with_other_filters_or_window_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = p(&fixture("nginx/mixed.log"));
+    let cases = [
+        (
+            save(dir.path(), "c.json", &["--cause", "upstream_timeout"]),
+            vec![],
+            "its filters are --cause upstream_timeout, this check's none",
+        ),
+        (
+            save(dir.path(), "w.json", &["--window", "5m"]),
+            vec![],
+            "it was made with --window 5m, this check uses --window 1m",
+        ),
+        (
+            save(dir.path(), "s.json", &[]),
+            vec!["--since", "2026-01-01"],
+            "its time range was bounded by none, this check's by --since",
+        ),
+    ];
+    for (base, extra, why) in &cases {
+        let mut a = vec!["check", "--baseline", base.as_str()];
+        a.extend(extra.iter().copied());
+        a.push(&log);
+        let out = run(&a);
+        assert_eq!(out.status.code(), Some(2), "{why}");
+        assert!(out.stdout.is_empty());
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "upcause: {base}: a baseline counted differently: {why}"
+            )),
+            "{err}"
+        );
+    }
+    // The same window and filters are fine.
+    let base = save(dir.path(), "ok.json", &["--window", "5m"]);
+    let out = run(&["check", "--window", "5m", "--baseline", &base, &log]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}

@@ -394,6 +394,7 @@ mod tests {
                 r.0[crate::event::Server::Nginx] = 10;
                 r
             },
+            excluded_failures: 0,
             error: None,
         };
         Report {
@@ -401,6 +402,8 @@ mod tests {
             window: "1m".into(),
             window_seconds: 60,
             total_failures: causes.iter().map(|c| c.count).sum(),
+            excluded_failures: 0,
+            filters: Default::default(),
             causes,
             lines: Default::default(),
             files: vec![file("b.log"), file("a.log")],

@@ -15,7 +15,7 @@ use toml::Spanned;
 use crate::catalog::causes::CAUSES;
 use crate::error::{Error, Result};
 use crate::event::CauseId;
-use crate::report::{Report, SCHEMA_VERSION};
+use crate::report::{Report, ReportFilters, SCHEMA_VERSION};
 
 /// What a count rule is about: one cause, or all causes together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -282,7 +282,14 @@ pub fn parse_tolerance(s: &str) -> Result<u64> {
 }
 
 /// Reads a saved `analyze --format json` report.
-pub fn load_baseline(path: &Path, tolerance_bp: u64) -> Result<Baseline> {
+/// It must have been counted as this run counts (`run_window` seconds,
+/// `run_filters`): see [`Baseline`].
+pub fn load_baseline(
+    path: &Path,
+    tolerance_bp: u64,
+    run_window: i64,
+    run_filters: &ReportFilters,
+) -> Result<Baseline> {
     let err = |reason: String| Error::File {
         path: path.to_path_buf(),
         reason,
@@ -300,7 +307,78 @@ pub fn load_baseline(path: &Path, tolerance_bp: u64) -> Result<Baseline> {
             report.version
         )));
     }
+    if let Some(why) = unlike(&report, run_window, run_filters) {
+        return Err(err(format!("a baseline counted differently: {why}")));
+    }
     Ok(Baseline::from_report(&report, tolerance_bp))
+}
+
+/// Why a baseline's counts cannot be compared with those of a run with
+/// `window` seconds and `filters`, if they cannot: other cause or upstream
+/// filters (which change what is counted), another window, or a time range
+/// bounded on other sides. Its time range itself may differ: a baseline is
+/// of another time.
+fn unlike(base: &Report, window: i64, filters: &ReportFilters) -> Option<String> {
+    let f = &base.filters;
+    if f.mixed {
+        return Some("it was merged from reports with different filters".into());
+    }
+    let none = |v: Vec<String>| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let mut causes = f.causes.clone();
+    causes.sort();
+    let mut run_causes = filters.causes.clone();
+    run_causes.sort();
+    if causes != run_causes || f.upstream != filters.upstream {
+        let of = |f: &ReportFilters| {
+            let mut v: Vec<String> = f.causes.iter().map(|c| format!("--cause {c}")).collect();
+            v.extend(f.upstream.iter().map(|u| format!("--upstream {u}")));
+            none(v)
+        };
+        return Some(format!(
+            "its filters are {}, this check's {}; make the baseline with the same ones",
+            of(f),
+            of(filters)
+        ));
+    }
+    let bounds = |f: &ReportFilters| (f.since.is_some(), f.until.is_some());
+    if bounds(f) != bounds(filters) {
+        let of = |f: &ReportFilters| {
+            let mut v = Vec::new();
+            if f.since.is_some() {
+                v.push("--since".to_string());
+            }
+            if f.until.is_some() {
+                v.push("--until".to_string());
+            }
+            none(v)
+        };
+        return Some(format!(
+            "its time range was bounded by {}, this check's by {}: the counts cover spans of another kind",
+            of(f),
+            of(filters)
+        ));
+    }
+    // The baseline's window may have grown from the same one (a long log
+    // coarsens its timeline).
+    let mut w = window.max(1);
+    while w < base.window_seconds {
+        w = crate::aggregate::window::coarser(w);
+    }
+    if w != base.window_seconds {
+        let d = crate::aggregate::window::format_duration;
+        return Some(format!(
+            "it was made with --window {}, this check uses --window {}",
+            d(base.window_seconds),
+            d(window)
+        ));
+    }
+    None
 }
 
 fn unknown_cause(id: &str, place: &str) -> String {

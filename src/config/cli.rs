@@ -116,11 +116,17 @@ pub struct MergeArgs {
     /// When to use colours in text output (NO_COLOR is honoured by `auto`).
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+
+    /// Merge reports counted under different filters (--since, --until,
+    /// --cause, --upstream), which are refused otherwise; the merged
+    /// report's `filters` then say `mixed`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The inputs and the time range, shared by `analyze` and `check` so both
 /// read logs the same way.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct InputArgs {
     /// Error logs (plain or gzip), directories of them (*error*log*), or `-`
     /// for stdin. Reads stdin when none is given.

@@ -22,6 +22,7 @@ use crate::parse::time;
 use crate::render::OutputFormat;
 use crate::render::gate::GateFormat;
 use crate::render::text::TextOptions;
+use crate::report::ReportFilters;
 use cli::{AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs};
 
 /// A subcommand with its command line resolved.
@@ -48,6 +49,7 @@ pub fn resolve(cli: Cli) -> Result<Job> {
         Command::Follow(a) => Job::Follow(follow_config(a)?),
         Command::Merge(a) => Job::Merge(MergeConfig {
             reports: a.reports,
+            force: a.force,
             format: output_format(a.format),
             text: TextOptions {
                 color: color_enabled(a.color),
@@ -63,6 +65,8 @@ pub fn resolve(cli: Cli) -> Result<Job> {
 pub struct MergeConfig {
     /// The saved reports, in order.
     pub reports: Vec<PathBuf>,
+    /// Merge reports counted under different filters.
+    pub force: bool,
     /// Output format.
     pub format: OutputFormat,
     /// How text looks.
@@ -206,7 +210,8 @@ impl CheckConfig {
     /// Validates the arguments: every usage error (flags, rules file,
     /// baseline) before any log is read.
     pub fn from_args(a: CheckArgs) -> Result<Self> {
-        let policy = policy(&a)?;
+        let analyze = AnalyzeConfig::from_input(a.input.clone())?;
+        let policy = policy(&a, &analyze)?;
         let format = match a.format {
             CheckFormatArg::Text => GateFormat::Text,
             CheckFormatArg::Json => GateFormat::Json,
@@ -214,7 +219,7 @@ impl CheckConfig {
             CheckFormatArg::Github => GateFormat::Github,
         };
         Ok(CheckConfig {
-            analyze: AnalyzeConfig::from_input(a.input)?,
+            analyze,
             policy,
             format,
         })
@@ -232,7 +237,7 @@ pub fn output_format(f: FormatArg) -> OutputFormat {
 /// Reads everything `check` is told about rules: the rules file, the rule
 /// flags (which override the file), the baseline. With no rule at all the
 /// gate is `max any = 0`: `upcause check LOG` fails on any failure.
-fn policy(a: &CheckArgs) -> Result<Policy> {
+fn policy(a: &CheckArgs, run: &AnalyzeConfig) -> Result<Policy> {
     let mut policy = match &a.rules {
         Some(path) => rules::read_rules(path)?,
         None => Policy::default(),
@@ -245,7 +250,12 @@ fn policy(a: &CheckArgs) -> Result<Policy> {
         .transpose()?
         .unwrap_or(0);
     if let Some(path) = &a.baseline {
-        policy.baseline = Some(rules::load_baseline(path, tolerance_bp)?);
+        policy.baseline = Some(rules::load_baseline(
+            path,
+            tolerance_bp,
+            run.window,
+            &ReportFilters::of(&run.filters),
+        )?);
     }
     if let Some(pct) = &a.min_recognized {
         let bp = rules::parse_tolerance(pct).map_err(|_| {
