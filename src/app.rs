@@ -1,7 +1,7 @@
 //! Mode dispatch and the wiring of the stages; the only module that knows
 //! them all.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 
 use crate::aggregate::{Aggregator, FileStats};
 use crate::catalog::Catalog;
@@ -13,7 +13,7 @@ use crate::exit::ExitCode;
 use crate::input::progress::Progress;
 use crate::input::source;
 use crate::pipeline::{self, RunOptions};
-use crate::render::{self, Output, text::TextOptions};
+use crate::render::{self, Output, OutputFormat, text::TextOptions};
 use crate::report::Report;
 
 /// Runs a parsed command line.
@@ -23,8 +23,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Job::Check(cfg) => check(cfg),
         Job::Follow(cfg) => crate::follow::run(cfg),
         Job::Merge(cfg) => merge(cfg),
-        Job::Causes(format) => {
-            write(&Output::Catalog(format))?;
+        Job::Causes(format, only) => {
+            write(&Output::Catalog(format, only))?;
             Ok(ExitCode::Success)
         }
     }
@@ -78,7 +78,15 @@ fn write(what: &Output<'_>) -> Result<()> {
 
 /// `analyze`: every input through the pipeline, one report.
 pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
-    let report = build_report(&cfg, &mut |e| print_error(e));
+    // The text report lists every input it could not read; on a terminal
+    // that is where the reader looks, so stderr does not say it again.
+    // Anywhere else (a file, a pipe, JSON) stderr names them too.
+    let report_says_it = cfg.format == OutputFormat::Text && io::stdout().is_terminal();
+    let report = build_report(&cfg, &mut |e| {
+        if !report_says_it {
+            print_error(e)
+        }
+    });
     let opts = TextOptions {
         color: cfg.color,
         top: cfg.top,

@@ -27,7 +27,7 @@ pub fn read_report(path: &Path) -> Result<Report> {
         path: path.to_path_buf(),
         reason,
     };
-    let text = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let text = std::fs::read(path).map_err(|e| bad(crate::error::describe_io(&e)))?;
     let report: Report = serde_json::from_slice(&text)
         .map_err(|e| bad(format!("not an upcause JSON report: {e}")))?;
     if report.version != SCHEMA_VERSION {

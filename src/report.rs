@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregator, CauseStats, Counts, window};
+use crate::catalog::causes::CauseInfo;
 use crate::event::{CauseId, LineStats, LocalTime, PerServer, Server};
 use crate::keys::{Interner, OTHER};
 use crate::order::Filters;
@@ -156,6 +157,17 @@ pub struct Fixes {
     /// php-fpm wording, where the cause is php-fpm's.
     #[serde(rename = "php-fpm", skip_serializing_if = "String::is_empty", default)]
     pub php_fpm: String,
+}
+
+impl Fixes {
+    /// A cause's fixes (nginx's wording where a server has none of its own).
+    pub fn of(info: &CauseInfo) -> Fixes {
+        Fixes {
+            nginx: info.fix_for(Server::Nginx).to_string(),
+            apache: info.fix_for(Server::Apache).to_string(),
+            php_fpm: info.fix[Server::PhpFpm].to_string(),
+        }
+    }
 }
 
 /// Counts per server: a JSON object with one field per server, named as
@@ -507,11 +519,7 @@ fn cause_report(
             .collect(),
         example,
         fix: info.fix_for(server).to_string(),
-        fixes: Fixes {
-            nginx: info.fix_for(Server::Nginx).to_string(),
-            apache: info.fix_for(Server::Apache).to_string(),
-            php_fpm: info.fix[Server::PhpFpm].to_string(),
-        },
+        fixes: Fixes::of(info),
         meaning: info.meaning.to_string(),
         servers: ServerCounts(c.servers),
         lines: c.lines,

@@ -542,3 +542,178 @@ fn baseline_counted_with_other_filters_or_window_is_refused() {
         stderr(&out)
     );
 }
+
+// ------------------------------------------------------------ the catalog
+
+#[test]
+fn causes_prints_one_entry_and_suggests_the_nearest_id() {
+    let out = run(&["causes", "upstream_timeout"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.starts_with("upstream_timeout  "), "{text}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| !l.starts_with(' ') && !l.is_empty())
+            .count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("proxy_read_timeout"), "{text}");
+    let out = run(&["causes", "--format", "json", "upstream_timeout"]);
+    let v = json(&out);
+    assert_eq!(v["cause"], "upstream_timeout");
+    for typo in [
+        "upstream_timout",
+        "upstream-timeout",
+        "UPSTREAM_TIMEOUT",
+        "upstream_timeot",
+    ] {
+        let out = run(&["causes", typo]);
+        assert_eq!(out.status.code(), Some(2), "{typo}");
+        assert!(out.stdout.is_empty());
+        let err = stderr(&out);
+        assert!(
+            err.contains("did you mean upstream_timeout?"),
+            "{typo}: {err}"
+        );
+    }
+    let err = stderr(&run(&["causes", "timeout"]));
+    assert!(err.contains("did you mean one of "), "{err}");
+    assert!(err.contains("upstream_timeout"), "{err}");
+    // The same suggestion wherever a cause id is given.
+    let err = stderr(&run(&["analyze", "--cause", "upstrem_refused", "-"]));
+    assert!(err.contains("did you mean upstream_refused?"), "{err}");
+    let err = stderr(&run(&["check", "--forbid", "tls_verfy", "-"]));
+    assert!(err.contains("did you mean tls_verify?"), "{err}");
+}
+
+/// `causes --format json` calls the per-server fixes `fixes`, as a report
+/// does, with the same fields and words.
+#[test]
+fn causes_json_uses_the_report_names() {
+    let catalog = json(&run(&["causes", "--format", "json"]));
+    let report = json(&run(&[
+        "analyze",
+        "--format",
+        "json",
+        &p(&fixture("nginx/upstream_timeout.log")),
+    ]));
+    let c = &report["causes"][0];
+    let entry = catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["cause"] == c["cause"])
+        .unwrap();
+    assert_eq!(entry["fixes"], c["fixes"]);
+    assert_eq!(entry.get("fix"), None, "{entry:#}");
+    assert_eq!(entry["title"], c["title"]);
+    assert_eq!(entry["meaning"], c["meaning"]);
+    assert_eq!(entry["status_by_server"]["nginx"], 504);
+    for e in catalog.as_array().unwrap() {
+        assert!(
+            e["fixes"]["nginx"].as_str().is_some_and(|s| !s.is_empty()),
+            "{e:#}"
+        );
+        assert!(
+            e["fix_short"].as_str().is_some_and(|s| !s.is_empty()),
+            "{e:#}"
+        );
+    }
+}
+
+// ------------------------------------------------------------ messages
+
+/// One style everywhere: `upcause: PATH: reason`, lower case, without the
+/// OS's "(os error N)".
+#[test]
+fn error_messages_have_one_style_across_subcommands() {
+    let dir = tempfile::tempdir().unwrap();
+    let gone = p(&dir.path().join("gone.json"));
+    let want = format!("upcause: {gone}: no such file or directory\n");
+    let analyze = run(&["analyze", "--format", "json", &gone]);
+    let merge = run(&["merge", &gone]);
+    assert_eq!(analyze.status.code(), Some(2));
+    assert_eq!(merge.status.code(), Some(2));
+    assert_eq!(stderr(&analyze), want);
+    assert!(stderr(&merge).starts_with(&want), "{}", stderr(&merge));
+    let check = run(&["check", "--baseline", &gone, "-"]);
+    assert_eq!(
+        stderr(&check),
+        format!("upcause: {gone}: cannot read baseline: no such file or directory\n")
+    );
+    // A directory read as a report.
+    let merge = run(&["merge", &p(dir.path())]);
+    let err = stderr(&merge);
+    assert!(
+        err.starts_with(&format!("upcause: {}: is a directory", p(dir.path()))),
+        "{err}"
+    );
+    assert!(!err.contains("os error"), "{err}");
+    for out in [&analyze, &merge, &check] {
+        assert!(!stderr(out).contains("os error"));
+    }
+}
+
+/// On a terminal the text report names the inputs it could not read, and
+/// stderr does not say it a second time. (Needs `script` from util-linux
+/// for a terminal; skipped without it.)
+#[test]
+fn a_directory_without_error_logs_is_told_once_on_a_terminal() {
+    let Ok(s) = Command::new("script").arg("--version").output() else {
+        eprintln!("no `script`: skipped");
+        return;
+    };
+    if !s.status.success() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("access.log"), b"x\n").unwrap();
+    let cmd = format!(
+        "{} analyze --color never {}",
+        env!("CARGO_BIN_EXE_upcause"),
+        p(dir.path())
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let seen = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert_eq!(
+        seen.matches("directory holds no error logs").count(),
+        1,
+        "{seen}"
+    );
+    assert!(seen.starts_with("Nothing could be read"), "{seen}");
+    // Off a terminal, stderr names it (the report may be going to a file).
+    let out = run(&["analyze", &p(dir.path())]);
+    assert_eq!(
+        stderr(&out)
+            .matches("directory holds no error logs")
+            .count(),
+        1
+    );
+    assert_eq!(
+        stdout(&out)
+            .matches("directory holds no error logs")
+            .count(),
+        1
+    );
+}
+
+// ------------------------------------------------------------ build
+
+#[test]
+fn the_release_binary_ships_without_debug_info_and_profiling_keeps_it() {
+    let manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root().join("Cargo.toml")).unwrap()).unwrap();
+    let profile = &manifest["profile"];
+    let release = &profile["release"];
+    assert_eq!(release["debug"].as_bool(), Some(false));
+    assert_eq!(release["strip"].as_bool(), Some(true));
+    let profiling = &profile["profiling"];
+    assert_eq!(profiling["inherits"].as_str(), Some("release"));
+    assert_ne!(profiling["debug"].as_bool(), Some(false));
+    assert_eq!(profiling["strip"].as_bool(), Some(false));
+}

@@ -732,7 +732,7 @@ fn input_that_fails_on_read_exits_2_beside_a_good_one() {
     let run = analyze_json(&[mem, &good], 60);
     assert_eq!(run.code, Some(2));
     assert!(
-        run.stderr.contains("/proc/self/mem: Input/output error"),
+        run.stderr.contains("/proc/self/mem: input/output error"),
         "{}",
         run.stderr
     );
@@ -743,7 +743,7 @@ fn input_that_fails_on_read_exits_2_beside_a_good_one() {
         r["files"][0]["error"]
             .as_str()
             .unwrap()
-            .contains("Input/output error")
+            .contains("input/output error")
     );
     assert_eq!(r["files"][1]["error"], Value::Null);
     assert_eq!(r["total_failures"], 1);

@@ -12,7 +12,6 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::catalog::causes::CAUSES;
 use crate::error::{Error, Result};
 use crate::event::CauseId;
 use crate::report::{Report, ReportFilters, SCHEMA_VERSION};
@@ -145,7 +144,7 @@ struct RulesFile {
 pub fn read_rules(path: &Path) -> Result<Policy> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::File {
         path: path.to_path_buf(),
-        reason: format!("cannot read rules file: {}", io_text(&e)),
+        reason: format!("cannot read rules file: {}", crate::error::describe_io(&e)),
     })?;
     parse_rules(&text, path)
 }
@@ -294,8 +293,12 @@ pub fn load_baseline(
         path: path.to_path_buf(),
         reason,
     };
-    let bytes =
-        std::fs::read(path).map_err(|e| err(format!("cannot read baseline: {}", io_text(&e))))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        err(format!(
+            "cannot read baseline: {}",
+            crate::error::describe_io(&e)
+        ))
+    })?;
     let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
         err(format!(
             "not a saved `upcause analyze --format json` report: {e}"
@@ -382,18 +385,7 @@ fn unlike(base: &Report, window: i64, filters: &ReportFilters) -> Option<String>
 }
 
 fn unknown_cause(id: &str, place: &str) -> String {
-    format!(
-        "unknown cause '{id}' in {place}; known: any, {}",
-        CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
-    )
-}
-
-fn io_text(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
+    crate::catalog::causes::unknown(id, place, true)
 }
 
 /// 1-based line and column (in characters) of a byte offset.

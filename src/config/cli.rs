@@ -80,7 +80,8 @@ pub enum Command {
     /// Analyze error logs and rank the causes of 502/503/504 responses.
     #[command(after_help = AFTER_HELP)]
     Analyze(AnalyzeArgs),
-    /// Print the catalog of causes: meaning, status and fix per server.
+    /// Print the catalog of causes, or one cause's entry: meaning, status
+    /// and fix per server.
     Causes(CausesArgs),
     /// Fail (exit 1) when the logs break rules: a CI gate.
     #[command(
@@ -291,6 +292,10 @@ pub struct FollowArgs {
 /// `upcause causes`.
 #[derive(Debug, Args)]
 pub struct CausesArgs {
+    /// Only this cause's entry (`upstream_timeout`); all when none.
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,

@@ -36,8 +36,8 @@ pub enum Job {
     Follow(FollowConfig),
     /// `merge`.
     Merge(MergeConfig),
-    /// `causes`, in this format.
-    Causes(OutputFormat),
+    /// `causes`, in this format: every cause, or only this one.
+    Causes(OutputFormat, Option<crate::event::CauseId>),
 }
 
 /// Resolves the command line of any subcommand; every usage error comes
@@ -56,7 +56,15 @@ pub fn resolve(cli: Cli) -> Result<Job> {
                 top: a.top.max(1),
             },
         }),
-        Command::Causes(a) => Job::Causes(output_format(a.format)),
+        Command::Causes(a) => {
+            let only =
+                a.id.map(|id| {
+                    crate::event::CauseId::from_id(&id)
+                        .ok_or_else(|| Error::Usage(causes::unknown(&id, "upcause causes", false)))
+                })
+                .transpose()?;
+            Job::Causes(output_format(a.format), only)
+        }
     })
 }
 
