@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Times upcause against what people run today, side by side in one run, on
-# a generated realistic log (benches/genlog.rs):
+# a generated realistic log (benches/genlog.rs), each command alternating
+# with rg -c upstream (A B A B ...) and judged by the median of the
+# per-pair ratios, with their range:
 #   cat, rg -c upstream (with and without mmap), the grep|sort|uniq
 #   pipeline, zcat on the gzip copy, upcause analyze --format json on the
 #   plain and the gzip file (all cores and one thread),
@@ -52,34 +54,52 @@ CMDS=(
   "upcause analyze --format json FILE.gz::$UPCAUSE analyze -q --format json $LOG.gz > /dev/null"
 )
 
-# median of the wall times (and the max RSS) of RUNS runs, read from
-# GNU time -v ("Elapsed (wall clock) time", "Maximum resident set size")
-measure() {
-  local cmd=$1 times=() rss=0 out wall kb
-  for _ in $(seq "$RUNS"); do
-    out=$( { /usr/bin/time -v bash -c "$cmd" 2>&1 >/dev/null; } )
-    wall=$(printf '%s\n' "$out" | awk -F': ' '/Elapsed \(wall clock\)/ {
-      n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }')
-    kb=$(printf '%s\n' "$out" | awk -F': ' '/Maximum resident set size/ {print $2}')
-    times+=("$wall")
-    [ "${kb:-0}" -gt "$rss" ] && rss=$kb
-  done
-  printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" "$rss"
+# One run of a command: its wall time in seconds (from the clock around
+# it, in ns) and its peak RSS in KiB (from GNU time -v).
+once() {
+  local cmd=$1 t0 t1 out kb
+  t0=$(date +%s%N)
+  out=$( { /usr/bin/time -v bash -c "$cmd" 2>&1 >/dev/null; } )
+  t1=$(date +%s%N)
+  kb=$(printf '%s\n' "$out" | awk -F': ' '/Maximum resident set size/ {print $2}')
+  printf '%s %s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')" "${kb:-0}"
 }
 
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# RUNS pairs of runs, the command and the reference (rg -c upstream)
+# alternating (A B A B ...), so that both see the same machine state: the
+# command's median time, its max RSS, and the median of the per-pair
+# ratios with their range ("1.86x (1.74x-2.04x)").
+paired() {
+  local cmd=$1 ref=$2 times=() ratios=() rss=0 t kb r
+  for _ in $(seq "$RUNS"); do
+    read -r t kb < <(once "$cmd")
+    read -r r _ < <(once "$ref")
+    times+=("$t")
+    ratios+=("$(awk -v a="$t" -v b="$r" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }')")
+    [ "$kb" -gt "$rss" ] && rss=$kb
+  done
+  local med lo hi
+  med=$(printf '%s\n' "${ratios[@]}" | median)
+  lo=$(printf '%s\n' "${ratios[@]}" | sort -n | head -n 1)
+  hi=$(printf '%s\n' "${ratios[@]}" | sort -n | tail -n 1)
+  printf '%s %s %s\n' "$(printf '%s\n' "${times[@]}" | median)" "$rss" \
+    "$(awk -v m="$med" -v l="$lo" -v h="$hi" 'BEGIN { printf "%.2fx (%.2fx-%.2fx)", m, l, h }')"
+}
+
+REF="rg -c upstream $LOG > /dev/null"
 echo
-echo "Input: $LOG ($((BYTES / 1048576)) MiB, $(wc -l < "$LOG") lines), median of $RUNS runs, $(nproc) cores"
+echo "Input: $LOG ($((BYTES / 1048576)) MiB, $(wc -l < "$LOG") lines), $(nproc) cores, page cache warm"
+echo "Each command alternates with rg -c upstream, $RUNS pairs: median time; ratio = median of the per-pair ratios (range)"
 echo
-printf '| %-40s | %10s | %9s | %16s | %9s |\n' "command" "median (s)" "MB/s" "ratio to rg -c" "peak RSS"
-printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "------------" "-----------" "------------------" "-----------"
-RG=""
+printf '| %-40s | %10s | %9s | %24s | %9s |\n' "command" "median (s)" "MB/s" "ratio to rg -c (range)" "peak RSS"
+printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "------------" "-----------" "--------------------------" "-----------"
 for entry in "${CMDS[@]}"; do
   name=${entry%%::*}; cmd=${entry#*::}
-  read -r wall rss < <(measure "$cmd")
-  [ "$name" = "rg -c upstream" ] && RG=$wall
+  read -r wall rss ratio < <(paired "$cmd" "$REF")
   mbs=$(awk -v b="$BYTES" -v t="$wall" 'BEGIN { if (t > 0) printf "%.0f", b / 1e6 / t; else print "-" }')
-  ratio=$(awk -v t="$wall" -v r="${RG:-0}" 'BEGIN { if (r > 0) printf "%.2fx", t / r; else print "-" }')
-  printf '| %-40s | %10s | %9s | %16s | %6s MiB |\n' "$name" "$wall" "$mbs" "$ratio" "$((rss / 1024))"
+  printf '| %-40s | %10s | %9s | %24s | %6s MiB |\n' "$name" "$wall" "$mbs" "$ratio" "$((rss / 1024))"
 done
 
 echo
@@ -93,6 +113,6 @@ for size in 100M "$SIZE" 3G; do
     "$GEN" --format nginx --size "$size" --seed 1 > "$f"
   fi
   cat "$f" > /dev/null # warm, so that the time is the analysis, not the disk
-  read -r wall rss < <(RUNS=1 measure "$UPCAUSE analyze -q --format json $f > /dev/null")
+  read -r wall rss < <(once "$UPCAUSE analyze -q --format json $f > /dev/null")
   echo "  $size: $((rss / 1024)) MiB peak RSS, ${wall}s"
 done

@@ -1,7 +1,7 @@
 //! Mode dispatch and the wiring of the stages; the only module that knows
 //! them all.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 
 use crate::aggregate::{Aggregator, FileStats};
 use crate::catalog::Catalog;
@@ -13,7 +13,7 @@ use crate::exit::ExitCode;
 use crate::input::progress::Progress;
 use crate::input::source;
 use crate::pipeline::{self, RunOptions};
-use crate::render::{self, Output, text::TextOptions};
+use crate::render::{self, Output, OutputFormat, text::TextOptions};
 use crate::report::Report;
 
 /// The command: parses the command line, runs it, and turns the outcome
@@ -38,20 +38,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Job::Check(cfg) => check(cfg),
         Job::Follow(cfg) => crate::follow::run(cfg),
         Job::Merge(cfg) => merge(cfg),
-        Job::Causes(format) => {
-            write(&Output::Catalog(format))?;
+        Job::Causes(format, only) => {
+            write(&Output::Catalog(format, only))?;
             Ok(ExitCode::Success)
         }
     }
 }
 
 /// `check`: the report of `analyze`, judged against rules; exit 1 when a
-/// rule fails, 2 when an input could not be read (whatever the rules say).
+/// rule fails, 2 when an input could not be read or too little of it was
+/// recognized (whatever the rules say).
 pub fn check(cfg: CheckConfig) -> Result<ExitCode> {
     let report = build_report(&cfg.analyze, &mut |e| print_error(e));
     let verdict = check::verdict(&report, &cfg.policy);
     write(&Output::Verdict(&verdict, &report, cfg.format))?;
-    Ok(if report.has_input_errors() {
+    Ok(if !verdict.input_errors.is_empty() {
         ExitCode::InputError
     } else if verdict.passed {
         ExitCode::Success
@@ -63,11 +64,16 @@ pub fn check(cfg: CheckConfig) -> Result<ExitCode> {
 /// `merge`: saved reports combined; exit 2 when one could not be read.
 fn merge(cfg: MergeConfig) -> Result<ExitCode> {
     let mut failed = false;
-    let report = crate::merge::merge_reports(&cfg.reports, &mut |e| {
+    let report = crate::merge::merge_reports(&cfg.reports, cfg.force, &mut |e| {
         failed = true;
         print_error(e);
-    })
+    })?
     .ok_or_else(|| Error::Usage("no report could be read".into()))?;
+    if report.filters.mixed {
+        print_error(
+            &"warning: the merged reports were counted under different filters (--force); the report's filters are the first one's",
+        );
+    }
     write(&Output::Report(&report, cfg.format, cfg.text))?;
     Ok(if failed || report.has_input_errors() {
         ExitCode::InputError
@@ -87,7 +93,15 @@ fn write(what: &Output<'_>) -> Result<()> {
 
 /// `analyze`: every input through the pipeline, one report.
 pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
-    let report = build_report(&cfg, &mut |e| print_error(e));
+    // The text report lists every input it could not read; on a terminal
+    // that is where the reader looks, so stderr does not say it again.
+    // Anywhere else (a file, a pipe, JSON) stderr names them too.
+    let report_says_it = cfg.format == OutputFormat::Text && io::stdout().is_terminal();
+    let report = build_report(&cfg, &mut |e| {
+        if !report_says_it {
+            print_error(e)
+        }
+    });
     let opts = TextOptions {
         color: cfg.color,
         top: cfg.top,
@@ -136,5 +150,5 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     if let Some(p) = &progress {
         p.finish();
     }
-    Report::build(&agg)
+    Report::build(&agg).with_filters(&cfg.filters)
 }

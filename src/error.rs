@@ -78,8 +78,28 @@ pub fn describe_io(e: &io::Error) -> String {
         io::ErrorKind::NotFound => "no such file or directory".to_string(),
         io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         io::ErrorKind::UnexpectedEof => "unexpected end of file (truncated?)".to_string(),
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => format!("corrupt data: {e}"),
-        _ => e.to_string(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+            format!("corrupt data: {}", plain(e))
+        }
+        _ => plain(e),
+    }
+}
+
+/// The OS's text of an error in the style of our own messages: without
+/// its "(os error N)" and starting in lower case (`is a directory`).
+fn plain(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => &text[..i],
+        _ => &text[..],
+    };
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && !second.is_uppercase() => first
+            .to_lowercase()
+            .chain(text[first.len_utf8()..].chars())
+            .collect(),
+        _ => text.to_string(),
     }
 }
 
@@ -88,4 +108,26 @@ pub fn describe_io(e: &io::Error) -> String {
 /// text is in the report.
 pub fn print_error(e: &dyn std::fmt::Display) {
     eprintln!("upcause: {}", crate::bytes::escape(&e.to_string()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_read_like_our_messages() {
+        assert_eq!(
+            describe_io(&io::Error::from(io::ErrorKind::NotFound)),
+            "no such file or directory"
+        );
+        assert_eq!(
+            describe_io(&io::Error::from_raw_os_error(21)),
+            "is a directory"
+        );
+        assert_eq!(
+            describe_io(&io::Error::from_raw_os_error(98)),
+            "address already in use"
+        );
+        assert_eq!(describe_io(&io::Error::other("TLS thing")), "TLS thing");
+    }
 }

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::event::{CauseId, LineStats, LocalTime};
 use crate::keys::OTHER;
 use crate::parse::time;
-use crate::report::{Report, SCHEMA_VERSION};
+use crate::report::{Report, ReportFilters, SCHEMA_VERSION};
 
 /// Reads a saved JSON report.
 pub fn read_report(path: &Path) -> Result<Report> {
@@ -27,7 +27,7 @@ pub fn read_report(path: &Path) -> Result<Report> {
         path: path.to_path_buf(),
         reason,
     };
-    let text = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let text = std::fs::read(path).map_err(|e| bad(crate::error::describe_io(&e)))?;
     let report: Report = serde_json::from_slice(&text)
         .map_err(|e| bad(format!("not an upcause JSON report: {e}")))?;
     if report.version != SCHEMA_VERSION {
@@ -53,6 +53,7 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
                 continuation: f.continuation,
                 blank: f.blank,
                 by_server: f.recognized.0,
+                excluded: f.excluded_failures,
             },
             error: f.error.clone(),
         });
@@ -109,28 +110,82 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
 }
 
 /// Merges saved reports, in order; `warn` hears about reports that could
-/// not be read (they are left out).
-pub fn merge_reports(paths: &[std::path::PathBuf], warn: &mut dyn FnMut(&Error)) -> Option<Report> {
+/// not be read (they are left out). Reports counted under different
+/// filters are refused (their counts do not add up to anything), unless
+/// `force`: the merged report then says its filters are mixed.
+pub fn merge_reports(
+    paths: &[std::path::PathBuf],
+    force: bool,
+    warn: &mut dyn FnMut(&Error),
+) -> Result<Option<Report>> {
     let mut merged: Option<Aggregator> = None;
+    let mut filters: Option<(ReportFilters, &Path)> = None;
+    let mut mixed = false;
     for path in paths {
-        let agg = match read_report(path).and_then(|r| {
-            aggregator_of(&r).map_err(|reason| Error::File {
+        let read = read_report(path).and_then(|r| {
+            let agg = aggregator_of(&r).map_err(|reason| Error::File {
                 path: path.clone(),
                 reason,
-            })
-        }) {
+            })?;
+            Ok((r.filters, agg))
+        });
+        let (these, agg) = match read {
             Ok(a) => a,
             Err(e) => {
                 warn(&e);
                 continue;
             }
         };
+        match &filters {
+            None => filters = Some((these, path)),
+            Some((first, first_path)) if !same_filters(first, &these) => {
+                if !force {
+                    return Err(Error::File {
+                        path: path.clone(),
+                        reason: format!(
+                            "counted with other filters ({}) than {} ({}): their counts do not add up; \
+                             use --force to merge them anyway",
+                            describe(&these),
+                            first_path.display(),
+                            describe(first)
+                        ),
+                    });
+                }
+                mixed = true;
+            }
+            Some(_) => {}
+        }
         match &mut merged {
             None => merged = Some(agg),
             Some(m) => m.merge(agg),
         }
     }
-    merged.map(|m| Report::build(&m))
+    Ok(merged.map(|m| {
+        let mut report = Report::build(&m);
+        if let Some((f, _)) = filters {
+            report.filters = ReportFilters { mixed, ..f };
+        }
+        report
+    }))
+}
+
+/// True when two reports were counted under the same filters.
+fn same_filters(a: &ReportFilters, b: &ReportFilters) -> bool {
+    let key = |f: &ReportFilters| {
+        let mut causes = f.causes.clone();
+        causes.sort();
+        (f.since.clone(), f.until.clone(), causes, f.upstream.clone())
+    };
+    key(a) == key(b) && !a.mixed && !b.mixed
+}
+
+/// Filters in words, `none` for none.
+fn describe(f: &ReportFilters) -> String {
+    if f.is_empty() && !f.mixed {
+        "none".to_string()
+    } else {
+        f.flags().join(", ")
+    }
 }
 
 fn parse_time(s: &str) -> Option<LocalTime> {

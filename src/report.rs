@@ -11,6 +11,7 @@ use crate::aggregate::{Aggregator, CauseStats, Counts, window};
 use crate::catalog::causes::CauseInfo;
 use crate::event::{CauseId, LineStats, LocalTime, PerServer, Server};
 use crate::keys::{Interner, OTHER};
+use crate::order::Filters;
 
 /// Version of the JSON layout; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -26,6 +27,12 @@ pub struct Report {
     pub window_seconds: i64,
     /// Failed requests over all causes.
     pub total_failures: u64,
+    /// Failed requests seen but left out by the filters.
+    #[serde(default)]
+    pub excluded_failures: u64,
+    /// The filters the failures were counted under.
+    #[serde(default)]
+    pub filters: ReportFilters,
     /// Causes in rank order.
     pub causes: Vec<CauseReport>,
     /// Line counts over all inputs.
@@ -294,8 +301,76 @@ pub struct FileReport {
     pub blank: u64,
     /// Recognised lines per server.
     pub recognized: ServerCounts,
+    /// Failed requests in it left out by the filters.
+    #[serde(default)]
+    pub excluded_failures: u64,
     /// Why it could not be read, or not to its end.
     pub error: Option<String>,
+}
+
+/// The filters of a report, as the command line set them (times resolved:
+/// `--since 2h` is recorded as the time it stood for).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReportFilters {
+    /// `--since`, ISO 8601 without zone.
+    pub since: Option<String>,
+    /// `--until`.
+    pub until: Option<String>,
+    /// `--cause` ids (all causes when empty).
+    pub causes: Vec<String>,
+    /// `--upstream`.
+    pub upstream: Option<String>,
+    /// Set by `merge --force` when the merged reports had different
+    /// filters: the other fields are then the first report's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mixed: bool,
+}
+
+impl ReportFilters {
+    /// The filters of a run.
+    pub fn of(f: &Filters) -> ReportFilters {
+        ReportFilters {
+            since: f.since.map(LocalTime::iso),
+            until: f.until.map(LocalTime::iso),
+            causes: f.causes.iter().map(|c| c.info().id.to_string()).collect(),
+            upstream: f.upstream.clone(),
+            mixed: false,
+        }
+    }
+
+    /// True when no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.since.is_none()
+            && self.until.is_none()
+            && self.causes.is_empty()
+            && self.upstream.is_none()
+    }
+
+    /// The filters as flags (`--since 2026-11-20 10:00`, `--cause
+    /// upstream_timeout`), for people.
+    pub fn flags(&self) -> Vec<String> {
+        let time = |t: &str| {
+            let t = t.replacen('T', " ", 1);
+            t.strip_suffix(":00").map(str::to_string).unwrap_or(t)
+        };
+        let mut v = Vec::new();
+        if let Some(t) = &self.since {
+            v.push(format!("--since {}", time(t)));
+        }
+        if let Some(t) = &self.until {
+            v.push(format!("--until {}", time(t)));
+        }
+        for c in &self.causes {
+            v.push(format!("--cause {c}"));
+        }
+        if let Some(u) = &self.upstream {
+            v.push(format!("--upstream {u}"));
+        }
+        if self.mixed {
+            v.push("(merged reports had other filters)".to_string());
+        }
+        v
+    }
 }
 
 /// Failures whose keys were folded into `(other)`.
@@ -360,6 +435,8 @@ impl Report {
             window: window::format_duration(agg.window),
             window_seconds: agg.window,
             total_failures: total,
+            excluded_failures: lines.excluded,
+            filters: ReportFilters::default(),
             causes,
             lines: Lines::from(&lines),
             files: agg
@@ -376,6 +453,7 @@ impl Report {
                         continuation: l.continuation,
                         blank: l.blank,
                         recognized: l.recognized,
+                        excluded_failures: f.lines.excluded,
                         error: f.error.clone(),
                     }
                 })
@@ -394,6 +472,12 @@ impl Report {
                 routes: agg.routes.folded,
             },
         }
+    }
+
+    /// The report with the filters it was counted under.
+    pub fn with_filters(mut self, filters: &Filters) -> Report {
+        self.filters = ReportFilters::of(filters);
+        self
     }
 
     /// True when any input could not be read completely.

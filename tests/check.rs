@@ -146,9 +146,15 @@ fn without_rules_any_failure_fails() {
         rules(&d, &["error.log"]),
         (1, vec![(false, "max any <= 0".into())])
     );
+    // An empty input passes the rule but fails the gate: it shows no
+    // failure because it shows nothing (see tests/honesty.rs).
     d.write("empty.log", "");
     assert_eq!(
         rules(&d, &["empty.log"]),
+        (2, vec![(true, "max any <= 0".into())])
+    );
+    assert_eq!(
+        rules(&d, &["--min-recognized", "0", "empty.log"]),
         (0, vec![(true, "max any <= 0".into())])
     );
 }
@@ -726,7 +732,7 @@ fn github_annotations_point_at_the_first_offending_lines() {
         "::notice::upcause check: PASS, 1 rule passed (3 failed requests in 3 causes)\n"
     );
 
-    // Unreadable input: an error annotation without a file.
+    // Unreadable input: an error annotation on the file.
     let out = d.run(&[
         "check",
         "--format",
@@ -739,6 +745,6 @@ fn github_annotations_point_at_the_first_offending_lines() {
     assert_eq!(exit(&out), 2);
     assert_eq!(
         stdout(&out),
-        "::error title=upcause input::nope.log: no such file or directory\n"
+        "::error file=nope.log,title=upcause input::nope.log: no such file or directory\n"
     );
 }

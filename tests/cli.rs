@@ -397,8 +397,8 @@ fn causes_lists_the_catalog() {
         .iter()
         .find(|c| c["cause"] == "upstream_refused")
         .unwrap();
-    assert_eq!(refused["status"]["nginx"], 502);
-    assert_eq!(refused["status"]["apache"], 503);
+    assert_eq!(refused["status_by_server"]["nginx"], 502);
+    assert_eq!(refused["status_by_server"]["apache"], 503);
     let text = String::from_utf8(run(&["causes"]).stdout).unwrap();
     assert!(text.contains("proxy_read_timeout") && text.contains("ProxyTimeout"));
 }

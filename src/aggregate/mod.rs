@@ -401,11 +401,11 @@ impl Aggregator {
         // Keys of `other` that do not fit under our caps fold now, counted
         // per attempt / request like the rest.
         let (mut newly_folded_up, mut newly_folded_routes) = (0u64, 0u64);
-        if other.window > self.window {
-            let mut w = self.window;
-            while w < other.window {
-                w = window::coarser(w);
-            }
+        // The finest window both timelines fit into exactly: the coarser
+        // of the two when one divides the other (always so for the parts
+        // of one run, whose windows come from one chain of coarsening).
+        let w = window::common(self.window, other.window);
+        if w > self.window {
             self.rebucket(w);
         }
         for (mine, theirs) in self.causes.iter_mut().zip(other.causes) {

@@ -76,6 +76,21 @@ pub fn coarser(window: i64) -> i64 {
         .unwrap_or(window.saturating_mul(2))
 }
 
+/// The shortest window that holds a whole number of windows of `a` and of
+/// `b` (their least common multiple): the coarser one when one is a
+/// multiple of the other, whichever comes first.
+pub fn common(a: i64, b: i64) -> i64 {
+    let (a, b) = (a.max(1), b.max(1));
+    let gcd = {
+        let (mut x, mut y) = (a, b);
+        while y != 0 {
+            (x, y) = (y, x % y);
+        }
+        x
+    };
+    (a / gcd).saturating_mul(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +116,14 @@ mod tests {
         assert_eq!(coarser(120), 600);
         assert_eq!(coarser(300), 600);
         assert_eq!(coarser(7 * 60), 7 * 60 * 2);
+    }
+
+    #[test]
+    fn common_window_is_the_coarser_whatever_the_order() {
+        assert_eq!(common(60, 300), 300);
+        assert_eq!(common(300, 60), 300);
+        assert_eq!(common(60, 60), 60);
+        assert_eq!(common(300, 420), 2100);
+        assert_eq!(common(420, 300), 2100);
     }
 }

@@ -82,19 +82,66 @@ const fn fix(by_server: &[(Server, &'static str)]) -> PerServer<&'static str> {
     out
 }
 
-/// The causes named by `--cause`; an unknown id is a usage error that lists
-/// the known ones.
+/// The causes named by `--cause`; an unknown id is a usage error that
+/// suggests the nearest ids and lists the known ones.
 pub fn ids(ids: &[String]) -> Result<Vec<CauseId>> {
     ids.iter()
-        .map(|id| {
-            CauseId::from_id(id).ok_or_else(|| {
-                Error::Usage(format!(
-                    "unknown cause '{id}'; known causes: {}",
-                    CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
-                ))
-            })
-        })
+        .map(|id| CauseId::from_id(id).ok_or_else(|| Error::Usage(unknown(id, "--cause", false))))
         .collect()
+}
+
+/// The message for an unknown cause id given in `place` (`--cause`,
+/// `[max]`): the nearest known ids, then all of them (and `any`, where
+/// `any_ok`).
+pub fn unknown(id: &str, place: &str, any_ok: bool) -> String {
+    let near = nearest(id);
+    let hint = match near.as_slice() {
+        [] => String::new(),
+        [one] => format!("; did you mean {one}?"),
+        many => format!("; did you mean one of {}?", many.join(", ")),
+    };
+    let any = if any_ok { "any, " } else { "" };
+    format!(
+        "unknown cause '{id}' in {place}{hint} (known: {any}{})",
+        CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// The known ids nearest to `id`: those that contain it or that it
+/// contains (`timeout`, `upstream_timeout_fastcgi`), else those within a
+/// few typing mistakes of it; at most three, nearest first.
+pub fn nearest(id: &str) -> Vec<&'static str> {
+    let id = id.trim().to_ascii_lowercase().replace('-', "_");
+    if id.is_empty() {
+        return Vec::new();
+    }
+    let mut scored: Vec<(usize, &'static str)> = CAUSES
+        .iter()
+        .filter_map(|c| {
+            let d = edit_distance(&id, c.id);
+            let close = d <= (c.id.len().max(id.len()) / 3).max(2);
+            let part = id.len() >= 4 && (c.id.contains(id.as_str()) || id.contains(c.id));
+            (close || part).then_some((if close { d } else { 100 + d }, c.id))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, id)| id).collect()
+}
+
+/// Levenshtein distance of two ASCII-ish strings, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// The causes upcause must always tell apart (the catalog has more); the

@@ -79,14 +79,29 @@ impl RuleResult {
     }
 }
 
-/// An input that could not be read (completely): the gate cannot pass on
-/// logs it has not seen.
+/// An input the gate cannot vouch for: it could not be read (completely),
+/// or too few of its lines are in a known format. The gate cannot pass on
+/// logs it has not seen or did not understand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InputError {
     /// The input as named.
     pub path: String,
-    /// Why.
+    /// What is wrong with it.
+    pub kind: InputErrorKind,
+    /// Why, in words.
     pub error: String,
+}
+
+/// What is wrong with an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputErrorKind {
+    /// It could not be opened or read to its end, or it is binary or
+    /// compressed in a format upcause does not read.
+    Unreadable,
+    /// It was read, but too few of its lines are error-log lines
+    /// (`--min-recognized`): an access log, another file, an empty one.
+    Unrecognized,
 }
 
 /// Every rule judged, in a fixed order: forbid, max, max_per_upstream,
@@ -221,21 +236,76 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
             });
         }
     }
-    let input_errors: Vec<InputError> = report
-        .files
-        .iter()
-        .filter_map(|f| {
-            f.error.as_ref().map(|e| InputError {
-                path: f.path.clone(),
-                error: e.clone(),
-            })
-        })
-        .collect();
+    let input_errors = input_errors(report, policy.min_recognized());
     Verdict {
         passed: input_errors.is_empty() && rules.iter().all(|r| r.passed),
         rules,
         input_errors,
     }
+}
+
+/// The inputs that could not be read, and those read whose share of lines
+/// in a known format is under `min_bp` hundredths of a percent. The share
+/// is of the lines that hold something: blank lines and the continuation
+/// lines of multi-line records are left out, lines over the length limit
+/// count as not recognized. With `min_bp` 0 any input that could be read
+/// passes, even an empty one.
+pub fn input_errors(report: &Report, min_bp: u64) -> Vec<InputError> {
+    let mut v = Vec::new();
+    for f in &report.files {
+        if let Some(e) = &f.error {
+            v.push(InputError {
+                path: f.path.clone(),
+                kind: InputErrorKind::Unreadable,
+                error: e.clone(),
+            });
+            continue;
+        }
+        if min_bp == 0 {
+            continue;
+        }
+        let recognized = f
+            .recognized
+            .0
+            .iter()
+            .fold(0u64, |a, (_, &n)| a.saturating_add(n));
+        let judged = recognized
+            .saturating_add(f.unrecognized)
+            .saturating_add(f.oversized);
+        let pct = |bp: u64| {
+            if bp % 100 == 0 {
+                format!("{}%", bp / 100)
+            } else {
+                format!("{}%", bp as f64 / 100.0)
+            }
+        };
+        let lines = |n: u64| format!("{n} line{}", if n == 1 { "" } else { "s" });
+        let error = if judged == 0 {
+            "empty: no line to judge (`--min-recognized 0` accepts empty inputs)".to_string()
+        } else if recognized == 0 {
+            format!(
+                "none of its {} is in a known error-log format (nginx, Apache httpd, php-fpm): \
+                 an access log or another file? (`--min-recognized 0` accepts it)",
+                lines(judged)
+            )
+        } else if u128::from(recognized) * 10_000 < u128::from(min_bp) * u128::from(judged) {
+            let share_bp = (u128::from(recognized) * 10_000 / u128::from(judged)) as u64;
+            format!(
+                "only {} of its {} in a known error-log format, under --min-recognized {}",
+                pct(share_bp),
+                lines(judged),
+                pct(min_bp)
+            )
+        } else {
+            continue;
+        };
+        v.push(InputError {
+            path: f.path.clone(),
+            kind: InputErrorKind::Unrecognized,
+            error,
+        });
+    }
+    v
 }
 
 /// The report's entries for one cause id.
@@ -315,7 +385,12 @@ mod tests {
             oversized: 0,
             continuation: 0,
             blank: 0,
-            recognized: Default::default(),
+            recognized: {
+                let mut r = crate::report::ServerCounts::default();
+                r.0[crate::event::Server::Nginx] = 10;
+                r
+            },
+            excluded_failures: 0,
             error: None,
         };
         Report {
@@ -323,6 +398,8 @@ mod tests {
             window: "1m".into(),
             window_seconds: 60,
             total_failures: causes.iter().map(|c| c.count).sum(),
+            excluded_failures: 0,
+            filters: Default::default(),
             causes,
             lines: Default::default(),
             files: vec![file("b.log"), file("a.log")],

@@ -12,10 +12,9 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::catalog::causes::CAUSES;
 use crate::error::{Error, Result};
 use crate::event::CauseId;
-use crate::report::{Report, SCHEMA_VERSION};
+use crate::report::{Report, ReportFilters, SCHEMA_VERSION};
 
 /// What a count rule is about: one cause, or all causes together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,10 +58,23 @@ pub struct Policy {
     pub max_per_upstream: BTreeMap<String, u64>,
     /// The saved report to compare with.
     pub baseline: Option<Baseline>,
+    /// Least share of an input's lines that must be in a known format, in
+    /// hundredths of a percent (`None`: [`DEFAULT_MIN_RECOGNIZED_BP`]; 0
+    /// accepts any input that could be read, even an empty one).
+    pub min_recognized_bp: Option<u64>,
 }
 
+/// The share of recognized lines an input needs by default: 50%.
+pub const DEFAULT_MIN_RECOGNIZED_BP: u64 = 5_000;
+
 impl Policy {
-    /// True when there is nothing to check.
+    /// The least share of recognized lines, in hundredths of a percent.
+    pub fn min_recognized(&self) -> u64 {
+        self.min_recognized_bp.unwrap_or(DEFAULT_MIN_RECOGNIZED_BP)
+    }
+
+    /// True when there is no rule about failures (the share of recognized
+    /// lines is judged whatever the rules).
     pub fn is_empty(&self) -> bool {
         self.forbid.is_empty()
             && self.max.is_empty()
@@ -123,13 +135,16 @@ struct RulesFile {
     max: BTreeMap<Spanned<String>, u64>,
     #[serde(default)]
     max_per_upstream: BTreeMap<Spanned<String>, u64>,
+    /// Percent, as `--min-recognized`.
+    #[serde(default)]
+    min_recognized: Option<Spanned<f64>>,
 }
 
 /// Reads a rules file (see [`parse_rules`]).
 pub fn read_rules(path: &Path) -> Result<Policy> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::File {
         path: path.to_path_buf(),
-        reason: format!("cannot read rules file: {}", io_text(&e)),
+        reason: format!("cannot read rules file: {}", crate::error::describe_io(&e)),
     })?;
     parse_rules(&text, path)
 }
@@ -151,7 +166,28 @@ pub fn parse_rules(text: &str, path: &Path) -> Result<Policy> {
         }
     };
     let file: RulesFile = toml::from_str(text).map_err(|e| file_error(e.span(), e.message()))?;
+    if file.forbid.is_empty()
+        && file.max.is_empty()
+        && file.max_per_upstream.is_empty()
+        && file.min_recognized.is_none()
+    {
+        return Err(file_error(
+            None,
+            "the rules file sets no rule: write `forbid = [...]`, a `[max]` or \
+             `[max_per_upstream]` table, or `min_recognized` (see `upcause check --help`)",
+        ));
+    }
     let mut policy = Policy::default();
+    if let Some(pct) = &file.min_recognized {
+        let v = *pct.get_ref();
+        if !(0.0..=100.0).contains(&v) {
+            return Err(file_error(
+                Some(pct.span()),
+                "min_recognized is a percentage from 0 to 100",
+            ));
+        }
+        policy.min_recognized_bp = Some((v * 100.0).round() as u64);
+    }
     for id in &file.forbid {
         let t = Target::parse(id.get_ref())
             .ok_or_else(|| file_error(Some(id.span()), &unknown_cause(id.get_ref(), "forbid")))?;
@@ -245,13 +281,24 @@ pub fn parse_tolerance(s: &str) -> Result<u64> {
 }
 
 /// Reads a saved `analyze --format json` report.
-pub fn load_baseline(path: &Path, tolerance_bp: u64) -> Result<Baseline> {
+/// It must have been counted as this run counts (`run_window` seconds,
+/// `run_filters`): see [`Baseline`].
+pub fn load_baseline(
+    path: &Path,
+    tolerance_bp: u64,
+    run_window: i64,
+    run_filters: &ReportFilters,
+) -> Result<Baseline> {
     let err = |reason: String| Error::File {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes =
-        std::fs::read(path).map_err(|e| err(format!("cannot read baseline: {}", io_text(&e))))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        err(format!(
+            "cannot read baseline: {}",
+            crate::error::describe_io(&e)
+        ))
+    })?;
     let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
         err(format!(
             "not a saved `upcause analyze --format json` report: {e}"
@@ -263,22 +310,82 @@ pub fn load_baseline(path: &Path, tolerance_bp: u64) -> Result<Baseline> {
             report.version
         )));
     }
+    if let Some(why) = unlike(&report, run_window, run_filters) {
+        return Err(err(format!("a baseline counted differently: {why}")));
+    }
     Ok(Baseline::from_report(&report, tolerance_bp))
 }
 
-fn unknown_cause(id: &str, place: &str) -> String {
-    format!(
-        "unknown cause '{id}' in {place}; known: any, {}",
-        CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
-    )
+/// Why a baseline's counts cannot be compared with those of a run with
+/// `window` seconds and `filters`, if they cannot: other cause or upstream
+/// filters (which change what is counted), another window, or a time range
+/// bounded on other sides. Its time range itself may differ: a baseline is
+/// of another time.
+fn unlike(base: &Report, window: i64, filters: &ReportFilters) -> Option<String> {
+    let f = &base.filters;
+    if f.mixed {
+        return Some("it was merged from reports with different filters".into());
+    }
+    let none = |v: Vec<String>| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let mut causes = f.causes.clone();
+    causes.sort();
+    let mut run_causes = filters.causes.clone();
+    run_causes.sort();
+    if causes != run_causes || f.upstream != filters.upstream {
+        let of = |f: &ReportFilters| {
+            let mut v: Vec<String> = f.causes.iter().map(|c| format!("--cause {c}")).collect();
+            v.extend(f.upstream.iter().map(|u| format!("--upstream {u}")));
+            none(v)
+        };
+        return Some(format!(
+            "its filters are {}, this check's {}; make the baseline with the same ones",
+            of(f),
+            of(filters)
+        ));
+    }
+    let bounds = |f: &ReportFilters| (f.since.is_some(), f.until.is_some());
+    if bounds(f) != bounds(filters) {
+        let of = |f: &ReportFilters| {
+            let mut v = Vec::new();
+            if f.since.is_some() {
+                v.push("--since".to_string());
+            }
+            if f.until.is_some() {
+                v.push("--until".to_string());
+            }
+            none(v)
+        };
+        return Some(format!(
+            "its time range was bounded by {}, this check's by {}: the counts cover spans of another kind",
+            of(f),
+            of(filters)
+        ));
+    }
+    // The baseline's window may have grown from the same one (a long log
+    // coarsens its timeline).
+    let mut w = window.max(1);
+    while w < base.window_seconds {
+        w = crate::aggregate::window::coarser(w);
+    }
+    if w != base.window_seconds {
+        let d = crate::aggregate::window::format_duration;
+        return Some(format!(
+            "it was made with --window {}, this check uses --window {}",
+            d(base.window_seconds),
+            d(window)
+        ));
+    }
+    None
 }
 
-fn io_text(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
+fn unknown_cause(id: &str, place: &str) -> String {
+    crate::catalog::causes::unknown(id, place, true)
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -330,7 +437,24 @@ upstream_timeout = 0
             p.max_per_upstream,
             [("http://10.0.1.5:8080".to_string(), 10)].into()
         );
-        assert_eq!(parse("").unwrap(), Policy::default());
+    }
+
+    #[test]
+    fn a_rules_file_that_sets_nothing_is_an_error() {
+        for text in ["", "# rules\n", "[max]\n", "forbid = []\n"] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains("sets no rule"), "{text:?}: {e}");
+        }
+        let p = parse("min_recognized = 0\n").unwrap();
+        assert_eq!(p.min_recognized_bp, Some(0));
+        assert!(p.is_empty());
+        assert_eq!(
+            parse("min_recognized = 12.5").unwrap().min_recognized(),
+            1250
+        );
+        assert_eq!(Policy::default().min_recognized(), 5000);
+        let e = parse("min_recognized = 101").unwrap_err().to_string();
+        assert!(e.contains("line 1, column 18"), "{e}");
     }
 
     #[test]

@@ -20,6 +20,13 @@ Examples:
 const CHECK_AFTER_HELP: &str = "\
 With no rule at all the gate is `--max any=0`: every failure fails it.
 
+Whatever the rules, an input fails the gate with exit 2 when it cannot be
+read, is binary or compressed in a format upcause does not read (zstd,
+bzip2, xz ...), or when under --min-recognized (default 50%) of its lines
+are in a known error-log format: no gate passes on a log it did not read.
+The share is of the lines that hold something (blank lines and the
+continuation lines of multi-line records are left out).
+
 Rules file (flags override it, cause by cause):
   forbid = [\"no_live_upstreams\", \"tls_handshake\"]   # any occurrence fails
   [max]                                             # per cause id, or \"any\"
@@ -27,11 +34,14 @@ Rules file (flags override it, cause by cause):
   upstream_timeout = 0
   [max_per_upstream]                                # attempts per upstream
   \"http://10.0.1.5:8080\" = 10
+  min_recognized = 50                               # percent, as the flag
+A rules file that sets none of these is an error.
 
 Exit status:
-  0  every rule passed
+  0  every rule passed and every input was read and recognized
   1  a rule failed
-  2  usage error, invalid rules or baseline file, or an input could not be read
+  2  usage error, invalid rules or baseline file, an input could not be read
+     or was not recognized (see above); whatever the rules say
 
 Examples:
   upcause check --max any=0 logs/nginx/error.log
@@ -70,10 +80,15 @@ pub enum Command {
     /// Analyze error logs and rank the causes of 502/503/504 responses.
     #[command(after_help = AFTER_HELP)]
     Analyze(AnalyzeArgs),
-    /// Print the catalog of causes: meaning, status and fix per server.
+    /// Print the catalog of causes, or one cause's entry: meaning, status
+    /// and fix per server.
     Causes(CausesArgs),
     /// Fail (exit 1) when the logs break rules: a CI gate.
-    #[command(after_help = CHECK_AFTER_HELP)]
+    #[command(
+        after_help = CHECK_AFTER_HELP,
+        override_usage = "upcause check [OPTIONS] [PATH]...\n       \
+                          upcause check --rules FILE [OPTIONS] [PATH]..."
+    )]
     Check(CheckArgs),
     /// Follow live logs across rotation (`tail -F`): a rolling report,
     /// alerts and Prometheus metrics.
@@ -102,11 +117,17 @@ pub struct MergeArgs {
     /// When to use colours in text output (NO_COLOR is honoured by `auto`).
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+
+    /// Merge reports counted under different filters (--since, --until,
+    /// --cause, --upstream), which are refused otherwise; the merged
+    /// report's `filters` then say `mixed`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The inputs and the time range, shared by `analyze` and `check` so both
 /// read logs the same way.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct InputArgs {
     /// Error logs (plain or gzip), directories of them (*error*log*), or `-`
     /// for stdin. Reads stdin when none is given.
@@ -201,6 +222,14 @@ pub struct CheckArgs {
     #[arg(long, value_name = "PCT", requires = "baseline")]
     pub tolerance: Option<String>,
 
+    /// Least share of each input's lines that must be in a known error-log
+    /// format, in percent (`50`, `12.5`, `50%`); under it the input is an
+    /// input error (exit 2). Default 50, or the rules file's
+    /// `min_recognized`; 0 accepts any input that could be read, even an
+    /// empty one.
+    #[arg(long, value_name = "PCT")]
+    pub min_recognized: Option<String>,
+
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = CheckFormatArg::Text)]
     pub format: CheckFormatArg,
@@ -263,6 +292,10 @@ pub struct FollowArgs {
 /// `upcause causes`.
 #[derive(Debug, Args)]
 pub struct CausesArgs {
+    /// Only this cause's entry (`upstream_timeout`); all when none.
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,

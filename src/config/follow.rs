@@ -56,9 +56,10 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
         .metrics
         .as_deref()
         .map(|s| {
-            s.parse::<SocketAddr>().map_err(|_| {
+            listen_addr(s).ok_or_else(|| {
                 Error::Usage(format!(
-                    "invalid --metrics '{s}': use an address and port such as 127.0.0.1:9502"
+                    "invalid --metrics '{s}': use a port (`:9502`, `9502`: on loopback) or an \
+                     address and port (`127.0.0.1:9502`, `localhost:9502`, `0.0.0.0:9502`, `[::1]:9502`)"
                 ))
             })
         })
@@ -154,5 +155,51 @@ mod tests {
         assert_eq!(parse_interval("1m"), Some(Duration::from_secs(60)));
         assert_eq!(parse_interval("10ms"), None);
         assert_eq!(parse_interval("fast"), None);
+    }
+}
+
+/// The address `--metrics` listens on: `:PORT` or a bare `PORT` on the
+/// loopback interface (nothing is exposed unless an address says so), an
+/// IP address and port as written, or a host name and port resolved (an
+/// IPv4 address first, so `localhost:9502` is `127.0.0.1:9502`).
+pub fn listen_addr(s: &str) -> Option<SocketAddr> {
+    use std::net::{Ipv4Addr, ToSocketAddrs};
+    let s = s.trim();
+    let port = |p: &str| p.parse::<u16>().ok();
+    if let Some(p) = s.strip_prefix(':').and_then(port).or_else(|| port(s)) {
+        return Some(SocketAddr::from((Ipv4Addr::LOCALHOST, p)));
+    }
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Some(a);
+    }
+    let (host, p) = s.rsplit_once(':')?;
+    port(p)?;
+    if host.is_empty() || host.contains(':') {
+        return None;
+    }
+    let found: Vec<SocketAddr> = s.to_socket_addrs().ok()?.collect();
+    found
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(found.first())
+        .copied()
+}
+
+#[cfg(test)]
+mod listen_tests {
+    use super::listen_addr;
+
+    #[test]
+    fn metrics_addresses() {
+        let a = |s: &str| listen_addr(s).map(|a| a.to_string());
+        assert_eq!(a(":9504").as_deref(), Some("127.0.0.1:9504"));
+        assert_eq!(a("9504").as_deref(), Some("127.0.0.1:9504"));
+        assert_eq!(a("localhost:9504").as_deref(), Some("127.0.0.1:9504"));
+        assert_eq!(a("0.0.0.0:9504").as_deref(), Some("0.0.0.0:9504"));
+        assert_eq!(a("[::1]:9504").as_deref(), Some("[::1]:9504"));
+        assert_eq!(a("127.0.0.1:9504").as_deref(), Some("127.0.0.1:9504"));
+        for bad in ["", ":", "x", ":99999", "localhost", "localhost:x", "::1"] {
+            assert_eq!(a(bad), None, "{bad}");
+        }
     }
 }

@@ -22,6 +22,7 @@ use crate::parse::time;
 use crate::render::OutputFormat;
 use crate::render::gate::GateFormat;
 use crate::render::text::TextOptions;
+use crate::report::ReportFilters;
 use cli::{AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs};
 
 /// A subcommand with its command line resolved.
@@ -35,8 +36,8 @@ pub enum Job {
     Follow(FollowConfig),
     /// `merge`.
     Merge(MergeConfig),
-    /// `causes`, in this format.
-    Causes(OutputFormat),
+    /// `causes`, in this format: every cause, or only this one.
+    Causes(OutputFormat, Option<crate::event::CauseId>),
 }
 
 /// Resolves the command line of any subcommand; every usage error comes
@@ -48,13 +49,22 @@ pub fn resolve(cli: Cli) -> Result<Job> {
         Command::Follow(a) => Job::Follow(follow_config(a)?),
         Command::Merge(a) => Job::Merge(MergeConfig {
             reports: a.reports,
+            force: a.force,
             format: output_format(a.format),
             text: TextOptions {
                 color: color_enabled(a.color),
                 top: a.top.max(1),
             },
         }),
-        Command::Causes(a) => Job::Causes(output_format(a.format)),
+        Command::Causes(a) => {
+            let only =
+                a.id.map(|id| {
+                    crate::event::CauseId::from_id(&id)
+                        .ok_or_else(|| Error::Usage(causes::unknown(&id, "upcause causes", false)))
+                })
+                .transpose()?;
+            Job::Causes(output_format(a.format), only)
+        }
     })
 }
 
@@ -63,6 +73,8 @@ pub fn resolve(cli: Cli) -> Result<Job> {
 pub struct MergeConfig {
     /// The saved reports, in order.
     pub reports: Vec<PathBuf>,
+    /// Merge reports counted under different filters.
+    pub force: bool,
     /// Output format.
     pub format: OutputFormat,
     /// How text looks.
@@ -130,6 +142,18 @@ impl AnalyzeConfig {
         {
             return Err(Error::Usage("--since must be before --until".into()));
         }
+        if let Some(toml) = a
+            .paths
+            .iter()
+            .find(|p| p.extension().is_some_and(|e| e == "toml"))
+        {
+            return Err(Error::Usage(format!(
+                "{}: a TOML file given as a log; a rules file goes after --rules: \
+                 upcause check --rules {} PATH...",
+                toml.display(),
+                toml.display()
+            )));
+        }
         Ok(AnalyzeConfig {
             paths: a.paths,
             format: OutputFormat::Text,
@@ -194,7 +218,8 @@ impl CheckConfig {
     /// Validates the arguments: every usage error (flags, rules file,
     /// baseline) before any log is read.
     pub fn from_args(a: CheckArgs) -> Result<Self> {
-        let policy = policy(&a)?;
+        let analyze = AnalyzeConfig::from_input(a.input.clone())?;
+        let policy = policy(&a, &analyze)?;
         let format = match a.format {
             CheckFormatArg::Text => GateFormat::Text,
             CheckFormatArg::Json => GateFormat::Json,
@@ -202,7 +227,7 @@ impl CheckConfig {
             CheckFormatArg::Github => GateFormat::Github,
         };
         Ok(CheckConfig {
-            analyze: AnalyzeConfig::from_input(a.input)?,
+            analyze,
             policy,
             format,
         })
@@ -220,7 +245,7 @@ pub fn output_format(f: FormatArg) -> OutputFormat {
 /// Reads everything `check` is told about rules: the rules file, the rule
 /// flags (which override the file), the baseline. With no rule at all the
 /// gate is `max any = 0`: `upcause check LOG` fails on any failure.
-fn policy(a: &CheckArgs) -> Result<Policy> {
+fn policy(a: &CheckArgs, run: &AnalyzeConfig) -> Result<Policy> {
     let mut policy = match &a.rules {
         Some(path) => rules::read_rules(path)?,
         None => Policy::default(),
@@ -233,7 +258,25 @@ fn policy(a: &CheckArgs) -> Result<Policy> {
         .transpose()?
         .unwrap_or(0);
     if let Some(path) = &a.baseline {
-        policy.baseline = Some(rules::load_baseline(path, tolerance_bp)?);
+        policy.baseline = Some(rules::load_baseline(
+            path,
+            tolerance_bp,
+            run.window,
+            &ReportFilters::of(&run.filters),
+        )?);
+    }
+    if let Some(pct) = &a.min_recognized {
+        let bp = rules::parse_tolerance(pct).map_err(|_| {
+            Error::Usage(format!(
+                "invalid --min-recognized '{pct}': use a percentage from 0 to 100 such as 50 or 12.5"
+            ))
+        })?;
+        if bp > 10_000 {
+            return Err(Error::Usage(format!(
+                "invalid --min-recognized '{pct}': a percentage is at most 100"
+            )));
+        }
+        policy.min_recognized_bp = Some(bp);
     }
     if policy.is_empty() {
         policy.max.insert(Target::Any, 0);

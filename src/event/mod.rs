@@ -112,6 +112,9 @@ pub struct LineStats {
     pub blank: u64,
     /// Recognised lines per server.
     pub by_server: PerServer<u64>,
+    /// Failed requests seen but left out by the filters (`--since`,
+    /// `--until`, `--cause`, `--upstream`).
+    pub excluded: u64,
 }
 
 impl LineStats {
@@ -124,6 +127,7 @@ impl LineStats {
         self.oversized = self.oversized.saturating_add(o.oversized);
         self.continuation = self.continuation.saturating_add(o.continuation);
         self.blank = self.blank.saturating_add(o.blank);
+        self.excluded = self.excluded.saturating_add(o.excluded);
         for (s, n) in self.by_server.iter_mut() {
             *n = n.saturating_add(o.by_server[s]);
         }

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::aggregate::window;
-use crate::catalog::causes::CAUSES;
 use crate::error::{Error, Result};
 use crate::event::{CauseId, LocalTime};
 
@@ -60,8 +59,8 @@ impl Rule {
             "any" => None,
             id => Some(CauseId::from_id(id).ok_or_else(|| {
                 Error::Usage(format!(
-                    "invalid --alert '{s}': unknown cause '{id}'; known causes: any, {}",
-                    CAUSES.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+                    "invalid --alert '{s}': {}",
+                    crate::catalog::causes::unknown(id, "the rule", true)
                 ))
             })?),
         };

@@ -188,8 +188,12 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
     // Once /metrics answers, every file is open and positioned.
     let _server = match cfg.metrics {
         Some(addr) => Some(
-            metrics::Server::start(addr, Arc::clone(&metrics))
-                .map_err(|e| Error::Usage(format!("--metrics {addr}: cannot listen: {e}")))?,
+            metrics::Server::start(addr, Arc::clone(&metrics)).map_err(|e| {
+                Error::Usage(format!(
+                    "--metrics {addr}: cannot listen: {}",
+                    crate::error::describe_io(&e)
+                ))
+            })?,
         ),
         None => None,
     };

@@ -166,8 +166,19 @@ pub fn read_inputs(
         };
         let opened = match mapped {
             Some((path, m)) => {
+                let head = &m.bytes()[..m.bytes().len().min(source::HEAD)];
+                if let Some(why) = source::not_text(head) {
+                    drop(m);
+                    send(Item::OpenFailed(name, io::Error::other(why)), &mut seq);
+                    continue;
+                }
+                let start = if head.starts_with(source::BOM) {
+                    source::BOM.len()
+                } else {
+                    0
+                };
                 send(Item::Begin(name), &mut seq);
-                match read_mapped(m, chunk_size, &mut pool, &mut seq, (out, progress)) {
+                match read_mapped(m, start, chunk_size, &mut pool, &mut seq, (out, progress)) {
                     MappedEnd::Done => {
                         send(Item::End(None), &mut seq);
                         continue;
@@ -232,16 +243,18 @@ pub fn read_inputs(
 
 /// Hands out a mapped file as chunks of whole lines, as
 /// [`ChunkReader`] cuts a read one (lines over [`MAX_LINE`] are skipped
-/// and counted), until the end or until a writer waits for the lease.
+/// and counted), from `start` (past a byte-order mark) until the end or
+/// until a writer waits for the lease.
 fn read_mapped(
     m: Arc<Mapped>,
+    start: usize,
     chunk_size: usize,
     pool: &mut Pool,
     seq: &mut u64,
     (out, progress): (&impl Outlet, Option<&Progress>),
 ) -> MappedEnd {
     let len = m.bytes().len();
-    let mut pos = 0;
+    let mut pos = start;
     while pos < len {
         if m.lease_breaking() {
             return hand_back(m, pos, out);

@@ -145,7 +145,7 @@ pub fn open_counted(
             Box::new(file)
         }
     };
-    sniff_gzip(counted(raw, count))
+    sniff(counted(raw, count))
 }
 
 /// `raw`, counting its bytes into `count` if there is one.
@@ -169,29 +169,99 @@ pub fn open_at(
     Ok(counted(Box::new(file), count))
 }
 
-/// Reads the first two bytes and puts them back in front of the stream,
-/// wrapping it in a multi-member gzip decoder when they are `1f 8b`.
-pub fn sniff_gzip(mut raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
-    let mut magic = [0u8; 2];
+/// Bytes looked at to tell what an input holds: its first 8 KiB.
+pub const HEAD: usize = 8 * 1024;
+
+/// The UTF-8 byte-order mark some editors and Windows tools write first.
+pub const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Compression formats told by their magic bytes that upcause does not
+/// decompress, with the command that does.
+const UNSUPPORTED: &[(&[u8], &str, &str)] = &[
+    (b"\x28\xb5\x2f\xfd", "zstd", "zstd -dc"),
+    (b"BZh", "bzip2", "bzip2 -dc"),
+    (b"\xfd7zXZ\x00", "xz", "xz -dc"),
+    (b"\x04\x22\x4d\x18", "lz4", "lz4 -dc"),
+    (b"\x5d\x00\x00", "lzma", "xz -dc"),
+    (b"\x1f\x9d", "compress (.Z)", "gzip -dc"),
+    (b"PK\x03\x04", "zip", "unzip -p"),
+    (b"7z\xbc\xaf\x27\x1c", "7-zip", "7z x -so"),
+];
+
+/// Why the first bytes of an input (`head`, after gzip decompression if it
+/// was gzip) show that it is no text log: compressed in a format upcause
+/// does not read, or binary (NUL bytes among many control characters).
+/// `None` for text.
+pub fn not_text(head: &[u8]) -> Option<String> {
+    let head = head.strip_prefix(BOM).unwrap_or(head);
+    for (magic, name, command) in UNSUPPORTED {
+        if head.starts_with(magic) {
+            return Some(format!(
+                "{name}-compressed, which upcause does not read: decompress it first ({command} FILE | upcause analyze -)"
+            ));
+        }
+    }
+    if looks_binary(head) {
+        return Some("binary file (NUL bytes), not a text log".to_string());
+    }
+    None
+}
+
+/// True when `head` holds NUL bytes among many control characters (5% or
+/// more of it): an executable, an image, a database. A log line with a
+/// stray NUL in it is still a log line, read and escaped like any other.
+fn looks_binary(head: &[u8]) -> bool {
+    if memchr::memchr(0, head).is_none() {
+        return false;
+    }
+    let controls = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b))
+        .count();
+    controls * 20 >= head.len()
+}
+
+/// Fills `buf` from `r` up to its length or the end; the bytes read.
+fn read_head(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
-    while got < 2 {
-        match raw.read(&mut magic[got..]) {
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
     }
-    let head = io::Cursor::new(magic[..got].to_vec());
-    let stream = head.chain(raw);
-    if got == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(MultiGzDecoder::new(io::BufReader::with_capacity(
-            256 * 1024,
-            stream,
-        ))))
+    Ok(got)
+}
+
+/// `r` with its first [`HEAD`] bytes read ahead and put back in front.
+fn peek(mut r: Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
+    let mut head = vec![0u8; HEAD];
+    let got = read_head(&mut r, &mut head)?;
+    head.truncate(got);
+    Ok((head, r))
+}
+
+/// Looks at the first bytes of `raw`: gzip is wrapped in a multi-member
+/// decoder, other compression and binary data are refused (an
+/// error saying what the input is), and a UTF-8 byte-order
+/// mark at the start is dropped. The stream comes back whole otherwise.
+pub fn sniff(raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+    let (head, rest) = peek(raw)?;
+    let (head, rest) = if head.starts_with(&[0x1f, 0x8b]) {
+        let stream = io::Cursor::new(head).chain(rest);
+        let decoder = MultiGzDecoder::new(io::BufReader::with_capacity(256 * 1024, stream));
+        peek(Box::new(decoder))?
     } else {
-        Ok(Box::new(stream))
+        (head, rest)
+    };
+    if let Some(why) = not_text(&head) {
+        return Err(io::Error::other(why));
     }
+    let skip = if head.starts_with(BOM) { BOM.len() } else { 0 };
+    let head = io::Cursor::new(head[skip..].to_vec());
+    Ok(Box::new(head.chain(rest)))
 }
 
 #[cfg(test)]
@@ -273,6 +343,45 @@ mod tests {
             .read_to_string(&mut s)
             .unwrap();
         assert_eq!(s, "inside\n");
+    }
+
+    #[test]
+    fn binary_and_unsupported_compression_are_told_from_text() {
+        assert_eq!(not_text(b"2026/11/20 10:00:01 [error] 7#7: x\n"), None);
+        assert_eq!(not_text(b""), None);
+        // A stray NUL in a log line is no binary file.
+        assert_eq!(
+            not_text(b"2026/11/20 10:00:01 [error] a\0b and more text\n"),
+            None
+        );
+        let elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\0\0";
+        assert!(not_text(elf).unwrap().starts_with("binary file"));
+        assert!(
+            not_text(b"\x28\xb5\x2f\xfdxx")
+                .unwrap()
+                .starts_with("zstd-compressed")
+        );
+        assert!(
+            not_text(b"BZh91AY&SY")
+                .unwrap()
+                .starts_with("bzip2-compressed")
+        );
+        assert!(
+            not_text(b"\xfd7zXZ\0\0")
+                .unwrap()
+                .starts_with("xz-compressed")
+        );
+        assert!(not_text(b"\xef\xbb\xbfBZh9").unwrap().starts_with("bzip2"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped() {
+        let mut s = String::new();
+        sniff(Box::new(io::Cursor::new(b"\xef\xbb\xbfline\n".to_vec())))
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "line\n");
     }
 
     #[test]

@@ -348,6 +348,7 @@ fn count(
         |s| f.upstream.bytes(&s.upstreams),
     );
     if !filters.keep(f, upstream_bytes) {
+        stats.excluded += u64::from(f.new_request);
         return;
     }
     let (upstreams, routes) = agg.interners();

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::check::{InputError, RuleKind, RuleResult, Verdict};
+use crate::check::{InputError, InputErrorKind, RuleKind, RuleResult, Verdict};
 use crate::report::{ExampleLine, Report};
 
 use crate::bytes::escape;
@@ -70,11 +70,27 @@ fn summary(verdict: &Verdict, report: &Report) -> String {
         ),
         plural(report.causes.len(), "cause", "causes")
     );
-    if !verdict.input_errors.is_empty() {
+    let count = |kind: InputErrorKind| {
+        verdict
+            .input_errors
+            .iter()
+            .filter(|e| e.kind == kind)
+            .count()
+    };
+    let unreadable = count(InputErrorKind::Unreadable);
+    if unreadable > 0 {
         let _ = write!(
             s,
             "; {} could not be read",
-            plural(verdict.input_errors.len(), "input", "inputs")
+            plural(unreadable, "input", "inputs")
+        );
+    }
+    let unrecognized = count(InputErrorKind::Unrecognized);
+    if unrecognized > 0 {
+        let _ = write!(
+            s,
+            "; {} not recognized as an error log",
+            plural(unrecognized, "input", "inputs")
         );
     }
     s
@@ -226,10 +242,14 @@ fn junit(verdict: &Verdict, out: &mut dyn Write) -> io::Result<()> {
     }
     for e in &verdict.input_errors {
         let msg = format!("{}: {}", escape(&e.path), escape(&e.error));
+        let (verb, kind) = match e.kind {
+            InputErrorKind::Unreadable => ("read", "input"),
+            InputErrorKind::Unrecognized => ("recognize", "unrecognized_input"),
+        };
         let _ = writeln!(
             x,
-            "    <testcase name=\"{}\" classname=\"upcause.check.input\" time=\"0\">\n      <error message=\"{}\" type=\"input\"/>\n    </testcase>",
-            xml_escape(&format!("read {}", escape(&e.path))),
+            "    <testcase name=\"{}\" classname=\"upcause.check.input\" time=\"0\">\n      <error message=\"{}\" type=\"{kind}\"/>\n    </testcase>",
+            xml_escape(&format!("{verb} {}", escape(&e.path))),
             xml_escape(&msg)
         );
     }
@@ -271,9 +291,15 @@ fn github(verdict: &Verdict, report: &Report, out: &mut dyn Write) -> io::Result
         }
     }
     for e in &verdict.input_errors {
+        // stdin has no file to point at.
+        let file = if e.path == "-" {
+            String::new()
+        } else {
+            format!("file={},", gh_property(&escape(&e.path)))
+        };
         writeln!(
             out,
-            "::error title=upcause input::{}",
+            "::error {file}title=upcause input::{}",
             gh_message(&format!("{}: {}", escape(&e.path), escape(&e.error)))
         )?;
     }

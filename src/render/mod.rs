@@ -15,6 +15,7 @@ pub mod text;
 use std::io::{self, Write};
 
 use crate::check::Verdict;
+use crate::event::CauseId;
 use crate::report::Report;
 use gate::GateFormat;
 use text::TextOptions;
@@ -25,8 +26,8 @@ pub enum Output<'a> {
     Report(&'a Report, OutputFormat, TextOptions),
     /// `check`: the verdict on a report.
     Verdict(&'a Verdict, &'a Report, GateFormat),
-    /// `causes`: the catalog.
-    Catalog(OutputFormat),
+    /// `causes`: the catalog, or one cause of it.
+    Catalog(OutputFormat, Option<CauseId>),
 }
 
 /// Writes `what` to `out`.
@@ -35,8 +36,8 @@ pub fn render(what: &Output<'_>, out: &mut dyn Write) -> io::Result<()> {
         Output::Report(r, OutputFormat::Text, opts) => text::render(r, opts, out),
         Output::Report(r, OutputFormat::Json, _) => json::render(r, out),
         Output::Verdict(v, r, format) => gate::render(v, r, format, out),
-        Output::Catalog(OutputFormat::Text) => causes::text(out),
-        Output::Catalog(OutputFormat::Json) => causes::json(out),
+        Output::Catalog(OutputFormat::Text, only) => causes::text(only, out),
+        Output::Catalog(OutputFormat::Json, only) => causes::json(only, out),
     }
 }
 

@@ -88,17 +88,41 @@ fn summary_line(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
         let pct = recognized as f64 * 100.0 / counted as f64;
         source += &format!(" ({:.1}% recognized)", pct.min(100.0));
     }
+    let flags = r.filters.flags().join(", ");
+    let excluded = format!(
+        "{} failed {} outside the filters not shown",
+        thousands(r.excluded_failures),
+        plural(r.excluded_failures, "request", "requests")
+    );
     if r.causes.is_empty() {
-        let headline = if l.total == 0 && unreadable == files && files > 0 {
-            "Nothing could be read:"
+        if l.total == 0 && unreadable == files && files > 0 {
+            writeln!(out, "{} {source}", st.bold("Nothing could be read:"))
+        } else if r.excluded_failures > 0 {
+            writeln!(
+                out,
+                "{} {flags}: {excluded}; {source}",
+                st.bold("The filters left no upstream failure:")
+            )
+        } else if !flags.is_empty() {
+            writeln!(
+                out,
+                "{} {source}; filters {flags}",
+                st.bold("No upstream failures found:")
+            )
         } else {
-            "No upstream failures found:"
-        };
-        writeln!(out, "{} {source}", st.bold(headline))
+            writeln!(out, "{} {source}", st.bold("No upstream failures found:"))
+        }
     } else {
+        let filtered = if flags.is_empty() {
+            String::new()
+        } else if r.excluded_failures > 0 {
+            format!("; {flags}: {excluded}")
+        } else {
+            format!("; {flags}: none outside the filters")
+        };
         writeln!(
             out,
-            "{} in {} {}; {source}",
+            "{} in {} {}{filtered}; {source}",
             st.bold(&format!(
                 "{} failed {}",
                 thousands(r.total_failures),
