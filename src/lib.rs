@@ -11,6 +11,7 @@
 //!   -> scan      the parallel stage: chunk -> events, route normalization
 //!   -> order     the ordered stage: records across chunks, joins, retries, filters
 //!   -> aggregate counts by cause, upstream, route and window
+//!   -> incidents spans above the baseline, root causes and their echoes
 //!   -> report    the finished report (the JSON contract)
 //!   -> merge     reports of many hosts into one
 //!   -> check     the CI gate's verdict and rules
@@ -35,6 +36,7 @@ pub mod error;
 pub mod event;
 pub mod exit;
 pub mod follow;
+pub mod incidents;
 pub mod input;
 pub mod keys;
 pub mod merge;

@@ -57,6 +57,11 @@ pub struct Policy {
     /// Most failed attempts allowed per upstream, keyed as the report
     /// prints upstreams (`http://10.0.1.5:8080`).
     pub max_per_upstream: BTreeMap<String, u64>,
+    /// Most incidents allowed.
+    pub max_incidents: Option<u64>,
+    /// Longest incident allowed, in seconds from its first failure to its
+    /// last.
+    pub max_incident_seconds: Option<u64>,
     /// The saved report to compare with.
     pub baseline: Option<Baseline>,
 }
@@ -67,6 +72,8 @@ impl Policy {
         self.forbid.is_empty()
             && self.max.is_empty()
             && self.max_per_upstream.is_empty()
+            && self.max_incidents.is_none()
+            && self.max_incident_seconds.is_none()
             && self.baseline.is_none()
     }
 }
@@ -123,6 +130,10 @@ struct RulesFile {
     max: BTreeMap<Spanned<String>, u64>,
     #[serde(default)]
     max_per_upstream: BTreeMap<Spanned<String>, u64>,
+    #[serde(default)]
+    max_incidents: Option<u64>,
+    #[serde(default)]
+    max_incident_seconds: Option<u64>,
 }
 
 /// Reads a rules file (see [`parse_rules`]).
@@ -151,7 +162,11 @@ pub fn parse_rules(text: &str, path: &Path) -> Result<Policy> {
         }
     };
     let file: RulesFile = toml::from_str(text).map_err(|e| file_error(e.span(), e.message()))?;
-    let mut policy = Policy::default();
+    let mut policy = Policy {
+        max_incidents: file.max_incidents,
+        max_incident_seconds: file.max_incident_seconds,
+        ..Policy::default()
+    };
     for id in &file.forbid {
         let t = Target::parse(id.get_ref())
             .ok_or_else(|| file_error(Some(id.span()), &unknown_cause(id.get_ref(), "forbid")))?;
