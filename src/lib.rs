@@ -11,6 +11,7 @@
 //!   -> scan      the parallel stage: chunk -> events, route normalization
 //!   -> order     the ordered stage: records across chunks, joins, retries, filters
 //!   -> aggregate counts by cause, upstream, route and window
+//!   -> incidents spans above the baseline, root causes and their echoes
 //!   -> report    the finished report (the JSON contract)
 //!   -> merge     reports of many hosts into one
 //!   -> check     the CI gate's verdict and rules
@@ -39,6 +40,7 @@ pub(crate) mod error;
 pub(crate) mod event;
 pub(crate) mod exit;
 pub(crate) mod follow;
+pub(crate) mod incidents;
 pub(crate) mod input;
 pub(crate) mod keys;
 pub(crate) mod merge;

@@ -4,7 +4,8 @@
 //! on each host) and combine the results anywhere. Each report is turned
 //! back into the [`Aggregator`] that produced it and the aggregators are
 //! merged, exactly as a parallel run merges its parts; the merged report is
-//! then built and rendered as usual.
+//! then built and rendered as usual, its incidents found again in the
+//! merged cells (each report's `activity`), not concatenated.
 //!
 //! The result is identical to analyzing all inputs at once, in the order
 //! the reports are given, because joins and retries never span inputs. It
@@ -104,6 +105,7 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
             text: e.text.as_bytes().to_vec(),
         });
     }
+    agg.cells = crate::report::cells_of(&r.activity, &mut agg, &file_index, &parse_time)?;
     agg.upstreams.folded += r.folded.upstreams;
     agg.routes.folded += r.folded.routes;
     Ok(agg)

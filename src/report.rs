@@ -7,10 +7,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregator, CauseStats, Counts, window};
+use crate::aggregate::cells::{Cell, CellKey, Cells};
+use crate::aggregate::{Aggregator, CauseStats, Counts, Example, window};
 use crate::catalog::causes::CauseInfo;
 use crate::event::{CauseId, LineStats, LocalTime, PerServer, Server};
-use crate::keys::{Interner, OTHER};
+use crate::incidents::{self, Incident};
+use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::Filters;
 
 /// Version of the JSON layout; bumped only on incompatible changes.
@@ -33,6 +35,12 @@ pub struct Report {
     /// The filters the failures were counted under.
     #[serde(default)]
     pub filters: ReportFilters,
+    /// Incidents, oldest first.
+    #[serde(default)]
+    pub incidents: Vec<IncidentReport>,
+    /// The stretches between one incident and the next.
+    #[serde(default)]
+    pub quiet: Vec<QuietReport>,
     /// Causes in rank order.
     pub causes: Vec<CauseReport>,
     /// Line counts over all inputs.
@@ -44,6 +52,111 @@ pub struct Report {
     /// How many failures had their upstream or route counted as `(other)`
     /// because too many distinct values were seen.
     pub folded: Folded,
+    /// What incidents are found from, so that `merge` can find them again
+    /// in the merged timelines.
+    #[serde(default)]
+    pub activity: Activity,
+}
+
+/// One incident.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IncidentReport {
+    /// First failure (ISO 8601, no zone).
+    pub start: String,
+    /// Last failure.
+    pub end: String,
+    /// From the first failure to the last.
+    pub seconds: i64,
+    /// The busiest window.
+    pub peak: Peak,
+    /// Failed requests (php-fpm's own lines add none).
+    pub failed_requests: u64,
+    /// What went wrong first.
+    pub root_cause: RootCause,
+    /// Failures that follow from the root cause, not ranked above it.
+    pub echoes: Vec<CauseCount>,
+    /// Failed requests per cause, echoes included, most first.
+    pub causes: Vec<CauseCount>,
+    /// Failed attempts per upstream, most first.
+    pub upstreams: Vec<UpstreamCount>,
+    /// Failed requests per route, most first.
+    pub routes: Vec<RouteCount>,
+    /// Failed requests per server that logged them (php-fpm: its lines).
+    pub servers: ServerCounts,
+    /// What to change, for the root cause.
+    pub fix: String,
+}
+
+/// The root cause of an incident.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RootCause {
+    /// Cause id.
+    pub cause: String,
+    /// Its title.
+    pub title: String,
+    /// Where it failed: attempts per upstream, most first.
+    pub upstreams: Vec<UpstreamCount>,
+    /// Its first line, and lines of other logs that explain it.
+    pub evidence: Vec<ExampleLine>,
+}
+
+/// A cause and a count.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CauseCount {
+    /// Cause id.
+    pub cause: String,
+    /// Failed requests.
+    pub count: u64,
+}
+
+/// Between two incidents.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct QuietReport {
+    /// End of the incident before.
+    pub start: String,
+    /// Start of the incident after.
+    pub end: String,
+    /// Seconds between them.
+    pub seconds: i64,
+    /// Failed requests logged in between (noise).
+    pub failed_requests: u64,
+}
+
+/// Failures per short window, cause, server and upstream, with their
+/// first and last time: what incidents are found from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Activity {
+    /// Window of the cells, in seconds.
+    pub window_seconds: i64,
+    /// By window start, then as first counted.
+    pub cells: Vec<ActivityCell>,
+}
+
+/// One cause's failures on one upstream in one window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ActivityCell {
+    /// Window start.
+    pub start: String,
+    /// Cause id.
+    pub cause: String,
+    /// The server that logged them.
+    pub server: String,
+    /// The upstream, or null.
+    pub upstream: Option<String>,
+    /// Failed requests.
+    pub count: u64,
+    /// Attempts.
+    pub attempts: u64,
+    /// First failure in the window.
+    pub first: String,
+    /// Last failure in the window.
+    pub last: String,
+    /// Failed requests per route (a few).
+    pub routes: Vec<RouteCount>,
+    /// Failed requests on other routes.
+    pub other_routes: u64,
+    /// Its first line.
+    pub example: ExampleLine,
 }
 
 /// One cause with its evidence.
@@ -430,6 +543,12 @@ impl Report {
                 .map(|f| f.path.clone())
                 .unwrap_or_default()
         };
+        let found = incidents::find(agg);
+        let example = |e: &Example| ExampleLine {
+            file: file_name(e.file),
+            line: e.line,
+            text: text(&e.text),
+        };
         Report {
             version: SCHEMA_VERSION,
             window: window::format_duration(agg.window),
@@ -437,6 +556,21 @@ impl Report {
             total_failures: total,
             excluded_failures: lines.excluded,
             filters: ReportFilters::default(),
+            incidents: found
+                .incidents
+                .iter()
+                .map(|i| incident_report(agg, &order, i, &example))
+                .collect(),
+            quiet: found
+                .quiet
+                .iter()
+                .map(|q| QuietReport {
+                    start: q.start.iso(),
+                    end: q.end.iso(),
+                    seconds: q.end.0.saturating_sub(q.start.0),
+                    failed_requests: q.failed_requests,
+                })
+                .collect(),
             causes,
             lines: Lines::from(&lines),
             files: agg
@@ -471,6 +605,7 @@ impl Report {
                 upstreams: agg.upstreams.folded,
                 routes: agg.routes.folded,
             },
+            activity: activity(agg, &example),
         }
     }
 
@@ -484,6 +619,160 @@ impl Report {
     pub fn has_input_errors(&self) -> bool {
         self.files.iter().any(|f| f.error.is_some())
     }
+}
+
+/// An incident with its keys and lines as text.
+fn incident_report(
+    agg: &Aggregator,
+    order: &KeyOrder,
+    i: &Incident,
+    example: &dyn Fn(&Example) -> ExampleLine,
+) -> IncidentReport {
+    let counts = |v: &[(CauseId, u64)]| -> Vec<CauseCount> {
+        v.iter()
+            .map(|&(c, count)| CauseCount {
+                cause: c.info().id.to_string(),
+                count,
+            })
+            .collect()
+    };
+    let ups = |c: &Counts| -> Vec<UpstreamCount> {
+        ranked(&agg.upstreams, &order.upstreams, c)
+            .into_iter()
+            .map(|(upstream, count)| UpstreamCount { upstream, count })
+            .collect()
+    };
+    let info = i.root.info();
+    let mut server = Server::Nginx;
+    for (s, &n) in i.servers.iter() {
+        if s != Server::PhpFpm && n > i.servers[server] {
+            server = s;
+        }
+    }
+    let fix = if i.servers[Server::PhpFpm] > 0 && !info.fix[Server::PhpFpm].is_empty() {
+        info.fix[Server::PhpFpm]
+    } else {
+        info.fix_for(server)
+    };
+    IncidentReport {
+        start: i.start.iso(),
+        end: i.end.iso(),
+        seconds: i.end.0.saturating_sub(i.start.0),
+        peak: Peak {
+            start: LocalTime(i.peak_start).iso(),
+            end: LocalTime(i.peak_end).iso(),
+            count: i.peak_count,
+        },
+        failed_requests: i.failed_requests,
+        root_cause: RootCause {
+            cause: info.id.to_string(),
+            title: info.title.to_string(),
+            upstreams: ups(&i.root_upstreams),
+            evidence: i.evidence.iter().map(example).collect(),
+        },
+        echoes: counts(&i.echoes),
+        causes: counts(&i.causes),
+        upstreams: ups(&i.upstreams),
+        routes: ranked(&agg.routes, &order.routes, &i.routes)
+            .into_iter()
+            .map(|(route, count)| RouteCount { route, count })
+            .collect(),
+        servers: ServerCounts(i.servers),
+        fix: fix.to_string(),
+    }
+}
+
+/// The cells, as text.
+fn activity(agg: &Aggregator, example: &dyn Fn(&Example) -> ExampleLine) -> Activity {
+    let mut cells = Vec::with_capacity(agg.cells.len());
+    for (start, cs) in agg.cells.windows() {
+        for c in cs {
+            cells.push(ActivityCell {
+                start: LocalTime(start).iso(),
+                cause: c.key.cause.info().id.to_string(),
+                server: c.key.server.name().to_string(),
+                upstream: (c.key.upstream != NO_KEY)
+                    .then(|| text(agg.upstreams.key(c.key.upstream))),
+                count: c.count,
+                attempts: c.attempts,
+                first: c.first.iso(),
+                last: c.last.iso(),
+                routes: c
+                    .route_counts()
+                    .map(|(r, count)| RouteCount {
+                        route: text(agg.routes.key(r)),
+                        count,
+                    })
+                    .collect(),
+                other_routes: c.other_routes,
+                example: example(&c.example),
+            });
+        }
+    }
+    Activity {
+        window_seconds: agg.cells.window(),
+        cells,
+    }
+}
+
+/// The cells a report's activity stands for, keyed into `agg`'s interners
+/// and inputs (`file_index` of an example's file); for `merge`.
+pub fn cells_of(
+    a: &Activity,
+    agg: &mut Aggregator,
+    file_index: &dyn Fn(&str) -> u32,
+    parse_time: &dyn Fn(&str) -> Option<LocalTime>,
+) -> std::result::Result<Cells, String> {
+    let mut cells = Cells::new(if a.window_seconds > 0 {
+        a.window_seconds
+    } else {
+        crate::aggregate::cells::CELL_WINDOW
+    });
+    let key = |interner: &mut Interner, k: &str| {
+        if k == "(other)" {
+            OTHER
+        } else {
+            interner.intern(k.as_bytes())
+        }
+    };
+    for c in &a.cells {
+        let time = |s: &str| parse_time(s).ok_or_else(|| format!("bad time {s}"));
+        let cause =
+            CauseId::from_id(&c.cause).ok_or_else(|| format!("unknown cause {}", c.cause))?;
+        let server = Server::ALL
+            .into_iter()
+            .find(|s| s.name() == c.server)
+            .ok_or_else(|| format!("unknown server {}", c.server))?;
+        let upstream = c
+            .upstream
+            .as_deref()
+            .map_or(NO_KEY, |u| key(&mut agg.upstreams, u));
+        let (first, last) = (time(&c.first)?, time(&c.last)?);
+        let mut cell = Cell {
+            key: CellKey {
+                cause,
+                server,
+                upstream,
+            },
+            count: c.count,
+            attempts: c.attempts,
+            first: first.min(last),
+            last: first.max(last),
+            routes: [(NO_KEY, 0); crate::aggregate::cells::CELL_ROUTES],
+            other_routes: c.other_routes,
+            example: Example {
+                file: file_index(&c.example.file),
+                line: c.example.line,
+                text: c.example.text.as_bytes().to_vec(),
+            },
+        };
+        for r in &c.routes {
+            let id = key(&mut agg.routes, &r.route);
+            cell.add_route(id, r.count);
+        }
+        cells.insert(time(&c.start)?.0, cell);
+    }
+    Ok(cells)
 }
 
 /// [`text_order`] of the upstreams and the routes.

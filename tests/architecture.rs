@@ -42,17 +42,18 @@ const STAGES: &[(&str, u32)] = &[
     ("scan", 4),
     ("order", 5),
     ("aggregate", 6),
-    ("report", 7),
-    ("merge", 8),
-    ("check", 9),
-    ("render", 10),
-    ("pipeline", 11),
-    ("follow", 12),
-    ("config", 13),
-    ("app", 14),
+    ("incidents", 7),
+    ("report", 8),
+    ("merge", 9),
+    ("check", 10),
+    ("render", 11),
+    ("pipeline", 12),
+    ("follow", 13),
+    ("config", 14),
+    ("app", 15),
     // The hidden surface for benches, property tests and fuzz targets:
     // re-exports from every stage.
-    ("internals", 15),
+    ("internals", 16),
 ];
 
 /// Stages that a stage must not use although they are below it: `follow`

@@ -8,6 +8,7 @@
 //! their inputs were split at line boundaries, which is how parallel runs
 //! and `merge` combine.
 
+pub mod cells;
 pub mod window;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use crate::event::{
 };
 use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::Tally;
+pub use cells::{Cells, Example};
 
 /// Most distinct upstreams kept before folding into `(other)`.
 pub const MAX_UPSTREAMS: usize = 4096;
@@ -26,17 +28,6 @@ pub const MAX_UPSTREAMS: usize = 4096;
 pub const MAX_ROUTES: usize = 10_000;
 /// Longest example line kept, in bytes.
 pub const MAX_EXAMPLE: usize = 4096;
-
-/// The first line of a cause, to show as an example.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Example {
-    /// Input index.
-    pub file: u32,
-    /// Line number.
-    pub line: u64,
-    /// The line, cut at [`MAX_EXAMPLE`] bytes.
-    pub text: Vec<u8>,
-}
 
 /// Counters of one cause.
 #[derive(Debug, Clone, Default)]
@@ -249,6 +240,9 @@ pub struct Aggregator {
     pub files: Vec<FileStats>,
     /// Samples of unrecognized lines.
     pub unrecognized: Vec<Sample>,
+    /// Failures per short window, cause, server and upstream, for
+    /// incidents.
+    pub cells: Cells,
 }
 
 impl Aggregator {
@@ -262,6 +256,7 @@ impl Aggregator {
             routes: Interner::new(MAX_ROUTES),
             files: Vec::new(),
             unrecognized: Vec::new(),
+            cells: Cells::default(),
         }
     }
 
@@ -279,6 +274,7 @@ impl Aggregator {
         if route == OTHER && f.new_request {
             self.routes.folded += 1;
         }
+        self.cells.add(f, upstream, route, text);
         let c = &mut self.causes[f.cause.0 as usize];
         c.attempts += 1;
         c.lines += u64::from(f.lines);
@@ -462,6 +458,17 @@ impl Aggregator {
                 self.unrecognized.push(s);
             }
         }
+        self.cells.merge(other.cells, |c| {
+            c.key.upstream = match c.key.upstream {
+                NO_KEY => NO_KEY,
+                id => remap(&up_map, id),
+            };
+            let routes = std::mem::replace(&mut c.routes, [(NO_KEY, 0); cells::CELL_ROUTES]);
+            for (r, n) in routes.into_iter().filter(|r| r.1 > 0) {
+                c.add_route(remap(&route_map, r), n);
+            }
+            c.example.file += file_offset;
+        });
         self.files.extend(other.files);
         self.coarsen();
     }

@@ -25,6 +25,10 @@ pub enum RuleKind {
     BaselineNew,
     /// A cause grew beyond the baseline's count plus the tolerance.
     BaselineGrowth,
+    /// At most N incidents.
+    MaxIncidents,
+    /// No incident longer than N seconds.
+    MaxIncidentSeconds,
 }
 
 /// One rule, judged.
@@ -59,6 +63,10 @@ impl RuleResult {
         let n = self.actual;
         let s = if n == 1 { "" } else { "s" };
         let what = match (self.kind, self.target.as_deref()) {
+            (RuleKind::MaxIncidents, _) => {
+                format!("{n} incident{}", if n == 1 { "" } else { "s" })
+            }
+            (RuleKind::MaxIncidentSeconds, _) => format!("longest incident {n}s"),
             (_, None) => "no cause outside the baseline".to_string(),
             (RuleKind::MaxPerUpstream, Some(u)) => format!("{n} failed attempt{s} on {u}"),
             (_, Some("any")) => format!("{n} failed request{s} over all causes"),
@@ -105,7 +113,7 @@ pub enum InputErrorKind {
 }
 
 /// Every rule judged, in a fixed order: forbid, max, max_per_upstream,
-/// baseline_new, baseline_growth.
+/// max_incidents, max_incident_seconds, baseline_new, baseline_growth.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     /// Every rule held and every input was read.
@@ -186,6 +194,43 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
             passed: actual <= limit,
             baseline: None,
             examples: examples(&mut report.causes.iter().filter(on)),
+        });
+    }
+    // Incidents: the root cause's first line of each one counted.
+    let evidence = |i: &crate::report::IncidentReport| i.root_cause.evidence.first().cloned();
+    if let Some(limit) = policy.max_incidents {
+        let actual = report.incidents.len() as u64;
+        rules.push(RuleResult {
+            rule: format!("max_incidents <= {limit}"),
+            kind: RuleKind::MaxIncidents,
+            target: Some("incidents".to_string()),
+            limit,
+            actual,
+            passed: actual <= limit,
+            baseline: None,
+            examples: report.incidents.iter().filter_map(evidence).collect(),
+        });
+    }
+    if let Some(limit) = policy.max_incident_seconds {
+        let longest = report
+            .incidents
+            .iter()
+            .max_by_key(|i| i.seconds)
+            .filter(|i| i.seconds > 0);
+        let actual = longest.map_or(0, |i| i.seconds.max(0) as u64);
+        rules.push(RuleResult {
+            rule: format!("max_incident_seconds <= {limit}"),
+            kind: RuleKind::MaxIncidentSeconds,
+            target: Some("incidents".to_string()),
+            limit,
+            actual,
+            passed: actual <= limit,
+            baseline: None,
+            examples: longest
+                .filter(|_| actual > limit)
+                .and_then(evidence)
+                .into_iter()
+                .collect(),
         });
     }
     if let Some(base) = &policy.baseline {
@@ -405,6 +450,9 @@ mod tests {
             files: vec![file("b.log"), file("a.log")],
             unrecognized_examples: Vec::new(),
             folded: Default::default(),
+            incidents: Vec::new(),
+            quiet: Vec::new(),
+            activity: Default::default(),
         }
     }
 

@@ -56,6 +56,11 @@ pub struct Policy {
     /// Most failed attempts allowed per upstream, keyed as the report
     /// prints upstreams (`http://10.0.1.5:8080`).
     pub max_per_upstream: BTreeMap<String, u64>,
+    /// Most incidents allowed.
+    pub max_incidents: Option<u64>,
+    /// Longest incident allowed, in seconds from its first failure to its
+    /// last.
+    pub max_incident_seconds: Option<u64>,
     /// The saved report to compare with.
     pub baseline: Option<Baseline>,
     /// Least share of an input's lines that must be in a known format, in
@@ -79,6 +84,8 @@ impl Policy {
         self.forbid.is_empty()
             && self.max.is_empty()
             && self.max_per_upstream.is_empty()
+            && self.max_incidents.is_none()
+            && self.max_incident_seconds.is_none()
             && self.baseline.is_none()
     }
 }
@@ -138,6 +145,10 @@ struct RulesFile {
     /// Percent, as `--min-recognized`.
     #[serde(default)]
     min_recognized: Option<Spanned<f64>>,
+    #[serde(default)]
+    max_incidents: Option<u64>,
+    #[serde(default)]
+    max_incident_seconds: Option<u64>,
 }
 
 /// Reads a rules file (see [`parse_rules`]).
@@ -170,14 +181,20 @@ pub fn parse_rules(text: &str, path: &Path) -> Result<Policy> {
         && file.max.is_empty()
         && file.max_per_upstream.is_empty()
         && file.min_recognized.is_none()
+        && file.max_incidents.is_none()
+        && file.max_incident_seconds.is_none()
     {
         return Err(file_error(
             None,
             "the rules file sets no rule: write `forbid = [...]`, a `[max]` or \
-             `[max_per_upstream]` table, or `min_recognized` (see `upcause check --help`)",
+             `[max_per_upstream]` table, `max_incidents`, `max_incident_seconds` or `min_recognized` (see `upcause check --help`)",
         ));
     }
-    let mut policy = Policy::default();
+    let mut policy = Policy {
+        max_incidents: file.max_incidents,
+        max_incident_seconds: file.max_incident_seconds,
+        ..Policy::default()
+    };
     if let Some(pct) = &file.min_recognized {
         let v = *pct.get_ref();
         if !(0.0..=100.0).contains(&v) {

@@ -212,6 +212,16 @@ pub struct CheckArgs {
     #[arg(long = "max-upstream", value_name = "UPSTREAM=N")]
     pub max_upstream: Vec<String>,
 
+    /// Most incidents allowed (spans where failures rose well above the
+    /// log's baseline).
+    #[arg(long = "max-incidents", value_name = "N")]
+    pub max_incidents: Option<u64>,
+
+    /// Longest incident allowed, in seconds from its first failure to its
+    /// last.
+    #[arg(long = "max-incident-seconds", value_name = "N")]
+    pub max_incident_seconds: Option<u64>,
+
     /// A saved `upcause analyze --format json` report: fail on a cause it
     /// does not have, or on a cause that grew beyond --tolerance.
     #[arg(long, value_name = "REPORT_JSON")]

@@ -251,6 +251,12 @@ fn policy(a: &CheckArgs, run: &AnalyzeConfig) -> Result<Policy> {
         None => Policy::default(),
     };
     rules::apply_flags(&mut policy, &a.max, &a.forbid, &a.max_upstream)?;
+    if a.max_incidents.is_some() {
+        policy.max_incidents = a.max_incidents;
+    }
+    if a.max_incident_seconds.is_some() {
+        policy.max_incident_seconds = a.max_incident_seconds;
+    }
     let tolerance_bp = a
         .tolerance
         .as_deref()

@@ -156,6 +156,9 @@ impl<'a> Feeder<'a> {
         // A batch over 10,000 seconds coarsened the timeline; start over.
         self.ingest.window = 1;
         self.ingest.requested_window = 1;
+        // Incident cells are not kept live (yet): the rolling window's
+        // report has none, so the ingest's would only pile up.
+        self.ingest.cells.clear();
         if batch.is_empty() {
             return;
         }

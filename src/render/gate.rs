@@ -206,6 +206,8 @@ fn kind_name(k: RuleKind) -> &'static str {
         RuleKind::MaxPerUpstream => "max_per_upstream",
         RuleKind::BaselineNew => "baseline_new",
         RuleKind::BaselineGrowth => "baseline_growth",
+        RuleKind::MaxIncidents => "max_incidents",
+        RuleKind::MaxIncidentSeconds => "max_incident_seconds",
     }
 }
 

@@ -9,8 +9,10 @@
 
 pub mod causes;
 pub mod gate;
+mod incidents;
 pub mod json;
 pub mod text;
+mod words;
 
 use std::io::{self, Write};
 

@@ -53,6 +53,12 @@ pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Re
     summary_line(report, &st, out)?;
     if !report.causes.is_empty() {
         writeln!(out)?;
+        super::incidents::render(
+            report,
+            opts.top,
+            &super::incidents::Paint { on: opts.color },
+            out,
+        )?;
         table(report, &st, out)?;
         for (i, c) in report.causes.iter().enumerate() {
             writeln!(out)?;
@@ -423,34 +429,7 @@ pub(crate) fn marks(buckets: &[u64]) -> String {
         .collect()
 }
 
-/// `s` cut to `max` characters, ending in `...` when cut.
-pub(crate) fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(3)).collect();
-        t.push_str("...");
-        t
-    }
-}
-
-/// `one` or `many` by `n`.
-pub(crate) fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
-}
-
-/// `1234567` -> `1,234,567`.
-pub(crate) fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub(crate) use super::words::{plural, thousands, truncate};
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,477 @@
+//! Failures per short time window, cause, server and upstream: what
+//! incidents are found from.
+//!
+//! A [`Cell`] counts the failures of one (cause, server, upstream) in one
+//! window and keeps the first and last failure time, so an incident's edges
+//! are exact whatever the window, a few of its routes, and its first line
+//! as evidence. Memory is bounded three ways: at most [`MAX_WINDOW_KEYS`]
+//! keys per window (further upstreams are counted under `(other)`),
+//! [`CELL_ROUTES`] routes per cell (the rest counted as other routes), and
+//! at most [`MAX_CELLS`] cells in all: past that the window grows to the
+//! next coarser step and cells of the same key merge, which keeps the edges
+//! exact and only coarsens the peak. At the cap that is a few megabytes:
+//! each cell is about 150 bytes plus its line, cut at [`MAX_CELL_TEXT`].
+
+use std::collections::BTreeMap;
+
+use super::window;
+use crate::event::{CauseId, Failure, LocalTime, Server};
+use crate::keys::{NO_KEY, OTHER};
+
+/// Window of the cells before any coarsening, in seconds.
+pub const CELL_WINDOW: i64 = 10;
+/// Most cells kept before the window is coarsened.
+pub const MAX_CELLS: usize = 32_768;
+/// Most keys in one window; further upstreams are counted as `(other)`.
+pub const MAX_WINDOW_KEYS: usize = 64;
+/// Routes counted per cell.
+pub const CELL_ROUTES: usize = 4;
+/// Longest evidence line kept per cell, in bytes.
+pub const MAX_CELL_TEXT: usize = 512;
+
+/// A line with where it is: a cause's first line, a cell's evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    /// Input index.
+    pub file: u32,
+    /// Line number.
+    pub line: u64,
+    /// The line, cut (at [`MAX_EXAMPLE`](super::MAX_EXAMPLE) bytes for a
+    /// cause's example).
+    pub text: Vec<u8>,
+}
+
+/// What a cell counts: one cause, on one upstream, logged by one server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CellKey {
+    /// The cause.
+    pub cause: CauseId,
+    /// The server that logged it.
+    pub server: Server,
+    /// The upstream id, [`NO_KEY`] or [`OTHER`].
+    pub upstream: u32,
+}
+
+/// One key's failures in one window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// What is counted.
+    pub key: CellKey,
+    /// Failed requests.
+    pub count: u64,
+    /// Attempts (requests and their retries).
+    pub attempts: u64,
+    /// The earliest failure in the window.
+    pub first: LocalTime,
+    /// The latest.
+    pub last: LocalTime,
+    /// Failed requests per route id, most counted first come first; unused
+    /// slots have the count 0.
+    pub routes: [(u32, u64); CELL_ROUTES],
+    /// Failed requests on routes past [`CELL_ROUTES`] (or without a route
+    /// slot after a merge).
+    pub other_routes: u64,
+    /// The first line (in input order), cut at [`MAX_CELL_TEXT`].
+    pub example: Example,
+}
+
+impl Cell {
+    fn new(key: CellKey, t: LocalTime, file: u32, line: u64, text: &[u8]) -> Cell {
+        Cell {
+            key,
+            count: 0,
+            attempts: 0,
+            first: t,
+            last: t,
+            routes: [(NO_KEY, 0); CELL_ROUTES],
+            other_routes: 0,
+            example: Example {
+                file,
+                line,
+                text: text[..text.len().min(MAX_CELL_TEXT)].to_vec(),
+            },
+        }
+    }
+
+    /// Counts `n` failed requests on `route`.
+    pub fn add_route(&mut self, route: u32, n: u64) {
+        if n == 0 {
+            return;
+        }
+        if route == NO_KEY || route == OTHER {
+            self.other_routes = self.other_routes.saturating_add(n);
+            return;
+        }
+        for slot in &mut self.routes {
+            if slot.1 > 0 && slot.0 == route {
+                slot.1 = slot.1.saturating_add(n);
+                return;
+            }
+        }
+        match self.routes.iter_mut().find(|s| s.1 == 0) {
+            Some(slot) => *slot = (route, n),
+            None => self.other_routes = self.other_routes.saturating_add(n),
+        }
+    }
+
+    /// Routes counted, in slot order.
+    pub fn route_counts(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.routes.iter().copied().filter(|r| r.1 > 0)
+    }
+
+    /// Adds another cell of the same key.
+    fn absorb(&mut self, o: Cell) {
+        self.count = self.count.saturating_add(o.count);
+        self.attempts = self.attempts.saturating_add(o.attempts);
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        for (r, n) in o.route_counts() {
+            self.add_route(r, n);
+        }
+        self.other_routes = self.other_routes.saturating_add(o.other_routes);
+        if (o.example.file, o.example.line) < (self.example.file, self.example.line) {
+            self.example = o.example;
+        }
+    }
+}
+
+/// Every cell of a run, by window.
+#[derive(Debug, Clone)]
+pub struct Cells {
+    /// Window length in seconds.
+    window: i64,
+    /// Windows other than the current one, by start.
+    done: BTreeMap<i64, Vec<Cell>>,
+    /// The window being written (logs run forward: almost every failure
+    /// lands here), and its start.
+    cur: Vec<Cell>,
+    cur_start: i64,
+    /// Index in `cur` of the cell counted last.
+    hit: usize,
+    /// Cells in all.
+    len: usize,
+}
+
+impl Default for Cells {
+    fn default() -> Self {
+        Cells::new(CELL_WINDOW)
+    }
+}
+
+impl Cells {
+    /// No cells, windows of `window` seconds.
+    pub fn new(window: i64) -> Cells {
+        Cells {
+            window: window.max(1),
+            done: BTreeMap::new(),
+            cur: Vec::new(),
+            cur_start: i64::MIN,
+            hit: 0,
+            len: 0,
+        }
+    }
+
+    /// Window length in seconds.
+    pub fn window(&self) -> i64 {
+        self.window
+    }
+
+    /// Cells in all.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets everything (the window length stays).
+    pub fn clear(&mut self) {
+        *self = Cells::new(self.window);
+    }
+
+    /// Counts one failure or attempt (ids as the aggregator's); failures
+    /// without a time are not placed in any window.
+    #[inline]
+    pub fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]) {
+        let Some(t) = f.time else { return };
+        let start = window::bucket(t.0, self.window);
+        if start != self.cur_start {
+            self.switch(start);
+        }
+        let key = CellKey {
+            cause: f.cause,
+            server: f.server,
+            upstream,
+        };
+        let i = match self.cur.get(self.hit) {
+            Some(c) if c.key == key => self.hit,
+            _ => self.find_or_add(key, t, f.file, f.line, text),
+        };
+        self.hit = i;
+        let c = &mut self.cur[i];
+        c.attempts += 1;
+        c.first = c.first.min(t);
+        c.last = c.last.max(t);
+        if (f.file, f.line) < (c.example.file, c.example.line) {
+            c.example = Example {
+                file: f.file,
+                line: f.line,
+                text: text[..text.len().min(MAX_CELL_TEXT)].to_vec(),
+            };
+        }
+        if f.new_request {
+            c.count += 1;
+            c.add_route(route, 1);
+        }
+        if self.len > MAX_CELLS {
+            self.coarsen_to_fit();
+        }
+    }
+
+    /// Makes the window starting at `start` the current one.
+    #[inline(never)]
+    fn switch(&mut self, start: i64) {
+        let old = std::mem::take(&mut self.cur);
+        if !old.is_empty() {
+            self.done.insert(self.cur_start, old);
+        }
+        self.cur = self.done.remove(&start).unwrap_or_default();
+        self.cur_start = start;
+        self.hit = 0;
+    }
+
+    #[inline(never)]
+    fn find_or_add(
+        &mut self,
+        key: CellKey,
+        t: LocalTime,
+        file: u32,
+        line: u64,
+        text: &[u8],
+    ) -> usize {
+        if let Some(i) = self.cur.iter().position(|c| c.key == key) {
+            return i;
+        }
+        let key = if self.cur.len() >= MAX_WINDOW_KEYS {
+            let folded = CellKey {
+                upstream: OTHER,
+                ..key
+            };
+            if let Some(i) = self.cur.iter().position(|c| c.key == folded) {
+                return i;
+            }
+            folded
+        } else {
+            key
+        };
+        self.cur.push(Cell::new(key, t, file, line, text));
+        self.len += 1;
+        self.cur.len() - 1
+    }
+
+    /// Every window with its cells, by start.
+    pub fn windows(&self) -> Vec<(i64, &[Cell])> {
+        let mut v: Vec<(i64, &[Cell])> =
+            self.done.iter().map(|(&s, c)| (s, c.as_slice())).collect();
+        if !self.cur.is_empty() {
+            let at = v.partition_point(|&(s, _)| s < self.cur_start);
+            v.insert(at, (self.cur_start, self.cur.as_slice()));
+        }
+        v
+    }
+
+    /// Puts a cell (from a saved report or another run) in the window
+    /// holding `start`.
+    pub fn insert(&mut self, start: i64, cell: Cell) {
+        self.park();
+        let start = window::bucket(start, self.window);
+        let cells = self.done.entry(start).or_default();
+        if put(cells, cell) {
+            self.len += 1;
+        }
+        if self.len > MAX_CELLS {
+            self.coarsen_to_fit();
+        }
+    }
+
+    /// Moves the current window in with the others.
+    fn park(&mut self) {
+        if !self.cur.is_empty() {
+            let old = std::mem::take(&mut self.cur);
+            self.done.insert(self.cur_start, old);
+        }
+        self.cur_start = i64::MIN;
+        self.hit = 0;
+    }
+
+    /// Grows the window until the cells fit under the cap.
+    fn coarsen_to_fit(&mut self) {
+        while self.len > MAX_CELLS && self.window < i64::MAX / 24 {
+            self.rebucket(window::coarser(self.window));
+        }
+    }
+
+    /// Re-buckets every cell into windows of `new_window` (a multiple of
+    /// the current one).
+    pub fn rebucket(&mut self, new_window: i64) {
+        self.park();
+        self.window = new_window;
+        let old = std::mem::take(&mut self.done);
+        self.len = 0;
+        for (start, cells) in old {
+            let target = self
+                .done
+                .entry(window::bucket(start, new_window))
+                .or_default();
+            for c in cells {
+                if put(target, c) {
+                    self.len += 1;
+                }
+            }
+        }
+    }
+
+    /// Adds another run's cells, their keys and inputs mapped by `map`.
+    pub fn merge(&mut self, other: Cells, mut map: impl FnMut(&mut Cell)) {
+        if other.window > self.window {
+            let mut w = self.window;
+            while w < other.window {
+                w = window::coarser(w);
+            }
+            self.rebucket(w);
+        }
+        let mut other = other;
+        other.park();
+        for (start, cells) in other.done {
+            for mut c in cells {
+                map(&mut c);
+                self.insert(start, c);
+            }
+        }
+    }
+}
+
+/// Adds `cell` to a window's cells: into the cell of its key, or as a new
+/// one (folded into `(other)` past [`MAX_WINDOW_KEYS`]); true when a cell
+/// was added.
+fn put(cells: &mut Vec<Cell>, mut cell: Cell) -> bool {
+    if let Some(c) = cells.iter_mut().find(|c| c.key == cell.key) {
+        c.absorb(cell);
+        return false;
+    }
+    if cells.len() >= MAX_WINDOW_KEYS {
+        cell.key.upstream = OTHER;
+        if let Some(c) = cells.iter_mut().find(|c| c.key == cell.key) {
+            c.absorb(cell);
+            return false;
+        }
+    }
+    cells.push(cell);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Key;
+
+    fn failure(cause: &str, t: i64, new_request: bool) -> Failure {
+        Failure {
+            cause: CauseId::from_id(cause).unwrap(),
+            server: Server::Nginx,
+            status: None,
+            time: Some(LocalTime(t)),
+            upstream: Key::None,
+            route: Key::None,
+            new_request,
+            lines: 1,
+            file: 0,
+            line: t as u64,
+        }
+    }
+
+    #[test]
+    fn cells_keep_counts_and_exact_edges() {
+        let mut c = Cells::new(10);
+        for (t, new) in [(101, true), (103, false), (109, true), (112, true)] {
+            c.add(&failure("upstream_timeout", t, new), 0, 5, b"line");
+        }
+        c.add(&failure("upstream_refused", 104, true), 1, NO_KEY, b"other");
+        let w = c.windows();
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].0, 100);
+        let t = &w[0].1[0];
+        assert_eq!((t.count, t.attempts), (2, 3));
+        assert_eq!((t.first.0, t.last.0), (101, 109));
+        assert_eq!(t.route_counts().collect::<Vec<_>>(), [(5, 2)]);
+        assert_eq!(w[0].1[1].other_routes, 1);
+        assert_eq!((w[1].0, w[1].1[0].first.0), (110, 112));
+    }
+
+    /// Thousands of upstreams failing over a month of seconds stay under
+    /// the caps: keys per window, cells in all; counts and edges survive.
+    #[test]
+    fn memory_stays_bounded_for_many_upstreams_and_a_long_span() {
+        let mut c = Cells::new(CELL_WINDOW);
+        let month = 30 * 86_400;
+        let mut total = 0u64;
+        let mut t = 0i64;
+        let mut i = 0u32;
+        while t < month {
+            let f = failure("upstream_refused", t, true);
+            c.add(&f, i % 5000, i % 20_000, &[b'x'; 4000]);
+            total += 1;
+            i += 1;
+            t += 7 + i64::from(i % 50);
+        }
+        assert!(c.len() <= MAX_CELLS, "{} cells", c.len());
+        let w = c.windows();
+        assert!(
+            w.iter()
+                .all(|(_, cells)| cells.len() <= MAX_WINDOW_KEYS + 1)
+        );
+        assert!(c.window() > CELL_WINDOW);
+        let counted: u64 = w
+            .iter()
+            .flat_map(|(_, cs)| cs.iter())
+            .map(|x| x.count)
+            .sum();
+        assert_eq!(counted, total);
+        assert_eq!(w[0].1.iter().map(|x| x.first.0).min(), Some(0));
+        assert!(
+            w.iter()
+                .flat_map(|(_, cs)| cs.iter())
+                .all(|x| x.example.text.len() <= MAX_CELL_TEXT)
+        );
+        // One window with more upstreams than its key cap folds the rest.
+        let mut one = Cells::new(10);
+        for u in 0..1000 {
+            one.add(&failure("upstream_timeout", 5, true), u, NO_KEY, b"x");
+        }
+        let w = one.windows();
+        assert_eq!(w[0].1.len(), MAX_WINDOW_KEYS + 1);
+        assert_eq!(w[0].1.iter().map(|x| x.count).sum::<u64>(), 1000);
+        assert!(w[0].1.iter().any(|x| x.key.upstream == OTHER));
+    }
+
+    #[test]
+    fn out_of_order_windows_and_merges_add_up() {
+        let mut a = Cells::new(10);
+        a.add(&failure("upstream_timeout", 200, true), 0, NO_KEY, b"a");
+        a.add(&failure("upstream_timeout", 100, true), 0, NO_KEY, b"b");
+        a.add(&failure("upstream_timeout", 205, true), 0, NO_KEY, b"c");
+        let mut b = Cells::new(30);
+        b.add(&failure("upstream_timeout", 95, true), 3, NO_KEY, b"d");
+        a.merge(b, |c| c.key.upstream = 0);
+        assert_eq!(a.window(), 30);
+        let w = a.windows();
+        assert_eq!(
+            w.iter()
+                .map(|(s, cs)| (*s, cs[0].count, cs[0].first.0))
+                .collect::<Vec<_>>(),
+            [(90, 2, 95), (180, 2, 200)]
+        );
+    }
+}

@@ -1,0 +1,597 @@
+//! Incidents: spans where failures rise well above the input's own
+//! baseline, with their root cause and its echoes.
+//!
+//! Found from the aggregator's [`Cells`] alone (failures per short window,
+//! cause, server and upstream, with the first and last failure time of
+//! each), never from the lines again, so the cost is a walk over at most
+//! [`MAX_CELLS`](crate::aggregate::cells::MAX_CELLS) cells and memory is
+//! bounded by theirs.
+//!
+//! - **Baseline.** Per series (all failed requests together, and the
+//!   attempts on each upstream), the median and the median absolute
+//!   deviation over every window of the input's span, empty ones included
+//!   (and at least [`MIN_BASELINE_SECS`] of them).
+//!   A window is *hot* for a series when its count exceeds the median by
+//!   more than [`K_MAD`] scaled deviations, [`K_POISSON`] times the square
+//!   root of the median (counts are Poisson-like: a median of 0 or 1 has no
+//!   spread to speak of) and at least [`MIN_EXCESS`] failures.
+//! - **Spans.** Hot windows closer than [`MERGE_GAP`] seconds are one span;
+//!   the window just before and just after it are taken in too, so a ramp
+//!   is not cut. A span is an incident when it holds at least
+//!   [`MIN_FAILURES`] failed requests over at least [`MIN_SECONDS`]: one
+//!   stray timeout is not an incident.
+//! - **Members.** The upstreams hot in the span; all upstreams of windows
+//!   that are hot only as a whole (a rise spread over many upstreams); and,
+//!   when the span holds echoes, every upstream that failed to connect or
+//!   answer in it (the members of the group that was disabled).
+//! - **Root and echoes.** `no live upstreams` (nginx) and Apache's workers
+//!   in error state or all busy are *echoes*: they follow from the members'
+//!   own failures. The root cause is the first link: of the other causes
+//!   that hold at least a quarter of their failed attempts, the one that
+//!   failed first. php-fpm's own lines (`server reached pm.max_children`,
+//!   a child killed by a signal, a request timed out) on a pool behind the
+//!   span's FastCGI upstreams are evidence, and the root cause when there
+//!   are any: they explain the web server's failures and add no failed
+//!   requests.
+//!
+//! Edges are exact (the first and last failure time of the members'
+//! cells); the peak is the member's busiest window.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::aggregate::cells::{Cell, Cells};
+use crate::aggregate::{Aggregator, Counts, Example};
+use crate::event::{CauseId, LocalTime, PerServer, Server};
+use crate::keys::{Interner, NO_KEY, OTHER};
+
+/// Scaled median absolute deviations above the median that make a window
+/// hot.
+pub const K_MAD: f64 = 5.0;
+/// Square roots of the median above the median that make a window hot.
+pub const K_POISSON: f64 = 4.0;
+/// Failures above the median a hot window has at least.
+pub const MIN_EXCESS: f64 = 4.0;
+/// Hot windows at most this many seconds apart are one span.
+pub const MERGE_GAP: i64 = 30;
+/// Failed requests an incident has at least.
+pub const MIN_FAILURES: u64 = 5;
+/// Seconds an incident lasts at least (from its first failure to its
+/// last).
+pub const MIN_SECONDS: i64 = 2;
+/// php-fpm lines up to this many seconds before an incident are its
+/// evidence.
+pub const FPM_BEFORE: i64 = 60;
+/// The baseline spans at least this many seconds: windows missing from
+/// a shorter input count as empty, so a log that holds only an outage
+/// (an error log is empty while all is well) still shows it.
+pub const MIN_BASELINE_SECS: i64 = 3600;
+/// Evidence lines kept per incident.
+pub const MAX_EVIDENCE: usize = 5;
+
+/// One incident, with key ids of the aggregator it was found in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    /// First failure.
+    pub start: LocalTime,
+    /// Last failure.
+    pub end: LocalTime,
+    /// Start of the busiest window.
+    pub peak_start: i64,
+    /// Its end (exclusive).
+    pub peak_end: i64,
+    /// Failed requests in it.
+    pub peak_count: u64,
+    /// Failed requests (web servers' only: php-fpm lines add none).
+    pub failed_requests: u64,
+    /// The first link.
+    pub root: CauseId,
+    /// Failed attempts of the root cause per upstream.
+    pub root_upstreams: Counts,
+    /// Lines that show the root cause (and its evidence from other logs),
+    /// in input order of importance: the root's first line first.
+    pub evidence: Vec<Example>,
+    /// Echo causes and their failed requests.
+    pub echoes: Vec<(CauseId, u64)>,
+    /// Failed requests per cause (echoes included), most first.
+    pub causes: Vec<(CauseId, u64)>,
+    /// Failed attempts per upstream.
+    pub upstreams: Counts,
+    /// Failed requests per route.
+    pub routes: Counts,
+    /// Failed requests per server that logged them (php-fpm: its lines).
+    pub servers: PerServer<u64>,
+}
+
+/// Failures between two incidents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quiet {
+    /// The end of the incident before.
+    pub start: LocalTime,
+    /// The start of the incident after.
+    pub end: LocalTime,
+    /// Failed requests logged in between.
+    pub failed_requests: u64,
+}
+
+/// Everything found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Incidents {
+    /// Oldest first.
+    pub incidents: Vec<Incident>,
+    /// Between each incident and the next.
+    pub quiet: Vec<Quiet>,
+    /// Window of the cells they were found in, in seconds.
+    pub window: i64,
+}
+
+/// Causes that follow from other failures: the group is out of servers.
+pub fn is_echo(cause: CauseId) -> bool {
+    matches!(cause.info().id, "no_live_upstreams" | "upstream_busy")
+}
+
+/// Causes of one request, not of the upstream (they never make a group
+/// member fail).
+fn is_request_cause(cause: CauseId) -> bool {
+    matches!(cause.info().id, "fastcgi_script" | "php_fatal")
+}
+
+/// Median and median absolute deviation of `values` padded with zeros up
+/// to `n` values.
+fn baseline(values: &[u64], n: u64) -> (f64, f64) {
+    let median = |v: &mut Vec<u64>, n: u64| -> f64 {
+        // v holds the non-zero part; zeros come first in sorted order.
+        v.sort_unstable();
+        let zeros = n.saturating_sub(v.len() as u64);
+        let at = |i: u64| -> f64 {
+            if i < zeros {
+                0.0
+            } else {
+                v[(i - zeros) as usize] as f64
+            }
+        };
+        if n == 0 {
+            0.0
+        } else if n % 2 == 1 {
+            at(n / 2)
+        } else {
+            (at(n / 2 - 1) + at(n / 2)) / 2.0
+        }
+    };
+    let mut v: Vec<u64> = values.iter().copied().filter(|&x| x > 0).collect();
+    let m = median(&mut v, n);
+    // Deviations: the zeros deviate by m each (not written out: the span
+    // may hold far more windows than cells), the rest by |x - m|.
+    let zeros = n.saturating_sub(v.len() as u64);
+    let mut dev: Vec<f64> = v.iter().map(|&x| (x as f64 - m).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    let below = dev.partition_point(|&x| x < m) as u64;
+    let at = |i: u64| -> f64 {
+        if i < below {
+            dev[i as usize]
+        } else if i < below + zeros {
+            m
+        } else {
+            dev[(i - zeros) as usize]
+        }
+    };
+    let d = if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        at(n / 2)
+    } else {
+        (at(n / 2 - 1) + at(n / 2)) / 2.0
+    };
+    (m, d)
+}
+
+/// The count above which a window is hot, for a series with this
+/// baseline.
+fn threshold((m, d): (f64, f64)) -> f64 {
+    m + (K_MAD * 1.4826 * d)
+        .max(K_POISSON * m.max(1.0).sqrt())
+        .max(MIN_EXCESS)
+}
+
+/// Finds the incidents in `agg`'s cells.
+pub fn find(agg: &Aggregator) -> Incidents {
+    find_in(&agg.cells, &agg.upstreams)
+}
+
+/// Finds the incidents in `cells`, whose upstream ids are `upstreams`'.
+pub fn find_in(cells: &Cells, upstreams: &Interner) -> Incidents {
+    let w = cells.window();
+    let windows = cells.windows();
+    let mut out = Incidents {
+        window: w,
+        ..Incidents::default()
+    };
+    let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
+        return out;
+    };
+    let span = ((last.0 - first.0) / w + 1)
+        .max(MIN_BASELINE_SECS / w)
+        .max(1) as u64;
+    let web = |c: &Cell| c.key.server != Server::PhpFpm;
+
+    // The series: failed requests in all, attempts per upstream.
+    let overall: Vec<u64> = windows
+        .iter()
+        .map(|(_, cs)| cs.iter().filter(|c| web(c)).map(|c| c.count).sum())
+        .collect();
+    let mut per_up: BTreeMap<u32, Vec<(usize, u64)>> = BTreeMap::new();
+    for (i, (_, cs)) in windows.iter().enumerate() {
+        for c in cs.iter().filter(|c| web(c)) {
+            let v = per_up.entry(c.key.upstream).or_default();
+            match v.last_mut() {
+                Some(last) if last.0 == i => last.1 += c.attempts,
+                _ => v.push((i, c.attempts)),
+            }
+        }
+    }
+    let overall_limit = threshold(baseline(&overall, span));
+    let mut up_limit: BTreeMap<u32, f64> = BTreeMap::new();
+    // Per window: the upstreams hot in it; whether it is hot as a whole.
+    let mut hot_ups: Vec<Vec<u32>> = vec![Vec::new(); windows.len()];
+    for (&u, v) in &per_up {
+        let values: Vec<u64> = v.iter().map(|x| x.1).collect();
+        let limit = threshold(baseline(&values, span));
+        up_limit.insert(u, limit);
+        for &(i, n) in v {
+            if n as f64 > limit {
+                hot_ups[i].push(u);
+            }
+        }
+    }
+    let hot_all: Vec<bool> = overall.iter().map(|&n| n as f64 > overall_limit).collect();
+
+    // Spans per series: each upstream's hot windows, and the windows hot
+    // only as a whole (a rise spread over many upstreams, all members).
+    let close = |i: usize, j: usize| windows[j].0 - (windows[i].0 + w) <= MERGE_GAP;
+    let mut spans: Vec<Span> = Vec::new();
+    let mut add_spans = |hot: &[usize], members: &dyn Fn(usize) -> Vec<u32>| {
+        let mut cur: Option<Span> = None;
+        for &i in hot {
+            match &mut cur {
+                Some(s) if close(s.b, i) => {
+                    s.b = i;
+                    s.members.extend(members(i));
+                }
+                _ => {
+                    spans.extend(cur.take());
+                    cur = Some(Span {
+                        a: i,
+                        b: i,
+                        members: members(i).into_iter().collect(),
+                    });
+                }
+            }
+        }
+        spans.extend(cur);
+    };
+    for (&u, v) in &per_up {
+        let limit = up_limit[&u];
+        let hot: Vec<usize> = v
+            .iter()
+            .filter(|x| x.1 as f64 > limit)
+            .map(|x| x.0)
+            .collect();
+        add_spans(&hot, &|_| vec![u]);
+    }
+    let diffuse: Vec<usize> = (0..windows.len())
+        .filter(|&i| hot_all[i] && hot_ups[i].is_empty())
+        .collect();
+    add_spans(&diffuse, &|i| {
+        windows[i]
+            .1
+            .iter()
+            .filter(|c| web(c))
+            .map(|c| c.key.upstream)
+            .collect()
+    });
+    // One incident per group of spans that overlap, or that follow each
+    // other closely when one of them echoes (the members failed just
+    // before their group ran out of servers).
+    let echoes_in = |s: &Span| {
+        (s.a..=s.b).any(|i| {
+            windows[i]
+                .1
+                .iter()
+                .any(|c| web(c) && is_echo(c.key.cause) && s.members.contains(&c.key.upstream))
+        })
+    };
+    spans.sort_by_key(|s| (s.a, s.b));
+    let mut groups: Vec<(Span, bool)> = Vec::new();
+    for s in spans {
+        let e = echoes_in(&s);
+        match groups.last_mut() {
+            Some((g, ge)) if s.a <= g.b || ((e || *ge) && close(g.b, s.a)) => {
+                g.b = g.b.max(s.b);
+                g.members.extend(s.members);
+                *ge |= e;
+            }
+            _ => groups.push((s, e)),
+        }
+    }
+    let mut claimed: BTreeSet<(usize, u32)> = BTreeSet::new();
+    for (k, (g, _)) in groups.iter().enumerate() {
+        // The windows of the group, and its neighbours when adjacent in
+        // time and in no other group.
+        let mut idx: Vec<usize> = (g.a..=g.b).collect();
+        let prev_b = k.checked_sub(1).map(|p| groups[p].0.b);
+        if g.a > 0 && windows[g.a - 1].0 == windows[g.a].0 - w && prev_b != Some(g.a - 1) {
+            idx.insert(0, g.a - 1);
+        }
+        let next_a = groups.get(k + 1).map(|n| n.0.a);
+        if g.b + 1 < windows.len()
+            && windows[g.b + 1].0 == windows[g.b].0 + w
+            && next_a != Some(g.b + 1)
+        {
+            idx.push(g.b + 1);
+        }
+        if let Some(inc) = incident(&windows, &idx, g, &mut claimed, upstreams, w) {
+            out.incidents.push(inc);
+        }
+    }
+    // Quiet periods: the failures between one incident and the next.
+    for pair in out.incidents.windows(2) {
+        let (prev, next) = (&pair[0], &pair[1]);
+        let failed_requests = windows
+            .iter()
+            .flat_map(|(_, cs)| cs.iter())
+            .filter(|c| web(c) && c.first > prev.end && c.last < next.start)
+            .map(|c| c.count)
+            .sum();
+        out.quiet.push(Quiet {
+            start: prev.end,
+            end: next.start,
+            failed_requests,
+        });
+    }
+    out
+}
+
+/// Hot windows of one series, or of a group of them.
+struct Span {
+    /// First window (index).
+    a: usize,
+    /// Last window.
+    b: usize,
+    /// Upstreams whose failures are the span's.
+    members: BTreeSet<u32>,
+}
+
+/// The incident of the windows `idx` (group `g` and its neighbours), if it
+/// is one; `claimed` holds the (window, upstream) cells taken by incidents
+/// before it.
+fn incident(
+    windows: &[(i64, &[Cell])],
+    idx: &[usize],
+    g: &Span,
+    claimed: &mut BTreeSet<(usize, u32)>,
+    upstreams: &Interner,
+    w: i64,
+) -> Option<Incident> {
+    let web = |c: &Cell| c.key.server != Server::PhpFpm;
+    let in_span = |i: usize| (g.a..=g.b).contains(&i);
+    let mut members = g.members.clone();
+    // With echoes, the members of the disabled group: every upstream that
+    // failed to connect or answer in the span.
+    let echoing = idx.iter().any(|&i| {
+        windows[i]
+            .1
+            .iter()
+            .any(|c| web(c) && is_echo(c.key.cause) && members.contains(&c.key.upstream))
+    });
+    if echoing {
+        for &i in idx {
+            for c in windows[i].1.iter().filter(|c| web(c)) {
+                if !is_echo(c.key.cause) && !is_request_cause(c.key.cause) {
+                    members.insert(c.key.upstream);
+                }
+            }
+        }
+    }
+    let cells: Vec<(usize, &Cell)> = idx
+        .iter()
+        .flat_map(|&i| windows[i].1.iter().map(move |c| (i, c)))
+        .filter(|(i, c)| {
+            web(c)
+                && members.contains(&c.key.upstream)
+                && !claimed.contains(&(*i, c.key.upstream))
+                && (in_span(*i) || !is_request_cause(c.key.cause))
+        })
+        .collect();
+    let failed_requests: u64 = cells.iter().map(|(_, c)| c.count).sum();
+    let start = cells.iter().map(|(_, c)| c.first).min()?;
+    let end = cells.iter().map(|(_, c)| c.last).max()?;
+    if failed_requests < MIN_FAILURES || end.0 - start.0 < MIN_SECONDS {
+        return None;
+    }
+    claimed.extend(cells.iter().map(|(i, c)| (*i, c.key.upstream)));
+    // Peak: the busiest window (the earliest of equals).
+    let mut peak = (0i64, 0u64);
+    for &i in idx {
+        let n: u64 = cells
+            .iter()
+            .filter(|(j, _)| *j == i)
+            .map(|(_, c)| c.count)
+            .sum();
+        if n > peak.1 {
+            peak = (windows[i].0, n);
+        }
+    }
+    // Causes, upstreams, routes, servers.
+    let mut by_cause: BTreeMap<CauseId, (u64, u64, LocalTime)> = BTreeMap::new();
+    let mut ups = Counts::default();
+    let mut routes = Counts::default();
+    let mut servers: PerServer<u64> = PerServer::default();
+    for (_, c) in &cells {
+        let e = by_cause.entry(c.key.cause).or_insert((0, 0, c.first));
+        e.0 += c.count;
+        e.1 += c.attempts;
+        e.2 = e.2.min(c.first);
+        if c.key.upstream != NO_KEY {
+            ups.add(c.key.upstream, c.attempts);
+        }
+        for (r, n) in c.route_counts() {
+            routes.add(r, n);
+        }
+        routes.add(OTHER, c.other_routes);
+        servers[c.key.server] += c.count;
+    }
+    let mut causes: Vec<(CauseId, u64)> = by_cause.iter().map(|(&k, v)| (k, v.0)).collect();
+    causes.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    let echoes: Vec<(CauseId, u64)> = causes.iter().copied().filter(|c| is_echo(c.0)).collect();
+    // The first link: among the causes that are not echoes and hold a
+    // quarter of those attempts, the earliest.
+    let links: Vec<(CauseId, u64, LocalTime)> = by_cause
+        .iter()
+        .filter(|(k, _)| !is_echo(**k))
+        .map(|(&k, v)| (k, v.1, v.2))
+        .collect();
+    let link_attempts: u64 = links.iter().map(|l| l.1).sum();
+    let mut root = links
+        .iter()
+        .filter(|l| l.1 * 4 >= link_attempts)
+        .min_by(|x, y| x.2.cmp(&y.2).then(y.1.cmp(&x.1)).then(x.0.cmp(&y.0)))
+        .map(|l| l.0)
+        .or_else(|| causes.first().map(|c| c.0))?;
+    let mut root_upstreams = Counts::default();
+    let mut first_root: Option<&Cell> = None;
+    let mut first_echo: Option<&Cell> = None;
+    for (_, c) in &cells {
+        let earlier = |o: Option<&Cell>| {
+            o.is_none_or(|o| {
+                (c.first, c.example.file, c.example.line)
+                    < (o.first, o.example.file, o.example.line)
+            })
+        };
+        if c.key.cause == root {
+            if c.key.upstream != NO_KEY {
+                root_upstreams.add(c.key.upstream, c.attempts);
+            }
+            if earlier(first_root) {
+                first_root = Some(c);
+            }
+        } else if is_echo(c.key.cause) && earlier(first_echo) {
+            first_echo = Some(c);
+        }
+    }
+    let mut evidence: Vec<Example> = first_root
+        .iter()
+        .chain(&first_echo)
+        .map(|c| c.example.clone())
+        .collect();
+    // php-fpm's own lines on a pool behind the span's FastCGI upstreams.
+    let fpm = fpm_evidence(windows, start, end, &ups, upstreams, w);
+    if let Some((cause, lines, pool_lines)) = fpm {
+        root = cause;
+        servers[Server::PhpFpm] += lines;
+        let mut ev = pool_lines;
+        ev.append(&mut evidence);
+        evidence = ev;
+    }
+    evidence.truncate(MAX_EVIDENCE);
+    Some(Incident {
+        start,
+        end,
+        peak_start: peak.0,
+        peak_end: peak.0 + w,
+        peak_count: peak.1,
+        failed_requests,
+        root,
+        root_upstreams,
+        evidence,
+        echoes,
+        causes,
+        upstreams: ups,
+        routes,
+        servers,
+    })
+}
+
+/// The php-fpm lines that explain an incident on these upstreams: their
+/// earliest cause, how many lines, and the first line of each cause. A
+/// pool is behind an upstream when the upstream's address names it (a
+/// socket `php8.2-fpm-<pool>.sock`), or, when none does, when the incident
+/// has FastCGI upstreams at all (the log does not say which address a pool
+/// listens on).
+fn fpm_evidence(
+    windows: &[(i64, &[Cell])],
+    start: LocalTime,
+    end: LocalTime,
+    ups: &Counts,
+    upstreams: &Interner,
+    w: i64,
+) -> Option<(CauseId, u64, Vec<Example>)> {
+    let fastcgi: Vec<String> = ups
+        .iter()
+        .filter(|&(u, _)| u != OTHER && u != NO_KEY)
+        .map(|(u, _)| String::from_utf8_lossy(upstreams.key(u)).into_owned())
+        .filter(|u| {
+            u.starts_with("fastcgi://") || u.starts_with("unix:") || u.starts_with("fcgi://")
+        })
+        .collect();
+    if fastcgi.is_empty() {
+        return None;
+    }
+    let from = start.0 - FPM_BEFORE;
+    let cells: Vec<&Cell> = windows
+        .iter()
+        .filter(|(s, _)| *s + w > from && *s <= end.0)
+        .flat_map(|(_, cs)| cs.iter())
+        .filter(|c| c.key.server == Server::PhpFpm && c.last.0 >= from && c.first <= end)
+        .collect();
+    let pool = |c: &Cell| -> String {
+        let k = String::from_utf8_lossy(upstreams.key(c.key.upstream)).into_owned();
+        k.strip_prefix("php-fpm:").unwrap_or("").to_string()
+    };
+    let named: Vec<&Cell> = cells
+        .iter()
+        .copied()
+        .filter(|c| {
+            let p = pool(c);
+            !p.is_empty() && fastcgi.iter().any(|u| names_pool(u, &p))
+        })
+        .collect();
+    let chosen = if named.is_empty() { cells } else { named };
+    if chosen.is_empty() {
+        return None;
+    }
+    let mut by_cause: BTreeMap<CauseId, (LocalTime, &Cell)> = BTreeMap::new();
+    let mut lines = 0u64;
+    for c in &chosen {
+        lines += c.attempts;
+        let e = by_cause.entry(c.key.cause).or_insert((c.first, c));
+        if (c.first, c.example.file, c.example.line) < (e.0, e.1.example.file, e.1.example.line) {
+            *e = (c.first, c);
+        }
+    }
+    let mut firsts: Vec<(LocalTime, CauseId, &Cell)> =
+        by_cause.into_iter().map(|(k, (t, c))| (t, k, c)).collect();
+    firsts.sort_by(|x, y| x.0.cmp(&y.0).then(x.1.cmp(&y.1)));
+    let cause = firsts.first()?.1;
+    Some((
+        cause,
+        lines,
+        firsts.iter().map(|f| f.2.example.clone()).collect(),
+    ))
+}
+
+/// Whether an upstream address names a php-fpm pool (`unix:/run/php/php8.2-fpm-www.sock`
+/// names `www`).
+fn names_pool(upstream: &str, pool: &str) -> bool {
+    let (hay, needle) = (upstream.as_bytes(), pool.as_bytes());
+    if needle.is_empty() || needle.len() > hay.len() {
+        return false;
+    }
+    let edge = |i: Option<&u8>| i.is_none_or(|b| !b.is_ascii_alphanumeric());
+    (0..=hay.len() - needle.len()).any(|s| {
+        hay[s..].starts_with(needle)
+            && edge(s.checked_sub(1).and_then(|i| hay.get(i)))
+            && edge(hay.get(s + needle.len()))
+    })
+}
+
+#[cfg(test)]
+mod tests;

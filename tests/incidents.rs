@@ -1,0 +1,393 @@
+//! Incidents found by the real binary in logs written by real servers
+//! (fixtures/generate-incidents.sh): their edges to the second, root
+//! causes, upstreams and echoes; and none in a flat noisy log.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/incidents")
+        .join(name)
+}
+
+fn analyze(paths: &[&Path], extra: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        .args(["analyze", "--format", "json"])
+        .args(extra)
+        .args(paths)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn incidents(r: &Value) -> &Vec<Value> {
+    r["incidents"].as_array().unwrap()
+}
+
+/// (start, end, root cause) of each incident.
+fn edges(r: &Value) -> Vec<(String, String, String)> {
+    incidents(r)
+        .iter()
+        .map(|i| {
+            (
+                i["start"].as_str().unwrap().to_string(),
+                i["end"].as_str().unwrap().to_string(),
+                i["root_cause"]["cause"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn names(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["upstream"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn counts(v: &Value) -> Vec<(String, u64)> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["cause"].as_str().unwrap().to_string(),
+                c["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_timeout_cascade_over_two_members_is_one_incident_rooted_in_them() {
+    let r = analyze(&[&fixture("cascade_2.log")], &[]);
+    assert_eq!(
+        edges(&r),
+        [(
+            "2026-12-02T16:05:36".into(),
+            "2026-12-02T16:05:58".into(),
+            "upstream_timeout".into()
+        )]
+    );
+    let i = &incidents(&r)[0];
+    let mut roots = names(&i["root_cause"]["upstreams"]);
+    roots.sort();
+    assert_eq!(roots, ["http://127.0.0.1:18610", "http://127.0.0.1:18611"]);
+    // The echo is listed under the root with its count, not ranked above.
+    assert_eq!(
+        counts(&i["echoes"]),
+        [("no_live_upstreams".to_string(), 178)]
+    );
+    let ev = &i["root_cause"]["evidence"];
+    assert!(
+        ev[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("upstream timed out")
+    );
+    assert!(
+        ev[1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("no live upstreams")
+    );
+    assert_eq!(ev[0]["file"], fixture("cascade_2.log").to_str().unwrap());
+}
+
+#[test]
+fn a_timeout_cascade_over_three_members_names_all_three() {
+    let r = analyze(&[&fixture("cascade_3.log")], &[]);
+    assert_eq!(
+        edges(&r),
+        [(
+            "2026-12-02T16:05:36".into(),
+            "2026-12-02T16:05:58".into(),
+            "upstream_timeout".into()
+        )]
+    );
+    let i = &incidents(&r)[0];
+    let mut roots = names(&i["root_cause"]["upstreams"]);
+    roots.sort();
+    assert_eq!(
+        roots,
+        [
+            "http://127.0.0.1:18612",
+            "http://127.0.0.1:18613",
+            "http://127.0.0.1:18614"
+        ]
+    );
+    assert_eq!(
+        counts(&i["echoes"]),
+        [("no_live_upstreams".to_string(), 177)]
+    );
+}
+
+#[test]
+fn a_backend_restarted_during_traffic_is_a_short_incident_of_refusals() {
+    let r = analyze(&[&fixture("backend_restart.log")], &[]);
+    assert_eq!(
+        edges(&r),
+        [(
+            "2026-12-02T16:05:37".into(),
+            "2026-12-02T16:05:41".into(),
+            "upstream_refused".into()
+        )]
+    );
+    let i = &incidents(&r)[0];
+    assert_eq!(
+        names(&i["root_cause"]["upstreams"]),
+        ["http://127.0.0.1:18615"]
+    );
+    assert_eq!(i["seconds"], 4);
+    assert!(counts(&i["echoes"]).is_empty());
+}
+
+#[test]
+fn two_outages_of_different_causes_with_quiet_noise_between() {
+    let r = analyze(&[&fixture("two_outages.log")], &[]);
+    assert_eq!(
+        edges(&r),
+        [
+            (
+                "2026-12-02T16:05:45".into(),
+                "2026-12-02T16:06:00".into(),
+                "upstream_refused".into()
+            ),
+            (
+                "2026-12-02T16:07:01".into(),
+                "2026-12-02T16:07:15".into(),
+                "upstream_timeout".into()
+            ),
+        ]
+    );
+    assert_eq!(
+        names(&incidents(&r)[0]["root_cause"]["upstreams"]),
+        ["http://127.0.0.1:18616"]
+    );
+    assert_eq!(
+        names(&incidents(&r)[1]["root_cause"]["upstreams"]),
+        ["http://127.0.0.1:18617"]
+    );
+    assert_eq!(incidents(&r)[1]["failed_requests"], 30);
+    // Between them, one stray timeout: noise, not an incident.
+    let q = &r["quiet"][0];
+    assert_eq!(
+        (q["start"].as_str(), q["end"].as_str()),
+        (Some("2026-12-02T16:06:00"), Some("2026-12-02T16:07:01"))
+    );
+    assert_eq!(q["failed_requests"], 1);
+}
+
+#[test]
+fn a_saturated_php_fpm_pool_explains_the_nginx_timeouts_without_adding_requests() {
+    for (case, message) in [
+        ("fpm_dynamic", "server reached pm.max_children setting (2)"),
+        ("fpm_ondemand", "server reached max_children setting (2)"),
+    ] {
+        let nginx = fixture(&format!("{case}.log"));
+        let fpm = fixture(&format!("{case}.php-fpm.log"));
+        let alone = analyze(&[&nginx], &[]);
+        let both = analyze(&[&nginx, &fpm], &[]);
+        let (a, b) = (&incidents(&alone)[0], &incidents(&both)[0]);
+        assert_eq!(a["root_cause"]["cause"], "upstream_timeout", "{case}");
+        assert_eq!(b["root_cause"]["cause"], "php_fpm_max_children", "{case}");
+        assert_eq!(a["failed_requests"], b["failed_requests"], "{case}");
+        assert_eq!(b["failed_requests"], 80, "{case}");
+        assert_eq!(
+            (b["start"].as_str(), b["end"].as_str()),
+            (Some("2026-12-02T16:05:34"), Some("2026-12-02T16:05:55"))
+        );
+        let ev = &b["root_cause"]["evidence"][0];
+        assert!(
+            ev["text"].as_str().unwrap().contains(message),
+            "{case}: {ev}"
+        );
+        assert_eq!(ev["file"], fpm.to_str().unwrap());
+        assert_eq!(b["servers"]["php-fpm"], 1);
+    }
+}
+
+/// A small deterministic generator.
+fn lcg(x: &mut u64) -> u64 {
+    *x = x
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    *x >> 33
+}
+
+/// Composed, not written by a server: the real failure lines of
+/// fixtures/nginx/mixed.log with their timestamps replaced, one every few
+/// minutes (at random) over two days, a pair close together now and then;
+/// with `burst`, 2 refusals a second for that many seconds in the middle.
+fn flat_noise(burst: u64) -> (tempfile::TempDir, PathBuf, String, String) {
+    let mixed = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/nginx/mixed.log"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = mixed
+        .lines()
+        .filter(|l| l.contains("connect() failed") || l.contains("upstream timed out"))
+        .collect();
+    let stamp = |t: i64| {
+        let d = chrono::DateTime::from_timestamp(t, 0).unwrap().naive_utc();
+        d.format("%Y/%m/%d %H:%M:%S").to_string()
+    };
+    let mut x = 42;
+    let mut out = String::new();
+    let start = 1_795_000_000i64;
+    let end = start + 2 * 86_400;
+    let mid = start + 86_400;
+    let mut t = start;
+    let mut burst_done = burst == 0;
+    let (mut b_start, mut b_end) = (String::new(), String::new());
+    while t < end {
+        if !burst_done && t >= mid {
+            let refused = lines
+                .iter()
+                .find(|l| l.contains("connect() failed"))
+                .unwrap();
+            for s in 0..burst as i64 {
+                for _ in 0..2 {
+                    out.push_str(&format!("{}{}\n", stamp(mid + s), &refused[19..]));
+                }
+            }
+            b_start = chrono::DateTime::from_timestamp(mid, 0)
+                .unwrap()
+                .naive_utc()
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string();
+            b_end = chrono::DateTime::from_timestamp(mid + burst as i64 - 1, 0)
+                .unwrap()
+                .naive_utc()
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string();
+            burst_done = true;
+            t = mid + burst as i64 + 60;
+        }
+        let line = lines[(lcg(&mut x) as usize) % lines.len()];
+        out.push_str(&format!("{}{}\n", stamp(t), &line[19..]));
+        if lcg(&mut x) % 8 == 0 {
+            out.push_str(&format!("{}{}\n", stamp(t + 2), &line[19..]));
+        }
+        t += 30 + (lcg(&mut x) % 600) as i64;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flat.log");
+    std::fs::write(&path, out).unwrap();
+    (dir, path, b_start, b_end)
+}
+
+#[test]
+fn a_flat_noisy_log_of_two_days_has_no_incident() {
+    let (_dir, path, _, _) = flat_noise(0);
+    let r = analyze(&[&path], &[]);
+    assert!(r["total_failures"].as_u64().unwrap() > 400);
+    assert!(incidents(&r).is_empty(), "{}", r["incidents"]);
+    // The same noise with a 65-second outage in the middle has exactly
+    // that one.
+    let (_dir, path, start, end) = flat_noise(65);
+    let r = analyze(&[&path], &[]);
+    assert_eq!(edges(&r), [(start, end, "upstream_refused".to_string())]);
+    assert_eq!(incidents(&r)[0]["failed_requests"], 130);
+}
+
+#[test]
+fn thread_count_does_not_change_the_incidents() {
+    let path = fixture("two_outages.log");
+    let one = analyze(&[&path], &["--threads", "1"]);
+    let two = analyze(&[&path], &["--threads", "2"]);
+    assert_eq!(one, two);
+}
+
+#[test]
+fn merged_reports_find_incidents_in_the_merged_timelines() {
+    // Cut the log inside its first outage: each half holds part of it.
+    let text = std::fs::read_to_string(fixture("two_outages.log")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = lines
+        .iter()
+        .position(|l| l.starts_with("2026/12/02 16:05:52"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    std::fs::write(&a, lines[..cut].join("\n") + "\n").unwrap();
+    std::fs::write(&b, lines[cut..].join("\n") + "\n").unwrap();
+    let both = analyze(&[&a, &b], &[]);
+    let mut saved = Vec::new();
+    for (p, name) in [(&a, "a.json"), (&b, "b.json")] {
+        let r = analyze(&[p], &[]);
+        let j = dir.path().join(name);
+        std::fs::write(&j, serde_json::to_vec(&r).unwrap()).unwrap();
+        saved.push(j);
+    }
+    let first_half = analyze(&[&a], &[]);
+    assert_eq!(incidents(&first_half)[0]["end"], "2026-12-02T16:05:51");
+    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        .args(["merge", "--format", "json"])
+        .args(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let merged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(merged["incidents"], both["incidents"]);
+    assert_eq!(
+        edges(&merged),
+        [
+            (
+                "2026-12-02T16:05:45".into(),
+                "2026-12-02T16:06:00".into(),
+                "upstream_refused".into()
+            ),
+            (
+                "2026-12-02T16:07:01".into(),
+                "2026-12-02T16:07:15".into(),
+                "upstream_timeout".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn check_gates_on_the_number_and_length_of_incidents() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+            .arg("check")
+            .args(args)
+            .arg(fixture("two_outages.log"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = run(&["--max-incidents", "1"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("FAIL  max_incidents <= 1"), "{text}");
+    assert!(text.contains("actual 2, limit 1"), "{text}");
+    let (code, text) = run(&["--max-incidents", "2", "--max-incident-seconds", "15"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = run(&["--max-incident-seconds", "14"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("max_incident_seconds <= 14") && text.contains("actual 15, limit 14"),
+        "{text}"
+    );
+    // The same rules from a rules file.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "max_incidents = 0\n").unwrap();
+    let (code, text) = run(&["--rules", rules.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("max_incidents <= 0"), "{text}");
+}
