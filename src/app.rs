@@ -150,5 +150,7 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     if let Some(p) = &progress {
         p.finish();
     }
-    Report::build(&agg).with_filters(&cfg.filters)
+    Report::build(&agg)
+        .with_filters(&cfg.filters)
+        .with_server_config(&cfg.server_config)
 }

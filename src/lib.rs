@@ -50,6 +50,7 @@ pub(crate) mod pipeline;
 pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod scan;
+pub(crate) mod serverconf;
 
 /// The `upcause` command, as `src/main.rs` runs it.
 pub use app::main;

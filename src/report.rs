@@ -14,6 +14,8 @@ use crate::event::{CauseId, LineStats, LocalTime, PerServer, Server};
 use crate::incidents::{self, Incident};
 use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::Filters;
+use crate::serverconf::ServerConfig;
+use crate::serverconf::advice::{self, Advice};
 
 /// Version of the JSON layout; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -200,6 +202,11 @@ pub struct CauseReport {
     pub servers: ServerCounts,
     /// Physical lines that make up these failures.
     pub lines: u64,
+    /// The configuration behind it, with `--config`: the location that
+    /// routed its routes, the settings it depends on there, the fix in
+    /// those terms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<Advice>,
 }
 
 /// A status and how many failed requests got it.
@@ -615,6 +622,19 @@ impl Report {
         self
     }
 
+    /// Adds what the servers' configuration says about each cause.
+    pub fn with_server_config(mut self, cfg: &ServerConfig) -> Report {
+        if cfg.is_empty() {
+            return self;
+        }
+        for c in &mut self.causes {
+            let routes: Vec<&str> = c.routes.iter().map(|r| r.route.as_str()).collect();
+            let upstreams: Vec<&str> = c.upstreams.iter().map(|u| u.upstream.as_str()).collect();
+            c.config = advice::for_cause(cfg, &c.cause, &routes, &upstreams);
+        }
+        self
+    }
+
     /// True when any input could not be read completely.
     pub fn has_input_errors(&self) -> bool {
         self.files.iter().any(|f| f.error.is_some())
@@ -851,6 +871,7 @@ fn cause_report(
         meaning: info.meaning.to_string(),
         servers: ServerCounts(c.servers),
         lines: c.lines,
+        config: Vec::new(),
     }
 }
 

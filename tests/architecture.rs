@@ -38,6 +38,8 @@ const STAGES: &[(&str, u32)] = &[
     ("event", 0),
     ("input", 1),
     ("parse", 2),
+    // The servers' configuration files, read beside their logs.
+    ("serverconf", 2),
     ("catalog", 3),
     ("scan", 4),
     ("order", 5),

@@ -418,6 +418,7 @@ mod tests {
             meaning: String::new(),
             servers: Default::default(),
             lines: count,
+            config: Vec::new(),
         }
     }
 

@@ -156,6 +156,13 @@ pub struct InputArgs {
     /// runs longer than a second, and always on stderr).
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// The servers' configuration, read-only, so that each cause names the
+    /// location that routed it and the settings in effect there: nginx.conf
+    /// (its includes are followed), the output of `nginx -T` (`-` for
+    /// stdin), php-fpm.conf or pool files. Repeatable.
+    #[arg(long = "config", value_name = "FILE")]
+    pub configs: Vec<PathBuf>,
 }
 
 /// `upcause analyze`.

@@ -23,6 +23,7 @@ use crate::render::OutputFormat;
 use crate::render::gate::GateFormat;
 use crate::render::text::TextOptions;
 use crate::report::ReportFilters;
+use crate::serverconf::ServerConfig;
 use cli::{AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs};
 
 /// A subcommand with its command line resolved.
@@ -102,6 +103,8 @@ pub struct AnalyzeConfig {
     pub threads: usize,
     /// No progress bar.
     pub quiet: bool,
+    /// The servers' configuration given with `--config`.
+    pub server_config: ServerConfig,
 }
 
 impl AnalyzeConfig {
@@ -154,7 +157,9 @@ impl AnalyzeConfig {
                 toml.display()
             )));
         }
+        let server_config = ServerConfig::load(&a.configs)?;
         Ok(AnalyzeConfig {
+            server_config,
             paths: a.paths,
             format: OutputFormat::Text,
             window,

@@ -263,6 +263,9 @@ fn cause_block(
     }
     writeln!(out, "   {:<10}{}", "means", c.meaning)?;
     writeln!(out, "   {:<10}{}", "fix", c.fix)?;
+    for a in &c.config {
+        writeln!(out, "   {:<10}{}", "config", escape(&a.advice))?;
+    }
     if let Some(e) = &c.example {
         writeln!(out, "   {:<10}{}:{}", "example", escape(&e.file), e.line)?;
         writeln!(
