@@ -38,6 +38,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Job::Check(cfg) => check(cfg),
         Job::Follow(cfg) => crate::follow::run(cfg),
         Job::Merge(cfg) => merge(cfg),
+        Job::Lint(server_config, format) => {
+            let findings = crate::serverconf::lint::lint(&server_config);
+            write(&Output::Lint(&findings, format))?;
+            Ok(if findings.is_empty() {
+                ExitCode::Success
+            } else {
+                ExitCode::GateFailed
+            })
+        }
         Job::Causes(format, only) => {
             write(&Output::Catalog(format, only))?;
             Ok(ExitCode::Success)

@@ -5,7 +5,8 @@
 pub enum ExitCode {
     /// Everything was read and reported.
     Success = 0,
-    /// `check`: the logs broke a rule. Distinct from 2 so that CI can tell
+    /// `check`: the logs broke a rule (`lint`: the configuration has a
+    /// finding). Distinct from 2 so that CI can tell
     /// "the logs show failures" from "the gate itself could not run".
     GateFailed = 1,
     /// A usage error, or an input that could not be read (the rest was

@@ -163,3 +163,64 @@ fn an_unreadable_or_broken_config_is_a_usage_error_naming_the_place() {
         );
     }
 }
+
+fn lint(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("lint")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn lint_finds_the_socket_mismatch_after_an_upgrade_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.conf");
+    let pool = dir.path().join("www.conf");
+    std::fs::write(
+        &site,
+        "http {\n  server {\n    location ~ \\.php$ {\n      fastcgi_pass unix:/run/php/php8.1-fpm.sock;\n    }\n  }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &pool,
+        "[www]\nuser = www-data\nlisten = /run/php/php8.2-fpm.sock\n",
+    )
+    .unwrap();
+    let (code, out) = lint(&[
+        "--format",
+        "json",
+        "--config",
+        site.to_str().unwrap(),
+        "--config",
+        pool.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["count"], 1);
+    let f = &v["findings"][0];
+    assert_eq!(f["cause"], "socket_missing");
+    assert_eq!(f["at"], format!("{}:4", site.display()));
+    assert!(
+        f["message"].as_str().unwrap().contains(&format!(
+            "/run/php/php8.2-fpm.sock (pool www, {}:3)",
+            pool.display()
+        )),
+        "{f}"
+    );
+}
+
+#[test]
+fn lint_of_the_fixture_configuration_is_clean_and_unreadable_is_2() {
+    // The mixed server keeps its users_api connections alive with HTTP/1.1
+    // and an empty Connection header, as it should.
+    let (code, out) = lint(&["--config", "fixtures/config/nginx.conf"]);
+    assert_eq!((code, out.trim()), (0, "no configuration mistake found"));
+    let (code, _) = lint(&["--config", "/nonexistent.conf"]);
+    assert_eq!(code, 2);
+}

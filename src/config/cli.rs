@@ -97,6 +97,22 @@ pub enum Command {
     /// Combine saved `analyze --format json` reports into the report of all
     /// their inputs (for fleets: analyze on each host, merge anywhere).
     Merge(MergeArgs),
+    /// Check the servers' configuration for the mistakes that end in 502s,
+    /// without any log: exit 0 clean, 1 with findings, 2 unreadable.
+    Lint(LintArgs),
+}
+
+/// `upcause lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// nginx.conf (its includes are followed), `nginx -T` output (`-` for
+    /// stdin), php-fpm.conf or pool files. Repeatable.
+    #[arg(long = "config", value_name = "FILE", required = true)]
+    pub configs: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
 }
 
 /// `upcause merge`.

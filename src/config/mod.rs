@@ -39,6 +39,8 @@ pub enum Job {
     Merge(MergeConfig),
     /// `causes`, in this format: every cause, or only this one.
     Causes(OutputFormat, Option<crate::event::CauseId>),
+    /// `lint`: the configuration read, in this format.
+    Lint(ServerConfig, OutputFormat),
 }
 
 /// Resolves the command line of any subcommand; every usage error comes
@@ -57,6 +59,7 @@ pub fn resolve(cli: Cli) -> Result<Job> {
                 top: a.top.max(1),
             },
         }),
+        Command::Lint(a) => Job::Lint(ServerConfig::load(&a.configs)?, output_format(a.format)),
         Command::Causes(a) => {
             let only =
                 a.id.map(|id| {

@@ -11,6 +11,7 @@ pub mod causes;
 pub mod gate;
 mod incidents;
 pub mod json;
+mod lint;
 pub mod text;
 mod words;
 
@@ -19,6 +20,7 @@ use std::io::{self, Write};
 use crate::check::Verdict;
 use crate::event::CauseId;
 use crate::report::Report;
+use crate::serverconf::lint::Finding;
 use gate::GateFormat;
 use text::TextOptions;
 
@@ -30,6 +32,8 @@ pub enum Output<'a> {
     Verdict(&'a Verdict, &'a Report, GateFormat),
     /// `causes`: the catalog, or one cause of it.
     Catalog(OutputFormat, Option<CauseId>),
+    /// `lint`: the findings in a configuration.
+    Lint(&'a [Finding], OutputFormat),
 }
 
 /// Writes `what` to `out`.
@@ -40,6 +44,8 @@ pub fn render(what: &Output<'_>, out: &mut dyn Write) -> io::Result<()> {
         Output::Verdict(v, r, format) => gate::render(v, r, format, out),
         Output::Catalog(OutputFormat::Text, only) => causes::text(only, out),
         Output::Catalog(OutputFormat::Json, only) => causes::json(only, out),
+        Output::Lint(f, OutputFormat::Text) => lint::text(f, out),
+        Output::Lint(f, OutputFormat::Json) => lint::json(f, out),
     }
 }
 

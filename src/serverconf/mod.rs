@@ -9,6 +9,7 @@
 //! directive that is not known here is kept as text, never an error.
 
 pub mod advice;
+pub mod lint;
 pub mod nginx;
 pub mod php_fpm;
 pub mod source;
