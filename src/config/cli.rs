@@ -110,13 +110,18 @@ pub struct MergeArgs {
     #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
 
-    /// Upstreams and routes listed per cause in text output.
+    /// Upstreams and routes listed per cause in text output; 0 lists all.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub top: usize,
 
     /// When to use colours in text output (NO_COLOR is honoured by `auto`).
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+
+    /// Columns the text report fits into (0: no limit). Default: the
+    /// terminal's width (or COLUMNS) on a terminal, no limit elsewhere.
+    #[arg(long, value_name = "N")]
+    pub width: Option<usize>,
 
     /// Merge reports counted under different filters (--since, --until,
     /// --cause, --upstream), which are refused otherwise; the merged
@@ -177,13 +182,18 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "SUBSTRING")]
     pub upstream: Option<String>,
 
-    /// Upstreams and routes listed per cause in text output.
+    /// Upstreams and routes listed per cause in text output; 0 lists all.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub top: usize,
 
     /// When to use colours in text output (NO_COLOR is honoured by `auto`).
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+
+    /// Columns the text report fits into (0: no limit). Default: the
+    /// terminal's width (or COLUMNS) on a terminal, no limit elsewhere.
+    #[arg(long, value_name = "N")]
+    pub width: Option<usize>,
 }
 
 /// `upcause check`: the analysis of `analyze`, judged against rules.
@@ -280,7 +290,7 @@ pub struct FollowArgs {
     #[arg(long, value_name = "SUBSTRING")]
     pub upstream: Option<String>,
 
-    /// Causes and upstreams listed on the live screen.
+    /// Causes and upstreams listed on the live screen; 0 lists all.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub top: usize,
 
