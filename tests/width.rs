@@ -160,3 +160,18 @@ fn top_0_lists_every_upstream_and_route() {
     assert!(line.contains("http://127.0.0.1:18111 (240)"), "{line}");
     assert!(all.contains("http://127.0.0.1:18191 (2)"), "{all}");
 }
+
+/// The README's example is what the binary prints.
+#[test]
+fn readme_example_is_the_real_output() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let cmd = "$ upcause analyze --width 100 fixtures/nginx/mixed.log\n";
+    let at = readme.find(cmd).expect("README shows the example") + cmd.len();
+    let shown = &readme[at..at + readme[at..].find("```").unwrap()];
+    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        .current_dir(root())
+        .args(["analyze", "--width", "100", "fixtures/nginx/mixed.log"])
+        .output()
+        .unwrap();
+    assert_eq!(shown, String::from_utf8(out.stdout).unwrap());
+}
