@@ -156,8 +156,13 @@ impl Reader {
             if n == 0 {
                 return Ok((total, true));
             }
+            // A UTF-8 byte-order mark at the start of the file is no text.
+            let at_start = self.offset == 0 && held == 0;
             self.offset += n as u64;
             total += n as u64;
+            if at_start && self.partial.starts_with(crate::input::source::BOM) {
+                self.partial.drain(..crate::input::source::BOM.len());
+            }
             self.take_lines(held, sink);
         }
     }
