@@ -483,6 +483,23 @@ fn sample(body: &str, series: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
+/// `:PORT` and `localhost:PORT` listen on loopback.
+#[test]
+fn metrics_take_a_bare_port_or_a_host_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, name) = log_in(&dir);
+    append(&log, "");
+    for form in [":{}", "localhost:{}", "{}"] {
+        let port = free_port();
+        let addr = form.replace("{}", &port.to_string());
+        let mut f = Follow::start(&["--metrics", &addr, &name]);
+        f.ready();
+        let (status, body) = get(port, "/metrics").unwrap_or_else(|| panic!("{addr}: no answer"));
+        assert!(status.contains(" 200"), "{addr}: {status}");
+        assert!(body.contains("upcause_failed_requests_total"), "{addr}");
+    }
+}
+
 #[test]
 fn metrics_are_served_with_exact_counters() {
     let dir = tempfile::tempdir().unwrap();
