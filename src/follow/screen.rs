@@ -174,6 +174,10 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
                 r.causes.len() - top.max(1)
             ));
         }
+        out.push(st.dim(&format!(
+            "   one mark per {}: \u{b7} none, \u{2588} the busiest of its cause",
+            format_duration(f.window)
+        )));
         // Upstreams over every cause, by failed attempts.
         let mut ups: Vec<(String, u64, Vec<&str>)> = Vec::new();
         for c in &r.causes {
@@ -395,6 +399,10 @@ mod tests {
             lines[at + 1],
             "           routes /slow (5), /a (2), /b (2) and 1 more; \
              fix: speed up slow routes / raise proxy_read_timeout"
+        );
+        assert!(
+            lines.contains(&"   one mark per 1m: · none, █ the busiest of its cause".to_string()),
+            "{lines:#?}"
         );
     }
 
