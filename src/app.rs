@@ -114,6 +114,7 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
     let opts = TextOptions {
         color: cfg.color,
         top: cfg.top,
+        width: cfg.width,
     };
     write(&Output::Report(&report, cfg.format, opts))?;
     Ok(if report.has_input_errors() {

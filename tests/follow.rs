@@ -251,6 +251,33 @@ fn from_start_reads_what_is_there() {
 }
 
 #[test]
+fn the_filters_and_what_they_left_out_are_in_each_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, name) = log_in(&dir);
+    append(&log, &refused_lines(1, 3));
+    append(&log, &timeout(9, 30));
+    let mut f = Follow::start(&["--from-start", "--cause", "upstream_timeout", &name]);
+    let v = f.settles_at(1);
+    assert_eq!(count(&v, "upstream_timeout"), 1);
+    assert_eq!(
+        v["filters"]["causes"],
+        serde_json::json!(["upstream_timeout"])
+    );
+    assert_eq!(v["excluded_failures"], 3);
+}
+
+#[test]
+fn a_byte_order_mark_at_the_start_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, name) = log_in(&dir);
+    append(&log, &format!("\u{feff}{}", refused_lines(1, 2)));
+    let mut f = Follow::start(&["--from-start", &name]);
+    let v = f.settles_at(2);
+    assert_eq!(count(&v, "upstream_refused"), 2);
+    assert_eq!(v["lines"]["unrecognized"], 0);
+}
+
+#[test]
 fn rename_rotation_loses_nothing_and_counts_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     let (log, name) = log_in(&dir);
@@ -454,6 +481,23 @@ fn get(port: u16, path: &str) -> Option<(String, String)> {
 fn sample(body: &str, series: &str) -> Option<u64> {
     body.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// `:PORT` and `localhost:PORT` listen on loopback.
+#[test]
+fn metrics_take_a_bare_port_or_a_host_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, name) = log_in(&dir);
+    append(&log, "");
+    for form in [":{}", "localhost:{}", "{}"] {
+        let port = free_port();
+        let addr = form.replace("{}", &port.to_string());
+        let mut f = Follow::start(&["--metrics", &addr, &name]);
+        f.ready();
+        let (status, body) = get(port, "/metrics").unwrap_or_else(|| panic!("{addr}: no answer"));
+        assert!(status.contains(" 200"), "{addr}: {status}");
+        assert!(body.contains("upcause_failed_requests_total"), "{addr}");
+    }
 }
 
 #[test]

@@ -717,3 +717,36 @@ fn the_release_binary_ships_without_debug_info_and_profiling_keeps_it() {
     assert_ne!(profiling["debug"].as_bool(), Some(false));
     assert_eq!(profiling["strip"].as_bool(), Some(false));
 }
+
+#[test]
+fn each_subcommand_help_lists_the_exit_codes_it_returns() {
+    let help = |sub: &str| stdout(&run(&[sub, "--help"]));
+    let analyze = help("analyze");
+    let codes = analyze.split("Exit status:").nth(1).unwrap();
+    assert!(codes.contains("  0  analyzed"), "{analyze}");
+    assert!(codes.contains("  2  usage error"), "{analyze}");
+    assert!(
+        !codes.contains("  1  "),
+        "analyze never exits 1:\n{analyze}"
+    );
+    assert!(help("check").contains("  1  a rule failed"));
+    assert!(help("merge").contains("without --force"));
+    assert!(help("causes").contains("unknown cause id"));
+    assert!(help("follow").contains("stopped by Ctrl-C"));
+    let top = stdout(&run(&["--help"]));
+    for sub in ["analyze", "check", "follow", "merge", "causes"] {
+        assert!(top.contains(&format!("\n  {sub:<8} 0 ")), "{sub}:\n{top}");
+    }
+}
+
+#[test]
+fn metrics_address_forms_are_accepted_and_bad_ones_refused() {
+    let log = p(&fixture("nginx/upstream_timeout.log"));
+    let out = run(&["follow", "--metrics", "localhost:x", &log]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("upcause: invalid --metrics 'localhost:x': use a port (`:9502`"),
+        "{err}"
+    );
+}

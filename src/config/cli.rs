@@ -6,16 +6,50 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
-Exit status:
-  0  analyzed (whether or not failures were found)
-  1  check: a rule failed
-  2  usage error, or an input could not be read (the others are still analyzed)
+Exit status, per subcommand:
+  analyze  0 analyzed (failures found or not); 2 usage error, or an input could
+           not be read or is binary / compressed in a format upcause does not
+           read (the others are still analyzed and reported)
+  check    0 passed; 1 a rule failed; 2 usage error, bad rules or baseline,
+           or an input not read or not recognized (see `upcause check --help`)
+  follow   0 stopped by Ctrl-C / SIGTERM; 2 usage error
+  merge    0 merged; 2 usage error, a report could not be read, or reports
+           counted under different filters (without --force)
+  causes   0 listed; 2 unknown cause id
 
 Examples:
   upcause analyze /var/log/nginx/                 # error.log, error.log.1, error.log.2.gz ...
   upcause analyze --since '2026-11-20 10:00' --window 5m error.log
   journalctl -u nginx -o short-iso | upcause analyze -
   upcause analyze --format json error.log | jq '.causes[0]'";
+
+const ANALYZE_AFTER_HELP: &str = "\
+Exit status:
+  0  analyzed (whether or not failures were found)
+  2  usage error, or an input could not be read, or is binary or compressed in
+     a format upcause does not read (the others are still analyzed and
+     reported, with the reason in `files[*].error`)
+
+Examples:
+  upcause analyze /var/log/nginx/                 # error.log, error.log.1, error.log.2.gz ...
+  upcause analyze --since '2026-11-20 10:00' --window 5m error.log
+  journalctl -u nginx -o short-iso | upcause analyze -
+  upcause analyze --format json error.log | jq '.causes[0]'";
+
+const MERGE_AFTER_HELP: &str = "\
+Exit status:
+  0  merged
+  2  usage error, a report could not be read (the others are merged), or
+     reports counted under different filters (--since, --until, --cause,
+     --upstream) without --force
+
+Reports with different windows merge into the coarser window (1m and 5m
+give 5m, in any order).";
+
+const CAUSES_AFTER_HELP: &str = "\
+Exit status:
+  0  listed
+  2  unknown cause id (the nearest ids are suggested)";
 
 const CHECK_AFTER_HELP: &str = "\
 With no rule at all the gate is `--max any=0`: every failure fails it.
@@ -56,7 +90,11 @@ Ctrl-C or SIGTERM prints a final report and exits 0.
 
 Exit status:
   0  stopped by Ctrl-C / SIGTERM
-  2  usage error (bad duration, alert rule, cause id, metrics address)
+  2  usage error (bad duration, alert rule, cause id, metrics address, or the
+     metrics address cannot be listened on)
+
+--metrics takes `:9502` or `9502` (loopback only), or an address and port:
+`127.0.0.1:9502`, `localhost:9502`, `0.0.0.0:9502` (every interface).
 
 Examples:
   upcause follow /var/log/nginx/error.log
@@ -78,10 +116,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Analyze error logs and rank the causes of 502/503/504 responses.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = ANALYZE_AFTER_HELP)]
     Analyze(AnalyzeArgs),
     /// Print the catalog of causes, or one cause's entry: meaning, status
     /// and fix per server.
+    #[command(after_help = CAUSES_AFTER_HELP)]
     Causes(CausesArgs),
     /// Fail (exit 1) when the logs break rules: a CI gate.
     #[command(
@@ -96,6 +135,7 @@ pub enum Command {
     Follow(FollowArgs),
     /// Combine saved `analyze --format json` reports into the report of all
     /// their inputs (for fleets: analyze on each host, merge anywhere).
+    #[command(after_help = MERGE_AFTER_HELP)]
     Merge(MergeArgs),
     /// Check the servers' configuration for the mistakes that end in 502s,
     /// without any log: exit 0 clean, 1 with findings, 2 unreadable.
@@ -126,13 +166,18 @@ pub struct MergeArgs {
     #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
 
-    /// Upstreams and routes listed per cause in text output.
+    /// Upstreams and routes listed per cause in text output; 0 lists all.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub top: usize,
 
     /// When to use colours in text output (NO_COLOR is honoured by `auto`).
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+
+    /// Columns the text report fits into (0: no limit). Default: the
+    /// terminal's width (or COLUMNS) on a terminal, no limit elsewhere.
+    #[arg(long, value_name = "N")]
+    pub width: Option<usize>,
 
     /// Merge reports counted under different filters (--since, --until,
     /// --cause, --upstream), which are refused otherwise; the merged
@@ -200,13 +245,18 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "SUBSTRING")]
     pub upstream: Option<String>,
 
-    /// Upstreams and routes listed per cause in text output.
+    /// Upstreams and routes listed per cause in text output; 0 lists all.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub top: usize,
 
     /// When to use colours in text output (NO_COLOR is honoured by `auto`).
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+
+    /// Columns the text report fits into (0: no limit). Default: the
+    /// terminal's width (or COLUMNS) on a terminal, no limit elsewhere.
+    #[arg(long, value_name = "N")]
+    pub width: Option<usize>,
 }
 
 /// `upcause check`: the analysis of `analyze`, judged against rules.
@@ -301,7 +351,8 @@ pub struct FollowArgs {
     #[arg(long = "alert", value_name = "RULE")]
     pub alerts: Vec<String>,
 
-    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9502).
+    /// Serve Prometheus metrics at http://ADDR/metrics: `:9502` (loopback),
+    /// `localhost:9502`, `0.0.0.0:9502` (every interface).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
 
@@ -313,7 +364,7 @@ pub struct FollowArgs {
     #[arg(long, value_name = "SUBSTRING")]
     pub upstream: Option<String>,
 
-    /// Causes and upstreams listed on the live screen.
+    /// Causes and upstreams listed on the live screen; 0 lists all.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub top: usize,
 

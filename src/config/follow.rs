@@ -97,7 +97,7 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
             upstream: a.upstream.filter(|u| !u.is_empty()),
             ..Default::default()
         },
-        top: a.top.max(1),
+        top: if a.top == 0 { usize::MAX } else { a.top },
         color,
         default_year: Local::now().year(),
     })

@@ -56,7 +56,8 @@ pub fn resolve(cli: Cli) -> Result<Job> {
             format: output_format(a.format),
             text: TextOptions {
                 color: color_enabled(a.color),
-                top: a.top.max(1),
+                top: a.top,
+                width: text_width(a.width),
             },
         }),
         Command::Lint(a) => Job::Lint(ServerConfig::load(&a.configs)?, output_format(a.format)),
@@ -98,8 +99,10 @@ pub struct AnalyzeConfig {
     pub filters: Filters,
     /// Colours in text output.
     pub color: bool,
-    /// Items per list in text output.
+    /// Items per list in text output (0: all).
     pub top: usize,
+    /// Columns the text report fits into (`None`: no limit).
+    pub width: Option<usize>,
     /// Year given to syslog stamps that carry none, until a log shows one.
     pub default_year: i32,
     /// Scanning threads.
@@ -118,7 +121,8 @@ impl AnalyzeConfig {
         cfg.filters.upstream = a.upstream.filter(|u| !u.is_empty());
         cfg.color = color_enabled(a.color);
         cfg.format = output_format(a.format);
-        cfg.top = a.top.max(1);
+        cfg.top = a.top;
+        cfg.width = text_width(a.width);
         Ok(cfg)
     }
 
@@ -174,6 +178,7 @@ impl AnalyzeConfig {
             },
             color: false,
             top: 5,
+            width: None,
             default_year: Local::now().year(),
             quiet: a.quiet,
             threads: match a.threads {
@@ -183,6 +188,28 @@ impl AnalyzeConfig {
             },
         })
     }
+}
+
+/// The width of the text report: `--width` (0: no limit); else on a
+/// terminal, `COLUMNS` or the terminal's width; else (a file, a pipe) no
+/// limit, so that what is saved or parsed does not depend on a window.
+pub fn text_width(flag: Option<usize>) -> Option<usize> {
+    match flag {
+        Some(0) => None,
+        Some(w) => Some(w),
+        None if std::io::stdout().is_terminal() => std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&c| c > 0)
+            .or_else(terminal_columns),
+        None => None,
+    }
+}
+
+/// Columns of the terminal on stdout.
+fn terminal_columns() -> Option<usize> {
+    let (terminal_size::Width(w), _) = terminal_size::terminal_size_of(std::io::stdout())?;
+    (w > 0).then_some(usize::from(w))
 }
 
 /// Colour for text on stdout: asked for, or a terminal without NO_COLOR.

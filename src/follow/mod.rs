@@ -417,7 +417,7 @@ impl Output {
         is_final: bool,
     ) -> Result<()> {
         let now = feeder.clock.now(Instant::now(), wall_now());
-        let report = build(feeder, tails, cfg.window, now);
+        let report = build(feeder, tails, cfg.window, now).with_filters(&cfg.filters);
         let (s, e) = feeder.rolling.span(now);
         let since_start: u64 = feeder.totals.iter().sum();
         let res = match self.mode {

@@ -137,6 +137,36 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
                 c.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
                 line,
             ));
+            // Where it hurts and what to do, as `analyze` says it.
+            let routes: Vec<String> = c
+                .routes
+                .iter()
+                .take(3)
+                .map(|r| {
+                    format!(
+                        "{} ({})",
+                        truncate(&escape(&r.route), 40),
+                        thousands(r.count)
+                    )
+                })
+                .collect();
+            let fix = crate::event::CauseId::from_id(&c.cause).map_or("", |id| id.info().fix_short);
+            let mut detail = String::new();
+            if !routes.is_empty() {
+                detail += &format!("routes {}", routes.join(", "));
+                if c.routes.len() > 3 {
+                    detail += &format!(" and {} more", c.routes.len() - 3);
+                }
+            }
+            if !fix.is_empty() {
+                if !detail.is_empty() {
+                    detail += "; ";
+                }
+                detail += &format!("fix: {fix}");
+            }
+            if !detail.is_empty() {
+                out.push(st.dim(&format!("           {detail}")));
+            }
         }
         if r.causes.len() > top.max(1) {
             out.push(format!(
@@ -144,6 +174,10 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
                 r.causes.len() - top.max(1)
             ));
         }
+        out.push(st.dim(&format!(
+            "   one mark per {}: \u{b7} none, \u{2588} the busiest of its cause",
+            format_duration(f.window)
+        )));
         // Upstreams over every cause, by failed attempts.
         let mut ups: Vec<(String, u64, Vec<&str>)> = Vec::new();
         for c in &r.causes {
@@ -234,7 +268,7 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
     out
 }
 
-/// A sparkline: the lowest mark for an empty window, at most 60 columns.
+/// A sparkline: a dot for an empty window, at most 60 columns.
 fn spark(windows: &[u64]) -> String {
     if windows.is_empty() {
         return String::new();
@@ -299,9 +333,74 @@ mod tests {
 
     #[test]
     fn sparkline_marks() {
-        assert_eq!(spark(&[0, 1, 7, 0]), "▁▂█▁");
+        assert_eq!(spark(&[0, 1, 7, 0]), "·▂█·");
         assert_eq!(spark(&[]), "");
         assert_eq!(spark(&vec![1; 120]).chars().count(), 60);
+    }
+
+    #[test]
+    fn each_cause_shows_its_top_routes_and_short_fix() {
+        use crate::report::{CauseReport, Fixes, RouteCount};
+        let mut r = Report::build(&Aggregator::new(60));
+        let route = |route: &str, count| RouteCount {
+            route: route.into(),
+            count,
+        };
+        r.causes.push(CauseReport {
+            cause: "upstream_timeout".into(),
+            title: String::new(),
+            status: Some(504),
+            statuses: Vec::new(),
+            count: 10,
+            attempts: 10,
+            share: 1.0,
+            first_seen: None,
+            last_seen: None,
+            peak: None,
+            timeline: Vec::new(),
+            upstreams: Vec::new(),
+            routes: vec![
+                route("/slow", 5),
+                route("/a", 2),
+                route("/b", 2),
+                route("/c", 1),
+            ],
+            example: None,
+            fix: String::new(),
+            fixes: Fixes::default(),
+            meaning: String::new(),
+            servers: Default::default(),
+            lines: 10,
+            config: Vec::new(),
+        });
+        r.total_failures = 10;
+        let f = Frame {
+            report: &r,
+            span: (0, 900),
+            window: 60,
+            last: 900,
+            marks: Vec::new(),
+            inputs: Vec::new(),
+            alerts: Vec::new(),
+            alert_log: Vec::new(),
+            since_start: 10,
+            updated: "10:00:00".into(),
+            last_frame: false,
+        };
+        let lines = render(&f, 5, false);
+        let at = lines
+            .iter()
+            .position(|l| l.contains("upstream_timeout"))
+            .unwrap();
+        assert_eq!(
+            lines[at + 1],
+            "           routes /slow (5), /a (2), /b (2) and 1 more; \
+             fix: speed up slow routes / raise proxy_read_timeout"
+        );
+        assert!(
+            lines.contains(&"   one mark per 1m: · none, █ the busiest of its cause".to_string()),
+            "{lines:#?}"
+        );
     }
 
     #[test]

@@ -87,12 +87,14 @@ impl Reader {
         if meta.is_dir() {
             return Err(io::Error::other("is a directory"));
         }
-        Ok(Reader {
+        let mut r = Reader {
             id: file_id(&meta),
             chunks: ChunkReader::live(file, READ_SIZE, MAX_LINE),
             start: 0,
             spare: Vec::new(),
-        })
+        };
+        r.restart_at(0)?;
+        Ok(r)
     }
 
     /// Bytes of the file consumed (read) so far.
@@ -100,9 +102,27 @@ impl Reader {
         self.start + self.chunks.bytes_read()
     }
 
-    /// Reads on from `at` in the file, forgetting what was held.
-    fn restart_at(&mut self, at: u64) -> io::Result<()> {
-        self.chunks.get_mut().seek(SeekFrom::Start(at))?;
+    /// Reads on from `at` in the file, forgetting what was held. At the
+    /// start, a UTF-8 byte-order mark is skipped: it is no text.
+    fn restart_at(&mut self, mut at: u64) -> io::Result<()> {
+        let file = self.chunks.get_mut();
+        if at == 0 {
+            file.seek(SeekFrom::Start(0))?;
+            let mut head = [0u8; 3];
+            let mut n = 0;
+            while n < head.len() {
+                match file.read(&mut head[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if head[..n] == *crate::input::source::BOM {
+                at = n as u64;
+            }
+        }
+        file.seek(SeekFrom::Start(at))?;
         self.chunks.restart();
         self.start = at;
         Ok(())

@@ -16,9 +16,19 @@ use crate::bytes::escape;
 pub struct TextOptions {
     /// ANSI colours.
     pub color: bool,
-    /// Upstreams and routes listed per cause.
+    /// Upstreams and routes listed per cause (0: all of them).
     pub top: usize,
+    /// Columns to fit every line into (`None`: no limit, lines as long as
+    /// they come).
+    pub width: Option<usize>,
 }
+
+/// The narrowest layout the report is fitted to; narrower widths are
+/// taken as this.
+pub const MIN_WIDTH: usize = 40;
+
+/// Where the value of a cause block's labelled line starts.
+const INDENT: usize = 13;
 
 /// ANSI styling, or none (also used by the follow screen).
 pub(crate) struct Style {
@@ -50,25 +60,113 @@ impl Style {
 /// Writes the text report.
 pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Result<()> {
     let st = Style { on: opts.color };
-    summary_line(report, &st, out)?;
+    let width = opts.width.map_or(usize::MAX, |w| w.max(MIN_WIDTH));
+    summary_line(report, &st, width, out)?;
     if !report.causes.is_empty() {
         writeln!(out)?;
-        super::incidents::render(
-            report,
-            opts.top,
-            &super::incidents::Paint { on: opts.color },
-            out,
-        )?;
-        table(report, &st, out)?;
+        incidents(report, opts, width, out)?;
+        table(report, &st, width, out)?;
         for (i, c) in report.causes.iter().enumerate() {
             writeln!(out)?;
-            cause_block(i + 1, c, report, opts, &st, out)?;
+            cause_block(i + 1, c, report, opts, &st, width, out)?;
         }
     }
-    notes(report, &st, out)
+    notes(report, &st, width, out)
 }
 
-fn summary_line(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+/// Display columns of `s` (one per character: what the report prints is
+/// escaped, so it holds no control characters).
+fn cols(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// `text` broken at spaces into lines of at most `width` columns, the
+/// first after `first` and the others after `rest` (both prefixes are
+/// counted); a word longer than a line is cut where the line ends.
+pub(crate) fn wrap(text: &str, first: &str, rest: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        loop {
+            let sep = usize::from(!empty);
+            if cols(&line) + sep + cols(&word) <= width {
+                if !empty {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                empty = false;
+                break;
+            }
+            if !empty {
+                lines.push(std::mem::replace(&mut line, rest.to_string()));
+                empty = true;
+                continue;
+            }
+            // Alone on its line and still too long: cut it.
+            let room = width.saturating_sub(cols(&line)).max(1);
+            let head: String = word.chars().take(room).collect();
+            word = word.chars().skip(room).collect();
+            line.push_str(&head);
+            lines.push(std::mem::replace(&mut line, rest.to_string()));
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !empty || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Writes `text` wrapped under a label: `   label     text ...`, the
+/// continuation lines under the text.
+fn labelled(out: &mut dyn Write, label: &str, text: &str, width: usize) -> io::Result<()> {
+    let first = format!("   {label:<10}");
+    for l in wrap(text, &first, &" ".repeat(INDENT), width) {
+        writeln!(out, "{}", l.trim_end())?;
+    }
+    Ok(())
+}
+
+/// The incidents' paragraphs, each line that is wider than the terminal
+/// broken at spaces, continued under its text.
+fn incidents(
+    report: &Report,
+    opts: TextOptions,
+    width: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut text = Vec::new();
+    super::incidents::render(
+        report,
+        if opts.top == 0 { usize::MAX } else { opts.top },
+        &super::incidents::Paint { on: opts.color },
+        &mut text,
+    )?;
+    let text = String::from_utf8_lossy(&text);
+    for line in text.lines() {
+        if cols(line) <= width {
+            writeln!(out, "{line}")?;
+            continue;
+        }
+        // Labelled lines (`   evidence   ...`) continue under their text,
+        // a heading under its first word.
+        let rest = if line.starts_with("   ") {
+            INDENT + 1
+        } else {
+            3
+        };
+        for l in wrap(line, "", &" ".repeat(rest), width) {
+            writeln!(out, "{}", l.trim_end())?;
+        }
+    }
+    Ok(())
+}
+
+fn summary_line(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Result<()> {
     let files = r.files.len();
     // Saturating: a report read back by `merge` may hold any numbers.
     let l = &r.lines;
@@ -100,23 +198,24 @@ fn summary_line(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
         thousands(r.excluded_failures),
         plural(r.excluded_failures, "request", "requests")
     );
-    if r.causes.is_empty() {
+    let (headline, rest) = if r.causes.is_empty() {
         if l.total == 0 && unreadable == files && files > 0 {
-            writeln!(out, "{} {source}", st.bold("Nothing could be read:"))
+            ("Nothing could be read:".to_string(), format!(" {source}"))
         } else if r.excluded_failures > 0 {
-            writeln!(
-                out,
-                "{} {flags}: {excluded}; {source}",
-                st.bold("The filters left no upstream failure:")
+            (
+                "The filters left no upstream failure:".to_string(),
+                format!(" {flags}: {excluded}; {source}"),
             )
         } else if !flags.is_empty() {
-            writeln!(
-                out,
-                "{} {source}; filters {flags}",
-                st.bold("No upstream failures found:")
+            (
+                "No upstream failures found:".to_string(),
+                format!(" {source}; filters {flags}"),
             )
         } else {
-            writeln!(out, "{} {source}", st.bold("No upstream failures found:"))
+            (
+                "No upstream failures found:".to_string(),
+                format!(" {source}"),
+            )
         }
     } else {
         let filtered = if flags.is_empty() {
@@ -126,71 +225,119 @@ fn summary_line(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
         } else {
             format!("; {flags}: none outside the filters")
         };
-        writeln!(
-            out,
-            "{} in {} {}{filtered}; {source}",
-            st.bold(&format!(
+        (
+            format!(
                 "{} failed {}",
                 thousands(r.total_failures),
                 plural(r.total_failures, "request", "requests")
-            )),
-            r.causes.len(),
-            plural(r.causes.len() as u64, "cause", "causes"),
+            ),
+            format!(
+                " in {} {}{filtered}; {source}",
+                r.causes.len(),
+                plural(r.causes.len() as u64, "cause", "causes"),
+            ),
         )
+    };
+    for (i, line) in wrap(&format!("{headline}{rest}"), "", "  ", width)
+        .into_iter()
+        .enumerate()
+    {
+        match line.strip_prefix(headline.as_str()) {
+            Some(after) if i == 0 => writeln!(out, "{}{after}", st.bold(&headline))?,
+            _ => writeln!(out, "{line}")?,
+        }
     }
+    Ok(())
 }
 
-fn table(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
-    let cause_w = r
+/// The summary table: `#`, requests, share and cause always; status, top
+/// upstream and the short fix as the width allows, long upstreams and
+/// fixes cut with an ellipsis, so that no row is wider than `width`.
+fn table(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    // " ## " + "  REQUESTS" + "  SHARE " + "  "
+    const LEAD: usize = 1 + 2 + 2 + 8 + 2 + 6 + 2;
+    let natural_cause = r
         .causes
         .iter()
         .map(|c| c.cause.len())
         .max()
         .unwrap_or(5)
         .max(5);
-    let tops: Vec<String> = r
+    let cause_w = natural_cause.min(width.saturating_sub(LEAD).max(8));
+    let mut room = width.saturating_sub(LEAD + cause_w);
+    let with_status = room >= 8;
+    if with_status {
+        room -= 8;
+    }
+    let ups: Vec<String> = r
         .causes
         .iter()
         .map(|c| {
             c.upstreams
                 .first()
-                .map(|u| truncate(&escape(&u.upstream), 40))
+                .map(|u| escape(&u.upstream).into_owned())
                 .unwrap_or_else(|| "-".to_string())
         })
         .collect();
-    let up_w = tops
+    let fixes: Vec<&str> = r
+        .causes
         .iter()
-        .map(|t| t.chars().count())
-        .max()
-        .unwrap_or(3)
-        .max(12);
-    writeln!(
-        out,
-        "{}",
-        st.dim(&format!(
-            " {:>2}  {:>8}  {:>6}  {:<cause_w$}  {:>6}  {:<up_w$}  FIX",
-            "#", "REQUESTS", "SHARE", "CAUSE", "STATUS", "TOP UPSTREAM"
-        ))
-    )?;
-    for (i, (c, top)) in r.causes.iter().zip(&tops).enumerate() {
-        let fix = crate::event::CauseId::from_id(&c.cause)
-            .map(|id| id.info().fix_short)
-            .unwrap_or("");
-        let pad = cause_w.saturating_sub(c.cause.len());
-        writeln!(
-            out,
-            " {:>2}  {:>8}  {:>5.1}%  {}{}  {:>6}  {:<up_w$}  {}",
+        .map(|c| {
+            crate::event::CauseId::from_id(&c.cause)
+                .map(|id| id.info().fix_short)
+                .unwrap_or("")
+        })
+        .collect();
+    let natural_up = ups.iter().map(|u| cols(u)).max().unwrap_or(3).clamp(12, 40);
+    let natural_fix = fixes.iter().map(|f| cols(f)).max().unwrap_or(0).max(3);
+    // The upstream column first (it is what to look at), then the fix,
+    // which each cause's block repeats in full.
+    const MIN_FIX: usize = 16;
+    let (up_w, fix_w) = if room >= 2 + natural_up + 2 + MIN_FIX {
+        (
+            Some(natural_up),
+            Some(natural_fix.min(room - 2 - natural_up - 2)),
+        )
+    } else if room >= 2 + 12 {
+        (Some(natural_up.min(room - 2)), None)
+    } else {
+        (None, None)
+    };
+    let mut head = format!(
+        " {:>2}  {:>8}  {:>6}  {:<cause_w$}",
+        "#", "REQUESTS", "SHARE", "CAUSE"
+    );
+    if with_status {
+        head += &format!("  {:>6}", "STATUS");
+    }
+    if let Some(w) = up_w {
+        head += &format!("  {:<w$}", "TOP UPSTREAM");
+    }
+    if fix_w.is_some() {
+        head += "  FIX";
+    }
+    writeln!(out, "{}", st.dim(head.trim_end()))?;
+    for (i, c) in r.causes.iter().enumerate() {
+        let cause = truncate(&c.cause, cause_w);
+        let mut row = format!(
+            " {:>2}  {:>8}  {:>5.1}%  {}{}",
             i + 1,
             thousands(c.count),
             c.share * 100.0,
-            st.red(&c.cause),
-            " ".repeat(pad),
-            c.status
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "-".into()),
-            top,
-            fix,
-        )?;
+            st.red(&cause),
+            " ".repeat(cause_w.saturating_sub(cols(&cause))),
+        );
+        if with_status {
+            let status = c.status.map_or_else(|| "-".to_string(), |s| s.to_string());
+            row += &format!("  {status:>6}");
+        }
+        if let Some(w) = up_w {
+            row += &format!("  {:<w$}", truncate(&ups[i], w));
+        }
+        if let Some(w) = fix_w {
+            row += &format!("  {}", truncate(fixes[i], w));
+        }
+        writeln!(out, "{}", row.trim_end())?;
     }
     Ok(())
 }
@@ -201,109 +348,143 @@ fn cause_block(
     r: &Report,
     opts: TextOptions,
     st: &Style,
+    width: usize,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let status = c.status.map(|s| format!(" ({s})")).unwrap_or_default();
-    writeln!(
-        out,
-        "{}",
-        st.bold(&format!("{rank}. {}: {}{status}", c.cause, c.title))
-    )?;
+    for l in wrap(
+        &format!("{rank}. {}: {}{status}", c.cause, c.title),
+        "",
+        "   ",
+        width,
+    ) {
+        writeln!(out, "{}", st.bold(&l))?;
+    }
     let retries = if c.attempts > c.count {
         format!(" ({} attempts with retries)", thousands(c.attempts))
     } else {
         String::new()
     };
-    writeln!(
-        out,
-        "   {} failed {}{retries}, {:.1}% of all",
-        thousands(c.count),
-        plural(c.count, "request", "requests"),
-        c.share * 100.0
-    )?;
+    for l in wrap(
+        &format!(
+            "{} failed {}{retries}, {:.1}% of all",
+            thousands(c.count),
+            plural(c.count, "request", "requests"),
+            c.share * 100.0
+        ),
+        "   ",
+        "   ",
+        width,
+    ) {
+        writeln!(out, "{l}")?;
+    }
     if let (Some(first), Some(last)) = (&c.first_seen, &c.last_seen) {
-        let peak = c
-            .peak
-            .as_ref()
-            .map(|p| {
-                format!(
-                    ", peak {} ({} in {})",
-                    st.yellow(&format!("{}..{}", short_time(&p.start), short_time(&p.end))),
-                    p.count,
-                    r.window
-                )
-            })
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "   {:<10}{} .. {}{peak}",
-            "seen",
-            pretty_time(first),
-            pretty_time(last)
-        )?;
+        let seen = format!("{} .. {}", pretty_time(first), pretty_time(last));
+        let peak = c.peak.as_ref().map(|p| {
+            (
+                format!("{}..{}", short_time(&p.start), short_time(&p.end)),
+                format!("({} in {})", p.count, r.window),
+            )
+        });
+        let mut text = seen;
+        if let Some((at, n)) = &peak {
+            text += &format!(", peak {at} {n}");
+        }
+        let first = format!("   {:<10}", "seen");
+        for l in wrap(&text, &first, &" ".repeat(INDENT), width) {
+            // The peak's time is highlighted where it is printed.
+            match &peak {
+                Some((at, _)) if st.on && l.contains(at.as_str()) => {
+                    writeln!(out, "{}", l.replacen(at.as_str(), &st.yellow(at), 1))?
+                }
+                _ => writeln!(out, "{l}")?,
+            }
+        }
     }
-    if let Some(spark) = time_span(r).and_then(|span| sparkline(c, r.window_seconds, span)) {
-        writeln!(out, "   {:<10}{spark}", "timeline")?;
+    if let Some(span) = time_span(r) {
+        let room = width.saturating_sub(INDENT).max(10);
+        if let Some((line, scale)) = sparkline(c, r.window_seconds, span, room.min(60)) {
+            if cols(&line) + 2 + cols(&scale) <= room {
+                writeln!(out, "   {:<10}{line}  {scale}", "timeline")?;
+            } else {
+                writeln!(out, "   {:<10}{line}", "timeline")?;
+                labelled(out, "", &scale, width)?;
+            }
+        }
     }
+    let top = if opts.top == 0 { usize::MAX } else { opts.top };
     if !c.upstreams.is_empty() {
-        let list: Vec<(String, u64)> = c
+        let list: Vec<(&str, u64)> = c
             .upstreams
             .iter()
-            .map(|u| (u.upstream.clone(), u.count))
+            .map(|u| (u.upstream.as_str(), u.count))
             .collect();
-        writeln!(out, "   {:<10}{}", "upstreams", top_list(&list, opts.top))?;
+        top_list(out, "upstreams", &list, top, width)?;
     }
     if !c.routes.is_empty() {
-        let list: Vec<(String, u64)> = c
+        let list: Vec<(&str, u64)> = c
             .routes
             .iter()
-            .map(|u| (u.route.clone(), u.count))
+            .map(|u| (u.route.as_str(), u.count))
             .collect();
-        writeln!(out, "   {:<10}{}", "routes", top_list(&list, opts.top))?;
+        top_list(out, "routes", &list, top, width)?;
     }
-    writeln!(out, "   {:<10}{}", "means", c.meaning)?;
-    writeln!(out, "   {:<10}{}", "fix", c.fix)?;
+    labelled(out, "means", &c.meaning, width)?;
+    labelled(out, "fix", &c.fix, width)?;
     for a in &c.config {
-        writeln!(out, "   {:<10}{}", "config", escape(&a.advice))?;
+        labelled(out, "config", &escape(&a.advice), width)?;
     }
     if let Some(e) = &c.example {
-        writeln!(out, "   {:<10}{}:{}", "example", escape(&e.file), e.line)?;
-        writeln!(
+        labelled(
             out,
-            "             {}",
-            st.dim(&truncate(&escape(&e.text), 400))
+            "example",
+            &format!("{}:{}", escape(&e.file), e.line),
+            width,
         )?;
+        // The line itself under its label, broken at spaces to fit.
+        let text = truncate(&escape(&e.text), 400);
+        let indent = " ".repeat(INDENT);
+        for l in wrap(&text, &indent, &indent, width.max(INDENT + 10)) {
+            let l = l.trim_end();
+            writeln!(out, "{indent}{}", st.dim(&l[INDENT.min(l.len())..]))?;
+        }
     }
     Ok(())
 }
 
-fn notes(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+fn notes(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Result<()> {
     let mut first = true;
-    let mut note = |out: &mut dyn Write, s: String| -> io::Result<()> {
-        if first {
-            writeln!(out)?;
-            first = false;
-        }
-        writeln!(out, "{s}")
-    };
+    let mut note =
+        |out: &mut dyn Write, s: String, paint: &dyn Fn(&str) -> String| -> io::Result<()> {
+            if first {
+                writeln!(out)?;
+                first = false;
+            }
+            for l in wrap(&s, "", "  ", width) {
+                writeln!(out, "{}", paint(&l))?;
+            }
+            Ok(())
+        };
+    let plain = |s: &str| s.to_string();
+    let yellow = |s: &str| st.yellow(s);
+    let red = |s: &str| st.red(s);
     if r.lines.unrecognized > 0 {
         note(
             out,
-            st.yellow(&format!(
+            format!(
                 "note: {} {} in no known format (nginx, Apache 2.2/2.4, php-fpm, syslog), e.g.:",
                 thousands(r.lines.unrecognized),
                 plural(r.lines.unrecognized, "line", "lines")
-            )),
+            ),
+            &yellow,
         )?;
         for e in &r.unrecognized_examples {
+            let place = format!("  {}:{}: ", escape(&e.file), e.line);
+            let room = width.saturating_sub(cols(&place)).clamp(20, 160);
             note(
                 out,
-                format!(
-                    "  {}:{}: {}",
-                    escape(&e.file),
-                    e.line,
-                    truncate(&escape(&e.text), 160)
-                ),
+                format!("{place}{}", truncate(&escape(&e.text), room)),
+                &plain,
             )?;
         }
     }
@@ -315,6 +496,7 @@ fn notes(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
                 r.lines.oversized,
                 plural(r.lines.oversized, "line", "lines")
             ),
+            &plain,
         )?;
     }
     if r.folded.upstreams > 0 || r.folded.routes > 0 {
@@ -324,6 +506,7 @@ fn notes(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
                 "note: too many distinct keys; counted as (other): {} upstream attempts, {} routes",
                 r.folded.upstreams, r.folded.routes
             ),
+            &plain,
         )?;
     }
     for f in r.files.iter().filter(|f| f.error.is_some()) {
@@ -337,11 +520,12 @@ fn notes(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
         };
         note(
             out,
-            st.red(&format!(
+            format!(
                 "error: {}: {}{kept}",
                 escape(&f.path),
                 escape(f.error.as_deref().unwrap_or(""))
-            )),
+            ),
+            &red,
         )?;
     }
     Ok(())
@@ -361,9 +545,15 @@ fn time_span(r: &Report) -> Option<(i64, i64)> {
     })
 }
 
-/// A sparkline of the timeline over the report's whole time span, empty
-/// windows as the lowest mark, squeezed to at most 60 columns.
-fn sparkline(c: &CauseReport, window: i64, span: (i64, i64)) -> Option<String> {
+/// A sparkline of the timeline over the report's whole time span, squeezed
+/// to at most `max_cols` marks, and its scale: the span, the time per mark
+/// and what a full block stands for.
+fn sparkline(
+    c: &CauseReport,
+    window: i64,
+    span: (i64, i64),
+    max_cols: usize,
+) -> Option<(String, String)> {
     let points: Vec<(i64, u64)> = c
         .timeline
         .iter()
@@ -374,34 +564,71 @@ fn sparkline(c: &CauseReport, window: i64, span: (i64, i64)) -> Option<String> {
     if windows < 2 {
         return None;
     }
-    let cols = windows.min(60);
+    let cols = windows.min(max_cols.max(1));
+    // Marks of equal length: the windows per mark rounded up, so the last
+    // mark may cover fewer.
+    let per_mark = windows.div_ceil(cols);
+    let cols = windows.div_ceil(per_mark);
     let mut buckets = vec![0u64; cols];
     for (start, n) in &points {
-        let idx = ((start - first) / window) as usize * cols / windows;
+        let idx = ((start - first) / window) as usize / per_mark;
         let b = &mut buckets[idx.min(cols - 1)];
         *b = b.saturating_add(*n);
     }
     let line = marks(&buckets);
-    let per = (windows as f64 / cols as f64).ceil() as i64 * window;
+    let full = buckets.iter().copied().max().unwrap_or(0);
     let label = |t: i64| short_time(&crate::event::LocalTime(t).iso());
-    Some(format!(
-        "{line}  {} .. {}, {} per mark",
-        label(first),
-        label(last),
-        crate::aggregate::window::format_duration(per)
+    Some((
+        line,
+        format!(
+            "{} .. {}, {} per mark, \u{2588} = {}",
+            label(first),
+            label(last),
+            crate::aggregate::window::format_duration(per_mark as i64 * window),
+            thousands(full)
+        ),
     ))
 }
 
-fn top_list(items: &[(String, u64)], top: usize) -> String {
+/// `upstreams  a (5), b (3), and 2 more` under its label, broken after a
+/// comma where the width ends; each item cut to a line.
+fn top_list(
+    out: &mut dyn Write,
+    label: &str,
+    items: &[(&str, u64)],
+    top: usize,
+    width: usize,
+) -> io::Result<()> {
+    let room = width.saturating_sub(INDENT).max(20);
     let mut parts: Vec<String> = items
         .iter()
         .take(top)
-        .map(|(k, n)| format!("{} ({})", truncate(&escape(k), 80), thousands(*n)))
+        .map(|(k, n)| {
+            let n = format!(" ({})", thousands(*n));
+            let max = room.saturating_sub(cols(&n) + 1).clamp(10, 80);
+            format!("{}{n}", truncate(&escape(k), max))
+        })
         .collect();
     if items.len() > top {
         parts.push(format!("and {} more", items.len() - top));
     }
-    parts.join(", ")
+    let last = parts.len().saturating_sub(1);
+    let mut line = format!("   {label:<10}");
+    let mut empty = true;
+    for (i, p) in parts.iter().enumerate() {
+        let p = if i < last { format!("{p},") } else { p.clone() };
+        if !empty && cols(&line) + 1 + cols(&p) > width {
+            writeln!(out, "{line}")?;
+            line = " ".repeat(INDENT);
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(&p);
+        empty = false;
+    }
+    writeln!(out, "{line}")
 }
 
 /// `2026-11-20T10:23:45` -> `2026-11-20 10:23:45`.
@@ -415,8 +642,8 @@ fn short_time(iso: &str) -> String {
     t.strip_suffix(":00").unwrap_or(t).to_string()
 }
 
-/// One mark per bucket, scaled to the largest: the lowest mark for an
-/// empty bucket, at least the second lowest for any failure.
+/// One mark per bucket, scaled to the largest (a full block): a dot for an
+/// empty bucket, at least the lowest block for any failure.
 pub(crate) fn marks(buckets: &[u64]) -> String {
     const MARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let max = buckets.iter().copied().max().unwrap_or(0).max(1);
@@ -424,9 +651,9 @@ pub(crate) fn marks(buckets: &[u64]) -> String {
         .iter()
         .map(|&n| {
             if n == 0 {
-                MARKS[0]
+                '·'
             } else {
-                MARKS[((u128::from(n) * 7).div_ceil(u128::from(max)) as usize).clamp(1, 7)]
+                MARKS[((u128::from(n) * 8).div_ceil(u128::from(max)) as usize).clamp(1, 8) - 1]
             }
         })
         .collect()
@@ -443,6 +670,18 @@ mod tests {
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(12), "12");
         assert_eq!(short_time("2026-11-20T10:23:00"), "10:23");
-        assert_eq!(truncate("abcdef", 5), "ab...");
+        assert_eq!(truncate("abcdef", 5), "abcd…");
+        assert_eq!(truncate("abcde", 5), "abcde");
+        assert_eq!(marks(&[1, 0, 100]), "▁·█");
+        assert_eq!(marks(&[0, 0]), "··");
+        assert_eq!(marks(&[4, 8, 1]), "▄█▁");
+        assert_eq!(
+            wrap("aaa bbb ccc", "> ", "  ", 9),
+            vec!["> aaa bbb".to_string(), "  ccc".to_string()]
+        );
+        assert_eq!(
+            wrap("abcdefghij", "", "", 4),
+            vec!["abcd".to_string(), "efgh".to_string(), "ij".to_string()]
+        );
     }
 }

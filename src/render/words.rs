@@ -1,12 +1,12 @@
 //! Small text helpers shared by the text renderers.
 
-/// `s` cut to `max` characters, ending in `...` when cut.
+/// `s` cut to `max` characters, ending in an ellipsis (`…`) when cut.
 pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
-        let mut t: String = s.chars().take(max.saturating_sub(3)).collect();
-        t.push_str("...");
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
         t
     }
 }
