@@ -1,9 +1,11 @@
 //! `upcause check`, the CI gate: runs the built binary on small logs in
 //! temporary directories and checks exit codes and every output format.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use serde_json::Value;
 
@@ -41,7 +43,7 @@ impl Dir {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_upcause"))
+        common::bin()
             .current_dir(self.path())
             .env_remove("NO_COLOR")
             .args(args)
@@ -50,7 +52,7 @@ impl Dir {
     }
 
     fn run_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        let mut child = common::bin()
             .current_dir(self.path())
             .args(args)
             .stdin(Stdio::piped())

@@ -1,20 +1,13 @@
 //! Runs the built binary on logs and checks its JSON, text and exit codes.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
+use common::{bin, cause, json, root};
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_upcause"));
-    c.env_remove("NO_COLOR").env_remove("CI");
-    c
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Public sample logs from other projects' test suites (see
 /// fixtures/public/README.md for where each comes from).
@@ -38,31 +31,12 @@ fn run_stdin(args: &[&str], input: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
 fn analyze_json(paths: &[&Path], extra: &[&str]) -> (Value, Output) {
     let mut args: Vec<String> = vec!["analyze".into(), "--format".into(), "json".into()];
     args.extend(extra.iter().map(|s| s.to_string()));
     args.extend(paths.iter().map(|p| p.display().to_string()));
     let out = bin().args(&args).output().unwrap();
     (json(&out), out)
-}
-
-fn cause<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["causes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["cause"] == id)
-        .unwrap_or_else(|| panic!("no cause {id} in {report:#}"))
 }
 
 const REFUSED: &str = r#"2026/11/20 10:00:01 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /api/users/17?x=1 HTTP/1.1", upstream: "http://10.0.0.1:80/api/users/17?x=1", host: "h"

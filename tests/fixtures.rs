@@ -7,9 +7,12 @@
 //! checks them the same way, so a format change in a new server release
 //! shows up.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::cause;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
@@ -17,7 +20,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn analyze(path: &Path) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+    let out = common::bin()
         .args(["analyze", "--format", "json"])
         .arg(path)
         .output()
@@ -35,15 +38,6 @@ fn rows(path: &Path) -> Vec<Vec<String>> {
         .filter(|l| !l.is_empty())
         .map(|l| l.split('\t').map(str::to_string).collect())
         .collect()
-}
-
-fn cause<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["causes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["cause"] == id)
-        .unwrap_or_else(|| panic!("no cause {id}"))
 }
 
 /// Checks every row of `dir/expected.tsv`; with `exact_counts` false the

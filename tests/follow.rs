@@ -4,6 +4,8 @@
 //! timeout. Every wait is bounded; each test kills only the child it
 //! started.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::free_port;
 use serde_json::Value;
 
 /// Longest wait for any one expected report.
@@ -34,7 +37,7 @@ impl Follow {
 
     /// Starts `upcause follow --format json --interval INTERVAL ARGS...`.
     fn every(interval: &str, args: &[&str]) -> Follow {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        let mut child = common::bin()
             .args(["follow", "--format", "json", "--interval", interval])
             .args(args)
             .env_remove("NO_COLOR")
@@ -453,15 +456,6 @@ fn an_alert_fires_once_and_resolves_once() {
     assert_eq!(f.seen.iter().filter(|l| l.contains("\"state\"")).count(), 2);
 }
 
-/// A port on 127.0.0.1 nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// GET http://127.0.0.1:PORT/PATH: status line and body.
 fn get(port: u16, path: &str) -> Option<(String, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -667,7 +661,7 @@ fn usage_errors_exit_2_before_anything_runs() {
         (vec!["-"], "not stdin"),
         (vec![gz.to_str().unwrap()], "gzip"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        let out = common::bin()
             .arg("follow")
             .args(&args)
             .stdout(Stdio::null())
@@ -681,7 +675,7 @@ fn usage_errors_exit_2_before_anything_runs() {
     // A port already taken.
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+    let out = common::bin()
         .args(["follow", "--metrics", &addr, &name])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -750,7 +744,7 @@ fn every_fixture_followed_from_start_matches_analyze() {
             let (status, rest) = f.terminate();
             assert_eq!(status.code(), Some(0), "{}", p.display());
             let live = rest.last().expect("a final report");
-            let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+            let out = common::bin()
                 .args(["analyze", "--format", "json"])
                 .arg(&*p)
                 .output()

@@ -7,13 +7,16 @@
 //! ordinary process from a config of ours in a temporary directory, on
 //! 127.0.0.1 only, and is stopped by its PID (as fixtures/generate.sh does).
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
+use common::free_port;
 use serde_json::Value;
 
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -27,14 +30,6 @@ fn nginx_binary() -> PathBuf {
     from_path
         .or_else(|| Some(PathBuf::from("/usr/sbin/nginx")).filter(|p| p.is_file()))
         .expect("nginx is installed (.ci/run installs it)")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn signal(pid: u32, sig: &str) {
@@ -174,7 +169,7 @@ struct Follow {
 
 impl Follow {
     fn start(log: &Path) -> Follow {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        let mut child = common::bin()
             .args(["follow", "--format", "json", "--interval", "200ms"])
             .arg(log)
             .stdin(Stdio::null())

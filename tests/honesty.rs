@@ -3,47 +3,16 @@
 //! filters that hid failures. Runs the built binary and checks exit codes,
 //! stderr and the JSON.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::{bin, fixture, json, root, stderr, stdout};
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_upcause"));
-    c.env_remove("NO_COLOR")
-        .env_remove("CI")
-        .env_remove("COLUMNS");
-    c
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(p: &str) -> PathBuf {
-    root().join("fixtures").join(p)
-}
 
 fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     bin().args(args).output().expect("binary runs")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn p(path: &Path) -> String {

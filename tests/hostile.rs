@@ -16,6 +16,8 @@
 //! with the scanning threads, the read buffers within a fixed budget;
 //! README's "Limits" has the figures).
 
+mod common;
+
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
@@ -23,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::cause;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use proptest::prelude::*;
@@ -192,15 +195,6 @@ fn stdin_json(input: &[u8]) -> Run {
         Some(input),
         Duration::from_secs(60),
     )
-}
-
-fn cause<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["causes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["cause"] == id)
-        .unwrap_or_else(|| panic!("no cause {id} in {r:#}"))
 }
 
 /// Every line is in exactly one category.

@@ -2,8 +2,9 @@
 //! (fixtures/generate-incidents.sh): their edges to the second, root
 //! causes, upstreams and echoes; and none in a flat noisy log.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -14,7 +15,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn analyze(paths: &[&Path], extra: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+    let out = common::bin()
         .args(["analyze", "--format", "json"])
         .args(extra)
         .args(paths)
@@ -332,7 +333,7 @@ fn merged_reports_find_incidents_in_the_merged_timelines() {
     }
     let first_half = analyze(&[&a], &[]);
     assert_eq!(incidents(&first_half)[0]["end"], "2026-12-02T16:05:51");
-    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+    let out = common::bin()
         .args(["merge", "--format", "json"])
         .args(&saved)
         .output()
@@ -360,7 +361,7 @@ fn merged_reports_find_incidents_in_the_merged_timelines() {
 #[test]
 fn check_gates_on_the_number_and_length_of_incidents() {
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        let out = common::bin()
             .arg("check")
             .args(args)
             .arg(fixture("two_outages.log"))

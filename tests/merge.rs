@@ -1,10 +1,12 @@
 //! `upcause merge`: saved reports combine into the report of all inputs.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn bin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_upcause"))
+    common::bin()
         .args(args)
         .env_remove("NO_COLOR")
         .output()

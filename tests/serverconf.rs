@@ -4,12 +4,12 @@
 //! nginx-T.txt is what `nginx -T` printed for it; the failures of
 //! fixtures/nginx/mixed.log went through its `shop.example.test` server.
 
-use std::process::Command;
+mod common;
 
 use serde_json::Value;
 
 fn analyze(config: &str) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+    let out = common::bin()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
             "analyze",
@@ -91,7 +91,7 @@ fn each_cause_names_the_location_nginx_chose_and_the_setting_in_effect() {
 
 #[test]
 fn without_config_the_report_has_no_config_field() {
-    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+    let out = common::bin()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
             "analyze",
@@ -108,7 +108,7 @@ fn without_config_the_report_has_no_config_field() {
 
 #[test]
 fn the_text_report_quotes_the_setting_under_its_cause() {
-    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+    let out = common::bin()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
             "analyze",
@@ -143,7 +143,7 @@ fn an_unreadable_or_broken_config_is_a_usage_error_naming_the_place() {
             "/nonexistent/nginx.conf".to_string(),
         ),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        let out = common::bin()
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args([
                 "analyze",
@@ -165,7 +165,7 @@ fn an_unreadable_or_broken_config_is_a_usage_error_naming_the_place() {
 }
 
 fn lint(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+    let out = common::bin()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .arg("lint")
         .args(args)

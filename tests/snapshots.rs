@@ -9,8 +9,9 @@
 //! the sum of the causes, the gate's actual count is that total, the exit
 //! status), so a snapshot accepted in a hurry cannot hide a wrong number.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -37,7 +38,7 @@ struct Run {
 
 /// Runs `upcause ARGS... PATHS...` from the repository root.
 fn upcause(args: &[&str], paths: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+    let out = common::bin()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("NO_COLOR")
         .args(args)

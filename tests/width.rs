@@ -2,12 +2,11 @@
 //! 200 columns, the table's rows unbroken at 80, long keys cut with an
 //! ellipsis, the example line wrapped under its label.
 
+mod common;
+
+use common::root;
 use std::path::PathBuf;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Every fixture of every server: 21 causes, long upstreams (unix
 /// sockets), long routes and example lines.
