@@ -139,6 +139,9 @@ pub struct ActivityCell {
     pub count: u64,
     /// Attempts.
     pub attempts: u64,
+    /// Of `count`, requests counted before under another cause.
+    #[serde(default)]
+    pub repeats: u64,
     /// First failure in the window.
     pub first: String,
     /// Last failure in the window.
@@ -560,6 +563,7 @@ fn activity(agg: &Aggregator, example: &dyn Fn(&Example) -> ExampleLine) -> Acti
                     .then(|| text(agg.upstreams.key(c.key.upstream))),
                 count: c.count,
                 attempts: c.attempts,
+                repeats: c.repeats,
                 first: c.first.iso(),
                 last: c.last.iso(),
                 routes: c
@@ -621,6 +625,7 @@ pub fn cells_of(
             },
             count: c.count,
             attempts: c.attempts,
+            repeats: c.repeats.min(c.count),
             first: first.min(last),
             last: first.max(last),
             routes: [(NO_KEY, 0); crate::aggregate::cells::CELL_ROUTES],

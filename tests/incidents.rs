@@ -391,3 +391,61 @@ fn check_gates_on_the_number_and_length_of_incidents() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("max_incidents <= 0"), "{text}");
 }
+
+/// Failed requests and 504s per case, as the clients got them
+/// (incidents/results.tsv).
+fn client_side(case: &str) -> (u64, u64) {
+    let text = std::fs::read_to_string(fixture("results.tsv")).unwrap();
+    let (mut failed, mut s504) = (0, 0);
+    for row in text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+    {
+        if row[0] != case {
+            continue;
+        }
+        let (status, n): (u64, u64) = (row[2].parse().unwrap(), row[3].parse().unwrap());
+        if status >= 500 {
+            failed += n;
+        }
+        if status == 504 {
+            s504 += n;
+        }
+    }
+    (failed, s504)
+}
+
+#[test]
+fn a_request_that_timed_out_then_met_no_live_upstreams_got_502() {
+    for case in ["cascade_2", "cascade_3"] {
+        let r = analyze(&[&fixture(&format!("{case}.log"))], &[]);
+        let (failed, s504) = client_side(case);
+        // Each request once in the incident, whatever its attempts met.
+        assert_eq!(incidents(&r)[0]["failed_requests"], failed, "{case}");
+        // The timeouts whose retry met "no live upstreams" got that 502;
+        // only the others got 504, as the clients saw.
+        let timeout = r["causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["cause"] == "upstream_timeout")
+            .unwrap();
+        let got_504 = timeout["statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["status"] == 504)
+            .map_or(0, |s| s["count"].as_u64().unwrap());
+        assert_eq!(got_504, s504, "{case}: {}", timeout["statuses"]);
+        let all: u64 = timeout["statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(all, timeout["count"].as_u64().unwrap(), "{case}");
+    }
+    assert_eq!(client_side("cascade_2"), (180, 2));
+    assert_eq!(client_side("cascade_3"), (177, 0));
+}

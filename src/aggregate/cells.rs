@@ -61,6 +61,9 @@ pub struct Cell {
     pub count: u64,
     /// Attempts (requests and their retries).
     pub attempts: u64,
+    /// Of `count`, requests counted before under another cause (a retry
+    /// that failed otherwise): not new requests.
+    pub repeats: u64,
     /// The earliest failure in the window.
     pub first: LocalTime,
     /// The latest.
@@ -81,6 +84,7 @@ impl Cell {
             key,
             count: 0,
             attempts: 0,
+            repeats: 0,
             first: t,
             last: t,
             routes: [(NO_KEY, 0); CELL_ROUTES],
@@ -123,6 +127,7 @@ impl Cell {
     fn absorb(&mut self, o: Cell) {
         self.count = self.count.saturating_add(o.count);
         self.attempts = self.attempts.saturating_add(o.attempts);
+        self.repeats = self.repeats.saturating_add(o.repeats);
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
         for (r, n) in o.route_counts() {
@@ -223,6 +228,7 @@ impl Cells {
         }
         if f.new_request {
             c.count += 1;
+            c.repeats += u64::from(f.repeat);
             c.add_route(route, 1);
         }
         if self.len > MAX_CELLS {
@@ -389,6 +395,8 @@ mod tests {
             lines: 1,
             file: 0,
             line: t as u64,
+            repeat: false,
+            restatus: None,
         }
     }
 

@@ -339,7 +339,7 @@ pub fn find_in(cells: &Cells, upstreams: &Interner) -> Incidents {
             .iter()
             .flat_map(|(_, cs)| cs.iter())
             .filter(|c| web(c) && c.first > prev.end && c.last < next.start)
-            .map(|c| c.count)
+            .map(|c| c.count.saturating_sub(c.repeats))
             .sum();
         out.quiet.push(Quiet {
             start: prev.end,
@@ -401,7 +401,9 @@ fn incident(
                 && (in_span(*i) || !is_request_cause(c.key.cause))
         })
         .collect();
-    let failed_requests: u64 = cells.iter().map(|(_, c)| c.count).sum();
+    // Requests, once each: a retry that failed otherwise is not another.
+    let requests = |c: &Cell| c.count.saturating_sub(c.repeats);
+    let failed_requests: u64 = cells.iter().map(|(_, c)| requests(c)).sum();
     let start = cells.iter().map(|(_, c)| c.first).min()?;
     let end = cells.iter().map(|(_, c)| c.last).max()?;
     if failed_requests < MIN_FAILURES || end.0 - start.0 < MIN_SECONDS {
@@ -437,7 +439,7 @@ fn incident(
             routes.add(r, n);
         }
         routes.add(OTHER, c.other_routes);
-        servers[c.key.server] += c.count;
+        servers[c.key.server] += requests(c);
     }
     let mut causes: Vec<(CauseId, u64)> = by_cause.iter().map(|(&k, v)| (k, v.0)).collect();
     causes.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));

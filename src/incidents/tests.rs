@@ -14,6 +14,8 @@ fn add(a: &mut Aggregator, cause: &str, server: Server, t: i64, up: &str, new_re
         lines: 1,
         file: 0,
         line: t as u64,
+        repeat: false,
+        restatus: None,
     };
     let u = a.upstreams.intern(up.as_bytes());
     let r = a.routes.intern(b"/api/x");
