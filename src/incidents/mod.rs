@@ -208,7 +208,7 @@ pub fn find_in(cells: &Cells, upstreams: &Interner) -> Incidents {
     let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
         return out;
     };
-    let span = ((last.0 - first.0) / w + 1)
+    let span = (last.0.saturating_sub(first.0) / w + 1)
         .max(MIN_BASELINE_SECS / w)
         .max(1) as u64;
     let web = |c: &Cell| c.key.server != Server::PhpFpm;
@@ -246,7 +246,9 @@ pub fn find_in(cells: &Cells, upstreams: &Interner) -> Incidents {
 
     // Spans per series: each upstream's hot windows, and the windows hot
     // only as a whole (a rise spread over many upstreams, all members).
-    let close = |i: usize, j: usize| windows[j].0 - (windows[i].0 + w) <= MERGE_GAP;
+    let close = |i: usize, j: usize| {
+        windows[j].0.saturating_sub(windows[i].0.saturating_add(w)) <= MERGE_GAP
+    };
     let mut spans: Vec<Span> = Vec::new();
     let mut add_spans = |hot: &[usize], members: &dyn Fn(usize) -> Vec<u32>| {
         let mut cur: Option<Span> = None;
@@ -318,12 +320,15 @@ pub fn find_in(cells: &Cells, upstreams: &Interner) -> Incidents {
         // time and in no other group.
         let mut idx: Vec<usize> = (g.a..=g.b).collect();
         let prev_b = k.checked_sub(1).map(|p| groups[p].0.b);
-        if g.a > 0 && windows[g.a - 1].0 == windows[g.a].0 - w && prev_b != Some(g.a - 1) {
+        if g.a > 0
+            && windows[g.a - 1].0 == windows[g.a].0.saturating_sub(w)
+            && prev_b != Some(g.a - 1)
+        {
             idx.insert(0, g.a - 1);
         }
         let next_a = groups.get(k + 1).map(|n| n.0.a);
         if g.b + 1 < windows.len()
-            && windows[g.b + 1].0 == windows[g.b].0 + w
+            && windows[g.b + 1].0 == windows[g.b].0.saturating_add(w)
             && next_a != Some(g.b + 1)
         {
             idx.push(g.b + 1);
@@ -406,7 +411,7 @@ fn incident(
     let failed_requests: u64 = cells.iter().map(|(_, c)| requests(c)).sum();
     let start = cells.iter().map(|(_, c)| c.first).min()?;
     let end = cells.iter().map(|(_, c)| c.last).max()?;
-    if failed_requests < MIN_FAILURES || end.0 - start.0 < MIN_SECONDS {
+    if failed_requests < MIN_FAILURES || end.0.saturating_sub(start.0) < MIN_SECONDS {
         return None;
     }
     claimed.extend(cells.iter().map(|(i, c)| (*i, c.key.upstream)));
@@ -498,7 +503,7 @@ fn incident(
         start,
         end,
         peak_start: peak.0,
-        peak_end: peak.0 + w,
+        peak_end: peak.0.saturating_add(w),
         peak_count: peak.1,
         failed_requests,
         root,
@@ -537,10 +542,10 @@ fn fpm_evidence(
     if fastcgi.is_empty() {
         return None;
     }
-    let from = start.0 - FPM_BEFORE;
+    let from = start.0.saturating_sub(FPM_BEFORE);
     let cells: Vec<&Cell> = windows
         .iter()
-        .filter(|(s, _)| *s + w > from && *s <= end.0)
+        .filter(|(s, _)| s.saturating_add(w) > from && *s <= end.0)
         .flat_map(|(_, cs)| cs.iter())
         .filter(|c| c.key.server == Server::PhpFpm && c.last.0 >= from && c.first <= end)
         .collect();
