@@ -449,3 +449,58 @@ fn a_request_that_timed_out_then_met_no_live_upstreams_got_502() {
     assert_eq!(client_side("cascade_2"), (180, 2));
     assert_eq!(client_side("cascade_3"), (177, 0));
 }
+
+fn text(paths: &[&Path]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        .args(["analyze", "--color", "never", "-q"])
+        .args(paths)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_text_report_opens_with_the_incidents_and_says_so_when_there_is_none() {
+    let t = text(&[&fixture("cascade_2.log")]);
+    let first = t.lines().nth(2).unwrap();
+    assert!(
+        first.starts_with("Incident 1: 2026-12-02 16:05:36 -> 16:05:58 (22s), 180 failed requests"),
+        "{t}"
+    );
+    assert!(t.contains("   root cause upstream_timeout: Upstream timed out before answering, on http://127.0.0.1:18611 (4), http://127.0.0.1:18610 (3)"), "{t}");
+    assert!(
+        t.contains("   echoes     no_live_upstreams (178), which follow from the root cause"),
+        "{t}"
+    );
+    // The incident comes before the ranked table, which still ranks by count.
+    let table = t.find("  #  REQUESTS").unwrap();
+    assert!(t.find("Incident 1").unwrap() < table);
+    assert!(
+        t[table..]
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("no_live_upstreams")
+    );
+    let fpm = text(&[
+        &fixture("fpm_dynamic.log"),
+        &fixture("fpm_dynamic.php-fpm.log"),
+    ]);
+    assert!(
+        fpm.contains("   root cause php_fpm_max_children: "),
+        "{fpm}"
+    );
+    assert!(
+        fpm.contains("   logged by  nginx (80 requests), php-fpm (1 line)"),
+        "{fpm}"
+    );
+    assert!(fpm.contains("   seen as    upstream_timeout (80)"), "{fpm}");
+    let (_dir, path, _, _) = flat_noise(0);
+    let flat = text(&[&path]);
+    assert_eq!(
+        flat.lines().nth(2),
+        Some("No incident: failures never rose well above this log's own baseline."),
+        "{flat}"
+    );
+}

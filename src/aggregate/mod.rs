@@ -488,7 +488,7 @@ impl Aggregator {
             for (r, n) in routes.into_iter().filter(|r| r.1 > 0) {
                 c.add_route(remap(&route_map, r), n);
             }
-            c.example.file += file_offset;
+            c.line.file += file_offset;
         });
         self.files.extend(other.files);
         self.coarsen();

@@ -333,7 +333,7 @@ pub fn find_in(cells: &Cells, upstreams: &Interner) -> Incidents {
         {
             idx.push(g.b + 1);
         }
-        if let Some(inc) = incident(&windows, &idx, g, &mut claimed, upstreams, w) {
+        if let Some(inc) = incident(cells, &windows, &idx, g, &mut claimed, upstreams, w) {
             out.incidents.push(inc);
         }
     }
@@ -369,6 +369,7 @@ struct Span {
 /// is one; `claimed` holds the (window, upstream) cells taken by incidents
 /// before it.
 fn incident(
+    store: &Cells,
     windows: &[(i64, &[Cell])],
     idx: &[usize],
     g: &Span,
@@ -467,12 +468,10 @@ fn incident(
     let mut first_root: Option<&Cell> = None;
     let mut first_echo: Option<&Cell> = None;
     for (_, c) in &cells {
-        let earlier = |o: Option<&Cell>| {
-            o.is_none_or(|o| {
-                (c.first, c.example.file, c.example.line)
-                    < (o.first, o.example.file, o.example.line)
-            })
-        };
+        // The earliest cell that kept its line (see `Cells`), else the
+        // earliest.
+        let rank = |x: &Cell| (!x.line.has_text(), x.first, x.line.file, x.line.line);
+        let earlier = |o: Option<&Cell>| o.is_none_or(|o| rank(c) < rank(o));
         if c.key.cause == root {
             if c.key.upstream != NO_KEY {
                 root_upstreams.add(c.key.upstream, c.attempts);
@@ -487,10 +486,10 @@ fn incident(
     let mut evidence: Vec<Example> = first_root
         .iter()
         .chain(&first_echo)
-        .map(|c| c.example.clone())
+        .map(|c| store.example(c))
         .collect();
     // php-fpm's own lines on a pool behind the span's FastCGI upstreams.
-    let fpm = fpm_evidence(windows, start, end, &ups, upstreams, w);
+    let fpm = fpm_evidence(store, windows, start, end, &ups, upstreams, w);
     if let Some((cause, lines, pool_lines)) = fpm {
         root = cause;
         servers[Server::PhpFpm] += lines;
@@ -524,6 +523,7 @@ fn incident(
 /// has FastCGI upstreams at all (the log does not say which address a pool
 /// listens on).
 fn fpm_evidence(
+    store: &Cells,
     windows: &[(i64, &[Cell])],
     start: LocalTime,
     end: LocalTime,
@@ -570,7 +570,7 @@ fn fpm_evidence(
     for c in &chosen {
         lines += c.attempts;
         let e = by_cause.entry(c.key.cause).or_insert((c.first, c));
-        if (c.first, c.example.file, c.example.line) < (e.0, e.1.example.file, e.1.example.line) {
+        if (c.first, c.line.file, c.line.line) < (e.0, e.1.line.file, e.1.line.line) {
             *e = (c.first, c);
         }
     }
@@ -581,7 +581,7 @@ fn fpm_evidence(
     Some((
         cause,
         lines,
-        firsts.iter().map(|f| f.2.example.clone()).collect(),
+        firsts.iter().map(|f| store.example(f.2)).collect(),
     ))
 }
 
