@@ -263,7 +263,10 @@ impl Cells {
         };
         let i = match self.cur.get(self.hit) {
             Some(c) if c.key == key => self.hit,
-            _ => self.find_or_add(key, t, f.file, f.line, text),
+            _ => match self.lookup(&key) {
+                Ok(i) => i,
+                Err(_) => self.find_or_add(key, t, f.file, f.line, text),
+            },
         };
         self.hit = i;
         let c = &mut self.cur[i];
