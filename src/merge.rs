@@ -105,7 +105,7 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
             text: e.text.as_bytes().to_vec(),
         });
     }
-    agg.cells = crate::report::cells_of(&r.activity, &mut agg, &file_index, &parse_time)?;
+    agg.cells = crate::report::cells_of(&r.activity, &mut agg, &file_index)?;
     agg.upstreams.folded += r.folded.upstreams;
     agg.routes.folded += r.folded.routes;
     Ok(agg)

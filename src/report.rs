@@ -137,28 +137,39 @@ pub struct Activity {
 /// One cause's failures on one upstream in one window.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ActivityCell {
-    /// Window start.
-    pub start: String,
     /// Cause id.
     pub cause: String,
     /// The server that logged them.
     pub server: String,
-    /// The upstream, or null.
+    /// The upstream (left out when the failures named none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
     /// Failed requests.
     pub count: u64,
     /// Attempts.
     pub attempts: u64,
-    /// First failure in the window.
-    pub first: String,
-    /// Last failure in the window.
-    pub last: String,
+    /// Of `count`, requests counted before under another cause.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repeats: u64,
+    /// First failure in the window, in seconds since 1970-01-01T00:00:00
+    /// of the log's own clock (the window is the one that holds it).
+    pub first: i64,
+    /// Last failure in the window, likewise.
+    pub last: i64,
     /// Failed requests per route (a few).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteCount>,
     /// Failed requests on other routes.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub other_routes: u64,
-    /// Its first line.
-    pub example: ExampleLine,
+    /// Its first line, where a run of its key starts (none in the window
+    /// before); left out elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<ExampleLine>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One cause with its evidence.
@@ -702,21 +713,36 @@ fn incident_report(
     }
 }
 
-/// The cells, as text.
+/// The cells, as text. A cell's line is written where a run of its key
+/// starts (none in the window before): that is where an incident's
+/// evidence comes from, and a key failing in every window does not write
+/// its line every time.
 fn activity(agg: &Aggregator, example: &dyn Fn(&Example) -> ExampleLine) -> Activity {
     let mut cells = Vec::with_capacity(agg.cells.len());
+    // Each upstream's text once, however many cells name it.
+    let mut names: std::collections::BTreeMap<u32, String> = std::collections::BTreeMap::new();
+    let w = agg.cells.window();
+    let mut before: (i64, Vec<CellKey>) = (i64::MIN, Vec::new());
     for (start, cs) in agg.cells.windows() {
+        let follows = before.0 != i64::MIN && before.0.saturating_add(w) == start;
         for c in cs {
+            let upstream = (c.key.upstream != NO_KEY).then(|| {
+                names
+                    .entry(c.key.upstream)
+                    .or_insert_with(|| text(agg.upstreams.key(c.key.upstream)))
+                    .clone()
+            });
+            let starts_run = !(follows && before.1.contains(&c.key));
+            let line = (starts_run && c.line.has_text()).then(|| example(&agg.cells.example(c)));
             cells.push(ActivityCell {
-                start: LocalTime(start).iso(),
                 cause: c.key.cause.info().id.to_string(),
                 server: c.key.server.name().to_string(),
-                upstream: (c.key.upstream != NO_KEY)
-                    .then(|| text(agg.upstreams.key(c.key.upstream))),
+                upstream,
                 count: c.count,
                 attempts: c.attempts,
-                first: c.first.iso(),
-                last: c.last.iso(),
+                repeats: c.repeats,
+                first: c.first.0,
+                last: c.last.0,
                 routes: c
                     .route_counts()
                     .map(|(r, count)| RouteCount {
@@ -725,12 +751,13 @@ fn activity(agg: &Aggregator, example: &dyn Fn(&Example) -> ExampleLine) -> Acti
                     })
                     .collect(),
                 other_routes: c.other_routes,
-                example: example(&c.example),
+                example: line,
             });
         }
+        before = (start, cs.iter().map(|c| c.key).collect());
     }
     Activity {
-        window_seconds: agg.cells.window(),
+        window_seconds: w,
         cells,
     }
 }
@@ -741,7 +768,6 @@ pub fn cells_of(
     a: &Activity,
     agg: &mut Aggregator,
     file_index: &dyn Fn(&str) -> u32,
-    parse_time: &dyn Fn(&str) -> Option<LocalTime>,
 ) -> std::result::Result<Cells, String> {
     let mut cells = Cells::new(if a.window_seconds > 0 {
         a.window_seconds
@@ -756,7 +782,6 @@ pub fn cells_of(
         }
     };
     for c in &a.cells {
-        let time = |s: &str| parse_time(s).ok_or_else(|| format!("bad time {s}"));
         let cause =
             CauseId::from_id(&c.cause).ok_or_else(|| format!("unknown cause {}", c.cause))?;
         let server = Server::ALL
@@ -767,30 +792,30 @@ pub fn cells_of(
             .upstream
             .as_deref()
             .map_or(NO_KEY, |u| key(&mut agg.upstreams, u));
-        let (first, last) = (time(&c.first)?, time(&c.last)?);
-        let mut cell = Cell {
-            key: CellKey {
-                cause,
-                server,
-                upstream,
-            },
-            count: c.count,
-            attempts: c.attempts,
-            first: first.min(last),
-            last: first.max(last),
-            routes: [(NO_KEY, 0); crate::aggregate::cells::CELL_ROUTES],
-            other_routes: c.other_routes,
-            example: Example {
-                file: file_index(&c.example.file),
-                line: c.example.line,
-                text: c.example.text.as_bytes().to_vec(),
-            },
+        let (first, last) = (
+            LocalTime(c.first.min(c.last)),
+            LocalTime(c.first.max(c.last)),
+        );
+        let cell_key = CellKey {
+            cause,
+            server,
+            upstream,
         };
+        let (file, line, line_text) = match &c.example {
+            Some(e) => (file_index(&e.file), e.line, e.text.as_bytes()),
+            None => (0, 0, &b""[..]),
+        };
+        let mut cell = Cell::new(cell_key, first, file, line);
+        cell.count = c.count;
+        cell.attempts = c.attempts;
+        cell.repeats = c.repeats.min(c.count);
+        cell.last = last;
+        cell.other_routes = c.other_routes;
         for r in &c.routes {
             let id = key(&mut agg.routes, &r.route);
             cell.add_route(id, r.count);
         }
-        cells.insert(time(&c.start)?.0, cell);
+        cells.insert(first.0, cell, line_text);
     }
     Ok(cells)
 }

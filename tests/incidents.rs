@@ -392,3 +392,116 @@ fn check_gates_on_the_number_and_length_of_incidents() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("max_incidents <= 0"), "{text}");
 }
+
+/// Failed requests and 504s per case, as the clients got them
+/// (incidents/results.tsv).
+fn client_side(case: &str) -> (u64, u64) {
+    let text = std::fs::read_to_string(fixture("results.tsv")).unwrap();
+    let (mut failed, mut s504) = (0, 0);
+    for row in text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+    {
+        if row[0] != case {
+            continue;
+        }
+        let (status, n): (u64, u64) = (row[2].parse().unwrap(), row[3].parse().unwrap());
+        if status >= 500 {
+            failed += n;
+        }
+        if status == 504 {
+            s504 += n;
+        }
+    }
+    (failed, s504)
+}
+
+#[test]
+fn a_request_that_timed_out_then_met_no_live_upstreams_got_502() {
+    for case in ["cascade_2", "cascade_3"] {
+        let r = analyze(&[&fixture(&format!("{case}.log"))], &[]);
+        let (failed, s504) = client_side(case);
+        // Each request once in the incident, whatever its attempts met.
+        assert_eq!(incidents(&r)[0]["failed_requests"], failed, "{case}");
+        // The timeouts whose retry met "no live upstreams" got that 502;
+        // only the others got 504, as the clients saw.
+        let timeout = r["causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["cause"] == "upstream_timeout")
+            .unwrap();
+        let got_504 = timeout["statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["status"] == 504)
+            .map_or(0, |s| s["count"].as_u64().unwrap());
+        assert_eq!(got_504, s504, "{case}: {}", timeout["statuses"]);
+        let all: u64 = timeout["statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(all, timeout["count"].as_u64().unwrap(), "{case}");
+    }
+    assert_eq!(client_side("cascade_2"), (180, 2));
+    assert_eq!(client_side("cascade_3"), (177, 0));
+}
+
+fn text(paths: &[&Path]) -> String {
+    let out = common::bin()
+        .args(["analyze", "--color", "never", "-q"])
+        .args(paths)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_text_report_opens_with_the_incidents_and_says_so_when_there_is_none() {
+    let t = text(&[&fixture("cascade_2.log")]);
+    let first = t.lines().nth(2).unwrap();
+    assert!(
+        first.starts_with("Incident 1: 2026-12-02 16:05:36 -> 16:05:58 (22s), 180 failed requests"),
+        "{t}"
+    );
+    assert!(t.contains("   root cause upstream_timeout: Upstream timed out before answering, on http://127.0.0.1:18611 (4), http://127.0.0.1:18610 (3)"), "{t}");
+    assert!(
+        t.contains("   echoes     no_live_upstreams (178), which follow from the root cause"),
+        "{t}"
+    );
+    // The incident comes before the ranked table, which still ranks by count.
+    let table = t.find("  #  REQUESTS").unwrap();
+    assert!(t.find("Incident 1").unwrap() < table);
+    assert!(
+        t[table..]
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("no_live_upstreams")
+    );
+    let fpm = text(&[
+        &fixture("fpm_dynamic.log"),
+        &fixture("fpm_dynamic.php-fpm.log"),
+    ]);
+    assert!(
+        fpm.contains("   root cause php_fpm_max_children: "),
+        "{fpm}"
+    );
+    assert!(
+        fpm.contains("   logged by  nginx (80 requests), php-fpm (1 line)"),
+        "{fpm}"
+    );
+    assert!(fpm.contains("   seen as    upstream_timeout (80)"), "{fpm}");
+    let (_dir, path, _, _) = flat_noise(0);
+    let flat = text(&[&path]);
+    assert_eq!(
+        flat.lines().nth(2),
+        Some("No incident: failures never rose well above this log's own baseline."),
+        "{flat}"
+    );
+}

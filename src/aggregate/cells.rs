@@ -9,8 +9,11 @@
 //! [`CELL_ROUTES`] routes per cell (the rest counted as other routes), and
 //! at most [`MAX_CELLS`] cells in all: past that the window grows to the
 //! next coarser step and cells of the same key merge, which keeps the edges
-//! exact and only coarsens the peak. At the cap that is a few megabytes:
-//! each cell is about 150 bytes plus its line, cut at [`MAX_CELL_TEXT`].
+//! exact and only coarsens the peak. A cell keeps its first line only
+//! where a run of its key starts (the key had no cell in the window
+//! before), cut at [`MAX_CELL_TEXT`]: a key that fails all the time keeps
+//! one line per run. At the cap that is a few megabytes at most: each cell
+//! is about 150 bytes, plus its line when it has one.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +24,7 @@ use crate::keys::{NO_KEY, OTHER};
 /// Window of the cells before any coarsening, in seconds.
 pub const CELL_WINDOW: i64 = 10;
 /// Most cells kept before the window is coarsened.
-pub const MAX_CELLS: usize = 32_768;
+pub const MAX_CELLS: usize = 8192;
 /// Most keys in one window; further upstreams are counted as `(other)`.
 pub const MAX_WINDOW_KEYS: usize = 64;
 /// Routes counted per cell.
@@ -39,6 +42,22 @@ pub struct Example {
     /// The line, cut (at [`MAX_EXAMPLE`](super::MAX_EXAMPLE) bytes for a
     /// cause's example).
     pub text: Vec<u8>,
+}
+
+/// Slots of the current window's index.
+const INDEX_SLOTS: usize = 256;
+/// Cells of the current window the index holds at most (beyond, a
+/// window found again after others can hold more: it is searched).
+const INDEXED: usize = INDEX_SLOTS * 3 / 4;
+
+/// The index slot a key starts probing at.
+#[inline]
+fn slot_of(key: &CellKey) -> usize {
+    let x = (u64::from(key.cause.0) << 40
+        | (key.server.index() as u64) << 32
+        | u64::from(key.upstream))
+    .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x >> 56) as usize
 }
 
 /// What a cell counts: one cause, on one upstream, logged by one server.
@@ -61,6 +80,9 @@ pub struct Cell {
     pub count: u64,
     /// Attempts (requests and their retries).
     pub attempts: u64,
+    /// Of `count`, requests counted before under another cause (a retry
+    /// that failed otherwise): not new requests.
+    pub repeats: u64,
     /// The earliest failure in the window.
     pub first: LocalTime,
     /// The latest.
@@ -71,24 +93,49 @@ pub struct Cell {
     /// Failed requests on routes past [`CELL_ROUTES`] (or without a route
     /// slot after a merge).
     pub other_routes: u64,
-    /// The first line (in input order), cut at [`MAX_CELL_TEXT`].
-    pub example: Example,
+    /// The first line (in input order): where it is, and its text (cut at
+    /// [`MAX_CELL_TEXT`]) in the cells' store ([`Cells::example`]).
+    pub line: CellLine,
+}
+
+/// Where a cell's first line is, and where its text is in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellLine {
+    /// Input index.
+    pub file: u32,
+    /// Line number.
+    pub line: u64,
+    /// Offset of its text in the store.
+    at: u32,
+    /// Length of its text (0: none kept).
+    len: u32,
+}
+
+impl CellLine {
+    /// True when the line's text is kept.
+    pub fn has_text(&self) -> bool {
+        self.len > 0
+    }
 }
 
 impl Cell {
-    fn new(key: CellKey, t: LocalTime, file: u32, line: u64, text: &[u8]) -> Cell {
+    /// A cell with nothing counted yet, its first line at `file:line`
+    /// (its text stored apart, see [`Cells::insert`]).
+    pub fn new(key: CellKey, t: LocalTime, file: u32, line: u64) -> Cell {
         Cell {
             key,
             count: 0,
             attempts: 0,
+            repeats: 0,
             first: t,
             last: t,
             routes: [(NO_KEY, 0); CELL_ROUTES],
             other_routes: 0,
-            example: Example {
+            line: CellLine {
                 file,
                 line,
-                text: text[..text.len().min(MAX_CELL_TEXT)].to_vec(),
+                at: 0,
+                len: 0,
             },
         }
     }
@@ -123,14 +170,15 @@ impl Cell {
     fn absorb(&mut self, o: Cell) {
         self.count = self.count.saturating_add(o.count);
         self.attempts = self.attempts.saturating_add(o.attempts);
+        self.repeats = self.repeats.saturating_add(o.repeats);
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
         for (r, n) in o.route_counts() {
             self.add_route(r, n);
         }
         self.other_routes = self.other_routes.saturating_add(o.other_routes);
-        if (o.example.file, o.example.line) < (self.example.file, self.example.line) {
-            self.example = o.example;
+        if (o.line.file, o.line.line) < (self.line.file, self.line.line) {
+            self.line = o.line;
         }
     }
 }
@@ -148,8 +196,14 @@ pub struct Cells {
     cur_start: i64,
     /// Index in `cur` of the cell counted last.
     hit: usize,
+    /// `cur`'s cells by key: open addressing, each slot a cell's index
+    /// plus one (0 is empty), while `cur` holds at most [`INDEXED`].
+    index: Box<[u16; INDEX_SLOTS]>,
     /// Cells in all.
     len: usize,
+    /// The cells' lines, one after the other (see [`CellLine`]); rebuilt
+    /// when cells merge, so it holds at most about two lines per cell.
+    store: Vec<u8>,
 }
 
 impl Default for Cells {
@@ -167,7 +221,9 @@ impl Cells {
             cur: Vec::new(),
             cur_start: i64::MIN,
             hit: 0,
+            index: Box::new([0; INDEX_SLOTS]),
             len: 0,
+            store: Vec::new(),
         }
     }
 
@@ -196,9 +252,9 @@ impl Cells {
     #[inline]
     pub fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]) {
         let Some(t) = f.time else { return };
-        let start = window::bucket(t.0, self.window);
-        if start != self.cur_start {
-            self.switch(start);
+        // In the current window (one compare, no division), or another.
+        if (t.0.wrapping_sub(self.cur_start) as u64) >= self.window as u64 {
+            self.switch(window::bucket(t.0, self.window));
         }
         let key = CellKey {
             cause: f.cause,
@@ -207,22 +263,25 @@ impl Cells {
         };
         let i = match self.cur.get(self.hit) {
             Some(c) if c.key == key => self.hit,
-            _ => self.find_or_add(key, t, f.file, f.line, text),
+            _ => match self.lookup(&key) {
+                Ok(i) => i,
+                Err(_) => self.find_or_add(key, t, f.file, f.line, text),
+            },
         };
         self.hit = i;
         let c = &mut self.cur[i];
         c.attempts += 1;
         c.first = c.first.min(t);
         c.last = c.last.max(t);
-        if (f.file, f.line) < (c.example.file, c.example.line) {
-            c.example = Example {
-                file: f.file,
-                line: f.line,
-                text: text[..text.len().min(MAX_CELL_TEXT)].to_vec(),
-            };
+        if (f.file, f.line) < (c.line.file, c.line.line) {
+            // An earlier line than the first (inputs out of order): rare.
+            let (file, line) = (f.file, f.line);
+            self.set_line(i, file, line, text);
         }
+        let c = &mut self.cur[i];
         if f.new_request {
             c.count += 1;
+            c.repeats += u64::from(f.repeat);
             c.add_route(route, 1);
         }
         if self.len > MAX_CELLS {
@@ -240,6 +299,56 @@ impl Cells {
         self.cur = self.done.remove(&start).unwrap_or_default();
         self.cur_start = start;
         self.hit = 0;
+        self.reindex();
+    }
+
+    /// Rebuilds the index of `cur`.
+    fn reindex(&mut self) {
+        self.index.fill(0);
+        if self.cur.len() > INDEXED {
+            return;
+        }
+        for i in 0..self.cur.len() {
+            if let Err(slot) = self.lookup(&self.cur[i].key) {
+                self.index[slot] = i as u16 + 1;
+            }
+        }
+    }
+
+    /// The index in `cur` of the cell of `key`, or the free slot where it
+    /// goes in the index (`usize::MAX` when `cur` is past the index).
+    #[inline]
+    fn lookup(&self, key: &CellKey) -> Result<usize, usize> {
+        if self.cur.len() > INDEXED {
+            return self
+                .cur
+                .iter()
+                .position(|c| c.key == *key)
+                .ok_or(usize::MAX);
+        }
+        let mut s = slot_of(key);
+        loop {
+            match self.index[s] {
+                0 => return Err(s),
+                i if self.cur[usize::from(i) - 1].key == *key => return Ok(usize::from(i) - 1),
+                _ => s = (s + 1) % INDEX_SLOTS,
+            }
+        }
+    }
+
+    /// Adds a cell to `cur` (whose key is not there), indexed.
+    fn push_cur(&mut self, cell: Cell, slot: usize) -> usize {
+        self.cur.push(cell);
+        self.len += 1;
+        let i = self.cur.len() - 1;
+        if self.cur.len() > INDEXED {
+            if self.cur.len() == INDEXED + 1 {
+                self.index.fill(0);
+            }
+        } else if slot != usize::MAX {
+            self.index[slot] = i as u16 + 1;
+        }
+        i
     }
 
     #[inline(never)]
@@ -251,24 +360,82 @@ impl Cells {
         line: u64,
         text: &[u8],
     ) -> usize {
-        if let Some(i) = self.cur.iter().position(|c| c.key == key) {
+        let slot = match self.lookup(&key) {
+            Ok(i) => return i,
+            Err(slot) => slot,
+        };
+        if self.cur.len() < MAX_WINDOW_KEYS {
+            let i = self.push_cur(Cell::new(key, t, file, line), slot);
+            self.set_line(i, file, line, text);
             return i;
         }
-        let key = if self.cur.len() >= MAX_WINDOW_KEYS {
-            let folded = CellKey {
-                upstream: OTHER,
-                ..key
-            };
-            if let Some(i) = self.cur.iter().position(|c| c.key == folded) {
-                return i;
-            }
-            folded
-        } else {
-            key
+        let folded = CellKey {
+            upstream: OTHER,
+            ..key
         };
-        self.cur.push(Cell::new(key, t, file, line, text));
-        self.len += 1;
-        self.cur.len() - 1
+        match self.lookup(&folded) {
+            Ok(i) => i,
+            Err(slot) => {
+                let i = self.push_cur(Cell::new(folded, t, file, line), slot);
+                self.set_line(i, file, line, text);
+                i
+            }
+        }
+    }
+
+    /// Makes `file:line`, whose text is `text`, the first line of `cur[i]`.
+    fn set_line(&mut self, i: usize, file: u32, line: u64, text: &[u8]) {
+        let (at, len) = self.keep(text);
+        self.cur[i].line = CellLine {
+            file,
+            line,
+            at,
+            len,
+        };
+    }
+
+    /// Stores a line's text; its offset and length.
+    fn keep(&mut self, text: &[u8]) -> (u32, u32) {
+        if self.store.len() > 2 * MAX_CELLS * MAX_CELL_TEXT {
+            self.compact();
+        }
+        let text = &text[..text.len().min(MAX_CELL_TEXT)];
+        let at = self.store.len() as u32;
+        self.store.extend_from_slice(text);
+        (at, text.len() as u32)
+    }
+
+    /// The text of a cell's first line (empty when none was kept).
+    pub fn text(&self, c: &Cell) -> &[u8] {
+        let (at, len) = (c.line.at as usize, c.line.len as usize);
+        self.store.get(at..at + len).unwrap_or(&[])
+    }
+
+    /// A cell's first line, owned.
+    pub fn example(&self, c: &Cell) -> Example {
+        Example {
+            file: c.line.file,
+            line: c.line.line,
+            text: self.text(c).to_vec(),
+        }
+    }
+
+    /// Rebuilds the store with the lines of the cells there are.
+    fn compact(&mut self) {
+        let old = std::mem::take(&mut self.store);
+        let mut store = Vec::with_capacity(self.len * 256);
+        let mut move_line = |c: &mut Cell| {
+            let (at, len) = (c.line.at as usize, c.line.len as usize);
+            let text = old.get(at..at + len).unwrap_or(&[]);
+            c.line.at = store.len() as u32;
+            c.line.len = text.len() as u32;
+            store.extend_from_slice(text);
+        };
+        for cells in self.done.values_mut() {
+            cells.iter_mut().for_each(&mut move_line);
+        }
+        self.cur.iter_mut().for_each(&mut move_line);
+        self.store = store;
     }
 
     /// Every window with its cells, by start.
@@ -283,9 +450,12 @@ impl Cells {
     }
 
     /// Puts a cell (from a saved report or another run) in the window
-    /// holding `start`.
-    pub fn insert(&mut self, start: i64, cell: Cell) {
+    /// holding `start`, `text` its first line's text.
+    pub fn insert(&mut self, start: i64, mut cell: Cell, text: &[u8]) {
         self.park();
+        let (at, len) = self.keep(text);
+        cell.line.at = at;
+        cell.line.len = len;
         let start = window::bucket(start, self.window);
         let cells = self.done.entry(start).or_default();
         if put(cells, cell) {
@@ -304,6 +474,7 @@ impl Cells {
         }
         self.cur_start = i64::MIN;
         self.hit = 0;
+        self.index.fill(0);
     }
 
     /// Grows the window until the cells fit under the cap.
@@ -320,17 +491,39 @@ impl Cells {
         self.window = new_window;
         let old = std::mem::take(&mut self.done);
         self.len = 0;
+        // Old windows come in order, so those of one new window come
+        // together: their cells are merged through one index by key.
+        let mut index: hashbrown::HashMap<CellKey, usize> = hashbrown::HashMap::new();
+        let mut target: Option<(i64, Vec<Cell>)> = None;
         for (start, cells) in old {
-            let target = self
-                .done
-                .entry(window::bucket(start, new_window))
-                .or_default();
-            for c in cells {
-                if put(target, c) {
-                    self.len += 1;
+            let to = window::bucket(start, new_window);
+            if target.as_ref().is_some_and(|t| t.0 != to) {
+                if let Some((s, cs)) = target.take() {
+                    self.done.insert(s, cs);
+                }
+            }
+            let (_, into) = target.get_or_insert_with(|| {
+                index.clear();
+                (to, Vec::new())
+            });
+            for mut c in cells {
+                if into.len() >= MAX_WINDOW_KEYS && !index.contains_key(&c.key) {
+                    c.key.upstream = OTHER;
+                }
+                match index.get(&c.key) {
+                    Some(&i) => into[i].absorb(c),
+                    None => {
+                        index.insert(c.key, into.len());
+                        into.push(c);
+                        self.len += 1;
+                    }
                 }
             }
         }
+        if let Some((s, cs)) = target {
+            self.done.insert(s, cs);
+        }
+        self.compact();
     }
 
     /// Adds another run's cells, their keys and inputs mapped by `map`.
@@ -344,10 +537,12 @@ impl Cells {
         }
         let mut other = other;
         other.park();
-        for (start, cells) in other.done {
+        let done = std::mem::take(&mut other.done);
+        for (start, cells) in done {
             for mut c in cells {
+                let text = other.text(&c).to_vec();
                 map(&mut c);
-                self.insert(start, c);
+                self.insert(start, c, &text);
             }
         }
     }
@@ -389,6 +584,8 @@ mod tests {
             lines: 1,
             file: 0,
             line: t as u64,
+            repeat: false,
+            restatus: None,
         }
     }
 
@@ -443,8 +640,10 @@ mod tests {
         assert!(
             w.iter()
                 .flat_map(|(_, cs)| cs.iter())
-                .all(|x| x.example.text.len() <= MAX_CELL_TEXT)
+                .all(|x| c.text(x).len() == MAX_CELL_TEXT)
         );
+        // The store holds about one line per cell, however many merged.
+        assert!(c.store.len() <= 2 * MAX_CELLS * MAX_CELL_TEXT);
         // One window with more upstreams than its key cap folds the rest.
         let mut one = Cells::new(10);
         for u in 0..1000 {

@@ -20,6 +20,7 @@ use crate::event::{
 };
 use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::Tally;
+use crate::order::correlate::client_status;
 pub use cells::{Cells, Example};
 
 /// Most distinct upstreams kept before folding into `(other)`.
@@ -295,17 +296,16 @@ impl Aggregator {
             c.first = Some(c.first.map_or(t, |x| x.min(t)));
             c.last = Some(c.last.map_or(t, |x| x.max(t)));
         }
+        if f.restatus.is_some() {
+            self.restatus(f);
+        }
+        let c = &mut self.causes[f.cause.0 as usize];
         if !f.new_request {
             return;
         }
         c.count += 1;
         c.servers[f.server] += 1;
-        let info = f.cause.info();
-        if let Some(s) = f
-            .status
-            .or(info.status[f.server])
-            .or(info.status[Server::Nginx])
-        {
+        if let Some(s) = client_status(f) {
             match c.statuses.get_mut(&s) {
                 Some(n) => *n += 1,
                 None => {
@@ -327,6 +327,27 @@ impl Aggregator {
             if c.timeline.len() > window::MAX_WINDOWS {
                 self.coarsen();
             }
+        }
+    }
+
+    /// A retry whose request was counted under other causes with another
+    /// status: the client got this attempt's, so one request of each of
+    /// those causes moves to it.
+    #[inline(never)]
+    fn restatus(&mut self, f: &Failure) {
+        let (Some(r), Some(to)) = (f.restatus, client_status(f)) else {
+            return;
+        };
+        for cause in r.causes() {
+            let Some(c) = self.causes.get_mut(cause.0 as usize) else {
+                continue;
+            };
+            match c.statuses.get_mut(&r.from) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => continue,
+            }
+            c.statuses.retain(|_, n| *n > 0);
+            *c.statuses.entry(to).or_default() += 1;
         }
     }
 
@@ -467,7 +488,7 @@ impl Aggregator {
             for (r, n) in routes.into_iter().filter(|r| r.1 > 0) {
                 c.add_route(remap(&route_map, r), n);
             }
-            c.example.file += file_offset;
+            c.line.file += file_offset;
         });
         self.files.extend(other.files);
         self.coarsen();
@@ -539,6 +560,8 @@ mod tests {
             lines: 1,
             file: 0,
             line: t as u64,
+            repeat: false,
+            restatus: None,
         };
         let (u, r) = (a.upstreams.intern(up.as_bytes()), a.routes.intern(&buf));
         a.add(&f, u, r, b"x");
@@ -609,6 +632,8 @@ mod tests {
             lines: 1,
             file: 0,
             line: 1,
+            repeat: false,
+            restatus: None,
         };
         a.add(&f, NO_KEY, NO_KEY, &[b'x'; 3 * MAX_EXAMPLE]);
         let c = &a.causes[f.cause.0 as usize];

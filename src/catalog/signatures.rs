@@ -218,6 +218,9 @@ pub const SIGNATURES: &[Signature] = &[
     fpm(Contains("reached pm.max_children setting"), Fixed("php_fpm_max_children")),
     fpm(Contains("reached max_children setting"), Fixed("php_fpm_max_children")),
     fpm(Contains("maximum number of processes has been reached"), Fixed("php_fpm_max_children")),
+    // A pool spawning in a burst, short of idle workers: the pressure
+    // before max_children is reached.
+    fpm(Contains("seems busy (you may need to increase pm.start_servers"), Fixed("php_fpm_max_children")),
     fpm(Contains("execution timed out"), Fixed("php_fpm_terminate_timeout")),
     // A worker ending on SIGTERM follows a terminate or a stop; SIGQUIT is a
     // graceful reload. Neither is a crash.

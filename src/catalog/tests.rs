@@ -360,6 +360,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "php-fpm:www",
     ),
     (
+        "[21-Nov-2026 10:00:00] WARNING: [pool www] seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning 8 children, there are 0 idle, and 5 total children",
+        "php_fpm_max_children",
+        "php-fpm:www",
+    ),
+    (
         "[21-Nov-2026 10:00:00] WARNING: [pool www] child 123 exited on signal 11 (SIGSEGV - core dumped) after 1.000000 seconds from start",
         "php_fpm_child_crash",
         "php-fpm:www",

@@ -90,6 +90,32 @@ pub struct Failure {
     pub file: u32,
     /// Line number of its first line.
     pub line: u64,
+    /// True when its request was counted before under another cause (a
+    /// retry that failed otherwise): new for its cause, not a new request.
+    pub repeat: bool,
+    /// The status its request was counted with before, under other causes,
+    /// which the client did not get: the client gets the last attempt's.
+    pub restatus: Option<Restatus>,
+}
+
+/// Statuses to correct: one request of each cause in `causes` was counted
+/// with status `from`, and goes to the status of the failure that carries
+/// this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restatus {
+    /// One bit per cause id.
+    pub causes: u64,
+    /// The status they counted.
+    pub from: u16,
+}
+
+impl Restatus {
+    /// The causes, in id order.
+    pub fn causes(self) -> impl Iterator<Item = CauseId> {
+        (0..64u16)
+            .filter(move |i| self.causes >> i & 1 == 1)
+            .map(CauseId)
+    }
 }
 
 /// Unrecognized lines kept as samples.

@@ -208,7 +208,7 @@ pub fn find_in(cells: &Cells, upstreams: &Interner) -> Incidents {
     let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
         return out;
     };
-    let span = ((last.0 - first.0) / w + 1)
+    let span = (last.0.saturating_sub(first.0) / w + 1)
         .max(MIN_BASELINE_SECS / w)
         .max(1) as u64;
     let web = |c: &Cell| c.key.server != Server::PhpFpm;
@@ -246,7 +246,9 @@ pub fn find_in(cells: &Cells, upstreams: &Interner) -> Incidents {
 
     // Spans per series: each upstream's hot windows, and the windows hot
     // only as a whole (a rise spread over many upstreams, all members).
-    let close = |i: usize, j: usize| windows[j].0 - (windows[i].0 + w) <= MERGE_GAP;
+    let close = |i: usize, j: usize| {
+        windows[j].0.saturating_sub(windows[i].0.saturating_add(w)) <= MERGE_GAP
+    };
     let mut spans: Vec<Span> = Vec::new();
     let mut add_spans = |hot: &[usize], members: &dyn Fn(usize) -> Vec<u32>| {
         let mut cur: Option<Span> = None;
@@ -318,17 +320,20 @@ pub fn find_in(cells: &Cells, upstreams: &Interner) -> Incidents {
         // time and in no other group.
         let mut idx: Vec<usize> = (g.a..=g.b).collect();
         let prev_b = k.checked_sub(1).map(|p| groups[p].0.b);
-        if g.a > 0 && windows[g.a - 1].0 == windows[g.a].0 - w && prev_b != Some(g.a - 1) {
+        if g.a > 0
+            && windows[g.a - 1].0 == windows[g.a].0.saturating_sub(w)
+            && prev_b != Some(g.a - 1)
+        {
             idx.insert(0, g.a - 1);
         }
         let next_a = groups.get(k + 1).map(|n| n.0.a);
         if g.b + 1 < windows.len()
-            && windows[g.b + 1].0 == windows[g.b].0 + w
+            && windows[g.b + 1].0 == windows[g.b].0.saturating_add(w)
             && next_a != Some(g.b + 1)
         {
             idx.push(g.b + 1);
         }
-        if let Some(inc) = incident(&windows, &idx, g, &mut claimed, upstreams, w) {
+        if let Some(inc) = incident(cells, &windows, &idx, g, &mut claimed, upstreams, w) {
             out.incidents.push(inc);
         }
     }
@@ -339,7 +344,7 @@ pub fn find_in(cells: &Cells, upstreams: &Interner) -> Incidents {
             .iter()
             .flat_map(|(_, cs)| cs.iter())
             .filter(|c| web(c) && c.first > prev.end && c.last < next.start)
-            .map(|c| c.count)
+            .map(|c| c.count.saturating_sub(c.repeats))
             .sum();
         out.quiet.push(Quiet {
             start: prev.end,
@@ -364,6 +369,7 @@ struct Span {
 /// is one; `claimed` holds the (window, upstream) cells taken by incidents
 /// before it.
 fn incident(
+    store: &Cells,
     windows: &[(i64, &[Cell])],
     idx: &[usize],
     g: &Span,
@@ -401,10 +407,12 @@ fn incident(
                 && (in_span(*i) || !is_request_cause(c.key.cause))
         })
         .collect();
-    let failed_requests: u64 = cells.iter().map(|(_, c)| c.count).sum();
+    // Requests, once each: a retry that failed otherwise is not another.
+    let requests = |c: &Cell| c.count.saturating_sub(c.repeats);
+    let failed_requests: u64 = cells.iter().map(|(_, c)| requests(c)).sum();
     let start = cells.iter().map(|(_, c)| c.first).min()?;
     let end = cells.iter().map(|(_, c)| c.last).max()?;
-    if failed_requests < MIN_FAILURES || end.0 - start.0 < MIN_SECONDS {
+    if failed_requests < MIN_FAILURES || end.0.saturating_sub(start.0) < MIN_SECONDS {
         return None;
     }
     claimed.extend(cells.iter().map(|(i, c)| (*i, c.key.upstream)));
@@ -437,7 +445,7 @@ fn incident(
             routes.add(r, n);
         }
         routes.add(OTHER, c.other_routes);
-        servers[c.key.server] += c.count;
+        servers[c.key.server] += requests(c);
     }
     let mut causes: Vec<(CauseId, u64)> = by_cause.iter().map(|(&k, v)| (k, v.0)).collect();
     causes.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
@@ -460,12 +468,10 @@ fn incident(
     let mut first_root: Option<&Cell> = None;
     let mut first_echo: Option<&Cell> = None;
     for (_, c) in &cells {
-        let earlier = |o: Option<&Cell>| {
-            o.is_none_or(|o| {
-                (c.first, c.example.file, c.example.line)
-                    < (o.first, o.example.file, o.example.line)
-            })
-        };
+        // The earliest cell that kept its line (see `Cells`), else the
+        // earliest.
+        let rank = |x: &Cell| (!x.line.has_text(), x.first, x.line.file, x.line.line);
+        let earlier = |o: Option<&Cell>| o.is_none_or(|o| rank(c) < rank(o));
         if c.key.cause == root {
             if c.key.upstream != NO_KEY {
                 root_upstreams.add(c.key.upstream, c.attempts);
@@ -480,10 +486,10 @@ fn incident(
     let mut evidence: Vec<Example> = first_root
         .iter()
         .chain(&first_echo)
-        .map(|c| c.example.clone())
+        .map(|c| store.example(c))
         .collect();
     // php-fpm's own lines on a pool behind the span's FastCGI upstreams.
-    let fpm = fpm_evidence(windows, start, end, &ups, upstreams, w);
+    let fpm = fpm_evidence(store, windows, start, end, &ups, upstreams, w);
     if let Some((cause, lines, pool_lines)) = fpm {
         root = cause;
         servers[Server::PhpFpm] += lines;
@@ -496,7 +502,7 @@ fn incident(
         start,
         end,
         peak_start: peak.0,
-        peak_end: peak.0 + w,
+        peak_end: peak.0.saturating_add(w),
         peak_count: peak.1,
         failed_requests,
         root,
@@ -517,6 +523,7 @@ fn incident(
 /// has FastCGI upstreams at all (the log does not say which address a pool
 /// listens on).
 fn fpm_evidence(
+    store: &Cells,
     windows: &[(i64, &[Cell])],
     start: LocalTime,
     end: LocalTime,
@@ -535,10 +542,10 @@ fn fpm_evidence(
     if fastcgi.is_empty() {
         return None;
     }
-    let from = start.0 - FPM_BEFORE;
+    let from = start.0.saturating_sub(FPM_BEFORE);
     let cells: Vec<&Cell> = windows
         .iter()
-        .filter(|(s, _)| *s + w > from && *s <= end.0)
+        .filter(|(s, _)| s.saturating_add(w) > from && *s <= end.0)
         .flat_map(|(_, cs)| cs.iter())
         .filter(|c| c.key.server == Server::PhpFpm && c.last.0 >= from && c.first <= end)
         .collect();
@@ -563,7 +570,7 @@ fn fpm_evidence(
     for c in &chosen {
         lines += c.attempts;
         let e = by_cause.entry(c.key.cause).or_insert((c.first, c));
-        if (c.first, c.example.file, c.example.line) < (e.0, e.1.example.file, e.1.example.line) {
+        if (c.first, c.line.file, c.line.line) < (e.0, e.1.line.file, e.1.line.line) {
             *e = (c.first, c);
         }
     }
@@ -574,7 +581,7 @@ fn fpm_evidence(
     Some((
         cause,
         lines,
-        firsts.iter().map(|f| f.2.example.clone()).collect(),
+        firsts.iter().map(|f| store.example(f.2)).collect(),
     ))
 }
 

@@ -14,6 +14,8 @@ fn add(a: &mut Aggregator, cause: &str, server: Server, t: i64, up: &str, new_re
         lines: 1,
         file: 0,
         line: t as u64,
+        repeat: false,
+        restatus: None,
     };
     let u = a.upstreams.intern(up.as_bytes());
     let r = a.routes.intern(b"/api/x");
@@ -276,4 +278,57 @@ fn php_fpm_lines_explain_the_fastcgi_failures_and_add_no_requests() {
         "shop"
     ));
     assert!(!names_pool("é", "shop"));
+}
+
+#[test]
+fn a_crashing_pool_behind_a_tcp_address_is_the_root_when_no_address_names_a_pool() {
+    let mut a = Aggregator::new(60);
+    for s in 9_000..9_008 {
+        add(
+            &mut a,
+            "php_fpm_child_crash",
+            Server::PhpFpm,
+            s,
+            "php-fpm:crash",
+            true,
+        );
+        add(
+            &mut a,
+            "connection_reset",
+            Server::Nginx,
+            s,
+            "fastcgi://127.0.0.1:9000",
+            true,
+        );
+    }
+    let found = find(&a);
+    let inc = &found.incidents[0];
+    assert_eq!(inc.root, id("php_fpm_child_crash"));
+    assert_eq!(inc.failed_requests, 8);
+    assert_eq!(inc.servers[Server::PhpFpm], 8);
+    assert_eq!((inc.start.0, inc.end.0), (9_000, 9_007));
+    // Behind a proxy_pass to HTTP, php-fpm explains nothing.
+    let mut b = Aggregator::new(60);
+    for s in 9_000..9_008 {
+        add(
+            &mut b,
+            "php_fpm_child_crash",
+            Server::PhpFpm,
+            s,
+            "php-fpm:crash",
+            true,
+        );
+        add(
+            &mut b,
+            "connection_reset",
+            Server::Nginx,
+            s,
+            "http://127.0.0.1:8080",
+            true,
+        );
+    }
+    let found = find(&b);
+    assert_eq!(found.incidents.len(), 1);
+    assert_eq!(found.incidents[0].root, id("connection_reset"));
+    assert_eq!(found.incidents[0].servers[Server::PhpFpm], 0);
 }

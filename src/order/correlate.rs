@@ -17,7 +17,7 @@
 
 use hashbrown::HashMap;
 
-use crate::event::{CauseId, Event, Failure, LocalTime, Role, Server};
+use crate::event::{CauseId, Event, Failure, LocalTime, Restatus, Role, Server};
 use crate::keys::{Key, Keys, NO_KEY};
 
 /// Seconds within which Apache lines on one thread belong to one failure.
@@ -86,6 +86,10 @@ struct Recent {
     /// older epoch never matches, so forgetting everything is one
     /// increment, not a memset. 0 marks an empty slot.
     tag: u64,
+    /// The time of its last failure, shifted left 16 bits, and in the low
+    /// 16 the status that failure gave the client (0: none), which its
+    /// causes counted it with: one word, so that the slot stays one cache
+    /// line.
     time: i64,
     /// [`pair`]s, the unused ones 0.
     seen: [u64; RECENT_PAIRS],
@@ -101,6 +105,26 @@ const EMPTY_RECENT: Recent = Recent {
 /// bits (plus one), the upstream's hash in the other 48.
 fn pair(cause: CauseId, upstream_hash: u64) -> u64 {
     (u64::from(cause.0) + 1) << 48 | (upstream_hash & 0xFFFF_FFFF_FFFF)
+}
+
+/// A slot's time and status as one word (see [`Recent::time`]).
+fn pack(t: i64, status: u16) -> i64 {
+    t.wrapping_shl(16) | i64::from(status)
+}
+
+/// The time and status of a packed word.
+fn unpack(x: i64) -> (i64, u16) {
+    (x >> 16, x as u16)
+}
+
+/// The status a client got for a failure: the message's own when it tells
+/// one, else the cause's on the server that logged it (nginx's when that
+/// server has none).
+pub fn client_status(f: &Failure) -> Option<u16> {
+    let info = f.cause.info();
+    f.status
+        .or(info.status[f.server])
+        .or(info.status[Server::Nginx])
 }
 
 /// The cause of a [`pair`].
@@ -158,16 +182,20 @@ impl Correlator {
             // nginx lines are failures of their own, or retries of one.
             Server::Nginx => {
                 let Some(cause) = ev.cause else { return };
-                let new_request = ev.request.is_none_or(|req| {
+                let mut f = failure_of(ev, cause, at);
+                if let Some(req) = ev.request {
                     let upstream_hash = if ev.upstream == NO_KEY {
                         0
                     } else {
                         keys.upstreams.hash(ev.upstream)
                     };
-                    self.nginx_new_request(req, at.file, ev.time, cause, upstream_hash)
-                });
-                let mut f = failure_of(ev, cause, at);
-                f.new_request = new_request;
+                    let status = client_status(&f).unwrap_or(0);
+                    let seen =
+                        self.nginx_attempt(req, at.file, ev.time, cause, upstream_hash, status);
+                    f.new_request = seen.new_request;
+                    f.repeat = seen.repeat;
+                    f.restatus = seen.restatus;
+                }
                 emit(&f, text);
             }
             Server::Apache if ev.role != Role::Alone => self.push_apache(ev, at, text, keys, emit),
@@ -200,18 +228,22 @@ impl Correlator {
         }
     }
 
-    /// Whether an nginx failure of request key `req` (see
-    /// [`Event::request`]) in input `file` is a new request rather than a
-    /// retry of one counted under the same cause; remembers it either way.
+    /// What an nginx failure of request key `req` (see [`Event::request`])
+    /// in input `file`, which gave the client `status`, is to the requests
+    /// remembered: a new request, or a retry of one counted under the same
+    /// cause (an attempt) or under others (new for its cause, and the
+    /// client got this attempt's status, not theirs); remembers it either
+    /// way.
     #[inline]
-    fn nginx_new_request(
+    fn nginx_attempt(
         &mut self,
         req: u64,
         file: u32,
         time: Option<LocalTime>,
         cause: CauseId,
         upstream_hash: u64,
-    ) -> bool {
+        status: u16,
+    ) -> Attempt {
         let t = time.map_or(0, |t| t.0);
         let pair = pair(cause, upstream_hash);
         if self.recent.is_empty() {
@@ -225,8 +257,13 @@ impl Correlator {
         // the table is walked almost in order instead of at random.
         let slot = (req as u32).wrapping_add(file.wrapping_mul(0x9E37_79B9));
         let r = &mut self.recent[slot as usize % MAX_RECENT];
-        let mut new_request = true;
-        if r.tag == tag && (t - r.time).abs() <= RETRY_SECS {
+        let mut out = Attempt {
+            new_request: true,
+            repeat: false,
+            restatus: None,
+        };
+        let (last, was) = unpack(r.time);
+        if r.tag == tag && (t - last).abs() <= RETRY_SECS {
             let len = r.seen.iter().position(|&p| p == 0).unwrap_or(RECENT_PAIRS);
             let seen = &r.seen[..len];
             if seen.contains(&pair) {
@@ -234,20 +271,29 @@ impl Correlator {
                 // connection, not a retry.
                 r.seen = first_pair(pair);
             } else {
+                let causes = seen
+                    .iter()
+                    .map(|&p| pair_cause(p))
+                    .filter(|&c| c < 64)
+                    .fold(0u64, |m, c| m | 1 << c);
                 if seen.iter().any(|&p| pair_cause(p) == cause.0) {
-                    new_request = false;
+                    out.new_request = false;
+                } else {
+                    out.repeat = true;
+                }
+                if was != 0 && status != 0 && was != status && causes != 0 {
+                    out.restatus = Some(Restatus { causes, from: was });
                 }
                 if len < RECENT_PAIRS {
                     r.seen[len] = pair;
                 }
             }
-            r.time = t;
         } else {
             r.tag = tag;
-            r.time = t;
             r.seen = first_pair(pair);
         }
-        new_request
+        r.time = pack(t, status);
+        out
     }
 
     fn push_apache(
@@ -413,6 +459,16 @@ fn merge(p: &mut Pending, ev: &Event, at: Place, keys: &Keys) {
     p.failure.lines += at.lines;
 }
 
+/// What an nginx failure is to the requests before it.
+struct Attempt {
+    /// Not a retry under the same cause.
+    new_request: bool,
+    /// A retry of a request counted under another cause.
+    repeat: bool,
+    /// The statuses its request was counted with, to correct.
+    restatus: Option<Restatus>,
+}
+
 /// A request's pair list holding `pair` alone.
 fn first_pair(pair: u64) -> [u64; RECENT_PAIRS] {
     let mut seen = [0; RECENT_PAIRS];
@@ -435,6 +491,8 @@ fn failure_of(ev: &Event, cause: CauseId, at: Place) -> Failure {
         lines: at.lines,
         file: at.file,
         line: at.line,
+        repeat: false,
+        restatus: None,
     }
 }
 
@@ -533,5 +591,81 @@ mod tests {
             });
         }
         assert_eq!(new, [true, false, true, true, true]);
+    }
+
+    /// A request whose first attempt timed out and whose retry met "no
+    /// live upstreams" is new for the second cause but not a new request,
+    /// and the client got the last attempt's status: the timeout's 504 is
+    /// corrected to 502. A third attempt of the first cause moves both
+    /// back.
+    #[test]
+    fn a_retry_under_another_cause_carries_the_status_the_client_got() {
+        let id = |s: &str| CauseId::from_id(s).unwrap();
+        let mut table = KeyTable::default();
+        let (a, b, group) = (
+            table.intern(b"http://a:80"),
+            table.intern(b"http://b:80"),
+            table.intern(b"backend"),
+        );
+        let mut keys = Keys::default();
+        keys.upstreams.extend_from(table.keys(), 0);
+        let ev = |cause: &str, upstream: u32| Event {
+            cause: Some(id(cause)),
+            role: Role::Alone,
+            strong: true,
+            status: None,
+            server: Server::Nginx,
+            time: Some(LocalTime(100)),
+            pid: Some(7),
+            tid: Some(7),
+            request: Some(42),
+            upstream,
+            route: NO_KEY,
+            line: 0,
+            start: 0,
+            end: 1,
+            lines: 1,
+        };
+        let mut c = Correlator::new();
+        let mut got = Vec::new();
+        for e in [
+            ev("upstream_timeout", a),
+            ev("no_live_upstreams", group),
+            ev("upstream_timeout", b),
+        ] {
+            c.push(&e, place(0, 1), b"x", &keys, &mut |f, _| {
+                got.push((f.new_request, f.repeat, f.restatus))
+            });
+        }
+        let bit = |s: &str| 1u64 << id(s).0;
+        assert_eq!(got[0], (true, false, None));
+        assert_eq!(
+            got[1],
+            (
+                true,
+                true,
+                Some(Restatus {
+                    causes: bit("upstream_timeout"),
+                    from: 504
+                })
+            )
+        );
+        assert_eq!(
+            got[2],
+            (
+                false,
+                false,
+                Some(Restatus {
+                    causes: bit("upstream_timeout") | bit("no_live_upstreams"),
+                    from: 502
+                })
+            )
+        );
+        let f = failure_of(
+            &ev("no_live_upstreams", group),
+            id("no_live_upstreams"),
+            place(0, 1),
+        );
+        assert_eq!(client_status(&f), Some(502));
     }
 }

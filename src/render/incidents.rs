@@ -169,6 +169,23 @@ fn paragraph(
             format!("; routes {routes}")
         }
     )?;
+    let logged: Vec<String> = inc
+        .servers
+        .0
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(s, &n)| {
+            let what = if s == crate::event::Server::PhpFpm {
+                plural(n, "line", "lines")
+            } else {
+                plural(n, "request", "requests")
+            };
+            format!("{} ({} {what})", s.name(), thousands(n))
+        })
+        .collect();
+    if logged.len() > 1 {
+        writeln!(out, "   {:<11}{}", "logged by", logged.join(", "))?;
+    }
     writeln!(out, "   {:<11}{}", "fix", inc.fix)
 }
 
