@@ -154,3 +154,42 @@ fn threads_do_not_change_envelope_reports() {
         assert_eq!(run("1"), run("2"), "{name}");
     }
 }
+
+/// fixtures/fragments/pasted.log: real lines with their start cut off
+/// (the time; the time and level; all before the connection number):
+/// each is classified, none is given a time.
+#[test]
+fn pasted_fragments_are_counted_without_a_time() {
+    let r = analyze(&[fixtures().join("fragments/pasted.log")]);
+    assert_eq!(r["lines"]["unrecognized"], 0);
+    assert_eq!(r["total_failures"], 19);
+    assert_eq!(r["untimed_failures"], 19);
+    let want = [
+        ("upstream_refused", 6, "http://127.0.0.1:18190"),
+        ("upstream_timeout", 5, "http://127.0.0.1:18101"),
+        ("no_live_upstreams", 4, "backend"),
+        ("php_fatal", 3, ""),
+        ("php_fpm_max_children", 1, "php-fpm:busy"),
+    ];
+    let causes = r["causes"].as_array().unwrap();
+    assert_eq!(causes.len(), want.len());
+    for (c, (cause, n, up)) in causes.iter().zip(want) {
+        assert_eq!(c["cause"], cause);
+        assert_eq!(c["count"], n, "{cause}");
+        assert_eq!(c["untimed"], n, "{cause}");
+        assert_eq!(c["first_seen"], Value::Null, "{cause}");
+        assert_eq!(c["timeline"].as_array().unwrap().len(), 0, "{cause}");
+        let top = c["upstreams"][0]["upstream"].as_str().unwrap_or("");
+        assert_eq!(top, up, "{cause}");
+    }
+    let text = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        .args(["analyze", "--color", "never"])
+        .arg(fixtures().join("fragments/pasted.log"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("note: 19 failed requests came from lines with no time"),
+        "{text}"
+    );
+}

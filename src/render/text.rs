@@ -242,6 +242,17 @@ fn cause_block(
             pretty_time(last)
         )?;
     }
+    if c.untimed > 0 {
+        let text = if c.untimed >= c.count {
+            "none of its lines carry a time: counted, on no timeline".to_string()
+        } else {
+            format!(
+                "{} of them from lines with no time: counted, not on the timeline",
+                thousands(c.untimed)
+            )
+        };
+        writeln!(out, "   {:<10}{text}", "no time")?;
+    }
     if let Some(spark) = time_span(r).and_then(|span| sparkline(c, r.window_seconds, span)) {
         writeln!(out, "   {:<10}{spark}", "timeline")?;
     }
@@ -283,6 +294,16 @@ fn notes(r: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out, "{s}")
     };
+    if r.untimed_failures > 0 {
+        note(
+            out,
+            st.yellow(&format!(
+                "note: {} failed {} came from lines with no time (the time cut off in a paste, or never written): counted, but in no window and no incident",
+                thousands(r.untimed_failures),
+                plural(r.untimed_failures, "request", "requests")
+            )),
+        )?;
+    }
     if r.lines.unrecognized > 0 {
         note(
             out,
