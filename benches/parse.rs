@@ -12,7 +12,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use upcause::internals::{
     Aggregator, Catalog, ChunkReader, Filters, InputSpec, ParseState, Piece, RunOptions, Scan,
-    Scanner, Sequencer, apache, nginx, parse_head, split_lines,
+    Scanner, Scratch, Sequencer, apache, nginx, parse_head, split_lines,
 };
 
 /// A fixture repeated until it is about 8 MiB, so runs measure steady state.
@@ -59,7 +59,7 @@ fn parsing(c: &mut Criterion) {
                 let mut st = ParseState::new(2026);
                 let mut n = 0usize;
                 for line in split_lines(&buf) {
-                    if let Some(h) = parse_head(line, &mut st) {
+                    if let Some(h) = parse_head(line, &mut st, &mut Scratch::default()) {
                         n += if name == "nginx" {
                             nginx::Body::parse(h.body).message.len()
                         } else {
@@ -86,7 +86,7 @@ fn classify(c: &mut Criterion) {
                 let mut n = 0usize;
                 let mut scratch = Vec::new();
                 for line in split_lines(&buf) {
-                    if let Some(h) = parse_head(line, &mut st) {
+                    if let Some(h) = parse_head(line, &mut st, &mut Scratch::default()) {
                         n += usize::from(catalog.classify(&h, &mut scratch).is_some());
                     }
                 }

@@ -70,7 +70,7 @@ pub mod internals {
     pub use crate::input::lines::{ChunkReader, Piece, split_lines};
     pub use crate::input::source::InputSpec;
     pub use crate::order::{Filters, Sequencer};
-    pub use crate::parse::{ParseState, apache, nginx, parse_head, php_fpm};
+    pub use crate::parse::{ParseState, Scratch, apache, nginx, parse_head, php_fpm};
     pub use crate::pipeline::{RunOptions, run};
     pub use crate::render::{json, text};
     pub use crate::scan::{Scan, Scanner};

@@ -71,6 +71,7 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
             count: c.count,
             attempts: c.attempts,
             lines: c.lines,
+            untimed: c.untimed,
             first: c.first_seen.as_deref().and_then(parse_time),
             last: c.last_seen.as_deref().and_then(parse_time),
             servers: c.servers.0,

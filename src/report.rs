@@ -34,6 +34,10 @@ pub struct Report {
     /// Failed requests seen but left out by the filters.
     #[serde(default)]
     pub excluded_failures: u64,
+    /// Failed requests whose lines had no time (the sum of the causes'
+    /// `untimed`).
+    #[serde(default)]
+    pub untimed_failures: u64,
     /// The filters the failures were counted under.
     #[serde(default)]
     pub filters: ReportFilters,
@@ -197,6 +201,10 @@ pub struct CauseReport {
     pub peak: Option<Peak>,
     /// Failed requests per window (windows without any are left out).
     pub timeline: Vec<TimelinePoint>,
+    /// Failed requests whose lines had no time (a paste that cut it off,
+    /// Apache's bare lines): in `count`, in no window of `timeline`.
+    #[serde(default)]
+    pub untimed: u64,
     /// Attempts per upstream server, most first.
     pub upstreams: Vec<UpstreamCount>,
     /// Failed requests per normalized route, most first.
@@ -573,6 +581,10 @@ impl Report {
             window_seconds: agg.window,
             total_failures: total,
             excluded_failures: lines.excluded,
+            untimed_failures: agg
+                .causes
+                .iter()
+                .fold(0u64, |n, c| n.saturating_add(c.untimed)),
             filters: ReportFilters::default(),
             incidents: found
                 .incidents
@@ -873,6 +885,7 @@ fn cause_report(
         },
         first_seen: c.first.map(LocalTime::iso),
         last_seen: c.last.map(LocalTime::iso),
+        untimed: c.untimed,
         peak,
         timeline: c
             .timeline

@@ -25,7 +25,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use upcause::internals::{
-    Catalog, ChunkReader, ParseState, Piece, apache, escape, nginx, parse_head, php_fpm,
+    Catalog, ChunkReader, ParseState, Piece, Scratch, apache, escape, nginx, parse_head, php_fpm,
     split_lines,
 };
 
@@ -142,7 +142,7 @@ proptest! {
     #[test]
     fn parsers_and_classify_never_panic(line in hostile_line(), year in 0i32..10_000) {
         let mut state = ParseState::new(year);
-        if let Some(head) = parse_head(&line, &mut state) {
+        if let Some(head) = parse_head(&line, &mut state, &mut Scratch::default()) {
             prop_assert!(inside(&line, head.body));
             if let Some(t) = head.time {
                 let _ = t.iso();
@@ -153,7 +153,7 @@ proptest! {
                 }
             }
             // The next line is parsed with the year the first one left.
-            let _ = parse_head(&line, &mut state);
+            let _ = parse_head(&line, &mut state, &mut Scratch::default());
         }
         let b = nginx::Body::parse(&line);
         prop_assert!(inside(&line, b.message) && inside(&line, b.action));
@@ -797,7 +797,8 @@ fn nginx_record() -> impl Strategy<Value = NginxRecord> {
 }
 
 fn check_nginx(r: &NginxRecord, line: &[u8]) -> Result<(), TestCaseError> {
-    let head = parse_head(line, &mut ParseState::new(2000)).ok_or_else(|| {
+    let mut scratch = Scratch::default();
+    let head = parse_head(line, &mut ParseState::new(2000), &mut scratch).ok_or_else(|| {
         TestCaseError::fail(format!("not recognised: {}", String::from_utf8_lossy(line)))
     })?;
     prop_assert_eq!(head.server.name(), "nginx");
@@ -836,6 +837,13 @@ fn syslog_prefix() -> impl Strategy<Value = String> {
         "<13>Nov 20 10:23:45 web1 nginx: ",
         "2026-11-20T10:23:45+0000 web1 apache2[9]: ",
         "<165>1 2026-11-20T10:23:45.003Z host app[1]: ",
+        "<187>1 2026-11-21T09:06:18+00:00 host nginx - - - ",
+        "web_1      | ",
+        "\x1b[36mweb-1  | \x1b[0m",
+        "12:00:01 nginx.1  | ",
+        "2026-11-20T10:23:45.123456789Z ",
+        "2026-11-20T10:23:45.123456789Z stderr F ",
+        "[pod/ingress-nginx-controller-7f9c/controller] ",
     ])
     .prop_map(str::to_string)
 }
@@ -1033,7 +1041,8 @@ fn apache_record() -> impl Strategy<Value = ApacheRecord> {
 }
 
 fn check_apache(r: &ApacheRecord, line: &[u8]) -> Result<(), TestCaseError> {
-    let head = parse_head(line, &mut ParseState::new(2000)).ok_or_else(|| {
+    let mut scratch = Scratch::default();
+    let head = parse_head(line, &mut ParseState::new(2000), &mut scratch).ok_or_else(|| {
         TestCaseError::fail(format!("not recognised: {}", String::from_utf8_lossy(line)))
     })?;
     prop_assert_eq!(head.server.name(), "apache");
@@ -1100,7 +1109,8 @@ proptest! {
             line += &format!("({n})Some error: ");
         }
         line += &message;
-        let head = parse_head(line.as_bytes(), &mut ParseState::new(2000)).expect("recognised");
+        let mut scratch = Scratch::default();
+        let head = parse_head(line.as_bytes(), &mut ParseState::new(2000), &mut scratch).expect("recognised");
         prop_assert_eq!(head.server.name(), "apache");
         prop_assert!(head.module.is_empty());
         prop_assert_eq!(head.time.map(|x| x.iso()), Some(t.iso()));
@@ -1139,7 +1149,8 @@ proptest! {
             line += &format!("[pool {p}] ");
         }
         line += &message;
-        let head = parse_head(line.as_bytes(), &mut ParseState::new(2000)).expect("recognised");
+        let mut scratch = Scratch::default();
+        let head = parse_head(line.as_bytes(), &mut ParseState::new(2000), &mut scratch).expect("recognised");
         prop_assert_eq!(head.server.name(), "php-fpm");
         prop_assert_eq!(head.time.map(|x| x.iso()), Some(t.iso()));
         prop_assert_eq!(head.level, level.as_bytes());

@@ -45,6 +45,9 @@ pub struct CauseStats {
     pub last: Option<LocalTime>,
     /// Failed requests per window start.
     pub timeline: BTreeMap<i64, u64>,
+    /// Failed requests whose lines had no time (pasted fragments, bare
+    /// lines): counted, on no timeline.
+    pub untimed: u64,
     /// Attempts per upstream id.
     pub upstreams: Counts,
     /// Failed requests per route id.
@@ -304,6 +307,9 @@ impl Aggregator {
             return;
         }
         c.count += 1;
+        if f.time.is_none() {
+            c.untimed += 1;
+        }
         c.servers[f.server] += 1;
         if let Some(s) = client_status(f) {
             match c.statuses.get_mut(&s) {
@@ -430,6 +436,7 @@ impl Aggregator {
             mine.count = mine.count.saturating_add(theirs.count);
             mine.attempts = mine.attempts.saturating_add(theirs.attempts);
             mine.lines = mine.lines.saturating_add(theirs.lines);
+            mine.untimed = mine.untimed.saturating_add(theirs.untimed);
             mine.first = min_opt(mine.first, theirs.first);
             mine.last = max_opt(mine.last, theirs.last);
             for (start, n) in theirs.timeline {

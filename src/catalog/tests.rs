@@ -8,11 +8,13 @@ use crate::catalog::nginx::{Prefilter, upstream_server};
 use crate::catalog::rows::CauseRule;
 use crate::event::{CauseId, Role, Server};
 use crate::parse::nginx::LazyBody;
-use crate::parse::{ParseState, parse_head};
+use crate::parse::{ParseState, Scratch, parse_head};
 
 fn classify(line: &str) -> Option<(String, Option<String>, Role, bool)> {
     let catalog = Catalog::new();
-    let head = parse_head(line.as_bytes(), &mut ParseState::new(2026)).expect("line must parse");
+    let mut scratch = Scratch::default();
+    let head = parse_head(line.as_bytes(), &mut ParseState::new(2026), &mut scratch)
+        .expect("line must parse");
     catalog.classify(&head, &mut Vec::new()).map(|c| {
         (
             c.cause.map(|c| c.info().id.to_string()).unwrap_or_default(),
@@ -605,7 +607,8 @@ fn nginx_shortcuts_agree_with_the_plain_walk() {
     let mut memo = FitMemo::default();
     for l in lines.iter().chain(&lines) {
         let mut st = ParseState::new(2026);
-        let Some(head) = parse_head(l, &mut st) else {
+        let mut scratch = Scratch::default();
+        let Some(head) = parse_head(l, &mut st, &mut scratch) else {
             continue;
         };
         if head.server != Server::Nginx {

@@ -398,6 +398,7 @@ mod tests {
             share: 0.0,
             first_seen: None,
             last_seen: None,
+            untimed: 0,
             peak: None,
             timeline: Vec::new(),
             upstreams: upstreams
@@ -445,6 +446,7 @@ mod tests {
             window_seconds: 60,
             total_failures: causes.iter().map(|c| c.count).sum(),
             excluded_failures: 0,
+            untimed_failures: 0,
             filters: Default::default(),
             causes,
             lines: Default::default(),

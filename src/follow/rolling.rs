@@ -165,6 +165,7 @@ impl Rolling {
 fn add_rest(into: &mut CauseStats, from: CauseStats) {
     into.attempts += from.attempts;
     into.lines += from.lines;
+    into.untimed += from.untimed;
     into.first = match (into.first, from.first) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

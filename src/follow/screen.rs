@@ -372,6 +372,7 @@ mod tests {
             servers: Default::default(),
             lines: 10,
             config: Vec::new(),
+            untimed: 0,
         });
         r.total_failures = 10;
         let f = Frame {

@@ -107,7 +107,7 @@ impl<'a> Sequencer<'a> {
             if let Some(c) = &mut self.carry {
                 self.stats.continuation += 1;
                 c.lines += 1;
-                let closes = parse::record_closes(line);
+                let closes = parse::record_closes(&c.buf, line);
                 if c.buf.len() + line.len() < MAX_RECORD || closes {
                     c.buf.push(b'\n');
                     c.buf.extend_from_slice(line);

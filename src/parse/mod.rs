@@ -9,11 +9,14 @@
 //! check and nothing else.
 
 pub mod apache;
+pub mod envelope;
+pub mod fragment;
 mod head;
 pub mod nginx;
 pub mod php_fpm;
 pub mod time;
 
+pub use envelope::Scratch;
 pub use head::Head;
 
 use crate::event::{LocalTime, Server};
@@ -31,6 +34,8 @@ pub struct ParseState {
     apache_dates: time::DateCache,
     /// Recent nginx `pid#tid: ` texts.
     pids: nginx::PidCache,
+    /// The last line read was a container runtime's partial piece.
+    partial: bool,
 }
 
 impl ParseState {
@@ -42,6 +47,7 @@ impl ParseState {
             dates: time::DateCache::default(),
             apache_dates: time::DateCache::default(),
             pids: nginx::PidCache::default(),
+            partial: false,
         }
     }
 
@@ -56,22 +62,51 @@ impl ParseState {
     }
 }
 
-/// A record whose text goes on over the next physical lines (so far only
-/// nginx's FastCGI stderr records: PHP stack traces); the lines that
-/// follow, up to one that [`record_closes`], are joined to it.
+/// A record whose text goes on over the next physical lines: nginx's
+/// FastCGI stderr records (PHP stack traces), and a container runtime's
+/// partial piece of a long line (see [`envelope`]); the lines that follow,
+/// up to one that [`record_closes`], are joined to it. Asks about the line
+/// `parse_head` read last.
 #[inline]
-pub fn record_opens(head: &Head<'_>) -> bool {
+pub fn record_opens(head: &Head<'_>, state: &mut ParseState) -> bool {
+    if state.partial {
+        state.partial = false;
+        return true;
+    }
     head.server == Server::Nginx && nginx::opens_record(head.body)
 }
 
-/// The last physical line of a record that [`record_opens`].
-pub fn record_closes(line: &[u8]) -> bool {
+/// Forgets that the line read last was a partial piece (after a joined
+/// record is read again as a whole).
+pub fn record_opens_no_more(state: &mut ParseState) {
+    state.partial = false;
+}
+
+/// Whether `line` is the last physical line of the record that `opener`
+/// (its first line) opened.
+pub fn record_closes(opener: &[u8], line: &[u8]) -> bool {
+    if envelope::piece_goes_on(first_line(opener)) == Some(true) {
+        return envelope::piece_goes_on(line) != Some(true);
+    }
     nginx::closes_record(line)
 }
 
-/// Recognises a line; `None` when it is in no known format.
-#[inline]
-pub fn parse_head<'a>(line: &'a [u8], state: &mut ParseState) -> Option<Head<'a>> {
+fn first_line(b: &[u8]) -> &[u8] {
+    match memchr::memchr(b'\n', b) {
+        Some(i) => &b[..i],
+        None => b,
+    }
+}
+
+/// Recognises a line; `None` when it is in no known format. A line inside
+/// an envelope whose text had to be decoded (JSON) is decoded into
+/// `scratch`, so the head may borrow from it.
+#[inline(always)]
+pub fn parse_head<'a>(
+    line: &'a [u8],
+    state: &mut ParseState,
+    scratch: &'a mut Scratch,
+) -> Option<Head<'a>> {
     let first = *line.first()?;
     // The common case first, returned as built: no merging with the other
     // layouts' results, which would copy the head through memory.
@@ -83,76 +118,37 @@ pub fn parse_head<'a>(line: &'a [u8], state: &mut ParseState) -> Option<Head<'a>
             return Some(head);
         }
     }
-    parse_head_other(line, first, state)
+    parse_head_other(line, first, state, scratch)
 }
 
-/// [`parse_head`] for every layout but a plain nginx line.
+/// [`parse_head`] for every layout but a plain nginx line: the other plain
+/// layouts, then the envelopes, then the fragments.
 #[inline(never)]
-fn parse_head_other<'a>(line: &'a [u8], first: u8, state: &mut ParseState) -> Option<Head<'a>> {
-    let head = if first.is_ascii_digit() {
-        syslog_wrapped(line, state)
-    } else if first == b'[' {
-        apache::head_cached(line, &mut state.apache_dates).or_else(|| php_fpm::head(line))
-    } else if first == b'A' {
-        apache::bare(line)
-    } else {
-        syslog_wrapped(line, state)
-    }?;
+fn parse_head_other<'a>(
+    line: &'a [u8],
+    first: u8,
+    state: &mut ParseState,
+    scratch: &'a mut Scratch,
+) -> Option<Head<'a>> {
+    let plain = match first {
+        b'[' => apache::head_cached(line, &mut state.apache_dates).or_else(|| php_fpm::head(line)),
+        b'A' => apache::bare(line),
+        _ => None,
+    };
+    let head = match plain {
+        Some(h) => h,
+        None => match envelope::unwrap(line, state.year_hint, scratch) {
+            Some((h, partial)) => {
+                state.partial = partial;
+                h
+            }
+            None => fragment::head(line)?,
+        },
+    };
     if let Some(t) = head.time {
         state.saw(t);
     }
     Some(head)
-}
-
-/// A line behind a syslog or journald prefix: `[<PRI>]TIME HOST TAG: ` where
-/// TIME is `Nov 20 10:23:45[.ffffff]` or ISO 8601. The inner line keeps its
-/// own timestamp when it has one, otherwise takes the syslog one.
-fn syslog_wrapped<'a>(line: &'a [u8], state: &ParseState) -> Option<Head<'a>> {
-    let mut rest = line;
-    if rest.first() == Some(&b'<') {
-        let close = memchr::memchr(b'>', &rest[..rest.len().min(6)])?;
-        rest = &rest[close + 1..];
-        // RFC 5424 has a version number after the PRI.
-        if rest.starts_with(b"1 ") {
-            rest = &rest[2..];
-        }
-    }
-    let (time, after) = if rest.first().is_some_and(u8::is_ascii_digit) {
-        let t = time::iso(rest)?;
-        (t, skip_token(rest))
-    } else {
-        let t = time::syslog(rest, state.year_hint)?;
-        (t, skip_token(&rest[15..]))
-    };
-    // Host, then the tag, which ends with ':'.
-    let after_host = skip_token(after.strip_prefix(b" ")?);
-    let tag_and_msg = after_host.strip_prefix(b" ")?;
-    let colon = memchr::memchr(b':', &tag_and_msg[..tag_and_msg.len().min(64)])?;
-    if tag_and_msg[..colon].contains(&b' ') {
-        return None;
-    }
-    let inner = tag_and_msg[colon + 1..].strip_prefix(b" ")?;
-    let mut head = match inner.first()? {
-        b'0'..=b'9' => nginx::head(inner),
-        b'[' => apache::head(inner)
-            .or_else(|| php_fpm::head(inner))
-            .or_else(|| nginx::head_without_time(inner))
-            .or_else(|| apache::head_without_time(inner)),
-        _ => None,
-    }?;
-    if head.time.is_none() {
-        head.time = Some(time);
-    }
-    Some(head)
-}
-
-/// Skips to the first space (or the end).
-#[inline]
-fn skip_token(b: &[u8]) -> &[u8] {
-    match memchr::memchr(b' ', b) {
-        Some(i) => &b[i..],
-        None => &b[b.len()..],
-    }
 }
 
 #[cfg(test)]
@@ -163,7 +159,8 @@ mod tests {
     /// of haystacks around the 16-byte blocks and the 128-byte hand-over,
     /// with the byte once, twice or not at all.
     fn head(line: &str) -> Option<Head<'_>> {
-        parse_head(line.as_bytes(), &mut ParseState::new(2026))
+        let scratch = Box::leak(Box::default());
+        parse_head(line.as_bytes(), &mut ParseState::new(2026), scratch)
     }
 
     #[test]
@@ -193,8 +190,19 @@ mod tests {
     #[test]
     fn syslog_year_follows_the_file() {
         let mut st = ParseState::new(2030);
-        parse_head(b"2021/05/06 07:08:09 [error] 1#1: x", &mut st).unwrap();
-        let h = parse_head(b"May  6 07:08:10 h nginx: [error] 1#1: *2 x", &mut st).unwrap();
+        parse_head(
+            b"2021/05/06 07:08:09 [error] 1#1: x",
+            &mut st,
+            &mut Scratch::default(),
+        )
+        .unwrap();
+        let mut scratch = Scratch::default();
+        let h = parse_head(
+            b"May  6 07:08:10 h nginx: [error] 1#1: *2 x",
+            &mut st,
+            &mut scratch,
+        )
+        .unwrap();
         assert_eq!(h.time.unwrap().iso(), "2021-05-06T07:08:10");
     }
 

@@ -176,6 +176,49 @@ pub fn head_after_time_cached<'a>(
     })
 }
 
+/// A fragment that starts at `pid#tid: ` (time and level cut off).
+pub fn head_without_level(b: &[u8]) -> Option<Head<'_>> {
+    let (pid, n) = leading_number(b)?;
+    let rest = b[n..].strip_prefix(b"#")?;
+    let (tid, n) = leading_number(rest)?;
+    let rest = rest[n..].strip_prefix(b": ")?;
+    let mut head = head_from_connection(rest).unwrap_or(Head {
+        server: Server::Nginx,
+        time: None,
+        level: b"",
+        module: b"",
+        pid: None,
+        tid: None,
+        cid: None,
+        body: rest,
+    });
+    head.pid = u32::try_from(pid).ok();
+    head.tid = Some(tid);
+    Some(head)
+}
+
+/// A fragment that starts at the connection number, `*7 upstream timed
+/// out ...`: nothing of the prefix is left but the `*N `, so a message
+/// must follow it.
+pub fn head_from_connection(b: &[u8]) -> Option<Head<'_>> {
+    let rest = b.strip_prefix(b"*")?;
+    let (cid, n) = leading_number(rest)?;
+    let body = rest[n..].strip_prefix(b" ")?;
+    if !body.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    Some(Head {
+        server: Server::Nginx,
+        time: None,
+        level: b"",
+        module: b"",
+        pid: None,
+        tid: None,
+        cid: Some(cid),
+        body,
+    })
+}
+
 /// `[level] ` for any level: at most 7 lowercase letters.
 fn any_level(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let b = b.strip_prefix(b"[")?;

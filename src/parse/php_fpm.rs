@@ -37,6 +37,17 @@ pub fn head(line: &[u8]) -> Option<Head<'_>> {
     Some(make(None, level, body.strip_prefix(b" ").unwrap_or(body)))
 }
 
+/// A fragment whose time was cut off: `WARNING: [pool www] ...`.
+pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
+    let colon = memchr::memchr(b':', &b[..b.len().min(8)])?;
+    let level = &b[..colon];
+    if !is_level(level) {
+        return None;
+    }
+    let body = b[colon + 1..].strip_prefix(b" ")?;
+    Some(make(None, level, body))
+}
+
 fn is_level(l: &[u8]) -> bool {
     matches!(l, b"DEBUG" | b"NOTICE" | b"WARNING" | b"ERROR" | b"ALERT")
 }

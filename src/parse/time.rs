@@ -219,6 +219,15 @@ pub fn php_fpm(b: &[u8]) -> Option<LocalTime> {
     )
 }
 
+/// A time of day `10:23:45` (8 bytes) with no date: checked, not placed.
+pub fn clock(b: &[u8]) -> Option<(u32, u32, u32)> {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let (h, m, s) = hms(b)?;
+    (h < 24 && m < 60 && s < 61).then_some((h, m, s))
+}
+
 /// Classic syslog `Nov 20 10:23:45` (15 bytes), which has no year.
 pub fn syslog(b: &[u8], year: i32) -> Option<LocalTime> {
     if b.len() < 15 || b[3] != b' ' || b[6] != b' ' {

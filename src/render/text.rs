@@ -401,6 +401,17 @@ fn cause_block(
             }
         }
     }
+    if c.untimed > 0 {
+        let text = if c.untimed >= c.count {
+            "none of its lines carry a time: counted, on no timeline".to_string()
+        } else {
+            format!(
+                "{} of them from lines with no time: counted, not on the timeline",
+                thousands(c.untimed)
+            )
+        };
+        labelled(out, "no time", &text, width)?;
+    }
     if let Some(span) = time_span(r) {
         let room = width.saturating_sub(INDENT).max(10);
         if let Some((line, scale)) = sparkline(c, r.window_seconds, span, room.min(60)) {
@@ -468,6 +479,17 @@ fn notes(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Resul
     let plain = |s: &str| s.to_string();
     let yellow = |s: &str| st.yellow(s);
     let red = |s: &str| st.red(s);
+    if r.untimed_failures > 0 {
+        note(
+            out,
+            format!(
+                "note: {} failed {} came from lines with no time (the time cut off in a paste, or never written): counted, but in no window and no incident",
+                thousands(r.untimed_failures),
+                plural(r.untimed_failures, "request", "requests")
+            ),
+            &yellow,
+        )?;
+    }
     if r.lines.unrecognized > 0 {
         note(
             out,

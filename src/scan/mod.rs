@@ -23,7 +23,7 @@ use crate::catalog::{Catalog, FitMemo};
 use crate::event::{Event, LineStats, UNRECOGNIZED_SAMPLES};
 use crate::input::lines::{self, MAX_LINE};
 use crate::keys::{KeySource, KeyTable, Keys, NO_KEY};
-use crate::parse::{self, Head, ParseState};
+use crate::parse::{self, Head, ParseState, Scratch};
 
 /// Unparseable lines at the start of a chunk (possibly the continuation of
 /// a record from the previous chunk); not counted in [`Scan::stats`].
@@ -98,6 +98,11 @@ pub struct Scanner<'c> {
     upstream_buf: Vec<u8>,
     /// The catalog's answers for the starts of recent nginx lines.
     memo: FitMemo,
+    /// Where a line's envelope is decoded (a JSON payload).
+    line_scratch: Scratch,
+    /// Likewise for a joined record, read while its next line's head is
+    /// still in hand.
+    record_scratch: Scratch,
 }
 
 /// A record being joined inside the chunk.
@@ -132,6 +137,8 @@ impl<'c> Scanner<'c> {
             route_buf: Vec::new(),
             upstream_buf: Vec::new(),
             memo: FitMemo::default(),
+            line_scratch: Scratch::default(),
+            record_scratch: Scratch::default(),
         }
     }
 
@@ -166,6 +173,7 @@ impl<'c> Scanner<'c> {
         let mut state = ParseState::new(self.default_year);
         let mut leading = true;
         let mut open: Option<Open> = None;
+        let mut scratch = std::mem::take(&mut self.line_scratch);
         let mut idx = 0u32;
         for span in lines::spans(chunk) {
             let (line_start, line_end, next) = (span.start, span.end, span.next);
@@ -177,13 +185,13 @@ impl<'c> Scanner<'c> {
                 leading = false;
                 continue;
             }
-            let head = parse::parse_head(line, &mut state);
+            let head = parse::parse_head(line, &mut state, &mut scratch);
             if let Some(o) = &mut open {
                 if head.is_none() {
                     out.stats.continuation += 1;
                     o.lines += 1;
                     o.end = line_end;
-                    if parse::record_closes(line) {
+                    if parse::record_closes(&chunk[o.start..], line) {
                         let o = open.take().unwrap_or_else(|| unreachable!());
                         self.record(chunk, &o, &mut state, out);
                     }
@@ -209,7 +217,7 @@ impl<'c> Scanner<'c> {
             };
             leading = false;
             out.stats.by_server[head.server] += 1;
-            if parse::record_opens(&head) {
+            if parse::record_opens(&head, &mut state) {
                 open = Some(Open {
                     start: line_start,
                     end: line_end,
@@ -231,6 +239,7 @@ impl<'c> Scanner<'c> {
                 });
             }
         }
+        self.line_scratch = scratch;
         out.stats.total = u64::from(idx - out.leading.lines);
         out.lines = idx;
         self.hand_on_keys(out);
@@ -238,9 +247,13 @@ impl<'c> Scanner<'c> {
 
     /// Classifies a joined multi-line record.
     fn record(&mut self, chunk: &[u8], o: &Open, state: &mut ParseState, out: &mut Scan) {
-        if let Some(head) = parse::parse_head(&chunk[o.start..o.end], state) {
+        let mut scratch = std::mem::take(&mut self.record_scratch);
+        if let Some(head) = parse::parse_head(&chunk[o.start..o.end], state, &mut scratch) {
             self.classify(&head, o.line, o.start, o.end, o.lines, out);
         }
+        // The record's own pieces are behind it.
+        parse::record_opens_no_more(state);
+        self.record_scratch = scratch;
     }
 
     /// Hot: runs for every recognised record.

@@ -1,0 +1,891 @@
+//! Envelopes: what containers, process managers, log collectors and syslog
+//! put around a server's line. Every prefix and wrapper is taken off here,
+//! and only here; what is inside is then read as the server wrote it (or
+//! as a fragment of it, [`super::fragment`]).
+//!
+//! ```text
+//! web_1      | 2026/11/20 ...                          docker compose v1 (v2: web-1  | ), colours allowed
+//! 12:00:01 nginx.1  | 2026/11/20 ...                   foreman, forego, honcho
+//! [pod/ingress-nginx-7f9/controller] 2026/11/20 ...    kubectl logs --prefix
+//! 2026-11-20T10:23:45.123456789Z 2026/11/20 ...        docker logs -t, kubectl logs --timestamps
+//! 2026-11-20 10:23:45.123456789  [20-Nov-2026 ...      s6-overlay and other stamps
+//! 2026-11-20T10:23:45.123456789Z stderr F 2026/...     CRI (Kubernetes nodes); P pieces are joined
+//! {"log":"2026/11/20 ...\n","stream":"stderr",...}     Docker's json-file driver (pieces joined)
+//! {"message":"...","@timestamp":"..."}                 collectors: message, msg, log, MESSAGE, line
+//! <187>1 2026-11-21T09:06:18+00:00 host nginx - - - …  RFC 5424 syslog
+//! Nov 20 10:23:45 host nginx[812]: ...                 BSD syslog, journalctl -o short(-iso)
+//! ```
+//!
+//! Envelopes nest (a compose prefix before a `-t` stamp), up to a few
+//! levels. The envelope's time is the line's time when the server's own
+//! line has none (a fragment, Apache's bare `AH` lines, a syslog form that
+//! drops the server's time). A JSON payload is decoded into a [`Scratch`]
+//! the caller owns, so the returned head borrows from it.
+
+use super::head::Head;
+use super::{apache, fragment, nginx, php_fpm, time};
+use crate::event::LocalTime;
+
+/// How many envelopes may be nested around one line.
+const MAX_DEPTH: u8 = 4;
+
+/// Where a line's decoded payload is written (a JSON string unescaped, the
+/// pieces of a container's split line joined). Reused from line to line;
+/// it holds at most one record.
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    buf: Vec<u8>,
+}
+
+/// The head inside an envelope, and whether the line is a container
+/// runtime's partial piece (CRI `P`, a json-file `log` without its
+/// newline) whose record goes on in the next line.
+pub fn unwrap<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head<'a>, bool)> {
+    if memchr::memchr(b'\n', line).is_some() {
+        // A record joined over several physical lines.
+        return pieces(line, year, scratch).map(|h| (h, false));
+    }
+    if line.first() == Some(&b'{') {
+        let (head, partial) = json(line, year, scratch)?;
+        return Some((head, partial));
+    }
+    if let Some((piece, time)) = cri(line) {
+        let head = inner(piece.text, Some(time), year, 0)?;
+        return Some((head, piece.partial));
+    }
+    text(line, year, 0).map(|h| (h, false))
+}
+
+/// One container runtime's piece of a line: its text and whether the line
+/// goes on in the next piece.
+struct Piece<'a> {
+    text: &'a [u8],
+    partial: bool,
+}
+
+/// Whether `line` is a container runtime's piece: `Some(true)` for one
+/// whose line goes on in the next, `Some(false)` for a last (or only) one.
+pub fn piece_goes_on(line: &[u8]) -> Option<bool> {
+    if let Some((p, _)) = cri(line) {
+        return Some(p.partial);
+    }
+    if line.first() == Some(&b'{') {
+        let mut s = Vec::new();
+        return docker_log(line, &mut s).map(|_| !s.ends_with(b"\n"));
+    }
+    None
+}
+
+/// A record over several physical lines: the pieces' texts are joined
+/// (directly after a partial piece, with a newline after a whole one) and
+/// the result read as one line.
+fn pieces<'a>(record: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<Head<'a>> {
+    let mut lines = record.split(|&c| c == b'\n');
+    let first = lines.next()?;
+    scratch.buf.clear();
+    let (mut partial, time) = if let Some((p, t)) = cri(first) {
+        scratch.buf.extend_from_slice(p.text);
+        (p.partial, Some(t))
+    } else if first.first() == Some(&b'{') {
+        match docker_log(first, &mut scratch.buf) {
+            Some(t) => (strip_newline(&mut scratch.buf), t),
+            // A collector's object: its payload is the first line's.
+            None => return json(first, year, scratch).map(|(h, _)| h),
+        }
+    } else {
+        // Not a container's record: the envelope is on the first line only.
+        return text_record(record, year);
+    };
+    for line in lines {
+        let buf = &mut scratch.buf;
+        if !partial {
+            buf.push(b'\n');
+        }
+        if let Some((p, _)) = cri(line) {
+            buf.extend_from_slice(p.text);
+            partial = p.partial;
+        } else if line.first() == Some(&b'{') && docker_log(line, buf).is_some() {
+            partial = strip_newline(buf);
+        } else {
+            buf.extend_from_slice(line);
+            partial = false;
+        }
+    }
+    let buf: &'a [u8] = &scratch.buf;
+    inner(buf, time, year, 0)
+}
+
+/// A joined record whose first line has a text envelope.
+fn text_record(record: &[u8], year: i32) -> Option<Head<'_>> {
+    text(record, year, 0)
+}
+
+/// Drops a trailing newline from a decoded piece; true when there was none
+/// (the piece's line goes on).
+fn strip_newline(buf: &mut Vec<u8>) -> bool {
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        false
+    } else {
+        true
+    }
+}
+
+/// A server's line, or another envelope inside this one.
+fn inner(b: &[u8], time: Option<LocalTime>, year: i32, depth: u8) -> Option<Head<'_>> {
+    let b = trim_start(skip_ansi(trim_start(skip_ansi(b))));
+    let mut head = server_line(b).or_else(|| {
+        if depth < MAX_DEPTH {
+            text(b, year, depth + 1)
+        } else {
+            None
+        }
+    })?;
+    if head.time.is_none() {
+        head.time = time;
+    }
+    Some(head)
+}
+
+/// The layouts a server writes, whole or cut.
+fn server_line(b: &[u8]) -> Option<Head<'_>> {
+    match *b.first()? {
+        b'0'..=b'9' => nginx::head(b),
+        b'[' => apache::head(b).or_else(|| php_fpm::head(b)),
+        b'A' => apache::bare(b),
+        _ => None,
+    }
+    .or_else(|| fragment::head(b))
+}
+
+/// One text envelope (a prefix) and what is inside it.
+fn text(line: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+    let b = skip_ansi(line);
+    match *b.first()? {
+        b'<' => syslog_pri(b, year, depth),
+        b'0'..=b'9' => stamped(b, year, depth).or_else(|| clock_prefix(b, year, depth)),
+        b'[' => kubectl_prefix(b, year, depth),
+        b'{' => None,
+        _ => bsd_syslog(b, year, depth).or_else(|| compose(b, year, depth)),
+    }
+}
+
+/// `<PRI>` then RFC 5424 (`1 TIME HOST APP PROCID MSGID SD MSG`) or the
+/// BSD form.
+fn syslog_pri(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+    let close = memchr::memchr(b'>', &b[..b.len().min(5)])?;
+    if close < 2 || !b[1..close].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let rest = &b[close + 1..];
+    if let Some(r) = rest.strip_prefix(b"1 ")
+        && let Some(h) = rfc5424(r, year, depth)
+    {
+        return Some(h);
+    }
+    // Templates that write the version and then a BSD-style tag.
+    let rest = rest.strip_prefix(b"1 ").unwrap_or(rest);
+    if rest.first().is_some_and(u8::is_ascii_digit) {
+        let (t, n) = stamp(rest)?;
+        host_tag(&rest[n..], t, year, depth)
+    } else {
+        bsd_syslog(rest, year, depth)
+    }
+}
+
+/// RFC 5424 after the version: `TIME HOST APP PROCID MSGID SD [MSG]`, each
+/// header field `-` when absent; SD is `-` or bracketed elements.
+fn rfc5424(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+    let (time, mut rest) = if let Some(r) = b.strip_prefix(b"- ") {
+        (None, r)
+    } else {
+        let (t, n) = stamp(b)?;
+        (Some(t), b[n..].strip_prefix(b" ")?)
+    };
+    // HOSTNAME, APP-NAME, PROCID, MSGID.
+    for field in 0..4 {
+        let sp = memchr::memchr(b' ', rest)?;
+        // An app name that ends with `:` is a BSD-style tag after the
+        // version (some templates write that), not RFC 5424's fields.
+        if sp == 0 || (field == 1 && rest[sp - 1] == b':') {
+            return None;
+        }
+        rest = &rest[sp + 1..];
+    }
+    if let Some(r) = rest.strip_prefix(b"-") {
+        rest = r;
+    } else {
+        while rest.first() == Some(&b'[') {
+            let mut i = 1;
+            loop {
+                match rest.get(i)? {
+                    b'\\' => i += 2,
+                    b']' => break,
+                    _ => i += 1,
+                }
+            }
+            rest = &rest[i + 1..];
+        }
+    }
+    let msg = rest.strip_prefix(b" ")?;
+    let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
+    inner(msg, time, year, depth)
+}
+
+/// `Nov 20 10:23:45 host tag: msg` (journalctl's default `short` too).
+fn bsd_syslog(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+    let t = time::syslog(b, year)?;
+    let mut n = 15;
+    // journalctl -o short-precise: `Nov 20 10:23:45.123456`.
+    if b.get(n) == Some(&b'.') {
+        n += 1 + b[n + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    }
+    host_tag(&b[n..], t, year, depth)
+}
+
+/// ` host tag: msg` after a syslog time; the tag ends with `:` and has no
+/// space.
+fn host_tag(after: &[u8], t: LocalTime, year: i32, depth: u8) -> Option<Head<'_>> {
+    let after = after.strip_prefix(b" ")?;
+    let sp = memchr::memchr(b' ', after)?;
+    if sp == 0 {
+        return None;
+    }
+    let tag_and_msg = &after[sp + 1..];
+    let colon = memchr::memchr(b':', &tag_and_msg[..tag_and_msg.len().min(64)])?;
+    if colon == 0 || tag_and_msg[..colon].contains(&b' ') {
+        return None;
+    }
+    let msg = tag_and_msg[colon + 1..].strip_prefix(b" ")?;
+    inner(msg, Some(t), year, depth)
+}
+
+/// A leading date and time (`docker logs -t`, `kubectl logs --timestamps`,
+/// s6-overlay, journalctl's ISO forms): the line follows directly, or a
+/// syslog host and tag do.
+fn stamped(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+    let (t, n) = stamp(b)?;
+    let rest = &b[n..];
+    if !rest.starts_with(b" ") {
+        return None;
+    }
+    inner(rest, Some(t), year, depth).or_else(|| host_tag(rest, t, year, depth))
+}
+
+/// The CRI log line of Kubernetes nodes: `TIME STREAM P|F TEXT`.
+fn cri(b: &[u8]) -> Option<(Piece<'_>, LocalTime)> {
+    if !b.first()?.is_ascii_digit() {
+        return None;
+    }
+    let (t, n) = stamp(b)?;
+    let rest = &b[n..];
+    let rest = rest
+        .strip_prefix(b" stderr ")
+        .or_else(|| rest.strip_prefix(b" stdout "))?;
+    let partial = match rest.first()? {
+        b'P' => true,
+        b'F' => false,
+        _ => return None,
+    };
+    let text = match rest.get(1) {
+        None => &rest[1..],
+        Some(b' ') => &rest[2..],
+        // Tags after the first, `F:x`, are not written by any runtime yet.
+        Some(_) => return None,
+    };
+    Some((Piece { text, partial }, t))
+}
+
+/// `HH:MM:SS name  | ` (foreman, forego, honcho): a time of day with no
+/// date, so the line's own time is all there is.
+fn clock_prefix(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+    time::clock(b)?;
+    let rest = b.get(8..)?.strip_prefix(b" ")?;
+    let rest = skip_ansi(rest);
+    let name = name_len(rest);
+    if name == 0 {
+        return None;
+    }
+    let rest = skip_ansi(trim_start(&rest[name..]));
+    let rest = rest.strip_prefix(b"|")?;
+    inner(rest, None, year, depth)
+}
+
+/// `web_1      | ` (compose v1), `web-1  | ` (v2), colours around it.
+fn compose(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+    let name = name_len(b);
+    if name == 0 {
+        return None;
+    }
+    let rest = skip_ansi(trim_start(&b[name..]));
+    let rest = rest.strip_prefix(b"|")?;
+    inner(rest, None, year, depth)
+}
+
+/// `[pod/NAME/CONTAINER] ` of `kubectl logs --prefix`.
+fn kubectl_prefix(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+    let rest = b.strip_prefix(b"[pod/")?;
+    let close = memchr::memchr(b']', &rest[..rest.len().min(320)])?;
+    if rest[..close].contains(&b' ') {
+        return None;
+    }
+    inner(rest[close + 1..].strip_prefix(b" ")?, None, year, depth)
+}
+
+/// The length of a service or process name: letters, digits, `_-.`, at
+/// most 64 bytes.
+fn name_len(b: &[u8]) -> usize {
+    let n = b
+        .iter()
+        .take(65)
+        .take_while(|&&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        .count();
+    if n > 64 { 0 } else { n }
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS[.f…][Z|±HH:MM|±HHMM]`: the time as written and
+/// the stamp's length.
+pub fn stamp(b: &[u8]) -> Option<(LocalTime, usize)> {
+    let t = time::iso(b)?;
+    let mut n = 19;
+    if matches!(b.get(n), Some(b'.' | b',')) {
+        let digits = b[n + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        n += 1 + digits;
+    }
+    match b.get(n) {
+        Some(b'Z') => n += 1,
+        Some(b'+' | b'-') => {
+            let z = &b[n + 1..];
+            let d = |i: usize| z.get(i).is_some_and(u8::is_ascii_digit);
+            if d(0) && d(1) && z.get(2) == Some(&b':') && d(3) && d(4) {
+                n += 6;
+            } else if d(0) && d(1) && d(2) && d(3) {
+                n += 5;
+            } else {
+                return None;
+            }
+        }
+        _ => {}
+    }
+    Some((t, n))
+}
+
+/// Skips ANSI colour and other CSI sequences (`ESC [ ... letter`).
+fn skip_ansi(mut b: &[u8]) -> &[u8] {
+    while b.first() == Some(&0x1b) {
+        match b.get(1) {
+            Some(b'[') => {
+                let end = b[2..]
+                    .iter()
+                    .take(32)
+                    .position(|c| (0x40..=0x7e).contains(c));
+                match end {
+                    Some(i) => b = &b[2 + i + 1..],
+                    None => return b,
+                }
+            }
+            _ => return b,
+        }
+    }
+    b
+}
+
+/// Skips spaces and tabs (a paste widens them).
+fn trim_start(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+    &b[n..]
+}
+
+/// A JSON object line: the first of its message fields that holds a
+/// server's line, with the object's time for a line that has none.
+fn json<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head<'a>, bool)> {
+    const MESSAGE: [&[u8]; 5] = [b"log", b"message", b"MESSAGE", b"msg", b"line"];
+    let mut found: [Option<Value<'_>>; 5] = [None; 5];
+    let mut time = None;
+    let mut stream = false;
+    let mut fields = Fields::new(line)?;
+    for (key, value) in fields.by_ref() {
+        if let Some(i) = MESSAGE.iter().position(|k| *k == key) {
+            found[i].get_or_insert(value);
+        } else if key == b"stream" {
+            stream = true;
+        } else if time.is_none() {
+            time = json_time(key, value);
+        }
+    }
+    if !fields.complete {
+        return None;
+    }
+    let buf = &mut scratch.buf;
+    let mut chosen = None;
+    for (i, v) in found.iter().enumerate() {
+        let Some(v) = v else { continue };
+        buf.clear();
+        if !v.decode(buf) {
+            continue;
+        }
+        strip_newline(buf);
+        if inner(buf, time, year, 0).is_some() {
+            chosen = Some(i);
+            break;
+        }
+    }
+    let i = chosen?;
+    let v = found[i]?;
+    buf.clear();
+    v.decode(buf);
+    // Docker's json-file driver: a `log` without its newline is a piece.
+    let partial = i == 0 && stream && strip_newline(buf);
+    let buf: &'a [u8] = &scratch.buf;
+    Some((inner(buf, time, year, 0)?, partial))
+}
+
+/// A json-file line's `log` text appended to `buf` (with its newline, if
+/// it has one); the line's time.
+fn docker_log(line: &[u8], buf: &mut Vec<u8>) -> Option<Option<LocalTime>> {
+    let mut log = None;
+    let mut time = None;
+    let mut stream = false;
+    let mut fields = Fields::new(line)?;
+    for (key, value) in fields.by_ref() {
+        match key {
+            b"log" => log = Some(value),
+            b"stream" => stream = true,
+            b"time" => time = json_time(key, value),
+            _ => {}
+        }
+    }
+    if !fields.complete || !stream {
+        return None;
+    }
+    log?.decode(buf).then_some(time)
+}
+
+/// A time field of a collector's object: ISO 8601 strings under the usual
+/// names, journald's microseconds since the epoch.
+fn json_time(key: &[u8], value: Value<'_>) -> Option<LocalTime> {
+    let Value::String(raw) = value else {
+        return None;
+    };
+    match key {
+        b"time" | b"timestamp" | b"@timestamp" | b"date" | b"ts" => stamp(raw).map(|(t, _)| t),
+        b"_SOURCE_REALTIME_TIMESTAMP" | b"__REALTIME_TIMESTAMP" => {
+            let (us, n) = crate::bytes::leading_number(raw)?;
+            (n == raw.len()).then(|| LocalTime(i64::try_from(us / 1_000_000).unwrap_or(0)))
+        }
+        _ => None,
+    }
+}
+
+/// A top-level value of a JSON object, raw.
+#[derive(Debug, Clone, Copy)]
+enum Value<'a> {
+    /// The text between the quotes, escapes not yet decoded.
+    String(&'a [u8]),
+    /// An array (journald writes a MESSAGE that is not UTF-8 as its bytes).
+    Array(&'a [u8]),
+    /// A number, literal or object.
+    Other,
+}
+
+impl Value<'_> {
+    /// Appends the decoded text to `out`; false when it is not text.
+    fn decode(&self, out: &mut Vec<u8>) -> bool {
+        match self {
+            Value::String(raw) => unescape(raw, out),
+            Value::Array(raw) => bytes_array(raw, out),
+            Value::Other => false,
+        }
+    }
+}
+
+/// The top-level fields of a JSON object, in order; `complete` tells
+/// whether the object was read to its closing brace.
+struct Fields<'a> {
+    b: &'a [u8],
+    i: usize,
+    complete: bool,
+    done: bool,
+}
+
+impl<'a> Fields<'a> {
+    fn new(b: &'a [u8]) -> Option<Self> {
+        let mut f = Fields {
+            b,
+            i: 0,
+            complete: false,
+            done: false,
+        };
+        f.ws();
+        if f.b.get(f.i) != Some(&b'{') {
+            return None;
+        }
+        f.i += 1;
+        f.ws();
+        if f.b.get(f.i) == Some(&b'}') {
+            f.done = true;
+            f.complete = true;
+        }
+        Some(f)
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.b.get(self.i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            self.i += 1;
+        }
+    }
+
+    /// The raw text of a string starting at the opening quote at `i`, and
+    /// the index after its closing quote.
+    fn string(&self, i: usize) -> Option<(&'a [u8], usize)> {
+        let start = i + 1;
+        let mut j = start;
+        loop {
+            let k = j + memchr::memchr2(b'"', b'\\', self.b.get(j..)?)?;
+            if self.b[k] == b'\\' {
+                j = k + 2;
+            } else {
+                return Some((&self.b[start..k], k + 1));
+            }
+        }
+    }
+
+    /// Skips a nested object or array starting at `i`.
+    fn nested(&self, i: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        let mut j = i;
+        loop {
+            match *self.b.get(j)? {
+                b'"' => {
+                    j = self.string(j)?.1;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(j + 1);
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+    }
+
+    fn field(&mut self) -> Option<(&'a [u8], Value<'a>)> {
+        self.ws();
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let (key, after) = self.string(self.i)?;
+        self.i = after;
+        self.ws();
+        if self.b.get(self.i) != Some(&b':') {
+            return None;
+        }
+        self.i += 1;
+        self.ws();
+        let value = match *self.b.get(self.i)? {
+            b'"' => {
+                let (raw, after) = self.string(self.i)?;
+                self.i = after;
+                Value::String(raw)
+            }
+            c @ (b'{' | b'[') => {
+                let end = self.nested(self.i)?;
+                let raw = &self.b[self.i + 1..end - 1];
+                self.i = end;
+                if c == b'[' {
+                    Value::Array(raw)
+                } else {
+                    Value::Other
+                }
+            }
+            _ => {
+                let n = self.b[self.i..]
+                    .iter()
+                    .take_while(|c| !matches!(c, b',' | b'}' | b' ' | b'\t' | b'\r' | b'\n'))
+                    .count();
+                if n == 0 {
+                    return None;
+                }
+                self.i += n;
+                Value::Other
+            }
+        };
+        self.ws();
+        match *self.b.get(self.i)? {
+            b',' => self.i += 1,
+            b'}' => {
+                self.done = true;
+                self.complete = true;
+            }
+            _ => return None,
+        }
+        Some((key, value))
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = (&'a [u8], Value<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let f = self.field();
+        if f.is_none() {
+            self.done = true;
+        }
+        f
+    }
+}
+
+/// Decodes a JSON string's raw text into `out`; false on a bad escape.
+/// A `\u` escape that is not a valid character (a lone surrogate) gives
+/// U+FFFD.
+pub fn unescape(raw: &[u8], out: &mut Vec<u8>) -> bool {
+    let mut i = 0;
+    while i < raw.len() {
+        let Some(k) = memchr::memchr(b'\\', &raw[i..]) else {
+            out.extend_from_slice(&raw[i..]);
+            return true;
+        };
+        out.extend_from_slice(&raw[i..i + k]);
+        i += k;
+        let Some(&e) = raw.get(i + 1) else {
+            return false;
+        };
+        i += 2;
+        let c = match e {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let Some(mut cp) = hex4(raw.get(i..)) else {
+                    return false;
+                };
+                i += 4;
+                if (0xD800..0xDC00).contains(&cp)
+                    && raw.get(i..i + 2) == Some(b"\\u")
+                    && let Some(lo) = hex4(raw.get(i + 2..))
+                    && (0xDC00..0xE000).contains(&lo)
+                {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+                let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                let mut tmp = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+                continue;
+            }
+            _ => return false,
+        };
+        out.push(c);
+    }
+    true
+}
+
+fn hex4(b: Option<&[u8]>) -> Option<u32> {
+    let b = b?.get(..4)?;
+    let s = std::str::from_utf8(b).ok()?;
+    if !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(s, 16).ok()
+}
+
+/// journald's MESSAGE as an array of byte values.
+fn bytes_array(raw: &[u8], out: &mut Vec<u8>) -> bool {
+    for item in raw.split(|&c| c == b',') {
+        let item = trim_start(item);
+        let item = &item[..item.iter().take_while(|c| c.is_ascii_digit()).count()];
+        match std::str::from_utf8(item)
+            .ok()
+            .and_then(|s| s.parse::<u8>().ok())
+        {
+            Some(v) => out.push(v),
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Server;
+
+    const NGX: &str = r#"2026/11/21 09:36:49 [error] 10421#10421: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: upstream-refused.example.test, request: "GET /api/users/123 HTTP/1.1", upstream: "http://127.0.0.1:18190/api/users/123", host: "shop.example.test""#;
+    const AP: &str = "[Sat Nov 21 09:37:09.819457 2026] [proxy:error] [pid 10464:tid 10489] (111)Connection refused: AH00957: http: attempt to connect to 127.0.0.1:18190 (127.0.0.1:18190) failed";
+
+    fn open(line: &str) -> Option<(Server, Option<String>, Vec<u8>, bool)> {
+        let mut scratch = Scratch::default();
+        let (h, partial) = unwrap(line.as_bytes(), 2026, &mut scratch)?;
+        Some((
+            h.server,
+            h.time.map(LocalTime::iso),
+            h.body.to_vec(),
+            partial,
+        ))
+    }
+
+    fn nginx_inside(line: &str) {
+        let (server, time, body, partial) = open(line).unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(server, Server::Nginx, "{line}");
+        assert_eq!(time.as_deref(), Some("2026-11-21T09:36:49"), "{line}");
+        assert!(body.starts_with(b"connect() failed (111"), "{line}");
+        assert!(body.ends_with(b"host: \"shop.example.test\""), "{line}");
+        assert!(!partial);
+    }
+
+    #[test]
+    fn text_prefixes() {
+        for prefix in [
+            "web_1      | ",
+            "web-1  | ",
+            "\x1b[36mweb-1  | \x1b[0m",
+            "\x1b[36mweb-1  |\x1b[0m ",
+            "12:00:01 nginx.1  | ",
+            "\x1b[33m12:00:01 nginx.1 | \x1b[0m",
+            "[pod/ingress-nginx-controller-7f9c/controller] ",
+            "2026-11-21T09:36:49.123456789Z ",
+            "2026-11-21T09:36:49.123456789+01:00 ",
+            "2026-11-21 09:36:49.123456789  ",
+            "web-1  | 2026-11-21T09:36:49.1Z ",
+            "2026-11-21T09:36:49.123456789Z stderr F ",
+            "<187>1 2026-11-21T09:06:18+00:00 host nginx - - - ",
+            "<187>1 2026-11-21T09:06:18.5Z host nginx 812 - [meta x=\"a\\]b\"] \u{feff}",
+            "Nov 21 09:36:49 web1 nginx[812]: ",
+            "<11>Nov 21 09:36:49 web1 nginx: ",
+            "2026-11-21T09:36:49+0100 web1 nginx[812]: ",
+        ] {
+            nginx_inside(&format!("{prefix}{NGX}"));
+        }
+    }
+
+    #[test]
+    fn envelope_time_when_the_line_has_none() {
+        let (s, t, _, _) = open("2026-11-20T10:23:45.5Z stderr F [proxy_fcgi:error] [pid 9:tid 10] [client 1.2.3.4:5] AH01071: Got error 'x'").unwrap();
+        assert_eq!(
+            (s, t.as_deref()),
+            (Server::Apache, Some("2026-11-20T10:23:45"))
+        );
+        let (_, t, _, _) =
+            open("web-1  | [error] 5#5: *1 no live upstreams while connecting to upstream")
+                .unwrap();
+        assert_eq!(t, None);
+        let (_, t, _, _) = open("<187>1 2026-11-21T09:06:18+00:00 host apache - - - AH00558: apache2: Could not reliably determine").unwrap();
+        assert_eq!(t.as_deref(), Some("2026-11-21T09:06:18"));
+    }
+
+    #[test]
+    fn json_objects() {
+        let esc = NGX.replace('"', "\\\"");
+        for line in [
+            format!(r#"{{"log":"{esc}\n","stream":"stderr","time":"2026-11-21T09:36:49.862Z"}}"#),
+            format!(
+                r#"{{"@timestamp":"2026-11-21T09:36:50.000Z","log":{{"offset":1,"file":{{"path":"/x"}}}},"message":"{esc}"}}"#
+            ),
+            format!(
+                r#"{{"timestamp":"2026-11-21T09:36:50Z","msg":"{esc}","level":3,"ok":true,"n":null,"a":[1,{{"b":"]"}}]}}"#
+            ),
+            format!(r#"{{ "__REALTIME_TIMESTAMP" : "1795253809000000", "MESSAGE" : "{esc}" }}"#),
+            format!(r#"{{"line":"{esc}","labels":{{"app":"nginx"}}}}"#),
+        ] {
+            nginx_inside(&line);
+        }
+        // A time from the object for a line without one; \u escapes.
+        let (s, t, body, _) = open(r#"{"MESSAGE":"AH00558: apache2: Could not reliably determine the server\u0027s \u00e9 \ud83d\ude00 name","__REALTIME_TIMESTAMP":"1795253809000000"}"#).unwrap();
+        assert_eq!(s, Server::Apache);
+        assert_eq!(t.as_deref(), Some("2026-11-21T09:36:49"));
+        assert!(
+            String::from_utf8(body)
+                .unwrap()
+                .contains("server's é 😀 name")
+        );
+        // journald's MESSAGE as bytes.
+        let bytes: Vec<String> = AP.bytes().map(|b| b.to_string()).collect();
+        let (s, ..) = open(&format!(r#"{{"MESSAGE":[{}]}}"#, bytes.join(","))).unwrap();
+        assert_eq!(s, Server::Apache);
+    }
+
+    #[test]
+    fn bad_json_never_panics() {
+        for l in [
+            "{",
+            "{}",
+            r#"{"log":"#,
+            r#"{"log":"\"#,
+            r#"{"log":"\u12"}"#,
+            r#"{"log":"\x"}"#,
+            r#"{"log":"2026/11/21 09:36:49 [error] 1#1: x"#,
+            r#"{"log":"2026/11/21 09:36:49 [error] 1#1: x" "b":1}"#,
+            r#"{"MESSAGE":[1,2,300]}"#,
+            r#"{"a":[[[[[[["#,
+            r#"{"a":}"#,
+            r#"{"log":"\ud800"}"#,
+        ] {
+            let _ = open(l);
+        }
+        let (_, _, body, _) =
+            open(r#"{"log":"2026/11/21 09:36:49 [error] 1#1: *2 a \ud800 b"}"#).unwrap();
+        assert_eq!(body, "a \u{FFFD} b".as_bytes());
+        assert!(open(r#"{"log":"hello"}"#).is_none());
+    }
+
+    #[test]
+    fn partial_pieces_are_joined() {
+        let (cut_a, cut_b) = NGX.split_at(120);
+        let cri = format!(
+            "2026-11-21T09:36:49.1Z stderr P {cut_a}\n2026-11-21T09:36:49.1Z stderr F {cut_b}"
+        );
+        let (.., partial) = open(cri.lines().next().unwrap()).unwrap();
+        assert!(partial);
+        nginx_inside(&cri);
+        assert_eq!(
+            piece_goes_on(cri.lines().nth(1).unwrap().as_bytes()),
+            Some(false)
+        );
+        let (ja, jb) = (cut_a.replace('"', "\\\""), cut_b.replace('"', "\\\""));
+        let docker = format!(
+            "{{\"log\":\"{ja}\",\"stream\":\"stderr\",\"time\":\"2026-11-21T09:36:49Z\"}}\n{{\"log\":\"{jb}\\n\",\"stream\":\"stderr\",\"time\":\"2026-11-21T09:36:49Z\"}}"
+        );
+        let (.., partial) = open(docker.lines().next().unwrap()).unwrap();
+        assert!(partial);
+        nginx_inside(&docker);
+        assert_eq!(piece_goes_on(b"hello"), None);
+    }
+
+    #[test]
+    fn not_envelopes() {
+        for l in [
+            "hello | world",
+            "a | b",
+            "2026-11-21T09:36:49Z hello",
+            "<1x>1 2026-11-21T09:06:18+00:00 host nginx - - - x",
+            "<187>1 2026-11-21T09:06:18+00:00 host",
+            "2026-11-21T09:36:49.Z stderr F x",
+            "\x1b[",
+            "\x1b[36",
+            "[pod/x y] 2026/11/21 09:36:49 [error] 1#1: x",
+        ] {
+            assert!(open(l).is_none(), "{l:?}");
+        }
+        // Nested past the limit.
+        let deep = format!("{}{NGX}", "a | ".repeat(8));
+        assert!(open(&deep).is_none());
+    }
+}

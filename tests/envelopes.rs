@@ -1,0 +1,195 @@
+//! Logs as containers, process managers, collectors and syslog wrap them
+//! (fixtures/envelopes, made by its make.py around real servers' lines):
+//! each gives exactly the report of the lines inside it (causes, counts,
+//! upstreams, routes, statuses, first and last times), every line is
+//! recognised, and the counts are the ones written below.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn analyze(paths: &[PathBuf]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        .args(["analyze", "--format", "json", "--threads", "1"])
+        .args(paths)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{paths:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What must agree between a wrapped log and its source lines.
+fn causes(r: &Value) -> Vec<Value> {
+    r["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "cause": c["cause"], "count": c["count"], "attempts": c["attempts"],
+                "statuses": c["statuses"], "first_seen": c["first_seen"],
+                "last_seen": c["last_seen"], "upstreams": c["upstreams"],
+                "routes": c["routes"], "servers": c["servers"], "timeline": c["timeline"],
+            })
+        })
+        .collect()
+}
+
+/// (fixture, its sources, failed requests, top cause)
+const CASES: &[(&str, &[&str], u64, &str)] = &[
+    (
+        "compose-v1.log",
+        &["nginx/mixed.log"],
+        180,
+        "upstream_refused",
+    ),
+    (
+        "compose-v2-colour.log",
+        &["apache/mixed.log"],
+        180,
+        "upstream_refused",
+    ),
+    (
+        "foreman.log",
+        &["nginx/upstream_timeout.log"],
+        5,
+        "upstream_timeout",
+    ),
+    ("docker-t.log", &["nginx/php_fatal.log"], 3, "php_fatal"),
+    (
+        "s6.log",
+        &["apache/upstream_timeout.log"],
+        5,
+        "upstream_timeout",
+    ),
+    (
+        "kubectl-prefix.log",
+        &["nginx/no_live_upstreams.log"],
+        5,
+        "no_live_upstreams",
+    ),
+    (
+        "docker-json.log",
+        &["nginx/mixed.log"],
+        180,
+        "upstream_refused",
+    ),
+    (
+        "cri.log",
+        &["nginx/fastcgi_script.log"],
+        5,
+        "fastcgi_script",
+    ),
+    (
+        "journal.json",
+        &["apache/upstream_refused.log"],
+        5,
+        "upstream_refused",
+    ),
+    (
+        "collector.jsonl",
+        &[
+            "nginx/upstream_refused.log",
+            "php-fpm/php_fpm_max_children.log",
+        ],
+        6,
+        "upstream_refused",
+    ),
+    (
+        "rfc5424.log",
+        &["apache/upstream_timeout.log"],
+        5,
+        "upstream_timeout",
+    ),
+];
+
+#[test]
+fn envelopes_give_the_report_of_their_lines() {
+    let dir = fixtures();
+    for &(name, sources, failures, top) in CASES {
+        let wrapped = analyze(&[dir.join("envelopes").join(name)]);
+        let plain = analyze(&sources.iter().map(|s| dir.join(s)).collect::<Vec<_>>());
+        assert_eq!(causes(&wrapped), causes(&plain), "{name}");
+        assert_eq!(wrapped["total_failures"], failures, "{name}");
+        assert_eq!(wrapped["causes"][0]["cause"], top, "{name}");
+        let lines = &wrapped["lines"];
+        assert_eq!(lines["unrecognized"], 0, "{name}");
+        let recognised: u64 = lines["recognized"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        // Every line is a server's line or a continuation of one (a
+        // PHP stack trace, a container's second piece).
+        assert_eq!(
+            recognised + lines["continuation"].as_u64().unwrap(),
+            lines["total"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            lines["recognized"], plain["lines"]["recognized"],
+            "{name}: lines per server"
+        );
+    }
+}
+
+#[test]
+fn threads_do_not_change_envelope_reports() {
+    let dir = fixtures().join("envelopes");
+    for &(name, ..) in CASES {
+        let run = |threads: &str| {
+            Command::new(env!("CARGO_BIN_EXE_upcause"))
+                .args(["analyze", "--format", "json", "--threads", threads])
+                .arg(Path::new(&dir).join(name))
+                .output()
+                .unwrap()
+                .stdout
+        };
+        assert_eq!(run("1"), run("2"), "{name}");
+    }
+}
+
+/// fixtures/fragments/pasted.log: real lines with their start cut off
+/// (the time; the time and level; all before the connection number):
+/// each is classified, none is given a time.
+#[test]
+fn pasted_fragments_are_counted_without_a_time() {
+    let r = analyze(&[fixtures().join("fragments/pasted.log")]);
+    assert_eq!(r["lines"]["unrecognized"], 0);
+    assert_eq!(r["total_failures"], 19);
+    assert_eq!(r["untimed_failures"], 19);
+    let want = [
+        ("upstream_refused", 6, "http://127.0.0.1:18190"),
+        ("upstream_timeout", 5, "http://127.0.0.1:18101"),
+        ("no_live_upstreams", 4, "backend"),
+        ("php_fatal", 3, ""),
+        ("php_fpm_max_children", 1, "php-fpm:busy"),
+    ];
+    let causes = r["causes"].as_array().unwrap();
+    assert_eq!(causes.len(), want.len());
+    for (c, (cause, n, up)) in causes.iter().zip(want) {
+        assert_eq!(c["cause"], cause);
+        assert_eq!(c["count"], n, "{cause}");
+        assert_eq!(c["untimed"], n, "{cause}");
+        assert_eq!(c["first_seen"], Value::Null, "{cause}");
+        assert_eq!(c["timeline"].as_array().unwrap().len(), 0, "{cause}");
+        let top = c["upstreams"][0]["upstream"].as_str().unwrap_or("");
+        assert_eq!(top, up, "{cause}");
+    }
+    let text = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        .args(["analyze", "--color", "never"])
+        .arg(fixtures().join("fragments/pasted.log"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("note: 19 failed requests came from lines with no time"),
+        "{text}"
+    );
+}
