@@ -316,6 +316,44 @@ fn delete_and_recreate_is_followed() {
     assert_eq!(v["rotations"][&name], 1);
 }
 
+/// Issue 19: a watched path replaced by a FIFO blocked the whole loop in
+/// `open()` (SIGTERM unanswered), and one switched to `/dev/zero` burnt a
+/// core. Neither is opened for reading: the file shows why, the loop goes
+/// on, and a regular file in their place is followed again.
+#[test]
+fn a_fifo_or_device_in_the_paths_place_never_blocks_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, name) = log_in(&dir);
+    append(&log, "");
+    let mut f = Follow::start(&[&name]);
+    f.ready();
+    append(&log, &refused_lines(1, 2));
+    f.settles_at(2);
+    std::fs::rename(&log, dir.path().join("error.log.1")).unwrap();
+    assert!(Command::new("mkfifo").arg(&log).status().unwrap().success());
+    let v = f.report_where("the FIFO refused", |v| {
+        v["files"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("a FIFO, not a regular file"))
+    });
+    assert_eq!(total(&v), 2);
+    std::fs::remove_file(&log).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &log).unwrap();
+    let v = f.report_where("the device refused", |v| {
+        v["files"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("a character device"))
+    });
+    assert_eq!(v["files"][0]["lines"], 2, "nothing read from /dev/zero");
+    std::fs::remove_file(&log).unwrap();
+    append(&log, &refused_lines(3, 3));
+    let v = f.settles_at(5);
+    assert_eq!(v["files"][0]["error"], Value::Null);
+    let (status, rest) = f.terminate();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(rest.last().unwrap()["final"], true);
+}
+
 #[test]
 fn a_file_that_does_not_exist_yet_is_read_from_its_start_once_it_appears() {
     let dir = tempfile::tempdir().unwrap();
@@ -604,7 +642,25 @@ fn usage_errors_exit_2_before_anything_runs() {
     let gz = dir.path().join("error.log.2.gz");
     std::fs::write(&gz, [0x1f, 0x8b, 8, 0]).unwrap();
     let dirname = dir.path().display().to_string();
+    let fifo = dir.path().join("fifo.log");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let zero = dir.path().join("zero.log");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
     for (args, says) in [
+        (
+            vec![fifo.to_str().unwrap()],
+            "is a FIFO, not a regular file",
+        ),
+        (
+            vec![zero.to_str().unwrap()],
+            "is a character device, not a regular file",
+        ),
         (
             vec!["--alert", "upstream_timout>1/1m", &name],
             "unknown cause 'upstream_timout'",

@@ -117,13 +117,17 @@ fn check_path(p: &PathBuf) -> Result<()> {
             "{shown} is a directory; follow the log file in it (e.g. {shown}/error.log)"
         )));
     }
-    if p.exists() && !p.is_file() {
+    if let Ok(meta) = std::fs::metadata(p)
+        && !meta.is_file()
+    {
         return Err(Error::Usage(format!(
-            "{shown} is not a regular file; follow reads log files"
+            "{shown} is {}, not a regular file; follow reads log files (a pipe or device \
+             can be read once with `upcause analyze`)",
+            crate::input::source::kind_of(&meta)
         )));
     }
     let mut magic = [0u8; 2];
-    if std::fs::File::open(p)
+    if crate::input::source::open_regular(p)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok()
         && magic == [0x1f, 0x8b]

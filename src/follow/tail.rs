@@ -20,7 +20,7 @@
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::input::lines::{self, ChunkReader, MAX_LINE};
@@ -81,12 +81,11 @@ struct Reader {
 }
 
 impl Reader {
-    fn open(path: &PathBuf) -> io::Result<Reader> {
-        let file = File::open(path)?;
+    /// Opens the regular file at `path`, never blocking: a FIFO or device
+    /// that took the path's place is refused, not waited on.
+    fn open(path: &Path) -> io::Result<Reader> {
+        let file = crate::input::source::open_regular(path)?;
         let meta = file.metadata()?;
-        if meta.is_dir() {
-            return Err(io::Error::other("is a directory"));
-        }
         Ok(Reader {
             id: file_id(&meta),
             chunks: ChunkReader::live(file, READ_SIZE, MAX_LINE),
