@@ -282,6 +282,10 @@ pub struct FollowArgs {
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
 
+    /// Keep reading a rotated-away file until it has not grown for this long.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub close_inactive: String,
+
     /// Only this cause (repeatable); `upcause causes` lists the ids.
     #[arg(long = "cause", value_name = "ID")]
     pub causes: Vec<String>,

@@ -47,6 +47,12 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
             a.interval
         ))
     })?;
+    let close_inactive = parse_interval(&a.close_inactive).ok_or_else(|| {
+        Error::Usage(format!(
+            "invalid --close-inactive '{}': use a duration of at least 50ms such as 10s, 5m, 1h",
+            a.close_inactive
+        ))
+    })?;
     let rules = a
         .alerts
         .iter()
@@ -88,6 +94,7 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
         from_start: a.from_start,
         mode,
         interval,
+        close_inactive,
         last,
         window,
         rules,

@@ -12,7 +12,7 @@
 //! not exist yet need a `stat` of the path anyway, a 100 ms poll keeps the
 //! time from an appended line to its count well under 250 ms, and it
 //! behaves the same on every filesystem (NFS, overlay, bind mounts) with
-//! no watch limits. Idle, a poll is three system calls per file.
+//! no watch limits. Idle, a poll is four system calls per file.
 
 pub mod alert;
 pub mod feed;
@@ -75,6 +75,8 @@ pub struct FollowConfig {
     pub mode: Mode,
     /// Between reports.
     pub interval: Duration,
+    /// How long a rotated-away file is read after it stops growing.
+    pub close_inactive: Duration,
     /// Span of the rolling report, in seconds.
     pub last: i64,
     /// Bucket of the rolling report, in seconds.
@@ -144,6 +146,9 @@ pub struct LiveReport<'a> {
     pub since_start: SinceStart,
     /// Rotations seen per file.
     pub rotations: BTreeMap<String, u64>,
+    /// Per file, bytes that were on disk but could not be read: on
+    /// copytruncate, those written between the copy and the truncation.
+    pub lost_bytes_estimate: BTreeMap<String, u64>,
     /// Every alert rule.
     pub alerts: Vec<AlertState>,
 }
@@ -183,7 +188,11 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
     let mut tails: Vec<Tail> = cfg
         .paths
         .iter()
-        .map(|p| Tail::new(p.clone(), cfg.from_start))
+        .map(|p| {
+            let mut t = Tail::new(p.clone(), cfg.from_start);
+            t.close_inactive = cfg.close_inactive;
+            t
+        })
         .collect();
     // Once /metrics answers, every file is open and positioned.
     let _server = match cfg.metrics {
@@ -305,6 +314,9 @@ fn publish(metrics: &Mutex<Metrics>, feeder: &Feeder<'_>, tails: &[Tail]) {
         f.lines = s.total;
         f.unrecognized = s.unrecognized;
         f.rotations = t.rotations;
+        f.lost_bytes = t.lost_bytes_estimate;
+        f.open_limit_hits = t.open_limit_hits;
+        f.open_files = t.open_files() as u64;
     }
     m.alerts = feeder
         .alerts
@@ -447,6 +459,11 @@ impl Output {
                         .iter()
                         .zip(tails)
                         .map(|(n, t)| (n.clone(), t.rotations))
+                        .collect(),
+                    lost_bytes_estimate: names
+                        .iter()
+                        .zip(tails)
+                        .map(|(n, t)| (n.clone(), t.lost_bytes_estimate))
                         .collect(),
                     alerts: feeder
                         .alerts
