@@ -36,6 +36,11 @@ impl Follow {
     fn every(interval: &str, args: &[&str]) -> Follow {
         let mut child = Command::new(env!("CARGO_BIN_EXE_upcause"))
             .args(["follow", "--format", "json", "--interval", interval])
+            .args(if args.contains(&"--state") {
+                &[][..]
+            } else {
+                &["--no-state"][..]
+            })
             .args(args)
             .env_remove("NO_COLOR")
             .stdin(Stdio::null())
@@ -352,6 +357,76 @@ fn a_fifo_or_device_in_the_paths_place_never_blocks_the_loop() {
     let (status, rest) = f.terminate();
     assert!(status.success(), "{status:?}");
     assert_eq!(rest.last().unwrap()["final"], true);
+}
+
+/// Waits (bounded) until the state file says the followed file was read
+/// to `len` bytes.
+fn state_reaches(state: &Path, len: u64) {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(state)
+            && let Ok(v) = serde_json::from_str::<Value>(&text)
+            && v["files"]
+                .as_object()
+                .and_then(|f| f.values().next())
+                .is_some_and(|f| f["current"]["offset"] == len)
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "the state never reached {len}: {:?}",
+        std::fs::read_to_string(state)
+    );
+}
+
+/// Issue 19: a restart lost what was written while follow was down (or
+/// re-read everything with --from-start). With --state, kill -9 and a
+/// restart go on exactly where reading stopped, across a rename rotation
+/// and a copytruncate that happened meanwhile.
+#[test]
+fn kill_9_and_restart_with_state_loses_nothing_and_counts_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, name) = log_in(&dir);
+    let state = dir.path().join("state.json");
+    let st = state.to_str().unwrap().to_string();
+    append(&log, &refused_lines(100, 4));
+    let mut f = Follow::start(&["--state", &st, &name]);
+    f.ready();
+    append(&log, &refused_lines(1, 5));
+    f.settles_at(5);
+    state_reaches(&state, std::fs::metadata(&log).unwrap().len());
+    f.child.kill().unwrap(); // SIGKILL: no final write
+    f.child.wait().unwrap();
+    // Down: more lines, a rename rotation, the writer still writing to
+    // the old file, a new file.
+    append(&log, &refused_lines(6, 3));
+    let one = dir.path().join("error.log.1");
+    std::fs::rename(&log, &one).unwrap();
+    append(&one, &refused_lines(9, 2));
+    append(&log, &refused_lines(11, 4));
+    let mut f = Follow::start(&["--state", &st, &name]);
+    let v = f.settles_at(9);
+    assert_eq!(v["rotations"][&name], 1);
+    state_reaches(&state, std::fs::metadata(&log).unwrap().len());
+    f.child.kill().unwrap();
+    f.child.wait().unwrap();
+    // Down again: copytruncate (the old rotation shifted first).
+    std::fs::rename(&one, dir.path().join("error.log.2")).unwrap();
+    append(&log, &refused_lines(15, 2));
+    std::fs::copy(&log, &one).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&log, &refused_lines(17, 3));
+    let mut f = Follow::start(&["--state", &st, &name]);
+    f.settles_at(5);
+    let (status, _) = f.terminate();
+    assert!(status.success());
 }
 
 #[test]

@@ -175,7 +175,14 @@ struct Follow {
 impl Follow {
     fn start(log: &Path) -> Follow {
         let mut child = Command::new(env!("CARGO_BIN_EXE_upcause"))
-            .args(["follow", "--format", "json", "--interval", "200ms"])
+            .args([
+                "follow",
+                "--no-state",
+                "--format",
+                "json",
+                "--interval",
+                "200ms",
+            ])
             .arg(log)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

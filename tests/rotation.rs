@@ -171,7 +171,14 @@ struct Follow {
 impl Follow {
     fn start(path: &Path) -> Follow {
         let mut child = Command::new(env!("CARGO_BIN_EXE_upcause"))
-            .args(["follow", "--format", "json", "--interval", "200ms"])
+            .args([
+                "follow",
+                "--no-state",
+                "--format",
+                "json",
+                "--interval",
+                "200ms",
+            ])
             .arg(path)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

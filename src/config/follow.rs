@@ -78,6 +78,11 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
             paths.push(p);
         }
     }
+    let state = match (a.state, a.no_state) {
+        (_, true) => None,
+        (Some(p), false) => Some(p),
+        (None, false) => crate::follow::state::default_path(&paths),
+    };
     let tty = io::stdout().is_terminal();
     let mode = match (a.format, tty) {
         (Some(FormatArg::Json), _) | (None, false) => Mode::Json,
@@ -95,6 +100,7 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
         mode,
         interval,
         close_inactive,
+        state,
         last,
         window,
         rules,

@@ -19,6 +19,7 @@ pub mod feed;
 pub mod metrics;
 pub mod rolling;
 pub mod screen;
+pub mod state;
 pub mod tail;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -77,6 +78,8 @@ pub struct FollowConfig {
     pub interval: Duration,
     /// How long a rotated-away file is read after it stops growing.
     pub close_inactive: Duration,
+    /// Where reading positions are kept across runs.
+    pub state: Option<PathBuf>,
     /// Span of the rolling report, in seconds.
     pub last: i64,
     /// Bucket of the rolling report, in seconds.
@@ -185,15 +188,32 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
     .map_err(|e| Error::Usage(format!("cannot handle Ctrl-C / SIGTERM: {e}")))?;
 
     let catalog = Catalog::new();
+    let saved = match &cfg.state {
+        Some(p) => state::load(p).unwrap_or_else(|e| {
+            crate::error::print_error(&format!(
+                "--state {}: cannot be read ({}); starting afresh",
+                p.display(),
+                crate::error::describe_io(&e)
+            ));
+            None
+        }),
+        None => None,
+    };
+    let started = Instant::now();
     let mut tails: Vec<Tail> = cfg
         .paths
         .iter()
-        .map(|p| {
-            let mut t = Tail::new(p.clone(), cfg.from_start);
+        .zip(&names)
+        .map(|(p, name)| {
+            let mut t = match saved.as_ref().and_then(|s| s.files.get(name)) {
+                Some(s) => Tail::resume(p.clone(), s, started),
+                None => Tail::new(p.clone(), cfg.from_start),
+            };
             t.close_inactive = cfg.close_inactive;
             t
         })
         .collect();
+    let mut keeper = StateKeeper::new(cfg.state.clone());
     // Once /metrics answers, every file is open and positioned.
     let _server = match cfg.metrics {
         Some(addr) => Some(
@@ -238,6 +258,7 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         let changed = feeder.tick(at, wall);
         out.alerts(&changed)?;
         publish(&metrics, &feeder, &tails);
+        keeper.keep(&tails, &names, at, false);
         if at >= next_report || (!changed.is_empty() && out.mode == Mode::Screen) {
             let end = wall_iso();
             out.report(
@@ -277,6 +298,7 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         }
     }
     feeder.finish(at, wall);
+    keeper.keep(&tails, &names, at, true);
     let changed = feeder.tick(at, wall);
     out.alerts(&changed)?;
     publish(&metrics, &feeder, &tails);
@@ -294,6 +316,64 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         t.close();
     }
     Ok(ExitCode::Success)
+}
+
+/// Time between writes of the state file, at least.
+const STATE_EVERY: Duration = Duration::from_secs(1);
+
+/// Writes the state file when reading moved on, at most every
+/// [`STATE_EVERY`]; a failure to write is told once (until it works again).
+struct StateKeeper {
+    path: Option<PathBuf>,
+    last: Option<state::State>,
+    next: Instant,
+    failing: bool,
+}
+
+impl StateKeeper {
+    fn new(path: Option<PathBuf>) -> StateKeeper {
+        StateKeeper {
+            path,
+            last: None,
+            next: Instant::now(),
+            failing: false,
+        }
+    }
+
+    /// Saves the state if it changed and it is time (`now` for the last).
+    fn keep(&mut self, tails: &[Tail], names: &[String], at: Instant, last: bool) {
+        let Some(path) = &self.path else { return };
+        if !last && at < self.next {
+            return;
+        }
+        let s = state::State::new(
+            names
+                .iter()
+                .zip(tails)
+                .map(|(n, t)| (n.clone(), t.state()))
+                .collect(),
+        );
+        if self.last.as_ref() == Some(&s) {
+            return;
+        }
+        self.next = at + STATE_EVERY;
+        match state::save(path, &s) {
+            Ok(()) => {
+                self.last = Some(s);
+                self.failing = false;
+            }
+            Err(e) => {
+                if !self.failing {
+                    crate::error::print_error(&format!(
+                        "--state {}: cannot be written: {}",
+                        path.display(),
+                        crate::error::describe_io(&e)
+                    ));
+                }
+                self.failing = true;
+            }
+        }
+    }
 }
 
 /// Polls every file once; true when one has more to read at once.

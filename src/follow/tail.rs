@@ -248,6 +248,70 @@ impl Reader {
     }
 }
 
+/// Where reading of one file stands, as saved in the state file: its
+/// identity, first bytes and the offset of the first line not read whole.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileState {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// The file's first bytes (up to [`FINGERPRINT`]), hexadecimal.
+    pub fingerprint: String,
+    /// Bytes of whole lines read (and counted).
+    pub offset: u64,
+}
+
+/// Where reading of one path stands: its file, and the rotated-away
+/// files still being read, in reading order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TailState {
+    /// The file the path names.
+    pub current: Option<FileState>,
+    /// Rotated-away files still read.
+    pub rotated: Vec<FileState>,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl Reader {
+    /// Where this file stands: the held unfinished line is not counted
+    /// yet, so it is read again after a restart.
+    fn state(&self) -> FileState {
+        FileState {
+            dev: self.id.0,
+            ino: self.id.1,
+            fingerprint: hex(&self.fingerprint),
+            offset: self.offset() - self.chunks.held_bytes() as u64,
+        }
+    }
+
+    /// Opens `path` if it is the file `saved` describes (the same first
+    /// bytes, at least `offset` long), positioned at its offset.
+    fn reopen(path: &Path, saved: &FileState) -> Option<Reader> {
+        let want = unhex(&saved.fingerprint)?;
+        let mut r = Reader::open(path).ok()?;
+        let n = want.len().min(r.last_len as usize);
+        if r.last_len < saved.offset || r.fingerprint.get(..n)? != &want[..n] {
+            return None;
+        }
+        r.restart_at(saved.offset).ok()?;
+        Some(r)
+    }
+}
+
 /// A rotated-away file still being read.
 struct Draining {
     reader: Reader,
@@ -316,6 +380,77 @@ impl Tail {
         // What the directory holds now is history, not to be read.
         t.seen = t.rotated_files().into_iter().map(|(id, ..)| id).collect();
         t
+    }
+
+    /// Follows `path` from where `saved` says reading stopped: each file
+    /// found again (at the path, or rotated away since, by its first
+    /// bytes, its inode first) is read on from its offset; a file at the
+    /// path that is not the saved one is new, read from its start.
+    pub fn resume(path: PathBuf, saved: &TailState, now: Instant) -> Tail {
+        let mut t = Tail::new(path, true);
+        let listed = t.rotated_files();
+        let find = |t: &Tail, fs: &FileState| -> Option<Reader> {
+            let mut paths: Vec<&PathBuf> = vec![&t.path];
+            let mut others: Vec<&PathBuf> = listed
+                .iter()
+                .filter(|(id, ..)| *id == (fs.dev, fs.ino))
+                .map(|(_, p, _)| p)
+                .collect();
+            others.extend(listed.iter().map(|(_, p, _)| p));
+            paths.extend(others);
+            paths.into_iter().find_map(|p| {
+                let r = Reader::reopen(p, fs)?;
+                let open = t
+                    .draining
+                    .iter()
+                    .map(|d| d.reader.id)
+                    .chain(t.current.as_ref().map(|c| c.id));
+                (!open.into_iter().any(|id| id == r.id)).then_some(r)
+            })
+        };
+        // The path's file as it is now, read from its start unless it is
+        // the saved one.
+        let fresh = t.current.take();
+        for fs in &saved.rotated {
+            if let Some(r) = find(&t, fs) {
+                t.seen.insert(r.id);
+                t.draining.push(Draining {
+                    reader: r,
+                    last_data: now,
+                });
+            }
+        }
+        match saved.current.as_ref() {
+            Some(fs) => match find(&t, fs) {
+                Some(r) if fresh.as_ref().is_some_and(|f| f.id == r.id) => {
+                    t.current = Some(r);
+                }
+                Some(r) => {
+                    // Rotated while stopped: its rest, then the new file.
+                    t.rotations += 1;
+                    t.seen.insert(r.id);
+                    t.draining.push(Draining {
+                        reader: r,
+                        last_data: now,
+                    });
+                    t.current = fresh;
+                }
+                None => t.current = fresh,
+            },
+            None => t.current = fresh,
+        }
+        if let Some(c) = &t.current {
+            t.seen.insert(c.id);
+        }
+        t
+    }
+
+    /// Where reading stands, for the state file.
+    pub fn state(&self) -> TailState {
+        TailState {
+            current: self.current.as_ref().map(Reader::state),
+            rotated: self.draining.iter().map(|d| d.reader.state()).collect(),
+        }
     }
 
     /// True for a name of a rotated copy of the path: the path's name
