@@ -569,6 +569,68 @@ fn sample(body: &str, series: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
+/// Issue 19: a consumer that stopped reading stdout froze ingestion after
+/// about 2.5 s, and `/metrics` served frozen values. Output goes through
+/// a bounded queue: reports are dropped and counted, the files are read on.
+#[test]
+fn a_consumer_that_stops_reading_never_freezes_ingestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, name) = log_in(&dir);
+    append(&log, "");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    // stdout is a pipe nobody reads.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        .args([
+            "follow",
+            "--no-state",
+            "--format",
+            "json",
+            "--interval",
+            "50ms",
+        ])
+        .args(["--metrics", &addr, &name])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let series = format!("upcause_lines_total{{file=\"{name}\"}}");
+    let mut written = 0u64;
+    let mut last = String::new();
+    // Once /metrics answers, the file is open and positioned.
+    while get(port, "/metrics").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Lines go on being written until output has been dropped a while.
+    while Instant::now() < deadline {
+        append(&log, &refused_lines(written as u32 + 1, 50));
+        written += 50;
+        std::thread::sleep(Duration::from_millis(100));
+        if let Some((_, body)) = get(port, "/metrics") {
+            let dropped = sample(&body, "upcause_output_dropped_total").unwrap_or(0);
+            last = body;
+            if dropped >= 20 {
+                break;
+            }
+        }
+    }
+    // Every line written is counted all the same.
+    let mut ok = false;
+    while !ok && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        if let Some((_, body)) = get(port, "/metrics") {
+            ok = sample(&body, &series) == Some(written)
+                && sample(&body, "upcause_output_dropped_total").unwrap_or(0) >= 20;
+            last = body;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok, "after {written} lines:\n{last}");
+}
+
 #[test]
 fn metrics_are_served_with_exact_counters() {
     let dir = tempfile::tempdir().unwrap();

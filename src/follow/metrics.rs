@@ -48,6 +48,8 @@ pub struct Metrics {
     pub files: Vec<FileMetrics>,
     /// Alert rules and whether they hold.
     pub alerts: Vec<(String, bool)>,
+    /// Output dropped because stdout was not read fast enough.
+    pub output_dropped: u64,
 }
 
 impl Metrics {
@@ -151,6 +153,12 @@ impl Metrics {
                 );
             }
         }
+        header(
+            &mut out,
+            "upcause_output_dropped_total",
+            "Output dropped because stdout was not read fast enough (JSON lines; screen or text frames).",
+        );
+        let _ = writeln!(out, "upcause_output_dropped_total {}", self.output_dropped);
         let _ = writeln!(
             out,
             "# HELP upcause_open_files Files open now (the followed file and rotated ones still read).\n# TYPE upcause_open_files gauge"

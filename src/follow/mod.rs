@@ -17,13 +17,14 @@
 pub mod alert;
 pub mod feed;
 pub mod metrics;
+pub mod queue;
 pub mod rolling;
 pub mod screen;
 pub mod state;
 pub mod tail;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc::{RecvTimeoutError, channel};
@@ -149,6 +150,9 @@ pub struct LiveReport<'a> {
     pub since_start: SinceStart,
     /// Rotations seen per file.
     pub rotations: BTreeMap<String, u64>,
+    /// Lines of output dropped since the start because stdout was not
+    /// read fast enough (reports and alert lines: the files are read on).
+    pub dropped_lines: u64,
     /// Per file, bytes that were on disk but could not be read: on
     /// copytruncate, those written between the copy and the truncation.
     pub lost_bytes_estimate: BTreeMap<String, u64>,
@@ -257,7 +261,7 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         }
         let changed = feeder.tick(at, wall);
         out.alerts(&changed)?;
-        publish(&metrics, &feeder, &tails);
+        publish(&metrics, &feeder, &tails, out.out.dropped);
         keeper.keep(&tails, &names, at, false);
         if at >= next_report || (!changed.is_empty() && out.mode == Mode::Screen) {
             let end = wall_iso();
@@ -301,7 +305,7 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
     keeper.keep(&tails, &names, at, true);
     let changed = feeder.tick(at, wall);
     out.alerts(&changed)?;
-    publish(&metrics, &feeder, &tails);
+    publish(&metrics, &feeder, &tails, out.out.dropped);
     out.leave_screen();
     let end = wall_iso();
     out.report(
@@ -312,6 +316,7 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         (&interval_start, &end),
         true,
     )?;
+    out.out.finish();
     for t in &mut tails {
         t.close();
     }
@@ -387,8 +392,9 @@ fn poll_all(tails: &mut [Tail], feeder: &mut Feeder<'_>, at: Instant, wall: i64)
 }
 
 /// Copies the per-file counters and alert states into the metrics.
-fn publish(metrics: &Mutex<Metrics>, feeder: &Feeder<'_>, tails: &[Tail]) {
+fn publish(metrics: &Mutex<Metrics>, feeder: &Feeder<'_>, tails: &[Tail], dropped: u64) {
     let Ok(mut m) = metrics.lock() else { return };
+    m.output_dropped = dropped;
     for (i, (f, t)) in m.files.iter_mut().zip(tails).enumerate() {
         let s = feeder.line_stats(i);
         f.lines = s.total;
@@ -429,7 +435,7 @@ struct Output {
     mode: Mode,
     color: bool,
     top: usize,
-    out: BufWriter<io::Stdout>,
+    out: queue::Queue,
     terminal: Option<Terminal>,
     /// The latest alert transitions, for the screen.
     alert_log: VecDeque<String>,
@@ -440,7 +446,8 @@ const ALERT_LOG: usize = 5;
 
 impl Output {
     fn new(cfg: &FollowConfig) -> Result<Output> {
-        let mut out = BufWriter::with_capacity(64 * 1024, io::stdout());
+        let mut out =
+            queue::Queue::new(io::stdout(), cfg.mode == Mode::Json).map_err(Error::Output)?;
         let terminal = match cfg.mode {
             Mode::Screen => Some(Terminal::enter(&mut out).map_err(Error::Output)?),
             _ => None,
@@ -456,9 +463,10 @@ impl Output {
     }
 
     fn leave_screen(&mut self) {
+        self.out.wait_for_room();
         let _ = self.out.flush();
         if let Some(mut t) = self.terminal.take() {
-            t.leave();
+            t.leave_through(&mut self.out);
         }
     }
 
@@ -540,6 +548,7 @@ impl Output {
                         .zip(tails)
                         .map(|(n, t)| (n.clone(), t.rotations))
                         .collect(),
+                    dropped_lines: self.out.dropped,
                     lost_bytes_estimate: names
                         .iter()
                         .zip(tails)
