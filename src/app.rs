@@ -134,7 +134,14 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     }
     let catalog = Catalog::new();
     let mut agg = Aggregator::new(cfg.window);
-    let (inputs, errors) = source::expand(&cfg.paths);
+    let source::Expanded {
+        inputs,
+        errors,
+        skipped,
+    } = source::expand(&cfg.paths);
+    for note in &skipped {
+        crate::error::print_error(&format!("note: {note}"));
+    }
     for e in errors {
         warn(&e);
         if let Error::Input { path, source } = &e {

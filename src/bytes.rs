@@ -4,8 +4,7 @@
 //! The searches here beat the general ones of `memchr` on the short
 //! haystacks of log lines (a context value, a message before its context);
 //! each has a test against the plain search it replaces. The SIMD loads
-//! are this crate's only `unsafe` outside the mapped-file reader
-//! ([`crate::input`]), each with its SAFETY argument.
+//! are this crate's only `unsafe`, each with its SAFETY argument.
 
 use std::borrow::Cow;
 
@@ -393,7 +392,7 @@ mod tests {
         assert_eq!(escape("ok é ü 日本"), "ok é ü 日本");
     }
 
-    /// Issue 5: invisible format characters other than the bidi controls
+    /// Invisible format characters other than the bidi controls
     /// reached the terminal raw (found by tests/props.rs).
     #[test]
     fn escapes_invisible_format_characters() {

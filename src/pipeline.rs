@@ -105,10 +105,6 @@ fn run_on(
     cores: usize,
 ) {
     let threads = opts.threads.max(1);
-    // Scanning a mapped file saves the copy into read buffers, but the
-    // copy runs on the reader thread: with a core to spare for it, reading
-    // is the faster of the two.
-    let map_files = threads >= cores;
     // Buffers in circulation: one per worker, one being read, one waiting
     // for a worker and one with the ordered stage; more only cost memory.
     let max_buffers = threads + 3;
@@ -146,7 +142,6 @@ fn run_on(
             let read = ReadOptions {
                 max_buffers,
                 chunk_size,
-                map_files,
             };
             let out = ToStage {
                 jobs: job_tx,
@@ -168,7 +163,6 @@ fn run_on(
                         .ok()
                         .and_then(|rx| rx.try_recv().ok())
                         .unwrap_or_default();
-                    chunk.populate();
                     scanner.scan(chunk.bytes(), false, &mut scan);
                     stage.offer_from(seq, Item::Chunk(chunk, scan), worker == 0);
                 }
@@ -403,20 +397,12 @@ impl Outlet for ToStage<'_, '_, '_> {
     fn item(&self, seq: u64, item: reader::Item) {
         self.stage.offer(seq, Item::Read(item));
     }
-
-    /// Chunks a worker left in the stage for the first one
-    /// ([`Stage::offer_from`]) would otherwise wait for a worker that has
-    /// no chunk left to hand in.
-    fn waiting(&self) {
-        self.stage.run_if_free();
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::LineStats;
-    use crate::input::lines::MAX_LINE;
     use crate::order::MAX_RECORD;
 
     /// (cause, count, attempts, upstreams, routes) of one cause.
@@ -452,100 +438,6 @@ mod tests {
         };
         run_on(&[InputSpec::Path(p)], &opts, &mut agg, &mut |_| {}, cores);
         agg
-    }
-
-    /// A log over [`crate::input::mapped::MIN_MAPPED`]: failures with routes and
-    /// upstreams, multi-line records, and lines over the length limit.
-    fn big_log(p: &std::path::Path, mib: usize) {
-        use std::io::Write;
-        let mut f = std::io::BufWriter::new(std::fs::File::create(p).unwrap());
-        let mut written = 0;
-        let mut i = 0usize;
-        while written < mib << 20 {
-            let line = failure_line(i, REFUSED, i, &format!("/r{}/{i}", i % 300), i % 9);
-            f.write_all(line.as_bytes()).unwrap();
-            written += line.len();
-            if i % 5 == 0 {
-                f.write_all(STDERR_RECORD.as_bytes()).unwrap();
-                written += STDERR_RECORD.len();
-            }
-            if i % 20_000 == 7 {
-                // Over the line limit, and longer than a chunk.
-                let long = vec![b'x'; MAX_LINE + CHUNK_SIZE];
-                f.write_all(&long).unwrap();
-                f.write_all(b"\n").unwrap();
-                written += long.len() + 1;
-            }
-            i += 1;
-        }
-    }
-
-    /// A file nobody writes is scanned in place; the report is the one of
-    /// reading it (forced here by holding it open for writing). Both runs
-    /// use as many threads as cores: files are mapped only then.
-    #[test]
-    fn a_mapped_file_gives_the_report_of_reading_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("big.log");
-        big_log(&p, 24);
-        assert!(crate::input::mapped::Mapped::open(&p).is_some(), "mapped");
-        let mapped = crate::report::Report::build(&aggregate_file(
-            &p,
-            &Filters::default(),
-            available_cores(),
-        ));
-        let writer = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
-        assert!(crate::input::mapped::Mapped::open(&p).is_none(), "read");
-        let read = crate::report::Report::build(&aggregate_file(
-            &p,
-            &Filters::default(),
-            available_cores(),
-        ));
-        drop(writer);
-        assert!(read.lines.oversized >= 2);
-        assert!(read.total_failures > 50_000);
-        assert_eq!(mapped, read);
-    }
-
-    /// A process that opens the file for writing mid-run waits only until
-    /// the mapped chunks out are done; the rest is read, and the report is
-    /// the same.
-    #[test]
-    fn a_writer_mid_run_switches_to_reading() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("big.log");
-        big_log(&p, 160);
-        let reference = {
-            let _writer = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
-            crate::report::Report::build(&aggregate_file(
-                &p,
-                &Filters::default(),
-                available_cores(),
-            ))
-        };
-        assert!(crate::input::mapped::Mapped::open(&p).is_some(), "mapped");
-        let p2 = p.clone();
-        let writer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            let start = std::time::Instant::now();
-            let f = std::fs::OpenOptions::new().append(true).open(&p2).unwrap();
-            (f, start, std::time::Instant::now())
-        });
-        let agg = aggregate_file(&p, &Filters::default(), available_cores());
-        let run_end = std::time::Instant::now();
-        let report = crate::report::Report::build(&agg);
-        let (_f, asked, got_in) = writer.join().unwrap();
-        assert_eq!(report, reference);
-        assert!(
-            got_in < run_end,
-            "the writer got in while the file was being read"
-        );
-        // It waited for the chunks out, not for the whole file.
-        let (waited, rest) = (got_in - asked, run_end - got_in);
-        assert!(
-            waited < rest,
-            "waited {waited:?}, then the run took {rest:?}"
-        );
     }
 
     /// Runs `log` through the pipeline: a row per cause with failures, and

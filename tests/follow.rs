@@ -39,6 +39,11 @@ impl Follow {
     fn every(interval: &str, args: &[&str]) -> Follow {
         let mut child = common::bin()
             .args(["follow", "--format", "json", "--interval", interval])
+            .args(if args.contains(&"--state") {
+                &[][..]
+            } else {
+                &["--no-state"][..]
+            })
             .args(args)
             .env_remove("NO_COLOR")
             .stdin(Stdio::null())
@@ -346,6 +351,114 @@ fn delete_and_recreate_is_followed() {
     assert_eq!(v["rotations"][&name], 1);
 }
 
+/// A watched path replaced by a FIFO blocked the whole loop in
+/// `open()` (SIGTERM unanswered), and one switched to `/dev/zero` burnt a
+/// core. Neither is opened for reading: the file shows why, the loop goes
+/// on, and a regular file in their place is followed again.
+#[test]
+fn a_fifo_or_device_in_the_paths_place_never_blocks_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, name) = log_in(&dir);
+    append(&log, "");
+    let mut f = Follow::start(&[&name]);
+    f.ready();
+    append(&log, &refused_lines(1, 2));
+    f.settles_at(2);
+    std::fs::rename(&log, dir.path().join("error.log.1")).unwrap();
+    assert!(Command::new("mkfifo").arg(&log).status().unwrap().success());
+    let v = f.report_where("the FIFO refused", |v| {
+        v["files"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("a FIFO, not a regular file"))
+    });
+    assert_eq!(total(&v), 2);
+    std::fs::remove_file(&log).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &log).unwrap();
+    let v = f.report_where("the device refused", |v| {
+        v["files"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("a character device"))
+    });
+    assert_eq!(v["files"][0]["lines"], 2, "nothing read from /dev/zero");
+    std::fs::remove_file(&log).unwrap();
+    append(&log, &refused_lines(3, 3));
+    let v = f.settles_at(5);
+    assert_eq!(v["files"][0]["error"], Value::Null);
+    let (status, rest) = f.terminate();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(rest.last().unwrap()["final"], true);
+}
+
+/// Waits (bounded) until the state file says the followed file was read
+/// to `len` bytes.
+fn state_reaches(state: &Path, len: u64) {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(state)
+            && let Ok(v) = serde_json::from_str::<Value>(&text)
+            && v["files"]
+                .as_object()
+                .and_then(|f| f.values().next())
+                .is_some_and(|f| f["current"]["offset"] == len)
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "the state never reached {len}: {:?}",
+        std::fs::read_to_string(state)
+    );
+}
+
+/// A restart lost what was written while follow was down (or
+/// re-read everything with --from-start). With --state, kill -9 and a
+/// restart go on exactly where reading stopped, across a rename rotation
+/// and a copytruncate that happened meanwhile.
+#[test]
+fn kill_9_and_restart_with_state_loses_nothing_and_counts_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, name) = log_in(&dir);
+    let state = dir.path().join("state.json");
+    let st = state.to_str().unwrap().to_string();
+    append(&log, &refused_lines(100, 4));
+    let mut f = Follow::start(&["--state", &st, &name]);
+    f.ready();
+    append(&log, &refused_lines(1, 5));
+    f.settles_at(5);
+    state_reaches(&state, std::fs::metadata(&log).unwrap().len());
+    f.child.kill().unwrap(); // SIGKILL: no final write
+    f.child.wait().unwrap();
+    // Down: more lines, a rename rotation, the writer still writing to
+    // the old file, a new file.
+    append(&log, &refused_lines(6, 3));
+    let one = dir.path().join("error.log.1");
+    std::fs::rename(&log, &one).unwrap();
+    append(&one, &refused_lines(9, 2));
+    append(&log, &refused_lines(11, 4));
+    let mut f = Follow::start(&["--state", &st, &name]);
+    let v = f.settles_at(9);
+    assert_eq!(v["rotations"][&name], 1);
+    state_reaches(&state, std::fs::metadata(&log).unwrap().len());
+    f.child.kill().unwrap();
+    f.child.wait().unwrap();
+    // Down again: copytruncate (the old rotation shifted first).
+    std::fs::rename(&one, dir.path().join("error.log.2")).unwrap();
+    append(&log, &refused_lines(15, 2));
+    std::fs::copy(&log, &one).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&log, &refused_lines(17, 3));
+    let mut f = Follow::start(&["--state", &st, &name]);
+    f.settles_at(5);
+    let (status, _) = f.terminate();
+    assert!(status.success());
+}
+
 #[test]
 fn a_file_that_does_not_exist_yet_is_read_from_its_start_once_it_appears() {
     let dir = tempfile::tempdir().unwrap();
@@ -492,6 +605,68 @@ fn metrics_take_a_bare_port_or_a_host_name() {
         assert!(status.contains(" 200"), "{addr}: {status}");
         assert!(body.contains("upcause_failed_requests_total"), "{addr}");
     }
+}
+
+/// A consumer that stopped reading stdout froze ingestion after
+/// about 2.5 s, and `/metrics` served frozen values. Output goes through
+/// a bounded queue: reports are dropped and counted, the files are read on.
+#[test]
+fn a_consumer_that_stops_reading_never_freezes_ingestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, name) = log_in(&dir);
+    append(&log, "");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    // stdout is a pipe nobody reads.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        .args([
+            "follow",
+            "--no-state",
+            "--format",
+            "json",
+            "--interval",
+            "50ms",
+        ])
+        .args(["--metrics", &addr, &name])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let series = format!("upcause_lines_total{{file=\"{name}\"}}");
+    let mut written = 0u64;
+    let mut last = String::new();
+    // Once /metrics answers, the file is open and positioned.
+    while get(port, "/metrics").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Lines go on being written until output has been dropped a while.
+    while Instant::now() < deadline {
+        append(&log, &refused_lines(written as u32 + 1, 50));
+        written += 50;
+        std::thread::sleep(Duration::from_millis(100));
+        if let Some((_, body)) = get(port, "/metrics") {
+            let dropped = sample(&body, "upcause_output_dropped_total").unwrap_or(0);
+            last = body;
+            if dropped >= 20 {
+                break;
+            }
+        }
+    }
+    // Every line written is counted all the same.
+    let mut ok = false;
+    while !ok && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        if let Some((_, body)) = get(port, "/metrics") {
+            ok = sample(&body, &series) == Some(written)
+                && sample(&body, "upcause_output_dropped_total").unwrap_or(0) >= 20;
+            last = body;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok, "after {written} lines:\n{last}");
 }
 
 #[test]
@@ -642,7 +817,25 @@ fn usage_errors_exit_2_before_anything_runs() {
     let gz = dir.path().join("error.log.2.gz");
     std::fs::write(&gz, [0x1f, 0x8b, 8, 0]).unwrap();
     let dirname = dir.path().display().to_string();
+    let fifo = dir.path().join("fifo.log");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let zero = dir.path().join("zero.log");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
     for (args, says) in [
+        (
+            vec![fifo.to_str().unwrap()],
+            "is a FIFO, not a regular file",
+        ),
+        (
+            vec![zero.to_str().unwrap()],
+            "is a character device, not a regular file",
+        ),
         (
             vec!["--alert", "upstream_timout>1/1m", &name],
             "unknown cause 'upstream_timout'",

@@ -170,7 +170,14 @@ struct Follow {
 impl Follow {
     fn start(log: &Path) -> Follow {
         let mut child = common::bin()
-            .args(["follow", "--format", "json", "--interval", "200ms"])
+            .args([
+                "follow",
+                "--no-state",
+                "--format",
+                "json",
+                "--interval",
+                "200ms",
+            ])
             .arg(log)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

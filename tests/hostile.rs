@@ -1195,7 +1195,7 @@ fn mutate(v: &mut Value, picks: &[(u8, u64)], at: &mut usize) {
     }
 }
 
-/// Issue 5, fixed in `src/render/text.rs`: a saved report whose file has
+/// Fixed in `src/render/text.rs`: a saved report whose file has
 /// more unrecognized lines than lines made `merge`'s text summary panic
 /// ("attempt to subtract with overflow"; a wrapped percentage in release).
 #[test]

@@ -356,6 +356,20 @@ pub struct FollowArgs {
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
 
+    /// Save where reading stands here (at most every second and on exit) and
+    /// resume from it [default: $XDG_STATE_HOME/upcause/follow-HASH.json].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_state")]
+    pub state: Option<PathBuf>,
+
+    /// Keep no state: start at the end of the files (or their start with
+    /// --from-start) every time.
+    #[arg(long)]
+    pub no_state: bool,
+
+    /// Keep reading a rotated-away file until it has not grown for this long.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub close_inactive: String,
+
     /// Only this cause (repeatable); `upcause causes` lists the ids.
     #[arg(long = "cause", value_name = "ID")]
     pub causes: Vec<String>,

@@ -47,6 +47,12 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
             a.interval
         ))
     })?;
+    let close_inactive = parse_interval(&a.close_inactive).ok_or_else(|| {
+        Error::Usage(format!(
+            "invalid --close-inactive '{}': use a duration of at least 50ms such as 10s, 5m, 1h",
+            a.close_inactive
+        ))
+    })?;
     let rules = a
         .alerts
         .iter()
@@ -72,6 +78,11 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
             paths.push(p);
         }
     }
+    let state = match (a.state, a.no_state) {
+        (_, true) => None,
+        (Some(p), false) => Some(p),
+        (None, false) => crate::follow::state::default_path(&paths),
+    };
     let tty = io::stdout().is_terminal();
     let mode = match (a.format, tty) {
         (Some(FormatArg::Json), _) | (None, false) => Mode::Json,
@@ -88,6 +99,8 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
         from_start: a.from_start,
         mode,
         interval,
+        close_inactive,
+        state,
         last,
         window,
         rules,
@@ -117,13 +130,17 @@ fn check_path(p: &PathBuf) -> Result<()> {
             "{shown} is a directory; follow the log file in it (e.g. {shown}/error.log)"
         )));
     }
-    if p.exists() && !p.is_file() {
+    if let Ok(meta) = std::fs::metadata(p)
+        && !meta.is_file()
+    {
         return Err(Error::Usage(format!(
-            "{shown} is not a regular file; follow reads log files"
+            "{shown} is {}, not a regular file; follow reads log files (a pipe or device \
+             can be read once with `upcause analyze`)",
+            crate::input::source::kind_of(&meta)
         )));
     }
     let mut magic = [0u8; 2];
-    if std::fs::File::open(p)
+    if crate::input::source::open_regular(p)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok()
         && magic == [0x1f, 0x8b]

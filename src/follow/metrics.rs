@@ -30,6 +30,12 @@ pub struct FileMetrics {
     pub unrecognized: u64,
     /// Rotations seen.
     pub rotations: u64,
+    /// Bytes on disk that could not be read (copytruncate's race).
+    pub lost_bytes: u64,
+    /// Files that could not be opened for want of file descriptors.
+    pub open_limit_hits: u64,
+    /// Files open now (the current one and rotated ones still read).
+    pub open_files: u64,
 }
 
 /// Everything exposed.
@@ -42,6 +48,8 @@ pub struct Metrics {
     pub files: Vec<FileMetrics>,
     /// Alert rules and whether they hold.
     pub alerts: Vec<(String, bool)>,
+    /// Output dropped because stdout was not read fast enough.
+    pub output_dropped: u64,
 }
 
 impl Metrics {
@@ -111,7 +119,7 @@ impl Metrics {
             );
         }
         type Value = fn(&FileMetrics) -> u64;
-        let per_file: [(&str, &str, Value); 3] = [
+        let per_file: [(&str, &str, Value); 5] = [
             ("upcause_lines_total", "Physical lines read.", |f| f.lines),
             (
                 "upcause_unrecognized_lines_total",
@@ -122,6 +130,16 @@ impl Metrics {
                 "upcause_rotations_total",
                 "Rotations seen (rename, copytruncate, delete and recreate).",
                 |f| f.rotations,
+            ),
+            (
+                "upcause_lost_bytes_estimate_total",
+                "Bytes that were on disk but could not be read (on copytruncate: written between the copy and the truncation).",
+                |f| f.lost_bytes,
+            ),
+            (
+                "upcause_open_limit_reached_total",
+                "Files that could not be opened because the limit on open files was reached.",
+                |f| f.open_limit_hits,
             ),
         ];
         for (name, help, value) in per_file {
@@ -134,6 +152,24 @@ impl Metrics {
                     value(f)
                 );
             }
+        }
+        header(
+            &mut out,
+            "upcause_output_dropped_total",
+            "Output dropped because stdout was not read fast enough (JSON lines; screen or text frames).",
+        );
+        let _ = writeln!(out, "upcause_output_dropped_total {}", self.output_dropped);
+        let _ = writeln!(
+            out,
+            "# HELP upcause_open_files Files open now (the followed file and rotated ones still read).\n# TYPE upcause_open_files gauge"
+        );
+        for f in &self.files {
+            let _ = writeln!(
+                out,
+                "upcause_open_files{{file=\"{}\"}} {}",
+                escape_label(&f.path),
+                f.open_files
+            );
         }
         if !self.alerts.is_empty() {
             let _ = writeln!(

@@ -12,17 +12,19 @@
 //! not exist yet need a `stat` of the path anyway, a 100 ms poll keeps the
 //! time from an appended line to its count well under 250 ms, and it
 //! behaves the same on every filesystem (NFS, overlay, bind mounts) with
-//! no watch limits. Idle, a poll is three system calls per file.
+//! no watch limits. Idle, a poll is four system calls per file.
 
 pub mod alert;
 pub mod feed;
 pub mod metrics;
+pub mod queue;
 pub mod rolling;
 pub mod screen;
+pub mod state;
 pub mod tail;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc::{RecvTimeoutError, channel};
@@ -75,6 +77,10 @@ pub struct FollowConfig {
     pub mode: Mode,
     /// Between reports.
     pub interval: Duration,
+    /// How long a rotated-away file is read after it stops growing.
+    pub close_inactive: Duration,
+    /// Where reading positions are kept across runs.
+    pub state: Option<PathBuf>,
     /// Span of the rolling report, in seconds.
     pub last: i64,
     /// Bucket of the rolling report, in seconds.
@@ -144,6 +150,12 @@ pub struct LiveReport<'a> {
     pub since_start: SinceStart,
     /// Rotations seen per file.
     pub rotations: BTreeMap<String, u64>,
+    /// Lines of output dropped since the start because stdout was not
+    /// read fast enough (reports and alert lines: the files are read on).
+    pub dropped_lines: u64,
+    /// Per file, bytes that were on disk but could not be read: on
+    /// copytruncate, those written between the copy and the truncation.
+    pub lost_bytes_estimate: BTreeMap<String, u64>,
     /// Every alert rule.
     pub alerts: Vec<AlertState>,
 }
@@ -180,11 +192,32 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
     .map_err(|e| Error::Usage(format!("cannot handle Ctrl-C / SIGTERM: {e}")))?;
 
     let catalog = Catalog::new();
+    let saved = match &cfg.state {
+        Some(p) => state::load(p).unwrap_or_else(|e| {
+            crate::error::print_error(&format!(
+                "--state {}: cannot be read ({}); starting afresh",
+                p.display(),
+                crate::error::describe_io(&e)
+            ));
+            None
+        }),
+        None => None,
+    };
+    let started = Instant::now();
     let mut tails: Vec<Tail> = cfg
         .paths
         .iter()
-        .map(|p| Tail::new(p.clone(), cfg.from_start))
+        .zip(&names)
+        .map(|(p, name)| {
+            let mut t = match saved.as_ref().and_then(|s| s.files.get(name)) {
+                Some(s) => Tail::resume(p.clone(), s, started),
+                None => Tail::new(p.clone(), cfg.from_start),
+            };
+            t.close_inactive = cfg.close_inactive;
+            t
+        })
         .collect();
+    let mut keeper = StateKeeper::new(cfg.state.clone());
     // Once /metrics answers, every file is open and positioned.
     let _server = match cfg.metrics {
         Some(addr) => Some(
@@ -228,7 +261,8 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         }
         let changed = feeder.tick(at, wall);
         out.alerts(&changed)?;
-        publish(&metrics, &feeder, &tails);
+        publish(&metrics, &feeder, &tails, out.out.dropped);
+        keeper.keep(&tails, &names, at, false);
         if at >= next_report || (!changed.is_empty() && out.mode == Mode::Screen) {
             let end = wall_iso();
             out.report(
@@ -268,9 +302,10 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         }
     }
     feeder.finish(at, wall);
+    keeper.keep(&tails, &names, at, true);
     let changed = feeder.tick(at, wall);
     out.alerts(&changed)?;
-    publish(&metrics, &feeder, &tails);
+    publish(&metrics, &feeder, &tails, out.out.dropped);
     out.leave_screen();
     let end = wall_iso();
     out.report(
@@ -281,10 +316,69 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         (&interval_start, &end),
         true,
     )?;
+    out.out.finish();
     for t in &mut tails {
         t.close();
     }
     Ok(ExitCode::Success)
+}
+
+/// Time between writes of the state file, at least.
+const STATE_EVERY: Duration = Duration::from_secs(1);
+
+/// Writes the state file when reading moved on, at most every
+/// [`STATE_EVERY`]; a failure to write is told once (until it works again).
+struct StateKeeper {
+    path: Option<PathBuf>,
+    last: Option<state::State>,
+    next: Instant,
+    failing: bool,
+}
+
+impl StateKeeper {
+    fn new(path: Option<PathBuf>) -> StateKeeper {
+        StateKeeper {
+            path,
+            last: None,
+            next: Instant::now(),
+            failing: false,
+        }
+    }
+
+    /// Saves the state if it changed and it is time (`now` for the last).
+    fn keep(&mut self, tails: &[Tail], names: &[String], at: Instant, last: bool) {
+        let Some(path) = &self.path else { return };
+        if !last && at < self.next {
+            return;
+        }
+        let s = state::State::new(
+            names
+                .iter()
+                .zip(tails)
+                .map(|(n, t)| (n.clone(), t.state()))
+                .collect(),
+        );
+        if self.last.as_ref() == Some(&s) {
+            return;
+        }
+        self.next = at + STATE_EVERY;
+        match state::save(path, &s) {
+            Ok(()) => {
+                self.last = Some(s);
+                self.failing = false;
+            }
+            Err(e) => {
+                if !self.failing {
+                    crate::error::print_error(&format!(
+                        "--state {}: cannot be written: {}",
+                        path.display(),
+                        crate::error::describe_io(&e)
+                    ));
+                }
+                self.failing = true;
+            }
+        }
+    }
 }
 
 /// Polls every file once; true when one has more to read at once.
@@ -298,13 +392,17 @@ fn poll_all(tails: &mut [Tail], feeder: &mut Feeder<'_>, at: Instant, wall: i64)
 }
 
 /// Copies the per-file counters and alert states into the metrics.
-fn publish(metrics: &Mutex<Metrics>, feeder: &Feeder<'_>, tails: &[Tail]) {
+fn publish(metrics: &Mutex<Metrics>, feeder: &Feeder<'_>, tails: &[Tail], dropped: u64) {
     let Ok(mut m) = metrics.lock() else { return };
+    m.output_dropped = dropped;
     for (i, (f, t)) in m.files.iter_mut().zip(tails).enumerate() {
         let s = feeder.line_stats(i);
         f.lines = s.total;
         f.unrecognized = s.unrecognized;
         f.rotations = t.rotations;
+        f.lost_bytes = t.lost_bytes_estimate;
+        f.open_limit_hits = t.open_limit_hits;
+        f.open_files = t.open_files() as u64;
     }
     m.alerts = feeder
         .alerts
@@ -337,7 +435,7 @@ struct Output {
     mode: Mode,
     color: bool,
     top: usize,
-    out: BufWriter<io::Stdout>,
+    out: queue::Queue,
     terminal: Option<Terminal>,
     /// The latest alert transitions, for the screen.
     alert_log: VecDeque<String>,
@@ -348,7 +446,8 @@ const ALERT_LOG: usize = 5;
 
 impl Output {
     fn new(cfg: &FollowConfig) -> Result<Output> {
-        let mut out = BufWriter::with_capacity(64 * 1024, io::stdout());
+        let mut out =
+            queue::Queue::new(io::stdout(), cfg.mode == Mode::Json).map_err(Error::Output)?;
         let terminal = match cfg.mode {
             Mode::Screen => Some(Terminal::enter(&mut out).map_err(Error::Output)?),
             _ => None,
@@ -364,9 +463,10 @@ impl Output {
     }
 
     fn leave_screen(&mut self) {
+        self.out.wait_for_room();
         let _ = self.out.flush();
         if let Some(mut t) = self.terminal.take() {
-            t.leave();
+            t.leave_through(&mut self.out);
         }
     }
 
@@ -447,6 +547,12 @@ impl Output {
                         .iter()
                         .zip(tails)
                         .map(|(n, t)| (n.clone(), t.rotations))
+                        .collect(),
+                    dropped_lines: self.out.dropped,
+                    lost_bytes_estimate: names
+                        .iter()
+                        .zip(tails)
+                        .map(|(n, t)| (n.clone(), t.lost_bytes_estimate))
                         .collect(),
                     alerts: feeder
                         .alerts

@@ -310,6 +310,14 @@ impl Terminal {
         out.flush()
     }
 
+    /// Back to the normal screen, through `out` (after what was drawn).
+    pub fn leave_through(&mut self, out: &mut dyn Write) {
+        if std::mem::take(&mut self.active) {
+            let _ = out.write_all(b"\x1b[?25h\x1b[?1049l");
+            let _ = out.flush();
+        }
+    }
+
     /// Back to the normal screen.
     pub fn leave(&mut self) {
         if std::mem::take(&mut self.active) {

@@ -8,7 +8,7 @@
 //!   workers scan in parallel (see [`crate::scan`]). A live one (a
 //!   followed file) holds an unfinished last line until its end arrives.
 //! - [`whole_lines_end`] and [`line_end`] are the two searches the
-//!   readers make, also over mapped files.
+//!   readers make.
 //! - [`spans`] and [`split_lines`] cut a chunk into its lines.
 
 use std::io::{self, Read};

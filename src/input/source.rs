@@ -21,8 +21,13 @@ use crate::error::Error;
 pub enum InputSpec {
     /// Standard input (`-` or no path at all).
     Stdin,
-    /// A regular file (or anything the OS can open and read).
+    /// A path named on the command line: a regular file, or anything the
+    /// OS can open and read (a FIFO such as `<(zcat a.gz)`, a device).
     Path(PathBuf),
+    /// A regular file found in a directory: opened without blocking and
+    /// read only if it still is a regular file once open, so a FIFO or
+    /// device put in its place never hangs the run.
+    Listed(PathBuf),
 }
 
 impl InputSpec {
@@ -30,44 +35,87 @@ impl InputSpec {
     pub fn display_name(&self) -> String {
         match self {
             InputSpec::Stdin => "-".to_string(),
-            InputSpec::Path(p) => p.display().to_string(),
+            InputSpec::Path(p) | InputSpec::Listed(p) => p.display().to_string(),
         }
     }
 }
 
+/// The command-line paths as inputs.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    /// What is to be read, in order.
+    pub inputs: Vec<InputSpec>,
+    /// Paths that cannot be listed.
+    pub errors: Vec<Error>,
+    /// Entries of directories that were skipped, and why (a FIFO, a
+    /// device, a socket, a link to one of them: `error.log -> /dev/stderr`).
+    pub skipped: Vec<String>,
+}
+
 /// Turns the command-line paths into inputs: `-` is stdin, a directory is
-/// replaced by its error logs. Paths that cannot be listed come back as
-/// errors beside the inputs that can be read.
-pub fn expand(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<Error>) {
+/// replaced by the regular files among its error logs. Paths that cannot
+/// be listed come back as errors beside the inputs that can be read.
+pub fn expand(paths: &[PathBuf]) -> Expanded {
     if paths.is_empty() {
-        return (vec![InputSpec::Stdin], Vec::new());
+        return Expanded {
+            inputs: vec![InputSpec::Stdin],
+            ..Default::default()
+        };
     }
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
+    let mut skipped = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
             inputs.push(InputSpec::Stdin);
             continue;
         }
         match fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => match error_logs_in(path) {
-                Ok(found) if found.is_empty() => errors.push(Error::input(
+            Ok(meta) if meta.is_dir() => match error_logs_in(path, &mut skipped) {
+                Ok(found) if found.is_empty() && skipped.is_empty() => errors.push(Error::input(
                     path.display().to_string(),
                     io::Error::other("directory holds no error logs (*error*log*)"),
                 )),
-                Ok(found) => inputs.extend(found.into_iter().map(InputSpec::Path)),
+                Ok(found) => inputs.extend(found.into_iter().map(InputSpec::Listed)),
                 Err(e) => errors.push(Error::input(path.display().to_string(), e)),
             },
             // Files, FIFOs, devices: opening them reports any problem.
             _ => inputs.push(InputSpec::Path(path.clone())),
         }
     }
-    (inputs, errors)
+    Expanded {
+        inputs,
+        errors,
+        skipped,
+    }
 }
 
-/// The files of `dir` whose name matches `*error*log*`, oldest rotation
-/// first (`error.log.2.gz`, `error.log.1`, `error.log`).
-fn error_logs_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
+/// What a file that is not a regular one is, for messages.
+pub fn kind_of(meta: &fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The regular files of `dir` whose name matches `*error*log*`, oldest
+/// rotation first (`error.log.2.gz`, `error.log.1`, `error.log`). Links
+/// are followed; the names of other matching entries (FIFOs, devices,
+/// sockets, links to them or to nothing) go to `skipped` with the reason.
+fn error_logs_in(dir: &Path, skipped: &mut Vec<String>) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
@@ -78,8 +126,24 @@ fn error_logs_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
         let is_error_log = name
             .find("error")
             .is_some_and(|i| name[i + "error".len()..].contains("log"));
-        if is_error_log && entry.file_type().map(|t| !t.is_dir()).unwrap_or(false) {
-            found.push(entry.path());
+        if !is_error_log {
+            continue;
+        }
+        let path = entry.path();
+        // Followed through links: `error.log -> /dev/stderr` is a device.
+        match fs::metadata(&path) {
+            Ok(m) if m.is_file() => found.push(path),
+            Ok(m) if m.is_dir() => {}
+            Ok(m) => skipped.push(format!(
+                "{}: skipped: {}, not a regular file",
+                path.display(),
+                kind_of(&m)
+            )),
+            Err(e) => skipped.push(format!(
+                "{}: skipped: {}",
+                path.display(),
+                crate::error::describe_io(&e)
+            )),
         }
     }
     found.sort_by_cached_key(|p| rotation_key(p));
@@ -106,7 +170,7 @@ fn rotation_key(path: &Path) -> (String, Reverse<u64>, String) {
 pub fn size_on_disk(spec: &InputSpec) -> Option<u64> {
     match spec {
         InputSpec::Stdin => None,
-        InputSpec::Path(p) => fs::metadata(p)
+        InputSpec::Path(p) | InputSpec::Listed(p) => fs::metadata(p)
             .ok()
             .filter(|m| m.is_file())
             .map(|m| m.len()),
@@ -144,6 +208,7 @@ pub fn open_counted(
             }
             Box::new(file)
         }
+        InputSpec::Listed(p) => Box::new(open_regular(p)?),
     };
     sniff(counted(raw, count))
 }
@@ -156,17 +221,24 @@ fn counted(raw: Box<dyn Read + Send>, count: Option<Arc<AtomicU64>>) -> Box<dyn 
     }
 }
 
-/// A plain (not compressed) file read from byte `offset` on: the rest of
-/// a file whose start was read from a mapping ([`crate::input::mapped`]).
-pub fn open_at(
-    path: &std::path::Path,
-    offset: u64,
-    count: Option<Arc<AtomicU64>>,
-) -> io::Result<Box<dyn Read + Send>> {
-    use std::io::Seek;
-    let mut file = File::open(path)?;
-    file.seek(io::SeekFrom::Start(offset))?;
-    Ok(counted(Box::new(file), count))
+/// Opens `path` for reading if it is a regular file, without ever
+/// blocking: `O_NONBLOCK` makes opening a FIFO return at once (and a
+/// device's open not wait), and the open file is looked at before a byte
+/// is read. (`O_NONBLOCK` changes nothing for a regular file's reads.)
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other(format!(
+            "{}, not a regular file",
+            kind_of(&meta)
+        )));
+    }
+    Ok(file)
 }
 
 /// Bytes looked at to tell what an input holds: its first 8 KiB.
@@ -283,7 +355,7 @@ mod tests {
         ] {
             fs::write(dir.path().join(name), b"").unwrap();
         }
-        let got: Vec<String> = error_logs_in(dir.path())
+        let got: Vec<String> = error_logs_in(dir.path(), &mut Vec::new())
             .unwrap()
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -300,7 +372,7 @@ mod tests {
         );
     }
 
-    /// Issue 5: a log whose name is not UTF-8 was silently skipped, and a
+    /// A log whose name is not UTF-8 was silently skipped, and a
     /// directory holding only such logs reported "no error logs".
     #[test]
     fn directory_lists_error_logs_with_non_utf8_names() {
@@ -314,11 +386,11 @@ mod tests {
             b"",
         )
         .unwrap();
-        let found = error_logs_in(dir.path()).unwrap();
+        let found = error_logs_in(dir.path(), &mut Vec::new()).unwrap();
         assert_eq!(found, vec![dir.path().join(odd)]);
-        let (inputs, errors) = expand(&[dir.path().to_path_buf()]);
-        assert!(errors.is_empty());
-        assert_eq!(inputs, vec![InputSpec::Path(dir.path().join(odd))]);
+        let e = expand(&[dir.path().to_path_buf()]);
+        assert!(e.errors.is_empty());
+        assert_eq!(e.inputs, vec![InputSpec::Listed(dir.path().join(odd))]);
     }
 
     #[test]
@@ -399,12 +471,49 @@ mod tests {
 
     #[test]
     fn missing_and_dash() {
-        let (inputs, errors) = expand(&[PathBuf::from("-"), PathBuf::from("/no/such")]);
+        let Expanded { inputs, errors, .. } =
+            expand(&[PathBuf::from("-"), PathBuf::from("/no/such")]);
         assert_eq!(
             inputs,
             vec![InputSpec::Stdin, InputSpec::Path(PathBuf::from("/no/such"))]
         );
         assert!(errors.is_empty());
         assert!(open_counted(&inputs[1], None).is_err());
+    }
+
+    /// A FIFO or a link to a device among a directory's error
+    /// logs (the nginx image's `error.log -> /dev/stderr`) hung the run;
+    /// they are skipped with a note, and one that takes a listed file's
+    /// place later is refused without blocking.
+    #[test]
+    fn only_regular_files_are_read_from_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("error.log.1"), b"x\n").unwrap();
+        std::os::unix::fs::symlink("/dev/null", dir.path().join("error.log")).unwrap();
+        let fifo = dir.path().join("php_error.log");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let e = expand(&[dir.path().to_path_buf()]);
+        assert!(e.errors.is_empty());
+        assert_eq!(
+            e.inputs,
+            vec![InputSpec::Listed(dir.path().join("error.log.1"))]
+        );
+        let mut skipped = e.skipped.clone();
+        skipped.sort();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert!(
+            skipped[0].ends_with("error.log: skipped: a character device, not a regular file"),
+            "{skipped:?}"
+        );
+        assert!(
+            skipped[1].ends_with("php_error.log: skipped: a FIFO, not a regular file"),
+            "{skipped:?}"
+        );
+        // A listed file replaced by a FIFO: refused at once, not waited on.
+        fs::remove_file(dir.path().join("error.log.1")).unwrap();
+        fs::rename(&fifo, dir.path().join("error.log.1")).unwrap();
+        let err = open_counted(&e.inputs[0], None).err().unwrap();
+        assert_eq!(err.to_string(), "a FIFO, not a regular file");
     }
 }
