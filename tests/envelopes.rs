@@ -193,3 +193,33 @@ fn pasted_fragments_are_counted_without_a_time() {
         "{text}"
     );
 }
+
+/// nginx numbers connections from `*1` again after a restart: a line of a
+/// new worker with the same connection number and request line is another
+/// request, not a retry of the old worker's.
+#[test]
+fn connection_numbers_of_another_worker_are_other_requests() {
+    let line = |pid: u32, port: u32| {
+        format!(
+            "2026/11/21 09:36:49 [error] {pid}#{pid}: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: shop, request: \"GET /api/users/123 HTTP/1.1\", upstream: \"http://127.0.0.1:{port}/api/users/123\", host: \"shop\"\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |text: String| {
+        let path = dir.path().join("error.log");
+        std::fs::write(&path, text).unwrap();
+        let r = analyze(&[path]);
+        (
+            r["total_failures"].as_u64().unwrap(),
+            r["causes"][0]["attempts"].as_u64().unwrap(),
+        )
+    };
+    // One worker: the second server tried is a retry of the same request.
+    assert_eq!(run(line(10421, 18190) + &line(10421, 18191)), (1, 2));
+    // A restart in between: the new worker's *1 is a request of its own.
+    let restart = "2026/11/21 09:36:49 [notice] 10420#10420: signal process started\n";
+    assert_eq!(
+        run(line(10421, 18190) + restart + &line(10500, 18191)),
+        (2, 2)
+    );
+}

@@ -450,6 +450,17 @@ pub const CAUSES: &[CauseInfo] = &[
         ]),
     },
     CauseInfo {
+        id: "connect_failed_unexplained",
+        title: "Connecting to the backend failed, reason not logged",
+        status: st(&[(Apache, 503)]),
+        meaning: "Apache logged that it could not connect to the backend (AH01114 for HTTP, AH01079 for FastCGI, AH00896 for AJP) but no line says why: the AH00957 line with the system error is missing from the excerpt or below the LogLevel, or the worker was already in error state after an earlier failure and no connect was tried (retry=, default 60 s).",
+        fix_short: "find the AH00957 errno / check the backend",
+        fix: fix(&[
+            (Nginx, "nginx always logs why a connect failed (connect() failed (N: ...)); behind Apache, follow Apache's advice."),
+            (Apache, "Look for the AH00957 / AH00959 lines just before it (LogLevel proxy:debug shows every attempt) to learn whether the backend refused, timed out or was unreachable; check the backend is up at the ProxyPass / SetHandler address, and with a single backend use retry=0 so one failure does not block it for 60 s."),
+        ]),
+    },
+    CauseInfo {
         id: "connect_failed",
         title: "Connecting to the upstream failed",
         status: st(&[(Nginx, 502), (Apache, 503)]),

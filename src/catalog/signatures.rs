@@ -144,13 +144,14 @@ pub const SIGNATURES: &[Signature] = &[
     ap(Ah(952), Fixed("too_many_open_files")).errno(&[TooManyFiles]),
     ap(Ah(935), Fixed("too_many_open_files")).errno(&[TooManyFiles]),
     // "failed to make connection to backend": the request-level line of a
-    // connect failure; the AH00957 before it says why.
-    ap(Ah(1114), Fixed("upstream_refused")).role(Final).weak(),
-    ap(Ah(1079), Fixed("upstream_refused")).role(Final).weak(),
-    ap(Ah(896), Fixed("upstream_refused")).role(Final).weak(),
-    ap(Ah(866), Fixed("upstream_refused")).role(Final).weak(),
-    ap(Ah(10101), Fixed("upstream_refused")).role(Final).weak(),
-    ap(Ah(2452), Fixed("upstream_refused")).role(Final).weak(),
+    // connect failure; the AH00957 before it says why, and without it the
+    // reason is not guessed.
+    ap(Ah(1114), Fixed("connect_failed_unexplained")).role(Final).weak(),
+    ap(Ah(1079), Fixed("connect_failed_unexplained")).role(Final).weak(),
+    ap(Ah(896), Fixed("connect_failed_unexplained")).role(Final).weak(),
+    ap(Ah(866), Fixed("connect_failed_unexplained")).role(Final).weak(),
+    ap(Ah(10101), Fixed("connect_failed_unexplained")).role(Final).weak(),
+    ap(Ah(2452), Fixed("connect_failed_unexplained")).role(Final).weak(),
     // Reading the response.
     ap(Ah(1102), ByErrno(READ, "premature_close")).extract(Between("remote server ", " ", Http)),
     ap(AhContains(898, "DNS lookup failure for: "), Fixed("dns_resolution")).role(Final).extract(Between("DNS lookup failure for: ", " returned by", Raw)),
@@ -212,7 +213,7 @@ pub const SIGNATURES: &[Signature] = &[
     ap(Contains("Error during SSL Handshake with remote server"), Fixed("tls_handshake")).role(Final),
     ap(Contains("Error reading from remote server"), ByErrno(READ, "premature_close")).role(Final).weak(),
     ap(Contains("pass request body failed"), ByErrno(SEND, "send_failed")),
-    ap(Contains("failed to make connection to backend"), Fixed("upstream_refused")).role(Final).weak(),
+    ap(Contains("failed to make connection to backend"), Fixed("connect_failed_unexplained")).role(Final).weak(),
     ap(Any, Fixed("too_many_open_files")).errno(&[TooManyFiles]),
     // -------------------------------------------------------------- php-fpm
     fpm(Contains("reached pm.max_children setting"), Fixed("php_fpm_max_children")),

@@ -256,7 +256,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (
         "[Sat Nov 21 10:00:00.000001 2026] [proxy_http:error] [pid 10:tid 20] [client 127.0.0.1:5000] AH01114: HTTP: failed to make connection to backend: 127.0.0.1",
-        "upstream_refused",
+        "connect_failed_unexplained",
         "",
     ),
     (
