@@ -415,11 +415,12 @@ fn tree(t: &Toks, in_use: &[bool], i: usize, prefix: &[String], out: &mut Vec<Le
         .last()
         .filter(|s| !matches!(s.as_str(), "crate" | "self" | "super"))
         .cloned();
-    if in_use[i] && t.word(j) == Some("as") {
-        if let Some(alias) = t.word(j + 1) {
-            binds = (alias != "_").then(|| alias.to_string());
-            j += 2;
-        }
+    if in_use[i]
+        && t.word(j) == Some("as")
+        && let Some(alias) = t.word(j + 1)
+    {
+        binds = (alias != "_").then(|| alias.to_string());
+        j += 2;
     }
     let macro_call = t.is(j, '!');
     out.push(Leaf {
@@ -475,23 +476,24 @@ fn parse(src: &str) -> Parsed {
     let mut in_use = vec![false; n];
     let mut inside_use = false;
     for i in 0..n {
-        if t.word(i) == Some("mod") {
-            if let Some(name) = t.word(i + 1) {
-                if stack.is_empty() && (t.is(i + 2, ';') || t.is(i + 2, '{')) {
-                    mods.push(ModDecl {
-                        name: name.to_string(),
-                        test: test[i] || whole_test,
-                    });
-                }
-            }
+        if t.word(i) == Some("mod")
+            && let Some(name) = t.word(i + 1)
+            && stack.is_empty()
+            && (t.is(i + 2, ';') || t.is(i + 2, '{'))
+        {
+            mods.push(ModDecl {
+                name: name.to_string(),
+                test: test[i] || whole_test,
+            });
         }
         if t.is(i, '{') {
             depth += 1;
-            if i >= 2 && t.word(i - 2) == Some("mod") {
-                if let Some(name) = t.word(i - 1) {
-                    stack.push((name.to_string(), depth));
-                    scopes.push(stack.iter().map(|(name, _)| name.clone()).collect());
-                }
+            if i >= 2
+                && t.word(i - 2) == Some("mod")
+                && let Some(name) = t.word(i - 1)
+            {
+                stack.push((name.to_string(), depth));
+                scopes.push(stack.iter().map(|(name, _)| name.clone()).collect());
             }
         }
         scope_of[i] = scopes.len() - 1;

@@ -277,7 +277,7 @@ fn flat_noise(burst: u64) -> (tempfile::TempDir, PathBuf, String, String) {
         }
         let line = lines[(lcg(&mut x) as usize) % lines.len()];
         out.push_str(&format!("{}{}\n", stamp(t), &line[19..]));
-        if lcg(&mut x) % 8 == 0 {
+        if lcg(&mut x).is_multiple_of(8) {
             out.push_str(&format!("{}{}\n", stamp(t + 2), &line[19..]));
         }
         t += 30 + (lcg(&mut x) % 600) as i64;

@@ -147,10 +147,10 @@ proptest! {
             if let Some(t) = head.time {
                 let _ = t.iso();
             }
-            if let Some(c) = CATALOG.classify(&head, &mut Vec::new()) {
-                if let Some(r) = c.route {
-                    prop_assert!(inside(&line, r));
-                }
+            if let Some(c) = CATALOG.classify(&head, &mut Vec::new())
+                && let Some(r) = c.route
+            {
+                prop_assert!(inside(&line, r));
             }
             // The next line is parsed with the year the first one left.
             let _ = parse_head(&line, &mut state, &mut Scratch::default());

@@ -94,6 +94,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = text::TextOptions {
         color: false,
         top: 5,
+        width: Some(80),
     };
     text::render(&report, opts, &mut out).expect("text renders");
     let s = String::from_utf8(out).expect("text output is UTF-8");

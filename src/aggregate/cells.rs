@@ -497,10 +497,10 @@ impl Cells {
         let mut target: Option<(i64, Vec<Cell>)> = None;
         for (start, cells) in old {
             let to = window::bucket(start, new_window);
-            if target.as_ref().is_some_and(|t| t.0 != to) {
-                if let Some((s, cs)) = target.take() {
-                    self.done.insert(s, cs);
-                }
+            if target.as_ref().is_some_and(|t| t.0 != to)
+                && let Some((s, cs)) = target.take()
+            {
+                self.done.insert(s, cs);
             }
             let (_, into) = target.get_or_insert_with(|| {
                 index.clear();

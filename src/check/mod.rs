@@ -318,7 +318,7 @@ pub fn input_errors(report: &Report, min_bp: u64) -> Vec<InputError> {
             .saturating_add(f.unrecognized)
             .saturating_add(f.oversized);
         let pct = |bp: u64| {
-            if bp % 100 == 0 {
+            if bp.is_multiple_of(100) {
                 format!("{}%", bp / 100)
             } else {
                 format!("{}%", bp as f64 / 100.0)

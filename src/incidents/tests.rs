@@ -61,7 +61,7 @@ fn flat_noise_over_two_days_is_no_incident() {
         let up = ["http://a:1", "http://b:1", "http://c:1"][(lcg(&mut x) % 3) as usize];
         add(&mut a, cause, Server::Nginx, t, up, true);
         // Sometimes two close together.
-        if lcg(&mut x) % 10 == 0 {
+        if lcg(&mut x).is_multiple_of(10) {
             add(&mut a, cause, Server::Nginx, t + 1, up, true);
         }
         t += 20 + (lcg(&mut x) % 400) as i64;

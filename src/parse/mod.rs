@@ -112,11 +112,10 @@ pub fn parse_head<'a>(
     // layouts' results, which would copy the head through memory.
     if first.is_ascii_digit()
         && let Some((t, rest)) = nginx::time_cached(line, &mut state.dates)
+        && let Some(head) = nginx::head_after_time_cached(rest, Some(t), Some(&mut state.pids))
     {
-        if let Some(head) = nginx::head_after_time_cached(rest, Some(t), Some(&mut state.pids)) {
-            state.saw(t);
-            return Some(head);
-        }
+        state.saw(t);
+        return Some(head);
     }
     parse_head_other(line, first, state, scratch)
 }
