@@ -251,11 +251,11 @@ fn odd_bytes_crlf_and_no_final_newline() {
 }
 
 #[test]
-fn empty_input_reports_nothing_found() {
+fn empty_input_reports_that_nothing_was_read() {
     let out = run_stdin(&["analyze"], b"");
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("No upstream failures found"), "{text}");
+    assert!(text.starts_with("Nothing to analyze, no line was read"), "{text}");
 }
 
 // ------------------------------------------------------------ options
@@ -398,4 +398,34 @@ fn readme_lists_every_cause_and_ci_runs_its_test_command() {
         .expect("README has the example command");
     let path = example.rsplit(' ').next().unwrap();
     assert!(root().join(path).is_file(), "{path} is bundled");
+}
+
+/// A text report never says "no upstream failures" about input it did not
+/// read: an empty file, or lines in no known format.
+#[test]
+fn analyze_never_gives_the_all_clear_on_nothing_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("error.log");
+    let words = dir.path().join("words.log");
+    std::fs::write(&empty, "").unwrap();
+    std::fs::write(&words, "hello\nworld\n").unwrap();
+    for (path, want) in [
+        (
+            &empty,
+            "Nothing to analyze, no line was read: 0 lines from 1 input",
+        ),
+        (
+            &words,
+            "No line is in a known error-log format, so nothing can be said: 2 lines from 1 input (0.0% recognized)",
+        ),
+    ] {
+        let out = bin()
+            .args(["analyze", "-q", "--color", "never"])
+            .arg(path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.lines().next(), Some(want), "{text}");
+        assert!(!text.contains("No upstream failures found"), "{text}");
+    }
 }

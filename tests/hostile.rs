@@ -810,7 +810,7 @@ fn fifo_is_read_to_its_end() {
 }
 
 #[test]
-fn dev_null_and_an_empty_file_report_nothing_found() {
+fn dev_null_and_an_empty_file_report_that_nothing_was_read() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("error.log");
     File::create(&empty).unwrap();
@@ -824,7 +824,7 @@ fn dev_null_and_an_empty_file_report_nothing_found() {
         assert_eq!(r["files"][0]["path"], p.display().to_string());
         assert_eq!(r["files"][0]["error"], Value::Null);
         let text = analyze_text(&[p]).text();
-        assert_eq!(text, "No upstream failures found: 0 lines from 1 input\n");
+        assert_eq!(text, "Nothing to analyze, no line was read: 0 lines from 1 input\n");
     }
 }
 

@@ -201,6 +201,17 @@ fn summary_line(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io
     let (headline, rest) = if r.causes.is_empty() {
         if l.total == 0 && unreadable == files && files > 0 {
             ("Nothing could be read:".to_string(), format!(" {source}"))
+        } else if l.total == 0 {
+            // An empty input is not a clean one.
+            (
+                "Nothing to analyze, no line was read:".to_string(),
+                format!(" {source}"),
+            )
+        } else if recognized == 0 {
+            (
+                "No line is in a known error-log format, so nothing can be said:".to_string(),
+                format!(" {source}"),
+            )
         } else if r.excluded_failures > 0 {
             (
                 "The filters left no upstream failure:".to_string(),
