@@ -255,7 +255,10 @@ fn empty_input_reports_that_nothing_was_read() {
     let out = run_stdin(&["analyze"], b"");
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("Nothing to analyze, no line was read"), "{text}");
+    assert!(
+        text.starts_with("Nothing to analyze, no line was read"),
+        "{text}"
+    );
 }
 
 // ------------------------------------------------------------ options

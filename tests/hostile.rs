@@ -824,7 +824,10 @@ fn dev_null_and_an_empty_file_report_that_nothing_was_read() {
         assert_eq!(r["files"][0]["path"], p.display().to_string());
         assert_eq!(r["files"][0]["error"], Value::Null);
         let text = analyze_text(&[p]).text();
-        assert_eq!(text, "Nothing to analyze, no line was read: 0 lines from 1 input\n");
+        assert_eq!(
+            text,
+            "Nothing to analyze, no line was read: 0 lines from 1 input\n"
+        );
     }
 }
 

@@ -6,11 +6,20 @@
 
 mod common;
 
+use std::process::Command;
+
 use serde_json::Value;
 
+/// The binary, run from the repository root (the fixtures' paths are
+/// relative to it).
+fn at_root() -> Command {
+    let mut c = common::bin();
+    c.current_dir(common::root());
+    c
+}
+
 fn analyze(config: &str) -> Value {
-    let out = common::bin()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = at_root()
         .args([
             "analyze",
             "-q",
@@ -91,8 +100,7 @@ fn each_cause_names_the_location_nginx_chose_and_the_setting_in_effect() {
 
 #[test]
 fn without_config_the_report_has_no_config_field() {
-    let out = common::bin()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = at_root()
         .args([
             "analyze",
             "-q",
@@ -108,8 +116,7 @@ fn without_config_the_report_has_no_config_field() {
 
 #[test]
 fn the_text_report_quotes_the_setting_under_its_cause() {
-    let out = common::bin()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = at_root()
         .args([
             "analyze",
             "-q",
@@ -143,8 +150,7 @@ fn an_unreadable_or_broken_config_is_a_usage_error_naming_the_place() {
             "/nonexistent/nginx.conf".to_string(),
         ),
     ] {
-        let out = common::bin()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+        let out = at_root()
             .args([
                 "analyze",
                 "-q",
@@ -165,12 +171,7 @@ fn an_unreadable_or_broken_config_is_a_usage_error_naming_the_place() {
 }
 
 fn lint(args: &[&str]) -> (i32, String) {
-    let out = common::bin()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("lint")
-        .args(args)
-        .output()
-        .unwrap();
+    let out = at_root().arg("lint").args(args).output().unwrap();
     (
         out.status.code().unwrap(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -134,19 +134,10 @@ fn place<'a>(
                 .or_else(|| found.iter().find(|(_, l)| nginx::pass_of(l).is_some()))
                 .copied()
         }
-        None => {
-            fn all<'a>(locs: &'a [Location], out: &mut Vec<&'a Location>) {
-                for l in locs {
-                    out.push(l);
-                    all(&l.nested, out);
-                }
-            }
-            n.sites.iter().find_map(|s| {
-                let mut locs = Vec::new();
-                all(&s.locations, &mut locs);
-                locs.into_iter().find(|l| reaches_any(l)).map(|l| (s, l))
-            })
-        }
+        None => n.sites.iter().find_map(|s| {
+            let locs = s.all_locations();
+            locs.into_iter().find(|l| reaches_any(l)).map(|l| (s, l))
+        }),
     }
 }
 

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::ServerConfig;
-use super::nginx::{self, Location, Nginx, Site};
+use super::nginx::{self, Location, Nginx};
 
 /// One mistake.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,10 +24,8 @@ pub fn lint(cfg: &ServerConfig) -> Vec<Finding> {
     let mut out = Vec::new();
     for n in &cfg.nginx {
         for site in &n.sites {
-            let mut locs = Vec::new();
-            all(&site.locations, &mut locs);
-            for loc in locs {
-                location(cfg, n, site, loc, &mut out);
+            for loc in site.all_locations() {
+                location(cfg, n, loc, &mut out);
             }
         }
         for g in n.groups.values() {
@@ -66,14 +64,7 @@ pub fn lint(cfg: &ServerConfig) -> Vec<Finding> {
     out
 }
 
-fn all<'a>(locs: &'a [Location], out: &mut Vec<&'a Location>) {
-    for l in locs {
-        out.push(l);
-        all(&l.nested, out);
-    }
-}
-
-fn location(cfg: &ServerConfig, n: &Nginx, _site: &Site, loc: &Location, out: &mut Vec<Finding>) {
+fn location(cfg: &ServerConfig, n: &Nginx, loc: &Location, out: &mut Vec<Finding>) {
     let Some(pass) = nginx::pass_of(loc) else {
         return;
     };

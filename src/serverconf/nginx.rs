@@ -401,6 +401,22 @@ pub struct Site {
     pub levels: Vec<Vec<Directive>>,
 }
 
+impl Site {
+    /// Every location of the server, nested ones after their parent, in
+    /// file order.
+    pub fn all_locations(&self) -> Vec<&Location> {
+        fn walk<'a>(locs: &'a [Location], out: &mut Vec<&'a Location>) {
+            for l in locs {
+                out.push(l);
+                walk(&l.nested, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.locations, &mut out);
+        out
+    }
+}
+
 /// One `server` line of an `upstream` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
