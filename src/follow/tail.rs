@@ -13,7 +13,9 @@
 //! - the file's content was replaced (copytruncate): it is shorter than
 //!   what was read, or its first bytes ([`FINGERPRINT`] of them, compared
 //!   every poll before reading) are no longer the ones read, which tells a
-//!   file truncated and grown past the old offset within one poll. The
+//!   file truncated and grown past the old offset within one poll; they
+//!   are looked at again after every read, so that a read racing the
+//!   truncation (new content read from the old offset) is taken back. The
 //!   rotated copy (`error.log.1`, `error.log-20261120`: same directory,
 //!   same first bytes, at least as long as what was read) is read on from
 //!   the old offset before the new content is read from its start; what
@@ -89,10 +91,18 @@ fn file_id(_: &Metadata) -> (u64, u64) {
 
 /// The first `n` bytes of `file` (fewer if it is shorter).
 fn head(file: &File, n: usize) -> io::Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
     let mut buf = vec![0u8; n];
+    let got = head_into(file, &mut buf)?;
+    buf.truncate(got);
+    Ok(buf)
+}
+
+/// Fills `buf` from the start of `file`; how many bytes it got (fewer
+/// than asked if the file is shorter).
+fn head_into(file: &File, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
     let mut got = 0;
-    while got < n {
+    while got < buf.len() {
         match file.read_at(&mut buf[got..], got as u64) {
             Ok(0) => break,
             Ok(k) => got += k,
@@ -100,8 +110,7 @@ fn head(file: &File, n: usize) -> io::Result<Vec<u8>> {
             Err(e) => return Err(e),
         }
     }
-    buf.truncate(got);
-    Ok(buf)
+    Ok(got)
 }
 
 /// True for the errors of running out of file descriptors.
@@ -109,17 +118,57 @@ fn is_fd_limit(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
+/// A file whose first bytes are looked at after every read: a read that
+/// raced a copytruncate (truncated and regrown past the offset between
+/// the look before reading and the read) got new content from the old
+/// offset, the middle of a line. Such a read is taken back (the end of
+/// input is reported instead) and [`Guarded::replaced`] set, so that the
+/// bytes are read from the rotated copy and the new content from its
+/// start. The first bytes still being the ones read tells that the read
+/// before the look was of the old content.
+struct Guarded {
+    file: File,
+    /// The file's first bytes, up to [`FINGERPRINT`], as last seen.
+    fingerprint: Vec<u8>,
+    /// A read found the content replaced; nothing more is read.
+    replaced: bool,
+}
+
+impl Read for Guarded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.replaced {
+            return Ok(0);
+        }
+        let n = self.file.read(buf)?;
+        if n == 0 {
+            return Ok(0);
+        }
+        let mut now = [0u8; FINGERPRINT];
+        // A look that fails cannot tell; the bytes read are kept.
+        let Ok(k) = head_into(&self.file, &mut now) else {
+            return Ok(n);
+        };
+        let m = k.min(self.fingerprint.len());
+        if now[..m] != self.fingerprint[..m] {
+            self.replaced = true;
+            return Ok(0);
+        }
+        if k > self.fingerprint.len() {
+            self.fingerprint = now[..k].to_vec();
+        }
+        Ok(n)
+    }
+}
+
 /// One open file, read through the line cutter, which holds its
 /// unfinished last line.
 struct Reader {
-    chunks: ChunkReader<File>,
+    chunks: ChunkReader<Guarded>,
     id: (u64, u64),
     /// Where in the file the cutter started reading.
     start: u64,
     /// A buffer handed back by the cutter, for the next read.
     spare: Vec<u8>,
-    /// The file's first bytes, up to [`FINGERPRINT`], as last seen.
-    fingerprint: Vec<u8>,
     /// Its size at the last look.
     last_len: u64,
 }
@@ -130,11 +179,15 @@ impl Reader {
     fn open(path: &Path) -> io::Result<Reader> {
         let file = source::open_regular(path)?;
         let meta = file.metadata()?;
+        let guarded = Guarded {
+            fingerprint: head(&file, FINGERPRINT)?,
+            file,
+            replaced: false,
+        };
         let mut r = Reader {
             id: file_id(&meta),
-            fingerprint: head(&file, FINGERPRINT)?,
             last_len: meta.len(),
-            chunks: ChunkReader::live(file, READ_SIZE, MAX_LINE),
+            chunks: ChunkReader::live(guarded, READ_SIZE, MAX_LINE),
             start: 0,
             spare: Vec::new(),
         };
@@ -146,25 +199,41 @@ impl Reader {
     /// (truncated, or truncated and grown again: its first bytes differ);
     /// the fingerprint and size are brought up to date otherwise.
     fn replaced(&mut self) -> io::Result<bool> {
-        let file = self.chunks.get_ref();
-        let len = file.metadata()?.len();
-        let now = head(file, FINGERPRINT)?;
-        let m = now.len().min(self.fingerprint.len());
-        if now[..m] != self.fingerprint[..m] || len < self.offset() {
+        let offset = self.offset();
+        let g = self.chunks.get_mut();
+        if g.replaced {
             return Ok(true);
         }
-        if now.len() > self.fingerprint.len() {
-            self.fingerprint = now;
+        let len = g.file.metadata()?.len();
+        let now = head(&g.file, FINGERPRINT)?;
+        let m = now.len().min(g.fingerprint.len());
+        if now[..m] != g.fingerprint[..m] || len < offset {
+            return Ok(true);
+        }
+        if now.len() > g.fingerprint.len() {
+            g.fingerprint = now;
         }
         self.last_len = len;
         Ok(false)
+    }
+
+    /// The file's first bytes, up to [`FINGERPRINT`], as last seen.
+    fn fingerprint(&self) -> &[u8] {
+        &self.chunks.get_ref().fingerprint
+    }
+
+    /// True once a read found the content replaced (see [`Guarded`]).
+    fn found_replaced(&self) -> bool {
+        self.chunks.get_ref().replaced
     }
 
     /// Goes on reading from `file` (the rotated copy of this one's
     /// content) at the same offset, keeping the line in progress.
     fn move_to(&mut self, mut file: File, id: (u64, u64)) -> io::Result<()> {
         file.seek(SeekFrom::Start(self.offset()))?;
-        *self.chunks.get_mut() = file;
+        let g = self.chunks.get_mut();
+        g.file = file;
+        g.replaced = false;
         self.id = id;
         Ok(())
     }
@@ -177,7 +246,7 @@ impl Reader {
     /// Reads on from `at` in the file, forgetting what was held. At the
     /// start, a UTF-8 byte-order mark is skipped: it is no text.
     fn restart_at(&mut self, mut at: u64) -> io::Result<()> {
-        let file = self.chunks.get_mut();
+        let file = &mut self.chunks.get_mut().file;
         if at == 0 {
             file.seek(SeekFrom::Start(0))?;
             let mut head = [0u8; 3];
@@ -204,7 +273,7 @@ impl Reader {
     /// progress (the bytes after the last newline) as the start of the next
     /// line: lines that end after following began are counted.
     fn seek_to_end(&mut self) -> io::Result<()> {
-        let file = self.chunks.get_mut();
+        let file = &mut self.chunks.get_mut().file;
         let len = file.metadata()?.len();
         let mut start = len;
         let mut buf = vec![0u8; 64 * 1024];
@@ -313,7 +382,7 @@ impl Reader {
         FileState {
             dev: self.id.0,
             ino: self.id.1,
-            fingerprint: hex(&self.fingerprint),
+            fingerprint: hex(self.fingerprint()),
             offset: self.offset() - self.chunks.held_bytes() as u64,
         }
     }
@@ -324,7 +393,7 @@ impl Reader {
         let want = unhex(&saved.fingerprint)?;
         let mut r = Reader::open(path).ok()?;
         let n = want.len().min(r.last_len as usize);
-        if r.last_len < saved.offset || r.fingerprint.get(..n)? != &want[..n] {
+        if r.last_len < saved.offset || r.fingerprint().get(..n)? != &want[..n] {
             return None;
         }
         r.restart_at(saved.offset).ok()?;
@@ -547,8 +616,8 @@ impl Tail {
                     continue;
                 }
             };
-            let want = r.fingerprint.len().min(m.len() as usize);
-            if head(&file, want).is_ok_and(|h| h == r.fingerprint[..want]) {
+            let want = r.fingerprint().len().min(m.len() as usize);
+            if head(&file, want).is_ok_and(|h| h == r.fingerprint()[..want]) {
                 return Some((file, id, m.len()));
             }
         }
@@ -663,6 +732,11 @@ impl Tail {
                 self.error = Some(describe(&e));
                 return polled;
             }
+        }
+        if r.found_replaced() {
+            // Truncated and regrown while it was read.
+            self.copytruncated(budget, now, sink, &mut polled);
+            return polled;
         }
         if polled.more {
             return polled; // rotation is looked at once caught up
@@ -1014,6 +1088,40 @@ mod tests {
         assert_eq!(poll(&mut t, now), "second 1\nsecond 2\n|");
         assert_eq!(t.rotations, 1);
         // No copy: what was on disk and unread is unknown, none was seen.
+        assert_eq!(t.lost_bytes_estimate, 0);
+    }
+
+    /// A copytruncate (and regrowth past the offset) between two reads of
+    /// one poll: the read after it lands in the middle of the new content.
+    /// Reading is checked against the first bytes after every read, so
+    /// nothing of the new content is read from the old offset, and no
+    /// line is handed out twice.
+    #[test]
+    fn a_copytruncate_during_a_read_is_caught_before_the_new_content_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e.log");
+        append(&p, b"x\n");
+        let mut t = Tail::new(p.clone(), false);
+        append(&p, b"a 1\na 2\n");
+        let mut out = String::new();
+        let mut rotated = false;
+        let mut sink = |piece: Piece<'_>| {
+            if let Piece::Lines(b) = piece {
+                out.push_str(&String::from_utf8_lossy(b));
+                out.push('|');
+            }
+            if !std::mem::replace(&mut rotated, true) {
+                // The rotator runs while the lines read are handed out.
+                std::fs::copy(&p, dir.path().join("e.log.1")).unwrap();
+                truncate(&p);
+                append(&p, b"b 1\nb 2\nb 3\nb 4\n");
+            }
+        };
+        let now = Instant::now();
+        t.poll(u64::MAX, now, &mut sink);
+        t.poll(u64::MAX, now, &mut sink);
+        assert_eq!(out, "a 1\na 2\n|b 1\nb 2\nb 3\nb 4\n|");
+        assert_eq!(t.rotations, 1);
         assert_eq!(t.lost_bytes_estimate, 0);
     }
 
