@@ -134,27 +134,33 @@ struct Guarded {
     replaced: bool,
 }
 
+impl Guarded {
+    /// Whether the file still starts with the fingerprint (as far as both
+    /// go); a longer start is taken as the fingerprint.
+    fn first_bytes_kept(&mut self) -> io::Result<bool> {
+        let mut now = [0u8; FINGERPRINT];
+        let k = head_into(&self.file, &mut now)?;
+        let m = k.min(self.fingerprint.len());
+        if now[..m] != self.fingerprint[..m] {
+            return Ok(false);
+        }
+        if k > self.fingerprint.len() {
+            self.fingerprint = now[..k].to_vec();
+        }
+        Ok(true)
+    }
+}
+
 impl Read for Guarded {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.replaced {
             return Ok(0);
         }
         let n = self.file.read(buf)?;
-        if n == 0 {
-            return Ok(0);
-        }
-        let mut now = [0u8; FINGERPRINT];
         // A look that fails cannot tell; the bytes read are kept.
-        let Ok(k) = head_into(&self.file, &mut now) else {
-            return Ok(n);
-        };
-        let m = k.min(self.fingerprint.len());
-        if now[..m] != self.fingerprint[..m] {
+        if n > 0 && matches!(self.first_bytes_kept(), Ok(false)) {
             self.replaced = true;
             return Ok(0);
-        }
-        if k > self.fingerprint.len() {
-            self.fingerprint = now[..k].to_vec();
         }
         Ok(n)
     }
@@ -205,13 +211,8 @@ impl Reader {
             return Ok(true);
         }
         let len = g.file.metadata()?.len();
-        let now = head(&g.file, FINGERPRINT)?;
-        let m = now.len().min(g.fingerprint.len());
-        if now[..m] != g.fingerprint[..m] || len < offset {
+        if len < offset || !g.first_bytes_kept()? {
             return Ok(true);
-        }
-        if now.len() > g.fingerprint.len() {
-            g.fingerprint = now;
         }
         self.last_len = len;
         Ok(false)
