@@ -54,16 +54,7 @@ pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
 /// with no prefix at all: `AH00558: apache2: Could not reliably ...`.
 pub fn bare(line: &[u8]) -> Option<Head<'_>> {
     ah_tag(line).ok()?;
-    Some(Head {
-        server: Server::Apache,
-        time: None,
-        level: b"",
-        module: b"",
-        pid: None,
-        tid: None,
-        cid: None,
-        body: line,
-    })
+    Some(Head::bare(Server::Apache, line))
 }
 
 /// Which of Apache's two default layouts a line has.

@@ -23,3 +23,20 @@ pub struct Head<'a> {
     /// Everything after the prefix.
     pub body: &'a [u8],
 }
+
+impl<'a> Head<'a> {
+    /// A line of `server`'s with no prefix left (a cut paste, a message
+    /// written before the log was set up): only its body is known.
+    pub fn bare(server: Server, body: &'a [u8]) -> Head<'a> {
+        Head {
+            server,
+            time: None,
+            level: b"",
+            module: b"",
+            pid: None,
+            tid: None,
+            cid: None,
+            body,
+        }
+    }
+}

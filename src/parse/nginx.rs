@@ -182,16 +182,7 @@ pub fn head_without_level(b: &[u8]) -> Option<Head<'_>> {
     let rest = b[n..].strip_prefix(b"#")?;
     let (tid, n) = leading_number(rest)?;
     let rest = rest[n..].strip_prefix(b": ")?;
-    let mut head = head_from_connection(rest).unwrap_or(Head {
-        server: Server::Nginx,
-        time: None,
-        level: b"",
-        module: b"",
-        pid: None,
-        tid: None,
-        cid: None,
-        body: rest,
-    });
+    let mut head = head_from_connection(rest).unwrap_or(Head::bare(Server::Nginx, rest));
     head.pid = u32::try_from(pid).ok();
     head.tid = Some(tid);
     Some(head)
@@ -208,14 +199,8 @@ pub fn head_from_connection(b: &[u8]) -> Option<Head<'_>> {
         return None;
     }
     Some(Head {
-        server: Server::Nginx,
-        time: None,
-        level: b"",
-        module: b"",
-        pid: None,
-        tid: None,
         cid: Some(cid),
-        body,
+        ..Head::bare(Server::Nginx, body)
     })
 }
 
