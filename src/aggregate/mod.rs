@@ -9,6 +9,7 @@
 //! and `merge` combine.
 
 pub mod cells;
+pub mod clients;
 pub mod window;
 
 use std::collections::BTreeMap;
@@ -16,12 +17,13 @@ use std::collections::BTreeMap;
 use hashbrown::HashMap;
 
 use crate::event::{
-    CauseId, Failure, LineStats, LocalTime, PerServer, Server, UNRECOGNIZED_SAMPLES,
+    CauseId, ClientRequest, Failure, LineStats, LocalTime, PerServer, Server, UNRECOGNIZED_SAMPLES,
 };
 use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::Tally;
 use crate::order::correlate::client_status;
 pub use cells::{Cells, Example};
+pub use clients::Clients;
 
 /// Most distinct upstreams kept before folding into `(other)`.
 pub const MAX_UPSTREAMS: usize = 4096;
@@ -247,6 +249,8 @@ pub struct Aggregator {
     /// Failures per short window, cause, server and upstream, for
     /// incidents.
     pub cells: Cells,
+    /// What the access logs say clients got.
+    pub clients: Clients,
 }
 
 impl Aggregator {
@@ -261,6 +265,7 @@ impl Aggregator {
             files: Vec::new(),
             unrecognized: Vec::new(),
             cells: Cells::default(),
+            clients: Clients::new(MAX_ROUTES),
         }
     }
 
@@ -302,10 +307,14 @@ impl Aggregator {
         if f.restatus.is_some() {
             self.restatus(f);
         }
-        let c = &mut self.causes[f.cause.0 as usize];
         if !f.new_request {
             return;
         }
+        if !f.repeat && f.time.is_some() {
+            let r = (route != NO_KEY && route != OTHER).then(|| self.routes.key(route));
+            self.clients.failure(f, r);
+        }
+        let c = &mut self.causes[f.cause.0 as usize];
         c.count += 1;
         if f.time.is_none() {
             c.untimed += 1;
@@ -498,6 +507,7 @@ impl Aggregator {
             c.line.file += file_offset;
         });
         self.files.extend(other.files);
+        self.clients.merge(other.clients);
         self.coarsen();
     }
 }
@@ -531,6 +541,11 @@ impl Tally for Aggregator {
     #[inline]
     fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]) {
         Aggregator::add(self, f, upstream, route, text);
+    }
+
+    #[inline]
+    fn client(&mut self, r: &ClientRequest, route: Option<(&[u8], u64)>) {
+        self.clients.request(r, route);
     }
 }
 
@@ -569,6 +584,7 @@ mod tests {
             line: t as u64,
             repeat: false,
             restatus: None,
+            join: Default::default(),
         };
         let (u, r) = (a.upstreams.intern(up.as_bytes()), a.routes.intern(&buf));
         a.add(&f, u, r, b"x");
@@ -641,6 +657,7 @@ mod tests {
             line: 1,
             repeat: false,
             restatus: None,
+            join: Default::default(),
         };
         a.add(&f, NO_KEY, NO_KEY, &[b'x'; 3 * MAX_EXAMPLE]);
         let c = &a.causes[f.cause.0 as usize];

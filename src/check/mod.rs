@@ -420,6 +420,7 @@ mod tests {
             servers: Default::default(),
             lines: count,
             config: Vec::new(),
+            client_impact: None,
         }
     }
 
@@ -439,6 +440,7 @@ mod tests {
             },
             excluded_failures: 0,
             error: None,
+            access_lines: 0,
         };
         Report {
             version: 1,
@@ -456,6 +458,7 @@ mod tests {
             incidents: Vec::new(),
             quiet: Vec::new(),
             activity: Default::default(),
+            client_impact: None,
         }
     }
 

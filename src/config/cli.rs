@@ -224,6 +224,12 @@ pub struct InputArgs {
     /// stdin), php-fpm.conf or pool files. Repeatable.
     #[arg(long = "config", value_name = "FILE")]
     pub configs: Vec<PathBuf>,
+
+    /// The access logs' format, as written in the server's configuration:
+    /// an nginx `log_format` string or directive, or an Apache `LogFormat`
+    /// string. Default: the common formats, detected per line.
+    #[arg(long = "access-format", value_name = "FORMAT")]
+    pub access_format: Option<String>,
 }
 
 /// `upcause analyze`.

@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{Datelike, Local};
 
@@ -18,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::event::LocalTime;
 use crate::follow::FollowConfig;
 use crate::order::Filters;
+use crate::parse::access::{AccessFormats, Plan};
 use crate::parse::time;
 use crate::render::OutputFormat;
 use crate::render::gate::GateFormat;
@@ -111,6 +113,8 @@ pub struct AnalyzeConfig {
     pub quiet: bool,
     /// The servers' configuration given with `--config`.
     pub server_config: ServerConfig,
+    /// How access-log lines are read (`--access-format`).
+    pub access: AccessFormats,
 }
 
 impl AnalyzeConfig {
@@ -165,8 +169,17 @@ impl AnalyzeConfig {
             )));
         }
         let server_config = ServerConfig::load(&a.configs)?;
+        let access = AccessFormats {
+            given: a
+                .access_format
+                .as_deref()
+                .map(|f| Plan::compile(f).map(Arc::new))
+                .transpose()
+                .map_err(|e| Error::Usage(format!("invalid --access-format: {e}")))?,
+        };
         Ok(AnalyzeConfig {
             server_config,
+            access,
             paths: a.paths,
             format: OutputFormat::Text,
             window,

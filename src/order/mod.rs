@@ -13,7 +13,7 @@ mod filters;
 pub use filters::Filters;
 
 use crate::catalog::Catalog;
-use crate::event::{Failure, LineStats, LocalTime};
+use crate::event::{ClientRequest, Failure, LineStats, LocalTime};
 use crate::input::lines::split_lines;
 use crate::keys::{Interner, Key, KeyList, Keys, NO_KEY};
 use crate::parse;
@@ -37,6 +37,9 @@ pub trait Tally {
     /// Counts a failure whose keys have these ids (or [`NO_KEY`]); `text`
     /// is its first line.
     fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]);
+    /// Counts an access-log request whose normalized route is given with
+    /// its key hash.
+    fn client(&mut self, r: &ClientRequest, route: Option<(&[u8], u64)>);
 }
 
 /// Longest multi-line record joined across a chunk end (nginx itself stops
@@ -213,6 +216,16 @@ impl<'a> Sequencer<'a> {
             remap.update(&mirror.keys, src.fresh());
             (&mirror.keys, remap)
         };
+        for r in &scan.requests {
+            if !self.filters.keep_time(r.time) {
+                continue;
+            }
+            let route = (r.route != NO_KEY).then(|| {
+                let list = &keys.routes;
+                (list.get(r.route), list.hash(r.route))
+            });
+            agg.client(r, route);
+        }
         let (filters, stats) = (self.filters, &mut self.stats);
         for ev in &scan.events {
             let text = &bytes[ev.start as usize..ev.end as usize];

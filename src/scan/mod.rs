@@ -20,9 +20,10 @@ use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::catalog::{Catalog, FitMemo};
-use crate::event::{Event, LineStats, UNRECOGNIZED_SAMPLES};
+use crate::event::{ClientRequest, Event, JoinKey, LineStats, UNRECOGNIZED_SAMPLES};
 use crate::input::lines::{self, MAX_LINE};
 use crate::keys::{KeySource, KeyTable, Keys, NO_KEY};
+use crate::parse::access::{AccessFormats, AccessLine, Detector, upstream::Attempts};
 use crate::parse::{self, Head, ParseState, Scratch};
 
 /// Unparseable lines at the start of a chunk (possibly the continuation of
@@ -51,6 +52,8 @@ pub struct OpenTail {
 pub struct Scan {
     /// Classified records in order.
     pub events: Vec<Event>,
+    /// Access-log lines in order.
+    pub requests: Vec<ClientRequest>,
     /// The keys first used in this chunk (see [`KeySource`]).
     pub new_keys: Keys,
     /// Where the events' key ids point.
@@ -70,6 +73,7 @@ pub struct Scan {
 impl Scan {
     fn clear(&mut self) {
         self.events.clear();
+        self.requests.clear();
         self.new_keys.clear();
         self.key_source = KeySource::default();
         self.stats = LineStats::default();
@@ -103,6 +107,10 @@ pub struct Scanner<'c> {
     /// Likewise for a joined record, read while its next line's head is
     /// still in hand.
     record_scratch: Scratch,
+    /// The access-log format given, if one was.
+    access: AccessFormats,
+    /// Which built-in access format read the last access line.
+    detector: Detector,
 }
 
 /// A record being joined inside the chunk.
@@ -139,7 +147,16 @@ impl<'c> Scanner<'c> {
             memo: FitMemo::default(),
             line_scratch: Scratch::default(),
             record_scratch: Scratch::default(),
+            access: AccessFormats::default(),
+            detector: Detector::default(),
         }
+    }
+
+    /// Reads access-log lines with `formats` (`--access-format`) instead
+    /// of detecting the built-in formats.
+    pub fn with_access(mut self, formats: AccessFormats) -> Self {
+        self.access = formats;
+        self
     }
 
     /// Hands the keys new in this chunk to `out`, and keeps the key tables
@@ -186,6 +203,19 @@ impl<'c> Scanner<'c> {
                 continue;
             }
             let head = parse::parse_head(line, &mut state, &mut scratch);
+            // Access lines are tried only where no error-log layout fits,
+            // so error logs never pay for them.
+            if head.is_none()
+                && let Some(a) = self.detector.read(&self.access, line)
+            {
+                if let Some(o) = open.take() {
+                    self.record(chunk, &o, &mut state, out);
+                }
+                leading = false;
+                out.stats.access += 1;
+                self.client_request(&a, this, out);
+                continue;
+            }
             if let Some(o) = &mut open {
                 if head.is_none() {
                     out.stats.continuation += 1;
@@ -243,6 +273,37 @@ impl<'c> Scanner<'c> {
         out.stats.total = u64::from(idx - out.leading.lines);
         out.lines = idx;
         self.hand_on_keys(out);
+    }
+
+    /// Counts an access-log line.
+    fn client_request(&mut self, a: &AccessLine<'_>, line: u32, out: &mut Scan) {
+        let route = if route::normalize(a.route_source(), &mut self.route_buf) {
+            self.routes.intern(&self.route_buf)
+        } else {
+            NO_KEY
+        };
+        let attempts = Attempts::read(
+            a.upstream_status,
+            a.upstream_addr,
+            a.upstream_response_time,
+            a.upstream_header_time,
+        );
+        out.requests.push(ClientRequest {
+            time: a.end(),
+            status: a.status,
+            duration_ms: a.duration_ms,
+            upstream_ms: attempts.last_response_ms,
+            attempts: attempts.count,
+            failed_attempts: attempts.failed,
+            answered_by_upstream: attempts.last_had_header,
+            time_is_start: a.dialect == Some(parse::access::Dialect::Apache)
+                && a.duration_ms.is_none(),
+            connection: a.connection,
+            request: request_hash(a.request),
+            id: request_hash(a.request_id),
+            route,
+            line,
+        });
     }
 
     /// Classifies a joined multi-line record.
@@ -303,6 +364,21 @@ impl<'c> Scanner<'c> {
             start: start as u32,
             end: end as u32,
             lines,
+            join: JoinKey {
+                connection: head.cid,
+                request: c.request.map_or(0, request_hash),
+            },
         });
+    }
+}
+
+/// The hash that ties a request line (or request id) in the error log to
+/// the same one in the access log; 0 for none.
+#[inline]
+fn request_hash(b: &[u8]) -> u64 {
+    if b.is_empty() {
+        0
+    } else {
+        foldhash::fast::FixedState::default().hash_one(b) | 1
     }
 }

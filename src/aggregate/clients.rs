@@ -1,0 +1,408 @@
+//! What clients got: the access logs' requests counted by status and
+//! route, and the join of each client 5xx (and each request a retry
+//! rescued) to the error-log failure of the same request.
+//!
+//! Error logs and access logs are separate inputs, read one after the
+//! other, so one side of the join must be kept: the failed requests of the
+//! error logs and the access lines that need a cause (a 5xx, or failed
+//! attempts that a retry absorbed) are kept as small fixed-size records, up
+//! to [`MAX_JOIN`] each; every other access line is counted and forgotten.
+//! The join runs once, at the end ([`Clients::join`]): each record looks
+//! for an unused failure in its time window, preferring the strongest tie.
+
+use std::collections::BTreeMap;
+
+use crate::event::{CauseId, ClientRequest, Failure};
+use crate::keys::{Interner, OTHER, key_hash};
+
+/// Records kept per side of the join; past it, records are counted as not
+/// joined ([`Clients::overflow`]), so memory stays bounded.
+pub const MAX_JOIN: usize = 1 << 19;
+
+/// Failures a record looks at in its window, at most.
+const MAX_CANDIDATES: usize = 4096;
+
+/// How an access line was tied to its error-log failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Method {
+    /// Same connection number (`$connection` = `*N`) and request line.
+    Connection,
+    /// Same request line, in the window.
+    Request,
+    /// Same route, in the window (error lines with a path only: Apache).
+    Route,
+}
+
+impl Method {
+    /// Every method, strongest first.
+    pub const ALL: [Method; 3] = [Method::Connection, Method::Request, Method::Route];
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Connection => "connection",
+            Method::Request => "request",
+            Method::Route => "route",
+        }
+    }
+}
+
+/// Requests and their statuses on one route.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteClients {
+    /// Requests.
+    pub requests: u64,
+    /// Requests per status.
+    pub statuses: BTreeMap<u16, u64>,
+}
+
+impl RouteClients {
+    fn add(&mut self, status: u16) {
+        self.requests += 1;
+        *self.statuses.entry(status).or_default() += 1;
+    }
+}
+
+/// An access line that needs a cause, kept for the join.
+#[derive(Debug, Clone, Copy)]
+struct Wanted {
+    /// Earliest and latest time its failure can have been logged.
+    lo: i64,
+    hi: i64,
+    status: u16,
+    connection: Option<u64>,
+    request: u64,
+    route: u64,
+    /// The upstream sent the 5xx itself (a header came with it).
+    answered_by_upstream: bool,
+}
+
+/// An error-log failed request, kept for the join.
+#[derive(Debug, Clone, Copy)]
+struct Logged {
+    time: i64,
+    cause: CauseId,
+    connection: Option<u64>,
+    request: u64,
+    route: u64,
+}
+
+/// A client request tied to an error-log failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair {
+    /// How.
+    pub method: Method,
+    /// The failure's cause.
+    pub cause: CauseId,
+    /// The failure's time.
+    pub time: i64,
+    /// What the client got.
+    pub status: u16,
+}
+
+/// The join's outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Joined {
+    /// Each access line tied to a failure.
+    pub pairs: Vec<Pair>,
+    /// Client 5xx with no failure behind them, per status.
+    pub unexplained: BTreeMap<u16, u64>,
+    /// Of them, those the upstream answered itself (it sent a header:
+    /// the application's own error), per status.
+    pub answered_by_upstream: BTreeMap<u16, u64>,
+}
+
+/// The access logs' counts.
+#[derive(Debug, Clone, Default)]
+pub struct Clients {
+    /// Access-log requests read.
+    pub requests: u64,
+    /// Requests per status.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Requests whose failed attempts a retry recovered.
+    pub absorbed: u64,
+    /// Normalized routes of the access lines.
+    pub routes: Interner,
+    /// Per route id of [`Clients::routes`].
+    pub by_route: Vec<RouteClients>,
+    /// Routes past the cap.
+    pub other_route: RouteClients,
+    /// Records not kept for the join (past [`MAX_JOIN`]).
+    pub overflow: u64,
+    wanted: Vec<Wanted>,
+    logged: Vec<Logged>,
+}
+
+impl Clients {
+    /// An empty tally keeping up to `max_routes` routes.
+    pub fn new(max_routes: usize) -> Clients {
+        Clients {
+            routes: Interner::new(max_routes),
+            ..Clients::default()
+        }
+    }
+
+    /// Counts an access line; `route` is its normalized route and that
+    /// route's [`key_hash`].
+    pub fn request(&mut self, r: &ClientRequest, route: Option<(&[u8], u64)>) {
+        self.requests += 1;
+        *self.statuses.entry(r.status).or_default() += 1;
+        if r.absorbed() {
+            self.absorbed += 1;
+        }
+        if let Some((bytes, hash)) = route {
+            match self.routes.intern_hashed(bytes, hash) {
+                OTHER => self.other_route.add(r.status),
+                id => {
+                    let id = id as usize;
+                    if self.by_route.len() <= id {
+                        self.by_route.resize_with(id + 1, RouteClients::default);
+                    }
+                    self.by_route[id].add(r.status);
+                }
+            }
+        }
+        let Some(t) = r.time else { return };
+        if !(r.failed() || r.absorbed()) {
+            return;
+        }
+        if self.wanted.len() >= MAX_JOIN {
+            self.overflow += 1;
+            return;
+        }
+        let t = t.0;
+        let secs = r.duration_ms.map_or(0, |ms| ms.div_ceil(1000)) as i64;
+        let (lo, hi) = if r.time_is_start {
+            // Apache without a duration: the start is known, the end not.
+            (t - 1, t + 300)
+        } else {
+            (t - secs - 2, t + 1)
+        };
+        self.wanted.push(Wanted {
+            lo,
+            hi,
+            status: r.status,
+            connection: r.connection,
+            request: r.request,
+            route: route.map_or(0, |(_, h)| h | 1),
+            answered_by_upstream: r.answered_by_upstream == Some(true),
+        });
+    }
+
+    /// Keeps an error-log failed request for the join (`route` is its
+    /// normalized route, if it has one).
+    pub fn failure(&mut self, f: &Failure, route: Option<&[u8]>) {
+        let Some(t) = f.time else { return };
+        if !f.new_request || f.repeat {
+            return;
+        }
+        if self.logged.len() >= MAX_JOIN {
+            self.overflow += 1;
+            return;
+        }
+        self.logged.push(Logged {
+            time: t.0,
+            cause: f.cause,
+            connection: f.join.connection,
+            request: f.join.request,
+            route: route.map_or(0, |r| key_hash(r) | 1),
+        });
+    }
+
+    /// Whether any access line was read.
+    pub fn any(&self) -> bool {
+        self.requests > 0
+    }
+
+    /// Adds another tally's counts (its inputs come after ours).
+    pub fn merge(&mut self, other: Clients) {
+        self.requests = self.requests.saturating_add(other.requests);
+        self.absorbed = self.absorbed.saturating_add(other.absorbed);
+        self.overflow = self.overflow.saturating_add(other.overflow);
+        for (s, n) in other.statuses {
+            *self.statuses.entry(s).or_default() += n;
+        }
+        for (i, rc) in other.by_route.into_iter().enumerate() {
+            let key = other.routes.key(i as u32).to_vec();
+            let slot = match self.routes.intern(&key) {
+                OTHER => &mut self.other_route,
+                id => {
+                    let id = id as usize;
+                    if self.by_route.len() <= id {
+                        self.by_route.resize_with(id + 1, RouteClients::default);
+                    }
+                    &mut self.by_route[id]
+                }
+            };
+            slot.requests += rc.requests;
+            for (s, n) in rc.statuses {
+                *slot.statuses.entry(s).or_default() += n;
+            }
+        }
+        self.other_route.requests += other.other_route.requests;
+        for (s, n) in other.other_route.statuses {
+            *self.other_route.statuses.entry(s).or_default() += n;
+        }
+        self.wanted.extend(other.wanted);
+        self.logged.extend(other.logged);
+    }
+
+    /// Ties each kept access line to an unused failure in its window: the
+    /// same connection and request line first, then the same request
+    /// line, then the same route; each failure explains one request.
+    pub fn join(&self) -> Joined {
+        let mut logged = self.logged.clone();
+        logged.sort_by_key(|l| l.time);
+        let mut used = vec![false; logged.len()];
+        let mut wanted = self.wanted.clone();
+        wanted.sort_by_key(|w| (w.hi, w.lo));
+        let mut out = Joined::default();
+        for w in &wanted {
+            let from = logged.partition_point(|l| l.time < w.lo);
+            let mut best: Option<(Method, usize)> = None;
+            for (i, l) in logged[from..]
+                .iter()
+                .enumerate()
+                .take(MAX_CANDIDATES)
+                .map(|(i, l)| (from + i, l))
+            {
+                if l.time > w.hi {
+                    break;
+                }
+                if used[i] {
+                    continue;
+                }
+                let same_request = w.request != 0 && w.request == l.request;
+                let method = if same_request
+                    && w.connection.is_some()
+                    && w.connection == l.connection
+                {
+                    Method::Connection
+                } else if same_request {
+                    Method::Request
+                } else if w.route != 0 && w.route == l.route && (w.request == 0 || l.request == 0) {
+                    Method::Route
+                } else {
+                    continue;
+                };
+                if best.is_none_or(|(m, _)| method < m) {
+                    best = Some((method, i));
+                    if method == Method::Connection {
+                        break;
+                    }
+                }
+            }
+            match best {
+                Some((method, i)) => {
+                    used[i] = true;
+                    out.pairs.push(Pair {
+                        method,
+                        cause: logged[i].cause,
+                        time: logged[i].time,
+                        status: w.status,
+                    });
+                }
+                None if w.status >= 500 => {
+                    *out.unexplained.entry(w.status).or_default() += 1;
+                    if w.answered_by_upstream {
+                        *out.answered_by_upstream.entry(w.status).or_default() += 1;
+                    }
+                }
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{JoinKey, LocalTime, Server};
+    use crate::keys::Key;
+
+    fn req(t: i64, status: u16, conn: Option<u64>, request: u64, failed: u32) -> ClientRequest {
+        ClientRequest {
+            time: Some(LocalTime(t)),
+            status,
+            duration_ms: Some(1500),
+            upstream_ms: None,
+            attempts: failed.max(1),
+            failed_attempts: failed,
+            answered_by_upstream: Some(false),
+            time_is_start: false,
+            connection: conn,
+            request,
+            id: 0,
+            route: 0,
+            line: 0,
+        }
+    }
+
+    fn fail(t: i64, cause: &str, conn: Option<u64>, request: u64) -> Failure {
+        Failure {
+            cause: CauseId::from_id(cause).unwrap(),
+            server: Server::Nginx,
+            status: None,
+            time: Some(LocalTime(t)),
+            upstream: Key::None,
+            route: Key::None,
+            new_request: true,
+            lines: 1,
+            file: 0,
+            line: 1,
+            repeat: false,
+            restatus: None,
+            join: JoinKey {
+                connection: conn,
+                request,
+            },
+        }
+    }
+
+    #[test]
+    fn joins_by_the_strongest_tie_once_each() {
+        let mut c = Clients::new(10);
+        let r = Some((&b"/a"[..], key_hash(b"/a")));
+        c.failure(&fail(100, "upstream_refused", Some(7), 11), None);
+        c.failure(&fail(100, "upstream_refused", Some(8), 11), None);
+        c.failure(&fail(150, "upstream_timeout", None, 0), Some(b"/a"));
+        // Same connection and request: the connection tie, though another
+        // failure with the same request line is in the window too.
+        c.request(&req(101, 502, Some(8), 11, 1), r);
+        // Same request line, no connection logged.
+        c.request(&req(100, 502, None, 11, 1), r);
+        // Only the route (the failure has no request line).
+        c.request(&req(151, 504, None, 99, 1), r);
+        // Nothing behind it.
+        let mut alone = req(300, 502, None, 5, 1);
+        alone.answered_by_upstream = Some(true);
+        c.request(&alone, r);
+        // A retry rescued it: counted absorbed, no failure left to tie.
+        c.request(&req(301, 200, None, 5, 1), r);
+        let j = c.join();
+        let methods: Vec<_> = j.pairs.iter().map(|p| p.method).collect();
+        assert_eq!(
+            methods,
+            [Method::Request, Method::Connection, Method::Route]
+        );
+        assert_eq!(j.unexplained, BTreeMap::from([(502, 1)]));
+        assert_eq!(j.answered_by_upstream, BTreeMap::from([(502, 1)]));
+        assert_eq!(c.absorbed, 1);
+        assert_eq!(c.requests, 5);
+        assert_eq!(
+            c.by_route[0].statuses,
+            BTreeMap::from([(200, 1), (502, 3), (504, 1)])
+        );
+    }
+
+    #[test]
+    fn a_failure_outside_the_window_explains_nothing() {
+        let mut c = Clients::new(10);
+        c.failure(&fail(100, "upstream_refused", Some(7), 11), None);
+        c.request(&req(110, 502, Some(7), 11, 1), None);
+        let j = c.join();
+        assert!(j.pairs.is_empty());
+        assert_eq!(j.unexplained, BTreeMap::from([(502, 1)]));
+    }
+}
