@@ -1,0 +1,191 @@
+//! Access logs written by a real nginx beside its error log
+//! (fixtures/generate-access.sh): what the clients got, counted exactly as
+//! the clients recorded it (results.tsv), and each client 5xx tied to the
+//! error-log failure behind it, or said to have none.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> String {
+    common::fixture(&format!("access/{name}"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn analyze(args: &[&str]) -> Value {
+    let out = common::bin()
+        .args(["analyze", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    common::json(&out)
+}
+
+fn log_format() -> String {
+    std::fs::read_to_string(fixture("nginx-log_format.txt")).unwrap()
+}
+
+/// What the clients recorded: status -> requests, and (route prefix,
+/// status) -> requests.
+fn results() -> (BTreeMap<String, u64>, BTreeMap<(String, String), u64>) {
+    let text = std::fs::read_to_string(fixture("results.tsv")).unwrap();
+    let mut all = BTreeMap::new();
+    let mut per = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let n: u64 = f[2].parse().unwrap();
+        *all.entry(f[1].to_string()).or_default() += n;
+        *per.entry((f[0].to_string(), f[1].to_string())).or_default() += n;
+    }
+    (all, per)
+}
+
+fn statuses(v: &Value) -> BTreeMap<String, u64> {
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+        .collect()
+}
+
+fn join(ci: &Value) -> Vec<(String, u64)> {
+    ci["join"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["method"].as_str().unwrap().to_string(),
+                j["matched"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn custom_format_counts_what_clients_got_and_joins_by_connection() {
+    let r = analyze(&[
+        "--access-format",
+        &log_format(),
+        &fixture("nginx-error.log"),
+        &fixture("nginx-upstreams.log"),
+    ]);
+    let ci = &r["client_impact"];
+    let (all, per) = results();
+    assert_eq!(statuses(&ci["statuses"]), all);
+    assert_eq!(ci["requests"], 47);
+    assert_eq!(ci["error_rate"], 0.4255);
+    // Every route the clients called, with what they got there.
+    for ((prefix, status), n) in &per {
+        let route = ci["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| {
+                x["route"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("/{prefix}/"))
+            })
+            .fold(0, |a, x| a + x["statuses"][status].as_u64().unwrap_or(0));
+        assert_eq!(route, *n, "{prefix} {status}");
+    }
+    // 17 client 502s and 3 504s: the refused (6), both members refused
+    // (2), reset (4) and timed-out (3) ones have their error line; the 5
+    // the application answered itself have none, and say so.
+    assert_eq!(ci["explained"], 15);
+    assert_eq!(ci["unexplained"], 5);
+    assert_eq!(ci["unexplained_statuses"], json!({"502": 5}));
+    assert_eq!(ci["answered_by_upstream"], json!({"502": 5}));
+    // The 7 retried requests: a refused attempt, then the backup's 200.
+    assert_eq!(ci["absorbed_requests"], 7);
+    // $connection is the error log's *N: every tie is exact.
+    assert_eq!(
+        join(ci),
+        [
+            ("connection".to_string(), 22),
+            ("request".to_string(), 0),
+            ("route".to_string(), 0)
+        ]
+    );
+    let refused = common::cause(&r, "upstream_refused");
+    assert_eq!(
+        refused["client_impact"],
+        json!({"requests": 15, "statuses": {"200": 7, "502": 8}})
+    );
+    assert_eq!(
+        common::cause(&r, "upstream_timeout")["client_impact"],
+        json!({"requests": 3, "statuses": {"504": 3}})
+    );
+    assert_eq!(
+        common::cause(&r, "connection_reset")["client_impact"],
+        json!({"requests": 4, "statuses": {"502": 4}})
+    );
+    assert_eq!(r["lines"]["access"], 47);
+    assert_eq!(r["lines"]["unrecognized"], 0);
+}
+
+#[test]
+fn combined_format_is_detected_and_joined_by_request_line() {
+    let r = analyze(&[&fixture("nginx-error.log"), &fixture("nginx-combined.log")]);
+    let ci = &r["client_impact"];
+    assert_eq!(statuses(&ci["statuses"]), results().0);
+    assert_eq!(r["lines"]["unrecognized"], 0);
+    // No $connection, no upstream variables: the request line ties the
+    // failures, and nothing tells a retried 200 or the application's own
+    // 502 from the rest.
+    assert_eq!(ci["explained"], 15);
+    assert_eq!(ci["unexplained"], 5);
+    assert_eq!(ci["answered_by_upstream"], json!({}));
+    assert_eq!(ci["absorbed_requests"], 0);
+    assert_eq!(
+        join(ci),
+        [
+            ("connection".to_string(), 0),
+            ("request".to_string(), 15),
+            ("route".to_string(), 0)
+        ]
+    );
+}
+
+#[test]
+fn the_same_format_reads_as_the_directive_or_the_bare_string() {
+    let directive = log_format();
+    let bare = directive
+        .trim()
+        .trim_start_matches("log_format upstreams '")
+        .trim_end_matches("';");
+    let a = analyze(&[
+        "--access-format",
+        &directive,
+        &fixture("nginx-upstreams.log"),
+    ]);
+    let b = analyze(&["--access-format", bare, &fixture("nginx-upstreams.log")]);
+    assert_eq!(a["client_impact"], b["client_impact"]);
+    assert_eq!(a["client_impact"]["absorbed_requests"], 7);
+}
+
+#[test]
+fn error_logs_alone_have_no_client_impact() {
+    let r = analyze(&[&fixture("nginx-error.log")]);
+    assert!(r.get("client_impact").is_none());
+}
+
+#[test]
+fn a_bad_access_format_is_a_usage_error() {
+    let out = common::bin()
+        .args(["analyze", "--access-format", "$remote_addr [$time_local]"])
+        .arg(fixture("nginx-upstreams.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("invalid --access-format"),
+        "{}",
+        common::stderr(&out)
+    );
+}
