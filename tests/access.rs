@@ -189,3 +189,29 @@ fn a_bad_access_format_is_a_usage_error() {
         common::stderr(&out)
     );
 }
+
+/// The text report's clients section and the causes' `clients` lines,
+/// for the custom format beside the error log.
+#[test]
+fn text_report_says_what_clients_got() {
+    let out = common::bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["analyze", "--color", "never", "--width", "100"])
+        .args(["--access-format", &log_format()])
+        .args([
+            "fixtures/access/nginx-error.log",
+            "fixtures/access/nginx-upstreams.log",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    let clients = &text[text.find("Clients:").expect("a clients section")..];
+    assert!(
+        text.contains(
+            "   clients   15 requests in the access logs got 200 ×7 (absorbed by a retry), 502 ×8"
+        ),
+        "{text}"
+    );
+    insta::assert_snapshot!("access_clients_text", clients);
+}

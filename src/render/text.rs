@@ -71,6 +71,7 @@ pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Re
             cause_block(i + 1, c, report, opts, &st, width, out)?;
         }
     }
+    super::clients::render(report, &st, width, out)?;
     notes(report, &st, width, out)
 }
 
@@ -129,6 +130,16 @@ fn labelled(out: &mut dyn Write, label: &str, text: &str, width: usize) -> io::R
         writeln!(out, "{}", l.trim_end())?;
     }
     Ok(())
+}
+
+/// [`labelled`], for the other text renderers.
+pub(crate) fn labelled_line(
+    out: &mut dyn Write,
+    label: &str,
+    text: &str,
+    width: usize,
+) -> io::Result<()> {
+    labelled(out, label, text, width)
 }
 
 /// The incidents' paragraphs, each line that is wider than the terminal
@@ -205,6 +216,12 @@ fn summary_line(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io
             // An empty input is not a clean one.
             (
                 "Nothing to analyze, no line was read:".to_string(),
+                format!(" {source}"),
+            )
+        } else if recognized == l.access && l.access > 0 {
+            (
+                "No error-log line was read, so the clients' errors cannot be explained:"
+                    .to_string(),
                 format!(" {source}"),
             )
         } else if recognized == 0 {
@@ -450,6 +467,9 @@ fn cause_block(
             .map(|u| (u.route.as_str(), u.count))
             .collect();
         top_list(out, "routes", &list, top, width)?;
+    }
+    if let Some(ci) = &c.client_impact {
+        super::clients::cause_line(ci, out, width)?;
     }
     labelled(out, "means", &c.meaning, width)?;
     labelled(out, "fix", &c.fix, width)?;
