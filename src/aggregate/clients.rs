@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::event::{CauseId, ClientRequest, Failure};
-use crate::keys::{Interner, OTHER, key_hash};
+use crate::keys::{Interner, NO_KEY, OTHER, key_hash};
 
 /// Records kept per side of the join; past it, records are counted as not
 /// joined ([`Clients::overflow`]), so memory stays bounded.
@@ -84,7 +84,8 @@ struct Logged {
     cause: CauseId,
     connection: Option<u64>,
     request: u64,
-    route: u64,
+    /// Route id in the aggregator's route interner (hashed at the join).
+    route: u32,
 }
 
 /// A client request tied to an error-log failure.
@@ -189,9 +190,10 @@ impl Clients {
         });
     }
 
-    /// Keeps an error-log failed request for the join (`route` is its
-    /// normalized route, if it has one).
-    pub fn failure(&mut self, f: &Failure, route: Option<&[u8]>) {
+    /// Keeps an error-log failed request for the join (`route` is its id
+    /// in the aggregator's route interner, or [`NO_KEY`]).
+    #[inline]
+    pub fn failure(&mut self, f: &Failure, route: u32) {
         let Some(t) = f.time else { return };
         if !f.new_request || f.repeat {
             return;
@@ -205,7 +207,7 @@ impl Clients {
             cause: f.cause,
             connection: f.join.connection,
             request: f.join.request,
-            route: route.map_or(0, |r| key_hash(r) | 1),
+            route,
         });
     }
 
@@ -214,8 +216,9 @@ impl Clients {
         self.requests > 0
     }
 
-    /// Adds another tally's counts (its inputs come after ours).
-    pub fn merge(&mut self, other: Clients) {
+    /// Adds another tally's counts (its inputs come after ours); `route`
+    /// maps the other aggregator's route ids to ours.
+    pub fn merge(&mut self, other: Clients, route: impl Fn(u32) -> u32) {
         self.requests = self.requests.saturating_add(other.requests);
         self.absorbed = self.absorbed.saturating_add(other.absorbed);
         self.overflow = self.overflow.saturating_add(other.overflow);
@@ -244,14 +247,24 @@ impl Clients {
             *self.other_route.statuses.entry(s).or_default() += n;
         }
         self.wanted.extend(other.wanted);
-        self.logged.extend(other.logged);
+        self.logged.extend(other.logged.into_iter().map(|mut l| {
+            if l.route != NO_KEY {
+                l.route = route(l.route);
+            }
+            l
+        }));
     }
 
     /// Ties each kept access line to an unused failure in its window: the
     /// same connection and request line first, then the same request
     /// line, then the same route; each failure explains one request.
-    pub fn join(&self) -> Joined {
+    /// `routes` is the interner the failures' route ids point into.
+    pub fn join(&self, routes: &Interner) -> Joined {
         let mut logged = self.logged.clone();
+        let route_hash = |id: u32| match id {
+            NO_KEY | OTHER => 0,
+            id => key_hash(routes.key(id)) | 1,
+        };
         logged.sort_by_key(|l| l.time);
         let mut used = vec![false; logged.len()];
         let mut wanted = self.wanted.clone();
@@ -273,18 +286,19 @@ impl Clients {
                     continue;
                 }
                 let same_request = w.request != 0 && w.request == l.request;
-                let method = if same_request
-                    && w.connection.is_some()
-                    && w.connection == l.connection
-                {
-                    Method::Connection
-                } else if same_request {
-                    Method::Request
-                } else if w.route != 0 && w.route == l.route && (w.request == 0 || l.request == 0) {
-                    Method::Route
-                } else {
-                    continue;
-                };
+                let method =
+                    if same_request && w.connection.is_some() && w.connection == l.connection {
+                        Method::Connection
+                    } else if same_request {
+                        Method::Request
+                    } else if w.route != 0
+                        && w.route == route_hash(l.route)
+                        && (w.request == 0 || l.request == 0)
+                    {
+                        Method::Route
+                    } else {
+                        continue;
+                    };
                 if best.is_none_or(|(m, _)| method < m) {
                     best = Some((method, i));
                     if method == Method::Connection {
@@ -364,9 +378,11 @@ mod tests {
     fn joins_by_the_strongest_tie_once_each() {
         let mut c = Clients::new(10);
         let r = Some((&b"/a"[..], key_hash(b"/a")));
-        c.failure(&fail(100, "upstream_refused", Some(7), 11), None);
-        c.failure(&fail(100, "upstream_refused", Some(8), 11), None);
-        c.failure(&fail(150, "upstream_timeout", None, 0), Some(b"/a"));
+        let mut routes = Interner::new(10);
+        let a = routes.intern(b"/a");
+        c.failure(&fail(100, "upstream_refused", Some(7), 11), NO_KEY);
+        c.failure(&fail(100, "upstream_refused", Some(8), 11), NO_KEY);
+        c.failure(&fail(150, "upstream_timeout", None, 0), a);
         // Same connection and request: the connection tie, though another
         // failure with the same request line is in the window too.
         c.request(&req(101, 502, Some(8), 11, 1), r);
@@ -380,7 +396,7 @@ mod tests {
         c.request(&alone, r);
         // A retry rescued it: counted absorbed, no failure left to tie.
         c.request(&req(301, 200, None, 5, 1), r);
-        let j = c.join();
+        let j = c.join(&routes);
         let methods: Vec<_> = j.pairs.iter().map(|p| p.method).collect();
         assert_eq!(
             methods,
@@ -399,9 +415,9 @@ mod tests {
     #[test]
     fn a_failure_outside_the_window_explains_nothing() {
         let mut c = Clients::new(10);
-        c.failure(&fail(100, "upstream_refused", Some(7), 11), None);
+        c.failure(&fail(100, "upstream_refused", Some(7), 11), NO_KEY);
         c.request(&req(110, 502, Some(7), 11, 1), None);
-        let j = c.join();
+        let j = c.join(&Interner::new(1));
         assert!(j.pairs.is_empty());
         assert_eq!(j.unexplained, BTreeMap::from([(502, 1)]));
     }

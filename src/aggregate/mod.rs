@@ -311,8 +311,7 @@ impl Aggregator {
             return;
         }
         if !f.repeat && f.time.is_some() {
-            let r = (route != NO_KEY && route != OTHER).then(|| self.routes.key(route));
-            self.clients.failure(f, r);
+            self.clients.failure(f, route);
         }
         let c = &mut self.causes[f.cause.0 as usize];
         c.count += 1;
@@ -507,7 +506,8 @@ impl Aggregator {
             c.line.file += file_offset;
         });
         self.files.extend(other.files);
-        self.clients.merge(other.clients);
+        self.clients
+            .merge(other.clients, |id| remap(&route_map, id));
         self.coarsen();
     }
 }

@@ -107,7 +107,7 @@ pub fn build(agg: &Aggregator) -> Option<(ClientImpact, Joined)> {
     if !c.any() {
         return None;
     }
-    let joined = c.join();
+    let joined = c.join(&agg.routes);
     let mut routes: Vec<RouteImpact> = c
         .by_route
         .iter()

@@ -203,14 +203,13 @@ impl<'c> Scanner<'c> {
                 continue;
             }
             let head = parse::parse_head(line, &mut state, &mut scratch);
-            // Access lines are tried only where no error-log layout fits,
-            // so error logs never pay for them.
+            // Access lines are tried only where no error-log layout fits
+            // and no multi-line record is open, so error logs (and their
+            // PHP stack traces) never pay for them.
             if head.is_none()
+                && open.is_none()
                 && let Some(a) = self.detector.read(&self.access, line)
             {
-                if let Some(o) = open.take() {
-                    self.record(chunk, &o, &mut state, out);
-                }
                 leading = false;
                 out.stats.access += 1;
                 self.client_request(&a, this, out);
