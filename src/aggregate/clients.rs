@@ -57,9 +57,9 @@ pub struct RouteClients {
 }
 
 impl RouteClients {
-    fn add(&mut self, status: u16) {
-        self.requests += 1;
-        *self.statuses.entry(status).or_default() += 1;
+    fn add(&mut self, status: u16, n: u64) {
+        self.requests += n;
+        *self.statuses.entry(status).or_default() += n;
     }
 }
 
@@ -143,25 +143,31 @@ impl Clients {
         }
     }
 
-    /// Counts an access line; `route` is its normalized route and that
-    /// route's [`key_hash`].
-    pub fn request(&mut self, r: &ClientRequest, route: Option<(&[u8], u64)>) {
-        self.requests += 1;
-        *self.statuses.entry(r.status).or_default() += 1;
-        if r.absorbed() {
-            self.absorbed += 1;
-        }
+    /// Counts `n` access lines answered with `status`; `route` is their
+    /// normalized route and its [`key_hash`].
+    pub fn count(&mut self, route: Option<(&[u8], u64)>, status: u16, n: u64) {
+        self.requests += n;
+        *self.statuses.entry(status).or_default() += n;
         if let Some((bytes, hash)) = route {
             match self.routes.intern_hashed(bytes, hash) {
-                OTHER => self.other_route.add(r.status),
+                OTHER => self.other_route.add(status, n),
                 id => {
                     let id = id as usize;
                     if self.by_route.len() <= id {
                         self.by_route.resize_with(id + 1, RouteClients::default);
                     }
-                    self.by_route[id].add(r.status);
+                    self.by_route[id].add(status, n);
                 }
             }
+        }
+    }
+
+    /// Keeps an access line that needs a cause (a 5xx, or failed attempts
+    /// a retry absorbed) for the join, already counted by
+    /// [`Clients::count`]; `route` is its route's [`key_hash`] (0 for none).
+    pub fn request(&mut self, r: &ClientRequest, route: u64) {
+        if r.absorbed() {
+            self.absorbed += 1;
         }
         let Some(t) = r.time else { return };
         if !(r.failed() || r.absorbed()) {
@@ -185,7 +191,7 @@ impl Clients {
             status: r.status,
             connection: r.connection,
             request: r.request,
-            route: route.map_or(0, |(_, h)| h | 1),
+            route: if route == 0 { 0 } else { route | 1 },
             answered_by_upstream: r.answered_by_upstream == Some(true),
         });
     }
@@ -374,6 +380,14 @@ mod tests {
         }
     }
 
+    /// Counts and keeps `r` as the ordered stage does.
+    fn add(c: &mut Clients, r: &ClientRequest, route: Option<(&[u8], u64)>) {
+        c.count(route, r.status, 1);
+        if r.failed() || r.absorbed() {
+            c.request(r, route.map_or(0, |(_, h)| h));
+        }
+    }
+
     #[test]
     fn joins_by_the_strongest_tie_once_each() {
         let mut c = Clients::new(10);
@@ -385,17 +399,17 @@ mod tests {
         c.failure(&fail(150, "upstream_timeout", None, 0), a);
         // Same connection and request: the connection tie, though another
         // failure with the same request line is in the window too.
-        c.request(&req(101, 502, Some(8), 11, 1), r);
+        add(&mut c, &req(101, 502, Some(8), 11, 1), r);
         // Same request line, no connection logged.
-        c.request(&req(100, 502, None, 11, 1), r);
+        add(&mut c, &req(100, 502, None, 11, 1), r);
         // Only the route (the failure has no request line).
-        c.request(&req(151, 504, None, 99, 1), r);
+        add(&mut c, &req(151, 504, None, 99, 1), r);
         // Nothing behind it.
         let mut alone = req(300, 502, None, 5, 1);
         alone.answered_by_upstream = Some(true);
-        c.request(&alone, r);
+        add(&mut c, &alone, r);
         // A retry rescued it: counted absorbed, no failure left to tie.
-        c.request(&req(301, 200, None, 5, 1), r);
+        add(&mut c, &req(301, 200, None, 5, 1), r);
         let j = c.join(&routes);
         let methods: Vec<_> = j.pairs.iter().map(|p| p.method).collect();
         assert_eq!(
@@ -416,7 +430,7 @@ mod tests {
     fn a_failure_outside_the_window_explains_nothing() {
         let mut c = Clients::new(10);
         c.failure(&fail(100, "upstream_refused", Some(7), 11), NO_KEY);
-        c.request(&req(110, 502, Some(7), 11, 1), None);
+        add(&mut c, &req(110, 502, Some(7), 11, 1), None);
         let j = c.join(&Interner::new(1));
         assert!(j.pairs.is_empty());
         assert_eq!(j.unexplained, BTreeMap::from([(502, 1)]));

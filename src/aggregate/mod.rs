@@ -543,8 +543,11 @@ impl Tally for Aggregator {
         Aggregator::add(self, f, upstream, route, text);
     }
 
-    #[inline]
-    fn client(&mut self, r: &ClientRequest, route: Option<(&[u8], u64)>) {
+    fn clients(&mut self, route: Option<(&[u8], u64)>, status: u16, count: u64) {
+        self.clients.count(route, status, count);
+    }
+
+    fn client_request(&mut self, r: &ClientRequest, route: u64) {
         self.clients.request(r, route);
     }
 }

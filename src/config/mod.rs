@@ -176,6 +176,8 @@ impl AnalyzeConfig {
                 .map(|f| Plan::compile(f).map(Arc::new))
                 .transpose()
                 .map_err(|e| Error::Usage(format!("invalid --access-format: {e}")))?,
+            since,
+            until,
         };
         Ok(AnalyzeConfig {
             server_config,

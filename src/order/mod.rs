@@ -37,9 +37,13 @@ pub trait Tally {
     /// Counts a failure whose keys have these ids (or [`NO_KEY`]); `text`
     /// is its first line.
     fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]);
-    /// Counts an access-log request whose normalized route is given with
-    /// its key hash.
-    fn client(&mut self, r: &ClientRequest, route: Option<(&[u8], u64)>);
+    /// Counts `count` access-log requests answered with `status` on a
+    /// route (its normalized text and key hash).
+    fn clients(&mut self, route: Option<(&[u8], u64)>, status: u16, count: u64);
+    /// An access-log request that needs a cause (a 5xx, or failed attempts
+    /// that a retry absorbed), already counted by [`Tally::clients`];
+    /// `route` is its route's key hash (0 for none).
+    fn client_request(&mut self, r: &ClientRequest, route: u64);
 }
 
 /// Longest multi-line record joined across a chunk end (nginx itself stops
@@ -216,15 +220,13 @@ impl<'a> Sequencer<'a> {
             remap.update(&mirror.keys, src.fresh());
             (&mirror.keys, remap)
         };
+        let route_of =
+            |id: u32| (id != NO_KEY).then(|| (keys.routes.get(id), keys.routes.hash(id)));
+        for c in &scan.client_counts {
+            agg.clients(route_of(c.route), c.status, u64::from(c.count));
+        }
         for r in &scan.requests {
-            if !self.filters.keep_time(r.time) {
-                continue;
-            }
-            let route = (r.route != NO_KEY).then(|| {
-                let list = &keys.routes;
-                (list.get(r.route), list.hash(r.route))
-            });
-            agg.client(r, route);
+            agg.client_request(r, route_of(r.route).map_or(0, |(_, h)| h));
         }
         let (filters, stats) = (self.filters, &mut self.stats);
         for ev in &scan.events {

@@ -36,6 +36,17 @@ pub struct Leading {
     pub end: usize,
 }
 
+/// Access-log requests of one route and status in a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientCount {
+    /// Route key in the chunk's table, or [`NO_KEY`].
+    pub route: u32,
+    /// The status the clients got.
+    pub status: u16,
+    /// How many.
+    pub count: u32,
+}
+
 /// A multi-line record still open at the end of the chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenTail {
@@ -52,8 +63,11 @@ pub struct OpenTail {
 pub struct Scan {
     /// Classified records in order.
     pub events: Vec<Event>,
-    /// Access-log lines in order.
+    /// Access-log lines that need a cause (a 5xx, or failed attempts a
+    /// retry absorbed), in order.
     pub requests: Vec<ClientRequest>,
+    /// Every access-log line of the chunk, counted by route and status.
+    pub client_counts: Vec<ClientCount>,
     /// The keys first used in this chunk (see [`KeySource`]).
     pub new_keys: Keys,
     /// Where the events' key ids point.
@@ -74,6 +88,7 @@ impl Scan {
     fn clear(&mut self) {
         self.events.clear();
         self.requests.clear();
+        self.client_counts.clear();
         self.new_keys.clear();
         self.key_source = KeySource::default();
         self.stats = LineStats::default();
@@ -111,6 +126,9 @@ pub struct Scanner<'c> {
     access: AccessFormats,
     /// Which built-in access format read the last access line.
     detector: Detector,
+    /// Where each (route, status) of the chunk is in
+    /// [`Scan::client_counts`].
+    count_slots: hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>,
 }
 
 /// A record being joined inside the chunk.
@@ -149,6 +167,7 @@ impl<'c> Scanner<'c> {
             record_scratch: Scratch::default(),
             access: AccessFormats::default(),
             detector: Detector::default(),
+            count_slots: Default::default(),
         }
     }
 
@@ -192,6 +211,8 @@ impl<'c> Scanner<'c> {
         let mut open: Option<Open> = None;
         let mut scratch = std::mem::take(&mut self.line_scratch);
         let mut idx = 0u32;
+        let mut access_run = false;
+        self.count_slots.clear();
         for span in lines::spans(chunk) {
             let (line_start, line_end, next) = (span.start, span.end, span.next);
             let line = &chunk[line_start..line_end];
@@ -202,14 +223,29 @@ impl<'c> Scanner<'c> {
                 leading = false;
                 continue;
             }
+            // In a run of access lines, the next line is tried as one
+            // first: an access log does not pay for the error-log layouts.
+            let mut tried = false;
+            if access_run && open.is_none() {
+                if let Some(a) = self.detector.read(&self.access, line) {
+                    leading = false;
+                    out.stats.access += 1;
+                    self.client_request(&a, this, out);
+                    continue;
+                }
+                access_run = false;
+                tried = true;
+            }
             let head = parse::parse_head(line, &mut state, &mut scratch);
-            // Access lines are tried only where no error-log layout fits
-            // and no multi-line record is open, so error logs (and their
-            // PHP stack traces) never pay for them.
+            // Otherwise access lines are tried only where no error-log
+            // layout fits and no multi-line record is open, so error logs
+            // (and their PHP stack traces) never pay for them.
             if head.is_none()
                 && open.is_none()
+                && !tried
                 && let Some(a) = self.detector.read(&self.access, line)
             {
+                access_run = true;
                 leading = false;
                 out.stats.access += 1;
                 self.client_request(&a, this, out);
@@ -274,21 +310,40 @@ impl<'c> Scanner<'c> {
         self.hand_on_keys(out);
     }
 
-    /// Counts an access-log line.
+    /// Counts an access-log line, and keeps it if it needs a cause.
     fn client_request(&mut self, a: &AccessLine<'_>, line: u32, out: &mut Scan) {
+        let time = a.end();
+        if !self.access.keep_time(time) {
+            return;
+        }
         let route = if route::normalize(a.route_source(), &mut self.route_buf) {
             self.routes.intern(&self.route_buf)
         } else {
             NO_KEY
         };
+        let slot = *self
+            .count_slots
+            .entry((route, a.status))
+            .or_insert_with(|| {
+                out.client_counts.push(ClientCount {
+                    route,
+                    status: a.status,
+                    count: 0,
+                });
+                out.client_counts.len() as u32 - 1
+            });
+        out.client_counts[slot as usize].count += 1;
         let attempts = Attempts::read(
             a.upstream_status,
             a.upstream_addr,
             a.upstream_response_time,
             a.upstream_header_time,
         );
+        if a.status < 500 && attempts.failed == 0 {
+            return;
+        }
         out.requests.push(ClientRequest {
-            time: a.end(),
+            time,
             status: a.status,
             duration_ms: a.duration_ms,
             upstream_ms: attempts.last_response_ms,
@@ -340,9 +395,13 @@ impl<'c> Scanner<'c> {
             }
             _ => NO_KEY,
         };
+        // The request line is hashed once: for the retries' key and for
+        // the access log's join.
+        let line_hash = c.request.map_or(0, request_hash);
         let request = match (head.cid, c.request) {
-            (Some(cid), Some(req)) => {
-                let hash = foldhash::fast::FixedState::default().hash_one((head.pid, cid, req));
+            (Some(cid), Some(_)) => {
+                let hash =
+                    foldhash::fast::FixedState::default().hash_one((head.pid, cid, line_hash));
                 Some(hash & !0xFFFF_FFFF | cid & 0xFFFF_FFFF)
             }
             _ => None,
@@ -365,7 +424,7 @@ impl<'c> Scanner<'c> {
             lines,
             join: JoinKey {
                 connection: head.cid,
-                request: c.request.map_or(0, request_hash),
+                request: line_hash,
             },
         });
     }

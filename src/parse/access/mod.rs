@@ -93,7 +93,7 @@ pub fn read<'a>(plan: &Plan, line: &'a [u8]) -> Option<AccessLine<'a>> {
     while i < items.len() {
         match &items[i] {
             Item::Literal(l) => {
-                if !line[pos..].starts_with(l) {
+                if !starts_with(&line[pos..], l) {
                     return None;
                 }
                 pos += l.len();
@@ -135,9 +135,9 @@ fn find_end(hay: &[u8], lit: &[u8]) -> Option<usize> {
     let first = lit[0];
     let mut from = 0;
     loop {
-        let p = from + memchr::memchr(first, &hay[from..])?;
+        let p = from + find_byte(first, &hay[from..])?;
         from = p + 1;
-        if !hay[p..].starts_with(lit) {
+        if !starts_with(&hay[p..], lit) {
             continue;
         }
         match first {
@@ -149,8 +149,8 @@ fn find_end(hay: &[u8], lit: &[u8]) -> Option<usize> {
             }
             b' ' => {
                 let inside = (p > 0 && hay[p - 1] == b',')
-                    || hay[p..].starts_with(b" : ")
-                    || (p >= 2 && &hay[p - 2..p] == b" :");
+                    || starts_with(&hay[p..], b" : ")
+                    || (p >= 2 && hay[p - 2] == b' ' && hay[p - 1] == b':');
                 if inside && p > 0 {
                     continue;
                 }
@@ -159,6 +159,24 @@ fn find_end(hay: &[u8], lit: &[u8]) -> Option<usize> {
         }
         return Some(p);
     }
+}
+
+/// `memchr`, with the first bytes looked at inline: most fields of an
+/// access line are a few bytes long, shorter than a call is worth.
+#[inline(always)]
+fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
+    let head = hay.len().min(16);
+    if let Some(i) = hay[..head].iter().position(|&c| c == b) {
+        return Some(i);
+    }
+    memchr::memchr(b, &hay[head..]).map(|i| i + head)
+}
+
+/// `hay.starts_with(lit)` for the short literals of a format, compared
+/// inline instead of through `memcmp`.
+#[inline(always)]
+fn starts_with(hay: &[u8], lit: &[u8]) -> bool {
+    hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
 }
 
 fn set<'a>(out: &mut AccessLine<'a>, f: Field, v: &'a [u8]) {
@@ -221,12 +239,27 @@ pub fn builtins() -> &'static [Plan] {
     })
 }
 
-/// Which plans read a scanner's access lines: the one given, or the
-/// built-in ones, tried per line.
+/// Which plans read a scanner's access lines (the one given, or the
+/// built-in ones, tried per line), and which of the lines count.
 #[derive(Debug, Clone, Default)]
 pub struct AccessFormats {
     /// `--access-format`, compiled.
     pub given: Option<Arc<Plan>>,
+    /// Only requests that ended at or after this time (`--since`).
+    pub since: Option<LocalTime>,
+    /// Only requests that ended before this time (`--until`).
+    pub until: Option<LocalTime>,
+}
+
+impl AccessFormats {
+    /// Whether a request that ended at `time` counts (one whose time is
+    /// not known does).
+    #[inline]
+    pub fn keep_time(&self, time: Option<LocalTime>) -> bool {
+        !time.is_some_and(|t| {
+            self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t >= u)
+        })
+    }
 }
 
 /// Per-scanner state: the built-in plan that read the last line.
