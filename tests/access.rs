@@ -215,3 +215,62 @@ fn text_report_says_what_clients_got() {
     );
     insta::assert_snapshot!("access_clients_text", clients);
 }
+
+fn check(args: &[&str]) -> (Option<i32>, Value) {
+    let out = common::bin()
+        .args(["check", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code(), common::json(&out))
+}
+
+/// `check --max-rate` judges the clients' error rates: 17 of 47 requests
+/// got a 502 (36.17%), 20 a 5xx (42.55%).
+#[test]
+fn check_max_rate_judges_client_error_rates() {
+    let (error, combined) = (fixture("nginx-error.log"), fixture("nginx-combined.log"));
+    let (code, v) = check(&["--max-rate", "502=36.2%", &error, &combined]);
+    assert_eq!(code, Some(0), "{v}");
+    let rule = &v["rules"][0];
+    assert_eq!(rule["kind"], "max_rate");
+    assert_eq!(
+        (rule["actual"].as_u64(), rule["limit"].as_u64()),
+        (Some(3618), Some(3620))
+    );
+    assert_eq!(rule["requests"], 47);
+    let (code, v) = check(&[
+        "--max-rate",
+        "502=36.1",
+        "--max-rate",
+        "5xx=50%",
+        &error,
+        &combined,
+    ]);
+    assert_eq!(code, Some(1), "{v}");
+    let passed: Vec<(String, bool)> = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["target"].as_str().unwrap().to_string(),
+                r["passed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        passed,
+        [("502".to_string(), false), ("5xx".to_string(), true)]
+    );
+    // No access line read: the rate cannot hold.
+    let (code, v) = check(&["--max-rate", "502=100%", &error]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["rules"][0]["requests"], 0);
+    // A bad rate is a usage error.
+    let out = common::bin()
+        .args(["check", "--max-rate", "502=abc", &error])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

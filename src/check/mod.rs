@@ -29,6 +29,9 @@ pub enum RuleKind {
     MaxIncidents,
     /// No incident longer than N seconds.
     MaxIncidentSeconds,
+    /// At most this share of the access logs' requests answered with a
+    /// status (or any 5xx).
+    MaxRate,
 }
 
 /// One rule, judged.
@@ -51,6 +54,11 @@ pub struct RuleResult {
     /// For `baseline_growth`: the baseline's count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<u64>,
+    /// For `max_rate`: the access logs' requests the rate is out of (0
+    /// when none was read: the rule cannot hold). `limit` and `actual` are
+    /// then rates in hundredths of a percent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
     /// The first line of each cause counted by the rule, earliest first
     /// (in input order); empty when nothing was counted.
     pub examples: Vec<ExampleLine>,
@@ -72,6 +80,19 @@ impl RuleResult {
             (_, Some("any")) => format!("{n} failed request{s} over all causes"),
             (_, Some(id)) => format!("{n} failed request{s} of {id}"),
         };
+        if self.kind == RuleKind::MaxRate {
+            let status = self.target.as_deref().unwrap_or("5xx");
+            return match self.requests {
+                Some(0) | None => format!(
+                    "no access-log request was read, so the rate of {status} cannot be judged"
+                ),
+                Some(n) => format!(
+                    "{} of {n} requests answered {status}, limit {}",
+                    percent(self.actual),
+                    percent(self.limit)
+                ),
+            };
+        }
         match self.kind {
             RuleKind::BaselineNew if self.target.is_some() => {
                 format!("{what}, a cause the baseline does not have")
@@ -160,6 +181,7 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
             actual,
             passed: actual == 0,
             baseline: None,
+            requests: None,
             examples: ex,
         });
     }
@@ -173,6 +195,7 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
             actual,
             passed: actual <= limit,
             baseline: None,
+            requests: None,
             examples: ex,
         });
     }
@@ -193,6 +216,7 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
             actual,
             passed: actual <= limit,
             baseline: None,
+            requests: None,
             examples: examples(&mut report.causes.iter().filter(on)),
         });
     }
@@ -208,6 +232,7 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
             actual,
             passed: actual <= limit,
             baseline: None,
+            requests: None,
             examples: report.incidents.iter().filter_map(evidence).collect(),
         });
     }
@@ -226,11 +251,45 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
             actual,
             passed: actual <= limit,
             baseline: None,
+            requests: None,
             examples: longest
                 .filter(|_| actual > limit)
                 .and_then(evidence)
                 .into_iter()
                 .collect(),
+        });
+    }
+    for (status, &limit) in &policy.max_rate {
+        let impact = report.client_impact.as_ref();
+        let requests = impact.map_or(0, |c| c.requests);
+        let count: u64 = impact.map_or(0, |c| {
+            c.statuses
+                .iter()
+                .filter(|(s, _)| match status.as_str() {
+                    "5xx" => (500..600).contains(*s),
+                    code => code == s.to_string(),
+                })
+                .map(|(_, n)| n)
+                .sum()
+        });
+        // The rate rounded up, so that a rate just over the limit does
+        // not print as the limit.
+        let actual = if requests == 0 {
+            0
+        } else {
+            (u128::from(count) * 10_000).div_ceil(u128::from(requests)) as u64
+        };
+        rules.push(RuleResult {
+            rule: format!("max_rate {status} <= {}", percent(limit)),
+            kind: RuleKind::MaxRate,
+            target: Some(status.clone()),
+            limit,
+            actual,
+            passed: requests > 0
+                && u128::from(count) * 10_000 <= u128::from(limit) * u128::from(requests),
+            requests: Some(requests),
+            baseline: None,
+            examples: Vec::new(),
         });
     }
     if let Some(base) = &policy.baseline {
@@ -248,6 +307,7 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
                 actual: c.count,
                 passed: false,
                 baseline: None,
+                requests: None,
                 examples: examples(&mut std::iter::once(*c)),
             });
         }
@@ -260,6 +320,7 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
                 actual: 0,
                 passed: true,
                 baseline: None,
+                requests: None,
                 examples: Vec::new(),
             });
         }
@@ -277,6 +338,7 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
                 actual,
                 passed: actual <= limit,
                 baseline: Some(was),
+                requests: None,
                 examples: examples(&mut of_cause(report, id)),
             });
         }
@@ -309,11 +371,12 @@ pub fn input_errors(report: &Report, min_bp: u64) -> Vec<InputError> {
         if min_bp == 0 {
             continue;
         }
+        // Access lines are known lines too (`max_rate` judges them).
         let recognized = f
             .recognized
             .0
             .iter()
-            .fold(0u64, |a, (_, &n)| a.saturating_add(n));
+            .fold(f.access_lines, |a, (_, &n)| a.saturating_add(n));
         let judged = recognized
             .saturating_add(f.unrecognized)
             .saturating_add(f.oversized);
@@ -373,6 +436,15 @@ fn first_lines(
     });
     v.dedup();
     v
+}
+
+/// Hundredths of a percent as a percentage (`50` is `0.5%`).
+fn percent(bp: u64) -> String {
+    if bp.is_multiple_of(100) {
+        format!("{}%", bp / 100)
+    } else {
+        format!("{:.2}%", bp as f64 / 100.0)
+    }
 }
 
 #[cfg(test)]

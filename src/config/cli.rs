@@ -291,6 +291,12 @@ pub struct CheckArgs {
     #[arg(long = "max-upstream", value_name = "UPSTREAM=N")]
     pub max_upstream: Vec<String>,
 
+    /// Most share of the access logs' requests allowed to get a status,
+    /// or any 5xx: `502=0.5%`, `5xx=1` (repeatable). Fails when no access
+    /// line was read.
+    #[arg(long = "max-rate", value_name = "STATUS=PCT")]
+    pub max_rate: Vec<String>,
+
     /// Most incidents allowed (spans where failures rose well above the
     /// log's baseline).
     #[arg(long = "max-incidents", value_name = "N")]

@@ -301,6 +301,7 @@ fn policy(a: &CheckArgs, run: &AnalyzeConfig) -> Result<Policy> {
         None => Policy::default(),
     };
     rules::apply_flags(&mut policy, &a.max, &a.forbid, &a.max_upstream)?;
+    rules::apply_rate_flags(&mut policy, &a.max_rate)?;
     if a.max_incidents.is_some() {
         policy.max_incidents = a.max_incidents;
     }
