@@ -12,9 +12,10 @@
 //! make it hold: [`MAX_CONNECTIONS`] at once (more are closed at once),
 //! a request head of [`MAX_HEAD`] bytes (`431` past it), [`HEAD_TIMEOUT`]
 //! to send it and [`CONNECTION_TIMEOUT`] per connection. When accepting
-//! fails (the limit on open files reached), it is said once on stderr,
-//! counted, and tried again after a pause growing to a second: `/metrics`
-//! answers again as soon as descriptors are free.
+//! fails (the limit on open files reached), it is counted, said on stderr
+//! (at most once a minute, and its end once), and tried again after a
+//! pause growing to a second: `/metrics` answers again as soon as
+//! descriptors are free.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
@@ -23,7 +24,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -293,6 +294,9 @@ pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest wait before accepting again after accepting failed.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
+/// Least time between two messages about failing to accept.
+const SAY_EVERY: Duration = Duration::from_secs(60);
+
 /// The metrics server: hyper's HTTP/1 server on a current-thread tokio
 /// runtime in a thread of its own.
 pub struct Server {
@@ -355,7 +359,10 @@ async fn serve(
         .header_read_timeout(HEAD_TIMEOUT)
         .max_buf_size(MAX_HEAD);
     let http = Arc::new(http);
+    // Failing now; when it was last said (and whether its end was).
     let mut failing = false;
+    let mut said: Option<Instant> = None;
+    let mut end_said = true;
     let mut backoff = Duration::from_millis(10);
     loop {
         let accepted = tokio::select! {
@@ -366,13 +373,15 @@ async fn serve(
             Ok((stream, _)) => stream,
             Err(e) => {
                 count(&metrics, |m| m.accept_errors += 1);
-                if !failing {
+                if !failing && said.is_none_or(|t| t.elapsed() >= SAY_EVERY) {
                     crate::error::print_error(&format!(
-                        "--metrics: cannot accept connections: {}; trying again",
+                        "--metrics: cannot accept connections: {}; trying again (counted in upcause_metrics_accept_errors_total)",
                         crate::error::describe_io(&e)
                     ));
-                    failing = true;
+                    said = Some(Instant::now());
+                    end_said = false;
                 }
+                failing = true;
                 tokio::select! {
                     _ = &mut stopped => return,
                     () = tokio::time::sleep(backoff) => {}
@@ -382,7 +391,10 @@ async fn serve(
             }
         };
         if failing {
-            crate::error::print_error(&"--metrics: accepting connections again");
+            if !end_said {
+                crate::error::print_error(&"--metrics: accepting connections again");
+                end_said = true;
+            }
             failing = false;
             backoff = Duration::from_millis(10);
         }
