@@ -606,6 +606,8 @@ impl Output {
                             path: n.clone(),
                             lines: feeder.line_stats(i).total,
                             rotations: t.rotations,
+                            lost_bytes: t.lost_bytes_estimate,
+                            open_limit_hits: t.open_limit_hits,
                             error: if t.is_open() { None } else { t.error.clone() },
                         })
                         .collect(),
@@ -616,6 +618,7 @@ impl Output {
                         .collect(),
                     alert_log: self.alert_log.iter().cloned().collect(),
                     since_start,
+                    dropped: self.out.dropped,
                     updated: interval.1.get(11..).unwrap_or(interval.1).to_string(),
                     last_frame: is_final,
                 };
