@@ -53,9 +53,7 @@ use screen::{Frame, InputLine, Terminal};
 use tail::Tail;
 use watch::{Wake, Watch};
 
-/// Time between polls of the files where their directories cannot be
-/// watched.
-pub const POLL: Duration = Duration::from_millis(100);
+pub use watch::POLL;
 
 /// Bytes read per file per poll before the others get their turn.
 const BUDGET: u64 = 8 << 20;

@@ -9,7 +9,7 @@
 //! what no event tells (a file written over NFS by another host, a rotated
 //! file moved to another directory). Where a directory cannot be watched
 //! (no inotify, the watch limit reached, a directory that does not exist
-//! yet), every file is polled every [`POLL`](super::POLL) as before.
+//! yet), every file is polled every [`POLL`] as before.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -20,6 +20,10 @@ use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+
+/// Time between polls of the files where their directories cannot be
+/// watched.
+pub const POLL: Duration = Duration::from_millis(100);
 
 /// Time between polls while the directories are watched.
 pub const SAFETY_POLL: Duration = Duration::from_secs(1);
@@ -104,7 +108,7 @@ impl Watch {
         if self.is_watching() {
             SAFETY_POLL
         } else {
-            super::POLL
+            POLL
         }
     }
 
@@ -154,7 +158,7 @@ mod tests {
         let w = Watch::start(std::slice::from_ref(&log), tx);
         if !w.is_watching() {
             // No inotify here (a sandbox without it): polling it is.
-            assert_eq!(w.interval(), crate::follow::POLL);
+            assert_eq!(w.interval(), POLL);
             return;
         }
         assert_eq!(w.interval(), SAFETY_POLL);
