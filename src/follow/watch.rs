@@ -76,11 +76,16 @@ impl Watch {
         };
         let mut watcher = match notify::recommended_watcher(handler) {
             Ok(w) => w,
-            Err(e) => return Watch::polling(pending, format!("cannot watch files ({e})")),
+            Err(e) => {
+                return Watch::polling(pending, format!("cannot watch files ({})", describe(&e)));
+            }
         };
         for dir in dirs.keys() {
             if let Err(e) = watcher.watch(dir, RecursiveMode::NonRecursive) {
-                return Watch::polling(pending, format!("cannot watch {} ({e})", dir.display()));
+                return Watch::polling(
+                    pending,
+                    format!("cannot watch {} ({})", dir.display(), describe(&e)),
+                );
             }
         }
         Watch {
@@ -118,6 +123,18 @@ impl Watch {
     }
 }
 
+/// Why watching failed, in the words of the other messages.
+fn describe(e: &notify::Error) -> String {
+    match &e.kind {
+        notify::ErrorKind::PathNotFound => "no such directory".to_string(),
+        notify::ErrorKind::MaxFilesWatch => {
+            "the limit on inotify watches is reached: fs.inotify.max_user_watches".to_string()
+        }
+        notify::ErrorKind::Io(io) => crate::error::describe_io(io),
+        _ => e.to_string(),
+    }
+}
+
 /// Whether an event names a followed file or one of its rotated copies.
 fn touches(e: &Event, names: &[OsString]) -> bool {
     // An event without a path (a rescan) may concern anything.
@@ -147,6 +164,17 @@ mod tests {
         for p in ["/l/access.log", "/l/other-error.log"] {
             assert!(!named(Path::new(p), &names), "{p}");
         }
+    }
+
+    #[test]
+    fn a_directory_that_does_not_exist_is_polled() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, _rx) = channel();
+        let w = Watch::start(&[dir.path().join("later/error.log")], tx);
+        assert!(!w.is_watching());
+        assert_eq!(w.interval(), POLL);
+        let e = w.error.unwrap();
+        assert!(e.ends_with("later (no such directory)"), "{e}");
     }
 
     #[test]
