@@ -28,6 +28,14 @@ pub const POLL: Duration = Duration::from_millis(100);
 /// Time between polls while the directories are watched.
 pub const SAFETY_POLL: Duration = Duration::from_secs(1);
 
+/// Least time between two wake-ups by events. After one, the watching
+/// thread waits this long before it reads the next events, so that the
+/// kernel folds the writes meanwhile into one event: a writer that writes
+/// line by line (thousands of writes a second) costs at most 100 wake-ups
+/// and polls a second instead of one per write, and a line waits at most
+/// this long more.
+pub const SETTLE: Duration = Duration::from_millis(10);
+
 /// Why the loop wakes up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
@@ -72,6 +80,7 @@ impl Watch {
             };
             if relevant && !flag.swap(true, Ordering::AcqRel) {
                 let _ = wake.send(Wake::Files);
+                std::thread::sleep(SETTLE);
             }
         };
         let mut watcher = match notify::recommended_watcher(handler) {
