@@ -463,10 +463,25 @@ mod tests {
         m.add_failures(refused, "x\\y\"z\nw", 1);
         m.files[0].lines = 7;
         m.files[0].rotations = 1;
+        m.files[0].open_files = 1;
+        m.alerts = vec![("any>1/1m".into(), true)];
         let text = m.snapshot().render();
-        assert!(text.contains(
-            "upcause_failures_total{cause=\"upstream_refused\",upstream=\"http://10.0.0.1:80\"} 2\n"
-        ));
+        // The Prometheus text format, as it was written by hand before:
+        // HELP and TYPE with the sample's full name, no `# EOF`.
+        assert!(text.starts_with(
+            "# HELP upcause_failures_total Failed attempts towards upstreams by cause and upstream \
+             (a request retried on another server counts once per server).\n\
+             # TYPE upcause_failures_total counter\n\
+             upcause_failures_total{cause=\"upstream_refused\",upstream=\"http://10.0.0.1:80\"} 2\n"
+        ), "{text}");
+        assert!(text.ends_with(
+            "# HELP upcause_open_files Files open now (the followed file and rotated ones still read).\n\
+             # TYPE upcause_open_files gauge\n\
+             upcause_open_files{file=\"/var/log/a \\\"b\\\".log\"} 1\n\
+             # HELP upcause_alert_firing 1 while the --alert rule holds.\n\
+             # TYPE upcause_alert_firing gauge\n\
+             upcause_alert_firing{alert=\"any>1/1m\"} 1\n"
+        ), "{text}");
         // The newline is shown escaped (`\x0a`), then the backslash is
         // escaped for the exposition format.
         assert!(

@@ -4,7 +4,9 @@
 //! (inotify on Linux, kqueue on the BSDs and macOS): a write, a creation,
 //! a rename or a deletion of a file whose name starts with a followed
 //! file's name (`error.log`, `error.log.1`, `error.log-20261120`, ...)
-//! wakes the loop at once. Polling stays the ground truth: a wake only
+//! wakes the loop at once, and the next wake-up comes [`SETTLE`] later at
+//! the soonest (a writer's writes meanwhile are folded into one event by
+//! the kernel). Polling stays the ground truth: a wake only
 //! says "poll now", and the loop still polls every [`SAFETY_POLL`] for
 //! what no event tells (a file written over NFS by another host, a rotated
 //! file moved to another directory). Where a directory cannot be watched
