@@ -225,3 +225,256 @@ fn lint_of_the_fixture_configuration_is_clean_and_unreadable_is_2() {
     let (code, _) = lint(&["--config", "/nonexistent.conf"]);
     assert_eq!(code, 2);
 }
+
+/// `analyze --format json LOG --config ...` from the repository root.
+fn analyze_with(log: &str, configs: &[&str]) -> Value {
+    let mut c = at_root();
+    c.args(["analyze", "-q", "--format", "json", log]);
+    for f in configs {
+        c.args(["--config", f]);
+    }
+    let out = c.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+const HTTPD: &str = "fixtures/config/httpd.conf";
+
+#[test]
+fn apache_failures_name_the_proxypass_httpd_chose_and_the_value_in_effect() {
+    // fixtures/config/httpd.conf is what generate.sh ran Apache with; each
+    // case's <VirtualHost> has its own ErrorLog, so the log names the
+    // server, and the route in the log picks its rule in httpd's order.
+    let f = HTTPD;
+    let r = analyze_with("fixtures/apache/mixed.log", &[f]);
+    // /api/orders/:id went through `ProxyPass /api/orders/ ... timeout=2`
+    // (the log's 2-second timeouts), not the first rule, /api/users/.
+    let t = advice(&r, "upstream_timeout");
+    assert_eq!(t["route"], "/api/orders/:id");
+    assert_eq!(t["at"], format!("{f}:217"));
+    assert_eq!(
+        t["pass"],
+        format!("ProxyPass /api/orders/ http://127.0.0.1:18112/api/orders/ timeout=2 at {f}:217")
+    );
+    assert_eq!(
+        t["location"],
+        "VirtualHost 127.0.0.1:18480 (shop.example.test)"
+    );
+    assert_eq!(t["settings"][0]["name"], "timeout");
+    assert_eq!(t["settings"][0]["value"], "2");
+    assert_eq!(t["settings"][0]["set_here"], true);
+    assert_eq!(t["upstream_from_config"], false);
+    let text = t["advice"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "the backend timeout is timeout=2 (set at {f}:217)"
+        )),
+        "{text}"
+    );
+    // The refusals of the users backend: its rule and its retry=5.
+    let u = advice(&r, "upstream_refused");
+    assert_eq!(u["at"], format!("{f}:216"));
+    assert_eq!(u["settings"][0]["name"], "retry");
+    assert_eq!(u["settings"][0]["value"], "5");
+    assert!(
+        u["advice"]
+            .as_str()
+            .unwrap()
+            .contains("sends to the single backend http://127.0.0.1:18111"),
+        "{u}"
+    );
+
+    // Without timeout= on the rule, the vhost inherits ProxyTimeout 1.
+    let r = analyze_with("fixtures/apache/upstream_timeout.log", &[f]);
+    let t = advice(&r, "upstream_timeout");
+    assert_eq!(t["at"], format!("{f}:68"));
+    assert_eq!(t["settings"][0]["name"], "ProxyTimeout");
+    assert_eq!(t["settings"][0]["value"], "1");
+    assert_eq!(t["settings"][0]["at"], format!("{f}:30"));
+    assert_eq!(t["settings"][0]["set_here"], false);
+    // connectiontimeout=1 on the rule.
+    let r = analyze_with("fixtures/apache/connect_timeout.log", &[f]);
+    let t = advice(&r, "connect_timeout");
+    assert_eq!(t["settings"][0]["name"], "connectiontimeout");
+    assert_eq!(t["settings"][0]["value"], "1");
+    assert_eq!(t["settings"][0]["at"], format!("{f}:75"));
+    // The balancer, its members and retry's default.
+    let r = analyze_with("fixtures/apache/no_live_upstreams.log", &[f]);
+    let t = advice(&r, "no_live_upstreams");
+    assert_eq!(t["at"], format!("{f}:105"));
+    let text = t["advice"].as_str().unwrap();
+    assert!(
+        text.contains(&format!(
+            "balancer://app-pool (at {f}:100): http://127.0.0.1:18190 ({f}:101), http://127.0.0.1:18191 ({f}:102)"
+        )) && text.contains("retry=60 (httpd's default)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn apache_lines_without_a_backend_get_it_from_the_config() {
+    let f = HTTPD;
+    let pool = "fixtures/config/php-fpm-www.conf";
+    for (log, cause, route, backend, at) in [
+        (
+            "header_too_big",
+            "header_too_big",
+            Some("/login (GET)"),
+            "http://127.0.0.1:18104",
+            133,
+        ),
+        (
+            "invalid_header",
+            "invalid_header",
+            Some("/api/items/7 (GET)"),
+            "http://127.0.0.1:18105",
+            140,
+        ),
+        (
+            "fastcgi_script",
+            "fastcgi_script",
+            None,
+            "fcgi://127.0.0.1:18200",
+            181,
+        ),
+        (
+            "php_fatal",
+            "php_fatal",
+            None,
+            "fcgi://127.0.0.1:18200",
+            188,
+        ),
+    ] {
+        let r = analyze_with(&format!("fixtures/apache/{log}.log"), &[f, pool]);
+        let c = r["causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["cause"] == cause)
+            .unwrap();
+        assert_eq!(
+            c["upstreams"],
+            serde_json::json!([]),
+            "{log}: the log names none"
+        );
+        let a = &c["config"][0];
+        assert_eq!(a["route"].as_str(), route, "{log}");
+        assert_eq!(a["upstream"], backend, "{log}");
+        assert_eq!(a["upstream_from_config"], true, "{log}");
+        assert_eq!(a["at"], format!("{f}:{at}"), "{log}");
+        let text = a["advice"].as_str().unwrap();
+        assert!(
+            text.starts_with(&format!("backend {backend} (from config): ")),
+            "{text}"
+        );
+    }
+    // The value the fix quotes: ResponseFieldSize, httpd's default 8192
+    // (the limit AH10124 reports).
+    let r = analyze_with("fixtures/apache/header_too_big.log", &[f]);
+    let a = advice(&r, "header_too_big");
+    assert_eq!(a["settings"][0]["name"], "ResponseFieldSize");
+    assert_eq!(a["settings"][0]["value"], "8192");
+    assert_eq!(a["settings"][0]["at"], Value::Null);
+    // The php-fpm pool behind a FastCGI timeout, with pm.max_children.
+    let r = analyze_with("fixtures/apache/upstream_timeout_fastcgi.log", &[f, pool]);
+    let text = advice(&r, "upstream_timeout")["advice"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains(&format!("timeout=1 (set at {f}:195)"))
+            && text.contains(&format!("pm.max_children = 4 ({pool}:16)")),
+        "{text}"
+    );
+}
+
+#[test]
+fn apachectl_s_output_gives_the_user_and_the_files_agree() {
+    // The socket the workers may not open, with the user from the file;
+    // apache2-S.txt beside it changes nothing there but is read first.
+    for configs in [
+        vec![HTTPD],
+        vec!["fixtures/config/apache2-S.txt", HTTPD],
+        vec![HTTPD, "fixtures/config/apache2-S.txt"],
+    ] {
+        let r = analyze_with("fixtures/apache/socket_permission.log", &configs);
+        let a = advice(&r, "socket_permission");
+        assert_eq!(a["at"], format!("{HTTPD}:92"), "{configs:?}");
+        let text = a["advice"].as_str().unwrap();
+        assert!(
+            text.contains(&format!("httpd's User nobody ({HTTPD}:9) may not connect")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn the_text_report_marks_the_backend_from_config() {
+    let out = at_root()
+        .args([
+            "analyze",
+            "-q",
+            "--color",
+            "never",
+            "fixtures/apache/header_too_big.log",
+            "--config",
+            HTTPD,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("config"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains(
+            "backend http://127.0.0.1:18104 (from config): ResponseFieldSize 8192 (httpd's default)"
+        ),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_broken_apache_config_is_an_error_naming_the_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("httpd.conf");
+    std::fs::write(
+        &bad,
+        "ServerName a\n<VirtualHost *:80>\n  ProxyPass / http://b/\n  FancyUnknown x y\n",
+    )
+    .unwrap();
+    let out = at_root()
+        .args(["analyze", "-q", "fixtures/apache/mixed.log", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:2: <VirtualHost> is not closed", bad.display())),
+        "{err}"
+    );
+    // Unknown directives are kept, never an error.
+    std::fs::write(
+        &bad,
+        "ServerName a\n<VirtualHost *:80>\n  FancyUnknown x y\n  <FancySection z>\n  </FancySection>\n</VirtualHost>\n",
+    )
+    .unwrap();
+    let out = at_root()
+        .args(["lint", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

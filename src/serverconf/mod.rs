@@ -1,14 +1,16 @@
-//! The servers' own configuration, read-only: which location proxies a
-//! failing route, what its timeouts and buffers are, which php-fpm pool
-//! listens on which socket. Given with `--config` (repeatable); each file
-//! is recognised by its content: an nginx configuration (with the files it
-//! includes), the output of `nginx -T`, or a php-fpm configuration or pool
-//! file.
+//! The servers' own configuration, read-only: which location (or
+//! `ProxyPass`) proxies a failing route, what its timeouts and buffers
+//! are, which php-fpm pool listens on which socket. Given with `--config`
+//! (repeatable); each file is recognised by its content: an nginx
+//! configuration (with the files it includes), the output of `nginx -T`,
+//! an Apache httpd configuration (with its includes), the output of
+//! `apachectl -S`, or a php-fpm configuration or pool file.
 //!
 //! A file that cannot be parsed is an error naming the file and line; a
 //! directive that is not known here is kept as text, never an error.
 
 pub mod advice;
+pub mod apache;
 pub mod lint;
 pub mod nginx;
 pub mod php_fpm;
@@ -25,8 +27,12 @@ use crate::error::{Error, Result};
 pub struct ServerConfig {
     /// The nginx configurations.
     pub nginx: Vec<nginx::Nginx>,
+    /// The Apache httpd configurations.
+    pub apache: Vec<apache::Apache>,
     /// The php-fpm pools.
     pub pools: Vec<php_fpm::Pool>,
+    /// What `apachectl -S` said, for the Apache files read after it.
+    apache_dump: Option<apache::Dump>,
 }
 
 /// What a configuration file is, from its content.
@@ -36,11 +42,15 @@ enum Kind {
     Nginx,
     PhpFpm,
     Apache,
+    ApacheDump,
 }
 
 fn kind_of(text: &str) -> Kind {
     if nginx::is_dump(text) {
         return Kind::NginxDump;
+    }
+    if apache::is_dump(text) {
+        return Kind::ApacheDump;
     }
     let meaningful = text
         .lines()
@@ -59,7 +69,21 @@ fn kind_of(text: &str) -> Kind {
             .unwrap_or("");
         if matches!(
             word,
-            "ServerRoot" | "ServerName" | "ProxyPass" | "LoadModule" | "Listen" | "IncludeOptional"
+            "ServerRoot"
+                | "ServerName"
+                | "ProxyPass"
+                | "ProxyPassMatch"
+                | "LoadModule"
+                | "Listen"
+                | "IncludeOptional"
+                | "Include"
+                | "Timeout"
+                | "ProxyTimeout"
+                | "ErrorLog"
+                | "DocumentRoot"
+                | "Mutex"
+                | "PidFile"
+                | "DefaultRuntimeDir"
         ) {
             return Kind::Apache;
         }
@@ -75,9 +99,13 @@ fn kind_of(text: &str) -> Kind {
 
 impl ServerConfig {
     /// Reads every file given; `-` reads stdin (e.g. `nginx -T | upcause
-    /// ... --config -`).
+    /// ... --config -`). The output of `apachectl -S` is read first,
+    /// whatever its place, so that the Apache files know its server root
+    /// and user; given alone, it brings the main file under its server
+    /// root (or, without one, the files its virtual hosts are in).
     pub fn load(paths: &[PathBuf]) -> Result<ServerConfig> {
         let mut out = ServerConfig::default();
+        let mut files = Vec::with_capacity(paths.len());
         for p in paths {
             let file = if p.as_os_str() == "-" {
                 let mut text = String::new();
@@ -94,7 +122,39 @@ impl ServerConfig {
             } else {
                 SourceFile::read(p)?
             };
-            out.add(&file)?;
+            files.push(file);
+        }
+        let (dumps, rest): (Vec<SourceFile>, Vec<SourceFile>) = files
+            .into_iter()
+            .partition(|f| kind_of(&f.text) == Kind::ApacheDump);
+        for f in &dumps {
+            out.add(f)?;
+        }
+        let any_apache = rest.iter().any(|f| kind_of(&f.text) == Kind::Apache);
+        for f in &rest {
+            out.add(f)?;
+        }
+        if let Some(dump) = out.apache_dump.clone()
+            && !any_apache
+        {
+            let main = dump
+                .server_root
+                .as_deref()
+                .and_then(|r| apache::main_file_under(std::path::Path::new(r)));
+            let files: Vec<PathBuf> = match main {
+                Some(m) => vec![m],
+                None => dump.files.iter().map(PathBuf::from).collect(),
+            };
+            if files.is_empty() {
+                return Err(Error::Usage(
+                    "apachectl -S output names no configuration file that can be read here: \
+                     give the Apache configuration files with --config too"
+                        .into(),
+                ));
+            }
+            for f in files {
+                out.add(&SourceFile::read(&f)?)?;
+            }
         }
         Ok(out)
     }
@@ -121,11 +181,20 @@ impl ServerConfig {
             }
             Kind::PhpFpm => self.pools.extend(php_fpm::load(file)?),
             Kind::Apache => {
-                return Err(Error::Usage(format!(
-                    "{}: an Apache httpd configuration; --config reads nginx configurations \
-                     (or `nginx -T` output) and php-fpm pool files",
-                    file.path.display()
-                )));
+                let dump = self.apache_dump.as_ref();
+                let tree = apache::load(file, dump)?;
+                self.apache
+                    .push(apache::Apache::from_tree(file.path.clone(), &tree, dump));
+            }
+            Kind::ApacheDump => {
+                let d = apache::parse_dump(&file.text);
+                if d.server_root.is_none() && d.files.is_empty() {
+                    return Err(Error::Usage(format!(
+                        "{}: apachectl -S output without a ServerRoot or a virtual host",
+                        file.path.display()
+                    )));
+                }
+                self.apache_dump = Some(d);
             }
         }
         Ok(())
@@ -133,7 +202,7 @@ impl ServerConfig {
 
     /// True when nothing was given.
     pub fn is_empty(&self) -> bool {
-        self.nginx.is_empty() && self.pools.is_empty()
+        self.nginx.is_empty() && self.pools.is_empty() && self.apache.is_empty()
     }
 }
 
