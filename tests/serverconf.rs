@@ -478,3 +478,54 @@ fn a_broken_apache_config_is_an_error_naming_the_place() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn follow_names_the_rule_too() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    // The same file name as the vhost's ErrorLog, as on the server.
+    let log = dir.path().join("mixed.log");
+    std::fs::copy(common::root().join("fixtures/apache/mixed.log"), &log).unwrap();
+    let mut child = at_root()
+        .args([
+            "follow",
+            "--from-start",
+            "--no-state",
+            "--format",
+            "json",
+            "--interval",
+            "200ms",
+            "--last",
+            "1000d",
+            "--window",
+            "1d",
+            "--config",
+            HTTPD,
+        ])
+        .arg(&log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first report that has read the whole file (a few at most, one
+    // every 200 ms).
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut found = None;
+    for _ in 0..25 {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let r: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if r["lines"]["total"] == 408 {
+            found = Some(r);
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let r = found.expect("a report of the whole file");
+    let t = advice(&r, "upstream_timeout");
+    assert_eq!(t["at"], format!("{HTTPD}:217"));
+    assert_eq!(t["settings"][0]["value"], "2");
+}

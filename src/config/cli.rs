@@ -219,9 +219,11 @@ pub struct InputArgs {
     pub quiet: bool,
 
     /// The servers' configuration, read-only, so that each cause names the
-    /// location that routed it and the settings in effect there: nginx.conf
-    /// (its includes are followed), the output of `nginx -T` (`-` for
-    /// stdin), php-fpm.conf or pool files. Repeatable.
+    /// location (or ProxyPass) that routed it and the settings in effect
+    /// there: nginx.conf (its includes are followed), the output of `nginx
+    /// -T` (`-` for stdin), apache2.conf/httpd.conf (its includes are
+    /// followed), the output of `apachectl -S`, php-fpm.conf or pool files.
+    /// Repeatable.
     #[arg(long = "config", value_name = "FILE")]
     pub configs: Vec<PathBuf>,
 }
@@ -377,6 +379,13 @@ pub struct FollowArgs {
     /// Only upstreams containing this text.
     #[arg(long, value_name = "SUBSTRING")]
     pub upstream: Option<String>,
+
+    /// The servers' configuration, read-only, so that each cause of the
+    /// JSON reports names the location (or ProxyPass) that routed it and the
+    /// setting to change there (nginx.conf, `nginx -T` output, apache2.conf,
+    /// `apachectl -S` output, php-fpm pools; repeatable).
+    #[arg(long = "config", value_name = "FILE")]
+    pub configs: Vec<PathBuf>,
 
     /// Causes and upstreams listed on the live screen; 0 lists all.
     #[arg(long, default_value_t = 5, value_name = "N")]
