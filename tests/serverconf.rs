@@ -220,8 +220,17 @@ fn lint_finds_the_socket_mismatch_after_an_upgrade_and_exits_1() {
 fn lint_of_the_fixture_configuration_is_clean_and_unreadable_is_2() {
     // The mixed server keeps its users_api connections alive with HTTP/1.1
     // and an empty Connection header, as it should.
+    // Its two single-server groups are notes: reported, exit 0.
     let (code, out) = lint(&["--config", "fixtures/config/nginx.conf"]);
-    assert_eq!((code, out.trim()), (0, "no configuration mistake found"));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("fixtures/config/nginx.conf:23: note: upstream_refused: upstream users_api has one server (127.0.0.1:18111), nothing to fall back to"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("no configuration mistake found, 2 notes\n"),
+        "{out}"
+    );
     let (code, _) = lint(&["--config", "/nonexistent.conf"]);
     assert_eq!(code, 2);
 }
@@ -528,4 +537,126 @@ fn follow_names_the_rule_too() {
     let t = advice(&r, "upstream_timeout");
     assert_eq!(t["at"], format!("{HTTPD}:217"));
     assert_eq!(t["settings"][0]["value"], "2");
+}
+
+#[test]
+fn lint_with_logs_finds_the_header_buffer_they_overflow() {
+    for (log, config, at, quote) in [
+        (
+            "fixtures/nginx/header_too_big.log",
+            "fixtures/config/nginx.conf",
+            "fixtures/config/nginx.conf:151",
+            "proxy_buffer_size is 4k (the default) for location / of server header-too-big.example.test",
+        ),
+        (
+            "fixtures/apache/header_too_big.log",
+            HTTPD,
+            "fixtures/config/httpd.conf:133",
+            "ResponseFieldSize is 8192 (the default) for VirtualHost 127.0.0.1:18410 (header-too-big.example.test)",
+        ),
+    ] {
+        let (code, out) = lint(&["--format", "json", "--config", config, log]);
+        assert_eq!(code, 1, "{out}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["cause"] == "header_too_big")
+            .unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(f["at"], at);
+        assert_eq!(f["severity"], "error");
+        let m = f["message"].as_str().unwrap();
+        assert!(
+            m.starts_with(quote) && m.contains("the logs show 5 failed requests"),
+            "{m}"
+        );
+    }
+    // A log that cannot be read is exit 2, as for analyze.
+    let (code, _) = lint(&["--config", HTTPD, "/nonexistent/error.log"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn lint_speaks_checks_ci_formats() {
+    let args = [
+        "--config",
+        HTTPD,
+        "--config",
+        "fixtures/config/php-fpm-www.conf",
+    ];
+    let (code, out) = lint(&[&args[..], &["--format", "github"]].concat());
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].starts_with(
+            "::error file=fixtures/config/httpd.conf,line=83,title=upcause lint%3A socket_missing::"
+        ),
+        "{out}"
+    );
+    assert_eq!(lines[2], "::notice title=upcause lint::2 errors");
+    let (code, out) = lint(&[&args[..], &["--format", "junit"]].concat());
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(r#"<testsuite name="upcause lint" tests="2" failures="2">"#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"<testcase classname="upcause.lint" name="socket_missing fixtures/config/httpd.conf:92">"#),
+        "{out}"
+    );
+}
+
+fn check(args: &[&str]) -> (i32, String) {
+    let out = at_root().arg("check").args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn check_gates_on_the_configurations_mistakes() {
+    // The logs alone pass a generous gate; the configuration's two
+    // socket mistakes fail max_lint_findings = 0, with their places.
+    let base = [
+        "fixtures/apache/mixed.log",
+        "--max",
+        "any=1000",
+        "--config",
+        HTTPD,
+        "--config",
+        "fixtures/config/php-fpm-www.conf",
+    ];
+    let (code, out) = check(&[&base[..], &["--format", "json"]].concat());
+    assert_eq!(code, 0, "{out}");
+    let (code, out) =
+        check(&[&base[..], &["--format", "json", "--max-lint-findings", "0"]].concat());
+    assert_eq!(code, 1, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let rule = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "max_lint_findings")
+        .unwrap();
+    assert_eq!(
+        (rule["actual"].as_u64(), rule["passed"].as_bool()),
+        (Some(2), Some(false))
+    );
+    assert_eq!(rule["examples"][0]["file"], HTTPD);
+    assert_eq!(rule["examples"][0]["line"], 83);
+    let (code, _) = check(&[&base[..], &["--max-lint-findings", "2"]].concat());
+    assert_eq!(code, 0);
+    // From a rules file too; without --config it is a usage error.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "max_lint_findings = 0\n").unwrap();
+    let r = rules.to_str().unwrap();
+    let (code, out) = check(&[&base[..], &["--rules", r, "--format", "github"]].concat());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("max_lint_findings <= 0"), "{out}");
+    let (code, _) = check(&["fixtures/apache/mixed.log", "--rules", r]);
+    assert_eq!(code, 2);
 }

@@ -138,7 +138,8 @@ pub enum Command {
     #[command(after_help = MERGE_AFTER_HELP)]
     Merge(MergeArgs),
     /// Check the servers' configuration for the mistakes that end in 502s,
-    /// without any log: exit 0 clean, 1 with findings, 2 unreadable.
+    /// with or without their logs: exit 0 clean (notes allowed), 1 with
+    /// errors, 2 unreadable.
     Lint(LintArgs),
 }
 
@@ -146,13 +147,19 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct LintArgs {
     /// nginx.conf (its includes are followed), `nginx -T` output (`-` for
-    /// stdin), php-fpm.conf or pool files. Repeatable.
+    /// stdin), apache2.conf/httpd.conf (its includes are followed),
+    /// `apachectl -S` output, php-fpm.conf or pool files. Repeatable.
     #[arg(long = "config", value_name = "FILE", required = true)]
     pub configs: Vec<PathBuf>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
+    /// Error logs of these servers (optional): findings the logs prove,
+    /// such as a header buffer smaller than the headers they show.
+    #[arg(value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+
+    /// Output format (junit and github as for `check`).
+    #[arg(short, long, value_enum, default_value_t = CheckFormatArg::Text)]
+    pub format: CheckFormatArg,
 }
 
 /// `upcause merge`.
@@ -306,6 +313,11 @@ pub struct CheckArgs {
     /// (`10`, `2.5`, `10%`); default 0.
     #[arg(long, value_name = "PCT", requires = "baseline")]
     pub tolerance: Option<String>,
+
+    /// Most configuration mistakes allowed (errors of `upcause lint` on the
+    /// --config files, with the logs' own findings); needs --config.
+    #[arg(long = "max-lint-findings", value_name = "N")]
+    pub max_lint_findings: Option<u64>,
 
     /// Least share of each input's lines that must be in a known error-log
     /// format, in percent (`50`, `12.5`, `50%`); under it the input is an

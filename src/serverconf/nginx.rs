@@ -465,6 +465,8 @@ pub struct Nginx {
     pub groups: BTreeMap<String, Group>,
     /// `server` blocks, in order.
     pub sites: Vec<Site>,
+    /// The main context's directives outside blocks (`user`).
+    pub main_directives: Vec<Directive>,
 }
 
 /// A setting's value where it applies.
@@ -556,6 +558,7 @@ impl Nginx {
     pub fn from_tree(main: PathBuf, root: &[Directive]) -> Nginx {
         let mut out = Nginx {
             main,
+            main_directives: flat(root),
             ..Nginx::default()
         };
         for http in root.iter().filter(|d| d.name == "http") {
