@@ -660,3 +660,43 @@ fn check_gates_on_the_configurations_mistakes() {
     let (code, _) = check(&["fixtures/apache/mixed.log", "--rules", r]);
     assert_eq!(code, 2);
 }
+
+#[test]
+#[ignore = "reads Debian's installed nginx, apache2 and php-fpm configuration; .ci/run runs it after installing the packages"]
+fn lint_of_debians_default_configurations_is_clean() {
+    let first = |pattern: &str| {
+        glob::glob(pattern)
+            .ok()
+            .and_then(|mut g| g.next())
+            .and_then(Result::ok)
+    };
+    let mut checked = 0;
+    for set in [
+        vec!["/etc/nginx/nginx.conf", "/etc/php/*/fpm/php-fpm.conf"],
+        vec![
+            "/etc/apache2/apache2.conf",
+            "/etc/apache2/conf-available/php*-fpm.conf",
+            "/etc/php/*/fpm/php-fpm.conf",
+        ],
+    ] {
+        let files: Vec<std::path::PathBuf> = set.iter().filter_map(|p| first(p)).collect();
+        if files.len() < set.len() {
+            eprintln!("skipped {set:?}: not all installed (apt-get install nginx apache2 php-fpm)");
+            continue;
+        }
+        let mut args = Vec::new();
+        for f in &files {
+            args.push("--config".to_string());
+            args.push(f.display().to_string());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out) = lint(&args);
+        assert_eq!(
+            (code, out.trim()),
+            (0, "no configuration mistake found"),
+            "{set:?}"
+        );
+        checked += 1;
+    }
+    eprintln!("{checked} of 2 default configurations checked");
+}

@@ -301,6 +301,8 @@ impl Walk {
         out
     }
 
+    /// Whether a module (`proxy_module`, `mod_proxy.c`) is loaded; `None`
+    /// when no `LoadModule` has been seen, so nothing can be told.
     fn module_loaded(&self, name: &str) -> Option<bool> {
         let stem = name
             .trim_start_matches("mod_")
@@ -463,10 +465,9 @@ fn expand(dirs: Vec<Directive>, main_dir: &Path, w: &mut Walk) -> Result<Vec<Dir
                 "ifmodule" => {
                     let a = d.arg(0);
                     let (neg, name) = a.strip_prefix('!').map_or((false, a), |n| (true, n));
-                    match w.module_loaded(name) {
-                        Some(loaded) => loaded != neg,
-                        None => !neg,
-                    }
+                    // With no LoadModule seen (a file read alone), what
+                    // the section holds is read.
+                    w.module_loaded(name).is_none_or(|loaded| loaded != neg)
                 }
                 "ifdefine" => {
                     let a = d.arg(0);
