@@ -136,7 +136,7 @@ impl Verdict {
     }
 }
 
-/// Judges `report` against `policy`.
+/// Judges `report` against `policy`, without configuration findings.
 #[cfg(test)]
 pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
     verdict_with_lint(report, policy, &[])
@@ -156,8 +156,8 @@ pub fn lint_findings(cfg: &ServerConfig, report: Option<&Report>) -> Vec<Finding
     out
 }
 
-/// [`verdict`], with the configuration's findings judged by
-/// `max_lint_findings` (errors count, notes do not).
+/// Judges `report` against `policy`, with the configuration's findings
+/// judged by `max_lint_findings` (errors count, notes do not).
 pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding]) -> Verdict {
     let order: HashMap<&str, usize> = report
         .files

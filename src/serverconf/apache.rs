@@ -1462,6 +1462,17 @@ mod tests {
     }
 
     #[test]
+    fn an_include_loop_is_an_error_not_a_hang() {
+        let d = tempfile::tempdir().unwrap();
+        let main = d.path().join("httpd.conf");
+        std::fs::write(&main, "ServerName a\nInclude httpd.conf\n").unwrap();
+        let e = load(&SourceFile::read(&main).unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nested too deep"), "{e}");
+    }
+
+    #[test]
     fn apachectl_s_output_is_read() {
         let d = parse_dump(
             "VirtualHost configuration:\n*:80                   localhost (/etc/apache2/sites-enabled/000-default.conf:1)\n\
