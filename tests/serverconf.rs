@@ -312,6 +312,15 @@ fn apache_failures_name_the_proxypass_httpd_chose_and_the_value_in_effect() {
     assert_eq!(t["settings"][0]["name"], "connectiontimeout");
     assert_eq!(t["settings"][0]["value"], "1");
     assert_eq!(t["settings"][0]["at"], format!("{f}:75"));
+    // TLS: the SSLProxy* settings and ProxyPreserveHost, set or default.
+    let r = analyze_with("fixtures/apache/tls_verify.log", &[f]);
+    let t = advice(&r, "tls_verify");
+    let text = t["advice"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("SSLProxyVerify require (set at {f}:165)"))
+            && text.contains("ProxyPreserveHost Off (httpd's default)"),
+        "{text}"
+    );
     // The balancer, its members and retry's default.
     let r = analyze_with("fixtures/apache/no_live_upstreams.log", &[f]);
     let t = advice(&r, "no_live_upstreams");

@@ -864,6 +864,7 @@ fn apache_advice(
                 "SSLProxyVerify",
                 "SSLProxyCheckPeerName",
                 "SSLProxyCACertificateFile",
+                "ProxyPreserveHost",
             ]
             .iter()
             .filter_map(|n| a.setting(server, n))
@@ -876,7 +877,8 @@ fn apache_advice(
             .collect();
             format!(
                 "{rule} in {location}{}{}: the backend's certificate must verify against \
-                 SSLProxyCACertificateFile and carry the name in the URL",
+                 SSLProxyCACertificateFile and carry the name httpd checks (the URL's host, or \
+                 the client's Host with ProxyPreserveHost On, which is also the SNI name sent)",
                 if quoted.is_empty() { "" } else { ": " },
                 quoted.join(", ")
             )

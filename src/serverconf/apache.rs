@@ -729,6 +729,9 @@ const DEFAULTS: &[(&str, &str)] = &[
     // mod_proxy_http: HUGE_STRING_LEN
     ("ResponseFieldSize", "8192"),
     ("ProxyPreserveHost", "Off"),
+    // mod_ssl: SSLProxyVerify none, SSLProxyCheckPeerName on
+    ("SSLProxyVerify", "none"),
+    ("SSLProxyCheckPeerName", "on"),
     ("ProxyBadHeader", "IsError"),
     ("retry", "60"),
 ];
