@@ -140,6 +140,12 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Directive>> {
             if w.is_empty() || w[0].is_empty() {
                 return Err(Error::Usage(format!("{at}: a section without a name")));
             }
+            if open.len() >= super::nginx::MAX_NESTING as usize {
+                return Err(Error::Usage(format!(
+                    "{at}: sections nested more than {} deep",
+                    super::nginx::MAX_NESTING
+                )));
+            }
             let name = w.remove(0);
             open.push(Directive {
                 name,
@@ -1133,10 +1139,16 @@ impl Apache {
                 here: false,
             });
         }
+        // `<Proxy "unix:/run/php/x.sock|fcgi://localhost">`, or the part
+        // after the `|` alone (`<Proxy "fcgi://localhost">`).
+        let after_pipe = target.split_once('|').map(|(_, t)| t);
         self.workers
             .iter()
             .rev()
-            .filter(|(url, _, _)| target.starts_with(url.as_str()))
+            .filter(|(url, _, _)| {
+                let url = url.trim_end_matches('/');
+                target.starts_with(url) || after_pipe.is_some_and(|t| t.starts_with(url))
+            })
             .find_map(|(_, params, at)| {
                 params
                     .iter()
@@ -1377,6 +1389,21 @@ mod tests {
     }
 
     #[test]
+    fn a_proxy_section_sets_its_workers_parameters() {
+        let a = conf(
+            "<Proxy \"fcgi://localhost/\">\n  ProxySet timeout=90\n</Proxy>\n\
+             <FilesMatch \"\\.php$\">\n  SetHandler \"proxy:unix:/run/php/x.sock|fcgi://localhost\"\n</FilesMatch>\n",
+        );
+        let s = &a.main_server;
+        let r = a.route(s, "/index.php").unwrap();
+        let t = a.read_timeout(s, &r);
+        assert_eq!(
+            (t.name.as_str(), t.value.as_str(), t.at.unwrap().line),
+            ("timeout", "90", 1)
+        );
+    }
+
+    #[test]
     fn without_proxytimeout_the_timeout_is_timeouts() {
         let a = conf("<VirtualHost *:80>\nProxyPass / http://b/\n</VirtualHost>\n");
         let vh = &a.vhosts[0];
@@ -1460,6 +1487,16 @@ mod tests {
             .to_string();
         assert!(
             e.contains("apache2.conf:2") && e.contains("no file matches"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn sections_nested_beyond_reason_are_an_error_not_a_crash() {
+        let text = "<If x>\n".repeat(50_000) + &"</If>\n".repeat(50_000);
+        let e = parse(&text, "h.conf").unwrap_err().to_string();
+        assert!(
+            e.contains("h.conf:101: sections nested more than 100 deep"),
             "{e}"
         );
     }
