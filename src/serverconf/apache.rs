@@ -1540,6 +1540,23 @@ mod tests {
         assert!(a.servers_logging_to("other.log").is_empty());
     }
 
+    proptest::proptest! {
+        /// Any text either parses or is an error with a place: never a
+        /// panic, in the parser or in the model built from what it read.
+        #[test]
+        fn any_text_parses_or_errs(lines in proptest::collection::vec(
+            "[<>/\\\\\"' #a-zA-Z:|=*~^$.()\\[\\]!{}-]{0,24}", 0..24)) {
+            let text = lines.join("\n");
+            if let Ok(tree) = parse(&text, "p.conf") {
+                let a = Apache::from_tree(PathBuf::from("p.conf"), &tree, None);
+                for s in a.servers() {
+                    let _ = a.route(s, "/index.php");
+                    let _ = a.setting(s, "Timeout");
+                }
+            }
+        }
+    }
+
     #[test]
     fn endpoints_of_targets() {
         assert_eq!(endpoint("http://127.0.0.1:8080/x"), "127.0.0.1:8080");
