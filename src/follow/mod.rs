@@ -100,6 +100,8 @@ pub struct FollowConfig {
     pub color: bool,
     /// Year for syslog stamps without one.
     pub default_year: i32,
+    /// The servers' configuration given with `--config`.
+    pub server_config: crate::serverconf::ServerConfig,
 }
 
 /// Bounds of a time range.
@@ -531,7 +533,9 @@ impl Output {
         is_final: bool,
     ) -> Result<()> {
         let now = feeder.clock.now(Instant::now(), wall_now());
-        let report = build(feeder, tails, cfg.window, now).with_filters(&cfg.filters);
+        let report = build(feeder, tails, cfg.window, now)
+            .with_filters(&cfg.filters)
+            .with_server_config(&cfg.server_config);
         let (s, e) = feeder.rolling.span(now);
         let since_start: u64 = feeder.totals.iter().sum();
         let res = match self.mode {
