@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::ServerConfig;
 use super::apache::{self, Apache, Route};
 use super::nginx::{self, Location, Nginx, Site};
+use super::php_fpm;
 use super::source::{Origin, Setting};
 
 /// One setting as the advice quotes it.
@@ -435,14 +436,7 @@ fn socket_advice(
             p.module, p.target, p.at
         ),
         None => {
-            let listens: Vec<String> = cfg
-                .pools
-                .iter()
-                .filter_map(|pool| {
-                    pool.listen()
-                        .map(|(l, at)| format!("{l} (pool {}, {at})", pool.name))
-                })
-                .collect();
+            let listens = php_fpm::listens(&cfg.pools);
             format!(
                 "{}_pass {} ({}) names a socket no php-fpm pool listens on; the pools listen on {}",
                 p.module,
@@ -944,14 +938,7 @@ fn apache_socket_advice(
              files with --config to check that a pool listens there"
         ),
         None => {
-            let listens: Vec<String> = cfg
-                .pools
-                .iter()
-                .filter_map(|pool| {
-                    pool.listen()
-                        .map(|(l, at)| format!("{l} (pool {}, {at})", pool.name))
-                })
-                .collect();
+            let listens = php_fpm::listens(&cfg.pools);
             format!(
                 "{rule} in {location} names a socket no php-fpm pool listens on; the pools listen \
                  on {}",
