@@ -5,7 +5,6 @@
 
 use std::io::{self, Write};
 
-use super::text::{Style, labelled_line};
 use super::words::{plural, thousands};
 use crate::bytes::escape;
 use crate::report::Report;
@@ -47,8 +46,17 @@ fn failed(s: &Statuses) -> u64 {
     s.range(500..).map(|(_, n)| n).sum()
 }
 
-/// Writes the section, when the report has access lines.
-pub(crate) fn render(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Result<()> {
+/// Writes a labelled line, wrapped as the text report wraps them.
+pub(crate) type Labelled<'a> = &'a dyn Fn(&mut dyn Write, &str, &str) -> io::Result<()>;
+
+/// Writes the section, when the report has access lines; `bold` styles
+/// its heading, `labelled_line` writes its lines.
+pub(crate) fn render(
+    r: &Report,
+    bold: &dyn Fn(&str) -> String,
+    labelled_line: Labelled<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let Some(ci) = &r.client_impact else {
         return Ok(());
     };
@@ -57,19 +65,14 @@ pub(crate) fn render(r: &Report, st: &Style, width: usize, out: &mut dyn Write) 
     writeln!(
         out,
         "{} {} {} in the access logs, {} answered with a 5xx ({})",
-        st.bold("Clients:"),
+        bold("Clients:"),
         thousands(ci.requests),
         plural(ci.requests, "request", "requests"),
         thousands(bad),
         pct(bad, ci.requests)
     )?;
-    labelled_line(
-        out,
-        "statuses",
-        &status_list(&ci.statuses, ci.requests),
-        width,
-    )?;
-    explained(r, ci, out, width)?;
+    labelled_line(out, "statuses", &status_list(&ci.statuses, ci.requests))?;
+    explained(r, ci, labelled_line, out)?;
     if ci.absorbed_requests > 0 {
         labelled_line(
             out,
@@ -79,7 +82,6 @@ pub(crate) fn render(r: &Report, st: &Style, width: usize, out: &mut dyn Write) 
                 thousands(ci.absorbed_requests),
                 plural(ci.absorbed_requests, "request", "requests"),
             ),
-            width,
         )?;
     }
     let mut routes: Vec<_> = ci
@@ -106,7 +108,6 @@ pub(crate) fn render(r: &Report, st: &Style, width: usize, out: &mut dyn Write) 
                 pct(failed(&x.statuses), x.requests),
                 status_list(&errors, x.requests)
             ),
-            width,
         )?;
     }
     if routes.len() > ROUTES {
@@ -114,7 +115,6 @@ pub(crate) fn render(r: &Report, st: &Style, width: usize, out: &mut dyn Write) 
             out,
             "",
             &format!("and {} more routes with 5xx", routes.len() - ROUTES),
-            width,
         )?;
     }
     let joins: Vec<String> = ci
@@ -124,7 +124,7 @@ pub(crate) fn render(r: &Report, st: &Style, width: usize, out: &mut dyn Write) 
         .map(|j| format!("{} {}", thousands(j.matched), by(&j.method)))
         .collect();
     if !joins.is_empty() {
-        labelled_line(out, "joined", &joins.join(", "), width)?;
+        labelled_line(out, "joined", &joins.join(", "))?;
     }
     if ci.not_joined > 0 {
         labelled_line(
@@ -134,7 +134,6 @@ pub(crate) fn render(r: &Report, st: &Style, width: usize, out: &mut dyn Write) 
                 "{} requests and failures past the join's bound were not joined",
                 thousands(ci.not_joined)
             ),
-            width,
         )?;
     }
     Ok(())
@@ -150,7 +149,12 @@ fn by(method: &str) -> &'static str {
 
 /// Per 5xx status: how many the error log explains and by which causes,
 /// and what is known of the rest.
-fn explained(r: &Report, ci: &ClientImpact, out: &mut dyn Write, width: usize) -> io::Result<()> {
+fn explained(
+    r: &Report,
+    ci: &ClientImpact,
+    labelled_line: Labelled<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     for (&code, &n) in ci.statuses.range(500..) {
         let mut causes: Vec<(String, u64)> = r
             .causes
@@ -203,7 +207,7 @@ fn explained(r: &Report, ci: &ClientImpact, out: &mut dyn Write, width: usize) -
                 ": the upstream itself answered {code}{whose} (upstream_status {code} with a header time), which is the application's own error, not the proxy's"
             );
         }
-        labelled_line(out, &format!("{code}"), &text, width)?;
+        labelled_line(out, &format!("{code}"), &text)?;
     }
     Ok(())
 }
@@ -211,16 +215,11 @@ fn explained(r: &Report, ci: &ClientImpact, out: &mut dyn Write, width: usize) -
 /// The line of a cause's block: what its clients got.
 pub(crate) fn cause_line(
     ci: &crate::report::clients::CauseImpact,
+    labelled_line: Labelled<'_>,
     out: &mut dyn Write,
-    width: usize,
 ) -> io::Result<()> {
     if ci.requests == 0 {
-        return labelled_line(
-            out,
-            "clients",
-            "no access line ties to these failures",
-            width,
-        );
+        return labelled_line(out, "clients", "no access line ties to these failures");
     }
     let mut parts: Vec<String> = ci
         .statuses
@@ -244,6 +243,5 @@ pub(crate) fn cause_line(
             plural(ci.requests, "request", "requests"),
             parts.join(", ")
         ),
-        width,
     )
 }

@@ -212,6 +212,7 @@ fn kind_name(k: RuleKind) -> &'static str {
         RuleKind::MaxIncidents => "max_incidents",
         RuleKind::MaxIncidentSeconds => "max_incident_seconds",
         RuleKind::MaxRate => "max_rate",
+        RuleKind::MaxLintFindings => "max_lint_findings",
     }
 }
 

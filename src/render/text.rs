@@ -71,7 +71,12 @@ pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Re
             cause_block(i + 1, c, report, opts, &st, width, out)?;
         }
     }
-    super::clients::render(report, &st, width, out)?;
+    super::clients::render(
+        report,
+        &|s| st.bold(s),
+        &|o, label, text| labelled(o, label, text, width),
+        out,
+    )?;
     notes(report, &st, width, out)
 }
 
@@ -130,16 +135,6 @@ fn labelled(out: &mut dyn Write, label: &str, text: &str, width: usize) -> io::R
         writeln!(out, "{}", l.trim_end())?;
     }
     Ok(())
-}
-
-/// [`labelled`], for the other text renderers.
-pub(crate) fn labelled_line(
-    out: &mut dyn Write,
-    label: &str,
-    text: &str,
-    width: usize,
-) -> io::Result<()> {
-    labelled(out, label, text, width)
 }
 
 /// The incidents' paragraphs, each line that is wider than the terminal
@@ -469,7 +464,7 @@ fn cause_block(
         top_list(out, "routes", &list, top, width)?;
     }
     if let Some(ci) = &c.client_impact {
-        super::clients::cause_line(ci, out, width)?;
+        super::clients::cause_line(ci, &|o, label, text| labelled(o, label, text, width), out)?;
     }
     labelled(out, "means", &c.meaning, width)?;
     labelled(out, "fix", &c.fix, width)?;
