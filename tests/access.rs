@@ -274,3 +274,50 @@ fn check_max_rate_judges_client_error_rates() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Apache httpd's custom `LogFormat` with `%D %L %{BALANCER_WORKER_NAME}e`
+/// beside its error log: the statuses as the clients recorded them
+/// (apache-results.tsv). Apache's refused-connection lines name no path,
+/// so only the failures whose lines name the route (the reset and the
+/// timed-out requests) are tied, by route and time; `%t` is the start and
+/// `%D` the duration, so the window is the request's own.
+#[test]
+fn apache_custom_format_counts_and_joins_by_route() {
+    let format = std::fs::read_to_string(fixture("apache-LogFormat.txt")).unwrap();
+    let r = analyze(&[
+        "--access-format",
+        format.trim(),
+        &fixture("apache-error.log"),
+        &fixture("apache-custom.log"),
+    ]);
+    let ci = &r["client_impact"];
+    let text = std::fs::read_to_string(fixture("apache-results.tsv")).unwrap();
+    let mut expected = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        *expected.entry(f[1].to_string()).or_insert(0) += f[2].parse::<u64>().unwrap();
+    }
+    assert_eq!(statuses(&ci["statuses"]), expected);
+    assert_eq!(ci["requests"], 47);
+    assert_eq!(r["lines"]["unrecognized"], 0);
+    assert_eq!(
+        join(ci),
+        [
+            ("connection".to_string(), 0),
+            ("request".to_string(), 0),
+            ("route".to_string(), 7)
+        ]
+    );
+    assert_eq!(ci["explained"], 7);
+    assert_eq!(
+        common::cause(&r, "upstream_timeout")["client_impact"],
+        json!({"requests": 3, "statuses": {"502": 3}})
+    );
+    assert_eq!(
+        common::cause(&r, "connection_reset")["client_impact"],
+        json!({"requests": 4, "statuses": {"502": 4}})
+    );
+    // Apache's combined format is read too (detected, no option).
+    let c = analyze(&[&fixture("apache-combined.log")]);
+    assert_eq!(statuses(&c["client_impact"]["statuses"]), expected);
+}
