@@ -321,3 +321,15 @@ fn apache_custom_format_counts_and_joins_by_route() {
     let c = analyze(&[&fixture("apache-combined.log")]);
     assert_eq!(statuses(&c["client_impact"]["statuses"]), expected);
 }
+
+/// Without a `max_rate` rule the gate cannot see an access log's failures:
+/// the access log is an input it cannot judge (exit 2), never a pass.
+#[test]
+fn check_without_max_rate_does_not_pass_an_access_log() {
+    let (code, v) = check(&[&fixture("nginx-combined.log")]);
+    assert_eq!(code, Some(2), "{v}");
+    assert_eq!(v["input_errors"][0]["kind"], "unrecognized");
+    let (code, v) = check(&["--max-rate", "5xx=50", &fixture("nginx-combined.log")]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["input_errors"], json!([]));
+}

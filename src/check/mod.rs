@@ -397,7 +397,7 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
             });
         }
     }
-    let input_errors = input_errors(report, policy.min_recognized());
+    let input_errors = input_errors(report, policy.min_recognized(), !policy.max_rate.is_empty());
     Verdict {
         passed: input_errors.is_empty() && rules.iter().all(|r| r.passed),
         rules,
@@ -410,8 +410,10 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
 /// is of the lines that hold something: blank lines and the continuation
 /// lines of multi-line records are left out, lines over the length limit
 /// count as not recognized. With `min_bp` 0 any input that could be read
-/// passes, even an empty one.
-pub fn input_errors(report: &Report, min_bp: u64) -> Vec<InputError> {
+/// passes, even an empty one. Access-log lines count as known only when
+/// `access_judged` (a `max_rate` rule judges them): otherwise an access
+/// log would pass a gate that cannot see its failures.
+pub fn input_errors(report: &Report, min_bp: u64, access_judged: bool) -> Vec<InputError> {
     let mut v = Vec::new();
     for f in &report.files {
         if let Some(e) = &f.error {
@@ -425,12 +427,12 @@ pub fn input_errors(report: &Report, min_bp: u64) -> Vec<InputError> {
         if min_bp == 0 {
             continue;
         }
-        // Access lines are known lines too (`max_rate` judges them).
+        let access = if access_judged { f.access_lines } else { 0 };
         let recognized = f
             .recognized
             .0
             .iter()
-            .fold(f.access_lines, |a, (_, &n)| a.saturating_add(n));
+            .fold(access, |a, (_, &n)| a.saturating_add(n));
         let judged = recognized
             .saturating_add(f.unrecognized)
             .saturating_add(f.oversized);
