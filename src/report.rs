@@ -666,12 +666,13 @@ impl Report {
             activity: activity(agg, &example),
             client_impact: None,
         }
-        .with_clients(impact)
+        .with_clients(agg, impact)
     }
 
     /// Adds the access logs' `client_impact`, and each cause's.
     fn with_clients(
         mut self,
+        agg: &Aggregator,
         impact: Option<(clients::ClientImpact, crate::aggregate::clients::Joined)>,
     ) -> Report {
         let Some((impact, joined)) = impact else {
@@ -679,7 +680,10 @@ impl Report {
         };
         for c in &mut self.causes {
             if let Some(id) = CauseId::from_id(&c.cause) {
-                c.client_impact = Some(clients::of_cause(&joined, id));
+                let mut ci = clients::of_cause(&joined, id);
+                let routes: Vec<&str> = c.routes.iter().map(|r| r.route.as_str()).collect();
+                ci.timing = clients::timing_of(agg, &c.cause, &routes);
+                c.client_impact = Some(ci);
             }
         }
         self.client_impact = Some(impact);

@@ -117,9 +117,15 @@ fn custom_format_counts_what_clients_got_and_joins_by_connection() {
         refused["client_impact"],
         json!({"requests": 15, "statuses": {"200": 7, "502": 8}})
     );
+    // The timed-out requests' $upstream_response_time: 1.001, 1.002 and
+    // 1.002 s against proxy_read_timeout 1s; no other request on the route.
     assert_eq!(
         common::cause(&r, "upstream_timeout")["client_impact"],
-        json!({"requests": 3, "statuses": {"504": 3}})
+        json!({"requests": 3, "statuses": {"504": 3}, "timing": [{
+            "route": "/timeout/report/:id",
+            "failed": {"timed": 3, "p50_seconds": 1.002, "p95_seconds": 1.002, "max_seconds": 1.002},
+            "succeeded": null
+        }]})
     );
     assert_eq!(
         common::cause(&r, "connection_reset")["client_impact"],
@@ -309,9 +315,14 @@ fn apache_custom_format_counts_and_joins_by_route() {
         ]
     );
     assert_eq!(ci["explained"], 7);
+    // %D: 1001410, 1001123 and 1001396 microseconds (ProxyTimeout 1).
     assert_eq!(
         common::cause(&r, "upstream_timeout")["client_impact"],
-        json!({"requests": 3, "statuses": {"502": 3}})
+        json!({"requests": 3, "statuses": {"502": 3}, "timing": [{
+            "route": "/timeout/report/:id",
+            "failed": {"timed": 3, "p50_seconds": 1.001, "p95_seconds": 1.001, "max_seconds": 1.001},
+            "succeeded": null
+        }]})
     );
     assert_eq!(
         common::cause(&r, "connection_reset")["client_impact"],

@@ -63,6 +63,82 @@ impl RouteClients {
     }
 }
 
+/// Durations, in buckets of about 6% (16 per doubling), with the exact
+/// largest: bounded whatever the number of requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Durations {
+    /// Requests per bucket.
+    buckets: BTreeMap<u16, u64>,
+    /// Requests timed.
+    pub count: u64,
+    /// The longest, in milliseconds.
+    pub max_ms: u64,
+}
+
+impl Durations {
+    fn bucket(ms: u64) -> u16 {
+        if ms < 16 {
+            return ms as u16;
+        }
+        let octave = 63 - u64::from(ms.leading_zeros());
+        let sub = (ms >> (octave - 4)) & 15;
+        (16 + (octave - 4) * 16 + sub) as u16
+    }
+
+    /// The largest duration a bucket holds.
+    fn upper(b: u16) -> u64 {
+        let b = u64::from(b);
+        if b < 16 {
+            return b;
+        }
+        let octave = (b - 16) / 16 + 4;
+        let sub = (b - 16) % 16;
+        ((16 + sub + 1) << (octave - 4)) - 1
+    }
+
+    /// Adds one duration.
+    pub fn add(&mut self, ms: u64) {
+        *self.buckets.entry(Self::bucket(ms)).or_default() += 1;
+        self.count += 1;
+        self.max_ms = self.max_ms.max(ms);
+    }
+
+    /// The `p`-th percentile (0..=100) in milliseconds: the top of its
+    /// bucket, never above the largest; `None` when nothing was timed.
+    pub fn percentile(&self, p: u64) -> Option<u64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = (self.count * p).div_ceil(100).max(1);
+        let mut seen = 0;
+        for (&b, &n) in &self.buckets {
+            seen += n;
+            if seen >= rank {
+                return Some(Self::upper(b).min(self.max_ms));
+            }
+        }
+        Some(self.max_ms)
+    }
+
+    fn merge(&mut self, o: &Durations) {
+        for (&b, &n) in &o.buckets {
+            *self.buckets.entry(b).or_default() += n;
+        }
+        self.count += o.count;
+        self.max_ms = self.max_ms.max(o.max_ms);
+    }
+}
+
+/// How long a route's requests took: the failed ones (5xx) and a sample
+/// of the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteTiming {
+    /// Requests answered with a 5xx.
+    pub failed: Durations,
+    /// One in [`TIMING_SAMPLE`](crate::scan::TIMING_SAMPLE) of the others.
+    pub succeeded: Durations,
+}
+
 /// An access line that needs a cause, kept for the join.
 #[derive(Debug, Clone, Copy)]
 struct Wanted {
@@ -130,6 +206,8 @@ pub struct Clients {
     pub other_route: RouteClients,
     /// Records not kept for the join (past [`MAX_JOIN`]).
     pub overflow: u64,
+    /// Per route id of [`Clients::routes`], for the routes timed.
+    pub timing: Vec<Option<Box<RouteTiming>>>,
     wanted: Vec<Wanted>,
     logged: Vec<Logged>,
 }
@@ -160,6 +238,29 @@ impl Clients {
                 }
             }
         }
+    }
+
+    /// Times a request on a route (`ms` milliseconds).
+    pub fn timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool) {
+        let id = match self.routes.intern_hashed(route.0, route.1) {
+            OTHER => return,
+            id => id as usize,
+        };
+        if self.timing.len() <= id {
+            self.timing.resize_with(id + 1, || None);
+        }
+        let t = self.timing[id].get_or_insert_with(Box::default);
+        if failed {
+            t.failed.add(ms);
+        } else {
+            t.succeeded.add(ms);
+        }
+    }
+
+    /// The timing of a route, if any of its requests was timed.
+    pub fn route_timing(&self, route: &[u8]) -> Option<&RouteTiming> {
+        let id = (0..self.routes.len() as u32).find(|&i| self.routes.key(i) == route)?;
+        self.timing.get(id as usize)?.as_deref()
     }
 
     /// Keeps an access line that needs a cause (a 5xx, or failed attempts
@@ -247,6 +348,20 @@ impl Clients {
             for (s, n) in rc.statuses {
                 *slot.statuses.entry(s).or_default() += n;
             }
+        }
+        for (i, t) in other.timing.into_iter().enumerate() {
+            let Some(t) = t else { continue };
+            let key = other.routes.key(i as u32).to_vec();
+            let id = match self.routes.intern(&key) {
+                OTHER => continue,
+                id => id as usize,
+            };
+            if self.timing.len() <= id {
+                self.timing.resize_with(id + 1, || None);
+            }
+            let mine = self.timing[id].get_or_insert_with(Box::default);
+            mine.failed.merge(&t.failed);
+            mine.succeeded.merge(&t.succeeded);
         }
         self.other_route.requests += other.other_route.requests;
         for (s, n) in other.other_route.statuses {
@@ -424,6 +539,26 @@ mod tests {
             c.by_route[0].statuses,
             BTreeMap::from([(200, 1), (502, 3), (504, 1)])
         );
+    }
+
+    #[test]
+    fn durations_keep_percentiles_within_a_bucket() {
+        let mut d = Durations::default();
+        assert_eq!(d.percentile(50), None);
+        for ms in 1..=1000 {
+            d.add(ms);
+        }
+        d.add(58_000);
+        let p50 = d.percentile(50).unwrap();
+        assert!((480..=540).contains(&p50), "{p50}");
+        let p95 = d.percentile(95).unwrap();
+        assert!((930..=1000).contains(&p95), "{p95}");
+        assert_eq!(d.percentile(100), Some(58_000));
+        for ms in [0, 15, 16, 17, 1000, 59_999, 60_000, 3_600_000] {
+            let b = Durations::bucket(ms);
+            assert!(Durations::upper(b) >= ms, "{ms}");
+            assert!(Durations::upper(b) * 100 <= ms.max(1) * 107 + 100, "{ms}");
+        }
     }
 
     #[test]

@@ -550,6 +550,10 @@ impl Tally for Aggregator {
     fn client_request(&mut self, r: &ClientRequest, route: u64) {
         self.clients.request(r, route);
     }
+
+    fn client_timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool) {
+        self.clients.timing(route, ms, failed);
+    }
 }
 
 fn min_opt(a: Option<LocalTime>, b: Option<LocalTime>) -> Option<LocalTime> {

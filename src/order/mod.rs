@@ -44,6 +44,9 @@ pub trait Tally {
     /// that a retry absorbed), already counted by [`Tally::clients`];
     /// `route` is its route's key hash (0 for none).
     fn client_request(&mut self, r: &ClientRequest, route: u64);
+    /// How long an access-log request on a route took, in milliseconds
+    /// (all 5xx, a sample of the others).
+    fn client_timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool);
 }
 
 /// Longest multi-line record joined across a chunk end (nginx itself stops
@@ -227,6 +230,11 @@ impl<'a> Sequencer<'a> {
         }
         for r in &scan.requests {
             agg.client_request(r, route_of(r.route).map_or(0, |(_, h)| h));
+        }
+        for t in &scan.timings {
+            if let Some(route) = route_of(t.route) {
+                agg.client_timing(route, t.ms, t.failed);
+            }
         }
         let (filters, stats) = (self.filters, &mut self.stats);
         for ev in &scan.events {

@@ -219,7 +219,8 @@ pub(crate) fn cause_line(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     if ci.requests == 0 {
-        return labelled_line(out, "clients", "no access line ties to these failures");
+        labelled_line(out, "clients", "no access line ties to these failures")?;
+        return timing_lines(ci, labelled_line, out);
     }
     let mut parts: Vec<String> = ci
         .statuses
@@ -243,5 +244,50 @@ pub(crate) fn cause_line(
             plural(ci.requests, "request", "requests"),
             parts.join(", ")
         ),
-    )
+    )?;
+    timing_lines(ci, labelled_line, out)
+}
+
+/// A timeout cause's routes: how long their failed and other requests took.
+fn timing_lines(
+    ci: &crate::report::clients::CauseImpact,
+    labelled_line: Labelled<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let dist = |t: &crate::report::clients::TimingReport, what: &str| {
+        format!(
+            "{what} p50 {}, p95 {}, max {} ({} timed)",
+            secs(t.p50_seconds),
+            secs(t.p95_seconds),
+            secs(t.max_seconds),
+            thousands(t.timed)
+        )
+    };
+    for t in &ci.timing {
+        let mut parts = Vec::new();
+        if let Some(f) = &t.failed {
+            parts.push(dist(f, "failed"));
+        }
+        if let Some(s) = &t.succeeded {
+            parts.push(dist(s, "the others"));
+        }
+        if parts.is_empty() {
+            continue;
+        }
+        labelled_line(
+            out,
+            "timing",
+            &format!("{}: {}", escape(&t.route), parts.join("; ")),
+        )?;
+    }
+    Ok(())
+}
+
+/// `58.2 s`, `0.013 s`.
+fn secs(s: f64) -> String {
+    if s >= 10.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.3} s")
+    }
 }

@@ -72,12 +72,76 @@ pub struct JoinCount {
 }
 
 /// The statuses clients got because of one cause or incident.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct CauseImpact {
     /// Access lines tied to its failures.
     pub requests: u64,
     /// What those clients got (a 200 is a failure a retry absorbed).
     pub statuses: Statuses,
+    /// For timeouts: how long the requests on its routes took.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timing: Vec<RouteTimingReport>,
+}
+
+/// How long the requests on one route took.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RouteTimingReport {
+    /// The route.
+    pub route: String,
+    /// Requests answered with a 5xx.
+    pub failed: Option<TimingReport>,
+    /// The other requests (a sample: one in eight, by request line).
+    pub succeeded: Option<TimingReport>,
+}
+
+/// A distribution of durations, in seconds (`$upstream_response_time`
+/// where logged, else `$request_time` or `%D`), each within about 6%
+/// (never above the largest, which is exact).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TimingReport {
+    /// Requests timed.
+    pub timed: u64,
+    /// Median.
+    pub p50_seconds: f64,
+    /// 95th percentile.
+    pub p95_seconds: f64,
+    /// The longest.
+    pub max_seconds: f64,
+}
+
+impl TimingReport {
+    fn of(d: &crate::aggregate::clients::Durations) -> Option<TimingReport> {
+        let s = |ms: u64| ms as f64 / 1000.0;
+        Some(TimingReport {
+            timed: d.count,
+            p50_seconds: s(d.percentile(50)?),
+            p95_seconds: s(d.percentile(95)?),
+            max_seconds: s(d.max_ms),
+        })
+    }
+}
+
+/// Routes timed per timeout cause.
+const TIMED_ROUTES: usize = 3;
+
+/// The timing of a timeout cause's routes (the first few, most failures
+/// first); empty for other causes.
+pub fn timing_of(agg: &Aggregator, cause: &str, routes: &[&str]) -> Vec<RouteTimingReport> {
+    if !cause.contains("timeout") {
+        return Vec::new();
+    }
+    routes
+        .iter()
+        .take(TIMED_ROUTES)
+        .filter_map(|r| {
+            let t = agg.clients.route_timing(r.as_bytes())?;
+            Some(RouteTimingReport {
+                route: r.to_string(),
+                failed: TimingReport::of(&t.failed),
+                succeeded: TimingReport::of(&t.succeeded),
+            })
+        })
+        .collect()
 }
 
 impl CauseImpact {

@@ -47,6 +47,21 @@ pub struct ClientCount {
     pub count: u32,
 }
 
+/// How long one access-log request took (`$upstream_response_time` where
+/// logged, else `$request_time` or `%D`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Route key in the chunk's table.
+    pub route: u32,
+    /// Milliseconds.
+    pub ms: u64,
+    /// The client got a 5xx.
+    pub failed: bool,
+}
+
+/// One in this many successful requests is timed (all failed ones are).
+pub const TIMING_SAMPLE: u64 = 8;
+
 /// A multi-line record still open at the end of the chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenTail {
@@ -68,6 +83,9 @@ pub struct Scan {
     pub requests: Vec<ClientRequest>,
     /// Every access-log line of the chunk, counted by route and status.
     pub client_counts: Vec<ClientCount>,
+    /// Durations of the 5xx access lines, and of one in eight of the
+    /// others (chosen by their request line), with their routes.
+    pub timings: Vec<Timing>,
     /// The keys first used in this chunk (see [`KeySource`]).
     pub new_keys: Keys,
     /// Where the events' key ids point.
@@ -89,6 +107,7 @@ impl Scan {
         self.events.clear();
         self.requests.clear();
         self.client_counts.clear();
+        self.timings.clear();
         self.new_keys.clear();
         self.key_source = KeySource::default();
         self.stats = LineStats::default();
@@ -339,6 +358,18 @@ impl<'c> Scanner<'c> {
             a.upstream_response_time,
             a.upstream_header_time,
         );
+        let request = request_hash(a.request);
+        if let Some(ms) = attempts.last_response_ms.or(a.duration_ms)
+            && route != NO_KEY
+            // The hash's low bit is always set: the sample takes high bits.
+            && (a.status >= 500 || (request >> 32).is_multiple_of(TIMING_SAMPLE))
+        {
+            out.timings.push(Timing {
+                route,
+                ms,
+                failed: a.status >= 500,
+            });
+        }
         if a.status < 500 && attempts.failed == 0 {
             return;
         }
@@ -353,7 +384,7 @@ impl<'c> Scanner<'c> {
             time_is_start: a.dialect == Some(parse::access::Dialect::Apache)
                 && a.duration_ms.is_none(),
             connection: a.connection,
-            request: request_hash(a.request),
+            request,
             id: request_hash(a.request_id),
             route,
             line,
