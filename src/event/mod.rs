@@ -142,12 +142,7 @@ pub struct ClientRequest {
     pub status: u16,
     /// The request's duration (`$request_time`, `%D`), in milliseconds.
     pub duration_ms: Option<u64>,
-    /// The last upstream attempt's `$upstream_response_time`, in
-    /// milliseconds.
-    pub upstream_ms: Option<u64>,
-    /// Upstream attempts logged.
-    pub attempts: u32,
-    /// Of them, the failed ones.
+    /// Upstream attempts that failed (a 5xx or no status).
     pub failed_attempts: u32,
     /// The last attempt got a response header: a 5xx with one is the
     /// application's own answer. `None` when the format does not tell.
@@ -158,8 +153,6 @@ pub struct ClientRequest {
     pub connection: Option<u64>,
     /// Hash of the request line (0 when not logged).
     pub request: u64,
-    /// Hash of the request id (`$request_id`, Apache `%L`; 0 when none).
-    pub id: u64,
     /// Route key in the chunk's table, or [`NO_KEY`](crate::keys::NO_KEY).
     pub route: u32,
     /// Line index within the chunk (0-based).

@@ -377,15 +377,12 @@ impl<'c> Scanner<'c> {
             time,
             status: a.status,
             duration_ms: a.duration_ms,
-            upstream_ms: attempts.last_response_ms,
-            attempts: attempts.count,
             failed_attempts: attempts.failed,
             answered_by_upstream: attempts.last_had_header,
             time_is_start: a.dialect == Some(parse::access::Dialect::Apache)
                 && a.duration_ms.is_none(),
             connection: a.connection,
             request,
-            id: request_hash(a.request_id),
             route,
             line,
         });
