@@ -80,8 +80,12 @@ impl AccessLine<'_> {
 }
 
 /// Reads `line` with `plan`; `None` when the line does not fit it or its
-/// status is not a status.
-pub fn read<'a>(plan: &Plan, line: &'a [u8]) -> Option<AccessLine<'a>> {
+/// status is not a status. `dates` keeps the day of the last time read.
+pub fn read<'a>(
+    plan: &Plan,
+    line: &'a [u8],
+    dates: &mut time::DateCache,
+) -> Option<AccessLine<'a>> {
     let mut out = AccessLine {
         dialect: Some(plan.dialect),
         ..AccessLine::default()
@@ -118,7 +122,7 @@ pub fn read<'a>(plan: &Plan, line: &'a [u8]) -> Option<AccessLine<'a>> {
                 if *f == Field::Status {
                     status = upstream::status(value);
                 } else {
-                    set(&mut out, *f, value);
+                    set(&mut out, *f, value, dates);
                 }
             }
         }
@@ -179,10 +183,10 @@ fn starts_with(hay: &[u8], lit: &[u8]) -> bool {
     hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
 }
 
-fn set<'a>(out: &mut AccessLine<'a>, f: Field, v: &'a [u8]) {
+fn set<'a>(out: &mut AccessLine<'a>, f: Field, v: &'a [u8], dates: &mut time::DateCache) {
     match f {
         Field::Client => out.client = v,
-        Field::TimeLocal => out.time = time::clf(v),
+        Field::TimeLocal => out.time = time::clf_cached(v, dates),
         Field::TimeIso => out.time = time::iso(v),
         Field::Msec => {
             out.time = upstream::millis(v).map(|ms| LocalTime((ms / 1000) as i64));
@@ -262,10 +266,12 @@ impl AccessFormats {
     }
 }
 
-/// Per-scanner state: the built-in plan that read the last line.
+/// Per-scanner state: the built-in plan that read the last line, and the
+/// day of the last time read.
 #[derive(Debug, Clone, Default)]
 pub struct Detector {
     last: usize,
+    dates: time::DateCache,
 }
 
 impl Detector {
@@ -274,17 +280,20 @@ impl Detector {
     #[inline]
     pub fn read<'a>(&mut self, formats: &AccessFormats, line: &'a [u8]) -> Option<AccessLine<'a>> {
         if let Some(p) = &formats.given {
-            return read(p, line);
+            return read(p, line, &mut self.dates);
         }
         let plans = builtins();
-        if let Some(a) = plans.get(self.last).and_then(|p| read(p, line)) {
+        if let Some(a) = plans
+            .get(self.last)
+            .and_then(|p| read(p, line, &mut self.dates))
+        {
             return Some(a);
         }
         for (i, p) in plans.iter().enumerate() {
             if i == self.last {
                 continue;
             }
-            if let Some(a) = read(p, line) {
+            if let Some(a) = read(p, line, &mut self.dates) {
                 self.last = i;
                 return Some(a);
             }
@@ -336,7 +345,7 @@ mod tests {
     fn custom_nginx_and_apache_formats() {
         let p = Plan::compile("log_format up '$remote_addr [$time_local] \"$request\" $status $request_time $upstream_addr $upstream_status $upstream_response_time $upstream_connect_time $upstream_header_time $connection $connection_requests $request_id';").unwrap();
         let l = br#"127.0.0.1 [06/Dec/2026:10:00:02 +0000] "GET /r HTTP/1.1" 504 1.002 127.0.0.1:1, 127.0.0.1:2 : 127.0.0.1:3 502, 504 : 502 0.000, 1.001 : - -, - : - 0.000, - : - 41 1 0f3c"#;
-        let a = read(&p, l).unwrap();
+        let a = read(&p, l, &mut Default::default()).unwrap();
         assert_eq!(a.status, 504);
         assert_eq!(a.upstream_addr, b"127.0.0.1:1, 127.0.0.1:2 : 127.0.0.1:3");
         assert_eq!(a.upstream_status, b"502, 504 : 502");
@@ -346,7 +355,7 @@ mod tests {
         assert_eq!(a.connection, Some(41));
         assert_eq!(a.request_id, b"0f3c");
         let ap = Plan::compile(r#"%h %t "%r" %>s %D %L %{BALANCER_WORKER_NAME}e"#).unwrap();
-        let a = read(&ap, br#"127.0.0.1 [06/Dec/2026:10:00:02 +0000] "GET /r HTTP/1.1" 502 2500000 aBcD http://127.0.0.1:9"#).unwrap();
+        let a = read(&ap, br#"127.0.0.1 [06/Dec/2026:10:00:02 +0000] "GET /r HTTP/1.1" 502 2500000 aBcD http://127.0.0.1:9"#, &mut Default::default()).unwrap();
         assert_eq!(a.duration_ms, Some(2500));
         assert_eq!(a.end().unwrap().iso(), "2026-12-06T10:00:04");
         assert_eq!(a.request_id, b"aBcD");
@@ -356,7 +365,7 @@ mod tests {
     #[test]
     fn json_lines() {
         let p = Plan::compile(r#"log_format j escape=json '{"time":"$time_iso8601","status":"$status","request":"$request","ua":"$http_user_agent"}';"#).unwrap();
-        let a = read(&p, br#"{"time":"2026-12-06T10:00:02+00:00","status":"502","request":"GET /q HTTP/1.1","ua":"a \"quoted\" agent"}"#).unwrap();
+        let a = read(&p, br#"{"time":"2026-12-06T10:00:02+00:00","status":"502","request":"GET /q HTTP/1.1","ua":"a \"quoted\" agent"}"#, &mut Default::default()).unwrap();
         assert_eq!(a.status, 502);
         assert_eq!(a.time.unwrap().iso(), "2026-12-06T10:00:02");
     }
