@@ -95,6 +95,7 @@ fuzz_target!(|data: &[u8]| {
         color: false,
         top: 5,
         width: Some(80),
+        ascii: false,
     };
     text::render(&report, opts, &mut out).expect("text renders");
     let s = String::from_utf8(out).expect("text output is UTF-8");

@@ -19,12 +19,15 @@ use crate::event::LocalTime;
 use crate::follow::FollowConfig;
 use crate::order::Filters;
 use crate::parse::time;
-use crate::render::OutputFormat;
 use crate::render::gate::GateFormat;
 use crate::render::text::TextOptions;
+use crate::render::{OutputFormat, ReportFormat};
 use crate::report::ReportFilters;
 use crate::serverconf::ServerConfig;
-use cli::{AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs};
+use cli::{
+    AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs,
+    ReportFormatArg,
+};
 
 /// A subcommand with its command line resolved.
 #[derive(Debug, Clone)]
@@ -53,11 +56,12 @@ pub fn resolve(cli: Cli) -> Result<Job> {
         Command::Merge(a) => Job::Merge(MergeConfig {
             reports: a.reports,
             force: a.force,
-            format: output_format(a.format),
+            format: report_format(a.format),
             text: TextOptions {
                 color: color_enabled(a.color),
                 top: a.top,
                 width: text_width(a.width),
+                ascii: a.ascii,
             },
         }),
         Command::Lint(a) => Job::Lint(ServerConfig::load(&a.configs)?, output_format(a.format)),
@@ -81,7 +85,7 @@ pub struct MergeConfig {
     /// Merge reports counted under different filters.
     pub force: bool,
     /// Output format.
-    pub format: OutputFormat,
+    pub format: ReportFormat,
     /// How text looks.
     pub text: TextOptions,
 }
@@ -92,7 +96,7 @@ pub struct AnalyzeConfig {
     /// Inputs as given (directories expanded later).
     pub paths: Vec<PathBuf>,
     /// Output format.
-    pub format: OutputFormat,
+    pub format: ReportFormat,
     /// Timeline window in seconds.
     pub window: i64,
     /// Which failures count.
@@ -103,6 +107,8 @@ pub struct AnalyzeConfig {
     pub top: usize,
     /// Columns the text report fits into (`None`: no limit).
     pub width: Option<usize>,
+    /// ASCII pictures in text output.
+    pub ascii: bool,
     /// Year given to syslog stamps that carry none, until a log shows one.
     pub default_year: i32,
     /// Scanning threads.
@@ -120,9 +126,10 @@ impl AnalyzeConfig {
         cfg.filters.causes = causes::ids(&a.causes)?;
         cfg.filters.upstream = a.upstream.filter(|u| !u.is_empty());
         cfg.color = color_enabled(a.color);
-        cfg.format = output_format(a.format);
+        cfg.format = report_format(a.format);
         cfg.top = a.top;
         cfg.width = text_width(a.width);
+        cfg.ascii = a.ascii;
         Ok(cfg)
     }
 
@@ -168,7 +175,7 @@ impl AnalyzeConfig {
         Ok(AnalyzeConfig {
             server_config,
             paths: a.paths,
-            format: OutputFormat::Text,
+            format: ReportFormat::Text,
             window,
             filters: Filters {
                 since,
@@ -179,6 +186,7 @@ impl AnalyzeConfig {
             color: false,
             top: 5,
             width: None,
+            ascii: false,
             default_year: Local::now().year(),
             quiet: a.quiet,
             threads: match a.threads {
@@ -269,7 +277,16 @@ impl CheckConfig {
     }
 }
 
-/// The output format of `analyze`, `merge` and `causes`.
+/// The output format of a report (`analyze`, `merge`).
+pub fn report_format(f: ReportFormatArg) -> ReportFormat {
+    match f {
+        ReportFormatArg::Text => ReportFormat::Text,
+        ReportFormatArg::Json => ReportFormat::Json,
+        ReportFormatArg::Html => ReportFormat::Html,
+    }
+}
+
+/// The output format of `causes` and `lint`.
 pub fn output_format(f: FormatArg) -> OutputFormat {
     match f {
         FormatArg::Text => OutputFormat::Text,

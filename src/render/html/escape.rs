@@ -1,0 +1,86 @@
+//! Escaping for the page: text from a log into HTML text and attribute
+//! values, and the report's JSON into a `<script type="application/json">`
+//! block.
+//!
+//! Log text first goes through [`crate::bytes::escape`], as on a terminal,
+//! so control characters (ESC, NUL) and bidirectional overrides (RLO) are
+//! shown as `\x1b`, `\x00`, `\u{202e}` instead of acting on the page; then
+//! `& < > " '` become entities, so no log line can open a tag or leave an
+//! attribute.
+
+use std::borrow::Cow;
+
+/// `s` as HTML text or a double- or single-quoted attribute value.
+pub(crate) fn html(s: &str) -> Cow<'_, str> {
+    let s = crate::bytes::escape(s);
+    if !s.contains(['&', '<', '>', '"', '\'']) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// JSON text made safe inside `<script type="application/json">`: `<`,
+/// `>` and `&` as `\u003c`, `\u003e`, `\u0026` (so neither `</script>` nor
+/// `<!--` can end or change the block), and U+2028 / U+2029 as `\u2028`,
+/// `\u2029`. JSON has these characters only inside strings, where the
+/// escapes mean the same characters, so `JSON.parse` gives back the same
+/// value.
+pub(crate) fn json_in_script(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() + 64);
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_log_text_stays_text() {
+        let hostile = "</script><svg onload=alert(1)> \"a\" 'b' & \u{202e}evil\u{1b}[31m\0end";
+        let got = html(hostile);
+        assert_eq!(
+            got,
+            "&lt;/script&gt;&lt;svg onload=alert(1)&gt; &quot;a&quot; &#39;b&#39; &amp; \
+             \\u{202e}evil\\x1b[31m\\x00end"
+        );
+        assert!(!got.contains(['<', '>', '"', '\'', '\u{202e}', '\u{1b}', '\0']));
+        assert_eq!(html("plain /api/users/:id"), "plain /api/users/:id");
+        assert!(matches!(html("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_cannot_close_its_script_block() {
+        let value = serde_json::json!({
+            "text": "</script><script>alert(1)</script> <!-- & \u{2028}\u{2029} \u{202e}"
+        });
+        let json = serde_json::to_string(&value).unwrap();
+        let safe = json_in_script(&json);
+        assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('&'));
+        assert!(!safe.contains('\u{2028}') && !safe.contains('\u{2029}'));
+        assert!(!safe.to_ascii_lowercase().contains("</script"));
+        // The same value when read back.
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, value);
+    }
+}
