@@ -9,6 +9,7 @@
 //! attribute.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// `s` as HTML text or a double- or single-quoted attribute value.
 pub(crate) fn html(s: &str) -> Cow<'_, str> {
@@ -32,10 +33,12 @@ pub(crate) fn html(s: &str) -> Cow<'_, str> {
 
 /// JSON text made safe inside `<script type="application/json">`: `<`,
 /// `>` and `&` as `\u003c`, `\u003e`, `\u0026` (so neither `</script>` nor
-/// `<!--` can end or change the block), and U+2028 / U+2029 as `\u2028`,
-/// `\u2029`. JSON has these characters only inside strings, where the
-/// escapes mean the same characters, so `JSON.parse` gives back the same
-/// value.
+/// `<!--` can end or change the block), U+2028 / U+2029 as `\u2028`,
+/// `\u2029`, and the bidi and invisible characters a terminal is kept from
+/// (RLO, zero-width ...) as `\uXXXX` too, so that viewing the page's source
+/// shows them for what they are. JSON has these characters only inside
+/// strings, where the escapes mean the same characters, so `JSON.parse`
+/// gives back the same value.
 pub(crate) fn json_in_script(json: &str) -> String {
     let mut out = String::with_capacity(json.len() + 64);
     for c in json.chars() {
@@ -43,8 +46,12 @@ pub(crate) fn json_in_script(json: &str) -> String {
             '<' => out.push_str("\\u003c"),
             '>' => out.push_str("\\u003e"),
             '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
+            c if c != '\n' && crate::bytes::needs_escape(c) => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{u:04x}");
+                }
+            }
             c => out.push(c),
         }
     }
@@ -72,12 +79,16 @@ mod tests {
     #[test]
     fn json_cannot_close_its_script_block() {
         let value = serde_json::json!({
-            "text": "</script><script>alert(1)</script> <!-- & \u{2028}\u{2029} \u{202e}"
+            "text": "</script><script>alert(1)</script> <!-- & \u{2028}\u{2029} \u{202e} \u{e0041}"
         });
         let json = serde_json::to_string(&value).unwrap();
         let safe = json_in_script(&json);
         assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('&'));
-        assert!(!safe.contains('\u{2028}') && !safe.contains('\u{2029}'));
+        assert!(!safe.contains(['\u{2028}', '\u{2029}', '\u{202e}', '\u{e0041}']));
+        assert!(
+            safe.contains("\\u2028\\u2029 \\u202e \\udb40\\udc41"),
+            "{safe}"
+        );
         assert!(!safe.to_ascii_lowercase().contains("</script"));
         // The same value when read back.
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();

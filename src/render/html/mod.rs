@@ -519,26 +519,44 @@ fn timeline(r: &Report, b: &mut String) {
             thousands(v)
         );
     }
-    // Incidents, shaded behind the bars.
+    // Incidents, shaded behind the bars; numbers that would touch are
+    // written as one (`1, 2`).
+    let mut labels: Vec<(f64, Vec<String>)> = Vec::new();
     for (i, inc) in r.incidents.iter().enumerate() {
         if let (Some(s), Some(e)) = (secs(&inc.start), secs(&inc.end)) {
             let (xa, xb) = (axis.x(s.max(axis.t0)), axis.x((e + 1).min(axis.t1)));
             let w = (xb - xa).max(3.0);
             let _ = write!(
                 b,
-                "<rect class=\"inc\" x=\"{}\" y=\"{top}\" width=\"{}\" height=\"{}\"><title>Incident {}: {} to {}</title></rect>\
-                 <text class=\"inc-label\" x=\"{}\" y=\"{}\">{}</text>",
+                "<rect class=\"inc\" x=\"{}\" y=\"{top}\" width=\"{}\" height=\"{}\"><title>Incident {}: {} to {}</title></rect>",
                 chart::num(xa),
                 chart::num(w),
                 chart::num(bottom - top),
                 i + 1,
                 html(&inc.start.replace('T', " ")),
                 html(&inc.end.replace('T', " ")),
-                chart::num(xa + 2.0),
-                chart::num(top - 5.0),
-                i + 1
             );
+            match labels.last_mut() {
+                Some((x, names)) if xa - *x < 12.0 * (names.len() as f64 + 1.0) => {
+                    names.push((i + 1).to_string())
+                }
+                _ => labels.push((xa, vec![(i + 1).to_string()])),
+            }
         }
+    }
+    for (x, names) in &labels {
+        let _ = write!(
+            b,
+            "<text class=\"inc-label\" x=\"{}\" y=\"{}\"{}>{}</text>",
+            chart::num((x + 2.0).min(x1)),
+            chart::num(top - 5.0),
+            if x1 - x < 40.0 {
+                " text-anchor=\"end\""
+            } else {
+                ""
+            },
+            names.join(", ")
+        );
     }
     // One series per cause.
     for (i, c) in r.causes.iter().enumerate() {
@@ -586,10 +604,14 @@ fn timeline(r: &Report, b: &mut String) {
         let x = (axis.x(start) + axis.x(start + cols.span())) / 2.0;
         let y = scale.y(n);
         let at = st.busiest[c].map(|t| crate::event::LocalTime(t).iso());
+        let days = axis.t0.div_euclid(86400) != (axis.t1 - 1).div_euclid(86400);
         let label = format!(
             "peak {} at {}",
             thousands(n),
-            at.as_deref().and_then(|s| s.get(11..16)).unwrap_or("")
+            at.as_deref()
+                .and_then(|s| s.get(if days { 5 } else { 11 }..16))
+                .unwrap_or("")
+                .replace('T', " ")
         );
         let anchor = if x - x0 < 120.0 {
             "start"

@@ -1,0 +1,484 @@
+//! `--format html` in a real browser: the page of a mixed fixture (two
+//! outages of one nginx, a cascade of another) opened in headless
+//! Chromium, which must log nothing to its console (a script error or a
+//! blocked load under the page's Content-Security-Policy would), ask the
+//! network for nothing (a proxy on 127.0.0.1 that records every request
+//! is its only way out; the browser's own calls home, which
+//! `--disable-background-networking` does not stop, to Google's update,
+//! time and account hosts, are told apart by host), run its script, and show one chart series per cause and the
+//! incident cards. Screenshots (light, dark, 375 px wide) are saved
+//! under `target/tmp/html/` to be looked at.
+//!
+//! Without Chromium (`chromium`, `chromium-browser`, `google-chrome` on
+//! the PATH, or `UPCAUSE_CHROMIUM`) the browser tests are skipped with a
+//! message; `.ci/run` installs Debian's `chromium` so that they run there.
+//! The checks of the page's bytes run everywhere.
+
+mod common;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{bin, fixture, json};
+use serde_json::Value;
+
+fn inputs() -> Vec<PathBuf> {
+    vec![
+        fixture("nginx/mixed.log"),
+        fixture("incidents/cascade_2.log"),
+    ]
+}
+
+fn out_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("html");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(args: &[&str], paths: &[PathBuf]) -> Output {
+    let out = bin()
+        .current_dir(common::root())
+        .args(args)
+        .args(paths)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The page, and the JSON report of the same inputs.
+fn page(paths: &[PathBuf], name: &str) -> (PathBuf, String, Value) {
+    let html = String::from_utf8(run(&["analyze", "--format", "html"], paths).stdout).unwrap();
+    let report = json(&run(&["analyze", "--format", "json"], paths));
+    let file = out_dir().join(name);
+    std::fs::write(&file, &html).unwrap();
+    (file, html, report)
+}
+
+/// The JSON block of a page.
+fn embedded(html: &str) -> Value {
+    let open = "<script type=\"application/json\" id=\"report-data\">";
+    let at = html.find(open).unwrap() + open.len();
+    let end = at + html[at..].find("</script>").unwrap();
+    serde_json::from_str(&html[at..end]).unwrap()
+}
+
+#[test]
+fn the_page_is_self_contained_and_embeds_the_json_report_once() {
+    let (_, html, report) = page(&inputs(), "static.html");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // One style, one script that runs, one data block; nothing fetched.
+    assert_eq!(html.matches("<style>").count(), 1);
+    assert_eq!(html.matches("<script>").count(), 1);
+    assert_eq!(html.matches("<script").count(), 2);
+    for fetch in [
+        "src=",
+        "href=\"http",
+        "url(",
+        "@import",
+        "<link",
+        "<img",
+        "<iframe",
+    ] {
+        assert!(!html.contains(fetch), "{fetch}");
+    }
+    let csp = html
+        .split("http-equiv=\"Content-Security-Policy\" content=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'sha256-"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("script-src 'sha256-") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    // The data is the report `--format json` prints.
+    assert_eq!(embedded(&html), report);
+    // The answer first: the cards before the table, the table before the chart.
+    let card = html
+        .find("Incident 1: 2026-11-21 09:37:49 → 09:38:48 (59s)")
+        .unwrap();
+    let table = html.find("id=\"cause-table\"").unwrap();
+    let chart = html.find("id=\"chart\"").unwrap();
+    assert!(card < table && table < chart);
+    assert!(html.contains("Incident 3: 2026-12-02 16:05:36 → 16:05:58 (22s)"));
+    // The fix in both servers' terms, for each cause.
+    for c in report["causes"].as_array().unwrap() {
+        let id = c["cause"].as_str().unwrap();
+        let row = html
+            .split(&format!("<tr data-cause=\"{id}\">"))
+            .nth(1)
+            .unwrap();
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(row.contains(c["fixes"]["nginx"].as_str().unwrap()), "{row}");
+        assert!(
+            row.contains(c["fixes"]["apache"].as_str().unwrap()),
+            "{row}"
+        );
+    }
+}
+
+/// A log whose request paths carry what could break out of the page.
+fn hostile_log(dir: &Path) -> PathBuf {
+    let routes = [
+        "/</script><script>alert(1)</script>",
+        "/<svg onload=alert(2)>",
+        "/a\u{202e}gnp.exe",
+        "/esc\u{1b}[31mred",
+        "/nul\0byte",
+        "/q\"'&amp;<!--",
+        "/ls\u{2028}ps\u{2029}",
+    ];
+    let mut log = String::new();
+    for (i, r) in routes.iter().enumerate() {
+        for k in 0..3 {
+            log += &format!(
+                "2026/11/21 09:0{i}:1{k} [error] 7#7: *{} connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: \"GET {r} HTTP/1.1\", upstream: \"http://10.0.0.9:80{r}\", host: \"h\"\n",
+                i * 10 + k
+            );
+        }
+    }
+    let p = dir.join("hostile.log");
+    std::fs::write(&p, log).unwrap();
+    p
+}
+
+#[test]
+fn hostile_log_text_is_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, html, report) = page(&[hostile_log(dir.path())], "hostile.html");
+    assert_eq!(report["total_failures"], 21);
+    let lower = html.to_ascii_lowercase();
+    assert_eq!(lower.matches("</script").count(), 2, "only our own two");
+    assert_eq!(lower.matches("<script").count(), 2);
+    assert!(!lower.contains("<svg onload"));
+    assert!(!html.contains(['\u{202e}', '\u{1b}', '\0', '\u{2028}', '\u{2029}']));
+    assert!(html.contains("&lt;svg onload=alert(2)&gt;"));
+    assert!(html.contains("/a\\u{202e}gnp.exe"));
+    // The data block still holds the exact text.
+    assert_eq!(embedded(&html), report);
+}
+
+#[test]
+fn merge_writes_the_page_of_the_merged_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut saved = Vec::new();
+    for (i, p) in inputs().iter().enumerate() {
+        let f = dir.path().join(format!("{i}.json"));
+        std::fs::write(
+            &f,
+            run(&["analyze", "--format", "json"], &[p.clone()]).stdout,
+        )
+        .unwrap();
+        saved.push(f);
+    }
+    let html = String::from_utf8(run(&["merge", "--format", "html"], &saved).stdout).unwrap();
+    let merged = json(&run(&["merge", "--format", "json"], &saved));
+    assert_eq!(embedded(&html), merged);
+    assert!(html.contains("Incident 2: 2026-11-21 09:38:51"));
+    // html is a format of reports only.
+    let out = bin().args(["causes", "--format", "html"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Chromium, when there is one.
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("UPCAUSE_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for name in ["chromium", "chromium-browser", "google-chrome"] {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// What one headless run of the browser gave.
+struct Browse {
+    /// `--dump-dom`: the document after its script ran.
+    dom: String,
+    /// Console messages (`INFO:CONSOLE` lines of its log).
+    console: Vec<String>,
+    /// Requests the browser made to the network (all go through a proxy
+    /// on 127.0.0.1 that records them): `GET http://host/...`,
+    /// `CONNECT host:443`.
+    requests: Vec<String>,
+}
+
+fn browse(chrome: &Path, url: &str, extra: &[&str], name: &str) -> Browse {
+    let profile = tempfile::tempdir().unwrap();
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = proxy.local_addr().unwrap().port();
+    proxy.set_nonblocking(true).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let done = Arc::new(AtomicUsize::new(0));
+    let counter = {
+        let (seen, done) = (Arc::clone(&seen), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while done.load(Ordering::SeqCst) == 0 {
+                match proxy.accept() {
+                    Ok((mut conn, _)) => {
+                        // Its request line; nothing is answered.
+                        let _ = conn.set_nonblocking(false);
+                        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                        let mut buf = [0u8; 512];
+                        let n = conn.read(&mut buf).unwrap_or(0);
+                        let head = String::from_utf8_lossy(&buf[..n]);
+                        let line = head.lines().next().unwrap_or("(nothing read)").to_string();
+                        seen.lock().unwrap().push(line);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        })
+    };
+    let mut child = Command::new(chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--enable-logging=stderr",
+            "--v=0",
+            &format!("--proxy-server=http://127.0.0.1:{port}"),
+            "--proxy-bypass-list=<-loopback>",
+            &format!("--user-data-dir={}", profile.path().display()),
+        ])
+        .args(extra)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a browser that hangs fails the test instead of holding it.
+    let started = Instant::now();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(90) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{name}: chromium did not finish in 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dom = out_reader.join().unwrap();
+    let log = err_reader.join().unwrap();
+    done.store(1, Ordering::SeqCst);
+    counter.join().unwrap();
+    std::fs::write(out_dir().join(format!("{name}.log")), &log).unwrap();
+    Browse {
+        dom,
+        console: log
+            .lines()
+            .filter(|l| l.contains(":CONSOLE"))
+            .map(str::to_string)
+            .collect(),
+        requests: std::mem::take(&mut *seen.lock().unwrap()),
+    }
+}
+
+fn url(file: &Path, fragment: &str) -> String {
+    format!("file://{}{fragment}", file.display())
+}
+
+/// The browser's own calls home (component updates, network time,
+/// account checks), made whatever page it shows.
+fn browsers_own(request: &str) -> bool {
+    let target = request.split(' ').nth(1).unwrap_or("");
+    let host = target
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    [
+        ".google.com",
+        ".googleapis.com",
+        ".gvt1.com",
+        ".gstatic.com",
+    ]
+    .iter()
+    .any(|d| host.ends_with(d))
+}
+
+fn assert_clean(b: &Browse, what: &str) {
+    assert!(b.console.is_empty(), "{what}: console: {:#?}", b.console);
+    let page: Vec<&String> = b.requests.iter().filter(|r| !browsers_own(r)).collect();
+    assert!(page.is_empty(), "{what}: network requests: {page:#?}");
+}
+
+#[test]
+fn chromium_runs_the_page_without_errors_or_network_and_shows_every_cause() {
+    let Some(chrome) = chromium() else {
+        eprintln!(
+            "skipped: no Chromium found (install Debian's chromium, or set UPCAUSE_CHROMIUM)"
+        );
+        return;
+    };
+    let (file, _, report) = page(&inputs(), "report.html");
+    let b = browse(&chrome, &url(&file, ""), &["--dump-dom"], "dom");
+    assert_clean(&b, "page");
+    // The script ran to its end.
+    assert!(b.dom.contains("data-js=\"ready\""), "{}", b.dom);
+    // One series per cause in the chart, in rank order.
+    let causes: Vec<&str> = report["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["cause"].as_str().unwrap())
+        .collect();
+    assert_eq!(causes.len(), 3);
+    let series: Vec<&str> = b
+        .dom
+        .split("<g class=\"series\" data-cause=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    assert_eq!(series, causes);
+    assert!(b.dom.contains("<svg viewBox=\"0 0 960 330\""));
+    // The incident cards, with their root causes and fixes.
+    for text in [
+        "Incident 1: 2026-11-21 09:37:49 → 09:38:48 (59s)",
+        "Incident 2: 2026-11-21 09:38:51 → 09:39:50 (59s)",
+        "Incident 3: 2026-12-02 16:05:36 → 16:05:58 (22s)",
+        "no_live_upstreams (178), which follow from the root cause",
+        "zoom to this incident",
+    ] {
+        assert!(b.dom.contains(text), "{text}");
+    }
+    // The toolbar is shown, the cause list filled in.
+    assert!(
+        b.dom
+            .contains("<option value=\"upstream_timeout\">upstream_timeout (65)</option>")
+    );
+    assert!(b.dom.contains("3 of 3 causes shown"));
+
+    // A filter in the address: the other causes' rows, sections and series
+    // are hidden.
+    let b = browse(
+        &chrome,
+        &url(&file, "#cause=upstream_timeout"),
+        &["--dump-dom"],
+        "filtered",
+    );
+    assert_clean(&b, "filtered");
+    assert!(b.dom.contains("1 of 3 causes shown"), "{}", b.dom);
+    assert!(
+        b.dom
+            .contains("<tr data-cause=\"upstream_refused\" class=\"off\">")
+    );
+    assert!(b.dom.contains("<tr data-cause=\"upstream_timeout\">"));
+    assert!(
+        b.dom
+            .contains("<g class=\"series off\" data-cause=\"no_live_upstreams\">")
+    );
+
+    // A time range (what brushing the chart sets): 09:38 to 09:39 holds 98
+    // refused and 9 timed-out requests, and no cascade.
+    let from = 1_795_253_880; // 2026-11-21T09:38:00
+    let b = browse(
+        &chrome,
+        &url(&file, &format!("#from={from}&to={}", from + 60)),
+        &["--dump-dom"],
+        "range",
+    );
+    assert_clean(&b, "range");
+    assert!(
+        b.dom
+            .contains("2 of 3 causes shown; 2026-11-21 09:38:00 to 2026-11-21 09:39:00"),
+        "{}",
+        b.dom
+    );
+    assert!(
+        b.dom
+            .contains("data-count=\"upstream_refused\" data-v=\"98\">98</td>")
+    );
+    assert!(
+        b.dom
+            .contains("data-count=\"upstream_timeout\" data-v=\"9\">9</td>")
+    );
+
+    // Screenshots to look at: light, dark, and a phone's width.
+    for (name, extra) in [
+        ("light", vec!["--window-size=1280,2400"]),
+        (
+            "dark",
+            vec![
+                "--window-size=1280,2400",
+                "--force-dark-mode",
+                "--blink-settings=preferredColorScheme=0",
+            ],
+        ),
+        ("narrow", vec!["--window-size=375,2400"]),
+    ] {
+        let png = out_dir().join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&png);
+        let shot = format!("--screenshot={}", png.display());
+        let mut args = extra.clone();
+        args.push(&shot);
+        let b = browse(&chrome, &url(&file, ""), &args, name);
+        assert_clean(&b, name);
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn chromium_shows_the_hostile_page_as_text() {
+    let Some(chrome) = chromium() else {
+        eprintln!(
+            "skipped: no Chromium found (install Debian's chromium, or set UPCAUSE_CHROMIUM)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _, _) = page(&[hostile_log(dir.path())], "hostile.html");
+    let b = browse(&chrome, &url(&file, ""), &["--dump-dom"], "hostile");
+    assert_clean(&b, "hostile");
+    assert!(b.dom.contains("data-js=\"ready\""));
+    // Only our own chart and bars are SVG: no element came from the log.
+    assert!(!b.dom.contains("<svg onload"));
+    assert!(b.dom.contains("/&lt;svg onload=alert(2)&gt;"));
+}
