@@ -182,7 +182,7 @@ fn merge_writes_the_page_of_the_merged_report() {
         let f = dir.path().join(format!("{i}.json"));
         std::fs::write(
             &f,
-            run(&["analyze", "--format", "json"], &[p.clone()]).stdout,
+            run(&["analyze", "--format", "json"], std::slice::from_ref(p)).stdout,
         )
         .unwrap();
         saved.push(f);
