@@ -11,7 +11,8 @@
 //!
 //! Without Chromium (`chromium`, `chromium-browser`, `google-chrome` on
 //! the PATH, or `UPCAUSE_CHROMIUM`) the browser tests are skipped with a
-//! message; `.ci/run` installs Debian's `chromium` so that they run there.
+//! message, unless `UPCAUSE_REQUIRE_CHROMIUM` is set: `.ci/run` installs
+//! Debian's `chromium` and sets it, so that they run there.
 //! The checks of the page's bytes run everywhere.
 
 mod common;
@@ -196,8 +197,18 @@ fn merge_writes_the_page_of_the_merged_report() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// Chromium, when there is one.
+/// Chromium, when there is one (and a panic when there is none but it
+/// is required).
 fn chromium() -> Option<PathBuf> {
+    let found = find_chromium();
+    assert!(
+        found.is_some() || std::env::var_os("UPCAUSE_REQUIRE_CHROMIUM").is_none(),
+        "UPCAUSE_REQUIRE_CHROMIUM is set and no Chromium was found"
+    );
+    found
+}
+
+fn find_chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("UPCAUSE_CHROMIUM") {
         return Some(PathBuf::from(p));
     }
@@ -481,4 +492,36 @@ fn chromium_shows_the_hostile_page_as_text() {
     // Only our own chart and bars are SVG: no element came from the log.
     assert!(!b.dom.contains("<svg onload"));
     assert!(b.dom.contains("/&lt;svg onload=alert(2)&gt;"));
+}
+
+/// The checks can fail: a page that loads an image from the network is
+/// seen by the proxy, and one whose script throws is seen in the console.
+#[test]
+fn chromium_checks_see_a_request_and_a_script_error() {
+    let Some(chrome) = chromium() else {
+        eprintln!(
+            "skipped: no Chromium found (install Debian's chromium, or set UPCAUSE_CHROMIUM)"
+        );
+        return;
+    };
+    let file = out_dir().join("control.html");
+    std::fs::write(
+        &file,
+        "<!DOCTYPE html><html><body><img src=\"http://upcause-control.test/x.png\">\
+         <script>null.x()</script></body></html>",
+    )
+    .unwrap();
+    let b = browse(&chrome, &url(&file, ""), &["--dump-dom"], "control");
+    assert!(
+        b.requests
+            .iter()
+            .any(|r| r.contains("upcause-control.test") && !browsers_own(r)),
+        "{:#?}",
+        b.requests
+    );
+    assert!(
+        b.console.iter().any(|l| l.contains("TypeError")),
+        "{:#?}",
+        b.console
+    );
 }
