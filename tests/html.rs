@@ -525,3 +525,70 @@ fn chromium_checks_see_a_request_and_a_script_error() {
         b.console
     );
 }
+
+/// Every fixture at once (21 causes): a series and a section per cause,
+/// the causes after the seventh in the shared grey.
+#[test]
+fn every_cause_of_every_fixture_has_its_series() {
+    let mut paths = Vec::new();
+    for dir in ["nginx", "apache", "php-fpm"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(fixture(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        files.sort();
+        paths.extend(files);
+    }
+    let (_, html, report) = page(&paths, "all.html");
+    let causes = report["causes"].as_array().unwrap();
+    assert!(causes.len() >= 20, "{}", causes.len());
+    assert_eq!(
+        html.matches("<g class=\"series\" data-cause=").count(),
+        causes.len()
+    );
+    assert_eq!(
+        html.matches("<section class=\"cause\"").count(),
+        causes.len()
+    );
+    let last = causes.last().unwrap()["cause"].as_str().unwrap();
+    assert!(html.contains(&format!(
+        "<g class=\"series\" data-cause=\"{last}\"><path class=\"s7\""
+    )));
+}
+
+/// A month of one failure an hour with one burst: the chart keeps the
+/// burst at its height, and its axis is in dates.
+#[test]
+fn a_month_long_archive_keeps_its_one_burst() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    let line = |day: u32, h: u32, m: u32, s: u32, id: u32| {
+        format!(
+            "2026/11/{day:02} {h:02}:{m:02}:{s:02} [error] 7#7: *{id} upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: s, request: \"GET /slow HTTP/1.1\", upstream: \"http://10.0.0.2:80/slow\", host: \"h\"\n"
+        )
+    };
+    let mut id = 0;
+    for day in 1..=30 {
+        for h in 0..24 {
+            id += 1;
+            log += &line(day, h, 0, 0, id);
+            if day == 15 && h == 12 {
+                for k in 0..200 {
+                    id += 1;
+                    log += &line(day, h, 30, k % 60, id);
+                }
+            }
+        }
+    }
+    let p = dir.path().join("month.log");
+    std::fs::write(&p, log).unwrap();
+    let (_, html, report) = page(&[p], "month.html");
+    assert_eq!(report["total_failures"], 720 + 200);
+    assert_eq!(report["window"], "1m");
+    // 43,200 windows in at most 440 columns, the busiest window kept whole.
+    assert!(html.contains(">peak 200 at 11-15 12:30</text>"), "{html}");
+    assert!(html.contains("each column is the busiest of its 99 windows"));
+    assert!(html.contains(">11-15</text>") || html.contains(">11-16</text>"));
+    assert_eq!(embedded(&html), report);
+}
