@@ -58,6 +58,48 @@ pub(crate) fn json_in_script(json: &str) -> String {
     out
 }
 
+/// [`json_in_script`] as a writer: what serde_json writes into it goes out
+/// escaped, without the whole text held in memory. A character split
+/// between two writes is held until its end arrives.
+pub(crate) struct ScriptWriter<'a> {
+    out: &'a mut dyn std::io::Write,
+    pending: Vec<u8>,
+}
+
+impl<'a> ScriptWriter<'a> {
+    /// A writer into `out`.
+    pub(crate) fn new(out: &'a mut dyn std::io::Write) -> Self {
+        ScriptWriter {
+            out,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Writes what is held (bytes that were never valid UTF-8, lossily).
+    pub(crate) fn finish(mut self) -> std::io::Result<()> {
+        let rest = std::mem::take(&mut self.pending);
+        let text = String::from_utf8_lossy(&rest);
+        self.out.write_all(json_in_script(&text).as_bytes())
+    }
+}
+
+impl std::io::Write for ScriptWriter<'_> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(b);
+        let valid = match std::str::from_utf8(&self.pending) {
+            Ok(s) => s.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        let text = std::str::from_utf8(&self.pending[..valid]).unwrap_or("");
+        self.out.write_all(json_in_script(text).as_bytes())?;
+        self.pending.drain(..valid);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +135,13 @@ mod tests {
         // The same value when read back.
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, value);
+        // The same through the writer, in pieces that split characters.
+        let mut out = Vec::new();
+        let mut w = ScriptWriter::new(&mut out);
+        for piece in json.as_bytes().chunks(2) {
+            std::io::Write::write_all(&mut w, piece).unwrap();
+        }
+        w.finish().unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), safe);
     }
 }

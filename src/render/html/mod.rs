@@ -20,6 +20,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use base64::Engine as _;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::incidents::{duration, seconds_between};
@@ -41,7 +42,7 @@ const TABLE_ROWS: usize = 25;
 /// Upstreams drawn as small multiples.
 const MULTIPLES: usize = 12;
 
-/// The embedded JSON is trimmed past this size (see [`embedded_json`]).
+/// The embedded JSON is trimmed past this size (see [`write_json`]).
 const JSON_BUDGET: usize = 1_200_000;
 
 /// The main chart: its view box and plot area.
@@ -55,7 +56,6 @@ const MAX_COLS: usize = 440;
 pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut body = String::with_capacity(64 * 1024);
     page_body(r, &mut body);
-    let json = escape::json_in_script(&embedded_json(r));
     let csp = format!(
         "default-src 'none'; style-src '{}'; script-src '{}'; img-src 'none'; \
          base-uri 'none'; form-action 'none'",
@@ -74,10 +74,11 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         html(&truncate(&format!("{headline}{rest}"), 120)),
     )?;
     out.write_all(body.as_bytes())?;
+    out.write_all(b"<script type=\"application/json\" id=\"report-data\">")?;
+    write_json(r, out)?;
     write!(
         out,
-        "<script type=\"application/json\" id=\"report-data\">{json}</script>\n\
-         <script>{SCRIPT}</script>\n</body>\n</html>\n"
+        "</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )
 }
 
@@ -90,83 +91,144 @@ fn sha256(s: &str) -> String {
     )
 }
 
-/// The report's JSON for the script, compact. Past [`JSON_BUDGET`] bytes
-/// it is trimmed, in this order until it fits, and `trimmed` says what was
+/// What was left out of the embedded JSON to keep the page small.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+struct Trimmed {
+    /// The activity's cells were left out.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    activity: bool,
+    /// Each cause's upstreams and routes were cut to this many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lists: Option<usize>,
+    /// Each cause's timeline was summed into windows of this many seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeline_window_seconds: Option<i64>,
+}
+
+/// A trimmed report: the report's fields and `trimmed`.
+#[derive(Serialize)]
+struct TrimmedReport<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    trimmed: &'a Trimmed,
+}
+
+/// Bytes written, nothing kept.
+struct Count(usize);
+
+impl Write for Count {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0 += b.len();
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The compact JSON size of `v`.
+fn json_size<T: Serialize>(v: &T) -> usize {
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
+/// Writes the report's JSON for the script, compact, escaped for its
+/// block ([`escape::ScriptWriter`]). Past [`JSON_BUDGET`] bytes it is
+/// trimmed, in this order until it fits, and `trimmed` says what was
 /// done: the activity's cells left out (the tables then zoom to a time
 /// range by cause only); each cause's upstreams and routes cut to the
 /// first 100 with the rest in `(other)`; each cause's timeline summed into
 /// windows coarse enough for 2,000 of them.
-pub(crate) fn embedded_json(r: &Report) -> String {
-    let full = serde_json::to_string(r).unwrap_or_else(|_| "{}".to_string());
-    if full.len() <= JSON_BUDGET {
-        return full;
+fn write_json(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    // serde_json writes in small pieces: escaped in large ones.
+    let mut w = io::BufWriter::with_capacity(1 << 16, escape::ScriptWriter::new(out));
+    if json_size(r) <= JSON_BUDGET {
+        serde_json::to_writer(&mut w, r)?;
+    } else {
+        let t = trim(r);
+        serde_json::to_writer(
+            &mut w,
+            &TrimmedReport {
+                report: &t.0,
+                trimmed: &t.1,
+            },
+        )?;
     }
-    let Ok(mut v) = serde_json::to_value(r) else {
-        return "{}".to_string();
+    w.into_inner().map_err(|e| e.into_error())?.finish()
+}
+
+/// The report trimmed to [`JSON_BUDGET`], as [`write_json`] describes.
+fn trim(r: &Report) -> (Report, Trimmed) {
+    let mut trimmed = Trimmed {
+        activity: true,
+        ..Trimmed::default()
     };
-    let mut trimmed = serde_json::Map::new();
-    // The activity's arrays emptied, whatever its layout.
-    if let Some(a) = v.get_mut("activity").and_then(|a| a.as_object_mut()) {
-        for (_, field) in a.iter_mut() {
-            if field.is_array() {
-                *field = serde_json::Value::Array(Vec::new());
-            }
-        }
-        trimmed.insert("activity".into(), true.into());
-    }
-    let size = |v: &serde_json::Value| serde_json::to_string(v).map_or(0, |s| s.len());
-    if size(&v) > JSON_BUDGET {
+    let mut t = Report {
+        activity: Default::default(),
+        causes: Vec::new(),
+        ..r.clone()
+    };
+    t.activity.window_seconds = r.activity.window_seconds;
+    t.causes = r.causes.clone();
+    if json_size(&t) > JSON_BUDGET {
         const KEEP: usize = 100;
-        for c in v["causes"].as_array_mut().into_iter().flatten() {
-            for (field, key) in [("upstreams", "upstream"), ("routes", "route")] {
-                if let Some(list) = c.get_mut(field).and_then(|l| l.as_array_mut())
-                    && list.len() > KEEP
-                {
-                    let rest: u64 = list[KEEP..]
-                        .iter()
-                        .filter_map(|e| e["count"].as_u64())
-                        .fold(0, u64::saturating_add);
-                    list.truncate(KEEP);
-                    list.push(serde_json::json!({ key: "(other)", "count": rest }));
-                }
+        for c in &mut t.causes {
+            if c.upstreams.len() > KEEP {
+                let rest = c.upstreams[KEEP..]
+                    .iter()
+                    .fold(0u64, |a, u| a.saturating_add(u.count));
+                c.upstreams.truncate(KEEP);
+                c.upstreams.push(crate::report::UpstreamCount {
+                    upstream: "(other)".into(),
+                    count: rest,
+                });
+            }
+            if c.routes.len() > KEEP {
+                let rest = c.routes[KEEP..]
+                    .iter()
+                    .fold(0u64, |a, u| a.saturating_add(u.count));
+                c.routes.truncate(KEEP);
+                c.routes.push(crate::report::RouteCount {
+                    route: "(other)".into(),
+                    count: rest,
+                });
             }
         }
-        trimmed.insert("lists".into(), KEEP.into());
+        trimmed.lists = Some(KEEP);
     }
-    if size(&v) > JSON_BUDGET {
+    if json_size(&t) > JSON_BUDGET {
         const POINTS: i64 = 2000;
-        let mut coarse = r.window_seconds.max(1);
-        for c in &r.causes {
+        let window = r.window_seconds.max(1);
+        let mut coarse = window;
+        for c in &t.causes {
             if let (Some(a), Some(b)) = (
                 c.timeline.first().and_then(|p| secs(&p.start)),
                 c.timeline.last().and_then(|p| secs(&p.start)),
             ) {
-                let windows = (b - a) / r.window_seconds.max(1) + 1;
-                let per = (windows + POINTS - 1) / POINTS;
-                coarse = coarse.max(per * r.window_seconds.max(1));
+                let windows = (b - a) / window + 1;
+                coarse = coarse.max((windows + POINTS - 1) / POINTS * window);
             }
         }
-        for (c, cv) in r
-            .causes
-            .iter()
-            .zip(v["causes"].as_array_mut().into_iter().flatten())
-        {
+        for c in &mut t.causes {
             let mut sums: std::collections::BTreeMap<i64, u64> = Default::default();
             for p in &c.timeline {
-                if let Some(t) = secs(&p.start) {
-                    let e = sums.entry(t.div_euclid(coarse) * coarse).or_default();
+                if let Some(s) = secs(&p.start) {
+                    let e = sums.entry(s.div_euclid(coarse) * coarse).or_default();
                     *e = e.saturating_add(p.count);
                 }
             }
-            cv["timeline"] = sums
+            c.timeline = sums
                 .into_iter()
-                .map(|(t, n)| serde_json::json!({"start": crate::event::LocalTime(t).iso(), "count": n}))
+                .map(|(s, count)| crate::report::TimelinePoint {
+                    start: crate::event::LocalTime(s).iso(),
+                    count,
+                })
                 .collect();
         }
-        trimmed.insert("timeline_window_seconds".into(), coarse.into());
+        trimmed.timeline_window_seconds = Some(coarse);
     }
-    v["trimmed"] = serde_json::Value::Object(trimmed);
-    serde_json::to_string(&v).unwrap_or_else(|_| "{}".to_string())
+    (t, trimmed)
 }
 
 /// Seconds of the log's clock of an ISO time.
@@ -992,4 +1054,105 @@ fn notes(r: &Report, b: &mut String) {
         r.files.len(),
         plural(r.files.len() as u64, "input", "inputs")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{ActivityCell, RouteCount, TimelinePoint};
+
+    fn report() -> Report {
+        let mut r: Report = serde_json::from_value(serde_json::json!({
+            "version": 1, "window": "1m", "window_seconds": 60, "total_failures": 5,
+            "causes": [], "lines": {"total": 5, "matched": 5, "unrecognized": 0, "oversized": 0,
+            "continuation": 0, "blank": 0, "recognized": {"nginx": 5, "apache": 0, "php-fpm": 0}},
+            "files": [], "unrecognized_examples": [], "folded": {"upstreams": 0, "routes": 0}
+        }))
+        .unwrap();
+        let c: CauseReport = serde_json::from_value(serde_json::json!({
+            "cause": "upstream_timeout", "title": "t", "status": 504, "statuses": [],
+            "count": 5, "attempts": 5, "share": 1.0, "first_seen": "2026-11-20T09:00:00",
+            "last_seen": "2026-11-20T09:00:00", "peak": null,
+            "timeline": [{"start": "2026-11-20T09:00:00", "count": 5}], "upstreams": [],
+            "routes": [], "example": null, "fix": "", "meaning": "",
+            "fixes": {"nginx": "", "apache": ""}, "servers": {"nginx": 5, "apache": 0, "php-fpm": 0},
+            "lines": 5
+        }))
+        .unwrap();
+        r.causes.push(c);
+        r
+    }
+
+    fn page(r: &Report) -> (String, serde_json::Value) {
+        let mut out = Vec::new();
+        render(r, &mut out).unwrap();
+        let page = String::from_utf8(out).unwrap();
+        let open = "<script type=\"application/json\" id=\"report-data\">";
+        let at = page.find(open).unwrap() + open.len();
+        let end = at + page[at..].find("</script>").unwrap();
+        let json = serde_json::from_str(&page[at..end]).unwrap();
+        (page, json)
+    }
+
+    #[test]
+    fn a_small_report_is_embedded_whole() {
+        let r = report();
+        let (_, json) = page(&r);
+        assert_eq!(json, serde_json::to_value(&r).unwrap());
+        assert!(json.get("trimmed").is_none());
+    }
+
+    #[test]
+    fn a_large_report_is_trimmed_to_the_budget_and_says_how() {
+        let mut r = report();
+        let cell = ActivityCell {
+            cause: "upstream_timeout".into(),
+            server: "nginx".into(),
+            upstream: Some("http://10.0.0.1:8080".into()),
+            count: 1,
+            attempts: 1,
+            repeats: 0,
+            first: 1_795_165_200,
+            last: 1_795_165_200,
+            routes: vec![RouteCount {
+                route: "/api/users/:id".into(),
+                count: 1,
+            }],
+            other_routes: 0,
+            example: None,
+        };
+        r.activity.window_seconds = 10;
+        r.activity.cells = vec![cell; 8192];
+        let c = &mut r.causes[0];
+        c.routes = (0..10_000)
+            .map(|i| RouteCount {
+                route: format!("/a/fairly/long/route/number/{i}/with/more/segments"),
+                count: 1,
+            })
+            .collect();
+        c.timeline = (0..30_000)
+            .map(|i| TimelinePoint {
+                start: crate::event::LocalTime(1_795_165_200 + i * 60).iso(),
+                count: 1,
+            })
+            .collect();
+        let (page, json) = page(&r);
+        assert!(page.len() < 2_000_000, "{}", page.len());
+        assert_eq!(json["trimmed"]["activity"], true);
+        assert_eq!(json["activity"]["cells"].as_array().unwrap().len(), 0);
+        assert_eq!(json["activity"]["window_seconds"], 10);
+        let routes = json["causes"][0]["routes"].as_array().unwrap();
+        assert_eq!(json["trimmed"]["lists"], 100);
+        assert_eq!(routes.len(), 101);
+        assert_eq!(
+            routes[100],
+            serde_json::json!({"route": "(other)", "count": 9_900})
+        );
+        // The timeline, summed: no failure lost.
+        let tl = json["causes"][0]["timeline"].as_array().unwrap();
+        let sum: u64 = tl.iter().map(|p| p["count"].as_u64().unwrap()).sum();
+        assert_eq!(sum, 30_000);
+        assert_eq!(tl.len(), 2_000);
+        assert_eq!(json["trimmed"]["timeline_window_seconds"], 900);
+    }
 }
