@@ -21,7 +21,8 @@ Examples:
   upcause analyze /var/log/nginx/                 # error.log, error.log.1, error.log.2.gz ...
   upcause analyze --since '2026-11-20 10:00' --window 5m error.log
   journalctl -u nginx -o short-iso | upcause analyze -
-  upcause analyze --format json error.log | jq '.causes[0]'";
+  upcause analyze --format json error.log | jq '.causes[0]'
+  upcause analyze --format html error.log > report.html   # one page, no network";
 
 const ANALYZE_AFTER_HELP: &str = "\
 Exit status:
@@ -34,7 +35,8 @@ Examples:
   upcause analyze /var/log/nginx/                 # error.log, error.log.1, error.log.2.gz ...
   upcause analyze --since '2026-11-20 10:00' --window 5m error.log
   journalctl -u nginx -o short-iso | upcause analyze -
-  upcause analyze --format json error.log | jq '.causes[0]'";
+  upcause analyze --format json error.log | jq '.causes[0]'
+  upcause analyze --format html error.log > report.html   # one page, no network";
 
 const MERGE_AFTER_HELP: &str = "\
 Exit status:

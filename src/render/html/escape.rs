@@ -41,21 +41,36 @@ pub(crate) fn html(s: &str) -> Cow<'_, str> {
 /// gives back the same value.
 pub(crate) fn json_in_script(json: &str) -> String {
     let mut out = String::with_capacity(json.len() + 64);
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            c if c != '\n' && crate::bytes::needs_escape(c) => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{u:04x}");
-                }
-            }
-            c => out.push(c),
-        }
-    }
+    json_in_script_into(json, &mut out);
     out
+}
+
+/// [`json_in_script`] appended to `out`: runs of plain ASCII (all of a
+/// report's JSON but what a log put in its strings) are copied whole.
+fn json_in_script_into(json: &str, out: &mut String) {
+    let bytes = json.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (len, escape) = if b < 0x80 {
+            (1, matches!(b, b'<' | b'>' | b'&') || b < 0x20 || b == 0x7f)
+        } else {
+            let c = json[i..].chars().next().unwrap_or('\u{fffd}');
+            (c.len_utf8(), crate::bytes::needs_escape(c))
+        };
+        if escape {
+            out.push_str(&json[start..i]);
+            let c = json[i..].chars().next().unwrap_or('\u{fffd}');
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+            start = i + len;
+        }
+        i += len;
+    }
+    out.push_str(&json[start..]);
 }
 
 /// [`json_in_script`] as a writer: what serde_json writes into it goes out
@@ -91,7 +106,9 @@ impl std::io::Write for ScriptWriter<'_> {
             Err(e) => e.valid_up_to(),
         };
         let text = std::str::from_utf8(&self.pending[..valid]).unwrap_or("");
-        self.out.write_all(json_in_script(text).as_bytes())?;
+        let mut escaped = String::with_capacity(text.len() + 64);
+        json_in_script_into(text, &mut escaped);
+        self.out.write_all(escaped.as_bytes())?;
         self.pending.drain(..valid);
         Ok(b.len())
     }
@@ -121,12 +138,12 @@ mod tests {
     #[test]
     fn json_cannot_close_its_script_block() {
         let value = serde_json::json!({
-            "text": "</script><script>alert(1)</script> <!-- & \u{2028}\u{2029} \u{202e} \u{e0041}"
+            "text": "</script><script>alert(1)</script> <!-- & \u{2028}\u{2029} \u{202e} \u{e0041} \u{7f}"
         });
         let json = serde_json::to_string(&value).unwrap();
         let safe = json_in_script(&json);
         assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('&'));
-        assert!(!safe.contains(['\u{2028}', '\u{2029}', '\u{202e}', '\u{e0041}']));
+        assert!(!safe.contains(['\u{2028}', '\u{2029}', '\u{202e}', '\u{e0041}', '\u{7f}']));
         assert!(
             safe.contains("\\u2028\\u2029 \\u202e \\udb40\\udc41"),
             "{safe}"
