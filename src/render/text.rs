@@ -753,6 +753,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_cause_without_timed_failures_has_no_sparkline() {
+        let mut c: CauseReport = serde_json::from_value(serde_json::json!({
+            "cause": "upstream_timeout", "title": "t", "status": 504, "statuses": [],
+            "count": 3, "attempts": 3, "share": 1.0, "first_seen": null, "last_seen": null,
+            "peak": null, "timeline": [], "untimed": 3, "upstreams": [], "routes": [],
+            "example": null, "fix": "", "meaning": "", "fixes": {"nginx": "", "apache": ""},
+            "servers": {"nginx": 3, "apache": 0, "php-fpm": 0}, "lines": 3
+        }))
+        .unwrap();
+        let span = (1_795_165_200, 1_795_165_200 + 600);
+        // Other causes span ten minutes; this one has nothing on them.
+        assert_eq!(sparkline(&c, 60, span, 60, false), None);
+        c.timeline.push(crate::report::TimelinePoint {
+            start: "2026-11-20T09:05:00".into(),
+            count: 2,
+        });
+        let (line, scale) = sparkline(&c, 60, span, 60, false).unwrap();
+        assert_eq!(line, "·····█·····");
+        assert_eq!(scale, "09:00 .. 09:10, 1m per mark, █ = 2");
+        let (line, scale) = sparkline(&c, 60, span, 60, true).unwrap();
+        assert_eq!(line, ".....#.....");
+        assert!(scale.ends_with("# = 2"));
+    }
+
+    #[test]
     fn helpers() {
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(12), "12");

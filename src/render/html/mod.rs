@@ -166,11 +166,9 @@ fn trim(r: &Report) -> (Report, Trimmed) {
     };
     let mut t = Report {
         activity: Default::default(),
-        causes: Vec::new(),
         ..r.clone()
     };
     t.activity.window_seconds = r.activity.window_seconds;
-    t.causes = r.causes.clone();
     if json_size(&t) > JSON_BUDGET {
         const KEEP: usize = 100;
         for c in &mut t.causes {
