@@ -236,9 +236,9 @@ fn secs(iso: &str) -> Option<i64> {
 
 /// The colour class of the cause at `rank` (0-based): the seven most
 /// frequent causes have their own colour of the Okabe-Ito palette, the
-/// rest share grey.
+/// rest alternate between two greys (so that stacked ones stay apart).
 fn colour(rank: usize) -> usize {
-    rank.min(7)
+    if rank < 7 { rank } else { 7 + (rank - 7) % 2 }
 }
 
 fn page_body(r: &Report, b: &mut String) {
@@ -725,7 +725,7 @@ fn timeline(r: &Report, b: &mut String) {
         );
     }
     if r.causes.len() > 7 {
-        b.push_str("; causes after the seventh are grey");
+        b.push_str("; causes after the seventh are in two alternating greys");
     }
     b.push_str(
         ". Shaded: the incidents. Drag across the chart to zoom the tables to a time range.</figcaption>\n</figure>\n",
