@@ -322,11 +322,22 @@ pub(crate) fn stack(st: &Stacks, axis: &Axis, scale: &Scale) -> Vec<Rect> {
 
 /// `n` with at most one decimal, without a trailing `.0`.
 pub(crate) fn num(n: f64) -> String {
-    let r = (n * 10.0).round() / 10.0;
-    if r == r.trunc() {
-        format!("{}", r as i64)
-    } else {
-        format!("{r:.1}")
+    let mut s = String::new();
+    push_num(&mut s, n);
+    s
+}
+
+/// [`num`] appended to `out`, by integer formatting (a chart writes
+/// thousands of these, and float formatting is slow).
+pub(crate) fn push_num(out: &mut String, n: f64) {
+    let tenths = (n * 10.0).round() as i64;
+    if tenths < 0 {
+        out.push('-');
+    }
+    let t = tenths.unsigned_abs();
+    let _ = write!(out, "{}", t / 10);
+    if t % 10 != 0 {
+        let _ = write!(out, ".{}", t % 10);
     }
 }
 
@@ -334,15 +345,17 @@ pub(crate) fn num(n: f64) -> String {
 pub(crate) fn path(rects: &[&Rect]) -> String {
     let mut d = String::with_capacity(rects.len() * 24);
     for r in rects {
-        let _ = write!(
-            d,
-            "M{} {}h{}v{}h-{}z",
-            num(r.x),
-            num(r.y),
-            num(r.w),
-            num(r.h),
-            num(r.w)
-        );
+        d.push('M');
+        push_num(&mut d, r.x);
+        d.push(' ');
+        push_num(&mut d, r.y);
+        d.push('h');
+        push_num(&mut d, r.w);
+        d.push('v');
+        push_num(&mut d, r.h);
+        d.push_str("h-");
+        push_num(&mut d, r.w);
+        d.push('z');
     }
     d
 }
@@ -486,6 +499,10 @@ mod tests {
         assert!((c.y - 10.0).abs() < 1e-9 && (c.h - 100.0).abs() < 1e-9);
         assert!(c.x > 100.0 && c.x + c.w < 200.0);
         assert_eq!(path(&[&a]), "M7.5 90h85v20h-85z");
+        assert_eq!(num(-0.04), "0");
+        assert_eq!(num(-1.25), "-1.3");
+        assert_eq!(num(12.06), "12.1");
+        assert_eq!(num(944.0), "944");
     }
 
     #[test]

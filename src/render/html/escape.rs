@@ -45,6 +45,21 @@ pub(crate) fn json_in_script(json: &str) -> String {
     out
 }
 
+/// ASCII bytes copied as they are: all but `< > &`, C0 controls and DEL.
+const PLAIN: [bool; 128] = {
+    let mut t = [true; 128];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = false;
+        i += 1;
+    }
+    t[b'<' as usize] = false;
+    t[b'>' as usize] = false;
+    t[b'&' as usize] = false;
+    t[0x7f] = false;
+    t
+};
+
 /// [`json_in_script`] appended to `out`: runs of plain ASCII (all of a
 /// report's JSON but what a log put in its strings) are copied whole.
 fn json_in_script_into(json: &str, out: &mut String) {
@@ -54,7 +69,16 @@ fn json_in_script_into(json: &str, out: &mut String) {
     while i < bytes.len() {
         let b = bytes[i];
         let (len, escape) = if b < 0x80 {
-            (1, matches!(b, b'<' | b'>' | b'&') || b < 0x20 || b == 0x7f)
+            if !PLAIN[b as usize] {
+                (1, true)
+            } else {
+                // The run of plain ASCII up to the next byte to look at.
+                i += bytes[i..]
+                    .iter()
+                    .position(|&b| b >= 0x80 || !PLAIN[b as usize])
+                    .unwrap_or(bytes.len() - i);
+                continue;
+            }
         } else {
             let c = json[i..].chars().next().unwrap_or('\u{fffd}');
             (c.len_utf8(), crate::bytes::needs_escape(c))

@@ -113,12 +113,16 @@ struct TrimmedReport<'a> {
     trimmed: &'a Trimmed,
 }
 
-/// Bytes written, nothing kept.
+/// Bytes written, nothing kept; an error past the budget, which ends the
+/// serialization there.
 struct Count(usize);
 
 impl Write for Count {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
         self.0 += b.len();
+        if self.0 > JSON_BUDGET {
+            return Err(io::Error::other("over the budget"));
+        }
         Ok(b.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -126,11 +130,10 @@ impl Write for Count {
     }
 }
 
-/// The compact JSON size of `v`.
-fn json_size<T: Serialize>(v: &T) -> usize {
-    let mut c = Count(0);
-    let _ = serde_json::to_writer(&mut c, v);
-    c.0
+/// Whether the compact JSON of `v` fits [`JSON_BUDGET`] (serialized up
+/// to the budget at most, into nothing).
+fn fits<T: Serialize>(v: &T) -> bool {
+    serde_json::to_writer(&mut Count(0), v).is_ok()
 }
 
 /// Writes the report's JSON for the script, compact, escaped for its
@@ -143,7 +146,7 @@ fn json_size<T: Serialize>(v: &T) -> usize {
 fn write_json(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     // serde_json writes in small pieces: escaped in large ones.
     let mut w = io::BufWriter::with_capacity(1 << 16, escape::ScriptWriter::new(out));
-    if json_size(r) <= JSON_BUDGET {
+    if fits(r) {
         serde_json::to_writer(&mut w, r)?;
     } else {
         let t = trim(r);
@@ -169,7 +172,7 @@ fn trim(r: &Report) -> (Report, Trimmed) {
         ..r.clone()
     };
     t.activity.window_seconds = r.activity.window_seconds;
-    if json_size(&t) > JSON_BUDGET {
+    if !fits(&t) {
         const KEEP: usize = 100;
         for c in &mut t.causes {
             if c.upstreams.len() > KEEP {
@@ -195,7 +198,7 @@ fn trim(r: &Report) -> (Report, Trimmed) {
         }
         trimmed.lists = Some(KEEP);
     }
-    if json_size(&t) > JSON_BUDGET {
+    if !fits(&t) {
         const POINTS: i64 = 2000;
         let window = r.window_seconds.max(1);
         let mut coarse = window;
