@@ -336,7 +336,7 @@ pub(crate) fn push_num(out: &mut String, n: f64) {
     }
     let t = tenths.unsigned_abs();
     let _ = write!(out, "{}", t / 10);
-    if t % 10 != 0 {
+    if !t.is_multiple_of(10) {
         let _ = write!(out, ".{}", t % 10);
     }
 }
