@@ -113,16 +113,16 @@ struct TrimmedReport<'a> {
     trimmed: &'a Trimmed,
 }
 
-/// Bytes written, nothing kept; an error past the budget, which ends the
+/// Bytes kept up to [`JSON_BUDGET`]; past it an error, which ends the
 /// serialization there.
-struct Count(usize);
+struct Budget(Vec<u8>);
 
-impl Write for Count {
+impl Write for Budget {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0 += b.len();
-        if self.0 > JSON_BUDGET {
+        if self.0.len() + b.len() > JSON_BUDGET {
             return Err(io::Error::other("over the budget"));
         }
+        self.0.extend_from_slice(b);
         Ok(b.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -130,10 +130,12 @@ impl Write for Count {
     }
 }
 
-/// Whether the compact JSON of `v` fits [`JSON_BUDGET`] (serialized up
-/// to the budget at most, into nothing).
-fn fits<T: Serialize>(v: &T) -> bool {
-    serde_json::to_writer(&mut Count(0), v).is_ok()
+/// The compact JSON of `v` when it fits [`JSON_BUDGET`] (serialized up
+/// to the budget at most).
+fn within_budget<T: Serialize>(v: &T) -> Option<Vec<u8>> {
+    let mut b = Budget(Vec::new());
+    serde_json::to_writer(&mut b, v).ok()?;
+    Some(b.0)
 }
 
 /// Writes the report's JSON for the script, compact, escaped for its
@@ -144,25 +146,17 @@ fn fits<T: Serialize>(v: &T) -> bool {
 /// first 100 with the rest in `(other)`; each cause's timeline summed into
 /// windows coarse enough for 2,000 of them.
 fn write_json(r: &Report, out: &mut dyn Write) -> io::Result<()> {
-    // serde_json writes in small pieces: escaped in large ones.
-    let mut w = io::BufWriter::with_capacity(1 << 16, escape::ScriptWriter::new(out));
-    if fits(r) {
-        serde_json::to_writer(&mut w, r)?;
-    } else {
-        let t = trim(r);
-        serde_json::to_writer(
-            &mut w,
-            &TrimmedReport {
-                report: &t.0,
-                trimmed: &t.1,
-            },
-        )?;
-    }
-    w.into_inner().map_err(|e| e.into_error())?.finish()
+    let json = match within_budget(r) {
+        Some(j) => j,
+        None => trim(r),
+    };
+    let mut w = escape::ScriptWriter::new(out);
+    w.write_all(&json)?;
+    w.finish()
 }
 
 /// The report trimmed to [`JSON_BUDGET`], as [`write_json`] describes.
-fn trim(r: &Report) -> (Report, Trimmed) {
+fn trim(r: &Report) -> Vec<u8> {
     let mut trimmed = Trimmed {
         activity: true,
         ..Trimmed::default()
@@ -172,7 +166,11 @@ fn trim(r: &Report) -> (Report, Trimmed) {
         ..r.clone()
     };
     t.activity.window_seconds = r.activity.window_seconds;
-    if !fits(&t) {
+    let json = |t: &Report, trimmed: &Trimmed| within_budget(&TrimmedReport { report: t, trimmed });
+    if let Some(j) = json(&t, &trimmed) {
+        return j;
+    }
+    {
         const KEEP: usize = 100;
         for c in &mut t.causes {
             if c.upstreams.len() > KEEP {
@@ -198,7 +196,10 @@ fn trim(r: &Report) -> (Report, Trimmed) {
         }
         trimmed.lists = Some(KEEP);
     }
-    if !fits(&t) {
+    if let Some(j) = json(&t, &trimmed) {
+        return j;
+    }
+    {
         const POINTS: i64 = 2000;
         let window = r.window_seconds.max(1);
         let mut coarse = window;
@@ -229,7 +230,13 @@ fn trim(r: &Report) -> (Report, Trimmed) {
         }
         trimmed.timeline_window_seconds = Some(coarse);
     }
-    (t, trimmed)
+    // Whatever is left, however long (a report with that many causes and
+    // inputs is read whole).
+    serde_json::to_vec(&TrimmedReport {
+        report: &t,
+        trimmed: &trimmed,
+    })
+    .unwrap_or_default()
 }
 
 /// Seconds of the log's clock of an ISO time.
