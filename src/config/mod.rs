@@ -25,7 +25,7 @@ use crate::render::{OutputFormat, ReportFormat};
 use crate::report::ReportFilters;
 use crate::serverconf::ServerConfig;
 use cli::{
-    AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs,
+    AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs, LintArgs,
     ReportFormatArg,
 };
 
@@ -42,8 +42,9 @@ pub enum Job {
     Merge(MergeConfig),
     /// `causes`, in this format: every cause, or only this one.
     Causes(OutputFormat, Option<crate::event::CauseId>),
-    /// `lint`: the configuration read, in this format.
-    Lint(ServerConfig, OutputFormat),
+    /// `lint`: the configuration read (and the logs, if any), in this
+    /// format.
+    Lint(LintConfig),
 }
 
 /// Resolves the command line of any subcommand; every usage error comes
@@ -64,7 +65,7 @@ pub fn resolve(cli: Cli) -> Result<Job> {
                 ascii: a.ascii,
             },
         }),
-        Command::Lint(a) => Job::Lint(ServerConfig::load(&a.configs)?, output_format(a.format)),
+        Command::Lint(a) => Job::Lint(LintConfig::from_args(a)?),
         Command::Causes(a) => {
             let only =
                 a.id.map(|id| {
@@ -263,12 +264,7 @@ impl CheckConfig {
     pub fn from_args(a: CheckArgs) -> Result<Self> {
         let analyze = AnalyzeConfig::from_input(a.input.clone())?;
         let policy = policy(&a, &analyze)?;
-        let format = match a.format {
-            CheckFormatArg::Text => GateFormat::Text,
-            CheckFormatArg::Json => GateFormat::Json,
-            CheckFormatArg::Junit => GateFormat::Junit,
-            CheckFormatArg::Github => GateFormat::Github,
-        };
+        let format = gate_format(a.format);
         Ok(CheckConfig {
             analyze,
             policy,
@@ -286,7 +282,46 @@ pub fn report_format(f: ReportFormatArg) -> ReportFormat {
     }
 }
 
-/// The output format of `causes` and `lint`.
+/// Everything `lint` needs: the configuration, the logs to read with it
+/// (as `analyze` reads them), the output format.
+#[derive(Debug, Clone)]
+pub struct LintConfig {
+    /// The logs, if any, and the configuration (`server_config`).
+    pub analyze: AnalyzeConfig,
+    /// Output format.
+    pub format: GateFormat,
+}
+
+impl LintConfig {
+    /// Validates the arguments.
+    pub fn from_args(a: LintArgs) -> Result<Self> {
+        let mut analyze = AnalyzeConfig::from_input(InputArgs {
+            paths: a.logs,
+            window: "1m".into(),
+            since: None,
+            until: None,
+            threads: None,
+            quiet: true,
+            configs: a.configs,
+        })?;
+        analyze.quiet = true;
+        Ok(LintConfig {
+            analyze,
+            format: gate_format(a.format),
+        })
+    }
+}
+
+fn gate_format(f: CheckFormatArg) -> GateFormat {
+    match f {
+        CheckFormatArg::Text => GateFormat::Text,
+        CheckFormatArg::Json => GateFormat::Json,
+        CheckFormatArg::Junit => GateFormat::Junit,
+        CheckFormatArg::Github => GateFormat::Github,
+    }
+}
+
+/// The output format of `causes`.
 pub fn output_format(f: FormatArg) -> OutputFormat {
     match f {
         FormatArg::Text => OutputFormat::Text,
@@ -335,6 +370,14 @@ fn policy(a: &CheckArgs, run: &AnalyzeConfig) -> Result<Policy> {
             )));
         }
         policy.min_recognized_bp = Some(bp);
+    }
+    if a.max_lint_findings.is_some() {
+        policy.max_lint_findings = a.max_lint_findings;
+    }
+    if policy.max_lint_findings.is_some() && run.server_config.is_empty() {
+        return Err(Error::Usage(
+            "max_lint_findings judges the configuration: give it with --config FILE".into(),
+        ));
     }
     if policy.is_empty() {
         policy.max.insert(Target::Any, 0);
