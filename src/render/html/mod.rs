@@ -170,66 +170,13 @@ fn trim(r: &Report) -> Vec<u8> {
     if let Some(j) = json(&t, &trimmed) {
         return j;
     }
-    {
-        const KEEP: usize = 100;
-        for c in &mut t.causes {
-            if c.upstreams.len() > KEEP {
-                let rest = c.upstreams[KEEP..]
-                    .iter()
-                    .fold(0u64, |a, u| a.saturating_add(u.count));
-                c.upstreams.truncate(KEEP);
-                c.upstreams.push(crate::report::UpstreamCount {
-                    upstream: "(other)".into(),
-                    count: rest,
-                });
-            }
-            if c.routes.len() > KEEP {
-                let rest = c.routes[KEEP..]
-                    .iter()
-                    .fold(0u64, |a, u| a.saturating_add(u.count));
-                c.routes.truncate(KEEP);
-                c.routes.push(crate::report::RouteCount {
-                    route: "(other)".into(),
-                    count: rest,
-                });
-            }
-        }
-        trimmed.lists = Some(KEEP);
-    }
+    const KEEP: usize = 100;
+    cut_lists(&mut t.causes, KEEP);
+    trimmed.lists = Some(KEEP);
     if let Some(j) = json(&t, &trimmed) {
         return j;
     }
-    {
-        const POINTS: i64 = 2000;
-        let window = r.window_seconds.max(1);
-        let mut coarse = window;
-        for c in &t.causes {
-            if let (Some(a), Some(b)) = (
-                c.timeline.first().and_then(|p| secs(&p.start)),
-                c.timeline.last().and_then(|p| secs(&p.start)),
-            ) {
-                let windows = (b - a) / window + 1;
-                coarse = coarse.max((windows + POINTS - 1) / POINTS * window);
-            }
-        }
-        for c in &mut t.causes {
-            let mut sums: std::collections::BTreeMap<i64, u64> = Default::default();
-            for p in &c.timeline {
-                if let Some(s) = secs(&p.start) {
-                    let e = sums.entry(s.div_euclid(coarse) * coarse).or_default();
-                    *e = e.saturating_add(p.count);
-                }
-            }
-            c.timeline = sums
-                .into_iter()
-                .map(|(s, count)| crate::report::TimelinePoint {
-                    start: crate::event::LocalTime(s).iso(),
-                    count,
-                })
-                .collect();
-        }
-        trimmed.timeline_window_seconds = Some(coarse);
-    }
+    trimmed.timeline_window_seconds = Some(coarsen_timelines(&mut t.causes, r.window_seconds));
     // Whatever is left, however long (a report with that many causes and
     // inputs is read whole).
     serde_json::to_vec(&TrimmedReport {
@@ -237,6 +184,68 @@ fn trim(r: &Report) -> Vec<u8> {
         trimmed: &trimmed,
     })
     .unwrap_or_default()
+}
+
+/// Each cause's upstreams and routes cut to the first `keep`, the rest
+/// summed as `(other)`.
+fn cut_lists(causes: &mut [CauseReport], keep: usize) {
+    use crate::report::{RouteCount, UpstreamCount};
+    for c in causes {
+        if c.upstreams.len() > keep {
+            let rest = c.upstreams[keep..]
+                .iter()
+                .fold(0u64, |a, u| a.saturating_add(u.count));
+            c.upstreams.truncate(keep);
+            c.upstreams.push(UpstreamCount {
+                upstream: "(other)".into(),
+                count: rest,
+            });
+        }
+        if c.routes.len() > keep {
+            let rest = c.routes[keep..]
+                .iter()
+                .fold(0u64, |a, u| a.saturating_add(u.count));
+            c.routes.truncate(keep);
+            c.routes.push(RouteCount {
+                route: "(other)".into(),
+                count: rest,
+            });
+        }
+    }
+}
+
+/// Each cause's timeline summed into windows (a multiple of `window`)
+/// coarse enough for 2,000 of them over the longest; returns that window.
+fn coarsen_timelines(causes: &mut [CauseReport], window: i64) -> i64 {
+    const POINTS: i64 = 2000;
+    let window = window.max(1);
+    let mut coarse = window;
+    for c in causes.iter() {
+        if let (Some(a), Some(b)) = (
+            c.timeline.first().and_then(|p| secs(&p.start)),
+            c.timeline.last().and_then(|p| secs(&p.start)),
+        ) {
+            let windows = (b - a) / window + 1;
+            coarse = coarse.max((windows + POINTS - 1) / POINTS * window);
+        }
+    }
+    for c in causes {
+        let mut sums: std::collections::BTreeMap<i64, u64> = Default::default();
+        for p in &c.timeline {
+            if let Some(s) = secs(&p.start) {
+                let e = sums.entry(s.div_euclid(coarse) * coarse).or_default();
+                *e = e.saturating_add(p.count);
+            }
+        }
+        c.timeline = sums
+            .into_iter()
+            .map(|(s, count)| crate::report::TimelinePoint {
+                start: crate::event::LocalTime(s).iso(),
+                count,
+            })
+            .collect();
+    }
+    coarse
 }
 
 /// Seconds of the log's clock of an ISO time.
