@@ -596,3 +596,36 @@ fn a_month_long_archive_keeps_its_one_burst() {
     assert!(html.contains(">11-15</text>") || html.contains(">11-16</text>"));
     assert_eq!(embedded(&html), report);
 }
+
+/// The pages of an empty log (nothing to draw, no toolbar) and of a paste
+/// whose lines lost their times (causes, but no timeline) run as cleanly.
+#[test]
+fn chromium_runs_the_pages_of_an_empty_log_and_of_untimed_failures() {
+    let Some(chrome) = chromium() else {
+        eprintln!(
+            "skipped: no Chromium found (install Debian's chromium, or set UPCAUSE_CHROMIUM)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").unwrap();
+    for (paths, name, text) in [
+        (
+            vec![empty],
+            "empty",
+            "Nothing to analyze, no line was read:",
+        ),
+        (
+            vec![fixture("fragments/pasted.log")],
+            "untimed",
+            "No failure carries a time: nothing to draw.",
+        ),
+    ] {
+        let (file, html, _) = page(&paths, &format!("{name}.html"));
+        assert!(html.contains(text), "{name}");
+        let b = browse(&chrome, &url(&file, ""), &["--dump-dom"], name);
+        assert_clean(&b, name);
+        assert!(b.dom.contains("data-js=\"ready\""), "{name}");
+    }
+}
