@@ -821,10 +821,12 @@ fn multiples(r: &Report, b: &mut String) {
             }
         }
         let crosses = axis.t0.div_euclid(86400) != (axis.t1 - 1).div_euclid(86400);
+        // Seconds where the axis is shorter than ten minutes.
+        let to = if axis.t1 - axis.t0 < 600 { 19 } else { 16 };
         let label = |t: i64| {
             let iso = crate::event::LocalTime(t).iso();
             let from = if crosses { 5 } else { 11 };
-            iso.get(from..16).unwrap_or("").replace('T', " ")
+            iso.get(from..to).unwrap_or("").replace('T', " ")
         };
         let _ = writeln!(
             b,
