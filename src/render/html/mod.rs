@@ -461,8 +461,8 @@ fn cause_table(r: &Report, b: &mut String) {
         "<h2 id=\"table\">Causes by failed requests</h2>\n<div class=\"wide\">\n\
          <table class=\"sortable\" id=\"cause-table\">\n<thead><tr><th class=\"n\">#</th>\
          <th class=\"n\">requests</th><th class=\"n\">share</th><th>cause</th>\
-         <th class=\"n\">status</th><th>top upstream</th><th>fix (nginx)</th>\
-         <th>fix (Apache)</th></tr></thead>\n<tbody>\n",
+         <th class=\"n\">status</th><th>top upstream</th><th class=\"fix\">fix (nginx)</th>\
+         <th class=\"fix\">fix (Apache)</th></tr></thead>\n<tbody>\n",
     );
     for (i, c) in r.causes.iter().enumerate() {
         let id = html(&c.cause);
@@ -478,7 +478,7 @@ fn cause_table(r: &Report, b: &mut String) {
              <td class=\"id\"><span class=\"swatch s{s}\"></span><a href=\"#cause-{id}\">{id}</a>\
              <br><span class=\"muted\">{title}</span></td>\
              <td class=\"n\" data-v=\"{status}\">{status_text}</td><td class=\"mono\">{top}</td>\
-             <td>{nginx}</td><td>{apache}</td></tr>",
+             <td class=\"fix\">{nginx}</td><td class=\"fix\">{apache}</td></tr>",
             rank = i + 1,
             n = c.count,
             count = thousands(c.count),
