@@ -39,6 +39,9 @@ const SCRIPT: &str = include_str!("page.js");
 /// summed up under it (the embedded JSON has them all, unless trimmed).
 const TABLE_ROWS: usize = 25;
 
+/// Incidents shown as cards at once (the largest); the others are folded.
+const SHOWN_INCIDENTS: usize = 6;
+
 /// Upstreams drawn as small multiples.
 const MULTIPLES: usize = 12;
 
@@ -322,11 +325,41 @@ fn incidents(r: &Report, b: &mut String) {
         b.push_str("<p>No incident: failures never rose well above this log's own baseline.</p>\n");
         return;
     }
+    // The largest first few as cards in time order; past them, the rest
+    // (also in time order) folded under a summary, so the table stays
+    // near the top of a long log's page.
+    let mut by_size: Vec<usize> = (0..r.incidents.len()).collect();
+    by_size.sort_by(|&a, &b| {
+        r.incidents[b]
+            .failed_requests
+            .cmp(&r.incidents[a].failed_requests)
+            .then(a.cmp(&b))
+    });
+    let mut shown = vec![false; r.incidents.len()];
+    for &i in by_size.iter().take(SHOWN_INCIDENTS) {
+        shown[i] = true;
+    }
     b.push_str("<div class=\"cards\">\n");
     for (i, inc) in r.incidents.iter().enumerate() {
-        card(i, inc, r, b);
+        if shown[i] {
+            card(i, inc, r, b);
+        }
     }
     b.push_str("</div>\n");
+    let rest = r.incidents.len().saturating_sub(SHOWN_INCIDENTS);
+    if rest > 0 {
+        let _ = writeln!(
+            b,
+            "<details class=\"more\"><summary>{rest} smaller {}</summary>\n<div class=\"cards\">",
+            plural(rest as u64, "incident", "incidents")
+        );
+        for (i, inc) in r.incidents.iter().enumerate() {
+            if !shown[i] {
+                card(i, inc, r, b);
+            }
+        }
+        b.push_str("</div>\n</details>\n");
+    }
 }
 
 /// `a (3), b (1), and 2 more`, escaped.
@@ -1111,6 +1144,36 @@ mod tests {
         let end = at + page[at..].find("</script>").unwrap();
         let json = serde_json::from_str(&page[at..end]).unwrap();
         (page, json)
+    }
+
+    #[test]
+    fn past_six_incidents_the_smaller_ones_are_folded() {
+        let mut r = report();
+        for (k, n) in [5u64, 50, 7, 60, 8, 70, 9, 80, 6].into_iter().enumerate() {
+            let inc: IncidentReport = serde_json::from_value(serde_json::json!({
+                "start": format!("2026-11-20T09:0{k}:00"), "end": format!("2026-11-20T09:0{k}:30"),
+                "seconds": 30,
+                "peak": {"start": "2026-11-20T09:00:00", "end": "2026-11-20T09:00:10", "count": n},
+                "failed_requests": n,
+                "root_cause": {"cause": "upstream_timeout", "title": "t", "upstreams": [], "evidence": []},
+                "echoes": [], "causes": [], "upstreams": [], "routes": [],
+                "servers": {"nginx": n, "apache": 0, "php-fpm": 0}, "fix": "f"
+            }))
+            .unwrap();
+            r.incidents.push(inc);
+        }
+        let (page, _) = page(&r);
+        let cards = |html: &str| -> Vec<String> {
+            html.split("<h3>Incident ")
+                .skip(1)
+                .map(|s| s[..s.find(':').unwrap()].to_string())
+                .collect()
+        };
+        let (open, folded) = page.split_once("<details class=\"more\">").unwrap();
+        // The six largest (50 to 80, 9 and 8) in time order; 5, 7, 6 folded.
+        assert_eq!(cards(open), ["2", "4", "5", "6", "7", "8"]);
+        assert!(folded.starts_with("<summary>3 smaller incidents</summary>"));
+        assert_eq!(cards(folded), ["1", "3", "9"]);
     }
 
     #[test]
