@@ -632,8 +632,15 @@ fn timeline(r: &Report, b: &mut String) {
         );
     }
     // Incidents, shaded behind the bars; numbers that would touch are
-    // written as one (`1, 2`).
-    let mut labels: Vec<(f64, Vec<String>)> = Vec::new();
+    // written as one label (`1, 2`, or `3-7` for more).
+    let mut labels: Vec<(f64, usize, usize)> = Vec::new();
+    let label = |first: usize, last: usize| match last - first {
+        0 => first.to_string(),
+        1 => format!("{first}, {last}"),
+        _ => format!("{first}\u{2013}{last}"),
+    };
+    // About the width of a label: 9 units per character at 16 units.
+    let width = |first: usize, last: usize| label(first, last).chars().count() as f64 * 9.0;
     for (i, inc) in r.incidents.iter().enumerate() {
         if let (Some(s), Some(e)) = (secs(&inc.start), secs(&inc.end)) {
             let (xa, xb) = (axis.x(s.max(axis.t0)), axis.x((e + 1).min(axis.t1)));
@@ -649,14 +656,12 @@ fn timeline(r: &Report, b: &mut String) {
                 html(&inc.end.replace('T', " ")),
             );
             match labels.last_mut() {
-                Some((x, names)) if xa - *x < 12.0 * (names.len() as f64 + 1.0) => {
-                    names.push((i + 1).to_string())
-                }
-                _ => labels.push((xa, vec![(i + 1).to_string()])),
+                Some((x, first, last)) if xa < *x + width(*first, *last) + 8.0 => *last = i + 1,
+                _ => labels.push((xa, i + 1, i + 1)),
             }
         }
     }
-    for (x, names) in &labels {
+    for &(x, first, last) in &labels {
         let _ = write!(
             b,
             "<text class=\"inc-label\" x=\"{}\" y=\"{}\"{}>{}</text>",
@@ -667,7 +672,7 @@ fn timeline(r: &Report, b: &mut String) {
             } else {
                 ""
             },
-            names.join(", ")
+            label(first, last)
         );
     }
     // One series per cause.
