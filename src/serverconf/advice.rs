@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use super::ServerConfig;
 use super::apache::{self, Apache, Route};
 use super::nginx::{self, Location, Nginx, Site};
-use super::source::Origin;
+use super::php_fpm;
+use super::source::{Origin, Setting};
 
 /// One setting as the advice quotes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,7 +190,7 @@ fn place<'a>(
     }
 }
 
-fn report(s: &nginx::Setting) -> SettingReport {
+fn report(s: &Setting) -> SettingReport {
     SettingReport {
         name: s.name.clone(),
         value: s.value.clone(),
@@ -198,10 +199,11 @@ fn report(s: &nginx::Setting) -> SettingReport {
     }
 }
 
-/// Where a setting's value comes from, in words.
-fn whence(s: &SettingReport) -> String {
+/// Where a setting's value comes from, in words; `server` names whose
+/// default applies when it is set nowhere (`nginx`, `httpd`).
+fn whence(s: &SettingReport, server: &str) -> String {
     match (&s.at, s.set_here) {
-        (None, _) => "nginx's default".to_string(),
+        (None, _) => format!("{server}'s default"),
         (Some(at), true) => format!("set at {at}"),
         (Some(at), false) => format!("inherited from {at}"),
     }
@@ -261,7 +263,7 @@ fn nginx_advice(
              legitimately slow, rather than globally; or make the backend answer sooner",
             s.name,
             s.value,
-            whence(s),
+            whence(s, "nginx"),
             location,
             loc.at
         ),
@@ -269,7 +271,7 @@ fn nginx_advice(
             "{} is {} ({}) for {} at {}: raise it (e.g. 16k, and {}_buffers to match) there",
             s.name,
             s.value,
-            whence(s),
+            whence(s, "nginx"),
             location,
             loc.at,
             module
@@ -278,7 +280,7 @@ fn nginx_advice(
             let v = |n: &str| settings.iter().find(|s| s.name == n);
             let sni = v("proxy_ssl_server_name").map_or("off".to_string(), |s| s.value.clone());
             let ca = v("proxy_ssl_trusted_certificate").map_or("not set".to_string(), |s| {
-                format!("{} ({})", s.value, whence(s))
+                format!("{} ({})", s.value, whence(s, "nginx"))
             });
             format!(
                 "for {} at {}: proxy_ssl_server_name is {sni}, proxy_ssl_trusted_certificate is {ca}; \
@@ -294,7 +296,7 @@ fn nginx_advice(
             Some(r) => format!(
                 "resolver {} ({}) for {} at {}: check that it answers for the upstream's name",
                 r.value,
-                whence(r),
+                whence(r, "nginx"),
                 location,
                 loc.at
             ),
@@ -344,7 +346,7 @@ fn group_advice(
 ) -> String {
     let next = settings
         .first()
-        .map(|s| format!("; {} is {} ({})", s.name, s.value, whence(s)))
+        .map(|s| format!("; {} is {} ({})", s.name, s.value, whence(s, "nginx")))
         .unwrap_or_default();
     let Some(p) = pass else {
         return format!("{location} at {at} passes to no upstream");
@@ -434,14 +436,7 @@ fn socket_advice(
             p.module, p.target, p.at
         ),
         None => {
-            let listens: Vec<String> = cfg
-                .pools
-                .iter()
-                .filter_map(|pool| {
-                    pool.listen()
-                        .map(|(l, at)| format!("{l} (pool {}, {at})", pool.name))
-                })
-                .collect();
+            let listens = php_fpm::listens(&cfg.pools);
             format!(
                 "{}_pass {} ({}) names a socket no php-fpm pool listens on; the pools listen on {}",
                 p.module,
@@ -629,15 +624,6 @@ fn apache_place<'a>(
     }
 }
 
-fn apache_report(s: &apache::Setting) -> SettingReport {
-    SettingReport {
-        name: s.name.clone(),
-        value: s.value.clone(),
-        at: s.at.as_ref().map(Origin::to_string),
-        set_here: s.here,
-    }
-}
-
 /// `ProxyTimeout 1 (inherited from httpd.conf:40)`, `timeout=2 (set at
 /// httpd.conf:95)`, `Timeout 60 (httpd's default)`.
 fn apache_quote(s: &SettingReport) -> String {
@@ -651,12 +637,7 @@ fn apache_quote(s: &SettingReport) -> String {
     } else {
         format!("{} {}", s.name, s.value)
     };
-    let whence = match (&s.at, s.set_here) {
-        (None, _) => "httpd's default".to_string(),
-        (Some(at), true) => format!("set at {at}"),
-        (Some(at), false) => format!("inherited from {at}"),
-    };
-    format!("{value} ({whence})")
+    format!("{value} ({})", whence(s, "httpd"))
 }
 
 /// The backend a target names, as a report would (`http://127.0.0.1:8080`,
@@ -736,7 +717,7 @@ fn apache_advice(
     let mut settings: Vec<SettingReport> = Vec::new();
     let text = match cause {
         "upstream_timeout" | "send_failed" | "send_timeout" => {
-            let t = apache_report(&a.read_timeout(server, r));
+            let t = report(&a.read_timeout(server, r));
             let how = if is_pass {
                 "set timeout= on that ProxyPass for the routes that are legitimately slow, \
                  rather than raising ProxyTimeout or Timeout for everything"
@@ -757,7 +738,7 @@ fn apache_advice(
             s
         }
         "connect_timeout" => {
-            let t = apache_report(&a.connect_timeout(server, r));
+            let t = report(&a.connect_timeout(server, r));
             let s = format!(
                 "the connect timeout is {} for {rule} in {location}: the backend did not accept \
                  in time (a full accept queue, a firewall dropping packets); raise \
@@ -769,9 +750,7 @@ fn apache_advice(
             s
         }
         "header_too_big" => {
-            let t = a
-                .setting(server, "ResponseFieldSize")
-                .map(|s| apache_report(&s));
+            let t = a.setting(server, "ResponseFieldSize").map(|s| report(&s));
             let s = match &t {
                 Some(t) => format!(
                     "{} for {location}, which sends {} there: raise it in that VirtualHost \
@@ -785,9 +764,7 @@ fn apache_advice(
             s
         }
         "invalid_header" => {
-            let t = a
-                .setting(server, "ProxyBadHeader")
-                .map(|s| apache_report(&s));
+            let t = a.setting(server, "ProxyBadHeader").map(|s| report(&s));
             let s = format!(
                 "{rule} in {location}{}: the backend's response headers are not valid HTTP; \
                  fix the backend (ProxyBadHeader Ignore would only drop the bad lines)",
@@ -819,7 +796,7 @@ fn apache_advice(
         | "connection_reset"
         | "no_live_upstreams"
         | "connect_failed_unexplained" => {
-            let retry = apache_report(&a.retry(r));
+            let retry = report(&a.retry(r));
             let s = match a.balancer_of(target) {
                 Some(b) => {
                     let members: Vec<String> = b
@@ -869,7 +846,7 @@ fn apache_advice(
             .iter()
             .filter_map(|n| a.setting(server, n))
             .map(|s| {
-                let r = apache_report(&s);
+                let r = report(&s);
                 let q = apache_quote(&r);
                 settings.push(r);
                 q
@@ -956,38 +933,12 @@ fn apache_socket_advice(
                 }
             )
         }
-        _ if cause == "socket_permission" => {
-            let user = a
-                .user
-                .as_ref()
-                .map_or("httpd's User".to_string(), |(u, at)| match at {
-                    Some(at) => format!("httpd's User {u} ({at})"),
-                    None => format!("httpd's User {u}"),
-                });
-            format!(
-                "{rule} in {location}: {user} may not connect to {socket}{}: the owner, group \
-                 and mode of the socket (listen.owner, listen.group, listen.mode of the pool that \
-                 creates it) must let it",
-                if cfg.pools.is_empty() {
-                    ""
-                } else {
-                    " (no php-fpm pool given listens there)"
-                }
-            )
-        }
         None if cfg.pools.is_empty() => format!(
             "{rule} in {location}: the socket {socket} does not exist; give the php-fpm pool \
              files with --config to check that a pool listens there"
         ),
         None => {
-            let listens: Vec<String> = cfg
-                .pools
-                .iter()
-                .filter_map(|pool| {
-                    pool.listen()
-                        .map(|(l, at)| format!("{l} (pool {}, {at})", pool.name))
-                })
-                .collect();
+            let listens = php_fpm::listens(&cfg.pools);
             format!(
                 "{rule} in {location} names a socket no php-fpm pool listens on; the pools listen \
                  on {}",

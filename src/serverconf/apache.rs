@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::source::{Origin, SourceFile, read_included};
+use super::source::{Origin, Setting, SourceFile, read_included};
 use crate::error::{Error, Result};
 
 /// One directive, or a `<Section args>` with its block.
@@ -713,19 +713,6 @@ pub struct Balancer {
     pub members: Vec<Member>,
     /// `ProxySet` parameters, with their places.
     pub params: Vec<(String, String, Origin)>,
-}
-
-/// A setting's value where it applies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// The directive or parameter (`ProxyTimeout`, `timeout`).
-    pub name: String,
-    /// Its value.
-    pub value: String,
-    /// Where it is set; `None` for httpd's default.
-    pub at: Option<Origin>,
-    /// Set in the virtual host (or on the rule) itself.
-    pub here: bool,
 }
 
 /// httpd's defaults for the settings the advice quotes.

@@ -9,7 +9,7 @@ use super::ServerConfig;
 use super::advice::Advice;
 use super::apache::{self, Apache, Route};
 use super::nginx::{self, Location, Nginx};
-use super::php_fpm::Pool;
+use super::php_fpm::{self, Pool};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -248,14 +248,7 @@ fn apache_lint(cfg: &ServerConfig, a: &Apache, out: &mut Vec<Finding>) {
                 let socket = apache::endpoint(target);
                 match cfg.pools.iter().find(|p| p.serves(socket)) {
                     None if !cfg.pools.is_empty() => {
-                        let listens: Vec<String> = cfg
-                            .pools
-                            .iter()
-                            .filter_map(|p| {
-                                p.listen()
-                                    .map(|(l, at)| format!("{l} (pool {}, {at})", p.name))
-                            })
-                            .collect();
+                        let listens = php_fpm::listens(&cfg.pools);
                         out.push(Finding::error(
                             "socket_missing",
                             at.clone(),
@@ -394,14 +387,7 @@ fn location(cfg: &ServerConfig, n: &Nginx, loc: &Location, out: &mut Vec<Finding
         && !cfg.pools.is_empty()
         && !cfg.pools.iter().any(|p| p.serves(host))
     {
-        let listens: Vec<String> = cfg
-            .pools
-            .iter()
-            .filter_map(|p| {
-                p.listen()
-                    .map(|(l, at)| format!("{l} (pool {}, {at})", p.name))
-            })
-            .collect();
+        let listens = php_fpm::listens(&cfg.pools);
         out.push(Finding::error(
             "socket_missing",
             pass.at.to_string(),

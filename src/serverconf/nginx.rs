@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::source::{Origin, SourceFile, read_included};
+use super::source::{Origin, Setting, SourceFile, read_included};
 use crate::error::{Error, Result};
 
 /// One directive: `name args...;` or `name args... { block }`.
@@ -479,19 +479,6 @@ pub struct Nginx {
     pub sites: Vec<Site>,
     /// The main context's directives outside blocks (`user`).
     pub main_directives: Vec<Directive>,
-}
-
-/// A setting's value where it applies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// The directive.
-    pub name: String,
-    /// The value (arguments joined by spaces).
-    pub value: String,
-    /// Where it is set; `None` for nginx's default.
-    pub at: Option<Origin>,
-    /// Set in this very block (not inherited).
-    pub here: bool,
 }
 
 /// nginx's defaults for the directives the advice quotes.
