@@ -456,6 +456,7 @@ mod tests {
             incidents: Vec::new(),
             quiet: Vec::new(),
             activity: Default::default(),
+            startup_errors: Vec::new(),
         }
     }
 

@@ -13,7 +13,7 @@ mod filters;
 pub use filters::Filters;
 
 use crate::catalog::Catalog;
-use crate::event::{Failure, LineStats, LocalTime};
+use crate::event::{Failure, LineStats, LocalTime, StartupEvent};
 use crate::input::lines::split_lines;
 use crate::keys::{Interner, Key, KeyList, Keys, NO_KEY};
 use crate::parse;
@@ -37,6 +37,29 @@ pub trait Tally {
     /// Counts a failure whose keys have these ids (or [`NO_KEY`]); `text`
     /// is its first line.
     fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]);
+    /// A start-up or configuration error at `place`, with its message, the
+    /// configuration's `file:line` and its text.
+    fn startup(&mut self, s: &Startup<'_>);
+}
+
+/// A start-up or configuration error, placed in the input (see
+/// [`Tally::startup`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Startup<'a> {
+    /// What the scanner found.
+    pub event: &'a StartupEvent,
+    /// Input index.
+    pub file: u32,
+    /// Line number of its first line.
+    pub line: u64,
+    /// Physical lines.
+    pub lines: u32,
+    /// What failed.
+    pub message: &'a [u8],
+    /// The configuration's `file:line`.
+    pub config: Option<&'a [u8]>,
+    /// The record's text.
+    pub text: &'a [u8],
 }
 
 /// Longest multi-line record joined across a chunk end (nginx itself stops
@@ -223,6 +246,23 @@ impl<'a> Sequencer<'a> {
             };
             self.correlator.push(ev, at, text, keys, &mut |f, t| {
                 count(filters, f, t, Some(keys), remap, stats, agg)
+            });
+        }
+        for ev in &scan.startup {
+            if let Some(t) = ev.time
+                && (filters.since.is_some_and(|s| t < s) || filters.until.is_some_and(|u| t >= u))
+            {
+                continue;
+            }
+            let arena = |(a, b): (u32, u32)| &scan.startup_text[a as usize..b as usize];
+            agg.startup(&Startup {
+                event: ev,
+                file: self.file,
+                line: line_base + u64::from(ev.line) + 1,
+                lines: lines.unwrap_or(ev.lines),
+                message: arena(ev.message),
+                config: ev.config.map(arena),
+                text: &bytes[ev.start as usize..ev.end as usize],
             });
         }
         if !src.kept

@@ -63,7 +63,8 @@ impl ParseState {
 }
 
 /// A record whose text goes on over the next physical lines: nginx's
-/// FastCGI stderr records (PHP stack traces), and a container runtime's
+/// FastCGI stderr records (PHP stack traces), Apache's configuration
+/// syntax errors (what is wrong on the line after), and a container runtime's
 /// partial piece of a long line (see [`envelope`]); the lines that follow,
 /// up to one that [`record_closes`], are joined to it. Asks about the line
 /// `parse_head` read last.
@@ -73,7 +74,11 @@ pub fn record_opens(head: &Head<'_>, state: &mut ParseState) -> bool {
         state.partial = false;
         return true;
     }
-    head.server == Server::Nginx && nginx::opens_record(head.body)
+    match head.server {
+        Server::Nginx => nginx::opens_record(head.body),
+        Server::Apache => apache::opens_record(head.body),
+        Server::PhpFpm => false,
+    }
 }
 
 /// Forgets that the line read last was a partial piece (after a joined
@@ -87,6 +92,10 @@ pub fn record_opens_no_more(state: &mut ParseState) {
 pub fn record_closes(opener: &[u8], line: &[u8]) -> bool {
     if envelope::piece_goes_on(first_line(opener)) == Some(true) {
         return envelope::piece_goes_on(line) != Some(true);
+    }
+    // What is wrong with the configuration is the one line after it.
+    if opener.starts_with(apache::SYNTAX_ERROR) {
+        return true;
     }
     nginx::closes_record(line)
 }

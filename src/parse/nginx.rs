@@ -188,6 +188,22 @@ pub fn head_without_level(b: &[u8]) -> Option<Head<'_>> {
     Some(head)
 }
 
+/// What nginx writes to stderr when it starts or tests its configuration
+/// (`nginx -t`), before or instead of its log: `nginx: [emerg] unknown
+/// directive "proxy_pas" in /etc/nginx/conf.d/x.conf:8` and the verdict
+/// after it, `nginx: configuration file /etc/nginx/nginx.conf test failed`.
+pub fn stderr_head(b: &[u8]) -> Option<Head<'_>> {
+    let rest = b.strip_prefix(b"nginx: ")?;
+    if let Some((level, body)) = any_level(rest) {
+        return Some(Head {
+            level,
+            ..Head::bare(Server::Nginx, body)
+        });
+    }
+    (rest.starts_with(b"configuration file ") || rest.starts_with(b"the configuration file "))
+        .then(|| Head::bare(Server::Nginx, rest))
+}
+
 /// A fragment that starts at the connection number, `*7 upstream timed
 /// out ...`: nothing of the prefix is left but the `*N `, so a message
 /// must follow it.

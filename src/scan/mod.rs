@@ -19,8 +19,9 @@ pub mod route;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::catalog::startup;
 use crate::catalog::{Catalog, FitMemo};
-use crate::event::{Event, LineStats, UNRECOGNIZED_SAMPLES};
+use crate::event::{Event, LineStats, StartupEvent, UNRECOGNIZED_SAMPLES};
 use crate::input::lines::{self, MAX_LINE};
 use crate::keys::{KeySource, KeyTable, Keys, NO_KEY};
 use crate::parse::{self, Head, ParseState, Scratch};
@@ -51,6 +52,12 @@ pub struct OpenTail {
 pub struct Scan {
     /// Classified records in order.
     pub events: Vec<Event>,
+    /// Start-up and configuration errors, in order (no failed requests).
+    pub startup: Vec<StartupEvent>,
+    /// Their texts, which [`StartupEvent`] points into: such lines are
+    /// rare, and their texts may be decoded from an envelope, so they are
+    /// copied here.
+    pub startup_text: Vec<u8>,
     /// The keys first used in this chunk (see [`KeySource`]).
     pub new_keys: Keys,
     /// Where the events' key ids point.
@@ -70,6 +77,8 @@ pub struct Scan {
 impl Scan {
     fn clear(&mut self) {
         self.events.clear();
+        self.startup.clear();
+        self.startup_text.clear();
         self.new_keys.clear();
         self.key_source = KeySource::default();
         self.stats = LineStats::default();
@@ -267,6 +276,28 @@ impl<'c> Scanner<'c> {
         lines: u32,
         out: &mut Scan,
     ) {
+        if let Some(s) = startup::classify(head) {
+            let text = &mut out.startup_text;
+            let mut put = |parts: &[&[u8]]| {
+                let from = text.len() as u32;
+                parts.iter().for_each(|p| text.extend_from_slice(p));
+                (from, text.len() as u32)
+            };
+            let message = put(&[s.message]);
+            let config = s.config.map(|(file, line)| put(&[file, b":", line]));
+            out.startup.push(StartupEvent {
+                kind: s.kind,
+                server: head.server,
+                time: head.time,
+                line,
+                start: start as u32,
+                end: end as u32,
+                lines,
+                message,
+                config,
+            });
+            return;
+        }
         let classified =
             self.catalog
                 .classify_with(head, &mut self.upstream_buf, Some(&mut self.memo));
