@@ -2,6 +2,8 @@
 //! matching row says of a line ([`Classified`]). Shared by the classifier
 //! of every server.
 
+use std::sync::LazyLock;
+
 use memchr::memmem;
 
 use super::errno::Errno;
@@ -116,6 +118,13 @@ pub fn finish<'a>(
             }
         }
     };
+    // Network unreachable towards an IPv6 address: the host has no IPv6.
+    let cause = match (errno, upstream) {
+        (Some(Errno::NetUnreachable), Some(u)) if is_ipv6(u) => {
+            cause.map(|id| if id == IPV6.0 { IPV6.1 } else { id })
+        }
+        _ => cause,
+    };
     Some(Classified {
         cause,
         role,
@@ -125,6 +134,26 @@ pub fn finish<'a>(
         route,
         request,
     })
+}
+
+/// `upstream_unreachable` and what it is towards an IPv6 address.
+static IPV6: LazyLock<(CauseId, CauseId)> = LazyLock::new(|| {
+    let id = |s| CauseId::from_id(s).unwrap_or_else(|| panic!("unknown cause id {s}"));
+    (id("upstream_unreachable"), id("upstream_ipv6_unreachable"))
+});
+
+/// An upstream written as an IPv6 literal: `http://[2001:db8::1]:8080`,
+/// `[2001:db8::1]:8080`.
+fn is_ipv6(u: &[u8]) -> bool {
+    let host = match find(u, b"://") {
+        Some(i) => &u[i + 3..],
+        None => u,
+    };
+    host.first() == Some(&b'[')
+        && host[1..]
+            .iter()
+            .take_while(|&&c| c != b']')
+            .any(|&c| c == b':')
 }
 
 /// Whether the errno fits the row's rule.
