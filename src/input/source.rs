@@ -1,7 +1,9 @@
-//! Inputs: files, directories of rotated logs, stdin; gzip by magic bytes.
+//! Inputs: files, directories of rotated logs, stdin; gzip, bzip2, xz and
+//! zstd by magic bytes.
 //!
-//! Rotated logs come as `error.log`, `error.log.1`, `error.log.2.gz`, so the
-//! compression is recognised from the first two bytes, never from the name.
+//! Rotated logs come as `error.log`, `error.log.1`, `error.log.2.gz` (or
+//! `.bz2`, `.xz`, `.zst`, logrotate's `compresscmd`), so the compression is
+//! recognised from the first bytes, never from the name.
 //! A directory stands for the error logs in it, oldest rotation first, so
 //! the report reads in time order.
 
@@ -157,7 +159,10 @@ fn rotation_key(path: &Path) -> (String, Reverse<u64>, String) {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let trimmed = name.strip_suffix(".gz").unwrap_or(&name);
+    let trimmed = [".gz", ".bz2", ".xz", ".zst"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext))
+        .unwrap_or(&name);
     if let Some((base, num)) = trimmed.rsplit_once('.')
         && let Ok(n) = num.parse::<u64>()
     {
@@ -250,15 +255,90 @@ pub const BOM: &[u8] = b"\xef\xbb\xbf";
 /// Compression formats told by their magic bytes that upcause does not
 /// decompress, with the command that does.
 const UNSUPPORTED: &[(&[u8], &str, &str)] = &[
-    (b"\x28\xb5\x2f\xfd", "zstd", "zstd -dc"),
-    (b"BZh", "bzip2", "bzip2 -dc"),
-    (b"\xfd7zXZ\x00", "xz", "xz -dc"),
     (b"\x04\x22\x4d\x18", "lz4", "lz4 -dc"),
     (b"\x5d\x00\x00", "lzma", "xz -dc"),
     (b"\x1f\x9d", "compress (.Z)", "gzip -dc"),
     (b"PK\x03\x04", "zip", "unzip -p"),
     (b"7z\xbc\xaf\x27\x1c", "7-zip", "7z x -so"),
 ];
+
+/// The compressions upcause reads, told by their magic bytes. Each
+/// decoder reads concatenated members or streams to the end, as the
+/// command-line tools do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// gzip (`1f 8b`).
+    Gzip,
+    /// bzip2 (`BZh`).
+    Bzip2,
+    /// xz (`fd 37 7a 58 5a 00`).
+    Xz,
+    /// zstd (`28 b5 2f fd`).
+    Zstd,
+}
+
+impl Codec {
+    /// The compression `head` starts with, if upcause reads it.
+    pub fn of(head: &[u8]) -> Option<Codec> {
+        [
+            (&b"\x1f\x8b"[..], Codec::Gzip),
+            (b"BZh", Codec::Bzip2),
+            (b"\xfd7zXZ\x00", Codec::Xz),
+            (b"\x28\xb5\x2f\xfd", Codec::Zstd),
+        ]
+        .into_iter()
+        .find_map(|(magic, c)| head.starts_with(magic).then_some(c))
+    }
+
+    /// A reader of what `stream` holds decompressed.
+    fn decoder<R: io::BufRead + Send + 'static>(
+        self,
+        stream: R,
+    ) -> io::Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            Codec::Gzip => Box::new(MultiGzDecoder::new(stream)),
+            Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(stream)),
+            Codec::Xz => Box::new(lzma_rust2::XzReader::new(stream, true)),
+            Codec::Zstd => Box::new(ZstdFrames::new(stream)?),
+        })
+    }
+}
+
+/// zstd frames one after the other (`cat a.zst b.zst`, as `zstd -d` reads
+/// them): each decoded in turn to the end of the stream.
+struct ZstdFrames<R: io::BufRead> {
+    frame: Option<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>,
+}
+
+impl<R: io::BufRead> ZstdFrames<R> {
+    fn new(stream: R) -> io::Result<Self> {
+        let frame = ruzstd::decoding::StreamingDecoder::new(stream).map_err(io::Error::other)?;
+        Ok(ZstdFrames { frame: Some(frame) })
+    }
+}
+
+impl<R: io::BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(frame) = &mut self.frame else {
+                return Ok(0);
+            };
+            let n = frame.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // This frame is done: the next one, if the stream goes on.
+            let Some(mut stream) = self.frame.take().map(|f| f.into_inner()) else {
+                return Ok(0);
+            };
+            if stream.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            self.frame =
+                Some(ruzstd::decoding::StreamingDecoder::new(stream).map_err(io::Error::other)?);
+        }
+    }
+}
 
 /// Why the first bytes of an input (`head`, after gzip decompression if it
 /// was gzip) show that it is no text log: compressed in a format upcause
@@ -321,12 +401,12 @@ fn peek(mut r: Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Box<dyn Read + Send
 /// mark at the start is dropped. The stream comes back whole otherwise.
 pub fn sniff(raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     let (head, rest) = peek(raw)?;
-    let (head, rest) = if head.starts_with(&[0x1f, 0x8b]) {
-        let stream = io::Cursor::new(head).chain(rest);
-        let decoder = MultiGzDecoder::new(io::BufReader::with_capacity(256 * 1024, stream));
-        peek(Box::new(decoder))?
-    } else {
-        (head, rest)
+    let (head, rest) = match Codec::of(&head) {
+        Some(codec) => {
+            let stream = io::Cursor::new(head).chain(rest);
+            peek(codec.decoder(io::BufReader::with_capacity(256 * 1024, stream))?)?
+        }
+        None => (head, rest),
     };
     if let Some(why) = not_text(&head) {
         return Err(io::Error::other(why));
@@ -429,21 +509,29 @@ mod tests {
         let elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\0\0";
         assert!(not_text(elf).unwrap().starts_with("binary file"));
         assert!(
-            not_text(b"\x28\xb5\x2f\xfdxx")
+            not_text(b"\x04\x22\x4d\x18xx")
                 .unwrap()
-                .starts_with("zstd-compressed")
+                .starts_with("lz4-compressed")
         );
         assert!(
-            not_text(b"BZh91AY&SY")
+            not_text(b"PK\x03\x04xx")
                 .unwrap()
-                .starts_with("bzip2-compressed")
+                .starts_with("zip-compressed")
         );
         assert!(
-            not_text(b"\xfd7zXZ\0\0")
+            not_text(b"7z\xbc\xaf\x27\x1c")
                 .unwrap()
-                .starts_with("xz-compressed")
+                .starts_with("7-zip-compressed")
         );
-        assert!(not_text(b"\xef\xbb\xbfBZh9").unwrap().starts_with("bzip2"));
+        assert!(
+            not_text(b"\xef\xbb\xbfPK\x03\x04")
+                .unwrap()
+                .starts_with("zip")
+        );
+        // What upcause decompresses is no reason to refuse.
+        for magic in [&b"BZh91AY&SY"[..], b"\xfd7zXZ\0\0", b"\x28\xb5\x2f\xfd"] {
+            assert!(Codec::of(magic).is_some());
+        }
     }
 
     #[test]
