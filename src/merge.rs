@@ -130,6 +130,11 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
             },
         });
     }
+    agg.unread = r
+        .skipped_files
+        .iter()
+        .map(|s| (s.path.clone(), s.reason.clone()))
+        .collect();
     agg.cells = crate::report::cells_of(&r.activity, &mut agg, &file_index)?;
     agg.upstreams.folded += r.folded.upstreams;
     agg.routes.folded += r.folded.routes;

@@ -68,6 +68,20 @@ pub struct Report {
     /// in `causes` nor in any count of failures.
     #[serde(default)]
     pub startup_errors: Vec<StartupReport>,
+    /// Files of folders without `*error*log*` files that were not read,
+    /// as their first lines showed.
+    #[serde(default)]
+    pub skipped_files: Vec<SkippedFile>,
+}
+
+/// A file found in a folder and not read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SkippedFile {
+    /// Its path.
+    pub path: String,
+    /// Why: `an access log, not an error log`, `not an error log (unknown
+    /// format)`.
+    pub reason: String,
 }
 
 /// One start-up or configuration error.
@@ -674,6 +688,14 @@ impl Report {
             },
             activity: activity(agg, &example),
             startup_errors: startup_errors(agg, &example),
+            skipped_files: agg
+                .unread
+                .iter()
+                .map(|(path, reason)| SkippedFile {
+                    path: path.clone(),
+                    reason: reason.clone(),
+                })
+                .collect(),
         }
     }
 

@@ -250,6 +250,8 @@ pub struct Aggregator {
     pub cells: Cells,
     /// Start-up and configuration errors: no failures, counted apart.
     pub startup: startup::StartupErrors,
+    /// Files of folders without error logs that were not read, and why.
+    pub unread: Vec<(String, String)>,
 }
 
 impl Aggregator {
@@ -265,6 +267,7 @@ impl Aggregator {
             unrecognized: Vec::new(),
             cells: Cells::default(),
             startup: startup::StartupErrors::default(),
+            unread: Vec::new(),
         }
     }
 
@@ -502,6 +505,7 @@ impl Aggregator {
             c.line.file += file_offset;
         });
         self.startup.merge(other.startup, file_offset);
+        self.unread.extend(other.unread);
         self.files.extend(other.files);
         self.coarsen();
     }

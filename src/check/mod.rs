@@ -457,6 +457,7 @@ mod tests {
             quiet: Vec::new(),
             activity: Default::default(),
             startup_errors: Vec::new(),
+            skipped_files: Vec::new(),
         }
     }
 

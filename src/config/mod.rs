@@ -91,6 +91,8 @@ pub struct MergeConfig {
 pub struct AnalyzeConfig {
     /// Inputs as given (directories expanded later).
     pub paths: Vec<PathBuf>,
+    /// Directories are read with the folders below them.
+    pub recursive: bool,
     /// Output format.
     pub format: OutputFormat,
     /// Timeline window in seconds.
@@ -167,6 +169,7 @@ impl AnalyzeConfig {
         let server_config = ServerConfig::load(&a.configs)?;
         Ok(AnalyzeConfig {
             server_config,
+            recursive: !a.no_recursive,
             paths: a.paths,
             format: OutputFormat::Text,
             window,

@@ -52,44 +52,166 @@ pub struct Expanded {
     /// Entries of directories that were skipped, and why (a FIFO, a
     /// device, a socket, a link to one of them: `error.log -> /dev/stderr`).
     pub skipped: Vec<String>,
+    /// Files of folders without error logs that were not read, as their
+    /// first lines showed, and why (an access log, an unknown format).
+    pub unread: Vec<(String, &'static str)>,
 }
 
+/// What a file's first lines say it is (see [`Walk::looks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Looks {
+    /// Lines of a known error log.
+    ErrorLog,
+    /// An access log's lines (`1.2.3.4 - - [20/Nov/2026:10:23:45 +0000] "GET ..." 200 ...`).
+    AccessLog,
+    /// Neither.
+    Unknown,
+}
+
+/// How directories are read.
+pub struct Walk<'a> {
+    /// Into every folder below (links followed, each folder once).
+    pub recursive: bool,
+    /// What the first bytes of a file (decompressed) say it is: asked for
+    /// the files of a folder that holds no `*error*log*` file.
+    pub looks: &'a dyn Fn(&[u8]) -> Looks,
+}
+
+/// Folders deeper than this below a directory given are not read.
+const MAX_DEPTH: usize = 32;
+
 /// Turns the command-line paths into inputs: `-` is stdin, a directory is
-/// replaced by the regular files among its error logs. Paths that cannot
-/// be listed come back as errors beside the inputs that can be read.
-pub fn expand(paths: &[PathBuf]) -> Expanded {
+/// replaced by the regular files among its error logs, and those of every
+/// folder below it (see [`Walk`]). Paths that cannot be listed come back as
+/// errors beside the inputs that can be read.
+pub fn expand(paths: &[PathBuf], walk: &Walk<'_>) -> Expanded {
     if paths.is_empty() {
         return Expanded {
             inputs: vec![InputSpec::Stdin],
             ..Default::default()
         };
     }
-    let mut inputs = Vec::new();
-    let mut errors = Vec::new();
-    let mut skipped = Vec::new();
+    let mut out = Expanded::default();
     for path in paths {
         if path.as_os_str() == "-" {
-            inputs.push(InputSpec::Stdin);
+            out.inputs.push(InputSpec::Stdin);
             continue;
         }
         match fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => match error_logs_in(path, &mut skipped) {
-                Ok(found) if found.is_empty() && skipped.is_empty() => errors.push(Error::input(
-                    path.display().to_string(),
-                    io::Error::other("directory holds no error logs (*error*log*)"),
-                )),
-                Ok(found) => inputs.extend(found.into_iter().map(InputSpec::Listed)),
-                Err(e) => errors.push(Error::input(path.display().to_string(), e)),
-            },
+            Ok(meta) if meta.is_dir() => {
+                let mut found = Vec::new();
+                let unread_before = out.unread.len();
+                let mut seen = std::collections::HashSet::new();
+                let listed = walk_dir(path, walk, 0, &mut seen, &mut found, &mut out);
+                match listed {
+                    Ok(()) if found.is_empty() && out.skipped.is_empty() => {
+                        let why = if out.unread.len() > unread_before {
+                            "directory holds no error logs (*error*log*), and none of its files looks like one"
+                        } else {
+                            "directory holds no error logs (*error*log*)"
+                        };
+                        out.errors.push(Error::input(
+                            path.display().to_string(),
+                            io::Error::other(why),
+                        ))
+                    }
+                    Ok(()) => out.inputs.extend(found.into_iter().map(InputSpec::Listed)),
+                    Err(e) => out.errors.push(Error::input(path.display().to_string(), e)),
+                }
+            }
             // Files, FIFOs, devices: opening them reports any problem.
-            _ => inputs.push(InputSpec::Path(path.clone())),
+            _ => out.inputs.push(InputSpec::Path(path.clone())),
         }
     }
-    Expanded {
-        inputs,
-        errors,
-        skipped,
+    out
+}
+
+/// The error logs of `dir` in rotation order, then those of the folders
+/// below it (by name), into `found`. A folder with no `*error*log*` file
+/// gives the files whose first lines are an error log's; the others are
+/// listed in [`Expanded::unread`].
+fn walk_dir(
+    dir: &Path,
+    walk: &Walk<'_>,
+    depth: usize,
+    seen: &mut std::collections::HashSet<PathBuf>,
+    found: &mut Vec<PathBuf>,
+    out: &mut Expanded,
+) -> io::Result<()> {
+    // Each folder once, however links lead to it (a loop included); `seen`
+    // holds the files read too.
+    if !seen.insert(fs::canonicalize(dir)?) {
+        return Ok(());
     }
+    let mut logs = error_logs_in(dir, &mut out.skipped)?;
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    if logs.is_empty() {
+        let mut by_content = Vec::new();
+        for path in entries
+            .iter()
+            .filter(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
+        {
+            match first_bytes(path) {
+                Ok(head) => match (walk.looks)(&head) {
+                    Looks::ErrorLog => by_content.push(path.clone()),
+                    Looks::AccessLog => out.unread.push((
+                        path.display().to_string(),
+                        "an access log, not an error log",
+                    )),
+                    Looks::Unknown => out.unread.push((
+                        path.display().to_string(),
+                        "not an error log (unknown format)",
+                    )),
+                },
+                Err(e) => out.skipped.push(format!(
+                    "{}: skipped: {}",
+                    path.display(),
+                    crate::error::describe_io(&e)
+                )),
+            }
+        }
+        by_content.sort_by_cached_key(|p| rotation_key(p));
+        logs = by_content;
+    }
+    // A file reached twice (`/var/log/containers/*.log` are links into
+    // `/var/log/pods`) is read once, where it is met first.
+    found.extend(
+        logs.into_iter()
+            .filter(|p| fs::canonicalize(p).map_or(true, |c| seen.insert(c))),
+    );
+    if !walk.recursive || depth >= MAX_DEPTH {
+        return Ok(());
+    }
+    for sub in entries
+        .iter()
+        .filter(|p| fs::metadata(p).is_ok_and(|m| m.is_dir()))
+    {
+        if let Err(e) = walk_dir(sub, walk, depth + 1, seen, found, out) {
+            out.skipped.push(format!(
+                "{}: skipped: {}",
+                sub.display(),
+                crate::error::describe_io(&e)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The first [`HEAD`] bytes of a regular file, decompressed.
+fn first_bytes(path: &Path) -> io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
+    let mut r = match sniff(Box::new(file)) {
+        Ok(r) => r,
+        // Binary, or compressed in a format not read: no log of ours.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut head = vec![0u8; HEAD];
+    let n = read_head(&mut r, &mut head)?;
+    head.truncate(n);
+    Ok(head)
 }
 
 /// What a file that is not a regular one is, for messages.
@@ -421,6 +543,98 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// Folders below read; a file with `[error]` in its first bytes is
+    /// taken for an error log, one with `HTTP/1.1" ` for an access log.
+    const TEST_WALK: Walk<'static> = Walk {
+        recursive: true,
+        looks: &|head: &[u8]| {
+            if crate::bytes::find(head, b"[error]").is_some() {
+                Looks::ErrorLog
+            } else if crate::bytes::find(head, b"HTTP/1.1\" ").is_some() {
+                Looks::AccessLog
+            } else {
+                Looks::Unknown
+            }
+        },
+    };
+
+    #[test]
+    fn folders_below_in_order_links_once_and_files_told_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("nginx/old")).unwrap();
+        fs::create_dir_all(root.join("pods/a")).unwrap();
+        fs::create_dir_all(root.join("containers")).unwrap();
+        let line = b"2026/11/21 09:37:49 [error] 1#1: x\n";
+        for f in [
+            "nginx/error.log",
+            "nginx/error.log.1",
+            "nginx/old/error.log.2.gz",
+            "pods/a/0.log",
+        ] {
+            fs::write(root.join(f), line).unwrap();
+        }
+        fs::write(
+            root.join("nginx/access.log"),
+            b"1.2.3.4 - - [x] \"GET / HTTP/1.1\" 200 1\n",
+        )
+        .unwrap();
+        fs::write(
+            root.join("containers/access-1.log"),
+            b"1.2.3.4 - - [x] \"GET / HTTP/1.1\" 200 1\n",
+        )
+        .unwrap();
+        fs::write(root.join("containers/notes.txt"), b"hello\n").unwrap();
+        std::os::unix::fs::symlink(root.join("pods/a/0.log"), root.join("containers/web.log"))
+            .unwrap();
+        // A loop: read once.
+        std::os::unix::fs::symlink(root, root.join("nginx/old/up")).unwrap();
+        let names = |e: &Expanded| -> Vec<String> {
+            e.inputs
+                .iter()
+                .map(|i| {
+                    i.display_name()
+                        .strip_prefix(&format!("{}/", root.display()))
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        };
+        let e = expand(&[root.to_path_buf()], &TEST_WALK);
+        assert_eq!(
+            names(&e),
+            [
+                "containers/web.log",
+                "nginx/error.log.1",
+                "nginx/error.log",
+                "nginx/old/error.log.2.gz"
+            ]
+        );
+        let unread: Vec<(String, &str)> = e
+            .unread
+            .iter()
+            .map(|(p, why)| (p.rsplit('/').next().unwrap().to_string(), *why))
+            .collect();
+        assert_eq!(
+            unread,
+            [
+                (
+                    "access-1.log".to_string(),
+                    "an access log, not an error log"
+                ),
+                ("notes.txt".to_string(), "not an error log (unknown format)")
+            ]
+        );
+        let e = expand(
+            &[root.join("nginx")],
+            &Walk {
+                recursive: false,
+                ..TEST_WALK
+            },
+        );
+        assert_eq!(names(&e), ["nginx/error.log.1", "nginx/error.log"]);
+    }
+
     #[test]
     fn directory_lists_error_logs_oldest_first() {
         let dir = tempfile::tempdir().unwrap();
@@ -468,7 +682,7 @@ mod tests {
         .unwrap();
         let found = error_logs_in(dir.path(), &mut Vec::new()).unwrap();
         assert_eq!(found, vec![dir.path().join(odd)]);
-        let e = expand(&[dir.path().to_path_buf()]);
+        let e = expand(&[dir.path().to_path_buf()], &TEST_WALK);
         assert!(e.errors.is_empty());
         assert_eq!(e.inputs, vec![InputSpec::Listed(dir.path().join(odd))]);
     }
@@ -560,7 +774,7 @@ mod tests {
     #[test]
     fn missing_and_dash() {
         let Expanded { inputs, errors, .. } =
-            expand(&[PathBuf::from("-"), PathBuf::from("/no/such")]);
+            expand(&[PathBuf::from("-"), PathBuf::from("/no/such")], &TEST_WALK);
         assert_eq!(
             inputs,
             vec![InputSpec::Stdin, InputSpec::Path(PathBuf::from("/no/such"))]
@@ -581,7 +795,7 @@ mod tests {
         let fifo = dir.path().join("php_error.log");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.unwrap().success());
-        let e = expand(&[dir.path().to_path_buf()]);
+        let e = expand(&[dir.path().to_path_buf()], &TEST_WALK);
         assert!(e.errors.is_empty());
         assert_eq!(
             e.inputs,

@@ -609,6 +609,34 @@ fn notes(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Resul
             )?;
         }
     }
+    if !r.skipped_files.is_empty() {
+        let n = r.skipped_files.len() as u64;
+        note(
+            out,
+            format!(
+                "note: {} {} not read: {} in a folder without *error*log* files, and {} first lines are no error log's:",
+                thousands(n),
+                plural(n, "file", "files"),
+                plural(n, "it is", "they are"),
+                plural(n, "its", "their"),
+            ),
+            &yellow,
+        )?;
+        const SHOWN: usize = 10;
+        for f in r.skipped_files.iter().take(SHOWN) {
+            note(out, format!("  {}: {}", escape(&f.path), f.reason), &plain)?;
+        }
+        if r.skipped_files.len() > SHOWN {
+            note(
+                out,
+                format!(
+                    "  and {} more (see the JSON report's skipped_files)",
+                    r.skipped_files.len() - SHOWN
+                ),
+                &plain,
+            )?;
+        }
+    }
     if r.lines.oversized > 0 {
         note(
             out,
