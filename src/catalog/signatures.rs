@@ -19,7 +19,8 @@ use crate::event::Server::{Apache, Nginx, PhpFpm};
 
 /// Tokens that let an nginx line past the prefilter: `upstream` (in every
 /// upstream action and most upstream messages) and the few failures that
-/// do not mention it.
+/// do not mention it. Lines at the `alert` level (a worker that died) skip
+/// it: they are rare, and a token more would cost every line.
 pub const NGINX_PREFILTER: &[&str] = &[
     "upstream",
     "worker_connections",
@@ -28,7 +29,6 @@ pub const NGINX_PREFILTER: &[&str] = &[
     "(23: ",
     "files are available",
     "Too many open files",
-    "exited on signal",
 ];
 
 /// Errno meanings of a failed connect, for nginx and Apache alike.

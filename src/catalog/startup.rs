@@ -156,9 +156,11 @@ fn kind(id: &str) -> StartupId {
 /// only at `emerg`, `alert` and `crit` or with no prefix at all.
 #[inline]
 pub fn classify<'a>(head: &Head<'a>) -> Option<Startup<'a>> {
-    match head.server {
-        Nginx if head.level == b"emerg" => Some(nginx(head.body)),
-        Apache if matches!(head.level, b"" | b"emerg" | b"alert" | b"crit") => apache(head.body),
+    // The levels told apart by their first two letters (`error` and
+    // `emerg` share the first and the length), before any comparison.
+    match (head.server, head.level) {
+        (Nginx, [b'e', b'm', ..]) if head.level == b"emerg" => Some(nginx(head.body)),
+        (Apache, [] | [b'e', b'm', ..] | [b'a', b'l', ..] | [b'c', b'r', ..]) => apache(head.body),
         _ => None,
     }
 }

@@ -388,8 +388,9 @@ const DOWN_AFTER_SECS: i64 = 600;
 struct DownGroups {
     no_live: CauseId,
     down: CauseId,
-    /// Causes that say nothing of the group's servers.
-    neutral: Vec<CauseId>,
+    /// Causes that say nothing of the group's servers, one bit per id
+    /// (ids are below 64: `Restatus` holds them so too).
+    neutral: u64,
     /// Whether a failure of a server was counted in this input, and the
     /// time of the last one that had a time.
     seen: bool,
@@ -409,8 +410,7 @@ impl DownGroups {
                 "upstreams_down",
             ]
             .into_iter()
-            .map(id)
-            .collect(),
+            .fold(0, |bits, c| bits | 1u64 << id(c).0),
             seen: false,
             last: None,
         }
@@ -433,7 +433,7 @@ impl DownGroups {
             };
             return if recent { self.no_live } else { self.down };
         }
-        if !self.neutral.contains(&f.cause) {
+        if self.neutral >> f.cause.0 & 1 == 0 {
             self.seen = true;
             if f.time.is_some() {
                 self.last = f.time;

@@ -114,6 +114,8 @@ pub struct Scanner<'c> {
     record_scratch: Scratch,
     /// A hard-wrapped record's lines joined (see [`Scanner::rewrap`]).
     wrap_buf: Vec<u8>,
+    /// The hard-wrapped record joined last in the chunk being scanned.
+    wrapped: Option<Wrapped>,
 }
 
 /// An nginx line hard-wrapped over several physical lines (see
@@ -161,6 +163,7 @@ impl<'c> Scanner<'c> {
             line_scratch: Scratch::default(),
             record_scratch: Scratch::default(),
             wrap_buf: Vec::new(),
+            wrapped: None,
         }
     }
 
@@ -195,7 +198,7 @@ impl<'c> Scanner<'c> {
         let mut state = ParseState::new(self.default_year);
         let mut leading = true;
         let mut open: Option<Open> = None;
-        let mut wrapped: Option<Wrapped> = None;
+        self.wrapped = None;
         let mut scratch = std::mem::take(&mut self.line_scratch);
         let mut idx = 0u32;
         for span in lines::spans(chunk) {
@@ -232,12 +235,12 @@ impl<'c> Scanner<'c> {
                 } else if let Some(w) = self.rewrap(
                     chunk,
                     (line_start, line_end, this),
-                    wrapped,
+                    self.wrapped,
                     &mut state,
                     out,
                 ) {
                     out.stats.continuation += 1;
-                    wrapped = Some(w);
+                    self.wrapped = Some(w);
                 } else {
                     out.stats.unrecognized += 1;
                     if out.unrecognized.len() < UNRECOGNIZED_SAMPLES {
@@ -357,6 +360,36 @@ impl<'c> Scanner<'c> {
         joined
     }
 
+    /// Keeps a start-up error found on a record (rare: out of line).
+    #[cold]
+    #[inline(never)]
+    fn startup(
+        head: &Head<'_>,
+        s: &startup::Startup<'_>,
+        (line, start, end, lines): (u32, usize, usize, u32),
+        out: &mut Scan,
+    ) {
+        let text = &mut out.startup_text;
+        let mut put = |parts: &[&[u8]]| {
+            let from = text.len() as u32;
+            parts.iter().for_each(|p| text.extend_from_slice(p));
+            (from, text.len() as u32)
+        };
+        let message = put(&[s.message]);
+        let config = s.config.map(|(file, line)| put(&[file, b":", line]));
+        out.startup.push(StartupEvent {
+            kind: s.kind,
+            server: head.server,
+            time: head.time,
+            line,
+            start: start as u32,
+            end: end as u32,
+            lines,
+            message,
+            config,
+        });
+    }
+
     /// Classifies a joined multi-line record.
     fn record(&mut self, chunk: &[u8], o: &Open, state: &mut ParseState, out: &mut Scan) {
         let mut scratch = std::mem::take(&mut self.record_scratch);
@@ -380,25 +413,7 @@ impl<'c> Scanner<'c> {
         out: &mut Scan,
     ) {
         if let Some(s) = startup::classify(head) {
-            let text = &mut out.startup_text;
-            let mut put = |parts: &[&[u8]]| {
-                let from = text.len() as u32;
-                parts.iter().for_each(|p| text.extend_from_slice(p));
-                (from, text.len() as u32)
-            };
-            let message = put(&[s.message]);
-            let config = s.config.map(|(file, line)| put(&[file, b":", line]));
-            out.startup.push(StartupEvent {
-                kind: s.kind,
-                server: head.server,
-                time: head.time,
-                line,
-                start: start as u32,
-                end: end as u32,
-                lines,
-                message,
-                config,
-            });
+            Self::startup(head, &s, (line, start, end, lines), out);
             return;
         }
         let classified =
