@@ -100,6 +100,7 @@ pub fn compile(sig: &Signature) -> Compiled {
 }
 
 /// What a line that fits row `c` says, with what its classifier found.
+#[inline]
 pub fn finish<'a>(
     c: &Compiled,
     errno: Option<Errno>,
@@ -118,12 +119,10 @@ pub fn finish<'a>(
             }
         }
     };
-    // Network unreachable towards an IPv6 address: the host has no IPv6.
-    let cause = match (errno, upstream) {
-        (Some(Errno::NetUnreachable), Some(u)) if is_ipv6(u) => {
-            cause.map(|id| if id == IPV6.0 { IPV6.1 } else { id })
-        }
-        _ => cause,
+    let cause = if errno == Some(Errno::NetUnreachable) {
+        ipv6_unreachable(cause, upstream)
+    } else {
+        cause
     };
     Some(Classified {
         cause,
@@ -134,6 +133,17 @@ pub fn finish<'a>(
         route,
         request,
     })
+}
+
+/// Network unreachable towards an IPv6 address: the host has no IPv6, so
+/// `upstream_unreachable` is `upstream_ipv6_unreachable` there.
+#[cold]
+#[inline(never)]
+fn ipv6_unreachable(cause: Option<CauseId>, upstream: Option<&[u8]>) -> Option<CauseId> {
+    match (cause, upstream) {
+        (Some(id), Some(u)) if id == IPV6.0 && is_ipv6(u) => Some(IPV6.1),
+        _ => cause,
+    }
 }
 
 /// `upstream_unreachable` and what it is towards an IPv6 address.

@@ -104,7 +104,9 @@ impl Nginx {
         // nginx logs failures towards upstreams at warn and above (info is
         // reserved for client-side errors); the prefilter then skips every
         // line without a failure token.
-        if matches!(head.level, b"info" | b"notice" | b"debug") {
+        // At `emerg` nginx did not start or reload: no request failed (see
+        // `startup`).
+        if matches!(head.level, b"info" | b"notice" | b"debug" | b"emerg") {
             return None;
         }
         let first = usize::from(*head.body.first()?);

@@ -152,15 +152,24 @@ fn kind(id: &str) -> StartupId {
 }
 
 /// The start-up error a line tells, if it tells one. Cheap for every other
-/// line: nginx lines are looked at only at the `emerg` level, Apache lines
-/// only at `emerg`, `alert` and `crit` or with no prefix at all.
+/// line: only a level of `emerg` or `alert` (told by its second letter,
+/// which no other level of nginx's or Apache's has) or none at all is
+/// looked at further; nginx lines at `emerg`, Apache lines at `emerg`,
+/// `alert` or with no prefix.
 #[inline]
 pub fn classify<'a>(head: &Head<'a>) -> Option<Startup<'a>> {
-    // The levels told apart by their first two letters (`error` and
-    // `emerg` share the first and the length), before any comparison.
+    match head.level {
+        [] | [_, b'm' | b'l', ..] => classify_rare(head),
+        _ => None,
+    }
+}
+
+/// [`classify`] past its first look.
+#[inline(never)]
+fn classify_rare<'a>(head: &Head<'a>) -> Option<Startup<'a>> {
     match (head.server, head.level) {
-        (Nginx, [b'e', b'm', ..]) if head.level == b"emerg" => Some(nginx(head.body)),
-        (Apache, [] | [b'e', b'm', ..] | [b'a', b'l', ..] | [b'c', b'r', ..]) => apache(head.body),
+        (Nginx, b"emerg") => Some(nginx(head.body)),
+        (Apache, b"" | b"emerg" | b"alert") => apache(head.body),
         _ => None,
     }
 }

@@ -427,11 +427,7 @@ impl DownGroups {
     #[inline]
     fn cause_of(&mut self, f: &Failure) -> CauseId {
         if f.cause == self.no_live {
-            let recent = match (self.last, f.time) {
-                (Some(last), Some(t)) => t.0.saturating_sub(last.0) <= DOWN_AFTER_SECS,
-                _ => self.seen,
-            };
-            return if recent { self.no_live } else { self.down };
+            return self.group_cause(f);
         }
         if self.neutral >> f.cause.0 & 1 == 0 {
             self.seen = true;
@@ -440,6 +436,16 @@ impl DownGroups {
             }
         }
         f.cause
+    }
+
+    /// [`DownGroups::cause_of`] a group that ran out of servers.
+    #[inline(never)]
+    fn group_cause(&self, f: &Failure) -> CauseId {
+        let recent = match (self.last, f.time) {
+            (Some(last), Some(t)) => t.0.saturating_sub(last.0) <= DOWN_AFTER_SECS,
+            _ => self.seen,
+        };
+        if recent { self.no_live } else { self.down }
     }
 }
 
@@ -457,13 +463,41 @@ fn count(
     agg: &mut impl Tally,
 ) {
     let cause = down.cause_of(f);
-    let moved;
-    let f = if cause == f.cause {
-        f
-    } else {
-        moved = Failure { cause, ..f.clone() };
-        &moved
-    };
+    if cause != f.cause {
+        return count_moved(cause, filters, f, text, keys, remap, stats, agg);
+    }
+    count_as(filters, f, text, keys, remap, stats, agg)
+}
+
+/// [`count`] of a failure counted under another cause than its line's
+/// (rare: out of line, so that the usual case is one piece of code).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn count_moved(
+    cause: CauseId,
+    filters: &Filters,
+    f: &Failure,
+    text: &[u8],
+    keys: Option<&Keys>,
+    remap: &mut Remap,
+    stats: &mut LineStats,
+    agg: &mut impl Tally,
+) {
+    let moved = Failure { cause, ..f.clone() };
+    count_as(filters, &moved, text, keys, remap, stats, agg);
+}
+
+/// [`count`] of a failure under the cause it is counted under.
+#[inline(always)]
+fn count_as(
+    filters: &Filters,
+    f: &Failure,
+    text: &[u8],
+    keys: Option<&Keys>,
+    remap: &mut Remap,
+    stats: &mut LineStats,
+    agg: &mut impl Tally,
+) {
     let upstream_bytes = keys.map_or_else(
         || match &f.upstream {
             Key::Owned(b) => Some(&b[..]),

@@ -412,14 +412,15 @@ impl<'c> Scanner<'c> {
         lines: u32,
         out: &mut Scan,
     ) {
-        if let Some(s) = startup::classify(head) {
-            Self::startup(head, &s, (line, start, end, lines), out);
-            return;
-        }
         let classified =
             self.catalog
                 .classify_with(head, &mut self.upstream_buf, Some(&mut self.memo));
         let Some(c) = classified else {
+            // No failure: perhaps the server could not start (the catalog
+            // gives no failure at nginx's `emerg`).
+            if let Some(s) = startup::classify(head) {
+                Self::startup(head, &s, (line, start, end, lines), out);
+            }
             return;
         };
         let upstream = c.upstream.map_or(NO_KEY, |u| self.upstreams.intern(u));
