@@ -148,11 +148,20 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     }
     let catalog = Catalog::new();
     let mut agg = Aggregator::new(cfg.window);
+    let walk = source::Walk {
+        recursive: cfg.recursive,
+        looks: &crate::parse::looks,
+    };
     let source::Expanded {
         inputs,
         errors,
         skipped,
-    } = source::expand(&cfg.paths);
+        unread,
+    } = source::expand(&cfg.paths, &walk);
+    agg.unread = unread
+        .into_iter()
+        .map(|(p, why)| (p, why.to_string()))
+        .collect();
     for note in &skipped {
         crate::error::print_error(&format!("note: {note}"));
     }

@@ -9,6 +9,7 @@
 //! and `merge` combine.
 
 pub mod cells;
+pub mod startup;
 pub mod window;
 
 use std::collections::BTreeMap;
@@ -19,8 +20,8 @@ use crate::event::{
     CauseId, Failure, LineStats, LocalTime, PerServer, Server, UNRECOGNIZED_SAMPLES,
 };
 use crate::keys::{Interner, NO_KEY, OTHER};
-use crate::order::Tally;
 use crate::order::correlate::client_status;
+use crate::order::{Startup, Tally};
 pub use cells::{Cells, Example};
 
 /// Most distinct upstreams kept before folding into `(other)`.
@@ -247,6 +248,10 @@ pub struct Aggregator {
     /// Failures per short window, cause, server and upstream, for
     /// incidents.
     pub cells: Cells,
+    /// Start-up and configuration errors: no failures, counted apart.
+    pub startup: startup::StartupErrors,
+    /// Files of folders without error logs that were not read, and why.
+    pub unread: Vec<(String, String)>,
 }
 
 impl Aggregator {
@@ -261,6 +266,8 @@ impl Aggregator {
             files: Vec::new(),
             unrecognized: Vec::new(),
             cells: Cells::default(),
+            startup: startup::StartupErrors::default(),
+            unread: Vec::new(),
         }
     }
 
@@ -497,6 +504,8 @@ impl Aggregator {
             }
             c.line.file += file_offset;
         });
+        self.startup.merge(other.startup, file_offset);
+        self.unread.extend(other.unread);
         self.files.extend(other.files);
         self.coarsen();
     }
@@ -531,6 +540,10 @@ impl Tally for Aggregator {
     #[inline]
     fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]) {
         Aggregator::add(self, f, upstream, route, text);
+    }
+
+    fn startup(&mut self, s: &Startup<'_>) {
+        self.startup.add(s);
     }
 }
 

@@ -509,6 +509,8 @@ mod tests {
             incidents: Vec::new(),
             quiet: Vec::new(),
             activity: Default::default(),
+            startup_errors: Vec::new(),
+            skipped_files: Vec::new(),
         }
     }
 

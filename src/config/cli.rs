@@ -204,10 +204,15 @@ pub struct MergeArgs {
 /// read logs the same way.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Error logs (plain or gzip), directories of them (*error*log*), or `-`
-    /// for stdin. Reads stdin when none is given.
+    /// Error logs (plain, gzip, bzip2, xz or zstd), directories of them
+    /// (*error*log*, and every folder below), or `-` for stdin. Reads stdin
+    /// when none is given.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// Read only the folders given, not the folders below them.
+    #[arg(long)]
+    pub no_recursive: bool,
 
     /// Timeline window: 30s, 1m, 5m, 1h ...
     #[arg(short, long, default_value = "1m", value_name = "DURATION")]

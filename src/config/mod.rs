@@ -96,6 +96,8 @@ pub struct MergeConfig {
 pub struct AnalyzeConfig {
     /// Inputs as given (directories expanded later).
     pub paths: Vec<PathBuf>,
+    /// Directories are read with the folders below them.
+    pub recursive: bool,
     /// Output format.
     pub format: ReportFormat,
     /// Timeline window in seconds.
@@ -175,6 +177,7 @@ impl AnalyzeConfig {
         let server_config = ServerConfig::load(&a.configs)?;
         Ok(AnalyzeConfig {
             server_config,
+            recursive: !a.no_recursive,
             paths: a.paths,
             format: ReportFormat::Text,
             window,
@@ -297,6 +300,7 @@ impl LintConfig {
     pub fn from_args(a: LintArgs) -> Result<Self> {
         let mut analyze = AnalyzeConfig::from_input(InputArgs {
             paths: a.logs,
+            no_recursive: false,
             window: "1m".into(),
             since: None,
             until: None,

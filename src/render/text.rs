@@ -91,7 +91,95 @@ fn body(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Result<(
             cause_block(i + 1, c, report, opts, &st, width, out)?;
         }
     }
+    startup_section(report, &st, width, out)?;
     notes(report, &st, width, out)
+}
+
+/// The start-up and configuration errors, apart from the causes: no
+/// failed requests, each with the configuration's file:line, count, times,
+/// meaning, fix and first line.
+fn startup_section(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    if r.startup_errors.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    let lines: u64 = r
+        .startup_errors
+        .iter()
+        .fold(0, |n, s| n.saturating_add(s.count));
+    for l in wrap(
+        &format!(
+            "Start-up and configuration errors: {} {} in {} {}, not failed requests (the server did not start or reload)",
+            thousands(lines),
+            plural(lines, "line", "lines"),
+            r.startup_errors.len(),
+            plural(r.startup_errors.len() as u64, "error", "errors"),
+        ),
+        "",
+        "  ",
+        width,
+    ) {
+        writeln!(out, "{}", st.bold(&l))?;
+    }
+    for (i, s) in r.startup_errors.iter().enumerate() {
+        writeln!(out)?;
+        for l in wrap(
+            &format!("S{}. {}: {} ({})", i + 1, s.kind, s.title, s.server),
+            "",
+            "    ",
+            width,
+        ) {
+            writeln!(out, "{}", st.bold(&l))?;
+        }
+        labelled(out, "message", &escape(&s.message), width)?;
+        if let Some(c) = &s.config {
+            labelled(out, "config", &escape(c), width)?;
+        }
+        let times = match (&s.first_seen, &s.last_seen) {
+            (Some(a), Some(b)) if a == b => format!(", at {}", pretty_time(a)),
+            (Some(a), Some(b)) => format!(", {} .. {}", pretty_time(a), pretty_time(b)),
+            _ => String::new(),
+        };
+        let untimed = match s.untimed {
+            0 => String::new(),
+            n if n >= s.count => ", with no time".to_string(),
+            n => format!(", {} with no time", thousands(n)),
+        };
+        labelled(
+            out,
+            "seen",
+            &format!(
+                "{} {}{times}{untimed}",
+                thousands(s.count),
+                plural(s.count, "time", "times")
+            ),
+            width,
+        )?;
+        // A kind's meaning and fix are said once, at its first error.
+        match r.startup_errors[..i]
+            .iter()
+            .position(|o| o.kind == s.kind && o.fix == s.fix)
+        {
+            Some(j) => labelled(out, "means", &format!("as S{}", j + 1), width)?,
+            None => {
+                labelled(out, "means", &s.meaning, width)?;
+                labelled(out, "fix", &s.fix, width)?;
+            }
+        }
+        labelled(
+            out,
+            "example",
+            &format!("{}:{}", escape(&s.example.file), s.example.line),
+            width,
+        )?;
+        let text = truncate(&escape(&s.example.text), 400);
+        let indent = " ".repeat(INDENT);
+        for l in wrap(&text, &indent, &indent, width.max(INDENT + 10)) {
+            let l = l.trim_end();
+            writeln!(out, "{indent}{}", st.dim(&l[INDENT.min(l.len())..]))?;
+        }
+    }
+    Ok(())
 }
 
 /// Display columns of `s` (one per character: what the report prints is
@@ -544,6 +632,34 @@ fn notes(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Resul
             note(
                 out,
                 format!("{place}{}", truncate(&escape(&e.text), room)),
+                &plain,
+            )?;
+        }
+    }
+    if !r.skipped_files.is_empty() {
+        let n = r.skipped_files.len() as u64;
+        note(
+            out,
+            format!(
+                "note: {} {} not read: {} in a folder without *error*log* files, and {} first lines are no error log's:",
+                thousands(n),
+                plural(n, "file", "files"),
+                plural(n, "it is", "they are"),
+                plural(n, "its", "their"),
+            ),
+            &yellow,
+        )?;
+        const SHOWN: usize = 10;
+        for f in r.skipped_files.iter().take(SHOWN) {
+            note(out, format!("  {}: {}", escape(&f.path), f.reason), &plain)?;
+        }
+        if r.skipped_files.len() > SHOWN {
+            note(
+                out,
+                format!(
+                    "  and {} more (see the JSON report's skipped_files)",
+                    r.skipped_files.len() - SHOWN
+                ),
                 &plain,
             )?;
         }
