@@ -15,9 +15,10 @@
 
 use std::path::Path;
 
+use crate::aggregate::startup::StartupStats;
 use crate::aggregate::{Aggregator, CauseStats, Example, FileStats, Sample};
 use crate::error::{Error, Result};
-use crate::event::{CauseId, LineStats, LocalTime};
+use crate::event::{CauseId, LineStats, LocalTime, Server, StartupId};
 use crate::keys::OTHER;
 use crate::parse::time;
 use crate::report::{Report, ReportFilters, SCHEMA_VERSION};
@@ -107,6 +108,34 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
             text: e.text.as_bytes().to_vec(),
         });
     }
+    for s in &r.startup_errors {
+        let kind = StartupId::from_id(&s.kind)
+            .ok_or_else(|| format!("unknown start-up error {}", s.kind))?;
+        let server = Server::ALL
+            .into_iter()
+            .find(|v| v.name() == s.server)
+            .ok_or_else(|| format!("unknown server {}", s.server))?;
+        agg.startup.restore(StartupStats {
+            kind,
+            server,
+            message: s.message.as_bytes().to_vec(),
+            config: s.config.as_ref().map(|c| c.as_bytes().to_vec()),
+            count: s.count,
+            untimed: s.untimed,
+            first: s.first_seen.as_deref().and_then(parse_time),
+            last: s.last_seen.as_deref().and_then(parse_time),
+            example: Example {
+                file: file_index(&s.example.file),
+                line: s.example.line,
+                text: s.example.text.as_bytes().to_vec(),
+            },
+        });
+    }
+    agg.unread = r
+        .skipped_files
+        .iter()
+        .map(|s| (s.path.clone(), s.reason.clone()))
+        .collect();
     agg.cells = crate::report::cells_of(&r.activity, &mut agg, &file_index)?;
     agg.upstreams.folded += r.folded.upstreams;
     agg.routes.folded += r.folded.routes;

@@ -527,7 +527,9 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("no_live_upstreams".to_string(), 2),
+                // No failure before them: the workers are taken to be
+                // marked down.
+                ("upstreams_down".to_string(), 2),
                 ("dns_resolution".to_string(), 1)
             ]
         );

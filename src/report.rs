@@ -10,6 +10,7 @@ pub mod clients;
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::cells::{Cell, CellKey, Cells};
+use crate::aggregate::startup::StartupStats;
 use crate::aggregate::{Aggregator, CauseStats, Counts, Example, window};
 use crate::catalog::causes::CauseInfo;
 use crate::event::{CauseId, LineStats, LocalTime, PerServer, Server};
@@ -67,6 +68,56 @@ pub struct Report {
     /// What the access logs say clients got; absent when none was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_impact: Option<clients::ClientImpact>,
+    /// Start-up and configuration errors, in the order first met: the
+    /// server did not start or reload. No failed requests: they are not
+    /// in `causes` nor in any count of failures.
+    #[serde(default)]
+    pub startup_errors: Vec<StartupReport>,
+    /// Files of folders without `*error*log*` files that were not read,
+    /// as their first lines showed.
+    #[serde(default)]
+    pub skipped_files: Vec<SkippedFile>,
+}
+
+/// A file found in a folder and not read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SkippedFile {
+    /// Its path.
+    pub path: String,
+    /// Why: `an access log, not an error log`, `not an error log (unknown
+    /// format)`.
+    pub reason: String,
+}
+
+/// One start-up or configuration error.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StartupReport {
+    /// Its kind (`config_invalid`, `config_host_not_found`,
+    /// `listen_failed`, `config_file_unreadable`, `startup_failed`).
+    pub kind: String,
+    /// The kind's title.
+    pub title: String,
+    /// The server that wrote it.
+    pub server: String,
+    /// What failed, in the server's words, without the `file:line`.
+    pub message: String,
+    /// The configuration's `file:line` that failed, where the line names it.
+    pub config: Option<String>,
+    /// Lines that told it (nginx repeats a failed bind() five times).
+    pub count: u64,
+    /// Of them, lines with no time.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub untimed: u64,
+    /// First line's time (ISO 8601, no zone).
+    pub first_seen: Option<String>,
+    /// Last line's time.
+    pub last_seen: Option<String>,
+    /// What it means.
+    pub meaning: String,
+    /// What to change, in the server's terms.
+    pub fix: String,
+    /// Its first line.
+    pub example: ExampleLine,
 }
 
 /// One incident.
@@ -665,6 +716,15 @@ impl Report {
             },
             activity: activity(agg, &example),
             client_impact: None,
+            startup_errors: startup_errors(agg, &example),
+            skipped_files: agg
+                .unread
+                .iter()
+                .map(|(path, reason)| SkippedFile {
+                    path: path.clone(),
+                    reason: reason.clone(),
+                })
+                .collect(),
         }
         .with_clients(agg, impact)
     }
@@ -730,6 +790,34 @@ impl Report {
     pub fn has_input_errors(&self) -> bool {
         self.files.iter().any(|f| f.error.is_some())
     }
+}
+
+/// The start-up errors, in input order.
+fn startup_errors(
+    agg: &Aggregator,
+    example: &dyn Fn(&Example) -> ExampleLine,
+) -> Vec<StartupReport> {
+    let mut list: Vec<&StartupStats> = agg.startup.list.iter().collect();
+    list.sort_by_key(|s| (s.example.file, s.example.line));
+    list.into_iter()
+        .map(|s| {
+            let info = s.kind.info();
+            StartupReport {
+                kind: info.id.to_string(),
+                title: info.title.to_string(),
+                server: s.server.name().to_string(),
+                message: text(&s.message),
+                config: s.config.as_deref().map(text),
+                count: s.count,
+                untimed: s.untimed,
+                first_seen: s.first.map(|t| t.iso()),
+                last_seen: s.last.map(|t| t.iso()),
+                meaning: info.meaning.to_string(),
+                fix: info.fix[s.server].to_string(),
+                example: example(&s.example),
+            }
+        })
+        .collect()
 }
 
 /// An incident with its keys and lines as text.

@@ -10,6 +10,7 @@
 
 pub mod cells;
 pub mod clients;
+pub mod startup;
 pub mod window;
 
 use std::collections::BTreeMap;
@@ -20,8 +21,8 @@ use crate::event::{
     CauseId, ClientRequest, Failure, LineStats, LocalTime, PerServer, Server, UNRECOGNIZED_SAMPLES,
 };
 use crate::keys::{Interner, NO_KEY, OTHER};
-use crate::order::Tally;
 use crate::order::correlate::client_status;
+use crate::order::{Startup, Tally};
 pub use cells::{Cells, Example};
 pub use clients::Clients;
 
@@ -251,6 +252,10 @@ pub struct Aggregator {
     pub cells: Cells,
     /// What the access logs say clients got.
     pub clients: Clients,
+    /// Start-up and configuration errors: no failures, counted apart.
+    pub startup: startup::StartupErrors,
+    /// Files of folders without error logs that were not read, and why.
+    pub unread: Vec<(String, String)>,
 }
 
 impl Aggregator {
@@ -266,6 +271,8 @@ impl Aggregator {
             unrecognized: Vec::new(),
             cells: Cells::default(),
             clients: Clients::new(MAX_ROUTES),
+            startup: startup::StartupErrors::default(),
+            unread: Vec::new(),
         }
     }
 
@@ -505,6 +512,8 @@ impl Aggregator {
             }
             c.line.file += file_offset;
         });
+        self.startup.merge(other.startup, file_offset);
+        self.unread.extend(other.unread);
         self.files.extend(other.files);
         self.clients
             .merge(other.clients, |id| remap(&route_map, id));
@@ -553,6 +562,10 @@ impl Tally for Aggregator {
 
     fn client_timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool) {
         self.clients.timing(route, ms, failed);
+    }
+
+    fn startup(&mut self, s: &Startup<'_>) {
+        self.startup.add(s);
     }
 }
 

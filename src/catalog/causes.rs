@@ -168,6 +168,14 @@ pub const REQUIRED: &[&str] = &[
     "php_fpm_child_crash",
 ];
 
+/// Causes that no signature row names: `upstreams_down` is inferred by the
+/// ordered stage from what came before (a group out of servers with no
+/// failure of them logged before), `upstream_ipv6_unreachable` is
+/// `upstream_unreachable` with ENETUNREACH towards an IPv6 address
+/// (`compiled::finish`).
+#[cfg(test)]
+pub const INFERRED: &[&str] = &["upstreams_down", "upstream_ipv6_unreachable"];
+
 /// Every cause the catalog knows, in `upcause causes` order.
 #[rustfmt::skip]
 pub const CAUSES: &[CauseInfo] = &[
@@ -307,11 +315,11 @@ pub const CAUSES: &[CauseInfo] = &[
         id: "tls_verify",
         title: "Upstream TLS certificate rejected",
         status: st(&[(Nginx, 502), (Apache, 500)]),
-        meaning: "The backend's certificate failed verification: unknown or self-signed issuer, expired, or issued for another name.",
+        meaning: "The backend's certificate failed verification: unknown or self-signed issuer, an intermediate missing or a chain longer than the verify depth, expired, or issued for another name (often because no SNI was sent and the backend answered with its default certificate).",
         fix_short: "trust the backend CA / renew its certificate",
         fix: fix(&[
-            (Nginx, "Point proxy_ssl_trusted_certificate at the CA that signed the backend certificate, renew expired certificates, set proxy_ssl_name to the name in the certificate."),
-            (Apache, "Set SSLProxyCACertificateFile to the backend's CA, renew expired certificates, fix the name (SSLProxyCheckPeerName / SSLProxyCheckPeerCN)."),
+            (Nginx, "Point proxy_ssl_trusted_certificate at the CA that signed the backend certificate (with the intermediates when the backend does not send them: unable to get local issuer certificate), raise proxy_ssl_verify_depth (default 1) when the chain is longer (certificate chain too long), renew expired certificates; for a name mismatch or a backend that serves another certificate without SNI, set proxy_ssl_server_name on and proxy_ssl_name to the name in the certificate."),
+            (Apache, "Set SSLProxyCACertificateFile (or SSLProxyCACertificatePath) to the backend's CA with its intermediates (unable to get local issuer certificate), raise SSLProxyVerifyDepth when the chain is longer, renew expired certificates; for a name mismatch check SSLProxyCheckPeerName / SSLProxyCheckPeerCN and the name in ProxyPass (Apache sends it as SNI)."),
         ]),
     },
     CauseInfo {
@@ -458,6 +466,39 @@ pub const CAUSES: &[CauseInfo] = &[
         fix: fix(&[
             (Nginx, "nginx always logs why a connect failed (connect() failed (N: ...)); behind Apache, follow Apache's advice."),
             (Apache, "Look for the AH00957 / AH00959 lines just before it (LogLevel proxy:debug shows every attempt) to learn whether the backend refused, timed out or was unreachable; check the backend is up at the ProxyPass / SetHandler address, and with a single backend use retry=0 so one failure does not block it for 60 s."),
+        ]),
+    },
+    CauseInfo {
+        id: "upstreams_down",
+        title: "Every server of the group is marked down, none failed before",
+        status: st(&[(Nginx, 502), (Apache, 503)]),
+        meaning: "The group had no server to try, and no failure of its servers was logged before it in the same input (within 10 minutes): an inference from what the log does not hold. Every server is marked down in the configuration (nginx down, Apache status=+D or +S, a balancer-manager change), failed an active health check (health_check, the upstream check module), or was taken out by max_fails=0 / a drained member; or the lines with the failures are not in the excerpt read.",
+        fix_short: "check down flags / health checks",
+        fix: fix(&[
+            (Nginx, "Look at the upstream block: remove the down flag from the servers that should take traffic (or add a server without it, or a backup server), check the health checks and the backend's health endpoint; with max_fails=0 nginx never marks a server failed, so a group that is empty anyway is down by configuration."),
+            (Apache, "Look at the BalancerMembers: remove status=+D / +S (or re-enable them in balancer-manager), check the health checks (mod_proxy_hcheck hcmethod, hcuri) and the backend's health endpoint, add a hot standby (status=+H)."),
+        ]),
+    },
+    CauseInfo {
+        id: "proxy_worker_crash",
+        title: "The proxy's own worker process crashed",
+        status: st(&[(Nginx, 502), (Apache, 502)]),
+        meaning: "A worker process of nginx (worker process N exited on signal 11) or a child of Apache (AH00052: child pid N exit signal Segmentation fault (11)) died on a signal: every connection it held is cut without a response, which clients see as a reset and a load balancer in front as a 502 (the status given here). Counted per crash, not per request: the log does not say how many requests the worker held. SIGSEGV, SIGBUS and SIGABRT are a bug in the server or a module; SIGKILL is usually the OOM killer.",
+        fix_short: "find the crashing module / the OOM killer",
+        fix: fix(&[
+            (Nginx, "Enable core dumps (worker_rlimit_core, working_directory) and get a backtrace; check third-party modules (remove them one by one, nginx -V lists them), upgrade nginx and OpenSSL; for signal 9 look for the OOM killer in the kernel log (dmesg) and the memory of the workers."),
+            (Apache, "Enable core dumps (CoreDumpDirectory) and get a backtrace; check the modules (mod_php in a threaded MPM, third-party modules), upgrade Apache; for signal 9 look for the OOM killer in the kernel log and lower MaxRequestWorkers or MaxConnectionsPerChild."),
+        ]),
+    },
+    CauseInfo {
+        id: "upstream_ipv6_unreachable",
+        title: "IPv6 upstream address unreachable",
+        status: st(&[(Nginx, 502), (Apache, 503)]),
+        meaning: "Connecting to the backend's IPv6 address failed with Network is unreachable: this host has no IPv6 route, often because a resolver returned AAAA records (or the name resolves to both families) and the server tries the IPv6 address first or only.",
+        fix_short: "resolver ipv6=off / use an IPv4 address",
+        fix: fix(&[
+            (Nginx, "Set resolver ... ipv6=off (nginx 1.5.8+) for names resolved at run time, or use an IPv4 address (or a name with only A records) in proxy_pass / the upstream block; otherwise give the host an IPv6 route."),
+            (Apache, "Use an IPv4 address (or a name with only A records) in ProxyPass / BalancerMember, or give the host an IPv6 route; Apache tries every address a name resolves to, so an IPv4 one in the same name is tried next."),
         ]),
     },
     CauseInfo {

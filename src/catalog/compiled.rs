@@ -2,6 +2,8 @@
 //! matching row says of a line ([`Classified`]). Shared by the classifier
 //! of every server.
 
+use std::sync::LazyLock;
+
 use memchr::memmem;
 
 use super::errno::Errno;
@@ -98,6 +100,7 @@ pub fn compile(sig: &Signature) -> Compiled {
 }
 
 /// What a line that fits row `c` says, with what its classifier found.
+#[inline]
 pub fn finish<'a>(
     c: &Compiled,
     errno: Option<Errno>,
@@ -116,6 +119,11 @@ pub fn finish<'a>(
             }
         }
     };
+    let cause = if errno == Some(Errno::NetUnreachable) {
+        ipv6_unreachable(cause, upstream)
+    } else {
+        cause
+    };
     Some(Classified {
         cause,
         role,
@@ -125,6 +133,37 @@ pub fn finish<'a>(
         route,
         request,
     })
+}
+
+/// Network unreachable towards an IPv6 address: the host has no IPv6, so
+/// `upstream_unreachable` is `upstream_ipv6_unreachable` there.
+#[cold]
+#[inline(never)]
+fn ipv6_unreachable(cause: Option<CauseId>, upstream: Option<&[u8]>) -> Option<CauseId> {
+    match (cause, upstream) {
+        (Some(id), Some(u)) if id == IPV6.0 && is_ipv6(u) => Some(IPV6.1),
+        _ => cause,
+    }
+}
+
+/// `upstream_unreachable` and what it is towards an IPv6 address.
+static IPV6: LazyLock<(CauseId, CauseId)> = LazyLock::new(|| {
+    let id = |s| CauseId::from_id(s).unwrap_or_else(|| panic!("unknown cause id {s}"));
+    (id("upstream_unreachable"), id("upstream_ipv6_unreachable"))
+});
+
+/// An upstream written as an IPv6 literal: `http://[2001:db8::1]:8080`,
+/// `[2001:db8::1]:8080`.
+fn is_ipv6(u: &[u8]) -> bool {
+    let host = match find(u, b"://") {
+        Some(i) => &u[i + 3..],
+        None => u,
+    };
+    host.first() == Some(&b'[')
+        && host[1..]
+            .iter()
+            .take_while(|&&c| c != b']')
+            .any(|&c| c == b':')
 }
 
 /// Whether the errno fits the row's rule.

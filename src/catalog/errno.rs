@@ -22,8 +22,11 @@ pub enum Errno {
     Permission,
     /// EAGAIN / EWOULDBLOCK (a full unix socket backlog).
     Again,
-    /// EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN.
+    /// EHOSTUNREACH, EHOSTDOWN, ENETDOWN.
     Unreachable,
+    /// ENETUNREACH: no route to the address's network at all (an IPv6
+    /// address on a host without IPv6).
+    NetUnreachable,
     /// EADDRNOTAVAIL (no free local port).
     AddrNotAvail,
     /// EPIPE.
@@ -48,9 +51,8 @@ impl Errno {
             2 => Errno::NoEntry,
             1 | 13 | 10013 => Errno::Permission,
             11 | 35 | 10035 => Errno::Again,
-            113 | 101 | 112 | 100 | 65 | 51 | 64 | 50 | 10065 | 10051 | 10064 | 10050 => {
-                Errno::Unreachable
-            }
+            101 | 51 | 10051 => Errno::NetUnreachable,
+            113 | 112 | 100 | 65 | 64 | 50 | 10065 | 10064 | 10050 => Errno::Unreachable,
             99 | 49 | 10049 => Errno::AddrNotAvail,
             32 => Errno::Pipe,
             24 | 23 | 10024 => Errno::TooManyFiles,

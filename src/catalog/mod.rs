@@ -17,6 +17,7 @@ mod nginx;
 mod php_fpm;
 pub mod rows;
 pub mod signatures;
+pub mod startup;
 
 pub use compiled::Classified;
 pub use memo::FitMemo;

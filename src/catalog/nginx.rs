@@ -104,7 +104,9 @@ impl Nginx {
         // nginx logs failures towards upstreams at warn and above (info is
         // reserved for client-side errors); the prefilter then skips every
         // line without a failure token.
-        if matches!(head.level, b"info" | b"notice" | b"debug") {
+        // At `emerg` nginx did not start or reload: no request failed (see
+        // `startup`).
+        if matches!(head.level, b"info" | b"notice" | b"debug" | b"emerg") {
             return None;
         }
         let first = usize::from(*head.body.first()?);
@@ -119,12 +121,15 @@ impl Nginx {
         if !prefixed && !self.prefilter.is_match(pre) {
             return None;
         }
+        // A worker's death (`worker process N exited on signal 11`, at
+        // `alert`) has none of the prefilter's tokens.
+        let alert = prefixed && matches!(head.level, [b'a', b'l', ..]);
         let decide = || self.fit(pre, &self.by_first[first]);
         let fit = match memo {
             Some(m) => m.get_or(pre, decide),
             None => decide(),
         };
-        if prefixed && !fit.action_upstream && !self.prefilter.is_match(pre) {
+        if prefixed && !fit.action_upstream && !alert && !self.prefilter.is_match(pre) {
             return None;
         }
         let row = &self.rows[fit.row? as usize];

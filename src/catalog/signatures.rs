@@ -19,7 +19,8 @@ use crate::event::Server::{Apache, Nginx, PhpFpm};
 
 /// Tokens that let an nginx line past the prefilter: `upstream` (in every
 /// upstream action and most upstream messages) and the few failures that
-/// do not mention it.
+/// do not mention it. Lines at the `alert` level (a worker that died) skip
+/// it: they are rare, and a token more would cost every line.
 pub const NGINX_PREFILTER: &[&str] = &[
     "upstream",
     "worker_connections",
@@ -37,6 +38,9 @@ const CONNECT: &[(Errno, &str)] = &[
     (NoEntry, "socket_missing"),
     (Permission, "socket_permission"),
     (Unreachable, "upstream_unreachable"),
+    // To an IPv6 address, this is `upstream_ipv6_unreachable` (see
+    // `compiled::finish`).
+    (NetUnreachable, "upstream_unreachable"),
     (Again, "upstream_backlog_full"),
     (AddrNotAvail, "local_ports_exhausted"),
     (Reset, "connection_reset"),
@@ -125,6 +129,8 @@ pub const SIGNATURES: &[Signature] = &[
     ngx(Contains(" worker_connections are not enough, reusing"), Ignore),
     ngx(Contains(" worker_connections are not enough"), Fixed("worker_connections")),
     ngx(Contains("files are available"), Fixed("too_many_open_files")),
+    // The proxy's own worker died on a signal (the master logs it at alert).
+    ngx(PrefixContains("worker process ", " exited on signal "), Fixed("proxy_worker_crash")).extract(Extract::None),
     // A failed accept() delays a client (nginx retries), it fails no request.
     ngx(Prefix("accept4() failed"), Ignore),
     ngx(Prefix("accept() failed"), Ignore),
@@ -198,6 +204,9 @@ pub const SIGNATURES: &[Signature] = &[
     ap(Ah(2005), Fixed("tls_verify")).extract(ApacheRemote("https://")),
     ap(Ah(2039), Fixed("tls_verify")).phase(RemotePeer).extract(ApacheRemote("https://")),
     ap(Ah(2276), Fixed("tls_verify")).phase(RemotePeer).extract(ApacheRemote("https://")),
+    // A child of Apache died on a signal (AH00051 when it left a core).
+    ap(Ah(52), Fixed("proxy_worker_crash")).role(Role::Alone),
+    ap(Ah(51), Fixed("proxy_worker_crash")).role(Role::Alone),
     // Apache out of workers.
     ap(Ah(484), Fixed("worker_connections")),
     ap(Ah(161), Fixed("worker_connections")),

@@ -587,6 +587,8 @@ mod tests {
             quiet: Vec::new(),
             activity: Default::default(),
             client_impact: None,
+            startup_errors: Vec::new(),
+            skipped_files: Vec::new(),
         }
     }
 

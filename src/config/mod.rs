@@ -21,13 +21,14 @@ use crate::follow::FollowConfig;
 use crate::order::Filters;
 use crate::parse::access::{AccessFormats, Plan};
 use crate::parse::time;
-use crate::render::OutputFormat;
 use crate::render::gate::GateFormat;
 use crate::render::text::TextOptions;
+use crate::render::{OutputFormat, ReportFormat};
 use crate::report::ReportFilters;
 use crate::serverconf::ServerConfig;
 use cli::{
     AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs, LintArgs,
+    ReportFormatArg,
 };
 
 /// A subcommand with its command line resolved.
@@ -58,11 +59,12 @@ pub fn resolve(cli: Cli) -> Result<Job> {
         Command::Merge(a) => Job::Merge(MergeConfig {
             reports: a.reports,
             force: a.force,
-            format: output_format(a.format),
+            format: report_format(a.format),
             text: TextOptions {
                 color: color_enabled(a.color),
                 top: a.top,
                 width: text_width(a.width),
+                ascii: a.ascii,
             },
         }),
         Command::Lint(a) => Job::Lint(LintConfig::from_args(a)?),
@@ -86,7 +88,7 @@ pub struct MergeConfig {
     /// Merge reports counted under different filters.
     pub force: bool,
     /// Output format.
-    pub format: OutputFormat,
+    pub format: ReportFormat,
     /// How text looks.
     pub text: TextOptions,
 }
@@ -96,8 +98,10 @@ pub struct MergeConfig {
 pub struct AnalyzeConfig {
     /// Inputs as given (directories expanded later).
     pub paths: Vec<PathBuf>,
+    /// Directories are read with the folders below them.
+    pub recursive: bool,
     /// Output format.
-    pub format: OutputFormat,
+    pub format: ReportFormat,
     /// Timeline window in seconds.
     pub window: i64,
     /// Which failures count.
@@ -108,6 +112,8 @@ pub struct AnalyzeConfig {
     pub top: usize,
     /// Columns the text report fits into (`None`: no limit).
     pub width: Option<usize>,
+    /// ASCII pictures in text output.
+    pub ascii: bool,
     /// Year given to syslog stamps that carry none, until a log shows one.
     pub default_year: i32,
     /// Scanning threads.
@@ -127,9 +133,10 @@ impl AnalyzeConfig {
         cfg.filters.causes = causes::ids(&a.causes)?;
         cfg.filters.upstream = a.upstream.filter(|u| !u.is_empty());
         cfg.color = color_enabled(a.color);
-        cfg.format = output_format(a.format);
+        cfg.format = report_format(a.format);
         cfg.top = a.top;
         cfg.width = text_width(a.width);
+        cfg.ascii = a.ascii;
         Ok(cfg)
     }
 
@@ -185,8 +192,9 @@ impl AnalyzeConfig {
         Ok(AnalyzeConfig {
             server_config,
             access,
+            recursive: !a.no_recursive,
             paths: a.paths,
-            format: OutputFormat::Text,
+            format: ReportFormat::Text,
             window,
             filters: Filters {
                 since,
@@ -197,6 +205,7 @@ impl AnalyzeConfig {
             color: false,
             top: 5,
             width: None,
+            ascii: false,
             default_year: Local::now().year(),
             quiet: a.quiet,
             threads: match a.threads {
@@ -282,6 +291,15 @@ impl CheckConfig {
     }
 }
 
+/// The output format of a report (`analyze`, `merge`).
+pub fn report_format(f: ReportFormatArg) -> ReportFormat {
+    match f {
+        ReportFormatArg::Text => ReportFormat::Text,
+        ReportFormatArg::Json => ReportFormat::Json,
+        ReportFormatArg::Html => ReportFormat::Html,
+    }
+}
+
 /// Everything `lint` needs: the configuration, the logs to read with it
 /// (as `analyze` reads them), the output format.
 #[derive(Debug, Clone)]
@@ -297,6 +315,7 @@ impl LintConfig {
     pub fn from_args(a: LintArgs) -> Result<Self> {
         let mut analyze = AnalyzeConfig::from_input(InputArgs {
             paths: a.logs,
+            no_recursive: false,
             window: "1m".into(),
             since: None,
             until: None,
@@ -322,7 +341,7 @@ fn gate_format(f: CheckFormatArg) -> GateFormat {
     }
 }
 
-/// The output format of `analyze`, `merge` and `causes`.
+/// The output format of `causes`.
 pub fn output_format(f: FormatArg) -> OutputFormat {
     match f {
         FormatArg::Text => OutputFormat::Text,

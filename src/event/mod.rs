@@ -16,6 +16,37 @@ use crate::keys::Key;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CauseId(pub u16);
 
+/// Index of a kind of start-up or configuration error in the catalog's
+/// table of them (`StartupId::info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StartupId(pub u16);
+
+/// A start-up or configuration error found on a record: no failed request,
+/// counted apart. Its texts are in the scan's arena
+/// ([`crate::scan::Scan::startup_text`]), as ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartupEvent {
+    /// Its kind.
+    pub kind: StartupId,
+    /// The writing server.
+    pub server: Server,
+    /// Its time.
+    pub time: Option<LocalTime>,
+    /// Line index of its first line within the chunk (0-based).
+    pub line: u32,
+    /// Byte range of the record's text within the chunk.
+    pub start: u32,
+    /// End of that range.
+    pub end: u32,
+    /// Physical lines of the record.
+    pub lines: u32,
+    /// What failed, in the server's words (range in the arena).
+    pub message: (u32, u32),
+    /// The configuration's `file:line` that failed, where the line names
+    /// it (range in the arena).
+    pub config: Option<(u32, u32)>,
+}
+
 /// How a line takes part in a failure logged over several lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -1,7 +1,9 @@
-//! Inputs: files, directories of rotated logs, stdin; gzip by magic bytes.
+//! Inputs: files, directories of rotated logs, stdin; gzip, bzip2, xz and
+//! zstd by magic bytes.
 //!
-//! Rotated logs come as `error.log`, `error.log.1`, `error.log.2.gz`, so the
-//! compression is recognised from the first two bytes, never from the name.
+//! Rotated logs come as `error.log`, `error.log.1`, `error.log.2.gz` (or
+//! `.bz2`, `.xz`, `.zst`, logrotate's `compresscmd`), so the compression is
+//! recognised from the first bytes, never from the name.
 //! A directory stands for the error logs in it, oldest rotation first, so
 //! the report reads in time order.
 
@@ -50,44 +52,166 @@ pub struct Expanded {
     /// Entries of directories that were skipped, and why (a FIFO, a
     /// device, a socket, a link to one of them: `error.log -> /dev/stderr`).
     pub skipped: Vec<String>,
+    /// Files of folders without error logs that were not read, as their
+    /// first lines showed, and why (an access log, an unknown format).
+    pub unread: Vec<(String, &'static str)>,
 }
 
+/// What a file's first lines say it is (see [`Walk::looks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Looks {
+    /// Lines of a known error log.
+    ErrorLog,
+    /// An access log's lines (`1.2.3.4 - - [20/Nov/2026:10:23:45 +0000] "GET ..." 200 ...`).
+    AccessLog,
+    /// Neither.
+    Unknown,
+}
+
+/// How directories are read.
+pub struct Walk<'a> {
+    /// Into every folder below (links followed, each folder once).
+    pub recursive: bool,
+    /// What the first bytes of a file (decompressed) say it is: asked for
+    /// the files of a folder that holds no `*error*log*` file.
+    pub looks: &'a dyn Fn(&[u8]) -> Looks,
+}
+
+/// Folders deeper than this below a directory given are not read.
+const MAX_DEPTH: usize = 32;
+
 /// Turns the command-line paths into inputs: `-` is stdin, a directory is
-/// replaced by the regular files among its error logs. Paths that cannot
-/// be listed come back as errors beside the inputs that can be read.
-pub fn expand(paths: &[PathBuf]) -> Expanded {
+/// replaced by the regular files among its error logs, and those of every
+/// folder below it (see [`Walk`]). Paths that cannot be listed come back as
+/// errors beside the inputs that can be read.
+pub fn expand(paths: &[PathBuf], walk: &Walk<'_>) -> Expanded {
     if paths.is_empty() {
         return Expanded {
             inputs: vec![InputSpec::Stdin],
             ..Default::default()
         };
     }
-    let mut inputs = Vec::new();
-    let mut errors = Vec::new();
-    let mut skipped = Vec::new();
+    let mut out = Expanded::default();
     for path in paths {
         if path.as_os_str() == "-" {
-            inputs.push(InputSpec::Stdin);
+            out.inputs.push(InputSpec::Stdin);
             continue;
         }
         match fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => match error_logs_in(path, &mut skipped) {
-                Ok(found) if found.is_empty() && skipped.is_empty() => errors.push(Error::input(
-                    path.display().to_string(),
-                    io::Error::other("directory holds no error logs (*error*log*)"),
-                )),
-                Ok(found) => inputs.extend(found.into_iter().map(InputSpec::Listed)),
-                Err(e) => errors.push(Error::input(path.display().to_string(), e)),
-            },
+            Ok(meta) if meta.is_dir() => {
+                let mut found = Vec::new();
+                let unread_before = out.unread.len();
+                let mut seen = std::collections::HashSet::new();
+                let listed = walk_dir(path, walk, 0, &mut seen, &mut found, &mut out);
+                match listed {
+                    Ok(()) if found.is_empty() && out.skipped.is_empty() => {
+                        let why = if out.unread.len() > unread_before {
+                            "directory holds no error logs (*error*log*), and none of its files looks like one"
+                        } else {
+                            "directory holds no error logs (*error*log*)"
+                        };
+                        out.errors.push(Error::input(
+                            path.display().to_string(),
+                            io::Error::other(why),
+                        ))
+                    }
+                    Ok(()) => out.inputs.extend(found.into_iter().map(InputSpec::Listed)),
+                    Err(e) => out.errors.push(Error::input(path.display().to_string(), e)),
+                }
+            }
             // Files, FIFOs, devices: opening them reports any problem.
-            _ => inputs.push(InputSpec::Path(path.clone())),
+            _ => out.inputs.push(InputSpec::Path(path.clone())),
         }
     }
-    Expanded {
-        inputs,
-        errors,
-        skipped,
+    out
+}
+
+/// The error logs of `dir` in rotation order, then those of the folders
+/// below it (by name), into `found`. A folder with no `*error*log*` file
+/// gives the files whose first lines are an error log's; the others are
+/// listed in [`Expanded::unread`].
+fn walk_dir(
+    dir: &Path,
+    walk: &Walk<'_>,
+    depth: usize,
+    seen: &mut std::collections::HashSet<PathBuf>,
+    found: &mut Vec<PathBuf>,
+    out: &mut Expanded,
+) -> io::Result<()> {
+    // Each folder once, however links lead to it (a loop included); `seen`
+    // holds the files read too.
+    if !seen.insert(fs::canonicalize(dir)?) {
+        return Ok(());
     }
+    let mut logs = error_logs_in(dir, &mut out.skipped)?;
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    if logs.is_empty() {
+        let mut by_content = Vec::new();
+        for path in entries
+            .iter()
+            .filter(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
+        {
+            match first_bytes(path) {
+                Ok(head) => match (walk.looks)(&head) {
+                    Looks::ErrorLog => by_content.push(path.clone()),
+                    Looks::AccessLog => out.unread.push((
+                        path.display().to_string(),
+                        "an access log, not an error log",
+                    )),
+                    Looks::Unknown => out.unread.push((
+                        path.display().to_string(),
+                        "not an error log (unknown format)",
+                    )),
+                },
+                Err(e) => out.skipped.push(format!(
+                    "{}: skipped: {}",
+                    path.display(),
+                    crate::error::describe_io(&e)
+                )),
+            }
+        }
+        by_content.sort_by_cached_key(|p| rotation_key(p));
+        logs = by_content;
+    }
+    // A file reached twice (`/var/log/containers/*.log` are links into
+    // `/var/log/pods`) is read once, where it is met first.
+    found.extend(
+        logs.into_iter()
+            .filter(|p| fs::canonicalize(p).map_or(true, |c| seen.insert(c))),
+    );
+    if !walk.recursive || depth >= MAX_DEPTH {
+        return Ok(());
+    }
+    for sub in entries
+        .iter()
+        .filter(|p| fs::metadata(p).is_ok_and(|m| m.is_dir()))
+    {
+        if let Err(e) = walk_dir(sub, walk, depth + 1, seen, found, out) {
+            out.skipped.push(format!(
+                "{}: skipped: {}",
+                sub.display(),
+                crate::error::describe_io(&e)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The first [`HEAD`] bytes of a regular file, decompressed.
+fn first_bytes(path: &Path) -> io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
+    let mut r = match sniff(Box::new(file)) {
+        Ok(r) => r,
+        // Binary, or compressed in a format not read: no log of ours.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut head = vec![0u8; HEAD];
+    let n = read_head(&mut r, &mut head)?;
+    head.truncate(n);
+    Ok(head)
 }
 
 /// What a file that is not a regular one is, for messages.
@@ -157,7 +281,10 @@ fn rotation_key(path: &Path) -> (String, Reverse<u64>, String) {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let trimmed = name.strip_suffix(".gz").unwrap_or(&name);
+    let trimmed = [".gz", ".bz2", ".xz", ".zst"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext))
+        .unwrap_or(&name);
     if let Some((base, num)) = trimmed.rsplit_once('.')
         && let Ok(n) = num.parse::<u64>()
     {
@@ -250,15 +377,90 @@ pub const BOM: &[u8] = b"\xef\xbb\xbf";
 /// Compression formats told by their magic bytes that upcause does not
 /// decompress, with the command that does.
 const UNSUPPORTED: &[(&[u8], &str, &str)] = &[
-    (b"\x28\xb5\x2f\xfd", "zstd", "zstd -dc"),
-    (b"BZh", "bzip2", "bzip2 -dc"),
-    (b"\xfd7zXZ\x00", "xz", "xz -dc"),
     (b"\x04\x22\x4d\x18", "lz4", "lz4 -dc"),
     (b"\x5d\x00\x00", "lzma", "xz -dc"),
     (b"\x1f\x9d", "compress (.Z)", "gzip -dc"),
     (b"PK\x03\x04", "zip", "unzip -p"),
     (b"7z\xbc\xaf\x27\x1c", "7-zip", "7z x -so"),
 ];
+
+/// The compressions upcause reads, told by their magic bytes. Each
+/// decoder reads concatenated members or streams to the end, as the
+/// command-line tools do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// gzip (`1f 8b`).
+    Gzip,
+    /// bzip2 (`BZh`).
+    Bzip2,
+    /// xz (`fd 37 7a 58 5a 00`).
+    Xz,
+    /// zstd (`28 b5 2f fd`).
+    Zstd,
+}
+
+impl Codec {
+    /// The compression `head` starts with, if upcause reads it.
+    pub fn of(head: &[u8]) -> Option<Codec> {
+        [
+            (&b"\x1f\x8b"[..], Codec::Gzip),
+            (b"BZh", Codec::Bzip2),
+            (b"\xfd7zXZ\x00", Codec::Xz),
+            (b"\x28\xb5\x2f\xfd", Codec::Zstd),
+        ]
+        .into_iter()
+        .find_map(|(magic, c)| head.starts_with(magic).then_some(c))
+    }
+
+    /// A reader of what `stream` holds decompressed.
+    fn decoder<R: io::BufRead + Send + 'static>(
+        self,
+        stream: R,
+    ) -> io::Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            Codec::Gzip => Box::new(MultiGzDecoder::new(stream)),
+            Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(stream)),
+            Codec::Xz => Box::new(lzma_rust2::XzReader::new(stream, true)),
+            Codec::Zstd => Box::new(ZstdFrames::new(stream)?),
+        })
+    }
+}
+
+/// zstd frames one after the other (`cat a.zst b.zst`, as `zstd -d` reads
+/// them): each decoded in turn to the end of the stream.
+struct ZstdFrames<R: io::BufRead> {
+    frame: Option<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>,
+}
+
+impl<R: io::BufRead> ZstdFrames<R> {
+    fn new(stream: R) -> io::Result<Self> {
+        let frame = ruzstd::decoding::StreamingDecoder::new(stream).map_err(io::Error::other)?;
+        Ok(ZstdFrames { frame: Some(frame) })
+    }
+}
+
+impl<R: io::BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(frame) = &mut self.frame else {
+                return Ok(0);
+            };
+            let n = frame.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // This frame is done: the next one, if the stream goes on.
+            let Some(mut stream) = self.frame.take().map(|f| f.into_inner()) else {
+                return Ok(0);
+            };
+            if stream.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            self.frame =
+                Some(ruzstd::decoding::StreamingDecoder::new(stream).map_err(io::Error::other)?);
+        }
+    }
+}
 
 /// Why the first bytes of an input (`head`, after gzip decompression if it
 /// was gzip) show that it is no text log: compressed in a format upcause
@@ -321,12 +523,12 @@ fn peek(mut r: Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Box<dyn Read + Send
 /// mark at the start is dropped. The stream comes back whole otherwise.
 pub fn sniff(raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     let (head, rest) = peek(raw)?;
-    let (head, rest) = if head.starts_with(&[0x1f, 0x8b]) {
-        let stream = io::Cursor::new(head).chain(rest);
-        let decoder = MultiGzDecoder::new(io::BufReader::with_capacity(256 * 1024, stream));
-        peek(Box::new(decoder))?
-    } else {
-        (head, rest)
+    let (head, rest) = match Codec::of(&head) {
+        Some(codec) => {
+            let stream = io::Cursor::new(head).chain(rest);
+            peek(codec.decoder(io::BufReader::with_capacity(256 * 1024, stream))?)?
+        }
+        None => (head, rest),
     };
     if let Some(why) = not_text(&head) {
         return Err(io::Error::other(why));
@@ -340,6 +542,98 @@ pub fn sniff(raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// Folders below read; a file with `[error]` in its first bytes is
+    /// taken for an error log, one with `HTTP/1.1" ` for an access log.
+    const TEST_WALK: Walk<'static> = Walk {
+        recursive: true,
+        looks: &|head: &[u8]| {
+            if crate::bytes::find(head, b"[error]").is_some() {
+                Looks::ErrorLog
+            } else if crate::bytes::find(head, b"HTTP/1.1\" ").is_some() {
+                Looks::AccessLog
+            } else {
+                Looks::Unknown
+            }
+        },
+    };
+
+    #[test]
+    fn folders_below_in_order_links_once_and_files_told_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("nginx/old")).unwrap();
+        fs::create_dir_all(root.join("pods/a")).unwrap();
+        fs::create_dir_all(root.join("containers")).unwrap();
+        let line = b"2026/11/21 09:37:49 [error] 1#1: x\n";
+        for f in [
+            "nginx/error.log",
+            "nginx/error.log.1",
+            "nginx/old/error.log.2.gz",
+            "pods/a/0.log",
+        ] {
+            fs::write(root.join(f), line).unwrap();
+        }
+        fs::write(
+            root.join("nginx/access.log"),
+            b"1.2.3.4 - - [x] \"GET / HTTP/1.1\" 200 1\n",
+        )
+        .unwrap();
+        fs::write(
+            root.join("containers/access-1.log"),
+            b"1.2.3.4 - - [x] \"GET / HTTP/1.1\" 200 1\n",
+        )
+        .unwrap();
+        fs::write(root.join("containers/notes.txt"), b"hello\n").unwrap();
+        std::os::unix::fs::symlink(root.join("pods/a/0.log"), root.join("containers/web.log"))
+            .unwrap();
+        // A loop: read once.
+        std::os::unix::fs::symlink(root, root.join("nginx/old/up")).unwrap();
+        let names = |e: &Expanded| -> Vec<String> {
+            e.inputs
+                .iter()
+                .map(|i| {
+                    i.display_name()
+                        .strip_prefix(&format!("{}/", root.display()))
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        };
+        let e = expand(&[root.to_path_buf()], &TEST_WALK);
+        assert_eq!(
+            names(&e),
+            [
+                "containers/web.log",
+                "nginx/error.log.1",
+                "nginx/error.log",
+                "nginx/old/error.log.2.gz"
+            ]
+        );
+        let unread: Vec<(String, &str)> = e
+            .unread
+            .iter()
+            .map(|(p, why)| (p.rsplit('/').next().unwrap().to_string(), *why))
+            .collect();
+        assert_eq!(
+            unread,
+            [
+                (
+                    "access-1.log".to_string(),
+                    "an access log, not an error log"
+                ),
+                ("notes.txt".to_string(), "not an error log (unknown format)")
+            ]
+        );
+        let e = expand(
+            &[root.join("nginx")],
+            &Walk {
+                recursive: false,
+                ..TEST_WALK
+            },
+        );
+        assert_eq!(names(&e), ["nginx/error.log.1", "nginx/error.log"]);
+    }
 
     #[test]
     fn directory_lists_error_logs_oldest_first() {
@@ -388,7 +682,7 @@ mod tests {
         .unwrap();
         let found = error_logs_in(dir.path(), &mut Vec::new()).unwrap();
         assert_eq!(found, vec![dir.path().join(odd)]);
-        let e = expand(&[dir.path().to_path_buf()]);
+        let e = expand(&[dir.path().to_path_buf()], &TEST_WALK);
         assert!(e.errors.is_empty());
         assert_eq!(e.inputs, vec![InputSpec::Listed(dir.path().join(odd))]);
     }
@@ -429,21 +723,29 @@ mod tests {
         let elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\0\0";
         assert!(not_text(elf).unwrap().starts_with("binary file"));
         assert!(
-            not_text(b"\x28\xb5\x2f\xfdxx")
+            not_text(b"\x04\x22\x4d\x18xx")
                 .unwrap()
-                .starts_with("zstd-compressed")
+                .starts_with("lz4-compressed")
         );
         assert!(
-            not_text(b"BZh91AY&SY")
+            not_text(b"PK\x03\x04xx")
                 .unwrap()
-                .starts_with("bzip2-compressed")
+                .starts_with("zip-compressed")
         );
         assert!(
-            not_text(b"\xfd7zXZ\0\0")
+            not_text(b"7z\xbc\xaf\x27\x1c")
                 .unwrap()
-                .starts_with("xz-compressed")
+                .starts_with("7-zip-compressed")
         );
-        assert!(not_text(b"\xef\xbb\xbfBZh9").unwrap().starts_with("bzip2"));
+        assert!(
+            not_text(b"\xef\xbb\xbfPK\x03\x04")
+                .unwrap()
+                .starts_with("zip")
+        );
+        // What upcause decompresses is no reason to refuse.
+        for magic in [&b"BZh91AY&SY"[..], b"\xfd7zXZ\0\0", b"\x28\xb5\x2f\xfd"] {
+            assert!(Codec::of(magic).is_some());
+        }
     }
 
     #[test]
@@ -472,7 +774,7 @@ mod tests {
     #[test]
     fn missing_and_dash() {
         let Expanded { inputs, errors, .. } =
-            expand(&[PathBuf::from("-"), PathBuf::from("/no/such")]);
+            expand(&[PathBuf::from("-"), PathBuf::from("/no/such")], &TEST_WALK);
         assert_eq!(
             inputs,
             vec![InputSpec::Stdin, InputSpec::Path(PathBuf::from("/no/such"))]
@@ -493,7 +795,7 @@ mod tests {
         let fifo = dir.path().join("php_error.log");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.unwrap().success());
-        let e = expand(&[dir.path().to_path_buf()]);
+        let e = expand(&[dir.path().to_path_buf()], &TEST_WALK);
         assert!(e.errors.is_empty());
         assert_eq!(
             e.inputs,

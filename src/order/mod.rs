@@ -13,7 +13,7 @@ mod filters;
 pub use filters::Filters;
 
 use crate::catalog::Catalog;
-use crate::event::{ClientRequest, Failure, LineStats, LocalTime};
+use crate::event::{CauseId, ClientRequest, Failure, LineStats, LocalTime, StartupEvent};
 use crate::input::lines::split_lines;
 use crate::keys::{Interner, Key, KeyList, Keys, NO_KEY};
 use crate::parse;
@@ -47,6 +47,29 @@ pub trait Tally {
     /// How long an access-log request on a route took, in milliseconds
     /// (all 5xx, a sample of the others).
     fn client_timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool);
+    /// A start-up or configuration error at `place`, with its message, the
+    /// configuration's `file:line` and its text.
+    fn startup(&mut self, s: &Startup<'_>);
+}
+
+/// A start-up or configuration error, placed in the input (see
+/// [`Tally::startup`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Startup<'a> {
+    /// What the scanner found.
+    pub event: &'a StartupEvent,
+    /// Input index.
+    pub file: u32,
+    /// Line number of its first line.
+    pub line: u64,
+    /// Physical lines.
+    pub lines: u32,
+    /// What failed.
+    pub message: &'a [u8],
+    /// The configuration's `file:line`.
+    pub config: Option<&'a [u8]>,
+    /// The record's text.
+    pub text: &'a [u8],
 }
 
 /// Longest multi-line record joined across a chunk end (nginx itself stops
@@ -77,6 +100,8 @@ pub struct Sequencer<'a> {
     /// Global ids of the keys of failures that outlived their chunk (all
     /// owned keys, so nothing to remember).
     no_remap: Remap,
+    /// Whether a group that ran out of servers had failures before.
+    down: DownGroups,
 }
 
 impl<'a> Sequencer<'a> {
@@ -94,6 +119,7 @@ impl<'a> Sequencer<'a> {
             scanners: Vec::new(),
             fresh_remap: Remap::default(),
             no_remap: Remap::default(),
+            down: DownGroups::new(),
         }
     }
 
@@ -103,6 +129,7 @@ impl<'a> Sequencer<'a> {
         self.line_base = 0;
         self.stats = LineStats::default();
         self.carry = None;
+        self.down.reset();
         // The correlator was flushed by `end_input`: joins never span
         // inputs, and its retry table is kept for the next one.
     }
@@ -172,8 +199,9 @@ impl<'a> Sequencer<'a> {
             self.finish_carry(agg);
         }
         let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.no_remap);
+        let down = &mut self.down;
         self.correlator
-            .flush(&mut |f, text| count(filters, f, text, None, remap, stats, agg));
+            .flush(&mut |f, text| count(filters, down, f, text, None, remap, stats, agg));
         agg.end_input(self.file, std::mem::take(&mut self.stats), error);
     }
 
@@ -236,7 +264,7 @@ impl<'a> Sequencer<'a> {
                 agg.client_timing(route, t.ms, t.failed);
             }
         }
-        let (filters, stats) = (self.filters, &mut self.stats);
+        let (filters, stats, down) = (self.filters, &mut self.stats, &mut self.down);
         for ev in &scan.events {
             let text = &bytes[ev.start as usize..ev.end as usize];
             let at = Place {
@@ -245,7 +273,24 @@ impl<'a> Sequencer<'a> {
                 lines: lines.unwrap_or(ev.lines),
             };
             self.correlator.push(ev, at, text, keys, &mut |f, t| {
-                count(filters, f, t, Some(keys), remap, stats, agg)
+                count(filters, down, f, t, Some(keys), remap, stats, agg)
+            });
+        }
+        for ev in &scan.startup {
+            if let Some(t) = ev.time
+                && (filters.since.is_some_and(|s| t < s) || filters.until.is_some_and(|u| t >= u))
+            {
+                continue;
+            }
+            let arena = |(a, b): (u32, u32)| &scan.startup_text[a as usize..b as usize];
+            agg.startup(&Startup {
+                event: ev,
+                file: self.file,
+                line: line_base + u64::from(ev.line) + 1,
+                lines: lines.unwrap_or(ev.lines),
+                message: arena(ev.message),
+                config: ev.config.map(arena),
+                text: &bytes[ev.start as usize..ev.end as usize],
             });
         }
         if !src.kept
@@ -271,8 +316,9 @@ impl Sequencer<'_> {
     /// an input that never ends has no [`Sequencer::end_input`] to do it.
     pub fn flush_stale(&mut self, now: LocalTime, agg: &mut impl Tally) {
         let (filters, stats, remap) = (self.filters, &mut self.stats, &mut self.no_remap);
+        let down = &mut self.down;
         self.correlator.flush_stale(now, &mut |f, text| {
-            count(filters, f, text, None, remap, stats, agg)
+            count(filters, down, f, text, None, remap, stats, agg)
         });
     }
 }
@@ -352,9 +398,121 @@ fn global(key: &Key, table: Option<&KeyList>, remap: &mut [u32], interner: &mut 
     }
 }
 
+/// Seconds after a failure of a server within which a group running out of
+/// servers is taken to follow from it (nginx's `fail_timeout` is 10 s by
+/// default; this leaves room for longer ones).
+const DOWN_AFTER_SECS: i64 = 600;
+
+/// Tells a group that ran out of servers because they failed (an echo of
+/// those failures, `no_live_upstreams`) from one whose servers are all
+/// marked down, or failed health checks, with no failure logged before it
+/// in the input (`upstreams_down`): an inference from what the log does not
+/// hold, which the cause's meaning says.
+struct DownGroups {
+    no_live: CauseId,
+    down: CauseId,
+    /// Causes that say nothing of the group's servers, one bit per id
+    /// (ids are below 64: `Restatus` holds them so too).
+    neutral: u64,
+    /// Whether a failure of a server was counted in this input, and the
+    /// time of the last one that had a time.
+    seen: bool,
+    last: Option<LocalTime>,
+}
+
+impl DownGroups {
+    fn new() -> DownGroups {
+        let id = |s| CauseId::from_id(s).unwrap_or_else(|| panic!("unknown cause id {s}"));
+        DownGroups {
+            no_live: id("no_live_upstreams"),
+            down: id("upstreams_down"),
+            neutral: [
+                "proxy_worker_crash",
+                "fastcgi_script",
+                "php_fatal",
+                "upstreams_down",
+            ]
+            .into_iter()
+            .fold(0, |bits, c| bits | 1u64 << id(c).0),
+            seen: false,
+            last: None,
+        }
+    }
+
+    /// Forgets the input before.
+    fn reset(&mut self) {
+        self.seen = false;
+        self.last = None;
+    }
+
+    /// The cause `f` is counted under: `upstreams_down` for a group with
+    /// no server left and no failure before it.
+    #[inline]
+    fn cause_of(&mut self, f: &Failure) -> CauseId {
+        if f.cause == self.no_live {
+            return self.group_cause(f);
+        }
+        if self.neutral >> f.cause.0 & 1 == 0 {
+            self.seen = true;
+            if f.time.is_some() {
+                self.last = f.time;
+            }
+        }
+        f.cause
+    }
+
+    /// [`DownGroups::cause_of`] a group that ran out of servers.
+    #[inline(never)]
+    fn group_cause(&self, f: &Failure) -> CauseId {
+        let recent = match (self.last, f.time) {
+            (Some(last), Some(t)) => t.0.saturating_sub(last.0) <= DOWN_AFTER_SECS,
+            _ => self.seen,
+        };
+        if recent { self.no_live } else { self.down }
+    }
+}
+
 /// Applies the filters to a failure and counts it.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn count(
+    filters: &Filters,
+    down: &mut DownGroups,
+    f: &Failure,
+    text: &[u8],
+    keys: Option<&Keys>,
+    remap: &mut Remap,
+    stats: &mut LineStats,
+    agg: &mut impl Tally,
+) {
+    let cause = down.cause_of(f);
+    if cause != f.cause {
+        return count_moved(cause, filters, f, text, keys, remap, stats, agg);
+    }
+    count_as(filters, f, text, keys, remap, stats, agg)
+}
+
+/// [`count`] of a failure counted under another cause than its line's
+/// (rare: out of line, so that the usual case is one piece of code).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn count_moved(
+    cause: CauseId,
+    filters: &Filters,
+    f: &Failure,
+    text: &[u8],
+    keys: Option<&Keys>,
+    remap: &mut Remap,
+    stats: &mut LineStats,
+    agg: &mut impl Tally,
+) {
+    let moved = Failure { cause, ..f.clone() };
+    count_as(filters, &moved, text, keys, remap, stats, agg);
+}
+
+/// [`count`] of a failure under the cause it is counted under.
+#[inline(always)]
+fn count_as(
     filters: &Filters,
     f: &Failure,
     text: &[u8],

@@ -57,6 +57,40 @@ pub fn bare(line: &[u8]) -> Option<Head<'_>> {
     Some(Head::bare(Server::Apache, line))
 }
 
+/// What Apache writes to stderr (and to a log it still has open) while it
+/// starts, with no prefix: a status before the message number
+/// (`(98)Address already in use: AH00072: make_sock: could not bind to
+/// address 127.0.0.1:80`), or the one message it writes without a number
+/// (`no listening sockets available, shutting down`).
+pub fn bare_startup(line: &[u8]) -> Option<Head<'_>> {
+    match line.first()? {
+        b'(' => {
+            let (rest, _) = status(line).ok()?;
+            ah_tag(rest).ok()?;
+        }
+        _ => {
+            if !line.starts_with(NO_LISTENERS) {
+                return None;
+            }
+        }
+    }
+    Some(Head::bare(Server::Apache, line))
+}
+
+/// The start-up message Apache writes without a message number.
+pub const NO_LISTENERS: &[u8] = b"no listening sockets available, shutting down";
+
+/// A configuration syntax error, `AH00526: Syntax error on line 12 of
+/// /etc/apache2/sites-enabled/x.conf:`, goes on on the next line with what
+/// is wrong (`Invalid command 'ProxyPas', perhaps misspelled ...`): the two
+/// are one record.
+pub fn opens_record(body: &[u8]) -> bool {
+    body.first() == Some(&b'A') && body.starts_with(SYNTAX_ERROR) && body.ends_with(b":")
+}
+
+/// The opening of a syntax error (see [`opens_record`]).
+pub const SYNTAX_ERROR: &[u8] = b"AH00526: Syntax error on line ";
+
 /// Which of Apache's two default layouts a line has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {

@@ -11,6 +11,12 @@
 //! WARNING: [pool www] server reached pm.max_children setting (5) ...     php-fpm
 //! [proxy_fcgi:error] [pid 9:tid 10] [client 1.2.3.4:5] AH01071: ...      Apache 2.4
 //! ```
+//!
+//! What a server writes to the terminal while it starts is read here too,
+//! since it has no prefix of its own either: `nginx: [emerg] ...` and
+//! `nginx: configuration file ... test failed` (`nginx -t`), Apache's
+//! `(98)Address already in use: AH00072: ...` and `no listening sockets
+//! available, shutting down`.
 
 use super::head::Head;
 use super::{apache, nginx, php_fpm, time};
@@ -22,6 +28,8 @@ pub fn head(b: &[u8]) -> Option<Head<'_>> {
         b'*' => nginx::head_from_connection(b),
         b'0'..=b'9' => nginx::head_without_level(b).or_else(|| clock(b)),
         b'A'..=b'Z' => php_fpm::head_without_time(b),
+        b'n' => nginx::stderr_head(b).or_else(|| apache::bare_startup(b)),
+        b'(' => apache::bare_startup(b),
         _ => None,
     }
 }

@@ -64,7 +64,8 @@ impl ParseState {
 }
 
 /// A record whose text goes on over the next physical lines: nginx's
-/// FastCGI stderr records (PHP stack traces), and a container runtime's
+/// FastCGI stderr records (PHP stack traces), Apache's configuration
+/// syntax errors (what is wrong on the line after), and a container runtime's
 /// partial piece of a long line (see [`envelope`]); the lines that follow,
 /// up to one that [`record_closes`], are joined to it. Asks about the line
 /// `parse_head` read last.
@@ -74,7 +75,11 @@ pub fn record_opens(head: &Head<'_>, state: &mut ParseState) -> bool {
         state.partial = false;
         return true;
     }
-    head.server == Server::Nginx && nginx::opens_record(head.body)
+    match head.server {
+        Server::Nginx => nginx::opens_record(head.body),
+        Server::Apache => apache::opens_record(head.body),
+        Server::PhpFpm => false,
+    }
 }
 
 /// Forgets that the line read last was a partial piece (after a joined
@@ -88,6 +93,10 @@ pub fn record_opens_no_more(state: &mut ParseState) {
 pub fn record_closes(opener: &[u8], line: &[u8]) -> bool {
     if envelope::piece_goes_on(first_line(opener)) == Some(true) {
         return envelope::piece_goes_on(line) != Some(true);
+    }
+    // What is wrong with the configuration is the one line after it.
+    if opener.starts_with(apache::SYNTAX_ERROR) {
+        return true;
     }
     nginx::closes_record(line)
 }
@@ -149,6 +158,59 @@ fn parse_head_other<'a>(
         state.saw(t);
     }
     Some(head)
+}
+
+/// What the first bytes of a file say it is: an error log when at least
+/// half of its first lines (up to 20, whole ones) are in a known format, an
+/// access log when most are in the common or combined log format
+/// (`1.2.3.4 - - [20/Nov/2026:10:23:45 +0000] "GET / HTTP/1.1" 200 ...`).
+pub fn looks(head: &[u8]) -> crate::input::source::Looks {
+    use crate::input::source::Looks;
+    let whole = match memchr::memrchr(b'\n', head) {
+        Some(i) => &head[..i],
+        None => head,
+    };
+    let mut state = ParseState::new(1970);
+    let (mut lines, mut known, mut access) = (0, 0, 0);
+    for line in whole
+        .split(|&c| c == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .take(20)
+    {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        lines += 1;
+        let mut scratch = Scratch::default();
+        if parse_head(line, &mut state, &mut scratch).is_some() {
+            known += 1;
+        } else if access_line(line) {
+            access += 1;
+        }
+    }
+    if lines > 0 && known * 2 >= lines {
+        Looks::ErrorLog
+    } else if lines > 0 && access * 2 > lines {
+        Looks::AccessLog
+    } else {
+        Looks::Unknown
+    }
+}
+
+/// A line of the common or combined log format: `[time]`, then a quoted
+/// request and a three-digit status.
+fn access_line(line: &[u8]) -> bool {
+    let Some(open) = memchr::memchr(b'[', line) else {
+        return false;
+    };
+    let Some(close) = crate::bytes::find(&line[open..], b"] \"").map(|i| open + i + 3) else {
+        return false;
+    };
+    let Some(end) = crate::bytes::find(&line[close..], b"\" ").map(|i| close + i + 2) else {
+        return false;
+    };
+    let status = &line[end..line.len().min(end + 4)];
+    status.len() >= 3
+        && status[..3].iter().all(u8::is_ascii_digit)
+        && status.get(3).is_none_or(|&c| c == b' ')
 }
 
 #[cfg(test)]
@@ -219,5 +281,16 @@ mod tests {
         ] {
             assert!(head(l).is_none(), "{l}");
         }
+    }
+
+    #[test]
+    fn what_a_file_looks_like() {
+        use crate::input::source::Looks;
+        let nginx = b"2026/11/21 09:37:49 [error] 1#1: *652 connect() failed (111: Connection refused) while connecting to upstream\n2026/11/21 09:37:49 [info] 1#1: *650 client 127.0.0.1 closed keepalive connection\n";
+        assert_eq!(looks(nginx), Looks::ErrorLog);
+        let access = b"127.0.0.1 - - [21/Nov/2026:09:37:49 +0000] \"GET /api/users/1 HTTP/1.1\" 502 157 \"-\" \"curl/7.88.1\"\n10.0.0.2 - bob [21/Nov/2026:09:37:50 +0000] \"POST /login HTTP/1.1\" 200 12\n";
+        assert_eq!(looks(access), Looks::AccessLog);
+        assert_eq!(looks(b"hello\nworld\n"), Looks::Unknown);
+        assert_eq!(looks(b""), Looks::Unknown);
     }
 }

@@ -188,6 +188,22 @@ pub fn head_without_level(b: &[u8]) -> Option<Head<'_>> {
     Some(head)
 }
 
+/// What nginx writes to stderr when it starts or tests its configuration
+/// (`nginx -t`), before or instead of its log: `nginx: [emerg] unknown
+/// directive "proxy_pas" in /etc/nginx/conf.d/x.conf:8` and the verdict
+/// after it, `nginx: configuration file /etc/nginx/nginx.conf test failed`.
+pub fn stderr_head(b: &[u8]) -> Option<Head<'_>> {
+    let rest = b.strip_prefix(b"nginx: ")?;
+    if let Some((level, body)) = any_level(rest) {
+        return Some(Head {
+            level,
+            ..Head::bare(Server::Nginx, body)
+        });
+    }
+    (rest.starts_with(b"configuration file ") || rest.starts_with(b"the configuration file "))
+        .then(|| Head::bare(Server::Nginx, rest))
+}
+
 /// A fragment that starts at the connection number, `*7 upstream timed
 /// out ...`: nothing of the prefix is left but the `*N `, so a message
 /// must follow it.
@@ -345,6 +361,16 @@ pub fn context_start(body: &[u8]) -> Option<usize> {
         let t = &rest[i..];
         if t.starts_with(b", client: ") {
             return Some(i + from);
+        }
+        // A paste that widened the space after the comma (`,\tclient: `,
+        // `,   client: `): the same key, rarely met.
+        if matches!(t.get(1), Some(b'\t')) || matches!(t.get(2), Some(b' ' | b'\t')) {
+            match key_len(t) {
+                Some((Key::Client, _)) => return Some(i + from),
+                Some((Key::Resolver, _)) if resolver.is_none() => resolver = Some(i + from),
+                Some((Key::Server, _)) if server.is_none() => server = Some(i + from),
+                _ => {}
+            }
         }
         if resolver.is_none() && t.starts_with(b", resolver: ") {
             resolver = Some(i + from);
@@ -504,7 +530,12 @@ fn key_at(b: &[u8]) -> Option<(Key, &[u8])> {
 /// made to be forwarded: a stall per key.
 #[inline(never)]
 fn key_len(whole: &[u8]) -> Option<(Key, usize)> {
-    let b = whole.strip_prefix(b", ")?;
+    let b = match whole.strip_prefix(b", ") {
+        Some(b) if !matches!(b.first(), Some(b' ' | b'\t')) => b,
+        // Blanks widened by a paste (`,\t`, `,   `): counted into the key's
+        // place, so that the value is found where it is.
+        _ => return widened_key_len(whole),
+    };
     // The known key this could be, told by its first letter; literal
     // comparisons compile to a few loads instead of a call per key.
     let (key, len) = match b.first()? {
@@ -528,8 +559,44 @@ fn key_len(whole: &[u8]) -> Option<(Key, usize)> {
             (Key::Other, colon)
         }
     };
-    let after = 2 + len + 1;
-    Some((key, after + usize::from(whole.get(after) == Some(&b' '))))
+    let mut after = 2 + len + 1;
+    after += usize::from(whole.get(after) == Some(&b' '));
+    // More blanks than nginx's one space: a paste widened them.
+    if matches!(whole.get(after), Some(b' ' | b'\t')) {
+        after += whole[after..]
+            .iter()
+            .take_while(|&&c| c == b' ' || c == b'\t')
+            .count();
+    }
+    Some((key, after))
+}
+
+/// [`key_len`] of a key whose comma a paste followed with tabs or a run
+/// of spaces, and whose colon it may have followed with more than one:
+/// `,\tclient:  1.2.3.4`. Off the fast path: nginx writes one space.
+#[inline(never)]
+fn widened_key_len(whole: &[u8]) -> Option<(Key, usize)> {
+    let rest = whole.strip_prefix(b",")?;
+    let blanks = rest
+        .iter()
+        .take_while(|&&c| c == b' ' || c == b'\t')
+        .count();
+    if blanks == 0 {
+        return None;
+    }
+    // The key as if written `, key: `, then the blanks after its colon.
+    let mut probe = [0u8; 48];
+    let key = &rest[blanks..];
+    let n = key.len().min(probe.len() - 2);
+    probe[..2].copy_from_slice(b", ");
+    probe[2..2 + n].copy_from_slice(&key[..n]);
+    let (k, at) = key_len(&probe[..2 + n])?;
+    // `at` is past the colon and its blanks, as far as the probe holds them.
+    let mut at = 1 + blanks + (at - 2);
+    while matches!(whole.get(at), Some(b' ' | b'\t')) {
+        at += 1;
+    }
+    Some((k, at))
 }
 
 /// A quoted value: ends at an unescaped `"` followed by the end or another
@@ -538,7 +605,7 @@ fn key_len(whole: &[u8]) -> Option<(Key, usize)> {
 fn quoted_value(b: &[u8]) -> (&[u8], Option<(Key, &[u8])>) {
     // Candidates are `", ` (another key may follow) and a final `"`.
     for i in memchr::memchr_iter(b'"', b) {
-        if b[i + 1..].starts_with(b", ")
+        if b[i + 1..].starts_with(b",")
             && !escaped(b, i)
             && let Some(next) = key_at(&b[i + 1..])
         {
@@ -566,6 +633,42 @@ fn plain_value(b: &[u8]) -> (&[u8], Option<(Key, &[u8])>) {
         }
     }
     (b, None)
+}
+
+/// A line cut where no line of nginx's ends. A paste hard-wrapped at a
+/// narrow terminal's or ticket's width leaves such lines; the physical line
+/// after one, if it is no line of its own, is the rest of it. Looked at
+/// only when such a line follows. Cut where:
+/// - the context is open: a quoted value not closed (`request: "GET /a HT`),
+///   or a context that does not end with a quoted value yet (a request's
+///   always does: `host: "..."`, `upstream: "..."`), such as `server:
+///   shop.example.t` or a key cut short (`, upstre`);
+/// - a request's line (it has a connection number `*N`, at a failure's
+///   level) has no context yet: nginx gives every such line one.
+pub fn unfinished(head: &Head<'_>) -> bool {
+    let body = head.body;
+    match context_start(body) {
+        Some(i) => {
+            let ctx = &body[i..];
+            let quotes = memchr::memchr_iter(b'"', ctx)
+                .filter(|&i| !escaped(ctx, i))
+                .count();
+            quotes % 2 == 1 || ctx.last() != Some(&b'"')
+        }
+        None => {
+            head.cid.is_some()
+                && matches!(
+                    head.level,
+                    b"" | b"error" | b"crit" | b"alert" | b"warn" | b"emerg"
+                )
+        }
+    }
+}
+
+/// A physical line that starts with one of nginx's context keys (`, host:
+/// "..."`): no line of its own, the rest of a line cut just before it.
+pub fn continues_context(line: &[u8]) -> bool {
+    matches!(key_at(line), Some((k, _)) if k != Key::Other)
 }
 
 /// An nginx FastCGI stderr record whose payload goes on over the next
@@ -852,5 +955,56 @@ mod tests {
             (Some(4242), Some(4242), Some(7))
         );
         assert_eq!(cache.get(&line[8..]), Some((4242, 4242, 11)));
+    }
+
+    #[test]
+    fn widened_blanks_in_the_context() {
+        for line in [
+            "2026/11/21 09:37:49 [error] 1#1: *652 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1,   server: shop,  request: \"GET /a/1 HTTP/1.1\", upstream:  \"http://127.0.0.1:18111/a/1\", host: \"shop\"",
+            "2026/11/21 09:37:49 [error] 1#1: *652 connect() failed (111: Connection refused) while connecting to upstream,\tclient: 127.0.0.1,\tserver: shop,\trequest: \"GET /a/1 HTTP/1.1\",\tupstream: \"http://127.0.0.1:18111/a/1\",\thost: \"shop\"",
+            "2026/11/21 09:37:49 [error] 1#1: *652 connect() failed (111: Connection refused) while connecting to upstream,  client:\t127.0.0.1, server:   shop, request: \"GET /a/1 HTTP/1.1\", upstream:\t\t\"http://127.0.0.1:18111/a/1\", host: \"shop\"",
+        ] {
+            let b = body(line);
+            assert_eq!(b.errno, Some(111), "{line}");
+            assert_eq!(b.ctx.client, Some(&b"127.0.0.1"[..]), "{line}");
+            assert_eq!(b.ctx.server, Some(&b"shop"[..]), "{line}");
+            assert_eq!(b.ctx.request, Some(&b"GET /a/1 HTTP/1.1"[..]), "{line}");
+            assert_eq!(
+                b.ctx.upstream,
+                Some(&b"http://127.0.0.1:18111/a/1"[..]),
+                "{line}"
+            );
+            assert_eq!(b.ctx.host, Some(&b"shop"[..]), "{line}");
+        }
+    }
+
+    #[test]
+    fn lines_cut_by_a_hard_wrap() {
+        let cut = |line: &str| unfinished(&head(line.as_bytes()).unwrap());
+        // An open quote, a plain value or key cut short, no context yet.
+        assert!(cut(
+            "2026/11/21 09:37:49 [error] 1#1: *652 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: x, request: \"GET /a HT"
+        ));
+        assert!(cut(
+            "2026/11/21 09:37:49 [error] 1#1: *652 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: shop.exa"
+        ));
+        assert!(cut(
+            "2026/11/21 09:37:49 [error] 1#1: *652 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: x, request: \"GET / HTTP/1.1\", upstre"
+        ));
+        assert!(cut(
+            "2026/11/21 09:37:49 [error] 1#1: *652 connect() failed (111: Connec"
+        ));
+        // Whole lines.
+        assert!(!cut(
+            "2026/11/21 09:37:49 [error] 1#1: *652 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: x, request: \"GET / HTTP/1.1\", upstream: \"http://a/\", host: \"x\""
+        ));
+        assert!(!cut(
+            "2026/11/21 09:37:49 [info] 1#1: *650 client 127.0.0.1 closed keepalive connection"
+        ));
+        assert!(!cut(
+            "2026/11/21 09:37:49 [notice] 1#1: signal process started"
+        ));
+        assert!(continues_context(b", host: \"shop.example.test\""));
+        assert!(!continues_context(b"nnection refused"));
     }
 }

@@ -19,8 +19,11 @@ pub mod route;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::catalog::startup;
 use crate::catalog::{Catalog, FitMemo};
-use crate::event::{ClientRequest, Event, JoinKey, LineStats, UNRECOGNIZED_SAMPLES};
+use crate::event::{
+    ClientRequest, Event, JoinKey, LineStats, Server, StartupEvent, UNRECOGNIZED_SAMPLES,
+};
 use crate::input::lines::{self, MAX_LINE};
 use crate::keys::{KeySource, KeyTable, Keys, NO_KEY};
 use crate::parse::access::{AccessFormats, AccessLine, Detector, upstream::Attempts};
@@ -86,6 +89,12 @@ pub struct Scan {
     /// Durations of the 5xx access lines, and of one in eight of the
     /// others (chosen by their request line), with their routes.
     pub timings: Vec<Timing>,
+    /// Start-up and configuration errors, in order (no failed requests).
+    pub startup: Vec<StartupEvent>,
+    /// Their texts, which [`StartupEvent`] points into: such lines are
+    /// rare, and their texts may be decoded from an envelope, so they are
+    /// copied here.
+    pub startup_text: Vec<u8>,
     /// The keys first used in this chunk (see [`KeySource`]).
     pub new_keys: Keys,
     /// Where the events' key ids point.
@@ -108,6 +117,8 @@ impl Scan {
         self.requests.clear();
         self.client_counts.clear();
         self.timings.clear();
+        self.startup.clear();
+        self.startup_text.clear();
         self.new_keys.clear();
         self.key_source = KeySource::default();
         self.stats = LineStats::default();
@@ -148,6 +159,20 @@ pub struct Scanner<'c> {
     /// Where each (route, status) of the chunk is in
     /// [`Scan::client_counts`].
     count_slots: hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>,
+    /// A hard-wrapped record's lines joined (see [`Scanner::rewrap`]).
+    wrap_buf: Vec<u8>,
+    /// The hard-wrapped record joined last in the chunk being scanned.
+    wrapped: Option<Wrapped>,
+}
+
+/// An nginx line hard-wrapped over several physical lines (see
+/// [`Scanner::rewrap`]), joined so far.
+#[derive(Debug, Clone, Copy)]
+struct Wrapped {
+    start: usize,
+    end: usize,
+    line: u32,
+    lines: u32,
 }
 
 /// A record being joined inside the chunk.
@@ -187,6 +212,8 @@ impl<'c> Scanner<'c> {
             access: AccessFormats::default(),
             detector: Detector::default(),
             count_slots: Default::default(),
+            wrap_buf: Vec::new(),
+            wrapped: None,
         }
     }
 
@@ -228,6 +255,7 @@ impl<'c> Scanner<'c> {
         let mut state = ParseState::new(self.default_year);
         let mut leading = true;
         let mut open: Option<Open> = None;
+        self.wrapped = None;
         let mut scratch = std::mem::take(&mut self.line_scratch);
         let mut idx = 0u32;
         let mut access_run = false;
@@ -290,6 +318,15 @@ impl<'c> Scanner<'c> {
                     out.leading.end = next;
                 } else if line.iter().all(u8::is_ascii_whitespace) {
                     out.stats.blank += 1;
+                } else if let Some(w) = self.rewrap(
+                    chunk,
+                    (line_start, line_end, this),
+                    self.wrapped,
+                    &mut state,
+                    out,
+                ) {
+                    out.stats.continuation += 1;
+                    self.wrapped = Some(w);
                 } else {
                     out.stats.unrecognized += 1;
                     if out.unrecognized.len() < UNRECOGNIZED_SAMPLES {
@@ -388,6 +425,116 @@ impl<'c> Scanner<'c> {
         });
     }
 
+    /// A line in no format that continues the nginx line before it, cut
+    /// by a hard wrap where no line of nginx's ends (see
+    /// [`parse::nginx::unfinished`]): the two are one record, read again
+    /// as one line (the cut closed up), and what the line before alone
+    /// gave is taken back. `last` is the record joined so far, if it ended
+    /// just before. Runs only for lines in no format, never for a line
+    /// that has one.
+    #[inline(never)]
+    fn rewrap(
+        &mut self,
+        chunk: &[u8],
+        (line_start, line_end, this): (usize, usize, u32),
+        last: Option<Wrapped>,
+        state: &mut ParseState,
+        out: &mut Scan,
+    ) -> Option<Wrapped> {
+        if this == 0 {
+            return None;
+        }
+        // The record before: joined before, or the physical line before.
+        let rec = match last {
+            Some(w)
+                if chunk[w.end..line_start]
+                    .iter()
+                    .all(|&c| c == b'\r' || c == b'\n')
+                    && chunk[w.end..line_start].contains(&b'\n') =>
+            {
+                w
+            }
+            _ => {
+                let mut end = line_start.checked_sub(1)?;
+                if end > 0 && chunk[end - 1] == b'\r' {
+                    end -= 1;
+                }
+                let start = memchr::memrchr(b'\n', &chunk[..end]).map_or(0, |i| i + 1);
+                Wrapped {
+                    start,
+                    end,
+                    line: this - 1,
+                    lines: 1,
+                }
+            }
+        };
+        let mut buf = std::mem::take(&mut self.wrap_buf);
+        buf.clear();
+        for piece in chunk[rec.start..rec.end].split(|&c| c == b'\n') {
+            buf.extend_from_slice(piece.strip_suffix(b"\r").unwrap_or(piece));
+        }
+        let mut scratch = std::mem::take(&mut self.record_scratch);
+        let before = parse::parse_head(&buf, state, &mut scratch).is_some_and(|h| {
+            h.server == Server::Nginx
+                && (parse::nginx::unfinished(&h)
+                    || parse::nginx::continues_context(&chunk[line_start..line_end]))
+        });
+        let joined = before.then(|| {
+            buf.extend_from_slice(&chunk[line_start..line_end]);
+            Wrapped {
+                end: line_end,
+                lines: rec.lines + 1,
+                ..rec
+            }
+        });
+        if let Some(w) = joined
+            && let Some(head) = parse::parse_head(&buf, state, &mut scratch)
+        {
+            // What the record gave before this line is taken back.
+            while out.events.last().is_some_and(|e| e.line == w.line) {
+                out.events.pop();
+            }
+            while out.startup.last().is_some_and(|e| e.line == w.line) {
+                out.startup.pop();
+            }
+            self.classify(&head, w.line, w.start, w.end, w.lines, out);
+        }
+        parse::record_opens_no_more(state);
+        self.record_scratch = scratch;
+        self.wrap_buf = buf;
+        joined
+    }
+
+    /// Keeps a start-up error found on a record (rare: out of line).
+    #[cold]
+    #[inline(never)]
+    fn startup(
+        head: &Head<'_>,
+        s: &startup::Startup<'_>,
+        (line, start, end, lines): (u32, usize, usize, u32),
+        out: &mut Scan,
+    ) {
+        let text = &mut out.startup_text;
+        let mut put = |parts: &[&[u8]]| {
+            let from = text.len() as u32;
+            parts.iter().for_each(|p| text.extend_from_slice(p));
+            (from, text.len() as u32)
+        };
+        let message = put(&[s.message]);
+        let config = s.config.map(|(file, line)| put(&[file, b":", line]));
+        out.startup.push(StartupEvent {
+            kind: s.kind,
+            server: head.server,
+            time: head.time,
+            line,
+            start: start as u32,
+            end: end as u32,
+            lines,
+            message,
+            config,
+        });
+    }
+
     /// Classifies a joined multi-line record.
     fn record(&mut self, chunk: &[u8], o: &Open, state: &mut ParseState, out: &mut Scan) {
         let mut scratch = std::mem::take(&mut self.record_scratch);
@@ -414,6 +561,11 @@ impl<'c> Scanner<'c> {
             self.catalog
                 .classify_with(head, &mut self.upstream_buf, Some(&mut self.memo));
         let Some(c) = classified else {
+            // No failure: perhaps the server could not start (the catalog
+            // gives no failure at nginx's `emerg`).
+            if let Some(s) = startup::classify(head) {
+                Self::startup(head, &s, (line, start, end, lines), out);
+            }
             return;
         };
         let upstream = c.upstream.map_or(NO_KEY, |u| self.upstreams.intern(u));
