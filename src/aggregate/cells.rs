@@ -149,16 +149,19 @@ impl Cell {
             self.other_routes = self.other_routes.saturating_add(n);
             return;
         }
+        // Slots fill in order and never empty: the first free one ends
+        // the search.
         for slot in &mut self.routes {
-            if slot.1 > 0 && slot.0 == route {
+            if slot.1 == 0 {
+                *slot = (route, n);
+                return;
+            }
+            if slot.0 == route {
                 slot.1 = slot.1.saturating_add(n);
                 return;
             }
         }
-        match self.routes.iter_mut().find(|s| s.1 == 0) {
-            Some(slot) => *slot = (route, n),
-            None => self.other_routes = self.other_routes.saturating_add(n),
-        }
+        self.other_routes = self.other_routes.saturating_add(n);
     }
 
     /// Routes counted, in slot order.
@@ -265,7 +268,7 @@ impl Cells {
             Some(c) if c.key == key => self.hit,
             _ => match self.lookup(&key) {
                 Ok(i) => i,
-                Err(_) => self.find_or_add(key, t, f.file, f.line, text),
+                Err(slot) => self.add_key(key, slot, t, f.file, f.line, text),
             },
         };
         self.hit = i;
@@ -283,9 +286,6 @@ impl Cells {
             c.count += 1;
             c.repeats += u64::from(f.repeat);
             c.add_route(route, 1);
-        }
-        if self.len > MAX_CELLS {
-            self.coarsen_to_fit();
         }
     }
 
@@ -351,36 +351,46 @@ impl Cells {
         i
     }
 
+    /// The cell in `cur` that counts `key`, which has none there (`slot`
+    /// is its free slot in the index): a new one, or past
+    /// [`MAX_WINDOW_KEYS`] the `(other)` cell. Coarsens first when a new
+    /// cell would pass [`MAX_CELLS`].
     #[inline(never)]
-    fn find_or_add(
+    fn add_key(
         &mut self,
         key: CellKey,
+        slot: usize,
         t: LocalTime,
         file: u32,
         line: u64,
         text: &[u8],
     ) -> usize {
-        let slot = match self.lookup(&key) {
-            Ok(i) => return i,
-            Err(slot) => slot,
-        };
-        if self.cur.len() < MAX_WINDOW_KEYS {
-            let i = self.push_cur(Cell::new(key, t, file, line), slot);
-            self.set_line(i, file, line, text);
-            return i;
-        }
-        let folded = CellKey {
-            upstream: OTHER,
-            ..key
-        };
-        match self.lookup(&folded) {
-            Ok(i) => i,
-            Err(slot) => {
-                let i = self.push_cur(Cell::new(folded, t, file, line), slot);
-                self.set_line(i, file, line, text);
-                i
+        let (key, slot) = if self.cur.len() < MAX_WINDOW_KEYS {
+            (key, slot)
+        } else {
+            let folded = CellKey {
+                upstream: OTHER,
+                ..key
+            };
+            match self.lookup(&folded) {
+                Ok(i) => return i,
+                Err(slot) => (folded, slot),
             }
+        };
+        if self.len >= MAX_CELLS && self.window < i64::MAX / 24 {
+            // The cells are re-bucketed, the current window with them:
+            // made current again and looked up afresh.
+            self.coarsen_to_fit_one_more();
+            let start = window::bucket(t.0, self.window);
+            self.switch(start);
+            return match self.lookup(&key) {
+                Ok(i) => i,
+                Err(slot) => self.add_key(key, slot, t, file, line, text),
+            };
         }
+        let i = self.push_cur(Cell::new(key, t, file, line), slot);
+        self.set_line(i, file, line, text);
+        i
     }
 
     /// Makes `file:line`, whose text is `text`, the first line of `cur[i]`.
@@ -480,6 +490,14 @@ impl Cells {
     /// Grows the window until the cells fit under the cap.
     fn coarsen_to_fit(&mut self) {
         while self.len > MAX_CELLS && self.window < i64::MAX / 24 {
+            self.rebucket(window::coarser(self.window));
+        }
+    }
+
+    /// Grows the window until one more cell fits under the cap.
+    #[inline(never)]
+    fn coarsen_to_fit_one_more(&mut self) {
+        while self.len >= MAX_CELLS && self.window < i64::MAX / 24 {
             self.rebucket(window::coarser(self.window));
         }
     }
