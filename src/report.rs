@@ -1208,9 +1208,17 @@ fn text_order(keys: &Interner) -> KeyTexts<'_> {
 /// comparing the keys again for every cause.
 fn ranked(keys: &KeyTexts<'_>, counts: &Counts) -> Vec<(String, u64)> {
     let place = |id: u32| keys.place.get(id as usize).copied().unwrap_or(u32::MAX);
-    let mut v: Vec<(u32, u64)> = counts.iter().collect();
-    v.sort_unstable_by_key(|&(id, n)| (id == OTHER, std::cmp::Reverse(n), place(id)));
-    v.into_iter().map(|(id, n)| (keys.text(id), n)).collect()
+    // (other last, most first, text order) packed in one integer, so the
+    // sort compares one number.
+    let mut v: Vec<(u128, u32, u64)> = counts
+        .iter()
+        .map(|(id, n)| {
+            let rank = u128::from(id == OTHER) << 96 | u128::from(!n) << 32 | u128::from(place(id));
+            (rank, id, n)
+        })
+        .collect();
+    v.sort_unstable_by_key(|x| x.0);
+    v.into_iter().map(|(_, id, n)| (keys.text(id), n)).collect()
 }
 
 #[cfg(test)]
