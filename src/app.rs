@@ -7,7 +7,7 @@ use crate::aggregate::{Aggregator, FileStats};
 use crate::catalog::Catalog;
 use crate::check;
 use crate::config::cli::Cli;
-use crate::config::{self, AnalyzeConfig, CheckConfig, Job, MergeConfig};
+use crate::config::{self, AnalyzeConfig, CheckConfig, Job, LintConfig, MergeConfig};
 use crate::error::{Error, Result, print_error};
 use crate::exit::ExitCode;
 use crate::input::progress::Progress;
@@ -38,15 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Job::Check(cfg) => check(cfg),
         Job::Follow(cfg) => crate::follow::run(cfg),
         Job::Merge(cfg) => merge(cfg),
-        Job::Lint(server_config, format) => {
-            let findings = crate::serverconf::lint::lint(&server_config);
-            write(&Output::Lint(&findings, format))?;
-            Ok(if findings.is_empty() {
-                ExitCode::Success
-            } else {
-                ExitCode::GateFailed
-            })
-        }
+        Job::Lint(cfg) => lint(cfg),
         Job::Causes(format, only) => {
             write(&Output::Catalog(format, only))?;
             Ok(ExitCode::Success)
@@ -54,12 +46,33 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// `lint`: the configuration's mistakes (and, with logs, those the logs
+/// prove); exit 1 on an error, 2 when a log could not be read.
+fn lint(cfg: LintConfig) -> Result<ExitCode> {
+    let report = (!cfg.analyze.paths.is_empty())
+        .then(|| build_report(&cfg.analyze, &mut |e| print_error(e)));
+    let findings = check::lint_findings(&cfg.analyze.server_config, report.as_ref());
+    write(&Output::Lint(&findings, cfg.format))?;
+    Ok(if report.as_ref().is_some_and(Report::has_input_errors) {
+        ExitCode::InputError
+    } else if crate::serverconf::lint::errors(&findings) > 0 {
+        ExitCode::GateFailed
+    } else {
+        ExitCode::Success
+    })
+}
+
 /// `check`: the report of `analyze`, judged against rules; exit 1 when a
 /// rule fails, 2 when an input could not be read or too little of it was
 /// recognized (whatever the rules say).
 pub fn check(cfg: CheckConfig) -> Result<ExitCode> {
     let report = build_report(&cfg.analyze, &mut |e| print_error(e));
-    let verdict = check::verdict(&report, &cfg.policy);
+    let findings = if cfg.policy.max_lint_findings.is_some() {
+        check::lint_findings(&cfg.analyze.server_config, Some(&report))
+    } else {
+        Vec::new()
+    };
+    let verdict = check::verdict_with_lint(&report, &cfg.policy, &findings);
     write(&Output::Verdict(&verdict, &report, cfg.format))?;
     Ok(if !verdict.input_errors.is_empty() {
         ExitCode::InputError

@@ -875,10 +875,27 @@ impl Report {
         if cfg.is_empty() {
             return self;
         }
+        let files: Vec<String> = self.files.iter().map(|f| f.path.clone()).collect();
         for c in &mut self.causes {
             let routes: Vec<&str> = c.routes.iter().map(|r| r.route.as_str()).collect();
             let upstreams: Vec<&str> = c.upstreams.iter().map(|u| u.upstream.as_str()).collect();
-            c.config = advice::for_cause(cfg, &c.cause, &routes, &upstreams);
+            let first = c.example.as_ref().map(|e| e.file.as_str());
+            let logs: Vec<&str> = first
+                .into_iter()
+                .chain(
+                    files
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|f| Some(*f) != first),
+                )
+                .collect();
+            let count = |s: crate::event::Server| c.servers.0.iter().any(|(x, n)| x == s && *n > 0);
+            let logged = advice::Logged {
+                files: logs,
+                nginx: count(crate::event::Server::Nginx),
+                apache: count(crate::event::Server::Apache),
+            };
+            c.config = advice::for_cause(cfg, &c.cause, &routes, &upstreams, &logged);
         }
         self
     }

@@ -472,6 +472,42 @@ fn a_file_that_does_not_exist_yet_is_read_from_its_start_once_it_appears() {
     assert_eq!(v["files"][0]["error"], Value::Null);
 }
 
+/// A directory that does not exist yet cannot be watched: follow says
+/// so and polls, and counts exactly what is written once it exists,
+/// across a rotation.
+#[test]
+fn a_directory_that_cannot_be_watched_is_polled() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("later");
+    let log = sub.join("error.log");
+    let name = log.display().to_string();
+    let mut f = Follow::start(&[&name]);
+    f.ready();
+    std::fs::create_dir(&sub).unwrap();
+    append(&log, &refused_lines(1, 3));
+    f.settles_at(3);
+    std::fs::rename(&log, sub.join("error.log.1")).unwrap();
+    append(&log, &refused_lines(4, 2));
+    let v = f.settles_at(5);
+    assert_eq!(v["rotations"][&name], 1);
+    let (status, _) = f.terminate();
+    assert!(status.success());
+    // The stderr reader has it all soon after the process is gone.
+    let want = format!(
+        "upcause: cannot watch {} (no such directory); polling every 100 ms\n",
+        sub.display()
+    );
+    let deadline = Instant::now() + PATIENCE;
+    while !f.stderr.lock().unwrap().contains(&want) {
+        assert!(
+            Instant::now() < deadline,
+            "{want} in\n{}",
+            f.stderr.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_partial_line_is_held_until_its_newline() {
     let dir = tempfile::tempdir().unwrap();

@@ -282,3 +282,59 @@ fn check_github_fails() {
 fn check_github_passes() {
     check("github", PASSING, true);
 }
+
+/// `upcause lint` of the configuration the fixtures were written with
+/// (nginx, Apache and php-fpm's www pool), in every format, with the
+/// Apache header log: the per-case sockets no pool given listens on (two
+/// in each server), the header buffer the log overflows, the two
+/// single-server groups; the counts each format gives.
+#[test]
+fn lint_formats() {
+    let configs = [
+        "--config",
+        "fixtures/config/nginx.conf",
+        "--config",
+        "fixtures/config/httpd.conf",
+        "--config",
+        "fixtures/config/php-fpm-www.conf",
+    ];
+    let logs = ["fixtures/apache/header_too_big.log"];
+    for format in ["text", "json", "junit", "github"] {
+        let args: Vec<&str> = ["lint", "--format", format]
+            .into_iter()
+            .chain(configs)
+            .collect();
+        let run = upcause(&args, &logs);
+        assert_eq!(run.code, Some(1), "{format}");
+        let out = &run.stdout;
+        match format {
+            "text" => assert!(out.ends_with("\n5 errors, 2 notes\n"), "{out}"),
+            "json" => {
+                let v = json(&run);
+                assert_eq!((u64_at(&v, "/count"), u64_at(&v, "/errors")), (7, 5));
+            }
+            "junit" => {
+                let doc = roxmltree::Document::parse(out).expect("JUnit is XML");
+                let root = doc.root_element();
+                assert_eq!(root.attribute("tests"), Some("7"));
+                assert_eq!(root.attribute("failures"), Some("5"));
+                assert_eq!(
+                    doc.descendants()
+                        .filter(|n| n.has_tag_name("failure"))
+                        .count(),
+                    5
+                );
+            }
+            _ => {
+                assert_eq!(out.lines().filter(|l| l.starts_with("::error ")).count(), 5);
+                assert_eq!(
+                    out.lines()
+                        .filter(|l| l.starts_with("::notice file="))
+                        .count(),
+                    2
+                );
+            }
+        }
+        snapshot(&format!("lint_{format}"), "configs", &args, &logs, out);
+    }
+}

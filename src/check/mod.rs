@@ -9,6 +9,8 @@ use serde::Serialize;
 pub mod rules;
 
 use crate::report::{CauseReport, ExampleLine, Report};
+use crate::serverconf::ServerConfig;
+use crate::serverconf::lint::{self, Finding};
 use rules::{Policy, Target};
 
 /// Which kind of rule a result is about.
@@ -29,6 +31,8 @@ pub enum RuleKind {
     MaxIncidents,
     /// No incident longer than N seconds.
     MaxIncidentSeconds,
+    /// At most N configuration mistakes (`upcause lint`'s errors).
+    MaxLintFindings,
 }
 
 /// One rule, judged.
@@ -67,6 +71,7 @@ impl RuleResult {
                 format!("{n} incident{}", if n == 1 { "" } else { "s" })
             }
             (RuleKind::MaxIncidentSeconds, _) => format!("longest incident {n}s"),
+            (RuleKind::MaxLintFindings, _) => format!("{n} configuration mistake{s}"),
             (_, None) => "no cause outside the baseline".to_string(),
             (RuleKind::MaxPerUpstream, Some(u)) => format!("{n} failed attempt{s} on {u}"),
             (_, Some("any")) => format!("{n} failed request{s} over all causes"),
@@ -131,8 +136,29 @@ impl Verdict {
     }
 }
 
-/// Judges `report` against `policy`.
+/// Judges `report` against `policy`, without configuration findings.
+#[cfg(test)]
 pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
+    verdict_with_lint(report, policy, &[])
+}
+
+/// Every configuration finding: `upcause lint`'s on the configuration,
+/// and, with a report of the servers' logs, those the logs prove (a
+/// header buffer smaller than the headers they show), in file order.
+pub fn lint_findings(cfg: &ServerConfig, report: Option<&Report>) -> Vec<Finding> {
+    let mut out = lint::lint(cfg);
+    if let Some(r) = report {
+        for c in &r.causes {
+            out.extend(lint::from_logs(&c.cause, c.count, &c.config));
+        }
+    }
+    lint::sort(&mut out);
+    out
+}
+
+/// Judges `report` against `policy`, with the configuration's findings
+/// judged by `max_lint_findings` (errors count, notes do not).
+pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding]) -> Verdict {
     let order: HashMap<&str, usize> = report
         .files
         .iter()
@@ -230,6 +256,33 @@ pub fn verdict(report: &Report, policy: &Policy) -> Verdict {
                 .filter(|_| actual > limit)
                 .and_then(evidence)
                 .into_iter()
+                .collect(),
+        });
+    }
+    if let Some(limit) = policy.max_lint_findings {
+        let errors: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.severity == lint::Severity::Error)
+            .collect();
+        let actual = errors.len() as u64;
+        rules.push(RuleResult {
+            rule: format!("max_lint_findings <= {limit}"),
+            kind: RuleKind::MaxLintFindings,
+            target: Some("config".to_string()),
+            limit,
+            actual,
+            passed: actual <= limit,
+            baseline: None,
+            examples: errors
+                .iter()
+                .map(|f| {
+                    let (file, line) = f.place();
+                    ExampleLine {
+                        file: file.to_string(),
+                        line,
+                        text: format!("{}: {}", f.cause, f.message),
+                    }
+                })
                 .collect(),
         });
     }

@@ -46,7 +46,7 @@ impl Target {
 
 /// The rules of a gate, validated. Built from the command line by `config` (or
 /// [`parse_rules`] and [`apply_flags`]) and judged by
-/// [`gate::verdict`](crate::check::verdict).
+/// [`verdict_with_lint`](crate::check::verdict_with_lint).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Policy {
     /// Causes (or `any`) of which a single failure fails the gate.
@@ -67,6 +67,9 @@ pub struct Policy {
     /// hundredths of a percent (`None`: [`DEFAULT_MIN_RECOGNIZED_BP`]; 0
     /// accepts any input that could be read, even an empty one).
     pub min_recognized_bp: Option<u64>,
+    /// Most configuration mistakes allowed (`upcause lint`'s errors on the
+    /// `--config` files, with the logs' own findings).
+    pub max_lint_findings: Option<u64>,
 }
 
 /// The share of recognized lines an input needs by default: 50%.
@@ -87,6 +90,7 @@ impl Policy {
             && self.max_incidents.is_none()
             && self.max_incident_seconds.is_none()
             && self.baseline.is_none()
+            && self.max_lint_findings.is_none()
     }
 }
 
@@ -149,6 +153,8 @@ struct RulesFile {
     max_incidents: Option<u64>,
     #[serde(default)]
     max_incident_seconds: Option<u64>,
+    #[serde(default)]
+    max_lint_findings: Option<u64>,
 }
 
 /// Reads a rules file (see [`parse_rules`]).
@@ -183,16 +189,18 @@ pub fn parse_rules(text: &str, path: &Path) -> Result<Policy> {
         && file.min_recognized.is_none()
         && file.max_incidents.is_none()
         && file.max_incident_seconds.is_none()
+        && file.max_lint_findings.is_none()
     {
         return Err(file_error(
             None,
             "the rules file sets no rule: write `forbid = [...]`, a `[max]` or \
-             `[max_per_upstream]` table, `max_incidents`, `max_incident_seconds` or `min_recognized` (see `upcause check --help`)",
+             `[max_per_upstream]` table, `max_incidents`, `max_incident_seconds`, `max_lint_findings` or `min_recognized` (see `upcause check --help`)",
         ));
     }
     let mut policy = Policy {
         max_incidents: file.max_incidents,
         max_incident_seconds: file.max_incident_seconds,
+        max_lint_findings: file.max_lint_findings,
         ..Policy::default()
     };
     if let Some(pct) = &file.min_recognized {

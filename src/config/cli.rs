@@ -138,7 +138,8 @@ pub enum Command {
     #[command(after_help = MERGE_AFTER_HELP)]
     Merge(MergeArgs),
     /// Check the servers' configuration for the mistakes that end in 502s,
-    /// without any log: exit 0 clean, 1 with findings, 2 unreadable.
+    /// with or without their logs: exit 0 clean (notes allowed), 1 with
+    /// errors, 2 unreadable.
     Lint(LintArgs),
 }
 
@@ -146,13 +147,19 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct LintArgs {
     /// nginx.conf (its includes are followed), `nginx -T` output (`-` for
-    /// stdin), php-fpm.conf or pool files. Repeatable.
+    /// stdin), apache2.conf/httpd.conf (its includes are followed),
+    /// `apachectl -S` output, php-fpm.conf or pool files. Repeatable.
     #[arg(long = "config", value_name = "FILE", required = true)]
     pub configs: Vec<PathBuf>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
+    /// Error logs of these servers (optional): findings the logs prove,
+    /// such as a header buffer smaller than the headers they show.
+    #[arg(value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+
+    /// Output format (junit and github as for `check`).
+    #[arg(short, long, value_enum, default_value_t = CheckFormatArg::Text)]
+    pub format: CheckFormatArg,
 }
 
 /// `upcause merge`.
@@ -219,9 +226,11 @@ pub struct InputArgs {
     pub quiet: bool,
 
     /// The servers' configuration, read-only, so that each cause names the
-    /// location that routed it and the settings in effect there: nginx.conf
-    /// (its includes are followed), the output of `nginx -T` (`-` for
-    /// stdin), php-fpm.conf or pool files. Repeatable.
+    /// location (or ProxyPass) that routed it and the settings in effect
+    /// there: nginx.conf (its includes are followed), the output of `nginx
+    /// -T` (`-` for stdin), apache2.conf/httpd.conf (its includes are
+    /// followed), the output of `apachectl -S`, php-fpm.conf or pool files.
+    /// Repeatable.
     #[arg(long = "config", value_name = "FILE")]
     pub configs: Vec<PathBuf>,
 }
@@ -305,6 +314,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "PCT", requires = "baseline")]
     pub tolerance: Option<String>,
 
+    /// Most configuration mistakes allowed (errors of `upcause lint` on the
+    /// --config files, with the logs' own findings); needs --config.
+    #[arg(long = "max-lint-findings", value_name = "N")]
+    pub max_lint_findings: Option<u64>,
+
     /// Least share of each input's lines that must be in a known error-log
     /// format, in percent (`50`, `12.5`, `50%`); under it the input is an
     /// input error (exit 2). Default 50, or the rules file's
@@ -377,6 +391,13 @@ pub struct FollowArgs {
     /// Only upstreams containing this text.
     #[arg(long, value_name = "SUBSTRING")]
     pub upstream: Option<String>,
+
+    /// The servers' configuration, read-only, so that each cause of the
+    /// JSON reports names the location (or ProxyPass) that routed it and the
+    /// setting to change there (nginx.conf, `nginx -T` output, apache2.conf,
+    /// `apachectl -S` output, php-fpm pools; repeatable).
+    #[arg(long = "config", value_name = "FILE")]
+    pub configs: Vec<PathBuf>,
 
     /// Causes and upstreams listed on the live screen; 0 lists all.
     #[arg(long, default_value_t = 5, value_name = "N")]

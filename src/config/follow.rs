@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::follow::alert::Rule;
 use crate::follow::{FollowConfig, Mode};
 use crate::order::Filters;
+use crate::serverconf::ServerConfig;
 
 /// Most buckets in the rolling window.
 const MAX_MARKS: i64 = 10_000;
@@ -83,6 +84,7 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
         (Some(p), false) => Some(p),
         (None, false) => crate::follow::state::default_path(&paths),
     };
+    let server_config = ServerConfig::load(&a.configs)?;
     let tty = io::stdout().is_terminal();
     let mode = match (a.format, tty) {
         (Some(FormatArg::Json), _) | (None, false) => Mode::Json,
@@ -113,6 +115,7 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
         top: if a.top == 0 { usize::MAX } else { a.top },
         color,
         default_year: Local::now().year(),
+        server_config,
     })
 }
 

@@ -24,7 +24,9 @@ use crate::render::gate::GateFormat;
 use crate::render::text::TextOptions;
 use crate::report::ReportFilters;
 use crate::serverconf::ServerConfig;
-use cli::{AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs};
+use cli::{
+    AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs, LintArgs,
+};
 
 /// A subcommand with its command line resolved.
 #[derive(Debug, Clone)]
@@ -39,8 +41,9 @@ pub enum Job {
     Merge(MergeConfig),
     /// `causes`, in this format: every cause, or only this one.
     Causes(OutputFormat, Option<crate::event::CauseId>),
-    /// `lint`: the configuration read, in this format.
-    Lint(ServerConfig, OutputFormat),
+    /// `lint`: the configuration read (and the logs, if any), in this
+    /// format.
+    Lint(LintConfig),
 }
 
 /// Resolves the command line of any subcommand; every usage error comes
@@ -60,7 +63,7 @@ pub fn resolve(cli: Cli) -> Result<Job> {
                 width: text_width(a.width),
             },
         }),
-        Command::Lint(a) => Job::Lint(ServerConfig::load(&a.configs)?, output_format(a.format)),
+        Command::Lint(a) => Job::Lint(LintConfig::from_args(a)?),
         Command::Causes(a) => {
             let only =
                 a.id.map(|id| {
@@ -255,17 +258,51 @@ impl CheckConfig {
     pub fn from_args(a: CheckArgs) -> Result<Self> {
         let analyze = AnalyzeConfig::from_input(a.input.clone())?;
         let policy = policy(&a, &analyze)?;
-        let format = match a.format {
-            CheckFormatArg::Text => GateFormat::Text,
-            CheckFormatArg::Json => GateFormat::Json,
-            CheckFormatArg::Junit => GateFormat::Junit,
-            CheckFormatArg::Github => GateFormat::Github,
-        };
+        let format = gate_format(a.format);
         Ok(CheckConfig {
             analyze,
             policy,
             format,
         })
+    }
+}
+
+/// Everything `lint` needs: the configuration, the logs to read with it
+/// (as `analyze` reads them), the output format.
+#[derive(Debug, Clone)]
+pub struct LintConfig {
+    /// The logs, if any, and the configuration (`server_config`).
+    pub analyze: AnalyzeConfig,
+    /// Output format.
+    pub format: GateFormat,
+}
+
+impl LintConfig {
+    /// Validates the arguments.
+    pub fn from_args(a: LintArgs) -> Result<Self> {
+        let mut analyze = AnalyzeConfig::from_input(InputArgs {
+            paths: a.logs,
+            window: "1m".into(),
+            since: None,
+            until: None,
+            threads: None,
+            quiet: true,
+            configs: a.configs,
+        })?;
+        analyze.quiet = true;
+        Ok(LintConfig {
+            analyze,
+            format: gate_format(a.format),
+        })
+    }
+}
+
+fn gate_format(f: CheckFormatArg) -> GateFormat {
+    match f {
+        CheckFormatArg::Text => GateFormat::Text,
+        CheckFormatArg::Json => GateFormat::Json,
+        CheckFormatArg::Junit => GateFormat::Junit,
+        CheckFormatArg::Github => GateFormat::Github,
     }
 }
 
@@ -318,6 +355,14 @@ fn policy(a: &CheckArgs, run: &AnalyzeConfig) -> Result<Policy> {
             )));
         }
         policy.min_recognized_bp = Some(bp);
+    }
+    if a.max_lint_findings.is_some() {
+        policy.max_lint_findings = a.max_lint_findings;
+    }
+    if policy.max_lint_findings.is_some() && run.server_config.is_empty() {
+        return Err(Error::Usage(
+            "max_lint_findings judges the configuration: give it with --config FILE".into(),
+        ));
     }
     if policy.is_empty() {
         policy.max.insert(Target::Any, 0);

@@ -1,15 +1,45 @@
-//! Prometheus metrics: counters since follow started, served as the text
-//! exposition format at `/metrics` by a small HTTP server thread.
+//! Prometheus metrics: counters since follow started, served in the text
+//! exposition format (0.0.4, written by `prometheus-client`) at `/metrics`.
 //!
-//! Label values are escaped as the format asks (`\\`, `\"`, `\n`) and the
-//! upstream label is bounded: past [`MAX_UPSTREAM_LABELS`] distinct
-//! upstreams, further ones are counted as `(other)`, as the report does.
+//! Label values are escaped as the format asks (`\\`, `\"`, `\n`), after
+//! control and bidi characters from logs are shown escaped as in the text
+//! report, and the upstream label is bounded: past [`MAX_UPSTREAM_LABELS`]
+//! distinct upstreams, further ones are counted as `(other)`, as the report
+//! does.
+//!
+//! The server is hyper's HTTP/1 server on a current-thread tokio runtime,
+//! one thread whatever the number of clients. It bounds what a client can
+//! make it hold: [`MAX_CONNECTIONS`] at once (more are closed at once),
+//! a request head of [`MAX_HEAD`] bytes (`431` past it), [`HEAD_TIMEOUT`]
+//! to send it and [`CONNECTION_TIMEOUT`] per connection. When accepting
+//! fails (the limit on open files reached), it is counted, said on stderr
+//! (at most once a minute, and its end once), and tried again after a
+//! pause growing to a second: `/metrics` answers again as soon as
+//! descriptors are free.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
-use std::fmt::Write as _;
+use std::convert::Infallible;
+use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::event::CauseId;
 
@@ -50,6 +80,11 @@ pub struct Metrics {
     pub alerts: Vec<(String, bool)>,
     /// Output dropped because stdout was not read fast enough.
     pub output_dropped: u64,
+    /// Connections to the metrics server closed at once: it had as many
+    /// as it serves.
+    pub connections_refused: u64,
+    /// Failures to accept a connection (the limit on open files reached).
+    pub accept_errors: u64,
 }
 
 impl Metrics {
@@ -89,169 +124,211 @@ impl Metrics {
         *self.failures.entry((cause, label.to_string())).or_default() += n;
     }
 
-    /// The text exposition format.
-    pub fn render(&self) -> String {
+    /// The values a scrape shows, to be encoded without holding a lock.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot(Metrics {
+            requests: self.requests.clone(),
+            failures: self.failures.clone(),
+            labels: HashSet::new(),
+            files: self.files.clone(),
+            alerts: self.alerts.clone(),
+            output_dropped: self.output_dropped,
+            connections_refused: self.connections_refused,
+            accept_errors: self.accept_errors,
+        })
+    }
+}
+
+/// One scrape's copy of the values, encoded by `prometheus-client`.
+#[derive(Debug)]
+pub struct Snapshot(Metrics);
+
+impl Snapshot {
+    fn encode_into(self, out: &mut String) -> std::fmt::Result {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(self));
+        prometheus_text::encode(out, &registry)
+    }
+
+    /// The text exposition format (Prometheus 0.0.4).
+    pub fn render(self) -> String {
         let mut out = String::with_capacity(4096);
+        let _ = self.encode_into(&mut out);
+        out
+    }
+}
+
+/// A counter sample (labels given with the family).
+fn counter(m: &mut MetricEncoder<'_>, n: u64) -> std::fmt::Result {
+    m.encode_counter::<NoLabelSet, u64, u64>(&n, None)
+}
+
+impl Collector for Snapshot {
+    fn encode(&self, mut enc: DescriptorEncoder<'_>) -> std::fmt::Result {
+        let m = &self.0;
         let ids: Vec<&str> = CauseId::all().map(|c| c.info().id).collect();
-        header(
-            &mut out,
-            "upcause_failures_total",
-            "Failed attempts towards upstreams by cause and upstream (a request retried on another server counts once per server).",
-        );
-        for ((cause, upstream), n) in &self.failures {
-            let _ = writeln!(
-                out,
-                "upcause_failures_total{{cause=\"{}\",upstream=\"{}\"}} {n}",
-                ids[*cause],
-                escape_label(upstream)
-            );
+        {
+            let mut family = enc.encode_descriptor(
+                "upcause_failures",
+                "Failed attempts towards upstreams by cause and upstream (a request retried on another server counts once per server).",
+                None,
+                MetricType::Counter,
+            )?;
+            for ((cause, upstream), n) in &m.failures {
+                let labels = [
+                    ("cause", Cow::Borrowed(ids[*cause])),
+                    ("upstream", crate::bytes::escape(upstream)),
+                ];
+                counter(&mut family.encode_family(&labels)?, *n)?;
+            }
         }
-        header(
-            &mut out,
-            "upcause_failed_requests_total",
-            "Failed requests by cause (as the report counts them).",
-        );
-        for (cause, n) in self.requests.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "upcause_failed_requests_total{{cause=\"{}\"}} {n}",
-                ids[cause]
-            );
+        {
+            let mut family = enc.encode_descriptor(
+                "upcause_failed_requests",
+                "Failed requests by cause (as the report counts them).",
+                None,
+                MetricType::Counter,
+            )?;
+            for (cause, n) in m.requests.iter().enumerate() {
+                counter(&mut family.encode_family(&[("cause", ids[cause])])?, *n)?;
+            }
         }
         type Value = fn(&FileMetrics) -> u64;
         let per_file: [(&str, &str, Value); 5] = [
-            ("upcause_lines_total", "Physical lines read.", |f| f.lines),
+            ("upcause_lines", "Physical lines read.", |f| f.lines),
             (
-                "upcause_unrecognized_lines_total",
+                "upcause_unrecognized_lines",
                 "Lines in no known format.",
                 |f| f.unrecognized,
             ),
             (
-                "upcause_rotations_total",
+                "upcause_rotations",
                 "Rotations seen (rename, copytruncate, delete and recreate).",
                 |f| f.rotations,
             ),
             (
-                "upcause_lost_bytes_estimate_total",
+                "upcause_lost_bytes_estimate",
                 "Bytes that were on disk but could not be read (on copytruncate: written between the copy and the truncation).",
                 |f| f.lost_bytes,
             ),
             (
-                "upcause_open_limit_reached_total",
+                "upcause_open_limit_reached",
                 "Files that could not be opened because the limit on open files was reached.",
                 |f| f.open_limit_hits,
             ),
         ];
         for (name, help, value) in per_file {
-            header(&mut out, name, help);
-            for f in &self.files {
-                let _ = writeln!(
-                    out,
-                    "{name}{{file=\"{}\"}} {}",
-                    escape_label(&f.path),
-                    value(f)
-                );
+            let mut family = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for f in &m.files {
+                let labels = [("file", crate::bytes::escape(&f.path))];
+                counter(&mut family.encode_family(&labels)?, value(f))?;
             }
         }
-        header(
-            &mut out,
-            "upcause_output_dropped_total",
-            "Output dropped because stdout was not read fast enough (JSON lines; screen or text frames).",
-        );
-        let _ = writeln!(out, "upcause_output_dropped_total {}", self.output_dropped);
-        let _ = writeln!(
-            out,
-            "# HELP upcause_open_files Files open now (the followed file and rotated ones still read).\n# TYPE upcause_open_files gauge"
-        );
-        for f in &self.files {
-            let _ = writeln!(
-                out,
-                "upcause_open_files{{file=\"{}\"}} {}",
-                escape_label(&f.path),
-                f.open_files
-            );
+        let totals: [(&str, &str, u64); 3] = [
+            (
+                "upcause_output_dropped",
+                "Output dropped because stdout was not read fast enough (JSON lines; screen or text frames).",
+                m.output_dropped,
+            ),
+            (
+                "upcause_metrics_connections_refused",
+                "Connections to the metrics server closed unanswered because it already had as many as it serves at once.",
+                m.connections_refused,
+            ),
+            (
+                "upcause_metrics_accept_errors",
+                "Connections to the metrics server that could not be accepted (the limit on open files reached, ...).",
+                m.accept_errors,
+            ),
+        ];
+        for (name, help, n) in totals {
+            counter(
+                &mut enc.encode_descriptor(name, help, None, MetricType::Counter)?,
+                n,
+            )?;
         }
-        if !self.alerts.is_empty() {
-            let _ = writeln!(
-                out,
-                "# HELP upcause_alert_firing 1 while the --alert rule holds.\n# TYPE upcause_alert_firing gauge"
-            );
-            for (rule, firing) in &self.alerts {
-                let _ = writeln!(
-                    out,
-                    "upcause_alert_firing{{alert=\"{}\"}} {}",
-                    escape_label(rule),
-                    u8::from(*firing)
-                );
+        {
+            let mut family = enc.encode_descriptor(
+                "upcause_open_files",
+                "Files open now (the followed file and rotated ones still read).",
+                None,
+                MetricType::Gauge,
+            )?;
+            for f in &m.files {
+                let labels = [("file", crate::bytes::escape(&f.path))];
+                family.encode_family(&labels)?.encode_gauge(&f.open_files)?;
             }
         }
-        out
+        if !m.alerts.is_empty() {
+            let mut family = enc.encode_descriptor(
+                "upcause_alert_firing",
+                "1 while the --alert rule holds.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (rule, firing) in &m.alerts {
+                let labels = [("alert", crate::bytes::escape(rule))];
+                family
+                    .encode_family(&labels)?
+                    .encode_gauge(&u64::from(*firing))?;
+            }
+        }
+        Ok(())
     }
 }
 
-fn header(out: &mut String, name: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-}
+/// Connections served at once; more are closed at once (and counted).
+pub const MAX_CONNECTIONS: usize = 128;
 
-/// A label value as the exposition format wants it.
-pub fn escape_label(s: &str) -> String {
-    // Control and bidi characters from logs are shown escaped first (as in
-    // the text report), so a scraped page read in a terminal stays safe.
-    let safe = crate::bytes::escape(s);
-    let mut out = String::with_capacity(safe.len());
-    for c in safe.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Largest request head (and read buffer) of a connection: a longer head
+/// is answered `431 Request Header Fields Too Large` and the connection
+/// closed.
+pub const MAX_HEAD: usize = 16 * 1024;
 
-/// The HTTP server thread.
+/// Time a client has to send a whole request head (slowloris).
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Longest life of one connection, keep-alive included.
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest wait before accepting again after accepting failed.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Least time between two messages about failing to accept.
+const SAY_EVERY: Duration = Duration::from_secs(60);
+
+/// The metrics server: hyper's HTTP/1 server on a current-thread tokio
+/// runtime in a thread of its own.
 pub struct Server {
-    server: Arc<tiny_http::Server>,
+    stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Server {
     /// Binds exactly `addr` and serves `metrics` at `/metrics`.
-    pub fn start(addr: SocketAddr, metrics: Arc<Mutex<Metrics>>) -> std::io::Result<Server> {
-        let server = tiny_http::Server::http(addr)
-            .map(Arc::new)
-            .map_err(std::io::Error::other)?;
-        let serving = Arc::clone(&server);
+    pub fn start(addr: SocketAddr, metrics: Arc<Mutex<Metrics>>) -> io::Result<Server> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()?;
+        let (stop, stopped) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("metrics".into())
             .spawn(move || {
-                for req in serving.incoming_requests() {
-                    let path = req.url().split('?').next().unwrap_or("");
-                    let get = matches!(
-                        req.method(),
-                        tiny_http::Method::Get | tiny_http::Method::Head
-                    );
-                    let (status, body) = match (get, path) {
-                        (true, "/metrics") => {
-                            (200, metrics.lock().map(|m| m.render()).unwrap_or_default())
-                        }
-                        (false, _) => (405, "only GET\n".to_string()),
-                        _ => (404, "not found; metrics are at /metrics\n".to_string()),
-                    };
-                    let content_type = tiny_http::Header::from_bytes(
-                        &b"Content-Type"[..],
-                        &b"text/plain; version=0.0.4; charset=utf-8"[..],
-                    );
-                    let mut resp = tiny_http::Response::from_string(body).with_status_code(status);
-                    if let Ok(h) = content_type {
-                        resp = resp.with_header(h);
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => serve(listener, metrics, stopped).await,
+                        Err(e) => crate::error::print_error(&format!(
+                            "--metrics {addr}: cannot listen: {}",
+                            crate::error::describe_io(&e)
+                        )),
                     }
-                    let _ = req.respond(resp);
-                }
+                });
             })?;
         Ok(Server {
-            server,
+            stop: Some(stop),
             thread: Some(thread),
         })
     }
@@ -259,11 +336,118 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.server.unblock();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
+}
+
+/// Accepts until told to stop. A failure to accept (the limit on open
+/// files reached) is said once, counted, and waited out with a growing
+/// pause; accepting resumes when it works again.
+async fn serve(
+    listener: TcpListener,
+    metrics: Arc<Mutex<Metrics>>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .max_buf_size(MAX_HEAD);
+    let http = Arc::new(http);
+    // Failing now; when it was last said (and whether its end was).
+    let mut failing = false;
+    let mut said: Option<Instant> = None;
+    let mut end_said = true;
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut stopped => return,
+            a = listener.accept() => a,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                count(&metrics, |m| m.accept_errors += 1);
+                if !failing && said.is_none_or(|t| t.elapsed() >= SAY_EVERY) {
+                    crate::error::print_error(&format!(
+                        "--metrics: cannot accept connections: {}; trying again (counted in upcause_metrics_accept_errors_total)",
+                        crate::error::describe_io(&e)
+                    ));
+                    said = Some(Instant::now());
+                    end_said = false;
+                }
+                failing = true;
+                tokio::select! {
+                    _ = &mut stopped => return,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
+        if failing {
+            if !end_said {
+                crate::error::print_error(&"--metrics: accepting connections again");
+                end_said = true;
+            }
+            failing = false;
+            backoff = Duration::from_millis(10);
+        }
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            count(&metrics, |m| m.connections_refused += 1);
+            drop(stream);
+            continue;
+        };
+        let metrics = Arc::clone(&metrics);
+        let http = Arc::clone(&http);
+        tokio::spawn(async move {
+            let service = service_fn(move |req| answer(req, Arc::clone(&metrics)));
+            let conn = http.serve_connection(TokioIo::new(stream), service);
+            // Errors are the client's (a head too long, gone away, timed
+            // out); hyper has answered what could be answered.
+            let _ = tokio::time::timeout(CONNECTION_TIMEOUT, conn).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Adds to the server's own counters.
+fn count(metrics: &Mutex<Metrics>, add: impl FnOnce(&mut Metrics)) {
+    add(&mut metrics.lock().unwrap_or_else(PoisonError::into_inner));
+}
+
+/// `GET /metrics` (or `HEAD`); 405 for other methods, 404 elsewhere.
+async fn answer(
+    req: Request<Incoming>,
+    metrics: Arc<Mutex<Metrics>>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let get = matches!(*req.method(), Method::GET | Method::HEAD);
+    let (status, body) = match (get, req.uri().path()) {
+        (true, "/metrics") => {
+            let snapshot = metrics
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .snapshot();
+            (StatusCode::OK, snapshot.render())
+        }
+        (false, _) => (StatusCode::METHOD_NOT_ALLOWED, "only GET\n".to_string()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "not found; metrics are at /metrics\n".to_string(),
+        ),
+    };
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(prometheus_text::CONTENT_TYPE),
+    );
+    Ok(resp)
 }
 
 #[cfg(test)]
@@ -279,10 +463,25 @@ mod tests {
         m.add_failures(refused, "x\\y\"z\nw", 1);
         m.files[0].lines = 7;
         m.files[0].rotations = 1;
-        let text = m.render();
-        assert!(text.contains(
-            "upcause_failures_total{cause=\"upstream_refused\",upstream=\"http://10.0.0.1:80\"} 2\n"
-        ));
+        m.files[0].open_files = 1;
+        m.alerts = vec![("any>1/1m".into(), true)];
+        let text = m.snapshot().render();
+        // The Prometheus text format, as it was written by hand before:
+        // HELP and TYPE with the sample's full name, no `# EOF`.
+        assert!(text.starts_with(
+            "# HELP upcause_failures_total Failed attempts towards upstreams by cause and upstream \
+             (a request retried on another server counts once per server).\n\
+             # TYPE upcause_failures_total counter\n\
+             upcause_failures_total{cause=\"upstream_refused\",upstream=\"http://10.0.0.1:80\"} 2\n"
+        ), "{text}");
+        assert!(text.ends_with(
+            "# HELP upcause_open_files Files open now (the followed file and rotated ones still read).\n\
+             # TYPE upcause_open_files gauge\n\
+             upcause_open_files{file=\"/var/log/a \\\"b\\\".log\"} 1\n\
+             # HELP upcause_alert_firing 1 while the --alert rule holds.\n\
+             # TYPE upcause_alert_firing gauge\n\
+             upcause_alert_firing{alert=\"any>1/1m\"} 1\n"
+        ), "{text}");
         // The newline is shown escaped (`\x0a`), then the backslash is
         // escaped for the exposition format.
         assert!(
@@ -302,7 +501,7 @@ mod tests {
         for i in 0..(MAX_UPSTREAM_LABELS + 10) {
             m.add_failures(refused, &format!("u{i}"), 1);
         }
-        let text = m.render();
+        let text = m.snapshot().render();
         assert!(text.contains("upstream=\"(other)\"} 12\n"), "{text}");
     }
 }

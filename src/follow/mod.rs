@@ -1,18 +1,20 @@
 //! `upcause follow`: `tail -F` that understands 502 causes.
 //!
 //! ```text
-//! tail (per path, polled every 100 ms; rotation)  -> complete lines
+//! tail (per path; rotation)  -> complete lines
 //!   -> feed: Scanner -> Sequencer (per path, kept) -> ingest Aggregator
 //!   -> rolling window (log time) | alerts | metrics
 //!   -> every --interval: a report (live screen, or one JSON object a line)
 //! ```
 //!
 //! One thread does the reading and reporting; the metrics server has its
-//! own. Files are polled rather than watched: rotation and files that do
-//! not exist yet need a `stat` of the path anyway, a 100 ms poll keeps the
-//! time from an appended line to its count well under 250 ms, and it
-//! behaves the same on every filesystem (NFS, overlay, bind mounts) with
-//! no watch limits. Idle, a poll is four system calls per file.
+//! own, and so has the output queue. The loop polls the files when a
+//! change in their directories wakes it ([`watch`]: inotify where it
+//! exists) and at least every second; where the directories cannot be
+//! watched, every 100 ms ([`POLL`]). Polling stays the ground truth:
+//! rotation and files that do not exist yet need a `stat` of the path
+//! anyway, and it sees what no event tells (NFS, a rotated file moved to
+//! another directory). Idle, a poll is four system calls per file.
 
 pub mod alert;
 pub mod feed;
@@ -22,6 +24,7 @@ pub mod rolling;
 pub mod screen;
 pub mod state;
 pub mod tail;
+pub mod watch;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
@@ -48,9 +51,9 @@ use feed::Feeder;
 use metrics::Metrics;
 use screen::{Frame, InputLine, Terminal};
 use tail::Tail;
+use watch::{Wake, Watch};
 
-/// Time between polls of the files.
-pub const POLL: Duration = Duration::from_millis(100);
+pub use watch::POLL;
 
 /// Bytes read per file per poll before the others get their turn.
 const BUDGET: u64 = 8 << 20;
@@ -97,6 +100,8 @@ pub struct FollowConfig {
     pub color: bool,
     /// Year for syslog stamps without one.
     pub default_year: i32,
+    /// The servers' configuration given with `--config`.
+    pub server_config: crate::serverconf::ServerConfig,
 }
 
 /// Bounds of a time range.
@@ -185,9 +190,10 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
     if let Ok(mut m) = metrics.lock() {
         m.alerts = cfg.rules.iter().map(|r| (r.text.clone(), false)).collect();
     }
-    let (stop_tx, stop_rx) = channel::<()>();
+    let (wake_tx, wake_rx) = channel::<Wake>();
+    let stop_tx = wake_tx.clone();
     ctrlc::set_handler(move || {
-        let _ = stop_tx.send(());
+        let _ = stop_tx.send(Wake::Stop);
     })
     .map_err(|e| Error::Usage(format!("cannot handle Ctrl-C / SIGTERM: {e}")))?;
 
@@ -218,6 +224,8 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         })
         .collect();
     let mut keeper = StateKeeper::new(cfg.state.clone());
+    // Watched before the files are first read: nothing falls between.
+    let watch = Watch::start(&cfg.paths, wake_tx);
     // Once /metrics answers, every file is open and positioned.
     let _server = match cfg.metrics {
         Some(addr) => Some(
@@ -241,6 +249,11 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         cfg.metrics.is_some().then(|| Arc::clone(&metrics)),
     );
     let mut out = Output::new(&cfg)?;
+    if let Some(e) = &watch.error
+        && out.mode != Mode::Screen
+    {
+        crate::error::print_error(&format!("{e}; polling every {} ms", POLL.as_millis()));
+    }
 
     let mut interval_start = wall_iso();
     // The live screen shows at once; JSON reports come once per interval.
@@ -251,6 +264,7 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
     loop {
         let at = Instant::now();
         let wall = wall_now();
+        watch.polling_now();
         let more = poll_all(&mut tails, &mut feeder, at, wall);
         for (t, name) in tails.iter_mut().zip(&names) {
             if let Some(e) = t.untold_error()
@@ -284,11 +298,13 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         let wait = if more {
             Duration::ZERO
         } else {
-            POLL.min(next_report.saturating_duration_since(Instant::now()))
+            watch
+                .interval()
+                .min(next_report.saturating_duration_since(Instant::now()))
         };
-        match stop_rx.recv_timeout(wait) {
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {}
+        match wake_rx.recv_timeout(wait) {
+            Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+            Ok(Wake::Files) | Err(RecvTimeoutError::Timeout) => {}
         }
     }
 
@@ -517,7 +533,9 @@ impl Output {
         is_final: bool,
     ) -> Result<()> {
         let now = feeder.clock.now(Instant::now(), wall_now());
-        let report = build(feeder, tails, cfg.window, now).with_filters(&cfg.filters);
+        let report = build(feeder, tails, cfg.window, now)
+            .with_filters(&cfg.filters)
+            .with_server_config(&cfg.server_config);
         let (s, e) = feeder.rolling.span(now);
         let since_start: u64 = feeder.totals.iter().sum();
         let res = match self.mode {
@@ -590,6 +608,8 @@ impl Output {
                             path: n.clone(),
                             lines: feeder.line_stats(i).total,
                             rotations: t.rotations,
+                            lost_bytes: t.lost_bytes_estimate,
+                            open_limit_hits: t.open_limit_hits,
                             error: if t.is_open() { None } else { t.error.clone() },
                         })
                         .collect(),
@@ -600,6 +620,7 @@ impl Output {
                         .collect(),
                     alert_log: self.alert_log.iter().cloned().collect(),
                     since_start,
+                    dropped: self.out.dropped,
                     updated: interval.1.get(11..).unwrap_or(interval.1).to_string(),
                     last_frame: is_final,
                 };

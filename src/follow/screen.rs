@@ -21,6 +21,10 @@ pub struct InputLine {
     pub lines: u64,
     /// Rotations seen.
     pub rotations: u64,
+    /// Bytes on disk that could not be read (copytruncate's race).
+    pub lost_bytes: u64,
+    /// Files that could not be opened for want of file descriptors.
+    pub open_limit_hits: u64,
     /// Why it cannot be read now.
     pub error: Option<String>,
 }
@@ -46,6 +50,9 @@ pub struct Frame<'a> {
     pub alert_log: Vec<String>,
     /// Failed requests since follow started.
     pub since_start: u64,
+    /// Frames dropped since the start because the terminal (or whatever
+    /// reads stdout) did not keep up.
+    pub dropped: u64,
     /// Wall-clock time of the frame (`14:03:22`).
     pub updated: String,
     /// The last frame, after Ctrl-C.
@@ -256,11 +263,48 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
                 plural(i.rotations, "rotation", "rotations")
             ));
         }
+        if i.lost_bytes > 0 {
+            s.push_str(&format!(
+                ", {}",
+                st.yellow(&format!(
+                    "{} {} lost (copytruncate)",
+                    thousands(i.lost_bytes),
+                    plural(i.lost_bytes, "byte", "bytes")
+                ))
+            ));
+        }
+        if i.open_limit_hits > 0 {
+            s.push_str(&format!(
+                ", {}",
+                st.yellow(&format!(
+                    "{} rotated {} not opened (open-file limit)",
+                    thousands(i.open_limit_hits),
+                    plural(i.open_limit_hits, "file", "files")
+                ))
+            ));
+        }
         if let Some(e) = &i.error {
             s.push_str(&format!(", {}", st.yellow(&escape(e))));
         }
         out.push(s);
     }
+    // What was not counted, always in view: zero says nothing was.
+    let lost: u64 = f.inputs.iter().map(|i| i.lost_bytes).sum();
+    let unopened: u64 = f.inputs.iter().map(|i| i.open_limit_hits).sum();
+    let tally = format!(
+        "   not counted: {} {} lost on disk, {} {} not opened, {} {} dropped",
+        thousands(lost),
+        plural(lost, "byte", "bytes"),
+        thousands(unopened),
+        plural(unopened, "file", "files"),
+        thousands(f.dropped),
+        plural(f.dropped, "frame", "frames"),
+    );
+    out.push(if lost + unopened + f.dropped > 0 {
+        st.yellow(&tally)
+    } else {
+        st.dim(&tally)
+    });
     if !f.last_frame {
         out.push(String::new());
         out.push(st.dim(" Ctrl-C: stop (prints a final report)"));
@@ -393,6 +437,7 @@ mod tests {
             alerts: Vec::new(),
             alert_log: Vec::new(),
             since_start: 10,
+            dropped: 0,
             updated: "10:00:00".into(),
             last_frame: false,
         };
@@ -425,11 +470,14 @@ mod tests {
                 path: "a\x1b[31m.log".into(),
                 lines: 3,
                 rotations: 1,
+                lost_bytes: 0,
+                open_limit_hits: 0,
                 error: None,
             }],
             alerts: vec![("any>1/1m".into(), true, 2)],
             alert_log: vec!["10:00:00 firing any>1/1m (2)".into()],
             since_start: 0,
+            dropped: 0,
             updated: "10:00:00".into(),
             last_frame: false,
         };
@@ -442,5 +490,45 @@ mod tests {
         assert!(text.contains("FIRING  any>1/1m  2 now"));
         assert!(text.contains("   10:00:00 firing any>1/1m (2)"));
         assert!(render(&f, 5, true).join("\n").contains("\x1b[1;31mFIRING"));
+        assert!(text.contains(
+            "   not counted: 0 bytes lost on disk, 0 files not opened, 0 frames dropped"
+        ));
+    }
+
+    #[test]
+    fn what_was_not_counted_is_shown_per_file_and_in_total() {
+        let r = Report::build(&Aggregator::new(60));
+        let input = |path: &str, lost_bytes, open_limit_hits| InputLine {
+            path: path.into(),
+            lines: 10,
+            rotations: 2,
+            lost_bytes,
+            open_limit_hits,
+            error: None,
+        };
+        let f = Frame {
+            report: &r,
+            span: (0, 900),
+            window: 60,
+            last: 900,
+            marks: Vec::new(),
+            inputs: vec![input("a.log", 1234, 0), input("b.log", 1, 3)],
+            alerts: Vec::new(),
+            alert_log: Vec::new(),
+            since_start: 0,
+            dropped: 7,
+            updated: "10:00:00".into(),
+            last_frame: false,
+        };
+        let lines = render(&f, 5, false);
+        for want in [
+            "   a.log  10 lines, 2 rotations, 1,234 bytes lost (copytruncate)",
+            "   b.log  10 lines, 2 rotations, 1 byte lost (copytruncate), 3 rotated files not opened (open-file limit)",
+            "   not counted: 1,235 bytes lost on disk, 3 files not opened, 7 frames dropped",
+        ] {
+            assert!(lines.contains(&want.to_string()), "{want} in {lines:#?}");
+        }
+        let colour = render(&f, 5, true).join("\n");
+        assert!(colour.contains("\x1b[33m   not counted: 1,235"), "{colour}");
     }
 }

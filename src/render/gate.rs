@@ -207,6 +207,7 @@ fn kind_name(k: RuleKind) -> &'static str {
         RuleKind::BaselineGrowth => "baseline_growth",
         RuleKind::MaxIncidents => "max_incidents",
         RuleKind::MaxIncidentSeconds => "max_incident_seconds",
+        RuleKind::MaxLintFindings => "max_lint_findings",
     }
 }
 

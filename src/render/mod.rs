@@ -33,7 +33,7 @@ pub enum Output<'a> {
     /// `causes`: the catalog, or one cause of it.
     Catalog(OutputFormat, Option<CauseId>),
     /// `lint`: the findings in a configuration.
-    Lint(&'a [Finding], OutputFormat),
+    Lint(&'a [Finding], GateFormat),
 }
 
 /// Writes `what` to `out`.
@@ -44,8 +44,7 @@ pub fn render(what: &Output<'_>, out: &mut dyn Write) -> io::Result<()> {
         Output::Verdict(v, r, format) => gate::render(v, r, format, out),
         Output::Catalog(OutputFormat::Text, only) => causes::text(only, out),
         Output::Catalog(OutputFormat::Json, only) => causes::json(only, out),
-        Output::Lint(f, OutputFormat::Text) => lint::text(f, out),
-        Output::Lint(f, OutputFormat::Json) => lint::json(f, out),
+        Output::Lint(f, format) => lint::render(f, format, out),
     }
 }
 

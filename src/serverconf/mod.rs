@@ -1,14 +1,16 @@
-//! The servers' own configuration, read-only: which location proxies a
-//! failing route, what its timeouts and buffers are, which php-fpm pool
-//! listens on which socket. Given with `--config` (repeatable); each file
-//! is recognised by its content: an nginx configuration (with the files it
-//! includes), the output of `nginx -T`, or a php-fpm configuration or pool
-//! file.
+//! The servers' own configuration, read-only: which location (or
+//! `ProxyPass`) proxies a failing route, what its timeouts and buffers
+//! are, which php-fpm pool listens on which socket. Given with `--config`
+//! (repeatable); each file is recognised by its content: an nginx
+//! configuration (with the files it includes), the output of `nginx -T`,
+//! an Apache httpd configuration (with its includes), the output of
+//! `apachectl -S`, or a php-fpm configuration or pool file.
 //!
 //! A file that cannot be parsed is an error naming the file and line; a
 //! directive that is not known here is kept as text, never an error.
 
 pub mod advice;
+pub mod apache;
 pub mod lint;
 pub mod nginx;
 pub mod php_fpm;
@@ -25,8 +27,12 @@ use crate::error::{Error, Result};
 pub struct ServerConfig {
     /// The nginx configurations.
     pub nginx: Vec<nginx::Nginx>,
+    /// The Apache httpd configurations.
+    pub apache: Vec<apache::Apache>,
     /// The php-fpm pools.
     pub pools: Vec<php_fpm::Pool>,
+    /// What `apachectl -S` said, for the Apache files read after it.
+    apache_dump: Option<apache::Dump>,
 }
 
 /// What a configuration file is, from its content.
@@ -36,11 +42,15 @@ enum Kind {
     Nginx,
     PhpFpm,
     Apache,
+    ApacheDump,
 }
 
 fn kind_of(text: &str) -> Kind {
     if nginx::is_dump(text) {
         return Kind::NginxDump;
+    }
+    if apache::is_dump(text) {
+        return Kind::ApacheDump;
     }
     let meaningful = text
         .lines()
@@ -59,7 +69,21 @@ fn kind_of(text: &str) -> Kind {
             .unwrap_or("");
         if matches!(
             word,
-            "ServerRoot" | "ServerName" | "ProxyPass" | "LoadModule" | "Listen" | "IncludeOptional"
+            "ServerRoot"
+                | "ServerName"
+                | "ProxyPass"
+                | "ProxyPassMatch"
+                | "LoadModule"
+                | "Listen"
+                | "IncludeOptional"
+                | "Include"
+                | "Timeout"
+                | "ProxyTimeout"
+                | "ErrorLog"
+                | "DocumentRoot"
+                | "Mutex"
+                | "PidFile"
+                | "DefaultRuntimeDir"
         ) {
             return Kind::Apache;
         }
@@ -75,9 +99,13 @@ fn kind_of(text: &str) -> Kind {
 
 impl ServerConfig {
     /// Reads every file given; `-` reads stdin (e.g. `nginx -T | upcause
-    /// ... --config -`).
+    /// ... --config -`). The output of `apachectl -S` is read first,
+    /// whatever its place, so that the Apache files know its server root
+    /// and user; given alone, it brings the main file under its server
+    /// root (or, without one, the files its virtual hosts are in).
     pub fn load(paths: &[PathBuf]) -> Result<ServerConfig> {
         let mut out = ServerConfig::default();
+        let mut files = Vec::with_capacity(paths.len());
         for p in paths {
             let file = if p.as_os_str() == "-" {
                 let mut text = String::new();
@@ -94,7 +122,39 @@ impl ServerConfig {
             } else {
                 SourceFile::read(p)?
             };
-            out.add(&file)?;
+            files.push(file);
+        }
+        let (dumps, rest): (Vec<SourceFile>, Vec<SourceFile>) = files
+            .into_iter()
+            .partition(|f| kind_of(&f.text) == Kind::ApacheDump);
+        for f in &dumps {
+            out.add(f)?;
+        }
+        let any_apache = rest.iter().any(|f| kind_of(&f.text) == Kind::Apache);
+        for f in &rest {
+            out.add(f)?;
+        }
+        if let Some(dump) = out.apache_dump.clone()
+            && !any_apache
+        {
+            let main = dump
+                .server_root
+                .as_deref()
+                .and_then(|r| apache::main_file_under(std::path::Path::new(r)));
+            let files: Vec<PathBuf> = match main {
+                Some(m) => vec![m],
+                None => dump.files.iter().map(PathBuf::from).collect(),
+            };
+            if files.is_empty() {
+                return Err(Error::Usage(
+                    "apachectl -S output names no configuration file that can be read here: \
+                     give the Apache configuration files with --config too"
+                        .into(),
+                ));
+            }
+            for f in files {
+                out.add(&SourceFile::read(&f)?)?;
+            }
         }
         Ok(out)
     }
@@ -121,11 +181,20 @@ impl ServerConfig {
             }
             Kind::PhpFpm => self.pools.extend(php_fpm::load(file)?),
             Kind::Apache => {
-                return Err(Error::Usage(format!(
-                    "{}: an Apache httpd configuration; --config reads nginx configurations \
-                     (or `nginx -T` output) and php-fpm pool files",
-                    file.path.display()
-                )));
+                let dump = self.apache_dump.as_ref();
+                let tree = apache::load(file, dump)?;
+                self.apache
+                    .push(apache::Apache::from_tree(file.path.clone(), &tree, dump));
+            }
+            Kind::ApacheDump => {
+                let d = apache::parse_dump(&file.text);
+                if d.server_root.is_none() && d.files.is_empty() {
+                    return Err(Error::Usage(format!(
+                        "{}: apachectl -S output without a ServerRoot or a virtual host",
+                        file.path.display()
+                    )));
+                }
+                self.apache_dump = Some(d);
             }
         }
         Ok(())
@@ -133,7 +202,7 @@ impl ServerConfig {
 
     /// True when nothing was given.
     pub fn is_empty(&self) -> bool {
-        self.nginx.is_empty() && self.pools.is_empty()
+        self.nginx.is_empty() && self.pools.is_empty() && self.apache.is_empty()
     }
 }
 
@@ -212,5 +281,149 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("a loop?"), "{e}");
+    }
+
+    /// The one file a glob names among the installed packages' files.
+    fn installed(pattern: &str) -> Option<PathBuf> {
+        glob::glob(pattern).ok()?.flatten().next()
+    }
+
+    /// The 1-based line of `file` that starts with `prefix`.
+    fn line_of(file: &std::path::Path, prefix: &str) -> u32 {
+        let text = std::fs::read_to_string(file).unwrap();
+        text.lines()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?} in {}", file.display())) as u32
+            + 1
+    }
+
+    #[test]
+    #[ignore = "reads Debian's installed apache2 and php-fpm configuration; .ci/run runs it after installing the packages"]
+    fn debians_apache2_configuration_as_shipped() {
+        let main = PathBuf::from("/etc/apache2/apache2.conf");
+        if !main.exists() {
+            eprintln!("skipped: /etc/apache2/apache2.conf is absent (apt-get install apache2)");
+            return;
+        }
+        let c = ServerConfig::load(std::slice::from_ref(&main)).unwrap();
+        let a = &c.apache[0];
+        // Timeout 300, as Debian sets it (httpd's own default is 60).
+        let t = a.setting(&a.main_server, "Timeout").unwrap();
+        assert_eq!(t.value, "300");
+        assert_eq!(t.at.unwrap().line, line_of(&main, "Timeout "));
+        assert_eq!(a.setting(&a.main_server, "ProxyTimeout"), None);
+        // ${APACHE_RUN_USER} and ${APACHE_LOG_DIR} from envvars.
+        let (user, at) = a.user.clone().unwrap();
+        assert_eq!(user, "www-data");
+        assert_eq!(at.unwrap().line, line_of(&main, "User "));
+        assert_eq!(
+            a.main_server.error_log.as_ref().unwrap().0,
+            "/var/log/apache2/error.log"
+        );
+        let default_site = PathBuf::from("/etc/apache2/sites-enabled/000-default.conf");
+        if default_site.exists() {
+            let vh = a
+                .vhosts
+                .iter()
+                .find(|v| {
+                    v.at.as_ref()
+                        .is_some_and(|o| o.file.ends_with("000-default.conf"))
+                })
+                .expect("the default site's VirtualHost");
+            assert_eq!(vh.addrs, ["*:80"]);
+            assert_eq!(
+                vh.error_log.as_ref().unwrap().0,
+                "/var/log/apache2/error.log"
+            );
+            assert!(
+                a.route(vh, "/index.html").is_none(),
+                "the default site proxies nothing"
+            );
+        }
+        assert_eq!(lint::lint(&c), []);
+
+        // With the PHP-FPM handler php-fpm's package ships for Apache and
+        // its pools: the handler's socket is the www pool's, which
+        // www-data may open.
+        let (Some(php_conf), Some(fpm)) = (
+            installed("/etc/apache2/conf-available/php*-fpm.conf"),
+            installed("/etc/php/*/fpm/php-fpm.conf"),
+        ) else {
+            eprintln!("skipped the PHP part: php-fpm is not installed (apt-get install php-fpm)");
+            return;
+        };
+        let c = ServerConfig::load(&[main, php_conf.clone(), fpm]).unwrap();
+        let www = c.pools.iter().find(|p| p.name == "www").unwrap();
+        let h = &c.apache[1];
+        let r = h
+            .route(&h.main_server, "/index.php")
+            .expect("a handler for PHP");
+        assert!(
+            r.target().starts_with("unix:/run/php/php"),
+            "{}",
+            r.target()
+        );
+        assert!(www.serves(apache::endpoint(r.target())));
+        assert_eq!(r.at().line, line_of(&php_conf, "        SetHandler"));
+        assert!(h.route(&h.main_server, "/style.css").is_none());
+        assert_eq!(lint::lint(&c), []);
+    }
+
+    #[test]
+    #[ignore = "runs the installed apache2ctl -S; .ci/run runs it after installing apache2"]
+    fn apachectl_s_of_the_installed_server() {
+        let Ok(out) = std::process::Command::new("apache2ctl").arg("-S").output() else {
+            eprintln!("skipped: no apache2ctl (apt-get install apache2)");
+            return;
+        };
+        let d = tempfile::tempdir().unwrap();
+        let dump = d.path().join("S.txt");
+        std::fs::write(&dump, [out.stdout, out.stderr].concat()).unwrap();
+        // Alone, it brings the main file under its ServerRoot.
+        let c = ServerConfig::load(&[dump]).unwrap();
+        assert_eq!(c.apache.len(), 1);
+        assert_eq!(c.apache[0].main, PathBuf::from("/etc/apache2/apache2.conf"));
+        assert_eq!(c.apache[0].user.as_ref().unwrap().0, "www-data");
+    }
+
+    #[test]
+    #[ignore = "reads Debian's installed nginx configuration; .ci/run runs it after installing nginx"]
+    fn debians_nginx_configuration_as_shipped() {
+        let main = PathBuf::from("/etc/nginx/nginx.conf");
+        if !main.exists() {
+            eprintln!("skipped: /etc/nginx/nginx.conf is absent (apt-get install nginx)");
+            return;
+        }
+        let c = ServerConfig::load(std::slice::from_ref(&main)).unwrap();
+        let n = &c.nginx[0];
+        let user = n.main_directives.iter().find(|d| d.name == "user").unwrap();
+        assert_eq!(user.args, ["www-data"]);
+        assert_eq!(user.at.line, line_of(&main, "user "));
+        assert_eq!(lint::lint(&c), []);
+        // The default site as shipped (sites-enabled/default links to it
+        // on a fresh install): one server on port 80, whose `location /`
+        // serves files; its PHP location is commented out.
+        let site = PathBuf::from("/etc/nginx/sites-available/default");
+        if !site.exists() {
+            return;
+        }
+        let d = tempfile::tempdir().unwrap();
+        let wrapper = d.path().join("nginx.conf");
+        std::fs::write(
+            &wrapper,
+            format!("http {{\n    include {};\n}}\n", site.display()),
+        )
+        .unwrap();
+        let c = ServerConfig::load(&[wrapper]).unwrap();
+        let s = &c.nginx[0].sites[0];
+        assert_eq!(
+            s.listen,
+            ["80", "default_server", "[::]:80", "default_server"]
+        );
+        let loc = nginx::Nginx::find(s, "/index.php").unwrap();
+        assert_eq!(loc.pattern, "/");
+        assert_eq!(loc.at.line, line_of(&site, "\tlocation / {"));
+        assert!(nginx::pass_of(loc).is_none());
+        assert_eq!(lint::lint(&c), []);
     }
 }

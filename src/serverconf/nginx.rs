@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::source::{Origin, SourceFile, read_included};
+use super::source::{Origin, Setting, SourceFile, read_included};
 use crate::error::{Error, Result};
 
 /// One directive: `name args...;` or `name args... { block }`.
@@ -161,6 +161,7 @@ fn tree(tokens: &[Token], file: &str) -> Result<Vec<Directive>> {
         i: &mut usize,
         file: &str,
         nested: Option<u32>,
+        depth: u32,
     ) -> Result<Vec<Directive>> {
         let bad = |line: u32, what: &str| Error::Usage(format!("{file}:{line}: {what}"));
         let mut out = Vec::new();
@@ -192,7 +193,13 @@ fn tree(tokens: &[Token], file: &str) -> Result<Vec<Directive>> {
                     let (name, at) = (name.clone(), *at);
                     let args = args.iter().map(|(a, _)| a.clone()).collect();
                     words.clear();
-                    let block = level(t, i, file, Some(*line))?;
+                    if depth >= MAX_NESTING {
+                        return Err(bad(
+                            *line,
+                            &format!("blocks nested more than {MAX_NESTING} deep"),
+                        ));
+                    }
+                    let block = level(t, i, file, Some(*line), depth + 1)?;
                     out.push(Directive {
                         name,
                         args,
@@ -230,8 +237,13 @@ fn tree(tokens: &[Token], file: &str) -> Result<Vec<Directive>> {
         Ok(out)
     }
     let mut i = 0;
-    level(tokens, &mut i, file, None)
+    level(tokens, &mut i, file, None, 0)
 }
+
+/// Most blocks (or Apache sections) nested in one another: real
+/// configurations use a handful; a file nested deeper is refused rather
+/// than walked into a stack overflow.
+pub const MAX_NESTING: u32 = 100;
 
 /// Parses one file's text (no includes resolved).
 pub fn parse(text: &str, file: &str) -> Result<Vec<Directive>> {
@@ -465,19 +477,8 @@ pub struct Nginx {
     pub groups: BTreeMap<String, Group>,
     /// `server` blocks, in order.
     pub sites: Vec<Site>,
-}
-
-/// A setting's value where it applies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// The directive.
-    pub name: String,
-    /// The value (arguments joined by spaces).
-    pub value: String,
-    /// Where it is set; `None` for nginx's default.
-    pub at: Option<Origin>,
-    /// Set in this very block (not inherited).
-    pub here: bool,
+    /// The main context's directives outside blocks (`user`).
+    pub main_directives: Vec<Directive>,
 }
 
 /// nginx's defaults for the directives the advice quotes.
@@ -556,6 +557,7 @@ impl Nginx {
     pub fn from_tree(main: PathBuf, root: &[Directive]) -> Nginx {
         let mut out = Nginx {
             main,
+            main_directives: flat(root),
             ..Nginx::default()
         };
         for http in root.iter().filter(|d| d.name == "http") {
@@ -785,6 +787,16 @@ mod tests {
         assert_eq!(t[0].args, ["x y", "q's", "b\\;c"]);
         assert_eq!(t[1].args, ["m", "$remote_addr \"$request\"", "${x}y"]);
         assert_eq!(t[1].at.line, 2);
+    }
+
+    #[test]
+    fn blocks_nested_beyond_reason_are_an_error_not_a_crash() {
+        let text = "a {".repeat(50_000) + &"}".repeat(50_000);
+        let e = parse(&text, "t.conf").unwrap_err().to_string();
+        assert!(
+            e.contains("t.conf:1: blocks nested more than 100 deep"),
+            "{e}"
+        );
     }
 
     #[test]

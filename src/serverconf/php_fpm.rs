@@ -18,6 +18,18 @@ pub struct Pool {
     pub settings: Vec<(String, String, Origin)>,
 }
 
+/// Where each pool listens, as `ADDRESS (pool NAME, FILE:LINE)`: what a
+/// finding quotes when a socket is no pool's.
+pub fn listens(pools: &[Pool]) -> Vec<String> {
+    pools
+        .iter()
+        .filter_map(|p| {
+            p.listen()
+                .map(|(l, at)| format!("{l} (pool {}, {at})", p.name))
+        })
+        .collect()
+}
+
 impl Pool {
     /// A setting's value and place.
     pub fn get(&self, key: &str) -> Option<(&str, &Origin)> {

@@ -31,6 +31,20 @@ impl fmt::Display for Origin {
     }
 }
 
+/// A setting's value where it applies, and where that value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The directive or parameter (`proxy_read_timeout`, `ProxyTimeout`,
+    /// `timeout`).
+    pub name: String,
+    /// Its value (arguments joined by spaces).
+    pub value: String,
+    /// Where it is set; `None` for the server's default.
+    pub at: Option<Origin>,
+    /// Set in this very block, virtual host or rule (not inherited).
+    pub here: bool,
+}
+
 /// A configuration file's path and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
