@@ -134,7 +134,7 @@ pub struct QuietReport {
 /// Written in columns, as it holds thousands of cells: each key (cause,
 /// server, upstream) and each route once, a cell as one array of numbers
 /// naming them by index, the lines apart. The form of older reports, one
-/// object per cell, still reads (see [`ActivityForm`]).
+/// object per cell, still reads.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(from = "ActivityForm")]
 pub struct Activity {
