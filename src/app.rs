@@ -13,7 +13,7 @@ use crate::exit::ExitCode;
 use crate::input::progress::Progress;
 use crate::input::source;
 use crate::pipeline::{self, RunOptions};
-use crate::render::{self, Output, OutputFormat, text::TextOptions};
+use crate::render::{self, Output, ReportFormat, text::TextOptions};
 use crate::report::Report;
 
 /// The command: parses the command line, runs it, and turns the outcome
@@ -118,7 +118,7 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
     // The text report lists every input it could not read; on a terminal
     // that is where the reader looks, so stderr does not say it again.
     // Anywhere else (a file, a pipe, JSON) stderr names them too.
-    let report_says_it = cfg.format == OutputFormat::Text && io::stdout().is_terminal();
+    let report_says_it = cfg.format == ReportFormat::Text && io::stdout().is_terminal();
     let report = build_report(&cfg, &mut |e| {
         if !report_says_it {
             print_error(e)
@@ -128,6 +128,7 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
         color: cfg.color,
         top: cfg.top,
         width: cfg.width,
+        ascii: cfg.ascii,
     };
     write(&Output::Report(&report, cfg.format, opts))?;
     Ok(if report.has_input_errors() {

@@ -72,6 +72,6 @@ pub mod internals {
     pub use crate::order::{Filters, Sequencer};
     pub use crate::parse::{ParseState, Scratch, apache, nginx, parse_head, php_fpm};
     pub use crate::pipeline::{RunOptions, run};
-    pub use crate::render::{json, text};
+    pub use crate::render::{html, json, text};
     pub use crate::scan::{Scan, Scanner};
 }

@@ -283,6 +283,26 @@ fn check_github_passes() {
     check("github", PASSING, true);
 }
 
+/// The HTML page of the nginx fixture: its static part, from `<body>` to
+/// the data block (the style sheet, the script and the JSON are checked by
+/// `tests/html.rs`: the JSON equals `--format json`, the script runs in a
+/// browser).
+#[test]
+fn analyze_html() {
+    let (input, paths) = INPUTS[0];
+    let args = ["analyze", "-q", "--format", "html"];
+    let run = upcause(&args, paths);
+    assert_eq!(run.code, Some(0));
+    let body = run.stdout.find("<body>").expect("a body");
+    let data = run
+        .stdout
+        .find("<script type=\"application/json\"")
+        .expect("the data");
+    let page = &run.stdout[body..data];
+    assert!(page.contains("Incident 1: 2026-11-21 09:37:49 → 09:38:48 (59s)"));
+    snapshot("analyze_html", input, &args, paths, page);
+}
+
 /// `upcause lint` of the configuration the fixtures were written with
 /// (nginx, Apache and php-fpm's www pool), in every format, with the
 /// Apache header log: the per-case sockets no pool given listens on (two

@@ -174,3 +174,33 @@ fn readme_example_is_the_real_output() {
         .unwrap();
     assert_eq!(shown, String::from_utf8(out.stdout).unwrap());
 }
+
+/// `--ascii`: the histogram, the sparklines and the cuts in ASCII; only
+/// log text may hold anything else (the mixed fixture holds none).
+#[test]
+fn ascii_draws_the_pictures_in_ascii() {
+    let out = Command::new(env!("CARGO_BIN_EXE_upcause"))
+        .current_dir(root())
+        .args([
+            "analyze",
+            "--ascii",
+            "--width",
+            "100",
+            "fixtures/nginx/mixed.log",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.is_ascii(), "{text}");
+    assert!(text.contains("   107 |        ########\n"), "{text}");
+    assert!(
+        text.contains("       ++-------+-------+-------\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("   timeline  _#.  09:37 .. 09:39, 1m per mark, # = 98\n"),
+        "{text}"
+    );
+    assert!(text.contains("start the backend / fix it~\n"), "{text}");
+}

@@ -6,7 +6,9 @@
 //! - for plain (non-gzip) input, `lines.total` is the number of lines of
 //!   `split(b'\n')` (no empty last element after a final newline);
 //! - the text report holds no control, bidi or invisible format character
-//!   except '\n' (everything from the log is escaped).
+//!   except '\n' (everything from the log is escaped);
+//! - the HTML page holds none either, no `<` of the log's (exactly two
+//!   `<script`), and its JSON block reads back as the JSON report.
 #![no_main]
 
 use std::io::Write;
@@ -15,7 +17,7 @@ use std::sync::LazyLock;
 use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use upcause::internals::{AnalyzeConfig, Cli, Command, build_report, json, text};
+use upcause::internals::{AnalyzeConfig, Cli, Command, build_report, html, json, text};
 
 /// One scratch directory per fuzzing process; the input file in it (its
 /// name has bytes that must be escaped in text output) is rewritten for
@@ -95,10 +97,27 @@ fuzz_target!(|data: &[u8]| {
         color: false,
         top: 5,
         width: Some(80),
+        ascii: false,
     };
     text::render(&report, opts, &mut out).expect("text renders");
     let s = String::from_utf8(out).expect("text output is UTF-8");
     if let Some(c) = s.chars().find(|&c| unsafe_char(c)) {
         panic!("raw {c:?} in text output:\n{s}");
+    }
+
+    let mut out = Vec::new();
+    html::render(&report, &mut out).expect("html renders");
+    let page = String::from_utf8(out).expect("the page is UTF-8");
+    if let Some(c) = page.chars().find(|&c| unsafe_char(c)) {
+        panic!("raw {c:?} in the page");
+    }
+    assert_eq!(page.to_ascii_lowercase().matches("<script").count(), 2);
+    let open = "<script type=\"application/json\" id=\"report-data\">";
+    let at = page.find(open).expect("the data block") + open.len();
+    let end = at + page[at..].find("</script>").expect("its end");
+    let embedded: Value = serde_json::from_str(&page[at..end]).expect("the block is JSON");
+    let whole: Value = serde_json::to_value(&report).expect("the report is JSON");
+    if embedded.get("trimmed").is_none() {
+        assert_eq!(embedded, whole);
     }
 });

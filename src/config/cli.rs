@@ -21,7 +21,8 @@ Examples:
   upcause analyze /var/log/nginx/                 # error.log, error.log.1, error.log.2.gz ...
   upcause analyze --since '2026-11-20 10:00' --window 5m error.log
   journalctl -u nginx -o short-iso | upcause analyze -
-  upcause analyze --format json error.log | jq '.causes[0]'";
+  upcause analyze --format json error.log | jq '.causes[0]'
+  upcause analyze --format html error.log > report.html   # one page, no network";
 
 const ANALYZE_AFTER_HELP: &str = "\
 Exit status:
@@ -34,7 +35,8 @@ Examples:
   upcause analyze /var/log/nginx/                 # error.log, error.log.1, error.log.2.gz ...
   upcause analyze --since '2026-11-20 10:00' --window 5m error.log
   journalctl -u nginx -o short-iso | upcause analyze -
-  upcause analyze --format json error.log | jq '.causes[0]'";
+  upcause analyze --format json error.log | jq '.causes[0]'
+  upcause analyze --format html error.log > report.html   # one page, no network";
 
 const MERGE_AFTER_HELP: &str = "\
 Exit status:
@@ -169,9 +171,9 @@ pub struct MergeArgs {
     #[arg(value_name = "REPORT_JSON", required = true)]
     pub reports: Vec<PathBuf>,
 
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
+    /// Output format: text, json, or html (one self-contained page).
+    #[arg(short, long, value_enum, default_value_t = ReportFormatArg::Text)]
+    pub format: ReportFormatArg,
 
     /// Upstreams and routes listed per cause in text output; 0 lists all.
     #[arg(long, default_value_t = 5, value_name = "N")]
@@ -185,6 +187,11 @@ pub struct MergeArgs {
     /// terminal's width (or COLUMNS) on a terminal, no limit elsewhere.
     #[arg(long, value_name = "N")]
     pub width: Option<usize>,
+
+    /// Draw the text report's histogram and sparklines in ASCII, for
+    /// terminals without Unicode.
+    #[arg(long)]
+    pub ascii: bool,
 
     /// Merge reports counted under different filters (--since, --until,
     /// --cause, --upstream), which are refused otherwise; the merged
@@ -242,9 +249,9 @@ pub struct AnalyzeArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
+    /// Output format: text, json, or html (one self-contained page).
+    #[arg(short, long, value_enum, default_value_t = ReportFormatArg::Text)]
+    pub format: ReportFormatArg,
 
     /// Only this cause (repeatable); `upcause causes` lists the ids.
     #[arg(long = "cause", value_name = "ID")]
@@ -266,6 +273,11 @@ pub struct AnalyzeArgs {
     /// terminal's width (or COLUMNS) on a terminal, no limit elsewhere.
     #[arg(long, value_name = "N")]
     pub width: Option<usize>,
+
+    /// Draw the text report's histogram and sparklines in ASCII, for
+    /// terminals without Unicode.
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 /// `upcause check`: the analysis of `analyze`, judged against rules.
@@ -427,6 +439,17 @@ pub enum FormatArg {
     Text,
     /// For machines (documented in the README).
     Json,
+}
+
+/// `--format` of a report (`analyze`, `merge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormatArg {
+    /// For people.
+    Text,
+    /// For machines (documented in the README).
+    Json,
+    /// One self-contained HTML page: charts, tables, the JSON inside.
+    Html,
 }
 
 /// `check --format`.

@@ -19,13 +19,14 @@ use crate::event::LocalTime;
 use crate::follow::FollowConfig;
 use crate::order::Filters;
 use crate::parse::time;
-use crate::render::OutputFormat;
 use crate::render::gate::GateFormat;
 use crate::render::text::TextOptions;
+use crate::render::{OutputFormat, ReportFormat};
 use crate::report::ReportFilters;
 use crate::serverconf::ServerConfig;
 use cli::{
     AnalyzeArgs, CheckArgs, CheckFormatArg, Cli, ColorArg, Command, FormatArg, InputArgs, LintArgs,
+    ReportFormatArg,
 };
 
 /// A subcommand with its command line resolved.
@@ -56,11 +57,12 @@ pub fn resolve(cli: Cli) -> Result<Job> {
         Command::Merge(a) => Job::Merge(MergeConfig {
             reports: a.reports,
             force: a.force,
-            format: output_format(a.format),
+            format: report_format(a.format),
             text: TextOptions {
                 color: color_enabled(a.color),
                 top: a.top,
                 width: text_width(a.width),
+                ascii: a.ascii,
             },
         }),
         Command::Lint(a) => Job::Lint(LintConfig::from_args(a)?),
@@ -84,7 +86,7 @@ pub struct MergeConfig {
     /// Merge reports counted under different filters.
     pub force: bool,
     /// Output format.
-    pub format: OutputFormat,
+    pub format: ReportFormat,
     /// How text looks.
     pub text: TextOptions,
 }
@@ -95,7 +97,7 @@ pub struct AnalyzeConfig {
     /// Inputs as given (directories expanded later).
     pub paths: Vec<PathBuf>,
     /// Output format.
-    pub format: OutputFormat,
+    pub format: ReportFormat,
     /// Timeline window in seconds.
     pub window: i64,
     /// Which failures count.
@@ -106,6 +108,8 @@ pub struct AnalyzeConfig {
     pub top: usize,
     /// Columns the text report fits into (`None`: no limit).
     pub width: Option<usize>,
+    /// ASCII pictures in text output.
+    pub ascii: bool,
     /// Year given to syslog stamps that carry none, until a log shows one.
     pub default_year: i32,
     /// Scanning threads.
@@ -123,9 +127,10 @@ impl AnalyzeConfig {
         cfg.filters.causes = causes::ids(&a.causes)?;
         cfg.filters.upstream = a.upstream.filter(|u| !u.is_empty());
         cfg.color = color_enabled(a.color);
-        cfg.format = output_format(a.format);
+        cfg.format = report_format(a.format);
         cfg.top = a.top;
         cfg.width = text_width(a.width);
+        cfg.ascii = a.ascii;
         Ok(cfg)
     }
 
@@ -171,7 +176,7 @@ impl AnalyzeConfig {
         Ok(AnalyzeConfig {
             server_config,
             paths: a.paths,
-            format: OutputFormat::Text,
+            format: ReportFormat::Text,
             window,
             filters: Filters {
                 since,
@@ -182,6 +187,7 @@ impl AnalyzeConfig {
             color: false,
             top: 5,
             width: None,
+            ascii: false,
             default_year: Local::now().year(),
             quiet: a.quiet,
             threads: match a.threads {
@@ -267,6 +273,15 @@ impl CheckConfig {
     }
 }
 
+/// The output format of a report (`analyze`, `merge`).
+pub fn report_format(f: ReportFormatArg) -> ReportFormat {
+    match f {
+        ReportFormatArg::Text => ReportFormat::Text,
+        ReportFormatArg::Json => ReportFormat::Json,
+        ReportFormatArg::Html => ReportFormat::Html,
+    }
+}
+
 /// Everything `lint` needs: the configuration, the logs to read with it
 /// (as `analyze` reads them), the output format.
 #[derive(Debug, Clone)]
@@ -306,7 +321,7 @@ fn gate_format(f: CheckFormatArg) -> GateFormat {
     }
 }
 
-/// The output format of `analyze`, `merge` and `causes`.
+/// The output format of `causes`.
 pub fn output_format(f: FormatArg) -> OutputFormat {
     match f {
         FormatArg::Text => OutputFormat::Text,

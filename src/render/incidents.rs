@@ -203,7 +203,7 @@ fn list(items: &[(String, u64)], top: usize) -> String {
 }
 
 /// `1m05s`, `3s`.
-fn duration(secs: i64) -> String {
+pub(crate) fn duration(secs: i64) -> String {
     let secs = secs.max(0);
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
     if h > 0 {
@@ -216,7 +216,7 @@ fn duration(secs: i64) -> String {
 }
 
 /// Seconds from one ISO time to another.
-fn seconds_between(a: &str, b: &str) -> i64 {
+pub(crate) fn seconds_between(a: &str, b: &str) -> i64 {
     match (
         crate::parse::time::iso(a.as_bytes()),
         crate::parse::time::iso(b.as_bytes()),

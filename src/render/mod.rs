@@ -1,6 +1,6 @@
 //! Rendering: one dispatch ([`render`]) for everything printed on stdout, a
 //! finished report, a verdict or the catalog; text for people, JSON for
-//! machines.
+//! machines, a self-contained HTML page for a report.
 //!
 //! Renderers see only the report, never the stream, and write to any
 //! `io::Write`. Anything that came from a log is escaped before it reaches
@@ -9,6 +9,8 @@
 
 pub mod causes;
 pub mod gate;
+mod histogram;
+pub mod html;
 mod incidents;
 pub mod json;
 mod lint;
@@ -27,7 +29,7 @@ use text::TextOptions;
 /// Everything upcause prints on stdout, for the one dispatch.
 pub enum Output<'a> {
     /// `analyze`, `merge`: a report.
-    Report(&'a Report, OutputFormat, TextOptions),
+    Report(&'a Report, ReportFormat, TextOptions),
     /// `check`: the verdict on a report.
     Verdict(&'a Verdict, &'a Report, GateFormat),
     /// `causes`: the catalog, or one cause of it.
@@ -39,8 +41,9 @@ pub enum Output<'a> {
 /// Writes `what` to `out`.
 pub fn render(what: &Output<'_>, out: &mut dyn Write) -> io::Result<()> {
     match *what {
-        Output::Report(r, OutputFormat::Text, opts) => text::render(r, opts, out),
-        Output::Report(r, OutputFormat::Json, _) => json::render(r, out),
+        Output::Report(r, ReportFormat::Text, opts) => text::render(r, opts, out),
+        Output::Report(r, ReportFormat::Json, _) => json::render(r, out),
+        Output::Report(r, ReportFormat::Html, _) => html::render(r, out),
         Output::Verdict(v, r, format) => gate::render(v, r, format, out),
         Output::Catalog(OutputFormat::Text, only) => causes::text(only, out),
         Output::Catalog(OutputFormat::Json, only) => causes::json(only, out),
@@ -48,7 +51,18 @@ pub fn render(what: &Output<'_>, out: &mut dyn Write) -> io::Result<()> {
     }
 }
 
-/// Output formats of `analyze`.
+/// Output formats of a report (`analyze`, `merge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// Human-readable report.
+    Text,
+    /// The JSON contract.
+    Json,
+    /// One self-contained HTML page.
+    Html,
+}
+
+/// Output formats of the catalog and `lint`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     /// Human-readable report.

@@ -21,6 +21,8 @@ pub struct TextOptions {
     /// Columns to fit every line into (`None`: no limit, lines as long as
     /// they come).
     pub width: Option<usize>,
+    /// ASCII instead of Unicode blocks for the pictures.
+    pub ascii: bool,
 }
 
 /// The narrowest layout the report is fitted to; narrower widths are
@@ -59,12 +61,30 @@ impl Style {
 
 /// Writes the text report.
 pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Result<()> {
+    if opts.ascii {
+        // Our own ellipsis too, so that only log text can hold anything
+        // but ASCII.
+        let mut buf = Vec::new();
+        body(report, opts, &mut buf)?;
+        return out.write_all(String::from_utf8_lossy(&buf).replace('…', "~").as_bytes());
+    }
+    body(report, opts, out)
+}
+
+fn body(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Result<()> {
     let st = Style { on: opts.color };
     let width = opts.width.map_or(usize::MAX, |w| w.max(MIN_WIDTH));
     summary_line(report, &st, width, out)?;
     if !report.causes.is_empty() {
         writeln!(out)?;
         incidents(report, opts, width, out)?;
+        let picture = super::histogram::lines(report, width, opts.ascii);
+        for l in &picture {
+            writeln!(out, "{l}")?;
+        }
+        if !picture.is_empty() {
+            writeln!(out)?;
+        }
         table(report, &st, width, out)?;
         for (i, c) in report.causes.iter().enumerate() {
             writeln!(out)?;
@@ -166,7 +186,9 @@ fn incidents(
     Ok(())
 }
 
-fn summary_line(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Result<()> {
+/// The summary line, in two parts: its headline (`180 failed requests`,
+/// `No upstream failures found:`) and the rest, unescaped.
+pub(crate) fn summary(r: &Report) -> (String, String) {
     let files = r.files.len();
     // Saturating: a report read back by `merge` may hold any numbers.
     let l = &r.lines;
@@ -198,7 +220,7 @@ fn summary_line(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io
         thousands(r.excluded_failures),
         plural(r.excluded_failures, "request", "requests")
     );
-    let (headline, rest) = if r.causes.is_empty() {
+    if r.causes.is_empty() {
         if l.total == 0 && unreadable == files && files > 0 {
             ("Nothing could be read:".to_string(), format!(" {source}"))
         } else if l.total == 0 {
@@ -248,7 +270,11 @@ fn summary_line(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io
                 plural(r.causes.len() as u64, "cause", "causes"),
             ),
         )
-    };
+    }
+}
+
+fn summary_line(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    let (headline, rest) = summary(r);
     for (i, line) in wrap(&format!("{headline}{rest}"), "", "  ", width)
         .into_iter()
         .enumerate()
@@ -425,7 +451,8 @@ fn cause_block(
     }
     if let Some(span) = time_span(r) {
         let room = width.saturating_sub(INDENT).max(10);
-        if let Some((line, scale)) = sparkline(c, r.window_seconds, span, room.min(60)) {
+        if let Some((line, scale)) = sparkline(c, r.window_seconds, span, room.min(60), opts.ascii)
+        {
             if cols(&line) + 2 + cols(&scale) <= room {
                 writeln!(out, "   {:<10}{line}  {scale}", "timeline")?;
             } else {
@@ -586,6 +613,7 @@ fn sparkline(
     window: i64,
     span: (i64, i64),
     max_cols: usize,
+    ascii: bool,
 ) -> Option<(String, String)> {
     let points: Vec<(i64, u64)> = c
         .timeline
@@ -608,16 +636,26 @@ fn sparkline(
         let b = &mut buckets[idx.min(cols - 1)];
         *b = b.saturating_add(*n);
     }
-    let line = marks(&buckets);
     let full = buckets.iter().copied().max().unwrap_or(0);
+    // A cause whose failures carry no time has no line: its `no time`
+    // line says so, and a row of empty marks scaled to nothing would not.
+    if full == 0 {
+        return None;
+    }
+    let line = if ascii {
+        ascii_marks(&buckets)
+    } else {
+        marks(&buckets)
+    };
     let label = |t: i64| short_time(&crate::event::LocalTime(t).iso());
     Some((
         line,
         format!(
-            "{} .. {}, {} per mark, \u{2588} = {}",
+            "{} .. {}, {} per mark, {} = {}",
             label(first),
             label(last),
             crate::aggregate::window::format_duration(per_mark as i64 * window),
+            if ascii { '#' } else { '\u{2588}' },
             thousands(full)
         ),
     ))
@@ -692,11 +730,52 @@ pub(crate) fn marks(buckets: &[u64]) -> String {
         .collect()
 }
 
+/// [`marks`] in ASCII: `.` for an empty bucket, then `_ - = #` rising.
+fn ascii_marks(buckets: &[u64]) -> String {
+    const MARKS: [char; 4] = ['_', '-', '=', '#'];
+    let max = buckets.iter().copied().max().unwrap_or(0).max(1);
+    buckets
+        .iter()
+        .map(|&n| {
+            if n == 0 {
+                '.'
+            } else {
+                MARKS[((u128::from(n) * 4).div_ceil(u128::from(max)) as usize).clamp(1, 4) - 1]
+            }
+        })
+        .collect()
+}
+
 pub(crate) use super::words::{plural, thousands, truncate};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cause_without_timed_failures_has_no_sparkline() {
+        let mut c: CauseReport = serde_json::from_value(serde_json::json!({
+            "cause": "upstream_timeout", "title": "t", "status": 504, "statuses": [],
+            "count": 3, "attempts": 3, "share": 1.0, "first_seen": null, "last_seen": null,
+            "peak": null, "timeline": [], "untimed": 3, "upstreams": [], "routes": [],
+            "example": null, "fix": "", "meaning": "", "fixes": {"nginx": "", "apache": ""},
+            "servers": {"nginx": 3, "apache": 0, "php-fpm": 0}, "lines": 3
+        }))
+        .unwrap();
+        let span = (1_795_165_200, 1_795_165_200 + 600);
+        // Other causes span ten minutes; this one has nothing on them.
+        assert_eq!(sparkline(&c, 60, span, 60, false), None);
+        c.timeline.push(crate::report::TimelinePoint {
+            start: "2026-11-20T09:05:00".into(),
+            count: 2,
+        });
+        let (line, scale) = sparkline(&c, 60, span, 60, false).unwrap();
+        assert_eq!(line, "·····█·····");
+        assert_eq!(scale, "09:00 .. 09:10, 1m per mark, █ = 2");
+        let (line, scale) = sparkline(&c, 60, span, 60, true).unwrap();
+        assert_eq!(line, ".....#.....");
+        assert!(scale.ends_with("# = 2"));
+    }
 
     #[test]
     fn helpers() {
@@ -708,6 +787,7 @@ mod tests {
         assert_eq!(marks(&[1, 0, 100]), "▁·█");
         assert_eq!(marks(&[0, 0]), "··");
         assert_eq!(marks(&[4, 8, 1]), "▄█▁");
+        assert_eq!(ascii_marks(&[1, 0, 100, 60]), "_.#=");
         assert_eq!(
             wrap("aaa bbb ccc", "> ", "  ", 9),
             vec!["> aaa bbb".to_string(), "  ccc".to_string()]
