@@ -9,7 +9,7 @@ pub mod clients;
 
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::cells::{Cell, CellKey, Cells};
+use crate::aggregate::cells::{CELL_ROUTES, Cell, CellKey, Cells};
 use crate::aggregate::startup::StartupStats;
 use crate::aggregate::{Aggregator, CauseStats, Counts, Example, window};
 use crate::catalog::causes::CauseInfo;
@@ -189,17 +189,31 @@ pub struct QuietReport {
 
 /// Failures per short window, cause, server and upstream, with their
 /// first and last time: what incidents are found from.
+///
+/// Written in columns, as it holds thousands of cells: each key (cause,
+/// server, upstream) and each route once, a cell as one array of numbers
+/// naming them by index, the lines apart. The form of older reports, one
+/// object per cell, still reads.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(from = "ActivityForm")]
 pub struct Activity {
     /// Window of the cells, in seconds.
     pub window_seconds: i64,
+    /// What the cells count, named by index.
+    pub keys: Vec<ActivityKey>,
+    /// The routes the cells count, named by index.
+    pub routes: Vec<String>,
     /// By window start, then as first counted.
     pub cells: Vec<ActivityCell>,
+    /// The first line of a cell where a run of its key starts (none in the
+    /// window before), by cell.
+    pub examples: Vec<ActivityExample>,
 }
 
-/// One cause's failures on one upstream in one window.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ActivityCell {
+/// What one or more cells count: a cause on an upstream, logged by one
+/// server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub struct ActivityKey {
     /// Cause id.
     pub cause: String,
     /// The server that logged them.
@@ -207,32 +221,239 @@ pub struct ActivityCell {
     /// The upstream (left out when the failures named none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
-    /// Failed requests.
-    pub count: u64,
-    /// Attempts.
-    pub attempts: u64,
-    /// Of `count`, requests counted before under another cause.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub repeats: u64,
+}
+
+/// One key's failures in one window, written as one array of numbers:
+/// `[key, first, last, count, attempts, repeats, other_routes, route,
+/// count, route, count, ...]`, `key` and each `route` an index into
+/// [`Activity::keys`] and [`Activity::routes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCell {
+    /// Index in [`Activity::keys`].
+    pub key: u32,
     /// First failure in the window, in seconds since 1970-01-01T00:00:00
     /// of the log's own clock (the window is the one that holds it).
     pub first: i64,
     /// Last failure in the window, likewise.
     pub last: i64,
-    /// Failed requests per route (a few).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub routes: Vec<RouteCount>,
-    /// Failed requests on other routes.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    /// Failed requests.
+    pub count: u64,
+    /// Attempts.
+    pub attempts: u64,
+    /// Of `count`, requests counted before under another cause.
+    pub repeats: u64,
+    /// Failed requests on routes not in `routes`.
     pub other_routes: u64,
-    /// Its first line, where a run of its key starts (none in the window
-    /// before); left out elsewhere.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub example: Option<ExampleLine>,
+    /// Failed requests per route (index in [`Activity::routes`]), a few;
+    /// unused slots have the count 0.
+    pub routes: [(u32, u64); CELL_ROUTES],
 }
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
+impl ActivityCell {
+    /// Routes counted, in slot order.
+    pub fn route_counts(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.routes.iter().copied().filter(|r| r.1 > 0)
+    }
+}
+
+impl Serialize for ActivityCell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let routes = self.route_counts().count();
+        let mut seq = s.serialize_seq(Some(7 + 2 * routes))?;
+        seq.serialize_element(&self.key)?;
+        seq.serialize_element(&self.first)?;
+        seq.serialize_element(&self.last)?;
+        seq.serialize_element(&self.count)?;
+        seq.serialize_element(&self.attempts)?;
+        seq.serialize_element(&self.repeats)?;
+        seq.serialize_element(&self.other_routes)?;
+        for (r, n) in self.route_counts() {
+            seq.serialize_element(&r)?;
+            seq.serialize_element(&n)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ActivityCell {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Row;
+        impl<'de> serde::de::Visitor<'de> for Row {
+            type Value = ActivityCell;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array [key, first, last, count, attempts, repeats, other_routes, route, count, ...]")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<ActivityCell, A::Error> {
+                use serde::de::Error;
+                let short = || A::Error::invalid_length(0, &"at least 7 numbers");
+                let mut c = ActivityCell {
+                    key: a.next_element()?.ok_or_else(short)?,
+                    first: a.next_element()?.ok_or_else(short)?,
+                    last: a.next_element()?.ok_or_else(short)?,
+                    count: a.next_element()?.ok_or_else(short)?,
+                    attempts: a.next_element()?.ok_or_else(short)?,
+                    repeats: a.next_element()?.ok_or_else(short)?,
+                    other_routes: a.next_element()?.ok_or_else(short)?,
+                    routes: [(NO_KEY, 0); CELL_ROUTES],
+                };
+                let mut slot = 0;
+                while let Some(route) = a.next_element::<u32>()? {
+                    let n: u64 = a
+                        .next_element()?
+                        .ok_or_else(|| A::Error::custom("a route index without its count"))?;
+                    if n == 0 {
+                        continue;
+                    }
+                    match c.routes.get_mut(slot) {
+                        Some(s) => *s = (route, n),
+                        // More routes than a cell keeps: counted as others.
+                        None => c.other_routes = c.other_routes.saturating_add(n),
+                    }
+                    slot += 1;
+                }
+                Ok(c)
+            }
+        }
+        d.deserialize_seq(Row)
+    }
+}
+
+/// A cell's first line.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ActivityExample {
+    /// Index in [`Activity::cells`].
+    pub cell: u32,
+    /// The input as named.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The line (lossy UTF-8, cut).
+    pub text: String,
+}
+
+/// [`Activity`] as read: the columns, or (older reports) one object per
+/// cell; made columns by [`From`].
+#[derive(Deserialize)]
+struct ActivityForm {
+    #[serde(default)]
+    window_seconds: i64,
+    #[serde(default)]
+    keys: Vec<ActivityKey>,
+    #[serde(default)]
+    routes: Vec<String>,
+    #[serde(default)]
+    cells: Vec<CellForm>,
+    #[serde(default)]
+    examples: Vec<ActivityExample>,
+}
+
+/// A cell as read.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CellForm {
+    Row(ActivityCell),
+    Object(ObjectCell),
+}
+
+/// A cell as older reports wrote it.
+#[derive(Deserialize)]
+struct ObjectCell {
+    cause: String,
+    server: String,
+    #[serde(default)]
+    upstream: Option<String>,
+    count: u64,
+    attempts: u64,
+    #[serde(default)]
+    repeats: u64,
+    first: i64,
+    last: i64,
+    #[serde(default)]
+    routes: Vec<RouteCount>,
+    #[serde(default)]
+    other_routes: u64,
+    #[serde(default)]
+    example: Option<ExampleLine>,
+}
+
+impl From<ActivityForm> for Activity {
+    fn from(f: ActivityForm) -> Activity {
+        let mut a = Activity {
+            window_seconds: f.window_seconds,
+            keys: f.keys,
+            routes: f.routes,
+            cells: Vec::with_capacity(f.cells.len()),
+            examples: f.examples,
+        };
+        // Object cells name their key and routes: found in (or added to)
+        // the tables, each once.
+        let mut keys: std::collections::HashMap<ActivityKey, u32> =
+            std::collections::HashMap::new();
+        let mut routes: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        for c in f.cells {
+            let o = match c {
+                CellForm::Row(c) => {
+                    a.cells.push(c);
+                    continue;
+                }
+                CellForm::Object(o) => o,
+            };
+            if keys.is_empty() && routes.is_empty() {
+                keys.extend(a.keys.iter().cloned().zip(0..));
+                routes.extend(a.routes.iter().cloned().zip(0..));
+            }
+            let k = ActivityKey {
+                cause: o.cause,
+                server: o.server,
+                upstream: o.upstream,
+            };
+            let key = *keys.entry(k.clone()).or_insert_with(|| {
+                a.keys.push(k);
+                a.keys.len() as u32 - 1
+            });
+            let mut cell = ActivityCell {
+                key,
+                first: o.first,
+                last: o.last,
+                count: o.count,
+                attempts: o.attempts,
+                repeats: o.repeats,
+                other_routes: o.other_routes,
+                routes: [(NO_KEY, 0); CELL_ROUTES],
+            };
+            for (slot, r) in o.routes.into_iter().filter(|r| r.count > 0).enumerate() {
+                match cell.routes.get_mut(slot) {
+                    Some(s) => {
+                        let id = match routes.get(&r.route) {
+                            Some(&id) => id,
+                            None => {
+                                let id = a.routes.len() as u32;
+                                routes.insert(r.route.clone(), id);
+                                a.routes.push(r.route);
+                                id
+                            }
+                        };
+                        *s = (id, r.count);
+                    }
+                    None => cell.other_routes = cell.other_routes.saturating_add(r.count),
+                }
+            }
+            if let Some(e) = o.example {
+                a.examples.push(ActivityExample {
+                    cell: a.cells.len() as u32,
+                    file: e.file,
+                    line: e.line,
+                    text: e.text,
+                });
+            }
+            a.cells.push(cell);
+        }
+        a
+    }
 }
 
 /// One cause with its evidence.
@@ -606,7 +827,11 @@ impl From<&LineStats> for Lines {
 
 /// Lossy UTF-8 of log bytes.
 fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    // Most lines are valid UTF-8: checked (fast) and copied once.
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
 }
 
 impl Report {
@@ -661,7 +886,7 @@ impl Report {
                 .incidents
                 .iter()
                 .map(|i| {
-                    let mut r = incident_report(agg, &order, i, &example);
+                    let mut r = incident_report(&order, i, &example);
                     r.client_impact = joined.map(|j| {
                         let causes: Vec<CauseId> = i.causes.iter().map(|c| c.0).collect();
                         clients::of_span(j, &causes, i.start.0, i.end.0)
@@ -714,7 +939,7 @@ impl Report {
                 upstreams: agg.upstreams.folded,
                 routes: agg.routes.folded,
             },
-            activity: activity(agg, &example),
+            activity: activity(agg, &order, &example),
             client_impact: None,
             startup_errors: startup_errors(agg, &example),
             skipped_files: agg
@@ -793,6 +1018,10 @@ impl Report {
 }
 
 /// The start-up errors, in input order.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn startup_errors(
     agg: &Aggregator,
     example: &dyn Fn(&Example) -> ExampleLine,
@@ -822,8 +1051,7 @@ fn startup_errors(
 
 /// An incident with its keys and lines as text.
 fn incident_report(
-    agg: &Aggregator,
-    order: &KeyOrder,
+    order: &KeyOrder<'_>,
     i: &Incident,
     example: &dyn Fn(&Example) -> ExampleLine,
 ) -> IncidentReport {
@@ -836,7 +1064,7 @@ fn incident_report(
             .collect()
     };
     let ups = |c: &Counts| -> Vec<UpstreamCount> {
-        ranked(&agg.upstreams, &order.upstreams, c)
+        ranked(&order.upstreams, c)
             .into_iter()
             .map(|(upstream, count)| UpstreamCount { upstream, count })
             .collect()
@@ -872,7 +1100,7 @@ fn incident_report(
         echoes: counts(&i.echoes),
         causes: counts(&i.causes),
         upstreams: ups(&i.upstreams),
-        routes: ranked(&agg.routes, &order.routes, &i.routes)
+        routes: ranked(&order.routes, &i.routes)
             .into_iter()
             .map(|(route, count)| RouteCount { route, count })
             .collect(),
@@ -882,53 +1110,71 @@ fn incident_report(
     }
 }
 
-/// The cells, as text. A cell's line is written where a run of its key
-/// starts (none in the window before): that is where an incident's
-/// evidence comes from, and a key failing in every window does not write
-/// its line every time.
-fn activity(agg: &Aggregator, example: &dyn Fn(&Example) -> ExampleLine) -> Activity {
-    let mut cells = Vec::with_capacity(agg.cells.len());
-    // Each upstream's text once, however many cells name it.
-    let mut names: std::collections::BTreeMap<u32, String> = std::collections::BTreeMap::new();
+/// The cells, in columns: each key and route once. A cell's line is
+/// written where a run of its key starts (none in the window before): that
+/// is where an incident's evidence comes from, and a key failing in every
+/// window does not write its line every time.
+fn activity(
+    agg: &Aggregator,
+    order: &KeyOrder<'_>,
+    example: &dyn Fn(&Example) -> ExampleLine,
+) -> Activity {
+    let mut a = Activity {
+        window_seconds: agg.cells.window(),
+        cells: Vec::with_capacity(agg.cells.len()),
+        ..Activity::default()
+    };
+    // Index in `a.keys` of each key, in `a.routes` of each route id.
+    let mut keys: hashbrown::HashMap<CellKey, u32> = hashbrown::HashMap::new();
+    let mut routes: hashbrown::HashMap<u32, u32> = hashbrown::HashMap::new();
     let w = agg.cells.window();
     let mut before: (i64, Vec<CellKey>) = (i64::MIN, Vec::new());
     for (start, cs) in agg.cells.windows() {
         let follows = before.0 != i64::MIN && before.0.saturating_add(w) == start;
         for c in cs {
-            let upstream = (c.key.upstream != NO_KEY).then(|| {
-                names
-                    .entry(c.key.upstream)
-                    .or_insert_with(|| text(agg.upstreams.key(c.key.upstream)))
-                    .clone()
+            let key = *keys.entry(c.key).or_insert_with(|| {
+                a.keys.push(ActivityKey {
+                    cause: c.key.cause.info().id.to_string(),
+                    server: c.key.server.name().to_string(),
+                    upstream: (c.key.upstream != NO_KEY)
+                        .then(|| order.upstreams.text(c.key.upstream)),
+                });
+                a.keys.len() as u32 - 1
             });
-            let starts_run = !(follows && before.1.contains(&c.key));
-            let line = (starts_run && c.line.has_text()).then(|| example(&agg.cells.example(c)));
-            cells.push(ActivityCell {
-                cause: c.key.cause.info().id.to_string(),
-                server: c.key.server.name().to_string(),
-                upstream,
+            let mut cell = ActivityCell {
+                key,
+                first: c.first.0,
+                last: c.last.0,
                 count: c.count,
                 attempts: c.attempts,
                 repeats: c.repeats,
-                first: c.first.0,
-                last: c.last.0,
-                routes: c
-                    .route_counts()
-                    .map(|(r, count)| RouteCount {
-                        route: text(agg.routes.key(r)),
-                        count,
-                    })
-                    .collect(),
                 other_routes: c.other_routes,
-                example: line,
-            });
+                routes: [(NO_KEY, 0); CELL_ROUTES],
+            };
+            for (slot, (r, n)) in cell.routes.iter_mut().zip(c.route_counts()) {
+                let id = *routes.entry(r).or_insert_with(|| {
+                    a.routes.push(order.routes.text(r));
+                    a.routes.len() as u32 - 1
+                });
+                *slot = (id, n);
+            }
+            let starts_run = !(follows && before.1.contains(&c.key));
+            if starts_run && c.line.has_text() {
+                let e = example(&agg.cells.example(c));
+                a.examples.push(ActivityExample {
+                    cell: a.cells.len() as u32,
+                    file: e.file,
+                    line: e.line,
+                    text: e.text,
+                });
+            }
+            a.cells.push(cell);
         }
-        before = (start, cs.iter().map(|c| c.key).collect());
+        before.0 = start;
+        before.1.clear();
+        before.1.extend(cs.iter().map(|c| c.key));
     }
-    Activity {
-        window_seconds: w,
-        cells,
-    }
+    a
 }
 
 /// The cells a report's activity stands for, keyed into `agg`'s interners
@@ -950,27 +1196,41 @@ pub fn cells_of(
             interner.intern(k.as_bytes())
         }
     };
-    for c in &a.cells {
+    let mut keys = Vec::with_capacity(a.keys.len());
+    for k in &a.keys {
         let cause =
-            CauseId::from_id(&c.cause).ok_or_else(|| format!("unknown cause {}", c.cause))?;
+            CauseId::from_id(&k.cause).ok_or_else(|| format!("unknown cause {}", k.cause))?;
         let server = Server::ALL
             .into_iter()
-            .find(|s| s.name() == c.server)
-            .ok_or_else(|| format!("unknown server {}", c.server))?;
-        let upstream = c
+            .find(|s| s.name() == k.server)
+            .ok_or_else(|| format!("unknown server {}", k.server))?;
+        let upstream = k
             .upstream
             .as_deref()
             .map_or(NO_KEY, |u| key(&mut agg.upstreams, u));
+        keys.push(CellKey {
+            cause,
+            server,
+            upstream,
+        });
+    }
+    let routes: Vec<u32> = a.routes.iter().map(|r| key(&mut agg.routes, r)).collect();
+    let mut examples = vec![None; a.cells.len()];
+    for e in &a.examples {
+        let slot = examples
+            .get_mut(e.cell as usize)
+            .ok_or_else(|| format!("example of cell {}, of {} cells", e.cell, a.cells.len()))?;
+        *slot = Some(e);
+    }
+    for (c, e) in a.cells.iter().zip(examples) {
+        let &cell_key = keys
+            .get(c.key as usize)
+            .ok_or_else(|| format!("cell of key {}, of {} keys", c.key, keys.len()))?;
         let (first, last) = (
             LocalTime(c.first.min(c.last)),
             LocalTime(c.first.max(c.last)),
         );
-        let cell_key = CellKey {
-            cause,
-            server,
-            upstream,
-        };
-        let (file, line, line_text) = match &c.example {
+        let (file, line, line_text) = match e {
             Some(e) => (file_index(&e.file), e.line, e.text.as_bytes()),
             None => (0, 0, &b""[..]),
         };
@@ -980,9 +1240,11 @@ pub fn cells_of(
         cell.repeats = c.repeats.min(c.count);
         cell.last = last;
         cell.other_routes = c.other_routes;
-        for r in &c.routes {
-            let id = key(&mut agg.routes, &r.route);
-            cell.add_route(id, r.count);
+        for (r, n) in c.route_counts() {
+            let &id = routes
+                .get(r as usize)
+                .ok_or_else(|| format!("cell of route {r}, of {} routes", routes.len()))?;
+            cell.add_route(id, n);
         }
         cells.insert(first.0, cell, line_text);
     }
@@ -990,14 +1252,14 @@ pub fn cells_of(
 }
 
 /// [`text_order`] of the upstreams and the routes.
-struct KeyOrder {
-    upstreams: Vec<u32>,
-    routes: Vec<u32>,
+struct KeyOrder<'a> {
+    upstreams: KeyTexts<'a>,
+    routes: KeyTexts<'a>,
 }
 
 fn cause_report(
     agg: &Aggregator,
-    order: &KeyOrder,
+    order: &KeyOrder<'_>,
     id: CauseId,
     c: &CauseStats,
     total: u64,
@@ -1052,11 +1314,11 @@ fn cause_report(
                 count,
             })
             .collect(),
-        upstreams: ranked(&agg.upstreams, &order.upstreams, &c.upstreams)
+        upstreams: ranked(&order.upstreams, &c.upstreams)
             .into_iter()
             .map(|(upstream, count)| UpstreamCount { upstream, count })
             .collect(),
-        routes: ranked(&agg.routes, &order.routes, &c.routes)
+        routes: ranked(&order.routes, &c.routes)
             .into_iter()
             .map(|(route, count)| RouteCount { route, count })
             .collect(),
@@ -1071,37 +1333,100 @@ fn cause_report(
     }
 }
 
-/// Each key's place when the keys are sorted as the report shows them
-/// (lossy UTF-8, so a key with invalid bytes sorts where its text does;
-/// keys with the same text by id).
-fn text_order(keys: &Interner) -> Vec<u32> {
-    let texts: Vec<std::borrow::Cow<'_, str>> = (0..keys.len() as u32)
+/// Keys as the report shows them (lossy UTF-8, converted once however
+/// many causes name a key), and each key's place when sorted so: a key
+/// with invalid bytes sorts where its text does, keys with the same text
+/// by id.
+struct KeyTexts<'a> {
+    text: Vec<std::borrow::Cow<'a, str>>,
+    place: Vec<u32>,
+}
+
+impl KeyTexts<'_> {
+    /// The text of a key id (`(other)` for [`OTHER`]).
+    fn text(&self, id: u32) -> String {
+        match self.text.get(id as usize) {
+            Some(t) => t.to_string(),
+            None => "(other)".to_string(),
+        }
+    }
+}
+
+fn text_order(keys: &Interner) -> KeyTexts<'_> {
+    let text: Vec<std::borrow::Cow<'_, str>> = (0..keys.len() as u32)
         .map(|id| String::from_utf8_lossy(keys.key(id)))
         .collect();
-    let mut ids: Vec<u32> = (0..texts.len() as u32).collect();
-    ids.sort_unstable_by(|&a, &b| texts[a as usize].cmp(&texts[b as usize]).then(a.cmp(&b)));
+    let mut ids: Vec<u32> = (0..text.len() as u32).collect();
+    ids.sort_unstable_by(|&a, &b| text[a as usize].cmp(&text[b as usize]).then(a.cmp(&b)));
     let mut place = vec![0u32; ids.len()];
     for (p, &id) in ids.iter().enumerate() {
         place[id as usize] = p as u32;
     }
-    place
+    KeyTexts { text, place }
 }
 
-/// Keys by count, most first, ties by key; `(other)` always last.
-/// `order` is each key's place in text order ([`text_order`]), so that
-/// ties are broken without comparing the keys again for every cause.
-fn ranked(keys: &Interner, order: &[u32], counts: &Counts) -> Vec<(String, u64)> {
-    let place = |id: u32| order.get(id as usize).copied().unwrap_or(u32::MAX);
-    let mut v: Vec<(u32, u64)> = counts.iter().collect();
-    v.sort_unstable_by_key(|&(id, n)| (id == OTHER, std::cmp::Reverse(n), place(id)));
-    v.into_iter()
-        .map(|(id, n)| (text(keys.key(id)), n))
-        .collect()
+/// Keys by count, most first, ties by key; `(other)` always last. Ties
+/// are broken by each key's place in text order ([`text_order`]), without
+/// comparing the keys again for every cause.
+fn ranked(keys: &KeyTexts<'_>, counts: &Counts) -> Vec<(String, u64)> {
+    let place = |id: u32| keys.place.get(id as usize).copied().unwrap_or(u32::MAX);
+    // (other last, most first, text order) packed in one integer, so the
+    // sort compares one number.
+    let mut v: Vec<(u128, u32, u64)> = counts
+        .iter()
+        .map(|(id, n)| {
+            let rank = u128::from(id == OTHER) << 96 | u128::from(!n) << 32 | u128::from(place(id));
+            (rank, id, n)
+        })
+        .collect();
+    v.sort_unstable_by_key(|x| x.0);
+    v.into_iter().map(|(_, id, n)| (keys.text(id), n)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The columns round-trip, and the object form of older reports reads
+    /// as the same columns (routes past a cell's slots counted as others).
+    #[test]
+    fn activity_reads_both_forms() {
+        let columns = r#"{"window_seconds": 10,
+            "keys": [{"cause": "upstream_timeout", "server": "nginx", "upstream": "u1"},
+                     {"cause": "no_live_upstreams", "server": "nginx"}],
+            "routes": ["/a", "/b"],
+            "cells": [[0,100,105,3,4,1,0,0,2,1,1], [1,101,101,1,1,0,2]],
+            "examples": [{"cell": 1, "file": "e.log", "line": 7, "text": "x"}]}"#;
+        let a: Activity = serde_json::from_str(columns).unwrap();
+        assert_eq!(a.cells[0].routes[..2], [(0, 2), (1, 1)]);
+        assert_eq!((a.cells[1].key, a.cells[1].other_routes), (1, 2));
+        let again: Activity = serde_json::from_slice(&serde_json::to_vec(&a).unwrap()).unwrap();
+        assert_eq!(again, a);
+
+        let objects = r#"{"window_seconds": 10, "cells": [
+            {"cause": "upstream_timeout", "server": "nginx", "upstream": "u1", "count": 3,
+             "attempts": 4, "repeats": 1, "first": 100, "last": 105,
+             "routes": [{"route": "/a", "count": 2}, {"route": "/b", "count": 1}]},
+            {"cause": "no_live_upstreams", "server": "nginx", "count": 1, "attempts": 1,
+             "first": 101, "last": 101, "other_routes": 2,
+             "example": {"file": "e.log", "line": 7, "text": "x"}}]}"#;
+        let old: Activity = serde_json::from_str(objects).unwrap();
+        assert_eq!(old, a);
+        // Six routes in an object cell: four kept, two more as others.
+        let many = r#"{"cells": [{"cause": "upstream_timeout", "server": "nginx", "count": 6,
+            "attempts": 6, "first": 1, "last": 1, "other_routes": 1, "routes": [
+            {"route": "/1", "count": 1}, {"route": "/2", "count": 1}, {"route": "/3", "count": 1},
+            {"route": "/4", "count": 1}, {"route": "/5", "count": 1}, {"route": "/6", "count": 1}]}]}"#;
+        let m: Activity = serde_json::from_str(many).unwrap();
+        assert_eq!((m.routes.len(), m.cells[0].other_routes), (4, 3));
+        // A row too short, a route without its count: errors, not panics.
+        for bad in [
+            r#"{"cells": [[0,1,2]]}"#,
+            r#"{"cells": [[0,1,2,3,4,5,6,7]]}"#,
+        ] {
+            assert!(serde_json::from_str::<Activity>(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn ranked_by_count_then_key_text_with_other_last() {
@@ -1124,7 +1449,7 @@ mod tests {
         }
         counts.add(OTHER, 9);
         let order = text_order(&keys);
-        let got: Vec<(String, u64)> = ranked(&keys, &order, &counts);
+        let got: Vec<(String, u64)> = ranked(&order, &counts);
         let want = [
             ("/c", 7),
             ("/A", 5),

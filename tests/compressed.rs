@@ -36,8 +36,8 @@ fn without_names(mut r: Value) -> Value {
             e["file"] = Value::Null;
         }
     }
-    for c in r["activity"]["cells"].as_array_mut().unwrap() {
-        strip(c);
+    for e in r["activity"]["examples"].as_array_mut().unwrap() {
+        e["file"] = Value::Null;
     }
     r
 }

@@ -505,3 +505,101 @@ fn the_text_report_opens_with_the_incidents_and_says_so_when_there_is_none() {
         "{flat}"
     );
 }
+
+/// A report's `activity` as reports wrote it before the columns: one
+/// object per cell, its key, routes and line spelled out.
+fn activity_as_objects(r: &mut Value) {
+    let a = &r["activity"];
+    let keys = a["keys"].as_array().unwrap().clone();
+    let routes = a["routes"].as_array().unwrap().clone();
+    let mut examples = std::collections::HashMap::new();
+    for e in a["examples"].as_array().unwrap() {
+        let mut line = e.clone();
+        let cell = line.as_object_mut().unwrap().remove("cell").unwrap();
+        examples.insert(cell.as_u64().unwrap(), line);
+    }
+    let cells: Vec<Value> = a["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let n: Vec<u64> = row
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap())
+                .collect();
+            let mut cell = keys[n[0] as usize].as_object().unwrap().clone();
+            for (name, at) in [
+                ("first", 1),
+                ("last", 2),
+                ("count", 3),
+                ("attempts", 4),
+                ("repeats", 5),
+                ("other_routes", 6),
+            ] {
+                cell.insert(name.into(), n[at].into());
+            }
+            let rs: Vec<Value> = n[7..]
+                .chunks(2)
+                .map(|p| serde_json::json!({"route": routes[p[0] as usize], "count": p[1]}))
+                .collect();
+            cell.insert("routes".into(), rs.into());
+            if let Some(e) = examples.get(&(i as u64)) {
+                cell.insert("example".into(), e.clone());
+            }
+            Value::Object(cell)
+        })
+        .collect();
+    r["activity"] = serde_json::json!({
+        "window_seconds": a["window_seconds"],
+        "cells": cells,
+    });
+}
+
+#[test]
+fn reports_with_activity_as_objects_merge_as_the_columns_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut columns = Vec::new();
+    let mut objects = Vec::new();
+    for name in ["two_outages.log", "cascade_3.log"] {
+        let mut r = analyze(&[&fixture(name)], &[]);
+        let cells = r["activity"]["cells"].as_array().unwrap().len();
+        assert!(cells > 5, "{name}: {cells} cells");
+        let j = dir.path().join(format!("{name}.json"));
+        std::fs::write(&j, serde_json::to_vec(&r).unwrap()).unwrap();
+        columns.push(j);
+        activity_as_objects(&mut r);
+        assert!(r["activity"]["cells"][0]["cause"].is_string());
+        let j = dir.path().join(format!("{name}.objects.json"));
+        std::fs::write(&j, serde_json::to_vec(&r).unwrap()).unwrap();
+        objects.push(j);
+    }
+    let merge = |paths: &[PathBuf]| {
+        let out = common::bin()
+            .args(["merge", "--format", "json"])
+            .args(paths)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let new = merge(&columns);
+    assert_eq!(
+        String::from_utf8_lossy(&merge(&objects)),
+        String::from_utf8_lossy(&new)
+    );
+    let merged: Value = serde_json::from_slice(&new).unwrap();
+    let both = analyze(
+        &[&fixture("two_outages.log"), &fixture("cascade_3.log")],
+        &[],
+    );
+    assert!(!incidents(&both).is_empty());
+    assert_eq!(merged["incidents"], both["incidents"]);
+}

@@ -46,6 +46,22 @@ pub struct Example {
 
 /// Slots of the current window's index.
 const INDEX_SLOTS: usize = 256;
+/// One slot of the current window's index: a key, and the index in `cur`
+/// plus one (0: empty) of the cell that counts it, its own or, for a key
+/// folded into `(other)`, that one.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    key: CellKey,
+    cell: u16,
+}
+const EMPTY_SLOT: Slot = Slot {
+    key: CellKey {
+        cause: CauseId(0),
+        server: Server::Nginx,
+        upstream: NO_KEY,
+    },
+    cell: 0,
+};
 /// Cells of the current window the index holds at most (beyond, a
 /// window found again after others can hold more: it is searched).
 const INDEXED: usize = INDEX_SLOTS * 3 / 4;
@@ -149,16 +165,19 @@ impl Cell {
             self.other_routes = self.other_routes.saturating_add(n);
             return;
         }
+        // Slots fill in order and never empty: the first free one ends
+        // the search.
         for slot in &mut self.routes {
-            if slot.1 > 0 && slot.0 == route {
+            if slot.1 == 0 {
+                *slot = (route, n);
+                return;
+            }
+            if slot.0 == route {
                 slot.1 = slot.1.saturating_add(n);
                 return;
             }
         }
-        match self.routes.iter_mut().find(|s| s.1 == 0) {
-            Some(slot) => *slot = (route, n),
-            None => self.other_routes = self.other_routes.saturating_add(n),
-        }
+        self.other_routes = self.other_routes.saturating_add(n);
     }
 
     /// Routes counted, in slot order.
@@ -196,9 +215,12 @@ pub struct Cells {
     cur_start: i64,
     /// Index in `cur` of the cell counted last.
     hit: usize,
-    /// `cur`'s cells by key: open addressing, each slot a cell's index
-    /// plus one (0 is empty), while `cur` holds at most [`INDEXED`].
-    index: Box<[u16; INDEX_SLOTS]>,
+    /// `cur`'s cells by key, open addressing, while `cur` holds at most
+    /// [`INDEXED`]; with the keys folded into `(other)` seen so far, so
+    /// that a window past [`MAX_WINDOW_KEYS`] finds their cell at once.
+    index: Box<[Slot; INDEX_SLOTS]>,
+    /// Folded keys in `index`.
+    aliases: usize,
     /// Cells in all.
     len: usize,
     /// The cells' lines, one after the other (see [`CellLine`]); rebuilt
@@ -221,7 +243,8 @@ impl Cells {
             cur: Vec::new(),
             cur_start: i64::MIN,
             hit: 0,
-            index: Box::new([0; INDEX_SLOTS]),
+            index: Box::new([EMPTY_SLOT; INDEX_SLOTS]),
+            aliases: 0,
             len: 0,
             store: Vec::new(),
         }
@@ -265,7 +288,7 @@ impl Cells {
             Some(c) if c.key == key => self.hit,
             _ => match self.lookup(&key) {
                 Ok(i) => i,
-                Err(_) => self.find_or_add(key, t, f.file, f.line, text),
+                Err(slot) => self.add_key(key, slot, t, f.file, f.line, text),
             },
         };
         self.hit = i;
@@ -284,9 +307,6 @@ impl Cells {
             c.repeats += u64::from(f.repeat);
             c.add_route(route, 1);
         }
-        if self.len > MAX_CELLS {
-            self.coarsen_to_fit();
-        }
     }
 
     /// Makes the window starting at `start` the current one.
@@ -304,13 +324,18 @@ impl Cells {
 
     /// Rebuilds the index of `cur`.
     fn reindex(&mut self) {
-        self.index.fill(0);
+        self.index.fill(EMPTY_SLOT);
+        self.aliases = 0;
         if self.cur.len() > INDEXED {
             return;
         }
         for i in 0..self.cur.len() {
-            if let Err(slot) = self.lookup(&self.cur[i].key) {
-                self.index[slot] = i as u16 + 1;
+            let key = self.cur[i].key;
+            if let Err(slot) = self.lookup(&key) {
+                self.index[slot] = Slot {
+                    key,
+                    cell: i as u16 + 1,
+                };
             }
         }
     }
@@ -326,13 +351,17 @@ impl Cells {
                 .position(|c| c.key == *key)
                 .ok_or(usize::MAX);
         }
+        // Never full: at most INDEXED entries (cells and aliases).
         let mut s = slot_of(key);
         loop {
-            match self.index[s] {
-                0 => return Err(s),
-                i if self.cur[usize::from(i) - 1].key == *key => return Ok(usize::from(i) - 1),
-                _ => s = (s + 1) % INDEX_SLOTS,
+            let e = &self.index[s];
+            if e.cell == 0 {
+                return Err(s);
             }
+            if e.key == *key {
+                return Ok(usize::from(e.cell) - 1);
+            }
+            s = (s + 1) % INDEX_SLOTS;
         }
     }
 
@@ -343,44 +372,92 @@ impl Cells {
         let i = self.cur.len() - 1;
         if self.cur.len() > INDEXED {
             if self.cur.len() == INDEXED + 1 {
-                self.index.fill(0);
+                self.index.fill(EMPTY_SLOT);
+                self.aliases = 0;
             }
+        } else if self.cur.len() + self.aliases > INDEXED {
+            // Room for the cell: the folded keys are forgotten.
+            self.reindex();
         } else if slot != usize::MAX {
-            self.index[slot] = i as u16 + 1;
+            self.index[slot] = Slot {
+                key: self.cur[i].key,
+                cell: i as u16 + 1,
+            };
         }
         i
     }
 
+    /// Points `key`, folded, at `cur[cell]` in the index, while there is
+    /// room.
+    fn alias(&mut self, key: CellKey, cell: usize) {
+        if self.cur.len() + self.aliases >= INDEXED {
+            return;
+        }
+        if let Err(slot) = self.lookup(&key) {
+            self.index[slot] = Slot {
+                key,
+                cell: cell as u16 + 1,
+            };
+            self.aliases += 1;
+        }
+    }
+
+    /// The cell in `cur` that counts `key`, which has none there (`slot`
+    /// is its free slot in the index): a new one, or past
+    /// [`MAX_WINDOW_KEYS`] the `(other)` cell, which the key is then
+    /// pointed at in the index.
     #[inline(never)]
-    fn find_or_add(
+    fn add_key(
         &mut self,
         key: CellKey,
+        slot: usize,
         t: LocalTime,
         file: u32,
         line: u64,
         text: &[u8],
     ) -> usize {
-        let slot = match self.lookup(&key) {
-            Ok(i) => return i,
-            Err(slot) => slot,
-        };
         if self.cur.len() < MAX_WINDOW_KEYS {
-            let i = self.push_cur(Cell::new(key, t, file, line), slot);
-            self.set_line(i, file, line, text);
-            return i;
+            return self.new_cell(key, slot, t, file, line, text);
         }
         let folded = CellKey {
             upstream: OTHER,
             ..key
         };
-        match self.lookup(&folded) {
+        let i = match self.lookup(&folded) {
             Ok(i) => i,
-            Err(slot) => {
-                let i = self.push_cur(Cell::new(folded, t, file, line), slot);
-                self.set_line(i, file, line, text);
-                i
-            }
+            Err(slot) => self.new_cell(folded, slot, t, file, line, text),
+        };
+        if self.cur[i].key == folded {
+            self.alias(key, i);
         }
+        i
+    }
+
+    /// A new cell of `key` in `cur` (`slot` its free slot in the index).
+    /// Coarsens first when it would pass [`MAX_CELLS`]: the current window
+    /// is then re-bucketed with the others, made current again, and `key`
+    /// looked up afresh.
+    fn new_cell(
+        &mut self,
+        key: CellKey,
+        slot: usize,
+        t: LocalTime,
+        file: u32,
+        line: u64,
+        text: &[u8],
+    ) -> usize {
+        if self.len >= MAX_CELLS && self.window < i64::MAX / 24 {
+            self.coarsen_to_fit_one_more();
+            let start = window::bucket(t.0, self.window);
+            self.switch(start);
+            return match self.lookup(&key) {
+                Ok(i) => i,
+                Err(slot) => self.add_key(key, slot, t, file, line, text),
+            };
+        }
+        let i = self.push_cur(Cell::new(key, t, file, line), slot);
+        self.set_line(i, file, line, text);
+        i
     }
 
     /// Makes `file:line`, whose text is `text`, the first line of `cur[i]`.
@@ -474,12 +551,21 @@ impl Cells {
         }
         self.cur_start = i64::MIN;
         self.hit = 0;
-        self.index.fill(0);
+        self.index.fill(EMPTY_SLOT);
+        self.aliases = 0;
     }
 
     /// Grows the window until the cells fit under the cap.
     fn coarsen_to_fit(&mut self) {
         while self.len > MAX_CELLS && self.window < i64::MAX / 24 {
+            self.rebucket(window::coarser(self.window));
+        }
+    }
+
+    /// Grows the window until one more cell fits under the cap.
+    #[inline(never)]
+    fn coarsen_to_fit_one_more(&mut self) {
+        while self.len >= MAX_CELLS && self.window < i64::MAX / 24 {
             self.rebucket(window::coarser(self.window));
         }
     }
@@ -654,6 +740,20 @@ mod tests {
         assert_eq!(w[0].1.len(), MAX_WINDOW_KEYS + 1);
         assert_eq!(w[0].1.iter().map(|x| x.count).sum::<u64>(), 1000);
         assert!(w[0].1.iter().any(|x| x.key.upstream == OTHER));
+        // Folded keys seen again (found through the index, past its room
+        // for them) land in the same cells as the first time.
+        let mut again = Cells::new(10);
+        for round in 0..3 {
+            for u in 0..400 {
+                let f = failure("upstream_timeout", 5 + round, true);
+                again.add(&f, u, NO_KEY, b"x");
+            }
+        }
+        let w = again.windows();
+        assert_eq!(w[0].1.len(), MAX_WINDOW_KEYS + 1);
+        assert!(w[0].1[..MAX_WINDOW_KEYS].iter().all(|x| x.count == 3));
+        assert_eq!(w[0].1[MAX_WINDOW_KEYS].key.upstream, OTHER);
+        assert_eq!(w[0].1[MAX_WINDOW_KEYS].count, 3 * (400 - 64));
     }
 
     #[test]

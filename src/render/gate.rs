@@ -153,8 +153,7 @@ fn json(verdict: &Verdict, report: &Report, out: &mut dyn Write) -> io::Result<(
         input_errors: &verdict.input_errors,
         report,
     };
-    serde_json::to_writer_pretty(&mut *out, &v).map_err(io::Error::from)?;
-    out.write_all(b"\n")
+    super::json::write(&v, out)
 }
 
 // ------------------------------------------------------------------ junit

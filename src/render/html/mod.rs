@@ -801,11 +801,14 @@ fn multiples(r: &Report, b: &mut String) {
     let mut by_upstream: std::collections::HashMap<&str, (u64, Vec<Point>)> =
         std::collections::HashMap::new();
     for c in &r.activity.cells {
-        let Some(&s) = rank.get(c.cause.as_str()) else {
+        let Some(k) = r.activity.keys.get(c.key as usize) else {
+            continue;
+        };
+        let Some(&s) = rank.get(k.cause.as_str()) else {
             continue;
         };
         let e = by_upstream
-            .entry(c.upstream.as_deref().unwrap_or("(none)"))
+            .entry(k.upstream.as_deref().unwrap_or("(none)"))
             .or_default();
         e.0 = e.0.saturating_add(c.attempts);
         e.1.push((s, c.first, c.attempts));
@@ -1116,7 +1119,7 @@ fn notes(r: &Report, b: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{ActivityCell, RouteCount, TimelinePoint};
+    use crate::report::{ActivityCell, ActivityKey, RouteCount, TimelinePoint};
 
     fn report() -> Report {
         let mut r: Report = serde_json::from_value(serde_json::json!({
@@ -1192,21 +1195,23 @@ mod tests {
     #[test]
     fn a_large_report_is_trimmed_to_the_budget_and_says_how() {
         let mut r = report();
-        let cell = ActivityCell {
+        r.activity.keys = vec![ActivityKey {
             cause: "upstream_timeout".into(),
             server: "nginx".into(),
             upstream: Some("http://10.0.0.1:8080".into()),
+        }];
+        r.activity.routes = vec!["/api/users/:id".into()];
+        let mut routes = [(crate::keys::NO_KEY, 0); crate::aggregate::cells::CELL_ROUTES];
+        routes[0] = (0, 1);
+        let cell = ActivityCell {
+            key: 0,
+            first: 1_795_165_200,
+            last: 1_795_165_200,
             count: 1,
             attempts: 1,
             repeats: 0,
-            first: 1_795_165_200,
-            last: 1_795_165_200,
-            routes: vec![RouteCount {
-                route: "/api/users/:id".into(),
-                count: 1,
-            }],
             other_routes: 0,
-            example: None,
+            routes,
         };
         r.activity.window_seconds = 10;
         r.activity.cells = vec![cell; 8192];

@@ -12,8 +12,16 @@
   var causes = {};
   D.causes.forEach(function (c) { causes[c.cause] = c; });
   // Cells of the activity (failures per 10 s, cause and upstream), when the
-  // report holds them as rows; the zoom of the tables by time uses them.
-  var cells = D.activity && Array.isArray(D.activity.cells) ? D.activity.cells : [];
+  // report holds them; the zoom of the tables by time uses them. Each is a
+  // row [key, first, last, count, attempts, repeats, other_routes, route,
+  // count, ...] naming the activity's keys and routes by index.
+  var A = D.activity || {};
+  var cells = (Array.isArray(A.cells) ? A.cells : []).map(function (r) {
+    if (!Array.isArray(r)) { return r; }
+    var k = (A.keys || [])[r[0]] || {}, routes = [];
+    for (var i = 7; i + 1 < r.length; i += 2) { routes.push({ route: (A.routes || [])[r[i]], count: r[i + 1] }); }
+    return { cause: k.cause, upstream: k.upstream, first: r[1], attempts: r[4], routes: routes };
+  });
   var inRange = function (t) { return S.from === null || (t >= S.from && t < S.to); };
   function causeCount(c) {
     if (S.from === null) { return c.count; }
