@@ -9,6 +9,7 @@
 //! and `merge` combine.
 
 pub mod cells;
+pub mod lifecycle;
 pub mod startup;
 pub mod window;
 
@@ -21,7 +22,7 @@ use crate::event::{
 };
 use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::correlate::client_status;
-use crate::order::{Startup, Tally};
+use crate::order::{self, Startup, Tally};
 pub use cells::{Cells, Example};
 
 /// Most distinct upstreams kept before folding into `(other)`.
@@ -250,6 +251,8 @@ pub struct Aggregator {
     pub cells: Cells,
     /// Start-up and configuration errors: no failures, counted apart.
     pub startup: startup::StartupErrors,
+    /// Lifecycle lines (reloads, restarts): no failures, kept apart.
+    pub lifecycle: lifecycle::Lifecycles,
     /// Files of folders without error logs that were not read, and why.
     pub unread: Vec<(String, String)>,
 }
@@ -267,6 +270,7 @@ impl Aggregator {
             unrecognized: Vec::new(),
             cells: Cells::default(),
             startup: startup::StartupErrors::default(),
+            lifecycle: lifecycle::Lifecycles::default(),
             unread: Vec::new(),
         }
     }
@@ -505,6 +509,7 @@ impl Aggregator {
             c.line.file += file_offset;
         });
         self.startup.merge(other.startup, file_offset);
+        self.lifecycle.merge(other.lifecycle, file_offset);
         self.unread.extend(other.unread);
         self.files.extend(other.files);
         self.coarsen();
@@ -544,6 +549,10 @@ impl Tally for Aggregator {
 
     fn startup(&mut self, s: &Startup<'_>) {
         self.startup.add(s);
+    }
+
+    fn lifecycle(&mut self, l: &order::Lifecycle<'_>) {
+        self.lifecycle.add(l);
     }
 }
 
