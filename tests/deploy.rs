@@ -198,3 +198,21 @@ fn an_outage_with_no_reload_before_it_is_no_deploy() {
     assert!(!inc.is_empty());
     assert!(inc.iter().all(|i| i.get("deploy").is_none()), "{inc:#?}");
 }
+
+#[test]
+fn the_html_card_says_an_incident_followed_a_deploy() {
+    let out = common::bin()
+        .args(["analyze", "--format", "html"])
+        .arg(fixture("deploy/reload_restart.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.contains(
+            "<dt>deploy</dt><dd>started 0s after a reload at 12:20:16 (<span class=\"mono\">"
+        ),
+        "no deploy in the first card"
+    );
+    assert!(page.contains("reload_restart.log:36</span>)</dd>"));
+}
