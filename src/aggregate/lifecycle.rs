@@ -78,3 +78,49 @@ impl Lifecycles {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::LifecycleEvent;
+
+    /// However many reloads a log holds, the list stays at
+    /// [`MAX_LIFECYCLE`] and the rest are counted; worker exits are
+    /// counted, never kept.
+    #[test]
+    fn the_list_is_bounded_and_the_rest_counted() {
+        let mut l = Lifecycles::default();
+        let ev = |kind| LifecycleEvent {
+            kind,
+            server: Server::Nginx,
+            time: Some(LocalTime(100)),
+            line: 0,
+            start: 0,
+            end: 1,
+            lines: 1,
+        };
+        let (reload, exit) = (ev(Lifecycle::Reload), ev(Lifecycle::Exit));
+        for n in 0..3000u64 {
+            let event = if n % 3 == 2 { &exit } else { &reload };
+            l.add(&order::Lifecycle {
+                event,
+                file: 0,
+                line: n + 1,
+                text: b"reconfiguring",
+            });
+        }
+        assert_eq!(l.list.len(), MAX_LIFECYCLE);
+        assert_eq!(l.folded, 2000 - MAX_LIFECYCLE as u64);
+        assert_eq!(l.count, 3000);
+        assert!(l.list.iter().all(|x| x.kind == Lifecycle::Reload));
+        let mut m = Lifecycles::default();
+        m.merge(l.clone(), 0);
+        m.merge(l, 1);
+        assert_eq!(m.list.len(), MAX_LIFECYCLE);
+        assert_eq!(
+            m.folded,
+            2 * (2000 - MAX_LIFECYCLE as u64) + MAX_LIFECYCLE as u64
+        );
+        assert_eq!(m.count, 6000);
+    }
+}
