@@ -185,6 +185,7 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
         default_year: cfg.default_year,
         threads: cfg.threads,
         progress: progress.as_ref(),
+        access: cfg.access.clone(),
     };
     pipeline::run(&inputs, &opts, &mut agg, warn);
     if let Some(p) = &progress {

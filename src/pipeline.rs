@@ -32,6 +32,7 @@ use crate::input::progress::Progress;
 use crate::input::reader::{self, ChunkBytes, Outlet, ReadOptions};
 use crate::input::source::InputSpec;
 use crate::order::{Filters, Sequencer};
+use crate::parse::access::AccessFormats;
 use crate::scan::{Scan, Scanner};
 
 /// What the ordered stage takes, in input order (`seq`).
@@ -54,6 +55,8 @@ pub struct RunOptions<'a> {
     pub threads: usize,
     /// A progress bar to keep up to date.
     pub progress: Option<&'a Progress>,
+    /// How access-log lines are read.
+    pub access: AccessFormats,
 }
 
 /// Items waiting for the ordered stage at which a worker other than the
@@ -154,7 +157,8 @@ fn run_on(
             s.spawn(move || {
                 let _exit = Exit(stage);
                 let mut scanner =
-                    Scanner::keeping_keys(opts.catalog, opts.default_year, key_budget);
+                    Scanner::keeping_keys(opts.catalog, opts.default_year, key_budget)
+                        .with_access(opts.access.clone());
                 loop {
                     let job = jobs.lock().map(|rx| rx.recv());
                     let Ok(Ok((seq, chunk))) = job else { break };
@@ -435,6 +439,7 @@ mod tests {
             default_year: 2026,
             threads,
             progress: None,
+            access: AccessFormats::default(),
         };
         run_on(&[InputSpec::Path(p)], &opts, &mut agg, &mut |_| {}, cores);
         agg

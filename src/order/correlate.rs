@@ -530,6 +530,7 @@ fn failure_of(ev: &Event, cause: CauseId, at: Place) -> Failure {
         line: at.line,
         repeat: false,
         restatus: None,
+        join: ev.join,
     }
 }
 
@@ -555,6 +556,7 @@ mod tests {
             start: 0,
             end: 1,
             lines: 1,
+            join: Default::default(),
         }
     }
 
@@ -613,6 +615,7 @@ mod tests {
             start: 0,
             end: 1,
             lines: 1,
+            join: Default::default(),
         };
         let mut c = Correlator::new();
         let mut new = Vec::new();
@@ -662,6 +665,7 @@ mod tests {
             start: 0,
             end: 1,
             lines: 1,
+            join: Default::default(),
         };
         let mut c = Correlator::new();
         let mut got = Vec::new();
