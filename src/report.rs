@@ -150,6 +150,27 @@ pub struct IncidentReport {
     /// What clients got because of it (with access logs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_impact: Option<clients::CauseImpact>,
+    /// The reload or restart of a server that logged it, when it started
+    /// at most a minute after one: a deploy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeployReport>,
+}
+
+/// The reload or restart an incident followed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeployReport {
+    /// `reload` or `restart`.
+    pub kind: String,
+    /// The time of its line (ISO 8601, no zone).
+    pub at: String,
+    /// Seconds from it to the incident's first failure.
+    pub seconds_before: i64,
+    /// The input as named.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The line.
+    pub text: String,
 }
 
 /// The root cause of an incident.
@@ -1106,6 +1127,17 @@ fn incident_report(
             .collect(),
         servers: ServerCounts(i.servers),
         fix: fix.to_string(),
+        deploy: i.deploy.as_ref().map(|d| {
+            let line = example(&d.line);
+            DeployReport {
+                kind: d.kind.to_string(),
+                at: d.at.iso(),
+                seconds_before: i.start.0.saturating_sub(d.at.0),
+                file: line.file,
+                line: line.line,
+                text: line.text,
+            }
+        }),
         client_impact: None,
     }
 }

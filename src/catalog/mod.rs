@@ -12,6 +12,7 @@ mod apache;
 pub mod causes;
 mod compiled;
 pub mod errno;
+pub mod lifecycle;
 mod memo;
 mod nginx;
 mod php_fpm;

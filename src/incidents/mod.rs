@@ -34,14 +34,26 @@
 //!   are any: they explain the web server's failures and add no failed
 //!   requests.
 //!
+//! - **Deploys.** A span that starts at most [`DEPLOY_SECS`] seconds after
+//!   a reload or restart of a server that logged its failures (its own
+//!   lifecycle lines, kept by the aggregator: nginx `SIGHUP ...
+//!   reconfiguring`, `SIGTERM ... exiting`, `start worker processes`;
+//!   Apache AH00493, AH00171, AH00169, AH00489) is a deploy. Lifecycle
+//!   lines less than [`DEPLOY_GAP`] seconds apart are one reload or
+//!   restart: a reload when one of them is a reload, else a restart; the
+//!   line shown is its first reload or stop line (what was asked of the
+//!   server), else its first line. That line joins the root cause's
+//!   evidence.
+//!
 //! Edges are exact (the first and last failure time of the members'
 //! cells); the peak is the member's busiest window.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aggregate::cells::{Cell, Cells};
+use crate::aggregate::lifecycle::LifecycleLine;
 use crate::aggregate::{Aggregator, Counts, Example};
-use crate::event::{CauseId, LocalTime, PerServer, Server};
+use crate::event::{CauseId, Lifecycle, LocalTime, PerServer, Server};
 use crate::keys::{Interner, NO_KEY, OTHER};
 
 /// Scaled median absolute deviations above the median that make a window
@@ -65,6 +77,12 @@ pub const FPM_BEFORE: i64 = 60;
 /// a shorter input count as empty, so a log that holds only an outage
 /// (an error log is empty while all is well) still shows it.
 pub const MIN_BASELINE_SECS: i64 = 3600;
+/// A span that starts at most this many seconds after a reload or a
+/// restart of a server that logged it is a deploy.
+pub const DEPLOY_SECS: i64 = 60;
+/// Lifecycle lines at most this many seconds apart are one reload or
+/// restart.
+pub const DEPLOY_GAP: i64 = 5;
 /// Evidence lines kept per incident.
 pub const MAX_EVIDENCE: usize = 5;
 
@@ -100,6 +118,20 @@ pub struct Incident {
     pub routes: Counts,
     /// Failed requests per server that logged them (php-fpm: its lines).
     pub servers: PerServer<u64>,
+    /// The reload or restart it followed, if it followed one.
+    pub deploy: Option<Deploy>,
+}
+
+/// A reload or restart an incident followed (see [`DEPLOY_SECS`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deploy {
+    /// `reload` or `restart`.
+    pub kind: &'static str,
+    /// The time of its line.
+    pub at: LocalTime,
+    /// Its line: the reload or stop asked of the server, else the first
+    /// of its lifecycle lines.
+    pub line: Example,
 }
 
 /// Failures between two incidents.
@@ -192,9 +224,60 @@ fn threshold((m, d): (f64, f64)) -> f64 {
         .max(MIN_EXCESS)
 }
 
-/// Finds the incidents in `agg`'s cells.
+/// Finds the incidents in `agg`'s cells, and the deploys they followed
+/// in its lifecycle lines.
 pub fn find(agg: &Aggregator) -> Incidents {
-    find_in(&agg.cells, &agg.upstreams)
+    let mut found = find_in(&agg.cells, &agg.upstreams);
+    for i in &mut found.incidents {
+        i.deploy = deploy(i, &agg.lifecycle.list);
+        if let Some(d) = &i.deploy {
+            i.evidence.truncate(MAX_EVIDENCE - 1);
+            i.evidence.push(d.line.clone());
+        }
+    }
+    found
+}
+
+/// The reload or restart `i` followed, from the lifecycle lines (in input
+/// order) of the servers that logged it.
+fn deploy(i: &Incident, lines: &[LifecycleLine]) -> Option<Deploy> {
+    let near = |l: &LifecycleLine| {
+        l.kind != Lifecycle::Crash
+            && l.server != Server::PhpFpm
+            && i.servers[l.server] > 0
+            && l.time
+                .is_some_and(|t| t <= i.start && i.start.0 - t.0 <= DEPLOY_SECS)
+    };
+    // Their time order (inputs are read one after another).
+    let mut cands: Vec<&LifecycleLine> = lines.iter().filter(|l| near(l)).collect();
+    cands.sort_by_key(|l| (l.time, l.line.file, l.line.line));
+    let last = cands.len().checked_sub(1)?;
+    // Walk back over the lines of the same reload or restart.
+    let mut first = last;
+    while first > 0 {
+        let (a, b) = (cands[first - 1].time?, cands[first].time?);
+        if b.0 - a.0 > DEPLOY_GAP {
+            break;
+        }
+        first -= 1;
+    }
+    let group = &cands[first..=last];
+    let asked = |k: Lifecycle| group.iter().find(|l| l.kind == k);
+    let kind = if asked(Lifecycle::Reload).is_some() {
+        "reload"
+    } else {
+        "restart"
+    };
+    let shown = group
+        .iter()
+        .find(|l| matches!(l.kind, Lifecycle::Reload | Lifecycle::Stop))
+        .or_else(|| asked(Lifecycle::Signal))
+        .unwrap_or(&group[0]);
+    Some(Deploy {
+        kind,
+        at: shown.time?,
+        line: shown.line.clone(),
+    })
 }
 
 /// Finds the incidents in `cells`, whose upstream ids are `upstreams`'.
@@ -513,6 +596,7 @@ fn incident(
         upstreams: ups,
         routes,
         servers,
+        deploy: None,
     })
 }
 

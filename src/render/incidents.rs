@@ -116,6 +116,18 @@ fn paragraph(
             format!(", on {root_on}")
         }
     )?;
+    if let Some(d) = &inc.deploy {
+        writeln!(
+            out,
+            "   {:<11}started {} after a {} at {} ({}:{})",
+            "deploy",
+            duration(d.seconds_before),
+            d.kind,
+            d.at.get(11..).unwrap_or(&d.at),
+            escape(&d.file),
+            d.line
+        )?;
+    }
     for (k, e) in rc.evidence.iter().enumerate() {
         let label = if k == 0 { "evidence" } else { "" };
         writeln!(out, "   {:<11}{}:{}", label, escape(&e.file), e.line)?;

@@ -19,10 +19,11 @@ pub mod route;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::catalog::startup;
 use crate::catalog::{Catalog, FitMemo};
+use crate::catalog::{lifecycle, startup};
 use crate::event::{
-    ClientRequest, Event, JoinKey, LineStats, Server, StartupEvent, UNRECOGNIZED_SAMPLES,
+    ClientRequest, Event, JoinKey, LifecycleEvent, LineStats, Server, StartupEvent,
+    UNRECOGNIZED_SAMPLES,
 };
 use crate::input::lines::{self, MAX_LINE};
 use crate::keys::{KeySource, KeyTable, Keys, NO_KEY};
@@ -95,6 +96,9 @@ pub struct Scan {
     /// rare, and their texts may be decoded from an envelope, so they are
     /// copied here.
     pub startup_text: Vec<u8>,
+    /// Lifecycle lines (a reload, workers started or gone), in order: no
+    /// failed requests.
+    pub lifecycle: Vec<LifecycleEvent>,
     /// The keys first used in this chunk (see [`KeySource`]).
     pub new_keys: Keys,
     /// Where the events' key ids point.
@@ -119,6 +123,7 @@ impl Scan {
         self.timings.clear();
         self.startup.clear();
         self.startup_text.clear();
+        self.lifecycle.clear();
         self.new_keys.clear();
         self.key_source = KeySource::default();
         self.stats = LineStats::default();
@@ -497,6 +502,9 @@ impl<'c> Scanner<'c> {
             while out.startup.last().is_some_and(|e| e.line == w.line) {
                 out.startup.pop();
             }
+            while out.lifecycle.last().is_some_and(|e| e.line == w.line) {
+                out.lifecycle.pop();
+            }
             self.classify(&head, w.line, w.start, w.end, w.lines, out);
         }
         parse::record_opens_no_more(state);
@@ -565,6 +573,16 @@ impl<'c> Scanner<'c> {
             // gives no failure at nginx's `emerg`).
             if let Some(s) = startup::classify(head) {
                 Self::startup(head, &s, (line, start, end, lines), out);
+            } else if let Some(kind) = lifecycle::classify(head) {
+                out.lifecycle.push(LifecycleEvent {
+                    kind,
+                    server: head.server,
+                    time: head.time,
+                    line,
+                    start: start as u32,
+                    end: end as u32,
+                    lines,
+                });
             }
             return;
         };

@@ -414,6 +414,17 @@ fn card(i: usize, inc: &IncidentReport, r: &Report, b: &mut String) {
         },
         id = html(&rc.cause),
     );
+    if let Some(d) = &inc.deploy {
+        let _ = writeln!(
+            b,
+            "<dt>deploy</dt><dd>started {} after a {} at {} (<span class=\"mono\">{}:{}</span>)</dd>",
+            duration(d.seconds_before),
+            html(&d.kind),
+            html(d.at.get(11..).unwrap_or(&d.at)),
+            html(&d.file),
+            d.line
+        );
+    }
     for (k, e) in rc.evidence.iter().enumerate() {
         let _ = writeln!(
             b,
