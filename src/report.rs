@@ -155,6 +155,10 @@ pub struct RootCause {
     pub upstreams: Vec<UpstreamCount>,
     /// Its first line, and lines of other logs that explain it.
     pub evidence: Vec<ExampleLine>,
+    /// What the kernel's line says happened, in words, when the kernel
+    /// log explains the incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// A cause and a count.
@@ -1057,6 +1061,7 @@ fn incident_report(
             cause: info.id.to_string(),
             title: info.title.to_string(),
             upstreams: ups(&i.root_upstreams),
+            detail: i.root_detail.clone(),
             evidence: i
                 .evidence
                 .iter()

@@ -624,6 +624,12 @@ fn a_kernel_oom_kill_is_the_root_cause_without_adding_requests() {
     );
     assert_eq!(b["root_cause"]["cause"], "kernel_oom_kill");
     assert_eq!(
+        b["root_cause"]["detail"],
+        "php-fpm8.2 OOM-killed at 2026-12-02T16:05:30, 4s before the first failure: \
+         the pool lost children mid-request, their requests got no response"
+    );
+    assert!(a["root_cause"].get("detail").is_none());
+    assert_eq!(
         names(&b["root_cause"]["upstreams"]),
         ["fastcgi://127.0.0.1:18650"]
     );
@@ -726,4 +732,30 @@ fn dmesg_uptime_is_placed_with_the_boot_time_and_untimed_without() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--boot-time"));
+}
+
+#[test]
+fn the_text_report_names_the_kernel_root_cause_and_when() {
+    let t = text(&[
+        &fixture("fpm_dynamic.log"),
+        &fixture("fpm_dynamic.kern.log"),
+    ]);
+    assert!(t.contains("   root cause kernel_oom_kill: "), "{t}");
+    assert!(
+        t.contains("php-fpm8.2 OOM-killed at 2026-12-02T16:05:30, 4s before the first failure"),
+        "{t}"
+    );
+    assert!(
+        t.contains("fpm_dynamic.kern.log:5 (4s before the start)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("fpm_dynamic.kern.log:7 (7s after the start)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("   logged by  nginx (80 requests), kernel (5 lines)"),
+        "{t}"
+    );
+    assert!(t.starts_with("80 failed requests in "), "{t}");
 }

@@ -93,6 +93,9 @@ pub struct Incident {
     /// When each evidence line was logged (its cell's first time), in
     /// seconds from `start` (negative: before it).
     pub evidence_offsets: Vec<i64>,
+    /// What the kernel's line says happened (`php-fpm8.2 OOM-killed at
+    /// ...`), when the kernel log explains the incident.
+    pub root_detail: Option<String>,
     /// Echo causes and their failed requests.
     pub echoes: Vec<(CauseId, u64)>,
     /// Failed requests per cause (echoes included), most first.
@@ -506,10 +509,12 @@ fn incident(
         evidence = ev;
     }
     // The kernel's lines about a process or port behind it, or the machine.
-    if let Some((cause, lines, kernel_lines)) =
+    let mut root_detail = None;
+    if let Some(((cause, lines, kernel_lines), detail)) =
         kernel_evidence(store, windows, start, end, &ups, upstreams, w)
     {
         root = cause;
+        root_detail = Some(detail);
         servers[Server::Kernel] += lines;
         let mut ev = kernel_lines;
         ev.append(&mut evidence);
@@ -532,6 +537,7 @@ fn incident(
         root_upstreams,
         evidence,
         evidence_offsets,
+        root_detail,
         echoes,
         causes,
         upstreams: ups,
@@ -626,7 +632,7 @@ fn kernel_evidence(
     ups: &Counts,
     upstreams: &Interner,
     w: i64,
-) -> Option<FromOtherLogs> {
+) -> Option<(FromOtherLogs, String)> {
     let from = start.0.saturating_sub(FPM_BEFORE);
     let names: Vec<String> = ups
         .iter()
@@ -685,11 +691,51 @@ fn kernel_evidence(
         .map(|(k, (wt, t, c))| (wt, t, k, c))
         .collect();
     firsts.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-    let cause = firsts.first()?.2;
+    let &(_, at, cause, cell) = firsts.first()?;
+    let key = match cell.key.upstream {
+        NO_KEY | OTHER => String::new(),
+        u => String::from_utf8_lossy(upstreams.key(u)).into_owned(),
+    };
+    let subject = key.strip_prefix("kernel:").unwrap_or("");
+    let when = match at.0.saturating_sub(start.0) {
+        0 => "at the first failure".to_string(),
+        n if n < 0 => format!("{}s before the first failure", -n),
+        n => format!("{n}s after the first failure"),
+    };
+    let fpm = subject.starts_with("php") && subject.contains("fpm");
+    let what = match cause.info().id {
+        "kernel_oom_kill" if fpm => format!(
+            "{subject} OOM-killed at {}, {when}: the pool lost children mid-request, their requests got no response",
+            at.iso()
+        ),
+        "kernel_oom_kill" => format!(
+            "{subject} OOM-killed at {}, {when}: the process died mid-request",
+            at.iso()
+        ),
+        "kernel_segfault" => format!(
+            "{subject} crashed (segfault) at {}, {when}: its requests got no response",
+            at.iso()
+        ),
+        "kernel_syn_flood" => format!(
+            "SYN flooding on {subject} at {}, {when}: its listen queue overflowed",
+            at.iso()
+        ),
+        "kernel_conntrack_full" => format!(
+            "the conntrack table was full at {}, {when}: the kernel dropped new connections",
+            at.iso()
+        ),
+        _ => format!(
+            "the system-wide file-max limit was reached at {}, {when}: no process could open a socket",
+            at.iso()
+        ),
+    };
     Some((
-        cause,
-        lines,
-        firsts.iter().map(|f| (store.example(f.3), f.1)).collect(),
+        (
+            cause,
+            lines,
+            firsts.iter().map(|f| (store.example(f.3), f.1)).collect(),
+        ),
+        what,
     ))
 }
 

@@ -116,6 +116,9 @@ fn paragraph(
             format!(", on {root_on}")
         }
     )?;
+    if let Some(d) = &rc.detail {
+        writeln!(out, "   {:<11}{}", "", escape(d))?;
+    }
     for (k, e) in rc.evidence.iter().enumerate() {
         let label = if k == 0 { "evidence" } else { "" };
         let when = match e.offset_seconds {
