@@ -10,8 +10,19 @@
 //! keepalive closes, buffered bodies, client TLS handshakes, rate limiting,
 //! PHP warnings over several lines), with long referrers and some lines cut
 //! at nginx's 2048-byte limit. The same seed gives the same bytes.
+//!
+//! `--format access` writes an nginx access log in the `combined` format
+//! followed by `$request_time $upstream_addr $upstream_status
+//! $upstream_response_time $upstream_connect_time $upstream_header_time
+//! $connection $connection_requests $request_id` ([`ACCESS_FORMAT`]), with
+//! values as nginx writes them (see fixtures/access/nginx-upstreams.log):
+//! about 2% 5xx (502, 504, 500, 503), 1% 499, some retries a second member
+//! answered (`502, 200`), the rest 200, 304 and 404.
 
 use std::io::{self, BufWriter, Write};
+
+/// The `log_format` of `--format access`, for `--access-format`.
+pub const ACCESS_FORMAT: &str = r#"log_format bench '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_addr $upstream_status $upstream_response_time $upstream_connect_time $upstream_header_time $connection $connection_requests $request_id';"#;
 
 /// splitmix64: tiny, fast and stable across versions, which a benchmark
 /// data set needs more than statistical quality.
@@ -156,6 +167,137 @@ impl Gen {
     }
 
     /// One nginx record (possibly several physical lines).
+    fn access(&mut self, out: &mut Vec<u8>) {
+        self.tick();
+        let (y, mo, d, h, mi, sec) = civil(self.t);
+        const MON: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let (path, q) = self.route();
+        let client = self.client();
+        let up = self.upstream();
+        let roll = self.rng.below(1000);
+        let ms = |g: &mut Gen, max: u64| format!("{}.{:03}", 0, g.rng.below(max));
+        let (status, ustatus, uaddr, uresp, uconn, uhead, rt) = match roll {
+            0..=7 => (
+                "502".into(),
+                "502".into(),
+                up.clone(),
+                "0.000".into(),
+                "-".into(),
+                "-".into(),
+                "0.001".into(),
+            ),
+            8..=11 => (
+                "504".into(),
+                "504".into(),
+                up.clone(),
+                "60.001".into(),
+                "0.000".into(),
+                "-".into(),
+                "60.002".into(),
+            ),
+            12..=14 => (
+                "500".into(),
+                "500".into(),
+                up.clone(),
+                ms(self, 900),
+                "0.000".into(),
+                ms(self, 900),
+                ms(self, 999),
+            ),
+            15..=16 => (
+                "503".into(),
+                "-".into(),
+                "backend".to_string(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "0.000".into(),
+            ),
+            17..=26 => (
+                "499".into(),
+                "-".into(),
+                up.clone(),
+                "-".into(),
+                "0.000".into(),
+                "-".into(),
+                ms(self, 999),
+            ),
+            27..=36 => {
+                let other = self.upstream();
+                (
+                    "200".into(),
+                    "502, 200".into(),
+                    format!("{up}, {other}"),
+                    "0.000, 0.012".into(),
+                    "-, 0.001".into(),
+                    "-, 0.011".into(),
+                    "0.013".into(),
+                )
+            }
+            37..=136 => (
+                "404".into(),
+                "404".into(),
+                up.clone(),
+                ms(self, 50),
+                "0.000".into(),
+                ms(self, 50),
+                ms(self, 60),
+            ),
+            137..=236 => (
+                "304".into(),
+                "304".into(),
+                up.clone(),
+                ms(self, 50),
+                "0.000".into(),
+                ms(self, 50),
+                ms(self, 60),
+            ),
+            _ => (
+                "200".into(),
+                "200".into(),
+                up.clone(),
+                ms(self, 300),
+                "0.000".into(),
+                ms(self, 300),
+                ms(self, 400),
+            ),
+        };
+        let (status, ustatus, uaddr, uresp, uconn, uhead, rt): (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+        ) = (status, ustatus, uaddr, uresp, uconn, uhead, rt);
+        let bytes = if status == "200" {
+            512 + self.rng.below(20_000)
+        } else {
+            157
+        };
+        let agent = if self.rng.chance(50) {
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+        } else {
+            "okhttp/4.12.0"
+        };
+        let refr = if self.rng.chance(30) {
+            "https://www.example.com/"
+        } else {
+            "-"
+        };
+        let id = self.rng.next();
+        let _ = writeln!(
+            out,
+            "{client} - - [{d:02}/{}/{y:04}:{h:02}:{mi:02}:{sec:02} +0000] \"GET {path}{q} HTTP/1.1\" {status} {bytes} \"{refr}\" \"{agent}\" {rt} {uaddr} {ustatus} {uresp} {uconn} {uhead} {} 1 {id:016x}{:016x}",
+            MON[mo as usize - 1],
+            self.cid,
+            id.rotate_left(17)
+        );
+    }
+
     fn nginx(&mut self, out: &mut Vec<u8>) {
         self.tick();
         let t = self.nginx_time();
@@ -390,8 +532,12 @@ fn main() -> io::Result<()> {
             "--format" => format = value(),
             "--size" => size = parse_size(&value()).unwrap_or(size),
             "--seed" => seed = value().parse().unwrap_or(seed),
+            "--print-access-format" => {
+                println!("{ACCESS_FORMAT}");
+                return Ok(());
+            }
             _ => {
-                eprintln!("usage: genlog [--format nginx|apache] [--size 1G] [--seed N]");
+                eprintln!("usage: genlog [--format nginx|apache|access] [--size 1G] [--seed N]");
                 std::process::exit(2);
             }
         }
@@ -405,6 +551,8 @@ fn main() -> io::Result<()> {
         buf.clear();
         if format == "apache" {
             g.apache(&mut buf);
+        } else if format == "access" {
+            g.access(&mut buf);
         } else {
             g.nginx(&mut buf);
         }

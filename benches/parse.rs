@@ -140,6 +140,7 @@ fn end_to_end(c: &mut Criterion) {
                     default_year: 2026,
                     threads: 2,
                     progress: None,
+                    access: Default::default(),
                 };
                 upcause::internals::run(&inputs, &opts, &mut agg, &mut |_| {});
                 agg.total_failures()

@@ -186,6 +186,7 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
         boot_time: cfg.boot_time,
         threads: cfg.threads,
         progress: progress.as_ref(),
+        access: cfg.access.clone(),
     };
     pipeline::run(&inputs, &opts, &mut agg, warn);
     if let Some(p) = &progress {

@@ -56,6 +56,7 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
                 blank: f.blank,
                 by_server: f.recognized.0,
                 excluded: f.excluded_failures,
+                access: f.access_lines,
             },
             error: f.error.clone(),
         });

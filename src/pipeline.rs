@@ -32,6 +32,7 @@ use crate::input::progress::Progress;
 use crate::input::reader::{self, ChunkBytes, Outlet, ReadOptions};
 use crate::input::source::InputSpec;
 use crate::order::{Filters, Sequencer};
+use crate::parse::access::AccessFormats;
 use crate::scan::{Scan, Scanner};
 
 /// What the ordered stage takes, in input order (`seq`).
@@ -56,6 +57,8 @@ pub struct RunOptions<'a> {
     pub threads: usize,
     /// A progress bar to keep up to date.
     pub progress: Option<&'a Progress>,
+    /// How access-log lines are read.
+    pub access: AccessFormats,
 }
 
 /// Items waiting for the ordered stage at which a worker other than the
@@ -158,7 +161,8 @@ fn run_on(
                 let _exit = Exit(stage);
                 let mut scanner =
                     Scanner::keeping_keys(opts.catalog, opts.default_year, key_budget)
-                        .with_boot_time(opts.boot_time);
+                        .with_boot_time(opts.boot_time)
+                        .with_access(opts.access.clone());
                 loop {
                     let job = jobs.lock().map(|rx| rx.recv());
                     let Ok(Ok((seq, chunk))) = job else { break };
@@ -440,6 +444,7 @@ mod tests {
             boot_time: None,
             threads,
             progress: None,
+            access: AccessFormats::default(),
         };
         run_on(&[InputSpec::Path(p)], &opts, &mut agg, &mut |_| {}, cores);
         agg

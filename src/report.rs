@@ -5,6 +5,8 @@
 //! contract documented in the README, so field names here are stable API.
 //! Everything taken from a log is converted to UTF-8 lossily here, once.
 
+pub mod clients;
+
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::cells::{CELL_ROUTES, Cell, CellKey, Cells};
@@ -63,6 +65,9 @@ pub struct Report {
     /// in the merged timelines.
     #[serde(default)]
     pub activity: Activity,
+    /// What the access logs say clients got; absent when none was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_impact: Option<clients::ClientImpact>,
     /// Start-up and configuration errors, in the order first met: the
     /// server did not start or reload. No failed requests: they are not
     /// in `causes` nor in any count of failures.
@@ -142,6 +147,9 @@ pub struct IncidentReport {
     pub servers: ServerCounts,
     /// What to change, for the root cause.
     pub fix: String,
+    /// What clients got because of it (with access logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_impact: Option<clients::CauseImpact>,
 }
 
 /// The root cause of an incident.
@@ -502,6 +510,9 @@ pub struct CauseReport {
     /// those terms.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config: Vec<Advice>,
+    /// What clients got because of it (with access logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_impact: Option<clients::CauseImpact>,
 }
 
 /// A status and how many failed requests got it.
@@ -705,6 +716,9 @@ pub struct Lines {
     pub blank: u64,
     /// Recognised lines per server.
     pub recognized: ServerCounts,
+    /// Access-log lines (requests).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub access: u64,
 }
 
 /// One input.
@@ -729,6 +743,9 @@ pub struct FileReport {
     /// Failed requests in it left out by the filters.
     #[serde(default)]
     pub excluded_failures: u64,
+    /// Access-log lines (requests) in it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub access_lines: u64,
     /// Why it could not be read, or not to its end.
     pub error: Option<String>,
 }
@@ -817,6 +834,7 @@ impl From<&LineStats> for Lines {
             continuation: s.continuation,
             blank: s.blank,
             recognized: ServerCounts(s.by_server),
+            access: s.access,
         }
     }
 }
@@ -860,6 +878,8 @@ impl Report {
                 .unwrap_or_default()
         };
         let found = incidents::find(agg);
+        let impact = clients::build(agg);
+        let joined = impact.as_ref().map(|(_, j)| j);
         let example = |e: &Example| ExampleLine {
             file: file_name(e.file),
             line: e.line,
@@ -881,7 +901,14 @@ impl Report {
             incidents: found
                 .incidents
                 .iter()
-                .map(|i| incident_report(&order, i, &example))
+                .map(|i| {
+                    let mut r = incident_report(&order, i, &example);
+                    r.client_impact = joined.map(|j| {
+                        let causes: Vec<CauseId> = i.causes.iter().map(|c| c.0).collect();
+                        clients::of_span(j, &causes, i.start.0, i.end.0)
+                    });
+                    r
+                })
                 .collect(),
             quiet: found
                 .quiet
@@ -910,6 +937,7 @@ impl Report {
                         blank: l.blank,
                         recognized: l.recognized,
                         excluded_failures: f.lines.excluded,
+                        access_lines: f.lines.access,
                         error: f.error.clone(),
                     }
                 })
@@ -929,6 +957,7 @@ impl Report {
                 routes: agg.routes.folded,
             },
             activity: activity(agg, &order, &example),
+            client_impact: None,
             startup_errors: startup_errors(agg, &example),
             skipped_files: agg
                 .unread
@@ -939,6 +968,28 @@ impl Report {
                 })
                 .collect(),
         }
+        .with_clients(agg, impact)
+    }
+
+    /// Adds the access logs' `client_impact`, and each cause's.
+    fn with_clients(
+        mut self,
+        agg: &Aggregator,
+        impact: Option<(clients::ClientImpact, crate::aggregate::clients::Joined)>,
+    ) -> Report {
+        let Some((impact, joined)) = impact else {
+            return self;
+        };
+        for c in &mut self.causes {
+            if let Some(id) = CauseId::from_id(&c.cause) {
+                let mut ci = clients::of_cause(&joined, id);
+                let routes: Vec<&str> = c.routes.iter().map(|r| r.route.as_str()).collect();
+                ci.timing = clients::timing_of(agg, &c.cause, &routes);
+                c.client_impact = Some(ci);
+            }
+        }
+        self.client_impact = Some(impact);
+        self
     }
 
     /// The report with the filters it was counted under.
@@ -1081,6 +1132,7 @@ fn incident_report(
             .collect(),
         servers: ServerCounts(i.servers),
         fix: fix.to_string(),
+        client_impact: None,
     }
 }
 
@@ -1304,6 +1356,7 @@ fn cause_report(
         servers: ServerCounts(c.servers),
         lines: c.lines,
         config: Vec::new(),
+        client_impact: None,
     }
 }
 

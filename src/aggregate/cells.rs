@@ -672,6 +672,7 @@ mod tests {
             line: t as u64,
             repeat: false,
             restatus: None,
+            join: Default::default(),
         }
     }
 

@@ -9,6 +9,7 @@
 //! and `merge` combine.
 
 pub mod cells;
+pub mod clients;
 pub mod startup;
 pub mod window;
 
@@ -17,12 +18,13 @@ use std::collections::BTreeMap;
 use hashbrown::HashMap;
 
 use crate::event::{
-    CauseId, Failure, LineStats, LocalTime, PerServer, Server, UNRECOGNIZED_SAMPLES,
+    CauseId, ClientRequest, Failure, LineStats, LocalTime, PerServer, Server, UNRECOGNIZED_SAMPLES,
 };
 use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::correlate::client_status;
 use crate::order::{Startup, Tally};
 pub use cells::{Cells, Example};
+pub use clients::Clients;
 
 /// Most distinct upstreams kept before folding into `(other)`.
 pub const MAX_UPSTREAMS: usize = 4096;
@@ -248,6 +250,8 @@ pub struct Aggregator {
     /// Failures per short window, cause, server and upstream, for
     /// incidents.
     pub cells: Cells,
+    /// What the access logs say clients got.
+    pub clients: Clients,
     /// Start-up and configuration errors: no failures, counted apart.
     pub startup: startup::StartupErrors,
     /// Files of folders without error logs that were not read, and why.
@@ -266,6 +270,7 @@ impl Aggregator {
             files: Vec::new(),
             unrecognized: Vec::new(),
             cells: Cells::default(),
+            clients: Clients::new(MAX_ROUTES),
             startup: startup::StartupErrors::default(),
             unread: Vec::new(),
         }
@@ -309,10 +314,13 @@ impl Aggregator {
         if f.restatus.is_some() {
             self.restatus(f);
         }
-        let c = &mut self.causes[f.cause.0 as usize];
         if !f.new_request {
             return;
         }
+        if !f.repeat && f.time.is_some() {
+            self.clients.failure(f, route);
+        }
+        let c = &mut self.causes[f.cause.0 as usize];
         c.count += 1;
         if f.time.is_none() {
             c.untimed += 1;
@@ -508,6 +516,8 @@ impl Aggregator {
         self.startup.merge(other.startup, file_offset);
         self.unread.extend(other.unread);
         self.files.extend(other.files);
+        self.clients
+            .merge(other.clients, |id| remap(&route_map, id));
         self.coarsen();
     }
 }
@@ -541,6 +551,18 @@ impl Tally for Aggregator {
     #[inline]
     fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]) {
         Aggregator::add(self, f, upstream, route, text);
+    }
+
+    fn clients(&mut self, route: Option<(&[u8], u64)>, status: u16, count: u64) {
+        self.clients.count(route, status, count);
+    }
+
+    fn client_request(&mut self, r: &ClientRequest, route: u64) {
+        self.clients.request(r, route);
+    }
+
+    fn client_timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool) {
+        self.clients.timing(route, ms, failed);
     }
 
     fn startup(&mut self, s: &Startup<'_>) {
@@ -583,6 +605,7 @@ mod tests {
             line: t as u64,
             repeat: false,
             restatus: None,
+            join: Default::default(),
         };
         let (u, r) = (a.upstreams.intern(up.as_bytes()), a.routes.intern(&buf));
         a.add(&f, u, r, b"x");
@@ -655,6 +678,7 @@ mod tests {
             line: 1,
             repeat: false,
             restatus: None,
+            join: Default::default(),
         };
         a.add(&f, NO_KEY, NO_KEY, &[b'x'; 3 * MAX_EXAMPLE]);
         let c = &a.causes[f.cause.0 as usize];

@@ -31,6 +31,9 @@ pub enum RuleKind {
     MaxIncidents,
     /// No incident longer than N seconds.
     MaxIncidentSeconds,
+    /// At most this share of the access logs' requests answered with a
+    /// status (or any 5xx).
+    MaxRate,
     /// At most N configuration mistakes (`upcause lint`'s errors).
     MaxLintFindings,
 }
@@ -55,6 +58,11 @@ pub struct RuleResult {
     /// For `baseline_growth`: the baseline's count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<u64>,
+    /// For `max_rate`: the access logs' requests the rate is out of (0
+    /// when none was read: the rule cannot hold). `limit` and `actual` are
+    /// then rates in hundredths of a percent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
     /// The first line of each cause counted by the rule, earliest first
     /// (in input order); empty when nothing was counted.
     pub examples: Vec<ExampleLine>,
@@ -77,6 +85,19 @@ impl RuleResult {
             (_, Some("any")) => format!("{n} failed request{s} over all causes"),
             (_, Some(id)) => format!("{n} failed request{s} of {id}"),
         };
+        if self.kind == RuleKind::MaxRate {
+            let status = self.target.as_deref().unwrap_or("5xx");
+            return match self.requests {
+                Some(0) | None => format!(
+                    "no access-log request was read, so the rate of {status} cannot be judged"
+                ),
+                Some(n) => format!(
+                    "{} of {n} requests answered {status}, limit {}",
+                    percent(self.actual),
+                    percent(self.limit)
+                ),
+            };
+        }
         match self.kind {
             RuleKind::BaselineNew if self.target.is_some() => {
                 format!("{what}, a cause the baseline does not have")
@@ -186,6 +207,7 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
             actual,
             passed: actual == 0,
             baseline: None,
+            requests: None,
             examples: ex,
         });
     }
@@ -199,6 +221,7 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
             actual,
             passed: actual <= limit,
             baseline: None,
+            requests: None,
             examples: ex,
         });
     }
@@ -219,6 +242,7 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
             actual,
             passed: actual <= limit,
             baseline: None,
+            requests: None,
             examples: examples(&mut report.causes.iter().filter(on)),
         });
     }
@@ -234,6 +258,7 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
             actual,
             passed: actual <= limit,
             baseline: None,
+            requests: None,
             examples: report.incidents.iter().filter_map(evidence).collect(),
         });
     }
@@ -252,11 +277,45 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
             actual,
             passed: actual <= limit,
             baseline: None,
+            requests: None,
             examples: longest
                 .filter(|_| actual > limit)
                 .and_then(evidence)
                 .into_iter()
                 .collect(),
+        });
+    }
+    for (status, &limit) in &policy.max_rate {
+        let impact = report.client_impact.as_ref();
+        let requests = impact.map_or(0, |c| c.requests);
+        let count: u64 = impact.map_or(0, |c| {
+            c.statuses
+                .iter()
+                .filter(|(s, _)| match status.as_str() {
+                    "5xx" => (500..600).contains(*s),
+                    code => code == s.to_string(),
+                })
+                .map(|(_, n)| n)
+                .sum()
+        });
+        // The rate rounded up, so that a rate just over the limit does
+        // not print as the limit.
+        let actual = if requests == 0 {
+            0
+        } else {
+            (u128::from(count) * 10_000).div_ceil(u128::from(requests)) as u64
+        };
+        rules.push(RuleResult {
+            rule: format!("max_rate {status} <= {}", percent(limit)),
+            kind: RuleKind::MaxRate,
+            target: Some(status.clone()),
+            limit,
+            actual,
+            passed: requests > 0
+                && u128::from(count) * 10_000 <= u128::from(limit) * u128::from(requests),
+            requests: Some(requests),
+            baseline: None,
+            examples: Vec::new(),
         });
     }
     if let Some(limit) = policy.max_lint_findings {
@@ -272,6 +331,7 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
             limit,
             actual,
             passed: actual <= limit,
+            requests: None,
             baseline: None,
             examples: errors
                 .iter()
@@ -302,6 +362,7 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
                 actual: c.count,
                 passed: false,
                 baseline: None,
+                requests: None,
                 examples: examples(&mut std::iter::once(*c)),
             });
         }
@@ -314,6 +375,7 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
                 actual: 0,
                 passed: true,
                 baseline: None,
+                requests: None,
                 examples: Vec::new(),
             });
         }
@@ -331,11 +393,12 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
                 actual,
                 passed: actual <= limit,
                 baseline: Some(was),
+                requests: None,
                 examples: examples(&mut of_cause(report, id)),
             });
         }
     }
-    let input_errors = input_errors(report, policy.min_recognized());
+    let input_errors = input_errors(report, policy.min_recognized(), !policy.max_rate.is_empty());
     Verdict {
         passed: input_errors.is_empty() && rules.iter().all(|r| r.passed),
         rules,
@@ -348,8 +411,10 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
 /// is of the lines that hold something: blank lines and the continuation
 /// lines of multi-line records are left out, lines over the length limit
 /// count as not recognized. With `min_bp` 0 any input that could be read
-/// passes, even an empty one.
-pub fn input_errors(report: &Report, min_bp: u64) -> Vec<InputError> {
+/// passes, even an empty one. Access-log lines count as known only when
+/// `access_judged` (a `max_rate` rule judges them): otherwise an access
+/// log would pass a gate that cannot see its failures.
+pub fn input_errors(report: &Report, min_bp: u64, access_judged: bool) -> Vec<InputError> {
     let mut v = Vec::new();
     for f in &report.files {
         if let Some(e) = &f.error {
@@ -363,11 +428,12 @@ pub fn input_errors(report: &Report, min_bp: u64) -> Vec<InputError> {
         if min_bp == 0 {
             continue;
         }
+        let access = if access_judged { f.access_lines } else { 0 };
         let recognized = f
             .recognized
             .0
             .iter()
-            .fold(0u64, |a, (_, &n)| a.saturating_add(n));
+            .fold(access, |a, (_, &n)| a.saturating_add(n));
         let judged = recognized
             .saturating_add(f.unrecognized)
             .saturating_add(f.oversized);
@@ -429,6 +495,15 @@ fn first_lines(
     v
 }
 
+/// Hundredths of a percent as a percentage (`50` is `0.5%`).
+fn percent(bp: u64) -> String {
+    if bp.is_multiple_of(100) {
+        format!("{}%", bp / 100)
+    } else {
+        format!("{:.2}%", bp as f64 / 100.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,6 +550,7 @@ mod tests {
             servers: Default::default(),
             lines: count,
             config: Vec::new(),
+            client_impact: None,
         }
     }
 
@@ -494,6 +570,7 @@ mod tests {
             },
             excluded_failures: 0,
             error: None,
+            access_lines: 0,
         };
         Report {
             version: 1,
@@ -511,6 +588,7 @@ mod tests {
             incidents: Vec::new(),
             quiet: Vec::new(),
             activity: Default::default(),
+            client_impact: None,
             startup_errors: Vec::new(),
             skipped_files: Vec::new(),
         }

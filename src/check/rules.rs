@@ -61,6 +61,9 @@ pub struct Policy {
     /// Longest incident allowed, in seconds from its first failure to its
     /// last.
     pub max_incident_seconds: Option<u64>,
+    /// Most share of the access logs' requests allowed per status (`502`)
+    /// or for all 5xx (`5xx`), in hundredths of a percent.
+    pub max_rate: BTreeMap<String, u64>,
     /// The saved report to compare with.
     pub baseline: Option<Baseline>,
     /// Least share of an input's lines that must be in a known format, in
@@ -89,6 +92,7 @@ impl Policy {
             && self.max_per_upstream.is_empty()
             && self.max_incidents.is_none()
             && self.max_incident_seconds.is_none()
+            && self.max_rate.is_empty()
             && self.baseline.is_none()
             && self.max_lint_findings.is_none()
     }
@@ -153,6 +157,9 @@ struct RulesFile {
     max_incidents: Option<u64>,
     #[serde(default)]
     max_incident_seconds: Option<u64>,
+    /// Status (`502`, `5xx`) -> percent.
+    #[serde(default)]
+    max_rate: BTreeMap<Spanned<String>, Spanned<f64>>,
     #[serde(default)]
     max_lint_findings: Option<u64>,
 }
@@ -189,12 +196,13 @@ pub fn parse_rules(text: &str, path: &Path) -> Result<Policy> {
         && file.min_recognized.is_none()
         && file.max_incidents.is_none()
         && file.max_incident_seconds.is_none()
+        && file.max_rate.is_empty()
         && file.max_lint_findings.is_none()
     {
         return Err(file_error(
             None,
             "the rules file sets no rule: write `forbid = [...]`, a `[max]` or \
-             `[max_per_upstream]` table, `max_incidents`, `max_incident_seconds`, `max_lint_findings` or `min_recognized` (see `upcause check --help`)",
+             `[max_per_upstream]` table, `max_incidents`, `max_incident_seconds`, `max_lint_findings`, a `[max_rate]` table or `min_recognized` (see `upcause check --help`)",
         ));
     }
     let mut policy = Policy {
@@ -203,6 +211,22 @@ pub fn parse_rules(text: &str, path: &Path) -> Result<Policy> {
         max_lint_findings: file.max_lint_findings,
         ..Policy::default()
     };
+    for (status, pct) in &file.max_rate {
+        let key = rate_status(status.get_ref()).ok_or_else(|| {
+            file_error(
+                Some(status.span()),
+                "a [max_rate] key is a status (`502`) or `5xx`",
+            )
+        })?;
+        let v = *pct.get_ref();
+        if !(0.0..=100.0).contains(&v) {
+            return Err(file_error(
+                Some(pct.span()),
+                "a [max_rate] value is a percentage from 0 to 100",
+            ));
+        }
+        policy.max_rate.insert(key, (v * 100.0).round() as u64);
+    }
     if let Some(pct) = &file.min_recognized {
         let v = *pct.get_ref();
         if !(0.0..=100.0).contains(&v) {
@@ -267,6 +291,35 @@ pub fn apply_flags(
     policy.forbid.extend(flags.forbid);
     policy.max.extend(flags.max);
     policy.max_per_upstream.extend(flags.max_per_upstream);
+    Ok(())
+}
+
+/// A `max_rate` status: three digits from 100 to 599, or `5xx`.
+fn rate_status(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("5xx") {
+        return Some("5xx".into());
+    }
+    let n: u16 = s.parse().ok()?;
+    (s.len() == 3 && (100..600).contains(&n)).then(|| n.to_string())
+}
+
+/// `--max-rate STATUS=PCT` flags, added to (and overriding) the policy's.
+pub fn apply_rate_flags(policy: &mut Policy, flags: &[String]) -> Result<()> {
+    for f in flags {
+        let bad = || {
+            Error::Usage(format!(
+                "invalid --max-rate '{f}': use STATUS=PERCENT, such as 502=0.5% or 5xx=1"
+            ))
+        };
+        let (status, pct) = f.split_once('=').ok_or_else(bad)?;
+        let status = rate_status(status).ok_or_else(bad)?;
+        let bp = parse_tolerance(pct).map_err(|_| bad())?;
+        if bp > 10_000 {
+            return Err(bad());
+        }
+        policy.max_rate.insert(status, bp);
+    }
     Ok(())
 }
 

@@ -252,6 +252,12 @@ pub struct InputArgs {
     /// Repeatable.
     #[arg(long = "config", value_name = "FILE")]
     pub configs: Vec<PathBuf>,
+
+    /// The access logs' format, as written in the server's configuration:
+    /// an nginx `log_format` string or directive, or an Apache `LogFormat`
+    /// string. Default: the common formats, detected per line.
+    #[arg(long = "access-format", value_name = "FORMAT")]
+    pub access_format: Option<String>,
 }
 
 /// `upcause analyze`.
@@ -317,6 +323,12 @@ pub struct CheckArgs {
     /// prints it (`http://10.0.1.5:8080`) (repeatable).
     #[arg(long = "max-upstream", value_name = "UPSTREAM=N")]
     pub max_upstream: Vec<String>,
+
+    /// Most share of the access logs' requests allowed to get a status,
+    /// or any 5xx: `502=0.5%`, `5xx=1` (repeatable). Fails when no access
+    /// line was read.
+    #[arg(long = "max-rate", value_name = "STATUS=PCT")]
+    pub max_rate: Vec<String>,
 
     /// Most incidents allowed (spans where failures rose well above the
     /// log's baseline).

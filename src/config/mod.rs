@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{Datelike, Local};
 
@@ -18,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::event::LocalTime;
 use crate::follow::FollowConfig;
 use crate::order::Filters;
+use crate::parse::access::{AccessFormats, Plan};
 use crate::parse::time;
 use crate::render::gate::GateFormat;
 use crate::render::text::TextOptions;
@@ -122,6 +124,8 @@ pub struct AnalyzeConfig {
     pub quiet: bool,
     /// The servers' configuration given with `--config`.
     pub server_config: ServerConfig,
+    /// How access-log lines are read (`--access-format`).
+    pub access: AccessFormats,
 }
 
 impl AnalyzeConfig {
@@ -188,8 +192,19 @@ impl AnalyzeConfig {
             )));
         }
         let server_config = ServerConfig::load(&a.configs)?;
+        let access = AccessFormats {
+            given: a
+                .access_format
+                .as_deref()
+                .map(|f| Plan::compile(f).map(Arc::new))
+                .transpose()
+                .map_err(|e| Error::Usage(format!("invalid --access-format: {e}")))?,
+            since,
+            until,
+        };
         Ok(AnalyzeConfig {
             server_config,
+            access,
             recursive: !a.no_recursive,
             paths: a.paths,
             format: ReportFormat::Text,
@@ -322,6 +337,7 @@ impl LintConfig {
             threads: None,
             quiet: true,
             configs: a.configs,
+            access_format: None,
         })?;
         analyze.quiet = true;
         Ok(LintConfig {
@@ -357,6 +373,7 @@ fn policy(a: &CheckArgs, run: &AnalyzeConfig) -> Result<Policy> {
         None => Policy::default(),
     };
     rules::apply_flags(&mut policy, &a.max, &a.forbid, &a.max_upstream)?;
+    rules::apply_rate_flags(&mut policy, &a.max_rate)?;
     if a.max_incidents.is_some() {
         policy.max_incidents = a.max_incidents;
     }

@@ -96,6 +96,17 @@ pub struct Event {
     pub end: u32,
     /// Physical lines of the record.
     pub lines: u32,
+    /// Its request's connection and request line, to find its access line.
+    pub join: JoinKey,
+}
+
+/// What ties an error-log failure to its request's access-log line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JoinKey {
+    /// nginx's connection number (`*N`, the access log's `$connection`).
+    pub connection: Option<u64>,
+    /// Hash of the request line (0 when the line has none).
+    pub request: u64,
 }
 
 /// One failed request (or one more attempt of it), ready to aggregate.
@@ -127,6 +138,8 @@ pub struct Failure {
     /// The status its request was counted with before, under other causes,
     /// which the client did not get: the client gets the last attempt's.
     pub restatus: Option<Restatus>,
+    /// Its request's connection and request line, to find its access line.
+    pub join: JoinKey,
 }
 
 /// Statuses to correct: one request of each cause in `causes` was counted
@@ -146,6 +159,46 @@ impl Restatus {
         (0..64u16)
             .filter(move |i| self.causes >> i & 1 == 1)
             .map(CauseId)
+    }
+}
+
+/// One access-log line: a request and what its client got, compact and
+/// owned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientRequest {
+    /// When the request ended (nginx's `$time_local`; Apache's `%t` plus
+    /// the duration).
+    pub time: Option<LocalTime>,
+    /// The status the client got.
+    pub status: u16,
+    /// The request's duration (`$request_time`, `%D`), in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// Upstream attempts that failed (a 5xx or no status).
+    pub failed_attempts: u32,
+    /// The last attempt got a response header: a 5xx with one is the
+    /// application's own answer. `None` when the format does not tell.
+    pub answered_by_upstream: Option<bool>,
+    /// The Apache format, whose time is the start.
+    pub time_is_start: bool,
+    /// nginx `$connection` (the error log's `*N`).
+    pub connection: Option<u64>,
+    /// Hash of the request line (0 when not logged).
+    pub request: u64,
+    /// Route key in the chunk's table, or [`NO_KEY`](crate::keys::NO_KEY).
+    pub route: u32,
+    /// Line index within the chunk (0-based).
+    pub line: u32,
+}
+
+impl ClientRequest {
+    /// The client got a 5xx.
+    pub fn failed(&self) -> bool {
+        self.status >= 500
+    }
+
+    /// A retry recovered from an earlier failed attempt.
+    pub fn absorbed(&self) -> bool {
+        self.status < 500 && self.failed_attempts > 0
     }
 }
 
@@ -169,6 +222,8 @@ pub struct LineStats {
     pub blank: u64,
     /// Recognised lines per server.
     pub by_server: PerServer<u64>,
+    /// Access-log lines (requests, one a line).
+    pub access: u64,
     /// Failed requests seen but left out by the filters (`--since`,
     /// `--until`, `--cause`, `--upstream`).
     pub excluded: u64,
@@ -185,6 +240,7 @@ impl LineStats {
         self.continuation = self.continuation.saturating_add(o.continuation);
         self.blank = self.blank.saturating_add(o.blank);
         self.excluded = self.excluded.saturating_add(o.excluded);
+        self.access = self.access.saturating_add(o.access);
         for (s, n) in self.by_server.iter_mut() {
             *n = n.saturating_add(o.by_server[s]);
         }

@@ -425,6 +425,7 @@ mod tests {
             lines: 10,
             config: Vec::new(),
             untimed: 0,
+            client_impact: None,
         });
         r.total_failures = 10;
         let f = Frame {

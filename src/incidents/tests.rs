@@ -16,6 +16,7 @@ fn add(a: &mut Aggregator, cause: &str, server: Server, t: i64, up: &str, new_re
         line: t as u64,
         repeat: false,
         restatus: None,
+        join: Default::default(),
     };
     let u = a.upstreams.intern(up.as_bytes());
     let r = a.routes.intern(b"/api/x");

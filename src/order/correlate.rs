@@ -493,6 +493,7 @@ fn failure_of(ev: &Event, cause: CauseId, at: Place) -> Failure {
         line: at.line,
         repeat: false,
         restatus: None,
+        join: ev.join,
     }
 }
 
@@ -518,6 +519,7 @@ mod tests {
             start: 0,
             end: 1,
             lines: 1,
+            join: Default::default(),
         }
     }
 
@@ -576,6 +578,7 @@ mod tests {
             start: 0,
             end: 1,
             lines: 1,
+            join: Default::default(),
         };
         let mut c = Correlator::new();
         let mut new = Vec::new();
@@ -625,6 +628,7 @@ mod tests {
             start: 0,
             end: 1,
             lines: 1,
+            join: Default::default(),
         };
         let mut c = Correlator::new();
         let mut got = Vec::new();

@@ -27,9 +27,7 @@ impl Filters {
         if !self.causes.is_empty() && !self.causes.contains(&f.cause) {
             return false;
         }
-        if let Some(t) = f.time
-            && (self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t >= u))
-        {
+        if !self.keep_time(f.time) {
             return false;
         }
         if let Some(want) = &self.upstream {
@@ -39,5 +37,13 @@ impl Filters {
             }
         }
         true
+    }
+
+    /// True when `time` is inside `--since` and `--until` (or unknown).
+    #[inline]
+    pub fn keep_time(&self, time: Option<LocalTime>) -> bool {
+        !time.is_some_and(|t| {
+            self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t >= u)
+        })
     }
 }

@@ -13,7 +13,7 @@ mod filters;
 pub use filters::Filters;
 
 use crate::catalog::Catalog;
-use crate::event::{CauseId, Failure, LineStats, LocalTime, StartupEvent};
+use crate::event::{CauseId, ClientRequest, Failure, LineStats, LocalTime, StartupEvent};
 use crate::input::lines::split_lines;
 use crate::keys::{Interner, Key, KeyList, Keys, NO_KEY};
 use crate::parse;
@@ -37,6 +37,16 @@ pub trait Tally {
     /// Counts a failure whose keys have these ids (or [`NO_KEY`]); `text`
     /// is its first line.
     fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]);
+    /// Counts `count` access-log requests answered with `status` on a
+    /// route (its normalized text and key hash).
+    fn clients(&mut self, route: Option<(&[u8], u64)>, status: u16, count: u64);
+    /// An access-log request that needs a cause (a 5xx, or failed attempts
+    /// that a retry absorbed), already counted by [`Tally::clients`];
+    /// `route` is its route's key hash (0 for none).
+    fn client_request(&mut self, r: &ClientRequest, route: u64);
+    /// How long an access-log request on a route took, in milliseconds
+    /// (all 5xx, a sample of the others).
+    fn client_timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool);
     /// A start-up or configuration error at `place`, with its message, the
     /// configuration's `file:line` and its text.
     fn startup(&mut self, s: &Startup<'_>);
@@ -247,6 +257,19 @@ impl<'a> Sequencer<'a> {
             remap.update(&mirror.keys, src.fresh());
             (&mirror.keys, remap)
         };
+        let route_of =
+            |id: u32| (id != NO_KEY).then(|| (keys.routes.get(id), keys.routes.hash(id)));
+        for c in &scan.client_counts {
+            agg.clients(route_of(c.route), c.status, u64::from(c.count));
+        }
+        for r in &scan.requests {
+            agg.client_request(r, route_of(r.route).map_or(0, |(_, h)| h));
+        }
+        for t in &scan.timings {
+            if let Some(route) = route_of(t.route) {
+                agg.client_timing(route, t.ms, t.failed);
+            }
+        }
         let (filters, stats, down) = (self.filters, &mut self.stats, &mut self.down);
         for ev in &scan.events {
             let text = &bytes[ev.start as usize..ev.end as usize];

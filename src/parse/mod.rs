@@ -8,6 +8,7 @@
 //! [`php_fpm::Body`]), so the common case of a noise line costs a prefix
 //! check and nothing else.
 
+pub mod access;
 pub mod apache;
 pub mod envelope;
 pub mod fragment;

@@ -135,6 +135,27 @@ pub fn apache_ctime_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime>
     apache_ctime(b)
 }
 
+/// Common Log Format time through a [`DateCache`] keyed by day, month
+/// and year (access logs write thousands of lines a second on one date);
+/// same result as [`clf`].
+#[inline]
+pub fn clf_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
+    if b.len() >= 20 && b[2] == b'/' && b[6] == b'/' && b[11] == b':' {
+        let mut key = [b'/'; 10];
+        key[..2].copy_from_slice(&b[..2]);
+        key[2..5].copy_from_slice(&b[3..6]);
+        key[5..9].copy_from_slice(&b[7..11]);
+        if key == cache.date {
+            return cache.on_cached_day(&b[12..]);
+        }
+        let t = clf(b)?;
+        cache.date = key;
+        cache.days = t.0.div_euclid(86_400);
+        return Some(t);
+    }
+    clf(b)
+}
+
 /// nginx: `2026/11/20 10:23:45` (19 bytes).
 pub fn nginx(b: &[u8]) -> Option<LocalTime> {
     if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' {
@@ -354,5 +375,26 @@ mod tests {
             "2026-11-20T00:00:00"
         );
         assert!(parse_user("yesterday").is_none());
+    }
+
+    #[test]
+    fn clf_cached_matches_clf() {
+        let mut cache = DateCache::default();
+        for b in [
+            "06/Dec/2026:10:00:01 +0000",
+            "06/Dec/2026:23:59:59 +0000",
+            "07/Dec/2026:00:00:00 +0000",
+            "07/Dec/2026:25:00:00 +0000",
+            "07/Dec/2026:10:00:00 +0000",
+            "07/Jan/2027:10:00:00 +0000",
+            "31/Feb/2027:10:00:00 +0000",
+            "7/Jan/2027:10:00:00 +0000",
+        ] {
+            assert_eq!(
+                clf_cached(b.as_bytes(), &mut cache),
+                clf(b.as_bytes()),
+                "{b}"
+            );
+        }
     }
 }

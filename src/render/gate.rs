@@ -106,12 +106,15 @@ fn text(verdict: &Verdict, report: &Report, out: &mut dyn Write) -> io::Result<(
         .collect();
     let width = rules.iter().map(|r| r.chars().count()).max().unwrap_or(0);
     for (r, name) in verdict.rules.iter().zip(&rules) {
-        let mut line = format!(
-            "{}  {name:<width$}  actual {}, limit {}",
-            if r.passed { "PASS" } else { "FAIL" },
-            r.actual,
-            r.limit
-        );
+        let verdict = if r.passed { "PASS" } else { "FAIL" };
+        let mut line = if r.kind == RuleKind::MaxRate {
+            format!("{verdict}  {name:<width$}  {}", r.describe())
+        } else {
+            format!(
+                "{verdict}  {name:<width$}  actual {}, limit {}",
+                r.actual, r.limit
+            )
+        };
         if r.kind == RuleKind::BaselineNew && r.target.is_some() {
             line.push_str(" (not in baseline)");
         }
@@ -207,6 +210,7 @@ fn kind_name(k: RuleKind) -> &'static str {
         RuleKind::BaselineGrowth => "baseline_growth",
         RuleKind::MaxIncidents => "max_incidents",
         RuleKind::MaxIncidentSeconds => "max_incident_seconds",
+        RuleKind::MaxRate => "max_rate",
         RuleKind::MaxLintFindings => "max_lint_findings",
     }
 }

@@ -8,6 +8,7 @@
 //! line could otherwise rewrite what the reader sees.
 
 pub mod causes;
+mod clients;
 pub mod gate;
 mod histogram;
 pub mod html;

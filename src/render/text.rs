@@ -91,6 +91,12 @@ fn body(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Result<(
             cause_block(i + 1, c, report, opts, &st, width, out)?;
         }
     }
+    super::clients::render(
+        report,
+        &|s| st.bold(s),
+        &|o, label, text| labelled(o, label, text, width),
+        out,
+    )?;
     startup_section(report, &st, width, out)?;
     notes(report, &st, width, out)
 }
@@ -315,6 +321,12 @@ pub(crate) fn summary(r: &Report) -> (String, String) {
             // An empty input is not a clean one.
             (
                 "Nothing to analyze, no line was read:".to_string(),
+                format!(" {source}"),
+            )
+        } else if recognized == l.access && l.access > 0 {
+            (
+                "No error-log line was read, so the clients' errors cannot be explained:"
+                    .to_string(),
                 format!(" {source}"),
             )
         } else if recognized == 0 {
@@ -565,6 +577,9 @@ fn cause_block(
             .map(|u| (u.route.as_str(), u.count))
             .collect();
         top_list(out, "routes", &list, top, width)?;
+    }
+    if let Some(ci) = &c.client_impact {
+        super::clients::cause_line(ci, &|o, label, text| labelled(o, label, text, width), out)?;
     }
     labelled(out, "means", &c.meaning, width)?;
     labelled(out, "fix", &c.fix, width)?;

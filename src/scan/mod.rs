@@ -21,9 +21,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::catalog::startup;
 use crate::catalog::{Catalog, FitMemo};
-use crate::event::{Event, LineStats, Server, StartupEvent, UNRECOGNIZED_SAMPLES};
+use crate::event::{
+    ClientRequest, Event, JoinKey, LineStats, Server, StartupEvent, UNRECOGNIZED_SAMPLES,
+};
 use crate::input::lines::{self, MAX_LINE};
 use crate::keys::{KeySource, KeyTable, Keys, NO_KEY};
+use crate::parse::access::{AccessFormats, AccessLine, Detector, upstream::Attempts};
 use crate::parse::{self, Head, ParseState, Scratch};
 
 /// Unparseable lines at the start of a chunk (possibly the continuation of
@@ -35,6 +38,32 @@ pub struct Leading {
     /// Byte offset just past them.
     pub end: usize,
 }
+
+/// Access-log requests of one route and status in a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientCount {
+    /// Route key in the chunk's table, or [`NO_KEY`].
+    pub route: u32,
+    /// The status the clients got.
+    pub status: u16,
+    /// How many.
+    pub count: u32,
+}
+
+/// How long one access-log request took (`$upstream_response_time` where
+/// logged, else `$request_time` or `%D`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Route key in the chunk's table.
+    pub route: u32,
+    /// Milliseconds.
+    pub ms: u64,
+    /// The client got a 5xx.
+    pub failed: bool,
+}
+
+/// One in this many successful requests is timed (all failed ones are).
+pub const TIMING_SAMPLE: u64 = 8;
 
 /// A multi-line record still open at the end of the chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +81,14 @@ pub struct OpenTail {
 pub struct Scan {
     /// Classified records in order.
     pub events: Vec<Event>,
+    /// Access-log lines that need a cause (a 5xx, or failed attempts a
+    /// retry absorbed), in order.
+    pub requests: Vec<ClientRequest>,
+    /// Every access-log line of the chunk, counted by route and status.
+    pub client_counts: Vec<ClientCount>,
+    /// Durations of the 5xx access lines, and of one in eight of the
+    /// others (chosen by their request line), with their routes.
+    pub timings: Vec<Timing>,
     /// Start-up and configuration errors, in order (no failed requests).
     pub startup: Vec<StartupEvent>,
     /// Their texts, which [`StartupEvent`] points into: such lines are
@@ -77,6 +114,9 @@ pub struct Scan {
 impl Scan {
     fn clear(&mut self) {
         self.events.clear();
+        self.requests.clear();
+        self.client_counts.clear();
+        self.timings.clear();
         self.startup.clear();
         self.startup_text.clear();
         self.new_keys.clear();
@@ -114,6 +154,13 @@ pub struct Scanner<'c> {
     /// Likewise for a joined record, read while its next line's head is
     /// still in hand.
     record_scratch: Scratch,
+    /// The access-log format given, if one was.
+    access: AccessFormats,
+    /// Which built-in access format read the last access line.
+    detector: Detector,
+    /// Where each (route, status) of the chunk is in
+    /// [`Scan::client_counts`].
+    count_slots: hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>,
     /// A hard-wrapped record's lines joined (see [`Scanner::rewrap`]).
     wrap_buf: Vec<u8>,
     /// The hard-wrapped record joined last in the chunk being scanned.
@@ -171,9 +218,19 @@ impl<'c> Scanner<'c> {
             memo: FitMemo::default(),
             line_scratch: Scratch::default(),
             record_scratch: Scratch::default(),
+            access: AccessFormats::default(),
+            detector: Detector::default(),
+            count_slots: Default::default(),
             wrap_buf: Vec::new(),
             wrapped: None,
         }
+    }
+
+    /// Reads access-log lines with `formats` (`--access-format`) instead
+    /// of detecting the built-in formats.
+    pub fn with_access(mut self, formats: AccessFormats) -> Self {
+        self.access = formats;
+        self
     }
 
     /// Hands the keys new in this chunk to `out`, and keeps the key tables
@@ -210,6 +267,8 @@ impl<'c> Scanner<'c> {
         self.wrapped = None;
         let mut scratch = std::mem::take(&mut self.line_scratch);
         let mut idx = 0u32;
+        let mut access_run = false;
+        self.count_slots.clear();
         for span in lines::spans(chunk) {
             let (line_start, line_end, next) = (span.start, span.end, span.next);
             let line = &chunk[line_start..line_end];
@@ -220,7 +279,34 @@ impl<'c> Scanner<'c> {
                 leading = false;
                 continue;
             }
+            // In a run of access lines, the next line is tried as one
+            // first: an access log does not pay for the error-log layouts.
+            let mut tried = false;
+            if access_run && open.is_none() {
+                if let Some(a) = self.detector.read(&self.access, line) {
+                    leading = false;
+                    out.stats.access += 1;
+                    self.client_request(&a, this, out);
+                    continue;
+                }
+                access_run = false;
+                tried = true;
+            }
             let head = parse::parse_head(line, &mut state, &mut scratch);
+            // Otherwise access lines are tried only where no error-log
+            // layout fits and no multi-line record is open, so error logs
+            // (and their PHP stack traces) never pay for them.
+            if head.is_none()
+                && open.is_none()
+                && !tried
+                && let Some(a) = self.detector.read(&self.access, line)
+            {
+                access_run = true;
+                leading = false;
+                out.stats.access += 1;
+                self.client_request(&a, this, out);
+                continue;
+            }
             if let Some(o) = &mut open {
                 if head.is_none() {
                     out.stats.continuation += 1;
@@ -287,6 +373,65 @@ impl<'c> Scanner<'c> {
         out.stats.total = u64::from(idx - out.leading.lines);
         out.lines = idx;
         self.hand_on_keys(out);
+    }
+
+    /// Counts an access-log line, and keeps it if it needs a cause.
+    fn client_request(&mut self, a: &AccessLine<'_>, line: u32, out: &mut Scan) {
+        let time = a.end();
+        if !self.access.keep_time(time) {
+            return;
+        }
+        let route = if route::normalize(a.route_source(), &mut self.route_buf) {
+            self.routes.intern(&self.route_buf)
+        } else {
+            NO_KEY
+        };
+        let slot = *self
+            .count_slots
+            .entry((route, a.status))
+            .or_insert_with(|| {
+                out.client_counts.push(ClientCount {
+                    route,
+                    status: a.status,
+                    count: 0,
+                });
+                out.client_counts.len() as u32 - 1
+            });
+        out.client_counts[slot as usize].count += 1;
+        let attempts = Attempts::read(
+            a.upstream_status,
+            a.upstream_addr,
+            a.upstream_response_time,
+            a.upstream_header_time,
+        );
+        let request = request_hash(a.request);
+        if let Some(ms) = attempts.last_response_ms.or(a.duration_ms)
+            && route != NO_KEY
+            // The hash's low bit is always set: the sample takes high bits.
+            && (a.status >= 500 || (request >> 32).is_multiple_of(TIMING_SAMPLE))
+        {
+            out.timings.push(Timing {
+                route,
+                ms,
+                failed: a.status >= 500,
+            });
+        }
+        if a.status < 500 && attempts.failed == 0 {
+            return;
+        }
+        out.requests.push(ClientRequest {
+            time,
+            status: a.status,
+            duration_ms: a.duration_ms,
+            failed_attempts: attempts.failed,
+            answered_by_upstream: attempts.last_had_header,
+            time_is_start: a.dialect == Some(parse::access::Dialect::Apache)
+                && a.duration_ms.is_none(),
+            connection: a.connection,
+            request,
+            route,
+            line,
+        });
     }
 
     /// A line in no format that continues the nginx line before it, cut
@@ -439,9 +584,13 @@ impl<'c> Scanner<'c> {
             }
             _ => NO_KEY,
         };
+        // The request line is hashed once: for the retries' key and for
+        // the access log's join.
+        let line_hash = c.request.map_or(0, request_hash);
         let request = match (head.cid, c.request) {
-            (Some(cid), Some(req)) => {
-                let hash = foldhash::fast::FixedState::default().hash_one((head.pid, cid, req));
+            (Some(cid), Some(_)) => {
+                let hash =
+                    foldhash::fast::FixedState::default().hash_one((head.pid, cid, line_hash));
                 Some(hash & !0xFFFF_FFFF | cid & 0xFFFF_FFFF)
             }
             _ => None,
@@ -462,6 +611,21 @@ impl<'c> Scanner<'c> {
             start: start as u32,
             end: end as u32,
             lines,
+            join: JoinKey {
+                connection: head.cid,
+                request: line_hash,
+            },
         });
+    }
+}
+
+/// The hash that ties a request line (or request id) in the error log to
+/// the same one in the access log; 0 for none.
+#[inline]
+fn request_hash(b: &[u8]) -> u64 {
+    if b.is_empty() {
+        0
+    } else {
+        foldhash::fast::FixedState::default().hash_one(b) | 1
     }
 }

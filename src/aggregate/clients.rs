@@ -1,0 +1,570 @@
+//! What clients got: the access logs' requests counted by status and
+//! route, and the join of each client 5xx (and each request a retry
+//! rescued) to the error-log failure of the same request.
+//!
+//! Error logs and access logs are separate inputs, read one after the
+//! other, so one side of the join must be kept: the failed requests of the
+//! error logs and the access lines that need a cause (a 5xx, or failed
+//! attempts that a retry absorbed) are kept as small fixed-size records, up
+//! to [`MAX_JOIN`] each; every other access line is counted and forgotten.
+//! The join runs once, at the end ([`Clients::join`]): each record looks
+//! for an unused failure in its time window, preferring the strongest tie.
+
+use std::collections::BTreeMap;
+
+use crate::event::{CauseId, ClientRequest, Failure};
+use crate::keys::{Interner, NO_KEY, OTHER, key_hash};
+
+/// Records kept per side of the join; past it, records are counted as not
+/// joined ([`Clients::overflow`]), so memory stays bounded.
+pub const MAX_JOIN: usize = 1 << 19;
+
+/// Failures a record looks at in its window, at most.
+const MAX_CANDIDATES: usize = 4096;
+
+/// How an access line was tied to its error-log failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Method {
+    /// Same connection number (`$connection` = `*N`) and request line.
+    Connection,
+    /// Same request line, in the window.
+    Request,
+    /// Same route, in the window (error lines with a path only: Apache).
+    Route,
+}
+
+impl Method {
+    /// Every method, strongest first.
+    pub const ALL: [Method; 3] = [Method::Connection, Method::Request, Method::Route];
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Connection => "connection",
+            Method::Request => "request",
+            Method::Route => "route",
+        }
+    }
+}
+
+/// Requests and their statuses on one route.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteClients {
+    /// Requests.
+    pub requests: u64,
+    /// Requests per status.
+    pub statuses: BTreeMap<u16, u64>,
+}
+
+impl RouteClients {
+    fn add(&mut self, status: u16, n: u64) {
+        self.requests += n;
+        *self.statuses.entry(status).or_default() += n;
+    }
+}
+
+/// Durations, in buckets of about 6% (16 per doubling), with the exact
+/// largest: bounded whatever the number of requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Durations {
+    /// Requests per bucket.
+    buckets: BTreeMap<u16, u64>,
+    /// Requests timed.
+    pub count: u64,
+    /// The longest, in milliseconds.
+    pub max_ms: u64,
+}
+
+impl Durations {
+    fn bucket(ms: u64) -> u16 {
+        if ms < 16 {
+            return ms as u16;
+        }
+        let octave = 63 - u64::from(ms.leading_zeros());
+        let sub = (ms >> (octave - 4)) & 15;
+        (16 + (octave - 4) * 16 + sub) as u16
+    }
+
+    /// The largest duration a bucket holds.
+    fn upper(b: u16) -> u64 {
+        let b = u64::from(b);
+        if b < 16 {
+            return b;
+        }
+        let octave = (b - 16) / 16 + 4;
+        let sub = (b - 16) % 16;
+        ((16 + sub + 1) << (octave - 4)) - 1
+    }
+
+    /// Adds one duration.
+    pub fn add(&mut self, ms: u64) {
+        *self.buckets.entry(Self::bucket(ms)).or_default() += 1;
+        self.count += 1;
+        self.max_ms = self.max_ms.max(ms);
+    }
+
+    /// The `p`-th percentile (0..=100) in milliseconds: the top of its
+    /// bucket, never above the largest; `None` when nothing was timed.
+    pub fn percentile(&self, p: u64) -> Option<u64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = (self.count * p).div_ceil(100).max(1);
+        let mut seen = 0;
+        for (&b, &n) in &self.buckets {
+            seen += n;
+            if seen >= rank {
+                return Some(Self::upper(b).min(self.max_ms));
+            }
+        }
+        Some(self.max_ms)
+    }
+
+    fn merge(&mut self, o: &Durations) {
+        for (&b, &n) in &o.buckets {
+            *self.buckets.entry(b).or_default() += n;
+        }
+        self.count += o.count;
+        self.max_ms = self.max_ms.max(o.max_ms);
+    }
+}
+
+/// How long a route's requests took: the failed ones (5xx) and a sample
+/// of the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteTiming {
+    /// Requests answered with a 5xx.
+    pub failed: Durations,
+    /// One in [`TIMING_SAMPLE`](crate::scan::TIMING_SAMPLE) of the others.
+    pub succeeded: Durations,
+}
+
+/// An access line that needs a cause, kept for the join.
+#[derive(Debug, Clone, Copy)]
+struct Wanted {
+    /// Earliest and latest time its failure can have been logged.
+    lo: i64,
+    hi: i64,
+    status: u16,
+    connection: Option<u64>,
+    request: u64,
+    route: u64,
+    /// The upstream sent the 5xx itself (a header came with it).
+    answered_by_upstream: bool,
+}
+
+/// An error-log failed request, kept for the join.
+#[derive(Debug, Clone, Copy)]
+struct Logged {
+    time: i64,
+    cause: CauseId,
+    connection: Option<u64>,
+    request: u64,
+    /// Route id in the aggregator's route interner (hashed at the join).
+    route: u32,
+}
+
+/// A client request tied to an error-log failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair {
+    /// How.
+    pub method: Method,
+    /// The failure's cause.
+    pub cause: CauseId,
+    /// The failure's time.
+    pub time: i64,
+    /// What the client got.
+    pub status: u16,
+}
+
+/// The join's outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Joined {
+    /// Each access line tied to a failure.
+    pub pairs: Vec<Pair>,
+    /// Client 5xx with no failure behind them, per status.
+    pub unexplained: BTreeMap<u16, u64>,
+    /// Of them, those the upstream answered itself (it sent a header:
+    /// the application's own error), per status.
+    pub answered_by_upstream: BTreeMap<u16, u64>,
+}
+
+/// The access logs' counts.
+#[derive(Debug, Clone, Default)]
+pub struct Clients {
+    /// Access-log requests read.
+    pub requests: u64,
+    /// Requests per status.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Requests whose failed attempts a retry recovered.
+    pub absorbed: u64,
+    /// Normalized routes of the access lines.
+    pub routes: Interner,
+    /// Per route id of [`Clients::routes`].
+    pub by_route: Vec<RouteClients>,
+    /// Routes past the cap.
+    pub other_route: RouteClients,
+    /// Records not kept for the join (past [`MAX_JOIN`]).
+    pub overflow: u64,
+    /// Per route id of [`Clients::routes`], for the routes timed.
+    pub timing: Vec<Option<Box<RouteTiming>>>,
+    wanted: Vec<Wanted>,
+    logged: Vec<Logged>,
+}
+
+impl Clients {
+    /// An empty tally keeping up to `max_routes` routes.
+    pub fn new(max_routes: usize) -> Clients {
+        Clients {
+            routes: Interner::new(max_routes),
+            ..Clients::default()
+        }
+    }
+
+    /// Counts `n` access lines answered with `status`; `route` is their
+    /// normalized route and its [`key_hash`].
+    pub fn count(&mut self, route: Option<(&[u8], u64)>, status: u16, n: u64) {
+        self.requests += n;
+        *self.statuses.entry(status).or_default() += n;
+        if let Some((bytes, hash)) = route {
+            match self.routes.intern_hashed(bytes, hash) {
+                OTHER => self.other_route.add(status, n),
+                id => {
+                    let id = id as usize;
+                    if self.by_route.len() <= id {
+                        self.by_route.resize_with(id + 1, RouteClients::default);
+                    }
+                    self.by_route[id].add(status, n);
+                }
+            }
+        }
+    }
+
+    /// Times a request on a route (`ms` milliseconds).
+    pub fn timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool) {
+        let id = match self.routes.intern_hashed(route.0, route.1) {
+            OTHER => return,
+            id => id as usize,
+        };
+        if self.timing.len() <= id {
+            self.timing.resize_with(id + 1, || None);
+        }
+        let t = self.timing[id].get_or_insert_with(Box::default);
+        if failed {
+            t.failed.add(ms);
+        } else {
+            t.succeeded.add(ms);
+        }
+    }
+
+    /// The timing of a route, if any of its requests was timed.
+    pub fn route_timing(&self, route: &[u8]) -> Option<&RouteTiming> {
+        let id = (0..self.routes.len() as u32).find(|&i| self.routes.key(i) == route)?;
+        self.timing.get(id as usize)?.as_deref()
+    }
+
+    /// Keeps an access line that needs a cause (a 5xx, or failed attempts
+    /// a retry absorbed) for the join, already counted by
+    /// [`Clients::count`]; `route` is its route's [`key_hash`] (0 for none).
+    pub fn request(&mut self, r: &ClientRequest, route: u64) {
+        if r.absorbed() {
+            self.absorbed += 1;
+        }
+        let Some(t) = r.time else { return };
+        if !(r.failed() || r.absorbed()) {
+            return;
+        }
+        if self.wanted.len() >= MAX_JOIN {
+            self.overflow += 1;
+            return;
+        }
+        let t = t.0;
+        let secs = r.duration_ms.map_or(0, |ms| ms.div_ceil(1000)) as i64;
+        let (lo, hi) = if r.time_is_start {
+            // Apache without a duration: the start is known, the end not.
+            (t - 1, t + 300)
+        } else {
+            (t - secs - 2, t + 1)
+        };
+        self.wanted.push(Wanted {
+            lo,
+            hi,
+            status: r.status,
+            connection: r.connection,
+            request: r.request,
+            route: if route == 0 { 0 } else { route | 1 },
+            answered_by_upstream: r.answered_by_upstream == Some(true),
+        });
+    }
+
+    /// Keeps an error-log failed request for the join (`route` is its id
+    /// in the aggregator's route interner, or [`NO_KEY`]).
+    #[inline]
+    pub fn failure(&mut self, f: &Failure, route: u32) {
+        let Some(t) = f.time else { return };
+        if !f.new_request || f.repeat {
+            return;
+        }
+        if self.logged.len() >= MAX_JOIN {
+            self.overflow += 1;
+            return;
+        }
+        self.logged.push(Logged {
+            time: t.0,
+            cause: f.cause,
+            connection: f.join.connection,
+            request: f.join.request,
+            route,
+        });
+    }
+
+    /// Whether any access line was read.
+    pub fn any(&self) -> bool {
+        self.requests > 0
+    }
+
+    /// Adds another tally's counts (its inputs come after ours); `route`
+    /// maps the other aggregator's route ids to ours.
+    pub fn merge(&mut self, other: Clients, route: impl Fn(u32) -> u32) {
+        self.requests = self.requests.saturating_add(other.requests);
+        self.absorbed = self.absorbed.saturating_add(other.absorbed);
+        self.overflow = self.overflow.saturating_add(other.overflow);
+        for (s, n) in other.statuses {
+            *self.statuses.entry(s).or_default() += n;
+        }
+        for (i, rc) in other.by_route.into_iter().enumerate() {
+            let key = other.routes.key(i as u32).to_vec();
+            let slot = match self.routes.intern(&key) {
+                OTHER => &mut self.other_route,
+                id => {
+                    let id = id as usize;
+                    if self.by_route.len() <= id {
+                        self.by_route.resize_with(id + 1, RouteClients::default);
+                    }
+                    &mut self.by_route[id]
+                }
+            };
+            slot.requests += rc.requests;
+            for (s, n) in rc.statuses {
+                *slot.statuses.entry(s).or_default() += n;
+            }
+        }
+        for (i, t) in other.timing.into_iter().enumerate() {
+            let Some(t) = t else { continue };
+            let key = other.routes.key(i as u32).to_vec();
+            let id = match self.routes.intern(&key) {
+                OTHER => continue,
+                id => id as usize,
+            };
+            if self.timing.len() <= id {
+                self.timing.resize_with(id + 1, || None);
+            }
+            let mine = self.timing[id].get_or_insert_with(Box::default);
+            mine.failed.merge(&t.failed);
+            mine.succeeded.merge(&t.succeeded);
+        }
+        self.other_route.requests += other.other_route.requests;
+        for (s, n) in other.other_route.statuses {
+            *self.other_route.statuses.entry(s).or_default() += n;
+        }
+        self.wanted.extend(other.wanted);
+        self.logged.extend(other.logged.into_iter().map(|mut l| {
+            if l.route != NO_KEY {
+                l.route = route(l.route);
+            }
+            l
+        }));
+    }
+
+    /// Ties each kept access line to an unused failure in its window: the
+    /// same connection and request line first, then the same request
+    /// line, then the same route; each failure explains one request.
+    /// `routes` is the interner the failures' route ids point into.
+    pub fn join(&self, routes: &Interner) -> Joined {
+        let mut logged = self.logged.clone();
+        let route_hash = |id: u32| match id {
+            NO_KEY | OTHER => 0,
+            id => key_hash(routes.key(id)) | 1,
+        };
+        logged.sort_by_key(|l| l.time);
+        let mut used = vec![false; logged.len()];
+        let mut wanted = self.wanted.clone();
+        wanted.sort_by_key(|w| (w.hi, w.lo));
+        let mut out = Joined::default();
+        for w in &wanted {
+            let from = logged.partition_point(|l| l.time < w.lo);
+            let mut best: Option<(Method, usize)> = None;
+            for (i, l) in logged[from..]
+                .iter()
+                .enumerate()
+                .take(MAX_CANDIDATES)
+                .map(|(i, l)| (from + i, l))
+            {
+                if l.time > w.hi {
+                    break;
+                }
+                if used[i] {
+                    continue;
+                }
+                let same_request = w.request != 0 && w.request == l.request;
+                let method =
+                    if same_request && w.connection.is_some() && w.connection == l.connection {
+                        Method::Connection
+                    } else if same_request {
+                        Method::Request
+                    } else if w.route != 0
+                        && w.route == route_hash(l.route)
+                        && (w.request == 0 || l.request == 0)
+                    {
+                        Method::Route
+                    } else {
+                        continue;
+                    };
+                if best.is_none_or(|(m, _)| method < m) {
+                    best = Some((method, i));
+                    if method == Method::Connection {
+                        break;
+                    }
+                }
+            }
+            match best {
+                Some((method, i)) => {
+                    used[i] = true;
+                    out.pairs.push(Pair {
+                        method,
+                        cause: logged[i].cause,
+                        time: logged[i].time,
+                        status: w.status,
+                    });
+                }
+                None if w.status >= 500 => {
+                    *out.unexplained.entry(w.status).or_default() += 1;
+                    if w.answered_by_upstream {
+                        *out.answered_by_upstream.entry(w.status).or_default() += 1;
+                    }
+                }
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{JoinKey, LocalTime, Server};
+    use crate::keys::Key;
+
+    fn req(t: i64, status: u16, conn: Option<u64>, request: u64, failed: u32) -> ClientRequest {
+        ClientRequest {
+            time: Some(LocalTime(t)),
+            status,
+            duration_ms: Some(1500),
+            failed_attempts: failed,
+            answered_by_upstream: Some(false),
+            time_is_start: false,
+            connection: conn,
+            request,
+            route: 0,
+            line: 0,
+        }
+    }
+
+    fn fail(t: i64, cause: &str, conn: Option<u64>, request: u64) -> Failure {
+        Failure {
+            cause: CauseId::from_id(cause).unwrap(),
+            server: Server::Nginx,
+            status: None,
+            time: Some(LocalTime(t)),
+            upstream: Key::None,
+            route: Key::None,
+            new_request: true,
+            lines: 1,
+            file: 0,
+            line: 1,
+            repeat: false,
+            restatus: None,
+            join: JoinKey {
+                connection: conn,
+                request,
+            },
+        }
+    }
+
+    /// Counts and keeps `r` as the ordered stage does.
+    fn add(c: &mut Clients, r: &ClientRequest, route: Option<(&[u8], u64)>) {
+        c.count(route, r.status, 1);
+        if r.failed() || r.absorbed() {
+            c.request(r, route.map_or(0, |(_, h)| h));
+        }
+    }
+
+    #[test]
+    fn joins_by_the_strongest_tie_once_each() {
+        let mut c = Clients::new(10);
+        let r = Some((&b"/a"[..], key_hash(b"/a")));
+        let mut routes = Interner::new(10);
+        let a = routes.intern(b"/a");
+        c.failure(&fail(100, "upstream_refused", Some(7), 11), NO_KEY);
+        c.failure(&fail(100, "upstream_refused", Some(8), 11), NO_KEY);
+        c.failure(&fail(150, "upstream_timeout", None, 0), a);
+        // Same connection and request: the connection tie, though another
+        // failure with the same request line is in the window too.
+        add(&mut c, &req(101, 502, Some(8), 11, 1), r);
+        // Same request line, no connection logged.
+        add(&mut c, &req(100, 502, None, 11, 1), r);
+        // Only the route (the failure has no request line).
+        add(&mut c, &req(151, 504, None, 99, 1), r);
+        // Nothing behind it.
+        let mut alone = req(300, 502, None, 5, 1);
+        alone.answered_by_upstream = Some(true);
+        add(&mut c, &alone, r);
+        // A retry rescued it: counted absorbed, no failure left to tie.
+        add(&mut c, &req(301, 200, None, 5, 1), r);
+        let j = c.join(&routes);
+        let methods: Vec<_> = j.pairs.iter().map(|p| p.method).collect();
+        assert_eq!(
+            methods,
+            [Method::Request, Method::Connection, Method::Route]
+        );
+        assert_eq!(j.unexplained, BTreeMap::from([(502, 1)]));
+        assert_eq!(j.answered_by_upstream, BTreeMap::from([(502, 1)]));
+        assert_eq!(c.absorbed, 1);
+        assert_eq!(c.requests, 5);
+        assert_eq!(
+            c.by_route[0].statuses,
+            BTreeMap::from([(200, 1), (502, 3), (504, 1)])
+        );
+    }
+
+    #[test]
+    fn durations_keep_percentiles_within_a_bucket() {
+        let mut d = Durations::default();
+        assert_eq!(d.percentile(50), None);
+        for ms in 1..=1000 {
+            d.add(ms);
+        }
+        d.add(58_000);
+        let p50 = d.percentile(50).unwrap();
+        assert!((480..=540).contains(&p50), "{p50}");
+        let p95 = d.percentile(95).unwrap();
+        assert!((930..=1000).contains(&p95), "{p95}");
+        assert_eq!(d.percentile(100), Some(58_000));
+        for ms in [0, 15, 16, 17, 1000, 59_999, 60_000, 3_600_000] {
+            let b = Durations::bucket(ms);
+            assert!(Durations::upper(b) >= ms, "{ms}");
+            assert!(Durations::upper(b) * 100 <= ms.max(1) * 107 + 100, "{ms}");
+        }
+    }
+
+    #[test]
+    fn a_failure_outside_the_window_explains_nothing() {
+        let mut c = Clients::new(10);
+        c.failure(&fail(100, "upstream_refused", Some(7), 11), NO_KEY);
+        add(&mut c, &req(110, 502, Some(7), 11, 1), None);
+        let j = c.join(&Interner::new(1));
+        assert!(j.pairs.is_empty());
+        assert_eq!(j.unexplained, BTreeMap::from([(502, 1)]));
+    }
+}

@@ -1,0 +1,386 @@
+//! Access logs: what clients got, one line per request.
+//!
+//! A format is compiled once into a [`Plan`] (literals and the fields
+//! between them); a line is read by walking the plan, finding each literal
+//! with `memchr` from where the last one ended, so a line costs a few byte
+//! searches and no allocation. Fields the report does not use are skipped
+//! unread. Without `--access-format`, the common formats are tried per line
+//! ([`builtins`]), the one that read the previous line first; the error-log
+//! formats are always tried before, so an error log never pays for this.
+//!
+//! Times: nginx writes the line when the request ends (`$time_local` is the
+//! end), Apache's `%t` is when it started; [`AccessLine::end`] gives the
+//! end either way when the duration is logged.
+
+pub mod format;
+pub mod upstream;
+
+use std::sync::{Arc, OnceLock};
+
+pub use format::{Dialect, Field, Item, Plan};
+
+use super::time;
+use crate::event::LocalTime;
+
+/// One access-log line, read: raw values borrow from the line (empty when
+/// the format does not log them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessLine<'a> {
+    /// Whose format read it.
+    pub dialect: Option<Dialect>,
+    /// The logged time (nginx: the end, Apache: the start).
+    pub time: Option<LocalTime>,
+    /// The response status.
+    pub status: u16,
+    /// Client address.
+    pub client: &'a [u8],
+    /// The request line (`GET /x HTTP/1.1`).
+    pub request: &'a [u8],
+    /// The path, where no request line is logged.
+    pub uri: &'a [u8],
+    /// The request's duration in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// `$upstream_addr` / the balancer member.
+    pub upstream_addr: &'a [u8],
+    /// `$upstream_status`.
+    pub upstream_status: &'a [u8],
+    /// `$upstream_response_time`.
+    pub upstream_response_time: &'a [u8],
+    /// `$upstream_connect_time`.
+    pub upstream_connect_time: &'a [u8],
+    /// `$upstream_header_time`.
+    pub upstream_header_time: &'a [u8],
+    /// nginx `$connection` (the error log's `*N`).
+    pub connection: Option<u64>,
+    /// `$request_id`, Apache's `%L`; `-` is left empty.
+    pub request_id: &'a [u8],
+    /// ingress-nginx's `$proxy_upstream_name`.
+    pub upstream_name: &'a [u8],
+}
+
+impl AccessLine<'_> {
+    /// When the request ended: nginx's time, or Apache's start plus the
+    /// duration (the start when none is logged).
+    pub fn end(&self) -> Option<LocalTime> {
+        let t = self.time?;
+        Some(match (self.dialect, self.duration_ms) {
+            (Some(Dialect::Apache), Some(ms)) => LocalTime(t.0.saturating_add((ms / 1000) as i64)),
+            _ => t,
+        })
+    }
+
+    /// The route source: the request line, else the path.
+    pub fn route_source(&self) -> &[u8] {
+        if self.request.is_empty() {
+            self.uri
+        } else {
+            self.request
+        }
+    }
+}
+
+/// Reads `line` with `plan`; `None` when the line does not fit it or its
+/// status is not a status. `dates` keeps the day of the last time read.
+pub fn read<'a>(
+    plan: &Plan,
+    line: &'a [u8],
+    dates: &mut time::DateCache,
+) -> Option<AccessLine<'a>> {
+    let mut out = AccessLine {
+        dialect: Some(plan.dialect),
+        ..AccessLine::default()
+    };
+    let mut pos = 0;
+    let items = &plan.items;
+    let mut i = 0;
+    let mut status = None;
+    while i < items.len() {
+        match &items[i] {
+            Item::Literal(l) => {
+                if !starts_with(&line[pos..], l) {
+                    return None;
+                }
+                pos += l.len();
+                i += 1;
+            }
+            Item::Field(f) => {
+                let value = match items.get(i + 1) {
+                    Some(Item::Literal(l)) => {
+                        let end = pos + find_end(&line[pos..], l)?;
+                        let v = &line[pos..end];
+                        pos = end + l.len();
+                        i += 2;
+                        v
+                    }
+                    _ => {
+                        let v = &line[pos..];
+                        pos = line.len();
+                        i += 1;
+                        v
+                    }
+                };
+                if *f == Field::Status {
+                    status = upstream::status(value);
+                } else {
+                    set(&mut out, *f, value, dates);
+                }
+            }
+        }
+    }
+    out.status = status.filter(|s| (100..600).contains(s))?;
+    Some(out)
+}
+
+/// Where `lit` starts in `hay`, the end of the field before it. A quote
+/// that a backslash escapes (Apache's `\"`, JSON's) is inside the field;
+/// a space after `,` or around ` : ` is inside a multi-value upstream field.
+#[inline]
+fn find_end(hay: &[u8], lit: &[u8]) -> Option<usize> {
+    let first = lit[0];
+    let mut from = 0;
+    loop {
+        let p = from + find_byte(first, &hay[from..])?;
+        from = p + 1;
+        if !starts_with(&hay[p..], lit) {
+            continue;
+        }
+        match first {
+            b'"' => {
+                let slashes = hay[..p].iter().rev().take_while(|c| **c == b'\\').count();
+                if slashes % 2 == 1 {
+                    continue;
+                }
+            }
+            b' ' => {
+                let inside = (p > 0 && hay[p - 1] == b',')
+                    || starts_with(&hay[p..], b" : ")
+                    || (p >= 2 && hay[p - 2] == b' ' && hay[p - 1] == b':');
+                if inside && p > 0 {
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        return Some(p);
+    }
+}
+
+/// `memchr`, with the first bytes looked at inline: most fields of an
+/// access line are a few bytes long, shorter than a call is worth.
+#[inline(always)]
+fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
+    let head = hay.len().min(16);
+    if let Some(i) = hay[..head].iter().position(|&c| c == b) {
+        return Some(i);
+    }
+    memchr::memchr(b, &hay[head..]).map(|i| i + head)
+}
+
+/// `hay.starts_with(lit)` for the short literals of a format, compared
+/// inline instead of through `memcmp`.
+#[inline(always)]
+fn starts_with(hay: &[u8], lit: &[u8]) -> bool {
+    hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
+}
+
+fn set<'a>(out: &mut AccessLine<'a>, f: Field, v: &'a [u8], dates: &mut time::DateCache) {
+    match f {
+        Field::Client => out.client = v,
+        Field::TimeLocal => out.time = time::clf_cached(v, dates),
+        Field::TimeIso => out.time = time::iso(v),
+        Field::Msec => {
+            out.time = upstream::millis(v).map(|ms| LocalTime((ms / 1000) as i64));
+        }
+        Field::Request => out.request = v,
+        Field::Uri => out.uri = v,
+        Field::RequestSecs => out.duration_ms = upstream::millis(v),
+        Field::RequestMicros => out.duration_ms = integer(v).map(|us| us / 1000),
+        Field::RequestMillis => out.duration_ms = integer(v),
+        Field::RequestWholeSecs => out.duration_ms = integer(v).map(|s| s.saturating_mul(1000)),
+        Field::UpstreamAddr => out.upstream_addr = dash(v),
+        Field::UpstreamStatus => out.upstream_status = dash(v),
+        Field::UpstreamResponseTime => out.upstream_response_time = dash(v),
+        Field::UpstreamConnectTime => out.upstream_connect_time = dash(v),
+        Field::UpstreamHeaderTime => out.upstream_header_time = dash(v),
+        Field::Connection => out.connection = integer(v),
+        Field::RequestId => out.request_id = dash(v),
+        Field::UpstreamName => out.upstream_name = dash(v),
+        Field::Status | Field::Other => {}
+    }
+}
+
+fn dash(v: &[u8]) -> &[u8] {
+    if v == b"-" { b"" } else { v }
+}
+
+fn integer(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(v.iter().fold(0u64, |n, c| n * 10 + u64::from(c - b'0')))
+}
+
+/// The formats recognised without `--access-format`, most specific first:
+/// ingress-nginx's `log-format-upstream`, nginx's `combined` (which also
+/// reads `main`, `combined` plus `$http_x_forwarded_for`, and Apache's
+/// `combined`, written alike), Apache's `common`.
+pub fn builtins() -> &'static [Plan] {
+    static PLANS: OnceLock<Vec<Plan>> = OnceLock::new();
+    PLANS.get_or_init(|| {
+        let nginx = |name: &str, s: &str| format::nginx(name, s, false).unwrap_or_else(|e| panic!("{e}"));
+        let apache = |name: &str, s: &str| format::apache(name, s).unwrap_or_else(|e| panic!("{e}"));
+        vec![
+            nginx(
+                "ingress-nginx",
+                r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id"#,
+            ),
+            nginx(
+                "combined",
+                r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
+            ),
+            apache("common", r#"%h %l %u %t "%r" %>s %b"#),
+        ]
+    })
+}
+
+/// Which plans read a scanner's access lines (the one given, or the
+/// built-in ones, tried per line), and which of the lines count.
+#[derive(Debug, Clone, Default)]
+pub struct AccessFormats {
+    /// `--access-format`, compiled.
+    pub given: Option<Arc<Plan>>,
+    /// Only requests that ended at or after this time (`--since`).
+    pub since: Option<LocalTime>,
+    /// Only requests that ended before this time (`--until`).
+    pub until: Option<LocalTime>,
+}
+
+impl AccessFormats {
+    /// Whether a request that ended at `time` counts (one whose time is
+    /// not known does).
+    #[inline]
+    pub fn keep_time(&self, time: Option<LocalTime>) -> bool {
+        !time.is_some_and(|t| {
+            self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t >= u)
+        })
+    }
+}
+
+/// Per-scanner state: the built-in plan that read the last line, and the
+/// day of the last time read.
+#[derive(Debug, Clone, Default)]
+pub struct Detector {
+    last: usize,
+    dates: time::DateCache,
+}
+
+impl Detector {
+    /// Reads an access line with the given plan, or detects the format
+    /// among the built-in ones.
+    #[inline]
+    pub fn read<'a>(&mut self, formats: &AccessFormats, line: &'a [u8]) -> Option<AccessLine<'a>> {
+        if let Some(p) = &formats.given {
+            return read(p, line, &mut self.dates);
+        }
+        let plans = builtins();
+        if let Some(a) = plans
+            .get(self.last)
+            .and_then(|p| read(p, line, &mut self.dates))
+        {
+            return Some(a);
+        }
+        for (i, p) in plans.iter().enumerate() {
+            if i == self.last {
+                continue;
+            }
+            if let Some(a) = read(p, line, &mut self.dates) {
+                self.last = i;
+                return Some(a);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect(line: &str) -> Option<AccessLine<'_>> {
+        Detector::default().read(&AccessFormats::default(), line.as_bytes())
+    }
+
+    #[test]
+    fn combined_and_main() {
+        let a = detect(r#"127.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET /api/users/7?x=1 HTTP/1.1" 502 157 "-" "curl/7.88.1""#).unwrap();
+        assert_eq!(a.status, 502);
+        assert_eq!(a.client, b"127.0.0.1");
+        assert_eq!(a.request, b"GET /api/users/7?x=1 HTTP/1.1");
+        assert_eq!(a.time.unwrap().iso(), "2026-12-06T10:00:01");
+        let m = detect(r#"10.0.0.9 - bob [06/Dec/2026:10:00:01 +0100] "POST /x HTTP/2.0" 200 0 "https://a/\x22q" "Mozilla/5.0 (X11)" "1.2.3.4, 5.6.7.8""#).unwrap();
+        assert_eq!(m.status, 200);
+    }
+
+    #[test]
+    fn apache_common_and_escaped_quotes() {
+        let a =
+            detect(r#"::1 - - [06/Dec/2026:10:00:01 +0000] "GET /a\"b HTTP/1.1" 503 299"#).unwrap();
+        assert_eq!(a.status, 503);
+        assert_eq!(a.request, br#"GET /a\"b HTTP/1.1"#);
+    }
+
+    #[test]
+    fn ingress_nginx() {
+        let l = r#"192.168.1.5 - - [06/Dec/2026:10:00:01 +0000] "GET /checkout HTTP/1.1" 200 612 "-" "k6/0.4" 231 0.013 [shop-web-80] [] 10.1.0.7:8080, 10.1.0.8:8080 0, 612 0.001, 0.012 502, 200 6f1c3d2e9a"#;
+        let a = detect(l).unwrap();
+        assert_eq!(a.upstream_name, b"shop-web-80");
+        assert_eq!(a.upstream_addr, b"10.1.0.7:8080, 10.1.0.8:8080");
+        assert_eq!(a.upstream_status, b"502, 200");
+        assert_eq!(a.upstream_response_time, b"0.001, 0.012");
+        assert_eq!(a.request_id, b"6f1c3d2e9a");
+        assert_eq!(a.duration_ms, Some(13));
+    }
+
+    #[test]
+    fn custom_nginx_and_apache_formats() {
+        let p = Plan::compile("log_format up '$remote_addr [$time_local] \"$request\" $status $request_time $upstream_addr $upstream_status $upstream_response_time $upstream_connect_time $upstream_header_time $connection $connection_requests $request_id';").unwrap();
+        let l = br#"127.0.0.1 [06/Dec/2026:10:00:02 +0000] "GET /r HTTP/1.1" 504 1.002 127.0.0.1:1, 127.0.0.1:2 : 127.0.0.1:3 502, 504 : 502 0.000, 1.001 : - -, - : - 0.000, - : - 41 1 0f3c"#;
+        let a = read(&p, l, &mut Default::default()).unwrap();
+        assert_eq!(a.status, 504);
+        assert_eq!(a.upstream_addr, b"127.0.0.1:1, 127.0.0.1:2 : 127.0.0.1:3");
+        assert_eq!(a.upstream_status, b"502, 504 : 502");
+        assert_eq!(a.upstream_connect_time, b"-, - : -");
+        assert_eq!(a.upstream_header_time, b"0.000, - : -");
+        assert_eq!(a.upstream_response_time, b"0.000, 1.001 : -");
+        assert_eq!(a.connection, Some(41));
+        assert_eq!(a.request_id, b"0f3c");
+        let ap = Plan::compile(r#"%h %t "%r" %>s %D %L %{BALANCER_WORKER_NAME}e"#).unwrap();
+        let a = read(&ap, br#"127.0.0.1 [06/Dec/2026:10:00:02 +0000] "GET /r HTTP/1.1" 502 2500000 aBcD http://127.0.0.1:9"#, &mut Default::default()).unwrap();
+        assert_eq!(a.duration_ms, Some(2500));
+        assert_eq!(a.end().unwrap().iso(), "2026-12-06T10:00:04");
+        assert_eq!(a.request_id, b"aBcD");
+        assert_eq!(a.upstream_addr, b"http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn json_lines() {
+        let p = Plan::compile(r#"log_format j escape=json '{"time":"$time_iso8601","status":"$status","request":"$request","ua":"$http_user_agent"}';"#).unwrap();
+        let a = read(&p, br#"{"time":"2026-12-06T10:00:02+00:00","status":"502","request":"GET /q HTTP/1.1","ua":"a \"quoted\" agent"}"#, &mut Default::default()).unwrap();
+        assert_eq!(a.status, 502);
+        assert_eq!(a.time.unwrap().iso(), "2026-12-06T10:00:02");
+    }
+
+    #[test]
+    fn not_access_lines() {
+        for l in [
+            "",
+            "hello",
+            "2026/12/06 10:00:01 [error] 1#1: *1 x",
+            r#"127.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" abc 1"#,
+            r#"127.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" 999 1"#,
+            r#"127.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1"#,
+        ] {
+            assert!(detect(l).is_none(), "{l}");
+        }
+    }
+}

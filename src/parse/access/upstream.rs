@@ -1,0 +1,193 @@
+//! nginx's multi-value upstream variables: one value per attempt, `, `
+//! between the servers tried in one group and ` : ` between groups across
+//! internal redirects (`502, 200`, `10.0.0.1:80, 10.0.0.2:80 : unix:/x.sock`),
+//! `-` where an attempt has no value (it never connected, no header came).
+
+/// The values of one multi-value variable, attempt by attempt.
+#[derive(Debug, Clone)]
+pub struct Values<'a> {
+    rest: &'a [u8],
+    done: bool,
+}
+
+/// Splits `v` into its per-attempt values (none for an empty or `-` whole).
+pub fn values(v: &[u8]) -> Values<'_> {
+    Values {
+        rest: v,
+        done: v.is_empty() || v == b"-",
+    }
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.done {
+            return None;
+        }
+        let r = self.rest;
+        let mut i = 0;
+        while i < r.len() {
+            match r[i] {
+                b',' => {
+                    self.rest = trim_start(&r[i + 1..]);
+                    return Some(trim_end(&r[..i]));
+                }
+                b' ' if r[i + 1..].starts_with(b": ") => {
+                    self.rest = trim_start(&r[i + 3..]);
+                    return Some(trim_end(&r[..i]));
+                }
+                _ => i += 1,
+            }
+        }
+        self.done = true;
+        Some(trim_end(r))
+    }
+}
+
+fn trim_start(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|c| **c == b' ').count();
+    &b[n..]
+}
+
+fn trim_end(b: &[u8]) -> &[u8] {
+    let n = b.iter().rev().take_while(|c| **c == b' ').count();
+    &b[..b.len() - n]
+}
+
+/// A status value (`502`), or `None` for `-` and anything not three digits.
+pub fn status(v: &[u8]) -> Option<u16> {
+    match v {
+        [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+            Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// Seconds with up to three decimals (`0.004`, `60.001`, `2`) as
+/// milliseconds; `None` for `-` and anything else.
+pub fn millis(v: &[u8]) -> Option<u64> {
+    let (int, frac) = match memchr::memchr(b'.', v) {
+        Some(p) => (&v[..p], &v[p + 1..]),
+        None => (v, &b""[..]),
+    };
+    if int.is_empty() || int.len() > 12 || frac.len() > 9 {
+        return None;
+    }
+    let mut ms = 0u64;
+    for &c in int {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        ms = ms * 10 + u64::from(c - b'0');
+    }
+    ms *= 1000;
+    let mut scale = 100;
+    for &c in frac {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        ms += u64::from(c - b'0') * scale;
+        scale /= 10;
+    }
+    Some(ms)
+}
+
+/// What the attempts of one request came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempts {
+    /// Attempts logged (values of `$upstream_status`, else of
+    /// `$upstream_addr`).
+    pub count: u32,
+    /// Of them, those that failed: a 5xx status, or no status at all where
+    /// statuses are logged.
+    pub failed: u32,
+    /// The last attempt's status.
+    pub last_status: Option<u16>,
+    /// The last attempt got a response header from the upstream
+    /// (`$upstream_header_time` has a value): a 5xx status with it is the
+    /// application's own answer, not the proxy's.
+    pub last_had_header: Option<bool>,
+    /// The last attempt's `$upstream_response_time`, in milliseconds.
+    pub last_response_ms: Option<u64>,
+}
+
+impl Attempts {
+    /// Reads the attempts from the variables' raw values (empty when the
+    /// format does not log one).
+    pub fn read(statuses: &[u8], addrs: &[u8], response: &[u8], header: &[u8]) -> Attempts {
+        let mut a = Attempts::default();
+        if !statuses.is_empty() && statuses != b"-" {
+            for v in values(statuses) {
+                let s = status(v);
+                a.count += 1;
+                if s.is_none_or(|s| s >= 500) {
+                    a.failed += 1;
+                }
+                a.last_status = s;
+            }
+        } else {
+            a.count = values(addrs).count() as u32;
+        }
+        if !header.is_empty() {
+            a.last_had_header = values(header).last().map(|v| millis(v).is_some());
+        }
+        a.last_response_ms = values(response).last().and_then(millis);
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(v: &str) -> Vec<&str> {
+        values(v.as_bytes())
+            .map(|x| std::str::from_utf8(x).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn splits_groups_and_redirects() {
+        assert_eq!(all("502, 200"), ["502", "200"]);
+        assert_eq!(
+            all("127.0.0.1:8001, 127.0.0.1:8002 : unix:/run/a.sock"),
+            ["127.0.0.1:8001", "127.0.0.1:8002", "unix:/run/a.sock"]
+        );
+        assert_eq!(all("-, 0.004 : -"), ["-", "0.004", "-"]);
+        assert_eq!(all("-"), Vec::<&str>::new());
+        assert_eq!(all(""), Vec::<&str>::new());
+        assert_eq!(all("backend"), ["backend"]);
+    }
+
+    #[test]
+    fn times_in_millis() {
+        assert_eq!(millis(b"0.004"), Some(4));
+        assert_eq!(millis(b"60.001"), Some(60_001));
+        assert_eq!(millis(b"2"), Some(2000));
+        assert_eq!(millis(b"-"), None);
+        assert_eq!(millis(b"1.x"), None);
+        assert_eq!(millis(b""), None);
+    }
+
+    #[test]
+    fn attempts_of_a_retried_request() {
+        let a = Attempts::read(
+            b"502, 200",
+            b"10.0.0.1:80, 10.0.0.2:80",
+            b"0.000, 0.010",
+            b"-, 0.009",
+        );
+        assert_eq!((a.count, a.failed, a.last_status), (2, 1, Some(200)));
+        assert_eq!(a.last_had_header, Some(true));
+        assert_eq!(a.last_response_ms, Some(10));
+        let b = Attempts::read(b"502", b"10.0.0.1:80", b"0.001", b"0.001");
+        assert_eq!((b.count, b.failed, b.last_had_header), (1, 1, Some(true)));
+        let c = Attempts::read(b"", b"10.0.0.1:80, 10.0.0.2:80 : 10.0.0.3:80", b"", b"");
+        assert_eq!((c.count, c.failed, c.last_had_header), (3, 0, None));
+        let d = Attempts::read(b"504 : 502", b"", b"60.002 : 0.000", b"- : -");
+        assert_eq!((d.count, d.failed, d.last_status), (2, 2, Some(502)));
+        assert_eq!(d.last_had_header, Some(false));
+    }
+}

@@ -1,0 +1,236 @@
+//! The report's `client_impact`: what the access logs say clients got,
+//! and which of their 5xx the error logs explain.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::Aggregator;
+use crate::aggregate::clients::{Joined, Method, Pair};
+use crate::event::CauseId;
+
+/// Requests per status (`{"502": 12}`), in status order.
+pub type Statuses = BTreeMap<u16, u64>;
+
+/// What clients got, over every access line read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ClientImpact {
+    /// Access-log requests read.
+    pub requests: u64,
+    /// Requests per status.
+    pub statuses: Statuses,
+    /// Share of the requests answered with a 5xx, 4 decimals.
+    pub error_rate: f64,
+    /// Per route, most requests first.
+    pub routes: Vec<RouteImpact>,
+    /// Client 5xx with an error-log failure behind them.
+    pub explained: u64,
+    /// Client 5xx with none.
+    pub unexplained: u64,
+    /// The unexplained ones per status.
+    pub unexplained_statuses: Statuses,
+    /// Of the unexplained, those the upstream sent itself (a response
+    /// header came with the 5xx: the application's own error, not the
+    /// proxy's), per status.
+    pub answered_by_upstream: Statuses,
+    /// Requests whose failed attempts a retry recovered (the client got
+    /// the retry's answer).
+    pub absorbed_requests: u64,
+    /// How access lines were tied to error-log failures, strongest first.
+    pub join: Vec<JoinCount>,
+    /// Requests and failures not kept for the join past its bound.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_joined: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One route's requests.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RouteImpact {
+    /// Normalized route (`(other)` past the cap).
+    pub route: String,
+    /// Requests.
+    pub requests: u64,
+    /// Requests per status.
+    pub statuses: Statuses,
+    /// Share answered with a 5xx.
+    pub error_rate: f64,
+}
+
+/// A join method and the access lines it tied.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JoinCount {
+    /// `connection` (`$connection` = `*N` and the request line),
+    /// `request` (the request line in the time window) or `route` (the
+    /// route in the window).
+    pub method: String,
+    /// Access lines tied so.
+    pub matched: u64,
+}
+
+/// The statuses clients got because of one cause or incident.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CauseImpact {
+    /// Access lines tied to its failures.
+    pub requests: u64,
+    /// What those clients got (a 200 is a failure a retry absorbed).
+    pub statuses: Statuses,
+    /// For timeouts: how long the requests on its routes took.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timing: Vec<RouteTimingReport>,
+}
+
+/// How long the requests on one route took.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RouteTimingReport {
+    /// The route.
+    pub route: String,
+    /// Requests answered with a 5xx.
+    pub failed: Option<TimingReport>,
+    /// The other requests (a sample: one in eight, by request line).
+    pub succeeded: Option<TimingReport>,
+}
+
+/// A distribution of durations, in seconds (`$upstream_response_time`
+/// where logged, else `$request_time` or `%D`), each within about 6%
+/// (never above the largest, which is exact).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TimingReport {
+    /// Requests timed.
+    pub timed: u64,
+    /// Median.
+    pub p50_seconds: f64,
+    /// 95th percentile.
+    pub p95_seconds: f64,
+    /// The longest.
+    pub max_seconds: f64,
+}
+
+impl TimingReport {
+    fn of(d: &crate::aggregate::clients::Durations) -> Option<TimingReport> {
+        let s = |ms: u64| ms as f64 / 1000.0;
+        Some(TimingReport {
+            timed: d.count,
+            p50_seconds: s(d.percentile(50)?),
+            p95_seconds: s(d.percentile(95)?),
+            max_seconds: s(d.max_ms),
+        })
+    }
+}
+
+/// Routes timed per timeout cause.
+const TIMED_ROUTES: usize = 3;
+
+/// The timing of a timeout cause's routes (the first few, most failures
+/// first); empty for other causes.
+pub fn timing_of(agg: &Aggregator, cause: &str, routes: &[&str]) -> Vec<RouteTimingReport> {
+    if !cause.contains("timeout") {
+        return Vec::new();
+    }
+    routes
+        .iter()
+        .take(TIMED_ROUTES)
+        .filter_map(|r| {
+            let t = agg.clients.route_timing(r.as_bytes())?;
+            Some(RouteTimingReport {
+                route: r.to_string(),
+                failed: TimingReport::of(&t.failed),
+                succeeded: TimingReport::of(&t.succeeded),
+            })
+        })
+        .collect()
+}
+
+impl CauseImpact {
+    /// From the pairs that `keep` selects.
+    pub fn of<'a>(pairs: impl Iterator<Item = &'a Pair>) -> CauseImpact {
+        let mut out = CauseImpact::default();
+        for p in pairs {
+            out.requests += 1;
+            *out.statuses.entry(p.status).or_default() += 1;
+        }
+        out
+    }
+}
+
+fn rate(statuses: &Statuses, requests: u64) -> f64 {
+    if requests == 0 {
+        return 0.0;
+    }
+    let failed: u64 = statuses.range(500..).map(|(_, n)| n).sum();
+    (failed as f64 / requests as f64 * 10_000.0).round() / 10_000.0
+}
+
+/// The top-level object, and the join it was made with; `None` when no
+/// access line was read.
+pub fn build(agg: &Aggregator) -> Option<(ClientImpact, Joined)> {
+    let c = &agg.clients;
+    if !c.any() {
+        return None;
+    }
+    let joined = c.join(&agg.routes);
+    let mut routes: Vec<RouteImpact> = c
+        .by_route
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.requests > 0)
+        .map(|(i, r)| {
+            (
+                String::from_utf8_lossy(c.routes.key(i as u32)).into_owned(),
+                r,
+            )
+        })
+        .chain((c.other_route.requests > 0).then(|| ("(other)".to_string(), &c.other_route)))
+        .map(|(route, r)| RouteImpact {
+            route,
+            requests: r.requests,
+            error_rate: rate(&r.statuses, r.requests),
+            statuses: r.statuses.clone(),
+        })
+        .collect();
+    routes.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.route.cmp(&b.route))
+    });
+    let explained = joined.pairs.iter().filter(|p| p.status >= 500).count() as u64;
+    let impact = ClientImpact {
+        requests: c.requests,
+        error_rate: rate(&c.statuses, c.requests),
+        statuses: c.statuses.clone(),
+        routes,
+        explained,
+        unexplained: joined.unexplained.values().sum(),
+        unexplained_statuses: joined.unexplained.clone(),
+        answered_by_upstream: joined.answered_by_upstream.clone(),
+        absorbed_requests: c.absorbed,
+        join: Method::ALL
+            .iter()
+            .map(|m| JoinCount {
+                method: m.name().to_string(),
+                matched: joined.pairs.iter().filter(|p| p.method == *m).count() as u64,
+            })
+            .collect(),
+        not_joined: c.overflow,
+    };
+    Some((impact, joined))
+}
+
+/// The statuses clients got because of `cause`.
+pub fn of_cause(joined: &Joined, cause: CauseId) -> CauseImpact {
+    CauseImpact::of(joined.pairs.iter().filter(|p| p.cause == cause))
+}
+
+/// The statuses clients got because of failures of `causes` in
+/// `[start, end]`.
+pub fn of_span(joined: &Joined, causes: &[CauseId], start: i64, end: i64) -> CauseImpact {
+    CauseImpact::of(
+        joined
+            .pairs
+            .iter()
+            .filter(|p| p.time >= start && p.time <= end && causes.contains(&p.cause)),
+    )
+}
