@@ -410,11 +410,12 @@ impl Aggregator {
         }
     }
 
-    /// Total failed requests over all causes.
+    /// Total failed requests over all causes (the kernel's lines are
+    /// evidence, not failed requests).
     pub fn total_failures(&self) -> u64 {
-        self.causes
-            .iter()
-            .fold(0u64, |n, c| n.saturating_add(c.count))
+        self.causes.iter().fold(0u64, |n, c| {
+            n.saturating_add(c.count.saturating_sub(c.servers[Server::Kernel]))
+        })
     }
 
     /// The server that logged most of a cause's failures.

@@ -140,6 +140,12 @@ impl<'a> Sequencer<'a> {
         }
     }
 
+    /// Places the kernel log's uptime stamps after `boot`.
+    pub fn with_boot_time(mut self, boot: Option<crate::event::LocalTime>) -> Self {
+        self.carry_scanner = self.carry_scanner.with_boot_time(boot);
+        self
+    }
+
     /// Starts an input named `name`.
     pub fn begin_input(&mut self, name: String, agg: &mut impl Tally) {
         self.file = agg.begin_input(name);

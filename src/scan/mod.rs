@@ -138,6 +138,8 @@ impl Scan {
 pub struct Scanner<'c> {
     catalog: &'c Catalog,
     default_year: i32,
+    /// When the machine booted, for the kernel's uptime stamps.
+    boot_time: Option<crate::event::LocalTime>,
     /// Unique id, for [`KeySource::scanner`].
     id: u64,
     /// Upstreams seen, kept across chunks up to `key_budget`.
@@ -196,6 +198,12 @@ impl<'c> Scanner<'c> {
         Self::keeping_keys(catalog, default_year, 0)
     }
 
+    /// Places the kernel log's uptime stamps after `boot`.
+    pub fn with_boot_time(mut self, boot: Option<crate::event::LocalTime>) -> Self {
+        self.boot_time = boot;
+        self
+    }
+
     /// A scanner whose scans all go, in order, to one ordered stage: its
     /// key tables are kept from chunk to chunk while each takes at most
     /// about `key_budget` bytes, so that each scan carries only the keys
@@ -205,6 +213,7 @@ impl<'c> Scanner<'c> {
         Scanner {
             catalog,
             default_year,
+            boot_time: None,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             upstreams: KeyTable::default(),
             routes: KeyTable::default(),
@@ -257,7 +266,7 @@ impl<'c> Scanner<'c> {
             first_route: self.routes.len() as u32,
             kept: false,
         };
-        let mut state = ParseState::new(self.default_year);
+        let mut state = ParseState::new(self.default_year).with_boot_time(self.boot_time);
         let mut leading = true;
         let mut open: Option<Open> = None;
         self.wrapped = None;

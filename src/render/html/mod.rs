@@ -476,7 +476,7 @@ fn card(i: usize, inc: &IncidentReport, r: &Report, b: &mut String) {
         .iter()
         .filter(|(_, n)| **n > 0)
         .map(|(s, &n)| {
-            let what = if s == Server::PhpFpm {
+            let what = if !s.is_gateway() {
                 plural(n, "line", "lines")
             } else {
                 plural(n, "request", "requests")
@@ -1010,6 +1010,7 @@ fn cause_section(i: usize, c: &CauseReport, r: &Report, b: &mut String) {
             Server::Nginx => "nginx",
             Server::Apache => "Apache",
             Server::PhpFpm => "php-fpm",
+            Server::Kernel => "kernel",
         };
         let _ = writeln!(b, "<dt>fix ({name})</dt><dd>{}</dd>", html(fix));
     }
