@@ -134,6 +134,7 @@ fn end_to_end(c: &mut Criterion) {
             b.iter(|| {
                 let mut agg = Aggregator::new(60);
                 let opts = RunOptions {
+                    boot_time: None,
                     catalog: &catalog,
                     filters: &filters,
                     default_year: 2026,

@@ -183,6 +183,7 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
         catalog: &catalog,
         filters: &cfg.filters,
         default_year: cfg.default_year,
+        boot_time: cfg.boot_time,
         threads: cfg.threads,
         progress: progress.as_ref(),
         access: cfg.access.clone(),

@@ -51,6 +51,8 @@ pub struct RunOptions<'a> {
     pub filters: &'a Filters,
     /// Year for syslog stamps without one.
     pub default_year: i32,
+    /// When the machine booted, for the kernel's uptime stamps.
+    pub boot_time: Option<crate::event::LocalTime>,
     /// Scanning threads (at least one).
     pub threads: usize,
     /// A progress bar to keep up to date.
@@ -121,7 +123,8 @@ fn run_on(
     let stage = Stage {
         inbox: Mutex::new(Vec::new()),
         ordered: Mutex::new(Ordered {
-            seq: Sequencer::new(opts.catalog, opts.filters, opts.default_year),
+            seq: Sequencer::new(opts.catalog, opts.filters, opts.default_year)
+                .with_boot_time(opts.boot_time),
             agg,
             waiting: BTreeMap::new(),
             next: 0,
@@ -158,6 +161,7 @@ fn run_on(
                 let _exit = Exit(stage);
                 let mut scanner =
                     Scanner::keeping_keys(opts.catalog, opts.default_year, key_budget)
+                        .with_boot_time(opts.boot_time)
                         .with_access(opts.access.clone());
                 loop {
                     let job = jobs.lock().map(|rx| rx.recv());
@@ -437,6 +441,7 @@ mod tests {
             catalog: &catalog,
             filters,
             default_year: 2026,
+            boot_time: None,
             threads,
             progress: None,
             access: AccessFormats::default(),

@@ -150,6 +150,27 @@ pub struct IncidentReport {
     /// What clients got because of it (with access logs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_impact: Option<clients::CauseImpact>,
+    /// The reload or restart of a server that logged it, when it started
+    /// at most a minute after one: a deploy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeployReport>,
+}
+
+/// The reload or restart an incident followed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeployReport {
+    /// `reload` or `restart`.
+    pub kind: String,
+    /// The time of its line (ISO 8601, no zone).
+    pub at: String,
+    /// Seconds from it to the incident's first failure.
+    pub seconds_before: i64,
+    /// The input as named.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The line.
+    pub text: String,
 }
 
 /// The root cause of an incident.
@@ -163,6 +184,10 @@ pub struct RootCause {
     pub upstreams: Vec<UpstreamCount>,
     /// Its first line, and lines of other logs that explain it.
     pub evidence: Vec<ExampleLine>,
+    /// What the kernel's line says happened, in words, when the kernel
+    /// log explains the incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// A cause and a count.
@@ -567,6 +592,10 @@ pub struct ExampleLine {
     pub line: u64,
     /// The line (lossy UTF-8, cut if very long).
     pub text: String,
+    /// An incident's evidence: when the line was logged, in seconds from
+    /// the incident's start (negative: before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_seconds: Option<i64>,
 }
 
 /// Fixes per server, in each server's terms: a JSON object keyed by
@@ -638,14 +667,20 @@ impl Serialize for ServerCounts {
     }
 }
 
-/// Every server's field is required (as a report writes them all).
+/// Every server's field is required (as a report writes them all), but
+/// `kernel`'s: a report written before the kernel log was read has none,
+/// and read no kernel lines.
 impl<'de> Deserialize<'de> for ServerCounts {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let fields = d.deserialize_struct("ServerCounts", &[], ServerFields::<u64>::new())?;
         let mut out = PerServer::default();
         for (server, n) in out.iter_mut() {
-            *n = fields[server].ok_or_else(|| D::Error::missing_field(server.name()))?;
+            *n = match (fields[server], server) {
+                (Some(n), _) => n,
+                (None, Server::Kernel) => 0,
+                (None, _) => return Err(D::Error::missing_field(server.name())),
+            };
         }
         Ok(ServerCounts(out))
     }
@@ -870,6 +905,7 @@ impl Report {
             file: file_name(e.file),
             line: e.line,
             text: text(&e.text),
+            offset_seconds: None,
         };
         Report {
             version: SCHEMA_VERSION,
@@ -880,6 +916,7 @@ impl Report {
             untimed_failures: agg
                 .causes
                 .iter()
+                .filter(|c| c.servers[Server::Kernel] < c.count)
                 .fold(0u64, |n, c| n.saturating_add(c.untimed)),
             filters: ReportFilters::default(),
             incidents: found
@@ -933,6 +970,7 @@ impl Report {
                     file: file_name(s.file),
                     line: s.line,
                     text: text(&s.text),
+                    offset_seconds: None,
                 })
                 .collect(),
             folded: Folded {
@@ -1072,7 +1110,7 @@ fn incident_report(
     let info = i.root.info();
     let mut server = Server::Nginx;
     for (s, &n) in i.servers.iter() {
-        if s != Server::PhpFpm && n > i.servers[server] {
+        if s.is_gateway() && n > i.servers[server] {
             server = s;
         }
     }
@@ -1095,7 +1133,16 @@ fn incident_report(
             cause: info.id.to_string(),
             title: info.title.to_string(),
             upstreams: ups(&i.root_upstreams),
-            evidence: i.evidence.iter().map(example).collect(),
+            detail: i.root_detail.clone(),
+            evidence: i
+                .evidence
+                .iter()
+                .zip(&i.evidence_offsets)
+                .map(|(e, &off)| ExampleLine {
+                    offset_seconds: Some(off),
+                    ..example(e)
+                })
+                .collect(),
         },
         echoes: counts(&i.echoes),
         causes: counts(&i.causes),
@@ -1106,6 +1153,17 @@ fn incident_report(
             .collect(),
         servers: ServerCounts(i.servers),
         fix: fix.to_string(),
+        deploy: i.deploy.as_ref().map(|d| {
+            let line = example(&d.line);
+            DeployReport {
+                kind: d.kind.to_string(),
+                at: d.at.iso(),
+                seconds_before: i.start.0.saturating_sub(d.at.0),
+                file: line.file,
+                line: line.line,
+                text: line.text,
+            }
+        }),
         client_impact: None,
     }
 }
@@ -1289,6 +1347,7 @@ fn cause_report(
             .unwrap_or_default(),
         line: e.line,
         text: text(&e.text),
+        offset_seconds: None,
     });
     CauseReport {
         cause: info.id.to_string(),

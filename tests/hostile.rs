@@ -201,7 +201,7 @@ fn stdin_json(input: &[u8]) -> Run {
 fn assert_lines_add_up(r: &Value) {
     let l = &r["lines"];
     let n = |k: &str| l[k].as_u64().unwrap();
-    let recognized: u64 = ["nginx", "apache", "php-fpm"]
+    let recognized: u64 = ["nginx", "apache", "php-fpm", "kernel"]
         .iter()
         .map(|s| l["recognized"][s].as_u64().unwrap())
         .sum();
@@ -962,6 +962,9 @@ fn interleaved_formats_are_each_recognised() {
         format!("Nov 20 10:00:07 web1 nginx[812]: {}", timed_out("2026/11/20 10:00:07", 9)),
         "2026-11-20T10:00:08+0000 web1 apache2[9]: [Fri Nov 20 10:00:08.100000 2026] [proxy:error] [pid 9:tid 3] AH00940: HTTP: disabled connection for (127.0.0.1:18082)\n".into(),
         "<30>Nov 20 10:00:09 web1 php-fpm[77]: [WARNING] [pool api] child 7 exited on signal 11 (SIGSEGV) after 1.000000 seconds from start\n".into(),
+        // The kernel: dmesg, and kern.log.
+        "[ 3610.000001] VFS: file-max limit 65536 reached\n".into(),
+        "Nov 20 10:00:10 web1 kernel: [ 3611.000002] nf_conntrack: nf_conntrack: table full, dropping packet\n".into(),
         // No known format.
         "PHP Warning:  Undefined variable $x in /var/www/i.php on line 3\n".into(),
     ]
@@ -969,10 +972,10 @@ fn interleaved_formats_are_each_recognised() {
     let run = stdin_json(log.as_bytes());
     assert_eq!(run.code, Some(0));
     let r = run.json();
-    assert_eq!(r["lines"]["total"], 11);
+    assert_eq!(r["lines"]["total"], 13);
     assert_eq!(
         r["lines"]["recognized"],
-        serde_json::json!({"nginx": 3, "apache": 4, "php-fpm": 3})
+        serde_json::json!({"nginx": 3, "apache": 4, "php-fpm": 3, "kernel": 2})
     );
     assert_eq!(r["lines"]["unrecognized"], 1);
     assert_lines_add_up(&r);

@@ -603,3 +603,159 @@ fn reports_with_activity_as_objects_merge_as_the_columns_do() {
     assert!(!incidents(&both).is_empty());
     assert_eq!(merged["incidents"], both["incidents"]);
 }
+
+/// The kernel's lines (hand-written in the kernel's format, timed against
+/// the saturated pool of `fpm_dynamic.log`: see fixtures/README.md).
+#[test]
+fn a_kernel_oom_kill_is_the_root_cause_without_adding_requests() {
+    let nginx = fixture("fpm_dynamic.log");
+    let kern = fixture("fpm_dynamic.kern.log");
+    let alone = analyze(&[&nginx], &[]);
+    let both = analyze(&[&nginx, &kern], &[]);
+    assert_eq!(alone["total_failures"], 80);
+    assert_eq!(both["total_failures"], 80);
+    assert_eq!(both["untimed_failures"], 0);
+    let (a, b) = (&incidents(&alone)[0], &incidents(&both)[0]);
+    assert_eq!(a["failed_requests"], b["failed_requests"]);
+    assert_eq!(b["failed_requests"], 80);
+    assert_eq!(
+        (b["start"].as_str(), b["end"].as_str()),
+        (Some("2026-12-02T16:05:34"), Some("2026-12-02T16:05:55"))
+    );
+    assert_eq!(b["root_cause"]["cause"], "kernel_oom_kill");
+    assert_eq!(
+        b["root_cause"]["detail"],
+        "php-fpm8.2 OOM-killed at 2026-12-02T16:05:30, 4s before the first failure: \
+         the pool lost children mid-request, their requests got no response"
+    );
+    assert!(a["root_cause"].get("detail").is_none());
+    assert_eq!(
+        names(&b["root_cause"]["upstreams"]),
+        ["fastcgi://127.0.0.1:18650"]
+    );
+    assert_eq!(b["servers"]["kernel"], 5);
+    assert_eq!(b["servers"]["nginx"], 80);
+    let ev = &b["root_cause"]["evidence"];
+    let places: Vec<(u64, i64)> = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["file"], kern.to_str().unwrap());
+            (
+                e["line"].as_u64().unwrap(),
+                e["offset_seconds"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // The kill 4 s before the first timeout, then the segfault, the SYN
+    // flood on the upstream's port, conntrack and file-max during it.
+    assert_eq!(places, [(5, -4), (7, 7), (8, 10), (9, 13), (10, 16)]);
+    assert!(
+        ev[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Out of memory: Killed process 20031 (php-fpm8.2)")
+    );
+    // The kill is counted once (not its `invoked oom-killer` and
+    // `oom-kill:` lines), each under its own cause.
+    let kernel: Vec<(String, u64)> = counts_of_causes(&both)
+        .into_iter()
+        .filter(|c| c.0.starts_with("kernel_"))
+        .collect();
+    assert_eq!(
+        kernel,
+        [
+            ("kernel_conntrack_full".into(), 1),
+            ("kernel_file_max".into(), 1),
+            ("kernel_oom_kill".into(), 1),
+            ("kernel_segfault".into(), 1),
+            ("kernel_syn_flood".into(), 1),
+        ]
+    );
+}
+
+fn counts_of_causes(r: &Value) -> Vec<(String, u64)> {
+    r["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["cause"].as_str().unwrap().to_string(),
+                c["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// dmesg's uptime stamps are placed with `--boot-time`, and untimed
+/// without it (never guessed): the kill is then no incident's evidence.
+#[test]
+fn dmesg_uptime_is_placed_with_the_boot_time_and_untimed_without() {
+    let nginx = fixture("fpm_dynamic.log");
+    let dmesg = fixture("fpm_dynamic.dmesg.log");
+    let placed = analyze(&[&nginx, &dmesg], &["--boot-time", "2026-12-02T12:00:00"]);
+    let i = &incidents(&placed)[0];
+    assert_eq!(i["root_cause"]["cause"], "kernel_oom_kill");
+    assert_eq!(i["failed_requests"], 80);
+    let ev = &i["root_cause"]["evidence"][0];
+    assert_eq!(ev["file"], dmesg.to_str().unwrap());
+    assert_eq!(
+        (ev["line"].as_u64(), ev["offset_seconds"].as_i64()),
+        (Some(8), Some(-4))
+    );
+    let oom = |r: &Value| {
+        r["causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["cause"] == "kernel_oom_kill")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(oom(&placed)["first_seen"], "2026-12-02T16:05:30");
+    assert_eq!(oom(&placed)["untimed"], 0);
+
+    let untimed = analyze(&[&nginx, &dmesg], &[]);
+    let i = &incidents(&untimed)[0];
+    assert_eq!(i["root_cause"]["cause"], "upstream_timeout");
+    assert_eq!(i["servers"]["kernel"], 0);
+    assert_eq!(oom(&untimed)["untimed"], 1);
+    assert_eq!(untimed["total_failures"], 80);
+    assert_eq!(untimed["untimed_failures"], 0);
+
+    let bad = common::bin()
+        .args(["analyze", "--boot-time", "yesterday-ish"])
+        .arg(&dmesg)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--boot-time"));
+}
+
+#[test]
+fn the_text_report_names_the_kernel_root_cause_and_when() {
+    let t = text(&[
+        &fixture("fpm_dynamic.log"),
+        &fixture("fpm_dynamic.kern.log"),
+    ]);
+    assert!(t.contains("   root cause kernel_oom_kill: "), "{t}");
+    assert!(
+        t.contains("php-fpm8.2 OOM-killed at 2026-12-02T16:05:30, 4s before the first failure"),
+        "{t}"
+    );
+    assert!(
+        t.contains("fpm_dynamic.kern.log:5 (4s before the start)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("fpm_dynamic.kern.log:7 (7s after the start)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("   logged by  nginx (80 requests), kernel (5 lines)"),
+        "{t}"
+    );
+    assert!(t.starts_with("80 failed requests in "), "{t}");
+}

@@ -10,6 +10,7 @@
 
 pub mod cells;
 pub mod clients;
+pub mod lifecycle;
 pub mod startup;
 pub mod window;
 
@@ -22,7 +23,7 @@ use crate::event::{
 };
 use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::correlate::client_status;
-use crate::order::{Startup, Tally};
+use crate::order::{self, Startup, Tally};
 pub use cells::{Cells, Example};
 pub use clients::Clients;
 
@@ -254,6 +255,8 @@ pub struct Aggregator {
     pub clients: Clients,
     /// Start-up and configuration errors: no failures, counted apart.
     pub startup: startup::StartupErrors,
+    /// Lifecycle lines (reloads, restarts): no failures, kept apart.
+    pub lifecycle: lifecycle::Lifecycles,
     /// Files of folders without error logs that were not read, and why.
     pub unread: Vec<(String, String)>,
 }
@@ -272,6 +275,7 @@ impl Aggregator {
             cells: Cells::default(),
             clients: Clients::new(MAX_ROUTES),
             startup: startup::StartupErrors::default(),
+            lifecycle: lifecycle::Lifecycles::default(),
             unread: Vec::new(),
         }
     }
@@ -406,11 +410,12 @@ impl Aggregator {
         }
     }
 
-    /// Total failed requests over all causes.
+    /// Total failed requests over all causes (the kernel's lines are
+    /// evidence, not failed requests).
     pub fn total_failures(&self) -> u64 {
-        self.causes
-            .iter()
-            .fold(0u64, |n, c| n.saturating_add(c.count))
+        self.causes.iter().fold(0u64, |n, c| {
+            n.saturating_add(c.count.saturating_sub(c.servers[Server::Kernel]))
+        })
     }
 
     /// The server that logged most of a cause's failures.
@@ -513,6 +518,7 @@ impl Aggregator {
             c.line.file += file_offset;
         });
         self.startup.merge(other.startup, file_offset);
+        self.lifecycle.merge(other.lifecycle, file_offset);
         self.unread.extend(other.unread);
         self.files.extend(other.files);
         self.clients
@@ -574,6 +580,10 @@ impl Tally for Aggregator {
 
     fn startup(&mut self, s: &Startup<'_>) {
         self.startup.add(s);
+    }
+
+    fn lifecycle(&mut self, l: &order::Lifecycle<'_>) {
+        self.lifecycle.add(l);
     }
 }
 

@@ -5,7 +5,7 @@
 //! where nginx answers 502). `None` means the server has no such failure.
 
 use crate::error::{Error, Result};
-use crate::event::Server::{Apache, Nginx, PhpFpm};
+use crate::event::Server::{Apache, Kernel, Nginx, PhpFpm};
 use crate::event::{CauseId, PerServer, Server};
 
 /// What a cause means and how to fix it.
@@ -399,6 +399,66 @@ pub const CAUSES: &[CauseInfo] = &[
             (Nginx, "Get a core dump and backtrace (rlimit_core, debug symbols), disable the faulty extension; check dmesg for OOM kills against memory_limit x pm.max_children."),
             (Apache, "Get a core dump and backtrace (rlimit_core, debug symbols), disable the faulty extension; check dmesg for OOM kills against memory_limit x pm.max_children."),
             (PhpFpm, "Get a core dump and backtrace (rlimit_core, debug symbols), disable the faulty extension; check dmesg for OOM kills against memory_limit x pm.max_children."),
+        ]),
+    },
+    CauseInfo {
+        id: "kernel_oom_kill",
+        title: "The kernel's OOM killer killed a process",
+        status: st(&[(Nginx, 502), (Apache, 503)]),
+        meaning: "The machine (or the process's memory cgroup) ran out of memory and the kernel killed the process named: a php-fpm child or the backend behind the upstream died mid-request, so the proxy got a reset or a closed connection, then refusals until it was restarted.",
+        fix_short: "bound memory: pm.max_children x per-child memory",
+        fix: fix(&[
+            (Nginx, "Make the backend fit in memory: for php-fpm, pm.max_children x the children's RSS (plus memory_limit headroom) must stay below the RAM or the cgroup's MemoryMax; lower pm.max_children or add memory, and set pm.max_requests to recycle leaking children."),
+            (Apache, "Make the backend fit in memory: for php-fpm, pm.max_children x the children's RSS must stay below the RAM or the cgroup's MemoryMax; lower MaxRequestWorkers / pm.max_children or add memory."),
+            (Kernel, "Bound the backend's memory: pm.max_children x per-child RSS (and memory_limit) below the RAM or the cgroup limit (MemoryMax=); watch total-vm / anon-rss in the kill line for which process grew."),
+        ]),
+    },
+    CauseInfo {
+        id: "kernel_segfault",
+        title: "A process crashed (segfault)",
+        status: st(&[(Nginx, 502), (Apache, 503)]),
+        meaning: "The kernel killed the process named for an invalid memory access (SIGSEGV): a php-fpm child or the backend died mid-request; its library is named after ' in '.",
+        fix_short: "get a backtrace of the crashing process",
+        fix: fix(&[
+            (Nginx, "Get a core dump and backtrace of the process named (php-fpm: rlimit_core, debug symbols); the ' in LIBRARY' of the line points at the faulty extension or library: update or disable it."),
+            (Apache, "Get a core dump and backtrace of the process named (php-fpm: rlimit_core, debug symbols; Apache: CoreDumpDirectory); the ' in LIBRARY' of the line points at the faulty module or library: update or disable it."),
+            (Kernel, "Get a core dump and backtrace of the process named; the ' in LIBRARY' of the line points at the faulty extension or library: update or disable it."),
+        ]),
+    },
+    CauseInfo {
+        id: "kernel_syn_flood",
+        title: "SYN flooding: the listen queue of a port overflowed",
+        status: st(&[(Nginx, 502), (Apache, 503)]),
+        meaning: "New connections arrived faster than the process listening on the port accepted them and its SYN backlog filled: the kernel sent SYN cookies or dropped connections; on a backend's port the proxy sees refusals and timeouts, on the web server's port clients do.",
+        fix_short: "raise somaxconn / the listen backlog",
+        fix: fix(&[
+            (Nginx, "Raise net.core.somaxconn and net.ipv4.tcp_max_syn_backlog, and the listen backlog of the socket: listen 80 backlog=4096 in nginx, listen.backlog in php-fpm; if it is an attack, rate-limit upstream of the host."),
+            (Apache, "Raise net.core.somaxconn and net.ipv4.tcp_max_syn_backlog, and ListenBacklog (Apache) or listen.backlog (php-fpm); if it is an attack, rate-limit upstream of the host."),
+            (Kernel, "Raise net.core.somaxconn and net.ipv4.tcp_max_syn_backlog, and the listening socket's backlog (nginx listen ... backlog=, php-fpm listen.backlog)."),
+        ]),
+    },
+    CauseInfo {
+        id: "kernel_conntrack_full",
+        title: "The connection-tracking table is full",
+        status: st(&[(Nginx, 502), (Apache, 503)]),
+        meaning: "netfilter's connection-tracking table reached nf_conntrack_max and the kernel dropped new packets: connections to clients and to upstreams fail at random (timeouts, refusals) for everything on the machine.",
+        fix_short: "raise nf_conntrack_max",
+        fix: fix(&[
+            (Nginx, "Raise net.netfilter.nf_conntrack_max (and the hash size, nf_conntrack_buckets), shorten nf_conntrack_tcp_timeout_time_wait, or exempt the web traffic from tracking (NOTRACK / raw table); upstream keepalive opens fewer connections."),
+            (Apache, "Raise net.netfilter.nf_conntrack_max (and the hash size, nf_conntrack_buckets), shorten nf_conntrack_tcp_timeout_time_wait, or exempt the web traffic from tracking (NOTRACK / raw table); keepalive to the backends opens fewer connections."),
+            (Kernel, "Raise net.netfilter.nf_conntrack_max (and nf_conntrack_buckets), shorten nf_conntrack_tcp_timeout_time_wait, or exempt the web traffic from tracking."),
+        ]),
+    },
+    CauseInfo {
+        id: "kernel_file_max",
+        title: "The system-wide open files limit was reached",
+        status: st(&[(Nginx, 502), (Apache, 503)]),
+        meaning: "Every file handle of the machine (fs.file-max) was in use: no process could open a socket or a file, so connections to upstreams and from clients failed.",
+        fix_short: "raise fs.file-max / LimitNOFILE",
+        fix: fix(&[
+            (Nginx, "Raise fs.file-max (sysctl), the services' LimitNOFILE= (systemd) and worker_rlimit_nofile in nginx; find what holds the handles (leaked connections, lsof)."),
+            (Apache, "Raise fs.file-max (sysctl) and the service's LimitNOFILE= (systemd); find what holds the handles (leaked connections, lsof)."),
+            (Kernel, "Raise fs.file-max (sysctl), the services' LimitNOFILE= (systemd), nginx's worker_rlimit_nofile; find what holds the handles."),
         ]),
     },
     CauseInfo {

@@ -12,6 +12,8 @@ mod apache;
 pub mod causes;
 mod compiled;
 pub mod errno;
+mod kernel;
+pub mod lifecycle;
 mod memo;
 mod nginx;
 mod php_fpm;
@@ -30,6 +32,7 @@ pub struct Catalog {
     nginx: nginx::Nginx,
     apache: apache::Apache,
     php_fpm: php_fpm::PhpFpm,
+    kernel: kernel::Kernel,
 }
 
 impl Default for Catalog {
@@ -46,11 +49,12 @@ impl Catalog {
         for sig in signatures::SIGNATURES {
             rows[sig.server].push(compiled::compile(sig));
         }
-        let [nginx, apache, php_fpm] = rows.0;
+        let [nginx, apache, php_fpm, kernel] = rows.0;
         Catalog {
             nginx: nginx::Nginx::new(nginx, signatures::NGINX_PREFILTER),
             apache: apache::Apache::new(apache),
             php_fpm: php_fpm::PhpFpm::new(php_fpm),
+            kernel: kernel::Kernel::new(kernel),
         }
     }
 
@@ -83,6 +87,7 @@ impl Catalog {
             Server::Nginx => self.nginx.classify(head, scratch, memo),
             Server::Apache => self.apache.classify(head, scratch),
             Server::PhpFpm => self.php_fpm.classify(head, scratch),
+            Server::Kernel => self.kernel.classify(head, scratch),
         }
     }
 }

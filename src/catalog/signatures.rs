@@ -15,7 +15,7 @@ use super::rows::Phase::{self, Action, RemotePeer, Upstream};
 use super::rows::Prefix::{Http, Raw, Scheme};
 use super::rows::Signature;
 use crate::event::Role::{self, Final};
-use crate::event::Server::{Apache, Nginx, PhpFpm};
+use crate::event::Server::{Apache, Kernel, Nginx, PhpFpm};
 
 /// Tokens that let an nginx line past the prefilter: `upstream` (in every
 /// upstream action and most upstream messages) and the few failures that
@@ -76,6 +76,12 @@ const fn ap(m: super::rows::Match, cause: super::rows::CauseRule) -> Signature {
 /// A php-fpm row: the upstream is the pool.
 const fn fpm(m: super::rows::Match, cause: super::rows::CauseRule) -> Signature {
     Signature::new(PhpFpm, m, cause).extract(PhpPool)
+}
+
+/// A kernel row: the process or port named is the upstream (the
+/// classifier finds it).
+const fn krn(m: super::rows::Match, cause: super::rows::CauseRule) -> Signature {
+    Signature::new(Kernel, m, cause)
 }
 
 const UP: Phase = Upstream;
@@ -240,4 +246,21 @@ pub const SIGNATURES: &[Signature] = &[
     fpm(Contains("exited with code 0 "), Ignore),
     fpm(Contains("exited with code"), Fixed("php_fpm_child_crash")),
     fpm(Contains("child failed to initialize"), Fixed("php_fpm_child_crash")),
+    // --------------------------------------------------------------- kernel
+    // mm/oom_kill.c: one kill is told in three lines; it is counted once, on
+    // `%s: Killed process %d (%s) total-vm:...` ("Out of memory" or "Memory
+    // cgroup out of memory"). `%s invoked oom-killer: gfp_mask=...` names
+    // the process that asked for memory, not the one killed, and
+    // `oom-kill:constraint=...,task=%s,pid=%d,uid=%d` repeats the kill.
+    krn(Contains(" invoked oom-killer: "), Ignore),
+    krn(Prefix("oom-kill:"), Ignore),
+    krn(Contains(": Killed process "), Fixed("kernel_oom_kill")),
+    // arch/x86/mm/fault.c: `%s[%d]: segfault at %lx ip %px sp %px error %lx`.
+    krn(Contains("]: segfault at "), Fixed("kernel_segfault")),
+    // net/ipv4/tcp_input.c: `%s: Possible SYN flooding on port %d. %s.`.
+    krn(Contains("Possible SYN flooding on port "), Fixed("kernel_syn_flood")),
+    // net/netfilter/nf_conntrack_core.c.
+    krn(Contains("table full, dropping packet"), Fixed("kernel_conntrack_full")),
+    // fs/file_table.c: `VFS: file-max limit %lu reached`.
+    krn(Prefix("VFS: file-max limit "), Fixed("kernel_file_max")),
 ];

@@ -441,6 +441,62 @@ const CASES: &[(&str, &str, &str)] = &[
         "",
         "",
     ),
+    // ----------------------------------------------------------- kernel
+    (
+        "[14730.412355] Out of memory: Killed process 20031 (php-fpm8.2) total-vm:1048576kB, anon-rss:524288kB, file-rss:4096kB, shmem-rss:8192kB, UID:33 pgtables:1224kB oom_score_adj:0",
+        "kernel_oom_kill",
+        "kernel:php-fpm8.2",
+    ),
+    (
+        "[14730.412355] Memory cgroup out of memory: Killed process 20031 (php-fpm8.2) total-vm:1048576kB, anon-rss:524288kB, file-rss:4096kB, shmem-rss:8192kB, UID:33 pgtables:1224kB oom_score_adj:0",
+        "kernel_oom_kill",
+        "kernel:php-fpm8.2",
+    ),
+    (
+        "[14730.412087] php-fpm8.2 invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0, oom_score_adj=0",
+        "",
+        "",
+    ),
+    (
+        "[14730.412301] oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/system.slice/php8.2-fpm.service,task=php-fpm8.2,pid=20031,uid=33",
+        "",
+        "",
+    ),
+    (
+        "Dec  2 16:05:41 web1 kernel: [14741.207733] php-fpm8.2[20044]: segfault at 0 ip 00007f3a2c1b4e10 sp 00007ffd8a2c3e58 error 4 in libc.so.6[7f3a2c04b000+155000] likely on CPU 1 (core 1, socket 0)",
+        "kernel_segfault",
+        "kernel:php-fpm8.2",
+    ),
+    (
+        "[Wed Dec  2 16:05:44 2026] TCP: request_sock_TCP: Possible SYN flooding on port 80. Sending cookies.  Check SNMP counters.",
+        "kernel_syn_flood",
+        "kernel:port 80",
+    ),
+    (
+        "[14744.000112] TCP: request_sock_TCP: Possible SYN flooding on port [::]:443. Sending cookies.",
+        "kernel_syn_flood",
+        "kernel:port 443",
+    ),
+    (
+        "2026-12-02T16:05:44+0000 web1 kernel: TCP: request_sock_TCP: Possible SYN flooding on port 0.0.0.0:80. Dropping request.",
+        "kernel_syn_flood",
+        "kernel:port 80",
+    ),
+    (
+        "[14747.301554] nf_conntrack: nf_conntrack: table full, dropping packet",
+        "kernel_conntrack_full",
+        "",
+    ),
+    (
+        "[14750.880001] VFS: file-max limit 65536 reached",
+        "kernel_file_max",
+        "",
+    ),
+    (
+        "[14730.498102] oom_reaper: reaped process 20031 (php-fpm8.2), now anon-rss:0kB, file-rss:0kB, shmem-rss:8192kB",
+        "",
+        "",
+    ),
 ];
 
 #[test]

@@ -341,6 +341,7 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
                         file: file.to_string(),
                         line,
                         text: format!("{}: {}", f.cause, f.message),
+                        offset_seconds: None,
                     }
                 })
                 .collect(),
@@ -541,6 +542,7 @@ mod tests {
                 file: file.to_string(),
                 line,
                 text: format!("{id} line"),
+                offset_seconds: None,
             }),
             fix: String::new(),
             fixes: Fixes::default(),

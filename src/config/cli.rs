@@ -227,6 +227,13 @@ pub struct InputArgs {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
+    /// When the machine booted (`2026-12-02T12:00:00`, log time, no
+    /// zone): places the kernel log's `[12345.678901]` uptime stamps where
+    /// nothing else gives their time (`uptime -s` or `journalctl
+    /// --list-boots` tell it); without it such lines are untimed.
+    #[arg(long, value_name = "TIME")]
+    pub boot_time: Option<String>,
+
     /// Threads scanning the input (default: the available cores). The
     /// result is the same for any number.
     #[arg(short = 'j', long, value_name = "N")]

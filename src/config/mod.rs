@@ -116,6 +116,8 @@ pub struct AnalyzeConfig {
     pub ascii: bool,
     /// Year given to syslog stamps that carry none, until a log shows one.
     pub default_year: i32,
+    /// When the machine booted, for the kernel's uptime stamps.
+    pub boot_time: Option<LocalTime>,
     /// Scanning threads.
     pub threads: usize,
     /// No progress bar.
@@ -160,6 +162,17 @@ impl AnalyzeConfig {
             .until
             .as_deref()
             .map(|s| user_time(s, "--until", now))
+            .transpose()?;
+        let boot_time = a
+            .boot_time
+            .as_deref()
+            .map(|s| {
+                time::parse_user(s).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "invalid --boot-time '{s}': use '2026-12-02T12:00:00' (uptime -s)"
+                    ))
+                })
+            })
             .transpose()?;
         if let (Some(s), Some(u)) = (since, until)
             && s >= u
@@ -207,6 +220,7 @@ impl AnalyzeConfig {
             width: None,
             ascii: false,
             default_year: Local::now().year(),
+            boot_time,
             quiet: a.quiet,
             threads: match a.threads {
                 Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
@@ -319,6 +333,7 @@ impl LintConfig {
             window: "1m".into(),
             since: None,
             until: None,
+            boot_time: None,
             threads: None,
             quiet: true,
             configs: a.configs,

@@ -47,6 +47,60 @@ pub struct StartupEvent {
     pub config: Option<(u32, u32)>,
 }
 
+/// A lifecycle line of a server: no failed request, but the workers that
+/// served the requests before it may be gone after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Lifecycle {
+    /// nginx: `signal process started` (`nginx -s reload|stop|quit`).
+    Signal,
+    /// A reload: nginx `SIGHUP ... reconfiguring`, Apache AH00171, AH00493.
+    Reload,
+    /// A stop: nginx `SIGTERM ... exiting`, `gracefully shutting down`,
+    /// Apache AH00169.
+    Stop,
+    /// Workers started: nginx `start worker process`, Apache AH00489,
+    /// AH00094.
+    Start,
+    /// A process gone: nginx `exiting`, `exit`, `worker process N exited
+    /// with code N`.
+    Exit,
+    /// Apache's parent process crashed (AH00060).
+    Crash,
+}
+
+impl Lifecycle {
+    /// Stable identifier used in JSON.
+    pub fn id(self) -> &'static str {
+        match self {
+            Lifecycle::Signal => "signal",
+            Lifecycle::Reload => "reload",
+            Lifecycle::Stop => "stop",
+            Lifecycle::Start => "start",
+            Lifecycle::Exit => "exit",
+            Lifecycle::Crash => "crash",
+        }
+    }
+}
+
+/// A lifecycle line found on a record (see [`Lifecycle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifecycleEvent {
+    /// What it tells.
+    pub kind: Lifecycle,
+    /// The writing server.
+    pub server: Server,
+    /// Its time.
+    pub time: Option<LocalTime>,
+    /// Line index of its first line within the chunk (0-based).
+    pub line: u32,
+    /// Byte range of the record's text within the chunk.
+    pub start: u32,
+    /// End of that range.
+    pub end: u32,
+    /// Physical lines of the record.
+    pub lines: u32,
+}
+
 /// How a line takes part in a failure logged over several lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -11,11 +11,18 @@ pub enum Server {
     Apache,
     /// php-fpm's own log.
     PhpFpm,
+    /// The kernel log (dmesg, journalctl -k, kern.log).
+    Kernel,
 }
 
 impl Server {
     /// All servers, in report order.
-    pub const ALL: [Server; 3] = [Server::Nginx, Server::Apache, Server::PhpFpm];
+    pub const ALL: [Server; 4] = [
+        Server::Nginx,
+        Server::Apache,
+        Server::PhpFpm,
+        Server::Kernel,
+    ];
 
     /// Stable lowercase name used in JSON.
     pub fn name(self) -> &'static str {
@@ -23,17 +30,18 @@ impl Server {
             Server::Nginx => "nginx",
             Server::Apache => "apache",
             Server::PhpFpm => "php-fpm",
+            Server::Kernel => "kernel",
         }
     }
 
     /// A gateway answers the client itself, so every cause has a status
     /// and a fix in its terms, shown even where they repeat nginx's; a
     /// backend (php-fpm) logs its own side, and is shown only where a
-    /// cause is its own.
+    /// cause is its own; so does the kernel.
     pub fn is_gateway(self) -> bool {
         match self {
             Server::Nginx | Server::Apache => true,
-            Server::PhpFpm => false,
+            Server::PhpFpm | Server::Kernel => false,
         }
     }
 

@@ -34,14 +34,26 @@
 //!   are any: they explain the web server's failures and add no failed
 //!   requests.
 //!
+//! - **Deploys.** A span that starts at most [`DEPLOY_SECS`] seconds after
+//!   a reload or restart of a server that logged its failures (its own
+//!   lifecycle lines, kept by the aggregator: nginx `SIGHUP ...
+//!   reconfiguring`, `SIGTERM ... exiting`, `start worker processes`;
+//!   Apache AH00493, AH00171, AH00169, AH00489) is a deploy. Lifecycle
+//!   lines less than [`DEPLOY_GAP`] seconds apart are one reload or
+//!   restart: a reload when one of them is a reload, else a restart; the
+//!   line shown is its first reload or stop line (what was asked of the
+//!   server), else its first line. That line joins the root cause's
+//!   evidence.
+//!
 //! Edges are exact (the first and last failure time of the members'
 //! cells); the peak is the member's busiest window.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aggregate::cells::{Cell, Cells};
+use crate::aggregate::lifecycle::LifecycleLine;
 use crate::aggregate::{Aggregator, Counts, Example};
-use crate::event::{CauseId, LocalTime, PerServer, Server};
+use crate::event::{CauseId, Lifecycle, LocalTime, PerServer, Server};
 use crate::keys::{Interner, NO_KEY, OTHER};
 
 /// Scaled median absolute deviations above the median that make a window
@@ -65,6 +77,12 @@ pub const FPM_BEFORE: i64 = 60;
 /// a shorter input count as empty, so a log that holds only an outage
 /// (an error log is empty while all is well) still shows it.
 pub const MIN_BASELINE_SECS: i64 = 3600;
+/// A span that starts at most this many seconds after a reload or a
+/// restart of a server that logged it is a deploy.
+pub const DEPLOY_SECS: i64 = 60;
+/// Lifecycle lines at most this many seconds apart are one reload or
+/// restart.
+pub const DEPLOY_GAP: i64 = 5;
 /// Evidence lines kept per incident.
 pub const MAX_EVIDENCE: usize = 5;
 
@@ -90,6 +108,12 @@ pub struct Incident {
     /// Lines that show the root cause (and its evidence from other logs),
     /// in input order of importance: the root's first line first.
     pub evidence: Vec<Example>,
+    /// When each evidence line was logged (its cell's first time), in
+    /// seconds from `start` (negative: before it).
+    pub evidence_offsets: Vec<i64>,
+    /// What the kernel's line says happened (`php-fpm8.2 OOM-killed at
+    /// ...`), when the kernel log explains the incident.
+    pub root_detail: Option<String>,
     /// Echo causes and their failed requests.
     pub echoes: Vec<(CauseId, u64)>,
     /// Failed requests per cause (echoes included), most first.
@@ -100,7 +124,26 @@ pub struct Incident {
     pub routes: Counts,
     /// Failed requests per server that logged them (php-fpm: its lines).
     pub servers: PerServer<u64>,
+    /// The reload or restart it followed, if it followed one.
+    pub deploy: Option<Deploy>,
 }
+
+/// A reload or restart an incident followed (see [`DEPLOY_SECS`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deploy {
+    /// `reload` or `restart`.
+    pub kind: &'static str,
+    /// The time of its line.
+    pub at: LocalTime,
+    /// Its line: the reload or stop asked of the server, else the first
+    /// of its lifecycle lines.
+    pub line: Example,
+}
+
+/// Lines of another log (php-fpm's, the kernel's) that explain an
+/// incident: their earliest cause, how many lines, and the first line of
+/// each cause with its time.
+type FromOtherLogs = (CauseId, u64, Vec<(Example, LocalTime)>);
 
 /// Failures between two incidents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,9 +235,62 @@ fn threshold((m, d): (f64, f64)) -> f64 {
         .max(MIN_EXCESS)
 }
 
-/// Finds the incidents in `agg`'s cells.
+/// Finds the incidents in `agg`'s cells, and the deploys they followed
+/// in its lifecycle lines.
 pub fn find(agg: &Aggregator) -> Incidents {
-    find_in(&agg.cells, &agg.upstreams)
+    let mut found = find_in(&agg.cells, &agg.upstreams);
+    for i in &mut found.incidents {
+        i.deploy = deploy(i, &agg.lifecycle.list);
+        if let Some(d) = &i.deploy {
+            i.evidence.truncate(MAX_EVIDENCE - 1);
+            i.evidence_offsets.truncate(MAX_EVIDENCE - 1);
+            i.evidence.push(d.line.clone());
+            i.evidence_offsets.push(d.at.0.saturating_sub(i.start.0));
+        }
+    }
+    found
+}
+
+/// The reload or restart `i` followed, from the lifecycle lines (in input
+/// order) of the servers that logged it.
+fn deploy(i: &Incident, lines: &[LifecycleLine]) -> Option<Deploy> {
+    let near = |l: &LifecycleLine| {
+        l.kind != Lifecycle::Crash
+            && l.server != Server::PhpFpm
+            && i.servers[l.server] > 0
+            && l.time
+                .is_some_and(|t| t <= i.start && i.start.0 - t.0 <= DEPLOY_SECS)
+    };
+    // Their time order (inputs are read one after another).
+    let mut cands: Vec<&LifecycleLine> = lines.iter().filter(|l| near(l)).collect();
+    cands.sort_by_key(|l| (l.time, l.line.file, l.line.line));
+    let last = cands.len().checked_sub(1)?;
+    // Walk back over the lines of the same reload or restart.
+    let mut first = last;
+    while first > 0 {
+        let (a, b) = (cands[first - 1].time?, cands[first].time?);
+        if b.0 - a.0 > DEPLOY_GAP {
+            break;
+        }
+        first -= 1;
+    }
+    let group = &cands[first..=last];
+    let asked = |k: Lifecycle| group.iter().find(|l| l.kind == k);
+    let kind = if asked(Lifecycle::Reload).is_some() {
+        "reload"
+    } else {
+        "restart"
+    };
+    let shown = group
+        .iter()
+        .find(|l| matches!(l.kind, Lifecycle::Reload | Lifecycle::Stop))
+        .or_else(|| asked(Lifecycle::Signal))
+        .unwrap_or(&group[0]);
+    Some(Deploy {
+        kind,
+        at: shown.time?,
+        line: shown.line.clone(),
+    })
 }
 
 /// Finds the incidents in `cells`, whose upstream ids are `upstreams`'.
@@ -211,7 +307,7 @@ pub fn find_in(cells: &Cells, upstreams: &Interner) -> Incidents {
     let span = (last.0.saturating_sub(first.0) / w + 1)
         .max(MIN_BASELINE_SECS / w)
         .max(1) as u64;
-    let web = |c: &Cell| c.key.server != Server::PhpFpm;
+    let web = |c: &Cell| c.key.server.is_gateway();
 
     // The series: failed requests in all, attempts per upstream.
     let overall: Vec<u64> = windows
@@ -377,7 +473,7 @@ fn incident(
     upstreams: &Interner,
     w: i64,
 ) -> Option<Incident> {
-    let web = |c: &Cell| c.key.server != Server::PhpFpm;
+    let web = |c: &Cell| c.key.server.is_gateway();
     let in_span = |i: usize| (g.a..=g.b).contains(&i);
     let mut members = g.members.clone();
     // With echoes, the members of the disabled group: every upstream that
@@ -483,10 +579,10 @@ fn incident(
             first_echo = Some(c);
         }
     }
-    let mut evidence: Vec<Example> = first_root
+    let mut evidence: Vec<(Example, LocalTime)> = first_root
         .iter()
         .chain(&first_echo)
-        .map(|c| store.example(c))
+        .map(|c| (store.example(c), c.first))
         .collect();
     // php-fpm's own lines on a pool behind the span's FastCGI upstreams.
     let fpm = fpm_evidence(store, windows, start, end, &ups, upstreams, w);
@@ -497,7 +593,24 @@ fn incident(
         ev.append(&mut evidence);
         evidence = ev;
     }
+    // The kernel's lines about a process or port behind it, or the machine.
+    let mut root_detail = None;
+    if let Some(((cause, lines, kernel_lines), detail)) =
+        kernel_evidence(store, windows, start, end, &ups, upstreams, w)
+    {
+        root = cause;
+        root_detail = Some(detail);
+        servers[Server::Kernel] += lines;
+        let mut ev = kernel_lines;
+        ev.append(&mut evidence);
+        evidence = ev;
+    }
     evidence.truncate(MAX_EVIDENCE);
+    let evidence_offsets = evidence
+        .iter()
+        .map(|e| e.1.0.saturating_sub(start.0))
+        .collect();
+    let evidence = evidence.into_iter().map(|e| e.0).collect();
     Some(Incident {
         start,
         end,
@@ -508,11 +621,14 @@ fn incident(
         root,
         root_upstreams,
         evidence,
+        evidence_offsets,
+        root_detail,
         echoes,
         causes,
         upstreams: ups,
         routes,
         servers,
+        deploy: None,
     })
 }
 
@@ -530,7 +646,7 @@ fn fpm_evidence(
     ups: &Counts,
     upstreams: &Interner,
     w: i64,
-) -> Option<(CauseId, u64, Vec<Example>)> {
+) -> Option<FromOtherLogs> {
     let fastcgi: Vec<String> = ups
         .iter()
         .filter(|&(u, _)| u != OTHER && u != NO_KEY)
@@ -581,7 +697,131 @@ fn fpm_evidence(
     Some((
         cause,
         lines,
-        firsts.iter().map(|f| store.example(f.2)).collect(),
+        firsts.iter().map(|f| (store.example(f.2), f.0)).collect(),
+    ))
+}
+
+/// The kernel lines that explain an incident on these upstreams (from
+/// [`FPM_BEFORE`] seconds before its start to its end): their earliest
+/// cause, how many lines, and the first line of each cause. An OOM kill
+/// or a segfault explains it (a process died mid-request), the more so
+/// when the process is php-fpm behind a FastCGI upstream or names an
+/// upstream; SYN flooding when its port is an upstream's or a web
+/// server's (80, 443); a full conntrack table or the file-max limit
+/// always (the whole machine). The lines about a named process or port
+/// come first, and give the root cause when there are any.
+fn kernel_evidence(
+    store: &Cells,
+    windows: &[(i64, &[Cell])],
+    start: LocalTime,
+    end: LocalTime,
+    ups: &Counts,
+    upstreams: &Interner,
+    w: i64,
+) -> Option<(FromOtherLogs, String)> {
+    let from = start.0.saturating_sub(FPM_BEFORE);
+    let names: Vec<String> = ups
+        .iter()
+        .filter(|&(u, _)| u != OTHER && u != NO_KEY)
+        .map(|(u, _)| String::from_utf8_lossy(upstreams.key(u)).into_owned())
+        .collect();
+    let fastcgi = names
+        .iter()
+        .any(|u| u.starts_with("fastcgi://") || u.starts_with("unix:") || u.starts_with("fcgi://"));
+    let port_of = |u: &str| -> Option<String> {
+        let rest = u.rsplit_once(':')?.1;
+        let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        (!port.is_empty()).then_some(port)
+    };
+    let ports: Vec<String> = names.iter().filter_map(|u| port_of(u)).collect();
+    // 2: about a process or port behind the incident; 1: plausible by time
+    // alone; none: unrelated.
+    let weight = |c: &Cell| -> Option<u8> {
+        let k = match c.key.upstream {
+            NO_KEY | OTHER => String::new(),
+            u => String::from_utf8_lossy(upstreams.key(u)).into_owned(),
+        };
+        let subject = k.strip_prefix("kernel:").unwrap_or("");
+        if let Some(port) = subject.strip_prefix("port ") {
+            if ports.iter().any(|p| p == port) {
+                return Some(2);
+            }
+            return matches!(port, "80" | "443").then_some(1);
+        }
+        if subject.is_empty() {
+            return Some(1);
+        }
+        let fpm = subject.starts_with("php") && subject.contains("fpm");
+        let named = names.iter().any(|u| names_pool(u, subject));
+        Some(if (fpm && fastcgi) || named { 2 } else { 1 })
+    };
+    let mut by_cause: BTreeMap<CauseId, (u8, LocalTime, &Cell)> = BTreeMap::new();
+    let mut lines = 0u64;
+    for c in windows
+        .iter()
+        .filter(|(s, _)| s.saturating_add(w) > from && *s <= end.0)
+        .flat_map(|(_, cs)| cs.iter())
+        .filter(|c| c.key.server == Server::Kernel && c.last.0 >= from && c.first <= end)
+    {
+        let Some(wt) = weight(c) else { continue };
+        lines += c.attempts;
+        let e = by_cause.entry(c.key.cause).or_insert((wt, c.first, c));
+        let rank =
+            |wt: u8, t: LocalTime, x: &Cell| (std::cmp::Reverse(wt), t, x.line.file, x.line.line);
+        if rank(wt, c.first, c) < rank(e.0, e.1, e.2) {
+            *e = (wt, c.first, c);
+        }
+    }
+    let mut firsts: Vec<(u8, LocalTime, CauseId, &Cell)> = by_cause
+        .into_iter()
+        .map(|(k, (wt, t, c))| (wt, t, k, c))
+        .collect();
+    firsts.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    let &(_, at, cause, cell) = firsts.first()?;
+    let key = match cell.key.upstream {
+        NO_KEY | OTHER => String::new(),
+        u => String::from_utf8_lossy(upstreams.key(u)).into_owned(),
+    };
+    let subject = key.strip_prefix("kernel:").unwrap_or("");
+    let when = match at.0.saturating_sub(start.0) {
+        0 => "at the first failure".to_string(),
+        n if n < 0 => format!("{}s before the first failure", -n),
+        n => format!("{n}s after the first failure"),
+    };
+    let fpm = subject.starts_with("php") && subject.contains("fpm");
+    let what = match cause.info().id {
+        "kernel_oom_kill" if fpm => format!(
+            "{subject} OOM-killed at {}, {when}: the pool lost children mid-request, their requests got no response",
+            at.iso()
+        ),
+        "kernel_oom_kill" => format!(
+            "{subject} OOM-killed at {}, {when}: the process died mid-request",
+            at.iso()
+        ),
+        "kernel_segfault" => format!(
+            "{subject} crashed (segfault) at {}, {when}: its requests got no response",
+            at.iso()
+        ),
+        "kernel_syn_flood" => format!(
+            "SYN flooding on {subject} at {}, {when}: its listen queue overflowed",
+            at.iso()
+        ),
+        "kernel_conntrack_full" => format!(
+            "the conntrack table was full at {}, {when}: the kernel dropped new connections",
+            at.iso()
+        ),
+        _ => format!(
+            "the system-wide file-max limit was reached at {}, {when}: no process could open a socket",
+            at.iso()
+        ),
+    };
+    Some((
+        (
+            cause,
+            lines,
+            firsts.iter().map(|f| (store.example(f.3), f.1)).collect(),
+        ),
+        what,
     ))
 }
 

@@ -10,6 +10,16 @@
 //!   worker, connection and request line, another server, same cause) adds
 //!   an attempt, not a request.
 //!
+//! - nginx numbers connections from `*1` again whenever it starts workers.
+//!   A request's identity holds the worker's pid, and a lifecycle line
+//!   (`start worker process`, `signal process started`, `exiting`, a
+//!   reload, a worker's crash; see [`crate::catalog::lifecycle`]) ends
+//!   every open request of its input ([`Correlator::end_workers`]): a
+//!   restarted nginx's `*1` is never taken for a retry of an old `*1`,
+//!   even under a reused pid. (It ends the surviving workers' open
+//!   requests too, when one worker is replaced: a retry of theirs that
+//!   straddles the line counts as a new request.)
+//!
 //! This runs in the sequential stage, in input order, on compact events
 //! whose keys are already global ids. The joins keep a few bytes of state
 //! per thread or connection, capped, so memory stays bounded whatever the
@@ -142,6 +152,12 @@ pub struct Correlator {
     recent: Vec<Recent>,
     /// Generation of the valid slots of `recent` (starts at 1).
     epoch: u32,
+    /// Per input, how many times its workers were ended (see
+    /// [`Correlator::end_workers`]); mixed into its request keys. Empty
+    /// until a lifecycle line comes.
+    workers: Vec<u32>,
+    /// `proxy_worker_crash`, looked up once.
+    worker_crash: Option<CauseId>,
     seq: u64,
 }
 
@@ -151,6 +167,8 @@ impl Default for Correlator {
             apache: HashMap::new(),
             recent: Vec::new(),
             epoch: 1,
+            workers: Vec::new(),
+            worker_crash: CauseId::from_id("proxy_worker_crash"),
             seq: 0,
         }
     }
@@ -182,6 +200,11 @@ impl Correlator {
             // nginx lines are failures of their own, or retries of one.
             Server::Nginx => {
                 let Some(cause) = ev.cause else { return };
+                if ev.request.is_none() && Some(cause) == self.worker_crash {
+                    // `worker process N exited on signal 11`: a lifecycle
+                    // line as well as a cause.
+                    self.end_workers(at.file);
+                }
                 let mut f = failure_of(ev, cause, at);
                 if let Some(req) = ev.request {
                     let upstream_hash = if ev.upstream == NO_KEY {
@@ -205,6 +228,17 @@ impl Correlator {
                 }
             }
         }
+    }
+
+    /// A lifecycle line of input `file` (workers started, stopped or
+    /// gone): every nginx request open in it ends, so a later line with
+    /// the same connection number is a new request.
+    pub fn end_workers(&mut self, file: u32) {
+        let i = file as usize;
+        if self.workers.len() <= i {
+            self.workers.resize(i + 1, 0);
+        }
+        self.workers[i] = self.workers[i].wrapping_add(1);
     }
 
     /// Emits every failure still being assembled (end of an input).
@@ -249,7 +283,10 @@ impl Correlator {
         if self.recent.is_empty() {
             self.recent = vec![EMPTY_RECENT; MAX_RECENT];
         }
-        let key = req ^ u64::from(file).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let workers = self.workers.get(file as usize).copied().unwrap_or(0);
+        let key = req
+            ^ u64::from(file).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ u64::from(workers).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
         // Never 0, which marks an empty slot.
         let tag = (key ^ u64::from(self.epoch).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)) | 1;
         // The slot follows the connection number (the low bits of the key),

@@ -13,7 +13,9 @@ mod filters;
 pub use filters::Filters;
 
 use crate::catalog::Catalog;
-use crate::event::{CauseId, ClientRequest, Failure, LineStats, LocalTime, StartupEvent};
+use crate::event::{
+    CauseId, ClientRequest, Failure, LifecycleEvent, LineStats, LocalTime, StartupEvent,
+};
 use crate::input::lines::split_lines;
 use crate::keys::{Interner, Key, KeyList, Keys, NO_KEY};
 use crate::parse;
@@ -58,6 +60,21 @@ pub trait Tally {
     /// A start-up or configuration error at `place`, with its message, the
     /// configuration's `file:line` and its text.
     fn startup(&mut self, s: &Startup<'_>);
+    /// A lifecycle line (a reload, workers started or gone), placed.
+    fn lifecycle(&mut self, l: &Lifecycle<'_>);
+}
+
+/// A lifecycle line, placed in the input (see [`Tally::lifecycle`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Lifecycle<'a> {
+    /// What the scanner found.
+    pub event: &'a LifecycleEvent,
+    /// Input index.
+    pub file: u32,
+    /// Line number of its first line.
+    pub line: u64,
+    /// The record's text.
+    pub text: &'a [u8],
 }
 
 /// A start-up or configuration error, placed in the input (see
@@ -129,6 +146,12 @@ impl<'a> Sequencer<'a> {
             no_remap: Remap::default(),
             down: DownGroups::new(),
         }
+    }
+
+    /// Places the kernel log's uptime stamps after `boot`.
+    pub fn with_boot_time(mut self, boot: Option<crate::event::LocalTime>) -> Self {
+        self.carry_scanner = self.carry_scanner.with_boot_time(boot);
+        self
     }
 
     /// Starts an input named `name`.
@@ -279,7 +302,26 @@ impl<'a> Sequencer<'a> {
             }
         }
         let (filters, stats, down) = (self.filters, &mut self.stats, &mut self.down);
+        // Lifecycle lines go in line order between the events: the
+        // requests open before one are ended by it.
+        let mut life = scan.lifecycle.iter().peekable();
+        let mut next_life = life.peek().map_or(u32::MAX, |l| l.line);
+        let life_at = LifeAt {
+            file: self.file,
+            bytes,
+            line_base,
+        };
         for ev in &scan.events {
+            if ev.line > next_life {
+                next_life = lifecycle_until(
+                    &mut self.correlator,
+                    &mut life,
+                    ev.line,
+                    &life_at,
+                    filters,
+                    agg,
+                );
+            }
             let text = &bytes[ev.start as usize..ev.end as usize];
             let at = Place {
                 file: self.file,
@@ -289,6 +331,16 @@ impl<'a> Sequencer<'a> {
             self.correlator.push(ev, at, text, keys, &mut |f, t| {
                 count(filters, down, f, t, Some(keys), remap, stats, agg)
             });
+        }
+        if next_life != u32::MAX {
+            lifecycle_until(
+                &mut self.correlator,
+                &mut life,
+                u32::MAX,
+                &life_at,
+                filters,
+                agg,
+            );
         }
         for ev in &scan.startup {
             if let Some(t) = ev.time
@@ -313,6 +365,52 @@ impl<'a> Sequencer<'a> {
             // The scanner starts afresh: so does its copy, memory and all.
             self.scanners.swap_remove(i);
         }
+    }
+}
+
+/// Where a chunk's lifecycle lines are, for [`lifecycle_until`].
+#[derive(Clone, Copy)]
+struct LifeAt<'b> {
+    file: u32,
+    bytes: &'b [u8],
+    line_base: u64,
+}
+
+/// Takes the lifecycle lines before chunk line `until`: each ends the open
+/// requests of the input's old workers, and goes to the tally unless the
+/// time filters leave it out. Returns the line of the next one left
+/// (`u32::MAX`: none).
+#[cold]
+#[inline(never)]
+fn lifecycle_until(
+    correlator: &mut Correlator,
+    life: &mut std::iter::Peekable<std::slice::Iter<'_, LifecycleEvent>>,
+    until: u32,
+    at: &LifeAt<'_>,
+    filters: &Filters,
+    agg: &mut impl Tally,
+) -> u32 {
+    let LifeAt {
+        file,
+        bytes,
+        line_base,
+    } = *at;
+    {
+        while let Some(l) = life.next_if(|l| l.line < until) {
+            correlator.end_workers(file);
+            if let Some(t) = l.time
+                && (filters.since.is_some_and(|s| t < s) || filters.until.is_some_and(|u| t >= u))
+            {
+                continue;
+            }
+            agg.lifecycle(&Lifecycle {
+                event: l,
+                file,
+                line: line_base + u64::from(l.line) + 1,
+                text: &bytes[l.start as usize..l.end as usize],
+            });
+        }
+        life.peek().map_or(u32::MAX, |l| l.line)
     }
 }
 

@@ -23,7 +23,7 @@
 //! the caller owns, so the returned head borrows from it.
 
 use super::head::Head;
-use super::{apache, fragment, nginx, php_fpm, time};
+use super::{apache, fragment, kernel, nginx, php_fpm, time};
 use crate::event::LocalTime;
 
 /// How many envelopes may be nested around one line.
@@ -260,6 +260,11 @@ fn host_tag(after: &[u8], t: LocalTime, year: i32, depth: u8) -> Option<Head<'_>
         return None;
     }
     let msg = tag_and_msg[colon + 1..].strip_prefix(b" ")?;
+    if &tag_and_msg[..colon] == b"kernel" {
+        let mut head = kernel::in_envelope(msg);
+        head.time = Some(t);
+        return Some(head);
+    }
     inner(msg, Some(t), year, depth)
 }
 

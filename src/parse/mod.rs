@@ -13,6 +13,7 @@ pub mod apache;
 pub mod envelope;
 pub mod fragment;
 mod head;
+pub mod kernel;
 pub mod nginx;
 pub mod php_fpm;
 pub mod time;
@@ -37,6 +38,9 @@ pub struct ParseState {
     pids: nginx::PidCache,
     /// The last line read was a container runtime's partial piece.
     partial: bool,
+    /// When the machine booted (seconds), to place the kernel's uptime
+    /// stamps.
+    boot: Option<i64>,
 }
 
 impl ParseState {
@@ -49,7 +53,14 @@ impl ParseState {
             apache_dates: time::DateCache::default(),
             pids: nginx::PidCache::default(),
             partial: false,
+            boot: None,
         }
+    }
+
+    /// Places the kernel log's uptime stamps after `boot`.
+    pub fn with_boot_time(mut self, boot: Option<LocalTime>) -> Self {
+        self.boot = boot.map(|t| t.0);
+        self
     }
 
     #[inline]
@@ -78,7 +89,7 @@ pub fn record_opens(head: &Head<'_>, state: &mut ParseState) -> bool {
     match head.server {
         Server::Nginx => nginx::opens_record(head.body),
         Server::Apache => apache::opens_record(head.body),
-        Server::PhpFpm => false,
+        Server::PhpFpm | Server::Kernel => false,
     }
 }
 
@@ -140,7 +151,9 @@ fn parse_head_other<'a>(
     scratch: &'a mut Scratch,
 ) -> Option<Head<'a>> {
     let plain = match first {
-        b'[' => apache::head_cached(line, &mut state.apache_dates).or_else(|| php_fpm::head(line)),
+        b'[' => apache::head_cached(line, &mut state.apache_dates)
+            .or_else(|| php_fpm::head(line))
+            .or_else(|| kernel::head(line, state.boot)),
         b'A' => apache::bare(line),
         _ => None,
     };
@@ -275,7 +288,6 @@ mod tests {
             "hello world",
             "PHP Stack trace:",
             "#0 {main}",
-            "Nov 20 10:23:45 host kernel: [12.3] oops",
             "[notadate] [error] x",
             "2026/11/20 10:23:45 no level",
         ] {

@@ -116,9 +116,29 @@ fn paragraph(
             format!(", on {root_on}")
         }
     )?;
+    if let Some(d) = &rc.detail {
+        writeln!(out, "   {:<11}{}", "", escape(d))?;
+    }
+    if let Some(d) = &inc.deploy {
+        writeln!(
+            out,
+            "   {:<11}started {} after a {} at {} ({}:{})",
+            "deploy",
+            duration(d.seconds_before),
+            d.kind,
+            d.at.get(11..).unwrap_or(&d.at),
+            escape(&d.file),
+            d.line
+        )?;
+    }
     for (k, e) in rc.evidence.iter().enumerate() {
         let label = if k == 0 { "evidence" } else { "" };
-        writeln!(out, "   {:<11}{}:{}", label, escape(&e.file), e.line)?;
+        let when = match e.offset_seconds {
+            Some(0) | None => String::new(),
+            Some(n) if n < 0 => format!(" ({}s before the start)", -n),
+            Some(n) => format!(" ({n}s after the start)"),
+        };
+        writeln!(out, "   {:<11}{}:{}{when}", label, escape(&e.file), e.line)?;
         writeln!(
             out,
             "              {}",
@@ -175,7 +195,7 @@ fn paragraph(
         .iter()
         .filter(|(_, n)| **n > 0)
         .map(|(s, &n)| {
-            let what = if s == crate::event::Server::PhpFpm {
+            let what = if !s.is_gateway() {
                 plural(n, "line", "lines")
             } else {
                 plural(n, "request", "requests")

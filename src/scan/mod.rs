@@ -19,10 +19,11 @@ pub mod route;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::catalog::startup;
 use crate::catalog::{Catalog, FitMemo};
+use crate::catalog::{lifecycle, startup};
 use crate::event::{
-    ClientRequest, Event, JoinKey, LineStats, Server, StartupEvent, UNRECOGNIZED_SAMPLES,
+    ClientRequest, Event, JoinKey, LifecycleEvent, LineStats, Server, StartupEvent,
+    UNRECOGNIZED_SAMPLES,
 };
 use crate::input::lines::{self, MAX_LINE};
 use crate::keys::{KeySource, KeyTable, Keys, NO_KEY};
@@ -125,6 +126,9 @@ pub struct Scan {
     /// rare, and their texts may be decoded from an envelope, so they are
     /// copied here.
     pub startup_text: Vec<u8>,
+    /// Lifecycle lines (a reload, workers started or gone), in order: no
+    /// failed requests.
+    pub lifecycle: Vec<LifecycleEvent>,
     /// The keys first used in this chunk (see [`KeySource`]).
     pub new_keys: Keys,
     /// Where the events' key ids point.
@@ -151,6 +155,7 @@ impl Scan {
         self.timings.clear();
         self.startup.clear();
         self.startup_text.clear();
+        self.lifecycle.clear();
         self.new_keys.clear();
         self.key_source = KeySource::default();
         self.stats = LineStats::default();
@@ -165,6 +170,8 @@ impl Scan {
 pub struct Scanner<'c> {
     catalog: &'c Catalog,
     default_year: i32,
+    /// When the machine booted, for the kernel's uptime stamps.
+    boot_time: Option<crate::event::LocalTime>,
     /// Unique id, for [`KeySource::scanner`].
     id: u64,
     /// Upstreams seen, kept across chunks up to `key_budget`.
@@ -226,6 +233,12 @@ impl<'c> Scanner<'c> {
         Self::keeping_keys(catalog, default_year, 0)
     }
 
+    /// Places the kernel log's uptime stamps after `boot`.
+    pub fn with_boot_time(mut self, boot: Option<crate::event::LocalTime>) -> Self {
+        self.boot_time = boot;
+        self
+    }
+
     /// A scanner whose scans all go, in order, to one ordered stage: its
     /// key tables are kept from chunk to chunk while each takes at most
     /// about `key_budget` bytes, so that each scan carries only the keys
@@ -235,6 +248,7 @@ impl<'c> Scanner<'c> {
         Scanner {
             catalog,
             default_year,
+            boot_time: None,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             upstreams: KeyTable::default(),
             routes: KeyTable::default(),
@@ -288,7 +302,7 @@ impl<'c> Scanner<'c> {
             first_route: self.routes.len() as u32,
             kept: false,
         };
-        let mut state = ParseState::new(self.default_year);
+        let mut state = ParseState::new(self.default_year).with_boot_time(self.boot_time);
         let mut leading = true;
         let mut open: Option<Open> = None;
         self.wrapped = None;
@@ -575,6 +589,9 @@ impl<'c> Scanner<'c> {
             while out.startup.last().is_some_and(|e| e.line == w.line) {
                 out.startup.pop();
             }
+            while out.lifecycle.last().is_some_and(|e| e.line == w.line) {
+                out.lifecycle.pop();
+            }
             self.classify(&head, w.line, w.start, w.end, w.lines, out);
         }
         parse::record_opens_no_more(state);
@@ -643,6 +660,16 @@ impl<'c> Scanner<'c> {
             // gives no failure at nginx's `emerg`).
             if let Some(s) = startup::classify(head) {
                 Self::startup(head, &s, (line, start, end, lines), out);
+            } else if let Some(kind) = lifecycle::classify(head) {
+                out.lifecycle.push(LifecycleEvent {
+                    kind,
+                    server: head.server,
+                    time: head.time,
+                    line,
+                    start: start as u32,
+                    end: end as u32,
+                    lines,
+                });
             }
             return;
         };

@@ -414,6 +414,17 @@ fn card(i: usize, inc: &IncidentReport, r: &Report, b: &mut String) {
         },
         id = html(&rc.cause),
     );
+    if let Some(d) = &inc.deploy {
+        let _ = writeln!(
+            b,
+            "<dt>deploy</dt><dd>started {} after a {} at {} (<span class=\"mono\">{}:{}</span>)</dd>",
+            duration(d.seconds_before),
+            html(&d.kind),
+            html(d.at.get(11..).unwrap_or(&d.at)),
+            html(&d.file),
+            d.line
+        );
+    }
     for (k, e) in rc.evidence.iter().enumerate() {
         let _ = writeln!(
             b,
@@ -465,7 +476,7 @@ fn card(i: usize, inc: &IncidentReport, r: &Report, b: &mut String) {
         .iter()
         .filter(|(_, n)| **n > 0)
         .map(|(s, &n)| {
-            let what = if s == Server::PhpFpm {
+            let what = if !s.is_gateway() {
                 plural(n, "line", "lines")
             } else {
                 plural(n, "request", "requests")
@@ -1070,6 +1081,7 @@ fn cause_section(i: usize, c: &CauseReport, r: &Report, b: &mut String) {
             Server::Nginx => "nginx",
             Server::Apache => "Apache",
             Server::PhpFpm => "php-fpm",
+            Server::Kernel => "kernel",
         };
         let _ = writeln!(b, "<dt>fix ({name})</dt><dd>{}</dd>", html(fix));
     }
