@@ -344,3 +344,84 @@ fn check_without_max_rate_does_not_pass_an_access_log() {
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(v["input_errors"], json!([]));
 }
+
+/// `client_impact.timeline` per report window and `client_impact.upstreams`
+/// per last attempt's `$upstream_addr`: the requests of results.tsv, spread
+/// over the seconds nginx logged them and the members that answered last.
+#[test]
+fn client_impact_has_a_timeline_and_upstreams() {
+    let r = analyze(&[
+        "--window",
+        "5s",
+        "--access-format",
+        &log_format(),
+        &fixture("nginx-error.log"),
+        &fixture("nginx-upstreams.log"),
+    ]);
+    let ci = &r["client_impact"];
+    // 11:11:12-14 (ok, refused, reset, timeout begun) and 11:11:15 on.
+    assert_eq!(
+        ci["timeline"],
+        json!([
+            {"start": "2026-12-06T11:11:10", "requests": 28, "statuses": {"502": 6, "504": 2}},
+            {"start": "2026-12-06T11:11:15", "requests": 19, "statuses": {"502": 11, "504": 1}},
+        ])
+    );
+    let (all, _) = results();
+    let total: u64 = all.values().sum();
+    let in_windows: u64 = ci["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(in_windows, total);
+    // The retries (18711 then 18710) count on 18710, which answered them;
+    // the "both" requests on whichever member was tried last.
+    assert_eq!(
+        ci["upstreams"],
+        json!([
+            {"upstream": "127.0.0.1:18710", "requests": 39, "statuses": {"200": 27, "502": 9, "504": 3}},
+            {"upstream": "127.0.0.1:18711", "requests": 7, "statuses": {"502": 7}},
+            {"upstream": "127.0.0.1:18712", "requests": 1, "statuses": {"502": 1}},
+        ])
+    );
+    // The default window: one minute holds them all.
+    let r = analyze(&[
+        "--access-format",
+        &log_format(),
+        &fixture("nginx-upstreams.log"),
+    ]);
+    assert_eq!(
+        r["client_impact"]["timeline"],
+        json!([{"start": "2026-12-06T11:11:00", "requests": 47, "statuses": {"502": 17, "504": 3}}])
+    );
+}
+
+/// The combined format logs no `$upstream_addr`: no upstreams, a timeline.
+#[test]
+fn combined_format_has_no_client_upstreams() {
+    let r = analyze(&[&fixture("nginx-combined.log")]);
+    let ci = &r["client_impact"];
+    assert_eq!(ci["upstreams"], json!([]));
+    assert!(!ci["timeline"].as_array().unwrap().is_empty());
+}
+
+/// The text report names the window with the highest client 5xx rate.
+#[test]
+fn text_report_names_the_peak_client_error_rate() {
+    let out = common::bin()
+        .args([
+            "analyze", "--color", "never", "--width", "100", "--window", "5s",
+        ])
+        .args(["--access-format", &log_format()])
+        .arg(fixture("nginx-upstreams.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("   peak      5xx rate 63.2% at 11:11:15 (12 of 19 requests)\n"),
+        "{text}"
+    );
+}

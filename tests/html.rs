@@ -629,3 +629,82 @@ fn chromium_runs_the_pages_of_an_empty_log_and_of_untimed_failures() {
         assert!(b.dom.contains("data-js=\"ready\""), "{name}");
     }
 }
+
+/// The clients' 5xx rate line on the failures chart: drawn from
+/// `client_impact.timeline` where access logs were read, absent without.
+#[test]
+fn the_client_5xx_rate_line_is_drawn_where_an_access_log_was_given() {
+    let format = std::fs::read_to_string(fixture("access/nginx-log_format.txt")).unwrap();
+    let paths = [
+        fixture("access/nginx-error.log"),
+        fixture("access/nginx-upstreams.log"),
+    ];
+    let html = String::from_utf8(
+        run(
+            &[
+                "analyze",
+                "--format",
+                "html",
+                "--window",
+                "5s",
+                "--access-format",
+                &format,
+            ],
+            &paths,
+        )
+        .stdout,
+    )
+    .unwrap();
+    let file = out_dir().join("access.html");
+    std::fs::write(&file, &html).unwrap();
+    // Two 5-second windows: 8 of 28 (28.6%) and 12 of 19 (63.2%) on a
+    // right axis up to 80% (ticks of 20), over the plot from y 270 to 46.
+    assert!(
+        html.contains(
+            "<path class=\"rate-line\" id=\"client-rate\" d=\"M64 190H484V93.2H904\">\
+             <title>clients' 5xx rate: 20 of 47 requests over the span</title></path>"
+        ),
+        "{html}"
+    );
+    for tick in ["0%", "20%", "40%", "60%", "80%"] {
+        assert!(html.contains(&format!(">{tick}</text>")), "{tick}");
+    }
+    assert!(html.contains("clients' 5xx rate (right axis)</li>"));
+    // Without access logs: no line, no right axis, no legend entry.
+    let (_, plain, _) = page(&[fixture("access/nginx-error.log")], "no-access.html");
+    assert!(!plain.contains("class=\"rate-line\""));
+    assert!(!plain.contains("id=\"client-rate\""));
+    assert!(!plain.contains("5xx rate"));
+    assert!(!plain.contains("0%</text>"));
+
+    let Some(chrome) = chromium() else {
+        eprintln!(
+            "skipped: no Chromium found (install Debian's chromium, or set UPCAUSE_CHROMIUM)"
+        );
+        return;
+    };
+    let b = browse(&chrome, &url(&file, ""), &["--dump-dom"], "access");
+    assert_clean(&b, "access");
+    assert!(b.dom.contains("id=\"client-rate\""));
+    for (name, extra) in [
+        ("access-light", vec!["--window-size=1280,2600"]),
+        (
+            "access-dark",
+            vec![
+                "--window-size=1280,2600",
+                "--force-dark-mode",
+                "--blink-settings=preferredColorScheme=0",
+            ],
+        ),
+    ] {
+        let png = out_dir().join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&png);
+        let shot = format!("--screenshot={}", png.display());
+        let mut args = extra.clone();
+        args.push(&shot);
+        let b = browse(&chrome, &url(&file, ""), &args, name);
+        assert_clean(&b, name);
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{name}");
+    }
+}

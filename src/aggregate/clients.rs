@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use super::window;
 use crate::event::{CauseId, ClientRequest, Failure};
 use crate::keys::{Interner, NO_KEY, OTHER, key_hash};
 
@@ -208,6 +209,18 @@ pub struct Clients {
     pub overflow: u64,
     /// Per route id of [`Clients::routes`], for the routes timed.
     pub timing: Vec<Option<Box<RouteTiming>>>,
+    /// Requests per window start (of [`Clients::window`] seconds), with
+    /// their 5xx and 499 statuses only.
+    pub timeline: BTreeMap<i64, RouteClients>,
+    /// The timeline's window length: the aggregator's, or coarser when
+    /// the timeline would pass [`window::MAX_WINDOWS`].
+    pub window: i64,
+    /// Last attempts' upstream addresses (`$upstream_addr`).
+    pub upstreams: Interner,
+    /// Per upstream id of [`Clients::upstreams`].
+    pub by_upstream: Vec<RouteClients>,
+    /// Upstreams past the cap.
+    pub other_upstream: RouteClients,
     wanted: Vec<Wanted>,
     logged: Vec<Logged>,
 }
@@ -217,6 +230,7 @@ impl Clients {
     pub fn new(max_routes: usize) -> Clients {
         Clients {
             routes: Interner::new(max_routes),
+            upstreams: Interner::new(max_routes),
             ..Clients::default()
         }
     }
@@ -236,6 +250,71 @@ impl Clients {
                     }
                     self.by_route[id].add(status, n);
                 }
+            }
+        }
+    }
+
+    /// Counts `n` access lines that ended at `time` (seconds) with
+    /// `status` (a 5xx or 499 kept, 0 for any other) in windows of at
+    /// least `window` seconds.
+    pub fn second(&mut self, time: i64, status: u16, n: u64, window: i64) {
+        if window > self.window {
+            self.rebucket(window::common(self.window.max(1), window));
+        }
+        let slot = self
+            .timeline
+            .entry(window::bucket(time, self.window))
+            .or_default();
+        slot.requests += n;
+        if status != 0 {
+            *slot.statuses.entry(status).or_default() += n;
+        }
+        if self.timeline.len() > window::MAX_WINDOWS {
+            while self.timeline.len() > window::MAX_WINDOWS {
+                self.rebucket(window::coarser(self.window));
+            }
+        }
+    }
+
+    /// Moves the timeline to windows of `w` seconds (a multiple of the
+    /// current length).
+    fn rebucket(&mut self, w: i64) {
+        self.window = w;
+        let old = std::mem::take(&mut self.timeline);
+        for (start, rc) in old {
+            let slot = self.timeline.entry(window::bucket(start, w)).or_default();
+            slot.requests += rc.requests;
+            for (s, n) in rc.statuses {
+                *slot.statuses.entry(s).or_default() += n;
+            }
+        }
+    }
+
+    /// The timeline in windows of at least `w` seconds (the report's):
+    /// the window length used, and the windows.
+    pub fn timeline_in(&self, w: i64) -> (i64, BTreeMap<i64, RouteClients>) {
+        let w = window::common(self.window.max(1), w.max(1));
+        let mut out: BTreeMap<i64, RouteClients> = BTreeMap::new();
+        for (&start, rc) in &self.timeline {
+            let slot = out.entry(window::bucket(start, w)).or_default();
+            slot.requests += rc.requests;
+            for (&s, &n) in &rc.statuses {
+                *slot.statuses.entry(s).or_default() += n;
+            }
+        }
+        (w, out)
+    }
+
+    /// Counts `n` access lines whose last attempt went to `upstream`.
+    pub fn upstream(&mut self, upstream: &[u8], status: u16, n: u64) {
+        match self.upstreams.intern(upstream) {
+            OTHER => self.other_upstream.add(status, n),
+            id => {
+                let id = id as usize;
+                if self.by_upstream.len() <= id {
+                    self.by_upstream.resize_with(id + 1, RouteClients::default);
+                }
+                self.by_upstream[id].add(status, n);
             }
         }
     }
@@ -366,6 +445,34 @@ impl Clients {
         self.other_route.requests += other.other_route.requests;
         for (s, n) in other.other_route.statuses {
             *self.other_route.statuses.entry(s).or_default() += n;
+        }
+        if other.window > 0 {
+            let w = window::common(self.window.max(1), other.window);
+            if w > self.window {
+                self.rebucket(w);
+            }
+            for (start, rc) in other.timeline {
+                let slot = self
+                    .timeline
+                    .entry(window::bucket(start, self.window))
+                    .or_default();
+                slot.requests += rc.requests;
+                for (s, n) in rc.statuses {
+                    *slot.statuses.entry(s).or_default() += n;
+                }
+            }
+            while self.timeline.len() > window::MAX_WINDOWS {
+                self.rebucket(window::coarser(self.window));
+            }
+        }
+        for (i, rc) in other.by_upstream.into_iter().enumerate() {
+            let key = other.upstreams.key(i as u32).to_vec();
+            for (s, n) in rc.statuses {
+                self.upstream(&key, s, n);
+            }
+        }
+        for (s, n) in other.other_upstream.statuses {
+            self.other_upstream.add(s, n);
         }
         self.wanted.extend(other.wanted);
         self.logged.extend(other.logged.into_iter().map(|mut l| {
@@ -556,6 +663,34 @@ mod tests {
             assert!(Durations::upper(b) >= ms, "{ms}");
             assert!(Durations::upper(b) * 100 <= ms.max(1) * 107 + 100, "{ms}");
         }
+    }
+
+    #[test]
+    fn the_timeline_follows_the_window_and_stays_bounded() {
+        let mut c = Clients::new(10);
+        c.second(61, 502, 2, 10);
+        c.second(65, 0, 3, 10);
+        c.second(75, 499, 1, 10);
+        assert_eq!(c.window, 10);
+        // The aggregator coarsened: the earlier windows merge.
+        c.second(130, 0, 1, 60);
+        assert_eq!(c.window, 60);
+        let got: Vec<_> = c.timeline.iter().map(|(&s, w)| (s, w.requests)).collect();
+        assert_eq!(got, [(60, 6), (120, 1)]);
+        assert_eq!(
+            c.timeline[&60].statuses,
+            BTreeMap::from([(499, 1), (502, 2)])
+        );
+        for t in 0..(window::MAX_WINDOWS as i64 + 5) {
+            c.second(t * 60, 0, 1, 60);
+        }
+        assert!(c.timeline.len() <= window::MAX_WINDOWS);
+        assert!(c.window > 60);
+        let n: u64 = c.timeline.values().map(|w| w.requests).sum();
+        assert_eq!(n, 7 + window::MAX_WINDOWS as u64 + 5);
+        let (w, t) = c.timeline_in(7200);
+        assert_eq!(w % 7200, 0);
+        assert_eq!(t.values().map(|w| w.requests).sum::<u64>(), n);
     }
 
     #[test]

@@ -570,6 +570,14 @@ impl Tally for Aggregator {
         self.clients.timing(route, ms, failed);
     }
 
+    fn client_second(&mut self, time: i64, status: u16, count: u64) {
+        self.clients.second(time, status, count, self.window);
+    }
+
+    fn client_upstream(&mut self, upstream: &[u8], status: u16, count: u64) {
+        self.clients.upstream(upstream, status, count);
+    }
+
     fn startup(&mut self, s: &Startup<'_>) {
         self.startup.add(s);
     }

@@ -49,6 +49,14 @@ pub trait Tally {
     /// How long an access-log request on a route took, in milliseconds
     /// (all 5xx, a sample of the others).
     fn client_timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool);
+
+    /// Counts `count` access lines that ended at `time` (seconds) with
+    /// `status` (a 5xx or 499, else 0).
+    fn client_second(&mut self, time: i64, status: u16, count: u64);
+
+    /// Counts `count` access lines whose last attempt went to `upstream`
+    /// and that got `status`.
+    fn client_upstream(&mut self, upstream: &[u8], status: u16, count: u64);
     /// A start-up or configuration error at `place`, with its message, the
     /// configuration's `file:line` and its text.
     fn startup(&mut self, s: &Startup<'_>);
@@ -281,6 +289,12 @@ impl<'a> Sequencer<'a> {
         }
         for r in &scan.requests {
             agg.client_request(r, route_of(r.route).map_or(0, |(_, h)| h));
+        }
+        for c in &scan.client_seconds {
+            agg.client_second(c.time, c.status, u64::from(c.count));
+        }
+        for c in &scan.client_upstreams {
+            agg.client_upstream(keys.upstreams.get(c.upstream), c.status, u64::from(c.count));
         }
         for t in &scan.timings {
             if let Some(route) = route_of(t.route) {

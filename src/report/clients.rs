@@ -38,6 +38,15 @@ pub struct ClientImpact {
     pub absorbed_requests: u64,
     /// How access lines were tied to error-log failures, strongest first.
     pub join: Vec<JoinCount>,
+    /// Requests per window of the report's timelines (only windows with
+    /// requests), with their 5xx and 499 statuses only.
+    #[serde(default)]
+    pub timeline: Vec<WindowImpact>,
+    /// Per upstream address of the last attempt (`$upstream_addr`, where
+    /// the format logs it), most requests first; past the first
+    /// [`TOP_UPSTREAMS`], folded into `(other)`.
+    #[serde(default)]
+    pub upstreams: Vec<UpstreamImpact>,
     /// Requests and failures not kept for the join past its bound.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub not_joined: u64,
@@ -58,6 +67,31 @@ pub struct RouteImpact {
     pub statuses: Statuses,
     /// Share answered with a 5xx.
     pub error_rate: f64,
+}
+
+/// Upstreams listed by name in `client_impact.upstreams`.
+pub const TOP_UPSTREAMS: usize = 20;
+
+/// One window's requests.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct WindowImpact {
+    /// Window start (ISO 8601, the log's own clock).
+    pub start: String,
+    /// Requests that ended in it.
+    pub requests: u64,
+    /// Of them, those answered with a 5xx or 499, per status.
+    pub statuses: Statuses,
+}
+
+/// One upstream's requests (its last attempt).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct UpstreamImpact {
+    /// The address as `$upstream_addr` wrote it (`(other)` for the rest).
+    pub upstream: String,
+    /// Requests whose last attempt went to it.
+    pub requests: u64,
+    /// Requests per status the client got.
+    pub statuses: Statuses,
 }
 
 /// A join method and the access lines it tied.
@@ -196,6 +230,46 @@ pub fn build(agg: &Aggregator) -> Option<(ClientImpact, Joined)> {
             .cmp(&a.requests)
             .then_with(|| a.route.cmp(&b.route))
     });
+    let (_, windows) = c.timeline_in(agg.window);
+    let timeline = windows
+        .into_iter()
+        .filter(|(_, w)| w.requests > 0)
+        .map(|(start, w)| WindowImpact {
+            start: crate::event::LocalTime(start).iso(),
+            requests: w.requests,
+            statuses: w.statuses,
+        })
+        .collect();
+    let mut upstreams: Vec<UpstreamImpact> = c
+        .by_upstream
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.requests > 0)
+        .map(|(i, r)| UpstreamImpact {
+            upstream: String::from_utf8_lossy(c.upstreams.key(i as u32)).into_owned(),
+            requests: r.requests,
+            statuses: r.statuses.clone(),
+        })
+        .collect();
+    upstreams.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.upstream.cmp(&b.upstream))
+    });
+    let mut other = UpstreamImpact {
+        upstream: "(other)".to_string(),
+        requests: c.other_upstream.requests,
+        statuses: c.other_upstream.statuses.clone(),
+    };
+    for u in upstreams.drain(TOP_UPSTREAMS.min(upstreams.len())..) {
+        other.requests += u.requests;
+        for (s, n) in u.statuses {
+            *other.statuses.entry(s).or_default() += n;
+        }
+    }
+    if other.requests > 0 {
+        upstreams.push(other);
+    }
     let explained = joined.pairs.iter().filter(|p| p.status >= 500).count() as u64;
     let impact = ClientImpact {
         requests: c.requests,
@@ -214,6 +288,8 @@ pub fn build(agg: &Aggregator) -> Option<(ClientImpact, Joined)> {
                 matched: joined.pairs.iter().filter(|p| p.method == *m).count() as u64,
             })
             .collect(),
+        timeline,
+        upstreams,
         not_joined: c.overflow,
     };
     Some((impact, joined))

@@ -51,6 +51,30 @@ pub struct ClientCount {
     pub count: u32,
 }
 
+/// Access-log requests that ended in one second with one status in a
+/// chunk: the status is kept for a 5xx or a 499, else it is 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientSecond {
+    /// Seconds since 1970-01-01T00:00:00 of the log's own clock.
+    pub time: i64,
+    /// The status the clients got (5xx, 499), or 0 for any other.
+    pub status: u16,
+    /// How many.
+    pub count: u32,
+}
+
+/// Access-log requests whose last attempt went to one upstream address,
+/// with one status, in a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientUpstream {
+    /// The address's key in the chunk's upstream table.
+    pub upstream: u32,
+    /// The status the clients got.
+    pub status: u16,
+    /// How many.
+    pub count: u32,
+}
+
 /// How long one access-log request took (`$upstream_response_time` where
 /// logged, else `$request_time` or `%D`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +111,12 @@ pub struct Scan {
     pub requests: Vec<ClientRequest>,
     /// Every access-log line of the chunk, counted by route and status.
     pub client_counts: Vec<ClientCount>,
+    /// Every timed access-log line of the chunk, counted by second and
+    /// status (5xx and 499 apart, the others together).
+    pub client_seconds: Vec<ClientSecond>,
+    /// Every access-log line with an `$upstream_addr`, counted by its
+    /// last attempt's address and status.
+    pub client_upstreams: Vec<ClientUpstream>,
     /// Durations of the 5xx access lines, and of one in eight of the
     /// others (chosen by their request line), with their routes.
     pub timings: Vec<Timing>,
@@ -120,6 +150,8 @@ impl Scan {
         self.events.clear();
         self.requests.clear();
         self.client_counts.clear();
+        self.client_seconds.clear();
+        self.client_upstreams.clear();
         self.timings.clear();
         self.startup.clear();
         self.startup_text.clear();
@@ -166,6 +198,9 @@ pub struct Scanner<'c> {
     /// Where each (route, status) of the chunk is in
     /// [`Scan::client_counts`].
     count_slots: hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>,
+    /// Where each (upstream, status) of the chunk is in
+    /// [`Scan::client_upstreams`].
+    upstream_slots: hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>,
     /// A hard-wrapped record's lines joined (see [`Scanner::rewrap`]).
     wrap_buf: Vec<u8>,
     /// The hard-wrapped record joined last in the chunk being scanned.
@@ -226,6 +261,7 @@ impl<'c> Scanner<'c> {
             access: AccessFormats::default(),
             detector: Detector::default(),
             count_slots: Default::default(),
+            upstream_slots: Default::default(),
             wrap_buf: Vec::new(),
             wrapped: None,
         }
@@ -274,6 +310,7 @@ impl<'c> Scanner<'c> {
         let mut idx = 0u32;
         let mut access_run = false;
         self.count_slots.clear();
+        self.upstream_slots.clear();
         for span in lines::spans(chunk) {
             let (line_start, line_end, next) = (span.start, span.end, span.next);
             let line = &chunk[line_start..line_end];
@@ -403,6 +440,47 @@ impl<'c> Scanner<'c> {
                 out.client_counts.len() as u32 - 1
             });
         out.client_counts[slot as usize].count += 1;
+        if let Some(t) = time {
+            let status = if a.status >= 500 || a.status == 499 {
+                a.status
+            } else {
+                0
+            };
+            // Lines come in time order: the same second is usually the
+            // last one counted, or one of the few before it.
+            match out
+                .client_seconds
+                .iter_mut()
+                .rev()
+                .take(8)
+                .find(|c| c.time == t.0 && c.status == status)
+            {
+                Some(c) => c.count += 1,
+                None => out.client_seconds.push(ClientSecond {
+                    time: t.0,
+                    status,
+                    count: 1,
+                }),
+            }
+        }
+        if let Some(addr) = parse::access::upstream::values(a.upstream_addr).last()
+            && !addr.is_empty()
+            && addr != b"-"
+        {
+            let upstream = self.upstreams.intern(addr);
+            let slot = *self
+                .upstream_slots
+                .entry((upstream, a.status))
+                .or_insert_with(|| {
+                    out.client_upstreams.push(ClientUpstream {
+                        upstream,
+                        status: a.status,
+                        count: 0,
+                    });
+                    out.client_upstreams.len() as u32 - 1
+                });
+            out.client_upstreams[slot as usize].count += 1;
+        }
         let attempts = Attempts::read(
             a.upstream_status,
             a.upstream_addr,

@@ -341,6 +341,92 @@ pub(crate) fn push_num(out: &mut String, n: f64) {
     }
 }
 
+/// A rate per column: the failed requests and the requests of the
+/// column's window with the highest rate (ties: the most failed, then the
+/// earliest), so a one-window spike of errors is as high in a month-long
+/// chart as in a minute-long one; `None` where no window had requests.
+pub(crate) fn rates(cols: &Columns, points: &[(i64, u64, u64)]) -> Vec<Option<(u64, u64)>> {
+    let per = cols.per_col.max(1);
+    let mut out: Vec<Option<(i64, u64, u64)>> = vec![None; cols.n];
+    for &(t, requests, failed) in points {
+        if requests == 0 {
+            continue;
+        }
+        let w = cols.window_of(t);
+        let Some(c) = usize::try_from(w / per).ok().filter(|&c| c < cols.n) else {
+            continue;
+        };
+        let better = match out[c] {
+            None => true,
+            Some((bw, br, bf)) => {
+                // failed/requests against bf/br, exactly.
+                let (a, b) = (
+                    u128::from(failed) * u128::from(br),
+                    u128::from(bf) * u128::from(requests),
+                );
+                a > b || (a == b && (failed > bf || (failed == bf && w < bw)))
+            }
+        };
+        if better {
+            out[c] = Some((w, requests, failed.min(requests)));
+        }
+    }
+    out.into_iter().map(|v| v.map(|(_, r, f)| (f, r))).collect()
+}
+
+/// The scale of a rate axis, in whole percent: round ticks up to at
+/// least the highest rate, never above 100.
+pub(crate) fn rate_scale(rates: &[Option<(u64, u64)>], bottom: f64, top_y: f64) -> Scale {
+    let max = rates
+        .iter()
+        .flatten()
+        .map(|&(f, r)| (f * 100).div_ceil(r.max(1)))
+        .max()
+        .unwrap_or(0)
+        .clamp(1, 100);
+    let mut s = Scale::new(max, 4, bottom, top_y);
+    if s.top > 100 {
+        s.top = 100;
+        s.step = 25;
+    }
+    s
+}
+
+/// The rate line as an SVG path: a step across each column with a rate,
+/// joined to the next column's when they touch, broken where a column had
+/// no requests.
+pub(crate) fn rate_path(
+    cols: &Columns,
+    rates: &[Option<(u64, u64)>],
+    axis: &Axis,
+    scale: &Scale,
+) -> String {
+    let mut d = String::new();
+    let mut joined = false;
+    for (c, r) in rates.iter().enumerate() {
+        let Some((f, n)) = *r else {
+            joined = false;
+            continue;
+        };
+        let start = cols.t0 + cols.span() * c as i64;
+        let (xa, xb) = (axis.x(start), axis.x(start + cols.span()));
+        let pct = f as f64 * 100.0 / n.max(1) as f64;
+        let y = scale.bottom - pct / scale.top as f64 * (scale.bottom - scale.top_y);
+        if joined {
+            d.push('V');
+        } else {
+            d.push('M');
+            push_num(&mut d, xa);
+            d.push(' ');
+        }
+        push_num(&mut d, y);
+        d.push('H');
+        push_num(&mut d, xb);
+        joined = true;
+    }
+    d
+}
+
 /// An SVG path of rectangles (`M x y h w v h h -w z` each).
 pub(crate) fn path(rects: &[&Rect]) -> String {
     let mut d = String::with_capacity(rects.len() * 24);
@@ -365,6 +451,52 @@ mod tests {
     use super::*;
 
     const T: i64 = 1_795_165_200; // 2026-11-20T09:00:00
+
+    #[test]
+    fn the_rate_line_keeps_each_columns_highest_rate_on_its_own_scale() {
+        // 6 one-minute windows in 3 columns of 2.
+        let cols = Columns::fit(T, T + 300, 60, 3);
+        assert_eq!((cols.per_col, cols.n), (2, 3));
+        let points = [
+            // Column 0: 1 of 100 and 17 of 27: the second is kept.
+            (T, 100, 1),
+            (T + 60, 27, 17),
+            // Column 1: no requests at all: the line breaks.
+            // Column 2: 0 of 5, then 2 of 4 (50%).
+            (T + 240, 5, 0),
+            (T + 300, 4, 2),
+        ];
+        let r = rates(&cols, &points);
+        assert_eq!(r, [Some((17, 27)), None, Some((2, 4))]);
+        let scale = rate_scale(&r, 200.0, 0.0);
+        // 63% rounds up to 64: ticks of 20, up to 80%.
+        assert_eq!((scale.top, scale.step), (80, 20));
+        let axis = Axis {
+            t0: cols.t0,
+            t1: cols.end(),
+            x0: 0.0,
+            x1: 360.0,
+        };
+        // 17/27 = 62.96% of 80% of 200 units: y = 200 - 157.4.
+        assert_eq!(
+            rate_path(&cols, &r, &axis, &scale),
+            "M0 42.6H120M240 75H360"
+        );
+        // Touching columns join with a vertical.
+        let r = [Some((1, 2)), Some((1, 1))];
+        let two = Columns::fit(T, T + 60, 60, 2);
+        let axis = Axis {
+            t0: T,
+            t1: two.end(),
+            x0: 0.0,
+            x1: 100.0,
+        };
+        let scale = rate_scale(&r, 100.0, 0.0);
+        assert_eq!(scale.top, 100);
+        assert_eq!(rate_path(&two, &r, &axis, &scale), "M0 50H50V0H100");
+        // Nothing failed: the scale still has a top.
+        assert_eq!(rate_scale(&[Some((0, 9))], 1.0, 0.0).top, 1);
+    }
 
     #[test]
     fn axis_maps_the_span_onto_the_plot_and_ticks_at_round_times() {

@@ -610,7 +610,24 @@ fn timeline(r: &Report, b: &mut String) {
         b.push_str("<p>No failure carries a time: nothing to draw.</p>\n");
         return;
     };
-    let (x0, x1, top, bottom) = PLOT;
+    // The clients' 5xx rate, where access logs were read: (window start,
+    // requests, 5xx).
+    let client: Vec<(i64, u64, u64)> = r
+        .client_impact
+        .iter()
+        .flat_map(|ci| &ci.timeline)
+        .filter_map(|w| {
+            let failed = w.statuses.range(500..).map(|(_, n)| n).sum();
+            Some((secs(&w.start)?, w.requests, failed))
+        })
+        .collect();
+    let first = client.iter().map(|p| p.0).fold(first, i64::min);
+    let last = client.iter().map(|p| p.0).fold(last, i64::max);
+    let (x0, mut x1, top, bottom) = PLOT;
+    if !client.is_empty() {
+        // Room for the rate axis on the right.
+        x1 -= 40.0;
+    }
     let cols = Columns::fit(first, last, r.window_seconds, MAX_COLS);
     let axis = Axis {
         t0: cols.t0,
@@ -758,6 +775,9 @@ fn timeline(r: &Report, b: &mut String) {
             html(&label)
         );
     }
+    if !client.is_empty() {
+        client_rate(&cols, &axis, &client, b);
+    }
     x_axis(&axis, bottom, 8, b);
     let _ = writeln!(
         b,
@@ -778,12 +798,25 @@ fn timeline(r: &Report, b: &mut String) {
             id = html(&c.cause)
         );
     }
+    if !client.is_empty() {
+        b.push_str(
+            "<li class=\"client\"><span class=\"swatch rate\"></span>clients' 5xx rate (right axis)</li>",
+        );
+    }
     b.push_str("</ul>\n<figcaption class=\"note\">");
     let _ = write!(
         b,
         "Failed requests per {}, stacked by cause",
         html(&r.window)
     );
+    if !client.is_empty() {
+        b.push_str(
+            "; the dashed line: the share of the access logs' requests answered with a 5xx, in % on the right axis",
+        );
+        if cols.per_col > 1 {
+            b.push_str(" (each column's highest)");
+        }
+    }
     if cols.per_col > 1 {
         let _ = write!(
             b,
@@ -797,6 +830,44 @@ fn timeline(r: &Report, b: &mut String) {
     }
     b.push_str(
         ". Shaded: the incidents. Drag across the chart to zoom the tables to a time range.</figcaption>\n</figure>\n",
+    );
+}
+
+/// The clients' 5xx rate per column on its own axis at the right of the
+/// plot, in %.
+fn client_rate(cols: &Columns, axis: &Axis, points: &[(i64, u64, u64)], b: &mut String) {
+    let (_, _, top, bottom) = PLOT;
+    let rates = chart::rates(cols, points);
+    let scale = chart::rate_scale(&rates, bottom, top);
+    let _ = write!(
+        b,
+        "<g class=\"rate\"><line class=\"axis\" x1=\"{x}\" x2=\"{x}\" y1=\"{}\" y2=\"{}\"/>",
+        chart::num(top),
+        chart::num(bottom),
+        x = chart::num(axis.x1)
+    );
+    for v in scale.ticks() {
+        let y = chart::num(scale.y(v));
+        let _ = write!(
+            b,
+            "<line class=\"axis\" x1=\"{}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\"/>\
+             <text class=\"tick\" x=\"{}\" y=\"{}\">{v}%</text>",
+            chart::num(axis.x1),
+            chart::num(axis.x1 + 4.0),
+            chart::num(axis.x1 + 6.0),
+            chart::num(scale.y(v) + 5.0),
+        );
+    }
+    let (failed, requests) = points
+        .iter()
+        .fold((0u64, 0u64), |(f, r), p| (f + p.2, r + p.1));
+    let _ = write!(
+        b,
+        "<path class=\"rate-line\" id=\"client-rate\" d=\"{}\"><title>clients' 5xx rate: {} of {} {} over the span</title></path></g>",
+        chart::rate_path(cols, &rates, axis, &scale),
+        thousands(failed),
+        thousands(requests),
+        plural(requests, "request", "requests"),
     );
 }
 
