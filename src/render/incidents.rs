@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::words::{plural, thousands, truncate};
+use super::words::{logged_by, plural, thousands, truncate};
 use crate::bytes::escape;
 use crate::report::{IncidentReport, Report};
 
@@ -189,20 +189,7 @@ fn paragraph(
             format!("; routes {routes}")
         }
     )?;
-    let logged: Vec<String> = inc
-        .servers
-        .0
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(s, &n)| {
-            let what = if !s.is_gateway() {
-                plural(n, "line", "lines")
-            } else {
-                plural(n, "request", "requests")
-            };
-            format!("{} ({} {what})", s.name(), thousands(n))
-        })
-        .collect();
+    let logged = logged_by(&inc.servers);
     if logged.len() > 1 {
         writeln!(out, "   {:<11}{}", "logged by", logged.join(", "))?;
     }

@@ -28,3 +28,22 @@ pub(crate) fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// The servers that logged something, each with how much: `nginx (80
+/// requests), php-fpm (3 lines)`; a gateway's lines are failed requests,
+/// another server's only lines about them.
+pub(crate) fn logged_by(servers: &crate::report::ServerCounts) -> Vec<String> {
+    servers
+        .0
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(s, &n)| {
+            let what = if s.is_gateway() {
+                plural(n, "request", "requests")
+            } else {
+                plural(n, "line", "lines")
+            };
+            format!("{} ({} {what})", s.name(), thousands(n))
+        })
+        .collect()
+}

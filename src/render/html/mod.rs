@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::incidents::{duration, seconds_between};
 use super::text::summary;
-use super::words::{plural, thousands, truncate};
+use super::words::{logged_by, plural, thousands, truncate};
 use crate::event::Server;
 use crate::parse::time;
 use crate::report::{CauseReport, IncidentReport, Report};
@@ -470,20 +470,7 @@ fn card(i: usize, inc: &IncidentReport, r: &Report, b: &mut String) {
             format!("; routes {routes}")
         }
     );
-    let logged: Vec<String> = inc
-        .servers
-        .0
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(s, &n)| {
-            let what = if !s.is_gateway() {
-                plural(n, "line", "lines")
-            } else {
-                plural(n, "request", "requests")
-            };
-            format!("{} ({} {what})", s.name(), thousands(n))
-        })
-        .collect();
+    let logged = logged_by(&inc.servers);
     if logged.len() > 1 {
         let _ = writeln!(b, "<dt>logged by</dt><dd>{}</dd>", logged.join(", "));
     }
