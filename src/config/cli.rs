@@ -105,7 +105,9 @@ Examples:
 
 /// Why is the site returning 502/503/504? upcause reads nginx, Apache httpd
 /// and php-fpm error logs and ranks the upstream failure causes: which
-/// upstream failed, how, on which routes, when, and what to change.
+/// upstream failed, how, on which routes, when, the root cause and its
+/// echoes, and what to change. Access logs beside them say what clients
+/// got; the kernel log and the servers' configuration explain more.
 #[derive(Debug, Parser)]
 #[command(name = "upcause", version, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
@@ -117,7 +119,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Analyze error logs and rank the causes of 502/503/504 responses.
+    /// Analyze error, access and kernel logs and rank the causes of 502/503/504 responses.
     #[command(after_help = ANALYZE_AFTER_HELP)]
     Analyze(AnalyzeArgs),
     /// Print the catalog of causes, or one cause's entry: meaning, status
