@@ -285,7 +285,7 @@ impl<'a> Sequencer<'a> {
         let route_of =
             |id: u32| (id != NO_KEY).then(|| (keys.routes.get(id), keys.routes.hash(id)));
         for c in &scan.client_counts {
-            agg.clients(route_of(c.route), c.status, u64::from(c.count));
+            agg.clients(route_of(c.key), c.status, u64::from(c.count));
         }
         for r in &scan.requests {
             agg.client_request(r, route_of(r.route).map_or(0, |(_, h)| h));
@@ -294,7 +294,7 @@ impl<'a> Sequencer<'a> {
             agg.client_second(c.time, c.status, u64::from(c.count));
         }
         for c in &scan.client_upstreams {
-            agg.client_upstream(keys.upstreams.get(c.upstream), c.status, u64::from(c.count));
+            agg.client_upstream(keys.upstreams.get(c.key), c.status, u64::from(c.count));
         }
         for t in &scan.timings {
             if let Some(route) = route_of(t.route) {

@@ -40,15 +40,34 @@ pub struct Leading {
     pub end: usize,
 }
 
-/// Access-log requests of one route and status in a chunk.
+/// Access-log requests of one key (a route, an upstream address) and
+/// status in a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientCount {
-    /// Route key in the chunk's table, or [`NO_KEY`].
-    pub route: u32,
+pub struct StatusCount {
+    /// The key in the chunk's route or upstream table, or [`NO_KEY`].
+    pub key: u32,
     /// The status the clients got.
     pub status: u16,
     /// How many.
     pub count: u32,
+}
+
+/// Where each (key, status) of a chunk is in its list of [`StatusCount`]s.
+type StatusSlots = hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>;
+
+/// Counts one request of `key` and `status` in `list`, found through
+/// `slots`.
+#[inline]
+fn count_status(slots: &mut StatusSlots, list: &mut Vec<StatusCount>, key: u32, status: u16) {
+    let slot = *slots.entry((key, status)).or_insert_with(|| {
+        list.push(StatusCount {
+            key,
+            status,
+            count: 0,
+        });
+        list.len() as u32 - 1
+    });
+    list[slot as usize].count += 1;
 }
 
 /// Access-log requests that ended in one second with one status in a
@@ -58,18 +77,6 @@ pub struct ClientSecond {
     /// Seconds since 1970-01-01T00:00:00 of the log's own clock.
     pub time: i64,
     /// The status the clients got (5xx, 499), or 0 for any other.
-    pub status: u16,
-    /// How many.
-    pub count: u32,
-}
-
-/// Access-log requests whose last attempt went to one upstream address,
-/// with one status, in a chunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientUpstream {
-    /// The address's key in the chunk's upstream table.
-    pub upstream: u32,
-    /// The status the clients got.
     pub status: u16,
     /// How many.
     pub count: u32,
@@ -110,13 +117,13 @@ pub struct Scan {
     /// retry absorbed), in order.
     pub requests: Vec<ClientRequest>,
     /// Every access-log line of the chunk, counted by route and status.
-    pub client_counts: Vec<ClientCount>,
+    pub client_counts: Vec<StatusCount>,
     /// Every timed access-log line of the chunk, counted by second and
     /// status (5xx and 499 apart, the others together).
     pub client_seconds: Vec<ClientSecond>,
     /// Every access-log line with an `$upstream_addr`, counted by its
     /// last attempt's address and status.
-    pub client_upstreams: Vec<ClientUpstream>,
+    pub client_upstreams: Vec<StatusCount>,
     /// Durations of the 5xx access lines, and of one in eight of the
     /// others (chosen by their request line), with their routes.
     pub timings: Vec<Timing>,
@@ -197,10 +204,10 @@ pub struct Scanner<'c> {
     detector: Detector,
     /// Where each (route, status) of the chunk is in
     /// [`Scan::client_counts`].
-    count_slots: hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>,
+    count_slots: StatusSlots,
     /// Where each (upstream, status) of the chunk is in
     /// [`Scan::client_upstreams`].
-    upstream_slots: hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>,
+    upstream_slots: StatusSlots,
     /// A hard-wrapped record's lines joined (see [`Scanner::rewrap`]).
     wrap_buf: Vec<u8>,
     /// The hard-wrapped record joined last in the chunk being scanned.
@@ -428,18 +435,12 @@ impl<'c> Scanner<'c> {
         } else {
             NO_KEY
         };
-        let slot = *self
-            .count_slots
-            .entry((route, a.status))
-            .or_insert_with(|| {
-                out.client_counts.push(ClientCount {
-                    route,
-                    status: a.status,
-                    count: 0,
-                });
-                out.client_counts.len() as u32 - 1
-            });
-        out.client_counts[slot as usize].count += 1;
+        count_status(
+            &mut self.count_slots,
+            &mut out.client_counts,
+            route,
+            a.status,
+        );
         if let Some(t) = time {
             let status = if a.status >= 500 || a.status == 499 {
                 a.status
@@ -468,18 +469,12 @@ impl<'c> Scanner<'c> {
             && addr != b"-"
         {
             let upstream = self.upstreams.intern(addr);
-            let slot = *self
-                .upstream_slots
-                .entry((upstream, a.status))
-                .or_insert_with(|| {
-                    out.client_upstreams.push(ClientUpstream {
-                        upstream,
-                        status: a.status,
-                        count: 0,
-                    });
-                    out.client_upstreams.len() as u32 - 1
-                });
-            out.client_upstreams[slot as usize].count += 1;
+            count_status(
+                &mut self.upstream_slots,
+                &mut out.client_upstreams,
+                upstream,
+                a.status,
+            );
         }
         let attempts = Attempts::read(
             a.upstream_status,
