@@ -632,6 +632,40 @@ fn incident(
     })
 }
 
+/// The named upstreams of `ups`, as text.
+fn upstream_names(ups: &Counts, upstreams: &Interner) -> Vec<String> {
+    ups.iter()
+        .filter(|&(u, _)| u != OTHER && u != NO_KEY)
+        .map(|(u, _)| String::from_utf8_lossy(upstreams.key(u)).into_owned())
+        .collect()
+}
+
+/// True for a FastCGI upstream (nginx's `fastcgi://` and `unix:`, Apache's
+/// `fcgi://`): one a php-fpm pool may serve.
+fn is_fastcgi(upstream: &str) -> bool {
+    ["fastcgi://", "unix:", "fcgi://"]
+        .iter()
+        .any(|p| upstream.starts_with(p))
+}
+
+/// `server`'s cells that can explain an incident from `start` to `end`:
+/// those from [`FPM_BEFORE`] seconds before its start to its end, in
+/// windows of `w` seconds.
+fn cells_explaining<'a>(
+    windows: &'a [(i64, &'a [Cell])],
+    start: LocalTime,
+    end: LocalTime,
+    w: i64,
+    server: Server,
+) -> impl Iterator<Item = &'a Cell> {
+    let from = start.0.saturating_sub(FPM_BEFORE);
+    windows
+        .iter()
+        .filter(move |(s, _)| s.saturating_add(w) > from && *s <= end.0)
+        .flat_map(|(_, cs)| cs.iter())
+        .filter(move |c| c.key.server == server && c.last.0 >= from && c.first <= end)
+}
+
 /// The php-fpm lines that explain an incident on these upstreams: their
 /// earliest cause, how many lines, and the first line of each cause. A
 /// pool is behind an upstream when the upstream's address names it (a
@@ -647,24 +681,12 @@ fn fpm_evidence(
     upstreams: &Interner,
     w: i64,
 ) -> Option<FromOtherLogs> {
-    let fastcgi: Vec<String> = ups
-        .iter()
-        .filter(|&(u, _)| u != OTHER && u != NO_KEY)
-        .map(|(u, _)| String::from_utf8_lossy(upstreams.key(u)).into_owned())
-        .filter(|u| {
-            u.starts_with("fastcgi://") || u.starts_with("unix:") || u.starts_with("fcgi://")
-        })
-        .collect();
+    let mut fastcgi = upstream_names(ups, upstreams);
+    fastcgi.retain(|u| is_fastcgi(u));
     if fastcgi.is_empty() {
         return None;
     }
-    let from = start.0.saturating_sub(FPM_BEFORE);
-    let cells: Vec<&Cell> = windows
-        .iter()
-        .filter(|(s, _)| s.saturating_add(w) > from && *s <= end.0)
-        .flat_map(|(_, cs)| cs.iter())
-        .filter(|c| c.key.server == Server::PhpFpm && c.last.0 >= from && c.first <= end)
-        .collect();
+    let cells: Vec<&Cell> = cells_explaining(windows, start, end, w, Server::PhpFpm).collect();
     let pool = |c: &Cell| -> String {
         let k = String::from_utf8_lossy(upstreams.key(c.key.upstream)).into_owned();
         k.strip_prefix("php-fpm:").unwrap_or("").to_string()
@@ -719,15 +741,8 @@ fn kernel_evidence(
     upstreams: &Interner,
     w: i64,
 ) -> Option<(FromOtherLogs, String)> {
-    let from = start.0.saturating_sub(FPM_BEFORE);
-    let names: Vec<String> = ups
-        .iter()
-        .filter(|&(u, _)| u != OTHER && u != NO_KEY)
-        .map(|(u, _)| String::from_utf8_lossy(upstreams.key(u)).into_owned())
-        .collect();
-    let fastcgi = names
-        .iter()
-        .any(|u| u.starts_with("fastcgi://") || u.starts_with("unix:") || u.starts_with("fcgi://"));
+    let names = upstream_names(ups, upstreams);
+    let fastcgi = names.iter().any(|u| is_fastcgi(u));
     let port_of = |u: &str| -> Option<String> {
         let rest = u.rsplit_once(':')?.1;
         let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
@@ -757,12 +772,7 @@ fn kernel_evidence(
     };
     let mut by_cause: BTreeMap<CauseId, (u8, LocalTime, &Cell)> = BTreeMap::new();
     let mut lines = 0u64;
-    for c in windows
-        .iter()
-        .filter(|(s, _)| s.saturating_add(w) > from && *s <= end.0)
-        .flat_map(|(_, cs)| cs.iter())
-        .filter(|c| c.key.server == Server::Kernel && c.last.0 >= from && c.first <= end)
-    {
+    for c in cells_explaining(windows, start, end, w, Server::Kernel) {
         let Some(wt) = weight(c) else { continue };
         lines += c.attempts;
         let e = by_cause.entry(c.key.cause).or_insert((wt, c.first, c));
