@@ -15,10 +15,24 @@ use crate::aggregate::{Aggregator, CauseStats, Counts, Example, window};
 use crate::catalog::causes::CauseInfo;
 use crate::event::{CauseId, LineStats, LocalTime, PerServer, Server};
 use crate::incidents::{self, Incident};
+use crate::input::clock::format_offset;
 use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::Filters;
 use crate::serverconf::ServerConfig;
 use crate::serverconf::advice::{self, Advice};
+
+/// `s` as one shell word: as it is when it holds only characters no
+/// shell reads specially, else in single quotes.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"/._-+:,@%".contains(&c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
 
 /// Version of the JSON layout; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -77,6 +91,32 @@ pub struct Report {
     /// as their first lines showed.
     #[serde(default)]
     pub skipped_files: Vec<SkippedFile>,
+    /// Logs whose lines explain the incidents only once shifted by whole
+    /// hours or half hours: their clock is likely in another zone. Said,
+    /// never applied (`--tz-offset` applies it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clock_warnings: Vec<ClockWarning>,
+}
+
+/// A log whose clock looks shifted against the web server's (see
+/// [`incidents::clock`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClockWarning {
+    /// The log whose times look shifted (php-fpm's, the kernel's).
+    pub file: String,
+    /// The web server's log its lines line up with once shifted.
+    pub against: String,
+    /// What to add to `file`'s times: `+01:00`.
+    pub offset: String,
+    /// The same in seconds.
+    pub offset_seconds: i64,
+    /// Its lines (one per cause and 10 s window) that explain an incident
+    /// once shifted; none does as written.
+    pub matched: u64,
+    /// Its lines that could explain one.
+    pub lines: u64,
+    /// The option that lines the logs up.
+    pub suggestion: String,
 }
 
 /// A file found in a folder and not read.
@@ -769,6 +809,9 @@ pub struct FileReport {
     pub access_lines: u64,
     /// Why it could not be read, or not to its end.
     pub error: Option<String>,
+    /// The offset `--tz-offset` added to its times (`+01:00`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz_offset: Option<String>,
 }
 
 /// The filters of a report, as the command line set them (times resolved:
@@ -960,6 +1003,7 @@ impl Report {
                         excluded_failures: f.lines.excluded,
                         access_lines: f.lines.access,
                         error: f.error.clone(),
+                        tz_offset: None,
                     }
                 })
                 .collect(),
@@ -986,6 +1030,22 @@ impl Report {
                 .map(|(path, reason)| SkippedFile {
                     path: path.clone(),
                     reason: reason.clone(),
+                })
+                .collect(),
+            clock_warnings: incidents::clock::skews(&found.incidents, &agg.cells, &agg.upstreams)
+                .into_iter()
+                .map(|s| {
+                    let file = file_name(s.file);
+                    let offset = format_offset(s.seconds);
+                    ClockWarning {
+                        suggestion: format!("--tz-offset {}={offset}", shell_word(&file)),
+                        against: file_name(s.against),
+                        file,
+                        offset,
+                        offset_seconds: s.seconds,
+                        matched: s.matched,
+                        lines: s.lines,
+                    }
                 })
                 .collect(),
         }

@@ -571,6 +571,7 @@ mod tests {
             excluded_failures: 0,
             error: None,
             access_lines: 0,
+            tz_offset: None,
         };
         Report {
             version: 1,
@@ -591,6 +592,7 @@ mod tests {
             client_impact: None,
             startup_errors: Vec::new(),
             skipped_files: Vec::new(),
+            clock_warnings: Vec::new(),
         }
     }
 

@@ -18,6 +18,7 @@ use crate::check::rules::{self, Policy, Target};
 use crate::error::{Error, Result};
 use crate::event::LocalTime;
 use crate::follow::FollowConfig;
+use crate::input::clock::Shifts;
 use crate::order::Filters;
 use crate::parse::access::{AccessFormats, Plan};
 use crate::parse::time;
@@ -126,6 +127,8 @@ pub struct AnalyzeConfig {
     pub server_config: ServerConfig,
     /// How access-log lines are read (`--access-format`).
     pub access: AccessFormats,
+    /// Which inputs' times are shifted (`--tz-offset`).
+    pub shifts: Shifts,
 }
 
 impl AnalyzeConfig {
@@ -191,6 +194,7 @@ impl AnalyzeConfig {
                 toml.display()
             )));
         }
+        let shifts = Shifts::parse(&a.tz_offset).map_err(Error::Usage)?;
         let server_config = ServerConfig::load(&a.configs)?;
         let access = AccessFormats {
             given: a
@@ -205,6 +209,7 @@ impl AnalyzeConfig {
         Ok(AnalyzeConfig {
             server_config,
             access,
+            shifts,
             recursive: !a.no_recursive,
             paths: a.paths,
             format: ReportFormat::Text,
@@ -338,6 +343,7 @@ impl LintConfig {
             quiet: true,
             configs: a.configs,
             access_format: None,
+            tz_offset: Vec::new(),
         })?;
         analyze.quiet = true;
         Ok(LintConfig {

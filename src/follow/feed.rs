@@ -20,7 +20,7 @@ use crate::aggregate::{Aggregator, CauseStats, window};
 use crate::catalog::Catalog;
 use crate::event::{CauseId, LineStats, LocalTime};
 use crate::order::{Filters, Sequencer};
-use crate::scan::{Scan, Scanner};
+use crate::scan::{InputReading, Scan, Scanner};
 
 use super::alert::{Alerts, Transition};
 use super::metrics::{Metrics, NO_UPSTREAM};
@@ -47,6 +47,8 @@ pub struct Feeder<'a> {
     metrics: Option<Arc<Mutex<Metrics>>>,
     labels: HashMap<u32, String>,
     ended: bool,
+    /// Seconds added to each input's times (`--tz-offset`), by input.
+    shifts: Vec<i64>,
 }
 
 impl<'a> Feeder<'a> {
@@ -85,7 +87,20 @@ impl<'a> Feeder<'a> {
             metrics,
             labels: HashMap::new(),
             ended: false,
+            shifts: Vec::new(),
         }
+    }
+
+    /// Adds `shifts[i]` seconds to the times of input `i` (`--tz-offset`).
+    pub fn with_shifts(mut self, shifts: Vec<i64>) -> Self {
+        for (seq, &shift) in self.seqs.iter_mut().zip(&shifts) {
+            seq.set_input(&InputReading {
+                shift,
+                access: None,
+            });
+        }
+        self.shifts = shifts;
+        self
     }
 
     /// Takes one piece of input `input`; `wall` is the local time now.
@@ -98,6 +113,10 @@ impl<'a> Feeder<'a> {
 
     fn lines(&mut self, input: usize, bytes: &[u8], at: Instant, wall: i64) {
         let w = self.rolling.window;
+        self.scanner.set_input(&InputReading {
+            shift: self.shifts.get(input).copied().unwrap_or(0),
+            access: None,
+        });
         self.scanner.scan(bytes, false, &mut self.scan);
         // Where the lines' log time enters another window.
         let mut home = None;

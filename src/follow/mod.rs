@@ -102,6 +102,8 @@ pub struct FollowConfig {
     pub default_year: i32,
     /// The servers' configuration given with `--config`.
     pub server_config: crate::serverconf::ServerConfig,
+    /// Which files' times are shifted (`--tz-offset`).
+    pub shifts: crate::input::clock::Shifts,
 }
 
 /// Bounds of a time range.
@@ -247,6 +249,12 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         cfg.last,
         Alerts::new(cfg.rules.clone()),
         cfg.metrics.is_some().then(|| Arc::clone(&metrics)),
+    )
+    .with_shifts(
+        cfg.paths
+            .iter()
+            .map(|p| cfg.shifts.rule_for_path(p).map_or(0, |r| r.seconds))
+            .collect(),
     );
     let mut out = Output::new(&cfg)?;
     if let Some(e) = &watch.error
