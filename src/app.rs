@@ -182,12 +182,29 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
             r.given
         ));
     }
+    // The access formats the configuration gives, unless --access-format
+    // gives one for every input.
+    let access_logs = if cfg.access.given.is_none() {
+        crate::serverconf::access::access_logs(&cfg.server_config)
+    } else {
+        Vec::new()
+    };
+    let log_of = |i: &source::InputSpec| match i {
+        source::InputSpec::Path(p) | source::InputSpec::Listed(p) => {
+            crate::serverconf::access::log_for(&access_logs, p)
+        }
+        source::InputSpec::Stdin => None,
+    };
     let reading: Vec<InputReading> = inputs
         .iter()
         .map(|i| InputReading {
             shift: cfg.shifts.seconds_for(i),
-            access: None,
+            access: log_of(i).map(|l| l.plan.clone()),
         })
+        .collect();
+    let formats: Vec<(String, String)> = inputs
+        .iter()
+        .filter_map(|i| Some((i.display_name(), log_of(i)?.describe())))
         .collect();
     let progress = Progress::wanted(cfg.quiet).then(|| {
         let sizes: Option<Vec<u64>> = inputs.iter().map(source::size_on_disk).collect();
@@ -210,6 +227,12 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     let mut report = Report::build(&agg)
         .with_filters(&cfg.filters)
         .with_server_config(&cfg.server_config);
+    for f in &mut report.files {
+        f.access_format = formats
+            .iter()
+            .find(|(name, _)| *name == f.path)
+            .map(|(_, d)| d.clone());
+    }
     if !cfg.shifts.is_empty() {
         for f in &mut report.files {
             let input = match f.path.as_str() {

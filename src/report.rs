@@ -812,6 +812,9 @@ pub struct FileReport {
     /// The offset `--tz-offset` added to its times (`+01:00`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<String>,
+    /// The access format the `--config` gives for it, and where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_format: Option<String>,
 }
 
 /// The filters of a report, as the command line set them (times resolved:
@@ -1004,6 +1007,7 @@ impl Report {
                         access_lines: f.lines.access,
                         error: f.error.clone(),
                         tz_offset: None,
+                        access_format: None,
                     }
                 })
                 .collect(),

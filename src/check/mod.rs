@@ -572,6 +572,7 @@ mod tests {
             error: None,
             access_lines: 0,
             tz_offset: None,
+            access_format: None,
         };
         Report {
             version: 1,

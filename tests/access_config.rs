@@ -1,0 +1,193 @@
+//! Access logs read with the format their server's configuration gives
+//! (`--config`), no `--access-format`: fixtures/access/nginx.conf and
+//! httpd.conf are the configurations the real nginx and Apache of
+//! fixtures/generate-access.sh ran with (their temp dir named
+//! /srv/upcause-access), so each test lays the logs out where they name
+//! them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// A folder holding the configurations (their paths pointed at it) and
+/// the logs where they write them.
+fn layout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for sub in ["nginx/logs", "apache/logs"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    for conf in ["nginx.conf", "httpd.conf"] {
+        let text = std::fs::read_to_string(common::fixture(&format!("access/{conf}"))).unwrap();
+        std::fs::write(
+            d.join(conf),
+            text.replace("/srv/upcause-access", &d.display().to_string()),
+        )
+        .unwrap();
+    }
+    for (from, to) in [
+        ("nginx-error.log", "nginx/logs/error.log"),
+        ("nginx-upstreams.log", "nginx/logs/upstreams.log"),
+        ("nginx-combined.log", "nginx/logs/combined.log"),
+        ("apache-error.log", "apache/logs/error.log"),
+        ("apache-custom.log", "apache/logs/custom.log"),
+    ] {
+        std::fs::copy(common::fixture(&format!("access/{from}")), d.join(to)).unwrap();
+    }
+    dir
+}
+
+fn analyze(args: &[&Path]) -> Value {
+    let out = common::bin()
+        .args(["analyze", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    common::json(&out)
+}
+
+fn joins(r: &Value) -> Vec<(String, u64)> {
+    r["client_impact"]["join"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["method"].as_str().unwrap().into(),
+                j["matched"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn nginx_log_format_and_access_log_from_the_configuration() {
+    let dir = layout();
+    let d = dir.path();
+    let p = |s: &str| -> PathBuf { d.join(s) };
+    let conf = p("nginx.conf");
+    let (error, upstreams) = (p("nginx/logs/error.log"), p("nginx/logs/upstreams.log"));
+    // Without the configuration the custom lines are read as `combined`
+    // up to its end, without $connection: tied by request line only.
+    let plain = analyze(&[&error, &upstreams]);
+    assert_eq!(
+        joins(&plain),
+        [
+            ("connection".into(), 0),
+            ("request".into(), 15),
+            ("route".into(), 0)
+        ]
+    );
+    assert!(plain["files"][1].get("access_format").is_none());
+    // With it: `log_format upstreams` (two-piece pieces joined) for
+    // logs/upstreams.log, so $connection ties each line to its `*N`.
+    let r = analyze(&[Path::new("--config"), &conf, &error, &upstreams]);
+    assert_eq!(
+        joins(&r),
+        [
+            ("connection".into(), 22),
+            ("request".into(), 0),
+            ("route".into(), 0)
+        ]
+    );
+    assert_eq!(r["client_impact"]["requests"], 47);
+    assert_eq!(r["client_impact"]["explained"], 15);
+    assert_eq!(r["client_impact"]["absorbed_requests"], 7);
+    assert_eq!(
+        r["files"][1]["access_format"],
+        format!("upstreams ({c}:15), named at {c}:31", c = conf.display())
+    );
+    // A rotation of it is read alike; `combined` (built in) for the other.
+    std::fs::rename(&upstreams, p("nginx/logs/upstreams.log.1")).unwrap();
+    let combined = p("nginx/logs/combined.log");
+    let r = analyze(&[
+        Path::new("--config"),
+        &conf,
+        &error,
+        &p("nginx/logs/upstreams.log.1"),
+        &combined,
+    ]);
+    assert_eq!(r["client_impact"]["requests"], 94);
+    assert!(
+        r["files"][1]["access_format"]
+            .as_str()
+            .unwrap()
+            .starts_with("upstreams (")
+    );
+    assert_eq!(
+        r["files"][2]["access_format"],
+        format!("combined (built in), named at {}:30", conf.display())
+    );
+}
+
+#[test]
+fn apache_log_format_and_custom_log_from_the_configuration() {
+    let dir = layout();
+    let d = dir.path();
+    let conf = d.join("httpd.conf");
+    let (error, custom) = (
+        d.join("apache/logs/error.log"),
+        d.join("apache/logs/custom.log"),
+    );
+    let plain = analyze(&[&error, &custom]);
+    // `common` reads the start of each line: no balancer member.
+    assert_eq!(plain["client_impact"]["upstreams"], serde_json::json!([]));
+    let r = analyze(&[Path::new("--config"), &conf, &error, &custom]);
+    assert_eq!(
+        r["files"][1]["access_format"],
+        format!("custom ({c}:9), named at {c}:35", c = conf.display())
+    );
+    let ups: Vec<(String, u64)> = r["client_impact"]["upstreams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["upstream"].as_str().unwrap().into(),
+                u["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ups,
+        [
+            ("http://127.0.0.1:18710".into(), 4),
+            ("http://127.0.0.1:18711".into(), 4),
+            ("http://127.0.0.1:18712".into(), 1)
+        ]
+    );
+    assert_eq!(r["client_impact"]["statuses"]["503"], 11);
+}
+
+#[test]
+fn access_format_flag_wins_over_the_configuration() {
+    let dir = layout();
+    let d = dir.path();
+    let out = common::bin()
+        .args(["analyze", "--format", "json", "--config"])
+        .arg(d.join("nginx.conf"))
+        // The real format with $connection read as another variable.
+        .args([
+            "--access-format",
+            "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \
+             $request_time $upstream_addr $upstream_status $upstream_response_time \
+             $upstream_connect_time $upstream_header_time $pid $connection_requests $request_id",
+        ])
+        .arg(d.join("nginx/logs/error.log"))
+        .arg(d.join("nginx/logs/upstreams.log"))
+        .output()
+        .unwrap();
+    let r = common::json(&out);
+    assert!(r["files"][1].get("access_format").is_none());
+    assert_eq!(
+        joins(&r),
+        [
+            ("connection".into(), 0),
+            ("request".into(), 22),
+            ("route".into(), 0)
+        ]
+    );
+}
