@@ -151,6 +151,7 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     let mut agg = Aggregator::new(cfg.window);
     let walk = source::Walk {
         recursive: cfg.recursive,
+        access: cfg.folder_access_logs,
         looks: &crate::parse::looks,
     };
     let source::Expanded {

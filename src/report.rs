@@ -124,8 +124,8 @@ pub struct ClockWarning {
 pub struct SkippedFile {
     /// Its path.
     pub path: String,
-    /// Why: `an access log, not an error log`, `not an error log (unknown
-    /// format)`.
+    /// Why: `not an error or access log (unknown format)`, `an access log, read
+    /// with a --max-rate rule only` (`check`).
     pub reason: String,
 }
 

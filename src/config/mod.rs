@@ -129,6 +129,9 @@ pub struct AnalyzeConfig {
     pub access: AccessFormats,
     /// Which inputs' times are shifted (`--tz-offset`).
     pub shifts: Shifts,
+    /// Directories give their access logs too (`check` only with a
+    /// `max_rate` rule, which judges them).
+    pub folder_access_logs: bool,
 }
 
 impl AnalyzeConfig {
@@ -210,6 +213,7 @@ impl AnalyzeConfig {
             server_config,
             access,
             shifts,
+            folder_access_logs: true,
             recursive: !a.no_recursive,
             paths: a.paths,
             format: ReportFormat::Text,
@@ -299,8 +303,11 @@ impl CheckConfig {
     /// Validates the arguments: every usage error (flags, rules file,
     /// baseline) before any log is read.
     pub fn from_args(a: CheckArgs) -> Result<Self> {
-        let analyze = AnalyzeConfig::from_input(a.input.clone())?;
+        let mut analyze = AnalyzeConfig::from_input(a.input.clone())?;
         let policy = policy(&a, &analyze)?;
+        // An access log fails the gate's --min-recognized unless a
+        // max_rate rule judges its lines: a directory then gives none.
+        analyze.folder_access_logs = !policy.max_rate.is_empty();
         let format = gate_format(a.format);
         Ok(CheckConfig {
             analyze,

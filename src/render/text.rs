@@ -690,7 +690,7 @@ fn notes(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Resul
         note(
             out,
             format!(
-                "note: {} {} not read: {} in a folder without *error*log* files, and {} first lines are no error log's:",
+                "note: {} {} not read: {} in a folder without *error*log* files, and {} first lines are no error or access log's:",
                 thousands(n),
                 plural(n, "file", "files"),
                 plural(n, "it is", "they are"),
