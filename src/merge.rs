@@ -212,9 +212,7 @@ pub fn merge_reports(
         let mut report = Report::build(&m);
         report.client_impact = clients::merged(&impacts, report.window_seconds);
         for c in &mut report.causes {
-            c.client_impact = cause_impacts
-                .get(&c.cause)
-                .and_then(CauseImpact::merged);
+            c.client_impact = cause_impacts.get(&c.cause).and_then(CauseImpact::merged);
         }
         if let Some((f, _)) = filters {
             report.filters = ReportFilters { mixed, ..f };

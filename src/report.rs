@@ -1109,6 +1109,9 @@ impl Report {
                 apache: count(crate::event::Server::Apache),
             };
             c.config = advice::for_cause(cfg, &c.cause, &routes, &upstreams, &logged);
+            if let Some(note) = timing_note(c) {
+                c.fix = format!("{} {note}", c.fix);
+            }
         }
         self
     }
@@ -1117,6 +1120,97 @@ impl Report {
     pub fn has_input_errors(&self) -> bool {
         self.files.iter().any(|f| f.error.is_some())
     }
+}
+
+/// A timeout cause's durations (from the access logs) against the timeout
+/// the configuration sets for its first timed route: `On /api/x/:id the
+/// requests that succeeded took p95 58 s (max 59.6 s) against
+/// proxy_read_timeout 60s (nginx.conf:14): ...`.
+fn timing_note(c: &CauseReport) -> Option<String> {
+    let timing = c.client_impact.as_ref()?.timing.first()?;
+    let advice = c
+        .config
+        .iter()
+        .find(|a| a.route.as_deref() == Some(timing.route.as_str()))
+        .or_else(|| c.config.first())?;
+    let setting = advice
+        .settings
+        .iter()
+        .find(|s| s.name.to_ascii_lowercase().contains("timeout"))?;
+    let limit = timeout_seconds(&setting.value)?;
+    let secs = |x: f64| {
+        if x >= 10.0 {
+            format!("{x:.0} s")
+        } else {
+            format!("{x:.1} s")
+        }
+    };
+    let against = format!(
+        "{} {}{}",
+        setting.name,
+        setting.value,
+        setting
+            .at
+            .as_ref()
+            .map_or(" (the default)".to_string(), |at| format!(" (set at {at})"))
+    );
+    let mut parts = Vec::new();
+    if let Some(ok) = &timing.succeeded {
+        parts.push(format!(
+            "the requests that succeeded took p95 {} (max {})",
+            secs(ok.p95_seconds),
+            secs(ok.max_seconds)
+        ));
+    }
+    if let Some(bad) = &timing.failed {
+        let who = if parts.is_empty() {
+            "the failed requests took"
+        } else {
+            "the failed ones"
+        };
+        parts.push(format!(
+            "{who} p95 {} (max {})",
+            secs(bad.p95_seconds),
+            secs(bad.max_seconds)
+        ));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let verdict = match (&timing.succeeded, &timing.failed) {
+        (Some(ok), _) if ok.p95_seconds >= 0.8 * limit => {
+            "the requests that succeed run close to it: raise it for this route if they are legitimately slow, or make them faster"
+        }
+        (Some(_), _) => {
+            "the requests that succeed are well under it: only some hang, so find those rather than raise the timeout"
+        }
+        (None, Some(bad)) if bad.p95_seconds >= 0.9 * limit => {
+            "they were cut at the timeout, and none succeeded on this route in the sample"
+        }
+        _ => "none succeeded on this route in the sample",
+    };
+    Some(format!(
+        "On {}, {} against {against}: {verdict}.",
+        timing.route,
+        parts.join(", ")
+    ))
+}
+
+/// A timeout value in seconds: nginx's `60s`, `1m`, `500ms`, `60`;
+/// Apache's `60`, `timeout=60`.
+fn timeout_seconds(v: &str) -> Option<f64> {
+    let v = v.rsplit('=').next()?.trim();
+    let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let n: f64 = v[..digits].parse().ok()?;
+    let unit = match &v[digits..] {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return None,
+    };
+    Some(n * unit)
 }
 
 /// The start-up errors, in input order.
@@ -1509,6 +1603,22 @@ fn ranked(keys: &KeyTexts<'_>, counts: &Counts) -> Vec<(String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeout_values() {
+        for (v, secs) in [
+            ("60s", 60.0),
+            ("1m", 60.0),
+            ("500ms", 0.5),
+            ("90", 90.0),
+            ("timeout=2", 2.0),
+        ] {
+            assert_eq!(timeout_seconds(v), Some(secs), "{v}");
+        }
+        assert_eq!(timeout_seconds("1m30s"), None);
+        assert_eq!(shell_word("a/b.log"), "a/b.log");
+        assert_eq!(shell_word("my logs/it's.log"), "'my logs/it'\\''s.log'");
+    }
 
     /// The columns round-trip, and the object form of older reports reads
     /// as the same columns (routes past a cell's slots counted as others).

@@ -191,3 +191,39 @@ fn access_format_flag_wins_over_the_configuration() {
         ]
     );
 }
+
+#[test]
+fn a_timeouts_fix_weighs_its_durations_against_the_configured_timeout() {
+    let dir = layout();
+    let d = dir.path();
+    let conf = d.join("nginx.conf");
+    let r = analyze(&[
+        Path::new("--config"),
+        &conf,
+        &d.join("nginx/logs/error.log"),
+        &d.join("nginx/logs/upstreams.log"),
+    ]);
+    let fix = common::cause(&r, "upstream_timeout")["fix"]
+        .as_str()
+        .unwrap();
+    assert!(
+        fix.ends_with(&format!(
+            "On /timeout/report/:id, the failed requests took p95 1.0 s (max 1.0 s) against \
+             proxy_read_timeout 1s (set at {}:14): they were cut at the timeout, and none \
+             succeeded on this route in the sample.",
+            conf.display()
+        )),
+        "{fix}"
+    );
+    // Without the configuration there is no timeout to weigh them against.
+    let r = analyze(&[
+        &d.join("nginx/logs/error.log"),
+        &d.join("nginx/logs/upstreams.log"),
+    ]);
+    assert!(
+        !common::cause(&r, "upstream_timeout")["fix"]
+            .as_str()
+            .unwrap()
+            .contains("p95")
+    );
+}
