@@ -76,6 +76,7 @@ fn nginx_log_format_and_access_log_from_the_configuration() {
     assert_eq!(
         joins(&plain),
         [
+            ("log_id".into(), 0),
             ("connection".into(), 0),
             ("request".into(), 15),
             ("route".into(), 0)
@@ -88,6 +89,7 @@ fn nginx_log_format_and_access_log_from_the_configuration() {
     assert_eq!(
         joins(&r),
         [
+            ("log_id".into(), 0),
             ("connection".into(), 22),
             ("request".into(), 0),
             ("route".into(), 0)
@@ -185,6 +187,7 @@ fn access_format_flag_wins_over_the_configuration() {
     assert_eq!(
         joins(&r),
         [
+            ("log_id".into(), 0),
             ("connection".into(), 0),
             ("request".into(), 22),
             ("route".into(), 0)
@@ -226,4 +229,79 @@ fn a_timeouts_fix_weighs_its_durations_against_the_configured_timeout() {
             .unwrap()
             .contains("p95")
     );
+}
+
+/// fixtures/logid: a real Apache writing `[R:%L]` in its error log and
+/// `%L` in its access log, laid out where its httpd.conf names them.
+fn logid_layout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("apache/logs")).unwrap();
+    let text = std::fs::read_to_string(common::fixture("logid/httpd.conf")).unwrap();
+    std::fs::write(
+        d.join("httpd.conf"),
+        text.replace("/srv/upcause-logid", &d.display().to_string()),
+    )
+    .unwrap();
+    for (from, to) in [
+        ("apache-error.log", "apache/logs/error.log"),
+        ("apache-access.log", "apache/logs/access.log"),
+    ] {
+        std::fs::copy(common::fixture(&format!("logid/{from}")), d.join(to)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn apache_log_ids_tie_each_client_5xx_to_its_error_lines() {
+    let dir = logid_layout();
+    let d = dir.path();
+    let (error, access) = (
+        d.join("apache/logs/error.log"),
+        d.join("apache/logs/access.log"),
+    );
+    let r = analyze(&[
+        Path::new("--config"),
+        &d.join("httpd.conf"),
+        &error,
+        &access,
+    ]);
+    assert_eq!(
+        joins(&r),
+        [
+            ("log_id".into(), 10),
+            ("connection".into(), 0),
+            ("request".into(), 0),
+            ("route".into(), 0)
+        ]
+    );
+    let ci = &r["client_impact"];
+    assert_eq!(
+        (ci["explained"].as_u64(), ci["unexplained"].as_u64()),
+        (Some(10), Some(0))
+    );
+    // Each cause's clients, as results.tsv says they got them.
+    for (cause, status, n) in [
+        ("upstream_refused", "503", 4),
+        ("upstream_timeout", "502", 3),
+        ("connection_reset", "502", 3),
+    ] {
+        let c = common::cause(&r, cause);
+        assert_eq!(c["count"], n, "{cause}");
+        assert_eq!(c["client_impact"]["statuses"][status], n, "{cause}");
+    }
+    assert_eq!(r["lines"]["unrecognized"], 0);
+    // Without the log id (the access lines read as `common`), the refused
+    // connections' lines name no path: only the route ties the others.
+    let plain = analyze(&[&error, &access]);
+    assert_eq!(
+        joins(&plain),
+        [
+            ("log_id".into(), 0),
+            ("connection".into(), 0),
+            ("request".into(), 0),
+            ("route".into(), 6)
+        ]
+    );
+    assert_eq!(plain["client_impact"]["unexplained"], 4);
 }

@@ -20,6 +20,9 @@ pub struct Head<'a> {
     pub tid: Option<u64>,
     /// nginx connection number (`*N`).
     pub cid: Option<u64>,
+    /// Apache's request log id (`[R:...]` where `ErrorLogFormat` has
+    /// `%L`, the access log's `%L`); empty when none is written.
+    pub log_id: &'a [u8],
     /// Everything after the prefix.
     pub body: &'a [u8],
 }
@@ -36,6 +39,7 @@ impl<'a> Head<'a> {
             pid: None,
             tid: None,
             cid: None,
+            log_id: b"",
             body,
         }
     }

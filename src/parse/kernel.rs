@@ -71,6 +71,7 @@ fn make(time: Option<LocalTime>, body: &[u8]) -> Head<'_> {
         pid: None,
         tid: None,
         cid: None,
+        log_id: b"",
         body,
     }
 }

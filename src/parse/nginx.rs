@@ -172,6 +172,7 @@ pub fn head_after_time_cached<'a>(
         pid: u32::try_from(pid).ok(),
         tid: Some(tid),
         cid,
+        log_id: b"",
         body: b,
     })
 }
@@ -216,6 +217,7 @@ pub fn head_from_connection(b: &[u8]) -> Option<Head<'_>> {
     }
     Some(Head {
         cid: Some(cid),
+        log_id: b"",
         ..Head::bare(Server::Nginx, body)
     })
 }

@@ -540,6 +540,7 @@ impl<'c> Scanner<'c> {
                 && a.duration_ms.is_none(),
             connection: a.connection,
             request,
+            log_id: request_hash(a.request_id),
             route,
             line,
         });
@@ -740,6 +741,7 @@ impl<'c> Scanner<'c> {
             join: JoinKey {
                 connection: head.cid,
                 request: line_hash,
+                log_id: request_hash(head.log_id),
             },
         });
     }
