@@ -273,3 +273,18 @@ fn follow_shifts_the_followed_files_it_is_told_to() {
         "2026-12-06T14:38:32"
     );
 }
+
+#[test]
+fn the_html_page_says_it_too() {
+    let out = run(&["--format", "html", NGINX, FPM]);
+    let page = common::stdout(&out);
+    assert!(
+        page.contains(
+            "<p class=\"note\">fixtures/tz/php-fpm.log's times look off by +01:00: none of its 9 \
+             lines fall within the incidents of fixtures/tz/nginx-error.log as written, 9 do once \
+             shifted. Times are compared as written: <code>--tz-offset \
+             fixtures/tz/php-fpm.log=+01:00</code> lines them up.</p>"
+        ),
+        "{page}"
+    );
+}
