@@ -71,7 +71,6 @@ fn make(time: Option<LocalTime>, body: &[u8]) -> Head<'_> {
         pid: None,
         tid: None,
         cid: None,
-        log_id: b"",
         body,
     }
 }

@@ -172,7 +172,6 @@ pub fn head_after_time_cached<'a>(
         pid: u32::try_from(pid).ok(),
         tid: Some(tid),
         cid,
-        log_id: b"",
         body: b,
     })
 }
@@ -217,7 +216,6 @@ pub fn head_from_connection(b: &[u8]) -> Option<Head<'_>> {
     }
     Some(Head {
         cid: Some(cid),
-        log_id: b"",
         ..Head::bare(Server::Nginx, body)
     })
 }

@@ -61,7 +61,6 @@ fn make<'a>(time: Option<time::LocalTime>, level: &'a [u8], body: &'a [u8]) -> H
         pid: None,
         tid: None,
         cid: None,
-        log_id: b"",
         body,
     }
 }

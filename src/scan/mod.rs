@@ -540,7 +540,11 @@ impl<'c> Scanner<'c> {
                 && a.duration_ms.is_none(),
             connection: a.connection,
             request,
-            log_id: request_hash(a.request_id),
+            log_id: if a.request_id.is_empty() {
+                0
+            } else {
+                parse::apache::log_id_hash(a.request_id)
+            },
             route,
             line,
         });
@@ -714,7 +718,12 @@ impl<'c> Scanner<'c> {
         // The request line is hashed once: for the retries' key and for
         // the access log's join.
         let line_hash = c.request.map_or(0, request_hash);
-        let request = match (head.cid, c.request) {
+        // nginx's `*N`, or Apache's request log id (see `Head::cid`).
+        let (connection, log_id) = match head.server {
+            Server::Apache => (None, head.cid.unwrap_or(0)),
+            _ => (head.cid, 0),
+        };
+        let request = match (connection, c.request) {
             (Some(cid), Some(_)) => {
                 let hash =
                     foldhash::fast::FixedState::default().hash_one((head.pid, cid, line_hash));
@@ -739,9 +748,9 @@ impl<'c> Scanner<'c> {
             end: end as u32,
             lines,
             join: JoinKey {
-                connection: head.cid,
+                connection,
                 request: line_hash,
-                log_id: request_hash(head.log_id),
+                log_id,
             },
         });
     }
