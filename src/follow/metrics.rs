@@ -85,6 +85,10 @@ pub struct Metrics {
     pub connections_refused: u64,
     /// Failures to accept a connection (the limit on open files reached).
     pub accept_errors: u64,
+    /// Per upstream that was in an incident: whether one is open on it.
+    incident_open: BTreeMap<String, bool>,
+    /// Incidents opened since the start.
+    incidents: u64,
 }
 
 impl Metrics {
@@ -124,6 +128,28 @@ impl Metrics {
         *self.failures.entry((cause, label.to_string())).or_default() += n;
     }
 
+    /// The incidents: how many opened since the start, and the upstreams
+    /// of those open now (the others that were in one are 0). Past
+    /// [`MAX_UPSTREAM_LABELS`] upstreams, further ones show as `(other)`.
+    pub fn set_incidents<'s>(&mut self, opened: u64, open: impl Iterator<Item = &'s str>) {
+        self.incidents = opened;
+        for v in self.incident_open.values_mut() {
+            *v = false;
+        }
+        for u in open {
+            let full = self.incident_open.len() >= MAX_UPSTREAM_LABELS;
+            match self.incident_open.get_mut(u) {
+                Some(v) => *v = true,
+                None if full => {
+                    self.incident_open.insert("(other)".to_string(), true);
+                }
+                None => {
+                    self.incident_open.insert(u.to_string(), true);
+                }
+            }
+        }
+    }
+
     /// The values a scrape shows, to be encoded without holding a lock.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot(Metrics {
@@ -135,6 +161,8 @@ impl Metrics {
             output_dropped: self.output_dropped,
             connections_refused: self.connections_refused,
             accept_errors: self.accept_errors,
+            incident_open: self.incident_open.clone(),
+            incidents: self.incidents,
         })
     }
 }
@@ -224,7 +252,12 @@ impl Collector for Snapshot {
                 counter(&mut family.encode_family(&labels)?, value(f))?;
             }
         }
-        let totals: [(&str, &str, u64); 3] = [
+        let totals: [(&str, &str, u64); 4] = [
+            (
+                "upcause_incidents",
+                "Incidents opened (failures well above the rolling baseline; see --baseline).",
+                m.incidents,
+            ),
             (
                 "upcause_output_dropped",
                 "Output dropped because stdout was not read fast enough (JSON lines; screen or text frames).",
@@ -271,6 +304,20 @@ impl Collector for Snapshot {
                 family
                     .encode_family(&labels)?
                     .encode_gauge(&u64::from(*firing))?;
+            }
+        }
+        if !m.incident_open.is_empty() {
+            let mut family = enc.encode_descriptor(
+                "upcause_incident_open",
+                "1 while an incident is open on the upstream (0 once it closed).",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (upstream, open) in &m.incident_open {
+                let labels = [("upstream", crate::bytes::escape(upstream))];
+                family
+                    .encode_family(&labels)?
+                    .encode_gauge(&u64::from(*open))?;
             }
         }
         Ok(())
@@ -482,6 +529,23 @@ mod tests {
              # TYPE upcause_alert_firing gauge\n\
              upcause_alert_firing{alert=\"any>1/1m\"} 1\n"
         ), "{text}");
+        assert!(text.contains("upcause_incidents_total 0\n"), "{text}");
+        // An incident open on an upstream, then closed: 1, then 0.
+        m.set_incidents(1, ["http://10.0.0.1:80", "pool"].into_iter());
+        let text = m.snapshot().render();
+        assert!(text.contains("upcause_incidents_total 1\n"), "{text}");
+        assert!(text.ends_with(
+            "# HELP upcause_incident_open 1 while an incident is open on the upstream (0 once it closed).\n\
+             # TYPE upcause_incident_open gauge\n\
+             upcause_incident_open{upstream=\"http://10.0.0.1:80\"} 1\n\
+             upcause_incident_open{upstream=\"pool\"} 1\n"
+        ), "{text}");
+        m.set_incidents(1, std::iter::empty());
+        let text = m.snapshot().render();
+        assert!(
+            text.contains("upcause_incident_open{upstream=\"pool\"} 0\n"),
+            "{text}"
+        );
         // The newline is shown escaped (`\x0a`), then the backslash is
         // escaped for the exposition format.
         assert!(
