@@ -233,8 +233,11 @@ impl<'a> Feeder<'a> {
         // (Settling may have moved the clock.)
         let now = self.clock.now(at, wall);
         self.rolling.prune(now);
-        let incidents = self.live.update(&mut self.ingest, now, at, self.ended);
         let mut alerts = self.alerts.evaluate(now);
+        // An alert starting to fire looks at the incidents now, so that
+        // it can name the root cause of the one its failures belong to.
+        let force = self.ended || alerts.iter().any(|t| t.state == "firing");
+        let incidents = self.live.update(&mut self.ingest, now, at, force);
         alert::name_roots(&mut alerts, &self.live.open);
         Changes { alerts, incidents }
     }
