@@ -1,8 +1,8 @@
-//! Incidents live in `upcause follow`: the built binary follows a file in a
-//! temporary directory while the test appends a cascade written by real
-//! nginx (`fixtures/incidents/`) in chunks, and reads its JSON lines, its
-//! stderr and its `/metrics`. Every wait is bounded; each test stops only
-//! the child it started.
+//! Incidents and client responses live in `upcause follow`: the built
+//! binary follows a file in a temporary directory while the test appends
+//! logs written by real nginx (`fixtures/incidents/`, `fixtures/access/`)
+//! in chunks, and reads its JSON lines, its stderr and its `/metrics`.
+//! Every wait is bounded; each test stops only the child it started.
 
 mod common;
 
@@ -542,4 +542,94 @@ fn boot_time_places_dmesg_so_the_oom_kill_is_the_root_cause() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(common::stderr(&bad).contains("--boot-time"));
+}
+
+/// Access lines followed live are counted in
+/// `upcause_client_responses_total{status,route,upstream}`: the route
+/// normalized, the upstream the last attempt's address (`--access-format`
+/// gives the custom `log_format`), as `fixtures/access/results.tsv` says
+/// the clients got them.
+#[test]
+fn access_lines_count_client_responses_by_status_route_and_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = empty_log(dir.path(), "access.log");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let format = std::fs::read_to_string(fixture("access/nginx-log_format.txt")).unwrap();
+    let mut f = Follow::start(&[
+        "--format",
+        "json",
+        "--metrics",
+        &addr,
+        "--access-format",
+        format.trim(),
+        log.to_str().unwrap(),
+    ]);
+    let before = metrics(port);
+    assert!(
+        !before.contains("upcause_client_responses_total{"),
+        "{before}"
+    );
+    feed(
+        &fixture("access/nginx-upstreams.log"),
+        &log,
+        10,
+        Duration::from_millis(20),
+    );
+    let series = |body: &str| -> Vec<(String, u64)> {
+        body.lines()
+            .filter_map(|l| l.strip_prefix("upcause_client_responses_total"))
+            .map(|l| {
+                let (labels, n) = l.rsplit_once(' ').unwrap();
+                (labels.to_string(), n.parse().unwrap())
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + PATIENCE;
+    let got = loop {
+        let s = series(&metrics(port));
+        if s.iter().map(|x| x.1).sum::<u64>() >= 47 {
+            break s;
+        }
+        if Instant::now() > deadline {
+            f.fail(&format!("47 client responses in /metrics: {s:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let s = |status: &str, route: &str, up: &str, n: u64| {
+        (
+            format!("{{status=\"{status}\",route=\"{route}\",upstream=\"{up}\"}}"),
+            n,
+        )
+    };
+    assert_eq!(
+        got,
+        [
+            s("200", "/ok/items/:id", "127.0.0.1:18710", 20),
+            // Retried on the second member, which answered.
+            s("200", "/retry/orders/:id", "127.0.0.1:18710", 7),
+            s("502", "/app502/search/:id", "127.0.0.1:18710", 5),
+            s("502", "/both/users/:id", "127.0.0.1:18711", 1),
+            s("502", "/both/users/:id", "127.0.0.1:18712", 1),
+            s("502", "/refused/cart/:id", "127.0.0.1:18711", 6),
+            s("502", "/reset/pay/:id", "127.0.0.1:18710", 4),
+            s("504", "/timeout/report/:id", "127.0.0.1:18710", 3),
+        ]
+    );
+    // Per route and status, what the clients got (results.tsv).
+    let tsv = std::fs::read_to_string(fixture("access/results.tsv")).unwrap();
+    for row in tsv.lines().skip(1) {
+        let c: Vec<&str> = row.split('\t').collect();
+        let n: u64 = got
+            .iter()
+            .filter(|(l, _)| {
+                l.contains(&format!("status=\"{}\"", c[1]))
+                    && l.contains(&format!("route=\"/{}/", c[0]))
+            })
+            .map(|x| x.1)
+            .sum();
+        assert_eq!(n.to_string(), c[2], "{row}");
+    }
+    let (status, _) = f.terminate();
+    assert_eq!(status.code(), Some(0));
 }

@@ -439,6 +439,12 @@ pub struct FollowArgs {
     #[arg(long, value_name = "TIME")]
     pub boot_time: Option<String>,
 
+    /// The access logs' format, as for `analyze`: an nginx `log_format`
+    /// string or directive, or an Apache `LogFormat` string. Default: the
+    /// common formats, detected per line.
+    #[arg(long = "access-format", value_name = "FORMAT")]
+    pub access_format: Option<String>,
+
     /// Only this cause (repeatable); `upcause causes` lists the ids.
     #[arg(long = "cause", value_name = "ID")]
     pub causes: Vec<String>,

@@ -77,6 +77,15 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
             })
         })
         .transpose()?;
+    let access = crate::parse::access::AccessFormats {
+        given: a
+            .access_format
+            .as_deref()
+            .map(|f| crate::parse::access::Plan::compile(f).map(std::sync::Arc::new))
+            .transpose()
+            .map_err(|e| Error::Usage(format!("invalid --access-format: {e}")))?,
+        ..Default::default()
+    };
     let rules = a
         .alerts
         .iter()
@@ -139,6 +148,7 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
         color,
         default_year: Local::now().year(),
         boot_time,
+        access,
         incident_quiet,
         baseline,
         server_config,

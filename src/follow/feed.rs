@@ -20,6 +20,7 @@ use crate::aggregate::{Aggregator, CauseStats, window};
 use crate::catalog::Catalog;
 use crate::event::{CauseId, LineStats, LocalTime};
 use crate::order::{Filters, Sequencer};
+use crate::parse::access::AccessFormats;
 use crate::scan::{Scan, Scanner};
 
 use super::alert::{self, Alerts, Transition};
@@ -70,13 +71,14 @@ pub struct Feeder<'a> {
 
 impl<'a> Feeder<'a> {
     /// One input per name; `window` and `last` in seconds; `boot` places
-    /// the kernel log's uptime stamps.
+    /// the kernel log's uptime stamps; `access` reads access lines.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         catalog: &'a Catalog,
         filters: &'a Filters,
         default_year: i32,
         boot: Option<LocalTime>,
+        access: AccessFormats,
         names: &[String],
         window: i64,
         last: i64,
@@ -88,14 +90,19 @@ impl<'a> Feeder<'a> {
         let seqs = names
             .iter()
             .map(|name| {
-                let mut s = Sequencer::new(catalog, filters, default_year).with_boot_time(boot);
+                let mut s = Sequencer::new(catalog, filters, default_year)
+                    .with_boot_time(boot)
+                    .with_client_series(metrics.is_some());
                 s.begin_input(name.clone(), &mut ingest);
                 s
             })
             .collect();
         let causes = CauseId::all().count();
         Feeder {
-            scanner: Scanner::new(catalog, default_year).with_boot_time(boot),
+            scanner: Scanner::new(catalog, default_year)
+                .with_boot_time(boot)
+                .with_access(access)
+                .with_client_series(metrics.is_some()),
             scan: Scan::default(),
             part: Scan::default(),
             seqs,
@@ -170,6 +177,16 @@ impl<'a> Feeder<'a> {
     /// Takes the batch's counters out of the ingest aggregator and places
     /// them: totals, metrics, alerts, rolling window.
     fn settle(&mut self, home: Option<i64>, at: Instant, wall: i64) {
+        if !self.ingest.client_series.is_empty() {
+            let series = std::mem::take(&mut self.ingest.client_series);
+            if let Some(mut m) = self.metrics.as_ref().and_then(|m| m.lock().ok()) {
+                for s in series {
+                    let route = s.route.as_deref().map(String::from_utf8_lossy);
+                    let upstream = s.upstream.as_deref().map(String::from_utf8_lossy);
+                    m.add_client(s.status, route.as_deref(), upstream.as_deref(), s.count);
+                }
+            }
+        }
         let mut batch: Vec<(usize, CauseStats)> = Vec::new();
         for (i, c) in self.ingest.causes.iter_mut().enumerate() {
             if c.attempts > 0 || c.count > 0 {
@@ -299,6 +316,7 @@ mod tests {
             filters,
             2026,
             None,
+            AccessFormats::default(),
             &names,
             60,
             last,

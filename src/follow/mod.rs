@@ -104,6 +104,8 @@ pub struct FollowConfig {
     pub default_year: i32,
     /// When the machine booted, for the kernel log's uptime stamps.
     pub boot_time: Option<LocalTime>,
+    /// How access-log lines are read (`--access-format`).
+    pub access: crate::parse::access::AccessFormats,
     /// Seconds of log time without a failure that close an incident.
     pub incident_quiet: i64,
     /// Seconds of log time the incidents' baseline spans.
@@ -263,6 +265,7 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         &cfg.filters,
         cfg.default_year,
         cfg.boot_time,
+        cfg.access.clone(),
         &names,
         cfg.window,
         cfg.last,
