@@ -478,6 +478,45 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_of_hours_read_at_once_tells_every_incident_in_it() {
+        let catalog = Catalog::new();
+        let filters = Filters::default();
+        let mut f = feeder(&catalog, &filters, 900);
+        let t0 = Instant::now();
+        // Two outages three hours apart, read in one batch: both are
+        // found before the first leaves the baseline, and both are over.
+        let mut log = String::new();
+        for (hour, up) in [("07", 1), ("10", 2)] {
+            for i in 0..10u32 {
+                log.push_str(&line(0, i, 10 + i, up).replace("10:00:", &format!("{hour}:00:")));
+            }
+        }
+        f.feed(0, Piece::Lines(log.as_bytes()), t0, wall());
+        let later = t0 + std::time::Duration::from_secs(120);
+        let ch = f.tick(later, wall());
+        let told: Vec<(&str, u64, &str)> = ch
+            .incidents
+            .iter()
+            .map(|e| (e.event, e.id, e.incident.start.as_str()))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                ("incident_open", 1, "2026-11-20T07:00:00"),
+                ("incident_open", 2, "2026-11-20T10:00:00"),
+                ("incident_close", 1, "2026-11-20T07:00:00"),
+                ("incident_close", 2, "2026-11-20T10:00:00"),
+            ]
+        );
+        // The hour before 10:00 is all the past that is kept.
+        assert!(f.ingest.cells.windows().iter().all(|w| {
+            w.0 >= crate::parse::time::parse_user("2026-11-20 09:00")
+                .unwrap()
+                .0
+        }));
+    }
+
+    #[test]
     fn a_record_split_over_two_reads_is_one_failure() {
         let catalog = Catalog::new();
         let filters = Filters::default();

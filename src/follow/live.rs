@@ -175,7 +175,8 @@ impl Live {
             return Vec::new();
         }
         self.next_find = Some(at + FIND_EVERY);
-        self.prune(agg, now);
+        // Found before the past is forgotten: a burst read at once (a log
+        // read from its start) may hold hours, all of it looked at once.
         let found = incidents::find(agg);
         let reports = report::incident_reports(agg, &found.incidents);
         let close_after = self.close_after(agg);
@@ -232,6 +233,7 @@ impl Live {
                 events.push(event("incident_update", t, None, &iso));
             }
         }
+        self.prune(agg, now);
         events
     }
 
