@@ -201,6 +201,7 @@ impl<'a> Feeder<'a> {
         if batch.is_empty() {
             return;
         }
+        self.live.touch();
         if let Some(t) = batch.iter().filter_map(|(_, c)| c.last).max() {
             self.clock.observe(t.0, at, wall);
         }

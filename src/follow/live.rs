@@ -114,6 +114,8 @@ pub struct Live {
     /// Least time between two updates of an incident.
     pub update_every: Duration,
     next_find: Option<Instant>,
+    /// Failures were counted since incidents were last looked for.
+    dirty: bool,
     /// Open incidents, oldest first.
     pub open: Vec<Tracked>,
     /// The latest closed ones, oldest first.
@@ -133,11 +135,17 @@ impl Live {
             baseline,
             update_every,
             next_find: None,
+            dirty: false,
             open: Vec::new(),
             closed: VecDeque::new(),
             told_until: i64::MIN,
             opened: 0,
         }
+    }
+
+    /// Failures were counted: incidents are to be looked for again.
+    pub fn touch(&mut self) {
+        self.dirty = true;
     }
 
     /// Seconds without a failure after which an incident closes.
@@ -162,8 +170,9 @@ impl Live {
     }
 
     /// Looks for incidents in `agg` at log time `now` (at most once a
-    /// second unless `force`), and returns what opened, changed and
-    /// closed.
+    /// second unless `force`, and only when failures were counted since
+    /// the last look: the same cells give the same incidents), and returns
+    /// what opened, changed and closed.
     pub fn update(
         &mut self,
         agg: &mut Aggregator,
@@ -177,13 +186,19 @@ impl Live {
         self.next_find = Some(at + FIND_EVERY);
         // Found before the past is forgotten: a burst read at once (a log
         // read from its start) may hold hours, all of it looked at once.
-        let found = incidents::find(agg);
-        let reports = report::incident_reports(agg, &found.incidents);
+        let (found, reports) = if self.dirty || force {
+            self.dirty = false;
+            let found = incidents::find(agg).incidents;
+            let reports = report::incident_reports(agg, &found);
+            (found, reports)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let close_after = self.close_after(agg);
         let iso = LocalTime(now).iso();
         let mut events = Vec::new();
         let mut seen = vec![false; self.open.len()];
-        for (inc, rep) in found.incidents.iter().zip(reports) {
+        for (inc, rep) in found.iter().zip(reports) {
             let (s, e) = (inc.start.0, inc.end.0);
             let overlaps = |t: &Tracked| s <= t.end && e >= t.start;
             if let Some(k) = self.open.iter().position(overlaps) {
