@@ -633,3 +633,76 @@ fn access_lines_count_client_responses_by_status_route_and_upstream() {
     let (status, _) = f.terminate();
     assert_eq!(status.code(), Some(0));
 }
+
+/// A log followed `--from-start` gives the incidents `analyze` gives, on
+/// every single-file incident fixture (those over before the log's end
+/// close by quiet, the last at exit).
+#[test]
+fn from_start_the_incidents_are_those_of_analyze() {
+    for name in [
+        "backend_restart.log",
+        "cascade_2.log",
+        "cascade_3.log",
+        "fpm_dynamic.log",
+        "fpm_ondemand.log",
+        "two_outages.log",
+    ] {
+        let src = fixture(&format!("incidents/{name}"));
+        let want = analyzed(&[&src], &[]);
+        assert!(!want.is_empty(), "{name}");
+        let mut f = Follow::start(&["--format", "json", "--from-start", src.to_str().unwrap()]);
+        // The first report comes after the first look for incidents.
+        f.json_where("the first report", PATIENCE, |v| v.get("final").is_some());
+        let (status, _) = f.terminate();
+        assert_eq!(status.code(), Some(0));
+        let events: Vec<Value> = f
+            .seen
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v.get("event").is_some())
+            .collect();
+        let opened: Vec<&Value> = events
+            .iter()
+            .filter(|v| v["event"] == "incident_open")
+            .collect();
+        let mut closed: Vec<&Value> = events
+            .iter()
+            .filter(|v| v["event"] == "incident_close")
+            .collect();
+        assert_eq!(opened.len(), want.len(), "{name}: {events:#?}");
+        closed.sort_by_key(|v| v["start"].as_str().unwrap().to_string());
+        assert_eq!(closed.len(), want.len(), "{name}");
+        for (got, want) in closed.iter().zip(&want) {
+            for key in [
+                "start",
+                "end",
+                "peak",
+                "failed_requests",
+                "echoes",
+                "causes",
+                "upstreams",
+                "routes",
+                "servers",
+            ] {
+                assert_eq!(got[key], want[key], "{name}: {key}");
+            }
+            assert_eq!(
+                got["root_cause"]["cause"], want["root_cause"]["cause"],
+                "{name}"
+            );
+            assert_eq!(
+                got["root_cause"]["upstreams"], want["root_cause"]["upstreams"],
+                "{name}"
+            );
+        }
+        // All but the last were over long before the log's end.
+        let last = closed.last().unwrap();
+        for c in &closed[..closed.len() - 1] {
+            assert_eq!(c["reason"], "quiet", "{name}: {c}");
+        }
+        assert!(
+            ["quiet", "exit"].contains(&last["reason"].as_str().unwrap()),
+            "{name}"
+        );
+    }
+}

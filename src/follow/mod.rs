@@ -4,6 +4,8 @@
 //! tail (per path; rotation)  -> complete lines
 //!   -> feed: Scanner -> Sequencer (per path, kept) -> ingest Aggregator
 //!   -> rolling window (log time) | alerts | metrics
+//!   -> live: the incidents stage on the ingest's cells of the rolling past
+//!      -> incident_open / incident_update / incident_close
 //!   -> every --interval: a report (live screen, or one JSON object a line)
 //! ```
 //!
