@@ -725,3 +725,33 @@ fn from_start_the_incidents_are_those_of_analyze() {
         }
     }
 }
+
+/// The new options' usage errors exit 2 and name the option.
+#[test]
+fn incident_and_access_options_are_checked_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = empty_log(dir.path(), "error.log");
+    for (args, flag) in [
+        (&["--incident-quiet", "soon"][..], "--incident-quiet"),
+        (&["--baseline", "30s"][..], "--baseline"),
+        (&["--baseline", "8d"][..], "--baseline"),
+        (&["--boot-time", "2026-13-01T00:00:00"][..], "--boot-time"),
+        (
+            &["--access-format", "log_format x '$nonsense"][..],
+            "--access-format",
+        ),
+    ] {
+        let out = common::bin()
+            .args(["follow", "--no-state"])
+            .args(args)
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            common::stderr(&out).contains(flag),
+            "{args:?}: {}",
+            common::stderr(&out)
+        );
+    }
+}
