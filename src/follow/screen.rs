@@ -588,6 +588,63 @@ mod tests {
     }
 
     #[test]
+    fn open_incidents_show_their_root_cause_echoes_and_servers_closed_ones_a_line() {
+        let r = Report::build(&Aggregator::new(60));
+        let incident = |start: &str, end: &str, n: u64| -> IncidentReport {
+            serde_json::from_value(serde_json::json!({
+                "start": start, "end": end, "seconds": 22,
+                "peak": {"start": start, "end": end, "count": 77},
+                "failed_requests": n,
+                "root_cause": {"cause": "upstream_timeout", "title": "t",
+                    "upstreams": [{"upstream": "http://10.0.0.1:80", "count": 4},
+                                  {"upstream": "http://10.0.0.2:80\u{1b}[2J", "count": 3}],
+                    "evidence": []},
+                "echoes": [{"cause": "no_live_upstreams", "count": 1178}],
+                "causes": [], "upstreams": [], "routes": [],
+                "servers": {"nginx": n, "apache": 0, "php-fpm": 2, "kernel": 0},
+                "fix": "f"
+            }))
+            .unwrap()
+        };
+        let closed = incident("2026-12-02T15:00:00", "2026-12-02T15:00:30", 40);
+        let open = incident("2026-12-02T16:05:36", "2026-12-02T16:05:58", 1180);
+        let now = crate::parse::time::parse_user("2026-12-02T16:06:10")
+            .unwrap()
+            .0;
+        let f = Frame {
+            report: &r,
+            span: (0, 900),
+            window: 60,
+            last: 900,
+            marks: Vec::new(),
+            inputs: Vec::new(),
+            alerts: Vec::new(),
+            alert_log: Vec::new(),
+            incidents: vec![(1, false, &closed), (2, true, &open)],
+            now,
+            since_start: 0,
+            dropped: 0,
+            updated: "16:06:10".into(),
+            last_frame: false,
+        };
+        let lines = render(&f, 5, false);
+        let at = lines
+            .iter()
+            .position(|l| l == " INCIDENTS (1 open, 1 closed)")
+            .unwrap_or_else(|| panic!("{lines:#?}"));
+        assert_eq!(
+            lines[at + 1..at + 6],
+            [
+                "   #1 closed  15:00:00 -> 15:00:30 (22s), 40 failed requests, upstream_timeout on http://10.0.0.1:80 (4), http://10.0.0.2:80\\x1b[2J (3)",
+                "   #2 OPEN  since 16:05:36, 34s so far (last failure 12s ago), 1,180 failed requests",
+                "      root cause  upstream_timeout on http://10.0.0.1:80 (4), http://10.0.0.2:80\\x1b[2J (3)",
+                "      echoes      no_live_upstreams (1,178)",
+                "      logged by   nginx (1,180 requests), php-fpm (2 lines)",
+            ]
+        );
+    }
+
+    #[test]
     fn what_was_not_counted_is_shown_per_file_and_in_total() {
         let r = Report::build(&Aggregator::new(60));
         let input = |path: &str, lost_bytes, open_limit_hits| InputLine {
