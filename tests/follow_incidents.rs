@@ -648,11 +648,20 @@ fn from_start_the_incidents_are_those_of_analyze() {
         "fpm_ondemand.log",
         "two_outages.log",
         "../deploy/reload_restart.log",
+        // Beside php-fpm's own log: its lines are the root cause.
+        "fpm_dynamic.log+fpm_dynamic.php-fpm.log",
+        "fpm_ondemand.log+fpm_ondemand.php-fpm.log",
     ] {
-        let src = fixture(&format!("incidents/{name}"));
-        let want = analyzed(&[&src], &[]);
+        let srcs: Vec<PathBuf> = name
+            .split('+')
+            .map(|n| fixture(&format!("incidents/{n}")))
+            .collect();
+        let paths: Vec<&Path> = srcs.iter().map(PathBuf::as_path).collect();
+        let want = analyzed(&paths, &[]);
         assert!(!want.is_empty(), "{name}");
-        let mut f = Follow::start(&["--format", "json", "--from-start", src.to_str().unwrap()]);
+        let mut args = vec!["--format", "json", "--from-start"];
+        args.extend(srcs.iter().map(|p| p.to_str().unwrap()));
+        let mut f = Follow::start(&args);
         // The first report comes after the first look for incidents.
         f.json_where("the first report", PATIENCE, |v| v.get("final").is_some());
         let (status, _) = f.terminate();
