@@ -305,3 +305,64 @@ fn apache_log_ids_tie_each_client_5xx_to_its_error_lines() {
     );
     assert_eq!(plain["client_impact"]["unexplained"], 4);
 }
+
+/// The metrics a `follow --metrics` serves, once they hold `want` (or
+/// after 10 s), then SIGTERM.
+fn follow_metrics(extra: &[&Path], log: &Path, want: &str) -> String {
+    use std::io::{Read, Write};
+    let port = common::free_port();
+    let state = tempfile::tempdir().unwrap();
+    let child = common::bin()
+        .args(["follow", "--from-start", "--no-state", "--format", "json"])
+        .args([
+            "--interval",
+            "200ms",
+            "--metrics",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(extra)
+        .arg(log)
+        .env("XDG_STATE_HOME", state.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut got = String::new();
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            continue;
+        };
+        let _ = s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
+        got.clear();
+        let _ = s.read_to_string(&mut got);
+        if got.contains(want) {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    let _ = child.wait_with_output();
+    got
+}
+
+#[test]
+fn follow_reads_a_followed_access_log_with_its_configured_format() {
+    let dir = layout();
+    let d = dir.path();
+    let log = d.join("nginx/logs/upstreams.log");
+    let series = "upcause_client_responses_total{status=\"200\",route=\"/ok/items/:id\",upstream=\"127.0.0.1:18710\"} 20";
+    let with = follow_metrics(
+        &[Path::new("--config"), &d.join("nginx.conf")],
+        &log,
+        series,
+    );
+    assert!(with.contains(series), "{with}");
+    // Read as `combined`, the line has no $upstream_addr.
+    let plain_series = "upcause_client_responses_total{status=\"200\",route=\"/ok/items/:id\",upstream=\"(none)\"} 20";
+    let without = follow_metrics(&[], &log, plain_series);
+    assert!(without.contains(plain_series), "{without}");
+}
