@@ -140,20 +140,41 @@ pub fn apache_ctime_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime>
 /// same result as [`clf`].
 #[inline]
 pub fn clf_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
-    if b.len() >= 20 && b[2] == b'/' && b[6] == b'/' && b[11] == b':' {
-        let mut key = [b'/'; 10];
+    day_first_cached(b, b'/', b':', clf, cache)
+}
+
+/// php-fpm time through a [`DateCache`] keyed by day, month and year
+/// (a busy pool logs many lines a second on one date); same result as
+/// [`php_fpm`].
+#[inline]
+pub fn php_fpm_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
+    day_first_cached(b, b'-', b' ', php_fpm, cache)
+}
+
+/// A `DD<sep>Mon<sep>YYYY<before_clock>HH:MM:SS` time through the cache,
+/// `plain` on a new date or anything else.
+#[inline]
+fn day_first_cached(
+    b: &[u8],
+    sep: u8,
+    before_clock: u8,
+    plain: fn(&[u8]) -> Option<LocalTime>,
+    cache: &mut DateCache,
+) -> Option<LocalTime> {
+    if b.len() >= 20 && b[2] == sep && b[6] == sep && b[11] == before_clock {
+        let mut key = [sep; 10];
         key[..2].copy_from_slice(&b[..2]);
         key[2..5].copy_from_slice(&b[3..6]);
         key[5..9].copy_from_slice(&b[7..11]);
         if key == cache.date {
             return cache.on_cached_day(&b[12..]);
         }
-        let t = clf(b)?;
+        let t = plain(b)?;
         cache.date = key;
         cache.days = t.0.div_euclid(86_400);
         return Some(t);
     }
-    clf(b)
+    plain(b)
 }
 
 /// nginx: `2026/11/20 10:23:45` (19 bytes).
@@ -375,6 +396,32 @@ mod tests {
             "2026-11-20T00:00:00"
         );
         assert!(parse_user("yesterday").is_none());
+    }
+
+    #[test]
+    fn php_fpm_cached_matches_php_fpm() {
+        let mut cache = DateCache::default();
+        for b in [
+            "06-Dec-2026 10:00:01",
+            "06-Dec-2026 23:59:59",
+            "06-Dec-2026 23:59:60",
+            "07-Dec-2026 00:00:00",
+            "07-Dec-2026 25:00:00",
+            "07-Dec-2026 10:61:00",
+            "07-Dec-2026 10:00:00.123456",
+            "07-Jan-2027 10:00:00",
+            "31-Feb-2027 10:00:00",
+            "29-Feb-2028 10:00:00",
+            "7-Jan-2027 10:00:00",
+            "07-Jan-2027T10:00:00",
+            "07/Jan/2027:10:00:00",
+        ] {
+            assert_eq!(
+                php_fpm_cached(b.as_bytes(), &mut cache),
+                php_fpm(b.as_bytes()),
+                "{b}"
+            );
+        }
     }
 
     #[test]
