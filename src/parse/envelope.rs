@@ -412,7 +412,9 @@ fn trim_start(b: &[u8]) -> &[u8] {
 fn json<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head<'a>, bool)> {
     const MESSAGE: [&[u8]; 5] = [b"log", b"message", b"MESSAGE", b"msg", b"line"];
     let mut found: [Option<Value<'_>>; 5] = [None; 5];
-    let mut time = None;
+    // The object's time fields, in order, read only for a line without a
+    // time of its own (the first four: no shipper writes more).
+    let mut times: [Option<(&[u8], Value<'_>)>; 4] = [None; 4];
     let mut stream = false;
     let mut fields = Fields::new(line)?;
     for (key, value) in fields.by_ref() {
@@ -420,35 +422,45 @@ fn json<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head
             found[i].get_or_insert(value);
         } else if key == b"stream" {
             stream = true;
-        } else if time.is_none() {
-            time = json_time(key, value);
+        } else if is_time_key(key)
+            && let Some(slot) = times.iter_mut().find(|t| t.is_none())
+        {
+            *slot = Some((key, value));
         }
     }
     if !fields.complete {
         return None;
     }
+    // Each message field decoded once, one after the other: where its
+    // text is and whether it lacked its newline.
     let buf = &mut scratch.buf;
-    let mut chosen = None;
-    for (i, v) in found.iter().enumerate() {
+    buf.clear();
+    let mut texts: [Option<(usize, usize, bool)>; 5] = [None; 5];
+    for (text, v) in texts.iter_mut().zip(found) {
         let Some(v) = v else { continue };
-        buf.clear();
+        let start = buf.len();
         if !v.decode(buf) {
+            buf.truncate(start);
             continue;
         }
-        strip_newline(buf);
-        if inner(buf, time, year, 0).is_some() {
-            chosen = Some(i);
-            break;
+        let no_newline = buf.len() == start || strip_newline(buf);
+        *text = Some((start, buf.len(), no_newline));
+    }
+    let buf: &'a [u8] = &scratch.buf;
+    for (i, text) in texts.iter().enumerate() {
+        let Some((start, end, no_newline)) = *text else {
+            continue;
+        };
+        if let Some(mut head) = inner(&buf[start..end], None, year, 0) {
+            if head.time.is_none() {
+                head.time = times.iter().flatten().find_map(|&(k, v)| json_time(k, v));
+            }
+            // Docker's json-file driver: a `log` without its newline is a
+            // piece.
+            return Some((head, i == 0 && stream && no_newline));
         }
     }
-    let i = chosen?;
-    let v = found[i]?;
-    buf.clear();
-    v.decode(buf);
-    // Docker's json-file driver: a `log` without its newline is a piece.
-    let partial = i == 0 && stream && strip_newline(buf);
-    let buf: &'a [u8] = &scratch.buf;
-    Some((inner(buf, time, year, 0)?, partial))
+    None
 }
 
 /// A json-file line's `log` text appended to `buf` (with its newline, if
@@ -470,6 +482,20 @@ fn docker_log(line: &[u8], buf: &mut Vec<u8>) -> Option<Option<LocalTime>> {
         return None;
     }
     log?.decode(buf).then_some(time)
+}
+
+/// Whether a collector's object may give its time under `key`.
+fn is_time_key(key: &[u8]) -> bool {
+    matches!(
+        key,
+        b"time"
+            | b"timestamp"
+            | b"@timestamp"
+            | b"date"
+            | b"ts"
+            | b"_SOURCE_REALTIME_TIMESTAMP"
+            | b"__REALTIME_TIMESTAMP"
+    )
 }
 
 /// A time field of a collector's object: ISO 8601 strings under the usual
