@@ -177,6 +177,41 @@ fn day_first_cached(
     plain(b)
 }
 
+/// ISO-like time through a [`DateCache`] keyed by its date (container
+/// runtimes and collectors stamp every line); same result as [`iso`].
+#[inline]
+pub fn iso_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
+    if b.len() >= 19 && b[4] == b'-' && b[7] == b'-' && (b[10] == b' ' || b[10] == b'T') {
+        if b[..10] == cache.date {
+            return cache.on_cached_day(&b[11..]);
+        }
+        let t = iso(b)?;
+        cache.date.copy_from_slice(&b[..10]);
+        cache.days = t.0.div_euclid(86_400);
+        return Some(t);
+    }
+    iso(b)
+}
+
+/// Classic syslog time through a [`DateCache`] keyed by month, day and
+/// the year given; same result as [`syslog`].
+#[inline]
+pub fn syslog_cached(b: &[u8], year: i32, cache: &mut DateCache) -> Option<LocalTime> {
+    if b.len() >= 15 && b[3] == b' ' && b[6] == b' ' {
+        let mut key = [0u8; 10];
+        key[..6].copy_from_slice(&b[..6]);
+        key[6..].copy_from_slice(&year.to_le_bytes());
+        if key == cache.date {
+            return cache.on_cached_day(&b[7..]);
+        }
+        let t = syslog(b, year)?;
+        cache.date = key;
+        cache.days = t.0.div_euclid(86_400);
+        return Some(t);
+    }
+    syslog(b, year)
+}
+
 /// nginx: `2026/11/20 10:23:45` (19 bytes).
 pub fn nginx(b: &[u8]) -> Option<LocalTime> {
     if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' {
@@ -396,6 +431,48 @@ mod tests {
             "2026-11-20T00:00:00"
         );
         assert!(parse_user("yesterday").is_none());
+    }
+
+    #[test]
+    fn iso_and_syslog_cached_match_the_plain_forms() {
+        let mut cache = DateCache::default();
+        for b in [
+            "2026-12-06T10:00:01Z",
+            "2026-12-06 23:59:59",
+            "2026-12-06T23:59:60.5",
+            "2026-12-07T00:00:00",
+            "2026-12-07T25:00:00",
+            "2026-12-07T10:60:00",
+            "2026-02-30T10:00:00",
+            "2026-12-07X10:00:00",
+            "2026-12-0",
+        ] {
+            assert_eq!(
+                iso_cached(b.as_bytes(), &mut cache),
+                iso(b.as_bytes()),
+                "{b}"
+            );
+        }
+        let mut cache = DateCache::default();
+        for (b, year) in [
+            ("Dec  6 10:00:01 web1", 2026),
+            ("Dec  6 23:59:59 web1", 2026),
+            ("Dec  6 23:59:60 web1", 2026),
+            ("Dec  6 10:00:01 web1", 2027),
+            ("Dec  7 00:00:00", 2027),
+            ("Dec  7 24:00:00", 2027),
+            ("Feb 29 10:00:00", 2027),
+            ("Feb 29 10:00:00", 2028),
+            ("Dec 17 10:00:00", 2026),
+            ("Dec x7 10:00:00", 2026),
+            ("Dec 7 10:00:00", 2026),
+        ] {
+            assert_eq!(
+                syslog_cached(b.as_bytes(), year, &mut cache),
+                syslog(b.as_bytes(), year),
+                "{b} {year}"
+            );
+        }
     }
 
     #[test]
