@@ -541,7 +541,10 @@ impl Gen {
         const MON: [&str; 12] = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ];
-        format!("{d:02}-{}-{y:04} {h:02}:{mi:02}:{s:02}", MON[mo as usize - 1])
+        format!(
+            "{d:02}-{}-{y:04} {h:02}:{mi:02}:{s:02}",
+            MON[mo as usize - 1]
+        )
     }
 
     /// One php-fpm master log line, in the wording php-fpm 8.2 wrote into
@@ -561,7 +564,11 @@ impl Gen {
             ),
             15..=24 => format!(
                 "[{t}] WARNING: [pool {pool}] child {child} exited on signal {} after {}.{:06} seconds from start",
-                if self.rng.chance(50) { "9 (SIGKILL)" } else { "11 (SIGSEGV)" },
+                if self.rng.chance(50) {
+                    "9 (SIGKILL)"
+                } else {
+                    "11 (SIGSEGV)"
+                },
                 self.rng.below(3600),
                 self.rng.below(1_000_000)
             ),
@@ -639,7 +646,9 @@ impl Gen {
                 self.rng.below(1000),
                 self.rng.below(100_000)
             ),
-            _ => format!("{head} EXT4-fs (vda1): resizing filesystem from 5242880 to 7864320 blocks"),
+            _ => {
+                format!("{head} EXT4-fs (vda1): resizing filesystem from 5242880 to 7864320 blocks")
+            }
         };
         out.extend_from_slice(line.as_bytes());
         out.push(b'\n');
