@@ -1521,16 +1521,7 @@ fn cause_report(
         .map(|(&status, &count)| StatusCount { status, count })
         .collect();
     statuses.sort_by(|a, b| b.count.cmp(&a.count).then(a.status.cmp(&b.status)));
-    let example = c.example.as_ref().map(|e| ExampleLine {
-        file: agg
-            .files
-            .get(e.file as usize)
-            .map(|f| f.path.clone())
-            .unwrap_or_default(),
-        line: e.line,
-        text: text(&e.text),
-        offset_seconds: None,
-    });
+    let example = c.example.as_ref().map(|e| example_line(agg, e));
     CauseReport {
         cause: info.id.to_string(),
         title: info.title.to_string(),

@@ -537,17 +537,7 @@ impl Output {
                 continue;
             }
             let i = &e.incident;
-            let root = alert::AlertRoot {
-                cause: i.root_cause.cause.clone(),
-                upstreams: i
-                    .root_cause
-                    .upstreams
-                    .iter()
-                    .map(|u| u.upstream.clone())
-                    .collect(),
-                incident: e.id,
-                since: i.start.clone(),
-            };
+            let root = alert::AlertRoot::of(e.id, i);
             let echoes: Vec<String> = i
                 .echoes
                 .iter()
