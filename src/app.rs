@@ -207,6 +207,13 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
         .iter()
         .filter_map(|i| Some((i.display_name(), log_of(i)?.describe())))
         .collect();
+    // Error logs alone keep no failures for a join with access lines that
+    // will not come.
+    agg.clients.recent_failures_only = cfg.access.given.is_none()
+        && reading.iter().all(|r| r.access.is_none())
+        && !inputs
+            .iter()
+            .any(|i| source::may_hold_access_lines(i, &crate::parse::looks));
     let progress = Progress::wanted(cfg.quiet).then(|| {
         let sizes: Option<Vec<u64>> = inputs.iter().map(source::size_on_disk).collect();
         Progress::new(sizes.map(|s| s.iter().fold(0u64, |a, &b| a.saturating_add(b))))

@@ -20,6 +20,14 @@ use crate::keys::{Interner, NO_KEY, OTHER, key_hash};
 /// joined ([`Clients::overflow`]), so memory stays bounded.
 pub const MAX_JOIN: usize = 1 << 19;
 
+/// Failures kept for the join while no access log is expected: enough for
+/// the access lines of a log that mixes both (a container's output) to
+/// find theirs, which are logged minutes before them at most.
+const RECENT_FAILURES: usize = 1 << 14;
+
+/// Seconds of failures kept for the join while no access log is expected.
+const RECENT_SECONDS: i64 = 900;
+
 /// Failures a record looks at in its window, at most.
 const MAX_CANDIDATES: usize = 4096;
 
@@ -232,6 +240,11 @@ pub struct Clients {
     pub by_upstream: Vec<RouteClients>,
     /// Upstreams past the cap.
     pub other_upstream: RouteClients,
+    /// No input looked like an access log: failures are kept for the
+    /// join only for [`RECENT_SECONDS`] (at most [`RECENT_FAILURES`])
+    /// until an access line is read, so that error logs alone take no
+    /// memory for a join that will not happen.
+    pub recent_failures_only: bool,
     wanted: Vec<Wanted>,
     logged: Vec<Logged>,
 }
@@ -396,7 +409,9 @@ impl Clients {
         if !f.new_request || f.repeat {
             return;
         }
-        if self.logged.len() >= MAX_JOIN {
+        if self.recent_failures_only && self.requests == 0 {
+            self.forget_old_failures(t.0);
+        } else if self.logged.len() >= MAX_JOIN {
             self.overflow += 1;
             return;
         }
@@ -408,6 +423,20 @@ impl Clients {
             log_id: f.join.log_id,
             route,
         });
+    }
+
+    /// Past [`RECENT_FAILURES`] failures kept, forgets those more than
+    /// [`RECENT_SECONDS`] before `now`, and the older half if that is
+    /// not enough.
+    fn forget_old_failures(&mut self, now: i64) {
+        if self.logged.len() < RECENT_FAILURES {
+            return;
+        }
+        let since = now.saturating_sub(RECENT_SECONDS);
+        self.logged.retain(|l| l.time >= since);
+        if self.logged.len() >= RECENT_FAILURES / 2 {
+            self.logged.drain(..self.logged.len() - RECENT_FAILURES / 2);
+        }
     }
 
     /// Whether any access line was read.
@@ -661,6 +690,38 @@ mod tests {
             c.by_route[0].statuses,
             BTreeMap::from([(200, 1), (502, 3), (504, 1)])
         );
+    }
+
+    #[test]
+    fn error_logs_alone_keep_only_recent_failures_until_an_access_line() {
+        let mut c = Clients::new(10);
+        c.recent_failures_only = true;
+        let routes = Interner::new(10);
+        // Ten failures a second for an hour and a half.
+        for i in 0..54_000i64 {
+            c.failure(
+                &fail(1_000 + i / 10, "upstream_refused", Some(i as u64), 1),
+                NO_KEY,
+            );
+            assert!(c.logged.len() <= RECENT_FAILURES, "{i}: {}", c.logged.len());
+        }
+        // Between two prunings at most RECENT_FAILURES are kept: at ten a
+        // second, the last 1,638 s at most, the last 819 s at least.
+        let now = 1_000 + 5_399;
+        assert!(c.logged.iter().all(|l| l.time >= now - 2 * RECENT_SECONDS));
+        assert!(c.logged.iter().filter(|l| l.time >= now - 819).count() >= 8_190);
+        assert_eq!(c.overflow, 0);
+        // A mixed log: its access line still finds its recent failure.
+        add(&mut c, &req(1_000 + 5_399, 502, Some(53_999), 1, 1), None);
+        // From the first access line on, every failure is kept.
+        let kept = c.logged.len();
+        for i in 0..40_000i64 {
+            c.failure(&fail(7_000 + i / 10, "upstream_timeout", None, 2), NO_KEY);
+        }
+        assert_eq!(c.logged.len(), kept + 40_000);
+        let j = c.join(&routes);
+        assert_eq!(j.pairs.len(), 1);
+        assert_eq!(j.pairs[0].method, Method::Connection);
     }
 
     #[test]

@@ -225,6 +225,18 @@ fn first_bytes(path: &Path) -> io::Result<Vec<u8>> {
     Ok(head)
 }
 
+/// Whether an input may hold access-log lines: standard input, anything
+/// that is not a regular file (a FIFO cannot be peeked at) and a file
+/// whose first bytes (decompressed) are not an error log's may.
+pub fn may_hold_access_lines(input: &InputSpec, looks: &dyn Fn(&[u8]) -> Looks) -> bool {
+    match input {
+        InputSpec::Stdin => true,
+        InputSpec::Path(p) | InputSpec::Listed(p) => {
+            first_bytes(p).map_or(true, |head| looks(&head) != Looks::ErrorLog)
+        }
+    }
+}
+
 /// What a file that is not a regular one is, for messages.
 pub fn kind_of(meta: &fs::Metadata) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
