@@ -464,7 +464,7 @@ impl<'c> Scanner<'c> {
                 }),
             }
         }
-        if let Some(addr) = parse::access::upstream::values(a.upstream_addr).last()
+        if let Some(addr) = parse::access::upstream::last(a.upstream_addr)
             && !addr.is_empty()
             && addr != b"-"
         {

@@ -80,6 +80,8 @@ pub struct Plan {
     /// Literals and fields in line order; two fields are never adjacent
     /// (the first of such a pair is made [`Field::Other`] and takes both).
     pub items: Vec<Item>,
+    /// The items compiled for the fast reading ([`super::fast`]).
+    pub(super) fast: super::fast::Fast,
 }
 
 /// Why a format string could not be compiled.
@@ -305,6 +307,7 @@ impl Builder {
         let plan = Plan {
             name: name.to_string(),
             dialect,
+            fast: super::fast::Fast::compile(&self.items),
             items: self.items,
         };
         if !plan.has(Field::Status) {

@@ -12,6 +12,7 @@
 //! end), Apache's `%t` is when it started; [`AccessLine::end`] gives the
 //! end either way when the duration is logged.
 
+pub mod fast;
 pub mod format;
 pub mod upstream;
 
@@ -81,7 +82,19 @@ impl AccessLine<'_> {
 
 /// Reads `line` with `plan`; `None` when the line does not fit it or its
 /// status is not a status. `dates` keeps the day of the last time read.
+#[inline]
 pub fn read<'a>(
+    plan: &Plan,
+    line: &'a [u8],
+    dates: &mut time::DateCache,
+) -> Option<AccessLine<'a>> {
+    fast::read(plan, &plan.fast, line, dates).or_else(|| walk(plan, line, dates))
+}
+
+/// [`read`] by walking the plan item by item: the plain reading, which
+/// [`fast::read`] answers like where it answers at all.
+#[inline(never)]
+pub fn walk<'a>(
     plan: &Plan,
     line: &'a [u8],
     dates: &mut time::DateCache,
@@ -169,7 +182,7 @@ fn find_end(hay: &[u8], lit: &[u8]) -> Option<usize> {
 /// word: most fields of an access line are a few bytes long, shorter than
 /// a call is worth.
 #[inline(always)]
-fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
+pub(super) fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let pattern = ONES * u64::from(b);
@@ -202,7 +215,13 @@ fn starts_with(hay: &[u8], lit: &[u8]) -> bool {
     hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
 }
 
-fn set<'a>(out: &mut AccessLine<'a>, f: Field, v: &'a [u8], dates: &mut time::DateCache) {
+#[inline(always)]
+pub(super) fn set<'a>(
+    out: &mut AccessLine<'a>,
+    f: Field,
+    v: &'a [u8],
+    dates: &mut time::DateCache,
+) {
     match f {
         Field::Client => out.client = v,
         Field::TimeLocal => out.time = time::clf_cached(v, dates),

@@ -68,7 +68,8 @@ pub fn status(v: &[u8]) -> Option<u16> {
 /// Seconds with up to three decimals (`0.004`, `60.001`, `2`) as
 /// milliseconds; `None` for `-` and anything else.
 pub fn millis(v: &[u8]) -> Option<u64> {
-    let (int, frac) = match memchr::memchr(b'.', v) {
+    // Times are a few bytes long, shorter than a `memchr` call is worth.
+    let (int, frac) = match v.iter().position(|&c| c == b'.') {
         Some(p) => (&v[..p], &v[p + 1..]),
         None => (v, &b""[..]),
     };
@@ -118,7 +119,13 @@ impl Attempts {
     /// format does not log one).
     pub fn read(statuses: &[u8], addrs: &[u8], response: &[u8], header: &[u8]) -> Attempts {
         let mut a = Attempts::default();
-        if !statuses.is_empty() && statuses != b"-" {
+        if single(statuses) {
+            // One attempt, the common case: no iterator.
+            let s = status(statuses);
+            a.count = 1;
+            a.failed = u32::from(s.is_none_or(|s| s >= 500));
+            a.last_status = s;
+        } else if !statuses.is_empty() && statuses != b"-" {
             for v in values(statuses) {
                 let s = status(v);
                 a.count += 1;
@@ -131,11 +138,27 @@ impl Attempts {
             a.count = values(addrs).count() as u32;
         }
         if !header.is_empty() {
-            a.last_had_header = values(header).last().map(|v| millis(v).is_some());
+            a.last_had_header = last(header).map(|v| millis(v).is_some());
         }
-        a.last_response_ms = values(response).last().and_then(millis);
+        a.last_response_ms = last(response).and_then(millis);
         a
     }
+}
+
+/// Whether `v` is one value, neither empty nor `-`, with no separator
+/// and no space to trim: what [`values`] yields whole.
+#[inline]
+fn single(v: &[u8]) -> bool {
+    !v.is_empty() && v != b"-" && v.iter().all(|&c| c != b',' && c != b' ')
+}
+
+/// The last of [`values`]`(v)`: the last attempt's value.
+#[inline]
+pub fn last(v: &[u8]) -> Option<&[u8]> {
+    if single(v) {
+        return Some(v);
+    }
+    values(v).last()
 }
 
 #[cfg(test)]
