@@ -183,11 +183,18 @@ fn find_end(hay: &[u8], lit: &[u8]) -> Option<usize> {
 /// a call is worth.
 #[inline(always)]
 pub(super) fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
+    find_byte_within::<16>(b, hay)
+}
+
+/// [`find_byte`] with the first `N` bytes looked at inline (a multiple of
+/// eight): for fields known to be about that long.
+#[inline(always)]
+pub(super) fn find_byte_within<const N: usize>(b: u8, hay: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let pattern = ONES * u64::from(b);
     let mut at = 0;
-    while at < 16 {
+    while at < N {
         let Some(word) = hay.get(at..at + 8) else {
             break;
         };
@@ -202,7 +209,7 @@ pub(super) fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
         }
         at += 8;
     }
-    if at < 16 {
+    if at < N {
         return hay[at..].iter().position(|&c| c == b).map(|i| at + i);
     }
     memchr::memchr(b, &hay[at..]).map(|i| i + at)
@@ -426,6 +433,11 @@ mod tests {
                 for b in [b' ', b'"', 0x80, 0xff, 0, b'z'] {
                     assert_eq!(
                         find_byte(b, &hay),
+                        memchr::memchr(b, &hay),
+                        "{len} {round} {b} {hay:?}"
+                    );
+                    assert_eq!(
+                        find_byte_within::<32>(b, &hay),
                         memchr::memchr(b, &hay),
                         "{len} {round} {b} {hay:?}"
                     );
