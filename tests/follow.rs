@@ -95,7 +95,7 @@ impl Follow {
     fn report_where(&mut self, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + PATIENCE;
         while let Some(v) = self.next(deadline) {
-            if v.get("alert").is_none() && ok(&v) {
+            if v.get("alert").is_none() && v.get("event").is_none() && ok(&v) {
                 return v;
             }
         }
