@@ -13,87 +13,10 @@
 //! the rare line with an escaped quote or a retried request pays.
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
-use super::format::{Field, Item, Plan};
-use super::{AccessLine, find_byte, find_byte_within, set, starts_with, time, upstream};
-
-/// How a field ends: the literal after it, by kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum End {
-    /// ` `.
-    Space,
-    /// `"` (a quoted field at the end of the format).
-    Quote,
-    /// `" ` (a quoted field, then a space).
-    QuoteSpace,
-    /// ` "` (a field, then a quoted one).
-    SpaceQuote,
-    /// `" "` (two quoted fields).
-    QuoteSpaceQuote,
-    /// ` [` (a field, then a bracketed one).
-    SpaceBracket,
-    /// `] "` (the time, then a quoted field).
-    BracketSpaceQuote,
-    /// ` - ` (the client, then `$remote_user`'s dash).
-    SpaceDashSpace,
-    /// Any other literal.
-    Other(Vec<u8>),
-    /// The field runs to the end of the line.
-    Line,
-}
-
-impl End {
-    fn of(lit: &[u8]) -> End {
-        match lit {
-            b" " => End::Space,
-            b"\"" => End::Quote,
-            b"\" " => End::QuoteSpace,
-            b" \"" => End::SpaceQuote,
-            b"\" \"" => End::QuoteSpaceQuote,
-            b" [" => End::SpaceBracket,
-            b"] \"" => End::BracketSpaceQuote,
-            b" - " => End::SpaceDashSpace,
-            other => End::Other(other.to_vec()),
-        }
-    }
-}
-
-/// One field and how it ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Step {
-    field: Field,
-    end: End,
-}
-
-/// A plan compiled for [`read`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fast {
-    /// The literal before the first field, if the format starts with one.
-    lead: Vec<u8>,
-    steps: Vec<Step>,
-}
-
-impl Fast {
-    /// Compiles the items of a plan (literals and fields alternate: the
-    /// builder merges adjacent ones).
-    pub(super) fn compile(items: &[Item]) -> Fast {
-        let mut lead = Vec::new();
-        let mut steps = Vec::new();
-        let mut i = 0;
-        if let Some(Item::Literal(l)) = items.first() {
-            lead.clone_from(l);
-            i = 1;
-        }
-        while let Some(Item::Field(f)) = items.get(i) {
-            let end = match items.get(i + 1) {
-                Some(Item::Literal(l)) => End::of(l),
-                _ => End::Line,
-            };
-            steps.push(Step { field: *f, end });
-            i += 2;
-        }
-        Fast { lead, steps }
-    }
-}
+use super::format::{End, Fast, Field, Plan};
+use super::line::{AccessLine, find_byte, find_byte_within, set, starts_with};
+use super::upstream;
+use crate::parse::time;
 
 /// Reads `line` as [`super::read`] does with the plan `fast` was compiled
 /// from, or `None` where this reading cannot tell (the line may still fit:
