@@ -141,6 +141,7 @@ fn end_to_end(c: &mut Criterion) {
                     threads: 2,
                     progress: None,
                     access: Default::default(),
+                    reading: &[],
                 };
                 upcause::internals::run(&inputs, &opts, &mut agg, &mut |_| {});
                 agg.total_failures()

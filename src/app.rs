@@ -15,6 +15,7 @@ use crate::input::source;
 use crate::pipeline::{self, RunOptions};
 use crate::render::{self, Output, ReportFormat, text::TextOptions};
 use crate::report::Report;
+use crate::scan::InputReading;
 
 /// The command: parses the command line, runs it, and turns the outcome
 /// into the exit status (a closed pipe, as with `| head`, is the reader's
@@ -150,6 +151,7 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     let mut agg = Aggregator::new(cfg.window);
     let walk = source::Walk {
         recursive: cfg.recursive,
+        access: cfg.folder_access_logs,
         looks: &crate::parse::looks,
     };
     let source::Expanded {
@@ -175,6 +177,36 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
             });
         }
     }
+    for r in cfg.shifts.unused(&inputs) {
+        crate::error::print_error(&format!(
+            "warning: --tz-offset {}: no input is that file, under that folder or matches that pattern",
+            r.given
+        ));
+    }
+    // The access formats the configuration gives, unless --access-format
+    // gives one for every input.
+    let access_logs = if cfg.access.given.is_none() {
+        crate::serverconf::access::access_logs(&cfg.server_config)
+    } else {
+        Vec::new()
+    };
+    let log_of = |i: &source::InputSpec| match i {
+        source::InputSpec::Path(p) | source::InputSpec::Listed(p) => {
+            crate::serverconf::access::log_for(&access_logs, p)
+        }
+        source::InputSpec::Stdin => None,
+    };
+    let reading: Vec<InputReading> = inputs
+        .iter()
+        .map(|i| InputReading {
+            shift: cfg.shifts.seconds_for(i),
+            access: log_of(i).map(|l| l.plan.clone()),
+        })
+        .collect();
+    let formats: Vec<(String, String)> = inputs
+        .iter()
+        .filter_map(|i| Some((i.display_name(), log_of(i)?.describe())))
+        .collect();
     let progress = Progress::wanted(cfg.quiet).then(|| {
         let sizes: Option<Vec<u64>> = inputs.iter().map(source::size_on_disk).collect();
         Progress::new(sizes.map(|s| s.iter().fold(0u64, |a, &b| a.saturating_add(b))))
@@ -187,12 +219,32 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
         threads: cfg.threads,
         progress: progress.as_ref(),
         access: cfg.access.clone(),
+        reading: &reading,
     };
     pipeline::run(&inputs, &opts, &mut agg, warn);
     if let Some(p) = &progress {
         p.finish();
     }
-    Report::build(&agg)
+    let mut report = Report::build(&agg)
         .with_filters(&cfg.filters)
-        .with_server_config(&cfg.server_config)
+        .with_server_config(&cfg.server_config);
+    for f in &mut report.files {
+        f.access_format = formats
+            .iter()
+            .find(|(name, _)| *name == f.path)
+            .map(|(_, d)| d.clone());
+    }
+    if !cfg.shifts.is_empty() {
+        for f in &mut report.files {
+            let input = match f.path.as_str() {
+                "-" => source::InputSpec::Stdin,
+                p => source::InputSpec::Path(p.into()),
+            };
+            f.tz_offset = cfg
+                .shifts
+                .rule_for(&input)
+                .map(|r| crate::input::clock::format_offset(r.seconds));
+        }
+    }
+    report
 }

@@ -13,6 +13,7 @@
 //! `(other)` in one report stays there, and keys past the caps in the union
 //! are folded in the order met.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::aggregate::startup::StartupStats;
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::event::{CauseId, LineStats, LocalTime, Server, StartupId};
 use crate::keys::OTHER;
 use crate::parse::time;
+use crate::report::clients::{self, CauseImpact, ClientImpact};
 use crate::report::{Report, ReportFilters, SCHEMA_VERSION};
 
 /// Reads a saved JSON report.
@@ -154,12 +156,25 @@ pub fn merge_reports(
     let mut merged: Option<Aggregator> = None;
     let mut filters: Option<(ReportFilters, &Path)> = None;
     let mut mixed = false;
+    // What clients got: the reports keep counts, not the access lines, so
+    // these are summed as they are (the join cannot be made again).
+    let mut impacts: Vec<ClientImpact> = Vec::new();
+    let mut cause_impacts: BTreeMap<String, Vec<CauseImpact>> = BTreeMap::new();
     for path in paths {
         let read = read_report(path).and_then(|r| {
             let agg = aggregator_of(&r).map_err(|reason| Error::File {
                 path: path.clone(),
                 reason,
             })?;
+            for c in &r.causes {
+                if let Some(i) = &c.client_impact {
+                    cause_impacts
+                        .entry(c.cause.clone())
+                        .or_default()
+                        .push(i.clone());
+                }
+            }
+            impacts.extend(r.client_impact);
             Ok((r.filters, agg))
         });
         let (these, agg) = match read {
@@ -195,6 +210,10 @@ pub fn merge_reports(
     }
     Ok(merged.map(|m| {
         let mut report = Report::build(&m);
+        report.client_impact = clients::merged(&impacts, report.window_seconds);
+        for c in &mut report.causes {
+            c.client_impact = cause_impacts.get(&c.cause).and_then(CauseImpact::merged);
+        }
         if let Some((f, _)) = filters {
             report.filters = ReportFilters { mixed, ..f };
         }

@@ -33,7 +33,7 @@ use crate::input::reader::{self, ChunkBytes, Outlet, ReadOptions};
 use crate::input::source::InputSpec;
 use crate::order::{Filters, Sequencer};
 use crate::parse::access::AccessFormats;
-use crate::scan::{Scan, Scanner};
+use crate::scan::{InputReading, Scan, Scanner};
 
 /// What the ordered stage takes, in input order (`seq`).
 enum Item {
@@ -59,7 +59,16 @@ pub struct RunOptions<'a> {
     pub progress: Option<&'a Progress>,
     /// How access-log lines are read.
     pub access: AccessFormats,
+    /// How each input is read, by its index in the inputs (its times
+    /// shifted, its access format); an input past the end is read plainly.
+    pub reading: &'a [InputReading],
 }
+
+/// An input read as written.
+static PLAIN: InputReading = InputReading {
+    shift: 0,
+    access: None,
+};
 
 /// Items waiting for the ordered stage at which a worker other than the
 /// first runs it itself ([`Stage::offer_from`]). At most the number of
@@ -132,6 +141,7 @@ fn run_on(
             buffers: Some(buf_tx),
             scans: scan_tx,
             warnings: Vec::new(),
+            reading: opts.reading,
         }),
         running: AtomicUsize::new(threads + 1),
         held: AtomicUsize::new(0),
@@ -171,6 +181,7 @@ fn run_on(
                         .ok()
                         .and_then(|rx| rx.try_recv().ok())
                         .unwrap_or_default();
+                    scanner.set_input(opts.reading.get(chunk.input()).unwrap_or(&PLAIN));
                     scanner.scan(chunk.bytes(), false, &mut scan);
                     stage.offer_from(seq, Item::Chunk(chunk, scan), worker == 0);
                 }
@@ -339,6 +350,8 @@ struct Ordered<'a, 's> {
     scans: Sender<Box<Scan>>,
     /// Inputs that could not be read, for the owner to report.
     warnings: Vec<Error>,
+    /// How each input is read (by index; none: all alike).
+    reading: &'a [InputReading],
 }
 
 impl Ordered<'_, '_> {
@@ -366,8 +379,10 @@ impl Ordered<'_, '_> {
                 }
                 let _ = self.scans.send(scan);
             }
-            Item::Read(reader::Item::Begin(name)) => {
+            Item::Read(reader::Item::Begin(name, index)) => {
                 self.current = name.clone();
+                self.seq
+                    .set_input(self.reading.get(index).unwrap_or(&PLAIN));
                 self.seq.begin_input(name, agg);
             }
             Item::Read(reader::Item::Oversized) => self.seq.oversized(),
@@ -445,6 +460,7 @@ mod tests {
             threads,
             progress: None,
             access: AccessFormats::default(),
+            reading: &[],
         };
         run_on(&[InputSpec::Path(p)], &opts, &mut agg, &mut |_| {}, cores);
         agg

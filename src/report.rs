@@ -15,10 +15,24 @@ use crate::aggregate::{Aggregator, CauseStats, Counts, Example, window};
 use crate::catalog::causes::CauseInfo;
 use crate::event::{CauseId, LineStats, LocalTime, PerServer, Server};
 use crate::incidents::{self, Incident};
+use crate::input::clock::format_offset;
 use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::Filters;
 use crate::serverconf::ServerConfig;
 use crate::serverconf::advice::{self, Advice};
+
+/// `s` as one shell word: as it is when it holds only characters no
+/// shell reads specially, else in single quotes.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"/._-+:,@%".contains(&c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
 
 /// Version of the JSON layout; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -77,6 +91,32 @@ pub struct Report {
     /// as their first lines showed.
     #[serde(default)]
     pub skipped_files: Vec<SkippedFile>,
+    /// Logs whose lines explain the incidents only once shifted by whole
+    /// hours or half hours: their clock is likely in another zone. Said,
+    /// never applied (`--tz-offset` applies it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clock_warnings: Vec<ClockWarning>,
+}
+
+/// A log whose clock looks shifted against the web server's (see
+/// [`incidents::clock`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClockWarning {
+    /// The log whose times look shifted (php-fpm's, the kernel's).
+    pub file: String,
+    /// The web server's log its lines line up with once shifted.
+    pub against: String,
+    /// What to add to `file`'s times: `+01:00`.
+    pub offset: String,
+    /// The same in seconds.
+    pub offset_seconds: i64,
+    /// Its lines (one per cause and 10 s window) that explain an incident
+    /// once shifted; none does as written.
+    pub matched: u64,
+    /// Its lines that could explain one.
+    pub lines: u64,
+    /// The option that lines the logs up.
+    pub suggestion: String,
 }
 
 /// A file found in a folder and not read.
@@ -84,8 +124,8 @@ pub struct Report {
 pub struct SkippedFile {
     /// Its path.
     pub path: String,
-    /// Why: `an access log, not an error log`, `not an error log (unknown
-    /// format)`.
+    /// Why: `not an error or access log (unknown format)`, `an access log, read
+    /// with a --max-rate rule only` (`check`).
     pub reason: String,
 }
 
@@ -769,6 +809,12 @@ pub struct FileReport {
     pub access_lines: u64,
     /// Why it could not be read, or not to its end.
     pub error: Option<String>,
+    /// The offset `--tz-offset` added to its times (`+01:00`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz_offset: Option<String>,
+    /// The access format the `--config` gives for it, and where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_format: Option<String>,
 }
 
 /// The filters of a report, as the command line set them (times resolved:
@@ -955,6 +1001,8 @@ impl Report {
                         excluded_failures: f.lines.excluded,
                         access_lines: f.lines.access,
                         error: f.error.clone(),
+                        tz_offset: None,
+                        access_format: None,
                     }
                 })
                 .collect(),
@@ -981,6 +1029,22 @@ impl Report {
                 .map(|(path, reason)| SkippedFile {
                     path: path.clone(),
                     reason: reason.clone(),
+                })
+                .collect(),
+            clock_warnings: incidents::clock::skews(&found.incidents, &agg.cells, &agg.upstreams)
+                .into_iter()
+                .map(|s| {
+                    let file = file_name(s.file);
+                    let offset = format_offset(s.seconds);
+                    ClockWarning {
+                        suggestion: format!("--tz-offset {}={offset}", shell_word(&file)),
+                        against: file_name(s.against),
+                        file,
+                        offset,
+                        offset_seconds: s.seconds,
+                        matched: s.matched,
+                        lines: s.lines,
+                    }
                 })
                 .collect(),
         }
@@ -1040,6 +1104,9 @@ impl Report {
                 apache: count(crate::event::Server::Apache),
             };
             c.config = advice::for_cause(cfg, &c.cause, &routes, &upstreams, &logged);
+            if let Some(note) = timing_note(c) {
+                c.fix = format!("{} {note}", c.fix);
+            }
         }
         self
     }
@@ -1048,6 +1115,97 @@ impl Report {
     pub fn has_input_errors(&self) -> bool {
         self.files.iter().any(|f| f.error.is_some())
     }
+}
+
+/// A timeout cause's durations (from the access logs) against the timeout
+/// the configuration sets for its first timed route: `On /api/x/:id the
+/// requests that succeeded took p95 58 s (max 59.6 s) against
+/// proxy_read_timeout 60s (nginx.conf:14): ...`.
+fn timing_note(c: &CauseReport) -> Option<String> {
+    let timing = c.client_impact.as_ref()?.timing.first()?;
+    let advice = c
+        .config
+        .iter()
+        .find(|a| a.route.as_deref() == Some(timing.route.as_str()))
+        .or_else(|| c.config.first())?;
+    let setting = advice
+        .settings
+        .iter()
+        .find(|s| s.name.to_ascii_lowercase().contains("timeout"))?;
+    let limit = timeout_seconds(&setting.value)?;
+    let secs = |x: f64| {
+        if x >= 10.0 {
+            format!("{x:.0} s")
+        } else {
+            format!("{x:.1} s")
+        }
+    };
+    let against = format!(
+        "{} {}{}",
+        setting.name,
+        setting.value,
+        setting
+            .at
+            .as_ref()
+            .map_or(" (the default)".to_string(), |at| format!(" (set at {at})"))
+    );
+    let mut parts = Vec::new();
+    if let Some(ok) = &timing.succeeded {
+        parts.push(format!(
+            "the requests that succeeded took p95 {} (max {})",
+            secs(ok.p95_seconds),
+            secs(ok.max_seconds)
+        ));
+    }
+    if let Some(bad) = &timing.failed {
+        let who = if parts.is_empty() {
+            "the failed requests took"
+        } else {
+            "the failed ones"
+        };
+        parts.push(format!(
+            "{who} p95 {} (max {})",
+            secs(bad.p95_seconds),
+            secs(bad.max_seconds)
+        ));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let verdict = match (&timing.succeeded, &timing.failed) {
+        (Some(ok), _) if ok.p95_seconds >= 0.8 * limit => {
+            "the requests that succeed run close to it: raise it for this route if they are legitimately slow, or make them faster"
+        }
+        (Some(_), _) => {
+            "the requests that succeed are well under it: only some hang, so find those rather than raise the timeout"
+        }
+        (None, Some(bad)) if bad.p95_seconds >= 0.9 * limit => {
+            "they were cut at the timeout, and none succeeded on this route in the sample"
+        }
+        _ => "none succeeded on this route in the sample",
+    };
+    Some(format!(
+        "On {}, {} against {against}: {verdict}.",
+        timing.route,
+        parts.join(", ")
+    ))
+}
+
+/// A timeout value in seconds: nginx's `60s`, `1m`, `500ms`, `60`;
+/// Apache's `60`, `timeout=60`.
+fn timeout_seconds(v: &str) -> Option<f64> {
+    let v = v.rsplit('=').next()?.trim();
+    let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let n: f64 = v[..digits].parse().ok()?;
+    let unit = match &v[digits..] {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return None,
+    };
+    Some(n * unit)
 }
 
 /// The start-up errors, in input order.
@@ -1363,16 +1521,7 @@ fn cause_report(
         .map(|(&status, &count)| StatusCount { status, count })
         .collect();
     statuses.sort_by(|a, b| b.count.cmp(&a.count).then(a.status.cmp(&b.status)));
-    let example = c.example.as_ref().map(|e| ExampleLine {
-        file: agg
-            .files
-            .get(e.file as usize)
-            .map(|f| f.path.clone())
-            .unwrap_or_default(),
-        line: e.line,
-        text: text(&e.text),
-        offset_seconds: None,
-    });
+    let example = c.example.as_ref().map(|e| example_line(agg, e));
     CauseReport {
         cause: info.id.to_string(),
         title: info.title.to_string(),
@@ -1469,6 +1618,22 @@ fn ranked(keys: &KeyTexts<'_>, counts: &Counts) -> Vec<(String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeout_values() {
+        for (v, secs) in [
+            ("60s", 60.0),
+            ("1m", 60.0),
+            ("500ms", 0.5),
+            ("90", 90.0),
+            ("timeout=2", 2.0),
+        ] {
+            assert_eq!(timeout_seconds(v), Some(secs), "{v}");
+        }
+        assert_eq!(timeout_seconds("1m30s"), None);
+        assert_eq!(shell_word("a/b.log"), "a/b.log");
+        assert_eq!(shell_word("my logs/it's.log"), "'my logs/it'\\''s.log'");
+    }
 
     /// The columns round-trip, and the object form of older reports reads
     /// as the same columns (routes past a cell's slots counted as others).

@@ -107,6 +107,7 @@ fn custom_format_counts_what_clients_got_and_joins_by_connection() {
     assert_eq!(
         join(ci),
         [
+            ("log_id".to_string(), 0),
             ("connection".to_string(), 22),
             ("request".to_string(), 0),
             ("route".to_string(), 0)
@@ -151,6 +152,7 @@ fn combined_format_is_detected_and_joined_by_request_line() {
     assert_eq!(
         join(ci),
         [
+            ("log_id".to_string(), 0),
             ("connection".to_string(), 0),
             ("request".to_string(), 15),
             ("route".to_string(), 0)
@@ -309,6 +311,7 @@ fn apache_custom_format_counts_and_joins_by_route() {
     assert_eq!(
         join(ci),
         [
+            ("log_id".to_string(), 0),
             ("connection".to_string(), 0),
             ("request".to_string(), 0),
             ("route".to_string(), 7)

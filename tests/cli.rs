@@ -150,7 +150,7 @@ fn gzip_by_content_with_rotated_names_in_a_directory() {
     gz.write_all(REFUSED.as_bytes()).unwrap();
     std::fs::write(dir.path().join("error.log.1"), gz.finish().unwrap()).unwrap();
     std::fs::write(dir.path().join("error.log"), TIMEOUT).unwrap();
-    std::fs::write(dir.path().join("access.log"), "not an error log\n").unwrap();
+    std::fs::write(dir.path().join("other.log"), "not an error log\n").unwrap();
     let (r, out) = analyze_json(&[dir.path()], &[]);
     assert_eq!(out.status.code(), Some(0));
     let names: Vec<String> = r["files"]

@@ -1,7 +1,8 @@
 //! Directories as `/var/log` holds them, built from real fixtures: read
 //! into every folder below (links followed, each file once), rotations in
-//! order per folder, files of folders without `*error*log*` taken by their
-//! first lines, and the others listed as not read.
+//! order per folder, access logs beside the error logs, files of folders
+//! without `*error*log*` taken by their first lines, and the others listed
+//! as not read.
 
 mod common;
 
@@ -74,29 +75,25 @@ fn var_log_is_read_through() {
         relative(&r, "files", "path", root),
         [
             "app/web.out",
+            "app/access.log.1",
             "containers/ingress-nginx-controller_ingress_controller-1.log",
             "nginx/error.log.1",
             "nginx/error.log",
+            "nginx/access.log",
             "nginx/old/error.log.2.zst",
         ]
     );
+    assert_eq!(relative(&r, "skipped_files", "path", root), ["app/README"]);
     assert_eq!(
-        relative(&r, "skipped_files", "path", root),
-        ["app/README", "app/access.log.1"]
+        r["skipped_files"][0]["reason"],
+        "not an error or access log (unknown format)"
     );
-    let reasons: Vec<&str> = r["skipped_files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["reason"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        reasons,
-        [
-            "not an error log (unknown format)",
-            "an access log, not an error log"
-        ]
-    );
+    // Both access logs (one by its name, one by its lines): 3 requests
+    // each, all 502.
+    assert_eq!(r["client_impact"]["requests"], 6);
+    assert_eq!(r["client_impact"]["statuses"]["502"], 6);
+    assert_eq!(r["files"][1]["access_lines"], 3);
+    assert_eq!(r["files"][5]["access_lines"], 3);
     assert_eq!(r["lines"]["unrecognized"], 0);
     // web.out: 3 refused; the CRI log: 5 scripts not found; the plain
     // rotations: refused.log and 5 timeouts; mixed.log: 120 + 60.
@@ -121,9 +118,9 @@ fn var_log_is_read_through() {
         .output()
         .unwrap();
     let text = stdout(&out);
-    assert!(text.contains("note: 2 files not read: they are in a folder without *error*log* files, and their first lines are no error log's:"), "{text}");
+    assert!(text.contains("note: 1 file not read: it is in a folder without *error*log* files, and its first lines are no error or access log's:"), "{text}");
     assert!(
-        text.contains("/app/access.log.1: an access log, not an error log"),
+        text.contains("/app/README: not an error or access log (unknown format)"),
         "{text}"
     );
 }
@@ -137,7 +134,7 @@ fn no_recursive_reads_the_folder_given_only() {
     assert_eq!(code, Some(0));
     assert_eq!(
         relative(&r, "files", "path", &root.join("nginx")),
-        ["error.log.1", "error.log"]
+        ["error.log.1", "error.log", "access.log"]
     );
     let (code, r) = analyze(&["--no-recursive"], root);
     assert_eq!(code, Some(2));

@@ -748,24 +748,31 @@ fn directory_without_error_logs_exits_2_and_a_folder_named_like_a_log_is_no_log(
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty");
     fs::create_dir(&empty).unwrap();
-    fs::write(
-        empty.join("access.log"),
-        "127.0.0.1 - - [21/Nov/2026:09:37:49 +0000] \"GET / HTTP/1.1\" 502 157 \"-\" \"curl/7.88.1\"\n",
-    )
-    .unwrap();
+    fs::write(empty.join("notes.txt"), "nothing a server wrote\n").unwrap();
     let run = analyze_json(&[&empty], 60);
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("empty"), "{}", run.stderr);
     let r = run.json();
     assert_eq!(
         r["files"][0]["error"],
-        "directory holds no error logs (*error*log*), and none of its files looks like one"
+        "directory holds no error logs (*error*log*), and none of its files looks like an error or access log"
     );
     assert_eq!(
         r["skipped_files"][0]["reason"],
-        "an access log, not an error log"
+        "not an error or access log (unknown format)"
     );
     assert_eq!(r["lines"]["total"], 0);
+
+    // An access log alone is read: what clients got.
+    fs::write(
+        empty.join("access.log"),
+        "127.0.0.1 - - [21/Nov/2026:09:37:49 +0000] \"GET / HTTP/1.1\" 502 157 \"-\" \"curl/7.88.1\"\n",
+    )
+    .unwrap();
+    let run = analyze_json(&[&empty], 60);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.json()["client_impact"]["statuses"]["502"], 1);
+    fs::remove_file(empty.join("access.log")).unwrap();
 
     // A file with no error log's name is read when its lines are an error
     // log's and its folder holds no *error*log* file.

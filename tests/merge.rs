@@ -152,3 +152,64 @@ fn unreadable_reports_exit_2_and_the_rest_is_merged() {
     assert_eq!(none.status.code(), Some(2));
     assert!(none.stdout.is_empty());
 }
+
+#[test]
+fn client_impact_is_summed_from_the_hosts_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = |f: &str| fixture(&format!("access/{f}"));
+    let (ne, na, ae, aa) = (
+        a("nginx-error.log"),
+        a("nginx-combined.log"),
+        a("apache-error.log"),
+        a("apache-combined.log"),
+    );
+    let nginx = save(
+        dir.path(),
+        "n.json",
+        &["analyze", "--format", "json", &ne, &na],
+    );
+    let apache = save(
+        dir.path(),
+        "a.json",
+        &["analyze", "--format", "json", &ae, &aa],
+    );
+    let json = |o: &Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
+    let whole = json(&bin(&["analyze", "--format", "json", &ne, &na, &ae, &aa]));
+    let merged = json(&bin(&["merge", "--format", "json", &nginx, &apache]));
+    // The hosts' logs tie nothing across hosts, so the sums are exactly
+    // the analysis of all their logs at once.
+    assert_eq!(merged["client_impact"], whole["client_impact"]);
+    let ci = &merged["client_impact"];
+    assert_eq!(ci["requests"], 94);
+    assert_eq!(ci["statuses"]["502"], 29);
+    assert_eq!(ci["statuses"]["503"], 11);
+    assert_eq!(ci["error_rate"], 0.4574);
+    for c in whole["causes"].as_array().unwrap() {
+        let m = common::cause(&merged, c["cause"].as_str().unwrap());
+        assert_eq!(m["client_impact"], c["client_impact"], "{}", c["cause"]);
+    }
+    // One host twice: every count doubled, every rate the same.
+    let twice = json(&bin(&["merge", "--format", "json", &nginx, &nginx]));
+    let one = json(&bin(&["merge", "--format", "json", &nginx]));
+    assert_eq!(
+        twice["client_impact"]["requests"].as_u64().unwrap(),
+        2 * one["client_impact"]["requests"].as_u64().unwrap()
+    );
+    assert_eq!(
+        twice["client_impact"]["error_rate"],
+        one["client_impact"]["error_rate"]
+    );
+    assert_eq!(
+        twice["client_impact"]["routes"][0]["requests"]
+            .as_u64()
+            .unwrap(),
+        2 * one["client_impact"]["routes"][0]["requests"]
+            .as_u64()
+            .unwrap()
+    );
+    let text = String::from_utf8_lossy(&bin(&["merge", &nginx, &apache]).stdout).into_owned();
+    assert!(
+        text.contains("Clients: 94 requests in the access logs, 43 answered with a 5xx (45.7%)"),
+        "{text}"
+    );
+}

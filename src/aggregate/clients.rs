@@ -26,6 +26,9 @@ const MAX_CANDIDATES: usize = 4096;
 /// How an access line was tied to its error-log failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Method {
+    /// Same request log id (Apache's `%L` in the access log and `[R:%L]`
+    /// in the error log).
+    LogId,
     /// Same connection number (`$connection` = `*N`) and request line.
     Connection,
     /// Same request line, in the window.
@@ -36,11 +39,17 @@ pub enum Method {
 
 impl Method {
     /// Every method, strongest first.
-    pub const ALL: [Method; 3] = [Method::Connection, Method::Request, Method::Route];
+    pub const ALL: [Method; 4] = [
+        Method::LogId,
+        Method::Connection,
+        Method::Request,
+        Method::Route,
+    ];
 
     /// Its name in reports.
     pub fn name(self) -> &'static str {
         match self {
+            Method::LogId => "log_id",
             Method::Connection => "connection",
             Method::Request => "request",
             Method::Route => "route",
@@ -149,6 +158,7 @@ struct Wanted {
     status: u16,
     connection: Option<u64>,
     request: u64,
+    log_id: u64,
     route: u64,
     /// The upstream sent the 5xx itself (a header came with it).
     answered_by_upstream: bool,
@@ -161,6 +171,7 @@ struct Logged {
     cause: CauseId,
     connection: Option<u64>,
     request: u64,
+    log_id: u64,
     /// Route id in the aggregator's route interner (hashed at the join).
     route: u32,
 }
@@ -371,6 +382,7 @@ impl Clients {
             status: r.status,
             connection: r.connection,
             request: r.request,
+            log_id: r.log_id,
             route: if route == 0 { 0 } else { route | 1 },
             answered_by_upstream: r.answered_by_upstream == Some(true),
         });
@@ -393,6 +405,7 @@ impl Clients {
             cause: f.cause,
             connection: f.join.connection,
             request: f.join.request,
+            log_id: f.join.log_id,
             route,
         });
     }
@@ -514,22 +527,25 @@ impl Clients {
                     continue;
                 }
                 let same_request = w.request != 0 && w.request == l.request;
-                let method =
-                    if same_request && w.connection.is_some() && w.connection == l.connection {
-                        Method::Connection
-                    } else if same_request {
-                        Method::Request
-                    } else if w.route != 0
-                        && w.route == route_hash(l.route)
-                        && (w.request == 0 || l.request == 0)
-                    {
-                        Method::Route
-                    } else {
-                        continue;
-                    };
+                let method = if w.log_id != 0 && w.log_id == l.log_id {
+                    Method::LogId
+                } else if same_request && w.connection.is_some() && w.connection == l.connection {
+                    Method::Connection
+                } else if same_request {
+                    Method::Request
+                } else if w.route != 0
+                    && w.route == route_hash(l.route)
+                    && (w.request == 0 || l.request == 0)
+                {
+                    Method::Route
+                } else {
+                    continue;
+                };
                 if best.is_none_or(|(m, _)| method < m) {
                     best = Some((method, i));
-                    if method == Method::Connection {
+                    // Nothing beats a log id, nor a connection where no
+                    // log id is logged.
+                    if method == Method::LogId || (method == Method::Connection && w.log_id == 0) {
                         break;
                     }
                 }
@@ -573,6 +589,7 @@ mod tests {
             time_is_start: false,
             connection: conn,
             request,
+            log_id: 0,
             route: 0,
             line: 0,
         }
@@ -595,6 +612,7 @@ mod tests {
             join: JoinKey {
                 connection: conn,
                 request,
+                log_id: 0,
             },
         }
     }
@@ -642,6 +660,14 @@ mod tests {
         assert_eq!(
             c.by_route[0].statuses,
             BTreeMap::from([(200, 1), (502, 3), (504, 1)])
+        );
+    }
+
+    #[test]
+    fn join_records_stay_small() {
+        assert_eq!(
+            (std::mem::size_of::<Wanted>(), std::mem::size_of::<Logged>()),
+            (64, 48)
         );
     }
 

@@ -571,6 +571,8 @@ mod tests {
             excluded_failures: 0,
             error: None,
             access_lines: 0,
+            tz_offset: None,
+            access_format: None,
         };
         Report {
             version: 1,
@@ -591,6 +593,7 @@ mod tests {
             client_impact: None,
             startup_errors: Vec::new(),
             skipped_files: Vec::new(),
+            clock_warnings: Vec::new(),
         }
     }
 

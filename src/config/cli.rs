@@ -260,6 +260,13 @@ pub struct InputArgs {
     /// string. Default: the common formats, detected per line.
     #[arg(long = "access-format", value_name = "FORMAT")]
     pub access_format: Option<String>,
+
+    /// Adds an offset to the times of the logs PATH stands for (a file,
+    /// every file under a folder, or a glob; `-` for stdin), to line them
+    /// up with the others: a php-fpm log in UTC beside nginx in local time
+    /// +01:00 takes `php-fpm.log=+01:00` (repeatable).
+    #[arg(long = "tz-offset", value_name = "PATH=±HH:MM")]
+    pub tz_offset: Vec<String>,
 }
 
 /// `upcause analyze`.
@@ -459,6 +466,12 @@ pub struct FollowArgs {
     /// `apachectl -S` output, php-fpm pools; repeatable).
     #[arg(long = "config", value_name = "FILE")]
     pub configs: Vec<PathBuf>,
+
+    /// Adds an offset to the times of the files PATH stands for (a file,
+    /// the files under a folder, or a glob), to line them up with the
+    /// others: `php-fpm.log=+01:00` (repeatable).
+    #[arg(long = "tz-offset", value_name = "PATH=±HH:MM")]
+    pub tz_offset: Vec<String>,
 
     /// Causes and upstreams listed on the live screen; 0 lists all.
     #[arg(long, default_value_t = 5, value_name = "N")]

@@ -116,6 +116,7 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
         (Some(p), false) => Some(p),
         (None, false) => crate::follow::state::default_path(&paths),
     };
+    let shifts = crate::input::clock::Shifts::parse(&a.tz_offset).map_err(Error::Usage)?;
     let server_config = ServerConfig::load(&a.configs)?;
     let tty = io::stdout().is_terminal();
     let mode = match (a.format, tty) {
@@ -152,6 +153,7 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
         incident_quiet,
         baseline,
         server_config,
+        shifts,
     })
 }
 

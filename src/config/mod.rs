@@ -18,6 +18,7 @@ use crate::check::rules::{self, Policy, Target};
 use crate::error::{Error, Result};
 use crate::event::LocalTime;
 use crate::follow::FollowConfig;
+use crate::input::clock::Shifts;
 use crate::order::Filters;
 use crate::parse::access::{AccessFormats, Plan};
 use crate::parse::time;
@@ -126,6 +127,11 @@ pub struct AnalyzeConfig {
     pub server_config: ServerConfig,
     /// How access-log lines are read (`--access-format`).
     pub access: AccessFormats,
+    /// Which inputs' times are shifted (`--tz-offset`).
+    pub shifts: Shifts,
+    /// Directories give their access logs too (`check` only with a
+    /// `max_rate` rule, which judges them).
+    pub folder_access_logs: bool,
 }
 
 impl AnalyzeConfig {
@@ -191,6 +197,7 @@ impl AnalyzeConfig {
                 toml.display()
             )));
         }
+        let shifts = Shifts::parse(&a.tz_offset).map_err(Error::Usage)?;
         let server_config = ServerConfig::load(&a.configs)?;
         let access = AccessFormats {
             given: a
@@ -205,6 +212,8 @@ impl AnalyzeConfig {
         Ok(AnalyzeConfig {
             server_config,
             access,
+            shifts,
+            folder_access_logs: true,
             recursive: !a.no_recursive,
             paths: a.paths,
             format: ReportFormat::Text,
@@ -294,8 +303,11 @@ impl CheckConfig {
     /// Validates the arguments: every usage error (flags, rules file,
     /// baseline) before any log is read.
     pub fn from_args(a: CheckArgs) -> Result<Self> {
-        let analyze = AnalyzeConfig::from_input(a.input.clone())?;
+        let mut analyze = AnalyzeConfig::from_input(a.input.clone())?;
         let policy = policy(&a, &analyze)?;
+        // An access log fails the gate's --min-recognized unless a
+        // max_rate rule judges its lines: a directory then gives none.
+        analyze.folder_access_logs = !policy.max_rate.is_empty();
         let format = gate_format(a.format);
         Ok(CheckConfig {
             analyze,
@@ -338,6 +350,7 @@ impl LintConfig {
             quiet: true,
             configs: a.configs,
             access_format: None,
+            tz_offset: Vec::new(),
         })?;
         analyze.quiet = true;
         Ok(LintConfig {

@@ -161,6 +161,8 @@ pub struct JoinKey {
     pub connection: Option<u64>,
     /// Hash of the request line (0 when the line has none).
     pub request: u64,
+    /// Hash of Apache's request log id (`[R:%L]`; 0 when none).
+    pub log_id: u64,
 }
 
 /// One failed request (or one more attempt of it), ready to aggregate.
@@ -238,6 +240,8 @@ pub struct ClientRequest {
     pub connection: Option<u64>,
     /// Hash of the request line (0 when not logged).
     pub request: u64,
+    /// Hash of `$request_id` / Apache's `%L` (0 when not logged).
+    pub log_id: u64,
     /// Route key in the chunk's table, or [`NO_KEY`](crate::keys::NO_KEY).
     pub route: u32,
     /// Line index within the chunk (0-based).

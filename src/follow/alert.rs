@@ -135,6 +135,21 @@ pub struct AlertRoot {
 }
 
 impl AlertRoot {
+    /// The root cause of incident `id`, as the incidents stage reported it.
+    pub fn of(id: u64, incident: &crate::report::IncidentReport) -> AlertRoot {
+        AlertRoot {
+            cause: incident.root_cause.cause.clone(),
+            upstreams: incident
+                .root_cause
+                .upstreams
+                .iter()
+                .map(|u| u.upstream.clone())
+                .collect(),
+            incident: id,
+            since: incident.start.clone(),
+        }
+    }
+
     /// In words: `upstream_timeout on http://10.0.0.1:80, http://10.0.0.2:80`.
     pub fn words(&self) -> String {
         if self.upstreams.is_empty() {
@@ -155,17 +170,7 @@ pub fn name_roots(changed: &mut [Transition], open: &[Tracked]) {
             .rev()
             .find(|i| t.cause == "any" || i.report.causes.iter().any(|c| c.cause == t.cause));
         if let Some(Tracked { id, report: i, .. }) = hit {
-            t.root_cause = Some(AlertRoot {
-                cause: i.root_cause.cause.clone(),
-                upstreams: i
-                    .root_cause
-                    .upstreams
-                    .iter()
-                    .map(|u| u.upstream.clone())
-                    .collect(),
-                incident: *id,
-                since: i.start.clone(),
-            });
+            t.root_cause = Some(AlertRoot::of(*id, i));
         }
     }
 }

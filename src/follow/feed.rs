@@ -21,7 +21,7 @@ use crate::catalog::Catalog;
 use crate::event::{CauseId, LineStats, LocalTime};
 use crate::order::{Filters, Sequencer};
 use crate::parse::access::AccessFormats;
-use crate::scan::{Scan, Scanner};
+use crate::scan::{InputReading, Scan, Scanner};
 
 use super::alert::{self, Alerts, Transition};
 use super::live::{IncidentEvent, Live};
@@ -67,6 +67,8 @@ pub struct Feeder<'a> {
     metrics: Option<Arc<Mutex<Metrics>>>,
     labels: HashMap<u32, String>,
     ended: bool,
+    /// Seconds added to each input's times (`--tz-offset`), by input.
+    readings: Vec<InputReading>,
 }
 
 impl<'a> Feeder<'a> {
@@ -115,7 +117,19 @@ impl<'a> Feeder<'a> {
             metrics,
             labels: HashMap::new(),
             ended: false,
+            readings: Vec::new(),
         }
+    }
+
+    /// Reads input `i` as `readings[i]` says: its times shifted
+    /// (`--tz-offset`), its access lines in the format the configuration
+    /// gives for it.
+    pub fn with_readings(mut self, readings: Vec<InputReading>) -> Self {
+        for (seq, r) in self.seqs.iter_mut().zip(&readings) {
+            seq.set_input(r);
+        }
+        self.readings = readings;
+        self
     }
 
     /// Takes one piece of input `input`; `wall` is the local time now.
@@ -128,6 +142,9 @@ impl<'a> Feeder<'a> {
 
     fn lines(&mut self, input: usize, bytes: &[u8], at: Instant, wall: i64) {
         let w = self.rolling.window;
+        if let Some(r) = self.readings.get(input) {
+            self.scanner.set_input(r);
+        }
         self.scanner.scan(bytes, false, &mut self.scan);
         // Where the lines' log time enters another window.
         let mut home = None;

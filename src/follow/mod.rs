@@ -114,6 +114,8 @@ pub struct FollowConfig {
     pub baseline: i64,
     /// The servers' configuration given with `--config`.
     pub server_config: crate::serverconf::ServerConfig,
+    /// Which files' times are shifted (`--tz-offset`).
+    pub shifts: crate::input::clock::Shifts,
 }
 
 /// Bounds of a time range.
@@ -274,7 +276,8 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         Alerts::new(cfg.rules.clone()),
         Live::new(cfg.incident_quiet, cfg.baseline, cfg.interval),
         cfg.metrics.is_some().then(|| Arc::clone(&metrics)),
-    );
+    )
+    .with_readings(readings(&cfg));
     let mut out = Output::new(&cfg)?;
     if let Some(e) = &watch.error
         && out.mode != Mode::Screen
@@ -534,17 +537,7 @@ impl Output {
                 continue;
             }
             let i = &e.incident;
-            let root = alert::AlertRoot {
-                cause: i.root_cause.cause.clone(),
-                upstreams: i
-                    .root_cause
-                    .upstreams
-                    .iter()
-                    .map(|u| u.upstream.clone())
-                    .collect(),
-                incident: e.id,
-                since: i.start.clone(),
-            };
+            let root = alert::AlertRoot::of(e.id, i);
             let echoes: Vec<String> = i
                 .echoes
                 .iter()
@@ -767,4 +760,22 @@ impl Output {
         };
         res.map_err(Error::Output)
     }
+}
+
+/// How each followed path is read: its `--tz-offset`, and the access
+/// format the `--config` gives for it (unless `--access-format` gives one
+/// for every input).
+fn readings(cfg: &FollowConfig) -> Vec<crate::scan::InputReading> {
+    let logs = if cfg.access.given.is_none() {
+        crate::serverconf::access::access_logs(&cfg.server_config)
+    } else {
+        Vec::new()
+    };
+    cfg.paths
+        .iter()
+        .map(|p| crate::scan::InputReading {
+            shift: cfg.shifts.rule_for_path(p).map_or(0, |r| r.seconds),
+            access: crate::serverconf::access::log_for(&logs, p).map(|l| l.plan.clone()),
+        })
+        .collect()
 }

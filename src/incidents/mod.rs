@@ -48,6 +48,8 @@
 //! Edges are exact (the first and last failure time of the members'
 //! cells); the peak is the member's busiest window.
 
+pub mod clock;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aggregate::cells::{Cell, Cells};

@@ -1,8 +1,9 @@
 //! Where the bytes come from: files, gzip, stdin and directories of
 //! rotated logs ([`source`]); the one line cutter ([`lines`]); the reader
 //! thread that cuts inputs into chunks ([`reader`]); the progress bar
-//! ([`progress`]).
+//! ([`progress`]); which inputs' times `--tz-offset` shifts ([`clock`]).
 
+pub mod clock;
 pub mod lines;
 pub mod progress;
 pub mod reader;

@@ -26,10 +26,15 @@ use super::progress::Progress;
 use super::source::{self, InputSpec};
 
 /// The bytes of a chunk of whole lines: a pool buffer the reader filled,
-/// and the length of its lines.
-pub struct ChunkBytes(Vec<u8>, usize);
+/// the length of its lines, and the index of its input.
+pub struct ChunkBytes(Vec<u8>, usize, usize);
 
 impl ChunkBytes {
+    /// The index of its input in the inputs read.
+    pub fn input(&self) -> usize {
+        self.2
+    }
+
     /// The chunk's lines.
     pub fn bytes(&self) -> &[u8] {
         &self.0[..self.1]
@@ -43,8 +48,9 @@ impl ChunkBytes {
 
 /// What the reader hands on besides chunks, in input order.
 pub enum Item {
-    /// An input starts (named as the user named it).
-    Begin(String),
+    /// An input starts (named as the user named it), with its index in
+    /// the inputs read.
+    Begin(String, usize),
     /// A line over the length limit, skipped.
     Oversized,
     /// The current input ends; with the error that ended it early.
@@ -121,7 +127,7 @@ pub fn read_inputs(
         out.item(*seq, item);
         *seq += 1;
     };
-    for spec in inputs {
+    for (index, spec) in inputs.iter().enumerate() {
         let name = spec.display_name();
         let stored = Arc::new(std::sync::atomic::AtomicU64::new(0));
         if let Some(p) = progress {
@@ -129,7 +135,7 @@ pub fn read_inputs(
         }
         let opened = match source::open_counted(spec, progress.map(|_| stored.clone())) {
             Ok(r) => {
-                send(Item::Begin(name), &mut seq);
+                send(Item::Begin(name, index), &mut seq);
                 r
             }
             Err(e) => {
@@ -146,7 +152,7 @@ pub fn read_inputs(
             }
             match piece {
                 Ok(Ok(Piece::Chunk { buf, len })) => {
-                    if !out.chunk(seq, ChunkBytes(buf, len)) {
+                    if !out.chunk(seq, ChunkBytes(buf, len, index)) {
                         return;
                     }
                     seq += 1;

@@ -72,6 +72,9 @@ pub enum Looks {
 pub struct Walk<'a> {
     /// Into every folder below (links followed, each folder once).
     pub recursive: bool,
+    /// Access logs too (by name `*access*log*` beside error logs, or by
+    /// their lines), not only error logs.
+    pub access: bool,
     /// What the first bytes of a file (decompressed) say it is: asked for
     /// the files of a folder that holds no `*error*log*` file.
     pub looks: &'a dyn Fn(&[u8]) -> Looks,
@@ -106,7 +109,7 @@ pub fn expand(paths: &[PathBuf], walk: &Walk<'_>) -> Expanded {
                 match listed {
                     Ok(()) if found.is_empty() && out.skipped.is_empty() => {
                         let why = if out.unread.len() > unread_before {
-                            "directory holds no error logs (*error*log*), and none of its files looks like one"
+                            "directory holds no error logs (*error*log*), and none of its files looks like an error or access log"
                         } else {
                             "directory holds no error logs (*error*log*)"
                         };
@@ -126,10 +129,11 @@ pub fn expand(paths: &[PathBuf], walk: &Walk<'_>) -> Expanded {
     out
 }
 
-/// The error logs of `dir` in rotation order, then those of the folders
-/// below it (by name), into `found`. A folder with no `*error*log*` file
-/// gives the files whose first lines are an error log's; the others are
-/// listed in [`Expanded::unread`].
+/// The error logs of `dir` in rotation order, then its access logs
+/// (`*access*log*`), then those of the folders below it (by name), into
+/// `found`. A folder with no `*error*log*` file gives the files whose
+/// first lines are an error log's, then those whose first lines are an
+/// access log's; the others are listed in [`Expanded::unread`].
 fn walk_dir(
     dir: &Path,
     walk: &Walk<'_>,
@@ -143,13 +147,17 @@ fn walk_dir(
     if !seen.insert(fs::canonicalize(dir)?) {
         return Ok(());
     }
-    let mut logs = error_logs_in(dir, &mut out.skipped)?;
+    let mut logs = logs_named_in(dir, "error", &mut out.skipped)?;
+    if !logs.is_empty() && walk.access {
+        logs.extend(logs_named_in(dir, "access", &mut out.skipped)?);
+    }
     let mut entries: Vec<PathBuf> = fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
     if logs.is_empty() {
         let mut by_content = Vec::new();
+        let mut access = Vec::new();
         for path in entries
             .iter()
             .filter(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
@@ -157,13 +165,14 @@ fn walk_dir(
             match first_bytes(path) {
                 Ok(head) => match (walk.looks)(&head) {
                     Looks::ErrorLog => by_content.push(path.clone()),
+                    Looks::AccessLog if walk.access => access.push(path.clone()),
                     Looks::AccessLog => out.unread.push((
                         path.display().to_string(),
-                        "an access log, not an error log",
+                        "an access log, read with a --max-rate rule only",
                     )),
                     Looks::Unknown => out.unread.push((
                         path.display().to_string(),
-                        "not an error log (unknown format)",
+                        "not an error or access log (unknown format)",
                     )),
                 },
                 Err(e) => out.skipped.push(format!(
@@ -174,6 +183,8 @@ fn walk_dir(
             }
         }
         by_content.sort_by_cached_key(|p| rotation_key(p));
+        access.sort_by_cached_key(|p| rotation_key(p));
+        by_content.extend(access);
         logs = by_content;
     }
     // A file reached twice (`/var/log/containers/*.log` are links into
@@ -235,11 +246,12 @@ pub fn kind_of(meta: &fs::Metadata) -> &'static str {
     }
 }
 
-/// The regular files of `dir` whose name matches `*error*log*`, oldest
-/// rotation first (`error.log.2.gz`, `error.log.1`, `error.log`). Links
-/// are followed; the names of other matching entries (FIFOs, devices,
-/// sockets, links to them or to nothing) go to `skipped` with the reason.
-fn error_logs_in(dir: &Path, skipped: &mut Vec<String>) -> io::Result<Vec<PathBuf>> {
+/// The regular files of `dir` whose name matches `*WORD*log*` (`error`,
+/// `access`), oldest rotation first (`error.log.2.gz`, `error.log.1`,
+/// `error.log`). Links are followed; the names of other matching entries
+/// (FIFOs, devices, sockets, links to them or to nothing) go to `skipped`
+/// with the reason.
+fn logs_named_in(dir: &Path, word: &str, skipped: &mut Vec<String>) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
@@ -247,10 +259,16 @@ fn error_logs_in(dir: &Path, skipped: &mut Vec<String>) -> io::Result<Vec<PathBu
         // (and read under its real path) instead of silently skipped.
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let is_error_log = name
-            .find("error")
-            .is_some_and(|i| name[i + "error".len()..].contains("log"));
-        if !is_error_log {
+        let named = name
+            .find(word)
+            .is_some_and(|i| name[i + word.len()..].contains("log"));
+        // `error_access.log` is read once, as an error log.
+        if !named
+            || (word != "error"
+                && name
+                    .find("error")
+                    .is_some_and(|i| name[i + 5..].contains("log")))
+        {
             continue;
         }
         let path = entry.path();
@@ -547,6 +565,7 @@ mod tests {
     /// taken for an error log, one with `HTTP/1.1" ` for an access log.
     const TEST_WALK: Walk<'static> = Walk {
         recursive: true,
+        access: true,
         looks: &|head: &[u8]| {
             if crate::bytes::find(head, b"[error]").is_some() {
                 Looks::ErrorLog
@@ -605,8 +624,10 @@ mod tests {
             names(&e),
             [
                 "containers/web.log",
+                "containers/access-1.log",
                 "nginx/error.log.1",
                 "nginx/error.log",
+                "nginx/access.log",
                 "nginx/old/error.log.2.gz"
             ]
         );
@@ -617,13 +638,10 @@ mod tests {
             .collect();
         assert_eq!(
             unread,
-            [
-                (
-                    "access-1.log".to_string(),
-                    "an access log, not an error log"
-                ),
-                ("notes.txt".to_string(), "not an error log (unknown format)")
-            ]
+            [(
+                "notes.txt".to_string(),
+                "not an error or access log (unknown format)"
+            )]
         );
         let e = expand(
             &[root.join("nginx")],
@@ -632,7 +650,10 @@ mod tests {
                 ..TEST_WALK
             },
         );
-        assert_eq!(names(&e), ["nginx/error.log.1", "nginx/error.log"]);
+        assert_eq!(
+            names(&e),
+            ["nginx/error.log.1", "nginx/error.log", "nginx/access.log"]
+        );
     }
 
     #[test]
@@ -649,7 +670,7 @@ mod tests {
         ] {
             fs::write(dir.path().join(name), b"").unwrap();
         }
-        let got: Vec<String> = error_logs_in(dir.path(), &mut Vec::new())
+        let got: Vec<String> = logs_named_in(dir.path(), "error", &mut Vec::new())
             .unwrap()
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -680,11 +701,20 @@ mod tests {
             b"",
         )
         .unwrap();
-        let found = error_logs_in(dir.path(), &mut Vec::new()).unwrap();
+        let found = logs_named_in(dir.path(), "error", &mut Vec::new()).unwrap();
         assert_eq!(found, vec![dir.path().join(odd)]);
         let e = expand(&[dir.path().to_path_buf()], &TEST_WALK);
         assert!(e.errors.is_empty());
-        assert_eq!(e.inputs, vec![InputSpec::Listed(dir.path().join(odd))]);
+        let access = dir
+            .path()
+            .join(std::ffi::OsStr::from_bytes(b"access\xff.log"));
+        assert_eq!(
+            e.inputs,
+            vec![
+                InputSpec::Listed(dir.path().join(odd)),
+                InputSpec::Listed(access)
+            ]
+        );
     }
 
     #[test]

@@ -491,6 +491,9 @@ fn merge(p: &mut Pending, ev: &Event, at: Place, keys: &Keys) {
     if p.failure.time.is_none() {
         p.failure.time = ev.time;
     }
+    if p.failure.join.log_id == 0 {
+        p.failure.join.log_id = ev.join.log_id;
+    }
     p.has_lead |= ev.role == Role::Lead;
     p.last = ev.time.or(p.last);
     p.failure.lines += at.lines;

@@ -19,7 +19,7 @@ use crate::event::{
 use crate::input::lines::split_lines;
 use crate::keys::{Interner, Key, KeyList, Keys, NO_KEY};
 use crate::parse;
-use crate::scan::{Scan, Scanner};
+use crate::scan::{InputReading, Scan, Scanner};
 use correlate::{Correlator, Place};
 
 /// Where the ordered stage counts what it finds. The aggregator is the one
@@ -164,6 +164,12 @@ impl<'a> Sequencer<'a> {
     pub fn with_boot_time(mut self, boot: Option<crate::event::LocalTime>) -> Self {
         self.carry_scanner = self.carry_scanner.with_boot_time(boot);
         self
+    }
+
+    /// Reads the records carried across chunk ends as those of an input
+    /// read so (see [`Scanner::set_input`]).
+    pub fn set_input(&mut self, reading: &InputReading) {
+        self.carry_scanner.set_input(reading);
     }
 
     /// Counts access lines by route, upstream and status together, as

@@ -131,6 +131,15 @@ fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<(Head<'_>, Layout)> {
         p = p.strip_prefix(b"]")?;
         rest = p.strip_prefix(b" ").unwrap_or(p);
     }
+    // `[R:%L]` and `[C:%{C}L]` of an ErrorLogFormat that logs the request's
+    // (and the connection's) log id, in the manual's example layout.
+    let mut log_id = None;
+    while let Some((kind, id, after)) = log_id_bracket(rest) {
+        if kind != b'C' {
+            log_id = Some(log_id_hash(id));
+        }
+        rest = after;
+    }
     let head = Head {
         server: Server::Apache,
         time,
@@ -138,10 +147,38 @@ fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<(Head<'_>, Layout)> {
         module,
         pid,
         tid,
-        cid: None,
+        cid: log_id,
         body: rest,
     };
     Some((head, layout))
+}
+
+/// The hash a request log id is compared by (error and access logs
+/// alike); never 0.
+pub fn log_id_hash(id: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(id) | 1
+}
+
+/// `[R:id] ` (or `L:`, `C:`) at the start of `b`: the letter, the id and
+/// what follows. A log id is base64 of a few bytes (`gq6wgodYfQA`).
+fn log_id_bracket(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let kind = *b.strip_prefix(b"[")?.first()?;
+    if !matches!(kind, b'R' | b'L' | b'C') || b.get(2) != Some(&b':') {
+        return None;
+    }
+    let inner = &b[3..];
+    let end = inner.iter().take(40).position(|&c| c == b']')?;
+    let id = &inner[..end];
+    if id.is_empty()
+        || !id
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'@' | b'-' | b'_' | b'+' | b'/'))
+    {
+        return None;
+    }
+    let after = &inner[end + 1..];
+    Some((kind, id, after.strip_prefix(b" ").unwrap_or(after)))
 }
 
 /// An APR status as Apache prints it before the message.
@@ -304,6 +341,26 @@ fn ah_tag(i: &[u8]) -> Res<'_, u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_log_id_of_an_error_log_format_with_l() {
+        let l = b"[Sun Dec 06 13:58:58.700480 2026] [proxy:error] [pid 3257:tid 140174796650176] [R:47WwgkemfQA] [client 127.0.0.1:41896] AH00898: Error reading from remote server returned by /timeout/report/1";
+        let h = head(l).unwrap();
+        assert_eq!(h.cid, Some(log_id_hash(b"47WwgkemfQA")));
+        assert_eq!(h.tid, Some(140_174_796_650_176));
+        assert!(h.body.starts_with(b"[client 127.0.0.1:41896] AH00898"));
+        // The manual's layout, the connection's id skipped.
+        let l = b"[Sun Dec 06 13:58:58.700480 2026] [proxy:error] [pid 1:tid 2] [R:abc@1] [C:xyz] (70007)The timeout specified has expired: AH01102: x";
+        let h = head(l).unwrap();
+        assert_eq!(h.cid, Some(log_id_hash(b"abc@1")));
+        assert!(h.body.starts_with(b"(70007)"));
+        // Server-scoped lines have none; a bracket that is no id stays.
+        let l = b"[Sun Dec 06 13:58:57.697526 2026] [proxy:error] [pid 3257:tid 1] (111)Connection refused: AH00957: x";
+        assert_eq!(head(l).unwrap().cid, None);
+        let l = b"[Sun Dec 06 13:58:57.697526 2026] [proxy:error] [pid 3257:tid 1] [R:has space] x";
+        let h = head(l).unwrap();
+        assert_eq!((h.cid, h.body), (None, &b"[R:has space] x"[..]));
+    }
 
     #[test]
     fn apache_24_full() {

@@ -18,7 +18,11 @@ pub struct Head<'a> {
     pub pid: Option<u32>,
     /// Thread id (nginx, Apache 2.4 threaded MPMs).
     pub tid: Option<u64>,
-    /// nginx connection number (`*N`).
+    /// nginx: the connection number (`*N`). Apache: its request log id
+    /// (`[R:...]` where `ErrorLogFormat` has `%L`), hashed by
+    /// [`log_id_hash`](super::apache::log_id_hash) as the access log's `%L`
+    /// is (kept here rather than in a field of its own: a larger head
+    /// costs every line a longer copy).
     pub cid: Option<u64>,
     /// Everything after the prefix.
     pub body: &'a [u8],

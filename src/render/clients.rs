@@ -186,6 +186,7 @@ pub(crate) fn render(
 
 fn by(method: &str) -> &'static str {
     match method {
+        "log_id" => "by the request's log id (%L)",
         "connection" => "by connection number and request line",
         "request" => "by request line and time",
         _ => "by route and time",

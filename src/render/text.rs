@@ -75,6 +75,7 @@ fn body(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Result<(
     let st = Style { on: opts.color };
     let width = opts.width.map_or(usize::MAX, |w| w.max(MIN_WIDTH));
     summary_line(report, &st, width, out)?;
+    clock_warnings(report, &st, width, out)?;
     if !report.causes.is_empty() {
         writeln!(out)?;
         incidents(report, opts, width, out)?;
@@ -99,6 +100,39 @@ fn body(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Result<(
     )?;
     startup_section(report, &st, width, out)?;
     notes(report, &st, width, out)
+}
+
+/// Logs whose clock looks shifted, right under the summary: their lines
+/// explain no incident as written.
+fn clock_warnings(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    for w in &r.clock_warnings {
+        let s = format!(
+            "warning: {}'s times look {} off: none of its {} {} within the incidents of {} as written, {} {} once shifted by {} (a log in UTC beside one in local time?). Times are compared as written: {} lines them up",
+            escape(&w.file),
+            human_offset(w.offset_seconds),
+            thousands(w.lines),
+            plural(w.lines, "line falls", "lines fall"),
+            escape(&w.against),
+            thousands(w.matched),
+            plural(w.matched, "does", "do"),
+            w.offset,
+            escape(&w.suggestion),
+        );
+        for l in wrap(&s, "", "  ", width) {
+            writeln!(out, "{}", st.yellow(&l))?;
+        }
+    }
+    Ok(())
+}
+
+/// `3600` as `1 h`, `5400` as `1 h 30 min`.
+fn human_offset(seconds: i64) -> String {
+    let a = seconds.unsigned_abs();
+    match (a / 3600, a % 3600 / 60) {
+        (h, 0) => format!("{h} h"),
+        (0, m) => format!("{m} min"),
+        (h, m) => format!("{h} h {m} min"),
+    }
 }
 
 /// The start-up and configuration errors, apart from the causes: no
@@ -656,7 +690,7 @@ fn notes(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Resul
         note(
             out,
             format!(
-                "note: {} {} not read: {} in a folder without *error*log* files, and {} first lines are no error log's:",
+                "note: {} {} not read: {} in a folder without *error*log* files, and {} first lines are no error or access log's:",
                 thousands(n),
                 plural(n, "file", "files"),
                 plural(n, "it is", "they are"),

@@ -310,3 +310,136 @@ pub fn of_span(joined: &Joined, causes: &[CauseId], start: i64, end: i64) -> Cau
             .filter(|p| p.time >= start && p.time <= end && causes.contains(&p.cause)),
     )
 }
+
+/// Adds `b`'s counts to `a`'s.
+fn add_statuses(a: &mut Statuses, b: &Statuses) {
+    for (&s, &n) in b {
+        *a.entry(s).or_default() += n;
+    }
+}
+
+/// The `client_impact` of saved reports merged (`merge`): every count
+/// summed, the rates recomputed, the timeline's windows put in the merged
+/// `window` (seconds), routes past [`MERGED_ROUTES`] and upstreams past
+/// [`TOP_UPSTREAMS`] folded into `(other)`; `None` when no report has one.
+pub fn merged<'a>(
+    parts: impl IntoIterator<Item = &'a ClientImpact>,
+    window: i64,
+) -> Option<ClientImpact> {
+    let mut out: Option<ClientImpact> = None;
+    let mut routes: BTreeMap<String, (u64, Statuses)> = BTreeMap::new();
+    let mut upstreams: BTreeMap<String, (u64, Statuses)> = BTreeMap::new();
+    let mut timeline: BTreeMap<i64, (u64, Statuses)> = BTreeMap::new();
+    for p in parts {
+        let o = out.get_or_insert_with(|| ClientImpact {
+            join: p
+                .join
+                .iter()
+                .map(|j| JoinCount {
+                    method: j.method.clone(),
+                    matched: 0,
+                })
+                .collect(),
+            ..ClientImpact::default()
+        });
+        o.requests += p.requests;
+        add_statuses(&mut o.statuses, &p.statuses);
+        o.explained += p.explained;
+        o.unexplained += p.unexplained;
+        add_statuses(&mut o.unexplained_statuses, &p.unexplained_statuses);
+        add_statuses(&mut o.answered_by_upstream, &p.answered_by_upstream);
+        o.absorbed_requests += p.absorbed_requests;
+        o.not_joined += p.not_joined;
+        for j in &p.join {
+            match o.join.iter_mut().find(|x| x.method == j.method) {
+                Some(x) => x.matched += j.matched,
+                None => o.join.push(j.clone()),
+            }
+        }
+        let add =
+            |map: &mut BTreeMap<String, (u64, Statuses)>, key: &str, n: u64, st: &Statuses| {
+                let e = map.entry(key.to_string()).or_default();
+                e.0 += n;
+                add_statuses(&mut e.1, st);
+            };
+        for r in &p.routes {
+            add(&mut routes, &r.route, r.requests, &r.statuses);
+        }
+        for u in &p.upstreams {
+            add(&mut upstreams, &u.upstream, u.requests, &u.statuses);
+        }
+        for w in &p.timeline {
+            let Some(t) = crate::parse::time::iso(w.start.as_bytes()) else {
+                continue;
+            };
+            let e = timeline
+                .entry(crate::aggregate::window::bucket(t.0, window.max(1)))
+                .or_default();
+            e.0 += w.requests;
+            add_statuses(&mut e.1, &w.statuses);
+        }
+    }
+    let mut out = out?;
+    out.error_rate = rate(&out.statuses, out.requests);
+    let ranked = |map: BTreeMap<String, (u64, Statuses)>, keep: usize| {
+        let (mut named, other): (Vec<_>, Vec<_>) =
+            map.into_iter().partition(|(k, _)| k != "(other)");
+        named.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+        let mut folded: (u64, Statuses) = other
+            .into_iter()
+            .next()
+            .map_or_else(Default::default, |o| o.1);
+        for (_, (n, s)) in named.drain(keep.min(named.len())..) {
+            folded.0 += n;
+            add_statuses(&mut folded.1, &s);
+        }
+        if folded.0 > 0 {
+            named.push(("(other)".to_string(), folded));
+        }
+        named
+    };
+    out.routes = ranked(routes, MERGED_ROUTES)
+        .into_iter()
+        .map(|(route, (requests, statuses))| RouteImpact {
+            route,
+            requests,
+            error_rate: rate(&statuses, requests),
+            statuses,
+        })
+        .collect();
+    out.upstreams = ranked(upstreams, TOP_UPSTREAMS)
+        .into_iter()
+        .map(|(upstream, (requests, statuses))| UpstreamImpact {
+            upstream,
+            requests,
+            statuses,
+        })
+        .collect();
+    out.timeline = timeline
+        .into_iter()
+        .map(|(start, (requests, statuses))| WindowImpact {
+            start: crate::event::LocalTime(start).iso(),
+            requests,
+            statuses,
+        })
+        .collect();
+    Some(out)
+}
+
+/// Routes listed by name in a merged `client_impact` (as one report
+/// counts at most).
+pub const MERGED_ROUTES: usize = 10_000;
+
+impl CauseImpact {
+    /// Causes' impacts of saved reports summed; timings are left out (a
+    /// percentile of several reports cannot be had from theirs).
+    pub fn merged<'a>(parts: impl IntoIterator<Item = &'a CauseImpact>) -> Option<CauseImpact> {
+        let mut out: Option<CauseImpact> = None;
+        for p in parts {
+            let o = out.get_or_insert_with(CauseImpact::default);
+            o.requests += p.requests;
+            add_statuses(&mut o.statuses, &p.statuses);
+        }
+        out
+    }
+}

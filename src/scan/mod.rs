@@ -21,13 +21,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::catalog::{Catalog, FitMemo};
 use crate::catalog::{lifecycle, startup};
+use crate::event::LocalTime;
 use crate::event::{
     ClientRequest, Event, JoinKey, LifecycleEvent, LineStats, Server, StartupEvent,
     UNRECOGNIZED_SAMPLES,
 };
 use crate::input::lines::{self, MAX_LINE};
 use crate::keys::{KeySource, KeyTable, Keys, NO_KEY};
-use crate::parse::access::{AccessFormats, AccessLine, Detector, upstream::Attempts};
+use crate::parse::access::{AccessFormats, AccessLine, Detector, Plan, upstream::Attempts};
 use crate::parse::{self, Head, ParseState, Scratch};
 
 /// Unparseable lines at the start of a chunk (possibly the continuation of
@@ -255,6 +256,15 @@ impl Scan {
     }
 }
 
+/// How one input is read, where that differs from input to input.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InputReading {
+    /// Seconds added to every time read from it (`--tz-offset`).
+    pub shift: i64,
+    /// The access format the servers' configuration gives for it.
+    pub access: Option<std::sync::Arc<Plan>>,
+}
+
 /// Scans chunks; one per worker thread.
 pub struct Scanner<'c> {
     catalog: &'c Catalog,
@@ -280,8 +290,12 @@ pub struct Scanner<'c> {
     /// Likewise for a joined record, read while its next line's head is
     /// still in hand.
     record_scratch: Scratch,
-    /// The access-log format given, if one was.
+    /// The access-log format in use for the current input, if one is.
     access: AccessFormats,
+    /// The access-log format given for every input (`--access-format`).
+    access_flag: Option<std::sync::Arc<Plan>>,
+    /// Seconds added to the times of the current input.
+    shift: i64,
     /// Which built-in access format read the last access line.
     detector: Detector,
     /// Where each (route, status) of the chunk is in
@@ -353,6 +367,8 @@ impl<'c> Scanner<'c> {
             line_scratch: Scratch::default(),
             record_scratch: Scratch::default(),
             access: AccessFormats::default(),
+            access_flag: None,
+            shift: 0,
             detector: Detector::default(),
             count_slots: Default::default(),
             upstream_slots: Default::default(),
@@ -374,8 +390,25 @@ impl<'c> Scanner<'c> {
     /// Reads access-log lines with `formats` (`--access-format`) instead
     /// of detecting the built-in formats.
     pub fn with_access(mut self, formats: AccessFormats) -> Self {
+        self.access_flag = formats.given.clone();
         self.access = formats;
         self
+    }
+
+    /// Reads the next chunks as those of an input read so: its times
+    /// shifted, its access lines in the format the configuration gives
+    /// for it (`--access-format`, when given, is for every input).
+    pub fn set_input(&mut self, r: &InputReading) {
+        self.shift = r.shift;
+        if self.access_flag.is_none() && self.access.given != r.access {
+            self.access.given = r.access.clone();
+        }
+    }
+
+    /// A time of the current input on the common clock.
+    #[inline]
+    fn at(&self, t: Option<LocalTime>) -> Option<LocalTime> {
+        t.map(|t| LocalTime(t.0 + self.shift))
     }
 
     /// Hands the keys new in this chunk to `out`, and keeps the key tables
@@ -524,7 +557,7 @@ impl<'c> Scanner<'c> {
 
     /// Counts an access-log line, and keeps it if it needs a cause.
     fn client_request(&mut self, a: &AccessLine<'_>, line: u32, out: &mut Scan) {
-        let time = a.end();
+        let time = self.at(a.end());
         if !self.access.keep_time(time) {
             return;
         }
@@ -622,6 +655,11 @@ impl<'c> Scanner<'c> {
                 && a.duration_ms.is_none(),
             connection: a.connection,
             request,
+            log_id: if a.request_id.is_empty() {
+                0
+            } else {
+                parse::apache::log_id_hash(a.request_id)
+            },
             route,
             line,
         });
@@ -715,6 +753,7 @@ impl<'c> Scanner<'c> {
     #[inline(never)]
     fn startup(
         head: &Head<'_>,
+        time: Option<LocalTime>,
         s: &startup::Startup<'_>,
         (line, start, end, lines): (u32, usize, usize, u32),
         out: &mut Scan,
@@ -730,7 +769,7 @@ impl<'c> Scanner<'c> {
         out.startup.push(StartupEvent {
             kind: s.kind,
             server: head.server,
-            time: head.time,
+            time,
             line,
             start: start as u32,
             end: end as u32,
@@ -762,6 +801,7 @@ impl<'c> Scanner<'c> {
         lines: u32,
         out: &mut Scan,
     ) {
+        let time = self.at(head.time);
         let classified =
             self.catalog
                 .classify_with(head, &mut self.upstream_buf, Some(&mut self.memo));
@@ -769,12 +809,12 @@ impl<'c> Scanner<'c> {
             // No failure: perhaps the server could not start (the catalog
             // gives no failure at nginx's `emerg`).
             if let Some(s) = startup::classify(head) {
-                Self::startup(head, &s, (line, start, end, lines), out);
+                Self::startup(head, time, &s, (line, start, end, lines), out);
             } else if let Some(kind) = lifecycle::classify(head) {
                 out.lifecycle.push(LifecycleEvent {
                     kind,
                     server: head.server,
-                    time: head.time,
+                    time,
                     line,
                     start: start as u32,
                     end: end as u32,
@@ -793,7 +833,12 @@ impl<'c> Scanner<'c> {
         // The request line is hashed once: for the retries' key and for
         // the access log's join.
         let line_hash = c.request.map_or(0, request_hash);
-        let request = match (head.cid, c.request) {
+        // nginx's `*N`, or Apache's request log id (see `Head::cid`).
+        let (connection, log_id) = match head.server {
+            Server::Apache => (None, head.cid.unwrap_or(0)),
+            _ => (head.cid, 0),
+        };
+        let request = match (connection, c.request) {
             (Some(cid), Some(_)) => {
                 let hash =
                     foldhash::fast::FixedState::default().hash_one((head.pid, cid, line_hash));
@@ -807,7 +852,7 @@ impl<'c> Scanner<'c> {
             strong: c.strong,
             status: c.status,
             server: head.server,
-            time: head.time,
+            time,
             pid: head.pid,
             tid: head.tid,
             request,
@@ -818,8 +863,9 @@ impl<'c> Scanner<'c> {
             end: end as u32,
             lines,
             join: JoinKey {
-                connection: head.cid,
+                connection,
                 request: line_hash,
+                log_id,
             },
         });
     }

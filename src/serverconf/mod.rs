@@ -9,6 +9,7 @@
 //! A file that cannot be parsed is an error naming the file and line; a
 //! directive that is not known here is kept as text, never an error.
 
+pub mod access;
 pub mod advice;
 pub mod apache;
 pub mod lint;

@@ -1126,6 +1126,20 @@ fn notes(r: &Report, b: &mut String) {
         );
     }
     b.push_str("</tbody>\n</table></div>\n");
+    for w in &r.clock_warnings {
+        let _ = writeln!(
+            b,
+            "<p class=\"note\">{}'s times look off by {}: none of its {} {} within the incidents of {} as written, {} {} once shifted. Times are compared as written: <code>{}</code> lines them up.</p>",
+            html(&w.file),
+            html(&w.offset),
+            thousands(w.lines),
+            plural(w.lines, "line falls", "lines fall"),
+            html(&w.against),
+            thousands(w.matched),
+            plural(w.matched, "does", "do"),
+            html(&w.suggestion)
+        );
+    }
     let flags = r.filters.flags();
     if !flags.is_empty() {
         let _ = writeln!(
