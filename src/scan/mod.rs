@@ -72,14 +72,72 @@ pub struct SeriesCount {
 /// [`Scan::client_series`].
 type SeriesSlots = hashbrown::HashMap<(u32, u32, u16), u32, foldhash::fast::FixedState>;
 
-/// Where each (key, status) of a chunk is in its list of [`StatusCount`]s.
-type StatusSlots = hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>;
+/// Where each (key, status) of a chunk is in its list of [`StatusCount`]s:
+/// the usual statuses of the first keys in a flat table by key (no hashing
+/// per line), the others in a map. A pair is always found in the same one
+/// of the two, so the list holds it once, in the order first seen.
+#[derive(Default)]
+struct StatusSlots {
+    /// Per key below [`FLAT_KEYS`], per [`usual`] status: its slot plus
+    /// one, 0 while not seen in the chunk.
+    flat: Vec<u32>,
+    /// The other pairs.
+    other: hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>,
+}
+
+/// Keys counted in [`StatusSlots::flat`]: 512 KiB at most.
+const FLAT_KEYS: u32 = 1 << 14;
+
+/// Statuses a flat table row has a place for.
+const USUAL: usize = 8;
+
+/// The place of a status in a row of [`StatusSlots::flat`].
+#[inline]
+fn usual(status: u16) -> Option<usize> {
+    Some(match status {
+        200 => 0,
+        304 => 1,
+        404 => 2,
+        499 => 3,
+        500 => 4,
+        502 => 5,
+        503 => 6,
+        504 => 7,
+        _ => return None,
+    })
+}
+
+impl StatusSlots {
+    fn clear(&mut self) {
+        self.flat.clear();
+        self.other.clear();
+    }
+}
 
 /// Counts one request of `key` and `status` in `list`, found through
 /// `slots`.
 #[inline]
 fn count_status(slots: &mut StatusSlots, list: &mut Vec<StatusCount>, key: u32, status: u16) {
-    let slot = *slots.entry((key, status)).or_insert_with(|| {
+    if key < FLAT_KEYS
+        && let Some(u) = usual(status)
+    {
+        let at = key as usize * USUAL + u;
+        if slots.flat.len() <= at {
+            slots.flat.resize((key as usize + 1) * USUAL, 0);
+        }
+        let slot = &mut slots.flat[at];
+        if *slot == 0 {
+            list.push(StatusCount {
+                key,
+                status,
+                count: 0,
+            });
+            *slot = list.len() as u32;
+        }
+        list[*slot as usize - 1].count += 1;
+        return;
+    }
+    let slot = *slots.other.entry((key, status)).or_insert_with(|| {
         list.push(StatusCount {
             key,
             status,
@@ -538,7 +596,7 @@ impl<'c> Scanner<'c> {
             }
         }
         let mut upstream = NO_KEY;
-        if let Some(addr) = parse::access::upstream::values(a.upstream_addr).last()
+        if let Some(addr) = parse::access::upstream::last(a.upstream_addr)
             && !addr.is_empty()
             && addr != b"-"
         {

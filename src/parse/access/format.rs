@@ -80,6 +80,87 @@ pub struct Plan {
     /// Literals and fields in line order; two fields are never adjacent
     /// (the first of such a pair is made [`Field::Other`] and takes both).
     pub items: Vec<Item>,
+    /// The items compiled for the fast reading ([`super::fast`]).
+    pub(super) fast: Fast,
+}
+
+/// How a field ends: the literal after it, by kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum End {
+    /// ` `.
+    Space,
+    /// `"` (a quoted field at the end of the format).
+    Quote,
+    /// `" ` (a quoted field, then a space).
+    QuoteSpace,
+    /// ` "` (a field, then a quoted one).
+    SpaceQuote,
+    /// `" "` (two quoted fields).
+    QuoteSpaceQuote,
+    /// ` [` (a field, then a bracketed one).
+    SpaceBracket,
+    /// `] "` (the time, then a quoted field).
+    BracketSpaceQuote,
+    /// ` - ` (the client, then `$remote_user`'s dash).
+    SpaceDashSpace,
+    /// Any other literal.
+    Other(Vec<u8>),
+    /// The field runs to the end of the line.
+    Line,
+}
+
+impl End {
+    fn of(lit: &[u8]) -> End {
+        match lit {
+            b" " => End::Space,
+            b"\"" => End::Quote,
+            b"\" " => End::QuoteSpace,
+            b" \"" => End::SpaceQuote,
+            b"\" \"" => End::QuoteSpaceQuote,
+            b" [" => End::SpaceBracket,
+            b"] \"" => End::BracketSpaceQuote,
+            b" - " => End::SpaceDashSpace,
+            other => End::Other(other.to_vec()),
+        }
+    }
+}
+
+/// One field and how it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Step {
+    pub(super) field: Field,
+    pub(super) end: End,
+}
+
+/// A plan compiled for [`super::fast::read`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fast {
+    /// The literal before the first field, if the format starts with one.
+    pub(super) lead: Vec<u8>,
+    pub(super) steps: Vec<Step>,
+}
+
+impl Fast {
+    /// Compiles the items of a plan (literals and fields alternate: the
+    /// builder merges adjacent ones).
+    pub(super) fn compile(items: &[Item]) -> Fast {
+        let mut lead = Vec::new();
+        let mut steps = Vec::new();
+        let mut i = 0;
+        if let Some(Item::Literal(l)) = items.first() {
+            lead.clone_from(l);
+            i = 1;
+        }
+        while let Some(Item::Field(f)) = items.get(i) {
+            let end = match items.get(i + 1) {
+                Some(Item::Literal(l)) => End::of(l),
+                _ => End::Line,
+            };
+            steps.push(Step { field: *f, end });
+            i += 2;
+        }
+        Fast { lead, steps }
+    }
 }
 
 /// Why a format string could not be compiled.
@@ -305,6 +386,7 @@ impl Builder {
         let plan = Plan {
             name: name.to_string(),
             dialect,
+            fast: Fast::compile(&self.items),
             items: self.items,
         };
         if !plan.has(Field::Status) {

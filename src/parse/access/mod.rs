@@ -4,7 +4,10 @@
 //! between them); a line is read by walking the plan, finding each literal
 //! with `memchr` from where the last one ended, so a line costs a few byte
 //! searches and no allocation. Fields the report does not use are skipped
-//! unread. Without `--access-format`, the common formats are tried per line
+//! unread. [`fast`] reads most lines in fewer steps, each literal by a kind
+//! known in advance, and leaves the rest (an escaped quote, a multi-value
+//! upstream field) to the walk, whose answers it gives; tests hold the two
+//! together. Without `--access-format`, the common formats are tried per line
 //! ([`builtins`]), the one that read the previous line first; the error-log
 //! formats are always tried before, so an error log never pays for this.
 //!
@@ -12,76 +15,35 @@
 //! end), Apache's `%t` is when it started; [`AccessLine::end`] gives the
 //! end either way when the duration is logged.
 
+pub mod fast;
 pub mod format;
+pub mod line;
 pub mod upstream;
 
 use std::sync::{Arc, OnceLock};
 
 pub use format::{Dialect, Field, Item, Plan};
+pub use line::AccessLine;
+use line::{find_byte, set, starts_with};
 
 use super::time;
 use crate::event::LocalTime;
 
-/// One access-log line, read: raw values borrow from the line (empty when
-/// the format does not log them).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AccessLine<'a> {
-    /// Whose format read it.
-    pub dialect: Option<Dialect>,
-    /// The logged time (nginx: the end, Apache: the start).
-    pub time: Option<LocalTime>,
-    /// The response status.
-    pub status: u16,
-    /// Client address.
-    pub client: &'a [u8],
-    /// The request line (`GET /x HTTP/1.1`).
-    pub request: &'a [u8],
-    /// The path, where no request line is logged.
-    pub uri: &'a [u8],
-    /// The request's duration in milliseconds.
-    pub duration_ms: Option<u64>,
-    /// `$upstream_addr` / the balancer member.
-    pub upstream_addr: &'a [u8],
-    /// `$upstream_status`.
-    pub upstream_status: &'a [u8],
-    /// `$upstream_response_time`.
-    pub upstream_response_time: &'a [u8],
-    /// `$upstream_connect_time`.
-    pub upstream_connect_time: &'a [u8],
-    /// `$upstream_header_time`.
-    pub upstream_header_time: &'a [u8],
-    /// nginx `$connection` (the error log's `*N`).
-    pub connection: Option<u64>,
-    /// `$request_id`, Apache's `%L`; `-` is left empty.
-    pub request_id: &'a [u8],
-    /// ingress-nginx's `$proxy_upstream_name`.
-    pub upstream_name: &'a [u8],
-}
-
-impl AccessLine<'_> {
-    /// When the request ended: nginx's time, or Apache's start plus the
-    /// duration (the start when none is logged).
-    pub fn end(&self) -> Option<LocalTime> {
-        let t = self.time?;
-        Some(match (self.dialect, self.duration_ms) {
-            (Some(Dialect::Apache), Some(ms)) => LocalTime(t.0.saturating_add((ms / 1000) as i64)),
-            _ => t,
-        })
-    }
-
-    /// The route source: the request line, else the path.
-    pub fn route_source(&self) -> &[u8] {
-        if self.request.is_empty() {
-            self.uri
-        } else {
-            self.request
-        }
-    }
-}
-
 /// Reads `line` with `plan`; `None` when the line does not fit it or its
 /// status is not a status. `dates` keeps the day of the last time read.
+#[inline]
 pub fn read<'a>(
+    plan: &Plan,
+    line: &'a [u8],
+    dates: &mut time::DateCache,
+) -> Option<AccessLine<'a>> {
+    fast::read(plan, &plan.fast, line, dates).or_else(|| walk(plan, line, dates))
+}
+
+/// [`read`] by walking the plan item by item: the plain reading, which
+/// [`fast::read`] answers like where it answers at all.
+#[inline(never)]
+pub fn walk<'a>(
     plan: &Plan,
     line: &'a [u8],
     dates: &mut time::DateCache,
@@ -163,80 +125,6 @@ fn find_end(hay: &[u8], lit: &[u8]) -> Option<usize> {
         }
         return Some(p);
     }
-}
-
-/// `memchr`, with the first bytes looked at inline, eight at a time in a
-/// word: most fields of an access line are a few bytes long, shorter than
-/// a call is worth.
-#[inline(always)]
-fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let pattern = ONES * u64::from(b);
-    let mut at = 0;
-    while at < 16 {
-        let Some(word) = hay.get(at..at + 8) else {
-            break;
-        };
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let x = u64::from_le_bytes(bytes) ^ pattern;
-        // The lowest byte of `x` that is zero sets the lowest bit here
-        // (bits above it may be set by the borrow, never bits below).
-        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
-        if zero != 0 {
-            return Some(at + (zero.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    if at < 16 {
-        return hay[at..].iter().position(|&c| c == b).map(|i| at + i);
-    }
-    memchr::memchr(b, &hay[at..]).map(|i| i + at)
-}
-
-/// `hay.starts_with(lit)` for the short literals of a format, compared
-/// inline instead of through `memcmp`.
-#[inline(always)]
-fn starts_with(hay: &[u8], lit: &[u8]) -> bool {
-    hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
-}
-
-fn set<'a>(out: &mut AccessLine<'a>, f: Field, v: &'a [u8], dates: &mut time::DateCache) {
-    match f {
-        Field::Client => out.client = v,
-        Field::TimeLocal => out.time = time::clf_cached(v, dates),
-        Field::TimeIso => out.time = time::iso(v),
-        Field::Msec => {
-            out.time = upstream::millis(v).map(|ms| LocalTime((ms / 1000) as i64));
-        }
-        Field::Request => out.request = v,
-        Field::Uri => out.uri = v,
-        Field::RequestSecs => out.duration_ms = upstream::millis(v),
-        Field::RequestMicros => out.duration_ms = integer(v).map(|us| us / 1000),
-        Field::RequestMillis => out.duration_ms = integer(v),
-        Field::RequestWholeSecs => out.duration_ms = integer(v).map(|s| s.saturating_mul(1000)),
-        Field::UpstreamAddr => out.upstream_addr = dash(v),
-        Field::UpstreamStatus => out.upstream_status = dash(v),
-        Field::UpstreamResponseTime => out.upstream_response_time = dash(v),
-        Field::UpstreamConnectTime => out.upstream_connect_time = dash(v),
-        Field::UpstreamHeaderTime => out.upstream_header_time = dash(v),
-        Field::Connection => out.connection = integer(v),
-        Field::RequestId => out.request_id = dash(v),
-        Field::UpstreamName => out.upstream_name = dash(v),
-        Field::Status | Field::Other => {}
-    }
-}
-
-fn dash(v: &[u8]) -> &[u8] {
-    if v == b"-" { b"" } else { v }
-}
-
-fn integer(v: &[u8]) -> Option<u64> {
-    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(v.iter().fold(0u64, |n, c| n * 10 + u64::from(c - b'0')))
 }
 
 /// The formats recognised without `--access-format`, most specific first:
@@ -324,6 +212,7 @@ impl Detector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::access::line::find_byte_within;
 
     fn detect(line: &str) -> Option<AccessLine<'_>> {
         Detector::default().read(&AccessFormats::default(), line.as_bytes())
@@ -407,6 +296,11 @@ mod tests {
                 for b in [b' ', b'"', 0x80, 0xff, 0, b'z'] {
                     assert_eq!(
                         find_byte(b, &hay),
+                        memchr::memchr(b, &hay),
+                        "{len} {round} {b} {hay:?}"
+                    );
+                    assert_eq!(
+                        find_byte_within::<32>(b, &hay),
                         memchr::memchr(b, &hay),
                         "{len} {round} {b} {hay:?}"
                     );

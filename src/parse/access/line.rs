@@ -1,0 +1,152 @@
+//! One access-log line as read ([`AccessLine`]), and the byte searches
+//! and value readers that the walk ([`super::walk`]) and the fast reading
+//! ([`super::fast`]) share.
+
+use super::format::{Dialect, Field};
+use super::upstream;
+use crate::event::LocalTime;
+use crate::parse::time;
+
+/// One access-log line, read: raw values borrow from the line (empty when
+/// the format does not log them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessLine<'a> {
+    /// Whose format read it.
+    pub dialect: Option<Dialect>,
+    /// The logged time (nginx: the end, Apache: the start).
+    pub time: Option<LocalTime>,
+    /// The response status.
+    pub status: u16,
+    /// Client address.
+    pub client: &'a [u8],
+    /// The request line (`GET /x HTTP/1.1`).
+    pub request: &'a [u8],
+    /// The path, where no request line is logged.
+    pub uri: &'a [u8],
+    /// The request's duration in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// `$upstream_addr` / the balancer member.
+    pub upstream_addr: &'a [u8],
+    /// `$upstream_status`.
+    pub upstream_status: &'a [u8],
+    /// `$upstream_response_time`.
+    pub upstream_response_time: &'a [u8],
+    /// `$upstream_connect_time`.
+    pub upstream_connect_time: &'a [u8],
+    /// `$upstream_header_time`.
+    pub upstream_header_time: &'a [u8],
+    /// nginx `$connection` (the error log's `*N`).
+    pub connection: Option<u64>,
+    /// `$request_id`, Apache's `%L`; `-` is left empty.
+    pub request_id: &'a [u8],
+    /// ingress-nginx's `$proxy_upstream_name`.
+    pub upstream_name: &'a [u8],
+}
+
+impl AccessLine<'_> {
+    /// When the request ended: nginx's time, or Apache's start plus the
+    /// duration (the start when none is logged).
+    pub fn end(&self) -> Option<LocalTime> {
+        let t = self.time?;
+        Some(match (self.dialect, self.duration_ms) {
+            (Some(Dialect::Apache), Some(ms)) => LocalTime(t.0.saturating_add((ms / 1000) as i64)),
+            _ => t,
+        })
+    }
+
+    /// The route source: the request line, else the path.
+    pub fn route_source(&self) -> &[u8] {
+        if self.request.is_empty() {
+            self.uri
+        } else {
+            self.request
+        }
+    }
+}
+
+/// `memchr`, with the first bytes looked at inline, eight at a time in a
+/// word: most fields of an access line are a few bytes long, shorter than
+/// a call is worth.
+#[inline(always)]
+pub(super) fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
+    find_byte_within::<16>(b, hay)
+}
+
+/// [`find_byte`] with the first `N` bytes looked at inline (a multiple of
+/// eight): for fields known to be about that long.
+#[inline(always)]
+pub(super) fn find_byte_within<const N: usize>(b: u8, hay: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(b);
+    let mut at = 0;
+    while at < N {
+        let Some(word) = hay.get(at..at + 8) else {
+            break;
+        };
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let x = u64::from_le_bytes(bytes) ^ pattern;
+        // The lowest byte of `x` that is zero sets the lowest bit here
+        // (bits above it may be set by the borrow, never bits below).
+        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    if at < N {
+        return hay[at..].iter().position(|&c| c == b).map(|i| at + i);
+    }
+    memchr::memchr(b, &hay[at..]).map(|i| i + at)
+}
+
+/// `hay.starts_with(lit)` for the short literals of a format, compared
+/// inline instead of through `memcmp`.
+#[inline(always)]
+pub(super) fn starts_with(hay: &[u8], lit: &[u8]) -> bool {
+    hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
+}
+
+#[inline(always)]
+pub(super) fn set<'a>(
+    out: &mut AccessLine<'a>,
+    f: Field,
+    v: &'a [u8],
+    dates: &mut time::DateCache,
+) {
+    match f {
+        Field::Client => out.client = v,
+        Field::TimeLocal => out.time = time::clf_cached(v, dates),
+        Field::TimeIso => out.time = time::iso(v),
+        Field::Msec => {
+            out.time = upstream::millis(v).map(|ms| LocalTime((ms / 1000) as i64));
+        }
+        Field::Request => out.request = v,
+        Field::Uri => out.uri = v,
+        Field::RequestSecs => out.duration_ms = upstream::millis(v),
+        Field::RequestMicros => out.duration_ms = integer(v).map(|us| us / 1000),
+        Field::RequestMillis => out.duration_ms = integer(v),
+        Field::RequestWholeSecs => out.duration_ms = integer(v).map(|s| s.saturating_mul(1000)),
+        Field::UpstreamAddr => out.upstream_addr = dash(v),
+        Field::UpstreamStatus => out.upstream_status = dash(v),
+        Field::UpstreamResponseTime => out.upstream_response_time = dash(v),
+        Field::UpstreamConnectTime => out.upstream_connect_time = dash(v),
+        Field::UpstreamHeaderTime => out.upstream_header_time = dash(v),
+        Field::Connection => out.connection = integer(v),
+        Field::RequestId => out.request_id = dash(v),
+        Field::UpstreamName => out.upstream_name = dash(v),
+        Field::Status | Field::Other => {}
+    }
+}
+
+fn dash(v: &[u8]) -> &[u8] {
+    if v == b"-" { b"" } else { v }
+}
+
+fn integer(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(v.iter().fold(0u64, |n, c| n * 10 + u64::from(c - b'0')))
+}
