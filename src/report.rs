@@ -32,8 +32,14 @@ pub struct Report {
     pub window: String,
     /// Timeline window in seconds.
     pub window_seconds: i64,
-    /// Failed requests over all causes.
+    /// Failed requests over all causes: lines of the web servers (nginx,
+    /// Apache) only.
     pub total_failures: u64,
+    /// Lines of php-fpm's and the kernel's own (`server reached
+    /// pm.max_children`, `Out of memory: Killed process`) over all causes:
+    /// they explain failed requests and are not counted as any.
+    #[serde(default)]
+    pub explaining_lines: u64,
     /// Failed requests seen but left out by the filters.
     #[serde(default)]
     pub excluded_failures: u64,
@@ -492,11 +498,14 @@ pub struct CauseReport {
     pub status: Option<u16>,
     /// Failed requests per status, most first.
     pub statuses: Vec<StatusCount>,
-    /// Failed requests.
+    /// Failed requests, and lines of php-fpm and the kernel (`servers`
+    /// tells them apart: those lines explain failed requests and are no
+    /// failed requests themselves).
     pub count: u64,
     /// Attempts: requests plus their retries on other servers.
     pub attempts: u64,
-    /// Share of all failed requests, 0..1.
+    /// Share of all failed requests (`total_failures`), 0..1: 0 for a
+    /// cause of php-fpm's or the kernel's lines alone.
     pub share: f64,
     /// First failure, as the log wrote it (ISO 8601, no zone).
     pub first_seen: Option<String>,
@@ -534,6 +543,24 @@ pub struct CauseReport {
     /// What clients got because of it (with access logs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_impact: Option<clients::CauseImpact>,
+}
+
+impl CauseReport {
+    /// Failed requests the web servers (nginx, Apache) logged.
+    pub fn requests(&self) -> u64 {
+        self.count.saturating_sub(self.explaining())
+    }
+
+    /// Lines of php-fpm and the kernel: they explain failed requests and
+    /// add none.
+    pub fn explaining(&self) -> u64 {
+        self.servers
+            .0
+            .iter()
+            .filter(|(s, _)| !s.is_gateway())
+            .fold(0u64, |n, (_, &v)| n.saturating_add(v))
+            .min(self.count)
+    }
 }
 
 /// A status and how many failed requests got it.
@@ -882,9 +909,12 @@ impl Report {
             .filter(|(_, c)| c.count > 0)
             .map(|(id, c)| cause_report(agg, &order, id, c, total))
             .collect();
+        // Failed requests first: a cause of php-fpm's or the kernel's lines
+        // alone comes after every cause of failed requests.
         causes.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
+            b.requests()
+                .cmp(&a.requests())
+                .then(b.count.cmp(&a.count))
                 .then(b.attempts.cmp(&a.attempts))
                 .then(a.cause.cmp(&b.cause))
         });
@@ -912,11 +942,12 @@ impl Report {
             window: window::format_duration(agg.window),
             window_seconds: agg.window,
             total_failures: total,
+            explaining_lines: agg.explaining_lines(),
             excluded_failures: lines.excluded,
             untimed_failures: agg
                 .causes
                 .iter()
-                .filter(|c| c.servers[Server::Kernel] < c.count)
+                .filter(|c| c.requests() > 0)
                 .fold(0u64, |n, c| n.saturating_add(c.untimed)),
             filters: ReportFilters::default(),
             incidents: found
@@ -1137,10 +1168,9 @@ fn incident_report(
             evidence: i
                 .evidence
                 .iter()
-                .zip(&i.evidence_offsets)
-                .map(|(e, &off)| ExampleLine {
-                    offset_seconds: Some(off),
-                    ..example(e)
+                .map(|e| ExampleLine {
+                    offset_seconds: Some(e.offset),
+                    ..example(&e.line)
                 })
                 .collect(),
         },
@@ -1359,7 +1389,7 @@ fn cause_report(
         share: if total == 0 {
             0.0
         } else {
-            (c.count as f64 / total as f64 * 10_000.0).round() / 10_000.0
+            (c.requests() as f64 / total as f64 * 10_000.0).round() / 10_000.0
         },
         first_seen: c.first.map(LocalTime::iso),
         last_seen: c.last.map(LocalTime::iso),

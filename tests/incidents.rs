@@ -215,6 +215,23 @@ fn a_saturated_php_fpm_pool_explains_the_nginx_timeouts_without_adding_requests(
         );
         assert_eq!(ev["file"], fpm.to_str().unwrap());
         assert_eq!(b["servers"]["php-fpm"], 1);
+        // The php-fpm line explains the 80 timeouts; it is no 81st failed
+        // request, nor does it take a share of them.
+        assert_eq!(alone["total_failures"], 80, "{case}");
+        assert_eq!(both["total_failures"], 80, "{case}");
+        assert_eq!(alone["explaining_lines"], 0, "{case}");
+        assert_eq!(both["explaining_lines"], 1, "{case}");
+        let causes = both["causes"].as_array().unwrap();
+        let fpm_cause = causes.last().unwrap();
+        assert_eq!(fpm_cause["cause"], "php_fpm_max_children", "{case}");
+        assert_eq!(fpm_cause["count"], 1, "{case}");
+        assert_eq!(fpm_cause["share"], 0.0, "{case}");
+        assert_eq!(causes[0]["cause"], "upstream_timeout", "{case}");
+        assert_eq!(causes[0]["share"], 1.0, "{case}");
+        // The php-fpm log alone: its line, and no failed request.
+        let only = analyze(&[&fpm], &[]);
+        assert_eq!(only["total_failures"], 0, "{case}");
+        assert_eq!(only["explaining_lines"], 1, "{case}");
     }
 }
 
@@ -614,6 +631,7 @@ fn a_kernel_oom_kill_is_the_root_cause_without_adding_requests() {
     let both = analyze(&[&nginx, &kern], &[]);
     assert_eq!(alone["total_failures"], 80);
     assert_eq!(both["total_failures"], 80);
+    assert_eq!(both["explaining_lines"], 5);
     assert_eq!(both["untimed_failures"], 0);
     let (a, b) = (&incidents(&alone)[0], &incidents(&both)[0]);
     assert_eq!(a["failed_requests"], b["failed_requests"]);
@@ -636,21 +654,54 @@ fn a_kernel_oom_kill_is_the_root_cause_without_adding_requests() {
     assert_eq!(b["servers"]["kernel"], 5);
     assert_eq!(b["servers"]["nginx"], 80);
     let ev = &b["root_cause"]["evidence"];
-    let places: Vec<(u64, i64)> = ev
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            assert_eq!(e["file"], kern.to_str().unwrap());
-            (
-                e["line"].as_u64().unwrap(),
-                e["offset_seconds"].as_i64().unwrap(),
-            )
-        })
-        .collect();
+    let places = |ev: &Value| -> Vec<(String, u64, i64)> {
+        ev.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let file = e["file"].as_str().unwrap();
+                (
+                    file.rsplit('/').next().unwrap().to_string(),
+                    e["line"].as_u64().unwrap(),
+                    e["offset_seconds"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
     // The kill 4 s before the first timeout, then the segfault, the SYN
-    // flood on the upstream's port, conntrack and file-max during it.
-    assert_eq!(places, [(5, -4), (7, 7), (8, 10), (9, 13), (10, 16)]);
+    // flood on the upstream's port, conntrack and file-max during it; the
+    // kernel's five lines do not push nginx's first timeout out.
+    let k = |line: u64, off: i64| ("fpm_dynamic.kern.log".to_string(), line, off);
+    let nginx_first = ("fpm_dynamic.log".to_string(), 18, 0);
+    assert_eq!(
+        places(ev),
+        [
+            k(5, -4),
+            k(7, 7),
+            k(8, 10),
+            k(9, 13),
+            k(10, 16),
+            nginx_first.clone()
+        ]
+    );
+    // With php-fpm's log too, each server keeps its lines.
+    let fpm = fixture("fpm_dynamic.php-fpm.log");
+    let all = analyze(&[&nginx, &kern, &fpm], &[]);
+    let all_ev = &incidents(&all)[0]["root_cause"]["evidence"];
+    assert_eq!(
+        places(all_ev),
+        [
+            k(5, -4),
+            k(7, 7),
+            k(8, 10),
+            k(9, 13),
+            k(10, 16),
+            ("fpm_dynamic.php-fpm.log".to_string(), 4, 0),
+            nginx_first
+        ]
+    );
+    assert_eq!(all["total_failures"], 80);
+    assert_eq!(all["explaining_lines"], 6);
     assert!(
         ev[0]["text"]
             .as_str()

@@ -66,6 +66,23 @@ pub struct CauseStats {
     pub example: Option<Example>,
 }
 
+impl CauseStats {
+    /// Failed requests the web servers (nginx, Apache) logged.
+    pub fn requests(&self) -> u64 {
+        self.count.saturating_sub(self.explaining())
+    }
+
+    /// Lines of servers behind or below the web servers (php-fpm, the
+    /// kernel): they explain failed requests and add none.
+    pub fn explaining(&self) -> u64 {
+        self.servers
+            .iter()
+            .filter(|(s, _)| !s.is_gateway())
+            .fold(0u64, |n, (_, &v)| n.saturating_add(v))
+            .min(self.count)
+    }
+}
+
 /// Counts per key id: a slot per id while the ids in use are few or close
 /// together (the usual case: ids are handed out in order), so that counting
 /// a failure is one indexed add; a hash map when they are spread wide.
@@ -410,12 +427,20 @@ impl Aggregator {
         }
     }
 
-    /// Total failed requests over all causes (the kernel's lines are
-    /// evidence, not failed requests).
+    /// Total failed requests over all causes: the web servers' lines only
+    /// (php-fpm's and the kernel's own lines explain failures, they are
+    /// not failed requests; see [`CauseStats::explaining`]).
     pub fn total_failures(&self) -> u64 {
-        self.causes.iter().fold(0u64, |n, c| {
-            n.saturating_add(c.count.saturating_sub(c.servers[Server::Kernel]))
-        })
+        self.causes
+            .iter()
+            .fold(0u64, |n, c| n.saturating_add(c.requests()))
+    }
+
+    /// Lines of php-fpm and the kernel over all causes.
+    pub fn explaining_lines(&self) -> u64 {
+        self.causes
+            .iter()
+            .fold(0u64, |n, c| n.saturating_add(c.explaining()))
     }
 
     /// The server that logged most of a cause's failures.

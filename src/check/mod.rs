@@ -577,6 +577,7 @@ mod tests {
             window: "1m".into(),
             window_seconds: 60,
             total_failures: causes.iter().map(|c| c.count).sum(),
+            explaining_lines: 0,
             excluded_failures: 0,
             untimed_failures: 0,
             filters: Default::default(),

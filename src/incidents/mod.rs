@@ -83,8 +83,10 @@ pub const DEPLOY_SECS: i64 = 60;
 /// Lifecycle lines at most this many seconds apart are one reload or
 /// restart.
 pub const DEPLOY_GAP: i64 = 5;
-/// Evidence lines kept per incident.
-pub const MAX_EVIDENCE: usize = 5;
+/// Evidence lines kept per incident from each server (the deploy's line
+/// besides): the kernel's lines never push the web server's or php-fpm's
+/// out.
+pub const EVIDENCE_PER_SERVER: usize = 5;
 
 /// One incident, with key ids of the aggregator it was found in.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,11 +108,10 @@ pub struct Incident {
     /// Failed attempts of the root cause per upstream.
     pub root_upstreams: Counts,
     /// Lines that show the root cause (and its evidence from other logs),
-    /// in input order of importance: the root's first line first.
-    pub evidence: Vec<Example>,
-    /// When each evidence line was logged (its cell's first time), in
-    /// seconds from `start` (negative: before it).
-    pub evidence_offsets: Vec<i64>,
+    /// in order of importance: the kernel's, php-fpm's, the root's first
+    /// line, the first echo's, the deploy's; at most
+    /// [`EVIDENCE_PER_SERVER`] from each server.
+    pub evidence: Vec<Evidence>,
     /// What the kernel's line says happened (`php-fpm8.2 OOM-killed at
     /// ...`), when the kernel log explains the incident.
     pub root_detail: Option<String>,
@@ -128,6 +129,18 @@ pub struct Incident {
     pub deploy: Option<Deploy>,
 }
 
+/// One line of an incident's evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The line.
+    pub line: Example,
+    /// The server that logged it.
+    pub server: Server,
+    /// When it was logged (its cell's first time), in seconds from the
+    /// incident's start (negative: before it).
+    pub offset: i64,
+}
+
 /// A reload or restart an incident followed (see [`DEPLOY_SECS`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deploy {
@@ -138,12 +151,30 @@ pub struct Deploy {
     /// Its line: the reload or stop asked of the server, else the first
     /// of its lifecycle lines.
     pub line: Example,
+    /// The server reloaded or restarted.
+    pub server: Server,
 }
 
 /// Lines of another log (php-fpm's, the kernel's) that explain an
 /// incident: their earliest cause, how many lines, and the first line of
 /// each cause with its time.
 type FromOtherLogs = (CauseId, u64, Vec<(Example, LocalTime)>);
+
+/// Evidence lines of `server`, `start` the incident's start.
+fn evidence_of(
+    lines: Vec<(Example, LocalTime)>,
+    server: Server,
+    start: LocalTime,
+) -> impl Iterator<Item = Evidence> {
+    lines
+        .into_iter()
+        .take(EVIDENCE_PER_SERVER)
+        .map(move |(line, at)| Evidence {
+            line,
+            server,
+            offset: at.0.saturating_sub(start.0),
+        })
+}
 
 /// Failures between two incidents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,10 +273,11 @@ pub fn find(agg: &Aggregator) -> Incidents {
     for i in &mut found.incidents {
         i.deploy = deploy(i, &agg.lifecycle.list);
         if let Some(d) = &i.deploy {
-            i.evidence.truncate(MAX_EVIDENCE - 1);
-            i.evidence_offsets.truncate(MAX_EVIDENCE - 1);
-            i.evidence.push(d.line.clone());
-            i.evidence_offsets.push(d.at.0.saturating_sub(i.start.0));
+            i.evidence.push(Evidence {
+                line: d.line.clone(),
+                server: d.server,
+                offset: d.at.0.saturating_sub(i.start.0),
+            });
         }
     }
     found
@@ -290,6 +322,7 @@ fn deploy(i: &Incident, lines: &[LifecycleLine]) -> Option<Deploy> {
         kind,
         at: shown.time?,
         line: shown.line.clone(),
+        server: shown.server,
     })
 }
 
@@ -579,38 +612,36 @@ fn incident(
             first_echo = Some(c);
         }
     }
-    let mut evidence: Vec<(Example, LocalTime)> = first_root
+    let web_lines: Vec<Evidence> = first_root
         .iter()
         .chain(&first_echo)
-        .map(|c| (store.example(c), c.first))
+        .map(|c| Evidence {
+            line: store.example(c),
+            server: c.key.server,
+            offset: c.first.0.saturating_sub(start.0),
+        })
         .collect();
     // php-fpm's own lines on a pool behind the span's FastCGI upstreams.
+    let mut fpm_lines = Vec::new();
     let fpm = fpm_evidence(store, windows, start, end, &ups, upstreams, w);
     if let Some((cause, lines, pool_lines)) = fpm {
         root = cause;
         servers[Server::PhpFpm] += lines;
-        let mut ev = pool_lines;
-        ev.append(&mut evidence);
-        evidence = ev;
+        fpm_lines.extend(evidence_of(pool_lines, Server::PhpFpm, start));
     }
     // The kernel's lines about a process or port behind it, or the machine.
     let mut root_detail = None;
+    let mut evidence = Vec::new();
     if let Some(((cause, lines, kernel_lines), detail)) =
         kernel_evidence(store, windows, start, end, &ups, upstreams, w)
     {
         root = cause;
         root_detail = Some(detail);
         servers[Server::Kernel] += lines;
-        let mut ev = kernel_lines;
-        ev.append(&mut evidence);
-        evidence = ev;
+        evidence.extend(evidence_of(kernel_lines, Server::Kernel, start));
     }
-    evidence.truncate(MAX_EVIDENCE);
-    let evidence_offsets = evidence
-        .iter()
-        .map(|e| e.1.0.saturating_sub(start.0))
-        .collect();
-    let evidence = evidence.into_iter().map(|e| e.0).collect();
+    evidence.append(&mut fpm_lines);
+    evidence.extend(web_lines);
     Some(Incident {
         start,
         end,
@@ -621,7 +652,6 @@ fn incident(
         root,
         root_upstreams,
         evidence,
-        evidence_offsets,
         root_detail,
         echoes,
         causes,
