@@ -239,6 +239,30 @@ pub struct Activity {
     /// The first line of a cell where a run of its key starts (none in the
     /// window before), by cell.
     pub examples: Vec<ActivityExample>,
+    /// The servers' lifecycle lines kept (reloads, restarts, members taken
+    /// out of their group), in input order: what deploys and a cascade's
+    /// `upstream_disabled` are found from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle: Vec<ActivityLifecycle>,
+}
+
+/// One lifecycle line of a report's [`Activity`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ActivityLifecycle {
+    /// `signal`, `reload`, `stop`, `start`, `crash` or `disabled`.
+    pub kind: String,
+    /// The server that wrote it.
+    pub server: String,
+    /// Its time, in seconds since 1970-01-01T00:00:00 of the log's own
+    /// clock; absent when the line had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+    /// The input as named.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The line (lossy UTF-8, cut).
+    pub text: String,
 }
 
 /// What one or more cells count: a cause on an upstream, logged by one
@@ -380,6 +404,8 @@ struct ActivityForm {
     cells: Vec<CellForm>,
     #[serde(default)]
     examples: Vec<ActivityExample>,
+    #[serde(default)]
+    lifecycle: Vec<ActivityLifecycle>,
 }
 
 /// A cell as read.
@@ -419,6 +445,7 @@ impl From<ActivityForm> for Activity {
             routes: f.routes,
             cells: Vec::with_capacity(f.cells.len()),
             examples: f.examples,
+            lifecycle: f.lifecycle,
         };
         // Object cells name their key and routes: found in (or added to)
         // the tables, each once.
@@ -486,6 +513,11 @@ impl From<ActivityForm> for Activity {
         a
     }
 }
+
+/// The echo of an incident's lines that took a member out of its group
+/// (nginx `upstream server temporarily disabled`, Apache AH00959): its
+/// count is of lines, not failed requests.
+pub const DISABLED_ECHO: &str = "upstream_disabled";
 
 /// One cause with its evidence.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -1174,7 +1206,19 @@ fn incident_report(
                 })
                 .collect(),
         },
-        echoes: counts(&i.echoes),
+        echoes: {
+            // The cascade in order: members taken out of their group, then
+            // what the group's requests met.
+            let mut e = Vec::with_capacity(i.echoes.len() + 1);
+            if i.disabled > 0 {
+                e.push(CauseCount {
+                    cause: DISABLED_ECHO.to_string(),
+                    count: i.disabled,
+                });
+            }
+            e.extend(counts(&i.echoes));
+            e
+        },
         causes: counts(&i.causes),
         upstreams: ups(&i.upstreams),
         routes: ranked(&order.routes, &i.routes)
@@ -1262,6 +1306,23 @@ fn activity(
         before.1.clear();
         before.1.extend(cs.iter().map(|c| c.key));
     }
+    let life = &agg.lifecycle;
+    a.lifecycle = life
+        .list
+        .iter()
+        .chain(&life.disabled)
+        .map(|l| {
+            let e = example(&l.line);
+            ActivityLifecycle {
+                kind: l.kind.id().to_string(),
+                server: l.server.name().to_string(),
+                at: l.time.map(|t| t.0),
+                file: e.file,
+                line: e.line,
+                text: e.text,
+            }
+        })
+        .collect();
     a
 }
 

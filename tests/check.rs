@@ -769,8 +769,11 @@ fn baseline_judges_root_causes_not_echoes() {
         "upstream_timeout"
     );
     assert_eq!(
-        base["incidents"][0]["echoes"][0],
-        serde_json::json!({"cause": "no_live_upstreams", "count": 102})
+        base["incidents"][0]["echoes"],
+        serde_json::json!([
+            {"cause": "upstream_disabled", "count": 7},
+            {"cause": "no_live_upstreams", "count": 102}
+        ])
     );
     let full = root.join("cascade_2.log");
     let (code, r) = rules(&d, &["--baseline", "base.json", full.to_str().unwrap()]);

@@ -84,12 +84,27 @@ fn a_timeout_cascade_over_two_members_is_one_incident_rooted_in_them() {
     let mut roots = names(&i["root_cause"]["upstreams"]);
     roots.sort();
     assert_eq!(roots, ["http://127.0.0.1:18610", "http://127.0.0.1:18611"]);
-    // The echo is listed under the root with its count, not ranked above.
+    // The echoes are listed under the root with their counts, not ranked
+    // above, in the cascade's order: the 7 `[warn] upstream server
+    // temporarily disabled` lines (no failed requests), then the 178
+    // `no live upstreams`.
     assert_eq!(
         counts(&i["echoes"]),
-        [("no_live_upstreams".to_string(), 178)]
+        [
+            ("upstream_disabled".to_string(), 7),
+            ("no_live_upstreams".to_string(), 178)
+        ]
     );
+    assert_eq!(r["total_failures"], 183);
+    assert_eq!(i["failed_requests"], 180);
     let ev = &i["root_cause"]["evidence"];
+    let lines: Vec<u64> = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [83, 82, 86]);
     assert!(
         ev[0]["text"]
             .as_str()
@@ -100,9 +115,23 @@ fn a_timeout_cascade_over_two_members_is_one_incident_rooted_in_them() {
         ev[1]["text"]
             .as_str()
             .unwrap()
+            .contains("[warn] 20120#20120: *703 upstream server temporarily disabled")
+    );
+    assert!(
+        ev[2]["text"]
+            .as_str()
+            .unwrap()
             .contains("no live upstreams")
     );
     assert_eq!(ev[0]["file"], fixture("cascade_2.log").to_str().unwrap());
+    let text = text(&[&fixture("cascade_2.log")]);
+    assert!(
+        text.contains(
+            "echoes     upstream_disabled (7 lines), no_live_upstreams (178), \
+             which follow from the root cause"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -129,7 +158,10 @@ fn a_timeout_cascade_over_three_members_names_all_three() {
     );
     assert_eq!(
         counts(&i["echoes"]),
-        [("no_live_upstreams".to_string(), 177)]
+        [
+            ("upstream_disabled".to_string(), 9),
+            ("no_live_upstreams".to_string(), 177)
+        ]
     );
 }
 
@@ -488,7 +520,7 @@ fn the_text_report_opens_with_the_incidents_and_says_so_when_there_is_none() {
     );
     assert!(t.contains("   root cause upstream_timeout: Upstream timed out before answering, on http://127.0.0.1:18611 (4), http://127.0.0.1:18610 (3)"), "{t}");
     assert!(
-        t.contains("   echoes     no_live_upstreams (178), which follow from the root cause"),
+        t.contains("   echoes     upstream_disabled (7 lines), no_live_upstreams (178), which follow from the root cause"),
         "{t}"
     );
     // The incident comes before the ranked table, which still ranks by count.
@@ -569,10 +601,15 @@ fn activity_as_objects(r: &mut Value) {
             Value::Object(cell)
         })
         .collect();
+    // The lifecycle lines are no cells: kept as they are.
+    let lifecycle = a.get("lifecycle").cloned().unwrap_or(Value::Null);
     r["activity"] = serde_json::json!({
         "window_seconds": a["window_seconds"],
         "cells": cells,
     });
+    if !lifecycle.is_null() {
+        r["activity"]["lifecycle"] = lifecycle;
+    }
 }
 
 #[test]
@@ -809,4 +846,27 @@ fn the_text_report_names_the_kernel_root_cause_and_when() {
         "{t}"
     );
     assert!(t.starts_with("80 failed requests in "), "{t}");
+}
+
+/// Apache's counterpart of nginx's `temporarily disabled`: AH00959
+/// `disabling worker for (127.0.0.1:18711)` (a real Apache 2.4 balancer,
+/// fixtures/generate-access.sh), listed among the echoes for the members
+/// of the incident only: the two lines about 127.0.0.1:18712, which had
+/// no failure in it, are left out.
+#[test]
+fn apache_disabling_a_worker_is_an_echo_of_its_members() {
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/access/apache-error.log");
+    let r = analyze(&[&log], &[]);
+    let i = &incidents(&r)[0];
+    assert_eq!(i["root_cause"]["cause"], "upstream_refused");
+    assert_eq!(
+        counts(&i["echoes"]),
+        [("upstream_disabled".to_string(), 12)]
+    );
+    let ev = &i["root_cause"]["evidence"];
+    assert_eq!(ev[1]["line"], 30);
+    assert!(ev[1]["text"].as_str().unwrap().contains("AH00959"));
+    // No failed request more than without them.
+    let failed: u64 = counts(&i["causes"]).iter().map(|c| c.1).sum();
+    assert_eq!(i["failed_requests"], failed);
 }

@@ -66,6 +66,12 @@ pub enum Lifecycle {
     Exit,
     /// Apache's parent process crashed (AH00060).
     Crash,
+    /// A member of an upstream group taken out of it after its failures:
+    /// nginx `[warn] upstream server temporarily disabled`, Apache AH00959
+    /// `disabling worker`. The servers go on; only incidents count these,
+    /// as the link between a cascade's root cause and its `no live
+    /// upstreams`.
+    Disabled,
 }
 
 impl Lifecycle {
@@ -78,7 +84,16 @@ impl Lifecycle {
             Lifecycle::Start => "start",
             Lifecycle::Exit => "exit",
             Lifecycle::Crash => "crash",
+            Lifecycle::Disabled => "disabled",
         }
+    }
+
+    /// The kind of an [`id`](Lifecycle::id).
+    pub fn from_id(id: &str) -> Option<Lifecycle> {
+        use Lifecycle::*;
+        [Signal, Reload, Stop, Start, Exit, Crash, Disabled]
+            .into_iter()
+            .find(|k| k.id() == id)
     }
 }
 

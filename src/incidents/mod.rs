@@ -53,6 +53,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::aggregate::cells::{Cell, Cells};
 use crate::aggregate::lifecycle::LifecycleLine;
 use crate::aggregate::{Aggregator, Counts, Example};
+use crate::catalog::lifecycle;
 use crate::event::{CauseId, Lifecycle, LocalTime, PerServer, Server};
 use crate::keys::{Interner, NO_KEY, OTHER};
 
@@ -127,6 +128,11 @@ pub struct Incident {
     pub servers: PerServer<u64>,
     /// The reload or restart it followed, if it followed one.
     pub deploy: Option<Deploy>,
+    /// Lines that took one of its upstreams out of its group during it
+    /// (nginx `upstream server temporarily disabled`, Apache AH00959): the
+    /// link between the root cause and `no live upstreams`. No failed
+    /// requests.
+    pub disabled: u64,
 }
 
 /// One line of an incident's evidence.
@@ -271,6 +277,24 @@ fn threshold((m, d): (f64, f64)) -> f64 {
 pub fn find(agg: &Aggregator) -> Incidents {
     let mut found = find_in(&agg.cells, &agg.upstreams);
     for i in &mut found.incidents {
+        let (n, first) = disabled(i, &agg.lifecycle.disabled, &agg.upstreams);
+        i.disabled = n;
+        if let Some(l) = first {
+            // The cascade's middle link: after the root's first line.
+            let at = i
+                .evidence
+                .iter()
+                .position(|e| e.server.is_gateway())
+                .map_or(i.evidence.len(), |p| p + 1);
+            i.evidence.insert(
+                at,
+                Evidence {
+                    line: l.line.clone(),
+                    server: l.server,
+                    offset: l.time.map_or(0, |t| t.0.saturating_sub(i.start.0)),
+                },
+            );
+        }
         i.deploy = deploy(i, &agg.lifecycle.list);
         if let Some(d) = &i.deploy {
             i.evidence.push(Evidence {
@@ -281,6 +305,30 @@ pub fn find(agg: &Aggregator) -> Incidents {
         }
     }
     found
+}
+
+/// The lines among `lines` that took one of `i`'s upstreams out of its
+/// group from its start to its end: how many, and the first.
+fn disabled<'a>(
+    i: &Incident,
+    lines: &'a [LifecycleLine],
+    upstreams: &Interner,
+) -> (u64, Option<&'a LifecycleLine>) {
+    if lines.is_empty() {
+        return (0, None);
+    }
+    let members: Vec<&[u8]> = i
+        .upstreams
+        .iter()
+        .filter(|&(u, _)| u != OTHER && u != NO_KEY)
+        .map(|(u, _)| lifecycle::without_scheme(upstreams.key(u)))
+        .collect();
+    let mut found = lines
+        .iter()
+        .filter(|l| l.time.is_some_and(|t| t >= i.start && t <= i.end))
+        .filter(|l| lifecycle::disabled_member(&l.line.text).is_some_and(|m| members.contains(&m)));
+    let first = found.next();
+    (first.map_or(0, |_| 1 + found.count() as u64), first)
 }
 
 /// The reload or restart `i` followed, from the lifecycle lines (in input
@@ -659,6 +707,7 @@ fn incident(
         routes,
         servers,
         deploy: None,
+        disabled: 0,
     })
 }
 

@@ -146,11 +146,7 @@ fn paragraph(
         )?;
     }
     if !inc.echoes.is_empty() {
-        let echoes: Vec<String> = inc
-            .echoes
-            .iter()
-            .map(|e| format!("{} ({})", e.cause, thousands(e.count)))
-            .collect();
+        let echoes: Vec<String> = inc.echoes.iter().map(super::words::echo).collect();
         writeln!(
             out,
             "   {:<11}{}, which follow from the root cause",

@@ -130,3 +130,19 @@ pub(crate) fn cause_count(c: &crate::report::CauseReport) -> String {
         )
     }
 }
+
+/// An incident's echo: `no_live_upstreams (178)`; members taken out of
+/// their group are lines, not failed requests: `upstream_disabled (7
+/// lines)`.
+pub(crate) fn echo(e: &crate::report::CauseCount) -> String {
+    if e.cause == crate::report::DISABLED_ECHO {
+        format!(
+            "{} ({} {})",
+            e.cause,
+            thousands(e.count),
+            plural(e.count, "line", "lines")
+        )
+    } else {
+        format!("{} ({})", e.cause, thousands(e.count))
+    }
+}

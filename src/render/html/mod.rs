@@ -439,7 +439,11 @@ fn card(i: usize, inc: &IncidentReport, r: &Report, b: &mut String) {
         let _ = writeln!(
             b,
             "<dt>echoes</dt><dd>{}, which follow from the root cause</dd>",
-            list(inc.echoes.iter().map(|e| (e.cause.as_str(), e.count)), 26)
+            inc.echoes
+                .iter()
+                .map(|e| html(&words::echo(e)).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let others: Vec<(&str, u64)> = inc
