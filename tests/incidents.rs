@@ -846,6 +846,29 @@ fn the_text_report_names_the_kernel_root_cause_and_when() {
         "{t}"
     );
     assert!(t.starts_with("80 failed requests in "), "{t}");
+    // The HTML page's card says the same.
+    let out = common::bin()
+        .args(["analyze", "--format", "html"])
+        .args([
+            &fixture("fpm_dynamic.log"),
+            &fixture("fpm_dynamic.kern.log"),
+        ])
+        .output()
+        .unwrap();
+    let page = String::from_utf8(out.stdout).unwrap();
+    let card = &page[page.find("<dt>root cause</dt>").unwrap()..];
+    assert!(
+        card.contains(
+            "<dd class=\"detail\">php-fpm8.2 OOM-killed at 2026-12-02T16:05:30, \
+             4s before the first failure: the pool lost children mid-request, \
+             their requests got no response</dd>"
+        ),
+        "{card}"
+    );
+    assert!(
+        card.contains("fpm_dynamic.kern.log:5</span> (4s before the start)<pre>"),
+        "{card}"
+    );
 }
 
 /// Apache's counterpart of nginx's `temporarily disabled`: AH00959

@@ -133,11 +133,7 @@ fn paragraph(
     }
     for (k, e) in rc.evidence.iter().enumerate() {
         let label = if k == 0 { "evidence" } else { "" };
-        let when = match e.offset_seconds {
-            Some(0) | None => String::new(),
-            Some(n) if n < 0 => format!(" ({}s before the start)", -n),
-            Some(n) => format!(" ({n}s after the start)"),
-        };
+        let when = super::words::offset(e.offset_seconds);
         writeln!(out, "   {:<11}{}:{}{when}", label, escape(&e.file), e.line)?;
         writeln!(
             out,

@@ -146,3 +146,13 @@ pub(crate) fn echo(e: &crate::report::CauseCount) -> String {
         format!("{} ({})", e.cause, thousands(e.count))
     }
 }
+
+/// When an evidence line was logged, from its incident's start: ` (4s
+/// before the start)`; nothing at the start or when not known.
+pub(crate) fn offset(seconds: Option<i64>) -> String {
+    match seconds {
+        Some(0) | None => String::new(),
+        Some(n) if n < 0 => format!(" ({}s before the start)", n.unsigned_abs()),
+        Some(n) => format!(" ({n}s after the start)"),
+    }
+}

@@ -414,6 +414,9 @@ fn card(i: usize, inc: &IncidentReport, r: &Report, b: &mut String) {
         },
         id = html(&rc.cause),
     );
+    if let Some(d) = &rc.detail {
+        let _ = writeln!(b, "<dt></dt><dd class=\"detail\">{}</dd>", html(d));
+    }
     if let Some(d) = &inc.deploy {
         let _ = writeln!(
             b,
@@ -428,10 +431,11 @@ fn card(i: usize, inc: &IncidentReport, r: &Report, b: &mut String) {
     for (k, e) in rc.evidence.iter().enumerate() {
         let _ = writeln!(
             b,
-            "<dt>{}</dt><dd><span class=\"mono\">{}:{}</span><pre>{}</pre></dd>",
+            "<dt>{}</dt><dd><span class=\"mono\">{}:{}</span>{}<pre>{}</pre></dd>",
             if k == 0 { "evidence" } else { "" },
             html(&e.file),
             e.line,
+            html(&words::offset(e.offset_seconds)),
             html(&truncate(&e.text, 600))
         );
     }
