@@ -893,3 +893,65 @@ fn apache_disabling_a_worker_is_an_echo_of_its_members() {
     let failed: u64 = counts(&i["causes"]).iter().map(|c| c.1).sum();
     assert_eq!(i["failed_requests"], failed);
 }
+
+/// php-fpm's slowlog (fixtures/generate-slowlog.sh: a real php-fpm 8.2
+/// pool with request_slowlog_timeout = 1s behind a real nginx 1.22.1 with
+/// fastcgi_read_timeout 2s; three clients ask for a script that sleeps
+/// 3 s): each multi-line entry is one line of evidence, and the root
+/// cause names the slow script and where it waited. The entries add no
+/// failed request: 12 timeouts, as the clients got 12 × 504.
+#[test]
+fn a_php_fpm_slowlog_names_the_slow_script() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/slowlog");
+    let (nginx, slow) = (dir.join("nginx.log"), dir.join("slow.log"));
+    let tsv = std::fs::read_to_string(dir.join("results.tsv")).unwrap();
+    assert!(tsv.lines().any(|l| l == "slow\t504\t12"), "{tsv}");
+    // The slowlog alone: 12 entries of 5 lines, each read whole.
+    let alone = analyze(&[&slow], &[]);
+    assert_eq!(alone["lines"]["recognized"]["php-fpm"], 12);
+    assert_eq!(alone["lines"]["unrecognized"], 0);
+    assert_eq!(alone["lines"]["continuation"], 47);
+    assert_eq!(
+        counts_of_causes(&alone),
+        [("php_fpm_slow_request".into(), 12)]
+    );
+    assert_eq!(alone["total_failures"], 0);
+    assert_eq!(alone["explaining_lines"], 12);
+    // Beside nginx's log: the root cause, with which script was slow.
+    let without = analyze(&[&nginx], &[]);
+    assert_eq!(
+        incidents(&without)[0]["root_cause"]["cause"],
+        "upstream_timeout"
+    );
+    let r = analyze(&[&nginx, &slow], &[]);
+    assert_eq!(r["total_failures"], 12);
+    let i = &incidents(&r)[0];
+    assert_eq!(
+        (i["start"].as_str(), i["end"].as_str()),
+        (Some("2026-12-06T13:58:02"), Some("2026-12-06T13:58:09"))
+    );
+    assert_eq!(i["failed_requests"], 12);
+    assert_eq!(i["root_cause"]["cause"], "php_fpm_slow_request");
+    assert_eq!(
+        i["root_cause"]["detail"],
+        "/tmp/upcause-slowlog.ygLDV3/www/report.php ran past request_slowlog_timeout \
+         at 2026-12-06T13:58:01, 1s before the first failure, waiting in sleep() \
+         /tmp/upcause-slowlog.ygLDV3/www/report.php:3"
+    );
+    let ev = &i["root_cause"]["evidence"];
+    assert_eq!(ev[0]["file"], slow.to_str().unwrap());
+    assert_eq!(
+        (ev[0]["line"].as_u64(), ev[0]["offset_seconds"].as_i64()),
+        (Some(2), Some(-1))
+    );
+    assert!(
+        ev[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[06-Dec-2026 13:58:01]  [pool reports] pid 1238\nscript_filename = ")
+    );
+    assert_eq!(ev[1]["file"], nginx.to_str().unwrap());
+    assert_eq!(ev[1]["line"], 18);
+    assert_eq!(i["servers"]["php-fpm"], 12);
+    assert_eq!(i["servers"]["nginx"], 12);
+}

@@ -56,6 +56,7 @@ use crate::aggregate::{Aggregator, Counts, Example};
 use crate::catalog::lifecycle;
 use crate::event::{CauseId, Lifecycle, LocalTime, PerServer, Server};
 use crate::keys::{Interner, NO_KEY, OTHER};
+use crate::parse::php_fpm_slowlog;
 
 /// Scaled median absolute deviations above the median that make a window
 /// hot.
@@ -672,13 +673,14 @@ fn incident(
     // php-fpm's own lines on a pool behind the span's FastCGI upstreams.
     let mut fpm_lines = Vec::new();
     let fpm = fpm_evidence(store, windows, start, end, &ups, upstreams, w);
+    let mut root_detail = None;
     if let Some((cause, lines, pool_lines)) = fpm {
         root = cause;
         servers[Server::PhpFpm] += lines;
         fpm_lines.extend(evidence_of(pool_lines, Server::PhpFpm, start));
+        root_detail = slow_script(cause, &fpm_lines, start);
     }
     // The kernel's lines about a process or port behind it, or the machine.
-    let mut root_detail = None;
     let mut evidence = Vec::new();
     if let Some(((cause, lines, kernel_lines), detail)) =
         kernel_evidence(store, windows, start, end, &ups, upstreams, w)
@@ -708,6 +710,32 @@ fn incident(
         servers,
         deploy: None,
         disabled: 0,
+    })
+}
+
+/// Which script was slow, when php-fpm's slowlog gives the root cause:
+/// `/var/www/report.php ran past request_slowlog_timeout at
+/// 2026-12-06T13:58:01, 1s before the first failure, waiting in sleep()
+/// /var/www/report.php:3`, from its first entry among `lines`.
+fn slow_script(cause: CauseId, lines: &[Evidence], start: LocalTime) -> Option<String> {
+    if cause.info().id != "php_fpm_slow_request" {
+        return None;
+    }
+    lines.iter().find_map(|e| {
+        let (script, frame) = php_fpm_slowlog::script_and_frame(&e.line.text);
+        let script = String::from_utf8_lossy(script?);
+        let at = LocalTime(start.0.saturating_add(e.offset)).iso();
+        let when = match e.offset {
+            0 => "at the first failure".to_string(),
+            n if n < 0 => format!("{}s before the first failure", n.unsigned_abs()),
+            n => format!("{n}s after the first failure"),
+        };
+        let waiting = frame
+            .map(|f| format!(", waiting in {}", String::from_utf8_lossy(f)))
+            .unwrap_or_default();
+        Some(format!(
+            "{script} ran past request_slowlog_timeout at {at}, {when}{waiting}"
+        ))
     })
 }
 
