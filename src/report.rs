@@ -13,7 +13,7 @@ use crate::aggregate::cells::{CELL_ROUTES, Cell, CellKey, Cells};
 use crate::aggregate::startup::StartupStats;
 use crate::aggregate::{Aggregator, CauseStats, Counts, Example, window};
 use crate::catalog::causes::CauseInfo;
-use crate::event::{CauseId, LineStats, LocalTime, PerServer, Server};
+use crate::event::{CauseId, LineStats, LocalTime, NO_MICROS, PerServer, Server};
 use crate::incidents::{self, Incident};
 use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::Filters;
@@ -244,6 +244,11 @@ pub struct Activity {
     /// `upstream_disabled` are found from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lifecycle: Vec<ActivityLifecycle>,
+    /// The microseconds of the cells' first and last failures where the
+    /// log wrote them: `[cell, first, last]`, -1 for a second without.
+    /// Only the cells that have any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub micros: Vec<[i64; 3]>,
 }
 
 /// One lifecycle line of a report's [`Activity`].
@@ -406,6 +411,8 @@ struct ActivityForm {
     examples: Vec<ActivityExample>,
     #[serde(default)]
     lifecycle: Vec<ActivityLifecycle>,
+    #[serde(default)]
+    micros: Vec<[i64; 3]>,
 }
 
 /// A cell as read.
@@ -446,6 +453,7 @@ impl From<ActivityForm> for Activity {
             cells: Vec::with_capacity(f.cells.len()),
             examples: f.examples,
             lifecycle: f.lifecycle,
+            micros: f.micros,
         };
         // Object cells name their key and routes: found in (or added to)
         // the tables, each once.
@@ -919,6 +927,16 @@ impl From<&LineStats> for Lines {
     }
 }
 
+/// A time as ISO 8601 with its microseconds where known
+/// (`2026-12-06T11:55:19.018867`), else to the second.
+fn iso_micros(t: LocalTime, us: u32) -> String {
+    let mut s = t.iso();
+    if us < 1_000_000 {
+        s += &format!(".{us:06}");
+    }
+    s
+}
+
 /// Lossy UTF-8 of log bytes.
 fn text(b: &[u8]) -> String {
     // Most lines are valid UTF-8: checked (fast) and copied once.
@@ -1183,8 +1201,8 @@ fn incident_report(
         info.fix_for(server)
     };
     IncidentReport {
-        start: i.start.iso(),
-        end: i.end.iso(),
+        start: iso_micros(i.start, i.start_us),
+        end: iso_micros(i.end, i.end_us),
         seconds: i.end.0.saturating_sub(i.start.0),
         peak: Peak {
             start: LocalTime(i.peak_start).iso(),
@@ -1300,6 +1318,11 @@ fn activity(
                     text: e.text,
                 });
             }
+            if c.first_us != NO_MICROS || c.last_us != NO_MICROS {
+                let us = |u: u32| if u == NO_MICROS { -1 } else { i64::from(u) };
+                a.micros
+                    .push([a.cells.len() as i64, us(c.first_us), us(c.last_us)]);
+            }
             a.cells.push(cell);
         }
         before.0 = start;
@@ -1371,7 +1394,19 @@ pub fn cells_of(
             .ok_or_else(|| format!("example of cell {}, of {} cells", e.cell, a.cells.len()))?;
         *slot = Some(e);
     }
-    for (c, e) in a.cells.iter().zip(examples) {
+    let mut micros = vec![(NO_MICROS, NO_MICROS); a.cells.len()];
+    for &[cell, first, last] in &a.micros {
+        let us = |u: i64| u32::try_from(u).ok().filter(|&u| u < 1_000_000);
+        let slot = usize::try_from(cell)
+            .ok()
+            .and_then(|i| micros.get_mut(i))
+            .ok_or_else(|| format!("microseconds of cell {cell}, of {} cells", a.cells.len()))?;
+        *slot = (
+            us(first).unwrap_or(NO_MICROS),
+            us(last).unwrap_or(NO_MICROS),
+        );
+    }
+    for ((c, e), (first_us, last_us)) in a.cells.iter().zip(examples).zip(micros) {
         let &cell_key = keys
             .get(c.key as usize)
             .ok_or_else(|| format!("cell of key {}, of {} keys", c.key, keys.len()))?;
@@ -1388,6 +1423,7 @@ pub fn cells_of(
         cell.attempts = c.attempts;
         cell.repeats = c.repeats.min(c.count);
         cell.last = last;
+        (cell.first_us, cell.last_us) = (first_us, last_us);
         cell.other_routes = c.other_routes;
         for (r, n) in c.route_counts() {
             let &id = routes

@@ -886,6 +886,32 @@ fn apache_disabling_a_worker_is_an_echo_of_its_members() {
         counts(&i["echoes"]),
         [("upstream_disabled".to_string(), 12)]
     );
+    // Apache writes microseconds: the edges are its first and last
+    // failure's (lines 3 and 68), to the microsecond; nginx's stay whole
+    // seconds (the cascade tests above).
+    assert_eq!(
+        (
+            i["start"].as_str(),
+            i["end"].as_str(),
+            i["seconds"].as_i64()
+        ),
+        (
+            Some("2026-12-06T11:55:19.977748"),
+            Some("2026-12-06T11:55:23.031299"),
+            Some(4)
+        )
+    );
+    // A saved report keeps them: merge gives the same edges.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("apache.json");
+    std::fs::write(&saved, serde_json::to_vec(&r).unwrap()).unwrap();
+    let out = common::bin()
+        .args(["merge", "--format", "json"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    let merged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(merged["incidents"], r["incidents"]);
     let ev = &i["root_cause"]["evidence"];
     assert_eq!(ev[1]["line"], 30);
     assert!(ev[1]["text"].as_str().unwrap().contains("AH00959"));

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use super::window;
-use crate::event::{CauseId, Failure, LocalTime, Server};
+use crate::event::{CauseId, Failure, LocalTime, NO_MICROS, Server};
 use crate::keys::{NO_KEY, OTHER};
 
 /// Window of the cells before any coarsening, in seconds.
@@ -103,6 +103,12 @@ pub struct Cell {
     pub first: LocalTime,
     /// The latest.
     pub last: LocalTime,
+    /// The microseconds of `first` where its line had them, else
+    /// [`NO_MICROS`]: a failure of the same second without them may have
+    /// come first.
+    pub first_us: u32,
+    /// The microseconds of `last`, likewise.
+    pub last_us: u32,
     /// Failed requests per route id, most counted first come first; unused
     /// slots have the count 0.
     pub routes: [(u32, u64); CELL_ROUTES],
@@ -112,6 +118,28 @@ pub struct Cell {
     /// The first line (in input order): where it is, and its text (cut at
     /// [`MAX_CELL_TEXT`]) in the cells' store ([`Cells::example`]).
     pub line: CellLine,
+}
+
+/// Order of earliest failures: a second without microseconds comes
+/// before any of the same second with them (its failure may have been the
+/// first), so an edge is given to the microsecond only when it is known.
+#[inline]
+pub fn early(t: LocalTime, us: u32) -> (i64, i64) {
+    (t.0, if us == NO_MICROS { -1 } else { i64::from(us) })
+}
+
+/// Order of latest failures: a second without microseconds comes after any
+/// of the same second with them.
+#[inline]
+pub fn late(t: LocalTime, us: u32) -> (i64, i64) {
+    (
+        t.0,
+        if us == NO_MICROS {
+            1_000_000
+        } else {
+            i64::from(us)
+        },
+    )
 }
 
 /// Where a cell's first line is, and where its text is in the store.
@@ -145,6 +173,8 @@ impl Cell {
             repeats: 0,
             first: t,
             last: t,
+            first_us: NO_MICROS,
+            last_us: NO_MICROS,
             routes: [(NO_KEY, 0); CELL_ROUTES],
             other_routes: 0,
             line: CellLine {
@@ -153,6 +183,17 @@ impl Cell {
                 at: 0,
                 len: 0,
             },
+        }
+    }
+
+    /// Takes in failures from `first` to `last` (with their microseconds).
+    #[inline]
+    fn widen(&mut self, first: LocalTime, first_us: u32, last: LocalTime, last_us: u32) {
+        if early(first, first_us) < early(self.first, self.first_us) {
+            (self.first, self.first_us) = (first, first_us);
+        }
+        if late(last, last_us) > late(self.last, self.last_us) {
+            (self.last, self.last_us) = (last, last_us);
         }
     }
 
@@ -190,8 +231,7 @@ impl Cell {
         self.count = self.count.saturating_add(o.count);
         self.attempts = self.attempts.saturating_add(o.attempts);
         self.repeats = self.repeats.saturating_add(o.repeats);
-        self.first = self.first.min(o.first);
-        self.last = self.last.max(o.last);
+        self.widen(o.first, o.first_us, o.last, o.last_us);
         for (r, n) in o.route_counts() {
             self.add_route(r, n);
         }
@@ -293,9 +333,12 @@ impl Cells {
         };
         self.hit = i;
         let c = &mut self.cur[i];
+        if c.attempts == 0 {
+            // A new cell: its time is this failure's.
+            (c.first_us, c.last_us) = (f.micros, f.micros);
+        }
         c.attempts += 1;
-        c.first = c.first.min(t);
-        c.last = c.last.max(t);
+        c.widen(t, f.micros, t, f.micros);
         if (f.file, f.line) < (c.line.file, c.line.line) {
             // An earlier line than the first (inputs out of order): rare.
             let (file, line) = (f.file, f.line);
@@ -664,6 +707,7 @@ mod tests {
             server: Server::Nginx,
             status: None,
             time: Some(LocalTime(t)),
+            micros: crate::event::NO_MICROS,
             upstream: Key::None,
             route: Key::None,
             new_request,

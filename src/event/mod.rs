@@ -129,6 +129,9 @@ pub enum Role {
     Attach,
 }
 
+/// No sub-second part: the log wrote the time to the second.
+pub const NO_MICROS: u32 = u32::MAX;
+
 /// A classified record, compact and owned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event {
@@ -144,6 +147,9 @@ pub struct Event {
     pub server: Server,
     /// Its time.
     pub time: Option<LocalTime>,
+    /// The microseconds of its second where the log wrote them (Apache's
+    /// `13:00:01.123456`, the kernel's uptime stamp), else [`NO_MICROS`].
+    pub micros: u32,
     /// Process id.
     pub pid: Option<u32>,
     /// Thread id.
@@ -189,6 +195,8 @@ pub struct Failure {
     pub status: Option<u16>,
     /// When, as the log wrote it.
     pub time: Option<LocalTime>,
+    /// The microseconds of that second, or [`NO_MICROS`].
+    pub micros: u32,
     /// The upstream.
     pub upstream: Key,
     /// The normalized route.

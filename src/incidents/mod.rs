@@ -50,7 +50,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::aggregate::cells::{Cell, Cells};
+use crate::aggregate::cells::{self, Cell, Cells};
 use crate::aggregate::lifecycle::LifecycleLine;
 use crate::aggregate::{Aggregator, Counts, Example};
 use crate::catalog::lifecycle;
@@ -95,8 +95,13 @@ pub const EVIDENCE_PER_SERVER: usize = 5;
 pub struct Incident {
     /// First failure.
     pub start: LocalTime,
+    /// The microseconds of its second where the log wrote them (Apache,
+    /// the kernel), else [`NO_MICROS`](crate::event::NO_MICROS).
+    pub start_us: u32,
     /// Last failure.
     pub end: LocalTime,
+    /// The microseconds of its second, likewise.
+    pub end_us: u32,
     /// Start of the busiest window.
     pub peak_start: i64,
     /// Its end (exclusive).
@@ -588,8 +593,14 @@ fn incident(
     // Requests, once each: a retry that failed otherwise is not another.
     let requests = |c: &Cell| c.count.saturating_sub(c.repeats);
     let failed_requests: u64 = cells.iter().map(|(_, c)| requests(c)).sum();
-    let start = cells.iter().map(|(_, c)| c.first).min()?;
-    let end = cells.iter().map(|(_, c)| c.last).max()?;
+    let (start, start_us) = cells
+        .iter()
+        .map(|(_, c)| (c.first, c.first_us))
+        .min_by_key(|&(t, us)| cells::early(t, us))?;
+    let (end, end_us) = cells
+        .iter()
+        .map(|(_, c)| (c.last, c.last_us))
+        .max_by_key(|&(t, us)| cells::late(t, us))?;
     if failed_requests < MIN_FAILURES || end.0.saturating_sub(start.0) < MIN_SECONDS {
         return None;
     }
@@ -694,7 +705,9 @@ fn incident(
     evidence.extend(web_lines);
     Some(Incident {
         start,
+        start_us,
         end,
+        end_us,
         peak_start: peak.0,
         peak_end: peak.0.saturating_add(w),
         peak_count: peak.1,

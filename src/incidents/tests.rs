@@ -8,6 +8,7 @@ fn add(a: &mut Aggregator, cause: &str, server: Server, t: i64, up: &str, new_re
         server,
         status: None,
         time: Some(LocalTime(t)),
+        micros: crate::event::NO_MICROS,
         upstream: Key::None,
         route: Key::None,
         new_request,

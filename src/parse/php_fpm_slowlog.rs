@@ -37,6 +37,7 @@ pub fn head(line: &[u8]) -> Option<Head<'_>> {
     }
     Some(Head {
         server: Server::PhpFpm,
+        micros: crate::event::NO_MICROS,
         time: Some(t),
         level: LEVEL,
         module: b"",

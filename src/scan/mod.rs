@@ -713,6 +713,7 @@ impl<'c> Scanner<'c> {
             _ => None,
         };
         out.events.push(Event {
+            micros: head.micros,
             cause: c.cause,
             role: c.role,
             strong: c.strong,
