@@ -813,6 +813,22 @@ fn dmesg_uptime_is_placed_with_the_boot_time_and_untimed_without() {
     assert_eq!(untimed["total_failures"], 80);
     assert_eq!(untimed["untimed_failures"], 0);
 
+    // kern.log beside it gives the boot time: its line `Dec  2 16:05:30
+    // web1 kernel: [14730.412355] ...` less its uptime is 12:00:00, so
+    // dmesg's kill is placed without --boot-time, wherever kern.log is in
+    // the order of the inputs.
+    let kern = fixture("fpm_dynamic.kern.log");
+    for paths in [[&nginx, &dmesg, &kern], [&nginx, &kern, &dmesg]] {
+        let paths: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+        let r = analyze(&paths, &[]);
+        assert_eq!(oom(&r)["untimed"], 0);
+        assert_eq!(oom(&r)["first_seen"], "2026-12-02T16:05:30");
+        // The same kill in both logs.
+        assert_eq!(oom(&r)["count"], 2);
+        assert_eq!(incidents(&r)[0]["root_cause"]["cause"], "kernel_oom_kill");
+        assert_eq!(r["total_failures"], 80);
+    }
+
     let bad = common::bin()
         .args(["analyze", "--boot-time", "yesterday-ish"])
         .arg(&dmesg)
