@@ -158,6 +158,11 @@ fn boot_from_inputs(inputs: &[source::InputSpec], year: i32) -> Option<crate::ev
         if budget == 0 {
             break;
         }
+        // Looked at before it is opened: opening a FIFO, even without
+        // blocking, would take its writer's lines from the real read.
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
         let Ok(file) = source::open_regular(path) else {
             continue;
         };
@@ -167,7 +172,7 @@ fn boot_from_inputs(inputs: &[source::InputSpec], year: i32) -> Option<crate::ev
             continue;
         }
         budget = budget.saturating_sub(head.len() as u64);
-        if let Some(t) = crate::parse::kernel::boot_in(&head, year) {
+        if let Some(t) = crate::parse::envelope::kernel_boot_in(&head, year) {
             return Some(t);
         }
     }

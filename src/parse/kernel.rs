@@ -54,32 +54,8 @@ pub fn in_envelope(msg: &[u8]) -> Head<'_> {
     make(None, msg)
 }
 
-/// The boot time a kernel line in a syslog or journald envelope gives:
-/// its wall time (`Dec  2 16:05:30 web1 kernel: ...`) less its uptime
-/// stamp (`[14730.412355]`), to the second; `None` for any other line.
-pub fn boot_in_envelope(line: &[u8], year: i32) -> Option<LocalTime> {
-    let at = crate::bytes::find(line, b"kernel: [")?;
-    let b = &line[at + 9..];
-    let close = memchr::memchr(b']', &b[..b.len().min(32)])?;
-    let secs = uptime(&b[..close])?;
-    let mut scratch = super::Scratch::default();
-    let (head, _) = super::envelope::unwrap(line, year, &mut scratch)?;
-    if head.server != Server::Kernel {
-        return None;
-    }
-    Some(LocalTime(head.time?.0.checked_sub(secs)?))
-}
-
-/// The first boot time that kernel lines in envelopes give in `bytes`
-/// (the start of an input), see [`boot_in_envelope`].
-pub fn boot_in(bytes: &[u8], year: i32) -> Option<LocalTime> {
-    bytes
-        .split(|&b| b == b'\n')
-        .find_map(|l| boot_in_envelope(l.strip_suffix(b"\r").unwrap_or(l), year))
-}
-
 /// The whole seconds of `   12345.678901` (spaces, digits, a dot, digits).
-fn uptime(b: &[u8]) -> Option<i64> {
+pub fn uptime(b: &[u8]) -> Option<i64> {
     let b = b.trim_ascii_start();
     let dot = memchr::memchr(b'.', b)?;
     let (whole, frac) = (&b[..dot], &b[dot + 1..]);
@@ -137,22 +113,6 @@ mod tests {
         assert!(head(b"[12.] x", None).is_none());
         assert_eq!(in_envelope(b"[ 12.5] abc").body, b"abc");
         assert_eq!(in_envelope(b"abc").body, b"abc");
-        let boot = boot_in_envelope(
-            b"Dec  2 16:05:30 web1 kernel: [14730.412355] Out of memory: Killed process 1 (x)",
-            2026,
-        );
-        assert_eq!(
-            boot.map(|t| t.iso()).as_deref(),
-            Some("2026-12-02T12:00:00")
-        );
-        assert_eq!(
-            boot_in_envelope(b"Dec  2 16:05:30 web1 kernel: Out of memory", 2026),
-            None
-        );
-        assert_eq!(
-            boot_in_envelope(b"[14730.412355] Out of memory", 2026),
-            None
-        );
     }
 
     /// Each layout through the detector: what the kernel wrote is the
