@@ -536,7 +536,7 @@ impl Aggregator {
                 NO_KEY => NO_KEY,
                 id => remap(&up_map, id),
             };
-            let routes = std::mem::replace(&mut c.routes, [(NO_KEY, 0); cells::CELL_ROUTES]);
+            let routes = c.take_routes();
             for (r, n) in routes.into_iter().filter(|r| r.1 > 0) {
                 c.add_route(remap(&route_map, r), n);
             }
