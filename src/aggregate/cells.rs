@@ -194,10 +194,11 @@ impl Cell {
     /// Takes in failures from `first` to `last` (with their microseconds).
     #[inline]
     fn widen(&mut self, first: LocalTime, first_us: u32, last: LocalTime, last_us: u32) {
-        if early(first, first_us) < early(self.first, self.first_us) {
+        // The seconds first: most failures fall strictly inside.
+        if first <= self.first && early(first, first_us) < early(self.first, self.first_us) {
             (self.first, self.first_us) = (first, first_us);
         }
-        if late(last, last_us) > late(self.last, self.last_us) {
+        if last >= self.last && late(last, last_us) > late(self.last, self.last_us) {
             (self.last, self.last_us) = (last, last_us);
         }
     }

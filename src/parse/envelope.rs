@@ -286,10 +286,15 @@ pub fn kernel_boot(line: &[u8], year: i32) -> Option<LocalTime> {
 
 /// The first boot time that kernel lines in envelopes give in `bytes`
 /// (the start of an input), see [`kernel_boot`].
+/// One search over the bytes for `kernel: [`, not one per line: an input
+/// without kernel lines costs a memmem pass.
 pub fn kernel_boot_in(bytes: &[u8], year: i32) -> Option<LocalTime> {
-    bytes
-        .split(|&b| b == b'\n')
-        .find_map(|l| kernel_boot(l.strip_suffix(b"\r").unwrap_or(l), year))
+    memchr::memmem::find_iter(bytes, b"kernel: [").find_map(|at| {
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let line = &bytes[start..end];
+        kernel_boot(line.strip_suffix(b"\r").unwrap_or(line), year)
+    })
 }
 
 /// A leading date and time (`docker logs -t`, `kubectl logs --timestamps`,
