@@ -11,6 +11,12 @@
 //! PHP warnings over several lines), with long referrers and some lines cut
 //! at nginx's 2048-byte limit. The same seed gives the same bytes.
 //!
+//! `--profile quiet|noisy|outage` sets the share of upstream failures (about
+//! 4%, 40% or all of the lines); `--format php-fpm` and `--format kernel`
+//! write php-fpm's master log and `/var/log/kern.log` in the forms of
+//! fixtures/php-fpm and fixtures/incidents; `--wrap syslog|docker|cri` puts
+//! every line in that envelope, as a log shipper or container runtime would.
+//!
 //! `--format access` writes an nginx access log in the `combined` format
 //! followed by `$request_time $upstream_addr $upstream_status
 //! $upstream_response_time $upstream_connect_time $upstream_header_time
@@ -67,8 +73,35 @@ const RESOURCES: &[&str] = &[
     "projects",
 ];
 
+/// How much of the log is upstream failures: the same message forms in
+/// different proportions, because a quiet day, a noisy one and an outage
+/// stress different paths (the skip of noise, the per-failure work).
+#[derive(Clone, Copy, PartialEq)]
+enum Profile {
+    /// About 40% failures (the default, and the README's log).
+    Noisy,
+    /// About 4% failures: most lines are noise skipped early.
+    Quiet,
+    /// Only upstream failures, as in the minutes of an outage.
+    Outage,
+}
+
+/// An envelope put around every physical line, as log shippers and
+/// container runtimes write them.
+#[derive(Clone, Copy, PartialEq)]
+enum Wrap {
+    None,
+    /// RFC 3164 syslog as rsyslog writes it to a file.
+    Syslog,
+    /// Docker's json-file driver.
+    Docker,
+    /// The CRI format of containerd and CRI-O.
+    Cri,
+}
+
 struct Gen {
     rng: Rng,
+    profile: Profile,
     routes: Vec<String>,
     upstreams: Vec<String>,
     cid: u64,
@@ -76,7 +109,7 @@ struct Gen {
 }
 
 impl Gen {
-    fn new(seed: u64) -> Gen {
+    fn new(seed: u64, profile: Profile) -> Gen {
         let mut rng = Rng(seed);
         let mut routes = Vec::new();
         // ~2,000 route shapes: /api/v{1,2}/<resource>/{id}/<action>...
@@ -93,6 +126,7 @@ impl Gen {
         let t = 1_763_715_600 + rng.below(86_400) as i64; // a day in Nov 2025
         Gen {
             rng,
+            profile,
             routes,
             upstreams,
             cid: 1,
@@ -120,6 +154,22 @@ impl Gen {
             self.rng.below(self.upstreams.len() as u64)
         };
         self.upstreams[i as usize].clone()
+    }
+
+    /// A draw below `n` where the values below `failures` are upstream
+    /// failures, in the proportion the profile asks for.
+    fn roll(&mut self, n: u64, failures: u64) -> u64 {
+        match self.profile {
+            Profile::Noisy => self.rng.below(n),
+            Profile::Outage => self.rng.below(failures),
+            Profile::Quiet => {
+                if self.rng.chance(4) {
+                    self.rng.below(failures)
+                } else {
+                    failures + self.rng.below(n - failures)
+                }
+            }
+        }
     }
 
     fn tick(&mut self) {
@@ -312,7 +362,7 @@ impl Gen {
                 ", client: {client}, server: shop.example.com, request: \"{method} {path}{q} HTTP/1.1\", upstream: \"{scheme}{up}{path}{q}\", host: \"shop.example.com\"{refr}"
             )
         };
-        let r = self.rng.below(1000);
+        let r = self.roll(1000, 400);
         let line = match r {
             0..=119 => format!(
                 "{t} [error] {pid}#{pid}: *{cid} upstream timed out (110: Connection timed out) while reading response header from upstream{}",
@@ -409,7 +459,7 @@ impl Gen {
                 format!("[{t}] [{module}:{level}] [pid {pid}:tid {tid}] {rest}\n").as_bytes(),
             );
         };
-        match self.rng.below(100) {
+        match self.roll(100, 40) {
             0..=14 => {
                 line(
                     "proxy",
@@ -485,6 +535,177 @@ impl Gen {
             ),
         }
     }
+
+    fn fpm_time(&self) -> String {
+        let (y, mo, d, h, mi, s) = civil(self.t);
+        const MON: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        format!(
+            "{d:02}-{}-{y:04} {h:02}:{mi:02}:{s:02}",
+            MON[mo as usize - 1]
+        )
+    }
+
+    /// One php-fpm master log line, in the wording php-fpm 8.2 wrote into
+    /// fixtures/php-fpm: children started and exiting (noise), and the
+    /// saturation, crash and timeout lines that explain 502s.
+    fn php_fpm(&mut self, out: &mut Vec<u8>) {
+        self.tick();
+        let t = self.fpm_time();
+        const POOLS: [&str; 4] = ["www", "shop", "api", "admin"];
+        let pool = POOLS[self.rng.below(4) as usize];
+        let child = 10_000 + self.rng.below(50_000);
+        let (path, q) = self.route();
+        let line = match self.roll(100, 40) {
+            0..=14 => format!(
+                "[{t}] WARNING: [pool {pool}] server reached pm.max_children setting ({}), consider raising it",
+                5 + self.rng.below(60)
+            ),
+            15..=24 => format!(
+                "[{t}] WARNING: [pool {pool}] child {child} exited on signal {} after {}.{:06} seconds from start",
+                if self.rng.chance(50) {
+                    "9 (SIGKILL)"
+                } else {
+                    "11 (SIGSEGV)"
+                },
+                self.rng.below(3600),
+                self.rng.below(1_000_000)
+            ),
+            25..=34 => format!(
+                "[{t}] WARNING: [pool {pool}] child {child}, script '/var/www/app/public/index.php' (request: \"GET {path}{q}\") execution timed out ({}.{:06} sec), terminating",
+                30 + self.rng.below(5),
+                self.rng.below(1_000_000)
+            ),
+            35..=39 => format!(
+                "[{t}] WARNING: [pool {pool}] seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning {} children, there are 0 idle, and {} total children",
+                1 << self.rng.below(6),
+                10 + self.rng.below(40)
+            ),
+            40..=69 => format!("[{t}] NOTICE: [pool {pool}] child {child} started"),
+            70..=94 => format!(
+                "[{t}] NOTICE: [pool {pool}] child {child} exited with code 0 after {}.{:06} seconds from start",
+                self.rng.below(3600),
+                self.rng.below(1_000_000)
+            ),
+            _ => format!(
+                "[{t}] WARNING: [pool {pool}] child {child} said into stderr: \"PHP Warning:  Undefined array key \"page\" in /var/www/app/src/Controller.php on line {}\"",
+                self.rng.below(400)
+            ),
+        };
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+
+    /// One kernel log record as rsyslog writes /var/log/kern.log: the
+    /// syslog head, the dmesg uptime stamp, then a firewall, audit or
+    /// driver line (the noise of a real kern.log) or one of the lines
+    /// mm/oom_kill.c, arch/x86/mm/fault.c and the network stack write.
+    fn kernel(&mut self, out: &mut Vec<u8>) {
+        self.tick();
+        let (_, mo, d, h, mi, s) = civil(self.t);
+        const MON: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let up = self.t - 1_763_700_000;
+        let head = format!(
+            "{} {d:>2} {h:02}:{mi:02}:{s:02} web1 kernel: [{up:>5}.{:06}]",
+            MON[mo as usize - 1],
+            self.cid * 997 % 1_000_000
+        );
+        let pid = 10_000 + self.rng.below(50_000);
+        let client = self.client();
+        let line = match self.roll(100, 40) {
+            0..=9 => format!(
+                "{head} Out of memory: Killed process {pid} (php-fpm8.2) total-vm:{}kB, anon-rss:{}kB, file-rss:4096kB, shmem-rss:8192kB, UID:33 pgtables:1224kB oom_score_adj:0",
+                400_000 + self.rng.below(900_000),
+                200_000 + self.rng.below(600_000)
+            ),
+            10..=17 => format!(
+                "{head} oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/system.slice/php8.2-fpm.service,task=php-fpm8.2,pid={pid},uid=33"
+            ),
+            18..=27 => format!(
+                "{head} php-fpm8.2[{pid}]: segfault at 0 ip 00007f3a2c1b4e10 sp 00007ffd8a2c3e58 error 4 in libc.so.6[7f3a2c04b000+155000] likely on CPU 1 (core 1, socket 0)"
+            ),
+            28..=33 => format!(
+                "{head} TCP: request_sock_TCP: Possible SYN flooding on port 0.0.0.0:{}. Sending cookies.",
+                [80, 443, 8080][self.rng.below(3) as usize]
+            ),
+            34..=38 => format!("{head} nf_conntrack: nf_conntrack: table full, dropping packet"),
+            39 => format!("{head} VFS: file-max limit 65536 reached"),
+            40..=84 => format!(
+                "{head} [UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC={client} DST=10.0.0.5 LEN=44 TOS=0x00 PREC=0x00 TTL={} ID={} PROTO=TCP SPT={} DPT={} WINDOW=1024 RES=0x00 SYN URGP=0",
+                40 + self.rng.below(200),
+                self.rng.below(65_536),
+                1024 + self.rng.below(60_000),
+                [22, 23, 3389, 5900, 8443][self.rng.below(5) as usize]
+            ),
+            85..=94 => format!(
+                "{head} audit: type=1400 audit({}.{:03}:{}): apparmor=\"DENIED\" operation=\"open\" profile=\"/usr/sbin/nginx\" name=\"/proc/{pid}/status\" pid={pid} comm=\"nginx\" requested_mask=\"r\" denied_mask=\"r\" fsuid=33 ouid=33",
+                self.t,
+                self.rng.below(1000),
+                self.rng.below(100_000)
+            ),
+            _ => {
+                format!("{head} EXT4-fs (vda1): resizing filesystem from 5242880 to 7864320 blocks")
+            }
+        };
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+
+    /// Puts each physical line of `record` into `out` inside the envelope.
+    fn wrap(&mut self, wrap: Wrap, program: &str, record: &[u8], out: &mut Vec<u8>) {
+        let (y, mo, d, h, mi, s) = civil(self.t);
+        for line in record.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let ns = self.rng.below(1_000_000_000);
+            match wrap {
+                Wrap::None => {
+                    out.extend_from_slice(line);
+                    out.push(b'\n');
+                }
+                Wrap::Syslog => {
+                    const MON: [&str; 12] = [
+                        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                        "Nov", "Dec",
+                    ];
+                    let _ = write!(
+                        out,
+                        "{} {d:>2} {h:02}:{mi:02}:{s:02} web1 {program}: ",
+                        MON[mo as usize - 1]
+                    );
+                    out.extend_from_slice(line);
+                    out.push(b'\n');
+                }
+                Wrap::Cri => {
+                    let _ = write!(
+                        out,
+                        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ns:09}Z stderr F "
+                    );
+                    out.extend_from_slice(line);
+                    out.push(b'\n');
+                }
+                Wrap::Docker => {
+                    out.extend_from_slice(b"{\"log\":\"");
+                    for &b in line {
+                        match b {
+                            b'"' => out.extend_from_slice(b"\\\""),
+                            b'\\' => out.extend_from_slice(b"\\\\"),
+                            b'\t' => out.extend_from_slice(b"\\t"),
+                            0..=0x1f => {
+                                let _ = write!(out, "\\u{b:04x}");
+                            }
+                            _ => out.push(b),
+                        }
+                    }
+                    let _ = writeln!(
+                        out,
+                        "\\n\",\"stream\":\"stderr\",\"time\":\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ns:09}Z\"}}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Calendar fields of seconds since 1970 (UTC arithmetic on log-local time).
@@ -525,6 +746,8 @@ fn main() -> io::Result<()> {
     let mut format = "nginx".to_string();
     let mut size = 100u64 << 20;
     let mut seed = 1u64;
+    let mut profile = Profile::Noisy;
+    let mut wrap = Wrap::None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().unwrap_or_default();
@@ -532,32 +755,70 @@ fn main() -> io::Result<()> {
             "--format" => format = value(),
             "--size" => size = parse_size(&value()).unwrap_or(size),
             "--seed" => seed = value().parse().unwrap_or(seed),
+            "--profile" => {
+                profile = match value().as_str() {
+                    "noisy" => Profile::Noisy,
+                    "quiet" => Profile::Quiet,
+                    "outage" => Profile::Outage,
+                    _ => usage(),
+                }
+            }
+            "--wrap" => {
+                wrap = match value().as_str() {
+                    "none" => Wrap::None,
+                    "syslog" => Wrap::Syslog,
+                    "docker" => Wrap::Docker,
+                    "cri" => Wrap::Cri,
+                    _ => usage(),
+                }
+            }
             "--print-access-format" => {
                 println!("{ACCESS_FORMAT}");
                 return Ok(());
             }
-            _ => {
-                eprintln!("usage: genlog [--format nginx|apache|access] [--size 1G] [--seed N]");
-                std::process::exit(2);
-            }
+            _ => usage(),
         }
     }
-    let mut g = Gen::new(seed);
+    if !["nginx", "apache", "access", "php-fpm", "kernel"].contains(&format.as_str()) {
+        usage();
+    }
+    let mut g = Gen::new(seed, profile);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut buf = Vec::with_capacity(8192);
+    let mut wrapped = Vec::with_capacity(16384);
     let mut written = 0u64;
     while written < size {
         buf.clear();
-        if format == "apache" {
-            g.apache(&mut buf);
-        } else if format == "access" {
-            g.access(&mut buf);
-        } else {
-            g.nginx(&mut buf);
+        match format.as_str() {
+            "apache" => g.apache(&mut buf),
+            "access" => g.access(&mut buf),
+            "php-fpm" => g.php_fpm(&mut buf),
+            "kernel" => g.kernel(&mut buf),
+            _ => g.nginx(&mut buf),
         }
-        out.write_all(&buf)?;
-        written += buf.len() as u64;
+        let record = if wrap == Wrap::None {
+            &buf
+        } else {
+            wrapped.clear();
+            let program = match format.as_str() {
+                "apache" => "apache2[10464]",
+                "php-fpm" => "php-fpm8.2[10300]",
+                "kernel" => "kernel",
+                _ => "nginx[10420]",
+            };
+            g.wrap(wrap, program, &buf, &mut wrapped);
+            &wrapped
+        };
+        out.write_all(record)?;
+        written += record.len() as u64;
     }
     out.flush()
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: genlog [--format nginx|apache|access|php-fpm|kernel] [--profile noisy|quiet|outage] [--wrap none|syslog|docker|cri] [--size 1G] [--seed N]"
+    );
+    std::process::exit(2);
 }

@@ -981,12 +981,7 @@ impl Report {
         let found = incidents::find(agg);
         let impact = clients::build(agg);
         let joined = impact.as_ref().map(|(_, j)| j);
-        let example = |e: &Example| ExampleLine {
-            file: file_name(e.file),
-            line: e.line,
-            text: text(&e.text),
-            offset_seconds: None,
-        };
+        let example = |e: &Example| example_line(agg, e);
         Report {
             version: SCHEMA_VERSION,
             window: window::format_duration(agg.window),
@@ -1165,6 +1160,35 @@ fn startup_errors(
                 example: example(&s.example),
             }
         })
+        .collect()
+}
+
+/// A line of an input, its file named.
+fn example_line(agg: &Aggregator, e: &Example) -> ExampleLine {
+    ExampleLine {
+        file: agg
+            .files
+            .get(e.file as usize)
+            .map(|f| f.path.clone())
+            .unwrap_or_default(),
+        line: e.line,
+        text: text(&e.text),
+        offset_seconds: None,
+    }
+}
+
+/// Incidents found in `agg` (by [`incidents::find`]) with their keys and
+/// lines as text, as the report gives them: what `follow` tells of the
+/// incidents it tracks live.
+pub fn incident_reports(agg: &Aggregator, found: &[Incident]) -> Vec<IncidentReport> {
+    let order = KeyOrder {
+        upstreams: text_order(&agg.upstreams),
+        routes: text_order(&agg.routes),
+    };
+    let example = |e: &Example| example_line(agg, e);
+    found
+        .iter()
+        .map(|i| incident_report(&order, i, &example))
         .collect()
 }
 
@@ -1466,16 +1490,7 @@ fn cause_report(
         .map(|(&status, &count)| StatusCount { status, count })
         .collect();
     statuses.sort_by(|a, b| b.count.cmp(&a.count).then(a.status.cmp(&b.status)));
-    let example = c.example.as_ref().map(|e| ExampleLine {
-        file: agg
-            .files
-            .get(e.file as usize)
-            .map(|f| f.path.clone())
-            .unwrap_or_default(),
-        line: e.line,
-        text: text(&e.text),
-        offset_seconds: None,
-    });
+    let example = c.example.as_ref().map(|e| example_line(agg, e));
     CauseReport {
         cause: info.id.to_string(),
         title: info.title.to_string(),

@@ -6,11 +6,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,41 +37,24 @@ impl Follow {
 
     /// Starts `upcause follow --format json --interval INTERVAL ARGS...`.
     fn every(interval: &str, args: &[&str]) -> Follow {
-        let mut child = common::bin()
-            .args(["follow", "--format", "json", "--interval", interval])
-            .args(if args.contains(&"--state") {
-                &[][..]
-            } else {
-                &["--no-state"][..]
-            })
-            .args(args)
-            .env_remove("NO_COLOR")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("binary runs");
-        let (tx, rx) = channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err = child.stderr.take().unwrap();
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            sink.lock().unwrap().push_str(&s);
-        });
+        let common::Piped {
+            child,
+            lines,
+            stderr,
+        } = common::spawn_piped(
+            common::bin()
+                .args(["follow", "--format", "json", "--interval", interval])
+                .args(if args.contains(&"--state") {
+                    &[][..]
+                } else {
+                    &["--no-state"][..]
+                })
+                .args(args)
+                .env_remove("NO_COLOR"),
+        );
         Follow {
             child,
-            lines: rx,
+            lines,
             stderr,
             seen: Vec::new(),
         }
@@ -95,7 +78,7 @@ impl Follow {
     fn report_where(&mut self, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + PATIENCE;
         while let Some(v) = self.next(deadline) {
-            if v.get("alert").is_none() && ok(&v) {
+            if v.get("alert").is_none() && v.get("event").is_none() && ok(&v) {
                 return v;
             }
         }

@@ -208,7 +208,8 @@ impl Follow {
         {
             let v: Value = serde_json::from_str(&line).unwrap();
             self.seen.push(line);
-            if ok(&v) {
+            // Incident events are not reports.
+            if v.get("event").is_none() && ok(&v) {
                 return v;
             }
         }

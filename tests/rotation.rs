@@ -257,7 +257,8 @@ fn run(mode: Mode) {
     let mut last = Value::Null;
     let mut stable = 0;
     while let Some(v) = f.next(deadline) {
-        if v.get("alert").is_some() {
+        // Alert transitions and incident events are not reports.
+        if v.get("alert").is_some() || v.get("event").is_some() {
             continue;
         }
         let n = total(&v);

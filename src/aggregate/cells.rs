@@ -328,6 +328,27 @@ impl Cells {
         *self = Cells::new(self.window);
     }
 
+    /// Forgets the windows that end at or before `t` (a rolling baseline:
+    /// `follow` keeps only the recent past). With none left, the window
+    /// goes back to `fine`, so a coarsening forced by a burst of keys does
+    /// not outlive it.
+    pub fn forget_before(&mut self, t: i64, fine: i64) {
+        let keep = |start: i64, w: i64| start.saturating_add(w) > t;
+        let w = self.window;
+        let gone = self.done.range(..t.saturating_sub(w - 1)).count();
+        if gone == 0 && (self.cur.is_empty() || keep(self.cur_start, w)) {
+            return;
+        }
+        self.park();
+        self.done.retain(|&s, _| keep(s, w));
+        self.len = self.done.values().map(Vec::len).sum();
+        if self.len == 0 {
+            *self = Cells::new(fine.max(1));
+        } else {
+            self.compact();
+        }
+    }
+
     /// Counts one failure or attempt (ids as the aggregator's); failures
     /// without a time are not placed in any window.
     #[inline]
@@ -736,6 +757,36 @@ mod tests {
             restatus: None,
             join: Default::default(),
         }
+    }
+
+    #[test]
+    fn the_past_is_forgotten_and_the_window_comes_back() {
+        let mut c = Cells::new(10);
+        for t in [100, 105, 120, 131, 139] {
+            c.add(&failure("upstream_refused", t, true), 1, NO_KEY, b"line");
+        }
+        assert_eq!(c.len(), 3);
+        // Windows ending at or before 130 go; 130..140 stays, the current
+        // one included.
+        c.forget_before(130, 10);
+        let w = c.windows();
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            (w[0].0, w[0].1[0].count, w[0].1[0].first),
+            (130, 2, LocalTime(131))
+        );
+        assert_eq!(c.text(&w[0].1[0]), b"line");
+        assert_eq!(c.len(), 1);
+        // Nothing to forget: unchanged.
+        c.forget_before(135, 10);
+        assert_eq!(c.len(), 1);
+        // A coarsened store that empties starts afresh at the fine window.
+        c.rebucket(60);
+        c.forget_before(1000, 10);
+        assert!(c.is_empty());
+        assert_eq!(c.window(), 10);
+        c.add(&failure("upstream_refused", 1001, true), 1, NO_KEY, b"x");
+        assert_eq!(c.windows()[0].0, 1000);
     }
 
     #[test]

@@ -276,6 +276,24 @@ pub struct Aggregator {
     pub lifecycle: lifecycle::Lifecycles,
     /// Files of folders without error logs that were not read, and why.
     pub unread: Vec<(String, String)>,
+    /// Access lines by route, upstream and status together, since they
+    /// were last taken (only from scanners asked to count them: `follow`'s
+    /// metric takes them after every batch).
+    pub client_series: Vec<ClientSeries>,
+}
+
+/// Access lines of one route, upstream and status (see
+/// [`Aggregator::client_series`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSeries {
+    /// The normalized route, if the line had one.
+    pub route: Option<Vec<u8>>,
+    /// The last attempt's upstream address, if logged.
+    pub upstream: Option<Vec<u8>>,
+    /// The status the clients got.
+    pub status: u16,
+    /// How many lines.
+    pub count: u64,
 }
 
 impl Aggregator {
@@ -294,6 +312,7 @@ impl Aggregator {
             startup: startup::StartupErrors::default(),
             lifecycle: lifecycle::Lifecycles::default(),
             unread: Vec::new(),
+            client_series: Vec::new(),
         }
     }
 
@@ -601,6 +620,21 @@ impl Tally for Aggregator {
 
     fn client_upstream(&mut self, upstream: &[u8], status: u16, count: u64) {
         self.clients.upstream(upstream, status, count);
+    }
+
+    fn client_series(
+        &mut self,
+        route: Option<&[u8]>,
+        upstream: Option<&[u8]>,
+        status: u16,
+        count: u64,
+    ) {
+        self.client_series.push(ClientSeries {
+            route: route.map(<[u8]>::to_vec),
+            upstream: upstream.map(<[u8]>::to_vec),
+            status,
+            count,
+        });
     }
 
     fn startup(&mut self, s: &Startup<'_>) {

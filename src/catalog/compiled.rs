@@ -61,6 +61,90 @@ impl Compiled {
     }
 }
 
+/// A multi-literal search: the vectorized packed searcher where the target
+/// has one (the lines are short, and the full automaton around it only adds
+/// set-up per call), else the automaton.
+pub enum Prefilter {
+    /// Teddy, where the target has it.
+    Packed(aho_corasick::packed::Searcher),
+    /// Aho-Corasick otherwise.
+    Automaton(aho_corasick::AhoCorasick),
+}
+
+impl Prefilter {
+    /// The search for any of `tokens`.
+    pub fn new(tokens: &[&str]) -> Prefilter {
+        let packed = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(tokens)
+            .build();
+        match packed {
+            Some(p) => Prefilter::Packed(p),
+            None => Prefilter::Automaton(
+                aho_corasick::AhoCorasick::new(tokens).unwrap_or_else(|e| panic!("prefilter: {e}")),
+            ),
+        }
+    }
+
+    /// Whether any token occurs in `hay`.
+    #[inline]
+    pub fn is_match(&self, hay: &[u8]) -> bool {
+        match self {
+            Prefilter::Packed(p) => p.find(hay).is_some(),
+            Prefilter::Automaton(a) => a.is_match(hay),
+        }
+    }
+}
+
+/// Which of a server's rows can fit a message, told by one pass of a
+/// multi-literal search: when none of the texts the rows need occurs
+/// (most lines of a log are no failure), only the rows matched otherwise
+/// (by prefix, by message number, any) are tried; else every row is, in
+/// table order. Either way the row chosen is the one the plain walk over
+/// all rows chooses.
+pub struct RowFilter {
+    /// The texts of the rows that need one.
+    texts: Option<Prefilter>,
+    /// Rows tried whatever the message, in table order.
+    always: Vec<usize>,
+}
+
+impl RowFilter {
+    /// The filter of `rows`.
+    pub fn new(rows: &[Compiled]) -> RowFilter {
+        let mut texts = Vec::new();
+        let mut always = Vec::new();
+        for (i, c) in rows.iter().enumerate() {
+            match c.sig.matcher {
+                Match::Contains(t) | Match::PrefixContains(_, t) | Match::AhContains(_, t) => {
+                    texts.push(t)
+                }
+                Match::Prefix(_) | Match::Ah(_) | Match::Any => always.push(i),
+            }
+        }
+        RowFilter {
+            texts: (!texts.is_empty()).then(|| Prefilter::new(&texts)),
+            always,
+        }
+    }
+
+    /// The rows that can fit `message`, in table order.
+    #[inline]
+    pub fn rows<'r>(
+        &'r self,
+        rows: &'r [Compiled],
+        message: &[u8],
+    ) -> impl Iterator<Item = &'r Compiled> + 'r {
+        let (all, some) = if self.texts.as_ref().is_some_and(|t| t.is_match(message)) {
+            (Some(rows.iter()), None)
+        } else {
+            (None, Some(self.always.iter().filter_map(|&i| rows.get(i))))
+        };
+        all.into_iter().flatten().chain(some.into_iter().flatten())
+    }
+}
+
 /// A row's cause rule with the cause ids looked up.
 pub enum CompiledCause {
     /// Always this cause.

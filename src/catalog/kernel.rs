@@ -3,18 +3,20 @@
 //! (`kernel:port <n>`), a full conntrack table or the file-max limit
 //! (the whole machine: no upstream).
 
-use super::compiled::{Classified, Compiled, between, built, finish};
+use super::compiled::{Classified, Compiled, RowFilter, between, built, finish};
 use crate::parse::Head;
 
 /// The kernel rows.
 pub struct Kernel {
     rows: Vec<Compiled>,
+    filter: RowFilter,
 }
 
 impl Kernel {
     /// The kernel rows, in table order.
     pub fn new(rows: Vec<Compiled>) -> Kernel {
-        Kernel { rows }
+        let filter = RowFilter::new(&rows);
+        Kernel { rows, filter }
     }
 
     /// Classifies a kernel line.
@@ -25,7 +27,7 @@ impl Kernel {
         scratch: &'a mut Vec<u8>,
     ) -> Option<Classified<'a>> {
         let m = head.body;
-        for c in &self.rows {
+        for c in self.filter.rows(&self.rows, m) {
             if !c.matches(m, None) {
                 continue;
             }

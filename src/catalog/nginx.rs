@@ -1,45 +1,15 @@
 //! nginx's classifier: which row an nginx error line fits, found through
 //! its first byte, a prefilter, and a memo of recent line starts.
 
-use super::compiled::{Classified, Compiled, CompiledCause, between, built, errno_ok, finish};
+use super::compiled::{
+    Classified, Compiled, CompiledCause, Prefilter, between, built, errno_ok, finish,
+};
 use super::errno::Errno;
 use super::memo::{Fit, FitMemo};
 use super::rows::{Extract, Match, Phase};
 use crate::bytes::find;
 use crate::parse::Head;
 use crate::parse::nginx::{LazyBody, context_start};
-
-/// A multi-literal search: the vectorized packed searcher where the target
-/// has one (the lines are short, and the full automaton around it only adds
-/// set-up per call), else the automaton.
-pub(super) enum Prefilter {
-    Packed(aho_corasick::packed::Searcher),
-    Automaton(aho_corasick::AhoCorasick),
-}
-
-impl Prefilter {
-    pub(super) fn new(tokens: &[&str]) -> Prefilter {
-        let packed = aho_corasick::packed::Config::new()
-            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
-            .builder()
-            .extend(tokens)
-            .build();
-        match packed {
-            Some(p) => Prefilter::Packed(p),
-            None => Prefilter::Automaton(
-                aho_corasick::AhoCorasick::new(tokens).unwrap_or_else(|e| panic!("prefilter: {e}")),
-            ),
-        }
-    }
-
-    #[inline]
-    pub(super) fn is_match(&self, hay: &[u8]) -> bool {
-        match self {
-            Prefilter::Packed(p) => p.find(hay).is_some(),
-            Prefilter::Automaton(a) => a.is_match(hay),
-        }
-    }
-}
 
 /// The nginx rows, and the indexes that find a line's row fast.
 pub struct Nginx {

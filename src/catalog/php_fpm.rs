@@ -2,19 +2,21 @@
 //! pm.max_children`, a child's crash) and its slowlog's entries, the pool
 //! as the upstream.
 
-use super::compiled::{Classified, Compiled, between, built, finish};
+use super::compiled::{Classified, Compiled, RowFilter, between, built, finish};
 use crate::parse::Head;
 use crate::parse::php_fpm::Body;
 
 /// The php-fpm rows.
 pub struct PhpFpm {
     rows: Vec<Compiled>,
+    filter: RowFilter,
 }
 
 impl PhpFpm {
     /// The php-fpm rows, in table order.
     pub fn new(rows: Vec<Compiled>) -> PhpFpm {
-        PhpFpm { rows }
+        let filter = RowFilter::new(&rows);
+        PhpFpm { rows, filter }
     }
 
     /// Classifies a php-fpm line.
@@ -28,7 +30,7 @@ impl PhpFpm {
             return None;
         }
         let body = Body::parse(head.body);
-        for c in &self.rows {
+        for c in self.filter.rows(&self.rows, body.message) {
             if !c.matches(body.message, None) {
                 continue;
             }

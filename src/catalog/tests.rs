@@ -4,7 +4,8 @@
 //! fixtures under `fixtures/` are checked by the integration tests.
 
 use super::*;
-use crate::catalog::nginx::{Prefilter, upstream_server};
+use crate::catalog::compiled::Prefilter;
+use crate::catalog::nginx::upstream_server;
 use crate::catalog::rows::CauseRule;
 use crate::event::{CauseId, Role, Server};
 use crate::parse::nginx::LazyBody;
@@ -721,4 +722,87 @@ fn nginx_shortcuts_agree_with_the_plain_walk() {
         compared > 1000 && failures > 300,
         "{compared} lines, {failures} failures"
     );
+}
+
+/// The row filter picks the row the plain walk picks, for every server's
+/// rows (not only those that use it): on each row's own text, on that
+/// text inside other text, on texts of two rows together, on the message
+/// of every line of the php-fpm and kernel fixtures, and on random
+/// splices of those.
+#[test]
+fn row_filter_picks_the_plain_row() {
+    use crate::catalog::compiled::{RowFilter, compile};
+    use crate::catalog::rows::Match;
+    let mut by_server: std::collections::BTreeMap<String, Vec<compiled::Compiled>> =
+        Default::default();
+    for sig in signatures::SIGNATURES {
+        by_server
+            .entry(format!("{:?}", sig.server))
+            .or_default()
+            .push(compile(sig));
+    }
+    let text = |c: &compiled::Compiled| match c.sig.matcher {
+        Match::Prefix(t) | Match::Contains(t) => t.to_string(),
+        Match::PrefixContains(p, t) => format!("{p} {t}"),
+        Match::AhContains(_, t) => t.to_string(),
+        Match::Ah(_) | Match::Any => String::new(),
+    };
+    let mut messages: Vec<Vec<u8>> = Vec::new();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+    for dir in ["php-fpm", "incidents"] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.to_string_lossy().into_owned();
+            if !(name.contains("php-fpm")
+                || name.ends_with(".kern.log")
+                || name.ends_with(".dmesg.log"))
+            {
+                continue;
+            }
+            for line in std::fs::read(&path).unwrap().split(|&b| b == b'\n') {
+                // The message: past the first "] " (php-fpm level, dmesg stamp).
+                let m = crate::bytes::find(line, b"] ").map_or(line, |i| &line[i + 2..]);
+                messages.push(m.to_vec());
+            }
+        }
+    }
+    assert!(messages.len() > 50, "fixture messages: {}", messages.len());
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for rows in by_server.values() {
+        let filter = RowFilter::new(rows);
+        let mut all = messages.clone();
+        for a in rows {
+            all.push(text(a).into_bytes());
+            all.push(format!("x {} y", text(a)).into_bytes());
+            for b in rows {
+                all.push(format!("{} and {}", text(a), text(b)).into_bytes());
+            }
+        }
+        for _ in 0..2000 {
+            let a = &messages[next() as usize % messages.len()];
+            let b = &messages[next() as usize % messages.len()];
+            let (i, j) = (
+                next() as usize % (a.len() + 1),
+                next() as usize % (b.len() + 1),
+            );
+            all.push([&a[..i], &b[j..]].concat());
+        }
+        for m in &all {
+            for ah in [None, Some(1114), Some(1102)] {
+                let plain = rows.iter().position(|c| c.matches(m, ah));
+                let filtered = filter
+                    .rows(rows, m)
+                    .find(|c| c.matches(m, ah))
+                    .map(|c| rows.iter().position(|r| std::ptr::eq(r, c)).unwrap());
+                assert_eq!(filtered, plain, "{:?}", String::from_utf8_lossy(m));
+            }
+        }
+    }
+    assert_eq!(by_server.len(), 4, "nginx, Apache, php-fpm and kernel rows");
 }

@@ -422,6 +422,29 @@ pub struct FollowArgs {
     #[arg(long, default_value = "5m", value_name = "DURATION")]
     pub close_inactive: String,
 
+    /// An incident closes once none of its failures was logged for this
+    /// long, in log time (at least 50s: a failure sooner could still join
+    /// its span).
+    #[arg(long, default_value = "1m", value_name = "DURATION")]
+    pub incident_quiet: String,
+
+    /// How much of the past, in log time, the incidents' baseline spans
+    /// (failures well above it are an incident): 1h, 6h, 1d ...
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub baseline: String,
+
+    /// When the machine booted (`2026-12-02T12:00:00`, log time, no zone):
+    /// places the kernel log's `[12345.678901]` uptime stamps, as for
+    /// `analyze`.
+    #[arg(long, value_name = "TIME")]
+    pub boot_time: Option<String>,
+
+    /// The access logs' format, as for `analyze`: an nginx `log_format`
+    /// string or directive, or an Apache `LogFormat` string. Default: the
+    /// common formats, detected per line.
+    #[arg(long = "access-format", value_name = "FORMAT")]
+    pub access_format: Option<String>,
+
     /// Only this cause (repeatable); `upcause causes` lists the ids.
     #[arg(long = "cause", value_name = "ID")]
     pub causes: Vec<String>,

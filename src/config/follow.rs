@@ -18,6 +18,10 @@ use crate::serverconf::ServerConfig;
 /// Most buckets in the rolling window.
 const MAX_MARKS: i64 = 10_000;
 
+/// Longest `--baseline`: the cells it keeps are bounded anyway (a longer
+/// past only coarsens their window).
+const MAX_BASELINE: i64 = 7 * 86_400;
+
 /// `follow`'s command line validated: every usage error before anything
 /// runs.
 pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
@@ -54,6 +58,34 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
             a.close_inactive
         ))
     })?;
+    let incident_quiet = duration(&a.incident_quiet, "--incident-quiet")?;
+    let baseline = duration(&a.baseline, "--baseline")?;
+    if !(60..=MAX_BASELINE).contains(&baseline) {
+        return Err(Error::Usage(format!(
+            "invalid --baseline '{}': use a duration from 1m to 7d",
+            a.baseline
+        )));
+    }
+    let boot_time = a
+        .boot_time
+        .as_deref()
+        .map(|s| {
+            crate::parse::time::parse_user(s).ok_or_else(|| {
+                Error::Usage(format!(
+                    "invalid --boot-time '{s}': use '2026-12-02T12:00:00' (uptime -s)"
+                ))
+            })
+        })
+        .transpose()?;
+    let access = crate::parse::access::AccessFormats {
+        given: a
+            .access_format
+            .as_deref()
+            .map(|f| crate::parse::access::Plan::compile(f).map(std::sync::Arc::new))
+            .transpose()
+            .map_err(|e| Error::Usage(format!("invalid --access-format: {e}")))?,
+        ..Default::default()
+    };
     let rules = a
         .alerts
         .iter()
@@ -115,6 +147,10 @@ pub fn follow_config(a: FollowArgs) -> Result<FollowConfig> {
         top: if a.top == 0 { usize::MAX } else { a.top },
         color,
         default_year: Local::now().year(),
+        boot_time,
+        access,
+        incident_quiet,
+        baseline,
         server_config,
     })
 }

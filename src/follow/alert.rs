@@ -15,6 +15,8 @@ use crate::aggregate::window;
 use crate::error::{Error, Result};
 use crate::event::{CauseId, LocalTime};
 
+use super::live::Tracked;
+
 /// Longest alert window.
 const MAX_WINDOW: i64 = 86_400;
 
@@ -112,6 +114,65 @@ pub struct Transition {
     pub count: u64,
     /// The follow clock (log time) when it changed.
     pub at: String,
+    /// What went wrong first, when the rule's failures belong to an open
+    /// incident: a cascade's `no_live_upstreams` alerts name the members'
+    /// `upstream_timeout`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_cause: Option<AlertRoot>,
+}
+
+/// The root cause of the incident an alert's failures belong to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertRoot {
+    /// Cause id.
+    pub cause: String,
+    /// Where it failed, most attempts first.
+    pub upstreams: Vec<String>,
+    /// The incident's id (as in its `incident_open` event).
+    pub incident: u64,
+    /// The incident's first failure.
+    pub since: String,
+}
+
+impl AlertRoot {
+    /// The root cause of incident `id`, as the incidents stage reported it.
+    pub fn of(id: u64, incident: &crate::report::IncidentReport) -> AlertRoot {
+        AlertRoot {
+            cause: incident.root_cause.cause.clone(),
+            upstreams: incident
+                .root_cause
+                .upstreams
+                .iter()
+                .map(|u| u.upstream.clone())
+                .collect(),
+            incident: id,
+            since: incident.start.clone(),
+        }
+    }
+
+    /// In words: `upstream_timeout on http://10.0.0.1:80, http://10.0.0.2:80`.
+    pub fn words(&self) -> String {
+        if self.upstreams.is_empty() {
+            self.cause.clone()
+        } else {
+            format!("{} on {}", self.cause, self.upstreams.join(", "))
+        }
+    }
+}
+
+/// Names the root cause in each transition to `firing` whose rule's cause
+/// (any cause, for `any`) is one of an open incident's: the newest such
+/// incident of `open` (oldest first).
+pub fn name_roots(changed: &mut [Transition], open: &[Tracked]) {
+    for t in changed.iter_mut().filter(|t| t.state == "firing") {
+        let hit = open
+            .iter()
+            .rev()
+            .find(|i| t.cause == "any" || i.report.causes.iter().any(|c| c.cause == t.cause));
+        if let Some(Tracked { id, report: i, .. }) = hit {
+            t.root_cause = Some(AlertRoot::of(*id, i));
+        }
+    }
 }
 
 /// Every rule of the run.
@@ -168,6 +229,7 @@ impl Alerts {
                     window_seconds: a.rule.window,
                     count: a.sum,
                     at: LocalTime(now).iso(),
+                    root_cause: None,
                 });
             }
         }

@@ -20,12 +20,30 @@ use crate::aggregate::{Aggregator, CauseStats, window};
 use crate::catalog::Catalog;
 use crate::event::{CauseId, LineStats, LocalTime};
 use crate::order::{Filters, Sequencer};
+use crate::parse::access::AccessFormats;
 use crate::scan::{Scan, Scanner};
 
-use super::alert::{Alerts, Transition};
+use super::alert::{self, Alerts, Transition};
+use super::live::{IncidentEvent, Live};
 use super::metrics::{Metrics, NO_UPSTREAM};
 use super::rolling::{Clock, Rolling};
 use super::tail::Piece;
+
+/// What one tick changed.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Alert rules that started or stopped holding.
+    pub alerts: Vec<Transition>,
+    /// Incidents that opened, changed or closed.
+    pub incidents: Vec<IncidentEvent>,
+}
+
+impl Changes {
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty() && self.incidents.is_empty()
+    }
+}
 
 /// The stages and the state of a follow run.
 pub struct Feeder<'a> {
@@ -42,6 +60,8 @@ pub struct Feeder<'a> {
     pub rolling: Rolling,
     /// The alert rules.
     pub alerts: Alerts,
+    /// The incidents, live.
+    pub live: Live,
     /// Failed requests per cause since the start.
     pub totals: Vec<u64>,
     metrics: Option<Arc<Mutex<Metrics>>>,
@@ -50,30 +70,39 @@ pub struct Feeder<'a> {
 }
 
 impl<'a> Feeder<'a> {
-    /// One input per name; `window` and `last` in seconds.
+    /// One input per name; `window` and `last` in seconds; `boot` places
+    /// the kernel log's uptime stamps; `access` reads access lines.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         catalog: &'a Catalog,
         filters: &'a Filters,
         default_year: i32,
+        boot: Option<LocalTime>,
+        access: AccessFormats,
         names: &[String],
         window: i64,
         last: i64,
         alerts: Alerts,
+        live: Live,
         metrics: Option<Arc<Mutex<Metrics>>>,
     ) -> Feeder<'a> {
         let mut ingest = Aggregator::new(1);
         let seqs = names
             .iter()
             .map(|name| {
-                let mut s = Sequencer::new(catalog, filters, default_year);
+                let mut s = Sequencer::new(catalog, filters, default_year)
+                    .with_boot_time(boot)
+                    .with_client_series(metrics.is_some());
                 s.begin_input(name.clone(), &mut ingest);
                 s
             })
             .collect();
         let causes = CauseId::all().count();
         Feeder {
-            scanner: Scanner::new(catalog, default_year),
+            scanner: Scanner::new(catalog, default_year)
+                .with_boot_time(boot)
+                .with_access(access)
+                .with_client_series(metrics.is_some()),
             scan: Scan::default(),
             part: Scan::default(),
             seqs,
@@ -81,6 +110,7 @@ impl<'a> Feeder<'a> {
             clock: Clock::default(),
             rolling: Rolling::new(window, last, causes),
             alerts,
+            live,
             totals: vec![0; causes],
             metrics,
             labels: HashMap::new(),
@@ -147,6 +177,16 @@ impl<'a> Feeder<'a> {
     /// Takes the batch's counters out of the ingest aggregator and places
     /// them: totals, metrics, alerts, rolling window.
     fn settle(&mut self, home: Option<i64>, at: Instant, wall: i64) {
+        if !self.ingest.client_series.is_empty() {
+            let series = std::mem::take(&mut self.ingest.client_series);
+            if let Some(mut m) = self.metrics.as_ref().and_then(|m| m.lock().ok()) {
+                for s in series {
+                    let route = s.route.as_deref().map(String::from_utf8_lossy);
+                    let upstream = s.upstream.as_deref().map(String::from_utf8_lossy);
+                    m.add_client(s.status, route.as_deref(), upstream.as_deref(), s.count);
+                }
+            }
+        }
         let mut batch: Vec<(usize, CauseStats)> = Vec::new();
         for (i, c) in self.ingest.causes.iter_mut().enumerate() {
             if c.attempts > 0 || c.count > 0 {
@@ -156,12 +196,12 @@ impl<'a> Feeder<'a> {
         // A batch over 10,000 seconds coarsened the timeline; start over.
         self.ingest.window = 1;
         self.ingest.requested_window = 1;
-        // Incident cells are not kept live (yet): the rolling window's
-        // report has none, so the ingest's would only pile up.
-        self.ingest.cells.clear();
+        // The incident cells stay: `live` finds incidents in them, and
+        // forgets those older than the baseline.
         if batch.is_empty() {
             return;
         }
+        self.live.touch();
         if let Some(t) = batch.iter().filter_map(|(_, c)| c.last).max() {
             self.clock.observe(t.0, at, wall);
         }
@@ -197,9 +237,9 @@ impl<'a> Feeder<'a> {
         }
     }
 
-    /// Time passes: alerts are judged, old buckets dropped. Returns the
-    /// alerts that changed.
-    pub fn tick(&mut self, at: Instant, wall: i64) -> Vec<Transition> {
+    /// Time passes: incidents are looked for, alerts judged, old buckets
+    /// dropped. Returns what changed.
+    pub fn tick(&mut self, at: Instant, wall: i64) -> Changes {
         if !self.ended {
             // Apache failures no later line can complete any more.
             let now = LocalTime(self.clock.now(at, wall));
@@ -211,7 +251,19 @@ impl<'a> Feeder<'a> {
         // (Settling may have moved the clock.)
         let now = self.clock.now(at, wall);
         self.rolling.prune(now);
-        self.alerts.evaluate(now)
+        let mut alerts = self.alerts.evaluate(now);
+        // An alert starting to fire looks at the incidents now, so that
+        // it can name the root cause of the one its failures belong to.
+        let force = self.ended || alerts.iter().any(|t| t.state == "firing");
+        let incidents = self.live.update(&mut self.ingest, now, at, force);
+        alert::name_roots(&mut alerts, &self.live.open);
+        Changes { alerts, incidents }
+    }
+
+    /// Follow stops: the incidents still open close.
+    pub fn close_incidents(&mut self, at: Instant, wall: i64) -> Vec<IncidentEvent> {
+        let now = self.clock.now(at, wall);
+        self.live.close_all(now)
     }
 
     /// Line counts of input `i` so far.
@@ -264,10 +316,13 @@ mod tests {
             catalog,
             filters,
             2026,
+            None,
+            AccessFormats::default(),
             &names,
             60,
             last,
             Alerts::default(),
+            Live::new(60, 3600, std::time::Duration::from_secs(2)),
             None,
         )
     }
@@ -349,6 +404,117 @@ mod tests {
         f.finish(at, wall());
         assert_eq!(f.totals[id], 2);
         assert_eq!(f.line_stats(0).matched, 2);
+    }
+
+    #[test]
+    fn an_incident_opens_grows_and_closes_when_time_passes() {
+        let catalog = Catalog::new();
+        let filters = Filters::default();
+        let mut f = feeder(&catalog, &filters, 900);
+        let t0 = Instant::now();
+        let secs = |n: u64| t0 + std::time::Duration::from_secs(n);
+        // A quiet past: one stray refusal, then 20 refusals in 10 s.
+        let mut log = line(0, 1, 1, 1);
+        for i in 0..10u32 {
+            log.push_str(&line(5, i, 10 + i, 1));
+        }
+        f.feed(0, Piece::Lines(log.as_bytes()), t0, wall());
+        let ch = f.tick(t0, wall());
+        let kinds = |c: &Changes| {
+            c.incidents
+                .iter()
+                .map(|e| (e.event, e.id))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kinds(&ch), [("incident_open", 1)]);
+        let i = &ch.incidents[0].incident;
+        assert_eq!(
+            (i.start.as_str(), i.failed_requests),
+            ("2026-11-20T10:05:00", 10)
+        );
+        assert_eq!(i.root_cause.cause, "upstream_refused");
+        assert_eq!(i.root_cause.upstreams[0].upstream, "http://10.0.0.1:80");
+        // More of it: one update, once the interval has passed.
+        let mut more = String::new();
+        for i in 10..20u32 {
+            more.push_str(&line(5, i, 10 + i, 1));
+        }
+        f.feed(0, Piece::Lines(more.as_bytes()), secs(1), wall());
+        assert!(f.tick(secs(1), wall()).incidents.is_empty());
+        let ch = f.tick(secs(2), wall());
+        assert_eq!(kinds(&ch), [("incident_update", 1)]);
+        assert_eq!(ch.incidents[0].incident.failed_requests, 20);
+        assert_eq!(ch.incidents[0].incident.end, "2026-11-20T10:05:19");
+        // The log goes quiet: the clock runs on, and a minute after the
+        // last failure it closes, with nothing new read.
+        assert!(f.tick(secs(50), wall()).incidents.is_empty());
+        assert_eq!(f.live.open.len(), 1);
+        let ch = f.tick(secs(61), wall());
+        assert_eq!(kinds(&ch), [("incident_close", 1)]);
+        assert_eq!(ch.incidents[0].reason, Some("quiet"));
+        assert!(f.live.open.is_empty());
+        // Found again later, it is not told again.
+        assert!(f.tick(secs(70), wall()).incidents.is_empty());
+        assert_eq!(f.live.opened, 1);
+        // A new outage on another upstream is another incident; at exit
+        // it closes as it stands.
+        let mut next = String::new();
+        for i in 0..10u32 {
+            next.push_str(&line(7, i, 100 + i, 2));
+        }
+        f.feed(0, Piece::Lines(next.as_bytes()), secs(80), wall());
+        let ch = f.tick(secs(81), wall());
+        assert_eq!(kinds(&ch), [("incident_open", 2)]);
+        f.finish(secs(82), wall());
+        f.tick(secs(82), wall());
+        let closed = f.close_incidents(secs(82), wall());
+        assert_eq!(
+            closed
+                .iter()
+                .map(|e| (e.event, e.id, e.reason))
+                .collect::<Vec<_>>(),
+            [("incident_close", 2, Some("exit"))]
+        );
+        assert_eq!(f.live.closed.len(), 2);
+    }
+
+    #[test]
+    fn a_burst_of_hours_read_at_once_tells_every_incident_in_it() {
+        let catalog = Catalog::new();
+        let filters = Filters::default();
+        let mut f = feeder(&catalog, &filters, 900);
+        let t0 = Instant::now();
+        // Two outages three hours apart, read in one batch: both are
+        // found before the first leaves the baseline, and both are over.
+        let mut log = String::new();
+        for (hour, up) in [("07", 1), ("10", 2)] {
+            for i in 0..10u32 {
+                log.push_str(&line(0, i, 10 + i, up).replace("10:00:", &format!("{hour}:00:")));
+            }
+        }
+        f.feed(0, Piece::Lines(log.as_bytes()), t0, wall());
+        let later = t0 + std::time::Duration::from_secs(120);
+        let ch = f.tick(later, wall());
+        let told: Vec<(&str, u64, &str)> = ch
+            .incidents
+            .iter()
+            .map(|e| (e.event, e.id, e.incident.start.as_str()))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                ("incident_open", 1, "2026-11-20T07:00:00"),
+                ("incident_open", 2, "2026-11-20T10:00:00"),
+                ("incident_close", 1, "2026-11-20T07:00:00"),
+                ("incident_close", 2, "2026-11-20T10:00:00"),
+            ]
+        );
+        // The hour before 10:00 is all the past that is kept.
+        assert!(f.ingest.cells.windows().iter().all(|w| {
+            w.0 >= crate::parse::time::parse_user("2026-11-20 09:00")
+                .unwrap()
+                .0
+        }));
     }
 
     #[test]

@@ -49,6 +49,17 @@ pub const MAX_UPSTREAM_LABELS: usize = 256;
 /// Label for failures without an upstream.
 pub const NO_UPSTREAM: &str = "(none)";
 
+/// Most distinct values of the `route` label of
+/// `upcause_client_responses_total`: the first routes seen (normalized, as
+/// the report gives them) keep theirs, later ones are counted as
+/// `(other)`, so that a counter never moves from one series to another.
+pub const MAX_ROUTE_LABELS: usize = 100;
+
+/// Most series of `upcause_client_responses_total`; past it, a new
+/// combination is counted under `route="(other)",upstream="(other)"` with
+/// its status.
+pub const MAX_CLIENT_SERIES: usize = 2000;
+
 /// Counters of one followed file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FileMetrics {
@@ -85,6 +96,27 @@ pub struct Metrics {
     pub connections_refused: u64,
     /// Failures to accept a connection (the limit on open files reached).
     pub accept_errors: u64,
+    /// Per upstream that was in an incident: whether one is open on it.
+    incident_open: BTreeMap<String, bool>,
+    /// Incidents opened since the start.
+    incidents: u64,
+    /// Access-log responses by (status, route, upstream).
+    clients: BTreeMap<(u16, String, String), u64>,
+    client_routes: HashSet<String>,
+    client_upstreams: HashSet<String>,
+}
+
+/// `value` if it is in `set` or there is room for it (then added),
+/// `(other)` otherwise.
+fn bounded(set: &mut HashSet<String>, value: &str, max: usize) -> String {
+    if set.contains(value) {
+        value.to_string()
+    } else if set.len() < max {
+        set.insert(value.to_string());
+        value.to_string()
+    } else {
+        "(other)".to_string()
+    }
 }
 
 impl Metrics {
@@ -124,6 +156,49 @@ impl Metrics {
         *self.failures.entry((cause, label.to_string())).or_default() += n;
     }
 
+    /// The incidents: how many opened since the start, and the upstreams
+    /// of those open now (the others that were in one are 0). Past
+    /// [`MAX_UPSTREAM_LABELS`] upstreams, further ones show as `(other)`.
+    pub fn set_incidents<'s>(&mut self, opened: u64, open: impl Iterator<Item = &'s str>) {
+        self.incidents = opened;
+        for v in self.incident_open.values_mut() {
+            *v = false;
+        }
+        for u in open {
+            let full = self.incident_open.len() >= MAX_UPSTREAM_LABELS;
+            match self.incident_open.get_mut(u) {
+                Some(v) => *v = true,
+                None if full => {
+                    self.incident_open.insert("(other)".to_string(), true);
+                }
+                None => {
+                    self.incident_open.insert(u.to_string(), true);
+                }
+            }
+        }
+    }
+
+    /// Counts `n` access-log responses with `status` on a route (its
+    /// normalized text) from an upstream (the last attempt's address),
+    /// `(none)` for either when the line has none; bounded by
+    /// [`MAX_ROUTE_LABELS`], [`MAX_UPSTREAM_LABELS`] and
+    /// [`MAX_CLIENT_SERIES`].
+    pub fn add_client(&mut self, status: u16, route: Option<&str>, upstream: Option<&str>, n: u64) {
+        let route = match route {
+            Some(r) => bounded(&mut self.client_routes, r, MAX_ROUTE_LABELS),
+            None => NO_UPSTREAM.to_string(),
+        };
+        let upstream = match upstream {
+            Some(u) => bounded(&mut self.client_upstreams, u, MAX_UPSTREAM_LABELS),
+            None => NO_UPSTREAM.to_string(),
+        };
+        let mut key = (status, route, upstream);
+        if !self.clients.contains_key(&key) && self.clients.len() >= MAX_CLIENT_SERIES {
+            key = (status, "(other)".to_string(), "(other)".to_string());
+        }
+        *self.clients.entry(key).or_default() += n;
+    }
+
     /// The values a scrape shows, to be encoded without holding a lock.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot(Metrics {
@@ -135,6 +210,11 @@ impl Metrics {
             output_dropped: self.output_dropped,
             connections_refused: self.connections_refused,
             accept_errors: self.accept_errors,
+            incident_open: self.incident_open.clone(),
+            incidents: self.incidents,
+            clients: self.clients.clone(),
+            client_routes: HashSet::new(),
+            client_upstreams: HashSet::new(),
         })
     }
 }
@@ -193,6 +273,22 @@ impl Collector for Snapshot {
                 counter(&mut family.encode_family(&[("cause", ids[cause])])?, *n)?;
             }
         }
+        if !m.clients.is_empty() {
+            let mut family = enc.encode_descriptor(
+                "upcause_client_responses",
+                "Responses clients got, from the access logs, by status, route (normalized) and upstream (the last attempt's address).",
+                None,
+                MetricType::Counter,
+            )?;
+            for ((status, route, upstream), n) in &m.clients {
+                let labels = [
+                    ("status", Cow::Owned(status.to_string())),
+                    ("route", crate::bytes::escape(route)),
+                    ("upstream", crate::bytes::escape(upstream)),
+                ];
+                counter(&mut family.encode_family(&labels)?, *n)?;
+            }
+        }
         type Value = fn(&FileMetrics) -> u64;
         let per_file: [(&str, &str, Value); 5] = [
             ("upcause_lines", "Physical lines read.", |f| f.lines),
@@ -224,7 +320,12 @@ impl Collector for Snapshot {
                 counter(&mut family.encode_family(&labels)?, value(f))?;
             }
         }
-        let totals: [(&str, &str, u64); 3] = [
+        let totals: [(&str, &str, u64); 4] = [
+            (
+                "upcause_incidents",
+                "Incidents opened (failures well above the rolling baseline; see --baseline).",
+                m.incidents,
+            ),
             (
                 "upcause_output_dropped",
                 "Output dropped because stdout was not read fast enough (JSON lines; screen or text frames).",
@@ -271,6 +372,20 @@ impl Collector for Snapshot {
                 family
                     .encode_family(&labels)?
                     .encode_gauge(&u64::from(*firing))?;
+            }
+        }
+        if !m.incident_open.is_empty() {
+            let mut family = enc.encode_descriptor(
+                "upcause_incident_open",
+                "1 while an incident is open on the upstream (0 once it closed).",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (upstream, open) in &m.incident_open {
+                let labels = [("upstream", crate::bytes::escape(upstream))];
+                family
+                    .encode_family(&labels)?
+                    .encode_gauge(&u64::from(*open))?;
             }
         }
         Ok(())
@@ -482,6 +597,47 @@ mod tests {
              # TYPE upcause_alert_firing gauge\n\
              upcause_alert_firing{alert=\"any>1/1m\"} 1\n"
         ), "{text}");
+        assert!(text.contains("upcause_incidents_total 0\n"), "{text}");
+        // An incident open on an upstream, then closed: 1, then 0.
+        m.set_incidents(1, ["http://10.0.0.1:80", "pool"].into_iter());
+        let text = m.snapshot().render();
+        assert!(text.contains("upcause_incidents_total 1\n"), "{text}");
+        assert!(text.ends_with(
+            "# HELP upcause_incident_open 1 while an incident is open on the upstream (0 once it closed).\n\
+             # TYPE upcause_incident_open gauge\n\
+             upcause_incident_open{upstream=\"http://10.0.0.1:80\"} 1\n\
+             upcause_incident_open{upstream=\"pool\"} 1\n"
+        ), "{text}");
+        m.set_incidents(1, std::iter::empty());
+        let text = m.snapshot().render();
+        assert!(
+            text.contains("upcause_incident_open{upstream=\"pool\"} 0\n"),
+            "{text}"
+        );
+        // Client responses: routes past the cap are `(other)`, and so is
+        // every new combination past the series cap.
+        for r in 0..MAX_ROUTE_LABELS + 5 {
+            m.add_client(502, Some(&format!("/r{r}")), Some("10.0.0.1:80"), 1);
+        }
+        m.add_client(200, None, None, 3);
+        let text = m.snapshot().render();
+        assert!(text.contains(
+            "upcause_client_responses_total{status=\"502\",route=\"(other)\",upstream=\"10.0.0.1:80\"} 5\n"
+        ));
+        assert!(text.contains(
+            "upcause_client_responses_total{status=\"200\",route=\"(none)\",upstream=\"(none)\"} 3\n"
+        ));
+        for r in 0..MAX_ROUTE_LABELS {
+            for u in 0..30 {
+                m.add_client(500, Some(&format!("/r{r}")), Some(&format!("u{u}")), 1);
+            }
+        }
+        assert_eq!(m.clients.len(), MAX_CLIENT_SERIES + 1);
+        let folded = (500, "(other)".to_string(), "(other)".to_string());
+        assert_eq!(
+            m.clients[&folded] as usize,
+            MAX_ROUTE_LABELS * 30 - (MAX_CLIENT_SERIES - (MAX_ROUTE_LABELS + 2))
+        );
         // The newline is shown escaped (`\x0a`), then the backslash is
         // escaped for the exposition format.
         assert!(

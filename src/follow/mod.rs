@@ -4,6 +4,8 @@
 //! tail (per path; rotation)  -> complete lines
 //!   -> feed: Scanner -> Sequencer (per path, kept) -> ingest Aggregator
 //!   -> rolling window (log time) | alerts | metrics
+//!   -> live: the incidents stage on the ingest's cells of the rolling past
+//!      -> incident_open / incident_update / incident_close
 //!   -> every --interval: a report (live screen, or one JSON object a line)
 //! ```
 //!
@@ -18,6 +20,7 @@
 
 pub mod alert;
 pub mod feed;
+pub mod live;
 pub mod metrics;
 pub mod queue;
 pub mod rolling;
@@ -48,6 +51,7 @@ use crate::report::Report;
 
 use alert::{Alerts, Rule, Transition};
 use feed::Feeder;
+use live::{IncidentEvent, Live};
 use metrics::Metrics;
 use screen::{Frame, InputLine, Terminal};
 use tail::Tail;
@@ -100,6 +104,14 @@ pub struct FollowConfig {
     pub color: bool,
     /// Year for syslog stamps without one.
     pub default_year: i32,
+    /// When the machine booted, for the kernel log's uptime stamps.
+    pub boot_time: Option<LocalTime>,
+    /// How access-log lines are read (`--access-format`).
+    pub access: crate::parse::access::AccessFormats,
+    /// Seconds of log time without a failure that close an incident.
+    pub incident_quiet: i64,
+    /// Seconds of log time the incidents' baseline spans.
+    pub baseline: i64,
     /// The servers' configuration given with `--config`.
     pub server_config: crate::serverconf::ServerConfig,
 }
@@ -163,6 +175,9 @@ pub struct LiveReport<'a> {
     pub lost_bytes_estimate: BTreeMap<String, u64>,
     /// Every alert rule.
     pub alerts: Vec<AlertState>,
+    /// Ids of the incidents open now (`incidents` holds them, and the
+    /// closed ones that ended in the span).
+    pub open_incidents: Vec<u64>,
 }
 
 /// An alert transition on stdout (JSON mode).
@@ -170,6 +185,15 @@ pub struct LiveReport<'a> {
 struct AlertLine<'a> {
     #[serde(flatten)]
     t: &'a Transition,
+    /// Wall clock.
+    time: String,
+}
+
+/// An incident event on stdout (JSON mode).
+#[derive(Serialize)]
+struct IncidentLine<'a> {
+    #[serde(flatten)]
+    e: &'a IncidentEvent,
     /// Wall clock.
     time: String,
 }
@@ -242,10 +266,13 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
         &catalog,
         &cfg.filters,
         cfg.default_year,
+        cfg.boot_time,
+        cfg.access.clone(),
         &names,
         cfg.window,
         cfg.last,
         Alerts::new(cfg.rules.clone()),
+        Live::new(cfg.incident_quiet, cfg.baseline, cfg.interval),
         cfg.metrics.is_some().then(|| Arc::clone(&metrics)),
     );
     let mut out = Output::new(&cfg)?;
@@ -274,7 +301,8 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
             }
         }
         let changed = feeder.tick(at, wall);
-        out.alerts(&changed)?;
+        out.incidents(&changed.incidents)?;
+        out.alerts(&changed.alerts)?;
         publish(&metrics, &feeder, &tails, out.out.dropped);
         keeper.keep(&tails, &names, at, false);
         if at >= next_report || (!changed.is_empty() && out.mode == Mode::Screen) {
@@ -320,7 +348,9 @@ pub fn run(cfg: FollowConfig) -> Result<ExitCode> {
     feeder.finish(at, wall);
     keeper.keep(&tails, &names, at, true);
     let changed = feeder.tick(at, wall);
-    out.alerts(&changed)?;
+    out.incidents(&changed.incidents)?;
+    out.alerts(&changed.alerts)?;
+    out.incidents(&feeder.close_incidents(at, wall))?;
     publish(&metrics, &feeder, &tails, out.out.dropped);
     out.leave_screen();
     let end = wall_iso();
@@ -425,6 +455,7 @@ fn publish(metrics: &Mutex<Metrics>, feeder: &Feeder<'_>, tails: &[Tail], droppe
         .states()
         .map(|(r, firing, _)| (r.to_string(), firing))
         .collect();
+    m.set_incidents(feeder.live.opened, feeder.live.open_upstreams());
 }
 
 /// The rolling report now.
@@ -486,6 +517,67 @@ impl Output {
         }
     }
 
+    /// Incident events: JSON objects on stdout in JSON mode; otherwise
+    /// openings and closings as lines on stderr (the screen shows the
+    /// rest).
+    fn incidents(&mut self, events: &[IncidentEvent]) -> Result<()> {
+        for e in events {
+            if self.mode == Mode::Json {
+                let line = IncidentLine {
+                    e,
+                    time: wall_iso(),
+                };
+                serde_json::to_writer(&mut self.out, &line)
+                    .map_err(io::Error::from)
+                    .and_then(|()| self.out.write_all(b"\n"))
+                    .map_err(Error::Output)?;
+                continue;
+            }
+            let i = &e.incident;
+            let root = alert::AlertRoot::of(e.id, i);
+            let echoes: Vec<String> = i
+                .echoes
+                .iter()
+                .map(|c| format!("{} {}", c.cause, c.count))
+                .collect();
+            let echoes = if echoes.is_empty() {
+                String::new()
+            } else {
+                format!("; echoes: {}", echoes.join(", "))
+            };
+            let line = match e.event {
+                "incident_open" => format!(
+                    "incident {} open: {} since {} ({} failed so far{echoes})",
+                    e.id,
+                    root.words(),
+                    i.start,
+                    i.failed_requests
+                ),
+                "incident_close" => format!(
+                    "incident {} closed: {}, {} -> {} ({}, {} failed requests{echoes})",
+                    e.id,
+                    root.words(),
+                    i.start,
+                    i.end,
+                    window::format_duration(i.seconds),
+                    i.failed_requests
+                ),
+                _ => continue,
+            };
+            eprintln!("upcause: {}", crate::bytes::escape(&line));
+            let wall = wall_iso();
+            self.alert_log
+                .push_back(format!("{} {}", wall.get(11..).unwrap_or(&wall), line));
+            if self.alert_log.len() > ALERT_LOG {
+                self.alert_log.pop_front();
+            }
+        }
+        if !events.is_empty() {
+            self.out.flush().map_err(Error::Output)?;
+        }
+        Ok(())
+    }
+
     /// Alert transitions: JSON objects on stdout in JSON mode, lines on
     /// stderr otherwise.
     fn alerts(&mut self, changed: &[Transition]) -> Result<()> {
@@ -500,8 +592,20 @@ impl Output {
                     .and_then(|()| self.out.write_all(b"\n"))
                     .map_err(Error::Output)?;
             } else {
+                let root = t
+                    .root_cause
+                    .as_ref()
+                    .map(|r| {
+                        format!(
+                            "; root cause {} (incident {} since {})",
+                            crate::bytes::escape(&r.words()),
+                            r.incident,
+                            r.since
+                        )
+                    })
+                    .unwrap_or_default();
                 eprintln!(
-                    "upcause: alert {}: {} ({} in the last {}, log time {})",
+                    "upcause: alert {}: {} ({} in the last {}, log time {}){root}",
                     t.state, t.alert, t.count, t.window, t.at
                 );
                 let wall = wall_iso();
@@ -533,10 +637,17 @@ impl Output {
         is_final: bool,
     ) -> Result<()> {
         let now = feeder.clock.now(Instant::now(), wall_now());
-        let report = build(feeder, tails, cfg.window, now)
+        let (s, e) = feeder.rolling.span(now);
+        let mut report = build(feeder, tails, cfg.window, now)
             .with_filters(&cfg.filters)
             .with_server_config(&cfg.server_config);
-        let (s, e) = feeder.rolling.span(now);
+        // The incidents open, and those closed that ended in the span.
+        report.incidents = feeder
+            .live
+            .all()
+            .filter(|t| t.open || t.end >= s)
+            .map(|t| t.report.clone())
+            .collect();
         let since_start: u64 = feeder.totals.iter().sum();
         let res = match self.mode {
             Mode::Json => {
@@ -581,6 +692,7 @@ impl Output {
                             count,
                         })
                         .collect(),
+                    open_incidents: feeder.live.open.iter().map(|t| t.id).collect(),
                 };
                 serde_json::to_writer(&mut self.out, &live)
                     .map_err(io::Error::from)
@@ -619,6 +731,12 @@ impl Output {
                         .map(|(r, f, n)| (r.to_string(), f, n))
                         .collect(),
                     alert_log: self.alert_log.iter().cloned().collect(),
+                    incidents: feeder
+                        .live
+                        .all()
+                        .map(|t| (t.id, t.open, &t.report))
+                        .collect(),
+                    now,
                     since_start,
                     dropped: self.out.dropped,
                     updated: interval.1.get(11..).unwrap_or(interval.1).to_string(),

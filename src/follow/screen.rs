@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use crate::aggregate::window::format_duration;
 use crate::bytes::escape;
 use crate::event::LocalTime;
-use crate::render::text::{Style, marks, plural, thousands, truncate};
-use crate::report::Report;
+use crate::render::text::{Style, logged_by, marks, plural, thousands, truncate};
+use crate::report::{IncidentReport, Report};
 
 /// One followed file as the screen shows it.
 #[derive(Debug, Clone)]
@@ -46,8 +46,14 @@ pub struct Frame<'a> {
     pub inputs: Vec<InputLine>,
     /// Alert rules: text, holding, count.
     pub alerts: Vec<(String, bool, u64)>,
-    /// The latest alert transitions, oldest first.
+    /// The latest alert transitions and incident openings and closings,
+    /// oldest first.
     pub alert_log: Vec<String>,
+    /// Incidents: id, open, what the incidents stage says of it (the open
+    /// ones and the latest closed, oldest first).
+    pub incidents: Vec<(u64, bool, &'a IncidentReport)>,
+    /// The follow clock (log time, seconds).
+    pub now: i64,
     /// Failed requests since follow started.
     pub since_start: u64,
     /// Frames dropped since the start because the terminal (or whatever
@@ -91,6 +97,7 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
         thousands(r.lines.unrecognized),
     ));
     out.push(String::new());
+    incidents(f, &st, &mut out);
 
     if r.causes.is_empty() {
         out.push(format!(
@@ -312,6 +319,86 @@ pub fn render(f: &Frame<'_>, top: usize, color: bool) -> Vec<String> {
     out
 }
 
+/// The incidents: each open one in a few lines (start, duration so far,
+/// failed requests, root cause and its upstreams, echoes, who logged it),
+/// each closed one in one.
+fn incidents(f: &Frame<'_>, st: &Style, out: &mut Vec<String>) {
+    if f.incidents.is_empty() {
+        return;
+    }
+    let open = f.incidents.iter().filter(|i| i.1).count();
+    out.push(st.dim(&format!(
+        " INCIDENTS ({open} open, {} closed)",
+        f.incidents.len() - open
+    )));
+    let hms = |iso: &str| iso.get(11..).unwrap_or(iso).to_string();
+    let ups = |i: &IncidentReport, n: usize| -> String {
+        let v: Vec<String> = i
+            .root_cause
+            .upstreams
+            .iter()
+            .take(n)
+            .map(|u| {
+                format!(
+                    "{} ({})",
+                    truncate(&escape(&u.upstream), 40),
+                    thousands(u.count)
+                )
+            })
+            .collect();
+        let more = i.root_cause.upstreams.len().saturating_sub(n);
+        match (v.is_empty(), more) {
+            (true, _) => String::new(),
+            (false, 0) => format!(" on {}", v.join(", ")),
+            (false, m) => format!(" on {} and {m} more", v.join(", ")),
+        }
+    };
+    for &(id, is_open, i) in &f.incidents {
+        if !is_open {
+            out.push(format!(
+                "   #{id} closed  {} -> {} ({}), {} failed {}, {}{}",
+                hms(&i.start),
+                hms(&i.end),
+                format_duration(i.seconds.max(0)),
+                thousands(i.failed_requests),
+                plural(i.failed_requests, "request", "requests"),
+                i.root_cause.cause,
+                ups(i, 2)
+            ));
+            continue;
+        }
+        let start = crate::parse::time::parse_user(&i.start).map_or(f.now, |t| t.0);
+        let end = crate::parse::time::parse_user(&i.end).map_or(f.now, |t| t.0);
+        out.push(format!(
+            "   {}  since {}, {} so far (last failure {} ago), {} failed {}",
+            st.red(&format!("#{id} OPEN")),
+            hms(&i.start),
+            format_duration(f.now.saturating_sub(start).max(0)),
+            format_duration(f.now.saturating_sub(end).max(0)),
+            thousands(i.failed_requests),
+            plural(i.failed_requests, "request", "requests"),
+        ));
+        out.push(format!(
+            "      root cause  {}{}",
+            st.red(&i.root_cause.cause),
+            ups(i, 3)
+        ));
+        if !i.echoes.is_empty() {
+            let e: Vec<String> = i
+                .echoes
+                .iter()
+                .map(|c| format!("{} ({})", c.cause, thousands(c.count)))
+                .collect();
+            out.push(format!("      echoes      {}", e.join(", ")));
+        }
+        let logged = logged_by(&i.servers);
+        if !logged.is_empty() {
+            out.push(st.dim(&format!("      logged by   {}", logged.join(", "))));
+        }
+    }
+    out.push(String::new());
+}
+
 /// A sparkline: a dot for an empty window, at most 60 columns.
 fn spark(windows: &[u64]) -> String {
     if windows.is_empty() {
@@ -437,6 +524,8 @@ mod tests {
             inputs: Vec::new(),
             alerts: Vec::new(),
             alert_log: Vec::new(),
+            incidents: Vec::new(),
+            now: 0,
             since_start: 10,
             dropped: 0,
             updated: "10:00:00".into(),
@@ -477,6 +566,8 @@ mod tests {
             }],
             alerts: vec![("any>1/1m".into(), true, 2)],
             alert_log: vec!["10:00:00 firing any>1/1m (2)".into()],
+            incidents: Vec::new(),
+            now: 0,
             since_start: 0,
             dropped: 0,
             updated: "10:00:00".into(),
@@ -494,6 +585,63 @@ mod tests {
         assert!(text.contains(
             "   not counted: 0 bytes lost on disk, 0 files not opened, 0 frames dropped"
         ));
+    }
+
+    #[test]
+    fn open_incidents_show_their_root_cause_echoes_and_servers_closed_ones_a_line() {
+        let r = Report::build(&Aggregator::new(60));
+        let incident = |start: &str, end: &str, n: u64| -> IncidentReport {
+            serde_json::from_value(serde_json::json!({
+                "start": start, "end": end, "seconds": 22,
+                "peak": {"start": start, "end": end, "count": 77},
+                "failed_requests": n,
+                "root_cause": {"cause": "upstream_timeout", "title": "t",
+                    "upstreams": [{"upstream": "http://10.0.0.1:80", "count": 4},
+                                  {"upstream": "http://10.0.0.2:80\u{1b}[2J", "count": 3}],
+                    "evidence": []},
+                "echoes": [{"cause": "no_live_upstreams", "count": 1178}],
+                "causes": [], "upstreams": [], "routes": [],
+                "servers": {"nginx": n, "apache": 0, "php-fpm": 2, "kernel": 0},
+                "fix": "f"
+            }))
+            .unwrap()
+        };
+        let closed = incident("2026-12-02T15:00:00", "2026-12-02T15:00:30", 40);
+        let open = incident("2026-12-02T16:05:36", "2026-12-02T16:05:58", 1180);
+        let now = crate::parse::time::parse_user("2026-12-02T16:06:10")
+            .unwrap()
+            .0;
+        let f = Frame {
+            report: &r,
+            span: (0, 900),
+            window: 60,
+            last: 900,
+            marks: Vec::new(),
+            inputs: Vec::new(),
+            alerts: Vec::new(),
+            alert_log: Vec::new(),
+            incidents: vec![(1, false, &closed), (2, true, &open)],
+            now,
+            since_start: 0,
+            dropped: 0,
+            updated: "16:06:10".into(),
+            last_frame: false,
+        };
+        let lines = render(&f, 5, false);
+        let at = lines
+            .iter()
+            .position(|l| l == " INCIDENTS (1 open, 1 closed)")
+            .unwrap_or_else(|| panic!("{lines:#?}"));
+        assert_eq!(
+            lines[at + 1..at + 6],
+            [
+                "   #1 closed  15:00:00 -> 15:00:30 (22s), 40 failed requests, upstream_timeout on http://10.0.0.1:80 (4), http://10.0.0.2:80\\x1b[2J (3)",
+                "   #2 OPEN  since 16:05:36, 34s so far (last failure 12s ago), 1,180 failed requests",
+                "      root cause  upstream_timeout on http://10.0.0.1:80 (4), http://10.0.0.2:80\\x1b[2J (3)",
+                "      echoes      no_live_upstreams (1,178)",
+                "      logged by   nginx (1,180 requests), php-fpm (2 lines)",
+            ]
+        );
     }
 
     #[test]
@@ -516,6 +664,8 @@ mod tests {
             inputs: vec![input("a.log", 1234, 0), input("b.log", 1, 3)],
             alerts: Vec::new(),
             alert_log: Vec::new(),
+            incidents: Vec::new(),
+            now: 0,
             since_start: 0,
             dropped: 7,
             updated: "10:00:00".into(),

@@ -57,6 +57,18 @@ pub trait Tally {
     /// Counts `count` access lines whose last attempt went to `upstream`
     /// and that got `status`.
     fn client_upstream(&mut self, upstream: &[u8], status: u16, count: u64);
+    /// Counts `count` access lines on a route (normalized) whose last
+    /// attempt went to `upstream` and that got `status`, for the scanners
+    /// asked to count them together
+    /// ([`Scanner::with_client_series`](crate::scan::Scanner::with_client_series)).
+    fn client_series(
+        &mut self,
+        _route: Option<&[u8]>,
+        _upstream: Option<&[u8]>,
+        _status: u16,
+        _count: u64,
+    ) {
+    }
     /// A start-up or configuration error at `place`, with its message, the
     /// configuration's `file:line` and its text.
     fn startup(&mut self, s: &Startup<'_>);
@@ -151,6 +163,14 @@ impl<'a> Sequencer<'a> {
     /// Places the kernel log's uptime stamps after `boot`.
     pub fn with_boot_time(mut self, boot: Option<crate::event::LocalTime>) -> Self {
         self.carry_scanner = self.carry_scanner.with_boot_time(boot);
+        self
+    }
+
+    /// Counts access lines by route, upstream and status together, as
+    /// the scanner of its chunks does (see
+    /// [`Scanner::with_client_series`]).
+    pub fn with_client_series(mut self, on: bool) -> Self {
+        self.carry_scanner = self.carry_scanner.with_client_series(on);
         self
     }
 
@@ -295,6 +315,14 @@ impl<'a> Sequencer<'a> {
         }
         for c in &scan.client_upstreams {
             agg.client_upstream(keys.upstreams.get(c.key), c.status, u64::from(c.count));
+        }
+        for c in &scan.client_series {
+            agg.client_series(
+                route_of(c.route).map(|r| r.0),
+                (c.upstream != NO_KEY).then(|| keys.upstreams.get(c.upstream)),
+                c.status,
+                u64::from(c.count),
+            );
         }
         for t in &scan.timings {
             if let Some(route) = route_of(t.route) {

@@ -35,25 +35,44 @@ const MAX_DEPTH: u8 = 4;
 #[derive(Debug, Default, Clone)]
 pub struct Scratch {
     buf: Vec<u8>,
+    dates: Dates,
+}
+
+/// The dates of the last envelope and line read, so that the lines of a
+/// log (which share their date for hours) skip the calendar arithmetic.
+#[derive(Debug, Default, Clone)]
+struct Dates {
+    nginx: time::DateCache,
+    syslog: time::DateCache,
+    iso: time::DateCache,
+}
+
+/// What reading a line's envelopes needs besides the line: the year for
+/// syslog stamps without one, and the date caches.
+struct Cx<'c> {
+    year: i32,
+    dates: &'c mut Dates,
 }
 
 /// The head inside an envelope, and whether the line is a container
 /// runtime's partial piece (CRI `P`, a json-file `log` without its
 /// newline) whose record goes on in the next line.
 pub fn unwrap<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head<'a>, bool)> {
+    let Scratch { buf, dates } = scratch;
+    let cx = &mut Cx { year, dates };
     if memchr::memchr(b'\n', line).is_some() {
         // A record joined over several physical lines.
-        return pieces(line, year, scratch).map(|h| (h, false));
+        return pieces(line, cx, buf).map(|h| (h, false));
     }
     if line.first() == Some(&b'{') {
-        let (head, partial) = json(line, year, scratch)?;
+        let (head, partial) = json(line, cx, buf)?;
         return Some((head, partial));
     }
-    if let Some((piece, time)) = cri(line) {
-        let head = inner(piece.text, Some(time), year, 0)?;
+    if let Some((piece, time)) = cri(line, cx) {
+        let head = inner(piece.text, Some(time), cx, 0)?;
         return Some((head, piece.partial));
     }
-    text(line, year, 0).map(|h| (h, false))
+    text(line, cx, 0).map(|h| (h, false))
 }
 
 /// One container runtime's piece of a line: its text and whether the line
@@ -66,7 +85,7 @@ struct Piece<'a> {
 /// Whether `line` is a container runtime's piece: `Some(true)` for one
 /// whose line goes on in the next, `Some(false)` for a last (or only) one.
 pub fn piece_goes_on(line: &[u8]) -> Option<bool> {
-    if let Some((p, _)) = cri(line) {
+    if let Some(p) = cri_piece(line) {
         return Some(p.partial);
     }
     if line.first() == Some(&b'{') {
@@ -79,29 +98,28 @@ pub fn piece_goes_on(line: &[u8]) -> Option<bool> {
 /// A record over several physical lines: the pieces' texts are joined
 /// (directly after a partial piece, with a newline after a whole one) and
 /// the result read as one line.
-fn pieces<'a>(record: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<Head<'a>> {
+fn pieces<'a>(record: &'a [u8], cx: &mut Cx<'_>, buf: &'a mut Vec<u8>) -> Option<Head<'a>> {
     let mut lines = record.split(|&c| c == b'\n');
     let first = lines.next()?;
-    scratch.buf.clear();
-    let (mut partial, time) = if let Some((p, t)) = cri(first) {
-        scratch.buf.extend_from_slice(p.text);
+    buf.clear();
+    let (mut partial, time) = if let Some((p, t)) = cri(first, cx) {
+        buf.extend_from_slice(p.text);
         (p.partial, Some(t))
     } else if first.first() == Some(&b'{') {
-        match docker_log(first, &mut scratch.buf) {
-            Some(t) => (strip_newline(&mut scratch.buf), t),
+        match docker_log(first, buf) {
+            Some(t) => (strip_newline(buf), t),
             // A collector's object: its payload is the first line's.
-            None => return json(first, year, scratch).map(|(h, _)| h),
+            None => return json(first, cx, buf).map(|(h, _)| h),
         }
     } else {
         // Not a container's record: the envelope is on the first line only.
-        return text_record(record, year);
+        return text(record, cx, 0);
     };
     for line in lines {
-        let buf = &mut scratch.buf;
         if !partial {
             buf.push(b'\n');
         }
-        if let Some((p, _)) = cri(line) {
+        if let Some(p) = cri_piece(line) {
             buf.extend_from_slice(p.text);
             partial = p.partial;
         } else if line.first() == Some(&b'{') && docker_log(line, buf).is_some() {
@@ -111,13 +129,8 @@ fn pieces<'a>(record: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<H
             partial = false;
         }
     }
-    let buf: &'a [u8] = &scratch.buf;
-    inner(buf, time, year, 0)
-}
-
-/// A joined record whose first line has a text envelope.
-fn text_record(record: &[u8], year: i32) -> Option<Head<'_>> {
-    text(record, year, 0)
+    let buf: &'a [u8] = buf;
+    inner(buf, time, cx, 0)
 }
 
 /// Drops a trailing newline from a decoded piece; true when there was none
@@ -135,11 +148,11 @@ fn strip_newline(buf: &mut Vec<u8>) -> bool {
 }
 
 /// A server's line, or another envelope inside this one.
-fn inner(b: &[u8], time: Option<LocalTime>, year: i32, depth: u8) -> Option<Head<'_>> {
+fn inner<'a>(b: &'a [u8], time: Option<LocalTime>, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let b = trim_start(skip_ansi(trim_start(skip_ansi(b))));
-    let mut head = server_line(b).or_else(|| {
+    let mut head = server_line(b, cx).or_else(|| {
         if depth < MAX_DEPTH {
-            text(b, year, depth + 1)
+            text(b, cx, depth + 1)
         } else {
             None
         }
@@ -151,9 +164,10 @@ fn inner(b: &[u8], time: Option<LocalTime>, year: i32, depth: u8) -> Option<Head
 }
 
 /// The layouts a server writes, whole or cut.
-fn server_line(b: &[u8]) -> Option<Head<'_>> {
+fn server_line<'a>(b: &'a [u8], cx: &mut Cx<'_>) -> Option<Head<'a>> {
     match *b.first()? {
-        b'0'..=b'9' => nginx::head(b),
+        b'0'..=b'9' => nginx::time_cached(b, &mut cx.dates.nginx)
+            .and_then(|(t, rest)| nginx::head_after_time(rest, Some(t))),
         b'[' => apache::head(b).or_else(|| php_fpm::head(b)),
         b'A' => apache::bare(b),
         _ => None,
@@ -162,47 +176,47 @@ fn server_line(b: &[u8]) -> Option<Head<'_>> {
 }
 
 /// One text envelope (a prefix) and what is inside it.
-fn text(line: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+fn text<'a>(line: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let b = skip_ansi(line);
     match *b.first()? {
-        b'<' => syslog_pri(b, year, depth),
-        b'0'..=b'9' => stamped(b, year, depth).or_else(|| clock_prefix(b, year, depth)),
-        b'[' => kubectl_prefix(b, year, depth),
+        b'<' => syslog_pri(b, cx, depth),
+        b'0'..=b'9' => stamped(b, cx, depth).or_else(|| clock_prefix(b, cx, depth)),
+        b'[' => kubectl_prefix(b, cx, depth),
         b'{' => None,
-        _ => bsd_syslog(b, year, depth).or_else(|| compose(b, year, depth)),
+        _ => bsd_syslog(b, cx, depth).or_else(|| compose(b, cx, depth)),
     }
 }
 
 /// `<PRI>` then RFC 5424 (`1 TIME HOST APP PROCID MSGID SD MSG`) or the
 /// BSD form.
-fn syslog_pri(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+fn syslog_pri<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let close = memchr::memchr(b'>', &b[..b.len().min(5)])?;
     if close < 2 || !b[1..close].iter().all(u8::is_ascii_digit) {
         return None;
     }
     let rest = &b[close + 1..];
     if let Some(r) = rest.strip_prefix(b"1 ")
-        && let Some(h) = rfc5424(r, year, depth)
+        && let Some(h) = rfc5424(r, cx, depth)
     {
         return Some(h);
     }
     // Templates that write the version and then a BSD-style tag.
     let rest = rest.strip_prefix(b"1 ").unwrap_or(rest);
     if rest.first().is_some_and(u8::is_ascii_digit) {
-        let (t, n) = stamp(rest)?;
-        host_tag(&rest[n..], t, year, depth)
+        let (t, n) = stamp_cached(rest, &mut cx.dates.iso)?;
+        host_tag(&rest[n..], t, cx, depth)
     } else {
-        bsd_syslog(rest, year, depth)
+        bsd_syslog(rest, cx, depth)
     }
 }
 
 /// RFC 5424 after the version: `TIME HOST APP PROCID MSGID SD [MSG]`, each
 /// header field `-` when absent; SD is `-` or bracketed elements.
-fn rfc5424(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+fn rfc5424<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let (time, mut rest) = if let Some(r) = b.strip_prefix(b"- ") {
         (None, r)
     } else {
-        let (t, n) = stamp(b)?;
+        let (t, n) = stamp_cached(b, &mut cx.dates.iso)?;
         (Some(t), b[n..].strip_prefix(b" ")?)
     };
     // HOSTNAME, APP-NAME, PROCID, MSGID.
@@ -232,23 +246,23 @@ fn rfc5424(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
     }
     let msg = rest.strip_prefix(b" ")?;
     let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
-    inner(msg, time, year, depth)
+    inner(msg, time, cx, depth)
 }
 
 /// `Nov 20 10:23:45 host tag: msg` (journalctl's default `short` too).
-fn bsd_syslog(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
-    let t = time::syslog(b, year)?;
+fn bsd_syslog<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
+    let t = time::syslog_cached(b, cx.year, &mut cx.dates.syslog)?;
     let mut n = 15;
     // journalctl -o short-precise: `Nov 20 10:23:45.123456`.
     if b.get(n) == Some(&b'.') {
         n += 1 + b[n + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
     }
-    host_tag(&b[n..], t, year, depth)
+    host_tag(&b[n..], t, cx, depth)
 }
 
 /// ` host tag: msg` after a syslog time; the tag ends with `:` and has no
 /// space.
-fn host_tag(after: &[u8], t: LocalTime, year: i32, depth: u8) -> Option<Head<'_>> {
+fn host_tag<'a>(after: &'a [u8], t: LocalTime, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let after = after.strip_prefix(b" ")?;
     let sp = memchr::memchr(b' ', after)?;
     if sp == 0 {
@@ -265,7 +279,7 @@ fn host_tag(after: &[u8], t: LocalTime, year: i32, depth: u8) -> Option<Head<'_>
         head.time = Some(t);
         return Some(head);
     }
-    inner(msg, Some(t), year, depth)
+    inner(msg, Some(t), cx, depth)
 }
 
 /// The boot time a kernel line in a syslog or journald envelope gives:
@@ -300,22 +314,33 @@ pub fn kernel_boot_in(bytes: &[u8], year: i32) -> Option<LocalTime> {
 /// A leading date and time (`docker logs -t`, `kubectl logs --timestamps`,
 /// s6-overlay, journalctl's ISO forms): the line follows directly, or a
 /// syslog host and tag do.
-fn stamped(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
-    let (t, n) = stamp(b)?;
+fn stamped<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
+    let (t, n) = stamp_cached(b, &mut cx.dates.iso)?;
     let rest = &b[n..];
     if !rest.starts_with(b" ") {
         return None;
     }
-    inner(rest, Some(t), year, depth).or_else(|| host_tag(rest, t, year, depth))
+    inner(rest, Some(t), cx, depth).or_else(|| host_tag(rest, t, cx, depth))
 }
 
-/// The CRI log line of Kubernetes nodes: `TIME STREAM P|F TEXT`.
-fn cri(b: &[u8]) -> Option<(Piece<'_>, LocalTime)> {
+/// The CRI log line of Kubernetes nodes: `TIME STREAM P|F TEXT`, with its
+/// time.
+fn cri<'a>(b: &'a [u8], cx: &mut Cx<'_>) -> Option<(Piece<'a>, LocalTime)> {
+    let (t, n) = stamp_cached(b, &mut cx.dates.iso)?;
+    Some((cri_after_stamp(&b[n..])?, t))
+}
+
+/// The piece of a CRI log line, its time not read.
+fn cri_piece(b: &[u8]) -> Option<Piece<'_>> {
     if !b.first()?.is_ascii_digit() {
         return None;
     }
-    let (t, n) = stamp(b)?;
-    let rest = &b[n..];
+    let (_, n) = stamp(b)?;
+    cri_after_stamp(&b[n..])
+}
+
+/// ` STREAM P|F TEXT` after a CRI line's time.
+fn cri_after_stamp(rest: &[u8]) -> Option<Piece<'_>> {
     let rest = rest
         .strip_prefix(b" stderr ")
         .or_else(|| rest.strip_prefix(b" stdout "))?;
@@ -330,12 +355,12 @@ fn cri(b: &[u8]) -> Option<(Piece<'_>, LocalTime)> {
         // Tags after the first, `F:x`, are not written by any runtime yet.
         Some(_) => return None,
     };
-    Some((Piece { text, partial }, t))
+    Some(Piece { text, partial })
 }
 
 /// `HH:MM:SS name  | ` (foreman, forego, honcho): a time of day with no
 /// date, so the line's own time is all there is.
-fn clock_prefix(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+fn clock_prefix<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     time::clock(b)?;
     let rest = b.get(8..)?.strip_prefix(b" ")?;
     let rest = skip_ansi(rest);
@@ -345,28 +370,28 @@ fn clock_prefix(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
     }
     let rest = skip_ansi(trim_start(&rest[name..]));
     let rest = rest.strip_prefix(b"|")?;
-    inner(rest, None, year, depth)
+    inner(rest, None, cx, depth)
 }
 
 /// `web_1      | ` (compose v1), `web-1  | ` (v2), colours around it.
-fn compose(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+fn compose<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let name = name_len(b);
     if name == 0 {
         return None;
     }
     let rest = skip_ansi(trim_start(&b[name..]));
     let rest = rest.strip_prefix(b"|")?;
-    inner(rest, None, year, depth)
+    inner(rest, None, cx, depth)
 }
 
 /// `[pod/NAME/CONTAINER] ` of `kubectl logs --prefix`.
-fn kubectl_prefix(b: &[u8], year: i32, depth: u8) -> Option<Head<'_>> {
+fn kubectl_prefix<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let rest = b.strip_prefix(b"[pod/")?;
     let close = memchr::memchr(b']', &rest[..rest.len().min(320)])?;
     if rest[..close].contains(&b' ') {
         return None;
     }
-    inner(rest[close + 1..].strip_prefix(b" ")?, None, year, depth)
+    inner(rest[close + 1..].strip_prefix(b" ")?, None, cx, depth)
 }
 
 /// The length of a service or process name: letters, digits, `_-.`, at
@@ -384,6 +409,21 @@ fn name_len(b: &[u8]) -> usize {
 /// the stamp's length.
 pub fn stamp(b: &[u8]) -> Option<(LocalTime, usize)> {
     let t = time::iso(b)?;
+    Some((t, stamp_len(b)?))
+}
+
+/// [`stamp`] with the date of the previous stamp remembered in `dates`.
+fn stamp_cached(b: &[u8], dates: &mut time::DateCache) -> Option<(LocalTime, usize)> {
+    if !b.first()?.is_ascii_digit() {
+        return None;
+    }
+    let t = time::iso_cached(b, dates)?;
+    Some((t, stamp_len(b)?))
+}
+
+/// The length of an ISO stamp whose first 19 bytes were read: its
+/// fraction and zone too.
+fn stamp_len(b: &[u8]) -> Option<usize> {
     let mut n = 19;
     if matches!(b.get(n), Some(b'.' | b',')) {
         let digits = b[n + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
@@ -407,7 +447,7 @@ pub fn stamp(b: &[u8]) -> Option<(LocalTime, usize)> {
         }
         _ => {}
     }
-    Some((t, n))
+    Some(n)
 }
 
 /// Skips ANSI colour and other CSI sequences (`ESC [ ... letter`).
@@ -438,10 +478,12 @@ fn trim_start(b: &[u8]) -> &[u8] {
 
 /// A JSON object line: the first of its message fields that holds a
 /// server's line, with the object's time for a line that has none.
-fn json<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head<'a>, bool)> {
+fn json<'a>(line: &'a [u8], cx: &mut Cx<'_>, buf: &'a mut Vec<u8>) -> Option<(Head<'a>, bool)> {
     const MESSAGE: [&[u8]; 5] = [b"log", b"message", b"MESSAGE", b"msg", b"line"];
     let mut found: [Option<Value<'_>>; 5] = [None; 5];
-    let mut time = None;
+    // The object's time fields, in order, read only for a line without a
+    // time of its own (the first four: no shipper writes more).
+    let mut times: [Option<(&[u8], Value<'_>)>; 4] = [None; 4];
     let mut stream = false;
     let mut fields = Fields::new(line)?;
     for (key, value) in fields.by_ref() {
@@ -449,35 +491,44 @@ fn json<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head
             found[i].get_or_insert(value);
         } else if key == b"stream" {
             stream = true;
-        } else if time.is_none() {
-            time = json_time(key, value);
+        } else if is_time_key(key)
+            && let Some(slot) = times.iter_mut().find(|t| t.is_none())
+        {
+            *slot = Some((key, value));
         }
     }
     if !fields.complete {
         return None;
     }
-    let buf = &mut scratch.buf;
-    let mut chosen = None;
-    for (i, v) in found.iter().enumerate() {
+    // Each message field decoded once, one after the other: where its
+    // text is and whether it lacked its newline.
+    buf.clear();
+    let mut texts: [Option<(usize, usize, bool)>; 5] = [None; 5];
+    for (text, v) in texts.iter_mut().zip(found) {
         let Some(v) = v else { continue };
-        buf.clear();
+        let start = buf.len();
         if !v.decode(buf) {
+            buf.truncate(start);
             continue;
         }
-        strip_newline(buf);
-        if inner(buf, time, year, 0).is_some() {
-            chosen = Some(i);
-            break;
+        let no_newline = buf.len() == start || strip_newline(buf);
+        *text = Some((start, buf.len(), no_newline));
+    }
+    let buf: &'a [u8] = buf;
+    for (i, text) in texts.iter().enumerate() {
+        let Some((start, end, no_newline)) = *text else {
+            continue;
+        };
+        if let Some(mut head) = inner(&buf[start..end], None, cx, 0) {
+            if head.time.is_none() {
+                head.time = times.iter().flatten().find_map(|&(k, v)| json_time(k, v));
+            }
+            // Docker's json-file driver: a `log` without its newline is a
+            // piece.
+            return Some((head, i == 0 && stream && no_newline));
         }
     }
-    let i = chosen?;
-    let v = found[i]?;
-    buf.clear();
-    v.decode(buf);
-    // Docker's json-file driver: a `log` without its newline is a piece.
-    let partial = i == 0 && stream && strip_newline(buf);
-    let buf: &'a [u8] = &scratch.buf;
-    Some((inner(buf, time, year, 0)?, partial))
+    None
 }
 
 /// A json-file line's `log` text appended to `buf` (with its newline, if
@@ -499,6 +550,20 @@ fn docker_log(line: &[u8], buf: &mut Vec<u8>) -> Option<Option<LocalTime>> {
         return None;
     }
     log?.decode(buf).then_some(time)
+}
+
+/// Whether a collector's object may give its time under `key`.
+fn is_time_key(key: &[u8]) -> bool {
+    matches!(
+        key,
+        b"time"
+            | b"timestamp"
+            | b"@timestamp"
+            | b"date"
+            | b"ts"
+            | b"_SOURCE_REALTIME_TIMESTAMP"
+            | b"__REALTIME_TIMESTAMP"
+    )
 }
 
 /// A time field of a collector's object: ISO 8601 strings under the usual

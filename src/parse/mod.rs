@@ -35,6 +35,8 @@ pub struct ParseState {
     dates: time::DateCache,
     /// The last Apache date seen.
     apache_dates: time::DateCache,
+    /// The last php-fpm date seen.
+    php_fpm_dates: time::DateCache,
     /// Recent nginx `pid#tid: ` texts.
     pids: nginx::PidCache,
     /// The last line read was a container runtime's partial piece.
@@ -52,6 +54,7 @@ impl ParseState {
             year_span: (0, -1),
             dates: time::DateCache::default(),
             apache_dates: time::DateCache::default(),
+            php_fpm_dates: time::DateCache::default(),
             pids: nginx::PidCache::default(),
             partial: false,
             boot: None,
@@ -159,7 +162,7 @@ fn parse_head_other<'a>(
 ) -> Option<Head<'a>> {
     let plain = match first {
         b'[' => apache::head_cached(line, &mut state.apache_dates)
-            .or_else(|| php_fpm::head(line))
+            .or_else(|| php_fpm::head_cached(line, &mut state.php_fpm_dates))
             .or_else(|| php_fpm_slowlog::head(line))
             .or_else(|| kernel::head(line, state.boot)),
         b'A' => apache::bare(line),

@@ -9,10 +9,15 @@ use super::time;
 use crate::event::Server;
 
 /// The prefix: `[time] LEVEL: `, or `[LEVEL] ` under syslog.
-#[inline]
 pub fn head(line: &[u8]) -> Option<Head<'_>> {
+    head_cached(line, &mut time::DateCache::default())
+}
+
+/// [`head`] with the date of the previous line remembered in `dates`.
+#[inline]
+pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
     let b = line.strip_prefix(b"[")?;
-    if let Some(t) = time::php_fpm(b) {
+    if let Some(t) = time::php_fpm_cached(b, dates) {
         let close = memchr::memchr(b']', &b[..b.len().min(32)])?;
         let rest = b[close + 1..].strip_prefix(b" ")?;
         let colon = memchr::memchr(b':', &rest[..rest.len().min(10)])?;

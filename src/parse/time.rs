@@ -140,20 +140,76 @@ pub fn apache_ctime_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime>
 /// same result as [`clf`].
 #[inline]
 pub fn clf_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
-    if b.len() >= 20 && b[2] == b'/' && b[6] == b'/' && b[11] == b':' {
-        let mut key = [b'/'; 10];
+    day_first_cached(b, b'/', b':', clf, cache)
+}
+
+/// php-fpm time through a [`DateCache`] keyed by day, month and year
+/// (a busy pool logs many lines a second on one date); same result as
+/// [`php_fpm`].
+#[inline]
+pub fn php_fpm_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
+    day_first_cached(b, b'-', b' ', php_fpm, cache)
+}
+
+/// A `DD<sep>Mon<sep>YYYY<before_clock>HH:MM:SS` time through the cache,
+/// `plain` on a new date or anything else.
+#[inline]
+fn day_first_cached(
+    b: &[u8],
+    sep: u8,
+    before_clock: u8,
+    plain: fn(&[u8]) -> Option<LocalTime>,
+    cache: &mut DateCache,
+) -> Option<LocalTime> {
+    if b.len() >= 20 && b[2] == sep && b[6] == sep && b[11] == before_clock {
+        let mut key = [sep; 10];
         key[..2].copy_from_slice(&b[..2]);
         key[2..5].copy_from_slice(&b[3..6]);
         key[5..9].copy_from_slice(&b[7..11]);
         if key == cache.date {
             return cache.on_cached_day(&b[12..]);
         }
-        let t = clf(b)?;
+        let t = plain(b)?;
         cache.date = key;
         cache.days = t.0.div_euclid(86_400);
         return Some(t);
     }
-    clf(b)
+    plain(b)
+}
+
+/// ISO-like time through a [`DateCache`] keyed by its date (container
+/// runtimes and collectors stamp every line); same result as [`iso`].
+#[inline]
+pub fn iso_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
+    if b.len() >= 19 && b[4] == b'-' && b[7] == b'-' && (b[10] == b' ' || b[10] == b'T') {
+        if b[..10] == cache.date {
+            return cache.on_cached_day(&b[11..]);
+        }
+        let t = iso(b)?;
+        cache.date.copy_from_slice(&b[..10]);
+        cache.days = t.0.div_euclid(86_400);
+        return Some(t);
+    }
+    iso(b)
+}
+
+/// Classic syslog time through a [`DateCache`] keyed by month, day and
+/// the year given; same result as [`syslog`].
+#[inline]
+pub fn syslog_cached(b: &[u8], year: i32, cache: &mut DateCache) -> Option<LocalTime> {
+    if b.len() >= 15 && b[3] == b' ' && b[6] == b' ' {
+        let mut key = [0u8; 10];
+        key[..6].copy_from_slice(&b[..6]);
+        key[6..].copy_from_slice(&year.to_le_bytes());
+        if key == cache.date {
+            return cache.on_cached_day(&b[7..]);
+        }
+        let t = syslog(b, year)?;
+        cache.date = key;
+        cache.days = t.0.div_euclid(86_400);
+        return Some(t);
+    }
+    syslog(b, year)
 }
 
 /// The microseconds of a fraction that follows a time (`.123456`, `.5`:
@@ -429,6 +485,74 @@ mod tests {
             "2026-11-20T00:00:00"
         );
         assert!(parse_user("yesterday").is_none());
+    }
+
+    #[test]
+    fn iso_and_syslog_cached_match_the_plain_forms() {
+        let mut cache = DateCache::default();
+        for b in [
+            "2026-12-06T10:00:01Z",
+            "2026-12-06 23:59:59",
+            "2026-12-06T23:59:60.5",
+            "2026-12-07T00:00:00",
+            "2026-12-07T25:00:00",
+            "2026-12-07T10:60:00",
+            "2026-02-30T10:00:00",
+            "2026-12-07X10:00:00",
+            "2026-12-0",
+        ] {
+            assert_eq!(
+                iso_cached(b.as_bytes(), &mut cache),
+                iso(b.as_bytes()),
+                "{b}"
+            );
+        }
+        let mut cache = DateCache::default();
+        for (b, year) in [
+            ("Dec  6 10:00:01 web1", 2026),
+            ("Dec  6 23:59:59 web1", 2026),
+            ("Dec  6 23:59:60 web1", 2026),
+            ("Dec  6 10:00:01 web1", 2027),
+            ("Dec  7 00:00:00", 2027),
+            ("Dec  7 24:00:00", 2027),
+            ("Feb 29 10:00:00", 2027),
+            ("Feb 29 10:00:00", 2028),
+            ("Dec 17 10:00:00", 2026),
+            ("Dec x7 10:00:00", 2026),
+            ("Dec 7 10:00:00", 2026),
+        ] {
+            assert_eq!(
+                syslog_cached(b.as_bytes(), year, &mut cache),
+                syslog(b.as_bytes(), year),
+                "{b} {year}"
+            );
+        }
+    }
+
+    #[test]
+    fn php_fpm_cached_matches_php_fpm() {
+        let mut cache = DateCache::default();
+        for b in [
+            "06-Dec-2026 10:00:01",
+            "06-Dec-2026 23:59:59",
+            "06-Dec-2026 23:59:60",
+            "07-Dec-2026 00:00:00",
+            "07-Dec-2026 25:00:00",
+            "07-Dec-2026 10:61:00",
+            "07-Dec-2026 10:00:00.123456",
+            "07-Jan-2027 10:00:00",
+            "31-Feb-2027 10:00:00",
+            "29-Feb-2028 10:00:00",
+            "7-Jan-2027 10:00:00",
+            "07-Jan-2027T10:00:00",
+            "07/Jan/2027:10:00:00",
+        ] {
+            assert_eq!(
+                php_fpm_cached(b.as_bytes(), &mut cache),
+                php_fpm(b.as_bytes()),
+                "{b}"
+            );
+        }
     }
 
     #[test]

@@ -52,6 +52,25 @@ pub struct StatusCount {
     pub count: u32,
 }
 
+/// Access-log requests of one route, upstream address (its last attempt's)
+/// and status in a chunk: counted only for `follow`'s metric (see
+/// [`Scanner::with_client_series`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesCount {
+    /// The route in the chunk's route table, or [`NO_KEY`].
+    pub route: u32,
+    /// The upstream in the chunk's upstream table, or [`NO_KEY`].
+    pub upstream: u32,
+    /// The status the clients got.
+    pub status: u16,
+    /// How many.
+    pub count: u32,
+}
+
+/// Where each (route, upstream, status) of a chunk is in
+/// [`Scan::client_series`].
+type SeriesSlots = hashbrown::HashMap<(u32, u32, u16), u32, foldhash::fast::FixedState>;
+
 /// Where each (key, status) of a chunk is in its list of [`StatusCount`]s.
 type StatusSlots = hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>;
 
@@ -124,6 +143,10 @@ pub struct Scan {
     /// Every access-log line with an `$upstream_addr`, counted by its
     /// last attempt's address and status.
     pub client_upstreams: Vec<StatusCount>,
+    /// Every access-log line counted by route, upstream and status
+    /// together, when the scanner was asked to
+    /// ([`Scanner::with_client_series`]).
+    pub client_series: Vec<SeriesCount>,
     /// Durations of the 5xx access lines, and of one in eight of the
     /// others (chosen by their request line), with their routes.
     pub timings: Vec<Timing>,
@@ -159,6 +182,7 @@ impl Scan {
         self.client_counts.clear();
         self.client_seconds.clear();
         self.client_upstreams.clear();
+        self.client_series.clear();
         self.timings.clear();
         self.startup.clear();
         self.startup_text.clear();
@@ -208,6 +232,11 @@ pub struct Scanner<'c> {
     /// Where each (upstream, status) of the chunk is in
     /// [`Scan::client_upstreams`].
     upstream_slots: StatusSlots,
+    /// Whether access lines are also counted by route, upstream and
+    /// status together.
+    series: bool,
+    /// Where each of those is in [`Scan::client_series`].
+    series_slots: SeriesSlots,
     /// A hard-wrapped record's lines joined (see [`Scanner::rewrap`]).
     wrap_buf: Vec<u8>,
     /// The hard-wrapped record joined last in the chunk being scanned.
@@ -269,9 +298,19 @@ impl<'c> Scanner<'c> {
             detector: Detector::default(),
             count_slots: Default::default(),
             upstream_slots: Default::default(),
+            series: false,
+            series_slots: Default::default(),
             wrap_buf: Vec::new(),
             wrapped: None,
         }
+    }
+
+    /// Also counts access lines by route, upstream and status together
+    /// ([`Scan::client_series`]): what `follow`'s
+    /// `upcause_client_responses_total` needs, and nothing else does.
+    pub fn with_client_series(mut self, on: bool) -> Self {
+        self.series = on;
+        self
     }
 
     /// Reads access-log lines with `formats` (`--access-format`) instead
@@ -318,6 +357,7 @@ impl<'c> Scanner<'c> {
         let mut access_run = false;
         self.count_slots.clear();
         self.upstream_slots.clear();
+        self.series_slots.clear();
         for span in lines::spans(chunk) {
             let (line_start, line_end, next) = (span.start, span.end, span.next);
             let line = &chunk[line_start..line_end];
@@ -464,17 +504,34 @@ impl<'c> Scanner<'c> {
                 }),
             }
         }
+        let mut upstream = NO_KEY;
         if let Some(addr) = parse::access::upstream::values(a.upstream_addr).last()
             && !addr.is_empty()
             && addr != b"-"
         {
-            let upstream = self.upstreams.intern(addr);
+            upstream = self.upstreams.intern(addr);
             count_status(
                 &mut self.upstream_slots,
                 &mut out.client_upstreams,
                 upstream,
                 a.status,
             );
+        }
+        if self.series {
+            let list = &mut out.client_series;
+            let slot = *self
+                .series_slots
+                .entry((route, upstream, a.status))
+                .or_insert_with(|| {
+                    list.push(SeriesCount {
+                        route,
+                        upstream,
+                        status: a.status,
+                        count: 0,
+                    });
+                    list.len() as u32 - 1
+                });
+            list[slot as usize].count += 1;
         }
         let attempts = Attempts::read(
             a.upstream_status,

@@ -69,3 +69,57 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A child started with its stdout read line by line on a thread (so a
+/// test waits for a line with a deadline) and its stderr gathered as it
+/// comes (so a test sees what was said before the child ends).
+pub struct Piped {
+    /// The child.
+    pub child: std::process::Child,
+    /// Its stdout, a line at a time.
+    pub lines: std::sync::mpsc::Receiver<String>,
+    /// Its stderr so far.
+    pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+/// Starts `cmd` with stdin closed and stdout and stderr read as [`Piped`]
+/// says.
+pub fn spawn_piped(cmd: &mut Command) -> Piped {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let (tx, lines) = std::sync::mpsc::channel();
+    let out = child.stdout.take().expect("stdout piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut err = child.stderr.take().expect("stderr piped");
+    let sink = std::sync::Arc::clone(&stderr);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = err.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    Piped {
+        child,
+        lines,
+        stderr,
+    }
+}
