@@ -880,7 +880,7 @@ fn ascii_marks(buckets: &[u64]) -> String {
         .collect()
 }
 
-pub(crate) use super::words::{logged_by, plural, thousands, truncate};
+pub(crate) use super::words::{echo, logged_by, plural, thousands, truncate};
 
 #[cfg(test)]
 mod tests {
