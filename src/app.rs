@@ -139,6 +139,47 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
     })
 }
 
+/// Bytes read from the start of each regular file to find a boot time,
+/// and over all of them.
+const BOOT_SNIFF: (u64, u64) = (256 << 10, 4 << 20);
+
+/// The boot time that kernel lines in a syslog or journald envelope give
+/// (their wall time less their uptime stamp), from the start of the
+/// inputs that are regular files, so that plain `dmesg` lines among the
+/// inputs are placed without `--boot-time`. Bounded ([`BOOT_SNIFF`]);
+/// standard input, FIFOs and devices are never read ahead.
+fn boot_from_inputs(inputs: &[source::InputSpec], year: i32) -> Option<crate::event::LocalTime> {
+    use std::io::Read;
+    let mut budget = BOOT_SNIFF.1;
+    for input in inputs {
+        let path = match input {
+            source::InputSpec::Path(p) | source::InputSpec::Listed(p) => p,
+            source::InputSpec::Stdin => continue,
+        };
+        if budget == 0 {
+            break;
+        }
+        // Looked at before it is opened: opening a FIFO, even without
+        // blocking, would take its writer's lines from the real read.
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        let Ok(file) = source::open_regular(path) else {
+            continue;
+        };
+        let mut head = Vec::new();
+        let n = BOOT_SNIFF.0.min(budget);
+        if file.take(n).read_to_end(&mut head).is_err() {
+            continue;
+        }
+        budget = budget.saturating_sub(head.len() as u64);
+        if let Some(t) = crate::parse::envelope::kernel_boot_in(&head, year) {
+            return Some(t);
+        }
+    }
+    None
+}
+
 /// Reads every input of `cfg` and builds the report; `warn` hears about
 /// each input that could not be read (completely).
 pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report {
@@ -222,7 +263,9 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
         catalog: &catalog,
         filters: &cfg.filters,
         default_year: cfg.default_year,
-        boot_time: cfg.boot_time,
+        boot_time: cfg
+            .boot_time
+            .or_else(|| boot_from_inputs(&inputs, cfg.default_year)),
         threads: cfg.threads,
         progress: progress.as_ref(),
         access: cfg.access.clone(),

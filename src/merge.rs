@@ -16,10 +16,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::aggregate::lifecycle::LifecycleLine;
 use crate::aggregate::startup::StartupStats;
 use crate::aggregate::{Aggregator, CauseStats, Example, FileStats, Sample};
 use crate::error::{Error, Result};
-use crate::event::{CauseId, LineStats, LocalTime, Server, StartupId};
+use crate::event::{CauseId, Lifecycle, LineStats, LocalTime, Server, StartupId};
 use crate::keys::OTHER;
 use crate::parse::time;
 use crate::report::clients::{self, CauseImpact, ClientImpact};
@@ -139,6 +140,24 @@ pub fn aggregator_of(r: &Report) -> std::result::Result<Aggregator, String> {
         .map(|s| (s.path.clone(), s.reason.clone()))
         .collect();
     agg.cells = crate::report::cells_of(&r.activity, &mut agg, &file_index)?;
+    for l in &r.activity.lifecycle {
+        let kind = Lifecycle::from_id(&l.kind)
+            .ok_or_else(|| format!("unknown lifecycle line kind {}", l.kind))?;
+        let server = Server::ALL
+            .into_iter()
+            .find(|v| v.name() == l.server)
+            .ok_or_else(|| format!("unknown server {}", l.server))?;
+        agg.lifecycle.restore(LifecycleLine {
+            kind,
+            server,
+            time: l.at.map(LocalTime),
+            line: Example {
+                file: file_index(&l.file),
+                line: l.line,
+                text: l.text.as_bytes().to_vec(),
+            },
+        });
+    }
     agg.upstreams.folded += r.folded.upstreams;
     agg.routes.folded += r.folded.routes;
     Ok(agg)

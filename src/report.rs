@@ -13,7 +13,7 @@ use crate::aggregate::cells::{CELL_ROUTES, Cell, CellKey, Cells};
 use crate::aggregate::startup::StartupStats;
 use crate::aggregate::{Aggregator, CauseStats, Counts, Example, window};
 use crate::catalog::causes::CauseInfo;
-use crate::event::{CauseId, LineStats, LocalTime, PerServer, Server};
+use crate::event::{CauseId, LineStats, LocalTime, NO_MICROS, PerServer, Server};
 use crate::incidents::{self, Incident};
 use crate::input::clock::format_offset;
 use crate::keys::{Interner, NO_KEY, OTHER};
@@ -46,8 +46,14 @@ pub struct Report {
     pub window: String,
     /// Timeline window in seconds.
     pub window_seconds: i64,
-    /// Failed requests over all causes.
+    /// Failed requests over all causes: lines of the web servers (nginx,
+    /// Apache) only.
     pub total_failures: u64,
+    /// Lines of php-fpm's and the kernel's own (`server reached
+    /// pm.max_children`, `Out of memory: Killed process`) over all causes:
+    /// they explain failed requests and are not counted as any.
+    #[serde(default)]
+    pub explaining_lines: u64,
     /// Failed requests seen but left out by the filters.
     #[serde(default)]
     pub excluded_failures: u64,
@@ -273,6 +279,35 @@ pub struct Activity {
     /// The first line of a cell where a run of its key starts (none in the
     /// window before), by cell.
     pub examples: Vec<ActivityExample>,
+    /// The servers' lifecycle lines kept (reloads, restarts, members taken
+    /// out of their group), in input order: what deploys and a cascade's
+    /// `upstream_disabled` are found from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle: Vec<ActivityLifecycle>,
+    /// The microseconds of the cells' first and last failures where the
+    /// log wrote them: `[cell, first, last]`, -1 for a second without.
+    /// Only the cells that have any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub micros: Vec<[i64; 3]>,
+}
+
+/// One lifecycle line of a report's [`Activity`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ActivityLifecycle {
+    /// `signal`, `reload`, `stop`, `start`, `crash` or `disabled`.
+    pub kind: String,
+    /// The server that wrote it.
+    pub server: String,
+    /// Its time, in seconds since 1970-01-01T00:00:00 of the log's own
+    /// clock; absent when the line had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+    /// The input as named.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The line (lossy UTF-8, cut).
+    pub text: String,
 }
 
 /// What one or more cells count: a cause on an upstream, logged by one
@@ -414,6 +449,10 @@ struct ActivityForm {
     cells: Vec<CellForm>,
     #[serde(default)]
     examples: Vec<ActivityExample>,
+    #[serde(default)]
+    lifecycle: Vec<ActivityLifecycle>,
+    #[serde(default)]
+    micros: Vec<[i64; 3]>,
 }
 
 /// A cell as read.
@@ -453,6 +492,8 @@ impl From<ActivityForm> for Activity {
             routes: f.routes,
             cells: Vec::with_capacity(f.cells.len()),
             examples: f.examples,
+            lifecycle: f.lifecycle,
+            micros: f.micros,
         };
         // Object cells name their key and routes: found in (or added to)
         // the tables, each once.
@@ -521,6 +562,11 @@ impl From<ActivityForm> for Activity {
     }
 }
 
+/// The echo of an incident's lines that took a member out of its group
+/// (nginx `upstream server temporarily disabled`, Apache AH00959): its
+/// count is of lines, not failed requests.
+pub const DISABLED_ECHO: &str = "upstream_disabled";
+
 /// One cause with its evidence.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CauseReport {
@@ -532,11 +578,14 @@ pub struct CauseReport {
     pub status: Option<u16>,
     /// Failed requests per status, most first.
     pub statuses: Vec<StatusCount>,
-    /// Failed requests.
+    /// Failed requests, and lines of php-fpm and the kernel (`servers`
+    /// tells them apart: those lines explain failed requests and are no
+    /// failed requests themselves).
     pub count: u64,
     /// Attempts: requests plus their retries on other servers.
     pub attempts: u64,
-    /// Share of all failed requests, 0..1.
+    /// Share of all failed requests (`total_failures`), 0..1: 0 for a
+    /// cause of php-fpm's or the kernel's lines alone.
     pub share: f64,
     /// First failure, as the log wrote it (ISO 8601, no zone).
     pub first_seen: Option<String>,
@@ -574,6 +623,24 @@ pub struct CauseReport {
     /// What clients got because of it (with access logs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_impact: Option<clients::CauseImpact>,
+}
+
+impl CauseReport {
+    /// Failed requests the web servers (nginx, Apache) logged.
+    pub fn requests(&self) -> u64 {
+        self.count.saturating_sub(self.explaining())
+    }
+
+    /// Lines of php-fpm and the kernel: they explain failed requests and
+    /// add none.
+    pub fn explaining(&self) -> u64 {
+        self.servers
+            .0
+            .iter()
+            .filter(|(s, _)| !s.is_gateway())
+            .fold(0u64, |n, (_, &v)| n.saturating_add(v))
+            .min(self.count)
+    }
 }
 
 /// A status and how many failed requests got it.
@@ -906,6 +973,16 @@ impl From<&LineStats> for Lines {
     }
 }
 
+/// A time as ISO 8601 with its microseconds where known
+/// (`2026-12-06T11:55:19.018867`), else to the second.
+fn iso_micros(t: LocalTime, us: u32) -> String {
+    let mut s = t.iso();
+    if us < 1_000_000 {
+        s += &format!(".{us:06}");
+    }
+    s
+}
+
 /// Lossy UTF-8 of log bytes.
 fn text(b: &[u8]) -> String {
     // Most lines are valid UTF-8: checked (fast) and copied once.
@@ -928,9 +1005,12 @@ impl Report {
             .filter(|(_, c)| c.count > 0)
             .map(|(id, c)| cause_report(agg, &order, id, c, total))
             .collect();
+        // Failed requests first: a cause of php-fpm's or the kernel's lines
+        // alone comes after every cause of failed requests.
         causes.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
+            b.requests()
+                .cmp(&a.requests())
+                .then(b.count.cmp(&a.count))
                 .then(b.attempts.cmp(&a.attempts))
                 .then(a.cause.cmp(&b.cause))
         });
@@ -953,11 +1033,12 @@ impl Report {
             window: window::format_duration(agg.window),
             window_seconds: agg.window,
             total_failures: total,
+            explaining_lines: agg.explaining_lines(),
             excluded_failures: lines.excluded,
             untimed_failures: agg
                 .causes
                 .iter()
-                .filter(|c| c.servers[Server::Kernel] < c.count)
+                .filter(|c| c.requests() > 0)
                 .fold(0u64, |n, c| n.saturating_add(c.untimed)),
             filters: ReportFilters::default(),
             incidents: found
@@ -1302,8 +1383,8 @@ fn incident_report(
         info.fix_for(server)
     };
     IncidentReport {
-        start: i.start.iso(),
-        end: i.end.iso(),
+        start: iso_micros(i.start, i.start_us),
+        end: iso_micros(i.end, i.end_us),
         seconds: i.end.0.saturating_sub(i.start.0),
         peak: Peak {
             start: LocalTime(i.peak_start).iso(),
@@ -1319,14 +1400,25 @@ fn incident_report(
             evidence: i
                 .evidence
                 .iter()
-                .zip(&i.evidence_offsets)
-                .map(|(e, &off)| ExampleLine {
-                    offset_seconds: Some(off),
-                    ..example(e)
+                .map(|e| ExampleLine {
+                    offset_seconds: Some(e.offset),
+                    ..example(&e.line)
                 })
                 .collect(),
         },
-        echoes: counts(&i.echoes),
+        echoes: {
+            // The cascade in order: members taken out of their group, then
+            // what the group's requests met.
+            let mut e = Vec::with_capacity(i.echoes.len() + 1);
+            if i.disabled > 0 {
+                e.push(CauseCount {
+                    cause: DISABLED_ECHO.to_string(),
+                    count: i.disabled,
+                });
+            }
+            e.extend(counts(&i.echoes));
+            e
+        },
         causes: counts(&i.causes),
         upstreams: ups(&i.upstreams),
         routes: ranked(&order.routes, &i.routes)
@@ -1408,12 +1500,34 @@ fn activity(
                     text: e.text,
                 });
             }
+            if c.first_us != NO_MICROS || c.last_us != NO_MICROS {
+                let us = |u: u32| if u == NO_MICROS { -1 } else { i64::from(u) };
+                a.micros
+                    .push([a.cells.len() as i64, us(c.first_us), us(c.last_us)]);
+            }
             a.cells.push(cell);
         }
         before.0 = start;
         before.1.clear();
         before.1.extend(cs.iter().map(|c| c.key));
     }
+    let life = &agg.lifecycle;
+    a.lifecycle = life
+        .list
+        .iter()
+        .chain(&life.disabled)
+        .map(|l| {
+            let e = example(&l.line);
+            ActivityLifecycle {
+                kind: l.kind.id().to_string(),
+                server: l.server.name().to_string(),
+                at: l.time.map(|t| t.0),
+                file: e.file,
+                line: e.line,
+                text: e.text,
+            }
+        })
+        .collect();
     a
 }
 
@@ -1462,7 +1576,19 @@ pub fn cells_of(
             .ok_or_else(|| format!("example of cell {}, of {} cells", e.cell, a.cells.len()))?;
         *slot = Some(e);
     }
-    for (c, e) in a.cells.iter().zip(examples) {
+    let mut micros = vec![(NO_MICROS, NO_MICROS); a.cells.len()];
+    for &[cell, first, last] in &a.micros {
+        let us = |u: i64| u32::try_from(u).ok().filter(|&u| u < 1_000_000);
+        let slot = usize::try_from(cell)
+            .ok()
+            .and_then(|i| micros.get_mut(i))
+            .ok_or_else(|| format!("microseconds of cell {cell}, of {} cells", a.cells.len()))?;
+        *slot = (
+            us(first).unwrap_or(NO_MICROS),
+            us(last).unwrap_or(NO_MICROS),
+        );
+    }
+    for ((c, e), (first_us, last_us)) in a.cells.iter().zip(examples).zip(micros) {
         let &cell_key = keys
             .get(c.key as usize)
             .ok_or_else(|| format!("cell of key {}, of {} keys", c.key, keys.len()))?;
@@ -1479,6 +1605,7 @@ pub fn cells_of(
         cell.attempts = c.attempts;
         cell.repeats = c.repeats.min(c.count);
         cell.last = last;
+        (cell.first_us, cell.last_us) = (first_us, last_us);
         cell.other_routes = c.other_routes;
         for (r, n) in c.route_counts() {
             let &id = routes
@@ -1532,7 +1659,7 @@ fn cause_report(
         share: if total == 0 {
             0.0
         } else {
-            (c.count as f64 / total as f64 * 10_000.0).round() / 10_000.0
+            (c.requests() as f64 / total as f64 * 10_000.0).round() / 10_000.0
         },
         first_seen: c.first.map(LocalTime::iso),
         last_seen: c.last.map(LocalTime::iso),

@@ -750,3 +750,69 @@ fn github_annotations_point_at_the_first_offending_lines() {
         "::error file=nope.log,title=upcause input::nope.log: no such file or directory\n"
     );
 }
+
+/// Baselines compare root causes, not echoes: the real timeout cascade of
+/// fixtures/incidents/cascade_2.log (5 timeouts, then 178 `no live
+/// upstreams`) against its own first 300 lines (the same 5 timeouts, 102
+/// echoes) passes, since more echoes of the same root are no regression;
+/// another log's new root cause fails.
+#[test]
+fn baseline_judges_root_causes_not_echoes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/incidents");
+    let cascade = std::fs::read_to_string(root.join("cascade_2.log")).unwrap();
+    let first: Vec<&str> = cascade.lines().take(300).collect();
+    let d = Dir::with_log(&[]);
+    save_baseline(&d, "base.json", &first);
+    let base = json(&d.run(&["analyze", "--format", "json", "base.log"]));
+    assert_eq!(
+        base["incidents"][0]["root_cause"]["cause"],
+        "upstream_timeout"
+    );
+    assert_eq!(
+        base["incidents"][0]["echoes"],
+        serde_json::json!([
+            {"cause": "upstream_disabled", "count": 7},
+            {"cause": "no_live_upstreams", "count": 102}
+        ])
+    );
+    let full = root.join("cascade_2.log");
+    let (code, r) = rules(&d, &["--baseline", "base.json", full.to_str().unwrap()]);
+    assert_eq!(
+        r,
+        [
+            (true, "baseline_new (none)".to_string()),
+            (
+                true,
+                "baseline_growth upstream_timeout <= 5 (baseline 5 +0%)".to_string()
+            ),
+        ]
+    );
+    assert_eq!(code, 0);
+    // A new root cause is one: the refusals and the reset of another
+    // outage, and its timeouts beyond the baseline's 5.
+    let other = root.join("two_outages.log");
+    let (code, r) = rules(&d, &["--baseline", "base.json", other.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        r.contains(&(false, "baseline_new upstream_refused".to_string())),
+        "{r:?}"
+    );
+    assert!(
+        r.contains(&(false, "baseline_new connection_reset".to_string())),
+        "{r:?}"
+    );
+    // Echoes with no root in sight are no echoes: three `no live
+    // upstreams` alone are `upstreams_down`, new to the baseline.
+    let echoes: Vec<&str> = cascade
+        .lines()
+        .filter(|l| l.contains("no live upstreams"))
+        .take(3)
+        .collect();
+    d.write(
+        "echoes.log",
+        &echoes.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    );
+    let (code, r) = rules(&d, &["--baseline", "base.json", "echoes.log"]);
+    assert_eq!(code, 1, "{r:?}");
+    assert_eq!(r[0], (false, "baseline_new upstreams_down".to_string()));
+}

@@ -216,3 +216,65 @@ fn the_html_card_says_an_incident_followed_a_deploy() {
     );
     assert!(page.contains("reload_restart.log:36</span>)</dd>"));
 }
+
+/// A saved report keeps the lifecycle lines, so `merge` finds the same
+/// deploys as the analysis of the log: alone, and beside another host's
+/// report (whose incident follows no deploy).
+#[test]
+fn merged_reports_keep_their_deploys() {
+    let log = fixture("deploy/reload_restart.log");
+    let other = fixture("incidents/backend_restart.log");
+    let direct = analyze(&log);
+    let kept = direct["activity"]["lifecycle"].as_array().unwrap();
+    assert!(kept.iter().any(|l| l["kind"] == "reload" && l["line"] == 7));
+    let dir = tempfile::tempdir().unwrap();
+    let save = |name: &str, r: &Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, serde_json::to_vec(r).unwrap()).unwrap();
+        p
+    };
+    let a = save("a.json", &direct);
+    let b = save("b.json", &analyze(&other));
+    let merge = |paths: &[&Path]| -> Value {
+        let out = common::bin()
+            .args(["merge", "--format", "json"])
+            .args(paths)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let deploys = |r: &Value| -> Vec<(String, String, u64)> {
+        r["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i.get("deploy").is_some())
+            .map(|i| {
+                let d = &i["deploy"];
+                (
+                    i["start"].as_str().unwrap().to_string(),
+                    d["kind"].as_str().unwrap().to_string(),
+                    d["line"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let want = vec![
+        ("2026-12-06T12:20:16".to_string(), "reload".to_string(), 7),
+        ("2026-12-06T12:20:59".to_string(), "restart".to_string(), 36),
+    ];
+    assert_eq!(deploys(&direct), want);
+    let alone = merge(&[&a]);
+    assert_eq!(deploys(&alone), want);
+    assert_eq!(alone["incidents"], direct["incidents"]);
+    let both = merge(&[&a, &b]);
+    assert_eq!(deploys(&both), want);
+    let together = common::bin()
+        .args(["analyze", "--format", "json"])
+        .args([&log, &other])
+        .output()
+        .unwrap();
+    let together: Value = serde_json::from_slice(&together.stdout).unwrap();
+    assert_eq!(both["incidents"], together["incidents"]);
+}

@@ -260,7 +260,9 @@ fn a_cascade_opens_an_incident_on_its_root_cause_and_closes_when_the_log_goes_qu
         names(&open["root_cause"]["upstreams"]),
         ["http://127.0.0.1:18610", "http://127.0.0.1:18611"]
     );
-    assert_eq!(open["echoes"][0]["cause"], "no_live_upstreams");
+    // The cascade's order: members taken out, then the group's requests.
+    assert_eq!(open["echoes"][0]["cause"], "upstream_disabled");
+    assert_eq!(open["echoes"][1]["cause"], "no_live_upstreams");
     assert!(open["servers"]["nginx"].as_u64().unwrap() > 0, "{open:#}");
     // The alert is on the echo; it names the root cause.
     let alert = f.json_where("the alert", PATIENCE, |v| {
@@ -348,7 +350,9 @@ fn a_cascade_opens_an_incident_on_its_root_cause_and_closes_when_the_log_goes_qu
     }
     assert_eq!(close["failed_requests"], 180);
     assert_eq!(close["end"], "2026-12-02T16:05:58");
-    assert_eq!(close["echoes"][0]["count"], 178);
+    assert_eq!(close["echoes"][0]["cause"], "upstream_disabled");
+    assert_eq!(close["echoes"][0]["count"], 7);
+    assert_eq!(close["echoes"][1]["count"], 178);
     let body = metrics(port);
     assert_eq!(sample(&body, M0), Some(0), "{body}");
     assert_eq!(sample(&body, M1), Some(0), "{body}");
@@ -430,7 +434,8 @@ fn text_mode_tells_the_incident_and_sigterm_closes_it() {
         "{text}"
     );
     assert!(
-        text.contains("      echoes      no_live_upstreams ("),
+        text.contains("      echoes      upstream_disabled (")
+            && text.contains(" lines), no_live_upstreams ("),
         "{text}"
     );
     assert!(text.contains("      logged by   nginx ("), "{text}");
@@ -443,7 +448,7 @@ fn text_mode_tells_the_incident_and_sigterm_closes_it() {
         .find(|l| l.starts_with("upcause: incident 1 closed: upstream_timeout on "))
         .unwrap_or_else(|| panic!("{err}"));
     assert!(
-        closed.contains("failed requests; echoes: no_live_upstreams"),
+        closed.contains("failed requests; echoes: upstream_disabled 9, no_live_upstreams"),
         "{closed}"
     );
     // The final frame lists it closed.

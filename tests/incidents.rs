@@ -84,12 +84,27 @@ fn a_timeout_cascade_over_two_members_is_one_incident_rooted_in_them() {
     let mut roots = names(&i["root_cause"]["upstreams"]);
     roots.sort();
     assert_eq!(roots, ["http://127.0.0.1:18610", "http://127.0.0.1:18611"]);
-    // The echo is listed under the root with its count, not ranked above.
+    // The echoes are listed under the root with their counts, not ranked
+    // above, in the cascade's order: the 7 `[warn] upstream server
+    // temporarily disabled` lines (no failed requests), then the 178
+    // `no live upstreams`.
     assert_eq!(
         counts(&i["echoes"]),
-        [("no_live_upstreams".to_string(), 178)]
+        [
+            ("upstream_disabled".to_string(), 7),
+            ("no_live_upstreams".to_string(), 178)
+        ]
     );
+    assert_eq!(r["total_failures"], 183);
+    assert_eq!(i["failed_requests"], 180);
     let ev = &i["root_cause"]["evidence"];
+    let lines: Vec<u64> = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [83, 82, 86]);
     assert!(
         ev[0]["text"]
             .as_str()
@@ -100,9 +115,23 @@ fn a_timeout_cascade_over_two_members_is_one_incident_rooted_in_them() {
         ev[1]["text"]
             .as_str()
             .unwrap()
+            .contains("[warn] 20120#20120: *703 upstream server temporarily disabled")
+    );
+    assert!(
+        ev[2]["text"]
+            .as_str()
+            .unwrap()
             .contains("no live upstreams")
     );
     assert_eq!(ev[0]["file"], fixture("cascade_2.log").to_str().unwrap());
+    let text = text(&[&fixture("cascade_2.log")]);
+    assert!(
+        text.contains(
+            "echoes     upstream_disabled (7 lines), no_live_upstreams (178), \
+             which follow from the root cause"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -129,7 +158,10 @@ fn a_timeout_cascade_over_three_members_names_all_three() {
     );
     assert_eq!(
         counts(&i["echoes"]),
-        [("no_live_upstreams".to_string(), 177)]
+        [
+            ("upstream_disabled".to_string(), 9),
+            ("no_live_upstreams".to_string(), 177)
+        ]
     );
 }
 
@@ -215,6 +247,23 @@ fn a_saturated_php_fpm_pool_explains_the_nginx_timeouts_without_adding_requests(
         );
         assert_eq!(ev["file"], fpm.to_str().unwrap());
         assert_eq!(b["servers"]["php-fpm"], 1);
+        // The php-fpm line explains the 80 timeouts; it is no 81st failed
+        // request, nor does it take a share of them.
+        assert_eq!(alone["total_failures"], 80, "{case}");
+        assert_eq!(both["total_failures"], 80, "{case}");
+        assert_eq!(alone["explaining_lines"], 0, "{case}");
+        assert_eq!(both["explaining_lines"], 1, "{case}");
+        let causes = both["causes"].as_array().unwrap();
+        let fpm_cause = causes.last().unwrap();
+        assert_eq!(fpm_cause["cause"], "php_fpm_max_children", "{case}");
+        assert_eq!(fpm_cause["count"], 1, "{case}");
+        assert_eq!(fpm_cause["share"], 0.0, "{case}");
+        assert_eq!(causes[0]["cause"], "upstream_timeout", "{case}");
+        assert_eq!(causes[0]["share"], 1.0, "{case}");
+        // The php-fpm log alone: its line, and no failed request.
+        let only = analyze(&[&fpm], &[]);
+        assert_eq!(only["total_failures"], 0, "{case}");
+        assert_eq!(only["explaining_lines"], 1, "{case}");
     }
 }
 
@@ -471,7 +520,7 @@ fn the_text_report_opens_with_the_incidents_and_says_so_when_there_is_none() {
     );
     assert!(t.contains("   root cause upstream_timeout: Upstream timed out before answering, on http://127.0.0.1:18611 (4), http://127.0.0.1:18610 (3)"), "{t}");
     assert!(
-        t.contains("   echoes     no_live_upstreams (178), which follow from the root cause"),
+        t.contains("   echoes     upstream_disabled (7 lines), no_live_upstreams (178), which follow from the root cause"),
         "{t}"
     );
     // The incident comes before the ranked table, which still ranks by count.
@@ -552,10 +601,15 @@ fn activity_as_objects(r: &mut Value) {
             Value::Object(cell)
         })
         .collect();
+    // The lifecycle lines are no cells: kept as they are.
+    let lifecycle = a.get("lifecycle").cloned().unwrap_or(Value::Null);
     r["activity"] = serde_json::json!({
         "window_seconds": a["window_seconds"],
         "cells": cells,
     });
+    if !lifecycle.is_null() {
+        r["activity"]["lifecycle"] = lifecycle;
+    }
 }
 
 #[test]
@@ -614,6 +668,7 @@ fn a_kernel_oom_kill_is_the_root_cause_without_adding_requests() {
     let both = analyze(&[&nginx, &kern], &[]);
     assert_eq!(alone["total_failures"], 80);
     assert_eq!(both["total_failures"], 80);
+    assert_eq!(both["explaining_lines"], 5);
     assert_eq!(both["untimed_failures"], 0);
     let (a, b) = (&incidents(&alone)[0], &incidents(&both)[0]);
     assert_eq!(a["failed_requests"], b["failed_requests"]);
@@ -636,21 +691,54 @@ fn a_kernel_oom_kill_is_the_root_cause_without_adding_requests() {
     assert_eq!(b["servers"]["kernel"], 5);
     assert_eq!(b["servers"]["nginx"], 80);
     let ev = &b["root_cause"]["evidence"];
-    let places: Vec<(u64, i64)> = ev
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            assert_eq!(e["file"], kern.to_str().unwrap());
-            (
-                e["line"].as_u64().unwrap(),
-                e["offset_seconds"].as_i64().unwrap(),
-            )
-        })
-        .collect();
+    let places = |ev: &Value| -> Vec<(String, u64, i64)> {
+        ev.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let file = e["file"].as_str().unwrap();
+                (
+                    file.rsplit('/').next().unwrap().to_string(),
+                    e["line"].as_u64().unwrap(),
+                    e["offset_seconds"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
     // The kill 4 s before the first timeout, then the segfault, the SYN
-    // flood on the upstream's port, conntrack and file-max during it.
-    assert_eq!(places, [(5, -4), (7, 7), (8, 10), (9, 13), (10, 16)]);
+    // flood on the upstream's port, conntrack and file-max during it; the
+    // kernel's five lines do not push nginx's first timeout out.
+    let k = |line: u64, off: i64| ("fpm_dynamic.kern.log".to_string(), line, off);
+    let nginx_first = ("fpm_dynamic.log".to_string(), 18, 0);
+    assert_eq!(
+        places(ev),
+        [
+            k(5, -4),
+            k(7, 7),
+            k(8, 10),
+            k(9, 13),
+            k(10, 16),
+            nginx_first.clone()
+        ]
+    );
+    // With php-fpm's log too, each server keeps its lines.
+    let fpm = fixture("fpm_dynamic.php-fpm.log");
+    let all = analyze(&[&nginx, &kern, &fpm], &[]);
+    let all_ev = &incidents(&all)[0]["root_cause"]["evidence"];
+    assert_eq!(
+        places(all_ev),
+        [
+            k(5, -4),
+            k(7, 7),
+            k(8, 10),
+            k(9, 13),
+            k(10, 16),
+            ("fpm_dynamic.php-fpm.log".to_string(), 4, 0),
+            nginx_first
+        ]
+    );
+    assert_eq!(all["total_failures"], 80);
+    assert_eq!(all["explaining_lines"], 6);
     assert!(
         ev[0]["text"]
             .as_str()
@@ -725,6 +813,22 @@ fn dmesg_uptime_is_placed_with_the_boot_time_and_untimed_without() {
     assert_eq!(untimed["total_failures"], 80);
     assert_eq!(untimed["untimed_failures"], 0);
 
+    // kern.log beside it gives the boot time: its line `Dec  2 16:05:30
+    // web1 kernel: [14730.412355] ...` less its uptime is 12:00:00, so
+    // dmesg's kill is placed without --boot-time, wherever kern.log is in
+    // the order of the inputs.
+    let kern = fixture("fpm_dynamic.kern.log");
+    for paths in [[&nginx, &dmesg, &kern], [&nginx, &kern, &dmesg]] {
+        let paths: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+        let r = analyze(&paths, &[]);
+        assert_eq!(oom(&r)["untimed"], 0);
+        assert_eq!(oom(&r)["first_seen"], "2026-12-02T16:05:30");
+        // The same kill in both logs.
+        assert_eq!(oom(&r)["count"], 2);
+        assert_eq!(incidents(&r)[0]["root_cause"]["cause"], "kernel_oom_kill");
+        assert_eq!(r["total_failures"], 80);
+    }
+
     let bad = common::bin()
         .args(["analyze", "--boot-time", "yesterday-ish"])
         .arg(&dmesg)
@@ -758,4 +862,138 @@ fn the_text_report_names_the_kernel_root_cause_and_when() {
         "{t}"
     );
     assert!(t.starts_with("80 failed requests in "), "{t}");
+    // The HTML page's card says the same.
+    let out = common::bin()
+        .args(["analyze", "--format", "html"])
+        .args([
+            &fixture("fpm_dynamic.log"),
+            &fixture("fpm_dynamic.kern.log"),
+        ])
+        .output()
+        .unwrap();
+    let page = String::from_utf8(out.stdout).unwrap();
+    let card = &page[page.find("<dt>root cause</dt>").unwrap()..];
+    assert!(
+        card.contains(
+            "<dd class=\"detail\">php-fpm8.2 OOM-killed at 2026-12-02T16:05:30, \
+             4s before the first failure: the pool lost children mid-request, \
+             their requests got no response</dd>"
+        ),
+        "{card}"
+    );
+    assert!(
+        card.contains("fpm_dynamic.kern.log:5</span> (4s before the start)<pre>"),
+        "{card}"
+    );
+}
+
+/// Apache's counterpart of nginx's `temporarily disabled`: AH00959
+/// `disabling worker for (127.0.0.1:18711)` (a real Apache 2.4 balancer,
+/// fixtures/generate-access.sh), listed among the echoes for the members
+/// of the incident only: the two lines about 127.0.0.1:18712, which had
+/// no failure in it, are left out.
+#[test]
+fn apache_disabling_a_worker_is_an_echo_of_its_members() {
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/access/apache-error.log");
+    let r = analyze(&[&log], &[]);
+    let i = &incidents(&r)[0];
+    assert_eq!(i["root_cause"]["cause"], "upstream_refused");
+    assert_eq!(
+        counts(&i["echoes"]),
+        [("upstream_disabled".to_string(), 12)]
+    );
+    // Apache writes microseconds: the edges are its first and last
+    // failure's (lines 3 and 68), to the microsecond; nginx's stay whole
+    // seconds (the cascade tests above).
+    assert_eq!(
+        (
+            i["start"].as_str(),
+            i["end"].as_str(),
+            i["seconds"].as_i64()
+        ),
+        (
+            Some("2026-12-06T11:55:19.977748"),
+            Some("2026-12-06T11:55:23.031299"),
+            Some(4)
+        )
+    );
+    // A saved report keeps them: merge gives the same edges.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("apache.json");
+    std::fs::write(&saved, serde_json::to_vec(&r).unwrap()).unwrap();
+    let out = common::bin()
+        .args(["merge", "--format", "json"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    let merged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(merged["incidents"], r["incidents"]);
+    let ev = &i["root_cause"]["evidence"];
+    assert_eq!(ev[1]["line"], 30);
+    assert!(ev[1]["text"].as_str().unwrap().contains("AH00959"));
+    // No failed request more than without them.
+    let failed: u64 = counts(&i["causes"]).iter().map(|c| c.1).sum();
+    assert_eq!(i["failed_requests"], failed);
+}
+
+/// php-fpm's slowlog (fixtures/generate-slowlog.sh: a real php-fpm 8.2
+/// pool with request_slowlog_timeout = 1s behind a real nginx 1.22.1 with
+/// fastcgi_read_timeout 2s; three clients ask for a script that sleeps
+/// 3 s): each multi-line entry is one line of evidence, and the root
+/// cause names the slow script and where it waited. The entries add no
+/// failed request: 12 timeouts, as the clients got 12 × 504.
+#[test]
+fn a_php_fpm_slowlog_names_the_slow_script() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/slowlog");
+    let (nginx, slow) = (dir.join("nginx.log"), dir.join("slow.log"));
+    let tsv = std::fs::read_to_string(dir.join("results.tsv")).unwrap();
+    assert!(tsv.lines().any(|l| l == "slow\t504\t12"), "{tsv}");
+    // The slowlog alone: 12 entries of 5 lines, each read whole.
+    let alone = analyze(&[&slow], &[]);
+    assert_eq!(alone["lines"]["recognized"]["php-fpm"], 12);
+    assert_eq!(alone["lines"]["unrecognized"], 0);
+    assert_eq!(alone["lines"]["continuation"], 47);
+    assert_eq!(
+        counts_of_causes(&alone),
+        [("php_fpm_slow_request".into(), 12)]
+    );
+    assert_eq!(alone["total_failures"], 0);
+    assert_eq!(alone["explaining_lines"], 12);
+    // Beside nginx's log: the root cause, with which script was slow.
+    let without = analyze(&[&nginx], &[]);
+    assert_eq!(
+        incidents(&without)[0]["root_cause"]["cause"],
+        "upstream_timeout"
+    );
+    let r = analyze(&[&nginx, &slow], &[]);
+    assert_eq!(r["total_failures"], 12);
+    let i = &incidents(&r)[0];
+    assert_eq!(
+        (i["start"].as_str(), i["end"].as_str()),
+        (Some("2026-12-06T13:58:02"), Some("2026-12-06T13:58:09"))
+    );
+    assert_eq!(i["failed_requests"], 12);
+    assert_eq!(i["root_cause"]["cause"], "php_fpm_slow_request");
+    assert_eq!(
+        i["root_cause"]["detail"],
+        "/tmp/upcause-slowlog.ygLDV3/www/report.php ran past request_slowlog_timeout \
+         at 2026-12-06T13:58:01, 1s before the first failure, waiting in sleep() \
+         /tmp/upcause-slowlog.ygLDV3/www/report.php:3"
+    );
+    let ev = &i["root_cause"]["evidence"];
+    assert_eq!(ev[0]["file"], slow.to_str().unwrap());
+    assert_eq!(
+        (ev[0]["line"].as_u64(), ev[0]["offset_seconds"].as_i64()),
+        (Some(2), Some(-1))
+    );
+    assert!(
+        ev[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[06-Dec-2026 13:58:01]  [pool reports] pid 1238\nscript_filename = ")
+    );
+    assert_eq!(ev[1]["file"], nginx.to_str().unwrap());
+    assert_eq!(ev[1]["line"], 18);
+    assert_eq!(i["servers"]["php-fpm"], 12);
+    assert_eq!(i["servers"]["nginx"], 12);
 }

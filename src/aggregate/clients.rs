@@ -630,6 +630,7 @@ mod tests {
             server: Server::Nginx,
             status: None,
             time: Some(LocalTime(t)),
+            micros: crate::event::NO_MICROS,
             upstream: Key::None,
             route: Key::None,
             new_request: true,

@@ -36,6 +36,11 @@ pub struct Lifecycles {
     pub list: Vec<LifecycleLine>,
     /// Such lines past [`MAX_LIFECYCLE`].
     pub folded: u64,
+    /// Members taken out of their group ([`Lifecycle::Disabled`]), the
+    /// first [`MAX_LIFECYCLE`].
+    pub disabled: Vec<LifecycleLine>,
+    /// Such lines past [`MAX_LIFECYCLE`].
+    pub disabled_folded: u64,
     /// Every lifecycle line seen, kept or not.
     pub count: u64,
 }
@@ -48,11 +53,16 @@ impl Lifecycles {
         if ev.kind == Lifecycle::Exit {
             return;
         }
-        if self.list.len() >= MAX_LIFECYCLE {
-            self.folded = self.folded.saturating_add(1);
+        let (list, folded) = if ev.kind == Lifecycle::Disabled {
+            (&mut self.disabled, &mut self.disabled_folded)
+        } else {
+            (&mut self.list, &mut self.folded)
+        };
+        if list.len() >= MAX_LIFECYCLE {
+            *folded = folded.saturating_add(1);
             return;
         }
-        self.list.push(LifecycleLine {
+        list.push(LifecycleLine {
             kind: ev.kind,
             server: ev.server,
             time: ev.time,
@@ -64,17 +74,39 @@ impl Lifecycles {
         });
     }
 
+    /// Takes back a line a report kept (for `merge`), bounded as
+    /// [`add`](Lifecycles::add) is.
+    pub fn restore(&mut self, l: LifecycleLine) {
+        self.count = self.count.saturating_add(1);
+        let (list, folded) = if l.kind == Lifecycle::Disabled {
+            (&mut self.disabled, &mut self.disabled_folded)
+        } else {
+            (&mut self.list, &mut self.folded)
+        };
+        if list.len() >= MAX_LIFECYCLE {
+            *folded = folded.saturating_add(1);
+        } else {
+            list.push(l);
+        }
+    }
+
     /// Adds another run's lines (its inputs come after ours).
     pub fn merge(&mut self, other: Lifecycles, file_offset: u32) {
         self.count = self.count.saturating_add(other.count);
         self.folded = self.folded.saturating_add(other.folded);
-        for mut l in other.list {
-            if self.list.len() >= MAX_LIFECYCLE {
-                self.folded = self.folded.saturating_add(1);
+        self.disabled_folded = self.disabled_folded.saturating_add(other.disabled_folded);
+        for mut l in other.list.into_iter().chain(other.disabled) {
+            let (list, folded) = if l.kind == Lifecycle::Disabled {
+                (&mut self.disabled, &mut self.disabled_folded)
+            } else {
+                (&mut self.list, &mut self.folded)
+            };
+            if list.len() >= MAX_LIFECYCLE {
+                *folded = folded.saturating_add(1);
                 continue;
             }
             l.line.file += file_offset;
-            self.list.push(l);
+            list.push(l);
         }
     }
 }

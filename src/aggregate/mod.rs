@@ -66,6 +66,23 @@ pub struct CauseStats {
     pub example: Option<Example>,
 }
 
+impl CauseStats {
+    /// Failed requests the web servers (nginx, Apache) logged.
+    pub fn requests(&self) -> u64 {
+        self.count.saturating_sub(self.explaining())
+    }
+
+    /// Lines of servers behind or below the web servers (php-fpm, the
+    /// kernel): they explain failed requests and add none.
+    pub fn explaining(&self) -> u64 {
+        self.servers
+            .iter()
+            .filter(|(s, _)| !s.is_gateway())
+            .fold(0u64, |n, (_, &v)| n.saturating_add(v))
+            .min(self.count)
+    }
+}
+
 /// Counts per key id: a slot per id while the ids in use are few or close
 /// together (the usual case: ids are handed out in order), so that counting
 /// a failure is one indexed add; a hash map when they are spread wide.
@@ -429,12 +446,20 @@ impl Aggregator {
         }
     }
 
-    /// Total failed requests over all causes (the kernel's lines are
-    /// evidence, not failed requests).
+    /// Total failed requests over all causes: the web servers' lines only
+    /// (php-fpm's and the kernel's own lines explain failures, they are
+    /// not failed requests; see [`CauseStats::explaining`]).
     pub fn total_failures(&self) -> u64 {
-        self.causes.iter().fold(0u64, |n, c| {
-            n.saturating_add(c.count.saturating_sub(c.servers[Server::Kernel]))
-        })
+        self.causes
+            .iter()
+            .fold(0u64, |n, c| n.saturating_add(c.requests()))
+    }
+
+    /// Lines of php-fpm and the kernel over all causes.
+    pub fn explaining_lines(&self) -> u64 {
+        self.causes
+            .iter()
+            .fold(0u64, |n, c| n.saturating_add(c.explaining()))
     }
 
     /// The server that logged most of a cause's failures.
@@ -530,7 +555,7 @@ impl Aggregator {
                 NO_KEY => NO_KEY,
                 id => remap(&up_map, id),
             };
-            let routes = std::mem::replace(&mut c.routes, [(NO_KEY, 0); cells::CELL_ROUTES]);
+            let routes = c.take_routes();
             for (r, n) in routes.into_iter().filter(|r| r.1 > 0) {
                 c.add_route(remap(&route_map, r), n);
             }
@@ -648,6 +673,7 @@ mod tests {
             server: Server::Nginx,
             status: None,
             time: Some(LocalTime(t)),
+            micros: crate::event::NO_MICROS,
             upstream: crate::keys::Key::None,
             route: crate::keys::Key::None,
             new_request,
@@ -721,6 +747,7 @@ mod tests {
             server: Server::Nginx,
             status: None,
             time: None,
+            micros: crate::event::NO_MICROS,
             upstream: crate::keys::Key::None,
             route: crate::keys::Key::None,
             new_request: true,

@@ -474,6 +474,18 @@ pub const CAUSES: &[CauseInfo] = &[
         ]),
     },
     CauseInfo {
+        id: "php_fpm_slow_request",
+        title: "php-fpm request ran past request_slowlog_timeout",
+        status: st(&[(Nginx, 504), (Apache, 504), (PhpFpm, 504)]),
+        meaning: "The pool's slowlog caught a request still running after request_slowlog_timeout: its entry names the script and the PHP stack where it waited (sleep, a database or HTTP call, a lock). Requests that slow hold their worker and outlast the proxy's read timeout (504), and fill the pool for the others.",
+        fix_short: "speed up the slow script in the slowlog",
+        fix: fix(&[
+            (Nginx, "Speed up the script and the call the slowlog's stack names (its newest frame is where it waited); keep fastcgi_read_timeout above the time it legitimately needs, and request_terminate_timeout at or below it."),
+            (Apache, "Speed up the script and the call the slowlog's stack names (its newest frame is where it waited); keep ProxyTimeout above the time it legitimately needs, and request_terminate_timeout at or below it."),
+            (PhpFpm, "Speed up the script and the call the slowlog's stack names (its newest frame is where it waited); set request_terminate_timeout so a stuck request cannot hold its worker for ever."),
+        ]),
+    },
+    CauseInfo {
         id: "upstream_unreachable",
         title: "Upstream host unreachable",
         status: st(&[(Nginx, 502), (Apache, 503)]),

@@ -20,14 +20,50 @@ use crate::parse::apache::Body;
 
 /// The lifecycle event a line tells, if it tells one. Cheap for every
 /// other line: only `notice` and `alert` lines (told by their length and
-/// first letter) are looked at further. Called only for lines that are no
-/// failure.
+/// first letter), and nginx's `warn` lines, are looked at further. Called
+/// only for lines that are no failure.
 #[inline]
 pub fn classify(head: &Head<'_>) -> Option<Lifecycle> {
     match head.level {
         b"notice" | b"alert" => classify_rare(head),
+        b"warn" if head.server == Nginx => disabled_nginx(head.body),
         _ => None,
     }
+}
+
+/// nginx's `upstream server temporarily disabled while ...` (at `warn`,
+/// after a member's `max_fails` failures within `fail_timeout`).
+#[inline]
+fn disabled_nginx(body: &[u8]) -> Option<Lifecycle> {
+    body.starts_with(b"upstream server temporarily disabled")
+        .then_some(Lifecycle::Disabled)
+}
+
+/// The member a [`Lifecycle::Disabled`] line takes out, as its address
+/// without a scheme (`127.0.0.1:18610`, `unix:/run/app.sock`): nginx's
+/// `upstream: "..."` field, Apache's `disabling worker for (...)`.
+pub fn disabled_member(text: &[u8]) -> Option<&[u8]> {
+    let raw = if let Some(i) = find(text, b", upstream: \"") {
+        let rest = &text[i + 13..];
+        super::nginx::upstream_server(&rest[..memchr::memchr(b'"', rest)?])
+    } else {
+        let i = find(text, b"disabling worker for (")?;
+        let rest = &text[i + 22..];
+        &rest[..memchr::memchr(b')', rest)?]
+    };
+    Some(without_scheme(raw))
+}
+
+/// An upstream's address without its `scheme://`.
+pub fn without_scheme(u: &[u8]) -> &[u8] {
+    find(u, b"://").map_or(u, |i| &u[i + 3..])
+}
+
+/// Apache's AH00959 `ap_proxy_connect_backend disabling worker for (...)`:
+/// a line that also attaches to the failure it follows, so asked of the
+/// lines the catalog attaches (few).
+pub fn disabled_apache(head: &Head<'_>) -> Option<Lifecycle> {
+    (head.server == Apache && Body::parse(head.body).ah == Some(959)).then_some(Lifecycle::Disabled)
 }
 
 /// [`classify`] past its first look.
@@ -92,6 +128,38 @@ mod tests {
         let mut scratch = Scratch::default();
         let h = parse_head(line.as_bytes(), &mut ParseState::new(2026), &mut scratch)?;
         classify(&h)
+    }
+
+    #[test]
+    fn members_taken_out_of_their_group() {
+        assert_eq!(
+            of(
+                r#"2026/12/02 16:05:36 [warn] 20120#20120: *703 upstream server temporarily disabled while reading response header from upstream, client: 127.0.0.1, server: s, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:18610/", host: "h""#
+            ),
+            Some(Lifecycle::Disabled)
+        );
+        assert_eq!(
+            of(
+                "2026/12/02 16:05:36 [warn] 20120#20120: *703 an upstream response is buffered to a temporary file"
+            ),
+            None
+        );
+        let mut scratch = Scratch::default();
+        let line = "[Sat Nov 21 09:37:12.033786 2026] [proxy:error] [pid 10464:tid 10493] AH00959: ap_proxy_connect_backend disabling worker for (127.0.0.1:18190) for 60s";
+        let h = parse_head(line.as_bytes(), &mut ParseState::new(2026), &mut scratch).unwrap();
+        assert_eq!(disabled_apache(&h), Some(Lifecycle::Disabled));
+        assert_eq!(
+            disabled_member(line.as_bytes()),
+            Some(&b"127.0.0.1:18190"[..])
+        );
+        assert_eq!(
+            disabled_member(br#"2026/12/02 16:05:36 [warn] 1#1: *7 upstream server temporarily disabled while connecting to upstream, client: 127.0.0.1, server: s, request: "GET /a HTTP/1.1", upstream: "http://127.0.0.1:18610/a", host: "h""#),
+            Some(&b"127.0.0.1:18610"[..])
+        );
+        assert_eq!(
+            without_scheme(b"fastcgi://unix:/run/php.sock"),
+            b"unix:/run/php.sock"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! php-fpm's classifier: its own log's messages (`server reached
-//! pm.max_children`, a child's crash), the pool as the upstream.
+//! pm.max_children`, a child's crash) and its slowlog's entries, the pool
+//! as the upstream.
 
 use super::compiled::{Classified, Compiled, RowFilter, between, built, finish};
 use crate::parse::Head;

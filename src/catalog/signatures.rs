@@ -238,6 +238,8 @@ pub const SIGNATURES: &[Signature] = &[
     // before max_children is reached.
     fpm(Contains("seems busy (you may need to increase pm.start_servers"), Fixed("php_fpm_max_children")),
     fpm(Contains("execution timed out"), Fixed("php_fpm_terminate_timeout")),
+    // A slowlog entry (its record: head, script, stack).
+    fpm(Contains("\nscript_filename = "), Fixed("php_fpm_slow_request")),
     // A worker ending on SIGTERM follows a terminate or a stop; SIGQUIT is a
     // graceful reload. Neither is a crash.
     fpm(Contains("(SIGTERM"), Ignore),

@@ -348,10 +348,14 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
         });
     }
     if let Some(base) = &policy.baseline {
+        // Root causes, not echoes: an echo's requests under an incident
+        // rooted in another cause are judged through that root.
+        let judged = rules::judged_counts(report);
+        let judged_of = |id: &str| judged.get(id).copied().unwrap_or(0);
         let new: Vec<_> = report
             .causes
             .iter()
-            .filter(|c| c.count > 0 && !base.counts.contains_key(&c.cause))
+            .filter(|c| judged_of(&c.cause) > 0 && !base.counts.contains_key(&c.cause))
             .collect();
         for c in &new {
             rules.push(RuleResult {
@@ -359,7 +363,7 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
                 kind: RuleKind::BaselineNew,
                 target: Some(c.cause.clone()),
                 limit: 0,
-                actual: c.count,
+                actual: judged_of(&c.cause),
                 passed: false,
                 baseline: None,
                 requests: None,
@@ -381,7 +385,11 @@ pub fn verdict_with_lint(report: &Report, policy: &Policy, findings: &[Finding])
         }
         for (id, &was) in &base.counts {
             let limit = base.limit(was);
-            let actual = of_cause(report, id).fold(0u64, |n, c| n.saturating_add(c.count));
+            let actual = judged_of(id);
+            // An echo that was and is all its roots' says nothing.
+            if was == 0 && actual == 0 {
+                continue;
+            }
             rules.push(RuleResult {
                 rule: format!(
                     "baseline_growth {id} <= {limit} (baseline {was} +{}%)",
@@ -579,6 +587,7 @@ mod tests {
             window: "1m".into(),
             window_seconds: 60,
             total_failures: causes.iter().map(|c| c.count).sum(),
+            explaining_lines: 0,
             excluded_failures: 0,
             untimed_failures: 0,
             filters: Default::default(),

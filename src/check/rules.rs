@@ -101,7 +101,9 @@ impl Policy {
 /// A saved report and the growth allowed over it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Baseline {
-    /// Failed requests per cause id in the saved report.
+    /// Failed requests per cause id in the saved report, as
+    /// [`judged_counts`] gives them: an echo's requests in an incident
+    /// rooted in another cause are that root's, not its own.
     pub counts: BTreeMap<String, u64>,
     /// Growth allowed per cause, in hundredths of a percent (`10%` is
     /// 1000): integers, so that `10 +10%` is exactly 11.
@@ -112,11 +114,7 @@ impl Baseline {
     /// Takes the counts out of a saved report.
     pub fn from_report(report: &Report, tolerance_bp: u64) -> Baseline {
         Baseline {
-            counts: report
-                .causes
-                .iter()
-                .map(|c| (c.cause.clone(), c.count))
-                .collect(),
+            counts: judged_counts(report),
             tolerance_bp,
         }
     }
@@ -137,6 +135,37 @@ impl Baseline {
             f => format!("{whole}.{f:02}"),
         }
     }
+}
+
+/// Failed requests per cause as a baseline compares them: root causes,
+/// not echoes. The requests of an echo (`no_live_upstreams`, Apache's
+/// workers in error state or busy) listed under an incident whose root
+/// cause is another cause follow from that root: they are taken off the
+/// echo's count, so that more echoes of the same root are no regression
+/// (the root's own count still is). An echo outside any incident, or the
+/// root of one, keeps its requests. Every cause of the report has an
+/// entry, 0 when all of it was echoes.
+pub fn judged_counts(report: &Report) -> BTreeMap<String, u64> {
+    let mut echoed: BTreeMap<&str, u64> = BTreeMap::new();
+    for i in &report.incidents {
+        let root_is_echo =
+            CauseId::from_id(&i.root_cause.cause).is_some_and(crate::incidents::is_echo);
+        if root_is_echo {
+            continue;
+        }
+        for e in i.echoes.iter().filter(|e| e.cause != i.root_cause.cause) {
+            let n = echoed.entry(e.cause.as_str()).or_default();
+            *n = n.saturating_add(e.count);
+        }
+    }
+    report
+        .causes
+        .iter()
+        .map(|c| {
+            let off = echoed.get(c.cause.as_str()).copied().unwrap_or(0);
+            (c.cause.clone(), c.count.saturating_sub(off))
+        })
+        .collect()
 }
 
 /// The rules file as written. Unknown keys are refused so that a typo

@@ -66,6 +66,12 @@ pub enum Lifecycle {
     Exit,
     /// Apache's parent process crashed (AH00060).
     Crash,
+    /// A member of an upstream group taken out of it after its failures:
+    /// nginx `[warn] upstream server temporarily disabled`, Apache AH00959
+    /// `disabling worker`. The servers go on; only incidents count these,
+    /// as the link between a cascade's root cause and its `no live
+    /// upstreams`.
+    Disabled,
 }
 
 impl Lifecycle {
@@ -78,7 +84,16 @@ impl Lifecycle {
             Lifecycle::Start => "start",
             Lifecycle::Exit => "exit",
             Lifecycle::Crash => "crash",
+            Lifecycle::Disabled => "disabled",
         }
+    }
+
+    /// The kind of an [`id`](Lifecycle::id).
+    pub fn from_id(id: &str) -> Option<Lifecycle> {
+        use Lifecycle::*;
+        [Signal, Reload, Stop, Start, Exit, Crash, Disabled]
+            .into_iter()
+            .find(|k| k.id() == id)
     }
 }
 
@@ -114,6 +129,9 @@ pub enum Role {
     Attach,
 }
 
+/// No sub-second part: the log wrote the time to the second.
+pub const NO_MICROS: u32 = u32::MAX;
+
 /// A classified record, compact and owned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event {
@@ -129,6 +147,9 @@ pub struct Event {
     pub server: Server,
     /// Its time.
     pub time: Option<LocalTime>,
+    /// The microseconds of its second where the log wrote them (Apache's
+    /// `13:00:01.123456`, the kernel's uptime stamp), else [`NO_MICROS`].
+    pub micros: u32,
     /// Process id.
     pub pid: Option<u32>,
     /// Thread id.
@@ -176,6 +197,8 @@ pub struct Failure {
     pub status: Option<u16>,
     /// When, as the log wrote it.
     pub time: Option<LocalTime>,
+    /// The microseconds of that second, or [`NO_MICROS`].
+    pub micros: u32,
     /// The upstream.
     pub upstream: Key,
     /// The normalized route.

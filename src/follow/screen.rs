@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use crate::aggregate::window::format_duration;
 use crate::bytes::escape;
 use crate::event::LocalTime;
-use crate::render::text::{Style, logged_by, marks, plural, thousands, truncate};
+use crate::render::text::{Style, echo, logged_by, marks, plural, thousands, truncate};
 use crate::report::{IncidentReport, Report};
 
 /// One followed file as the screen shows it.
@@ -384,11 +384,7 @@ fn incidents(f: &Frame<'_>, st: &Style, out: &mut Vec<String>) {
             ups(i, 3)
         ));
         if !i.echoes.is_empty() {
-            let e: Vec<String> = i
-                .echoes
-                .iter()
-                .map(|c| format!("{} ({})", c.cause, thousands(c.count)))
-                .collect();
+            let e: Vec<String> = i.echoes.iter().map(echo).collect();
             out.push(format!("      echoes      {}", e.join(", ")));
         }
         let logged = logged_by(&i.servers);

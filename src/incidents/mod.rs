@@ -52,11 +52,13 @@ pub mod clock;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::aggregate::cells::{Cell, Cells};
+use crate::aggregate::cells::{self, Cell, Cells};
 use crate::aggregate::lifecycle::LifecycleLine;
 use crate::aggregate::{Aggregator, Counts, Example};
+use crate::catalog::lifecycle;
 use crate::event::{CauseId, Lifecycle, LocalTime, PerServer, Server};
 use crate::keys::{Interner, NO_KEY, OTHER};
+use crate::parse::php_fpm_slowlog;
 
 /// Scaled median absolute deviations above the median that make a window
 /// hot.
@@ -85,16 +87,23 @@ pub const DEPLOY_SECS: i64 = 60;
 /// Lifecycle lines at most this many seconds apart are one reload or
 /// restart.
 pub const DEPLOY_GAP: i64 = 5;
-/// Evidence lines kept per incident.
-pub const MAX_EVIDENCE: usize = 5;
+/// Evidence lines kept per incident from each server (the deploy's line
+/// besides): the kernel's lines never push the web server's or php-fpm's
+/// out.
+pub const EVIDENCE_PER_SERVER: usize = 5;
 
 /// One incident, with key ids of the aggregator it was found in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incident {
     /// First failure.
     pub start: LocalTime,
+    /// The microseconds of its second where the log wrote them (Apache,
+    /// the kernel), else [`NO_MICROS`](crate::event::NO_MICROS).
+    pub start_us: u32,
     /// Last failure.
     pub end: LocalTime,
+    /// The microseconds of its second, likewise.
+    pub end_us: u32,
     /// Start of the busiest window.
     pub peak_start: i64,
     /// Its end (exclusive).
@@ -108,11 +117,10 @@ pub struct Incident {
     /// Failed attempts of the root cause per upstream.
     pub root_upstreams: Counts,
     /// Lines that show the root cause (and its evidence from other logs),
-    /// in input order of importance: the root's first line first.
-    pub evidence: Vec<Example>,
-    /// When each evidence line was logged (its cell's first time), in
-    /// seconds from `start` (negative: before it).
-    pub evidence_offsets: Vec<i64>,
+    /// in order of importance: the kernel's, php-fpm's, the root's first
+    /// line, the first echo's, the deploy's; at most
+    /// [`EVIDENCE_PER_SERVER`] from each server.
+    pub evidence: Vec<Evidence>,
     /// What the kernel's line says happened (`php-fpm8.2 OOM-killed at
     /// ...`), when the kernel log explains the incident.
     pub root_detail: Option<String>,
@@ -128,6 +136,23 @@ pub struct Incident {
     pub servers: PerServer<u64>,
     /// The reload or restart it followed, if it followed one.
     pub deploy: Option<Deploy>,
+    /// Lines that took one of its upstreams out of its group during it
+    /// (nginx `upstream server temporarily disabled`, Apache AH00959): the
+    /// link between the root cause and `no live upstreams`. No failed
+    /// requests.
+    pub disabled: u64,
+}
+
+/// One line of an incident's evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The line.
+    pub line: Example,
+    /// The server that logged it.
+    pub server: Server,
+    /// When it was logged (its cell's first time), in seconds from the
+    /// incident's start (negative: before it).
+    pub offset: i64,
 }
 
 /// A reload or restart an incident followed (see [`DEPLOY_SECS`]).
@@ -140,12 +165,30 @@ pub struct Deploy {
     /// Its line: the reload or stop asked of the server, else the first
     /// of its lifecycle lines.
     pub line: Example,
+    /// The server reloaded or restarted.
+    pub server: Server,
 }
 
 /// Lines of another log (php-fpm's, the kernel's) that explain an
 /// incident: their earliest cause, how many lines, and the first line of
 /// each cause with its time.
 type FromOtherLogs = (CauseId, u64, Vec<(Example, LocalTime)>);
+
+/// Evidence lines of `server`, `start` the incident's start.
+fn evidence_of(
+    lines: Vec<(Example, LocalTime)>,
+    server: Server,
+    start: LocalTime,
+) -> impl Iterator<Item = Evidence> {
+    lines
+        .into_iter()
+        .take(EVIDENCE_PER_SERVER)
+        .map(move |(line, at)| Evidence {
+            line,
+            server,
+            offset: at.0.saturating_sub(start.0),
+        })
+}
 
 /// Failures between two incidents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,15 +285,58 @@ fn threshold((m, d): (f64, f64)) -> f64 {
 pub fn find(agg: &Aggregator) -> Incidents {
     let mut found = find_in(&agg.cells, &agg.upstreams);
     for i in &mut found.incidents {
+        let (n, first) = disabled(i, &agg.lifecycle.disabled, &agg.upstreams);
+        i.disabled = n;
+        if let Some(l) = first {
+            // The cascade's middle link: after the root's first line.
+            let at = i
+                .evidence
+                .iter()
+                .position(|e| e.server.is_gateway())
+                .map_or(i.evidence.len(), |p| p + 1);
+            i.evidence.insert(
+                at,
+                Evidence {
+                    line: l.line.clone(),
+                    server: l.server,
+                    offset: l.time.map_or(0, |t| t.0.saturating_sub(i.start.0)),
+                },
+            );
+        }
         i.deploy = deploy(i, &agg.lifecycle.list);
         if let Some(d) = &i.deploy {
-            i.evidence.truncate(MAX_EVIDENCE - 1);
-            i.evidence_offsets.truncate(MAX_EVIDENCE - 1);
-            i.evidence.push(d.line.clone());
-            i.evidence_offsets.push(d.at.0.saturating_sub(i.start.0));
+            i.evidence.push(Evidence {
+                line: d.line.clone(),
+                server: d.server,
+                offset: d.at.0.saturating_sub(i.start.0),
+            });
         }
     }
     found
+}
+
+/// The lines among `lines` that took one of `i`'s upstreams out of its
+/// group from its start to its end: how many, and the first.
+fn disabled<'a>(
+    i: &Incident,
+    lines: &'a [LifecycleLine],
+    upstreams: &Interner,
+) -> (u64, Option<&'a LifecycleLine>) {
+    if lines.is_empty() {
+        return (0, None);
+    }
+    let members: Vec<&[u8]> = i
+        .upstreams
+        .iter()
+        .filter(|&(u, _)| u != OTHER && u != NO_KEY)
+        .map(|(u, _)| lifecycle::without_scheme(upstreams.key(u)))
+        .collect();
+    let mut found = lines
+        .iter()
+        .filter(|l| l.time.is_some_and(|t| t >= i.start && t <= i.end))
+        .filter(|l| lifecycle::disabled_member(&l.line.text).is_some_and(|m| members.contains(&m)));
+    let first = found.next();
+    (first.map_or(0, |_| 1 + found.count() as u64), first)
 }
 
 /// The reload or restart `i` followed, from the lifecycle lines (in input
@@ -292,6 +378,7 @@ fn deploy(i: &Incident, lines: &[LifecycleLine]) -> Option<Deploy> {
         kind,
         at: shown.time?,
         line: shown.line.clone(),
+        server: shown.server,
     })
 }
 
@@ -508,8 +595,14 @@ fn incident(
     // Requests, once each: a retry that failed otherwise is not another.
     let requests = |c: &Cell| c.count.saturating_sub(c.repeats);
     let failed_requests: u64 = cells.iter().map(|(_, c)| requests(c)).sum();
-    let start = cells.iter().map(|(_, c)| c.first).min()?;
-    let end = cells.iter().map(|(_, c)| c.last).max()?;
+    let (start, start_us) = cells
+        .iter()
+        .map(|(_, c)| (c.first, c.first_us))
+        .min_by_key(|&(t, us)| cells::early(t, us))?;
+    let (end, end_us) = cells
+        .iter()
+        .map(|(_, c)| (c.last, c.last_us))
+        .max_by_key(|&(t, us)| cells::late(t, us))?;
     if failed_requests < MIN_FAILURES || end.0.saturating_sub(start.0) < MIN_SECONDS {
         return None;
     }
@@ -581,41 +674,42 @@ fn incident(
             first_echo = Some(c);
         }
     }
-    let mut evidence: Vec<(Example, LocalTime)> = first_root
+    let web_lines: Vec<Evidence> = first_root
         .iter()
         .chain(&first_echo)
-        .map(|c| (store.example(c), c.first))
+        .map(|c| Evidence {
+            line: store.example(c),
+            server: c.key.server,
+            offset: c.first.0.saturating_sub(start.0),
+        })
         .collect();
     // php-fpm's own lines on a pool behind the span's FastCGI upstreams.
+    let mut fpm_lines = Vec::new();
     let fpm = fpm_evidence(store, windows, start, end, &ups, upstreams, w);
+    let mut root_detail = None;
     if let Some((cause, lines, pool_lines)) = fpm {
         root = cause;
         servers[Server::PhpFpm] += lines;
-        let mut ev = pool_lines;
-        ev.append(&mut evidence);
-        evidence = ev;
+        fpm_lines.extend(evidence_of(pool_lines, Server::PhpFpm, start));
+        root_detail = slow_script(cause, &fpm_lines, start);
     }
     // The kernel's lines about a process or port behind it, or the machine.
-    let mut root_detail = None;
+    let mut evidence = Vec::new();
     if let Some(((cause, lines, kernel_lines), detail)) =
         kernel_evidence(store, windows, start, end, &ups, upstreams, w)
     {
         root = cause;
         root_detail = Some(detail);
         servers[Server::Kernel] += lines;
-        let mut ev = kernel_lines;
-        ev.append(&mut evidence);
-        evidence = ev;
+        evidence.extend(evidence_of(kernel_lines, Server::Kernel, start));
     }
-    evidence.truncate(MAX_EVIDENCE);
-    let evidence_offsets = evidence
-        .iter()
-        .map(|e| e.1.0.saturating_sub(start.0))
-        .collect();
-    let evidence = evidence.into_iter().map(|e| e.0).collect();
+    evidence.append(&mut fpm_lines);
+    evidence.extend(web_lines);
     Some(Incident {
         start,
+        start_us,
         end,
+        end_us,
         peak_start: peak.0,
         peak_end: peak.0.saturating_add(w),
         peak_count: peak.1,
@@ -623,7 +717,6 @@ fn incident(
         root,
         root_upstreams,
         evidence,
-        evidence_offsets,
         root_detail,
         echoes,
         causes,
@@ -631,6 +724,33 @@ fn incident(
         routes,
         servers,
         deploy: None,
+        disabled: 0,
+    })
+}
+
+/// Which script was slow, when php-fpm's slowlog gives the root cause:
+/// `/var/www/report.php ran past request_slowlog_timeout at
+/// 2026-12-06T13:58:01, 1s before the first failure, waiting in sleep()
+/// /var/www/report.php:3`, from its first entry among `lines`.
+fn slow_script(cause: CauseId, lines: &[Evidence], start: LocalTime) -> Option<String> {
+    if cause.info().id != "php_fpm_slow_request" {
+        return None;
+    }
+    lines.iter().find_map(|e| {
+        let (script, frame) = php_fpm_slowlog::script_and_frame(&e.line.text);
+        let script = String::from_utf8_lossy(script?);
+        let at = LocalTime(start.0.saturating_add(e.offset)).iso();
+        let when = match e.offset {
+            0 => "at the first failure".to_string(),
+            n if n < 0 => format!("{}s before the first failure", n.unsigned_abs()),
+            n => format!("{n}s after the first failure"),
+        };
+        let waiting = frame
+            .map(|f| format!(", waiting in {}", String::from_utf8_lossy(f)))
+            .unwrap_or_default();
+        Some(format!(
+            "{script} ran past request_slowlog_timeout at {at}, {when}{waiting}"
+        ))
     })
 }
 

@@ -8,6 +8,7 @@ fn add(a: &mut Aggregator, cause: &str, server: Server, t: i64, up: &str, new_re
         server,
         status: None,
         time: Some(LocalTime(t)),
+        micros: crate::event::NO_MICROS,
         upstream: Key::None,
         route: Key::None,
         new_request,
@@ -155,8 +156,8 @@ fn a_cascade_is_one_incident_rooted_in_the_members() {
     assert_eq!(roots.len(), 2);
     assert_eq!(inc.failed_requests, 28 * 4 + 4);
     // The root's first line comes first in the evidence, then the echo's.
-    assert_eq!(inc.evidence[0].line, 50_000);
-    assert_eq!(inc.evidence[1].line, 50_002);
+    assert_eq!(inc.evidence[0].line.line, 50_000);
+    assert_eq!(inc.evidence[1].line.line, 50_002);
 }
 
 #[test]
@@ -271,8 +272,8 @@ fn php_fpm_lines_explain_the_fastcgi_failures_and_add_no_requests() {
     assert_eq!(inc.failed_requests, 10);
     assert_eq!(inc.causes, [(id("upstream_timeout"), 10)]);
     assert_eq!(inc.servers[Server::PhpFpm], 1);
-    assert_eq!(inc.evidence[0].line, 7_995);
-    assert_eq!(inc.evidence[1].line, 8_000);
+    assert_eq!(inc.evidence[0].line.line, 7_995);
+    assert_eq!(inc.evidence[1].line.line, 8_000);
     assert!(names_pool("unix:/run/php/php8.2-fpm-shop.sock", "shop"));
     assert!(!names_pool(
         "unix:/run/php/php8.2-fpm-shopping.sock",

@@ -431,7 +431,10 @@ fn lifecycle_until(
     } = *at;
     {
         while let Some(l) = life.next_if(|l| l.line < until) {
-            correlator.end_workers(file);
+            // A member taken out of its group ends no worker.
+            if l.kind != crate::event::Lifecycle::Disabled {
+                correlator.end_workers(file);
+            }
             if let Some(t) = l.time
                 && (filters.since.is_some_and(|s| t < s) || filters.until.is_some_and(|u| t >= u))
             {

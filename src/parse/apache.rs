@@ -40,7 +40,10 @@ pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<He
     let t = time::apache_ctime_cached(stamp, dates)
         .or_else(|| time::iso(stamp))
         .or_else(|| time::clf(stamp))?;
-    after_time(b[close + 1..].strip_prefix(b" ")?, Some(t)).map(|(h, _)| h)
+    // `Sun Dec 06 13:00:01.123456 2026` and ISO stamps: the fraction
+    // follows the 19 bytes of the time.
+    let micros = time::fraction_micros(stamp.get(19..).unwrap_or_default());
+    after_time(b[close + 1..].strip_prefix(b" ")?, Some(t)).map(|(h, _)| Head { micros, ..h })
 }
 
 /// The prefix without a time (Apache logging to syslog): the module:level
@@ -142,6 +145,7 @@ fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<(Head<'_>, Layout)> {
     }
     let head = Head {
         server: Server::Apache,
+        micros: crate::event::NO_MICROS,
         time,
         level,
         module,

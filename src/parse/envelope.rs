@@ -282,6 +282,35 @@ fn host_tag<'a>(after: &'a [u8], t: LocalTime, cx: &mut Cx<'_>, depth: u8) -> Op
     inner(msg, Some(t), cx, depth)
 }
 
+/// The boot time a kernel line in a syslog or journald envelope gives:
+/// its wall time (`Dec  2 16:05:30 web1 kernel: ...`) less its uptime
+/// stamp (`[14730.412355]`), to the second; `None` for any other line.
+pub fn kernel_boot(line: &[u8], year: i32) -> Option<LocalTime> {
+    let at = crate::bytes::find(line, b"kernel: [")?;
+    let b = &line[at + 9..];
+    let close = memchr::memchr(b']', &b[..b.len().min(32)])?;
+    let secs = kernel::uptime(&b[..close])?;
+    let mut scratch = Scratch::default();
+    let (head, _) = unwrap(line, year, &mut scratch)?;
+    if head.server != crate::event::Server::Kernel {
+        return None;
+    }
+    Some(LocalTime(head.time?.0.checked_sub(secs)?))
+}
+
+/// The first boot time that kernel lines in envelopes give in `bytes`
+/// (the start of an input), see [`kernel_boot`].
+/// One search over the bytes for `kernel: [`, not one per line: an input
+/// without kernel lines costs a memmem pass.
+pub fn kernel_boot_in(bytes: &[u8], year: i32) -> Option<LocalTime> {
+    memchr::memmem::find_iter(bytes, b"kernel: [").find_map(|at| {
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let line = &bytes[start..end];
+        kernel_boot(line.strip_suffix(b"\r").unwrap_or(line), year)
+    })
+}
+
 /// A leading date and time (`docker logs -t`, `kubectl logs --timestamps`,
 /// s6-overlay, journalctl's ISO forms): the line follows directly, or a
 /// syslog host and tag do.
@@ -797,6 +826,23 @@ fn bytes_array(raw: &[u8], out: &mut Vec<u8>) -> bool {
 mod tests {
     use super::*;
     use crate::event::Server;
+
+    #[test]
+    fn boot_time_of_a_kernel_line() {
+        let boot = kernel_boot(
+            b"Dec  2 16:05:30 web1 kernel: [14730.412355] Out of memory: Killed process 1 (x)",
+            2026,
+        );
+        assert_eq!(
+            boot.map(|t| t.iso()).as_deref(),
+            Some("2026-12-02T12:00:00")
+        );
+        assert_eq!(
+            kernel_boot(b"Dec  2 16:05:30 web1 kernel: Out of memory", 2026),
+            None
+        );
+        assert_eq!(kernel_boot(b"[14730.412355] Out of memory", 2026), None);
+    }
 
     const NGX: &str = r#"2026/11/21 09:36:49 [error] 10421#10421: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: upstream-refused.example.test, request: "GET /api/users/123 HTTP/1.1", upstream: "http://127.0.0.1:18190/api/users/123", host: "shop.example.test""#;
     const AP: &str = "[Sat Nov 21 09:37:09.819457 2026] [proxy:error] [pid 10464:tid 10489] (111)Connection refused: AH00957: http: attempt to connect to 127.0.0.1:18190 (127.0.0.1:18190) failed";

@@ -10,6 +10,9 @@ pub struct Head<'a> {
     pub server: Server,
     /// Local time as written; `None` only for prefix-less forms.
     pub time: Option<LocalTime>,
+    /// The microseconds of that second where the line has them, else
+    /// [`NO_MICROS`](crate::event::NO_MICROS).
+    pub micros: u32,
     /// Level as written (`error`, `proxy:error` gives `error`, `WARNING`).
     pub level: &'a [u8],
     /// Apache module (`proxy`, `proxy_fcgi`, possibly empty).
@@ -35,6 +38,7 @@ impl<'a> Head<'a> {
         Head {
             server,
             time: None,
+            micros: crate::event::NO_MICROS,
             level: b"",
             module: b"",
             pid: None,

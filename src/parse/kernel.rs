@@ -20,12 +20,23 @@ pub fn head(line: &[u8], boot: Option<i64>) -> Option<Head<'_>> {
     let close = memchr::memchr(b']', &b[..b.len().min(32)])?;
     let inside = &b[..close];
     let rest = b[close + 1..].strip_prefix(b" ")?;
+    let mut micros = crate::event::NO_MICROS;
     let time = if let Some(secs) = uptime(inside) {
-        boot.map(|t| LocalTime(t.saturating_add(secs)))
+        let t = boot.map(|t| LocalTime(t.saturating_add(secs)));
+        if t.is_some() {
+            // The stamp's fraction is of the boot's second: placed at a
+            // whole boot time, it is the line's.
+            let dot = memchr::memchr(b'.', inside).unwrap_or(inside.len());
+            micros = time::fraction_micros(&inside[dot..]);
+        }
+        t
     } else {
         Some(time::apache_ctime(inside)?)
     };
-    Some(make(time, rest))
+    Some(Head {
+        micros,
+        ..make(time, rest)
+    })
 }
 
 /// A kernel message inside a syslog or journald envelope (the tag was
@@ -44,7 +55,7 @@ pub fn in_envelope(msg: &[u8]) -> Head<'_> {
 }
 
 /// The whole seconds of `   12345.678901` (spaces, digits, a dot, digits).
-fn uptime(b: &[u8]) -> Option<i64> {
+pub fn uptime(b: &[u8]) -> Option<i64> {
     let b = b.trim_ascii_start();
     let dot = memchr::memchr(b'.', b)?;
     let (whole, frac) = (&b[..dot], &b[dot + 1..]);
@@ -65,6 +76,7 @@ fn uptime(b: &[u8]) -> Option<i64> {
 fn make(time: Option<LocalTime>, body: &[u8]) -> Head<'_> {
     Head {
         server: Server::Kernel,
+        micros: crate::event::NO_MICROS,
         time,
         level: b"",
         module: b"",

@@ -16,6 +16,7 @@ mod head;
 pub mod kernel;
 pub mod nginx;
 pub mod php_fpm;
+pub mod php_fpm_slowlog;
 pub mod time;
 
 pub use envelope::Scratch;
@@ -92,7 +93,9 @@ pub fn record_opens(head: &Head<'_>, state: &mut ParseState) -> bool {
     match head.server {
         Server::Nginx => nginx::opens_record(head.body),
         Server::Apache => apache::opens_record(head.body),
-        Server::PhpFpm | Server::Kernel => false,
+        // A slowlog entry goes on with its script and stack.
+        Server::PhpFpm => head.level == php_fpm_slowlog::LEVEL,
+        Server::Kernel => false,
     }
 }
 
@@ -111,6 +114,10 @@ pub fn record_closes(opener: &[u8], line: &[u8]) -> bool {
     // What is wrong with the configuration is the one line after it.
     if opener.starts_with(apache::SYNTAX_ERROR) {
         return true;
+    }
+    // A slowlog entry ends at the blank line after its stack.
+    if php_fpm_slowlog::is_head(first_line(opener)) {
+        return line.iter().all(u8::is_ascii_whitespace);
     }
     nginx::closes_record(line)
 }
@@ -156,6 +163,7 @@ fn parse_head_other<'a>(
     let plain = match first {
         b'[' => apache::head_cached(line, &mut state.apache_dates)
             .or_else(|| php_fpm::head_cached(line, &mut state.php_fpm_dates))
+            .or_else(|| php_fpm_slowlog::head(line))
             .or_else(|| kernel::head(line, state.boot)),
         b'A' => apache::bare(line),
         _ => None,

@@ -166,6 +166,7 @@ pub fn head_after_time_cached<'a>(
     }
     Some(Head {
         server: Server::Nginx,
+        micros: crate::event::NO_MICROS,
         time,
         level,
         module: b"",

@@ -60,6 +60,7 @@ fn is_level(l: &[u8]) -> bool {
 fn make<'a>(time: Option<time::LocalTime>, level: &'a [u8], body: &'a [u8]) -> Head<'a> {
     Head {
         server: Server::PhpFpm,
+        micros: crate::event::NO_MICROS,
         time,
         level,
         module: b"",

@@ -229,6 +229,28 @@ pub fn syslog_cached(b: &[u8], year: i32, cache: &mut DateCache) -> Option<Local
     syslog(b, year)
 }
 
+/// The microseconds of a fraction that follows a time (`.123456`, `.5`:
+/// up to six digits count), or [`NO_MICROS`](crate::event::NO_MICROS)
+/// when `b` does not start with one.
+#[inline]
+pub fn fraction_micros(b: &[u8]) -> u32 {
+    let Some(digits) = b.strip_prefix(b".") else {
+        return crate::event::NO_MICROS;
+    };
+    let n = digits
+        .iter()
+        .take(6)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if n == 0 {
+        return crate::event::NO_MICROS;
+    }
+    let v = digits[..n]
+        .iter()
+        .fold(0u32, |v, &d| v * 10 + u32::from(d - b'0'));
+    v * 10u32.pow(6 - n as u32)
+}
+
 /// nginx: `2026/11/20 10:23:45` (19 bytes).
 pub fn nginx(b: &[u8]) -> Option<LocalTime> {
     if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' {
@@ -358,6 +380,38 @@ pub fn parse_user(s: &str) -> Option<LocalTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fractions() {
+        use crate::event::NO_MICROS;
+        assert_eq!(fraction_micros(b".123456 2026"), 123_456);
+        assert_eq!(fraction_micros(b".5"), 500_000);
+        assert_eq!(fraction_micros(b".1234567"), 123_456);
+        assert_eq!(fraction_micros(b" 2026"), NO_MICROS);
+        assert_eq!(fraction_micros(b"."), NO_MICROS);
+        assert_eq!(fraction_micros(b""), NO_MICROS);
+        let h = crate::parse::apache::head(
+            b"[Sun Dec 06 13:00:01.000042 2026] [proxy:error] [pid 1:tid 2] AH00957: x",
+        )
+        .unwrap();
+        assert_eq!(
+            (h.time.unwrap().iso().as_str(), h.micros),
+            ("2026-12-06T13:00:01", 42)
+        );
+        let h =
+            crate::parse::apache::head(b"[Sun Dec 06 13:00:01 2026] [error] [client 1.2.3.4] x")
+                .unwrap();
+        assert_eq!(h.micros, NO_MICROS);
+        let boot = LocalTime::from_fields(2026, 12, 2, 12, 0, 0).map(|t| t.0);
+        let h = crate::parse::kernel::head(b"[14730.412355] Out of memory", boot).unwrap();
+        assert_eq!(h.micros, 412_355);
+        assert_eq!(
+            crate::parse::kernel::head(b"[14730.412355] x", None)
+                .unwrap()
+                .micros,
+            NO_MICROS
+        );
+    }
 
     #[test]
     fn iso_agrees_with_chrono_format() {

@@ -133,11 +133,7 @@ fn paragraph(
     }
     for (k, e) in rc.evidence.iter().enumerate() {
         let label = if k == 0 { "evidence" } else { "" };
-        let when = match e.offset_seconds {
-            Some(0) | None => String::new(),
-            Some(n) if n < 0 => format!(" ({}s before the start)", -n),
-            Some(n) => format!(" ({n}s after the start)"),
-        };
+        let when = super::words::offset(e.offset_seconds);
         writeln!(out, "   {:<11}{}:{}{when}", label, escape(&e.file), e.line)?;
         writeln!(
             out,
@@ -146,11 +142,7 @@ fn paragraph(
         )?;
     }
     if !inc.echoes.is_empty() {
-        let echoes: Vec<String> = inc
-            .echoes
-            .iter()
-            .map(|e| format!("{} ({})", e.cause, thousands(e.count)))
-            .collect();
+        let echoes: Vec<String> = inc.echoes.iter().map(super::words::echo).collect();
         writeln!(
             out,
             "   {:<11}{}, which follow from the root cause",

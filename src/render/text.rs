@@ -7,6 +7,7 @@
 use std::io::{self, Write};
 
 use crate::parse::time;
+use crate::render::words;
 use crate::report::{CauseReport, Report};
 
 use crate::bytes::escape;
@@ -392,6 +393,16 @@ pub(crate) fn summary(r: &Report) -> (String, String) {
         } else {
             format!("; {flags}: none outside the filters")
         };
+        // php-fpm's and the kernel's lines explain failures, they are
+        // none themselves.
+        let explaining = match words::explaining_lines(&r.causes) {
+            Some(l) if r.total_failures == 0 => format!(
+                " ({l}, which {} failures a web server's log would show)",
+                plural(r.explaining_lines, "explains", "explain")
+            ),
+            Some(l) => format!(" ({l} explaining them)"),
+            None => String::new(),
+        };
         (
             format!(
                 "{} failed {}",
@@ -399,7 +410,7 @@ pub(crate) fn summary(r: &Report) -> (String, String) {
                 plural(r.total_failures, "request", "requests")
             ),
             format!(
-                " in {} {}{filtered}; {source}",
+                " in {} {}{explaining}{filtered}; {source}",
                 r.causes.len(),
                 plural(r.causes.len() as u64, "cause", "causes"),
             ),
@@ -490,11 +501,18 @@ fn table(r: &Report, st: &Style, width: usize, out: &mut dyn Write) -> io::Resul
     writeln!(out, "{}", st.dim(head.trim_end()))?;
     for (i, c) in r.causes.iter().enumerate() {
         let cause = truncate(&c.cause, cause_w);
+        // A cause of php-fpm's or the kernel's lines alone has no failed
+        // requests and no share: its lines are counted in its section.
+        let (count, share) = if c.requests() == 0 {
+            ("-".to_string(), "-".to_string())
+        } else {
+            (thousands(c.requests()), format!("{:.1}%", c.share * 100.0))
+        };
         let mut row = format!(
-            " {:>2}  {:>8}  {:>5.1}%  {}{}",
+            " {:>2}  {:>8}  {:>6}  {}{}",
             i + 1,
-            thousands(c.count),
-            c.share * 100.0,
+            count,
+            share,
             st.red(&cause),
             " ".repeat(cause_w.saturating_sub(cols(&cause))),
         );
@@ -531,22 +549,7 @@ fn cause_block(
     ) {
         writeln!(out, "{}", st.bold(&l))?;
     }
-    let retries = if c.attempts > c.count {
-        format!(" ({} attempts with retries)", thousands(c.attempts))
-    } else {
-        String::new()
-    };
-    for l in wrap(
-        &format!(
-            "{} failed {}{retries}, {:.1}% of all",
-            thousands(c.count),
-            plural(c.count, "request", "requests"),
-            c.share * 100.0
-        ),
-        "   ",
-        "   ",
-        width,
-    ) {
+    for l in wrap(&words::cause_count(c), "   ", "   ", width) {
         writeln!(out, "{l}")?;
     }
     if let (Some(first), Some(last)) = (&c.first_seen, &c.last_seen) {
@@ -911,7 +914,7 @@ fn ascii_marks(buckets: &[u64]) -> String {
         .collect()
 }
 
-pub(crate) use super::words::{logged_by, plural, thousands, truncate};
+pub(crate) use super::words::{echo, logged_by, plural, thousands, truncate};
 
 #[cfg(test)]
 mod tests {

@@ -790,6 +790,28 @@ impl<'c> Scanner<'c> {
         self.record_scratch = scratch;
     }
 
+    /// Keeps Apache's AH00959 `disabling worker` (an attached line) as a
+    /// member taken out of its group (rare: out of line).
+    #[cold]
+    #[inline(never)]
+    fn disabled(
+        head: &Head<'_>,
+        (line, start, end, lines): (u32, usize, usize, u32),
+        out: &mut Scan,
+    ) {
+        if let Some(kind) = lifecycle::disabled_apache(head) {
+            out.lifecycle.push(LifecycleEvent {
+                kind,
+                server: head.server,
+                time: head.time,
+                line,
+                start: start as u32,
+                end: end as u32,
+                lines,
+            });
+        }
+    }
+
     /// Hot: runs for every recognised record.
     #[inline]
     fn classify(
@@ -823,6 +845,10 @@ impl<'c> Scanner<'c> {
             }
             return;
         };
+        if c.cause.is_none() {
+            // An attached line may take a member out of its group.
+            Self::disabled(head, (line, start, end, lines), out);
+        }
         let upstream = c.upstream.map_or(NO_KEY, |u| self.upstreams.intern(u));
         let route = match c.route {
             Some(raw) if route::normalize(raw, &mut self.route_buf) => {
@@ -847,6 +873,7 @@ impl<'c> Scanner<'c> {
             _ => None,
         };
         out.events.push(Event {
+            micros: head.micros,
             cause: c.cause,
             role: c.role,
             strong: c.strong,

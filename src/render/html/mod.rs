@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::incidents::{duration, seconds_between};
 use super::text::summary;
-use super::words::{logged_by, plural, thousands, truncate};
+use super::words::{self, logged_by, plural, thousands, truncate};
 use crate::event::Server;
 use crate::parse::time;
 use crate::report::{CauseReport, IncidentReport, Report};
@@ -414,6 +414,9 @@ fn card(i: usize, inc: &IncidentReport, r: &Report, b: &mut String) {
         },
         id = html(&rc.cause),
     );
+    if let Some(d) = &rc.detail {
+        let _ = writeln!(b, "<dt></dt><dd class=\"detail\">{}</dd>", html(d));
+    }
     if let Some(d) = &inc.deploy {
         let _ = writeln!(
             b,
@@ -428,10 +431,11 @@ fn card(i: usize, inc: &IncidentReport, r: &Report, b: &mut String) {
     for (k, e) in rc.evidence.iter().enumerate() {
         let _ = writeln!(
             b,
-            "<dt>{}</dt><dd><span class=\"mono\">{}:{}</span><pre>{}</pre></dd>",
+            "<dt>{}</dt><dd><span class=\"mono\">{}:{}</span>{}<pre>{}</pre></dd>",
             if k == 0 { "evidence" } else { "" },
             html(&e.file),
             e.line,
+            html(&words::offset(e.offset_seconds)),
             html(&truncate(&e.text, 600))
         );
     }
@@ -439,7 +443,11 @@ fn card(i: usize, inc: &IncidentReport, r: &Report, b: &mut String) {
         let _ = writeln!(
             b,
             "<dt>echoes</dt><dd>{}, which follow from the root cause</dd>",
-            list(inc.echoes.iter().map(|e| (e.cause.as_str(), e.count)), 26)
+            inc.echoes
+                .iter()
+                .map(|e| html(&words::echo(e)).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let others: Vec<(&str, u64)> = inc
@@ -511,8 +519,12 @@ fn cause_table(r: &Report, b: &mut String) {
              <td class=\"n\" data-v=\"{status}\">{status_text}</td><td class=\"mono\">{top}</td>\
              <td class=\"fix\">{nginx}</td><td class=\"fix\">{apache}</td></tr>",
             rank = i + 1,
-            n = c.count,
-            count = thousands(c.count),
+            n = c.requests(),
+            count = if c.requests() == 0 {
+                "-".to_string()
+            } else {
+                thousands(c.requests())
+            },
             share = c.share,
             pct = c.share * 100.0,
             s = colour(i),
@@ -1009,22 +1021,15 @@ fn key_table(
 fn cause_section(i: usize, c: &CauseReport, r: &Report, b: &mut String) {
     let id = html(&c.cause);
     let status = c.status.map(|s| format!(" ({s})")).unwrap_or_default();
-    let retries = if c.attempts > c.count {
-        format!(" ({} attempts with retries)", thousands(c.attempts))
-    } else {
-        String::new()
-    };
     let _ = writeln!(
         b,
         "<section class=\"cause\" id=\"cause-{id}\" data-cause=\"{id}\">\n\
          <h3><span class=\"swatch s{}\"></span>{}. {id}: {}{status}</h3>\n\
-         <p>{} failed {}{retries}, {:.1}% of all</p>\n<dl>",
+         <p>{}</p>\n<dl>",
         colour(i),
         i + 1,
         html(&c.title),
-        thousands(c.count),
-        plural(c.count, "request", "requests"),
-        c.share * 100.0,
+        html(&words::cause_count(c)),
     );
     if let (Some(first), Some(last)) = (&c.first_seen, &c.last_seen) {
         let _ = writeln!(
