@@ -3,7 +3,7 @@
 //! boundary: the failure is read whole, with its upstream and route,
 //! wherever the boundary falls.
 //!
-//! A chunk is what one read of 2 MiB + 64 KiB of a file gives, cut after
+//! A chunk is what one read of 1 MiB + 64 KiB of a file gives, cut after
 //! its last whole line (`input::lines::ChunkReader`), so a line that ends
 //! at or crosses that offset starts the next chunk.
 
@@ -30,7 +30,7 @@ fn filler() -> String {
 
 #[test]
 fn partial_pieces_across_the_chunk_boundary() {
-    const CHUNK: usize = 2048 * 1024 + 64 * 1024;
+    const CHUNK: usize = 1024 * 1024 + 64 * 1024;
     let (p, f) = pieces();
     let fill = filler();
     let dir = tempfile::tempdir().unwrap();

