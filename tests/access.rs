@@ -52,20 +52,6 @@ fn statuses(v: &Value) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn join(ci: &Value) -> Vec<(String, u64)> {
-    ci["join"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| {
-            (
-                j["method"].as_str().unwrap().to_string(),
-                j["matched"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn custom_format_counts_what_clients_got_and_joins_by_connection() {
     let r = analyze(&[
@@ -105,7 +91,7 @@ fn custom_format_counts_what_clients_got_and_joins_by_connection() {
     assert_eq!(ci["absorbed_requests"], 7);
     // $connection is the error log's *N: every tie is exact.
     assert_eq!(
-        join(ci),
+        common::join_methods(ci),
         [
             ("log_id".to_string(), 0),
             ("connection".to_string(), 22),
@@ -150,7 +136,7 @@ fn combined_format_is_detected_and_joined_by_request_line() {
     assert_eq!(ci["answered_by_upstream"], json!({}));
     assert_eq!(ci["absorbed_requests"], 0);
     assert_eq!(
-        join(ci),
+        common::join_methods(ci),
         [
             ("log_id".to_string(), 0),
             ("connection".to_string(), 0),
@@ -309,7 +295,7 @@ fn apache_custom_format_counts_and_joins_by_route() {
     assert_eq!(ci["requests"], 47);
     assert_eq!(r["lines"]["unrecognized"], 0);
     assert_eq!(
-        join(ci),
+        common::join_methods(ci),
         [
             ("log_id".to_string(), 0),
             ("connection".to_string(), 0),

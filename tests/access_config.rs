@@ -49,20 +49,6 @@ fn analyze(args: &[&Path]) -> Value {
     common::json(&out)
 }
 
-fn joins(r: &Value) -> Vec<(String, u64)> {
-    r["client_impact"]["join"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| {
-            (
-                j["method"].as_str().unwrap().into(),
-                j["matched"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn nginx_log_format_and_access_log_from_the_configuration() {
     let dir = layout();
@@ -74,7 +60,7 @@ fn nginx_log_format_and_access_log_from_the_configuration() {
     // up to its end, without $connection: tied by request line only.
     let plain = analyze(&[&error, &upstreams]);
     assert_eq!(
-        joins(&plain),
+        common::join_methods(&plain["client_impact"]),
         [
             ("log_id".into(), 0),
             ("connection".into(), 0),
@@ -87,7 +73,7 @@ fn nginx_log_format_and_access_log_from_the_configuration() {
     // logs/upstreams.log, so $connection ties each line to its `*N`.
     let r = analyze(&[Path::new("--config"), &conf, &error, &upstreams]);
     assert_eq!(
-        joins(&r),
+        common::join_methods(&r["client_impact"]),
         [
             ("log_id".into(), 0),
             ("connection".into(), 22),
@@ -185,7 +171,7 @@ fn access_format_flag_wins_over_the_configuration() {
     let r = common::json(&out);
     assert!(r["files"][1].get("access_format").is_none());
     assert_eq!(
-        joins(&r),
+        common::join_methods(&r["client_impact"]),
         [
             ("log_id".into(), 0),
             ("connection".into(), 0),
@@ -267,7 +253,7 @@ fn apache_log_ids_tie_each_client_5xx_to_its_error_lines() {
         &access,
     ]);
     assert_eq!(
-        joins(&r),
+        common::join_methods(&r["client_impact"]),
         [
             ("log_id".into(), 10),
             ("connection".into(), 0),
@@ -295,7 +281,7 @@ fn apache_log_ids_tie_each_client_5xx_to_its_error_lines() {
     // connections' lines name no path: only the route ties the others.
     let plain = analyze(&[&error, &access]);
     assert_eq!(
-        joins(&plain),
+        common::join_methods(&plain["client_impact"]),
         [
             ("log_id".into(), 0),
             ("connection".into(), 0),

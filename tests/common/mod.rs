@@ -123,3 +123,18 @@ pub fn spawn_piped(cmd: &mut Command) -> Piped {
         stderr,
     }
 }
+
+/// A `client_impact` object's `join`: each method with the lines it tied.
+pub fn join_methods(client_impact: &Value) -> Vec<(String, u64)> {
+    client_impact["join"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["method"].as_str().unwrap().to_string(),
+                j["matched"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
