@@ -227,3 +227,39 @@ fn connection_numbers_of_another_worker_are_other_requests() {
         (2, 2)
     );
 }
+
+/// The official nginx image logs access lines to stdout and errors to
+/// stderr, so Docker's json-file log holds both: its access lines are read
+/// as the access log's, and the report's client impact (statuses, what the
+/// error lines explain, how they were joined) is that of the two logs
+/// given apart.
+#[test]
+fn a_json_file_log_with_stdout_access_lines_reads_them_as_the_access_log() {
+    let dir = fixtures();
+    let wrapped = analyze(&[dir.join("envelopes/docker-json-access.log")]);
+    let plain = analyze(&[
+        dir.join("access/nginx-error.log"),
+        dir.join("access/nginx-combined.log"),
+    ]);
+    assert_eq!(wrapped["lines"]["access"], 47);
+    assert_eq!(wrapped["lines"]["unrecognized"], 0);
+    assert_eq!(wrapped["total_failures"], 22);
+    assert_eq!(causes(&wrapped), causes(&plain));
+    let (w, p) = (&wrapped["client_impact"], &plain["client_impact"]);
+    assert_eq!(
+        w["statuses"],
+        serde_json::json!({"200": 27, "502": 17, "504": 3})
+    );
+    assert_eq!(w["explained"], 15);
+    assert_eq!(w["unexplained"], 5);
+    for k in [
+        "requests",
+        "statuses",
+        "routes",
+        "explained",
+        "unexplained",
+        "join",
+    ] {
+        assert_eq!(w[k], p[k], "{k}");
+    }
+}

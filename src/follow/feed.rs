@@ -62,8 +62,12 @@ pub struct Feeder<'a> {
     pub alerts: Alerts,
     /// The incidents, live.
     pub live: Live,
-    /// Failed requests per cause since the start.
+    /// Failed requests per cause since the start (php-fpm's and the
+    /// kernel's lines for theirs).
     pub totals: Vec<u64>,
+    /// Failed requests since the start: nginx's and Apache's, not the
+    /// php-fpm and kernel lines that explain them.
+    pub requests: u64,
     metrics: Option<Arc<Mutex<Metrics>>>,
     labels: HashMap<u32, String>,
     ended: bool,
@@ -114,6 +118,7 @@ impl<'a> Feeder<'a> {
             alerts,
             live,
             totals: vec![0; causes],
+            requests: 0,
             metrics,
             labels: HashMap::new(),
             ended: false,
@@ -227,6 +232,7 @@ impl<'a> Feeder<'a> {
         for (i, c) in batch {
             let id = CauseId(i as u16);
             self.totals[i] += c.count;
+            self.requests += c.requests();
             if let Some(m) = metrics.as_deref_mut() {
                 m.add_requests(i, c.count);
                 let mut known = 0;
@@ -532,6 +538,18 @@ mod tests {
                 .unwrap()
                 .0
         }));
+    }
+
+    #[test]
+    fn php_fpm_lines_explain_and_are_no_failed_requests() {
+        let catalog = Catalog::new();
+        let filters = Filters::default();
+        let mut f = feeder(&catalog, &filters, 900);
+        f.feed(0, Piece::Lines(b"[20-Nov-2026 10:00:00] WARNING: [pool www] server reached pm.max_children setting (5), consider raising it\n2026/11/20 10:00:02 [error] 7#7: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: s, request: \"GET /t HTTP/1.1\", upstream: \"fastcgi://unix:/run/php.sock:\", host: \"h\"\n"), Instant::now(), wall());
+        let fpm = CauseId::from_id("php_fpm_max_children").unwrap().0 as usize;
+        let timeout = CauseId::from_id("upstream_timeout").unwrap().0 as usize;
+        assert_eq!((f.totals[fpm], f.totals[timeout]), (1, 1));
+        assert_eq!(f.requests, 1);
     }
 
     #[test]

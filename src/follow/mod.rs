@@ -130,9 +130,11 @@ pub struct Bounds {
 /// Counts since follow started.
 #[derive(Debug, Clone, Serialize)]
 pub struct SinceStart {
-    /// Failed requests over all causes.
+    /// Failed requests over all causes (as in `analyze`, php-fpm's and
+    /// the kernel's lines are not counted: they explain failures).
     pub total_failures: u64,
-    /// Failed requests per cause id (causes with none left out).
+    /// Failed requests per cause id, lines for php-fpm's and the kernel's
+    /// causes (causes with none left out).
     pub causes: BTreeMap<String, u64>,
 }
 
@@ -651,7 +653,7 @@ impl Output {
             .filter(|t| t.open || t.end >= s)
             .map(|t| t.report.clone())
             .collect();
-        let since_start: u64 = feeder.totals.iter().sum();
+        let since_start = feeder.requests;
         let res = match self.mode {
             Mode::Json => {
                 let live = LiveReport {

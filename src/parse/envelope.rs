@@ -531,6 +531,16 @@ fn json<'a>(line: &'a [u8], cx: &mut Cx<'_>, buf: &'a mut Vec<u8>) -> Option<(He
     None
 }
 
+/// The text of a Docker json-file line (its `log`, decoded into `buf`,
+/// without its newline), for the lines no error-log layout reads: an
+/// access log that the container writes to stdout beside its error log.
+pub fn json_file_text<'b>(line: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
+    buf.clear();
+    docker_log(line, buf)?;
+    strip_newline(buf);
+    Some(buf)
+}
+
 /// A json-file line's `log` text appended to `buf` (with its newline, if
 /// it has one); the line's time.
 fn docker_log(line: &[u8], buf: &mut Vec<u8>) -> Option<Option<LocalTime>> {

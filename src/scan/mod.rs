@@ -287,6 +287,9 @@ pub struct Scanner<'c> {
     memo: FitMemo,
     /// Where a line's envelope is decoded (a JSON payload).
     line_scratch: Scratch,
+    /// A Docker json-file line's text, decoded to be read as an access
+    /// line.
+    json_text: Vec<u8>,
     /// Likewise for a joined record, read while its next line's head is
     /// still in hand.
     record_scratch: Scratch,
@@ -365,6 +368,7 @@ impl<'c> Scanner<'c> {
             upstream_buf: Vec::new(),
             memo: FitMemo::default(),
             line_scratch: Scratch::default(),
+            json_text: Vec::new(),
             record_scratch: Scratch::default(),
             access: AccessFormats::default(),
             access_flag: None,
@@ -486,6 +490,26 @@ impl<'c> Scanner<'c> {
                 out.stats.access += 1;
                 self.client_request(&a, this, out);
                 continue;
+            }
+            // An access line in a container's json-file log (written to
+            // stdout beside the error log on stderr).
+            if head.is_none() && open.is_none() && line.first() == Some(&b'{') {
+                let mut text = std::mem::take(&mut self.json_text);
+                let read = match parse::envelope::json_file_text(line, &mut text)
+                    .and_then(|t| self.detector.read(&self.access, t))
+                {
+                    Some(a) => {
+                        self.client_request(&a, this, out);
+                        true
+                    }
+                    None => false,
+                };
+                self.json_text = text;
+                if read {
+                    leading = false;
+                    out.stats.access += 1;
+                    continue;
+                }
             }
             if let Some(o) = &mut open {
                 if head.is_none() {
