@@ -263,3 +263,32 @@ fn a_json_file_log_with_stdout_access_lines_reads_them_as_the_access_log() {
         assert_eq!(w[k], p[k], "{k}");
     }
 }
+
+/// A collector shipping the error and the access log of one run (Filebeat
+/// objects, the line in `message`): the access lines are read as the
+/// access log's, as in the json-file log above.
+#[test]
+fn a_collectors_access_lines_are_read_as_the_access_log() {
+    let dir = fixtures();
+    let shipped = analyze(&[dir.join("envelopes/collector-access.jsonl")]);
+    let plain = analyze(&[
+        dir.join("access/nginx-error.log"),
+        dir.join("access/nginx-combined.log"),
+    ]);
+    assert_eq!(shipped["lines"]["access"], 47);
+    assert_eq!(shipped["lines"]["unrecognized"], 0);
+    assert_eq!(shipped["total_failures"], 22);
+    assert_eq!(causes(&shipped), causes(&plain));
+    let (s, p) = (&shipped["client_impact"], &plain["client_impact"]);
+    assert_eq!(s["explained"], 15);
+    for k in [
+        "requests",
+        "statuses",
+        "routes",
+        "explained",
+        "unexplained",
+        "join",
+    ] {
+        assert_eq!(s[k], p[k], "{k}");
+    }
+}

@@ -531,12 +531,31 @@ fn json<'a>(line: &'a [u8], cx: &mut Cx<'_>, buf: &'a mut Vec<u8>) -> Option<(He
     None
 }
 
-/// The text of a Docker json-file line (its `log`, decoded into `buf`,
-/// without its newline), for the lines no error-log layout reads: an
-/// access log that the container writes to stdout beside its error log.
-pub fn json_file_text<'b>(line: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
+/// The text of a JSON object line (its first message field: Docker
+/// json-file's `log`, a collector's `message`, journald's `MESSAGE`, ...;
+/// decoded into `buf`, without its newline), for the lines no error-log
+/// layout reads: an access log that a container writes to stdout beside
+/// its error log, or that a collector ships.
+pub fn json_text<'b>(line: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
+    const MESSAGE: [&[u8]; 5] = [b"log", b"message", b"MESSAGE", b"msg", b"line"];
+    let mut found: [Option<Value<'_>>; 5] = [None; 5];
+    let mut fields = Fields::new(line)?;
+    for (key, value) in fields.by_ref() {
+        if let Some(i) = MESSAGE.iter().position(|k| *k == key) {
+            found[i].get_or_insert(value);
+        }
+    }
+    if !fields.complete {
+        return None;
+    }
     buf.clear();
-    docker_log(line, buf)?;
+    let v = found
+        .into_iter()
+        .flatten()
+        .find(|v| matches!(v, Value::String(_)))?;
+    if !v.decode(buf) {
+        return None;
+    }
     strip_newline(buf);
     Some(buf)
 }

@@ -287,8 +287,7 @@ pub struct Scanner<'c> {
     memo: FitMemo,
     /// Where a line's envelope is decoded (a JSON payload).
     line_scratch: Scratch,
-    /// A Docker json-file line's text, decoded to be read as an access
-    /// line.
+    /// A JSON envelope's message, decoded to be read as an access line.
     json_text: Vec<u8>,
     /// Likewise for a joined record, read while its next line's head is
     /// still in hand.
@@ -491,11 +490,11 @@ impl<'c> Scanner<'c> {
                 self.client_request(&a, this, out);
                 continue;
             }
-            // An access line in a container's json-file log (written to
-            // stdout beside the error log on stderr).
+            // An access line in a JSON envelope: a container's json-file
+            // log (stdout beside the error log on stderr), a collector's.
             if head.is_none() && open.is_none() && line.first() == Some(&b'{') {
                 let mut text = std::mem::take(&mut self.json_text);
-                let read = match parse::envelope::json_file_text(line, &mut text)
+                let read = match parse::envelope::json_text(line, &mut text)
                     .and_then(|t| self.detector.read(&self.access, t))
                 {
                     Some(a) => {
