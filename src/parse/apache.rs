@@ -194,18 +194,37 @@ fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<(Head<'_>, Layout)> {
     Some((head, layout))
 }
 
+/// The bytes of `w` equal to `c`, as their high bits (exact: no carries
+/// between bytes).
+#[inline]
+fn equal(w: u64, c: u8) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let x = w ^ (u64::from(c) * 0x0101_0101_0101_0101);
+    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
+}
+
+/// The first `]` or space in `b`: eight bytes a step.
+#[inline]
+fn bracket_or_space(b: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(word) = b.get(at..).and_then(|w| w.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*word);
+        let hits = equal(w, b']') | equal(w, b' ');
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    b[at..]
+        .iter()
+        .position(|&c| c == b']' || c == b' ')
+        .map(|i| at + i)
+}
+
 /// The end of the `module:level]` bracket in the first 40 bytes of `b`
 /// and the last colon before it: eight bytes a step.
 #[inline]
 fn bracket_end(b: &[u8]) -> Option<(usize, Option<usize>)> {
-    /// The bytes of `w` equal to `c`, as their high bits (exact: no
-    /// carries between bytes).
-    #[inline]
-    fn equal(w: u64, c: u8) -> u64 {
-        const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-        let x = w ^ (u64::from(c) * 0x0101_0101_0101_0101);
-        !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
-    }
     let window = &b[..b.len().min(40)];
     let mut colon = None;
     let mut at = 0;
@@ -428,7 +447,7 @@ fn peer(i: &[u8]) -> Option<(&[u8], Peer<'_>)> {
         return None;
     };
     let i = &i[7..];
-    let end = i.iter().position(|&c| c == b']' || c == b' ')?;
+    let end = bracket_or_space(i)?;
     if i[end] != b']' {
         return None;
     }
