@@ -43,6 +43,7 @@ pub struct Scratch {
 #[derive(Debug, Default, Clone)]
 struct Dates {
     nginx: time::DateCache,
+    apache: time::DateCache,
     syslog: time::DateCache,
     iso: time::DateCache,
 }
@@ -168,7 +169,7 @@ fn server_line<'a>(b: &'a [u8], cx: &mut Cx<'_>) -> Option<Head<'a>> {
     match *b.first()? {
         b'0'..=b'9' => nginx::time_cached(b, &mut cx.dates.nginx)
             .and_then(|(t, rest)| nginx::head_after_time(rest, Some(t))),
-        b'[' => apache::head(b).or_else(|| php_fpm::head(b)),
+        b'[' => apache::head_cached(b, &mut cx.dates.apache).or_else(|| php_fpm::head(b)),
         b'A' => apache::bare(b),
         _ => None,
     }
