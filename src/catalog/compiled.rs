@@ -97,15 +97,20 @@ impl Prefilter {
     }
 }
 
-/// Which of a server's rows can fit a message, told by one pass of a
-/// multi-literal search: when none of the texts the rows need occurs
-/// (most lines of a log are no failure), only the rows matched otherwise
-/// (by prefix, by message number, any) are tried; else every row is, in
-/// table order. Either way the row chosen is the one the plain walk over
-/// all rows chooses.
+/// Which of a server's rows can fit a message, told by a multi-literal
+/// search: the first row (in table order) whose text the message holds is
+/// found, and only the rows matched otherwise (by prefix, by message
+/// number, any) are tried before it; it and the rows after it are tried
+/// as they come. When no text occurs (most lines of a log are no failure)
+/// that is the rows matched otherwise alone. Either way the row chosen is
+/// the one the plain walk over all rows chooses: the rows skipped need a
+/// text the message does not hold.
 pub struct RowFilter {
     /// The texts of the rows that need one.
     texts: Option<Prefilter>,
+    /// The row of each text, in table order (a text's pattern id is its
+    /// index here).
+    text_rows: Vec<usize>,
     /// Rows tried whatever the message, in table order.
     always: Vec<usize>,
 }
@@ -114,17 +119,20 @@ impl RowFilter {
     /// The filter of `rows`.
     pub fn new(rows: &[Compiled]) -> RowFilter {
         let mut texts = Vec::new();
+        let mut text_rows = Vec::new();
         let mut always = Vec::new();
         for (i, c) in rows.iter().enumerate() {
             match c.sig.matcher {
                 Match::Contains(t) | Match::PrefixContains(_, t) | Match::AhContains(_, t) => {
-                    texts.push(t)
+                    texts.push(t);
+                    text_rows.push(i);
                 }
                 Match::Prefix(_) | Match::Ah(_) | Match::Any => always.push(i),
             }
         }
         RowFilter {
             texts: (!texts.is_empty()).then(|| Prefilter::new(&texts)),
+            text_rows,
             always,
         }
     }
@@ -136,12 +144,41 @@ impl RowFilter {
         rows: &'r [Compiled],
         message: &[u8],
     ) -> impl Iterator<Item = &'r Compiled> + 'r {
-        let (all, some) = if self.texts.as_ref().is_some_and(|t| t.is_match(message)) {
-            (Some(rows.iter()), None)
-        } else {
-            (None, Some(self.always.iter().filter_map(|&i| rows.get(i))))
-        };
-        all.into_iter().flatten().chain(some.into_iter().flatten())
+        let first = self.first_text_row(message).unwrap_or(usize::MAX);
+        self.always
+            .iter()
+            .take_while(move |&&i| i < first)
+            .filter_map(|&i| rows.get(i))
+            .chain(rows.get(first..).unwrap_or_default())
+    }
+
+    /// The first row whose text `message` holds; with the automaton, the
+    /// first row that needs a text when any of them occurs.
+    #[inline]
+    fn first_text_row(&self, message: &[u8]) -> Option<usize> {
+        match self.texts.as_ref()? {
+            // Leftmost-first: at each place where a text starts, the first
+            // (in table order) of those starting there. Searching again
+            // from each next place visits every place a text starts, so
+            // the least id seen is the least of all texts present.
+            Prefilter::Packed(p) => {
+                let mut first = usize::MAX;
+                let mut at = 0;
+                while let Some(m) = p.find_in(message, aho_corasick::Span::from(at..message.len()))
+                {
+                    first = first.min(m.pattern().as_usize());
+                    if first == 0 {
+                        break;
+                    }
+                    at = m.start() + 1;
+                }
+                self.text_rows.get(first).copied()
+            }
+            Prefilter::Automaton(a) => a
+                .is_match(message)
+                .then(|| self.text_rows.first().copied())
+                .flatten(),
+        }
     }
 }
 

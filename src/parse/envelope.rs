@@ -264,12 +264,13 @@ fn bsd_syslog<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
 /// space.
 fn host_tag<'a>(after: &'a [u8], t: LocalTime, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let after = after.strip_prefix(b" ")?;
-    let sp = memchr::memchr(b' ', after)?;
+    // Host and tag are short: inline searches, not calls.
+    let sp = crate::bytes::find_byte(b' ', after)?;
     if sp == 0 {
         return None;
     }
     let tag_and_msg = &after[sp + 1..];
-    let colon = memchr::memchr(b':', &tag_and_msg[..tag_and_msg.len().min(64)])?;
+    let colon = crate::bytes::find_byte(b':', &tag_and_msg[..tag_and_msg.len().min(64)])?;
     if colon == 0 || tag_and_msg[..colon].contains(&b' ') {
         return None;
     }

@@ -161,6 +161,14 @@ fn parse_head_other<'a>(
     scratch: &'a mut Scratch,
 ) -> Option<Head<'a>> {
     let plain = match first {
+        // php-fpm's `[20-Nov-2026 ...`: no Apache stamp (ctime, ISO or
+        // CLF) has a dash third and a letter fourth, so Apache is not
+        // asked.
+        b'[' if line.get(3) == Some(&b'-') && line.get(4).is_some_and(u8::is_ascii_alphabetic) => {
+            php_fpm::head_cached(line, &mut state.php_fpm_dates)
+                .or_else(|| php_fpm_slowlog::head(line))
+                .or_else(|| kernel::head(line, state.boot))
+        }
         b'[' => apache::head_cached(line, &mut state.apache_dates)
             .or_else(|| php_fpm::head_cached(line, &mut state.php_fpm_dates))
             .or_else(|| php_fpm_slowlog::head(line))
