@@ -3,7 +3,7 @@
 //! (`kernel:port <n>`), a full conntrack table or the file-max limit
 //! (the whole machine: no upstream).
 
-use super::compiled::{Classified, Compiled, RowFilter, between, built, finish};
+use super::compiled::{Classified, Compiled, CompiledCause, RowFilter, between, built, finish};
 use crate::parse::Head;
 
 /// The kernel rows.
@@ -27,14 +27,13 @@ impl Kernel {
         scratch: &'a mut Vec<u8>,
     ) -> Option<Classified<'a>> {
         let m = head.body;
-        for c in self.filter.rows(&self.rows, m) {
-            if !c.matches(m, None) {
-                continue;
-            }
-            let upstream = subject(m).map(|(what, s)| built(scratch, &[b"kernel:", what, s]));
-            return finish(c, None, upstream, None, None);
+        let c = self.filter.first_fit(&self.rows, m, None)?;
+        // Not a failure: nothing to read from the message.
+        if matches!(c.cause, CompiledCause::Ignore) {
+            return None;
         }
-        None
+        let upstream = subject(m).map(|(what, s)| built(scratch, &[b"kernel:", what, s]));
+        finish(c, None, upstream, None, None)
     }
 }
 

@@ -2,7 +2,7 @@
 //! pm.max_children`, a child's crash) and its slowlog's entries, the pool
 //! as the upstream.
 
-use super::compiled::{Classified, Compiled, RowFilter, between, built, finish};
+use super::compiled::{Classified, Compiled, CompiledCause, RowFilter, between, built, finish};
 use crate::parse::Head;
 use crate::parse::php_fpm::Body;
 
@@ -30,14 +30,13 @@ impl PhpFpm {
             return None;
         }
         let body = Body::parse(head.body);
-        for c in self.filter.rows(&self.rows, body.message) {
-            if !c.matches(body.message, None) {
-                continue;
-            }
-            let upstream = body.pool.map(|p| built(scratch, &[b"php-fpm:", p]));
-            let route = between(body.message, b"(request: \"", b"\")");
-            return finish(c, None, upstream, route, None);
+        let c = self.filter.first_fit(&self.rows, body.message, None)?;
+        // Not a failure: nothing to read from the message.
+        if matches!(c.cause, CompiledCause::Ignore) {
+            return None;
         }
-        None
+        let upstream = body.pool.map(|p| built(scratch, &[b"php-fpm:", p]));
+        let route = between(body.message, b"(request: \"", b"\")");
+        finish(c, None, upstream, route, None)
     }
 }
