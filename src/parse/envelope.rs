@@ -60,15 +60,20 @@ struct Cx<'c> {
 pub fn unwrap<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head<'a>, bool)> {
     let Scratch { buf, dates } = scratch;
     let cx = &mut Cx { year, dates };
-    if memchr::memchr(b'\n', line).is_some() {
+    let first = *line.first()?;
+    // Only a container's record (a CRI stamp or a JSON object first) is
+    // read otherwise when joined over several physical lines: other lines
+    // need not be searched for a newline.
+    let container = first.is_ascii_digit() || first == b'{';
+    if container && memchr::memchr(b'\n', line).is_some() {
         // A record joined over several physical lines.
         return pieces(line, cx, buf).map(|h| (h, false));
     }
-    if line.first() == Some(&b'{') {
+    if first == b'{' {
         let (head, partial) = json(line, cx, buf)?;
         return Some((head, partial));
     }
-    if let Some((piece, time)) = cri(line, cx) {
+    if container && let Some((piece, time)) = cri(line, cx) {
         let head = inner(piece.text, Some(time), cx, 0)?;
         return Some((head, piece.partial));
     }

@@ -59,15 +59,16 @@ pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
 /// [`is_level`] accepts of the text before the first colon.
 #[inline]
 fn level_before_colon(b: &[u8]) -> Option<&[u8]> {
-    let level: &[u8] = match b.first()? {
-        b'N' => b"NOTICE",
-        b'W' => b"WARNING",
-        b'E' => b"ERROR",
-        b'D' => b"DEBUG",
-        b'A' => b"ALERT",
+    // Each a comparison of known length: no call.
+    let n = match b.first()? {
+        b'N' if b.starts_with(b"NOTICE:") => 6,
+        b'W' if b.starts_with(b"WARNING:") => 7,
+        b'E' if b.starts_with(b"ERROR:") => 5,
+        b'D' if b.starts_with(b"DEBUG:") => 5,
+        b'A' if b.starts_with(b"ALERT:") => 5,
         _ => return None,
     };
-    (b.starts_with(level) && b.get(level.len()) == Some(&b':')).then(|| &b[..level.len()])
+    Some(&b[..n])
 }
 
 fn is_level(l: &[u8]) -> bool {
