@@ -59,6 +59,17 @@ impl Compiled {
             Match::Any => true,
         }
     }
+
+    /// [`Compiled::matches`] for a message known to hold the row's text.
+    #[inline]
+    fn fits_besides_text(&self, message: &[u8], ah: Option<u32>) -> bool {
+        match self.sig.matcher {
+            Match::Contains(_) => true,
+            Match::PrefixContains(p, _) => message.starts_with(p.as_bytes()),
+            Match::AhContains(n, _) => ah == Some(n),
+            _ => self.matches(message, ah),
+        }
+    }
 }
 
 /// A multi-literal search: the vectorized packed searcher where the target
@@ -97,15 +108,20 @@ impl Prefilter {
     }
 }
 
-/// Which of a server's rows can fit a message, told by one pass of a
-/// multi-literal search: when none of the texts the rows need occurs
-/// (most lines of a log are no failure), only the rows matched otherwise
-/// (by prefix, by message number, any) are tried; else every row is, in
-/// table order. Either way the row chosen is the one the plain walk over
-/// all rows chooses.
+/// Which of a server's rows can fit a message, told by a multi-literal
+/// search: the first row (in table order) whose text the message holds is
+/// found, and only the rows matched otherwise (by prefix, by message
+/// number, any) are tried before it; it (its text known to be there) and
+/// the rows after it are tried as they come. When no text occurs (most lines of a log are no failure)
+/// that is the rows matched otherwise alone. Either way the row chosen is
+/// the one the plain walk over all rows chooses: the rows skipped need a
+/// text the message does not hold.
 pub struct RowFilter {
     /// The texts of the rows that need one.
     texts: Option<Prefilter>,
+    /// The row of each text, in table order (a text's pattern id is its
+    /// index here).
+    text_rows: Vec<usize>,
     /// Rows tried whatever the message, in table order.
     always: Vec<usize>,
 }
@@ -114,34 +130,107 @@ impl RowFilter {
     /// The filter of `rows`.
     pub fn new(rows: &[Compiled]) -> RowFilter {
         let mut texts = Vec::new();
+        let mut text_rows = Vec::new();
         let mut always = Vec::new();
         for (i, c) in rows.iter().enumerate() {
             match c.sig.matcher {
                 Match::Contains(t) | Match::PrefixContains(_, t) | Match::AhContains(_, t) => {
-                    texts.push(t)
+                    texts.push(t);
+                    text_rows.push(i);
                 }
                 Match::Prefix(_) | Match::Ah(_) | Match::Any => always.push(i),
             }
         }
         RowFilter {
             texts: (!texts.is_empty()).then(|| Prefilter::new(&texts)),
+            text_rows,
             always,
         }
     }
 
-    /// The rows that can fit `message`, in table order.
+    /// [`RowFilter::new`] with the automaton where Teddy would do, to test
+    /// the fallback.
+    #[cfg(test)]
+    pub fn new_with_automaton(rows: &[Compiled]) -> RowFilter {
+        let mut f = RowFilter::new(rows);
+        let texts: Vec<&str> = f
+            .text_rows
+            .iter()
+            .filter_map(|&i| match rows[i].sig.matcher {
+                Match::Contains(t) | Match::PrefixContains(_, t) | Match::AhContains(_, t) => {
+                    Some(t)
+                }
+                _ => None,
+            })
+            .collect();
+        if !texts.is_empty() {
+            f.texts = Some(Prefilter::Automaton(
+                aho_corasick::AhoCorasick::new(&texts).unwrap_or_else(|e| panic!("{e}")),
+            ));
+        }
+        f
+    }
+
+    /// The first row (in table order) that fits `message` and `ah`: the
+    /// one the plain walk over all rows gives, without searching again for
+    /// the text the filter found.
     #[inline]
-    pub fn rows<'r>(
-        &'r self,
+    pub fn first_fit<'r>(
+        &self,
         rows: &'r [Compiled],
         message: &[u8],
-    ) -> impl Iterator<Item = &'r Compiled> + 'r {
-        let (all, some) = if self.texts.as_ref().is_some_and(|t| t.is_match(message)) {
-            (Some(rows.iter()), None)
+        ah: Option<u32>,
+    ) -> Option<&'r Compiled> {
+        let first = self.first_text_row(message);
+        let before = first.map_or(usize::MAX, |(i, _)| i);
+        for &i in self.always.iter().take_while(|&&i| i < before) {
+            if let Some(c) = rows.get(i)
+                && c.matches(message, ah)
+            {
+                return Some(c);
+            }
+        }
+        let (i, held) = first?;
+        let c = rows.get(i)?;
+        let fits = if held {
+            c.fits_besides_text(message, ah)
         } else {
-            (None, Some(self.always.iter().filter_map(|&i| rows.get(i))))
+            c.matches(message, ah)
         };
-        all.into_iter().flatten().chain(some.into_iter().flatten())
+        if fits {
+            return Some(c);
+        }
+        rows.get(i + 1..)?.iter().find(|c| c.matches(message, ah))
+    }
+
+    /// The first row whose text `message` holds, and `true`; with the
+    /// automaton, the first row that needs a text when any of them occurs,
+    /// and `false` (its own text is not known to be there).
+    #[inline]
+    fn first_text_row(&self, message: &[u8]) -> Option<(usize, bool)> {
+        match self.texts.as_ref()? {
+            // Leftmost-first: at each place where a text starts, the first
+            // (in table order) of those starting there. Searching again
+            // from each next place visits every place a text starts, so
+            // the least id seen is the least of all texts present.
+            Prefilter::Packed(p) => {
+                let mut first = usize::MAX;
+                let mut at = 0;
+                while let Some(m) = p.find_in(message, aho_corasick::Span::from(at..message.len()))
+                {
+                    first = first.min(m.pattern().as_usize());
+                    if first == 0 {
+                        break;
+                    }
+                    at = m.start() + 1;
+                }
+                self.text_rows.get(first).map(|&i| (i, true))
+            }
+            Prefilter::Automaton(a) => a
+                .is_match(message)
+                .then(|| self.text_rows.first().map(|&i| (i, false)))
+                .flatten(),
+        }
     }
 }
 

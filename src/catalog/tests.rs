@@ -776,6 +776,7 @@ fn row_filter_picks_the_plain_row() {
     };
     for rows in by_server.values() {
         let filter = RowFilter::new(rows);
+        let automaton = RowFilter::new_with_automaton(rows);
         let mut all = messages.clone();
         for a in rows {
             all.push(text(a).into_bytes());
@@ -796,11 +797,12 @@ fn row_filter_picks_the_plain_row() {
         for m in &all {
             for ah in [None, Some(1114), Some(1102)] {
                 let plain = rows.iter().position(|c| c.matches(m, ah));
-                let filtered = filter
-                    .rows(rows, m)
-                    .find(|c| c.matches(m, ah))
-                    .map(|c| rows.iter().position(|r| std::ptr::eq(r, c)).unwrap());
-                assert_eq!(filtered, plain, "{:?}", String::from_utf8_lossy(m));
+                for f in [&filter, &automaton] {
+                    let fit = f
+                        .first_fit(rows, m, ah)
+                        .map(|c| rows.iter().position(|r| std::ptr::eq(r, c)).unwrap());
+                    assert_eq!(fit, plain, "{:?}", String::from_utf8_lossy(m));
+                }
             }
         }
     }

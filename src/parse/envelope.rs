@@ -61,15 +61,20 @@ struct Cx<'c> {
 pub fn unwrap<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head<'a>, bool)> {
     let Scratch { buf, dates } = scratch;
     let cx = &mut Cx { year, dates };
-    if memchr::memchr(b'\n', line).is_some() {
+    let first = *line.first()?;
+    // Only a container's record (a CRI stamp or a JSON object first) is
+    // read otherwise when joined over several physical lines: other lines
+    // need not be searched for a newline.
+    let container = first.is_ascii_digit() || first == b'{';
+    if container && memchr::memchr(b'\n', line).is_some() {
         // A record joined over several physical lines.
         return pieces(line, cx, buf).map(|h| (h, false));
     }
-    if line.first() == Some(&b'{') {
+    if first == b'{' {
         let (head, partial) = json(line, cx, buf)?;
         return Some((head, partial));
     }
-    if let Some((piece, time)) = cri(line, cx) {
+    if container && let Some((piece, time)) = cri(line, cx) {
         let head = inner(piece.text, Some(time), cx, 0)?;
         return Some((head, piece.partial));
     }
@@ -265,12 +270,13 @@ fn bsd_syslog<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
 /// space.
 fn host_tag<'a>(after: &'a [u8], t: LocalTime, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let after = after.strip_prefix(b" ")?;
-    let sp = memchr::memchr(b' ', after)?;
+    // Host and tag are short: inline searches, not calls.
+    let sp = crate::bytes::find_byte(b' ', after)?;
     if sp == 0 {
         return None;
     }
     let tag_and_msg = &after[sp + 1..];
-    let colon = memchr::memchr(b':', &tag_and_msg[..tag_and_msg.len().min(64)])?;
+    let colon = crate::bytes::find_byte(b':', &tag_and_msg[..tag_and_msg.len().min(64)])?;
     if colon == 0 || tag_and_msg[..colon].contains(&b' ') {
         return None;
     }

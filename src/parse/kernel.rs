@@ -45,7 +45,7 @@ pub fn head(line: &[u8], boot: Option<i64>) -> Option<Head<'_>> {
 #[inline]
 pub fn in_envelope(msg: &[u8]) -> Head<'_> {
     if let Some(b) = msg.strip_prefix(b"[")
-        && let Some(close) = memchr::memchr(b']', &b[..b.len().min(32)])
+        && let Some(close) = crate::bytes::find_byte(b']', &b[..b.len().min(32)])
         && uptime(&b[..close]).is_some()
     {
         let rest = &b[close + 1..];
@@ -55,19 +55,20 @@ pub fn in_envelope(msg: &[u8]) -> Head<'_> {
 }
 
 /// The whole seconds of `   12345.678901` (spaces, digits, a dot, digits).
+#[inline]
 pub fn uptime(b: &[u8]) -> Option<i64> {
     let b = b.trim_ascii_start();
-    let dot = memchr::memchr(b'.', b)?;
-    let (whole, frac) = (&b[..dot], &b[dot + 1..]);
-    if whole.is_empty()
-        || whole.len() > 12
-        || frac.is_empty()
-        || !whole.iter().chain(frac).all(u8::is_ascii_digit)
-    {
+    // The digits run up to the dot (a short run: no search call).
+    let dot = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if dot == 0 || dot > 12 || b.get(dot) != Some(&b'.') {
+        return None;
+    }
+    let frac = &b[dot + 1..];
+    if frac.is_empty() || !frac.iter().all(u8::is_ascii_digit) {
         return None;
     }
     Some(
-        whole
+        b[..dot]
             .iter()
             .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0')),
     )
@@ -157,5 +158,51 @@ mod tests {
         let line = format!("[14730.412355] {msg}");
         let h = parse_head(line.as_bytes(), &mut ParseState::new(2026), &mut scratch).unwrap();
         assert_eq!((h.server, h.time), (Server::Kernel, None));
+    }
+
+    /// The uptime read digit by digit is the one the plain reading (the
+    /// first dot, digits on both sides) gives.
+    #[test]
+    fn uptime_matches_the_plain_reading() {
+        let plain = |b: &[u8]| {
+            let b = b.trim_ascii_start();
+            let dot = memchr::memchr(b'.', b)?;
+            let (whole, frac) = (&b[..dot], &b[dot + 1..]);
+            if whole.is_empty()
+                || whole.len() > 12
+                || frac.is_empty()
+                || !whole.iter().chain(frac).all(u8::is_ascii_digit)
+            {
+                return None;
+            }
+            Some(
+                whole
+                    .iter()
+                    .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0')),
+            )
+        };
+        for b in [
+            "12345.678901",
+            "    5.000001",
+            "0.0",
+            "12.",
+            ".5",
+            "1.2.3",
+            "999999999999.1",
+            "1000000000000.1",
+            " \t 7.25",
+            "7 .25",
+            "7. 25",
+            "x1.5",
+            "1.5x",
+            "",
+            " ",
+            "12",
+            "00012.000",
+            "Wed Dec  2 16:05:30 2026",
+            "123456789012.999999",
+        ] {
+            assert_eq!(uptime(b.as_bytes()), plain(b.as_bytes()), "{b}");
+        }
     }
 }

@@ -160,7 +160,22 @@ fn parse_head_other<'a>(
     state: &mut ParseState,
     scratch: &'a mut Scratch,
 ) -> Option<Head<'a>> {
+    // php-fpm's `[20-Nov-2026 ...`: no Apache stamp (ctime, ISO or CLF)
+    // has a dash third and a letter fourth, so Apache is not asked; the
+    // head is returned as built.
+    let php_fpm_stamp = first == b'['
+        && line.get(3) == Some(&b'-')
+        && line.get(4).is_some_and(u8::is_ascii_alphabetic);
+    if php_fpm_stamp && let Some(head) = php_fpm::head_cached(line, &mut state.php_fpm_dates) {
+        if let Some(t) = head.time {
+            state.saw(t);
+        }
+        return Some(head);
+    }
     let plain = match first {
+        b'[' if php_fpm_stamp => {
+            php_fpm_slowlog::head(line).or_else(|| kernel::head(line, state.boot))
+        }
         b'[' => apache::head_cached(line, &mut state.apache_dates)
             .or_else(|| php_fpm::head_cached(line, &mut state.php_fpm_dates))
             .or_else(|| php_fpm_slowlog::head(line))

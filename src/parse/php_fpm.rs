@@ -18,14 +18,16 @@ pub fn head(line: &[u8]) -> Option<Head<'_>> {
 pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
     let b = line.strip_prefix(b"[")?;
     if let Some(t) = time::php_fpm_cached(b, dates) {
-        let close = memchr::memchr(b']', &b[..b.len().min(32)])?;
+        // The bracket closes right after the 20 bytes of the time, or
+        // after its microseconds.
+        let close = if b.get(20) == Some(&b']') {
+            20
+        } else {
+            memchr::memchr(b']', &b[..b.len().min(32)])?
+        };
         let rest = b[close + 1..].strip_prefix(b" ")?;
-        let colon = memchr::memchr(b':', &rest[..rest.len().min(10)])?;
-        let level = &rest[..colon];
-        if !is_level(level) {
-            return None;
-        }
-        let body = &rest[colon + 1..];
+        let level = level_before_colon(rest)?;
+        let body = &rest[level.len() + 1..];
         return Some(make(
             Some(t),
             level,
@@ -51,6 +53,22 @@ pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
     }
     let body = b[colon + 1..].strip_prefix(b" ")?;
     Some(make(None, level, body))
+}
+
+/// The level `b` starts with, when a colon follows it: what
+/// [`is_level`] accepts of the text before the first colon.
+#[inline]
+fn level_before_colon(b: &[u8]) -> Option<&[u8]> {
+    // Each a comparison of known length: no call.
+    let n = match b.first()? {
+        b'N' if b.starts_with(b"NOTICE:") => 6,
+        b'W' if b.starts_with(b"WARNING:") => 7,
+        b'E' if b.starts_with(b"ERROR:") => 5,
+        b'D' if b.starts_with(b"DEBUG:") => 5,
+        b'A' if b.starts_with(b"ALERT:") => 5,
+        _ => return None,
+    };
+    Some(&b[..n])
 }
 
 fn is_level(l: &[u8]) -> bool {
@@ -122,6 +140,41 @@ mod tests {
         let h = head(b"[WARNING] [pool www] child 7 exited on signal 11 (SIGSEGV) after 1.000000 seconds from start").unwrap();
         assert_eq!(h.time, None);
         assert!(head(b"[20-Nov-2026 10:23:45] Warning: x").is_none());
+        assert!(head(b"[20-Nov-2026 10:23:45] WARNING x: y").is_none());
         assert!(head(b"[error] 1#1: x").is_none());
+    }
+
+    /// The level read in place is the one the plain search for the first
+    /// colon and the level check give.
+    #[test]
+    fn level_before_colon_matches_the_plain_check() {
+        fn plain(rest: &[u8]) -> Option<&[u8]> {
+            let colon = memchr::memchr(b':', &rest[..rest.len().min(10)])?;
+            is_level(&rest[..colon]).then(|| &rest[..colon])
+        }
+        for l in [
+            "NOTICE: x",
+            "WARNING: x",
+            "ERROR: x",
+            "DEBUG: x",
+            "ALERT: x",
+            "NOTICE:",
+            "NOTICE",
+            "NOTICEx: x",
+            "NOTIC: x",
+            "WARNING : x",
+            "Warning: x",
+            "ALERTS: x",
+            "E: x",
+            "",
+            ": x",
+            "WARNINGWARNING: x",
+            "D:E:B",
+            "DEBUG:: x",
+            "N",
+            "ERROR:",
+        ] {
+            assert_eq!(level_before_colon(l.as_bytes()), plain(l.as_bytes()), "{l}");
+        }
     }
 }

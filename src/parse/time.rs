@@ -80,6 +80,12 @@ pub struct DateCache {
     /// Apache: the month, day and time of the last stamp with its year
     /// (`Nov 21 22:21:052025`), and its time.
     apache_second: Option<([u8; 19], LocalTime)>,
+    /// php-fpm: the last whole stamp (`06-Dec-2026 10:00:01`) and its
+    /// time.
+    fpm_stamp: Option<([u8; 20], LocalTime)>,
+    /// Syslog: the last whole stamp (`Dec  6 10:00:01`), the year it was
+    /// given, and its time.
+    syslog_stamp: Option<([u8; 15], i32, LocalTime)>,
 }
 
 impl DateCache {
@@ -192,7 +198,18 @@ pub fn clf_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
 /// [`php_fpm`].
 #[inline]
 pub fn php_fpm_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
-    day_first_cached(b, b'-', b' ', php_fpm, cache)
+    // The time is that of the first 20 bytes alone.
+    let Some(stamp) = b.first_chunk::<20>() else {
+        return day_first_cached(b, b'-', b' ', php_fpm, cache);
+    };
+    if let Some((last, t)) = &cache.fpm_stamp
+        && last == stamp
+    {
+        return Some(*t);
+    }
+    let t = day_first_cached(b, b'-', b' ', php_fpm, cache)?;
+    cache.fpm_stamp = Some((*stamp, t));
+    Some(t)
 }
 
 /// A `DD<sep>Mon<sep>YYYY<before_clock>HH:MM:SS` time through the cache,
@@ -241,6 +258,23 @@ pub fn iso_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
 /// the year given; same result as [`syslog`].
 #[inline]
 pub fn syslog_cached(b: &[u8], year: i32, cache: &mut DateCache) -> Option<LocalTime> {
+    // The time is that of the first 15 bytes and the year alone.
+    let Some(stamp) = b.first_chunk::<15>() else {
+        return syslog(b, year);
+    };
+    if let Some((last, y, t)) = &cache.syslog_stamp
+        && last == stamp
+        && *y == year
+    {
+        return Some(*t);
+    }
+    let t = syslog_date_cached(b, year, cache)?;
+    cache.syslog_stamp = Some((*stamp, year, t));
+    Some(t)
+}
+
+/// [`syslog_cached`] below the whole-stamp cache.
+fn syslog_date_cached(b: &[u8], year: i32, cache: &mut DateCache) -> Option<LocalTime> {
     if b.len() >= 15 && b[3] == b' ' && b[6] == b' ' {
         let mut key = [0u8; 10];
         key[..6].copy_from_slice(&b[..6]);
@@ -561,7 +595,11 @@ mod tests {
             ("Dec  7 24:00:00", 2027),
             ("Feb 29 10:00:00", 2027),
             ("Feb 29 10:00:00", 2028),
+            ("Feb 29 10:00:00", 2027),
             ("Dec 17 10:00:00", 2026),
+            ("Dec 17 10:00:00", 2026),
+            ("Dec 17 10:00:00 x", 2026),
+            ("Dec 17 10:00:0x", 2026),
             ("Dec x7 10:00:00", 2026),
             ("Dec 7 10:00:00", 2026),
         ] {
@@ -590,6 +628,11 @@ mod tests {
             "7-Jan-2027 10:00:00",
             "07-Jan-2027T10:00:00",
             "07/Jan/2027:10:00:00",
+            "07-Jan-2027 10:00:00",
+            "07-Jan-2027 10:00:00.5",
+            "07-Jan-2027 10:00:01",
+            "07-Jan-2027 10:00:0x",
+            "07-Jan-2027 10:00:01",
         ] {
             assert_eq!(
                 php_fpm_cached(b.as_bytes(), &mut cache),
