@@ -14,7 +14,7 @@
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
 use super::format::{End, Fast, Field, Plan};
-use super::line::{AccessLine, find_byte, find_byte_within, set, starts_with};
+use super::line::{AccessLine, find_byte, set, starts_with};
 use super::upstream;
 use crate::parse::time;
 
@@ -64,7 +64,7 @@ pub fn read<'a>(
             }
             End::BracketSpaceQuote => {
                 // The time: 26 bytes as nginx and Apache write it.
-                let p = find_byte_within::<32>(b']', hay)?;
+                let p = find_byte(b']', hay)?;
                 (followed(hay, p, b" \"")?, 3)
             }
             End::Other(l) => {
