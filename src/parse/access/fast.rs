@@ -39,7 +39,7 @@ pub fn read<'a>(
     let mut status = None;
     for step in &fast.steps {
         let hay = &line[pos..];
-        let (len, skip) = match &step.end {
+        let (len, skip) = match step.end {
             End::Space => (space(hay)?, 1),
             End::Quote => (quote(hay)?, 1),
             End::QuoteSpace => {
@@ -67,7 +67,8 @@ pub fn read<'a>(
                 let p = find_byte(b']', hay)?;
                 (followed(hay, p, b" \"")?, 3)
             }
-            End::Other(l) => {
+            End::Other => {
+                let l = &step.other;
                 let p = find_byte(l[0], hay)?;
                 if !starts_with(&hay[p..], l) || matches!(l[0], b' ' | b'"') {
                     // A space or a quote the walk looks at more closely.
