@@ -37,6 +37,26 @@ fn signal(child: &Child, sig: &str) {
     assert!(ok.success());
 }
 
+/// The offset at which process `pid` reads `path`, if it has it open.
+fn reading_offset(pid: u32, path: &std::path::Path) -> Option<u64> {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    for fd in fds.flatten() {
+        if std::fs::read_link(fd.path()).ok().as_deref() != Some(path) {
+            continue;
+        }
+        let info = std::fs::read_to_string(format!(
+            "/proc/{pid}/fdinfo/{}",
+            fd.file_name().to_string_lossy()
+        ))
+        .ok()?;
+        return info
+            .lines()
+            .find_map(|l| l.strip_prefix("pos:"))
+            .and_then(|v| v.trim().parse().ok());
+    }
+    None
+}
+
 const REFUSED: &str = "2026/11/20 10:00:01 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: \"GET / HTTP/1.1\", upstream: \"http://10.0.0.1:80/\", host: \"h\"\n";
 
 /// `analyze DIR` hung on a FIFO, and on `error.log ->
@@ -120,7 +140,14 @@ fn a_file_truncated_while_analyze_is_stopped_still_gives_a_report() {
         let _ = so.read_to_string(&mut s);
         s
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // Until the run has begun to read the file (its offset in
+    // /proc/PID/fdinfo), whatever the build's speed.
+    let started = Instant::now();
+    while reading_offset(child.id(), &p).is_none_or(|pos| pos == 0)
+        && started.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     // A PHP-like writer: open, append a line, close, while the file is read.
     let mut slowest = Duration::ZERO;
     for _ in 0..50 {

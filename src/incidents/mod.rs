@@ -607,14 +607,16 @@ fn incident(
         return None;
     }
     claimed.extend(cells.iter().map(|(i, c)| (*i, c.key.upstream)));
-    // Peak: the busiest window (the earliest of equals).
+    // Peak: the busiest window (the earliest of equals). The cells are
+    // summed per window in one pass: a pass over every cell per window
+    // grows with the square of a long incident.
+    let mut per_window: BTreeMap<usize, u64> = BTreeMap::new();
+    for (i, c) in &cells {
+        *per_window.entry(*i).or_default() += c.count;
+    }
     let mut peak = (0i64, 0u64);
     for &i in idx {
-        let n: u64 = cells
-            .iter()
-            .filter(|(j, _)| *j == i)
-            .map(|(_, c)| c.count)
-            .sum();
+        let n = per_window.get(&i).copied().unwrap_or(0);
         if n > peak.1 {
             peak = (windows[i].0, n);
         }

@@ -34,6 +34,8 @@ use crate::keys::{Key, Keys, NO_KEY};
 const APACHE_JOIN_SECS: i64 = 2;
 /// Seconds within which nginx lines of one request are its retries.
 const RETRY_SECS: i64 = 600;
+/// Text buffers of emitted Apache failures kept for reuse.
+const SPARE_TEXTS: usize = 64;
 /// Most Apache threads with a failure being assembled.
 pub const MAX_PENDING: usize = 4096;
 /// nginx requests remembered for retry detection (slots of a direct-mapped
@@ -159,6 +161,8 @@ pub struct Correlator {
     /// `proxy_worker_crash`, looked up once.
     worker_crash: Option<CauseId>,
     seq: u64,
+    /// Text buffers of emitted Apache failures, reused.
+    spare_texts: Vec<Vec<u8>>,
 }
 
 impl Default for Correlator {
@@ -170,6 +174,7 @@ impl Default for Correlator {
             workers: Vec::new(),
             worker_crash: CauseId::from_id("proxy_worker_crash"),
             seq: 0,
+            spare_texts: Vec::new(),
         }
     }
 }
@@ -353,42 +358,59 @@ impl Correlator {
             _ => true,
         };
 
-        match self.apache.remove(&key) {
-            Some(Slot::Pending(mut p)) if near(p.last, time) => {
-                let second_failure = role == Role::Lead
-                    && p.has_lead
-                    && strong
-                    && p.strong
-                    && ev.cause == Some(p.failure.cause);
-                if second_failure {
-                    // A second failure of the same kind: the first one had
-                    // no request-level line.
-                    emit(&p.failure, &p.text);
-                    self.start_apache(key, ev, at, text, keys, seq, emit);
+        // A line joining the thread's failure, or the one just emitted, is
+        // taken in place: no slot moved out of the table and back.
+        let mut second_failure = false;
+        if let Some(slot) = self.apache.get_mut(&key) {
+            match slot {
+                Slot::Pending(p) if near(p.last, time) => {
+                    second_failure = role == Role::Lead
+                        && p.has_lead
+                        && strong
+                        && p.strong
+                        && ev.cause == Some(p.failure.cause);
+                    if !second_failure {
+                        merge(p, ev, at, keys);
+                        if role == Role::Final {
+                            let done = std::mem::replace(slot, Slot::Closed { time, seq });
+                            if let Slot::Pending(p) = done {
+                                emit(&p.failure, &p.text);
+                                self.spare(p.text);
+                            }
+                        }
+                        self.bound_pending(emit);
+                        return;
+                    }
+                }
+                Slot::Closed { time: closed, .. }
+                    if near(*closed, time) && (role == Role::Attach || !strong) =>
+                {
+                    // Part of the failure just emitted (AH01097 after
+                    // AH00898): nothing more to count.
+                    *slot = Slot::Closed { time: *closed, seq };
+                    self.bound_pending(emit);
                     return;
                 }
-                merge(&mut p, ev, at, keys);
-                if role == Role::Final {
-                    emit(&p.failure, &p.text);
-                    self.apache.insert(key, Slot::Closed { time, seq });
-                } else {
-                    self.apache.insert(key, Slot::Pending(p));
-                }
+                _ => {}
             }
-            Some(Slot::Pending(p)) => {
-                emit(&p.failure, &p.text);
-                self.start_apache(key, ev, at, text, keys, seq, emit);
-            }
-            Some(Slot::Closed { time: closed, .. })
-                if near(closed, time) && (role == Role::Attach || !strong) =>
-            {
-                // Part of the failure just emitted (AH01097 after AH00898):
-                // nothing more to count.
-                self.apache.insert(key, Slot::Closed { time: closed, seq });
-            }
-            _ => self.start_apache(key, ev, at, text, keys, seq, emit),
         }
-        self.bound_pending(emit);
+        if let Some(Slot::Pending(p)) = self.apache.remove(&key) {
+            // A second failure of the same kind (the first one had no
+            // request-level line), or a line too late to join it.
+            emit(&p.failure, &p.text);
+            self.spare(p.text);
+        }
+        self.start_apache(key, ev, at, text, keys, seq, emit);
+        if !second_failure {
+            self.bound_pending(emit);
+        }
+    }
+
+    /// Keeps the text buffer of an emitted failure for the next one.
+    fn spare(&mut self, text: Vec<u8>) {
+        if self.spare_texts.len() < SPARE_TEXTS {
+            self.spare_texts.push(text);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -417,7 +439,12 @@ impl Correlator {
                 key,
                 Slot::Pending(Pending {
                     failure: f,
-                    text: text.to_vec(),
+                    text: {
+                        let mut buf = self.spare_texts.pop().unwrap_or_default();
+                        buf.clear();
+                        buf.extend_from_slice(text);
+                        buf
+                    },
                     strong: ev.strong,
                     has_lead: ev.role == Role::Lead,
                     last: ev.time,

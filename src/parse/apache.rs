@@ -9,15 +9,6 @@
 //! in any order. Apache escapes control characters itself, so a record is
 //! always one line.
 
-use nom::{
-    IResult, Parser,
-    branch::alt,
-    bytes::complete::{tag, take_till, take_while1},
-    character::complete::{char, digit1},
-    combinator::{map_res, opt, recognize},
-    sequence::{delimited, preceded, terminated},
-};
-
 use std::sync::LazyLock;
 
 use super::head::Head;
@@ -34,6 +25,51 @@ pub fn head(line: &[u8]) -> Option<Head<'_>> {
 /// [`head`] with the date of the previous line remembered.
 #[inline]
 pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
+    if let Some(h) = head_24(line, dates) {
+        return Some(h);
+    }
+    head_any(line, dates)
+}
+
+/// [`head_cached`] for 2.4's default stamp, `[Fri Nov 21 22:21:05.520509
+/// 2025] `, read at fixed offsets, its second remembered; `None` where the
+/// line has another stamp (or one that does not read), which
+/// [`head_any`] then reads. Same result as [`head_any`] where it gives one.
+#[inline]
+fn head_24<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
+    let (prefix, rest) = line.split_first_chunk::<34>()?;
+    let stamp: &[u8; 31] = prefix[1..32].try_into().ok()?;
+    if prefix[0] != b'['
+        || prefix[32] != b']'
+        || prefix[33] != b' '
+        || stamp[3] != b' '
+        || stamp[7] != b' '
+        || stamp[10] != b' '
+        || stamp[13] != b':'
+        || stamp[16] != b':'
+        || stamp[19] != b'.'
+        || stamp[26] != b' '
+        // The only bytes no parse below checks: a `]` there would end the
+        // stamp early.
+        || stamp[..3].contains(&b']')
+    {
+        return None;
+    }
+    let mut micros = 0;
+    for &d in &stamp[20..26] {
+        let d = d.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        micros = micros * 10 + u32::from(d);
+    }
+    let t = time::apache_ctime_micros_cached(stamp, dates)?;
+    after_time(rest, Some(t)).map(|(h, _)| Head { micros, ..h })
+}
+
+/// [`head_cached`] for every stamp Apache can be set to write.
+#[inline(never)]
+fn head_any<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
     let b = line.strip_prefix(b"[")?;
     let close = memchr::memchr(b']', &b[..b.len().min(48)])?;
     let stamp = &b[..close];
@@ -56,7 +92,7 @@ pub fn head_without_time(b: &[u8]) -> Option<Head<'_>> {
 /// A message Apache writes to its error log before the log is set up,
 /// with no prefix at all: `AH00558: apache2: Could not reliably ...`.
 pub fn bare(line: &[u8]) -> Option<Head<'_>> {
-    ah_tag(line).ok()?;
+    ah_tag(line)?;
     Some(Head::bare(Server::Apache, line))
 }
 
@@ -68,8 +104,8 @@ pub fn bare(line: &[u8]) -> Option<Head<'_>> {
 pub fn bare_startup(line: &[u8]) -> Option<Head<'_>> {
     match line.first()? {
         b'(' => {
-            let (rest, _) = status(line).ok()?;
-            ah_tag(rest).ok()?;
+            let (rest, _) = status(line)?;
+            ah_tag(rest)?;
         }
         _ => {
             if !line.starts_with(NO_LISTENERS) {
@@ -103,12 +139,13 @@ enum Layout {
     Apache22,
 }
 
+#[inline]
 fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<(Head<'_>, Layout)> {
     let b = b.strip_prefix(b"[")?;
-    let close = memchr::memchr(b']', &b[..b.len().min(40)])?;
+    let (close, colon) = bracket_end(b)?;
     let inner = &b[..close];
     // `proxy_fcgi:error`: the module is before the last colon.
-    let (layout, module, level) = match inner.iter().rposition(|&c| c == b':') {
+    let (layout, module, level) = match colon {
         Some(c) => (Layout::Apache24, &inner[..c], &inner[c + 1..]),
         None => (Layout::Apache22, &b""[..], inner),
     };
@@ -155,6 +192,69 @@ fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<(Head<'_>, Layout)> {
         body: rest,
     };
     Some((head, layout))
+}
+
+/// The bytes of `w` equal to `c`, as their high bits (exact: no carries
+/// between bytes).
+#[inline]
+fn equal(w: u64, c: u8) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let x = w ^ (u64::from(c) * 0x0101_0101_0101_0101);
+    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
+}
+
+/// The first `]` or space in `b`: eight bytes a step.
+#[inline]
+fn bracket_or_space(b: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(word) = b.get(at..).and_then(|w| w.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*word);
+        let hits = equal(w, b']') | equal(w, b' ');
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    b[at..]
+        .iter()
+        .position(|&c| c == b']' || c == b' ')
+        .map(|i| at + i)
+}
+
+/// The end of the `module:level]` bracket in the first 40 bytes of `b`
+/// and the last colon before it: eight bytes a step.
+#[inline]
+fn bracket_end(b: &[u8]) -> Option<(usize, Option<usize>)> {
+    let window = &b[..b.len().min(40)];
+    let mut colon = None;
+    let mut at = 0;
+    while let Some(word) = window.get(at..).and_then(|w| w.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*word);
+        let close = equal(w, b']');
+        // Colons up to the close only.
+        let below = if close == 0 {
+            u64::MAX
+        } else {
+            (close & close.wrapping_neg()).wrapping_sub(1)
+        };
+        let colons = equal(w, b':') & below;
+        if colons != 0 {
+            colon = Some(at + (63 - colons.leading_zeros() as usize) / 8);
+        }
+        if close != 0 {
+            return Some((at + close.trailing_zeros() as usize / 8, colon));
+        }
+        at += 8;
+    }
+    for (i, &c) in window.iter().enumerate().skip(at) {
+        if c == b']' {
+            return Some((i, colon));
+        }
+        if c == b':' {
+            colon = Some(i);
+        }
+    }
+    None
 }
 
 /// The hash a request log id is compared by (error and access logs
@@ -222,7 +322,16 @@ pub struct Body<'a> {
 
 impl<'a> Body<'a> {
     /// Splits the body (the line after the `[pid ...]` bracket).
+    #[inline]
     pub fn parse(body: &'a [u8]) -> Body<'a> {
+        Body::parse_parts(body).with_referer()
+    }
+
+    /// [`Body::parse`] up to the message: the message is the whole rest
+    /// of the line (a referer still on it); [`Body::with_referer`] takes it
+    /// off. Lets a classifier that needs no message skip the search for it.
+    #[inline]
+    pub fn parse_parts(body: &'a [u8]) -> Body<'a> {
         let mut out = Body::default();
         let mut rest = body;
         // Optional parts in either order, at most once each; the first
@@ -230,42 +339,50 @@ impl<'a> Body<'a> {
         for _ in 0..3 {
             match rest.first() {
                 Some(b'(') if out.status.is_none() => match status(rest) {
-                    Ok((r, s)) => {
+                    Some((r, s)) => {
                         out.status = Some(s);
                         rest = r;
                     }
-                    Err(_) => break,
+                    None => break,
                 },
                 Some(b'[') if out.peer.is_none() => match peer(rest) {
-                    Ok((r, p)) => {
+                    Some((r, p)) => {
                         out.peer = Some(p);
                         rest = r;
                     }
-                    Err(_) => break,
+                    None => break,
                 },
                 Some(c) if c.is_ascii_alphanumeric() && !rest.starts_with(b"AH") => {
                     match source_location(rest) {
-                        Ok((r, _)) => rest = r,
-                        Err(_) => break,
+                        Some(r) => rest = r,
+                        None => break,
                     }
                 }
                 _ => break,
             }
         }
-        if let Ok((r, ah)) = ah_tag(rest) {
+        if let Some((r, ah)) = ah_tag(rest) {
             out.ah = Some(ah);
             rest = r;
         }
+        out.message = rest;
+        out
+    }
+
+    /// Takes the `, referer: ...` Apache appends off the message of
+    /// [`Body::parse_parts`].
+    #[inline]
+    pub fn with_referer(mut self) -> Body<'a> {
+        let rest = self.message;
         // Most lines have no referer: one vectorized forward search says so
         // before a search for the last one.
         if let Some(first) = REFERER.find(rest)
             && let Some(i) = crate::bytes::rfind(&rest[first..], b", referer: ").map(|i| first + i)
         {
-            out.referer = Some(&rest[i + 11..]);
-            rest = &rest[..i];
+            self.referer = Some(&rest[i + 11..]);
+            self.message = &rest[..i];
         }
-        out.message = rest;
-        out
+        self
     }
 }
 
@@ -273,78 +390,380 @@ impl<'a> Body<'a> {
 static REFERER: LazyLock<memchr::memmem::Finder<'static>> =
     LazyLock::new(|| memchr::memmem::Finder::new(b", referer: "));
 
-type Res<'a, T> = IResult<&'a [u8], T>;
+/// The digits at the start of `b` (at least one) as an `i64`, negative
+/// after a `-` when `signed`; `None` past `i64`'s range, as `str::parse`.
+#[inline]
+fn number(b: &[u8], signed: bool) -> Option<(i64, usize)> {
+    let neg = signed && b.first() == Some(&b'-');
+    let start = usize::from(neg);
+    let digits = b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &d in &b[start..start + digits] {
+        let d = i64::from(d - b'0');
+        v = v.checked_mul(10)?;
+        v = if neg {
+            v.checked_sub(d)?
+        } else {
+            v.checked_add(d)?
+        };
+    }
+    Some((v, start + digits))
+}
 
 /// `(111)Connection refused: ` / `(EAI 2)...: ` / `(OS 10061)...: `.
-fn status(i: &[u8]) -> Res<'_, Status> {
-    let number = || {
-        map_res(digit1, |d: &[u8]| {
-            std::str::from_utf8(d).unwrap_or("x").parse::<i64>()
-        })
+#[inline]
+fn status(i: &[u8]) -> Option<(&[u8], Status)> {
+    let i = i.strip_prefix(b"(")?;
+    let (s, len) = if let Some(d) = i.strip_prefix(b"EAI ")
+        && let Some((n, len)) = number(d, true)
+    {
+        (Status::Eai(n), 4 + len)
+    } else if let Some(d) = i.strip_prefix(b"OS ")
+        && let Some((n, len)) = number(d, false)
+    {
+        (Status::Code(n), 3 + len)
+    } else {
+        let (n, len) = number(i, true)?;
+        (Status::Code(n), len)
     };
-    let code = alt((
-        preceded(tag(&b"EAI "[..]), recognize((opt(char('-')), digit1))).map_res(|d: &[u8]| {
-            std::str::from_utf8(d)
-                .unwrap_or("x")
-                .parse::<i64>()
-                .map(Status::Eai)
-        }),
-        preceded(tag(&b"OS "[..]), number()).map(Status::Code),
-        recognize((opt(char('-')), digit1)).map_res(|d: &[u8]| {
-            std::str::from_utf8(d)
-                .unwrap_or("x")
-                .parse::<i64>()
-                .map(Status::Code)
-        }),
-    ));
-    let (i, s) = delimited(char('('), code, char(')')).parse(i)?;
+    let i = i[len..].strip_prefix(b")")?;
     // The OS text up to ": " (bounded, it is a short strerror).
-    let end = crate::bytes::find(&i[..i.len().min(160)], b": ")
-        .ok_or_else(|| nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)))?;
-    Ok((&i[end + 2..], s))
+    let end = crate::bytes::find(&i[..i.len().min(160)], b": ")?;
+    Some((&i[end + 2..], s))
 }
 
 /// `[client 1.2.3.4:5678] ` or `[remote 1.2.3.4:80] `.
-fn peer(i: &[u8]) -> Res<'_, Peer<'_>> {
-    let (i, kind) =
-        preceded(char('['), alt((tag(&b"client "[..]), tag(&b"remote "[..])))).parse(i)?;
-    let (i, addr) = terminated(take_till(|c| c == b']' || c == b' '), char(']')).parse(i)?;
-    let (i, _) = opt(char(' ')).parse(i)?;
-    Ok((
-        i,
-        Peer {
-            remote: kind == b"remote ",
-            addr,
-        },
+#[inline]
+fn peer(i: &[u8]) -> Option<(&[u8], Peer<'_>)> {
+    let i = i.strip_prefix(b"[")?;
+    let remote = if i.starts_with(b"client ") {
+        false
+    } else if i.starts_with(b"remote ") {
+        true
+    } else {
+        return None;
+    };
+    let i = &i[7..];
+    let end = bracket_or_space(i)?;
+    if i[end] != b']' {
+        return None;
+    }
+    let (addr, after) = (&i[..end], &i[end + 1..]);
+    Some((
+        after.strip_prefix(b" ").unwrap_or(after),
+        Peer { remote, addr },
     ))
 }
 
 /// `mod_proxy.c(1234): ` (debug and trace levels).
-fn source_location(i: &[u8]) -> Res<'_, ()> {
-    let (i, _) = (
-        take_while1(|c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-'),
-        delimited(char('('), digit1, char(')')),
-        tag(&b": "[..]),
-    )
-        .parse(i)?;
-    Ok((i, ()))
+#[inline]
+fn source_location(i: &[u8]) -> Option<&[u8]> {
+    let name = i
+        .iter()
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-')
+        .count();
+    if name == 0 {
+        return None;
+    }
+    let i = i[name..].strip_prefix(b"(")?;
+    let digits = i.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    i[digits..].strip_prefix(b")")?.strip_prefix(b": ")
 }
 
 /// `AH01102: `.
-fn ah_tag(i: &[u8]) -> Res<'_, u32> {
-    let (i, d) = delimited(
-        tag(&b"AH"[..]),
-        take_while1(|c: u8| c.is_ascii_digit()),
-        tag(&b": "[..]),
-    )
-    .parse(i)?;
-    let n = leading_number(d).map(|(n, _)| n).unwrap_or(0);
-    Ok((i, u32::try_from(n).unwrap_or(0)))
+#[inline]
+fn ah_tag(i: &[u8]) -> Option<(&[u8], u32)> {
+    let d = i.strip_prefix(b"AH")?;
+    // The usual five digits at once.
+    if let Some((n, len)) = leading_number(d)
+        && let Some(rest) = d[len..].strip_prefix(b": ")
+    {
+        return Some((rest, u32::try_from(n).unwrap_or(0)));
+    }
+    let len = d.iter().take_while(|c| c.is_ascii_digit()).count();
+    if len == 0 {
+        return None;
+    }
+    let rest = d[len..].strip_prefix(b": ")?;
+    let n = leading_number(&d[..len]).map(|(n, _)| n).unwrap_or(0);
+    Some((rest, u32::try_from(n).unwrap_or(0)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The readers as they were before the fast paths, to hold them to.
+    mod plain {
+        use super::super::*;
+        use nom::{
+            IResult, Parser,
+            branch::alt,
+            bytes::complete::{tag, take_till, take_while1},
+            character::complete::{char, digit1},
+            combinator::{map_res, opt, recognize},
+            sequence::{delimited, preceded, terminated},
+        };
+
+        type Res<'a, T> = IResult<&'a [u8], T>;
+
+        /// The bracket's end by `memchr`, its last colon by a search back.
+        pub fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<(Head<'_>, Layout)> {
+            let b = b.strip_prefix(b"[")?;
+            let close = memchr::memchr(b']', &b[..b.len().min(40)])?;
+            let inner = &b[..close];
+            let (layout, module, level) = match inner.iter().rposition(|&c| c == b':') {
+                Some(c) => (Layout::Apache24, &inner[..c], &inner[c + 1..]),
+                None => (Layout::Apache22, &b""[..], inner),
+            };
+            if level.is_empty()
+                || !level
+                    .iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            {
+                return None;
+            }
+            let mut rest = &b[close + 1..];
+            rest = rest.strip_prefix(b" ").unwrap_or(rest);
+            let (mut pid, mut tid) = (None, None);
+            if let Some(p) = rest.strip_prefix(b"[pid ") {
+                let (n, len) = leading_number(p)?;
+                pid = u32::try_from(n).ok();
+                let mut p = &p[len..];
+                if let Some(t) = p.strip_prefix(b":tid ") {
+                    let (n, len) = leading_number(t)?;
+                    tid = Some(n);
+                    p = &t[len..];
+                }
+                p = p.strip_prefix(b"]")?;
+                rest = p.strip_prefix(b" ").unwrap_or(p);
+            }
+            let mut log_id = None;
+            while let Some((kind, id, after)) = log_id_bracket(rest) {
+                if kind != b'C' {
+                    log_id = Some(log_id_hash(id));
+                }
+                rest = after;
+            }
+            let head = Head {
+                server: Server::Apache,
+                micros: crate::event::NO_MICROS,
+                time,
+                level,
+                module,
+                pid,
+                tid,
+                cid: log_id,
+                body: rest,
+            };
+            Some((head, layout))
+        }
+
+        pub fn status(i: &[u8]) -> Res<'_, Status> {
+            let number = || {
+                map_res(digit1, |d: &[u8]| {
+                    std::str::from_utf8(d).unwrap_or("x").parse::<i64>()
+                })
+            };
+            let code = alt((
+                preceded(tag(&b"EAI "[..]), recognize((opt(char('-')), digit1))).map_res(
+                    |d: &[u8]| {
+                        std::str::from_utf8(d)
+                            .unwrap_or("x")
+                            .parse::<i64>()
+                            .map(Status::Eai)
+                    },
+                ),
+                preceded(tag(&b"OS "[..]), number()).map(Status::Code),
+                recognize((opt(char('-')), digit1)).map_res(|d: &[u8]| {
+                    std::str::from_utf8(d)
+                        .unwrap_or("x")
+                        .parse::<i64>()
+                        .map(Status::Code)
+                }),
+            ));
+            let (i, s) = delimited(char('('), code, char(')')).parse(i)?;
+            let end = crate::bytes::find(&i[..i.len().min(160)], b": ").ok_or_else(|| {
+                nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag))
+            })?;
+            Ok((&i[end + 2..], s))
+        }
+
+        pub fn peer(i: &[u8]) -> Res<'_, Peer<'_>> {
+            let (i, kind) =
+                preceded(char('['), alt((tag(&b"client "[..]), tag(&b"remote "[..])))).parse(i)?;
+            let (i, addr) =
+                terminated(take_till(|c| c == b']' || c == b' '), char(']')).parse(i)?;
+            let (i, _) = opt(char(' ')).parse(i)?;
+            Ok((
+                i,
+                Peer {
+                    remote: kind == b"remote ",
+                    addr,
+                },
+            ))
+        }
+
+        pub fn source_location(i: &[u8]) -> Res<'_, ()> {
+            let (i, _) = (
+                take_while1(|c: u8| {
+                    c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-'
+                }),
+                delimited(char('('), digit1, char(')')),
+                tag(&b": "[..]),
+            )
+                .parse(i)?;
+            Ok((i, ()))
+        }
+
+        pub fn ah_tag(i: &[u8]) -> Res<'_, u32> {
+            let (i, d) = delimited(
+                tag(&b"AH"[..]),
+                take_while1(|c: u8| c.is_ascii_digit()),
+                tag(&b": "[..]),
+            )
+            .parse(i)?;
+            let n = leading_number(d).map(|(n, _)| n).unwrap_or(0);
+            Ok((i, u32::try_from(n).unwrap_or(0)))
+        }
+    }
+
+    /// Every Apache line of the fixtures, then each of them cut short and
+    /// with one byte changed at each of its first places.
+    fn corpus() -> Vec<Vec<u8>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        for dir in ["apache", "faults", "logid", "startup"] {
+            let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            for f in files {
+                let text = std::fs::read(&f).unwrap();
+                lines.extend(
+                    text.split(|&c| c == b'\n')
+                        .filter(|l| {
+                            l.starts_with(b"[") || l.starts_with(b"AH") || l.starts_with(b"(")
+                        })
+                        .map(<[u8]>::to_vec),
+                );
+            }
+        }
+        lines.sort();
+        lines.dedup();
+        assert!(lines.len() > 100, "{}", lines.len());
+        let mut out = lines.clone();
+        for l in lines.iter().step_by(3) {
+            for at in 0..l.len().min(150) {
+                out.push(l[..at].to_vec());
+                for b in [
+                    b']', b' ', b':', b'0', b'9', b'x', b'[', b'-', b'(', b')', b'A',
+                ] {
+                    let mut m = l.clone();
+                    m[at] = b;
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fast_readers_read_as_the_plain_ones() {
+        let (mut fixed, mut bodies) = (0, 0);
+        let mut dates = time::DateCache::default();
+        let mut any_dates = time::DateCache::default();
+        for line in corpus() {
+            let fast = head_24(&line, &mut dates);
+            let any = head_any(&line, &mut any_dates);
+            if fast.is_some() {
+                fixed += 1;
+                assert_eq!(fast, any, "{}", String::from_utf8_lossy(&line));
+            }
+            assert_eq!(
+                head_cached(&line, &mut time::DateCache::default()),
+                any,
+                "{}",
+                String::from_utf8_lossy(&line)
+            );
+            // After the stamp, and each optional part of a body.
+            for at in 0..line.len().min(80) {
+                let b = &line[at..];
+                assert_eq!(
+                    after_time(b, None),
+                    plain::after_time(b, None),
+                    "{}",
+                    String::from_utf8_lossy(b)
+                );
+                assert_eq!(status(b), plain::status(b).ok());
+                assert_eq!(peer(b), plain::peer(b).ok());
+                assert_eq!(
+                    source_location(b),
+                    plain::source_location(b).ok().map(|(r, ())| r)
+                );
+                assert_eq!(ah_tag(b), plain::ah_tag(b).ok());
+            }
+            if let Some(h) = any {
+                bodies += 1;
+                let b = Body::parse(h.body);
+                let parts = Body::parse_parts(h.body);
+                assert_eq!(parts.clone().with_referer(), b);
+                assert_eq!(
+                    (parts.status, parts.peer, parts.ah),
+                    (b.status, b.peer, b.ah)
+                );
+            }
+        }
+        assert!(fixed > 1000 && bodies > 1000, "{fixed} {bodies}");
+    }
+
+    #[test]
+    fn bracket_ends() {
+        let plain = |b: &[u8]| {
+            let close = memchr::memchr(b']', &b[..b.len().min(40)])?;
+            Some((close, b[..close].iter().rposition(|&c| c == b':')))
+        };
+        let text = b"proxy_http:error:x]:]::a:b:c:d:e:f:g:h:i:j:k:l:m:n:o]";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                let b = &text[start..end];
+                assert_eq!(bracket_end(b), plain(b), "{}", String::from_utf8_lossy(b));
+            }
+        }
+        let mut long = [b'a'; 48];
+        for close in 0..48 {
+            for colon in 0..48 {
+                long.fill(b'a');
+                long[colon] = b':';
+                long[close] = b']';
+                assert_eq!(bracket_end(&long), plain(&long), "{close} {colon}");
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_in_statuses() {
+        assert_eq!(number(b"-9223372036854775808)", true), Some((i64::MIN, 20)));
+        assert_eq!(number(b"9223372036854775808)", true), None);
+        assert_eq!(number(b"-5", false), None);
+        assert_eq!(
+            status(b"(EAI -2)Temporary failure: x"),
+            Some((&b"x"[..], Status::Eai(-2)))
+        );
+        assert_eq!(
+            status(b"(OS 10061)No connection could be made: x").map(|s| s.1),
+            Some(Status::Code(10061))
+        );
+        assert_eq!(status(b"(OS -1)x: y"), None);
+        assert_eq!(status(b"(99999999999999999999)x: y"), None);
+    }
 
     #[test]
     fn request_log_id_of_an_error_log_format_with_l() {

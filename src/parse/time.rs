@@ -77,6 +77,9 @@ pub struct DateCache {
     /// Common Log Format: the last whole stamp (`06/Dec/2026:10:00:01
     /// +0000`) and its time.
     clf_stamp: Option<([u8; 26], LocalTime)>,
+    /// Apache: the month, day and time of the last stamp with its year
+    /// (`Nov 21 22:21:052025`), and its time.
+    apache_second: Option<([u8; 19], LocalTime)>,
 }
 
 impl DateCache {
@@ -136,6 +139,30 @@ pub fn apache_ctime_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime>
         return Some(t);
     }
     apache_ctime(b)
+}
+
+/// [`apache_ctime_cached`] of Apache 2.4's stamp with microseconds
+/// (`Fri Nov 21 22:21:05.520509 2025`, 31 bytes), whose second is
+/// remembered as well: a busy server writes many lines a second, which
+/// differ only in the microseconds (and the day name, which no path reads).
+/// Same result as [`apache_ctime_cached`] and [`apache_ctime`].
+#[inline]
+pub fn apache_ctime_micros_cached(b: &[u8; 31], cache: &mut DateCache) -> Option<LocalTime> {
+    let mut key = [0u8; 19];
+    key[..15].copy_from_slice(&b[4..19]);
+    key[15..].copy_from_slice(&b[27..31]);
+    if let Some((last, t)) = &cache.apache_second
+        && *last == key
+        && b[3] == b' '
+        && b[7] == b' '
+        && b[10] == b' '
+        && b[26] == b' '
+    {
+        return Some(*t);
+    }
+    let t = apache_ctime_cached(b, cache)?;
+    cache.apache_second = Some((key, t));
+    Some(t)
 }
 
 /// Common Log Format time through a [`DateCache`] keyed by day, month
