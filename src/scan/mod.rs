@@ -28,7 +28,7 @@ use crate::event::{
 };
 use crate::input::lines::{self, MAX_LINE};
 use crate::keys::{KeySource, KeyTable, Keys, NO_KEY};
-use crate::parse::access::{AccessFormats, AccessLine, Detector, Plan, upstream::Attempts};
+use crate::parse::access::{AccessFormats, AccessLine, Detector, Plan, upstream};
 use crate::parse::{self, Head, ParseState, Scratch};
 
 /// Unparseable lines at the start of a chunk (possibly the continuation of
@@ -619,7 +619,7 @@ impl<'c> Scanner<'c> {
             }
         }
         let mut upstream = NO_KEY;
-        if let Some(addr) = parse::access::upstream::last(a.upstream_addr)
+        if let Some(addr) = upstream::last(a.upstream_addr)
             && !addr.is_empty()
             && addr != b"-"
         {
@@ -647,17 +647,15 @@ impl<'c> Scanner<'c> {
                 });
             list[slot as usize].count += 1;
         }
-        let attempts = Attempts::read(
-            a.upstream_status,
-            a.upstream_addr,
-            a.upstream_response_time,
-            a.upstream_header_time,
-        );
+        // What every line needs of the upstream variables is how many
+        // attempts failed; the last attempt's times only for the lines
+        // timed or kept.
+        let failed_attempts = upstream::failed(a.upstream_status);
         let request = request_hash(a.request);
-        if let Some(ms) = attempts.last_response_ms.or(a.duration_ms)
-            && route != NO_KEY
+        if route != NO_KEY
             // The hash's low bit is always set: the sample takes high bits.
             && (a.status >= 500 || (request >> 32).is_multiple_of(TIMING_SAMPLE))
+            && let Some(ms) = upstream::last_response_ms(a.upstream_response_time).or(a.duration_ms)
         {
             out.timings.push(Timing {
                 route,
@@ -665,15 +663,15 @@ impl<'c> Scanner<'c> {
                 failed: a.status >= 500,
             });
         }
-        if a.status < 500 && attempts.failed == 0 {
+        if a.status < 500 && failed_attempts == 0 {
             return;
         }
         out.requests.push(ClientRequest {
             time,
             status: a.status,
             duration_ms: a.duration_ms,
-            failed_attempts: attempts.failed,
-            answered_by_upstream: attempts.last_had_header,
+            failed_attempts,
+            answered_by_upstream: upstream::last_had_header(a.upstream_header_time),
             time_is_start: a.dialect == Some(parse::access::Dialect::Apache)
                 && a.duration_ms.is_none(),
             connection: a.connection,

@@ -14,7 +14,7 @@
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
 use super::format::{End, Fast, Field, Plan};
-use super::line::{AccessLine, find_byte, find_byte_within, set, starts_with};
+use super::line::{AccessLine, find_byte, set, starts_with};
 use super::upstream;
 use crate::parse::time;
 
@@ -39,7 +39,7 @@ pub fn read<'a>(
     let mut status = None;
     for step in &fast.steps {
         let hay = &line[pos..];
-        let (len, skip) = match &step.end {
+        let (len, skip) = match step.end {
             End::Space => (space(hay)?, 1),
             End::Quote => (quote(hay)?, 1),
             End::QuoteSpace => {
@@ -64,10 +64,11 @@ pub fn read<'a>(
             }
             End::BracketSpaceQuote => {
                 // The time: 26 bytes as nginx and Apache write it.
-                let p = find_byte_within::<32>(b']', hay)?;
+                let p = find_byte(b']', hay)?;
                 (followed(hay, p, b" \"")?, 3)
             }
-            End::Other(l) => {
+            End::Other => {
+                let l = &step.other;
                 let p = find_byte(l[0], hay)?;
                 if !starts_with(&hay[p..], l) || matches!(l[0], b' ' | b'"') {
                     // A space or a quote the walk looks at more closely.

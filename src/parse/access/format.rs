@@ -85,7 +85,7 @@ pub struct Plan {
 }
 
 /// How a field ends: the literal after it, by kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum End {
     /// ` `.
     Space,
@@ -103,8 +103,9 @@ pub(super) enum End {
     BracketSpaceQuote,
     /// ` - ` (the client, then `$remote_user`'s dash).
     SpaceDashSpace,
-    /// Any other literal.
-    Other(Vec<u8>),
+    /// Any other literal (kept in [`Step::other`], so that the kind is a
+    /// plain byte to dispatch on).
+    Other,
     /// The field runs to the end of the line.
     Line,
 }
@@ -120,7 +121,7 @@ impl End {
             b" [" => End::SpaceBracket,
             b"] \"" => End::BracketSpaceQuote,
             b" - " => End::SpaceDashSpace,
-            other => End::Other(other.to_vec()),
+            _ => End::Other,
         }
     }
 }
@@ -130,6 +131,8 @@ impl End {
 pub(super) struct Step {
     pub(super) field: Field,
     pub(super) end: End,
+    /// The literal, for [`End::Other`] (empty otherwise).
+    pub(super) other: Vec<u8>,
 }
 
 /// A plan compiled for [`super::fast::read`].
@@ -152,11 +155,18 @@ impl Fast {
             i = 1;
         }
         while let Some(Item::Field(f)) = items.get(i) {
-            let end = match items.get(i + 1) {
-                Some(Item::Literal(l)) => End::of(l),
-                _ => End::Line,
+            let (end, other) = match items.get(i + 1) {
+                Some(Item::Literal(l)) => match End::of(l) {
+                    End::Other => (End::Other, l.clone()),
+                    end => (end, Vec::new()),
+                },
+                _ => (End::Line, Vec::new()),
             };
-            steps.push(Step { field: *f, end });
+            steps.push(Step {
+                field: *f,
+                end,
+                other,
+            });
             i += 2;
         }
         Fast { lead, steps }

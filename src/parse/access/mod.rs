@@ -280,10 +280,10 @@ mod tests {
 
     #[test]
     fn find_byte_is_memchr() {
-        // Every length up to past the inline words, the byte at every
-        // place, absent, and repeated.
+        // Every length up to past the inline blocks, around the hand-over
+        // to `memchr`, the byte at every place, absent, and repeated.
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        for len in 0..70 {
+        for len in (0..70).chain(250..262) {
             for round in 0..40 {
                 let hay: Vec<u8> = (0..len)
                     .map(|_| {

@@ -95,54 +95,35 @@ pub fn millis(v: &[u8]) -> Option<u64> {
     Some(ms)
 }
 
-/// What the attempts of one request came to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Attempts {
-    /// Attempts logged (values of `$upstream_status`, else of
-    /// `$upstream_addr`).
-    pub count: u32,
-    /// Of them, those that failed: a 5xx status, or no status at all where
-    /// statuses are logged.
-    pub failed: u32,
-    /// The last attempt's status.
-    pub last_status: Option<u16>,
-    /// The last attempt got a response header from the upstream
-    /// (`$upstream_header_time` has a value): a 5xx status with it is the
-    /// application's own answer, not the proxy's.
-    pub last_had_header: Option<bool>,
-    /// The last attempt's `$upstream_response_time`, in milliseconds.
-    pub last_response_ms: Option<u64>,
+/// How many attempts failed, from `$upstream_status`: a 5xx status, or
+/// no status at all where statuses are logged (what every access line
+/// needs; the values below only the lines timed or kept).
+#[inline]
+pub fn failed(statuses: &[u8]) -> u32 {
+    if single(statuses) {
+        return u32::from(status(statuses).is_none_or(|s| s >= 500));
+    }
+    values(statuses)
+        .filter(|v| status(v).is_none_or(|s| s >= 500))
+        .count() as u32
 }
 
-impl Attempts {
-    /// Reads the attempts from the variables' raw values (empty when the
-    /// format does not log one).
-    pub fn read(statuses: &[u8], addrs: &[u8], response: &[u8], header: &[u8]) -> Attempts {
-        let mut a = Attempts::default();
-        if single(statuses) {
-            // One attempt, the common case: no iterator.
-            let s = status(statuses);
-            a.count = 1;
-            a.failed = u32::from(s.is_none_or(|s| s >= 500));
-            a.last_status = s;
-        } else if !statuses.is_empty() && statuses != b"-" {
-            for v in values(statuses) {
-                let s = status(v);
-                a.count += 1;
-                if s.is_none_or(|s| s >= 500) {
-                    a.failed += 1;
-                }
-                a.last_status = s;
-            }
-        } else {
-            a.count = values(addrs).count() as u32;
-        }
-        if !header.is_empty() {
-            a.last_had_header = last(header).map(|v| millis(v).is_some());
-        }
-        a.last_response_ms = last(response).and_then(millis);
-        a
+/// Whether the last attempt got a response header from the upstream
+/// (`$upstream_header_time` has a value): a 5xx status with it is the
+/// application's own answer, not the proxy's. `None` when the format does
+/// not log it.
+#[inline]
+pub fn last_had_header(header: &[u8]) -> Option<bool> {
+    if header.is_empty() {
+        return None;
     }
+    last(header).map(|v| millis(v).is_some())
+}
+
+/// The last attempt's `$upstream_response_time`, in milliseconds.
+#[inline]
+pub fn last_response_ms(response: &[u8]) -> Option<u64> {
+    last(response).and_then(millis)
 }
 
 /// Whether `v` is one value, neither empty nor `-`, with no separator
@@ -192,6 +173,51 @@ pub fn last(v: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the attempts of one request came to, read at once: the plain
+    /// reading that the values read one by one are held to.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct Attempts {
+        /// Attempts logged (values of `$upstream_status`, else of
+        /// `$upstream_addr`).
+        pub count: u32,
+        /// Of them, those that failed: a 5xx status, or no status at all where
+        /// statuses are logged.
+        pub failed: u32,
+        /// The last attempt's status.
+        pub last_status: Option<u16>,
+        /// The last attempt got a response header from the upstream
+        /// (`$upstream_header_time` has a value): a 5xx status with it is the
+        /// application's own answer, not the proxy's.
+        pub last_had_header: Option<bool>,
+        /// The last attempt's `$upstream_response_time`, in milliseconds.
+        pub last_response_ms: Option<u64>,
+    }
+
+    impl Attempts {
+        /// Reads the attempts from the variables' raw values (empty when the
+        /// format does not log one), every value through [`values`].
+        pub fn read(statuses: &[u8], addrs: &[u8], response: &[u8], header: &[u8]) -> Attempts {
+            let mut a = Attempts::default();
+            if !statuses.is_empty() && statuses != b"-" {
+                for v in values(statuses) {
+                    let s = status(v);
+                    a.count += 1;
+                    if s.is_none_or(|s| s >= 500) {
+                        a.failed += 1;
+                    }
+                    a.last_status = s;
+                }
+            } else {
+                a.count = values(addrs).count() as u32;
+            }
+            if !header.is_empty() {
+                a.last_had_header = values(header).last().map(|v| millis(v).is_some());
+            }
+            a.last_response_ms = values(response).last().and_then(millis);
+            a
+        }
+    }
 
     fn all(v: &str) -> Vec<&str> {
         values(v.as_bytes())
@@ -262,5 +288,38 @@ mod tests {
         let d = Attempts::read(b"504 : 502", b"", b"60.002 : 0.000", b"- : -");
         assert_eq!((d.count, d.failed, d.last_status), (2, 2, Some(502)));
         assert_eq!(d.last_had_header, Some(false));
+    }
+
+    /// The values read one by one are those of [`Attempts::read`].
+    #[test]
+    fn values_alone_are_those_of_the_attempts() {
+        let fields = [
+            "",
+            "-",
+            "502",
+            "200",
+            "502, 200",
+            "504 : 502",
+            "-, -",
+            "abc",
+            "0.004",
+            "-, 0.009",
+            "0.000, 0.010 : -",
+            "60.002 : 0.000",
+            " ",
+            "5 02",
+            "502,",
+        ];
+        for s in fields {
+            for r in fields {
+                for h in fields {
+                    let a =
+                        Attempts::read(s.as_bytes(), b"10.0.0.1:80", r.as_bytes(), h.as_bytes());
+                    assert_eq!(failed(s.as_bytes()), a.failed, "{s:?}");
+                    assert_eq!(last_had_header(h.as_bytes()), a.last_had_header, "{h:?}");
+                    assert_eq!(last_response_ms(r.as_bytes()), a.last_response_ms, "{r:?}");
+                }
+            }
+        }
     }
 }
