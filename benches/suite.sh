@@ -11,6 +11,8 @@
 #   nginx noisy, gzip -1           against zcat of the same file
 #   nginx in syslog / docker / cri envelopes (genlog --wrap)
 #   Apache 2.4, php-fpm, kernel    genlog --format apache|php-fpm|kernel
+#                                  (php-fpm also --profile quiet: a calm
+#                                  pool's children started and exited)
 #   access, custom / combined      genlog --format access (the custom
 #                                  format with the upstream variables, given
 #                                  with --access-format; and the same lines
@@ -129,6 +131,10 @@ done
 for fmt in apache php-fpm kernel; do
   f=$(data "$fmt" $mid --format "$fmt")
   row "$fmt" "$f" "rg -c upstream $f"
+  if [ "$fmt" = php-fpm ]; then
+    f=$(data php-fpm-quiet $mid --format php-fpm --profile quiet)
+    row "php-fpm quiet" "$f" "rg -c upstream $f"
+  fi
 done
 asize=1G
 [ "$QUICK" = 1 ] && asize=$mid
