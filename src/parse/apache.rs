@@ -143,6 +143,19 @@ enum Layout {
 fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<(Head<'_>, Layout)> {
     let b = b.strip_prefix(b"[")?;
     let (close, colon) = bracket_end(b)?;
+    after_bracket(b, close, colon, time)
+}
+
+/// The head after the time, given where the module and level bracket
+/// closes (`close`, in `b`, which starts inside the bracket) and where its
+/// last colon is.
+#[inline(always)]
+fn after_bracket(
+    b: &[u8],
+    close: usize,
+    colon: Option<usize>,
+    time: Option<LocalTime>,
+) -> Option<(Head<'_>, Layout)> {
     let inner = &b[..close];
     // `proxy_fcgi:error`: the module is before the last colon.
     let (layout, module, level) = match colon {
@@ -517,52 +530,8 @@ mod tests {
         pub fn after_time(b: &[u8], time: Option<LocalTime>) -> Option<(Head<'_>, Layout)> {
             let b = b.strip_prefix(b"[")?;
             let close = memchr::memchr(b']', &b[..b.len().min(40)])?;
-            let inner = &b[..close];
-            let (layout, module, level) = match inner.iter().rposition(|&c| c == b':') {
-                Some(c) => (Layout::Apache24, &inner[..c], &inner[c + 1..]),
-                None => (Layout::Apache22, &b""[..], inner),
-            };
-            if level.is_empty()
-                || !level
-                    .iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            {
-                return None;
-            }
-            let mut rest = &b[close + 1..];
-            rest = rest.strip_prefix(b" ").unwrap_or(rest);
-            let (mut pid, mut tid) = (None, None);
-            if let Some(p) = rest.strip_prefix(b"[pid ") {
-                let (n, len) = leading_number(p)?;
-                pid = u32::try_from(n).ok();
-                let mut p = &p[len..];
-                if let Some(t) = p.strip_prefix(b":tid ") {
-                    let (n, len) = leading_number(t)?;
-                    tid = Some(n);
-                    p = &t[len..];
-                }
-                p = p.strip_prefix(b"]")?;
-                rest = p.strip_prefix(b" ").unwrap_or(p);
-            }
-            let mut log_id = None;
-            while let Some((kind, id, after)) = log_id_bracket(rest) {
-                if kind != b'C' {
-                    log_id = Some(log_id_hash(id));
-                }
-                rest = after;
-            }
-            let head = Head {
-                server: Server::Apache,
-                micros: crate::event::NO_MICROS,
-                time,
-                level,
-                module,
-                pid,
-                tid,
-                cid: log_id,
-                body: rest,
-            };
-            Some((head, layout))
+            let colon = b[..close].iter().rposition(|&c| c == b':');
+            super::super::after_bracket(b, close, colon, time)
         }
 
         pub fn status(i: &[u8]) -> Res<'_, Status> {
