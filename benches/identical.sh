@@ -33,13 +33,19 @@ OLD=$WORK/base-$rev/upcause
 NEW=target/release/upcause
 GEN=target/release/examples/genlog
 
-# Generated logs, one per generator format, and a gzip copy.
+# Generated logs, one per generator format and envelope, a calm php-fpm
+# pool, and a gzip copy.
 DATA=$WORK/data
 mkdir -p "$DATA"
-for fmt in nginx apache; do
-  f=$DATA/$fmt-$SIZE.log
-  [ -s "$f" ] || "$GEN" --format "$fmt" --size "$SIZE" --seed 3 > "$f" 2>/dev/null || rm -f "$f"
-done
+gen() { # gen NAME GENLOG-ARGS...
+  local f=$DATA/$1-$SIZE.log
+  shift
+  [ -s "$f" ] || "$GEN" "$@" --size "$SIZE" --seed 3 > "$f" 2>/dev/null || rm -f "$f"
+}
+for fmt in nginx apache php-fpm kernel access; do gen "$fmt" --format "$fmt"; done
+for wrap in syslog docker cri; do gen "nginx-$wrap" --format nginx --wrap "$wrap"; done
+gen php-fpm-quiet --format php-fpm --profile quiet
+ACCESS_FORMAT=$(printf '%q' "$("$GEN" --print-access-format)")
 [ -s "$DATA/nginx-$SIZE.log.gz" ] || gzip -1 -c "$DATA/nginx-$SIZE.log" > "$DATA/nginx-$SIZE.log.gz"
 
 mapfile -t fixtures < <(find fixtures -name '*.log' | sort)
@@ -73,6 +79,8 @@ for f in "${generated[@]}"; do
   cmds+=("%B analyze -q --format json -j1 $f")
   cmds+=("%B analyze -q --color never -w 1h $f")
 done
+cmds+=("%B analyze -q --format json --access-format $ACCESS_FORMAT $DATA/access-$SIZE.log")
+cmds+=("%B analyze -q --format json -j1 --access-format $ACCESS_FORMAT $DATA/access-$SIZE.log")
 cmds+=("%B analyze -q --format json $DATA/garbage.bin $DATA/empty.log /nonexistent/error.log")
 cmds+=("%B check -q $DATA/empty.log")
 cmds+=("%B causes")
