@@ -634,12 +634,7 @@ impl CauseReport {
     /// Lines of php-fpm and the kernel: they explain failed requests and
     /// add none.
     pub fn explaining(&self) -> u64 {
-        self.servers
-            .0
-            .iter()
-            .filter(|(s, _)| !s.is_gateway())
-            .fold(0u64, |n, (_, &v)| n.saturating_add(v))
-            .min(self.count)
+        self.servers.0.behind_gateways().min(self.count)
     }
 }
 

@@ -75,11 +75,7 @@ impl CauseStats {
     /// Lines of servers behind or below the web servers (php-fpm, the
     /// kernel): they explain failed requests and add none.
     pub fn explaining(&self) -> u64 {
-        self.servers
-            .iter()
-            .filter(|(s, _)| !s.is_gateway())
-            .fold(0u64, |n, (_, &v)| n.saturating_add(v))
-            .min(self.count)
+        self.servers.behind_gateways().min(self.count)
     }
 }
 

@@ -78,6 +78,16 @@ impl<T> PerServer<T> {
     }
 }
 
+impl PerServer<u64> {
+    /// The lines of the servers behind or below the web servers (php-fpm,
+    /// the kernel), which explain failed requests and add none.
+    pub fn behind_gateways(&self) -> u64 {
+        self.iter()
+            .filter(|(s, _)| !s.is_gateway())
+            .fold(0u64, |n, (_, &v)| n.saturating_add(v))
+    }
+}
+
 impl<T> Index<Server> for PerServer<T> {
     type Output = T;
     #[inline]
