@@ -237,21 +237,30 @@ fn connection_numbers_of_another_worker_are_other_requests() {
 fn a_json_file_log_with_stdout_access_lines_reads_them_as_the_access_log() {
     let dir = fixtures();
     let wrapped = analyze(&[dir.join("envelopes/docker-json-access.log")]);
-    let plain = analyze(&[
-        dir.join("access/nginx-error.log"),
-        dir.join("access/nginx-combined.log"),
-    ]);
-    assert_eq!(wrapped["lines"]["access"], 47);
-    assert_eq!(wrapped["lines"]["unrecognized"], 0);
-    assert_eq!(wrapped["total_failures"], 22);
-    assert_eq!(causes(&wrapped), causes(&plain));
-    let (w, p) = (&wrapped["client_impact"], &plain["client_impact"]);
+    reads_as_the_two_logs(&wrapped);
+    let w = &wrapped["client_impact"];
     assert_eq!(
         w["statuses"],
         serde_json::json!({"200": 27, "502": 17, "504": 3})
     );
     assert_eq!(w["explained"], 15);
     assert_eq!(w["unexplained"], 5);
+}
+
+/// Checks that `report`, of one log holding the access fixture's error
+/// and access lines, is the report of the two logs given apart: its lines,
+/// failures, causes and client impact.
+fn reads_as_the_two_logs(report: &serde_json::Value) {
+    let dir = fixtures();
+    let plain = analyze(&[
+        dir.join("access/nginx-error.log"),
+        dir.join("access/nginx-combined.log"),
+    ]);
+    assert_eq!(report["lines"]["access"], 47);
+    assert_eq!(report["lines"]["unrecognized"], 0);
+    assert_eq!(report["total_failures"], 22);
+    assert_eq!(causes(report), causes(&plain));
+    let (got, p) = (&report["client_impact"], &plain["client_impact"]);
     for k in [
         "requests",
         "statuses",
@@ -260,7 +269,7 @@ fn a_json_file_log_with_stdout_access_lines_reads_them_as_the_access_log() {
         "unexplained",
         "join",
     ] {
-        assert_eq!(w[k], p[k], "{k}");
+        assert_eq!(got[k], p[k], "{k}");
     }
 }
 
@@ -271,24 +280,6 @@ fn a_json_file_log_with_stdout_access_lines_reads_them_as_the_access_log() {
 fn a_collectors_access_lines_are_read_as_the_access_log() {
     let dir = fixtures();
     let shipped = analyze(&[dir.join("envelopes/collector-access.jsonl")]);
-    let plain = analyze(&[
-        dir.join("access/nginx-error.log"),
-        dir.join("access/nginx-combined.log"),
-    ]);
-    assert_eq!(shipped["lines"]["access"], 47);
-    assert_eq!(shipped["lines"]["unrecognized"], 0);
-    assert_eq!(shipped["total_failures"], 22);
-    assert_eq!(causes(&shipped), causes(&plain));
-    let (s, p) = (&shipped["client_impact"], &plain["client_impact"]);
-    assert_eq!(s["explained"], 15);
-    for k in [
-        "requests",
-        "statuses",
-        "routes",
-        "explained",
-        "unexplained",
-        "join",
-    ] {
-        assert_eq!(s[k], p[k], "{k}");
-    }
+    reads_as_the_two_logs(&shipped);
+    assert_eq!(shipped["client_impact"]["explained"], 15);
 }

@@ -136,14 +136,9 @@ impl Follow {
         while let Some(v) = self.next(deadline) {
             rest.push(v);
         }
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status, rest);
-            }
-            if Instant::now() > deadline {
-                self.fail("exit after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        match common::exit_by(&mut self.child, deadline) {
+            Some(status) => (status, rest),
+            None => self.fail("exit after SIGTERM"),
         }
     }
 }

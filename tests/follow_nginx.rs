@@ -50,12 +50,8 @@ impl Stopped {
             return Some(s);
         }
         signal(self.0.id(), "TERM");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(s)) = self.0.try_wait() {
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(s) = common::exit_by(&mut self.0, Instant::now() + Duration::from_secs(10)) {
+            return Some(s);
         }
         let _ = self.0.kill();
         let _ = self.0.wait();

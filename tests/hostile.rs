@@ -143,16 +143,10 @@ fn run_with(args: &[OsString], stdin: Option<&[u8]>, timeout: Duration) -> Run {
         err.read_to_end(&mut v).map(|_| v)
     });
     let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("upcause {args:?} did not finish in {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = common::exit_by(&mut child, deadline) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("upcause {args:?} did not finish in {timeout:?}");
     };
     if let Some(f) = feeder {
         f.join().unwrap();

@@ -85,7 +85,7 @@ pub struct Piped {
 /// Starts `cmd` with stdin closed and stdout and stderr read as [`Piped`]
 /// says.
 pub fn spawn_piped(cmd: &mut Command) -> Piped {
-    use std::io::{BufRead, BufReader, Read};
+    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     let mut child = cmd
         .stdin(Stdio::null())
@@ -103,6 +103,17 @@ pub fn spawn_piped(cmd: &mut Command) -> Piped {
             }
         }
     });
+    let stderr = gather_stderr(&mut child);
+    Piped {
+        child,
+        lines,
+        stderr,
+    }
+}
+
+/// `child`'s piped stderr, gathered as it comes by a thread of its own.
+pub fn gather_stderr(child: &mut std::process::Child) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use std::io::Read;
     let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let mut err = child.stderr.take().expect("stderr piped");
     let sink = std::sync::Arc::clone(&stderr);
@@ -117,10 +128,23 @@ pub fn spawn_piped(cmd: &mut Command) -> Piped {
                 .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
-    Piped {
-        child,
-        lines,
-        stderr,
+    stderr
+}
+
+/// `child`'s exit status once it has ended, asked until `deadline`;
+/// `None` when it still runs then.
+pub fn exit_by(
+    child: &mut std::process::Child,
+    deadline: std::time::Instant,
+) -> Option<std::process::ExitStatus> {
+    loop {
+        if let Some(status) = child.try_wait().expect("child waitable") {
+            return Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 
