@@ -13,7 +13,7 @@
 //! the rare line with an escaped quote or a retried request pays.
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
-use super::format::{End, Fast, Field, Plan};
+use super::format::{End, Fast, Field};
 use super::line::{AccessLine, find_byte, set, starts_with};
 use super::upstream;
 use crate::parse::time;
@@ -21,9 +21,9 @@ use crate::parse::time;
 /// Reads `line` as [`super::read`] does with the plan `fast` was compiled
 /// from, or `None` where this reading cannot tell (the line may still fit:
 /// ask the walk).
-#[inline]
+#[cfg(test)]
 pub fn read<'a>(
-    plan: &Plan,
+    plan: &super::Plan,
     fast: &Fast,
     line: &'a [u8],
     dates: &mut time::DateCache,
@@ -32,6 +32,22 @@ pub fn read<'a>(
         dialect: Some(plan.dialect),
         ..AccessLine::default()
     };
+    fill(fast, line, dates, &mut out)?;
+    Some(out)
+}
+
+/// Reads `line` as [`super::read`] does with the plan `fast` was compiled
+/// from, into `out` (which holds the plan's dialect and nothing else yet:
+/// the caller's value is filled in place, not built here and copied out),
+/// or `None` where this reading cannot tell (the line may still fit: ask
+/// the walk; `out` may then hold some of the line's values).
+#[inline(always)]
+pub fn fill<'a>(
+    fast: &Fast,
+    line: &'a [u8],
+    dates: &mut time::DateCache,
+    out: &mut AccessLine<'a>,
+) -> Option<()> {
     let mut pos = fast.lead.len();
     if !starts_with(line, &fast.lead) {
         return None;
@@ -83,11 +99,11 @@ pub fn read<'a>(
         match step.field {
             Field::Status => status = upstream::status(value),
             Field::Other => {}
-            f => set(&mut out, f, value, dates),
+            f => set(out, f, value, dates),
         }
     }
     out.status = status.filter(|s| (100..600).contains(s))?;
-    Some(out)
+    Some(())
 }
 
 /// The first space of `hay`, where it ends a field: not after a `,` and
@@ -121,7 +137,7 @@ fn followed<const N: usize>(hay: &[u8], p: usize, rest: &[u8; N]) -> Option<usiz
 
 #[cfg(test)]
 mod tests {
-    use super::super::{builtins, walk};
+    use super::super::{Plan, builtins, walk};
     use super::*;
     use proptest::prelude::*;
 

@@ -135,7 +135,7 @@ pub(super) struct Step {
     pub(super) other: Vec<u8>,
 }
 
-/// A plan compiled for [`super::fast::read`].
+/// A plan compiled for [`super::fast::fill`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fast {
     /// The literal before the first field, if the format starts with one.

@@ -37,11 +37,18 @@ pub fn read<'a>(
     line: &'a [u8],
     dates: &mut time::DateCache,
 ) -> Option<AccessLine<'a>> {
-    fast::read(plan, &plan.fast, line, dates).or_else(|| walk(plan, line, dates))
+    let mut out = AccessLine {
+        dialect: Some(plan.dialect),
+        ..AccessLine::default()
+    };
+    if fast::fill(&plan.fast, line, dates, &mut out).is_some() {
+        return Some(out);
+    }
+    walk(plan, line, dates)
 }
 
 /// [`read`] by walking the plan item by item: the plain reading, which
-/// [`fast::read`] answers like where it answers at all.
+/// [`fast::fill`] answers like where it answers at all.
 #[inline(never)]
 pub fn walk<'a>(
     plan: &Plan,
