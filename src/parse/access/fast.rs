@@ -53,7 +53,12 @@ pub fn fill<'a>(
         return None;
     }
     let mut status = None;
-    for step in &fast.steps {
+    let mut steps = &fast.steps[..];
+    if fast.combined {
+        pos = combined(line, dates, out, &mut status)?;
+        steps = &steps[7..];
+    }
+    for step in steps {
         let hay = &line[pos..];
         let (len, skip) = match step.end {
             End::Space => (space(hay)?, 1),
@@ -104,6 +109,55 @@ pub fn fill<'a>(
     }
     out.status = status.filter(|s| (100..600).contains(s))?;
     Some(())
+}
+
+/// The first seven steps of a plan that starts as `combined` does (see
+/// [`Fast::combined`](super::format::Fast)), each as the loop of [`fill`]
+/// takes it, in a row: the field, then where the user agent starts.
+#[inline(always)]
+fn combined<'a>(
+    line: &'a [u8],
+    dates: &mut time::DateCache,
+    out: &mut AccessLine<'a>,
+    status: &mut Option<u16>,
+) -> Option<usize> {
+    // `$remote_addr - `
+    let p = space(line)?;
+    followed(line, p, b"- ")?;
+    out.client = &line[..p];
+    let mut pos = p + 3;
+    // `$remote_user [`
+    let hay = &line[pos..];
+    let p = space(hay)?;
+    followed(hay, p, b"[")?;
+    pos += p + 2;
+    // `$time_local] "`
+    let hay = &line[pos..];
+    let p = find_byte(b']', hay)?;
+    followed(hay, p, b" \"")?;
+    out.time = time::clf_cached(&hay[..p], dates);
+    pos += p + 3;
+    // `$request" `
+    let hay = &line[pos..];
+    let p = quote(hay)?;
+    followed(hay, p, b" ")?;
+    out.request = &hay[..p];
+    pos += p + 2;
+    // `$status `
+    let hay = &line[pos..];
+    let p = space(hay)?;
+    *status = upstream::status(&hay[..p]);
+    pos += p + 1;
+    // `$body_bytes_sent "`
+    let hay = &line[pos..];
+    let p = space(hay)?;
+    followed(hay, p, b"\"")?;
+    pos += p + 2;
+    // `$http_referer" "`
+    let hay = &line[pos..];
+    let p = quote(hay)?;
+    followed(hay, p, b" \"")?;
+    Some(pos + p + 3)
 }
 
 /// The first space of `hay`, where it ends a field: not after a `,` and
@@ -177,6 +231,18 @@ mod tests {
             assert_eq!(super::super::read(p, line, &mut Default::default()), walked);
         }
         answered
+    }
+
+    #[test]
+    fn combined_layouts_are_read_in_a_row() {
+        let plans = plans();
+        let named = |name: &str| plans.iter().find(|p| p.name == name).unwrap();
+        for name in ["combined", "ingress-nginx", "bench"] {
+            assert!(named(name).fast.combined, "{name}");
+        }
+        for name in ["common", "j"] {
+            assert!(!named(name).fast.combined, "{name}");
+        }
     }
 
     #[test]
