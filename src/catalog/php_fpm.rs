@@ -125,10 +125,6 @@ struct Phrases {
     signal: Option<usize>,
     code_zero: Option<usize>,
     code: Option<usize>,
-    /// Searchers for the words of the rows before the busy pool and the
-    /// timed-out script.
-    reached: memmem::Finder<'static>,
-    seems_busy: memmem::Finder<'static>,
 }
 
 /// The texts of the rows the phrases stand for.
@@ -170,8 +166,6 @@ impl Phrases {
             signal: own_row(rows, SIGNAL, &[], NOT_IN_EXITED),
             code_zero: own_row(rows, CODE_ZERO, &[], &not_in_code),
             code: own_row(rows, CODE, &[], &not_in_other_code),
-            reached: memmem::Finder::new(REACHED).into_owned(),
-            seems_busy: memmem::Finder::new(SEEMS_BUSY).into_owned(),
         }
     }
 
@@ -186,11 +180,21 @@ impl Phrases {
                 no_request: false,
             })
         };
+        let whole = |row: Option<usize>| {
+            row.map(|row| Fit {
+                row,
+                no_request: true,
+            })
+        };
         match m.first()? {
             b's' => {
-                if m.starts_with(b"server reached pm.max_children setting ") {
+                if numbers_between(m, MAX_CHILDREN_WORDS) {
+                    whole(self.max_children)
+                } else if m.starts_with(b"server reached pm.max_children setting ") {
                     searched(self.max_children)
-                } else if m.starts_with(BUSY.as_bytes()) && self.reached.find(m).is_none() {
+                } else if numbers_between(m, BUSY_WORDS) {
+                    whole(self.busy)
+                } else if m.starts_with(BUSY.as_bytes()) && !holds_guards(m, false) {
                     searched(self.busy)
                 } else {
                     None
@@ -202,11 +206,7 @@ impl Phrases {
                 if let Some(e) = rest.strip_prefix(b" exited ") {
                     return self.exited(e);
                 }
-                if rest.starts_with(b", script '")
-                    && timed_out_tail(m)
-                    && self.reached.find(m).is_none()
-                    && self.seems_busy.find(m).is_none()
-                {
+                if rest.starts_with(b", script '") && timed_out_tail(m) && !holds_guards(m, true) {
                     return searched(self.timed_out);
                 }
                 None
@@ -270,6 +270,42 @@ fn own_row(rows: &[Compiled], text: &str, guards: &[&str], ruled_out: &[&str]) -
         .then_some(i)
 }
 
+/// `server reached pm.max_children setting (%d), consider raising it`,
+/// the words between its numbers.
+const MAX_CHILDREN_WORDS: &[&[u8]] = &[
+    b"server reached pm.max_children setting (",
+    b"), consider raising it",
+];
+/// `seems busy (...), spawning %d children, there are %d idle, and %d
+/// total children`, likewise. Its words hold `reached` nowhere, nor any
+/// other row's text but its own.
+const BUSY_WORDS: &[&[u8]] = &[
+    b"seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning ",
+    b" children, there are ",
+    b" idle, and ",
+    b" total children",
+];
+
+/// Whether `m` is `words` with a number (a run of digits) between each
+/// two, all of it.
+#[inline]
+fn numbers_between(m: &[u8], words: &[&[u8]]) -> bool {
+    let Some((first, rest)) = words.split_first() else {
+        return m.is_empty();
+    };
+    let Some(mut m) = m.strip_prefix(*first) else {
+        return false;
+    };
+    for w in rest {
+        let Some(n) = digits(m) else { return false };
+        match m[n..].strip_prefix(*w) {
+            Some(r) => m = r,
+            None => return false,
+        }
+    }
+    m.is_empty()
+}
+
 /// The length of the run of digits `b` starts with, if there is one.
 #[inline]
 fn digits(b: &[u8]) -> Option<usize> {
@@ -291,15 +327,38 @@ fn seconds_from_start(b: &[u8]) -> bool {
 /// terminating`.
 #[inline]
 fn timed_out_tail(m: &[u8]) -> bool {
-    let Some(m) = m.strip_suffix(b" sec), terminating") else {
+    const TAIL: &[u8; 18] = b" sec), terminating";
+    const BEFORE: &[u8; 21] = b"execution timed out (";
+    let Some((m, tail)) = m.split_last_chunk::<18>() else {
         return false;
     };
-    let n = m
-        .iter()
-        .rev()
-        .take_while(|b| b.is_ascii_digit() || **b == b'.')
-        .count();
-    n > 0 && m[..m.len() - n].ends_with(b"execution timed out (")
+    if tail != TAIL {
+        return false;
+    }
+    let mut i = m.len();
+    while i > 0 && (m[i - 1].is_ascii_digit() || m[i - 1] == b'.') {
+        i -= 1;
+    }
+    i < m.len() && m[..i].last_chunk::<21>() == Some(BEFORE)
+}
+
+/// Whether `m` holds [`REACHED`] (or, with `busy`, [`SEEMS_BUSY`]): each
+/// place of an `h` (`y`) is looked at, the rarer letter of the word, in
+/// one pass over the message.
+#[inline]
+fn holds_guards(m: &[u8], busy: bool) -> bool {
+    const H: usize = 4; // "reached"[4] == b'h'
+    const Y: usize = 9; // "seems busy"[9] == b'y'
+    let at =
+        |i: usize, back: usize, word: &str| i >= back && m[i - back..].starts_with(word.as_bytes());
+    if busy {
+        memchr::memchr2_iter(b'h', b'y', m).any(|i| match m[i] {
+            b'h' => at(i, H, REACHED),
+            _ => at(i, Y, SEEMS_BUSY),
+        })
+    } else {
+        memchr::memchr_iter(b'h', m).any(|i| at(i, H, REACHED))
+    }
 }
 
 #[cfg(test)]
@@ -366,6 +425,12 @@ mod tests {
             "child  exited on signal 11 (SIGSEGV) after 1.5 seconds from start".into(),
             "childs 1 exited on signal 11 (SIGSEGV) after 1.5 seconds from start".into(),
             "server reached pm.max_children setting".into(),
+            "server reached pm.max_children setting (), consider raising it".into(),
+            "server reached pm.max_children setting (5), consider raising it (request: \"GET /\")".into(),
+            "server reached pm.max_children setting (5x), consider raising it".into(),
+            "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning 32 children, there are 0 idle, and 33 total children (request: \"GET /\")".into(),
+            "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning  children, there are 0 idle, and 33 total children".into(),
+            "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning 1 children, there are 0 idle, and 1 total children, reached".into(),
             "seems busy (you may need to increase pm.start_servers".into(),
             "seems busy".into(),
             "s".into(),
@@ -463,6 +528,54 @@ mod tests {
             "child 1 exited with code 3 after 1.5 seconds from start",
         ] {
             assert!(told(m).is_some(), "{m}");
+        }
+        // Messages that are all php-fpm's words hold no request: none is
+        // searched for.
+        for m in [
+            "server reached pm.max_children setting (16), consider raising it",
+            "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning 32 children, there are 0 idle, and 33 total children",
+            "child 1 exited on signal 11 (SIGSEGV) after 1.5 seconds from start",
+        ] {
+            assert_eq!(
+                phrases.fit(m.as_bytes()).map(|f| f.no_request),
+                Some(true),
+                "{m}"
+            );
+        }
+    }
+
+    /// The one pass for `reached` and `seems busy` finds what the plain
+    /// searches find.
+    #[test]
+    fn guards_match_the_plain_searches() {
+        assert_eq!(&REACHED[4..5], "h");
+        assert_eq!(&SEEMS_BUSY[9..10], "y");
+        let rows = rows();
+        let mut all = messages(&rows);
+        for w in [
+            "reached",
+            "seems busy",
+            "reache",
+            "eached",
+            "seems bus",
+            "eems busy",
+            "hy",
+            "yh",
+        ] {
+            for pre in ["", "h", "y", "x reac", "seems "] {
+                all.push(format!("{pre}{w}").into_bytes());
+                all.push(format!("{pre}{w} tail").into_bytes());
+            }
+        }
+        for m in &all {
+            let has = |w: &str| memmem::find(m, w.as_bytes()).is_some();
+            let s = String::from_utf8_lossy(m);
+            assert_eq!(holds_guards(m, false), has(REACHED), "{s}");
+            assert_eq!(
+                holds_guards(m, true),
+                has(REACHED) || has(SEEMS_BUSY),
+                "{s}"
+            );
         }
     }
 

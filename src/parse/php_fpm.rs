@@ -109,7 +109,7 @@ impl<'a> Body<'a> {
             b = &b[i + 2..];
         }
         if let Some(rest) = b.strip_prefix(b"[pool ")
-            && let Some(close) = memchr::memchr(b']', rest)
+            && let Some(close) = pool_end(rest)
         {
             let msg = &rest[close + 1..];
             return Body {
@@ -123,6 +123,20 @@ impl<'a> Body<'a> {
         }
     }
 }
+
+/// The first `]` in `rest`, the end of the pool's name: looked for byte by
+/// byte over the length of a usual name, a search call costing more than
+/// that.
+#[inline]
+fn pool_end(rest: &[u8]) -> Option<usize> {
+    match rest.iter().take(POOL_NAME).position(|&c| c == b']') {
+        Some(i) => Some(i),
+        None => memchr::memchr(b']', rest),
+    }
+}
+
+/// Bytes of a pool's name looked at one by one.
+const POOL_NAME: usize = 24;
 
 #[cfg(test)]
 mod tests {
@@ -142,6 +156,25 @@ mod tests {
         assert!(head(b"[20-Nov-2026 10:23:45] Warning: x").is_none());
         assert!(head(b"[20-Nov-2026 10:23:45] WARNING x: y").is_none());
         assert!(head(b"[error] 1#1: x").is_none());
+    }
+
+    /// The end of the pool's name found byte by byte is the one the plain
+    /// search finds, short names and long.
+    #[test]
+    fn pool_end_matches_memchr() {
+        let mut cases: Vec<Vec<u8>> = vec![Vec::new(), b"]".to_vec(), b"www".to_vec()];
+        for n in 0..3 * POOL_NAME {
+            let name = vec![b'a'; n];
+            cases.push([&name[..], b"] x ]"].concat());
+            cases.push(name.clone());
+            cases.push([&name[..], b"]"].concat());
+        }
+        for c in &cases {
+            assert_eq!(pool_end(c), memchr::memchr(b']', c), "{c:?}");
+        }
+        let b = Body::parse(b"[pool a-very-long-pool-name-of-forty-bytes-x] child 1 started");
+        assert_eq!(b.pool, Some(&b"a-very-long-pool-name-of-forty-bytes-x"[..]));
+        assert_eq!(b.message, b"child 1 started");
     }
 
     /// The level read in place is the one the plain search for the first
