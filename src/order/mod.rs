@@ -670,13 +670,18 @@ fn count_as(
     stats: &mut LineStats,
     agg: &mut impl Tally,
 ) {
-    let upstream_bytes = keys.map_or_else(
-        || match &f.upstream {
-            Key::Owned(b) => Some(&b[..]),
-            _ => None,
-        },
-        |s| f.upstream.bytes(&s.upstreams),
-    );
+    // The upstream's text only for a filter on it.
+    let upstream_bytes = if filters.upstream.is_some() {
+        keys.map_or_else(
+            || match &f.upstream {
+                Key::Owned(b) => Some(&b[..]),
+                _ => None,
+            },
+            |s| f.upstream.bytes(&s.upstreams),
+        )
+    } else {
+        None
+    };
     if !filters.keep(f, upstream_bytes) {
         stats.excluded += u64::from(f.new_request);
         return;
