@@ -623,7 +623,7 @@ impl DownGroups {
 }
 
 /// Applies the filters to a failure and counts it.
-#[inline]
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn count(
     filters: &Filters,
