@@ -2,7 +2,10 @@
 //! pm.max_children`, a child's crash) and its slowlog's entries, the pool
 //! as the upstream.
 
+use memchr::memmem;
+
 use super::compiled::{Classified, Compiled, CompiledCause, RowFilter, built, finish};
+use super::rows::Match;
 use crate::parse::Head;
 use crate::parse::php_fpm::Body;
 
@@ -10,18 +13,33 @@ use crate::parse::php_fpm::Body;
 pub struct PhpFpm {
     rows: Vec<Compiled>,
     filter: RowFilter,
+    /// php-fpm's own messages, told by their fixed words.
+    phrases: Phrases,
     /// The searcher for the request a timed-out script was serving.
-    request: memchr::memmem::Finder<'static>,
+    request: memmem::Finder<'static>,
 }
 
 impl PhpFpm {
     /// The php-fpm rows, in table order.
     pub fn new(rows: Vec<Compiled>) -> PhpFpm {
         let filter = RowFilter::new(&rows);
+        let phrases = Phrases::new(&rows);
         PhpFpm {
             rows,
             filter,
-            request: memchr::memmem::Finder::new(REQUEST),
+            phrases,
+            request: memmem::Finder::new(REQUEST),
+        }
+    }
+
+    /// The row that fits a message: the one [`RowFilter::first_fit`]
+    /// gives, read off the message's fixed words where php-fpm wrote one of
+    /// its own; and whether the message is known to hold no request.
+    #[inline]
+    fn fit(&self, message: &[u8]) -> Option<(&Compiled, bool)> {
+        match self.phrases.fit(message) {
+            Some(f) => Some((self.rows.get(f.row)?, f.no_request)),
+            None => Some((self.filter.first_fit(&self.rows, message, None)?, false)),
         }
     }
 
@@ -36,13 +54,17 @@ impl PhpFpm {
             return None;
         }
         let body = Body::parse(head.body);
-        let c = self.filter.first_fit(&self.rows, body.message, None)?;
+        let (c, no_request) = self.fit(body.message)?;
         // Not a failure: nothing to read from the message.
         if matches!(c.cause, CompiledCause::Ignore) {
             return None;
         }
         let upstream = body.pool.map(|p| built(scratch, &[b"php-fpm:", p]));
-        let route = self.route(body.message);
+        let route = if no_request {
+            None
+        } else {
+            self.route(body.message)
+        };
         finish(c, None, upstream, route, None)
     }
 
@@ -59,10 +81,521 @@ impl PhpFpm {
 /// What opens the request a timed-out script was serving.
 const REQUEST: &[u8] = b"(request: \"";
 
+/// The row of a message, read off php-fpm's fixed words (see
+/// [`Phrases::fit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fit {
+    /// Index of the row in the table.
+    row: usize,
+    /// The message is all fixed words, numbers and a signal name: it holds
+    /// no `(request: "`.
+    no_request: bool,
+}
+
+/// php-fpm writes a few messages of its own, most of a failing pool's
+/// lines (sapi/fpm/fpm/fpm_children.c, fpm_process_ctl.c,
+/// fpm_request.c):
+///
+/// - `server reached pm.max_children setting (%d), consider raising it`
+/// - `seems busy (you may need to increase pm.start_servers, or
+///   pm.min/max_spare_servers), spawning %d children, there are %d idle,
+///   and %d total children`
+/// - `child %d, script '%s' (request: "%s %s") execution timed out
+///   (%d.%06d sec), terminating`
+/// - `child %d exited on signal %d (%s%s) after %ld.%06d seconds from
+///   start` (the name, and ` - core dumped`)
+/// - `child %d exited with code %d after %ld.%06d seconds from start`
+///
+/// Their fixed words tell the row [`RowFilter::first_fit`] would find,
+/// without the multi-literal search: a message that holds a row's text
+/// fits the first row whose text it holds, so each phrase stands for its
+/// own row when the message holds the text of no row before it. Either
+/// the phrase is the whole message (numbers and a signal name between its
+/// words, which hold no other row's text), or a search for words that every
+/// row before it has (`reached`, `seems busy`) shows them absent. A phrase
+/// is used only while the rows before its own are ones it rules out so
+/// (checked when the table is compiled); any other message goes to the
+/// row filter.
+struct Phrases {
+    /// Rows of the texts each phrase stands for, `None` where the rows
+    /// before it are not ones the phrase rules out.
+    max_children: Option<usize>,
+    busy: Option<usize>,
+    timed_out: Option<usize>,
+    signal: Option<usize>,
+    code_zero: Option<usize>,
+    code: Option<usize>,
+}
+
+/// The texts of the rows the phrases stand for.
+const MAX_CHILDREN: &str = "reached pm.max_children setting";
+const BUSY: &str = "seems busy (you may need to increase pm.start_servers";
+const TIMED_OUT: &str = "execution timed out";
+const SIGNAL: &str = "exited on signal";
+const CODE_ZERO: &str = "exited with code 0 ";
+const CODE: &str = "exited with code";
+/// Words searched for: every row before the busy pool's holds the first,
+/// every row before the timed-out script's one of the two.
+const REACHED: &str = "reached";
+const SEEMS_BUSY: &str = "seems busy";
+/// The texts a whole `exited on signal` or `exited with code` message
+/// cannot hold (lower-case words, a newline, or a signal name the message
+/// is checked not to have). `(SIGTERM` and `(SIGQUIT` are in it only
+/// for the signal names they start: [`Phrases::exited`] leaves those to
+/// the row filter.
+const NOT_IN_EXITED: &[&str] = &[
+    "reached pm.max_children setting",
+    "reached max_children setting",
+    "maximum number of processes has been reached",
+    "seems busy (you may need to increase pm.start_servers",
+    "execution timed out",
+    "\nscript_filename = ",
+    "(SIGTERM",
+    "(SIGQUIT",
+];
+
+impl Phrases {
+    fn new(rows: &[Compiled]) -> Phrases {
+        // A code other than 0 rules out the text of code 0 too.
+        let not_in_code: Vec<&str> = NOT_IN_EXITED.iter().copied().chain([SIGNAL]).collect();
+        let not_in_other_code: Vec<&str> = not_in_code.iter().copied().chain([CODE_ZERO]).collect();
+        Phrases {
+            max_children: own_row(rows, MAX_CHILDREN, &[], &[]),
+            busy: own_row(rows, BUSY, &[REACHED], &[]),
+            timed_out: own_row(rows, TIMED_OUT, &[REACHED, SEEMS_BUSY], &[]),
+            signal: own_row(rows, SIGNAL, &[], NOT_IN_EXITED),
+            code_zero: own_row(rows, CODE_ZERO, &[], &not_in_code),
+            code: own_row(rows, CODE, &[], &not_in_other_code),
+        }
+    }
+
+    /// The row [`RowFilter::first_fit`] gives `m`, when `m` is one of the
+    /// phrases; `None` when it is not (or the phrase is not in use): the
+    /// row filter decides then.
+    #[inline]
+    fn fit(&self, m: &[u8]) -> Option<Fit> {
+        let searched = |row: Option<usize>| {
+            row.map(|row| Fit {
+                row,
+                no_request: false,
+            })
+        };
+        let whole = |row: Option<usize>| {
+            row.map(|row| Fit {
+                row,
+                no_request: true,
+            })
+        };
+        match m.first()? {
+            b's' => {
+                if numbers_between(m, MAX_CHILDREN_WORDS) {
+                    whole(self.max_children)
+                } else if m.starts_with(b"server reached pm.max_children setting ") {
+                    searched(self.max_children)
+                } else if numbers_between(m, BUSY_WORDS) {
+                    whole(self.busy)
+                } else if m.starts_with(BUSY.as_bytes()) && !holds_guards(m, false) {
+                    searched(self.busy)
+                } else {
+                    None
+                }
+            }
+            b'c' => {
+                let rest = m.strip_prefix(b"child ")?;
+                let rest = &rest[digits(rest)?..];
+                if let Some(e) = rest.strip_prefix(b" exited ") {
+                    return self.exited(e);
+                }
+                if rest.starts_with(b", script '") && timed_out_tail(m) && !holds_guards(m, true) {
+                    return searched(self.timed_out);
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// `on signal %d (%s%s) after ...` or `with code %d after ...`, the
+    /// rest of a `child %d exited ` message.
+    #[inline]
+    fn exited(&self, e: &[u8]) -> Option<Fit> {
+        let whole = |row: Option<usize>| {
+            row.map(|row| Fit {
+                row,
+                no_request: true,
+            })
+        };
+        if let Some(s) = e.strip_prefix(b"on signal ") {
+            let s = s[digits(s)?..].strip_prefix(b" (")?;
+            let name = s
+                .iter()
+                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            let n = name.count();
+            let (name, s) = s.split_at(n);
+            if name.starts_with(b"SIGTERM") || name.starts_with(b"SIGQUIT") {
+                return None;
+            }
+            let s = s.strip_prefix(b" - core dumped").unwrap_or(s);
+            let s = s.strip_prefix(b") after ")?;
+            return seconds_from_start(s).then_some(()).and(whole(self.signal));
+        }
+        let s = e.strip_prefix(b"with code ")?;
+        let n = digits(s)?;
+        let (code, s) = s.split_at(n);
+        let s = s.strip_prefix(b" after ")?;
+        if !seconds_from_start(s) {
+            return None;
+        }
+        whole(if code == b"0" {
+            self.code_zero
+        } else {
+            self.code
+        })
+    }
+}
+
+/// The row whose text is `text` (matched by that text alone), if every
+/// row before it holds one of the words in `guards` or is one of the texts
+/// in `ruled_out`.
+fn own_row(rows: &[Compiled], text: &str, guards: &[&str], ruled_out: &[&str]) -> Option<usize> {
+    let i = rows
+        .iter()
+        .position(|c| matches!(c.sig.matcher, Match::Contains(t) if t == text))?;
+    rows[..i]
+        .iter()
+        .all(|c| match c.sig.matcher {
+            Match::Contains(t) => ruled_out.contains(&t) || guards.iter().any(|g| t.contains(g)),
+            _ => false,
+        })
+        .then_some(i)
+}
+
+/// `server reached pm.max_children setting (%d), consider raising it`,
+/// the words between its numbers.
+const MAX_CHILDREN_WORDS: &[&[u8]] = &[
+    b"server reached pm.max_children setting (",
+    b"), consider raising it",
+];
+/// `seems busy (...), spawning %d children, there are %d idle, and %d
+/// total children`, likewise. Its words hold `reached` nowhere, nor any
+/// other row's text but its own.
+const BUSY_WORDS: &[&[u8]] = &[
+    b"seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning ",
+    b" children, there are ",
+    b" idle, and ",
+    b" total children",
+];
+
+/// Whether `m` is `words` with a number (a run of digits) between each
+/// two, all of it.
+#[inline]
+fn numbers_between(m: &[u8], words: &[&[u8]]) -> bool {
+    let Some((first, rest)) = words.split_first() else {
+        return m.is_empty();
+    };
+    let Some(mut m) = m.strip_prefix(*first) else {
+        return false;
+    };
+    for w in rest {
+        let Some(n) = digits(m) else { return false };
+        match m[n..].strip_prefix(*w) {
+            Some(r) => m = r,
+            None => return false,
+        }
+    }
+    m.is_empty()
+}
+
+/// The length of the run of digits `b` starts with, if there is one.
+#[inline]
+fn digits(b: &[u8]) -> Option<usize> {
+    let n = b.iter().take_while(|b| b.is_ascii_digit()).count();
+    (n > 0).then_some(n)
+}
+
+/// Whether `b` is `%ld.%06d seconds from start`, all of it.
+#[inline]
+fn seconds_from_start(b: &[u8]) -> bool {
+    let Some(n) = digits(b) else { return false };
+    let Some(b) = b[n..].strip_prefix(b".") else {
+        return false;
+    };
+    digits(b).is_some_and(|n| &b[n..] == b" seconds from start")
+}
+
+/// Whether a message ends in `execution timed out (%d.%06d sec),
+/// terminating`.
+#[inline]
+fn timed_out_tail(m: &[u8]) -> bool {
+    const TAIL: &[u8; 18] = b" sec), terminating";
+    const BEFORE: &[u8; 21] = b"execution timed out (";
+    let Some((m, tail)) = m.split_last_chunk::<18>() else {
+        return false;
+    };
+    if tail != TAIL {
+        return false;
+    }
+    let mut i = m.len();
+    while i > 0 && (m[i - 1].is_ascii_digit() || m[i - 1] == b'.') {
+        i -= 1;
+    }
+    i < m.len() && m[..i].last_chunk::<21>() == Some(BEFORE)
+}
+
+/// Whether `m` holds [`REACHED`] (or, with `busy`, [`SEEMS_BUSY`]): each
+/// place of an `h` (`y`) is looked at, the rarer letter of the word, in
+/// one pass over the message.
+#[inline]
+fn holds_guards(m: &[u8], busy: bool) -> bool {
+    const H: usize = 4; // "reached"[4] == b'h'
+    const Y: usize = 9; // "seems busy"[9] == b'y'
+    let at =
+        |i: usize, back: usize, word: &str| i >= back && m[i - back..].starts_with(word.as_bytes());
+    if busy {
+        memchr::memchr2_iter(b'h', b'y', m).any(|i| match m[i] {
+            b'h' => at(i, H, REACHED),
+            _ => at(i, Y, SEEMS_BUSY),
+        })
+    } else {
+        memchr::memchr_iter(b'h', m).any(|i| at(i, H, REACHED))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::compiled::between;
+    use crate::catalog::compiled::{between, compile};
+    use crate::catalog::signatures::SIGNATURES;
+    use crate::event::Server;
+
+    fn rows() -> Vec<Compiled> {
+        SIGNATURES
+            .iter()
+            .filter(|s| s.server == Server::PhpFpm)
+            .map(compile)
+            .collect()
+    }
+
+    /// Messages php-fpm writes, as they come and changed in every way that
+    /// could fool the phrases: other rows' texts put in, words cut or
+    /// changed, numbers missing, the signals and codes that are no crash.
+    fn messages(rows: &[Compiled]) -> Vec<Vec<u8>> {
+        let mut base: Vec<String> = vec![
+            "server reached pm.max_children setting (16), consider raising it".into(),
+            "server reached pm.max_children setting (5), consider raising it, reached max_children setting".into(),
+            "server reached max_children setting (5), consider raising it".into(),
+            "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning 32 children, there are 0 idle, and 33 total children".into(),
+            "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning 8 children, there are 0 idle, and 9 total children, reached pm.max_children setting".into(),
+            "child 40235, script '/var/www/app/public/index.php' (request: \"GET /api/v2/search/530048/action11\") execution timed out (30.636950 sec), terminating".into(),
+            "child 1, script '/reached/x.php' (request: \"GET /\") execution timed out (1.5 sec), terminating".into(),
+            "child 1, script '/x.php' (request: \"GET /seems busy\") execution timed out (1.5 sec), terminating".into(),
+            "child 1, script '/x.php' (request: \"GET /maximum number of processes has been reached\") execution timed out (1.5 sec), terminating".into(),
+            "child 1, script '/x.php' (request: \"GET /?q=exited on signal\") execution timed out (1.5 sec), terminating".into(),
+            "child 1, script '/x.php' (request: \"GET /\") execution timed out ( sec), terminating".into(),
+            "child 1, script '/x.php' (request: \"GET /\") execution timed out (1.5 sec), terminating now".into(),
+            "child 1, script '/x.php' (request: \"GET /\") execution timed out (1.5x sec), terminating".into(),
+            "child 7, script '/x.php' execution timed out (2.000001 sec), terminating".into(),
+            "child 10354 exited on signal 11 (SIGSEGV) after 9.338758 seconds from start".into(),
+            "child 10354 exited on signal 11 (SIGSEGV - core dumped) after 9.338758 seconds from start".into(),
+            "child 10354 exited on signal 6 () after 0.000001 seconds from start".into(),
+            "child 10359 exited on signal 15 (SIGTERM) after 12.011408 seconds from start".into(),
+            "child 10359 exited on signal 3 (SIGQUIT) after 12.011408 seconds from start".into(),
+            "child 10359 exited on signal 3 (SIGQUITX) after 12.011408 seconds from start".into(),
+            "child 10359 exited on signal 15 (SIGTERMS - core dumped) after 1.0 seconds from start".into(),
+            "child 10359 exited on signal 9 (SIGKILL) after 12.011408 seconds from start, reached pm.max_children setting".into(),
+            "child 10359 exited on signal 9 (SIGKILL) after 12. seconds from start".into(),
+            "child 10359 exited on signal 9 (SIGKILL) after .5 seconds from start".into(),
+            "child 10359 exited on signal 9 (SIGKILL) after 1.5 seconds from star".into(),
+            "child 10359 exited on signal x (SIGKILL) after 1.5 seconds from start".into(),
+            "child 10359 exited on signal 9 (SIGKILL (SIGTERM) after 1.5 seconds from start".into(),
+            "child 10359 exited on signal 9 (sigkill) after 1.5 seconds from start".into(),
+            "child 15192 exited with code 0 after 2943.687159 seconds from start".into(),
+            "child 15192 exited with code 1 after 2943.687159 seconds from start".into(),
+            "child 15192 exited with code 00 after 1.5 seconds from start".into(),
+            "child 15192 exited with code 10 after 1.5 seconds from start".into(),
+            "child 15192 exited with code -1 after 1.5 seconds from start".into(),
+            "child 15192 exited with code  after 1.5 seconds from start".into(),
+            "child 15192 exited with code 255 after 1.5 seconds from start (SIGTERM".into(),
+            "child 15192 exited with code 255 after 1.5 seconds".into(),
+            "child 15192 exited on code 1 after 1.5 seconds from start".into(),
+            "child 27793 said into stderr: \"PHP Warning:  Undefined array key \"page\" in /x.php on line 307\"".into(),
+            "child 27793 said into stderr: \"child 1 exited on signal 11 (SIGSEGV) after 1.5 seconds from start\"".into(),
+            "child failed to initialize".into(),
+            "child 12 started".into(),
+            "child  exited on signal 11 (SIGSEGV) after 1.5 seconds from start".into(),
+            "childs 1 exited on signal 11 (SIGSEGV) after 1.5 seconds from start".into(),
+            "server reached pm.max_children setting".into(),
+            "server reached pm.max_children setting (), consider raising it".into(),
+            "server reached pm.max_children setting (5), consider raising it (request: \"GET /\")".into(),
+            "server reached pm.max_children setting (5x), consider raising it".into(),
+            "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning 32 children, there are 0 idle, and 33 total children (request: \"GET /\")".into(),
+            "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning  children, there are 0 idle, and 33 total children".into(),
+            "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning 1 children, there are 0 idle, and 1 total children, reached".into(),
+            "seems busy (you may need to increase pm.start_servers".into(),
+            "seems busy".into(),
+            "s".into(),
+            "c".into(),
+            "child ".into(),
+            String::new(),
+        ];
+        for dir in ["php-fpm", "incidents"] {
+            let root = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+            for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+                let path = entry.unwrap().path();
+                if !path.to_string_lossy().contains("php-fpm") {
+                    continue;
+                }
+                for line in String::from_utf8_lossy(&std::fs::read(&path).unwrap()).lines() {
+                    if let Some(h) = crate::parse::php_fpm::head(line.as_bytes()) {
+                        let m = Body::parse(h.body).message;
+                        base.push(String::from_utf8_lossy(m).into_owned());
+                    }
+                }
+            }
+        }
+        let texts: Vec<&str> = rows
+            .iter()
+            .filter_map(|c| match c.sig.matcher {
+                Match::Contains(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        let mut all: Vec<Vec<u8>> = Vec::new();
+        for m in &base {
+            all.push(m.clone().into_bytes());
+            // Every row's text put in at every word boundary, and each
+            // prefix of the message.
+            for (i, _) in m.match_indices(' ').chain([(m.len(), "")]) {
+                for t in &texts {
+                    all.push(format!("{}{t}{}", &m[..i], &m[i..]).into_bytes());
+                }
+                all.push(m.as_bytes()[..i].to_vec());
+            }
+            for sig in ["SIGTERM", "SIGQUIT", "SIGSEGV", "SIGTERM - core dumped"] {
+                all.push(m.replace("SIGSEGV", sig).into_bytes());
+            }
+        }
+        all
+    }
+
+    /// Where a phrase tells a message's row, it is the row the row filter
+    /// finds (and the plain walk over the rows); and the phrases are in use
+    /// with the table as it is, on the messages they are for.
+    #[test]
+    fn phrases_fit_like_the_row_filter() {
+        let rows = rows();
+        let filter = RowFilter::new(&rows);
+        let phrases = Phrases::new(&rows);
+        for (name, row) in [
+            ("max_children", phrases.max_children),
+            ("busy", phrases.busy),
+            ("timed_out", phrases.timed_out),
+            ("signal", phrases.signal),
+            ("code_zero", phrases.code_zero),
+            ("code", phrases.code),
+        ] {
+            assert!(row.is_some(), "{name} not in use with the table as it is");
+        }
+        let mut told = 0;
+        for m in messages(&rows) {
+            let plain = rows.iter().position(|c| c.matches(&m, None));
+            let filtered = filter
+                .first_fit(&rows, &m, None)
+                .map(|c| rows.iter().position(|r| std::ptr::eq(r, c)).unwrap());
+            assert_eq!(filtered, plain, "{:?}", String::from_utf8_lossy(&m));
+            if let Some(f) = phrases.fit(&m) {
+                told += 1;
+                assert_eq!(Some(f.row), plain, "{:?}", String::from_utf8_lossy(&m));
+                if f.no_request {
+                    assert_eq!(
+                        between(&m, b"(request: \"", b"\")"),
+                        None,
+                        "{:?}",
+                        String::from_utf8_lossy(&m)
+                    );
+                }
+            }
+        }
+        assert!(told > 100, "phrases told {told} messages");
+        let told = |m: &str| phrases.fit(m.as_bytes()).map(|f| f.row);
+        for m in [
+            "server reached pm.max_children setting (16), consider raising it",
+            "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning 32 children, there are 0 idle, and 33 total children",
+            "child 1, script '/x.php' (request: \"GET /a\") execution timed out (30.6 sec), terminating",
+            "child 1 exited on signal 11 (SIGSEGV) after 1.5 seconds from start",
+            "child 1 exited on signal 6 (SIGABRT - core dumped) after 1.5 seconds from start",
+            "child 1 exited with code 0 after 1.5 seconds from start",
+            "child 1 exited with code 3 after 1.5 seconds from start",
+        ] {
+            assert!(told(m).is_some(), "{m}");
+        }
+        // Messages that are all php-fpm's words hold no request: none is
+        // searched for.
+        for m in [
+            "server reached pm.max_children setting (16), consider raising it",
+            "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning 32 children, there are 0 idle, and 33 total children",
+            "child 1 exited on signal 11 (SIGSEGV) after 1.5 seconds from start",
+        ] {
+            assert_eq!(
+                phrases.fit(m.as_bytes()).map(|f| f.no_request),
+                Some(true),
+                "{m}"
+            );
+        }
+    }
+
+    /// The one pass for `reached` and `seems busy` finds what the plain
+    /// searches find.
+    #[test]
+    fn guards_match_the_plain_searches() {
+        assert_eq!(&REACHED[4..5], "h");
+        assert_eq!(&SEEMS_BUSY[9..10], "y");
+        let rows = rows();
+        let mut all = messages(&rows);
+        for w in [
+            "reached",
+            "seems busy",
+            "reache",
+            "eached",
+            "seems bus",
+            "eems busy",
+            "hy",
+            "yh",
+        ] {
+            for pre in ["", "h", "y", "x reac", "seems "] {
+                all.push(format!("{pre}{w}").into_bytes());
+                all.push(format!("{pre}{w} tail").into_bytes());
+            }
+        }
+        for m in &all {
+            let has = |w: &str| memmem::find(m, w.as_bytes()).is_some();
+            let s = String::from_utf8_lossy(m);
+            assert_eq!(holds_guards(m, false), has(REACHED), "{s}");
+            assert_eq!(
+                holds_guards(m, true),
+                has(REACHED) || has(SEEMS_BUSY),
+                "{s}"
+            );
+        }
+    }
+
+    /// A table whose rows before a phrase's own are not ones it rules out
+    /// leaves that phrase out of use.
+    #[test]
+    fn phrases_step_aside_for_other_rows() {
+        let mut rows = rows();
+        let extra = crate::catalog::rows::Signature::new(
+            Server::PhpFpm,
+            Match::Contains("after"),
+            crate::catalog::rows::CauseRule::Ignore,
+        );
+        rows.insert(0, compile(&extra));
+        let p = Phrases::new(&rows);
+        assert_eq!(
+            (p.max_children, p.busy, p.timed_out, p.signal, p.code),
+            (None, None, None, None, None)
+        );
+    }
 
     /// The request read through the searcher built once is the one
     /// `between` reads.

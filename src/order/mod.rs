@@ -604,8 +604,9 @@ impl Remap {
 }
 
 /// The global id of a key, interned now: only failures that are counted
-/// take a slot under the key caps.
-#[inline]
+/// take a slot under the key caps. Inline in the counting of each
+/// failure: a key seen before is one load.
+#[inline(always)]
 fn global(key: &Key, table: Option<&KeyList>, remap: &mut [u32], interner: &mut Interner) -> u32 {
     match (key, table) {
         (Key::None, _) => NO_KEY,
@@ -696,7 +697,7 @@ impl DownGroups {
 }
 
 /// Applies the filters to a failure and counts it.
-#[inline]
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn count(
     filters: &Filters,
@@ -744,13 +745,18 @@ fn count_as(
     stats: &mut LineStats,
     agg: &mut impl Tally,
 ) {
-    let upstream_bytes = keys.map_or_else(
-        || match &f.upstream {
-            Key::Owned(b) => Some(&b[..]),
-            _ => None,
-        },
-        |s| f.upstream.bytes(&s.upstreams),
-    );
+    // The upstream's text only for a filter on it.
+    let upstream_bytes = if filters.upstream.is_some() {
+        keys.map_or_else(
+            || match &f.upstream {
+                Key::Owned(b) => Some(&b[..]),
+                _ => None,
+            },
+            |s| f.upstream.bytes(&s.upstreams),
+        )
+    } else {
+        None
+    };
     if !filters.keep(f, upstream_bytes) {
         stats.excluded += u64::from(f.new_request);
         return;
