@@ -271,7 +271,7 @@ fn find_by(hay: &[u8], needle: &[u8], k: usize) -> Option<usize> {
     };
     let mut at = k;
     loop {
-        let i = at + crate::bytes::find_byte(byte, hay.get(at..)?)?;
+        let i = at + crate::parse::apache::find_in_text(byte, hay.get(at..)?)?;
         if hay[i - k..].starts_with(needle) {
             return Some(i - k);
         }
