@@ -462,7 +462,7 @@ impl<'a> Body<'a> {
     /// [`Body::parse`] up to the message: the message is the whole rest
     /// of the line (a referer still on it); [`Body::with_referer`] takes it
     /// off. Lets a classifier that needs no message skip the search for it.
-    #[inline]
+    #[inline(always)]
     pub fn parse_parts(body: &'a [u8]) -> Body<'a> {
         let mut out = Body::default();
         let mut rest = body;
@@ -503,7 +503,7 @@ impl<'a> Body<'a> {
 
     /// Takes the `, referer: ...` Apache appends off the message of
     /// [`Body::parse_parts`].
-    #[inline]
+    #[inline(always)]
     pub fn with_referer(mut self) -> Body<'a> {
         let rest = self.message;
         // Most lines have no referer: one vectorized forward search says so
