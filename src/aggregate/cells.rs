@@ -579,10 +579,49 @@ impl Cells {
         }
     }
 
-    /// Rebuilds the store with the lines of the cells there are.
+    /// Rebuilds the store with the lines of the cells there are, in place:
+    /// each kept line moves down over the lines no cell holds any more, in
+    /// the order of their offsets, so no line is overwritten before it
+    /// moves. A fresh buffer instead would cost new pages at every
+    /// compaction (megabytes, on a log that keeps failing).
     fn compact(&mut self) {
+        let mut held: Vec<(u32, u32, &mut CellLine)> = self
+            .done
+            .values_mut()
+            .flat_map(|cells| cells.iter_mut())
+            .chain(self.cur.iter_mut())
+            .map(|c| (c.line.at, c.line.len, &mut c.line))
+            .collect();
+        held.sort_unstable_by_key(|&(at, len, _)| (at, len));
+        let mut end = 0usize;
+        // The last line moved, where it was and where it went: cells that
+        // share a line (or hold none) keep sharing it.
+        let mut last: Option<((u32, u32), (u32, u32))> = None;
+        for (at, len, line) in held {
+            let from = at as usize;
+            let moved = match last {
+                Some((was, moved)) if was == (at, len) => moved,
+                _ => match self.store.get(from..from + len as usize) {
+                    Some(_) if from >= end => {
+                        self.store.copy_within(from..from + len as usize, end);
+                        end += len as usize;
+                        ((end - len as usize) as u32, len)
+                    }
+                    // Overlapping or past the end: no such line was kept.
+                    _ => (end as u32, 0),
+                },
+            };
+            (line.at, line.len) = moved;
+            last = Some(((at, len), moved));
+        }
+        self.store.truncate(end);
+    }
+
+    /// [`Cells::compact`] the plain way, into a fresh buffer: the oracle.
+    #[cfg(test)]
+    fn compact_plain(&mut self) {
         let old = std::mem::take(&mut self.store);
-        let mut store = Vec::with_capacity(self.len * 256);
+        let mut store = Vec::new();
         let mut move_line = |c: &mut Cell| {
             let (at, len) = (c.line.at as usize, c.line.len as usize);
             let text = old.get(at..at + len).unwrap_or(&[]);
@@ -886,5 +925,58 @@ mod tests {
                 .collect::<Vec<_>>(),
             [(90, 2, 95), (180, 2, 200)]
         );
+    }
+
+    /// Compacting in place keeps every cell's text, as compacting into a
+    /// fresh buffer does, and frees as many bytes, whichever windows and
+    /// cells are gone and in whatever order the survivors' lines lie.
+    #[test]
+    fn compacting_in_place_keeps_what_a_fresh_buffer_keeps() {
+        let causes = ["upstream_timeout", "upstream_refused", "connection_reset"];
+        let mut cells = Cells::new(10);
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for i in 0..3000u64 {
+            let t = 1_000 + (i as i64) * 3 + (next() % 50) as i64;
+            let f = failure(causes[(next() % 3) as usize], t, true);
+            let text = format!("line {i} {}", "x".repeat((next() % 700) as usize));
+            cells.add(&f, (next() % 40) as u32, 1, text.as_bytes());
+        }
+        for cut in [2_000i64, 4_000, 6_000, 8_000] {
+            let mut state = cells.clone();
+            state.park();
+            state
+                .done
+                .retain(|&start, _| start >= cut || start % 30 == 0);
+            state.len = state.done.values().map(Vec::len).sum();
+            // Absorbed cells leave lines behind too, and a survivor's line
+            // may lie after its neighbours'.
+            if let Some(cs) = state.done.values_mut().find(|cs| cs.len() > 2) {
+                let gone = cs.remove(0);
+                cs.last_mut().unwrap().absorb(gone);
+                cs.swap(0, 1);
+            }
+            let mut plain = state.clone();
+            state.compact();
+            plain.compact_plain();
+            assert_eq!(state.store.len(), plain.store.len(), "cut {cut}");
+            let texts = |c: &Cells| -> Vec<Vec<u8>> {
+                c.windows()
+                    .iter()
+                    .flat_map(|(_, cs)| cs.iter().map(|cell| c.text(cell).to_vec()))
+                    .collect()
+            };
+            let kept = texts(&state);
+            assert_eq!(kept, texts(&plain), "cut {cut}");
+            assert!(
+                kept.iter().filter(|t| !t.is_empty()).count() > 10,
+                "cut {cut}"
+            );
+        }
     }
 }

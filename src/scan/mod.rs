@@ -655,7 +655,8 @@ impl<'c> Scanner<'c> {
         if route != NO_KEY
             // The hash's low bit is always set: the sample takes high bits.
             && (a.status >= 500 || (request >> 32).is_multiple_of(TIMING_SAMPLE))
-            && let Some(ms) = upstream::last_response_ms(a.upstream_response_time).or(a.duration_ms)
+            && let Some(ms) =
+                upstream::last_response_ms(a.upstream_response_time).or_else(|| a.duration_ms())
         {
             out.timings.push(Timing {
                 route,
@@ -666,15 +667,16 @@ impl<'c> Scanner<'c> {
         if a.status < 500 && failed_attempts == 0 {
             return;
         }
+        let duration_ms = a.duration_ms();
         out.requests.push(ClientRequest {
             time,
             status: a.status,
-            duration_ms: a.duration_ms,
+            duration_ms,
             failed_attempts,
             answered_by_upstream: upstream::last_had_header(a.upstream_header_time),
             time_is_start: a.dialect == Some(parse::access::Dialect::Apache)
-                && a.duration_ms.is_none(),
-            connection: a.connection,
+                && duration_ms.is_none(),
+            connection: a.connection(),
             request,
             log_id: if a.request_id.is_empty() {
                 0

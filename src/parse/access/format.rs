@@ -135,13 +135,31 @@ pub(super) struct Step {
     pub(super) other: Vec<u8>,
 }
 
-/// A plan compiled for [`super::fast::read`].
+/// A plan compiled for [`super::fast::fill`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fast {
     /// The literal before the first field, if the format starts with one.
     pub(super) lead: Vec<u8>,
     pub(super) steps: Vec<Step>,
+    /// Whether the plan starts as nginx's `combined` does, up to the
+    /// user agent (`main`, ingress-nginx's and many custom formats do):
+    /// those first seven fields are read in a row, without the per-step
+    /// dispatch ([`super::fast`]).
+    pub(super) combined: bool,
 }
+
+/// The first seven steps of nginx's `combined` (and of Apache's, written
+/// alike): `$remote_addr - $remote_user [$time_local] "$request" $status
+/// $body_bytes_sent "$http_referer" "`.
+const COMBINED: [(Field, End); 7] = [
+    (Field::Client, End::SpaceDashSpace),
+    (Field::Other, End::SpaceBracket),
+    (Field::TimeLocal, End::BracketSpaceQuote),
+    (Field::Request, End::QuoteSpace),
+    (Field::Status, End::Space),
+    (Field::Other, End::SpaceQuote),
+    (Field::Other, End::QuoteSpaceQuote),
+];
 
 impl Fast {
     /// Compiles the items of a plan (literals and fields alternate: the
@@ -169,7 +187,17 @@ impl Fast {
             });
             i += 2;
         }
-        Fast { lead, steps }
+        let combined = lead.is_empty()
+            && steps.len() > COMBINED.len()
+            && steps
+                .iter()
+                .zip(COMBINED)
+                .all(|(s, (field, end))| s.field == field && s.end == end);
+        Fast {
+            lead,
+            steps,
+            combined,
+        }
     }
 }
 

@@ -23,8 +23,12 @@ pub struct AccessLine<'a> {
     pub request: &'a [u8],
     /// The path, where no request line is logged.
     pub uri: &'a [u8],
-    /// The request's duration in milliseconds.
-    pub duration_ms: Option<u64>,
+    /// The request's duration as logged (empty when it is not), in
+    /// `duration_unit`: read by [`AccessLine::duration_ms`], for the few
+    /// lines that need it.
+    pub duration: &'a [u8],
+    /// What a unit of `duration` is.
+    pub duration_unit: DurationUnit,
     /// `$upstream_addr` / the balancer member.
     pub upstream_addr: &'a [u8],
     /// `$upstream_status`.
@@ -35,12 +39,27 @@ pub struct AccessLine<'a> {
     pub upstream_connect_time: &'a [u8],
     /// `$upstream_header_time`.
     pub upstream_header_time: &'a [u8],
-    /// nginx `$connection` (the error log's `*N`).
-    pub connection: Option<u64>,
+    /// nginx `$connection` (the error log's `*N`) as logged: read by
+    /// [`AccessLine::connection`].
+    pub connection_text: &'a [u8],
     /// `$request_id`, Apache's `%L`; `-` is left empty.
     pub request_id: &'a [u8],
     /// ingress-nginx's `$proxy_upstream_name`.
     pub upstream_name: &'a [u8],
+}
+
+/// The unit of a logged duration: which field logged it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DurationUnit {
+    /// `$request_time`: seconds with milliseconds.
+    #[default]
+    Secs,
+    /// `%D`, `%{us}T`.
+    Micros,
+    /// `%{ms}T`.
+    Millis,
+    /// `%T`, `%{s}T`.
+    WholeSecs,
 }
 
 impl AccessLine<'_> {
@@ -48,10 +67,29 @@ impl AccessLine<'_> {
     /// duration (the start when none is logged).
     pub fn end(&self) -> Option<LocalTime> {
         let t = self.time?;
-        Some(match (self.dialect, self.duration_ms) {
-            (Some(Dialect::Apache), Some(ms)) => LocalTime(t.0.saturating_add((ms / 1000) as i64)),
-            _ => t,
+        if self.dialect != Some(Dialect::Apache) {
+            return Some(t);
+        }
+        Some(match self.duration_ms() {
+            Some(ms) => LocalTime(t.0.saturating_add((ms / 1000) as i64)),
+            None => t,
         })
+    }
+
+    /// The request's duration in milliseconds.
+    pub fn duration_ms(&self) -> Option<u64> {
+        let v = self.duration;
+        match self.duration_unit {
+            DurationUnit::Secs => upstream::millis(v),
+            DurationUnit::Micros => integer(v).map(|us| us / 1000),
+            DurationUnit::Millis => integer(v),
+            DurationUnit::WholeSecs => integer(v).map(|s| s.saturating_mul(1000)),
+        }
+    }
+
+    /// nginx's connection number.
+    pub fn connection(&self) -> Option<u64> {
+        integer(self.connection_text)
     }
 
     /// The route source: the request line, else the path.
@@ -149,16 +187,18 @@ pub(super) fn set<'a>(
         }
         Field::Request => out.request = v,
         Field::Uri => out.uri = v,
-        Field::RequestSecs => out.duration_ms = upstream::millis(v),
-        Field::RequestMicros => out.duration_ms = integer(v).map(|us| us / 1000),
-        Field::RequestMillis => out.duration_ms = integer(v),
-        Field::RequestWholeSecs => out.duration_ms = integer(v).map(|s| s.saturating_mul(1000)),
+        Field::RequestSecs => (out.duration, out.duration_unit) = (v, DurationUnit::Secs),
+        Field::RequestMicros => (out.duration, out.duration_unit) = (v, DurationUnit::Micros),
+        Field::RequestMillis => (out.duration, out.duration_unit) = (v, DurationUnit::Millis),
+        Field::RequestWholeSecs => {
+            (out.duration, out.duration_unit) = (v, DurationUnit::WholeSecs);
+        }
         Field::UpstreamAddr => out.upstream_addr = dash(v),
         Field::UpstreamStatus => out.upstream_status = dash(v),
         Field::UpstreamResponseTime => out.upstream_response_time = dash(v),
         Field::UpstreamConnectTime => out.upstream_connect_time = dash(v),
         Field::UpstreamHeaderTime => out.upstream_header_time = dash(v),
-        Field::Connection => out.connection = integer(v),
+        Field::Connection => out.connection_text = v,
         Field::RequestId => out.request_id = dash(v),
         Field::UpstreamName => out.upstream_name = dash(v),
         Field::Status | Field::Other => {}

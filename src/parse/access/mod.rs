@@ -37,11 +37,18 @@ pub fn read<'a>(
     line: &'a [u8],
     dates: &mut time::DateCache,
 ) -> Option<AccessLine<'a>> {
-    fast::read(plan, &plan.fast, line, dates).or_else(|| walk(plan, line, dates))
+    let mut out = AccessLine {
+        dialect: Some(plan.dialect),
+        ..AccessLine::default()
+    };
+    if fast::fill(&plan.fast, line, dates, &mut out).is_some() {
+        return Some(out);
+    }
+    walk(plan, line, dates)
 }
 
 /// [`read`] by walking the plan item by item: the plain reading, which
-/// [`fast::read`] answers like where it answers at all.
+/// [`fast::fill`] answers like where it answers at all.
 #[inline(never)]
 pub fn walk<'a>(
     plan: &Plan,
@@ -246,7 +253,7 @@ mod tests {
         assert_eq!(a.upstream_status, b"502, 200");
         assert_eq!(a.upstream_response_time, b"0.001, 0.012");
         assert_eq!(a.request_id, b"6f1c3d2e9a");
-        assert_eq!(a.duration_ms, Some(13));
+        assert_eq!(a.duration_ms(), Some(13));
     }
 
     #[test]
@@ -260,11 +267,11 @@ mod tests {
         assert_eq!(a.upstream_connect_time, b"-, - : -");
         assert_eq!(a.upstream_header_time, b"0.000, - : -");
         assert_eq!(a.upstream_response_time, b"0.000, 1.001 : -");
-        assert_eq!(a.connection, Some(41));
+        assert_eq!(a.connection(), Some(41));
         assert_eq!(a.request_id, b"0f3c");
         let ap = Plan::compile(r#"%h %t "%r" %>s %D %L %{BALANCER_WORKER_NAME}e"#).unwrap();
         let a = read(&ap, br#"127.0.0.1 [06/Dec/2026:10:00:02 +0000] "GET /r HTTP/1.1" 502 2500000 aBcD http://127.0.0.1:9"#, &mut Default::default()).unwrap();
-        assert_eq!(a.duration_ms, Some(2500));
+        assert_eq!(a.duration_ms(), Some(2500));
         assert_eq!(a.end().unwrap().iso(), "2026-12-06T10:00:04");
         assert_eq!(a.request_id, b"aBcD");
         assert_eq!(a.upstream_addr, b"http://127.0.0.1:9");
