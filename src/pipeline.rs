@@ -651,6 +651,56 @@ Stack trace:
         }
     }
 
+    /// nginx lines hard-wrapped at 80 columns (a pasted terminal, real
+    /// lines nginx wrote) read the same wherever chunks end, even inside
+    /// a line: the line that ends a chunk is read whole with the pieces
+    /// that begin the next, as within one chunk.
+    #[test]
+    fn hard_wrapped_lines_read_the_same_wherever_chunks_end() {
+        let log: String = include_str!("../fixtures/fragments/wrapped-80.log")
+            .lines()
+            .take(40)
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        let catalog = Catalog::new();
+        let filters = Filters::default();
+        let read = |parts: &[&[u8]]| {
+            let mut agg = Aggregator::new(60);
+            let mut seq = Sequencer::new(&catalog, &filters, 2026);
+            let mut scanner = Scanner::new(&catalog, 2026);
+            let mut scan = Scan::default();
+            seq.begin_input("t".into(), &mut agg);
+            for part in parts {
+                scanner.scan(part, false, &mut scan);
+                seq.chunk(part, &scan, &mut agg);
+            }
+            seq.end_input(None, &mut agg);
+            crate::report::Report::build(&agg)
+        };
+        let bytes = log.as_bytes();
+        let whole = read(&[bytes]);
+        assert_eq!(whole.lines.total, 40);
+        assert_eq!(whole.lines.unrecognized, 0);
+        assert!(whole.total_failures >= 8, "{}", whole.total_failures);
+        let routes: Vec<&str> = whole.causes[0]
+            .routes
+            .iter()
+            .map(|r| r.route.as_str())
+            .collect();
+        assert!(routes.contains(&"/api/users/:id"), "{routes:?}");
+        let cuts: Vec<usize> = (1..bytes.len())
+            .filter(|&i| bytes[i - 1] == b'\n')
+            .collect();
+        for (n, &a) in cuts.iter().enumerate() {
+            assert_eq!(read(&[&bytes[..a], &bytes[a..]]), whole, "cut at {a}");
+            // A line wrapped over three chunks.
+            for &b in cuts.iter().skip(n + 1).take(3) {
+                let r = read(&[&bytes[..a], &bytes[a..b], &bytes[b..]]);
+                assert_eq!(r, whole, "cut at {a} and {b}");
+            }
+        }
+    }
+
     /// A record continued across a chunk end is joined up to MAX_RECORD;
     /// its further continuation lines are counted, its closing line kept.
     #[test]

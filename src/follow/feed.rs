@@ -108,7 +108,8 @@ impl<'a> Feeder<'a> {
             scanner: Scanner::new(catalog, default_year)
                 .with_boot_time(boot)
                 .with_access(access)
-                .with_client_series(metrics.is_some()),
+                .with_client_series(metrics.is_some())
+                .holding_last_lines(false),
             scan: Scan::default(),
             part: Scan::default(),
             seqs,

@@ -18,9 +18,13 @@ use std::io::{self, Read};
 pub const MAX_LINE: usize = 1 << 20;
 
 /// Bytes a chunk aims at; a chunk ends at the first line end past it.
-/// 1 MiB: on 1 GiB of nginx log, peak RSS 30 MB against 31 to 35 MB with
-/// 2 MiB chunks, and no slower (the hand-offs are few either way).
-pub const CHUNK_SIZE: usize = 1024 * 1024;
+/// 512 KiB: against 1 MiB, 1-7% faster on logs of 64 MiB to 1 GiB (nginx,
+/// an outage, Apache, access, the fixtures; `benches/suite.sh` logs,
+/// alternating runs), with half the buffer pages to fault in. A chunk
+/// and what its scan builds then fit a core's L2 cache (1 MiB here) when
+/// the ordered stage reads them again. 256 KiB did no better on 64 MiB
+/// and worse on 1 GiB (more hand-offs between the threads).
+pub const CHUNK_SIZE: usize = 512 * 1024;
 
 /// What [`ChunkReader::next_piece`] gives.
 #[derive(Debug, PartialEq, Eq)]

@@ -115,9 +115,14 @@ pub const MAX_RECORD: usize = 64 * 1024;
 
 /// A record from the end of one chunk, continued in the next.
 struct Carry {
+    /// Its text as written, over its physical lines.
     buf: Vec<u8>,
     line: u64,
     lines: u32,
+    /// For an nginx line a hard wrap may have cut, its pieces joined (the
+    /// cuts closed up), as it is read: lines go on it only while they
+    /// continue it ([`parse::wrap_goes_on`]), not until a record closes.
+    joined: Option<Vec<u8>>,
 }
 
 /// The sequential stage: sees every chunk's scan in input order.
@@ -130,6 +135,9 @@ pub struct Sequencer<'a> {
     carry: Option<Carry>,
     carry_scanner: Scanner<'a>,
     carry_scan: Scan,
+    /// For reading a wrapped line's head again ([`Carry::joined`]).
+    wrap_state: parse::ParseState,
+    wrap_scratch: parse::Scratch,
     /// Per scanner that keeps its keys: those keys and their global ids.
     scanners: Vec<ScannerKeys>,
     /// Global ids of the keys of a scan that carries all of its keys.
@@ -153,6 +161,8 @@ impl<'a> Sequencer<'a> {
             carry: None,
             carry_scanner: Scanner::new(catalog, default_year),
             carry_scan: Scan::default(),
+            wrap_state: parse::ParseState::new(default_year),
+            wrap_scratch: parse::Scratch::default(),
             scanners: Vec::new(),
             fresh_remap: Remap::default(),
             no_remap: Remap::default(),
@@ -198,6 +208,12 @@ impl<'a> Sequencer<'a> {
         for (i, line) in split_lines(&bytes[..scan.leading.end]).enumerate() {
             let line_no = self.line_base + 1 + i as u64;
             self.stats.total += 1;
+            if self.carry.as_ref().is_some_and(|c| c.joined.is_some()) {
+                if self.wrap_goes_on(line) {
+                    continue;
+                }
+                self.finish_carry(agg);
+            }
             if let Some(c) = &mut self.carry {
                 self.stats.continuation += 1;
                 c.lines += 1;
@@ -238,6 +254,19 @@ impl<'a> Sequencer<'a> {
                 buf,
                 line: self.line_base + u64::from(t.line) + 1,
                 lines: t.lines,
+                joined: None,
+            });
+        } else if let Some(t) = scan.wrap_tail {
+            let buf = bytes[t.start..t.end].to_vec();
+            let mut joined = Vec::with_capacity(buf.len());
+            for piece in buf.split(|&c| c == b'\n') {
+                joined.extend_from_slice(piece.strip_suffix(b"\r").unwrap_or(piece));
+            }
+            self.carry = Some(Carry {
+                buf,
+                line: self.line_base + u64::from(t.line) + 1,
+                lines: t.lines,
+                joined: Some(joined),
             });
         }
         self.line_base += u64::from(scan.lines);
@@ -262,11 +291,56 @@ impl<'a> Sequencer<'a> {
         agg.end_input(self.file, std::mem::take(&mut self.stats), error);
     }
 
+    /// Whether `line`, first in its chunk and in no format, is another
+    /// piece of the wrapped nginx line carried over; it is joined if so.
+    /// Lines between pieces that hold only line ends (`\r`) do not part
+    /// them, as within a chunk.
+    fn wrap_goes_on(&mut self, line: &[u8]) -> bool {
+        let Some(c) = &mut self.carry else {
+            return false;
+        };
+        let Some(joined) = &mut c.joined else {
+            return false;
+        };
+        if line.iter().all(|&b| b == b'\r') {
+            self.stats.blank += 1;
+            return true;
+        }
+        if c.buf.len() + line.len() >= MAX_RECORD
+            || !parse::wrap_goes_on(joined, line, &mut self.wrap_state, &mut self.wrap_scratch)
+        {
+            return false;
+        }
+        self.stats.continuation += 1;
+        c.lines += 1;
+        c.buf.push(b'\n');
+        c.buf.extend_from_slice(line);
+        joined.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
+        true
+    }
+
     /// Classifies the record carried over from the previous chunk.
     fn finish_carry(&mut self, agg: &mut impl Tally) {
         let Some(c) = self.carry.take() else { return };
         let mut scan = std::mem::take(&mut self.carry_scan);
-        self.carry_scanner.scan(&c.buf, true, &mut scan);
+        match &c.joined {
+            None => self.carry_scanner.scan(&c.buf, true, &mut scan),
+            Some(joined) => {
+                // Read as one line; its text is the pieces as written, as
+                // a wrapped line's within a chunk is.
+                self.carry_scanner.scan(joined, true, &mut scan);
+                let end = c.buf.len() as u32;
+                scan.events
+                    .iter_mut()
+                    .for_each(|e| (e.start, e.end) = (0, end));
+                scan.startup
+                    .iter_mut()
+                    .for_each(|e| (e.start, e.end) = (0, end));
+                scan.lifecycle
+                    .iter_mut()
+                    .for_each(|e| (e.start, e.end) = (0, end));
+            }
+        }
         self.events(&scan, &c.buf, c.line - 1, Some(c.lines), agg);
         self.carry_scan = scan;
     }

@@ -99,6 +99,21 @@ pub fn record_opens(head: &Head<'_>, state: &mut ParseState) -> bool {
     }
 }
 
+/// Whether `line`, in no known format, goes on the nginx line `before`
+/// (which may be joined from pieces already): a hard wrap cut it where no
+/// line of nginx's ends, or `line` starts with the next of its context's
+/// keys.
+pub fn wrap_goes_on(
+    before: &[u8],
+    line: &[u8],
+    state: &mut ParseState,
+    scratch: &mut Scratch,
+) -> bool {
+    parse_head(before, state, scratch).is_some_and(|h| {
+        h.server == Server::Nginx && (nginx::unfinished(&h) || nginx::continues_context(line))
+    })
+}
+
 /// Forgets that the line read last was a partial piece (after a joined
 /// record is read again as a whole).
 pub fn record_opens_no_more(state: &mut ParseState) {

@@ -186,6 +186,21 @@ pub struct OpenTail {
     pub lines: u32,
 }
 
+/// The nginx line (joined from the hard-wrapped pieces before it, if any)
+/// that ends the chunk: the first lines of the next chunk may be more of
+/// it, so it is classified in the ordered stage, where they are seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrapTail {
+    /// Byte offset where it starts.
+    pub start: usize,
+    /// Byte offset where its last piece ends (before the line end).
+    pub end: usize,
+    /// Line index of its first piece.
+    pub line: u32,
+    /// Physical lines it has so far.
+    pub lines: u32,
+}
+
 /// Everything one chunk yields; reused from chunk to chunk.
 #[derive(Default)]
 pub struct Scan {
@@ -230,6 +245,8 @@ pub struct Scan {
     pub leading: Leading,
     /// A record left open at the end.
     pub open_tail: Option<OpenTail>,
+    /// Otherwise, the nginx line that ends the chunk, not classified here.
+    pub wrap_tail: Option<WrapTail>,
     /// Physical lines in the chunk.
     pub lines: u32,
 }
@@ -252,6 +269,7 @@ impl Scan {
         self.unrecognized.clear();
         self.leading = Leading::default();
         self.open_tail = None;
+        self.wrap_tail = None;
         self.lines = 0;
     }
 }
@@ -315,6 +333,9 @@ pub struct Scanner<'c> {
     wrap_buf: Vec<u8>,
     /// The hard-wrapped record joined last in the chunk being scanned.
     wrapped: Option<Wrapped>,
+    /// Whether the nginx line that ends a chunk is left to the ordered
+    /// stage ([`Scan::wrap_tail`]); see [`Scanner::holding_last_lines`].
+    hold_tail: bool,
 }
 
 /// An nginx line hard-wrapped over several physical lines (see
@@ -376,6 +397,7 @@ impl<'c> Scanner<'c> {
             count_slots: Default::default(),
             upstream_slots: Default::default(),
             series: false,
+            hold_tail: true,
             series_slots: Default::default(),
             wrap_buf: Vec::new(),
             wrapped: None,
@@ -387,6 +409,16 @@ impl<'c> Scanner<'c> {
     /// `upcause_client_responses_total` needs, and nothing else does.
     pub fn with_client_series(mut self, on: bool) -> Self {
         self.series = on;
+        self
+    }
+
+    /// Whether the nginx line that ends a chunk waits for the next chunk
+    /// (on by default): its first lines may be more pieces of that line,
+    /// cut by a hard wrap, and are then read with it, as within a chunk.
+    /// `follow` counts each line as it comes instead: a live log is not
+    /// wrapped, and a line must not wait for the next write.
+    pub fn holding_last_lines(mut self, on: bool) -> Self {
+        self.hold_tail = on;
         self
     }
 
@@ -449,6 +481,8 @@ impl<'c> Scanner<'c> {
         let mut scratch = std::mem::take(&mut self.line_scratch);
         let mut idx = 0u32;
         let mut access_run = false;
+        // The nginx line the last physical line ended, if it did.
+        let mut tail: Option<Wrapped> = None;
         self.count_slots.clear();
         self.upstream_slots.clear();
         self.series_slots.clear();
@@ -457,6 +491,7 @@ impl<'c> Scanner<'c> {
             let line = &chunk[line_start..line_end];
             let this = idx;
             idx += 1;
+            tail = None;
             if line.len() > MAX_LINE {
                 out.stats.oversized += 1;
                 leading = false;
@@ -539,6 +574,7 @@ impl<'c> Scanner<'c> {
                 ) {
                     out.stats.continuation += 1;
                     self.wrapped = Some(w);
+                    tail = Some(w);
                 } else {
                     out.stats.unrecognized += 1;
                     if out.unrecognized.len() < UNRECOGNIZED_SAMPLES {
@@ -559,7 +595,16 @@ impl<'c> Scanner<'c> {
                 });
                 continue;
             }
+            let server = head.server;
             self.classify(&head, this, line_start, line_end, 1, out);
+            if server == Server::Nginx {
+                tail = Some(Wrapped {
+                    start: line_start,
+                    end: line_end,
+                    line: this,
+                    lines: 1,
+                });
+            }
         }
         if let Some(o) = open {
             if close_at_end {
@@ -571,6 +616,20 @@ impl<'c> Scanner<'c> {
                     lines: o.lines,
                 });
             }
+        } else if let Some(w) = tail
+            && !close_at_end
+            && self.hold_tail
+        {
+            // The next chunk may begin with more pieces of this line (a
+            // hard wrap): the ordered stage classifies it, whole, as a
+            // single chunk would have.
+            take_back(out, w.line);
+            out.wrap_tail = Some(WrapTail {
+                start: w.start,
+                end: w.end,
+                line: w.line,
+                lines: w.lines,
+            });
         }
         self.line_scratch = scratch;
         out.stats.total = u64::from(idx - out.leading.lines);
@@ -737,11 +796,7 @@ impl<'c> Scanner<'c> {
             buf.extend_from_slice(piece.strip_suffix(b"\r").unwrap_or(piece));
         }
         let mut scratch = std::mem::take(&mut self.record_scratch);
-        let before = parse::parse_head(&buf, state, &mut scratch).is_some_and(|h| {
-            h.server == Server::Nginx
-                && (parse::nginx::unfinished(&h)
-                    || parse::nginx::continues_context(&chunk[line_start..line_end]))
-        });
+        let before = parse::wrap_goes_on(&buf, &chunk[line_start..line_end], state, &mut scratch);
         let joined = before.then(|| {
             buf.extend_from_slice(&chunk[line_start..line_end]);
             Wrapped {
@@ -754,15 +809,7 @@ impl<'c> Scanner<'c> {
             && let Some(head) = parse::parse_head(&buf, state, &mut scratch)
         {
             // What the record gave before this line is taken back.
-            while out.events.last().is_some_and(|e| e.line == w.line) {
-                out.events.pop();
-            }
-            while out.startup.last().is_some_and(|e| e.line == w.line) {
-                out.startup.pop();
-            }
-            while out.lifecycle.last().is_some_and(|e| e.line == w.line) {
-                out.lifecycle.pop();
-            }
+            take_back(out, w.line);
             self.classify(&head, w.line, w.start, w.end, w.lines, out);
         }
         parse::record_opens_no_more(state);
@@ -918,6 +965,19 @@ impl<'c> Scanner<'c> {
                 log_id,
             },
         });
+    }
+}
+
+/// Takes back what the record at line `line`, the last classified, gave.
+fn take_back(out: &mut Scan, line: u32) {
+    while out.events.last().is_some_and(|e| e.line == line) {
+        out.events.pop();
+    }
+    while out.startup.last().is_some_and(|e| e.line == line) {
+        out.startup.pop();
+    }
+    while out.lifecycle.last().is_some_and(|e| e.line == line) {
+        out.lifecycle.pop();
     }
 }
 
