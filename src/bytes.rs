@@ -126,7 +126,7 @@ pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// rank: spaces, commas and common lowercase letters first); `None` for an
 /// empty needle.
 #[inline(always)]
-fn rare_byte(needle: &[u8]) -> Option<usize> {
+pub(crate) fn rare_byte(needle: &[u8]) -> Option<usize> {
     let first = needle.first()?;
     let (mut best, mut best_rank) = (0, RARITY[usize::from(*first)]);
     for (i, &c) in needle.iter().enumerate().skip(1) {

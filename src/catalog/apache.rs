@@ -11,9 +11,9 @@ use crate::parse::apache::{Body, Status};
 /// The Apache rows, by message number.
 pub struct Apache {
     rows: Vec<Compiled>,
-    /// Rows by message number (indices into `rows`, in order), so a line
-    /// is checked against its own rows only.
-    by_ah: hashbrown::HashMap<u32, Vec<usize>>,
+    /// Rows by message number, so a line is checked against its own rows
+    /// only.
+    by_ah: hashbrown::HashMap<u32, Group>,
     /// Rows that take any message (errno rules).
     any: Vec<usize>,
     /// Rows for lines without a message number (2.2, a few 2.4).
@@ -21,6 +21,86 @@ pub struct Apache {
     /// Every row of `any` needs an errno: a line with a message number of
     /// no row of its own and no status fits none.
     any_needs_errno: bool,
+    /// For each row that takes its upstream from between two texts, the
+    /// byte of each text searched for (see [`find_by`]).
+    between_keys: Vec<(usize, usize)>,
+}
+
+/// The rows of one message number, then the rows of `any`.
+struct Group {
+    /// Indices into the rows, in order.
+    rows: Vec<usize>,
+    /// The texts of the group's rows that need one, searched at once,
+    /// where there are several (AH00898 has eight).
+    texts: Option<Texts>,
+}
+
+/// One search for the texts of a group's rows (see [`Group::first_text`]).
+struct Texts {
+    /// Leftmost-first over the texts, in row order (a text's pattern id is
+    /// its index in `at`).
+    search: aho_corasick::packed::Searcher,
+    /// Where in the group's rows each text's row is.
+    at: Vec<usize>,
+    /// Whether each of the group's rows needs a text.
+    has_text: Vec<bool>,
+}
+
+impl Group {
+    fn new(rows: Vec<usize>, compiled: &[Compiled]) -> Group {
+        let mut texts = Vec::new();
+        let mut at = Vec::new();
+        let mut has_text = Vec::new();
+        for (k, &i) in rows.iter().enumerate() {
+            let text = match compiled[i].sig.matcher {
+                Match::AhContains(_, t) => Some(t),
+                _ => None,
+            };
+            has_text.push(text.is_some());
+            if let Some(t) = text {
+                texts.push(t);
+                at.push(k);
+            }
+        }
+        let texts = (texts.len() > 1)
+            .then(|| {
+                aho_corasick::packed::Config::new()
+                    .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+                    .builder()
+                    .extend(&texts)
+                    .build()
+            })
+            .flatten()
+            .map(|search| Texts {
+                search,
+                at,
+                has_text,
+            });
+        Group { rows, texts }
+    }
+
+    /// Where in the group's rows the first row whose text `message` holds
+    /// is (`usize::MAX` when it holds none): rows needing a text before it
+    /// cannot fit, it fits by its text. At each place where a text starts
+    /// the search gives the first of those starting there; searching again
+    /// from each next place visits every place a text starts, so the least
+    /// id seen is the least of all texts present.
+    #[inline]
+    fn first_text(texts: &Texts, message: &[u8]) -> usize {
+        let mut first = usize::MAX;
+        let mut from = 0;
+        while let Some(m) = texts
+            .search
+            .find_in(message, aho_corasick::Span::from(from..message.len()))
+        {
+            first = first.min(m.pattern().as_usize());
+            if first == 0 {
+                break;
+            }
+            from = m.start() + 1;
+        }
+        texts.at.get(first).copied().unwrap_or(usize::MAX)
+    }
 }
 
 impl Apache {
@@ -38,13 +118,25 @@ impl Apache {
                 _ => plain.push(i),
             }
         }
-        for rows in by_ah.values_mut() {
-            rows.extend_from_slice(&any);
-        }
+        let by_ah = by_ah
+            .into_iter()
+            .map(|(n, mut group)| {
+                group.extend_from_slice(&any);
+                (n, Group::new(group, &rows))
+            })
+            .collect();
         let any_needs_errno = any
             .iter()
             .all(|&i| matches!(rows[i].sig.errno, Errnos::Is(_)));
+        let between_keys = rows
+            .iter()
+            .map(|c| match c.sig.extract {
+                Extract::Between(a, b, _) => (rare_byte(a.as_bytes()), rare_byte(b.as_bytes())),
+                _ => (0, 0),
+            })
+            .collect();
         Apache {
+            between_keys,
             rows,
             by_ah,
             any,
@@ -63,8 +155,9 @@ impl Apache {
         self.classify_filtered(head, scratch, true)
     }
 
-    /// [`Apache::classify`], with or without the look at the message
-    /// number alone (`filter`), which must not change what it says.
+    /// [`Apache::classify`], with or without the shortcuts (`filter`): the
+    /// look at the message number alone and the one search for the texts
+    /// of a message number's rows, which must not change what it says.
     #[inline]
     fn classify_filtered<'a>(
         &self,
@@ -97,21 +190,45 @@ impl Apache {
             Status::Eai(_) => Errno::Dns,
         });
         let remote = body.peer.is_some_and(|p| p.remote);
-        let rows = match body.ah {
-            Some(n) => self.by_ah.get(&n).unwrap_or(&self.any),
-            None => &self.plain,
+        let group = body.ah.and_then(|n| self.by_ah.get(&n));
+        let rows = match (body.ah, group) {
+            (_, Some(g)) => &g.rows,
+            (Some(_), None) => &self.any,
+            (None, None) => &self.plain,
         };
-        for c in rows.iter().map(|&i| &self.rows[i]) {
+        // Rows that need a text: those before the first whose text the
+        // message holds cannot fit, that one fits by its text.
+        let texts = group.and_then(|g| g.texts.as_ref()).filter(|_| filter);
+        let first_text = texts.map_or(usize::MAX, |t| Group::first_text(t, body.message));
+        for (k, &i) in rows.iter().enumerate() {
+            let c = &self.rows[i];
             let s = &c.sig;
-            let msg_ok = c.matches(body.message, body.ah);
+            let msg_ok = match texts {
+                Some(t) if t.has_text[k] && k < first_text => false,
+                // The group's message number is the line's.
+                Some(_) if k == first_text => true,
+                _ => c.matches(body.message, body.ah),
+            };
             let phase_ok = !matches!(s.phase, Phase::RemotePeer) || remote;
             if !(msg_ok && phase_ok && errno_ok(s.errno, errno)) {
                 continue;
             }
             let upstream = match s.extract {
-                Extract::ApacheConnect => apache_connect_target(body.message, scratch),
-                Extract::Between(a, b, p) => between(body.message, a.as_bytes(), b.as_bytes())
-                    .map(|v| with_prefix(p, body.message, v, scratch)),
+                Extract::ApacheConnect if filter => apache_connect_target(body.message, scratch),
+                Extract::ApacheConnect => apache_connect_target_any(body.message, scratch),
+                Extract::Between(a, b, p) => {
+                    let v = if filter {
+                        between_by(
+                            body.message,
+                            a.as_bytes(),
+                            b.as_bytes(),
+                            self.between_keys[i],
+                        )
+                    } else {
+                        between(body.message, a.as_bytes(), b.as_bytes())
+                    };
+                    v.map(|v| with_prefix(p, body.message, v, scratch))
+                }
                 Extract::ApacheRemote(scheme) => body
                     .peer
                     .filter(|p| p.remote)
@@ -127,14 +244,87 @@ impl Apache {
 
 /// The path after the last ` returned by ` (Apache's `ap_proxyerror`
 /// lines end with the request URI).
+#[inline]
 fn returned_by(msg: &[u8]) -> Option<&[u8]> {
-    crate::bytes::rfind(msg, b" returned by ").map(|i| &msg[i + 13..])
+    const TEXT: &[u8] = b" returned by ";
+    // Searched for by its `b`, as `bytes::rfind` would choose it.
+    const K: usize = 10;
+    memchr::memrchr_iter(TEXT[K], msg)
+        .filter(|&i| i >= K)
+        .map(|i| i - K)
+        .find(|&i| msg[i..].starts_with(TEXT))
+        .map(|i| &msg[i + TEXT.len()..])
+}
+
+/// The index of the byte of `text` searched for (see
+/// [`crate::bytes::rare_byte`]); 0 for an empty text.
+fn rare_byte(text: &[u8]) -> usize {
+    crate::bytes::rare_byte(text).unwrap_or(0)
+}
+
+/// The first `needle` in `hay`, found by its byte at `k` with an inline
+/// search: the same as [`find`].
+#[inline(always)]
+fn find_by(hay: &[u8], needle: &[u8], k: usize) -> Option<usize> {
+    let Some(&byte) = needle.get(k) else {
+        return Some(0).filter(|_| needle.is_empty());
+    };
+    let mut at = k;
+    loop {
+        let i = at + crate::parse::apache::find_in_text(byte, hay.get(at..)?)?;
+        if hay[i - k..].starts_with(needle) {
+            return Some(i - k);
+        }
+        at = i + 1;
+    }
+}
+
+/// [`between`] by [`find_by`], the bytes searched for given.
+#[inline]
+fn between_by<'a>(b: &'a [u8], start: &[u8], end: &[u8], keys: (usize, usize)) -> Option<&'a [u8]> {
+    let i = find_by(b, start, keys.0)? + start.len();
+    let rest = &b[i..];
+    let j = find_by(rest, end, keys.1).unwrap_or(rest.len());
+    Some(&rest[..j])
+}
+
+/// [`apache_connect_target_any`] for 2.4's form, `HTTP: attempt to connect
+/// to ...` at the start of the message, where the text and the scheme are
+/// where they start; the same result.
+#[inline]
+fn apache_connect_target<'a>(msg: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+    const TEXT: &[u8] = b"attempt to connect to ";
+    // The scheme: letters up to `: ` in the first 12 bytes, not `proxy`
+    // (2.2's prefix). No earlier `attempt to connect to ` fits in it.
+    let colon = msg[..msg.len().min(12)].iter().position(|&c| c == b':');
+    let Some(colon) = colon.filter(|&c| {
+        c > 0
+            && msg.get(c + 1) == Some(&b' ')
+            && msg[..c].iter().all(u8::is_ascii_alphabetic)
+            && &msg[..c] != b"proxy"
+            && msg[c + 2..].starts_with(TEXT)
+    }) else {
+        return apache_connect_target_any(msg, scratch);
+    };
+    let rest = &msg[colon + 2 + TEXT.len()..];
+    // Up to the first ` (`.
+    let end = find_by(rest, b" (", 1).unwrap_or(rest.len());
+    let target = &rest[..end];
+    if let Some(path) = target.strip_prefix(b"Unix domain socket ") {
+        return Some(built(scratch, &[b"unix:", path]));
+    }
+    let target = target.strip_suffix(b" failed").unwrap_or(target);
+    scratch.clear();
+    scratch.extend(msg[..colon].iter().map(u8::to_ascii_lowercase));
+    scratch.extend_from_slice(b"://");
+    scratch.extend_from_slice(target);
+    Some(scratch)
 }
 
 /// Apache `HTTP: attempt to connect to 10.0.0.5:8080 (backend:8080) failed`,
 /// `FCGI: attempt to connect to Unix domain socket /run/php.sock (...) failed`,
 /// or the 2.2 form with `proxy: ` in front.
-fn apache_connect_target<'a>(msg: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+fn apache_connect_target_any<'a>(msg: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
     let target = between(msg, b"attempt to connect to ", b" (")?;
     if let Some(path) = target.strip_prefix(b"Unix domain socket ") {
         return Some(built(scratch, &[b"unix:", path]));
@@ -169,9 +359,11 @@ mod tests {
     use crate::catalog::Catalog;
     use crate::parse::{ParseState, Scratch, parse_head};
 
-    /// Lines told by their message number alone are classified as the
-    /// walk over the rows classifies them: every Apache fixture line, and
-    /// each with its message number and status changed.
+    /// Lines told by their message number alone, by one search for the
+    /// texts of their number's rows and with their upstream read by the
+    /// shortcuts, are classified as the plain walk over the rows classifies
+    /// them: every Apache fixture line, and each with its message number,
+    /// status and message changed.
     #[test]
     fn the_message_number_filter_changes_nothing() {
         let catalog = Catalog::new();
@@ -190,6 +382,40 @@ mod tests {
                         ("(111)", ""),
                         ("(70007)", ""),
                         ("AH00128", "AH00957"),
+                        // Several texts of AH00898's rows, in either order.
+                        (
+                            "Error reading from remote server",
+                            "Error reading from remote server (Corrupt status line)",
+                        ),
+                        (
+                            "Error reading from remote server",
+                            "Timeout on 100-Continue, interim responses",
+                        ),
+                        (
+                            "Error reading from remote server",
+                            "x DNS lookup failure for: a.b Error during SSL Handshake",
+                        ),
+                        ("DNS lookup failure for: ", "Corrupt status line: "),
+                        (
+                            "Primary script unknown",
+                            "PHP Fatal error: Access to the script",
+                        ),
+                        // Connect messages in other forms.
+                        (
+                            "HTTP: attempt to connect to",
+                            "proxy: attempt to connect to",
+                        ),
+                        ("HTTP: attempt to connect to", "Http: attempt to connect to"),
+                        ("HTTP: attempt", "H1: attempt"),
+                        ("HTTP: attempt", "HTTPSCHEMEX: attempt"),
+                        ("HTTP: attempt", "attempt"),
+                        (
+                            "attempt to connect to ",
+                            "attempt to connect to Unix domain socket ",
+                        ),
+                        (" (", " failed "),
+                        ("remote server ", "remote server remote server "),
+                        ("remote server ", "remote server"),
                     ] {
                         lines.push(s.replace(from, to).into_bytes());
                     }
@@ -197,6 +423,11 @@ mod tests {
             }
         }
         lines.push(b"[Fri Nov 21 22:21:05.520509 2025] [core:error] [pid 1:tid 2] (24)Too many open files: AH00128: x".to_vec());
+        for message in connect_messages() {
+            let mut l = b"[Fri Nov 21 22:21:05.520509 2025] [proxy:error] [pid 1:tid 2] (111)Connection refused: AH00957: ".to_vec();
+            l.extend_from_slice(&message);
+            lines.push(l);
+        }
         let (mut told, mut filtered) = (0, 0);
         for line in &lines {
             let mut scratch = Scratch::default();
@@ -220,5 +451,80 @@ mod tests {
             );
         }
         assert!(told > 100 && filtered > 100, "{told} {filtered}");
+    }
+
+    /// Messages of AH00957 in the forms Apache writes and cut or changed.
+    fn connect_messages() -> Vec<Vec<u8>> {
+        let base: [&[u8]; 5] = [
+            b"HTTP: attempt to connect to 127.0.0.1:9 (localhost:9) failed",
+            b"FCGI: attempt to connect to Unix domain socket /run/php/php8.2-fpm.sock (localhost:8000) failed",
+            b"proxy: HTTP: attempt to connect to 10.0.0.5:8080 (backend) failed",
+            b"H2C: attempt to connect to [2001:db8::1]:8080 ([2001:db8::1]:8080) failed",
+            b"HTTP: attempt to connect to 10.0.0.5:8080 failed",
+        ];
+        let mut out = Vec::new();
+        for m in base {
+            for at in 0..=m.len() {
+                out.push(m[..at].to_vec());
+                out.push(m[at..].to_vec());
+                for b in [b':', b' ', b'(', b'a', b'P'] {
+                    let mut x = m.to_vec();
+                    if at < x.len() {
+                        x[at] = b;
+                        out.push(x);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn connect_target_reads_as_the_plain_one() {
+        let mut fast_told = 0;
+        for m in connect_messages() {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let fast = super::apache_connect_target(&m, &mut a).map(<[u8]>::to_vec);
+            let plain = super::apache_connect_target_any(&m, &mut b).map(<[u8]>::to_vec);
+            assert_eq!(fast, plain, "{}", String::from_utf8_lossy(&m));
+            fast_told += usize::from(fast.is_some());
+        }
+        assert!(fast_told > 100, "{fast_told}");
+    }
+
+    #[test]
+    fn searches_by_a_given_byte_find_what_find_finds() {
+        let hay = b"error reading status line from remote server remote 10.0.0.12:8082 ( x";
+        let needles: [&[u8]; 8] = [
+            b"remote server ",
+            b" ",
+            b" (",
+            b"",
+            b"x",
+            b"failed to ",
+            b": All workers",
+            b"e",
+        ];
+        for start in 0..hay.len() {
+            for end in start..=hay.len() {
+                let h = &hay[start..end];
+                for n in needles {
+                    for k in 0..n.len().max(1) {
+                        assert_eq!(super::find_by(h, n, k), super::find(h, n), "{k}");
+                    }
+                    let keys = (super::rare_byte(n), super::rare_byte(b" "));
+                    assert_eq!(
+                        super::between_by(h, n, b" ", keys),
+                        super::between(h, n, b" ")
+                    );
+                }
+                assert_eq!(
+                    super::returned_by(h),
+                    crate::bytes::rfind(h, b" returned by ").map(|i| &h[i + 13..])
+                );
+            }
+        }
+        let h = b"Error reading from remote server returned by /a returned by /b";
+        assert_eq!(super::returned_by(h), Some(&b"/b"[..]));
     }
 }

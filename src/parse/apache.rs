@@ -9,8 +9,6 @@
 //! in any order. Apache escapes control characters itself, so a record is
 //! always one line.
 
-use std::sync::LazyLock;
-
 use super::head::Head;
 use super::time;
 use crate::bytes::leading_number;
@@ -64,8 +62,73 @@ fn head_24<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> 
         micros = micros * 10 + u32::from(d);
     }
     let t = time::apache_ctime_micros_cached(stamp, dates)?;
+    if let Some(h) = after_time_24(rest, t, micros) {
+        return Some(h);
+    }
     after_time(rest, Some(t)).map(|(h, _)| Head { micros, ..h })
 }
+
+/// [`after_time`] for 2.4's default layout, `[module:level] [pid N:tid T] `
+/// with no log id after it, read forward once and the head built in
+/// place: the end of the first bracket by a 16-byte compare, the level back
+/// from there to its colon, the pid bracket at fixed places. `None` for any
+/// other shape, which [`after_time`] then reads; where it gives a head,
+/// [`after_time`] gives the same.
+#[inline(always)]
+fn after_time_24(b: &[u8], time: LocalTime, micros: u32) -> Option<Head<'_>> {
+    let inner = b.strip_prefix(b"[")?;
+    // `after_time` looks for the close in the first 40 bytes.
+    let close = find_in_text(b']', inner).filter(|&c| c < 40)?;
+    // The level is the run of lowercase letters and digits before the
+    // close; the byte before it must be a colon, which is then the last
+    // one in the bracket.
+    let level_len = inner[..close]
+        .iter()
+        .rev()
+        .position(|&c| !LEVEL_BYTE[usize::from(c)])?;
+    let c = close - level_len;
+    if level_len == 0 || inner[c - 1] != b':' {
+        return None;
+    }
+    let (module, level) = (&inner[..c - 1], &inner[c..close]);
+    let p = inner[close + 1..].strip_prefix(b" [pid ")?;
+    let (n, len) = leading_number(p)?;
+    let pid = u32::try_from(n).ok();
+    let mut p = &p[len..];
+    let mut tid = None;
+    if let Some(t) = p.strip_prefix(b":tid ") {
+        let (n, len) = leading_number(t)?;
+        tid = Some(n);
+        p = &t[len..];
+    }
+    let body = p.strip_prefix(b"] ")?;
+    // A log id bracket (`[R:...`) is for `after_time` to read.
+    if let [b'[', b'R' | b'L' | b'C', b':', ..] = body {
+        return None;
+    }
+    Some(Head {
+        server: Server::Apache,
+        micros,
+        time: Some(time),
+        level,
+        module,
+        pid,
+        tid,
+        cid: None,
+        body,
+    })
+}
+
+/// The bytes of a level: lowercase letters and digits.
+static LEVEL_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_lowercase() || (c as u8).is_ascii_digit();
+        c += 1;
+    }
+    t
+};
 
 /// [`head_cached`] for every stamp Apache can be set to write.
 #[inline(never)]
@@ -216,7 +279,63 @@ fn equal(w: u64, c: u8) -> u64 {
     !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
 }
 
+/// The first `]` or space in `b`: sixteen bytes a step.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn bracket_or_space(b: &[u8]) -> Option<usize> {
+    first_hit(b, |block| block.eq2(b']', b' '))
+        .or_else(|| b.iter().position(|&c| c == b']' || c == b' '))
+}
+
+/// The first byte of `hay` (a line's text, a few dozen bytes) that
+/// `hits` marks in its 16-byte block: blocks from the start inline, then
+/// the last 16 bytes as one block overlapping the one before, so a tail
+/// costs no call. `None` where none is marked, and for fewer than 16 bytes
+/// (which the caller searches itself).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn first_hit(hay: &[u8], hits: impl Fn(crate::bytes::Block) -> u16) -> Option<usize> {
+    use crate::bytes::Block;
+    let n = hay.len();
+    let mut at = 0;
+    while let Some(block) = hay.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        let h = hits(Block::load(block));
+        if h != 0 {
+            return Some(at + h.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    if at < n && n >= 16 {
+        let last = n - 16;
+        let h = hay[last..]
+            .first_chunk::<16>()
+            .map_or(0, |b| hits(Block::load(b)));
+        // Only the bytes from `at` on are new.
+        let h = h >> (at - last);
+        if h != 0 {
+            return Some(at + h.trailing_zeros() as usize);
+        }
+    }
+    None
+}
+
+/// The first `byte` in `hay`, a line's text: [`first_hit`]'s blocks, or a
+/// byte at a time below 16 bytes.
+#[inline(always)]
+pub(crate) fn find_in_text(byte: u8, hay: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if hay.len() < 16 {
+            return hay.iter().position(|&c| c == byte);
+        }
+        first_hit(hay, |block| block.eq(byte))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    memchr::memchr(byte, hay)
+}
+
 /// The first `]` or space in `b`: eight bytes a step.
+#[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn bracket_or_space(b: &[u8]) -> Option<usize> {
     let mut at = 0;
@@ -343,7 +462,7 @@ impl<'a> Body<'a> {
     /// [`Body::parse`] up to the message: the message is the whole rest
     /// of the line (a referer still on it); [`Body::with_referer`] takes it
     /// off. Lets a classifier that needs no message skip the search for it.
-    #[inline]
+    #[inline(always)]
     pub fn parse_parts(body: &'a [u8]) -> Body<'a> {
         let mut out = Body::default();
         let mut rest = body;
@@ -384,12 +503,12 @@ impl<'a> Body<'a> {
 
     /// Takes the `, referer: ...` Apache appends off the message of
     /// [`Body::parse_parts`].
-    #[inline]
+    #[inline(always)]
     pub fn with_referer(mut self) -> Body<'a> {
         let rest = self.message;
         // Most lines have no referer: one vectorized forward search says so
         // before a search for the last one.
-        if let Some(first) = REFERER.find(rest)
+        if let Some(first) = first_referer(rest)
             && let Some(i) = crate::bytes::rfind(&rest[first..], b", referer: ").map(|i| first + i)
         {
             self.referer = Some(&rest[i + 11..]);
@@ -399,9 +518,19 @@ impl<'a> Body<'a> {
     }
 }
 
-/// The referer Apache appends to request-scoped lines.
-static REFERER: LazyLock<memchr::memmem::Finder<'static>> =
-    LazyLock::new(|| memchr::memmem::Finder::new(b", referer: "));
+/// The first `, referer: ` in `b`, by its comma: most messages have none
+/// or a few, and the search for a byte runs inline.
+#[inline(always)]
+fn first_referer(b: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let i = at + find_in_text(b',', b.get(at..)?)?;
+        if b[i..].starts_with(b", referer: ") {
+            return Some(i);
+        }
+        at = i + 1;
+    }
+}
 
 /// The digits at the start of `b` (at least one) as an `i64`, negative
 /// after a `-` when `signed`; `None` past `i64`'s range, as `str::parse`.
@@ -430,7 +559,10 @@ fn number(b: &[u8], signed: bool) -> Option<(i64, usize)> {
 #[inline]
 fn status(i: &[u8]) -> Option<(&[u8], Status)> {
     let i = i.strip_prefix(b"(")?;
-    let (s, len) = if let Some(d) = i.strip_prefix(b"EAI ")
+    // An errno or APR code, the usual: up to seven digits at once.
+    let (s, len) = if let Some((n, len)) = leading_number(i).filter(|&(_, len)| len < 8) {
+        (Status::Code(n as i64), len)
+    } else if let Some(d) = i.strip_prefix(b"EAI ")
         && let Some((n, len)) = number(d, true)
     {
         (Status::Eai(n), 4 + len)
@@ -444,8 +576,22 @@ fn status(i: &[u8]) -> Option<(&[u8], Status)> {
     };
     let i = i[len..].strip_prefix(b")")?;
     // The OS text up to ": " (bounded, it is a short strerror).
-    let end = crate::bytes::find(&i[..i.len().min(160)], b": ")?;
+    let end = colon_space(&i[..i.len().min(160)])?;
     Some((&i[end + 2..], s))
+}
+
+/// The first `: ` in `b`, by its colon: an OS text has one or none, and
+/// the search for a byte runs inline.
+#[inline(always)]
+fn colon_space(b: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let i = at + find_in_text(b':', b.get(at..)?)?;
+        if b.get(i + 1) == Some(&b' ') {
+            return Some(i);
+        }
+        at = i + 1;
+    }
 }
 
 /// `[client 1.2.3.4:5678] ` or `[remote 1.2.3.4:80] `.
@@ -492,6 +638,26 @@ fn source_location(i: &[u8]) -> Option<&[u8]> {
 /// `AH01102: `.
 #[inline]
 fn ah_tag(i: &[u8]) -> Option<(&[u8], u32)> {
+    // `AH` and five digits and `: `, the usual, from one 8-byte word.
+    if let Some((word, rest)) = i.split_first_chunk::<8>()
+        && let Some(rest) = rest.strip_prefix(b" ")
+    {
+        let w = u64::from_le_bytes(*word);
+        // `AH` below, `:` on top, five bytes between them that are digits.
+        let x = (w >> 16) & 0xFF_FFFF_FFFF;
+        let d = x ^ 0x30_3030_3030;
+        let non_digit = (d | d.wrapping_add(0x06_0606_0606)) & 0xF0_F0F0_F0F0;
+        if w & 0xFFFF == u64::from(u16::from_le_bytes(*b"AH"))
+            && w >> 56 == u64::from(b':')
+            && non_digit == 0
+        {
+            let b = d.to_le_bytes();
+            let n = ((u32::from(b[0]) * 10 + u32::from(b[1])) * 10 + u32::from(b[2])) * 100
+                + u32::from(b[3]) * 10
+                + u32::from(b[4]);
+            return Some((rest, n));
+        }
+    }
     let d = i.strip_prefix(b"AH")?;
     // The usual five digits at once.
     if let Some((n, len)) = leading_number(d)
@@ -646,7 +812,7 @@ mod tests {
 
     #[test]
     fn fast_readers_read_as_the_plain_ones() {
-        let (mut fixed, mut bodies) = (0, 0);
+        let (mut fixed, mut bodies, mut fixed_after) = (0, 0, 0);
         let mut dates = time::DateCache::default();
         let mut any_dates = time::DateCache::default();
         for line in corpus() {
@@ -678,6 +844,25 @@ mod tests {
                     plain::source_location(b).ok().map(|(r, ())| r)
                 );
                 assert_eq!(ah_tag(b), plain::ah_tag(b).ok());
+                let t = LocalTime(1_000);
+                if let Some(h) = after_time_24(b, t, 7) {
+                    fixed_after += 1;
+                    assert_eq!(
+                        Some(h),
+                        after_time(b, Some(t)).map(|(h, _)| Head { micros: 7, ..h }),
+                        "{}",
+                        String::from_utf8_lossy(b)
+                    );
+                }
+            }
+            // The searches of a status's text and of a referer.
+            for at in (0..line.len()).step_by(16) {
+                let b = &line[at..];
+                assert_eq!(colon_space(b), crate::bytes::find(b, b": "));
+                assert_eq!(
+                    first_referer(b),
+                    b.windows(11).position(|w| w == b", referer: ")
+                );
             }
             if let Some(h) = any {
                 bodies += 1;
@@ -690,7 +875,10 @@ mod tests {
                 );
             }
         }
-        assert!(fixed > 1000 && bodies > 1000, "{fixed} {bodies}");
+        assert!(
+            fixed > 1000 && bodies > 1000 && fixed_after > 1000,
+            "{fixed} {bodies} {fixed_after}"
+        );
     }
 
     #[test]
@@ -713,6 +901,30 @@ mod tests {
                 long[colon] = b':';
                 long[close] = b']';
                 assert_eq!(bracket_end(&long), plain(&long), "{close} {colon}");
+            }
+        }
+    }
+
+    #[test]
+    fn searches_in_blocks_find_the_first() {
+        for len in 0..80 {
+            for a in 0..=len {
+                for b in a..=len {
+                    let mut hay = vec![b'x'; len];
+                    for at in [a, b] {
+                        if at < len {
+                            hay[at] = b']';
+                        }
+                    }
+                    if b < len {
+                        hay[b] = b' ';
+                    }
+                    assert_eq!(find_in_text(b']', &hay), memchr::memchr(b']', &hay));
+                    assert_eq!(
+                        bracket_or_space(&hay),
+                        hay.iter().position(|&c| c == b']' || c == b' ')
+                    );
+                }
             }
         }
     }

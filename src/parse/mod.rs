@@ -191,10 +191,18 @@ fn parse_head_other<'a>(
         b'[' if php_fpm_stamp => {
             php_fpm_slowlog::head(line).or_else(|| kernel::head(line, state.boot))
         }
-        b'[' => apache::head_cached(line, &mut state.apache_dates)
-            .or_else(|| php_fpm::head_cached(line, &mut state.php_fpm_dates))
-            .or_else(|| php_fpm_slowlog::head(line))
-            .or_else(|| kernel::head(line, state.boot)),
+        b'[' => match apache::head_cached(line, &mut state.apache_dates) {
+            // Returned as built, as php-fpm's is above.
+            Some(head) => {
+                if let Some(t) = head.time {
+                    state.saw(t);
+                }
+                return Some(head);
+            }
+            None => php_fpm::head_cached(line, &mut state.php_fpm_dates)
+                .or_else(|| php_fpm_slowlog::head(line))
+                .or_else(|| kernel::head(line, state.boot)),
+        },
         b'A' => apache::bare(line),
         _ => None,
     };
