@@ -104,6 +104,17 @@ impl Pool {
     }
 }
 
+/// The chunk size for an input of `size` bytes: `chunk_size`, or for an
+/// input of a few chunks, an eighth of it (never under 64 KiB), so that the
+/// workers and the ordered stage overlap on a small file as on a large
+/// one instead of taking one or two chunks in turn. Reports do not depend
+/// on where chunks end.
+fn small_input_chunk(size: u64, chunk_size: usize) -> usize {
+    usize::try_from(size / 8)
+        .unwrap_or(usize::MAX)
+        .clamp(64 << 10, chunk_size.max(64 << 10))
+}
+
 /// The reader thread: opens each input in turn and cuts it into chunks.
 /// The buffers come back through `free`.
 pub fn read_inputs(
@@ -143,7 +154,9 @@ pub fn read_inputs(
                 continue;
             }
         };
-        let mut chunks = ChunkReader::with_sizes(opened, chunk_size, MAX_LINE);
+        let chunk = source::size_on_disk(spec)
+            .map_or(chunk_size, |size| small_input_chunk(size, chunk_size));
+        let mut chunks = ChunkReader::with_sizes(opened, chunk, MAX_LINE);
         let error = loop {
             let Some(buf) = pool.take() else { return };
             let piece = chunks.next_piece(buf);
@@ -173,5 +186,25 @@ pub fn read_inputs(
             }
         };
         send(Item::End(error), &mut seq);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::small_input_chunk;
+
+    /// A file of a few chunks is cut in eighths, never below 64 KiB; a
+    /// large one keeps the run's chunk size.
+    #[test]
+    fn small_inputs_get_smaller_chunks() {
+        let run = 512 << 10;
+        assert_eq!(small_input_chunk(1_000_000, run), 125_000);
+        assert_eq!(small_input_chunk(10_000, run), 64 << 10);
+        assert_eq!(small_input_chunk(0, run), 64 << 10);
+        assert_eq!(small_input_chunk(4 << 20, run), run);
+        assert_eq!(small_input_chunk(64 << 30, run), run);
+        assert_eq!(small_input_chunk(u64::MAX, run), run);
+        // Never under 64 KiB, whatever the run's size (no panic either).
+        assert_eq!(small_input_chunk(64 << 30, 32 << 10), 64 << 10);
     }
 }
