@@ -92,6 +92,24 @@ struct Fit {
     no_request: bool,
 }
 
+impl Fit {
+    /// `row`, for a message the template matched whole.
+    fn whole(row: Option<usize>) -> Option<Fit> {
+        row.map(|row| Fit {
+            row,
+            no_request: true,
+        })
+    }
+
+    /// `row`, for a message that was searched for the earlier rows' texts.
+    fn searched(row: Option<usize>) -> Option<Fit> {
+        row.map(|row| Fit {
+            row,
+            no_request: false,
+        })
+    }
+}
+
 /// php-fpm writes a few messages of its own, most of a failing pool's
 /// lines (sapi/fpm/fpm/fpm_children.c, fpm_process_ctl.c,
 /// fpm_request.c):
@@ -174,18 +192,7 @@ impl Phrases {
     /// row filter decides then.
     #[inline]
     fn fit(&self, m: &[u8]) -> Option<Fit> {
-        let searched = |row: Option<usize>| {
-            row.map(|row| Fit {
-                row,
-                no_request: false,
-            })
-        };
-        let whole = |row: Option<usize>| {
-            row.map(|row| Fit {
-                row,
-                no_request: true,
-            })
-        };
+        let (whole, searched) = (Fit::whole, Fit::searched);
         match m.first()? {
             b's' => {
                 if numbers_between(m, MAX_CHILDREN_WORDS) {
@@ -219,12 +226,7 @@ impl Phrases {
     /// rest of a `child %d exited ` message.
     #[inline]
     fn exited(&self, e: &[u8]) -> Option<Fit> {
-        let whole = |row: Option<usize>| {
-            row.map(|row| Fit {
-                row,
-                no_request: true,
-            })
-        };
+        let whole = Fit::whole;
         if let Some(s) = e.strip_prefix(b"on signal ") {
             let s = s[digits(s)?..].strip_prefix(b" (")?;
             let name = s
