@@ -259,9 +259,7 @@ impl<'a> Sequencer<'a> {
         } else if let Some(t) = scan.wrap_tail {
             let buf = bytes[t.start..t.end].to_vec();
             let mut joined = Vec::with_capacity(buf.len());
-            for piece in buf.split(|&c| c == b'\n') {
-                joined.extend_from_slice(piece.strip_suffix(b"\r").unwrap_or(piece));
-            }
+            parse::join_wrapped(&buf, &mut joined);
             self.carry = Some(Carry {
                 buf,
                 line: self.line_base + u64::from(t.line) + 1,
@@ -315,7 +313,7 @@ impl<'a> Sequencer<'a> {
         c.lines += 1;
         c.buf.push(b'\n');
         c.buf.extend_from_slice(line);
-        joined.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
+        parse::join_wrapped(line, joined);
         true
     }
 

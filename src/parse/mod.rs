@@ -99,6 +99,14 @@ pub fn record_opens(head: &Head<'_>, state: &mut ParseState) -> bool {
     }
 }
 
+/// Appends the pieces of a hard-wrapped line, as written (one per physical
+/// line), to `out` as one line: the cuts closed up.
+pub fn join_wrapped(raw: &[u8], out: &mut Vec<u8>) {
+    for piece in raw.split(|&c| c == b'\n') {
+        out.extend_from_slice(piece.strip_suffix(b"\r").unwrap_or(piece));
+    }
+}
+
 /// Whether `line`, in no known format, goes on the nginx line `before`
 /// (which may be joined from pieces already): a hard wrap cut it where no
 /// line of nginx's ends, or `line` starts with the next of its context's

@@ -186,21 +186,6 @@ pub struct OpenTail {
     pub lines: u32,
 }
 
-/// The nginx line (joined from the hard-wrapped pieces before it, if any)
-/// that ends the chunk: the first lines of the next chunk may be more of
-/// it, so it is classified in the ordered stage, where they are seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WrapTail {
-    /// Byte offset where it starts.
-    pub start: usize,
-    /// Byte offset where its last piece ends (before the line end).
-    pub end: usize,
-    /// Line index of its first piece.
-    pub line: u32,
-    /// Physical lines it has so far.
-    pub lines: u32,
-}
-
 /// Everything one chunk yields; reused from chunk to chunk.
 #[derive(Default)]
 pub struct Scan {
@@ -245,8 +230,11 @@ pub struct Scan {
     pub leading: Leading,
     /// A record left open at the end.
     pub open_tail: Option<OpenTail>,
-    /// Otherwise, the nginx line that ends the chunk, not classified here.
-    pub wrap_tail: Option<WrapTail>,
+    /// Otherwise, the nginx line that ends the chunk (joined from the
+    /// hard-wrapped pieces before it, if any), not classified here: the
+    /// first lines of the next chunk may be more of it, and the ordered
+    /// stage, which sees them, classifies it.
+    pub wrap_tail: Option<Wrapped>,
     /// Physical lines in the chunk.
     pub lines: u32,
 }
@@ -340,12 +328,16 @@ pub struct Scanner<'c> {
 
 /// An nginx line hard-wrapped over several physical lines (see
 /// [`Scanner::rewrap`]), joined so far.
-#[derive(Debug, Clone, Copy)]
-struct Wrapped {
-    start: usize,
-    end: usize,
-    line: u32,
-    lines: u32,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wrapped {
+    /// Byte offset where it starts.
+    pub start: usize,
+    /// Byte offset where its last piece ends (before the line end).
+    pub end: usize,
+    /// Line index of its first piece.
+    pub line: u32,
+    /// Physical lines it has so far.
+    pub lines: u32,
 }
 
 /// A record being joined inside the chunk.
@@ -624,12 +616,7 @@ impl<'c> Scanner<'c> {
             // hard wrap): the ordered stage classifies it, whole, as a
             // single chunk would have.
             take_back(out, w.line);
-            out.wrap_tail = Some(WrapTail {
-                start: w.start,
-                end: w.end,
-                line: w.line,
-                lines: w.lines,
-            });
+            out.wrap_tail = Some(w);
         }
         self.line_scratch = scratch;
         out.stats.total = u64::from(idx - out.leading.lines);
@@ -792,9 +779,7 @@ impl<'c> Scanner<'c> {
         };
         let mut buf = std::mem::take(&mut self.wrap_buf);
         buf.clear();
-        for piece in chunk[rec.start..rec.end].split(|&c| c == b'\n') {
-            buf.extend_from_slice(piece.strip_suffix(b"\r").unwrap_or(piece));
-        }
+        parse::join_wrapped(&chunk[rec.start..rec.end], &mut buf);
         let mut scratch = std::mem::take(&mut self.record_scratch);
         let before = parse::wrap_goes_on(&buf, &chunk[line_start..line_end], state, &mut scratch);
         let joined = before.then(|| {
