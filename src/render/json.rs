@@ -7,11 +7,11 @@
 //! array inside an array is written on one line (the activity's cells are
 //! rows of numbers, thousands of them). The text goes through a buffer of
 //! its own (through `dyn Write`, every bracket and indentation would be a
-//! call of its own), not built whole in memory: a report of a large log
-//! runs to megabytes, which a growing buffer would copy again at each
-//! doubling and hold twice at the peak of the run.
+//! call of its own) of a fixed size, not built whole in memory: a report
+//! of a large log runs to megabytes, which a growing buffer would copy
+//! again at each doubling and hold twice at the peak of the run.
 
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
 
@@ -24,55 +24,16 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 /// Writes any value as the report is written, followed by a newline.
 pub fn write<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()> {
-    let mut buf = Spill {
-        buf: Vec::with_capacity(SPILL_AT + 64 * 1024),
-        out,
-    };
+    let mut buf = BufWriter::with_capacity(BUFFER, out);
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, Rows::default());
     value.serialize(&mut ser).map_err(io::Error::from)?;
-    buf.buf.push(b'\n');
-    buf.spill()
+    buf.write_all(b"\n")?;
+    // The rest goes out; flushing `out` is its owner's choice.
+    buf.into_inner().map(|_| ()).map_err(|e| e.into_error())
 }
 
 /// Bytes of JSON held before they go to the output.
-const SPILL_AT: usize = 256 * 1024;
-
-/// A buffer that hands its bytes on once it holds [`SPILL_AT`]: appending
-/// stays a copy into a `Vec`, and the text is never held whole.
-struct Spill<'a> {
-    buf: Vec<u8>,
-    out: &'a mut dyn Write,
-}
-
-impl Spill<'_> {
-    fn spill(&mut self) -> io::Result<()> {
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        Ok(())
-    }
-}
-
-impl Write for Spill<'_> {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.write_all(bytes)?;
-        Ok(bytes.len())
-    }
-
-    #[inline]
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.buf.extend_from_slice(bytes);
-        if self.buf.len() >= SPILL_AT {
-            self.spill()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.spill()?;
-        self.out.flush()
-    }
-}
+const BUFFER: usize = 256 * 1024;
 
 /// Two-space indentation, except inside an array that is itself an array's
 /// element: that one is written on one line (`[1,2,3]`).
