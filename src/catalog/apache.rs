@@ -171,13 +171,15 @@ impl Apache {
             return None;
         }
         let parts = Body::parse_parts(head.body);
+        let group = parts.ah.and_then(|n| self.by_ah.get(&n));
         // Most lines of a busy log (`AH00128: File does not exist`,
         // `AH01630: client denied`) have a message number no row asks for:
         // they are told from the number, without a look at the message.
-        if let (Some(n), None) = (parts.ah, parts.status)
+        if parts.ah.is_some()
+            && group.is_none()
+            && parts.status.is_none()
             && filter
             && self.any_needs_errno
-            && !self.by_ah.contains_key(&n)
         {
             return None;
         }
@@ -190,7 +192,6 @@ impl Apache {
             Status::Eai(_) => Errno::Dns,
         });
         let remote = body.peer.is_some_and(|p| p.remote);
-        let group = body.ah.and_then(|n| self.by_ah.get(&n));
         let rows = match (body.ah, group) {
             (_, Some(g)) => &g.rows,
             (Some(_), None) => &self.any,

@@ -360,11 +360,10 @@ impl Correlator {
 
         // A line joining the thread's failure, or the one just emitted, is
         // taken in place: no slot moved out of the table and back.
-        let mut second_failure = false;
         if let Some(slot) = self.apache.get_mut(&key) {
             match slot {
                 Slot::Pending(p) if near(p.last, time) => {
-                    second_failure = role == Role::Lead
+                    let second_failure = role == Role::Lead
                         && p.has_lead
                         && strong
                         && p.strong
@@ -401,9 +400,8 @@ impl Correlator {
             self.spare(p.text);
         }
         self.start_apache(key, ev, at, text, keys, seq, emit);
-        if !second_failure {
-            self.bound_pending(emit);
-        }
+        // (After a second failure the table holds as many as before.)
+        self.bound_pending(emit);
     }
 
     /// Keeps the text buffer of an emitted failure for the next one.
