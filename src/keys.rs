@@ -151,13 +151,36 @@ impl KeyList {
 pub struct KeyTable {
     keys: KeyList,
     table: HashTable<u32>,
+    /// The ids [`KeyTable::intern_recent`] gave last, newest first, each
+    /// plus one (0: none).
+    recent: [u32; RECENT_KEYS],
 }
+
+/// Keys [`KeyTable::intern_recent`] looks at before hashing.
+const RECENT_KEYS: usize = 4;
 
 impl KeyTable {
     /// Forgets every key, keeping the memory.
     pub fn clear(&mut self) {
         self.keys.clear();
         self.table.clear();
+        self.recent = [0; RECENT_KEYS];
+    }
+
+    /// [`KeyTable::intern`] for keys that come back soon (a php-fpm log's
+    /// few pools, a failing upstream): the keys it gave last are compared
+    /// first, without hashing.
+    #[inline]
+    pub fn intern_recent(&mut self, key: &[u8]) -> u32 {
+        for &r in &self.recent {
+            if r != 0 && self.keys.get(r - 1) == key {
+                return r - 1;
+            }
+        }
+        let id = self.intern(key);
+        self.recent.rotate_right(1);
+        self.recent[0] = id + 1;
+        id
     }
 
     /// The id of `key`, added if new.
@@ -277,6 +300,51 @@ impl Key {
             Key::None
         } else {
             Key::Owned(table.get(id).into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Interning through the recent keys gives the ids and keeps the keys
+    /// that plain interning does, whether keys come back soon or not, and
+    /// after the table is cleared.
+    #[test]
+    fn recent_keys_intern_as_the_table_does() {
+        let mut seed = 3u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let (mut plain, mut recent) = (KeyTable::default(), KeyTable::default());
+        for round in 0..3 {
+            for i in 0..5000u64 {
+                // A few keys most of the time, now and then one of many;
+                // keys that are prefixes of others.
+                let key = match next(10) {
+                    0..=6 => format!(
+                        "php-fpm:{}",
+                        ["www", "api", "shop", "admin", "ww"][next(5) as usize]
+                    ),
+                    7 => format!("php-fpm:pool{}", next(50)),
+                    8 => String::new(),
+                    _ => format!("{round}-{i}"),
+                };
+                let want = plain.intern(key.as_bytes());
+                assert_eq!(recent.intern_recent(key.as_bytes()), want, "{key}");
+                assert_eq!(recent.keys().get(want), key.as_bytes());
+            }
+            assert_eq!(recent.len(), plain.len());
+            for id in 0..plain.len() as u32 {
+                assert_eq!(recent.keys().get(id), plain.keys().get(id));
+                assert_eq!(recent.keys().hash(id), plain.keys().hash(id));
+            }
+            plain.clear();
+            recent.clear();
         }
     }
 }

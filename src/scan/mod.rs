@@ -904,7 +904,9 @@ impl<'c> Scanner<'c> {
             // An attached line may take a member out of its group.
             Self::disabled(head, (line, start, end, lines), out);
         }
-        let upstream = c.upstream.map_or(NO_KEY, |u| self.upstreams.intern(u));
+        let upstream = c
+            .upstream
+            .map_or(NO_KEY, |u| self.upstreams.intern_recent(u));
         let route = match c.route {
             Some(raw) if route::normalize(raw, &mut self.route_buf) => {
                 self.routes.intern(&self.route_buf)
