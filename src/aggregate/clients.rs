@@ -412,7 +412,9 @@ impl Clients {
             return;
         }
         if self.recent_failures_only && self.requests == 0 {
-            self.forget_old_failures(t.0);
+            if self.logged.len() >= RECENT_FAILURES {
+                self.forget_old_failures(t.0);
+            }
         } else if self.logged.len() >= MAX_JOIN {
             self.overflow += 1;
             return;
@@ -436,6 +438,7 @@ impl Clients {
     /// from the front of the ring without the others moving; only when a
     /// failure among them is older (a log that went back in time) are
     /// they sifted.
+    #[inline(never)]
     fn forget_old_failures(&mut self, now: i64) {
         if self.logged.len() < RECENT_FAILURES {
             return;

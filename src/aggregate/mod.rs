@@ -332,6 +332,20 @@ impl Aggregator {
             self.routes.folded += 1;
         }
         self.cells.add(f, upstream, route, text);
+        // What the cause's counts do not depend on first, so that the
+        // cause is looked up once: a retry's move between statuses (other
+        // causes' and this one's, before this request is counted), the
+        // failure kept for the access logs' join, its timeline window.
+        if f.restatus.is_some() {
+            self.restatus(f);
+        }
+        if f.new_request && !f.repeat && f.time.is_some() {
+            self.clients.failure(f, route);
+        }
+        let bucket = match f.time {
+            Some(t) if f.new_request => Some(self.bucket(t.0)),
+            _ => None,
+        };
         let c = &mut self.causes[f.cause.0 as usize];
         c.attempts += 1;
         c.lines += u64::from(f.lines);
@@ -354,16 +368,9 @@ impl Aggregator {
                 c.last = Some(t);
             }
         }
-        if f.restatus.is_some() {
-            self.restatus(f);
-        }
         if !f.new_request {
             return;
         }
-        if !f.repeat && f.time.is_some() {
-            self.clients.failure(f, route);
-        }
-        let c = &mut self.causes[f.cause.0 as usize];
         c.count += 1;
         if f.time.is_none() {
             c.untimed += 1;
@@ -380,18 +387,9 @@ impl Aggregator {
         if route != NO_KEY {
             c.routes.add(route, 1);
         }
-        if let Some(t) = f.time {
-            let (at, w) = self.last_bucket;
-            let bucket = if w == self.window && (t.0.wrapping_sub(at) as u64) < w as u64 {
-                at
-            } else {
-                let b = window::bucket(t.0, self.window);
-                self.last_bucket = (b, self.window);
-                b
-            };
+        if let Some(bucket) = bucket {
             // Logs run forward in time: the newest window is the usual one,
             // and reaching it needs no key comparisons on the way.
-            let c = &mut self.causes[f.cause.0 as usize];
             match c.timeline.last_entry() {
                 Some(mut last) if *last.key() == bucket => *last.get_mut() += 1,
                 _ => {
@@ -402,6 +400,19 @@ impl Aggregator {
                 }
             }
         }
+    }
+
+    /// The start of the timeline window holding `t`: the window found last
+    /// when `t` is in it (no division), else found and remembered.
+    #[inline]
+    fn bucket(&mut self, t: i64) -> i64 {
+        let (at, w) = self.last_bucket;
+        if w == self.window && (t.wrapping_sub(at) as u64) < w as u64 {
+            return at;
+        }
+        let b = window::bucket(t, self.window);
+        self.last_bucket = (b, self.window);
+        b
     }
 
     /// A retry whose request was counted under other causes with another
