@@ -151,35 +151,63 @@ impl KeyList {
 pub struct KeyTable {
     keys: KeyList,
     table: HashTable<u32>,
-    /// The ids [`KeyTable::intern_recent`] gave last, newest first, each
-    /// plus one (0: none).
-    recent: [u32; RECENT_KEYS],
+    /// The keys [`KeyTable::intern_recent`] gave last, newest first.
+    recent: [Recent; RECENT_KEYS],
 }
 
 /// Keys [`KeyTable::intern_recent`] looks at before hashing.
 const RECENT_KEYS: usize = 4;
+
+/// A key of 8 to 16 bytes [`KeyTable::intern_recent`] gave: its id plus
+/// one (0: none), its length, and its first and last 8 bytes, which
+/// together are all of it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Recent {
+    id: u32,
+    len: u32,
+    head: u64,
+    tail: u64,
+}
+
+impl Recent {
+    /// `key` as a recent key with no id yet, when it has 8 to 16 bytes.
+    #[inline]
+    fn of(key: &[u8]) -> Option<Recent> {
+        let (head, tail) = (key.first_chunk::<8>()?, key.last_chunk::<8>()?);
+        (key.len() <= 16).then(|| Recent {
+            id: 0,
+            len: key.len() as u32,
+            head: u64::from_le_bytes(*head),
+            tail: u64::from_le_bytes(*tail),
+        })
+    }
+}
 
 impl KeyTable {
     /// Forgets every key, keeping the memory.
     pub fn clear(&mut self) {
         self.keys.clear();
         self.table.clear();
-        self.recent = [0; RECENT_KEYS];
+        self.recent = [Recent::default(); RECENT_KEYS];
     }
 
     /// [`KeyTable::intern`] for keys that come back soon (a php-fpm log's
-    /// few pools, a failing upstream): the keys it gave last are compared
-    /// first, without hashing.
+    /// few pools): a key of 8 to 16 bytes is compared with the last few
+    /// such keys as two words, without hashing or reading the table.
     #[inline]
     pub fn intern_recent(&mut self, key: &[u8]) -> u32 {
-        for &r in &self.recent {
-            if r != 0 && self.keys.get(r - 1) == key {
-                return r - 1;
+        let Some(mut k) = Recent::of(key) else {
+            return self.intern(key);
+        };
+        for r in &self.recent {
+            if r.id != 0 && (r.len, r.head, r.tail) == (k.len, k.head, k.tail) {
+                return r.id - 1;
             }
         }
         let id = self.intern(key);
+        k.id = id + 1;
         self.recent.rotate_right(1);
-        self.recent[0] = id + 1;
+        self.recent[0] = k;
         id
     }
 
@@ -331,6 +359,7 @@ mod tests {
                         ["www", "api", "shop", "admin", "ww"][next(5) as usize]
                     ),
                     7 => format!("php-fpm:pool{}", next(50)),
+                    9 if i % 2 == 0 => format!("php-fpm:a-long-pool-name-{}", next(3)),
                     8 => String::new(),
                     _ => format!("{round}-{i}"),
                 };

@@ -2,7 +2,7 @@
 //! pm.max_children`, a child's crash) and its slowlog's entries, the pool
 //! as the upstream.
 
-use super::compiled::{Classified, Compiled, CompiledCause, RowFilter, built, finish};
+use super::compiled::{Classified, Compiled, CompiledCause, RowFilter, finish};
 use super::rows::Match;
 use crate::parse::Head;
 use crate::parse::php_fpm::Body;
@@ -54,7 +54,7 @@ impl PhpFpm {
         if matches!(c.cause, CompiledCause::Ignore) {
             return None;
         }
-        let upstream = body.pool.map(|p| built(scratch, &[b"php-fpm:", p]));
+        let upstream = body.pool.map(|p| upstream(scratch, p));
         let route = if no_request {
             None
         } else {
@@ -87,6 +87,21 @@ impl PhpFpm {
         };
         Some(&rest[..end])
     }
+}
+
+/// The upstream of a pool's line, `php-fpm:<pool>`, built in `scratch`,
+/// where its `php-fpm:` is usually left from the line before.
+#[inline]
+fn upstream<'a>(scratch: &'a mut Vec<u8>, pool: &[u8]) -> &'a [u8] {
+    const PREFIX: &[u8] = b"php-fpm:";
+    if scratch.starts_with(PREFIX) {
+        scratch.truncate(PREFIX.len());
+    } else {
+        scratch.clear();
+        scratch.extend_from_slice(PREFIX);
+    }
+    scratch.extend_from_slice(pool);
+    scratch
 }
 
 /// What opens the request a timed-out script was serving.
@@ -791,6 +806,33 @@ mod tests {
                 holds_guards(&m, true),
                 has(REACHED) || has(SEEMS_BUSY),
                 "{s}"
+            );
+        }
+    }
+
+    /// The upstream built on what the scratch holds is the one built
+    /// afresh, whatever another classifier left there.
+    #[test]
+    fn upstreams_built_on_the_last_match_built_afresh() {
+        use crate::catalog::compiled::built;
+        let mut scratch = Vec::new();
+        for (left, pool) in [
+            ("", "www"),
+            ("php-fpm:www", "api"),
+            ("php-fpm:a-long-pool-name", "x"),
+            ("php-fpm", "www"),
+            ("http://php-fpm:9000", "www"),
+            ("php-fpm:", ""),
+            ("php-fpm:www", "a-long-pool-name-past-sixteen-bytes"),
+        ] {
+            scratch.clear();
+            scratch.extend_from_slice(left.as_bytes());
+            let got = upstream(&mut scratch, pool.as_bytes()).to_vec();
+            let mut fresh = Vec::new();
+            assert_eq!(
+                got,
+                built(&mut fresh, &[b"php-fpm:", pool.as_bytes()]),
+                "{left} {pool}"
             );
         }
     }
