@@ -262,11 +262,7 @@ impl Phrases {
         let whole = Fit::whole;
         if let Some(s) = e.strip_prefix(b"on signal ") {
             let s = s[digits(s)?..].strip_prefix(b" (")?;
-            let name = s
-                .iter()
-                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-            let n = name.count();
-            let (name, s) = s.split_at(n);
+            let (name, s) = s.split_at(signal_name(s));
             if name.starts_with(b"SIGTERM") || name.starts_with(b"SIGQUIT") {
                 return None;
             }
@@ -371,6 +367,32 @@ fn not_digits(w: u64) -> u64 {
     let from_zero = low.wrapping_add(ONES * (0x80 - b'0' as u64));
     let past_nine = low.wrapping_add(ONES * (0x80 - b':' as u64));
     !(from_zero & !past_nine) & HIGH | w & HIGH
+}
+
+/// The length of the run of upper-case letters and digits `b` starts with
+/// (a signal's name): eight bytes at a time, the last few byte by byte.
+#[inline]
+fn signal_name(b: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut n = 0;
+    while let Some(w) = b.get(n..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*w);
+        // As in `not_digits`: per byte, in its high bit.
+        let low = w & !HIGH;
+        let from = |c: u8| low.wrapping_add(ONES * (0x80 - u64::from(c)));
+        let upper = from(b'A') & !from(b'[');
+        let digit = from(b'0') & !from(b':');
+        let not_name = !(upper | digit) & HIGH | w & HIGH;
+        if not_name != 0 {
+            return n + not_name.trailing_zeros() as usize / 8;
+        }
+        n += 8;
+    }
+    n + b[n..]
+        .iter()
+        .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        .count()
 }
 
 /// Whether `b` is `%ld.%06d seconds from start`, all of it.
@@ -834,6 +856,42 @@ mod tests {
                 built(&mut fresh, &[b"php-fpm:", pool.as_bytes()]),
                 "{left} {pool}"
             );
+        }
+    }
+
+    /// A signal's name read eight bytes at a time is the one read byte by
+    /// byte.
+    #[test]
+    fn signal_names_eight_at_a_time_match_byte_by_byte() {
+        fn plain(b: &[u8]) -> usize {
+            b.iter()
+                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                .count()
+        }
+        let mut seed = 19u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let name = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        for _ in 0..20_000 {
+            let len = next(30) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|_| match next(6) {
+                    0 => next(256) as u8,
+                    _ => name[next(name.len() as u64) as usize],
+                })
+                .collect();
+            assert_eq!(signal_name(&b), plain(&b), "{b:?}");
+        }
+        for x in 0..=255u8 {
+            for at in 0..12 {
+                let mut b = *b"SIGSEGV1SIGK";
+                b[at] = x;
+                assert_eq!(signal_name(&b), plain(&b), "{x} at {at}");
+            }
         }
     }
 
