@@ -100,7 +100,6 @@ pub struct Body<'a> {
 
 impl<'a> Body<'a> {
     /// Splits the pool off the message.
-    #[inline]
     pub fn parse(body: &'a [u8]) -> Body<'a> {
         // Debug lines: "pid 12, fpm_children_make(), line 409: [pool www] ...".
         let mut b = body;
