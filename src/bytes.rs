@@ -97,68 +97,53 @@ pub(crate) fn find_byte(byte: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr(byte, hay)
 }
 
-/// [`find_byte`] for a line's text, which mostly ends in a part block:
-/// that part is searched as the last 16 bytes, one block overlapping the
-/// one before, instead of by a call.
+/// [`find_byte`] for a line's text (a few dozen bytes), which mostly ends
+/// in a part block: that part is searched as the last 16 bytes, one block
+/// overlapping the one before, instead of by a call; no hand-over to
+/// `memchr`, and a byte at a time below 16 bytes.
 #[inline(always)]
 pub(crate) fn find_byte_in_text(byte: u8, hay: &[u8]) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
-        in_blocks(
-            hay,
-            |block| block.eq(byte),
-            |c| c == byte,
-            |rest| memchr::memchr(byte, rest),
-        )
+        if hay.len() < 16 {
+            return hay.iter().position(|&c| c == byte);
+        }
+        in_blocks(hay, |block| block.eq(byte))
     }
     #[cfg(not(target_arch = "x86_64"))]
     memchr::memchr(byte, hay)
 }
 
-/// The first `a` or `b` in `hay`: [`find_byte`] for either of two bytes.
+/// The first `a` or `b` in `hay`, a line's text: [`find_byte_in_text`] for
+/// either of two bytes.
 #[inline(always)]
 pub(crate) fn find_byte2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
-        in_blocks(
-            hay,
-            |block| block.eq2(a, b),
-            |c| c == a || c == b,
-            |rest| memchr::memchr2(a, b, rest),
-        )
+        in_blocks(hay, |block| block.eq2(a, b))
+            .or_else(|| hay.iter().position(|&c| c == a || c == b))
     }
     #[cfg(not(target_arch = "x86_64"))]
     memchr::memchr2(a, b, hay)
 }
 
-/// The first byte of `hay` that `hits` marks in its 16-byte block (and
-/// `hit` alone): blocks from the start, then the last 16 bytes as one
-/// block overlapping the one before, so a tail costs no call; below 16
-/// bytes a byte at a time; from 128 bytes on, `long` searches the rest.
+/// The first byte of `hay` that `hits` marks in its 16-byte block: blocks
+/// from the start, then the last 16 bytes as one block overlapping the one
+/// before, so a tail costs no call. `None` where none is marked, and for
+/// fewer than 16 bytes (which the caller searches itself).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn in_blocks(
-    hay: &[u8],
-    hits: impl Fn(Block) -> u16,
-    hit: impl Fn(u8) -> bool,
-    long: impl FnOnce(&[u8]) -> Option<usize>,
-) -> Option<usize> {
+fn in_blocks(hay: &[u8], hits: impl Fn(Block) -> u16) -> Option<usize> {
     let n = hay.len();
-    if n < 16 {
-        return hay.iter().position(|&c| hit(c));
-    }
     let mut at = 0;
     while let Some(block) = hay.get(at..).and_then(<[u8]>::first_chunk::<16>) {
-        if at == 128 {
-            return long(&hay[at..]).map(|i| at + i);
-        }
         let h = hits(Block::load(block));
         if h != 0 {
             return Some(at + h.trailing_zeros() as usize);
         }
         at += 16;
     }
-    if at < n {
+    if at < n && n >= 16 {
         let last = n - 16;
         let h = hay[last..]
             .first_chunk::<16>()
