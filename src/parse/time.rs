@@ -99,16 +99,16 @@ type Remembered<const N: usize> = Option<([u8; N], LocalTime)>;
 fn remembered<const N: usize>(
     cache: &mut DateCache,
     slot: fn(&mut DateCache) -> &mut Remembered<N>,
-    stamp: [u8; N],
+    stamp: &[u8; N],
     parse: impl FnOnce(&mut DateCache) -> Option<LocalTime>,
 ) -> Option<LocalTime> {
     if let Some((last, t)) = slot(cache)
-        && *last == stamp
+        && last == stamp
     {
         return Some(*t);
     }
     let t = parse(cache)?;
-    *slot(cache) = Some((stamp, t));
+    *slot(cache) = Some((*stamp, t));
     Some(t)
 }
 
@@ -129,7 +129,7 @@ impl DateCache {
 /// nginx time through a [`DateCache`]; same result as [`nginx`].
 #[inline]
 pub fn nginx_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
-    let stamp = *b.first_chunk::<19>()?;
+    let stamp = b.first_chunk::<19>()?;
     remembered(cache, |c| &mut c.stamp, stamp, |c| nginx_date_cached(b, c))
 }
 
@@ -180,7 +180,7 @@ pub fn apache_ctime_micros_cached(b: &[u8; 31], cache: &mut DateCache) -> Option
     remembered(
         cache,
         |c| &mut c.apache_second,
-        key,
+        &key,
         |c| apache_ctime_cached(b, c),
     )
 }
@@ -192,7 +192,7 @@ pub fn apache_ctime_micros_cached(b: &[u8; 31], cache: &mut DateCache) -> Option
 pub fn clf_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
     // The stamp of the line before, compared as an array: no `memcmp`
     // call, no digits read.
-    if let Some(&stamp) = b.first_chunk::<26>()
+    if let Some(stamp) = b.first_chunk::<26>()
         && b.len() == 26
     {
         return remembered(
@@ -211,7 +211,7 @@ pub fn clf_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
 #[inline]
 pub fn php_fpm_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
     // The time is that of the first 20 bytes alone.
-    let Some(&stamp) = b.first_chunk::<20>() else {
+    let Some(stamp) = b.first_chunk::<20>() else {
         return day_first_cached(b, b'-', b' ', php_fpm, cache);
     };
     remembered(
@@ -278,7 +278,7 @@ pub fn syslog_cached(b: &[u8], year: i32, cache: &mut DateCache) -> Option<Local
     remembered(
         cache,
         |c| &mut c.syslog_stamp,
-        key,
+        &key,
         |c| syslog_date_cached(b, year, c),
     )
 }
