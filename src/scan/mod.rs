@@ -286,7 +286,8 @@ pub struct Scanner<'c> {
     /// Bytes the key tables may keep between chunks; 0 to start afresh
     /// with every chunk.
     key_budget: usize,
-    route_buf: Vec<u8>,
+    /// Route ids, through a memo in front of `routes`.
+    route_keys: route::RouteKeys,
     /// Where the catalog builds upstream names the line does not hold.
     upstream_buf: Vec<u8>,
     /// The catalog's answers for the starts of recent nginx lines.
@@ -376,7 +377,7 @@ impl<'c> Scanner<'c> {
             upstreams: KeyTable::default(),
             routes: KeyTable::default(),
             key_budget,
-            route_buf: Vec::new(),
+            route_keys: route::RouteKeys::default(),
             upstream_buf: Vec::new(),
             memo: FitMemo::default(),
             line_scratch: Scratch::default(),
@@ -630,11 +631,10 @@ impl<'c> Scanner<'c> {
         if !self.access.keep_time(time) {
             return;
         }
-        let route = if route::normalize(a.route_source(), &mut self.route_buf) {
-            self.routes.intern(&self.route_buf)
-        } else {
-            NO_KEY
-        };
+        let route = self
+            .route_keys
+            .id(a.route_source(), &mut self.routes)
+            .unwrap_or(NO_KEY);
         count_status(
             &mut self.count_slots,
             &mut out.client_counts,
@@ -905,12 +905,10 @@ impl<'c> Scanner<'c> {
             Self::disabled(head, (line, start, end, lines), out);
         }
         let upstream = c.upstream.map_or(NO_KEY, |u| self.upstreams.intern(u));
-        let route = match c.route {
-            Some(raw) if route::normalize(raw, &mut self.route_buf) => {
-                self.routes.intern(&self.route_buf)
-            }
-            _ => NO_KEY,
-        };
+        let route = c
+            .route
+            .and_then(|raw| self.route_keys.id(raw, &mut self.routes))
+            .unwrap_or(NO_KEY);
         // The request line is hashed once: for the retries' key and for
         // the access log's join.
         let line_hash = c.request.map_or(0, request_hash);

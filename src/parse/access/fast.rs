@@ -13,8 +13,8 @@
 //! the rare line with an escaped quote or a retried request pays.
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
-use super::format::{End, Fast, Field};
-use super::line::{AccessLine, find_byte, set, starts_with};
+use super::format::{End, Fast, Field, Step};
+use super::line::{AccessLine, find_byte, set, spaces_at, starts_with};
 use super::upstream;
 use crate::parse::time;
 
@@ -53,7 +53,7 @@ pub fn fill<'a>(
         return None;
     }
     let mut status = None;
-    let mut steps = &fast.steps[..];
+    let mut steps = &fast.steps[..fast.spaces];
     if fast.combined {
         pos = combined(line, dates, out, &mut status)?;
         steps = &steps[7..];
@@ -107,7 +107,69 @@ pub fn fill<'a>(
             f => set(out, f, value, dates),
         }
     }
+    if fast.spaces < fast.steps.len() {
+        spaced(
+            &fast.steps[fast.spaces..],
+            line,
+            pos,
+            dates,
+            out,
+            &mut status,
+        )?;
+    }
     out.status = status.filter(|s| (100..600).contains(s))?;
+    Some(())
+}
+
+/// The last steps of a plan, fields that each end at a space and one to
+/// the end of the line, from `pos` on: as the loop of [`fill`] reads them
+/// (each field up to its first space, `None` where that space is inside a
+/// multi-value upstream field), from the space masks of 16 bytes at a
+/// time instead of a search per field.
+#[inline(always)]
+fn spaced<'a>(
+    steps: &[Step],
+    line: &'a [u8],
+    pos: usize,
+    dates: &mut time::DateCache,
+    out: &mut AccessLine<'a>,
+    status: &mut Option<u16>,
+) -> Option<()> {
+    let (last, spaced) = steps.split_last()?;
+    let mut spaced = spaced.iter();
+    let mut next = spaced.next();
+    let mut start = pos;
+    let mut at = pos;
+    while let Some(step) = next {
+        let mut hits = spaces_at(line, at)?;
+        let mut step = step;
+        while hits != 0 {
+            let p = at + hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            if p > start && (line[p - 1] == b',' || followed(line, p, b": ").is_some()) {
+                return None;
+            }
+            let value = &line[start..p];
+            match step.field {
+                Field::Status => *status = upstream::status(value),
+                Field::Other => {}
+                f => set(out, f, value, dates),
+            }
+            start = p + 1;
+            next = spaced.next();
+            match next {
+                Some(s) => step = s,
+                None => break,
+            }
+        }
+        at += 16;
+    }
+    let value = &line[start..];
+    match last.field {
+        Field::Status => *status = upstream::status(value),
+        Field::Other => {}
+        f => set(out, f, value, dates),
+    }
     Some(())
 }
 
@@ -205,6 +267,7 @@ mod tests {
             r#"log_format bench '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_addr $upstream_status $upstream_response_time $upstream_connect_time $upstream_header_time $connection $connection_requests $request_id';"#,
             r#"log_format j escape=json '{"time":"$time_iso8601","status":"$status","request":"$request","up":"$upstream_addr"}';"#,
             r#"$remote_addr [$time_local] $status :: $request_time|$upstream_status"#,
+            r#"log_format spaced '$status $upstream_addr $upstream_status $request_time $request_id';"#,
         ] {
             plans.push(Plan::compile(spec).unwrap());
         }
@@ -242,6 +305,21 @@ mod tests {
         }
         for name in ["common", "j"] {
             assert!(!named(name).fast.combined, "{name}");
+        }
+    }
+
+    #[test]
+    fn trailing_space_fields_are_read_from_masks() {
+        let plans = plans();
+        let named = |name: &str| plans.iter().find(|p| p.name == name).unwrap();
+        // After the user agent, after ingress-nginx's bracketed names,
+        // and from the first field.
+        assert_eq!(named("bench").fast.spaces, 8);
+        assert_eq!(named("ingress-nginx").fast.spaces, 12);
+        assert_eq!(named("spaced").fast.spaces, 0);
+        for name in ["combined", "common", "j"] {
+            let f = &named(name).fast;
+            assert_eq!(f.spaces, f.steps.len(), "{name}");
         }
     }
 
@@ -330,6 +408,18 @@ mod tests {
                         next(1_000_000),
                         next(1 << 30),
                     ));
+                }
+                if next(4) == 0 {
+                    // The upstream variables alone, as a format that
+                    // starts with them logs them.
+                    l = format!(
+                        "{} {} {} {} {}",
+                        statuses[next(statuses.len())],
+                        addrs[next(addrs.len())],
+                        ups[next(ups.len())],
+                        times[next(times.len())],
+                        users[next(users.len())],
+                    );
                 }
                 if next(8) == 0 {
                     l.truncate(next(l.len() + 1));
