@@ -288,6 +288,8 @@ pub struct Scanner<'c> {
     key_budget: usize,
     /// Route ids, through a memo in front of `routes`.
     route_keys: route::RouteKeys,
+    /// Upstream ids, through a memo in front of `upstreams`.
+    upstream_ids: route::KeyMemo,
     /// Where the catalog builds upstream names the line does not hold.
     upstream_buf: Vec<u8>,
     /// The catalog's answers for the starts of recent nginx lines.
@@ -378,6 +380,7 @@ impl<'c> Scanner<'c> {
             routes: KeyTable::default(),
             key_budget,
             route_keys: route::RouteKeys::default(),
+            upstream_ids: route::KeyMemo::new(1024),
             upstream_buf: Vec::new(),
             memo: FitMemo::default(),
             line_scratch: Scratch::default(),
@@ -474,6 +477,8 @@ impl<'c> Scanner<'c> {
         let mut scratch = std::mem::take(&mut self.line_scratch);
         let mut idx = 0u32;
         let mut access_run = false;
+        // The access line read last, written in place by each reading.
+        let mut access = AccessLine::default();
         // The nginx line the last physical line ended, if it did.
         let mut tail: Option<Wrapped> = None;
         self.count_slots.clear();
@@ -494,10 +499,10 @@ impl<'c> Scanner<'c> {
             // first: an access log does not pay for the error-log layouts.
             let mut tried = false;
             if access_run && open.is_none() {
-                if let Some(a) = self.detector.read(&self.access, line) {
+                if self.detector.read_into(&self.access, line, &mut access) {
                     leading = false;
                     out.stats.access += 1;
-                    self.client_request(&a, this, out);
+                    self.client_request(&access, this, out);
                     continue;
                 }
                 access_run = false;
@@ -510,12 +515,12 @@ impl<'c> Scanner<'c> {
             if head.is_none()
                 && open.is_none()
                 && !tried
-                && let Some(a) = self.detector.read(&self.access, line)
+                && self.detector.read_into(&self.access, line, &mut access)
             {
                 access_run = true;
                 leading = false;
                 out.stats.access += 1;
-                self.client_request(&a, this, out);
+                self.client_request(&access, this, out);
                 continue;
             }
             // An access line in a JSON envelope: a container's json-file
@@ -669,7 +674,7 @@ impl<'c> Scanner<'c> {
             && !addr.is_empty()
             && addr != b"-"
         {
-            upstream = self.upstreams.intern(addr);
+            upstream = self.upstream_ids.id(addr, &mut self.upstreams);
             count_status(
                 &mut self.upstream_slots,
                 &mut out.client_upstreams,
@@ -904,7 +909,9 @@ impl<'c> Scanner<'c> {
             // An attached line may take a member out of its group.
             Self::disabled(head, (line, start, end, lines), out);
         }
-        let upstream = c.upstream.map_or(NO_KEY, |u| self.upstreams.intern(u));
+        let upstream = c
+            .upstream
+            .map_or(NO_KEY, |u| self.upstream_ids.id(u, &mut self.upstreams));
         let route = c
             .route
             .and_then(|raw| self.route_keys.id(raw, &mut self.routes))

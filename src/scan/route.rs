@@ -43,23 +43,69 @@ pub fn normalize(raw: &[u8], out: &mut Vec<u8>) -> bool {
 
 /// Slots of [`RouteKeys`]' memo (a power of two): 64 KiB, room for the
 /// few thousand routes of a busy site with few collisions.
-const MEMO: usize = 1 << 13;
+const ROUTE_SLOTS: usize = 1 << 13;
 
-/// Route keys of request lines: [`normalize`], then [`KeyTable::intern`],
-/// with a memo of the keys found last in front of the table. Most paths
-/// hold an id, so the raw path seldom repeats where its route does: the
-/// memo is keyed by the route, built in a fixed buffer and hashed with a
-/// hash cheaper than the table's, and each answer is checked against the
-/// table's bytes, so a slot another route took, or one the table forgot
-/// since, is only a miss. `tests::route_keys_are_normalize_and_intern`
-/// holds it to the plain two steps.
+/// Ids of keys in a [`KeyTable`], through a memo of the ids found last:
+/// a key is hashed with a hash cheaper than the table's, its slot holds
+/// the id it had, and each answer is checked against the table's bytes,
+/// so a slot another key took, or one the table forgot since, is only a
+/// miss. `tests::key_memo_is_intern` holds it to [`KeyTable::intern`].
 #[derive(Debug, Clone, Default)]
+pub struct KeyMemo {
+    /// (tag, id) by the key's memo hash: the hash's high half and the
+    /// key's id in the table; allocated on first use.
+    slots: Vec<(u32, u32)>,
+    /// How many slots (a power of two).
+    size: usize,
+}
+
+impl KeyMemo {
+    /// A memo of `size` slots (a power of two).
+    pub fn new(size: usize) -> KeyMemo {
+        KeyMemo {
+            slots: Vec::new(),
+            size: size.next_power_of_two(),
+        }
+    }
+
+    /// `table.intern(key)`, from the memo where it holds the answer.
+    #[inline]
+    pub fn id(&mut self, key: &[u8], table: &mut KeyTable) -> u32 {
+        if self.slots.len() != self.size {
+            self.slots = vec![(0, 0); self.size.max(1)];
+        }
+        let h = memo_hash(key);
+        let tag = (h >> 32) as u32;
+        let at = h as usize & (self.slots.len() - 1);
+        let slot = &mut self.slots[at];
+        if slot.0 == tag && (slot.1 as usize) < table.len() && table.keys().get(slot.1) == key {
+            return slot.1;
+        }
+        let id = table.intern(key);
+        *slot = (tag, id);
+        id
+    }
+}
+
+/// Route keys of request lines: [`normalize`], then [`KeyTable::intern`]
+/// through a [`KeyMemo`]. Most paths hold an id, so the raw path seldom
+/// repeats where its route does: the memo is keyed by the route, built in
+/// a fixed buffer. `tests::route_keys_are_normalize_and_intern` holds it
+/// to the plain two steps.
+#[derive(Debug, Clone)]
 pub struct RouteKeys {
-    /// (tag, id) by the route's memo hash: the hash's high half and the
-    /// key's id in the table.
-    memo: Vec<(u32, u32)>,
+    memo: KeyMemo,
     /// Where a route that does not fit the fixed buffer is written.
     spill: Vec<u8>,
+}
+
+impl Default for RouteKeys {
+    fn default() -> Self {
+        RouteKeys {
+            memo: KeyMemo::new(ROUTE_SLOTS),
+            spill: Vec::new(),
+        }
+    }
 }
 
 impl RouteKeys {
@@ -75,7 +121,7 @@ impl RouteKeys {
             if path.first() == Some(&b'/')
                 && let Some(n) = short::normalize(path, &mut buf)
             {
-                return Some(self.memoized(&buf[..n], table));
+                return Some(self.memo.id(&buf[..n], table));
             }
         }
         if !normalize(raw, &mut self.spill) {
@@ -83,26 +129,9 @@ impl RouteKeys {
         }
         Some(table.intern(&self.spill))
     }
-
-    /// The id of `route` in `table`, from the memo where it holds it.
-    #[inline]
-    fn memoized(&mut self, route: &[u8], table: &mut KeyTable) -> u32 {
-        if self.memo.is_empty() {
-            self.memo = vec![(0, 0); MEMO];
-        }
-        let h = memo_hash(route);
-        let tag = (h >> 32) as u32;
-        let slot = &mut self.memo[h as usize & (MEMO - 1)];
-        if slot.0 == tag && (slot.1 as usize) < table.len() && table.keys().get(slot.1) == route {
-            return slot.1;
-        }
-        let id = table.intern(route);
-        *slot = (tag, id);
-        id
-    }
 }
 
-/// A hash of a short route for [`RouteKeys`]' memo: eight bytes at a time,
+/// A hash of a short key for [`KeyMemo`]: eight bytes at a time,
 /// each folded in by a 64x64->128-bit multiply.
 #[inline(always)]
 fn memo_hash(b: &[u8]) -> u64 {
@@ -739,6 +768,42 @@ mod tests {
             assert_eq!(fast_table.keys().get(id), plain_table.keys().get(id));
         }
         assert!(hits > 30_000, "{hits}");
+    }
+
+    /// The memo against [`KeyTable::intern`], with a memo small enough
+    /// for keys to take each other's slots, keys of every length around
+    /// a word, and tables cleared under it.
+    #[test]
+    fn key_memo_is_intern() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |k: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as usize % k
+        };
+        let (mut fast_table, mut plain_table) = (KeyTable::default(), KeyTable::default());
+        let pool: Vec<Vec<u8>> = (0..60)
+            .map(|_| {
+                let len = next(40);
+                (0..len).map(|_| b"ab:1."[next(5)]).collect()
+            })
+            .collect();
+        let mut memo = KeyMemo::new(16);
+        let mut hits = 0;
+        for round in 0..50_000 {
+            let key = &pool[next(pool.len())];
+            let before = fast_table.len();
+            let fast = memo.id(key, &mut fast_table);
+            assert_eq!(fast, plain_table.intern(key), "{key:?}");
+            hits += usize::from(fast_table.len() == before);
+            if round % 7_919 == 0 {
+                fast_table.clear();
+                plain_table.clear();
+            }
+        }
+        assert_eq!(fast_table.len(), plain_table.len());
+        assert!(hits > 10_000, "{hits}");
     }
 
     #[test]

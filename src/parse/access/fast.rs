@@ -1,4 +1,4 @@
-//! The fast reading of a plan: the same answer as [`super::read`]'s walk
+//! The fast reading of a plan: the same answer as [`super::read_into`]'s walk
 //! where it gives one, in fewer steps.
 //!
 //! The walk looks for each literal from where the last field began, and
@@ -14,11 +14,11 @@
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
 use super::format::{End, Fast, Field, Step};
-use super::line::{AccessLine, find_byte, set, spaces_at, starts_with};
+use super::line::{AccessLine, find_byte, find_byte_at, set, spaces_at, starts_with};
 use super::upstream;
 use crate::parse::time;
 
-/// Reads `line` as [`super::read`] does with the plan `fast` was compiled
+/// Reads `line` as [`super::read_into`] does with the plan `fast` was compiled
 /// from, or `None` where this reading cannot tell (the line may still fit:
 /// ask the walk).
 #[cfg(test)]
@@ -36,7 +36,7 @@ pub fn read<'a>(
     Some(out)
 }
 
-/// Reads `line` as [`super::read`] does with the plan `fast` was compiled
+/// Reads `line` as [`super::read_into`] does with the plan `fast` was compiled
 /// from, into `out` (which holds the plan's dialect and nothing else yet:
 /// the caller's value is filled in place, not built here and copied out),
 /// or `None` where this reading cannot tell (the line may still fit: ask
@@ -61,26 +61,26 @@ pub fn fill<'a>(
     for step in steps {
         let hay = &line[pos..];
         let (len, skip) = match step.end {
-            End::Space => (space(hay)?, 1),
-            End::Quote => (quote(hay)?, 1),
+            End::Space => (space(line, pos)?, 1),
+            End::Quote => (quote(line, pos)?, 1),
             End::QuoteSpace => {
-                let p = quote(hay)?;
+                let p = quote(line, pos)?;
                 (followed(hay, p, b" ")?, 2)
             }
             End::QuoteSpaceQuote => {
-                let p = quote(hay)?;
+                let p = quote(line, pos)?;
                 (followed(hay, p, b" \"")?, 3)
             }
             End::SpaceQuote => {
-                let p = space(hay)?;
+                let p = space(line, pos)?;
                 (followed(hay, p, b"\"")?, 2)
             }
             End::SpaceBracket => {
-                let p = space(hay)?;
+                let p = space(line, pos)?;
                 (followed(hay, p, b"[")?, 2)
             }
             End::SpaceDashSpace => {
-                let p = space(hay)?;
+                let p = space(line, pos)?;
                 (followed(hay, p, b"- ")?, 3)
             }
             End::BracketSpaceQuote => {
@@ -184,13 +184,13 @@ fn combined<'a>(
     status: &mut Option<u16>,
 ) -> Option<usize> {
     // `$remote_addr - `
-    let p = space(line)?;
+    let p = space(line, 0)?;
     followed(line, p, b"- ")?;
     out.client = &line[..p];
     let mut pos = p + 3;
     // `$remote_user [`
     let hay = &line[pos..];
-    let p = space(hay)?;
+    let p = space(line, pos)?;
     followed(hay, p, b"[")?;
     pos += p + 2;
     // `$time_local] "`
@@ -201,43 +201,46 @@ fn combined<'a>(
     pos += p + 3;
     // `$request" `
     let hay = &line[pos..];
-    let p = quote(hay)?;
+    let p = quote(line, pos)?;
     followed(hay, p, b" ")?;
     out.request = &hay[..p];
     pos += p + 2;
     // `$status `
     let hay = &line[pos..];
-    let p = space(hay)?;
+    let p = space(line, pos)?;
     *status = upstream::status(&hay[..p]);
     pos += p + 1;
     // `$body_bytes_sent "`
     let hay = &line[pos..];
-    let p = space(hay)?;
+    let p = space(line, pos)?;
     followed(hay, p, b"\"")?;
     pos += p + 2;
     // `$http_referer" "`
     let hay = &line[pos..];
-    let p = quote(hay)?;
+    let p = quote(line, pos)?;
     followed(hay, p, b" \"")?;
     Some(pos + p + 3)
 }
 
-/// The first space of `hay`, where it ends a field: not after a `,` and
+/// The first space of the line from `pos` (counted from `pos`), where it ends a field: not after a `,` and
 /// not around ` : ` (inside a multi-value upstream field, which the walk
 /// reads).
 #[inline(always)]
-fn space(hay: &[u8]) -> Option<usize> {
-    let p = find_byte(b' ', hay)?;
+fn space(line: &[u8], pos: usize) -> Option<usize> {
+    let hay = &line[pos..];
+    let p = find_byte_at(b' ', line, pos)?;
     if p > 0 && (hay[p - 1] == b',' || followed(hay, p, b": ").is_some()) {
         return None;
     }
     Some(p)
 }
 
-/// The first quote of `hay`, where no backslash escapes it.
+/// The first quote of the line from `pos` (counted from `pos`), where no
+/// backslash escapes it.
 #[inline(always)]
-fn quote(hay: &[u8]) -> Option<usize> {
-    let p = find_byte(b'"', hay)?;
+fn quote(line: &[u8], pos: usize) -> Option<usize> {
+    let hay = &line[pos..];
+    let p = find_byte_at(b'"', line, pos)?;
     if p > 0 && hay[p - 1] == b'\\' {
         return None;
     }
