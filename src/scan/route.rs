@@ -78,7 +78,7 @@ impl KeyMemo {
         let tag = (h >> 32) as u32;
         let at = h as usize & (self.slots.len() - 1);
         let slot = &mut self.slots[at];
-        if slot.0 == tag && (slot.1 as usize) < table.len() && table.keys().get(slot.1) == key {
+        if slot.0 == tag && (slot.1 as usize) < table.len() && same(table.keys().get(slot.1), key) {
             return slot.1;
         }
         let id = table.intern(key);
@@ -128,6 +128,33 @@ impl RouteKeys {
             return None;
         }
         Some(table.intern(&self.spill))
+    }
+}
+
+/// `a == b`, eight bytes at a time with the last eight overlapping, for
+/// the short keys of [`KeyMemo`] (slice equality calls `memcmp`).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        s[at..]
+            .first_chunk::<8>()
+            .map_or(0, |w| u64::from_le_bytes(*w))
+    };
+    match (a.last_chunk::<8>(), b.last_chunk::<8>()) {
+        (Some(x), Some(y)) => {
+            let mut at = 0;
+            while at + 8 < a.len() {
+                if word(a, at) != word(b, at) {
+                    return false;
+                }
+                at += 8;
+            }
+            x == y
+        }
+        _ => a == b,
     }
 }
 
@@ -804,6 +831,37 @@ mod tests {
         }
         assert_eq!(fast_table.len(), plain_table.len());
         assert!(hits > 10_000, "{hits}");
+    }
+
+    /// The word-wise comparison of [`KeyMemo`] against `==`.
+    #[test]
+    fn same_is_equality() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..40 {
+            for _ in 0..300 {
+                let mut key = |n: usize| -> Vec<u8> {
+                    (0..n)
+                        .map(|_| {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            b"ab"[(state % 2) as usize]
+                        })
+                        .collect()
+                };
+                let a = key(len);
+                let b = if len % 3 == 0 { key(len + 1) } else { key(len) };
+                assert_eq!(same(&a, &b), a == b, "{a:?} {b:?}");
+                assert!(same(&a, &a));
+            }
+            // One byte changed, at every place.
+            let a: Vec<u8> = (0..len).map(|i| b'a' + (i % 7) as u8).collect();
+            for i in 0..len {
+                let mut c = a.clone();
+                c[i] ^= 1;
+                assert!(!same(&a, &c), "{len} {i}");
+            }
+        }
     }
 
     #[test]

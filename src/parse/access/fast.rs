@@ -228,7 +228,7 @@ fn combined<'a>(
 #[inline(always)]
 fn space(line: &[u8], pos: usize) -> Option<usize> {
     let hay = &line[pos..];
-    let p = find_byte_at(b' ', line, pos)?;
+    let p = find_byte(b' ', hay)?;
     if p > 0 && (hay[p - 1] == b',' || followed(hay, p, b": ").is_some()) {
         return None;
     }
