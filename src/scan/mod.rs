@@ -5,7 +5,8 @@
 //! extraction and route normalization. It runs on worker threads, one chunk
 //! at a time, and writes into a reusable [`Scan`], so steady-state scanning
 //! allocates nothing. Upstreams and routes are interned per chunk in a
-//! [`KeyTable`]; the sequential stage ([`crate::pipeline`]) maps them to
+//! [`KeyTable`], through a memo of the ids found last
+//! ([`route::KeyMemo`]); the sequential stage ([`crate::pipeline`]) maps them to
 //! global ids in input order, which keeps results identical whatever the
 //! number of threads.
 //!

@@ -5,6 +5,13 @@
 //! fragment are dropped, an absolute-form request target loses its scheme
 //! and host, and the result is bounded in length so that hostile URLs
 //! cannot blow up memory.
+//!
+//! The scanner asks for a route's key id ([`RouteKeys`]): a path under 64
+//! bytes is normalized from 16-byte masks into a fixed buffer, and the id
+//! comes from a memo keyed by the route ([`KeyMemo`]) in front of the key
+//! table, since a route repeats far more often than its raw path (which
+//! holds the id). [`normalize`] and [`KeyTable::intern`] are the plain
+//! steps the tests hold them to.
 
 use crate::keys::KeyTable;
 

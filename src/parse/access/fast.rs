@@ -10,7 +10,10 @@
 //! gives up on the line (`None`) where that place would not do: the walk
 //! then reads it. A request line is never longer than the walk would read
 //! it, a field never shorter: a line that gives up costs both, which only
-//! the rare line with an escaped quote or a retried request pays.
+//! the rare line with an escaped quote or a retried request pays. The
+//! fields a format ends with that each end at a space (the upstream
+//! variables of many custom formats) are read from one run of 16-byte
+//! space masks rather than a search each.
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
 use super::format::{End, Fast, Field, Step};

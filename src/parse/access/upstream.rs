@@ -100,6 +100,10 @@ pub fn millis(v: &[u8]) -> Option<u64> {
 /// needs; the values below only the lines timed or kept).
 #[inline]
 pub fn failed(statuses: &[u8]) -> u32 {
+    // Not logged (a `combined` line): no values, none failed.
+    if statuses.is_empty() {
+        return 0;
+    }
     if single(statuses) {
         return u32::from(status(statuses).is_none_or(|s| s >= 500));
     }
@@ -170,6 +174,10 @@ fn has_comma_or_space(v: &[u8]) -> bool {
 /// The last of [`values`]`(v)`: the last attempt's value.
 #[inline]
 pub fn last(v: &[u8]) -> Option<&[u8]> {
+    // Not logged (a `combined` line): no values.
+    if v.is_empty() {
+        return None;
+    }
     if single(v) {
         return Some(v);
     }
