@@ -910,9 +910,12 @@ impl<'c> Scanner<'c> {
             // An attached line may take a member out of its group.
             Self::disabled(head, (line, start, end, lines), out);
         }
-        let upstream = c
-            .upstream
-            .map_or(NO_KEY, |u| self.upstream_ids.id(u, &mut self.upstreams));
+        // php-fpm's upstreams are its few pools, line after line.
+        let upstream = match c.upstream {
+            Some(u) if head.server == Server::PhpFpm => self.upstreams.intern_recent(u),
+            Some(u) => self.upstream_ids.id(u, &mut self.upstreams),
+            None => NO_KEY,
+        };
         let route = c
             .route
             .and_then(|raw| self.route_keys.id(raw, &mut self.routes))
