@@ -1111,7 +1111,7 @@ mod tests {
     /// The retry memory as it was first written: a table of slot structs,
     /// every slot written empty when it is made, driven like
     /// [`Correlator::nginx_attempt`].
-    mod plain {
+    mod plain_recent {
         use super::super::{RECENT_PAIRS, RETRY_SECS, first_pair, pair, pair_cause};
         use crate::event::{CauseId, Restatus};
 
@@ -1225,7 +1225,7 @@ mod tests {
     #[test]
     fn zeroed_retry_memory_answers_as_the_plain_table() {
         let mut fast = Correlator::new();
-        let mut slow = plain::Table::new(MAX_RECENT);
+        let mut slow = plain_recent::Table::new(MAX_RECENT);
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut next = move || {
             x ^= x << 13;
