@@ -169,14 +169,20 @@ fn boot_from_inputs(inputs: &[source::InputSpec], year: i32) -> Option<crate::ev
         }
         // Looked at before it is opened: opening a FIFO, even without
         // blocking, would take its writer's lines from the real read.
-        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        let Some(len) = std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+        else {
             continue;
-        }
+        };
         let Ok(file) = source::open_regular(path) else {
             continue;
         };
-        let mut head = Vec::new();
         let n = BOOT_SNIFF.0.min(budget);
+        // Sized once (one more byte, should the file have grown), not
+        // doubled and copied on the way.
+        let mut head = Vec::with_capacity(n.min(len.saturating_add(1)) as usize);
         if file.take(n).read_to_end(&mut head).is_err() {
             continue;
         }

@@ -266,11 +266,18 @@ impl<R: Read> ChunkReader<R> {
     }
 }
 
-/// Makes `buf` at least `len` long; only new bytes are initialized.
+/// Makes `buf` at least `len` long; only new bytes are initialized. A
+/// buffer not yet allocated is allocated zeroed: a large one then comes
+/// as fresh pages that cost nothing until a read fills them (a small file
+/// touches a page of its first buffer, not the whole of it).
 #[inline]
 fn grow(buf: &mut Vec<u8>, len: usize) {
     if buf.len() < len {
-        buf.resize(len, 0);
+        if buf.capacity() == 0 {
+            *buf = vec![0; len];
+        } else {
+            buf.resize(len, 0);
+        }
     }
 }
 
@@ -352,6 +359,30 @@ fn read_retrying<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grow_keeps_bytes_and_zeroes_new_ones_as_resize_does() {
+        for (start, len) in [
+            (&b""[..], 0),
+            (b"", 5),
+            (b"", 300 << 10),
+            (b"abc", 2),
+            (b"abc", 9),
+        ] {
+            let mut fast = start.to_vec();
+            grow(&mut fast, len);
+            let mut plain = start.to_vec();
+            if plain.len() < len {
+                plain.resize(len, 0);
+            }
+            assert_eq!(fast, plain);
+        }
+        // A buffer handed back (cleared, its capacity kept) is resized.
+        let mut used = vec![7u8; 10];
+        used.clear();
+        grow(&mut used, 4);
+        assert_eq!(used, [0; 4]);
+    }
 
     /// A source that hands out at most `step` bytes per read, so every
     /// buffer boundary gets exercised.

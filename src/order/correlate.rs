@@ -175,30 +175,46 @@ impl Slot {
     }
 }
 
-/// One slot of the retry memory: a request and the (cause, upstream)
-/// pairs it failed with, in one cache line (the table is probed once per
-/// nginx failure).
-#[derive(Clone, Copy)]
-#[repr(align(64))]
-struct Recent {
-    /// The request key mixed with the correlator's epoch: a slot of an
-    /// older epoch never matches, so forgetting everything is one
-    /// increment, not a memset. 0 marks an empty slot.
-    tag: u64,
-    /// The time of its last failure, shifted left 16 bits, and in the low
-    /// 16 the status that failure gave the client (0: none), which its
-    /// causes counted it with: one word, so that the slot stays one cache
-    /// line.
-    time: i64,
-    /// [`pair`]s, the unused ones 0.
-    seen: [u64; RECENT_PAIRS],
+/// Words of one slot of the retry memory, in one cache line (the table is
+/// probed once per nginx failure): a request and the (cause, upstream)
+/// pairs it failed with. Word 0 is the request key mixed with the
+/// correlator's epoch: a slot of an older epoch never matches, so
+/// forgetting everything is one increment, not a memset; 0 marks an empty
+/// slot. Word 1 is the time of its last failure, shifted left 16 bits, and
+/// in the low 16 the status that failure gave the client (0: none), which
+/// its causes counted it with (see [`pack`]). Then the [`pair`]s, the
+/// unused ones 0.
+const SLOT_WORDS: usize = 2 + RECENT_PAIRS;
+
+/// The retry memory: [`MAX_RECENT`] slots of [`SLOT_WORDS`] words, each
+/// slot on a cache line of its own. An empty slot is all zero bytes, so
+/// the table is one zeroed allocation: its pages cost nothing until a
+/// request's slot lands in them (a short log touches a few, not the whole
+/// megabyte).
+struct RecentTable {
+    words: Vec<u64>,
+    /// The word where the first cache line starts.
+    start: usize,
 }
 
-const EMPTY_RECENT: Recent = Recent {
-    tag: 0,
-    time: 0,
-    seen: [0; RECENT_PAIRS],
-};
+impl RecentTable {
+    fn new() -> Self {
+        let words = vec![0u64; MAX_RECENT * SLOT_WORDS + SLOT_WORDS - 1];
+        let start = words.as_ptr().align_offset(64).min(SLOT_WORDS - 1);
+        RecentTable { words, start }
+    }
+
+    /// Slot `i` (below [`MAX_RECENT`]).
+    #[inline]
+    fn slot(&mut self, i: usize) -> &mut [u64; SLOT_WORDS] {
+        &mut self.words[self.start..].as_chunks_mut::<SLOT_WORDS>().0[i]
+    }
+
+    /// Empties every slot.
+    fn clear(&mut self) {
+        self.words.fill(0);
+    }
+}
 
 /// A (cause, upstream) pair as one word, never 0: the cause in the top 16
 /// bits (plus one), the upstream's hash in the other 48.
@@ -206,14 +222,14 @@ fn pair(cause: CauseId, upstream_hash: u64) -> u64 {
     (u64::from(cause.0) + 1) << 48 | (upstream_hash & 0xFFFF_FFFF_FFFF)
 }
 
-/// A slot's time and status as one word (see [`Recent::time`]).
-fn pack(t: i64, status: u16) -> i64 {
-    t.wrapping_shl(16) | i64::from(status)
+/// A slot's time and status as one word (see [`SLOT_WORDS`]).
+fn pack(t: i64, status: u16) -> u64 {
+    (t.wrapping_shl(16) | i64::from(status)) as u64
 }
 
 /// The time and status of a packed word.
-fn unpack(x: i64) -> (i64, u16) {
-    (x >> 16, x as u16)
+fn unpack(x: u64) -> (i64, u16) {
+    ((x as i64) >> 16, x as u16)
 }
 
 /// The status a client got for a failure: the message's own when it tells
@@ -238,7 +254,7 @@ pub struct Correlator {
     /// newer request takes the slot of an older one, which bounds memory
     /// and keeps the lookup to one cache line. Allocated on first use
     /// (Apache and php-fpm logs never need it).
-    recent: Vec<Recent>,
+    recent: Option<RecentTable>,
     /// Generation of the valid slots of `recent` (starts at 1).
     epoch: u32,
     /// Per input, how many times its workers were ended (see
@@ -256,7 +272,7 @@ impl Default for Correlator {
     fn default() -> Self {
         Correlator {
             apache: HashMap::new(),
-            recent: Vec::new(),
+            recent: None,
             epoch: 1,
             workers: Vec::new(),
             worker_crash: CauseId::from_id("proxy_worker_crash"),
@@ -350,7 +366,9 @@ impl Correlator {
         self.epoch = self.epoch.wrapping_add(1).max(1);
         if self.epoch == 1 {
             // Wrapped around: old slots could look valid again.
-            self.recent.fill(EMPTY_RECENT);
+            if let Some(table) = &mut self.recent {
+                table.clear();
+            }
         }
     }
 
@@ -372,9 +390,6 @@ impl Correlator {
     ) -> Attempt {
         let t = time.map_or(0, |t| t.0);
         let pair = pair(cause, upstream_hash);
-        if self.recent.is_empty() {
-            self.recent = vec![EMPTY_RECENT; MAX_RECENT];
-        }
         let workers = self.workers.get(file as usize).copied().unwrap_or(0);
         let key = req
             ^ u64::from(file).wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -385,27 +400,29 @@ impl Correlator {
         // so requests logged close together use slots close together and
         // the table is walked almost in order instead of at random.
         let slot = (req as u32).wrapping_add(file.wrapping_mul(0x9E37_79B9));
-        let r = &mut self.recent[slot as usize % MAX_RECENT];
+        let [slot_tag, slot_time, seen @ ..] = self
+            .recent
+            .get_or_insert_with(RecentTable::new)
+            .slot(slot as usize % MAX_RECENT);
         let mut out = Attempt {
             new_request: true,
             repeat: false,
             restatus: None,
         };
-        let (last, was) = unpack(r.time);
-        if r.tag == tag && (t - last).abs() <= RETRY_SECS {
-            let len = r.seen.iter().position(|&p| p == 0).unwrap_or(RECENT_PAIRS);
-            let seen = &r.seen[..len];
-            if seen.contains(&pair) {
+        let (last, was) = unpack(*slot_time);
+        if *slot_tag == tag && (t - last).abs() <= RETRY_SECS {
+            let len = seen.iter().position(|&p| p == 0).unwrap_or(RECENT_PAIRS);
+            if seen[..len].contains(&pair) {
                 // The same failure again: a new request on a keepalive
                 // connection, not a retry.
-                r.seen = first_pair(pair);
+                *seen = first_pair(pair);
             } else {
-                let causes = seen
+                let causes = seen[..len]
                     .iter()
                     .map(|&p| pair_cause(p))
                     .filter(|&c| c < 64)
                     .fold(0u64, |m, c| m | 1 << c);
-                if seen.iter().any(|&p| pair_cause(p) == cause.0) {
+                if seen[..len].iter().any(|&p| pair_cause(p) == cause.0) {
                     out.new_request = false;
                 } else {
                     out.repeat = true;
@@ -414,14 +431,14 @@ impl Correlator {
                     out.restatus = Some(Restatus { causes, from: was });
                 }
                 if len < RECENT_PAIRS {
-                    r.seen[len] = pair;
+                    seen[len] = pair;
                 }
             }
         } else {
-            r.tag = tag;
-            r.seen = first_pair(pair);
+            *slot_tag = tag;
+            *seen = first_pair(pair);
         }
-        r.time = pack(t, status);
+        *slot_time = pack(t, status);
         out
     }
 
@@ -1089,5 +1106,185 @@ mod tests {
             place(0, 1),
         );
         assert_eq!(client_status(&f), Some(502));
+    }
+
+    /// The retry memory as it was first written: a table of slot structs,
+    /// every slot written empty when it is made, driven like
+    /// [`Correlator::nginx_attempt`].
+    mod plain_recent {
+        use super::super::{RECENT_PAIRS, RETRY_SECS, first_pair, pair, pair_cause};
+        use crate::event::{CauseId, Restatus};
+
+        #[derive(Clone, Copy)]
+        struct Recent {
+            tag: u64,
+            time: i64,
+            seen: [u64; RECENT_PAIRS],
+        }
+
+        const EMPTY: Recent = Recent {
+            tag: 0,
+            time: 0,
+            seen: [0; RECENT_PAIRS],
+        };
+
+        pub struct Table {
+            recent: Vec<Recent>,
+            pub epoch: u32,
+            workers: Vec<u32>,
+            size: usize,
+        }
+
+        impl Table {
+            pub fn new(size: usize) -> Self {
+                Table {
+                    recent: vec![EMPTY; size],
+                    epoch: 1,
+                    workers: Vec::new(),
+                    size,
+                }
+            }
+
+            pub fn end_workers(&mut self, file: u32) {
+                let i = file as usize;
+                if self.workers.len() <= i {
+                    self.workers.resize(i + 1, 0);
+                }
+                self.workers[i] = self.workers[i].wrapping_add(1);
+            }
+
+            pub fn flush(&mut self) {
+                self.epoch = self.epoch.wrapping_add(1).max(1);
+                if self.epoch == 1 {
+                    self.recent.fill(EMPTY);
+                }
+            }
+
+            /// (new request, repeat, restatus).
+            pub fn attempt(
+                &mut self,
+                req: u64,
+                file: u32,
+                t: i64,
+                cause: CauseId,
+                upstream_hash: u64,
+                status: u16,
+            ) -> (bool, bool, Option<Restatus>) {
+                let pair = pair(cause, upstream_hash);
+                let workers = self.workers.get(file as usize).copied().unwrap_or(0);
+                let key = req
+                    ^ u64::from(file).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    ^ u64::from(workers).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+                let tag = (key ^ u64::from(self.epoch).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)) | 1;
+                let slot = (req as u32).wrapping_add(file.wrapping_mul(0x9E37_79B9));
+                let r = &mut self.recent[slot as usize % self.size];
+                let (mut new_request, mut repeat, mut restatus) = (true, false, None);
+                let (last, was) = (r.time >> 16, r.time as u16);
+                if r.tag == tag && (t - last).abs() <= RETRY_SECS {
+                    let len = r.seen.iter().position(|&p| p == 0).unwrap_or(RECENT_PAIRS);
+                    let seen = &r.seen[..len];
+                    if seen.contains(&pair) {
+                        r.seen = first_pair(pair);
+                    } else {
+                        let causes = seen
+                            .iter()
+                            .map(|&p| pair_cause(p))
+                            .filter(|&c| c < 64)
+                            .fold(0u64, |m, c| m | 1 << c);
+                        if seen.iter().any(|&p| pair_cause(p) == cause.0) {
+                            new_request = false;
+                        } else {
+                            repeat = true;
+                        }
+                        if was != 0 && status != 0 && was != status && causes != 0 {
+                            restatus = Some(Restatus { causes, from: was });
+                        }
+                        if len < RECENT_PAIRS {
+                            r.seen[len] = pair;
+                        }
+                    }
+                } else {
+                    r.tag = tag;
+                    r.seen = first_pair(pair);
+                }
+                r.time = t.wrapping_shl(16) | i64::from(status);
+                (new_request, repeat, restatus)
+            }
+        }
+    }
+
+    #[test]
+    fn retry_memory_slots_are_cache_lines() {
+        let mut table = RecentTable::new();
+        for i in [0, 1, MAX_RECENT / 2, MAX_RECENT - 1] {
+            assert_eq!(table.slot(i).as_ptr() as usize % 64, 0);
+            assert_eq!(*table.slot(i), [0; SLOT_WORDS]);
+        }
+    }
+
+    #[test]
+    fn zeroed_retry_memory_answers_as_the_plain_table() {
+        let mut fast = Correlator::new();
+        let mut slow = plain_recent::Table::new(MAX_RECENT);
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut t = 1_700_000_000i64;
+        let mut answers = [0usize; 4];
+        for step in 0..200_000u32 {
+            let r = next();
+            match r % 1000 {
+                0 => {
+                    fast.flush(&mut |_, _| {});
+                    slow.flush();
+                    continue;
+                }
+                1 => {
+                    let file = (r >> 10) as u32 % 3;
+                    fast.end_workers(file);
+                    slow.end_workers(file);
+                    continue;
+                }
+                2 if step > 150_000 => {
+                    // Towards the wrap of the epoch, which empties the table.
+                    fast.epoch = u32::MAX - 1;
+                    slow.epoch = u32::MAX - 1;
+                    continue;
+                }
+                _ => {}
+            }
+            // Few connections, some a table's length apart (one slot).
+            let conn = (r >> 12) % 200 + ((r >> 24) % 3) * MAX_RECENT as u64;
+            let file = ((r >> 30) % 8 / 7) as u32;
+            t += match (r >> 34) % 100 {
+                0 => 700,
+                1 => -650,
+                _ => ((r >> 40) % 3) as i64,
+            };
+            let cause = CauseId(((r >> 42) % 5) as u16 * if (r >> 45) % 50 == 0 { 17 } else { 1 });
+            let upstream = (r >> 48) % 4;
+            let status = [0, 502, 504, 503][((r >> 52) % 4) as usize];
+            let a = fast.nginx_attempt(conn, file, Some(LocalTime(t)), cause, upstream, status);
+            let b = slow.attempt(conn, file, t, cause, upstream, status);
+            assert_eq!(
+                (a.new_request, a.repeat, a.restatus),
+                b,
+                "step {step}: connection {conn}, file {file}"
+            );
+            // New, retry under the same cause, repeat under another,
+            // statuses to correct.
+            answers[match (a.new_request, a.repeat) {
+                (true, false) => 0,
+                (false, _) => 1,
+                (true, true) => 2,
+            }] += 1;
+            answers[3] += usize::from(a.restatus.is_some());
+        }
+        // Every kind of answer came up.
+        assert!(answers.iter().all(|&n| n > 1000), "{answers:?}");
     }
 }
