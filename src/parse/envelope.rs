@@ -66,6 +66,19 @@ pub fn unwrap<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option
     // read otherwise when joined over several physical lines: other lines
     // need not be searched for a newline.
     let container = first.is_ascii_digit() || first == b'{';
+    // Docker's own layout first: it is never a joined record.
+    buf.clear();
+    if first == b'{'
+        && let Some(time) = docker_layout(line, buf)
+    {
+        let no_newline = buf.is_empty() || strip_newline(buf);
+        let buf: &'a [u8] = buf;
+        let mut head = inner(buf, None, cx, 0)?;
+        if head.time.is_none() {
+            head.time = json_time(b"time", Value::String(time));
+        }
+        return Some((head, no_newline));
+    }
     if container && memchr::memchr(b'\n', line).is_some() {
         // A record joined over several physical lines.
         return pieces(line, cx, buf).map(|h| (h, false));
@@ -95,8 +108,14 @@ pub fn piece_goes_on(line: &[u8]) -> Option<bool> {
         return Some(p.partial);
     }
     if line.first() == Some(&b'{') {
-        let mut s = Vec::new();
-        return docker_log(line, &mut s).map(|_| !s.ends_with(b"\n"));
+        thread_local! {
+            /// The decoded piece, kept between lines.
+            static PIECE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        return PIECE.with_borrow_mut(|s| {
+            s.clear();
+            docker_log(line, s).map(|_| !s.ends_with(b"\n"))
+        });
     }
     None
 }
@@ -489,6 +508,49 @@ fn trim_start(b: &[u8]) -> &[u8] {
 /// A message field's string is decoded while it is walked, in one pass that
 /// also finds its end, rather than skipped and then decoded again: on
 /// Docker's json-file lines the `log` string is most of the line.
+/// Docker's json-file line as the driver writes it, alone on its line,
+/// `{"log":"...","stream":"stderr","time":"..."}`, read without walking
+/// its fields one by one (a container's log is all such lines): its `log`
+/// decoded onto `buf`, and the raw time. `None` for any other layout
+/// (`buf` then as it was), which [`json`] and [`docker_log`] read; they
+/// read such a line the same, which a test holds them to.
+fn docker_layout<'a>(line: &'a [u8], buf: &mut Vec<u8>) -> Option<&'a [u8]> {
+    let start = buf.len();
+    let time = docker_layout_onto(line, buf);
+    if time.is_none() {
+        buf.truncate(start);
+    }
+    time
+}
+
+fn docker_layout_onto<'a>(line: &'a [u8], buf: &mut Vec<u8>) -> Option<&'a [u8]> {
+    const LOG: &[u8] = br#"{"log":""#;
+    const STREAM: &[u8] = br#","stream":""#;
+    const TIME: &[u8] = br#"","time":""#;
+    if !line.starts_with(LOG) {
+        return None;
+    }
+    let after = decode_string(line, LOG.len() - 1, buf).ok()?;
+    let rest = line[after..].strip_prefix(STREAM)?;
+    let stream = memchr::memchr(b'"', rest)?;
+    if memchr::memchr(b'\\', &rest[..stream]).is_some() {
+        return None;
+    }
+    let rest = rest[stream..].strip_prefix(TIME)?;
+    let end = memchr::memchr(b'"', rest)?;
+    // The closing brace ends the line (a joined record goes on).
+    let close = &rest[end + 1..];
+    let alone = close == b"}" || close == b"}\r";
+    if !alone || memchr::memchr(b'\\', &rest[..end]).is_some() {
+        return None;
+    }
+    Some(&rest[..end])
+}
+
+/// A JSON object line of any layout (a collector's, journald's, Docker's
+/// with its fields in another order): its first message field's text, the
+/// time from its time fields when the text has none, and whether it is a
+/// json-file piece.
 fn json<'a>(line: &'a [u8], cx: &mut Cx<'_>, buf: &'a mut Vec<u8>) -> Option<(Head<'a>, bool)> {
     const MESSAGE: [&[u8]; 5] = [b"log", b"message", b"MESSAGE", b"msg", b"line"];
     // Each message field's first occurrence, decoded into `buf`: where its
@@ -595,6 +657,14 @@ pub fn json_text<'b>(line: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
 /// A json-file line's `log` text appended to `buf` (with its newline, if
 /// it has one); the line's time.
 fn docker_log(line: &[u8], buf: &mut Vec<u8>) -> Option<Option<LocalTime>> {
+    if let Some(time) = docker_layout(line, buf) {
+        return Some(json_time(b"time", Value::String(time)));
+    }
+    docker_log_walk(line, buf)
+}
+
+/// [`docker_log`] for the fields in any order.
+fn docker_log_walk(line: &[u8], buf: &mut Vec<u8>) -> Option<Option<LocalTime>> {
     let mut log = None;
     let mut time = None;
     let mut stream = false;
@@ -882,6 +952,12 @@ fn decode_string(b: &[u8], open: usize, out: &mut Vec<u8>) -> Result<usize, ()> 
         if b[k] == b'"' {
             return Ok(k + 1);
         }
+        // A quote inside the text, the escape nginx's lines are full of.
+        if b.get(k + 1) == Some(&b'"') {
+            out.push(b'"');
+            i = k + 2;
+            continue;
+        }
         i = escape(b, k, out).ok_or(())?;
     }
 }
@@ -1154,6 +1230,72 @@ mod tests {
             }
         }
         assert!(decoded > 2_000 && refused > 2_000, "{decoded} {refused}");
+    }
+
+    /// Docker's own layout, read whole, gives what the walk over any
+    /// object's fields gives, on lines built to put escapes, bad escapes,
+    /// missing newlines and odd tails in every place; the lines it does not
+    /// take are left to that walk.
+    #[test]
+    fn docker_layout_reads_as_the_field_walk() {
+        const LOGS: [&str; 7] = [
+            r#"2026/11/21 09:36:49 [error] 10421#10421: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, request: \"GET /a HTTP/1.1\", upstream: \"http://127.0.0.1:1/a\"\n"#,
+            r#"2026/11/21 09:36:49 [error] 10421#10421: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 127.0.0.1, request: \"GET /\u00e9t\u00e9 HTTP/1.1\""#,
+            r#"[Sat Nov 21 09:37:09.819457 2026] [proxy:error] [pid 10464:tid 10489] (111)Connection refused: AH00957: http: attempt to connect to 127.0.0.1:18190 (127.0.0.1:18190) failed\r\n"#,
+            r#"no time here: connect() failed (111: Connection refused) while connecting to upstream\n"#,
+            r#"2026/11/21 09:36:49 [error] 1#1: *1 bad \x escape\n"#,
+            r#"\n"#,
+            "",
+        ];
+        const STREAMS: [&str; 4] = ["stderr", "stdout", r#"std\"err"#, r#"a\"#];
+        const TIMES: [&str; 3] = [
+            "2026-11-21T09:36:50.123456789Z",
+            "not a time",
+            r#"2026\"-11"#,
+        ];
+        const TAILS: [&str; 6] = ["}", "}\r", "} ", "},", "}\n{\"log\":\"x\"}", ""];
+        let (mut taken, mut left) = (0, 0);
+        for log in LOGS {
+            for stream in STREAMS {
+                for time in TIMES {
+                    for tail in TAILS {
+                        let line =
+                            format!(r#"{{"log":"{log}","stream":"{stream}","time":"{time}"{tail}"#);
+                        let line = line.as_bytes();
+                        let mut dates = Dates::default();
+                        let cx = &mut Cx {
+                            year: 2026,
+                            dates: &mut dates,
+                        };
+                        let mut buf = Vec::new();
+                        let Some(t) = docker_layout(line, &mut buf) else {
+                            assert!(buf.is_empty());
+                            left += 1;
+                            continue;
+                        };
+                        taken += 1;
+                        let mut walked_log = Vec::new();
+                        assert_eq!(
+                            docker_log_walk(line, &mut walked_log),
+                            Some(json_time(b"time", Value::String(t)))
+                        );
+                        assert_eq!(walked_log, buf);
+                        let no_newline = buf.is_empty() || strip_newline(&mut buf);
+                        let fast = inner(&buf, None, cx, 0).map(|mut h| {
+                            if h.time.is_none() {
+                                h.time = json_time(b"time", Value::String(t));
+                            }
+                            (h.server, h.time, h.body.to_vec(), no_newline)
+                        });
+                        let mut other = Vec::new();
+                        let walked = json(line, cx, &mut other)
+                            .map(|(h, partial)| (h.server, h.time, h.body.to_vec(), partial));
+                        assert_eq!(fast, walked, "{}", String::from_utf8_lossy(line));
+                    }
+                }
+            }
+        }
+        assert!(taken > 30 && left > 100, "{taken} {left}");
     }
 
     #[test]
