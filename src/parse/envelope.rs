@@ -42,6 +42,8 @@ pub struct Scratch {
 /// log (which share their date for hours) skip the calendar arithmetic.
 #[derive(Debug, Default, Clone)]
 struct Dates {
+    /// And the `pid#tid: ` texts of the nginx lines inside.
+    pids: nginx::PidCache,
     nginx: time::DateCache,
     apache: time::DateCache,
     syslog: time::DateCache,
@@ -59,13 +61,33 @@ struct Cx<'c> {
 /// runtime's partial piece (CRI `P`, a json-file `log` without its
 /// newline) whose record goes on in the next line.
 pub fn unwrap<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head<'a>, bool)> {
+    unwrap_in(line, year, scratch, Lines::Any)
+}
+
+/// Whether a text to unwrap may be a record joined over several physical
+/// lines, which only a search for a newline would tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// One physical line, as the scanner cuts them.
+    One,
+    /// A line or a joined record.
+    Any,
+}
+
+/// [`unwrap`] told whether `line` may hold several physical lines.
+pub fn unwrap_in<'a>(
+    line: &'a [u8],
+    year: i32,
+    scratch: &'a mut Scratch,
+    lines: Lines,
+) -> Option<(Head<'a>, bool)> {
     let Scratch { buf, dates } = scratch;
     let cx = &mut Cx { year, dates };
     let first = *line.first()?;
     // Only a container's record (a CRI stamp or a JSON object first) is
     // read otherwise when joined over several physical lines: other lines
     // need not be searched for a newline.
-    let container = first.is_ascii_digit() || first == b'{';
+    let container = (first.is_ascii_digit() || first == b'{') && lines == Lines::Any;
     // Docker's own layout first: it is never a joined record.
     buf.clear();
     if first == b'{'
@@ -87,7 +109,9 @@ pub fn unwrap<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option
         let (head, partial) = json(line, cx, buf)?;
         return Some((head, partial));
     }
-    if container && let Some((piece, time)) = cri(line, cx) {
+    if (first.is_ascii_digit() || first == b'{')
+        && let Some((piece, time)) = cri(line, cx)
+    {
         let head = inner(piece.text, Some(time), cx, 0)?;
         return Some((head, piece.partial));
     }
@@ -191,8 +215,9 @@ fn inner<'a>(b: &'a [u8], time: Option<LocalTime>, cx: &mut Cx<'_>, depth: u8) -
 /// The layouts a server writes, whole or cut.
 fn server_line<'a>(b: &'a [u8], cx: &mut Cx<'_>) -> Option<Head<'a>> {
     match *b.first()? {
-        b'0'..=b'9' => nginx::time_cached(b, &mut cx.dates.nginx)
-            .and_then(|(t, rest)| nginx::head_after_time(rest, Some(t))),
+        b'0'..=b'9' => nginx::time_cached(b, &mut cx.dates.nginx).and_then(|(t, rest)| {
+            nginx::head_after_time_cached(rest, Some(t), Some(&mut cx.dates.pids))
+        }),
         b'[' => apache::head_cached(b, &mut cx.dates.apache).or_else(|| php_fpm::head(b)),
         b'A' => apache::bare(b),
         _ => None,
@@ -452,7 +477,7 @@ fn stamp_cached(b: &[u8], dates: &mut time::DateCache) -> Option<(LocalTime, usi
 fn stamp_len(b: &[u8]) -> Option<usize> {
     let mut n = 19;
     if matches!(b.get(n), Some(b'.' | b',')) {
-        let digits = b[n + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = leading_digits(&b[n + 1..]);
         if digits == 0 {
             return None;
         }
@@ -474,6 +499,26 @@ fn stamp_len(b: &[u8]) -> Option<usize> {
         _ => {}
     }
     Some(n)
+}
+
+/// The number of ASCII digits `b` starts with: a stamp's fraction (nine
+/// digits from container runtimes) in one 16-byte compare where the line
+/// has 16 more bytes, as [`leading_digits_plain`] otherwise.
+#[inline]
+fn leading_digits(b: &[u8]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(block) = b.first_chunk::<16>() {
+        let (digits, _) = crate::bytes::Block::load(block).digits_and_hex();
+        let n = (!digits).trailing_zeros() as usize;
+        if n < 16 {
+            return n;
+        }
+    }
+    leading_digits_plain(b)
+}
+
+fn leading_digits_plain(b: &[u8]) -> usize {
+    b.iter().take_while(|c| c.is_ascii_digit()).count()
 }
 
 /// Skips ANSI colour and other CSI sequences (`ESC [ ... letter`).
@@ -1296,6 +1341,27 @@ mod tests {
             }
         }
         assert!(taken > 30 && left > 100, "{taken} {left}");
+    }
+
+    #[test]
+    fn leading_digits_counts_as_the_plain_loop() {
+        let bytes = b"0123456789/:a Z.";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..40 {
+            for _ in 0..200 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        // Mostly digits, so that long runs come up.
+                        let i = (seed % 40) as usize;
+                        bytes[if i < 34 { i % 10 } else { i - 24 }]
+                    })
+                    .collect();
+                assert_eq!(leading_digits(&s), leading_digits_plain(&s), "{s:?}");
+            }
+        }
     }
 
     #[test]
