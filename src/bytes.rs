@@ -72,10 +72,10 @@ impl Block {
 }
 
 /// The first `byte` in `hay`, for searches that usually end within a few
-/// dozen bytes (the end of a context value): 16 bytes at a time inline,
-/// where a call to `memchr` costs about 60 instructions of dispatch and
-/// set-up before its first compare. Past 128 bytes it hands over to
-/// `memchr`.
+/// dozen bytes (the end of a context value, a text in a message): 16 bytes
+/// at a time inline, the last block overlapping the one before, where a
+/// call to `memchr` costs about 60 instructions of dispatch and set-up
+/// before its first compare. Past 128 bytes it hands over to `memchr`.
 #[inline(always)]
 pub(crate) fn find_byte(byte: u8, hay: &[u8]) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
@@ -97,29 +97,118 @@ pub(crate) fn find_byte(byte: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr(byte, hay)
 }
 
+/// [`find_byte`] for a line's text (a few dozen bytes), which mostly ends
+/// in a part block: that part is searched as the last 16 bytes, one block
+/// overlapping the one before, instead of by a call; no hand-over to
+/// `memchr`, and a byte at a time below 16 bytes.
+#[inline(always)]
+pub(crate) fn find_byte_in_text(byte: u8, hay: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if hay.len() < 16 {
+            return hay.iter().position(|&c| c == byte);
+        }
+        in_blocks(hay, |block| block.eq(byte))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    memchr::memchr(byte, hay)
+}
+
+/// The first `a` or `b` in `hay`, a line's text: [`find_byte_in_text`] for
+/// either of two bytes.
+#[inline(always)]
+pub(crate) fn find_byte2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        in_blocks(hay, |block| block.eq2(a, b))
+            .or_else(|| hay.iter().position(|&c| c == a || c == b))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    memchr::memchr2(a, b, hay)
+}
+
+/// The first byte of `hay` that `hits` marks in its 16-byte block: blocks
+/// from the start, then the last 16 bytes as one block overlapping the one
+/// before, so a tail costs no call. `None` where none is marked, and for
+/// fewer than 16 bytes (which the caller searches itself).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn in_blocks(hay: &[u8], hits: impl Fn(Block) -> u16) -> Option<usize> {
+    let n = hay.len();
+    let mut at = 0;
+    while let Some(block) = hay.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        let h = hits(Block::load(block));
+        if h != 0 {
+            return Some(at + h.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    if at < n && n >= 16 {
+        let last = n - 16;
+        let h = hay[last..]
+            .first_chunk::<16>()
+            .map_or(0, |b| hits(Block::load(b)));
+        // Only the bytes from `at` on are new.
+        let h = h >> (at - last);
+        if h != 0 {
+            return Some(at + h.trailing_zeros() as usize);
+        }
+    }
+    None
+}
+
 /// The last occurrence of `needle` in `hay`. memchr's reverse substring
 /// search is not vectorized; a reverse byte search is, so this searches for
 /// the needle's rarest byte in log text ([`rare_byte`]) and checks the
 /// needle around each hit.
 #[inline(always)]
 pub(crate) fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let k = rare_byte(needle)?;
-    memchr::memrchr_iter(needle[k], hay)
+    rfind_by(hay, needle, rare_byte(needle)?)
+}
+
+/// [`rfind`] by the byte of `needle` at `k`, as [`find_by`] (`None` for a
+/// `k` past the end of the needle).
+#[inline(always)]
+pub(crate) fn rfind_by(hay: &[u8], needle: &[u8], k: usize) -> Option<usize> {
+    memchr::memrchr_iter(*needle.get(k)?, hay)
         .filter(|&i| i >= k)
         .map(|i| i - k)
         .find(|&i| hay[i..].starts_with(needle))
 }
 
 /// The first occurrence of `needle` in `hay`. For the short haystacks of
-/// log lines a vectorized search for the needle's rarest byte and a check
-/// around each hit beat building a substring searcher per call, as
-/// `memmem::find` does.
+/// log lines a vectorized search for the needle's rarest byte
+/// ([`rare_byte`]) and a check around each hit beat building a substring
+/// searcher per call, as `memmem::find` does. (Hits found by [`find_byte`]
+/// instead, as [`find_by`] does, cost more on the longer messages of
+/// nginx and php-fpm logs.)
 #[inline(always)]
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let Some(k) = rare_byte(needle) else {
-        return memchr::memmem::find(hay, needle);
+        return Some(0);
     };
     memchr::memchr_iter(needle[k], hay.get(k..)?).find(|&i| hay[i..].starts_with(needle))
+}
+
+/// [`find`] by the byte of `needle` at `k`, for a caller that knows which
+/// of its bytes is rarest in what it searches, or chose it once for many
+/// searches: hits of that byte by [`find_byte_in_text`], inline, each checked for
+/// the needle around it. An empty needle is found at 0; `None` for a `k`
+/// past the end of another.
+#[inline(always)]
+pub(crate) fn find_by(hay: &[u8], needle: &[u8], k: usize) -> Option<usize> {
+    let Some(&byte) = needle.get(k) else {
+        return needle.is_empty().then_some(0);
+    };
+    // `at`: where the searched byte of the next candidate may be.
+    let mut at = k;
+    loop {
+        let i = at + find_byte_in_text(byte, hay.get(at..)?)?;
+        if hay[i - k..].starts_with(needle) {
+            return Some(i - k);
+        }
+        at = i + 1;
+    }
 }
 
 /// The index of the byte of `needle` least frequent in log text (by a rough
@@ -136,6 +225,20 @@ pub(crate) fn rare_byte(needle: &[u8]) -> Option<usize> {
         }
     }
     Some(best)
+}
+
+/// [`rare_byte`] as a `const fn`, for a needle known when compiling: its
+/// byte is chosen then (`const K: usize = ...`); 0 for an empty needle.
+pub(crate) const fn rare_byte_const(needle: &[u8]) -> usize {
+    let mut best = 0;
+    let mut i = 1;
+    while i < needle.len() {
+        if RARITY[needle[i] as usize] > RARITY[needle[best] as usize] {
+            best = i;
+        }
+        i += 1;
+    }
+    best
 }
 
 /// How rare each byte is in log text: 0 for the most common.
@@ -263,6 +366,57 @@ mod tests {
     }
 
     #[test]
+    fn find_byte2_agrees_with_memchr2() {
+        for len in 0..=200 {
+            let mut hay = vec![b'a'; len];
+            assert_eq!(find_byte2(b']', b' ', &hay), None);
+            for at in 0..len {
+                for (first, later) in [(b']', b' '), (b' ', b']'), (b']', b']')] {
+                    hay[at] = first;
+                    if let Some(l) = hay.get_mut(at + 9) {
+                        *l = later;
+                    }
+                    assert_eq!(
+                        find_byte2(b']', b' ', &hay),
+                        memchr::memchr2(b']', b' ', &hay),
+                        "{len} {at}"
+                    );
+                    hay.fill(b'a');
+                }
+            }
+        }
+    }
+
+    /// Needles whose rare byte comes often, and hits past the inline
+    /// blocks of [`find_byte`].
+    #[test]
+    fn find_agrees_with_memmem_on_long_lines() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let alphabet = b"ab, :/rfe";
+        let needles: [&[u8]; 7] = [b", referer: ", b": ", b"ab", b", ", b"f", b"://", b"e:/"];
+        for _ in 0..3_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 320) as usize;
+            let hay: Vec<u8> = (0..len)
+                .map(|i| alphabet[((x >> (i % 50)) as usize + i * 7) % alphabet.len()])
+                .collect();
+            for n in needles {
+                for start in [0, 1, 15, 17] {
+                    let h = hay.get(start..).unwrap_or_default();
+                    assert_eq!(find(h, n), memchr::memmem::find(h, n), "{h:?} {n:?}");
+                }
+            }
+        }
+        let mut hay = vec![b'x'; 300];
+        hay[290..].copy_from_slice(b", referer:");
+        assert_eq!(find(&hay, b", referer: "), None);
+        hay.extend_from_slice(b" ");
+        assert_eq!(find(&hay, b", referer: "), Some(290));
+    }
+
+    #[test]
     fn reverse_find() {
         assert_eq!(rfind(b"a while b while c", b" while "), Some(9));
         assert_eq!(rfind(b"while", b" while "), None);
@@ -303,6 +457,12 @@ mod tests {
             for n in needles {
                 let (h, n) = (h.as_bytes(), n.as_bytes());
                 assert_eq!(find(h, n), memchr::memmem::find(h, n), "{h:?} {n:?}");
+                for k in 0..n.len().max(1) {
+                    assert_eq!(find_by(h, n, k), memchr::memmem::find(h, n), "{h:?} {n:?}");
+                    if !n.is_empty() {
+                        assert_eq!(rfind_by(h, n, k), memchr::memmem::rfind(h, n));
+                    }
+                }
                 if !n.is_empty() {
                     assert_eq!(rfind(h, n), memchr::memmem::rfind(h, n), "{h:?} {n:?}");
                 }

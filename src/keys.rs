@@ -151,6 +151,36 @@ impl KeyList {
 pub struct KeyTable {
     keys: KeyList,
     table: HashTable<u32>,
+    /// The keys [`KeyTable::intern_recent`] gave last, newest first.
+    recent: [Recent; RECENT_KEYS],
+}
+
+/// Keys [`KeyTable::intern_recent`] looks at before hashing.
+const RECENT_KEYS: usize = 4;
+
+/// A key of 8 to 16 bytes [`KeyTable::intern_recent`] gave: its id plus
+/// one (0: none), its length, and its first and last 8 bytes, which
+/// together are all of it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Recent {
+    id: u32,
+    len: u32,
+    head: u64,
+    tail: u64,
+}
+
+impl Recent {
+    /// `key` as a recent key with no id yet, when it has 8 to 16 bytes.
+    #[inline]
+    fn of(key: &[u8]) -> Option<Recent> {
+        let (head, tail) = (key.first_chunk::<8>()?, key.last_chunk::<8>()?);
+        (key.len() <= 16).then(|| Recent {
+            id: 0,
+            len: key.len() as u32,
+            head: u64::from_le_bytes(*head),
+            tail: u64::from_le_bytes(*tail),
+        })
+    }
 }
 
 impl KeyTable {
@@ -158,6 +188,27 @@ impl KeyTable {
     pub fn clear(&mut self) {
         self.keys.clear();
         self.table.clear();
+        self.recent = [Recent::default(); RECENT_KEYS];
+    }
+
+    /// [`KeyTable::intern`] for keys that come back soon (a php-fpm log's
+    /// few pools): a key of 8 to 16 bytes is compared with the last few
+    /// such keys as two words, without hashing or reading the table.
+    #[inline]
+    pub fn intern_recent(&mut self, key: &[u8]) -> u32 {
+        let Some(mut k) = Recent::of(key) else {
+            return self.intern(key);
+        };
+        for r in &self.recent {
+            if r.id != 0 && (r.len, r.head, r.tail) == (k.len, k.head, k.tail) {
+                return r.id - 1;
+            }
+        }
+        let id = self.intern(key);
+        k.id = id + 1;
+        self.recent.rotate_right(1);
+        self.recent[0] = k;
+        id
     }
 
     /// The id of `key`, added if new.
@@ -277,6 +328,52 @@ impl Key {
             Key::None
         } else {
             Key::Owned(table.get(id).into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Interning through the recent keys gives the ids and keeps the keys
+    /// that plain interning does, whether keys come back soon or not, and
+    /// after the table is cleared.
+    #[test]
+    fn recent_keys_intern_as_the_table_does() {
+        let mut seed = 3u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let (mut plain, mut recent) = (KeyTable::default(), KeyTable::default());
+        for round in 0..3 {
+            for i in 0..5000u64 {
+                // A few keys most of the time, now and then one of many;
+                // keys that are prefixes of others.
+                let key = match next(10) {
+                    0..=6 => format!(
+                        "php-fpm:{}",
+                        ["www", "api", "shop", "admin", "ww"][next(5) as usize]
+                    ),
+                    7 => format!("php-fpm:pool{}", next(50)),
+                    9 if i % 2 == 0 => format!("php-fpm:a-long-pool-name-{}", next(3)),
+                    8 => String::new(),
+                    _ => format!("{round}-{i}"),
+                };
+                let want = plain.intern(key.as_bytes());
+                assert_eq!(recent.intern_recent(key.as_bytes()), want, "{key}");
+                assert_eq!(recent.keys().get(want), key.as_bytes());
+            }
+            assert_eq!(recent.len(), plain.len());
+            for id in 0..plain.len() as u32 {
+                assert_eq!(recent.keys().get(id), plain.keys().get(id));
+                assert_eq!(recent.keys().hash(id), plain.keys().hash(id));
+            }
+            plain.clear();
+            recent.clear();
         }
     }
 }

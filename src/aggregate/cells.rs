@@ -395,10 +395,16 @@ impl Cells {
     #[inline(never)]
     fn switch(&mut self, start: i64) {
         let old = std::mem::take(&mut self.cur);
+        // A new window is given the room the last one took: its keys are
+        // mostly the same, and it grows in one step instead of several.
+        let room = old.len();
         if !old.is_empty() {
             self.done.insert(self.cur_start, old);
         }
-        self.cur = self.done.remove(&start).unwrap_or_default();
+        self.cur = self
+            .done
+            .remove(&start)
+            .unwrap_or_else(|| Vec::with_capacity(room));
         self.cur_start = start;
         self.hit = 0;
         self.reindex();

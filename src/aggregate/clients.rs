@@ -10,7 +10,7 @@
 //! The join runs once, at the end ([`Clients::join`]): each record looks
 //! for an unused failure in its time window, preferring the strongest tie.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use super::window;
 use crate::event::{CauseId, ClientRequest, Failure};
@@ -246,7 +246,9 @@ pub struct Clients {
     /// memory for a join that will not happen.
     pub recent_failures_only: bool,
     wanted: Vec<Wanted>,
-    logged: Vec<Logged>,
+    /// In input order; a ring, so that forgetting the oldest failures
+    /// (see [`Clients::forget_old_failures`]) moves none of the others.
+    logged: VecDeque<Logged>,
 }
 
 impl Clients {
@@ -410,12 +412,14 @@ impl Clients {
             return;
         }
         if self.recent_failures_only && self.requests == 0 {
-            self.forget_old_failures(t.0);
+            if self.logged.len() >= RECENT_FAILURES {
+                self.forget_old_failures(t.0);
+            }
         } else if self.logged.len() >= MAX_JOIN {
             self.overflow += 1;
             return;
         }
-        self.logged.push(Logged {
+        self.logged.push_back(Logged {
             time: t.0,
             cause: f.cause,
             connection: f.join.connection,
@@ -428,14 +432,48 @@ impl Clients {
     /// Past [`RECENT_FAILURES`] failures kept, forgets those more than
     /// [`RECENT_SECONDS`] before `now`, and the older half if that is
     /// not enough.
+    ///
+    /// What stays is the last half of those logged since then, in input
+    /// order: found from the back, so that the failures before them go
+    /// from the front of the ring without the others moving; only when a
+    /// failure among them is older (a log that went back in time) are
+    /// they sifted.
+    #[inline(never)]
     fn forget_old_failures(&mut self, now: i64) {
         if self.logged.len() < RECENT_FAILURES {
             return;
         }
         let since = now.saturating_sub(RECENT_SECONDS);
-        self.logged.retain(|l| l.time >= since);
-        if self.logged.len() >= RECENT_FAILURES / 2 {
-            self.logged.drain(..self.logged.len() - RECENT_FAILURES / 2);
+        let keep = RECENT_FAILURES / 2;
+        // `kept` recent failures from `from` on, among `older` ones.
+        let (mut kept, mut from) = (0, self.logged.len());
+        for (i, l) in self.logged.iter().enumerate().rev() {
+            if kept == keep {
+                break;
+            }
+            if l.time >= since {
+                kept += 1;
+                from = i;
+            }
+        }
+        let older = self.logged.len() - from - kept;
+        self.logged.drain(..from);
+        if older > 0 {
+            self.logged.retain(|l| l.time >= since);
+        }
+    }
+
+    /// [`Clients::forget_old_failures`] the plain way, on a list: the
+    /// oracle.
+    #[cfg(test)]
+    fn forget_old_failures_plain(logged: &mut Vec<Logged>, now: i64) {
+        if logged.len() < RECENT_FAILURES {
+            return;
+        }
+        let since = now.saturating_sub(RECENT_SECONDS);
+        logged.retain(|l| l.time >= since);
+        if logged.len() >= RECENT_FAILURES / 2 {
+            logged.drain(..logged.len() - RECENT_FAILURES / 2);
         }
     }
 
@@ -530,7 +568,7 @@ impl Clients {
     /// line, then the same route; each failure explains one request.
     /// `routes` is the interner the failures' route ids point into.
     pub fn join(&self, routes: &Interner) -> Joined {
-        let mut logged = self.logged.clone();
+        let mut logged: Vec<Logged> = self.logged.iter().copied().collect();
         let route_hash = |id: u32| match id {
             NO_KEY | OTHER => 0,
             id => key_hash(routes.key(id)) | 1,
@@ -652,6 +690,56 @@ mod tests {
         c.count(route, r.status, 1);
         if r.failed() || r.absorbed() {
             c.request(r, route.map_or(0, |(_, h)| h));
+        }
+    }
+
+    /// The ring forgets what the plain list forgets, and keeps the rest in
+    /// the same order: logs that run forward, jump back and forth in time,
+    /// and pause longer than the failures are kept.
+    #[test]
+    fn the_ring_forgets_as_the_plain_list_does() {
+        let mut seed = 11u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for round in 0..4 {
+            let mut ring = Clients::new(10);
+            ring.recent_failures_only = true;
+            let mut plain: Vec<Logged> = Vec::new();
+            let mut t = 10_000i64;
+            for i in 0..(5 * RECENT_FAILURES as u64) {
+                t += match (round, next(1000)) {
+                    // Forward, a few a second.
+                    (0, _) => i64::from(next(4) == 0),
+                    // Back now and then, by up to twenty minutes.
+                    (1, 0..=4) => -(next(1200) as i64),
+                    // Long pauses.
+                    (2, 0..=2) => 2_000,
+                    // Every step at random, back or forward.
+                    (3, _) => next(61) as i64 - 30,
+                    _ => i64::from(next(3) == 0),
+                };
+                let f = fail(t, "upstream_refused", Some(i), i);
+                Clients::forget_old_failures_plain(&mut plain, t);
+                plain.push(Logged {
+                    time: t,
+                    cause: f.cause,
+                    connection: f.join.connection,
+                    request: f.join.request,
+                    log_id: f.join.log_id,
+                    route: NO_KEY,
+                });
+                ring.failure(&f, NO_KEY);
+                if i % 997 == 0 || ring.logged.len() != plain.len() {
+                    let got: Vec<(i64, u64)> =
+                        ring.logged.iter().map(|l| (l.time, l.request)).collect();
+                    let want: Vec<(i64, u64)> = plain.iter().map(|l| (l.time, l.request)).collect();
+                    assert_eq!(got, want, "round {round}, failure {i}");
+                }
+            }
         }
     }
 

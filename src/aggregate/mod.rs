@@ -276,6 +276,10 @@ pub struct Aggregator {
     /// were last taken (only from scanners asked to count them: `follow`'s
     /// metric takes them after every batch).
     pub client_series: Vec<ClientSeries>,
+    /// The timeline window found last, and the window length it is of:
+    /// failures come in time order, so most fall in it and need no
+    /// division to be placed.
+    last_bucket: (i64, i64),
 }
 
 /// Access lines of one route, upstream and status (see
@@ -309,6 +313,7 @@ impl Aggregator {
             lifecycle: lifecycle::Lifecycles::default(),
             unread: Vec::new(),
             client_series: Vec::new(),
+            last_bucket: (i64::MIN, 0),
         }
     }
 
@@ -327,6 +332,20 @@ impl Aggregator {
             self.routes.folded += 1;
         }
         self.cells.add(f, upstream, route, text);
+        // What the cause's counts do not depend on first, so that the
+        // cause is looked up once: a retry's move between statuses (other
+        // causes' and this one's, before this request is counted), the
+        // failure kept for the access logs' join, its timeline window.
+        if f.restatus.is_some() {
+            self.restatus(f);
+        }
+        if f.new_request && !f.repeat && f.time.is_some() {
+            self.clients.failure(f, route);
+        }
+        let bucket = match f.time {
+            Some(t) if f.new_request => Some(self.bucket(t.0)),
+            _ => None,
+        };
         let c = &mut self.causes[f.cause.0 as usize];
         c.attempts += 1;
         c.lines += u64::from(f.lines);
@@ -337,26 +356,21 @@ impl Aggregator {
             .as_ref()
             .is_none_or(|e| (f.file, f.line) < (e.file, e.line))
         {
-            c.example = Some(Example {
-                file: f.file,
-                line: f.line,
-                text: text[..text.len().min(MAX_EXAMPLE)].to_vec(),
-            });
+            set_example(c, f, text);
         }
         if let Some(t) = f.time {
-            c.first = Some(c.first.map_or(t, |x| x.min(t)));
-            c.last = Some(c.last.map_or(t, |x| x.max(t)));
-        }
-        if f.restatus.is_some() {
-            self.restatus(f);
+            // Later than the first and earlier than the last is the usual
+            // case: two compares.
+            if c.first.is_none_or(|x| t < x) {
+                c.first = Some(t);
+            }
+            if c.last.is_none_or(|x| t > x) {
+                c.last = Some(t);
+            }
         }
         if !f.new_request {
             return;
         }
-        if !f.repeat && f.time.is_some() {
-            self.clients.failure(f, route);
-        }
-        let c = &mut self.causes[f.cause.0 as usize];
         c.count += 1;
         if f.time.is_none() {
             c.untimed += 1;
@@ -373,18 +387,32 @@ impl Aggregator {
         if route != NO_KEY {
             c.routes.add(route, 1);
         }
-        if let Some(t) = f.time {
-            let bucket = window::bucket(t.0, self.window);
+        if let Some(bucket) = bucket {
             // Logs run forward in time: the newest window is the usual one,
             // and reaching it needs no key comparisons on the way.
             match c.timeline.last_entry() {
                 Some(mut last) if *last.key() == bucket => *last.get_mut() += 1,
-                _ => *c.timeline.entry(bucket).or_default() += 1,
-            }
-            if c.timeline.len() > window::MAX_WINDOWS {
-                self.coarsen();
+                _ => {
+                    *c.timeline.entry(bucket).or_default() += 1;
+                    if c.timeline.len() > window::MAX_WINDOWS {
+                        self.coarsen();
+                    }
+                }
             }
         }
+    }
+
+    /// The start of the timeline window holding `t`: the window found last
+    /// when `t` is in it (no division), else found and remembered.
+    #[inline]
+    fn bucket(&mut self, t: i64) -> i64 {
+        let (at, w) = self.last_bucket;
+        if w == self.window && (t.wrapping_sub(at) as u64) < w as u64 {
+            return at;
+        }
+        let b = window::bucket(t, self.window);
+        self.last_bucket = (b, self.window);
+        b
     }
 
     /// A retry whose request was counted under other causes with another
@@ -409,6 +437,8 @@ impl Aggregator {
     }
 
     /// Grows the window until every timeline fits.
+    #[cold]
+    #[inline(never)]
     fn coarsen(&mut self) {
         while self
             .causes
@@ -642,6 +672,19 @@ impl Tally for Aggregator {
     }
 }
 
+/// Makes the failure `f`, whose first line is `text`, the example of its
+/// cause `c` (the first failure of a cause, or one from earlier in the
+/// input): rare, so out of the way of the counting.
+#[cold]
+#[inline(never)]
+fn set_example(c: &mut CauseStats, f: &Failure, text: &[u8]) {
+    c.example = Some(Example {
+        file: f.file,
+        line: f.line,
+        text: text[..text.len().min(MAX_EXAMPLE)].to_vec(),
+    });
+}
+
 fn min_opt(a: Option<LocalTime>, b: Option<LocalTime>) -> Option<LocalTime> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -733,6 +776,50 @@ mod tests {
         }
         a.merge(b);
         assert_eq!(a.upstreams.folded, 11);
+    }
+
+    /// The window found last places failures where the division does:
+    /// forward, back in time, before 1970, across coarsenings, and after
+    /// the window length is changed from outside.
+    #[test]
+    fn the_last_window_places_failures_as_the_division_does() {
+        let mut seed = 5u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for (window, spread) in [(60, 7), (1, 3), (3600, 400), (60, 90_000)] {
+            let mut a = Aggregator::new(window);
+            let mut times = Vec::new();
+            let mut t = -5_000i64;
+            for i in 0..4000 {
+                t += match next(20) {
+                    0 => -(next(spread * 3) as i64),
+                    _ => next(spread) as i64,
+                };
+                if i == 2000 {
+                    a.window *= 2;
+                }
+                add(&mut a, "upstream_refused", t, "u", "/", true);
+                times.push(t);
+            }
+            let c = &a.causes[CauseId::from_id("upstream_refused").unwrap().0 as usize];
+            let mut plain: BTreeMap<i64, u64> = BTreeMap::new();
+            for &t in &times {
+                *plain.entry(window::bucket(t, a.window)).or_default() += 1;
+            }
+            // Rebucketed into the final window: exact when each window
+            // length divides the next.
+            let mut got: BTreeMap<i64, u64> = BTreeMap::new();
+            for (&start, &n) in &c.timeline {
+                *got.entry(window::bucket(start, a.window)).or_default() += n;
+            }
+            assert_eq!(got, plain, "window {window}, spread {spread}");
+            assert_eq!(c.first.unwrap().0, *times.iter().min().unwrap());
+            assert_eq!(c.last.unwrap().0, *times.iter().max().unwrap());
+        }
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub struct Apache {
     /// no row of its own and no status fits none.
     any_needs_errno: bool,
     /// For each row that takes its upstream from between two texts, the
-    /// byte of each text searched for (see [`find_by`]).
+    /// index of the byte of each text searched for
+    /// ([`crate::bytes::rare_byte`], chosen once, not per line).
     between_keys: Vec<(usize, usize)>,
 }
 
@@ -248,44 +249,23 @@ impl Apache {
 #[inline]
 fn returned_by(msg: &[u8]) -> Option<&[u8]> {
     const TEXT: &[u8] = b" returned by ";
-    // Searched for by its `b`, as `bytes::rfind` would choose it.
-    const K: usize = 10;
-    memchr::memrchr_iter(TEXT[K], msg)
-        .filter(|&i| i >= K)
-        .map(|i| i - K)
-        .find(|&i| msg[i..].starts_with(TEXT))
-        .map(|i| &msg[i + TEXT.len()..])
+    const K: usize = rare_byte(TEXT);
+    crate::bytes::rfind_by(msg, TEXT, K).map(|i| &msg[i + TEXT.len()..])
 }
 
 /// The index of the byte of `text` searched for (see
 /// [`crate::bytes::rare_byte`]); 0 for an empty text.
-fn rare_byte(text: &[u8]) -> usize {
-    crate::bytes::rare_byte(text).unwrap_or(0)
+const fn rare_byte(text: &[u8]) -> usize {
+    crate::bytes::rare_byte_const(text)
 }
 
-/// The first `needle` in `hay`, found by its byte at `k` with an inline
-/// search: the same as [`find`].
-#[inline(always)]
-fn find_by(hay: &[u8], needle: &[u8], k: usize) -> Option<usize> {
-    let Some(&byte) = needle.get(k) else {
-        return Some(0).filter(|_| needle.is_empty());
-    };
-    let mut at = k;
-    loop {
-        let i = at + crate::parse::apache::find_in_text(byte, hay.get(at..)?)?;
-        if hay[i - k..].starts_with(needle) {
-            return Some(i - k);
-        }
-        at = i + 1;
-    }
-}
-
-/// [`between`] by [`find_by`], the bytes searched for given.
+/// [`between`] by [`crate::bytes::find_by`], the index of the byte of each
+/// text searched for given (both texts not empty).
 #[inline]
 fn between_by<'a>(b: &'a [u8], start: &[u8], end: &[u8], keys: (usize, usize)) -> Option<&'a [u8]> {
-    let i = find_by(b, start, keys.0)? + start.len();
+    let i = crate::bytes::find_by(b, start, keys.0)? + start.len();
     let rest = &b[i..];
-    let j = find_by(rest, end, keys.1).unwrap_or(rest.len());
+    let j = crate::bytes::find_by(rest, end, keys.1).unwrap_or(rest.len());
     Some(&rest[..j])
 }
 
@@ -309,7 +289,7 @@ fn apache_connect_target<'a>(msg: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<
     };
     let rest = &msg[colon + 2 + TEXT.len()..];
     // Up to the first ` (`.
-    let end = find_by(rest, b" (", 1).unwrap_or(rest.len());
+    let end = crate::bytes::find_by(rest, b" (", 1).unwrap_or(rest.len());
     let target = &rest[..end];
     if let Some(path) = target.strip_prefix(b"Unix domain socket ") {
         return Some(built(scratch, &[b"unix:", path]));
@@ -491,41 +471,5 @@ mod tests {
             fast_told += usize::from(fast.is_some());
         }
         assert!(fast_told > 100, "{fast_told}");
-    }
-
-    #[test]
-    fn searches_by_a_given_byte_find_what_find_finds() {
-        let hay = b"error reading status line from remote server remote 10.0.0.12:8082 ( x";
-        let needles: [&[u8]; 8] = [
-            b"remote server ",
-            b" ",
-            b" (",
-            b"",
-            b"x",
-            b"failed to ",
-            b": All workers",
-            b"e",
-        ];
-        for start in 0..hay.len() {
-            for end in start..=hay.len() {
-                let h = &hay[start..end];
-                for n in needles {
-                    for k in 0..n.len().max(1) {
-                        assert_eq!(super::find_by(h, n, k), super::find(h, n), "{k}");
-                    }
-                    let keys = (super::rare_byte(n), super::rare_byte(b" "));
-                    assert_eq!(
-                        super::between_by(h, n, b" ", keys),
-                        super::between(h, n, b" ")
-                    );
-                }
-                assert_eq!(
-                    super::returned_by(h),
-                    crate::bytes::rfind(h, b" returned by ").map(|i| &h[i + 13..])
-                );
-            }
-        }
-        let h = b"Error reading from remote server returned by /a returned by /b";
-        assert_eq!(super::returned_by(h), Some(&b"/b"[..]));
     }
 }

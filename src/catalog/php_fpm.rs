@@ -2,9 +2,7 @@
 //! pm.max_children`, a child's crash) and its slowlog's entries, the pool
 //! as the upstream.
 
-use memchr::memmem;
-
-use super::compiled::{Classified, Compiled, CompiledCause, RowFilter, built, finish};
+use super::compiled::{Classified, Compiled, CompiledCause, RowFilter, finish};
 use super::rows::Match;
 use crate::parse::Head;
 use crate::parse::php_fpm::Body;
@@ -15,8 +13,6 @@ pub struct PhpFpm {
     filter: RowFilter,
     /// php-fpm's own messages, told by their fixed words.
     phrases: Phrases,
-    /// The searcher for the request a timed-out script was serving.
-    request: memmem::Finder<'static>,
 }
 
 impl PhpFpm {
@@ -28,7 +24,6 @@ impl PhpFpm {
             rows,
             filter,
             phrases,
-            request: memmem::Finder::new(REQUEST),
         }
     }
 
@@ -59,7 +54,7 @@ impl PhpFpm {
         if matches!(c.cause, CompiledCause::Ignore) {
             return None;
         }
-        let upstream = body.pool.map(|p| built(scratch, &[b"php-fpm:", p]));
+        let upstream = body.pool.map(|p| upstream(scratch, p));
         let route = if no_request {
             None
         } else {
@@ -68,14 +63,45 @@ impl PhpFpm {
         finish(c, None, upstream, route, None)
     }
 
-    /// The request in `(request: "GET /x") `, as `between` finds it,
-    /// through the searcher built once.
+    /// The request in `(request: "GET /x") `, as `between` finds it.
     #[inline]
     fn route<'a>(&self, m: &'a [u8]) -> Option<&'a [u8]> {
-        let rest = &m[self.request.find(m)? + REQUEST.len()..];
-        let end = crate::bytes::find(rest, b"\")").unwrap_or(rest.len());
+        // The first `(` that opens it: a script's path seldom has one.
+        let mut at = 0;
+        let start = loop {
+            let i = at + crate::bytes::find_byte(b'(', &m[at..])?;
+            if m[i..].starts_with(REQUEST) {
+                break i + REQUEST.len();
+            }
+            at = i + 1;
+        };
+        let rest = &m[start..];
+        // Likewise the first `"` that a `)` follows.
+        let mut at = 0;
+        let end = loop {
+            match crate::bytes::find_byte(b'"', &rest[at..]) {
+                Some(i) if rest.get(at + i + 1) == Some(&b')') => break at + i,
+                Some(i) => at += i + 1,
+                None => break rest.len(),
+            }
+        };
         Some(&rest[..end])
     }
+}
+
+/// The upstream of a pool's line, `php-fpm:<pool>`, built in `scratch`,
+/// where its `php-fpm:` is usually left from the line before.
+#[inline]
+fn upstream<'a>(scratch: &'a mut Vec<u8>, pool: &[u8]) -> &'a [u8] {
+    const PREFIX: &[u8] = b"php-fpm:";
+    if scratch.starts_with(PREFIX) {
+        scratch.truncate(PREFIX.len());
+    } else {
+        scratch.clear();
+        scratch.extend_from_slice(PREFIX);
+    }
+    scratch.extend_from_slice(pool);
+    scratch
 }
 
 /// What opens the request a timed-out script was serving.
@@ -213,7 +239,14 @@ impl Phrases {
                 if let Some(e) = rest.strip_prefix(b" exited ") {
                     return self.exited(e);
                 }
-                if rest.starts_with(b", script '") && timed_out_tail(m) && !holds_guards(m, true) {
+                // `child %d, script '` holds its `h` too early to end
+                // `reached`, and `execution timed out (%d.%06d sec),
+                // terminating` neither letter: only the script and the
+                // request between are looked over.
+                if let Some(script) = rest.strip_prefix(b", script '")
+                    && let Some(tail) = timed_out_tail(m)
+                    && !holds_guards_between(m, m.len() - script.len(), tail, true)
+                {
                     return searched(self.timed_out);
                 }
                 None
@@ -229,11 +262,7 @@ impl Phrases {
         let whole = Fit::whole;
         if let Some(s) = e.strip_prefix(b"on signal ") {
             let s = s[digits(s)?..].strip_prefix(b" (")?;
-            let name = s
-                .iter()
-                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-            let n = name.count();
-            let (name, s) = s.split_at(n);
+            let (name, s) = s.split_at(signal_name(s));
             if name.starts_with(b"SIGTERM") || name.starts_with(b"SIGQUIT") {
                 return None;
             }
@@ -308,11 +337,62 @@ fn numbers_between(m: &[u8], words: &[&[u8]]) -> bool {
     m.is_empty()
 }
 
-/// The length of the run of digits `b` starts with, if there is one.
+/// The length of the run of digits `b` starts with, if there is one:
+/// eight bytes at a time (a pid, a code, the seconds of a number end
+/// within the first eight), the last few byte by byte.
 #[inline]
 fn digits(b: &[u8]) -> Option<usize> {
-    let n = b.iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut n = 0;
+    while let Some(w) = b.get(n..).and_then(|r| r.first_chunk::<8>()) {
+        let not_digits = not_digits(u64::from_le_bytes(*w));
+        if not_digits != 0 {
+            n += not_digits.trailing_zeros() as usize / 8;
+            return (n > 0).then_some(n);
+        }
+        n += 8;
+    }
+    n += b[n..].iter().take_while(|b| b.is_ascii_digit()).count();
     (n > 0).then_some(n)
+}
+
+/// The high bit of each byte of `w` (little-endian) that is not an ASCII
+/// digit.
+#[inline]
+fn not_digits(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Below 0x80 no sum carries into the next byte; a byte from 0x80 on
+    // is no digit by its own high bit.
+    let low = w & !HIGH;
+    let from_zero = low.wrapping_add(ONES * (0x80 - b'0' as u64));
+    let past_nine = low.wrapping_add(ONES * (0x80 - b':' as u64));
+    !(from_zero & !past_nine) & HIGH | w & HIGH
+}
+
+/// The length of the run of upper-case letters and digits `b` starts with
+/// (a signal's name): eight bytes at a time, the last few byte by byte.
+#[inline]
+fn signal_name(b: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut n = 0;
+    while let Some(w) = b.get(n..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*w);
+        // As in `not_digits`: per byte, in its high bit.
+        let low = w & !HIGH;
+        let from = |c: u8| low.wrapping_add(ONES * (0x80 - u64::from(c)));
+        let upper = from(b'A') & !from(b'[');
+        let digit = from(b'0') & !from(b':');
+        let not_name = !(upper | digit) & HIGH | w & HIGH;
+        if not_name != 0 {
+            return n + not_name.trailing_zeros() as usize / 8;
+        }
+        n += 8;
+    }
+    n + b[n..]
+        .iter()
+        .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        .count()
 }
 
 /// Whether `b` is `%ld.%06d seconds from start`, all of it.
@@ -325,23 +405,46 @@ fn seconds_from_start(b: &[u8]) -> bool {
     digits(b).is_some_and(|n| &b[n..] == b" seconds from start")
 }
 
-/// Whether a message ends in `execution timed out (%d.%06d sec),
-/// terminating`.
+/// Where `execution timed out (%d.%06d sec), terminating` starts, when a
+/// message ends in it.
 #[inline]
-fn timed_out_tail(m: &[u8]) -> bool {
+fn timed_out_tail(m: &[u8]) -> Option<usize> {
     const TAIL: &[u8; 18] = b" sec), terminating";
     const BEFORE: &[u8; 21] = b"execution timed out (";
-    let Some((m, tail)) = m.split_last_chunk::<18>() else {
-        return false;
-    };
+    let (m, tail) = m.split_last_chunk::<18>()?;
     if tail != TAIL {
-        return false;
+        return None;
     }
+    let i = digits_or_dots_from(m);
+    (i < m.len() && m[..i].last_chunk::<21>() == Some(BEFORE)).then(|| i - BEFORE.len())
+}
+
+/// Where the run of digits and dots that `m` ends with starts (`m.len()`
+/// when there is none): eight bytes at a time while all eight are, then
+/// byte by byte.
+#[inline]
+fn digits_or_dots_from(m: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = m.len();
+    while let Some(w) = i.checked_sub(8).and_then(|s| m[s..i].first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*w);
+        // Per byte, in its high bit (the bytes below 0x80, so that no sum
+        // carries into the next): at least `0`, at least `:`, a dot.
+        let low = w & !HIGH;
+        let from_zero = low.wrapping_add(ONES * (0x80 - b'0' as u64));
+        let past_nine = low.wrapping_add(ONES * (0x80 - b':' as u64));
+        let x = low ^ (ONES * u64::from(b'.'));
+        let dot = !((x.wrapping_add(ONES * 0x7F)) | x);
+        if (from_zero & !past_nine | dot) & HIGH != HIGH || w & HIGH != 0 {
+            break;
+        }
+        i -= 8;
+    }
     while i > 0 && (m[i - 1].is_ascii_digit() || m[i - 1] == b'.') {
         i -= 1;
     }
-    i < m.len() && m[..i].last_chunk::<21>() == Some(BEFORE)
+    i
 }
 
 /// Whether `m` holds [`REACHED`] (or, with `busy`, [`SEEMS_BUSY`]): each
@@ -349,18 +452,66 @@ fn timed_out_tail(m: &[u8]) -> bool {
 /// one pass over the message.
 #[inline]
 fn holds_guards(m: &[u8], busy: bool) -> bool {
+    holds_guards_between(m, 0, m.len(), busy)
+}
+
+/// [`holds_guards`] where the `h`s (`y`s) can only be from `from` to `to`:
+/// the words of a message around them hold none.
+#[inline]
+fn holds_guards_between(m: &[u8], from: usize, to: usize, busy: bool) -> bool {
     const H: usize = 4; // "reached"[4] == b'h'
     const Y: usize = 9; // "seems busy"[9] == b'y'
     let at =
         |i: usize, back: usize, word: &str| i >= back && m[i - back..].starts_with(word.as_bytes());
+    let Some(part) = m.get(from..to) else {
+        return holds_guards_between(m, 0, m.len(), busy);
+    };
     if busy {
-        memchr::memchr2_iter(b'h', b'y', m).any(|i| match m[i] {
-            b'h' => at(i, H, REACHED),
-            _ => at(i, Y, SEEMS_BUSY),
+        any_place(part, b'h', b'y', |i| match part[i] {
+            b'h' => at(from + i, H, REACHED),
+            _ => at(from + i, Y, SEEMS_BUSY),
         })
     } else {
-        memchr::memchr_iter(b'h', m).any(|i| at(i, H, REACHED))
+        any_place(part, b'h', b'h', |i| at(from + i, H, REACHED))
     }
+}
+
+/// Whether `hit` holds at a place of `hay` whose byte is `a` or `b`, the
+/// places tried in order: 16 bytes at a time inline, the last 16 as one
+/// block overlapping the one before (a `memchr` call costs about 60
+/// instructions before its first compare, and a message has several
+/// such places).
+#[inline(always)]
+fn any_place(hay: &[u8], a: u8, b: u8, mut hit: impl FnMut(usize) -> bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if hay.len() >= 16 {
+        use crate::bytes::Block;
+        let mut any = |at: usize, mut places: u16| {
+            while places != 0 {
+                if hit(at + places.trailing_zeros() as usize) {
+                    return true;
+                }
+                places &= places - 1;
+            }
+            false
+        };
+        let mut at = 0;
+        while let Some(block) = hay.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+            if any(at, Block::load(block).eq2(a, b)) {
+                return true;
+            }
+            at += 16;
+        }
+        let last = hay.len() - 16;
+        return at < hay.len()
+            && hay[last..]
+                .first_chunk::<16>()
+                // Only the bytes from `at` on are new.
+                .is_some_and(|block| any(at, Block::load(block).eq2(a, b) >> (at - last)));
+    }
+    hay.iter()
+        .enumerate()
+        .any(|(i, &c)| (c == a || c == b) && hit(i))
 }
 
 #[cfg(test)]
@@ -369,6 +520,7 @@ mod tests {
     use crate::catalog::compiled::{between, compile};
     use crate::catalog::signatures::SIGNATURES;
     use crate::event::Server;
+    use memchr::memmem;
 
     fn rows() -> Vec<Compiled> {
         SIGNATURES
@@ -599,12 +751,194 @@ mod tests {
         );
     }
 
-    /// The request read through the searcher built once is the one
-    /// `between` reads.
+    /// The request read from the first `(` and `"` that open and close it
+    /// is the one `between` reads.
+    /// The run of digits and dots a message ends with starts where the
+    /// byte-by-byte look finds it.
+    #[test]
+    fn digits_and_dots_eight_at_a_time_match_byte_by_byte() {
+        fn plain(m: &[u8]) -> usize {
+            let mut i = m.len();
+            while i > 0 && (m[i - 1].is_ascii_digit() || m[i - 1] == b'.') {
+                i -= 1;
+            }
+            i
+        }
+        let mut seed = 9u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let alphabet = b"0123456789.../:-( \x7f\x80\xae\xb0\xb9\xff0a9";
+        for _ in 0..20_000 {
+            let len = next(40) as usize;
+            let m: Vec<u8> = (0..len)
+                .map(|_| {
+                    if next(4) == 0 {
+                        alphabet[next(alphabet.len() as u64) as usize]
+                    } else {
+                        b"0123456789."[next(11) as usize]
+                    }
+                })
+                .collect();
+            assert_eq!(digits_or_dots_from(&m), plain(&m), "{m:?}");
+        }
+        for b in 0..=255u8 {
+            let m = [b'1', b'2', b'3', b'4', b'5', b'6', b'7', b, b'.', b'9'];
+            assert_eq!(digits_or_dots_from(&m), plain(&m), "{b}");
+            let m = [b; 9];
+            assert_eq!(digits_or_dots_from(&m), plain(&m), "{b}");
+        }
+    }
+
+    /// The guard words are found 16 bytes at a time where a search for
+    /// them finds them, whatever the length and wherever they lie.
+    #[test]
+    fn guards_found_by_blocks_match_a_search() {
+        let mut seed = 17u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let pieces = [
+            "reached",
+            "seems busy",
+            "h",
+            "y",
+            "reac",
+            "hed",
+            "seems bus",
+            "x",
+            "/index.php",
+            "hy",
+        ];
+        for _ in 0..20_000 {
+            let mut m = Vec::new();
+            for _ in 0..next(8) {
+                m.extend_from_slice(pieces[next(pieces.len() as u64) as usize].as_bytes());
+            }
+            let has = |w: &str| memmem::find(&m, w.as_bytes()).is_some();
+            let s = String::from_utf8_lossy(&m);
+            assert_eq!(holds_guards(&m, false), has(REACHED), "{s}");
+            assert_eq!(
+                holds_guards(&m, true),
+                has(REACHED) || has(SEEMS_BUSY),
+                "{s}"
+            );
+        }
+    }
+
+    /// The upstream built on what the scratch holds is the one built
+    /// afresh, whatever another classifier left there.
+    #[test]
+    fn upstreams_built_on_the_last_match_built_afresh() {
+        use crate::catalog::compiled::built;
+        let mut scratch = Vec::new();
+        for (left, pool) in [
+            ("", "www"),
+            ("php-fpm:www", "api"),
+            ("php-fpm:a-long-pool-name", "x"),
+            ("php-fpm", "www"),
+            ("http://php-fpm:9000", "www"),
+            ("php-fpm:", ""),
+            ("php-fpm:www", "a-long-pool-name-past-sixteen-bytes"),
+        ] {
+            scratch.clear();
+            scratch.extend_from_slice(left.as_bytes());
+            let got = upstream(&mut scratch, pool.as_bytes()).to_vec();
+            let mut fresh = Vec::new();
+            assert_eq!(
+                got,
+                built(&mut fresh, &[b"php-fpm:", pool.as_bytes()]),
+                "{left} {pool}"
+            );
+        }
+    }
+
+    /// A signal's name read eight bytes at a time is the one read byte by
+    /// byte.
+    #[test]
+    fn signal_names_eight_at_a_time_match_byte_by_byte() {
+        fn plain(b: &[u8]) -> usize {
+            b.iter()
+                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                .count()
+        }
+        let mut seed = 19u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let name = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        for _ in 0..20_000 {
+            let len = next(30) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|_| match next(6) {
+                    0 => next(256) as u8,
+                    _ => name[next(name.len() as u64) as usize],
+                })
+                .collect();
+            assert_eq!(signal_name(&b), plain(&b), "{b:?}");
+        }
+        for x in 0..=255u8 {
+            for at in 0..12 {
+                let mut b = *b"SIGSEGV1SIGK";
+                b[at] = x;
+                assert_eq!(signal_name(&b), plain(&b), "{x} at {at}");
+            }
+        }
+    }
+
+    /// Digits counted eight at a time are the ones counted byte by byte.
+    #[test]
+    fn digits_eight_at_a_time_match_byte_by_byte() {
+        fn plain(b: &[u8]) -> Option<usize> {
+            let n = b.iter().take_while(|b| b.is_ascii_digit()).count();
+            (n > 0).then_some(n)
+        }
+        let mut seed = 13u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for _ in 0..20_000 {
+            let len = next(30) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|_| match next(6) {
+                    0 => next(256) as u8,
+                    _ => b'0' + next(10) as u8,
+                })
+                .collect();
+            assert_eq!(digits(&b), plain(&b), "{b:?}");
+        }
+        for x in 0..=255u8 {
+            for at in 0..12 {
+                let mut b = vec![b'7'; 12];
+                b[at] = x;
+                assert_eq!(digits(&b), plain(&b), "{x} at {at}");
+            }
+        }
+    }
+
     #[test]
     fn route_matches_between() {
         let f = PhpFpm::new(Vec::new());
         for m in [
+            "child 1, script '/x(1).php' (request: \"GET /a(b)\") execution timed out (1.5 sec), terminating",
+            "child 1, script '/x.php' (request: \"GET /\"a\"b\") execution timed out (1.5 sec), terminating",
+            "child 1, script '/(request: \"x\").php' (request: \"GET /\")",
+            "((request: \"a\"\")",
+            "(req(request: \"a\"",
+            "(request: \"a\"",
+            "(request: \"a\")\")",
             "child 1, script '/x.php' (request: \"GET /a?b=1\") execution timed out (30.1 sec), terminating",
             "child 1, script '/x.php' (request: \"POST /a\"",
             "(request: \"",

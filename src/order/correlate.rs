@@ -26,9 +26,10 @@
 //! input.
 
 use hashbrown::HashMap;
+use hashbrown::hash_map::Entry;
 
 use crate::event::{CauseId, Event, Failure, LocalTime, Restatus, Role, Server};
-use crate::keys::{Key, Keys, NO_KEY};
+use crate::keys::{Key, KeyList, Keys, NO_KEY};
 
 /// Seconds within which Apache lines on one thread belong to one failure.
 const APACHE_JOIN_SECS: i64 = 2;
@@ -60,15 +61,101 @@ pub struct Place {
 }
 
 struct Pending {
+    /// Its upstream and route are [`Key::None`] here while it is being
+    /// assembled: they are held in `upstream` and `route`, and given to it
+    /// when it is emitted ([`Pending::take`]).
     failure: Failure,
-    /// Text of the failure's first line, for the example.
-    text: Vec<u8>,
+    /// Text of the failure's first line, for the example (the first
+    /// `text_len` bytes), then the bytes of its held keys.
+    buf: Vec<u8>,
+    text_len: usize,
+    upstream: Held,
+    route: Held,
     strong: bool,
     has_lead: bool,
     last: Option<LocalTime>,
     seq: u64,
 }
 
+/// An upstream or route of a failure being assembled: its bytes, kept in
+/// the failure's buffer, and the id and [`crate::keys::key_hash`] they had
+/// in the key table of the chunk that gave them. Most failures are
+/// complete within that chunk: the key then goes on as that id, as any
+/// other line's does, with no copy of its own to make and to hash again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    /// [`NO_KEY`] for none.
+    id: u32,
+    hash: u64,
+    start: u32,
+    end: u32,
+}
+
+const NO_HELD: Held = Held {
+    id: NO_KEY,
+    hash: 0,
+    start: 0,
+    end: 0,
+};
+
+impl Held {
+    /// Holds key `id` of `list` (none for [`NO_KEY`]), its bytes put at
+    /// the end of `buf`.
+    fn new(id: u32, list: &KeyList, buf: &mut Vec<u8>) -> Held {
+        if id == NO_KEY {
+            return NO_HELD;
+        }
+        let start = buf.len() as u32;
+        buf.extend_from_slice(list.get(id));
+        Held {
+            id,
+            hash: list.hash(id),
+            start,
+            end: buf.len() as u32,
+        }
+    }
+
+    /// The key for an emitted failure: the id it had, where `list` (the
+    /// key table of the chunk being read, if any) still holds the same
+    /// bytes under it; its own copy otherwise.
+    fn key(&self, buf: &[u8], list: Option<&KeyList>) -> Key {
+        if self.id == NO_KEY {
+            return Key::None;
+        }
+        let bytes = &buf[self.start as usize..self.end as usize];
+        if let Some(t) = list
+            && (self.id as usize) < t.len()
+            && t.hash(self.id) == self.hash
+            && t.get(self.id) == bytes
+        {
+            return Key::Local(self.id);
+        }
+        Key::Owned(bytes.into())
+    }
+}
+
+impl Pending {
+    /// The failure with its keys, for `emit` while the chunk whose keys
+    /// are `keys` is read (`None`: between chunks), and the buffer to
+    /// reuse.
+    fn take(self, keys: Option<&Keys>) -> (Failure, Vec<u8>, usize) {
+        let mut f = self.failure;
+        f.upstream = self.upstream.key(&self.buf, keys.map(|k| &k.upstreams));
+        f.route = self.route.key(&self.buf, keys.map(|k| &k.routes));
+        (f, self.buf, self.text_len)
+    }
+}
+
+/// Emits an assembled failure; returns its buffer for reuse.
+fn emit_pending(p: Pending, keys: Option<&Keys>, emit: &mut Emit<'_>) -> Vec<u8> {
+    let (f, buf, text_len) = p.take(keys);
+    emit(&f, &buf[..text_len]);
+    buf
+}
+
+// A pending failure is kept in the table itself, not boxed: most are
+// emitted a line later, and a box would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 enum Slot {
     Pending(Pending),
     /// A failure was just emitted for this thread; a weak line right after
@@ -258,7 +345,7 @@ impl Correlator {
             .collect();
         pending.sort_by_key(|p| p.seq);
         for p in pending {
-            emit(&p.failure, &p.text);
+            emit_pending(p, None, emit);
         }
         self.epoch = self.epoch.wrapping_add(1).max(1);
         if self.epoch == 1 {
@@ -358,98 +445,64 @@ impl Correlator {
             _ => true,
         };
 
-        // A line joining the thread's failure, or the one just emitted, is
-        // taken in place: no slot moved out of the table and back.
-        if let Some(slot) = self.apache.get_mut(&key) {
-            match slot {
-                Slot::Pending(p) if near(p.last, time) => {
-                    let second_failure = role == Role::Lead
-                        && p.has_lead
-                        && strong
-                        && p.strong
-                        && ev.cause == Some(p.failure.cause);
-                    if !second_failure {
-                        merge(p, ev, at, keys);
-                        if role == Role::Final {
-                            let done = std::mem::replace(slot, Slot::Closed { time, seq });
-                            if let Slot::Pending(p) = done {
-                                emit(&p.failure, &p.text);
-                                self.spare(p.text);
+        // The thread's slot is looked up once: a line joining its failure,
+        // or the one just emitted, is taken in place, and a line starting a
+        // new one takes the slot over.
+        let spare = &mut self.spare_texts;
+        match self.apache.entry(key) {
+            Entry::Occupied(mut o) => {
+                let slot = o.get_mut();
+                match slot {
+                    Slot::Pending(p) if near(p.last, time) => {
+                        let second_failure = role == Role::Lead
+                            && p.has_lead
+                            && strong
+                            && p.strong
+                            && ev.cause == Some(p.failure.cause);
+                        if !second_failure {
+                            merge(p, ev, at, keys);
+                            if role == Role::Final {
+                                let done = std::mem::replace(slot, Slot::Closed { time, seq });
+                                if let Slot::Pending(p) = done {
+                                    keep_spare(spare, emit_pending(p, Some(keys), emit));
+                                }
                             }
+                            self.bound_pending(keys, emit);
+                            return;
                         }
-                        self.bound_pending(emit);
+                    }
+                    Slot::Closed { time: closed, .. }
+                        if near(*closed, time) && (role == Role::Attach || !strong) =>
+                    {
+                        // Part of the failure just emitted (AH01097 after
+                        // AH00898): nothing more to count.
+                        *slot = Slot::Closed { time: *closed, seq };
+                        self.bound_pending(keys, emit);
                         return;
                     }
+                    _ => {}
                 }
-                Slot::Closed { time: closed, .. }
-                    if near(*closed, time) && (role == Role::Attach || !strong) =>
-                {
-                    // Part of the failure just emitted (AH01097 after
-                    // AH00898): nothing more to count.
-                    *slot = Slot::Closed { time: *closed, seq };
-                    self.bound_pending(emit);
-                    return;
+                // A second failure of the same kind (the first one had no
+                // request-level line), or a line too late to join it: the
+                // one assembled goes first.
+                let old = std::mem::replace(slot, Slot::Closed { time: None, seq });
+                if let Slot::Pending(p) = old {
+                    keep_spare(spare, emit_pending(p, Some(keys), emit));
                 }
-                _ => {}
+                match start_apache(ev, at, text, keys, seq, spare, emit) {
+                    Some(new) => *o.get_mut() = new,
+                    None => {
+                        o.remove();
+                    }
+                }
+            }
+            Entry::Vacant(v) => {
+                if let Some(new) = start_apache(ev, at, text, keys, seq, spare, emit) {
+                    v.insert(new);
+                }
             }
         }
-        if let Some(Slot::Pending(p)) = self.apache.remove(&key) {
-            // A second failure of the same kind (the first one had no
-            // request-level line), or a line too late to join it.
-            emit(&p.failure, &p.text);
-            self.spare(p.text);
-        }
-        self.start_apache(key, ev, at, text, keys, seq, emit);
-        // (After a second failure the table holds as many as before.)
-        self.bound_pending(emit);
-    }
-
-    /// Keeps the text buffer of an emitted failure for the next one.
-    fn spare(&mut self, text: Vec<u8>) {
-        if self.spare_texts.len() < SPARE_TEXTS {
-            self.spare_texts.push(text);
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn start_apache(
-        &mut self,
-        key: (u32, u32, u64),
-        ev: &Event,
-        at: Place,
-        text: &[u8],
-        keys: &Keys,
-        seq: u64,
-        emit: &mut Emit<'_>,
-    ) {
-        let Some(cause) = ev.cause else {
-            return; // an attach line with nothing to attach to
-        };
-        let mut f = failure_of(ev, cause, at);
-        if ev.role == Role::Final {
-            emit(&f, text);
-            self.apache.insert(key, Slot::Closed { time: ev.time, seq });
-        } else {
-            // It outlives this chunk: its keys go with it.
-            f.upstream = Key::owned(ev.upstream, &keys.upstreams);
-            f.route = Key::owned(ev.route, &keys.routes);
-            self.apache.insert(
-                key,
-                Slot::Pending(Pending {
-                    failure: f,
-                    text: {
-                        let mut buf = self.spare_texts.pop().unwrap_or_default();
-                        buf.clear();
-                        buf.extend_from_slice(text);
-                        buf
-                    },
-                    strong: ev.strong,
-                    has_lead: ev.role == Role::Lead,
-                    last: ev.time,
-                    seq,
-                }),
-            );
-        }
+        self.bound_pending(keys, emit);
     }
 
     /// Emits the Apache failures being assembled whose last line is more
@@ -474,26 +527,79 @@ impl Correlator {
         old.sort_by_key(|&(_, seq)| seq);
         for (k, _) in old {
             if let Some(Slot::Pending(p)) = self.apache.remove(&k) {
-                emit(&p.failure, &p.text);
+                emit_pending(p, None, emit);
             }
         }
     }
 
     /// Keeps the per-thread state bounded: past the cap, the oldest half
     /// is emitted (pending) or forgotten (closed).
-    fn bound_pending(&mut self, emit: &mut Emit<'_>) {
-        if self.apache.len() <= MAX_PENDING {
-            return;
+    #[inline(always)]
+    fn bound_pending(&mut self, keys: &Keys, emit: &mut Emit<'_>) {
+        if self.apache.len() > MAX_PENDING {
+            self.halve_pending(keys, emit);
         }
+    }
+
+    /// [`Correlator::bound_pending`] past the cap.
+    #[cold]
+    #[inline(never)]
+    fn halve_pending(&mut self, keys: &Keys, emit: &mut Emit<'_>) {
         let mut by_age: Vec<((u32, u32, u64), u64)> =
             self.apache.iter().map(|(k, s)| (*k, s.seq())).collect();
         by_age.sort_by_key(|&(_, s)| s);
         for (k, _) in by_age.into_iter().take(MAX_PENDING / 2) {
             if let Some(Slot::Pending(p)) = self.apache.remove(&k) {
-                emit(&p.failure, &p.text);
+                keep_spare(&mut self.spare_texts, emit_pending(p, Some(keys), emit));
             }
         }
     }
+}
+
+/// Keeps the buffer of an emitted failure for the next one.
+fn keep_spare(spare: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
+    if spare.len() < SPARE_TEXTS {
+        spare.push(buf);
+    }
+}
+
+/// The slot of a thread whose line starts a failure: pending, or closed
+/// when the line completes it on its own (then emitted now); `None` for an
+/// attach line with nothing to attach to.
+fn start_apache(
+    ev: &Event,
+    at: Place,
+    text: &[u8],
+    keys: &Keys,
+    seq: u64,
+    spare: &mut Vec<Vec<u8>>,
+    emit: &mut Emit<'_>,
+) -> Option<Slot> {
+    let cause = ev.cause?;
+    let mut f = failure_of(ev, cause, at);
+    if ev.role == Role::Final {
+        emit(&f, text);
+        return Some(Slot::Closed { time: ev.time, seq });
+    }
+    // It may outlive this chunk: its keys are held (see [`Held`]).
+    f.upstream = Key::None;
+    f.route = Key::None;
+    let mut buf = spare.pop().unwrap_or_default();
+    buf.clear();
+    buf.extend_from_slice(text);
+    let upstream = Held::new(ev.upstream, &keys.upstreams, &mut buf);
+    let route = Held::new(ev.route, &keys.routes, &mut buf);
+    Some(Slot::Pending(Pending {
+        failure: f,
+        buf,
+        text_len: text.len(),
+        upstream,
+        route,
+        strong: ev.strong,
+        has_lead: ev.role == Role::Lead,
+        last: ev.time,
+        seq,
+    }))
 }
 
 /// Adds a line to a failure being assembled: the first strong cause wins,
@@ -507,11 +613,11 @@ fn merge(p: &mut Pending, ev: &Event, at: Place, keys: &Keys) {
         p.failure.status = ev.status;
         p.strong = true;
     }
-    if p.failure.upstream.is_none() {
-        p.failure.upstream = Key::owned(ev.upstream, &keys.upstreams);
+    if p.upstream.id == NO_KEY {
+        p.upstream = Held::new(ev.upstream, &keys.upstreams, &mut p.buf);
     }
-    if p.failure.route.is_none() {
-        p.failure.route = Key::owned(ev.route, &keys.routes);
+    if p.route.id == NO_KEY {
+        p.route = Held::new(ev.route, &keys.routes, &mut p.buf);
     }
     if p.failure.time.is_none() {
         p.failure.time = ev.time;
@@ -615,6 +721,249 @@ mod tests {
         c.flush(&mut |_, _| emitted += 1);
         assert_eq!(emitted, n);
         assert!(c.apache.is_empty());
+    }
+
+    /// The Apache joiner as it was before its fast paths: three lookups
+    /// of the thread's slot for a line that starts a failure, and the
+    /// keys of a failure copied out of the chunk's table when it starts.
+    mod plain {
+        use super::super::*;
+
+        enum Slot {
+            Pending(Box<Assembled>),
+            Closed { time: Option<LocalTime>, seq: u64 },
+        }
+
+        /// The failure, its first line, whether strong, whether it has a
+        /// lead line, its last time and its sequence number.
+        type Assembled = (Failure, Vec<u8>, bool, bool, Option<LocalTime>, u64);
+
+        #[derive(Default)]
+        pub struct Joiner {
+            apache: HashMap<(u32, u32, u64), Slot>,
+            seq: u64,
+        }
+
+        fn seq(s: &Slot) -> u64 {
+            match s {
+                Slot::Pending(p) => p.5,
+                Slot::Closed { seq, .. } => *seq,
+            }
+        }
+
+        impl Joiner {
+            pub fn push(
+                &mut self,
+                ev: &Event,
+                at: Place,
+                text: &[u8],
+                keys: &Keys,
+                emit: &mut Emit<'_>,
+            ) {
+                let key = (at.file, ev.pid.unwrap_or(0), ev.tid.unwrap_or(0));
+                let (role, strong, time) = (ev.role, ev.strong, ev.time);
+                self.seq += 1;
+                let seq = self.seq;
+                let near = |a: Option<LocalTime>, b: Option<LocalTime>| match (a, b) {
+                    (Some(a), Some(b)) => (a.0 - b.0).abs() <= APACHE_JOIN_SECS,
+                    _ => true,
+                };
+                if let Some(slot) = self.apache.get_mut(&key) {
+                    match slot {
+                        Slot::Pending(p) if near(p.4, time) => {
+                            let (f, _, p_strong, has_lead, last, _) = &mut **p;
+                            let second = role == Role::Lead
+                                && *has_lead
+                                && strong
+                                && *p_strong
+                                && ev.cause == Some(f.cause);
+                            if !second {
+                                if let Some(cause) = ev.cause
+                                    && strong
+                                    && !*p_strong
+                                {
+                                    f.cause = cause;
+                                    f.status = ev.status;
+                                    *p_strong = true;
+                                }
+                                if f.upstream.is_none() {
+                                    f.upstream = Key::owned(ev.upstream, &keys.upstreams);
+                                }
+                                if f.route.is_none() {
+                                    f.route = Key::owned(ev.route, &keys.routes);
+                                }
+                                if f.time.is_none() {
+                                    f.time = ev.time;
+                                }
+                                if f.join.log_id == 0 {
+                                    f.join.log_id = ev.join.log_id;
+                                }
+                                *has_lead |= role == Role::Lead;
+                                *last = ev.time.or(*last);
+                                f.lines += at.lines;
+                                if role == Role::Final {
+                                    let done = std::mem::replace(slot, Slot::Closed { time, seq });
+                                    if let Slot::Pending(p) = done {
+                                        emit(&p.0, &p.1);
+                                    }
+                                }
+                                self.bound(emit);
+                                return;
+                            }
+                        }
+                        Slot::Closed { time: closed, .. }
+                            if near(*closed, time) && (role == Role::Attach || !strong) =>
+                        {
+                            *slot = Slot::Closed { time: *closed, seq };
+                            self.bound(emit);
+                            return;
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some(Slot::Pending(p)) = self.apache.remove(&key) {
+                    emit(&p.0, &p.1);
+                }
+                if let Some(cause) = ev.cause {
+                    let mut f = failure_of(ev, cause, at);
+                    if role == Role::Final {
+                        emit(&f, text);
+                        self.apache.insert(key, Slot::Closed { time, seq });
+                    } else {
+                        f.upstream = Key::owned(ev.upstream, &keys.upstreams);
+                        f.route = Key::owned(ev.route, &keys.routes);
+                        let p = (f, text.to_vec(), strong, role == Role::Lead, time, seq);
+                        self.apache.insert(key, Slot::Pending(Box::new(p)));
+                    }
+                }
+                self.bound(emit);
+            }
+
+            fn bound(&mut self, emit: &mut Emit<'_>) {
+                if self.apache.len() <= MAX_PENDING {
+                    return;
+                }
+                let mut by_age: Vec<_> = self.apache.iter().map(|(k, s)| (*k, seq(s))).collect();
+                by_age.sort_by_key(|&(_, s)| s);
+                for (k, _) in by_age.into_iter().take(MAX_PENDING / 2) {
+                    if let Some(Slot::Pending(p)) = self.apache.remove(&k) {
+                        emit(&p.0, &p.1);
+                    }
+                }
+            }
+
+            pub fn flush(&mut self, emit: &mut Emit<'_>) {
+                let mut pending: Vec<_> = self
+                    .apache
+                    .drain()
+                    .filter_map(|(_, s)| match s {
+                        Slot::Pending(p) => Some(p),
+                        Slot::Closed { .. } => None,
+                    })
+                    .collect();
+                pending.sort_by_key(|p| p.5);
+                for p in pending {
+                    emit(&p.0, &p.1);
+                }
+            }
+        }
+    }
+
+    /// An emitted failure with its keys' bytes and its text.
+    type Seen = (Failure, Option<Vec<u8>>, Option<Vec<u8>>, Vec<u8>);
+
+    fn seen(f: &Failure, text: &[u8], keys: Option<&Keys>) -> Seen {
+        let bytes = |k: &Key, list: Option<&KeyList>| match (k, list) {
+            (Key::Local(_), None) => panic!("a local key between chunks"),
+            (k, Some(l)) => k.bytes(l).map(<[u8]>::to_vec),
+            (k, None) => k.bytes(&KeyList::default()).map(<[u8]>::to_vec),
+        };
+        let up = bytes(&f.upstream, keys.map(|k| &k.upstreams));
+        let route = bytes(&f.route, keys.map(|k| &k.routes));
+        let mut f = f.clone();
+        f.upstream = Key::None;
+        f.route = Key::None;
+        (f, up, route, text.to_vec())
+    }
+
+    /// The joiner gives the failures, keys and texts the plain one gives,
+    /// in the same order, over chunks whose key tables give the same id to
+    /// other keys, with threads enough to reach the cap on its table.
+    #[test]
+    fn apache_joins_as_the_plain_joiner() {
+        let causes = ["upstream_timeout", "upstream_refused", "premature_close"]
+            .map(|c| CauseId::from_id(c).unwrap());
+        let names: Vec<Vec<u8>> = (0..6)
+            .map(|i| format!("http://b{i}:80").into_bytes())
+            .collect();
+        let roles = [
+            Role::Lead,
+            Role::Lead,
+            Role::Final,
+            Role::Attach,
+            Role::Final,
+        ];
+        let (mut fast, mut plain) = (Correlator::new(), plain::Joiner::default());
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let (mut line, mut local, mut most) = (0, 0, 0);
+        for chunk in 0..40u64 {
+            // This chunk's tables: the keys in another order each time.
+            let mut up = KeyTable::default();
+            let mut routes = KeyTable::default();
+            for i in 0..names.len() {
+                let n = &names[(i + chunk as usize) % names.len()];
+                up.intern(n);
+                routes.intern(&[b"/r".as_slice(), n].concat());
+            }
+            let mut keys = Keys::default();
+            keys.upstreams.extend_from(up.keys(), 0);
+            keys.routes.extend_from(routes.keys(), 0);
+            // Wide chunks spread over many threads, to reach the cap.
+            let (threads, lines) = if chunk % 10 == 9 {
+                (9_000, 6_000)
+            } else {
+                (12, 400)
+            };
+            for _ in 0..lines {
+                line += 1;
+                let key = |k: u64| if k >= 6 { NO_KEY } else { k as u32 };
+                let mut ev = lead(next(threads), 100 + (line / 50) as i64 + next(4) as i64 * 3);
+                ev.cause = (next(8) != 0).then(|| causes[next(3) as usize]);
+                ev.role = roles[next(roles.len() as u64) as usize];
+                ev.strong = next(3) != 0;
+                ev.upstream = key(next(9));
+                ev.route = key(next(9));
+                ev.join.log_id = next(3);
+                let text = format!("line {line}");
+                let at = place((chunk / 20) as u32, line);
+                fast.push(&ev, at, text.as_bytes(), &keys, &mut |f, t| {
+                    local += usize::from(matches!(f.upstream, Key::Local(_)));
+                    got.push(seen(f, t, Some(&keys)))
+                });
+                plain.push(&ev, at, text.as_bytes(), &keys, &mut |f, t| {
+                    want.push(seen(f, t, Some(&keys)))
+                });
+                most = most.max(fast.apache.len());
+            }
+            if chunk == 19 || chunk == 39 {
+                fast.flush(&mut |f, t| got.push(seen(f, t, None)));
+                plain.flush(&mut |f, t| want.push(seen(f, t, None)));
+            }
+        }
+        assert!(
+            want.len() > 5_000 && local > 1_000,
+            "{} {local}",
+            want.len()
+        );
+        assert_eq!(most, MAX_PENDING, "the cap was reached");
+        assert!(got == want, "{} {}", got.len(), want.len());
     }
 
     /// nginx lines through `push`: a second server tried for the same

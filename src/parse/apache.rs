@@ -69,8 +69,8 @@ fn head_24<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> 
 }
 
 /// [`after_time`] for 2.4's default layout, `[module:level] [pid N:tid T] `
-/// with no log id after it, read forward once and the head built in
-/// place: the end of the first bracket by a 16-byte compare, the level back
+/// and the log ids of a format that adds them, read forward once and the
+/// head built in place: the end of the first bracket by a 16-byte compare, the level back
 /// from there to its colon, the pid bracket at fixed places. `None` for any
 /// other shape, which [`after_time`] then reads; where it gives a head,
 /// [`after_time`] gives the same.
@@ -78,7 +78,7 @@ fn head_24<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> 
 fn after_time_24(b: &[u8], time: LocalTime, micros: u32) -> Option<Head<'_>> {
     let inner = b.strip_prefix(b"[")?;
     // `after_time` looks for the close in the first 40 bytes.
-    let close = find_in_text(b']', inner).filter(|&c| c < 40)?;
+    let close = crate::bytes::find_byte_in_text(b']', inner).filter(|&c| c < 40)?;
     // The level is the run of lowercase letters and digits before the
     // close; the byte before it must be a colon, which is then the last
     // one in the bracket.
@@ -101,10 +101,17 @@ fn after_time_24(b: &[u8], time: LocalTime, micros: u32) -> Option<Head<'_>> {
         tid = Some(n);
         p = &t[len..];
     }
-    let body = p.strip_prefix(b"] ")?;
-    // A log id bracket (`[R:...`) is for `after_time` to read.
+    let mut body = p.strip_prefix(b"] ")?;
+    // The log id brackets of a format that logs them (`[R:...`), as
+    // `after_bracket` reads them.
+    let mut log_id = None;
     if let [b'[', b'R' | b'L' | b'C', b':', ..] = body {
-        return None;
+        while let Some((kind, id, after)) = log_id_bracket(body) {
+            if kind != b'C' {
+                log_id = Some(log_id_hash(id));
+            }
+            body = after;
+        }
     }
     Some(Head {
         server: Server::Apache,
@@ -114,7 +121,7 @@ fn after_time_24(b: &[u8], time: LocalTime, micros: u32) -> Option<Head<'_>> {
         module,
         pid,
         tid,
-        cid: None,
+        cid: log_id,
         body,
     })
 }
@@ -279,80 +286,6 @@ fn equal(w: u64, c: u8) -> u64 {
     !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
 }
 
-/// The first `]` or space in `b`: sixteen bytes a step.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn bracket_or_space(b: &[u8]) -> Option<usize> {
-    first_hit(b, |block| block.eq2(b']', b' '))
-        .or_else(|| b.iter().position(|&c| c == b']' || c == b' '))
-}
-
-/// The first byte of `hay` (a line's text, a few dozen bytes) that
-/// `hits` marks in its 16-byte block: blocks from the start inline, then
-/// the last 16 bytes as one block overlapping the one before, so a tail
-/// costs no call. `None` where none is marked, and for fewer than 16 bytes
-/// (which the caller searches itself).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn first_hit(hay: &[u8], hits: impl Fn(crate::bytes::Block) -> u16) -> Option<usize> {
-    use crate::bytes::Block;
-    let n = hay.len();
-    let mut at = 0;
-    while let Some(block) = hay.get(at..).and_then(<[u8]>::first_chunk::<16>) {
-        let h = hits(Block::load(block));
-        if h != 0 {
-            return Some(at + h.trailing_zeros() as usize);
-        }
-        at += 16;
-    }
-    if at < n && n >= 16 {
-        let last = n - 16;
-        let h = hay[last..]
-            .first_chunk::<16>()
-            .map_or(0, |b| hits(Block::load(b)));
-        // Only the bytes from `at` on are new.
-        let h = h >> (at - last);
-        if h != 0 {
-            return Some(at + h.trailing_zeros() as usize);
-        }
-    }
-    None
-}
-
-/// The first `byte` in `hay`, a line's text: [`first_hit`]'s blocks, or a
-/// byte at a time below 16 bytes.
-#[inline(always)]
-pub(crate) fn find_in_text(byte: u8, hay: &[u8]) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if hay.len() < 16 {
-            return hay.iter().position(|&c| c == byte);
-        }
-        first_hit(hay, |block| block.eq(byte))
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    memchr::memchr(byte, hay)
-}
-
-/// The first `]` or space in `b`: eight bytes a step.
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn bracket_or_space(b: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    while let Some(word) = b.get(at..).and_then(|w| w.first_chunk::<8>()) {
-        let w = u64::from_le_bytes(*word);
-        let hits = equal(w, b']') | equal(w, b' ');
-        if hits != 0 {
-            return Some(at + hits.trailing_zeros() as usize / 8);
-        }
-        at += 8;
-    }
-    b[at..]
-        .iter()
-        .position(|&c| c == b']' || c == b' ')
-        .map(|i| at + i)
-}
-
 /// The end of the `module:level]` bracket in the first 40 bytes of `b`
 /// and the last colon before it: eight bytes a step.
 #[inline]
@@ -506,29 +439,15 @@ impl<'a> Body<'a> {
     #[inline(always)]
     pub fn with_referer(mut self) -> Body<'a> {
         let rest = self.message;
-        // Most lines have no referer: one vectorized forward search says so
-        // before a search for the last one.
-        if let Some(first) = first_referer(rest)
+        // Most lines have no referer: one forward search by its comma (few
+        // in a message) says so before a search for the last one.
+        if let Some(first) = crate::bytes::find_by(rest, b", referer: ", 0)
             && let Some(i) = crate::bytes::rfind(&rest[first..], b", referer: ").map(|i| first + i)
         {
             self.referer = Some(&rest[i + 11..]);
             self.message = &rest[..i];
         }
         self
-    }
-}
-
-/// The first `, referer: ` in `b`, by its comma: most messages have none
-/// or a few, and the search for a byte runs inline.
-#[inline(always)]
-fn first_referer(b: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    loop {
-        let i = at + find_in_text(b',', b.get(at..)?)?;
-        if b[i..].starts_with(b", referer: ") {
-            return Some(i);
-        }
-        at = i + 1;
     }
 }
 
@@ -576,22 +495,9 @@ fn status(i: &[u8]) -> Option<(&[u8], Status)> {
     };
     let i = i[len..].strip_prefix(b")")?;
     // The OS text up to ": " (bounded, it is a short strerror).
-    let end = colon_space(&i[..i.len().min(160)])?;
+    // By its colon: an OS text has one or none.
+    let end = crate::bytes::find_by(&i[..i.len().min(160)], b": ", 0)?;
     Some((&i[end + 2..], s))
-}
-
-/// The first `: ` in `b`, by its colon: an OS text has one or none, and
-/// the search for a byte runs inline.
-#[inline(always)]
-fn colon_space(b: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    loop {
-        let i = at + find_in_text(b':', b.get(at..)?)?;
-        if b.get(i + 1) == Some(&b' ') {
-            return Some(i);
-        }
-        at = i + 1;
-    }
 }
 
 /// `[client 1.2.3.4:5678] ` or `[remote 1.2.3.4:80] `.
@@ -606,7 +512,7 @@ fn peer(i: &[u8]) -> Option<(&[u8], Peer<'_>)> {
         return None;
     };
     let i = &i[7..];
-    let end = bracket_or_space(i)?;
+    let end = crate::bytes::find_byte2(b']', b' ', i)?;
     if i[end] != b']' {
         return None;
     }
@@ -812,7 +718,7 @@ mod tests {
 
     #[test]
     fn fast_readers_read_as_the_plain_ones() {
-        let (mut fixed, mut bodies, mut fixed_after) = (0, 0, 0);
+        let (mut fixed, mut bodies, mut fixed_after, mut with_id) = (0, 0, 0, 0);
         let mut dates = time::DateCache::default();
         let mut any_dates = time::DateCache::default();
         for line in corpus() {
@@ -847,6 +753,7 @@ mod tests {
                 let t = LocalTime(1_000);
                 if let Some(h) = after_time_24(b, t, 7) {
                     fixed_after += 1;
+                    with_id += usize::from(h.cid.is_some());
                     assert_eq!(
                         Some(h),
                         after_time(b, Some(t)).map(|(h, _)| Head { micros: 7, ..h }),
@@ -858,11 +765,12 @@ mod tests {
             // The searches of a status's text and of a referer.
             for at in (0..line.len()).step_by(16) {
                 let b = &line[at..];
-                assert_eq!(colon_space(b), crate::bytes::find(b, b": "));
-                assert_eq!(
-                    first_referer(b),
-                    b.windows(11).position(|w| w == b", referer: ")
-                );
+                for needle in [&b": "[..], b", referer: "] {
+                    assert_eq!(
+                        crate::bytes::find_by(b, needle, 0),
+                        b.windows(needle.len()).position(|w| w == needle)
+                    );
+                }
             }
             if let Some(h) = any {
                 bodies += 1;
@@ -876,8 +784,8 @@ mod tests {
             }
         }
         assert!(
-            fixed > 1000 && bodies > 1000 && fixed_after > 1000,
-            "{fixed} {bodies} {fixed_after}"
+            fixed > 1000 && bodies > 1000 && fixed_after > 1000 && with_id > 100,
+            "{fixed} {bodies} {fixed_after} {with_id}"
         );
     }
 
@@ -901,30 +809,6 @@ mod tests {
                 long[colon] = b':';
                 long[close] = b']';
                 assert_eq!(bracket_end(&long), plain(&long), "{close} {colon}");
-            }
-        }
-    }
-
-    #[test]
-    fn searches_in_blocks_find_the_first() {
-        for len in 0..80 {
-            for a in 0..=len {
-                for b in a..=len {
-                    let mut hay = vec![b'x'; len];
-                    for at in [a, b] {
-                        if at < len {
-                            hay[at] = b']';
-                        }
-                    }
-                    if b < len {
-                        hay[b] = b' ';
-                    }
-                    assert_eq!(find_in_text(b']', &hay), memchr::memchr(b']', &hay));
-                    assert_eq!(
-                        bracket_or_space(&hay),
-                        hay.iter().position(|&c| c == b']' || c == b' ')
-                    );
-                }
             }
         }
     }

@@ -73,19 +73,43 @@ pub struct DateCache {
     days: i64,
     /// nginx: the last whole stamp and its time (busy logs write dozens of
     /// lines per second).
-    stamp: Option<([u8; 19], LocalTime)>,
+    stamp: Remembered<19>,
     /// Common Log Format: the last whole stamp (`06/Dec/2026:10:00:01
     /// +0000`) and its time.
-    clf_stamp: Option<([u8; 26], LocalTime)>,
+    clf_stamp: Remembered<26>,
     /// Apache: the month, day and time of the last stamp with its year
     /// (`Nov 21 22:21:052025`), and its time.
-    apache_second: Option<([u8; 19], LocalTime)>,
+    apache_second: Remembered<19>,
     /// php-fpm: the last whole stamp (`06-Dec-2026 10:00:01`) and its
     /// time.
-    fpm_stamp: Option<([u8; 20], LocalTime)>,
-    /// Syslog: the last whole stamp (`Dec  6 10:00:01`), the year it was
-    /// given, and its time.
-    syslog_stamp: Option<([u8; 15], i32, LocalTime)>,
+    fpm_stamp: Remembered<20>,
+    /// Syslog: the last whole stamp (`Dec  6 10:00:01`) and the year it
+    /// was given (little-endian), and its time.
+    syslog_stamp: Remembered<19>,
+}
+
+/// A whole stamp (or the bytes its time depends on) and its time.
+type Remembered<const N: usize> = Option<([u8; N], LocalTime)>;
+
+/// The time of `stamp` (the bytes a time depends on) from the cache's
+/// `slot` when the line before had the same; else `parse`d, and
+/// remembered in `slot` when it reads. The one place that reads and writes
+/// the whole-stamp caches of [`DateCache`].
+#[inline(always)]
+fn remembered<const N: usize>(
+    cache: &mut DateCache,
+    slot: fn(&mut DateCache) -> &mut Remembered<N>,
+    stamp: &[u8; N],
+    parse: impl FnOnce(&mut DateCache) -> Option<LocalTime>,
+) -> Option<LocalTime> {
+    if let Some((last, t)) = slot(cache)
+        && last == stamp
+    {
+        return Some(*t);
+    }
+    let t = parse(cache)?;
+    *slot(cache) = Some((*stamp, t));
+    Some(t)
 }
 
 impl DateCache {
@@ -106,14 +130,7 @@ impl DateCache {
 #[inline]
 pub fn nginx_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
     let stamp = b.first_chunk::<19>()?;
-    if let Some((last, t)) = &cache.stamp
-        && last == stamp
-    {
-        return Some(*t);
-    }
-    let t = nginx_date_cached(b, cache)?;
-    cache.stamp = Some((*stamp, t));
-    Some(t)
+    remembered(cache, |c| &mut c.stamp, stamp, |c| nginx_date_cached(b, c))
 }
 
 /// [`nginx_cached`] below the whole-stamp cache.
@@ -154,21 +171,18 @@ pub fn apache_ctime_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime>
 /// Same result as [`apache_ctime_cached`] and [`apache_ctime`].
 #[inline]
 pub fn apache_ctime_micros_cached(b: &[u8; 31], cache: &mut DateCache) -> Option<LocalTime> {
+    if !(b[3] == b' ' && b[7] == b' ' && b[10] == b' ' && b[26] == b' ') {
+        return apache_ctime_cached(b, cache);
+    }
     let mut key = [0u8; 19];
     key[..15].copy_from_slice(&b[4..19]);
     key[15..].copy_from_slice(&b[27..31]);
-    if let Some((last, t)) = &cache.apache_second
-        && *last == key
-        && b[3] == b' '
-        && b[7] == b' '
-        && b[10] == b' '
-        && b[26] == b' '
-    {
-        return Some(*t);
-    }
-    let t = apache_ctime_cached(b, cache)?;
-    cache.apache_second = Some((key, t));
-    Some(t)
+    remembered(
+        cache,
+        |c| &mut c.apache_second,
+        &key,
+        |c| apache_ctime_cached(b, c),
+    )
 }
 
 /// Common Log Format time through a [`DateCache`] keyed by day, month
@@ -181,14 +195,12 @@ pub fn clf_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
     if let Some(stamp) = b.first_chunk::<26>()
         && b.len() == 26
     {
-        if let Some((last, t)) = &cache.clf_stamp
-            && last == stamp
-        {
-            return Some(*t);
-        }
-        let t = day_first_cached(b, b'/', b':', clf, cache)?;
-        cache.clf_stamp = Some((*stamp, t));
-        return Some(t);
+        return remembered(
+            cache,
+            |c| &mut c.clf_stamp,
+            stamp,
+            |c| day_first_cached(b, b'/', b':', clf, c),
+        );
     }
     day_first_cached(b, b'/', b':', clf, cache)
 }
@@ -202,14 +214,12 @@ pub fn php_fpm_cached(b: &[u8], cache: &mut DateCache) -> Option<LocalTime> {
     let Some(stamp) = b.first_chunk::<20>() else {
         return day_first_cached(b, b'-', b' ', php_fpm, cache);
     };
-    if let Some((last, t)) = &cache.fpm_stamp
-        && last == stamp
-    {
-        return Some(*t);
-    }
-    let t = day_first_cached(b, b'-', b' ', php_fpm, cache)?;
-    cache.fpm_stamp = Some((*stamp, t));
-    Some(t)
+    remembered(
+        cache,
+        |c| &mut c.fpm_stamp,
+        stamp,
+        |c| day_first_cached(b, b'-', b' ', php_fpm, c),
+    )
 }
 
 /// A `DD<sep>Mon<sep>YYYY<before_clock>HH:MM:SS` time through the cache,
@@ -262,15 +272,15 @@ pub fn syslog_cached(b: &[u8], year: i32, cache: &mut DateCache) -> Option<Local
     let Some(stamp) = b.first_chunk::<15>() else {
         return syslog(b, year);
     };
-    if let Some((last, y, t)) = &cache.syslog_stamp
-        && last == stamp
-        && *y == year
-    {
-        return Some(*t);
-    }
-    let t = syslog_date_cached(b, year, cache)?;
-    cache.syslog_stamp = Some((*stamp, year, t));
-    Some(t)
+    let mut key = [0u8; 19];
+    key[..15].copy_from_slice(stamp);
+    key[15..].copy_from_slice(&year.to_le_bytes());
+    remembered(
+        cache,
+        |c| &mut c.syslog_stamp,
+        &key,
+        |c| syslog_date_cached(b, year, c),
+    )
 }
 
 /// [`syslog_cached`] below the whole-stamp cache.

@@ -904,7 +904,12 @@ impl<'c> Scanner<'c> {
             // An attached line may take a member out of its group.
             Self::disabled(head, (line, start, end, lines), out);
         }
-        let upstream = c.upstream.map_or(NO_KEY, |u| self.upstreams.intern(u));
+        // php-fpm's upstreams are its few pools, line after line.
+        let upstream = match c.upstream {
+            Some(u) if head.server == Server::PhpFpm => self.upstreams.intern_recent(u),
+            Some(u) => self.upstreams.intern(u),
+            None => NO_KEY,
+        };
         let route = match c.route {
             Some(raw) if route::normalize(raw, &mut self.route_buf) => {
                 self.routes.intern(&self.route_buf)
