@@ -5,7 +5,8 @@
 //! extraction and route normalization. It runs on worker threads, one chunk
 //! at a time, and writes into a reusable [`Scan`], so steady-state scanning
 //! allocates nothing. Upstreams and routes are interned per chunk in a
-//! [`KeyTable`]; the sequential stage ([`crate::pipeline`]) maps them to
+//! [`KeyTable`], through a memo of the ids found last
+//! ([`route::KeyMemo`]); the sequential stage ([`crate::pipeline`]) maps them to
 //! global ids in input order, which keeps results identical whatever the
 //! number of threads.
 //!
@@ -286,7 +287,10 @@ pub struct Scanner<'c> {
     /// Bytes the key tables may keep between chunks; 0 to start afresh
     /// with every chunk.
     key_budget: usize,
-    route_buf: Vec<u8>,
+    /// Route ids, through a memo in front of `routes`.
+    route_keys: route::RouteKeys,
+    /// Upstream ids, through a memo in front of `upstreams`.
+    upstream_ids: route::KeyMemo,
     /// Where the catalog builds upstream names the line does not hold.
     upstream_buf: Vec<u8>,
     /// The catalog's answers for the starts of recent nginx lines.
@@ -376,7 +380,8 @@ impl<'c> Scanner<'c> {
             upstreams: KeyTable::default(),
             routes: KeyTable::default(),
             key_budget,
-            route_buf: Vec::new(),
+            route_keys: route::RouteKeys::default(),
+            upstream_ids: route::KeyMemo::new(1024),
             upstream_buf: Vec::new(),
             memo: FitMemo::default(),
             line_scratch: Scratch::default(),
@@ -473,6 +478,8 @@ impl<'c> Scanner<'c> {
         let mut scratch = std::mem::take(&mut self.line_scratch);
         let mut idx = 0u32;
         let mut access_run = false;
+        // The access line read last, written in place by each reading.
+        let mut access = AccessLine::default();
         // The nginx line the last physical line ended, if it did.
         let mut tail: Option<Wrapped> = None;
         self.count_slots.clear();
@@ -493,10 +500,10 @@ impl<'c> Scanner<'c> {
             // first: an access log does not pay for the error-log layouts.
             let mut tried = false;
             if access_run && open.is_none() {
-                if let Some(a) = self.detector.read(&self.access, line) {
+                if self.detector.read_into(&self.access, line, &mut access) {
                     leading = false;
                     out.stats.access += 1;
-                    self.client_request(&a, this, out);
+                    self.client_request(&access, this, out);
                     continue;
                 }
                 access_run = false;
@@ -509,12 +516,12 @@ impl<'c> Scanner<'c> {
             if head.is_none()
                 && open.is_none()
                 && !tried
-                && let Some(a) = self.detector.read(&self.access, line)
+                && self.detector.read_into(&self.access, line, &mut access)
             {
                 access_run = true;
                 leading = false;
                 out.stats.access += 1;
-                self.client_request(&a, this, out);
+                self.client_request(&access, this, out);
                 continue;
             }
             // An access line in a JSON envelope: a container's json-file
@@ -630,11 +637,10 @@ impl<'c> Scanner<'c> {
         if !self.access.keep_time(time) {
             return;
         }
-        let route = if route::normalize(a.route_source(), &mut self.route_buf) {
-            self.routes.intern(&self.route_buf)
-        } else {
-            NO_KEY
-        };
+        let route = self
+            .route_keys
+            .id(a.route_source(), &mut self.routes)
+            .unwrap_or(NO_KEY);
         count_status(
             &mut self.count_slots,
             &mut out.client_counts,
@@ -669,7 +675,7 @@ impl<'c> Scanner<'c> {
             && !addr.is_empty()
             && addr != b"-"
         {
-            upstream = self.upstreams.intern(addr);
+            upstream = self.upstream_ids.id(addr, &mut self.upstreams);
             count_status(
                 &mut self.upstream_slots,
                 &mut out.client_upstreams,
@@ -907,15 +913,13 @@ impl<'c> Scanner<'c> {
         // php-fpm's upstreams are its few pools, line after line.
         let upstream = match c.upstream {
             Some(u) if head.server == Server::PhpFpm => self.upstreams.intern_recent(u),
-            Some(u) => self.upstreams.intern(u),
+            Some(u) => self.upstream_ids.id(u, &mut self.upstreams),
             None => NO_KEY,
         };
-        let route = match c.route {
-            Some(raw) if route::normalize(raw, &mut self.route_buf) => {
-                self.routes.intern(&self.route_buf)
-            }
-            _ => NO_KEY,
-        };
+        let route = c
+            .route
+            .and_then(|raw| self.route_keys.id(raw, &mut self.routes))
+            .unwrap_or(NO_KEY);
         // The request line is hashed once: for the retries' key and for
         // the access log's join.
         let line_hash = c.request.map_or(0, request_hash);

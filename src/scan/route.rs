@@ -5,6 +5,15 @@
 //! fragment are dropped, an absolute-form request target loses its scheme
 //! and host, and the result is bounded in length so that hostile URLs
 //! cannot blow up memory.
+//!
+//! The scanner asks for a route's key id ([`RouteKeys`]): a path under 64
+//! bytes is normalized from 16-byte masks into a fixed buffer, and the id
+//! comes from a memo keyed by the route ([`KeyMemo`]) in front of the key
+//! table, since a route repeats far more often than its raw path (which
+//! holds the id). [`normalize`] and [`KeyTable::intern`] are the plain
+//! steps the tests hold them to.
+
+use crate::keys::KeyTable;
 
 /// Longest route kept, in bytes; longer ones end in `...`.
 pub const MAX_ROUTE: usize = 200;
@@ -28,11 +37,163 @@ pub fn normalize(raw: &[u8], out: &mut Vec<u8>) -> bool {
         return true;
     }
     #[cfg(target_arch = "x86_64")]
-    if short::normalize(path, out) {
-        return true;
+    {
+        let mut buf = [0u8; short::OUT];
+        if let Some(n) = short::normalize(path, &mut buf) {
+            out.extend_from_slice(&buf[..n]);
+            return true;
+        }
     }
     normalize_path(path, out);
     true
+}
+
+/// Slots of [`RouteKeys`]' memo (a power of two): 64 KiB, room for the
+/// few thousand routes of a busy site with few collisions.
+const ROUTE_SLOTS: usize = 1 << 13;
+
+/// Ids of keys in a [`KeyTable`], through a memo of the ids found last:
+/// a key is hashed with a hash cheaper than the table's, its slot holds
+/// the id it had, and each answer is checked against the table's bytes,
+/// so a slot another key took, or one the table forgot since, is only a
+/// miss. `tests::key_memo_is_intern` holds it to [`KeyTable::intern`].
+#[derive(Debug, Clone, Default)]
+pub struct KeyMemo {
+    /// (tag, id) by the key's memo hash: the hash's high half and the
+    /// key's id in the table; allocated on first use.
+    slots: Vec<(u32, u32)>,
+    /// How many slots (a power of two).
+    size: usize,
+}
+
+impl KeyMemo {
+    /// A memo of `size` slots (a power of two).
+    pub fn new(size: usize) -> KeyMemo {
+        KeyMemo {
+            slots: Vec::new(),
+            size: size.next_power_of_two(),
+        }
+    }
+
+    /// `table.intern(key)`, from the memo where it holds the answer.
+    #[inline]
+    pub fn id(&mut self, key: &[u8], table: &mut KeyTable) -> u32 {
+        if self.slots.len() != self.size {
+            self.slots = vec![(0, 0); self.size.max(1)];
+        }
+        let h = memo_hash(key);
+        let tag = (h >> 32) as u32;
+        let at = h as usize & (self.slots.len() - 1);
+        let slot = &mut self.slots[at];
+        if slot.0 == tag && (slot.1 as usize) < table.len() && same(table.keys().get(slot.1), key) {
+            return slot.1;
+        }
+        let id = table.intern(key);
+        *slot = (tag, id);
+        id
+    }
+}
+
+/// Route keys of request lines: [`normalize`], then [`KeyTable::intern`]
+/// through a [`KeyMemo`]. Most paths hold an id, so the raw path seldom
+/// repeats where its route does: the memo is keyed by the route, built in
+/// a fixed buffer. `tests::route_keys_are_normalize_and_intern` holds it
+/// to the plain two steps.
+#[derive(Debug, Clone)]
+pub struct RouteKeys {
+    memo: KeyMemo,
+    /// Where a route that does not fit the fixed buffer is written.
+    spill: Vec<u8>,
+}
+
+impl Default for RouteKeys {
+    fn default() -> Self {
+        RouteKeys {
+            memo: KeyMemo::new(ROUTE_SLOTS),
+            spill: Vec::new(),
+        }
+    }
+}
+
+impl RouteKeys {
+    /// The id in `table` of the normalized route of `raw` (a request line
+    /// or a bare path), added if new; `None` when there is no usable path
+    /// (as [`normalize`] returns false).
+    #[inline]
+    pub fn id(&mut self, raw: &[u8], table: &mut KeyTable) -> Option<u32> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let path = strip_origin(request_target(raw));
+            let mut buf = [0u8; short::OUT];
+            if path.first() == Some(&b'/')
+                && let Some(n) = short::normalize(path, &mut buf)
+            {
+                return Some(self.memo.id(&buf[..n], table));
+            }
+        }
+        if !normalize(raw, &mut self.spill) {
+            return None;
+        }
+        Some(table.intern(&self.spill))
+    }
+}
+
+/// `a == b`, eight bytes at a time with the last eight overlapping, for
+/// the short keys of [`KeyMemo`] (slice equality calls `memcmp`).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        s[at..]
+            .first_chunk::<8>()
+            .map_or(0, |w| u64::from_le_bytes(*w))
+    };
+    match (a.last_chunk::<8>(), b.last_chunk::<8>()) {
+        (Some(x), Some(y)) => {
+            let mut at = 0;
+            while at + 8 < a.len() {
+                if word(a, at) != word(b, at) {
+                    return false;
+                }
+                at += 8;
+            }
+            x == y
+        }
+        _ => a == b,
+    }
+}
+
+/// A hash of a short key for [`KeyMemo`]: eight bytes at a time,
+/// each folded in by a 64x64->128-bit multiply.
+#[inline(always)]
+fn memo_hash(b: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let fold = |h: u64, w: u64| {
+        let x = u128::from(h ^ w) * u128::from(K);
+        (x as u64) ^ ((x >> 64) as u64)
+    };
+    let mut h = (b.len() as u64).wrapping_mul(K);
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        h = fold(h, u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        // The last eight bytes, overlapping those already folded in, or
+        // the few there are.
+        let w = match b.last_chunk::<8>() {
+            Some(last) => u64::from_le_bytes(*last),
+            None => {
+                let mut w = [0u8; 8];
+                w[..rest.len()].copy_from_slice(rest);
+                u64::from_le_bytes(w)
+            }
+        };
+        h = fold(h ^ 0x5bd1_e995, w);
+    }
+    h
 }
 
 /// [`normalize`] of a path that starts with `/`, a byte at a time.
@@ -82,12 +243,17 @@ fn normalize_path(path: &[u8], out: &mut Vec<u8>) {
 /// [`normalize_path`] for the usual short path, from byte masks: most
 /// routes end within 64 bytes, and classifying 16 bytes per instruction
 /// and testing each segment with a mask costs a fraction of a loop over
-/// the bytes.
+/// the bytes. The route is written into a fixed buffer, 16 bytes per copy.
 #[cfg(target_arch = "x86_64")]
 mod short {
     use crate::bytes::Block;
 
-    /// Per byte of the first 64 of a path, one bit per mask.
+    /// Room for the route of a path under 64 bytes (an id of one byte
+    /// becomes `:id`, so a route is at most about twice its path), and for
+    /// the 16 bytes a copy writes past its end.
+    pub(super) const OUT: usize = 160;
+
+    /// Per byte of the first 64 of a path, one bit per mask, and the bytes.
     struct Masks {
         /// `/`.
         slash: u64,
@@ -95,18 +261,20 @@ mod short {
         end: u64,
         /// ASCII digits.
         digit: u64,
-        /// ASCII hex digits (digits included).
-        hex: u64,
+        /// The path's bytes up to where the masks end, and room for a
+        /// 16-byte copy from any of them.
+        bytes: [u8; 80],
     }
 
     /// The masks of `path` up to its first `?` or `#` (or 64 bytes), by
     /// 16-byte blocks: zero bits past the blocks looked at.
+    #[inline(always)]
     fn masks(path: &[u8]) -> Masks {
         let mut m = Masks {
             slash: 0,
             end: 0,
             digit: 0,
-            hex: 0,
+            bytes: [0; 80],
         };
         let mut at = 0;
         while at < path.len().min(64) {
@@ -116,21 +284,28 @@ mod short {
             // under 16 bytes).
             let next = path.get(at..).and_then(<[u8]>::first_chunk::<16>);
             let (block, skip) = match (next, path.last_chunk::<16>()) {
-                (Some(b), _) => (b, 0),
-                (None, Some(last)) => (last, at + 16 - path.len()),
+                (Some(b), _) => {
+                    m.bytes[at..at + 16].copy_from_slice(b);
+                    (b, 0)
+                }
+                (None, Some(last)) => {
+                    let len = path.len();
+                    m.bytes[len - 16..len].copy_from_slice(last);
+                    (last, at + 16 - len)
+                }
                 (None, None) => {
                     tail[..path.len() - at].copy_from_slice(&path[at..]);
+                    m.bytes[at..at + 16].copy_from_slice(&tail);
                     (&tail, 0)
                 }
             };
             let v = Block::load(block);
             let (slash, end) = (v.eq(b'/'), v.eq2(b'?', b'#'));
-            let (digit, hex) = v.digits_and_hex();
+            let (digit, _) = v.digits_and_hex();
             let bits = |mask: u16| u64::from(mask >> skip) << at;
             m.slash |= bits(slash);
             m.end |= bits(end);
             m.digit |= bits(digit);
-            m.hex |= bits(hex);
             if bits(end) != 0 {
                 break;
             }
@@ -139,22 +314,75 @@ mod short {
         m
     }
 
-    /// Writes the route of `path` (which starts with `/`) into `out` if
-    /// it ends before byte 64; false (and nothing written) otherwise.
-    pub(super) fn normalize(path: &[u8], out: &mut Vec<u8>) -> bool {
+    /// `src[from..to]` written at `out[at..]`, 16 bytes per copy (bytes
+    /// past the end written too, to be overwritten or left out); where
+    /// the route goes on.
+    #[inline(always)]
+    fn copy(out: &mut [u8; OUT], at: usize, src: &[u8; 80], from: usize, to: usize) -> usize {
+        let n = to - from;
+        let mut k = 0;
+        while k < n {
+            out[at + k..at + k + 16].copy_from_slice(&src[from + k..from + k + 16]);
+            k += 16;
+        }
+        at + n
+    }
+
+    /// Writes the route of `path` (which starts with `/`) into `out` and
+    /// returns its length if the path ends before byte 64; `None`
+    /// otherwise.
+    #[inline(always)]
+    pub(super) fn normalize(path: &[u8], out: &mut [u8; OUT]) -> Option<usize> {
         let m = masks(path);
         let end = if m.end != 0 {
             m.end.trailing_zeros() as usize
         } else if path.len() < 64 {
             path.len()
         } else {
-            return false;
+            return None;
         };
         // Under 64 bytes, so even with every segment an id the route stays
         // under its bound.
         let valid = (1u64 << end) - 1;
+        let slash = m.slash & valid;
+        // A run of 16 bytes without a slash: a segment that may be an id
+        // of another kind than digits (a UUID, a long hex string).
+        let mut long = !slash & valid;
+        long &= long >> 1;
+        long &= long >> 2;
+        long &= long >> 4;
+        long &= long >> 8;
+        if long != 0 {
+            return Some(segments(path, &m, end, out));
+        }
+        // Only digits are ids then: a segment that starts with a digit is
+        // one if the first byte after it that is no digit is a slash or
+        // the end.
+        let mut starts = (slash << 1) & valid & m.digit;
+        let stopper = !m.digit | !valid;
+        let (mut copied, mut at) = (0, 0);
+        while starts != 0 {
+            let start = starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            let stop = (stopper & (u64::MAX << start)).trailing_zeros() as usize;
+            if (slash | !valid) & (1u64 << stop) != 0 {
+                at = copy(out, at, &m.bytes, copied, start);
+                out[at..at + 3].copy_from_slice(b":id");
+                at += 3;
+                copied = stop;
+            }
+        }
+        Some(copy(out, at, &m.bytes, copied, end))
+    }
+
+    /// The route of a path up to `end` segment by segment, for paths with
+    /// a segment of 16 bytes or more; its length.
+    #[inline(never)]
+    fn segments(path: &[u8], m: &Masks, end: usize, out: &mut [u8; OUT]) -> usize {
+        let valid = (1u64 << end) - 1;
         let mut slashes = m.slash & valid;
         let mut copied = 0;
+        let mut at = 0;
         while slashes != 0 {
             let start = slashes.trailing_zeros() as usize + 1;
             slashes &= slashes - 1;
@@ -167,24 +395,33 @@ mod short {
             if len == 0 {
                 continue;
             }
-            // The segment's classes, as the byte loop gathers them, for
-            // the one rule of what an id is.
             let seg = ((1u64 << len) - 1) << start;
-            let every = |mask: u64, class: u8| if mask & seg == seg { class } else { 0 };
-            let all = every(m.digit, super::CLASS_DIGIT) | every(m.hex, super::CLASS_HEX);
-            let any = if m.digit & seg != 0 {
-                super::CLASS_DIGIT
-            } else {
-                0
-            };
-            if super::is_id(&path[start..stop], all, any) {
-                out.extend_from_slice(&path[copied..start]);
-                out.extend_from_slice(b":id");
+            // All digits is an id; otherwise only 16 bytes or more can be
+            // one (a UUID, a long hex string): the segment's classes, as
+            // the byte loop gathers them, for the one rule of what an id is.
+            let id = m.digit & seg == seg
+                || len >= 16 && {
+                    let bytes = &path[start..stop];
+                    let all = if bytes.iter().all(u8::is_ascii_hexdigit) {
+                        super::CLASS_HEX
+                    } else {
+                        0
+                    };
+                    let any = if m.digit & seg != 0 {
+                        super::CLASS_DIGIT
+                    } else {
+                        0
+                    };
+                    super::is_id(bytes, all, any)
+                };
+            if id {
+                at = copy(out, at, &m.bytes, copied, start);
+                out[at..at + 3].copy_from_slice(b":id");
+                at += 3;
                 copied = stop;
             }
         }
-        out.extend_from_slice(&path[copied..end]);
-        true
+        copy(out, at, &m.bytes, copied, end)
     }
 }
 
@@ -211,32 +448,30 @@ static CLASS: [u8; 256] = {
 };
 
 /// The request target of a request line, or `raw` itself when it is not one.
+#[inline(always)]
 fn request_target(raw: &[u8]) -> &[u8] {
     // The usual method told at once, others by a search for the space.
-    let method_end = if raw.starts_with(b"GET ") {
-        Some(3)
-    } else {
-        raw.iter().take(16).position(|&c| c == b' ')
+    let rest = match raw.strip_prefix(b"GET ") {
+        Some(rest) => rest,
+        None => match raw.iter().take(16).position(|&c| c == b' ') {
+            Some(i) if i > 0 && raw[..i].iter().all(|c| c.is_ascii_uppercase()) => &raw[i + 1..],
+            _ => return raw,
+        },
     };
-    match method_end {
-        Some(i) if i > 0 && raw[..i].iter().all(|c| c.is_ascii_uppercase()) => {
-            let rest = &raw[i + 1..];
-            // The version is after the last space: ` HTTP/1.1` and the like
-            // are told by their place, others found with a search
-            // (memrchr is SIMD; a reverse substring search is not).
-            if let Some(at) = rest.len().checked_sub(9)
-                && rest[at..].starts_with(b" HTTP/")
-                && !rest[at + 6..].contains(&b' ')
-            {
-                return &rest[..at];
-            }
-            match memchr::memrchr(b' ', rest).filter(|&j| rest[j + 1..].starts_with(b"HTTP/")) {
-                Some(j) => &rest[..j],
-                // Cut line or HTTP/0.9: up to the next space.
-                None => &rest[..memchr::memchr(b' ', rest).unwrap_or(rest.len())],
-            }
-        }
-        _ => raw,
+    // The version is after the last space: ` HTTP/1.1` and the like are
+    // told by their place, others found with a search (memrchr is SIMD; a
+    // reverse substring search is not).
+    if let Some(at) = rest.len().checked_sub(9)
+        && let Some(v) = rest[at..].first_chunk::<9>()
+        && v[..6] == *b" HTTP/"
+        && !v[6..].contains(&b' ')
+    {
+        return &rest[..at];
+    }
+    match memchr::memrchr(b' ', rest).filter(|&j| rest[j + 1..].starts_with(b"HTTP/")) {
+        Some(j) => &rest[..j],
+        // Cut line or HTTP/0.9: up to the next space.
+        None => &rest[..memchr::memchr(b' ', rest).unwrap_or(rest.len())],
     }
 }
 
@@ -495,19 +730,145 @@ mod tests {
             let path = [b"/", &path[..]].concat();
             for len in 1..=path.len() {
                 let p = &path[..len];
-                let (mut fast, mut slow) = (Vec::new(), Vec::new());
-                if short::normalize(p, &mut fast) {
+                let mut slow = Vec::new();
+                let mut buf = [0u8; short::OUT];
+                if let Some(n) = short::normalize(p, &mut buf) {
                     normalize_path(p, &mut slow);
-                    assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(p));
+                    assert_eq!(&buf[..n], &slow[..], "{:?}", String::from_utf8_lossy(p));
                     checked += 1;
                 } else {
-                    assert!(fast.is_empty());
                     let end = memchr::memchr2(b'?', b'#', p).unwrap_or(p.len());
                     assert!(end >= 64, "{:?}", String::from_utf8_lossy(p));
                 }
             }
         }
         assert!(checked > 100_000, "{checked}");
+    }
+
+    /// The memo against the plain two steps, [`normalize`] then
+    /// [`KeyTable::intern`]: the same ids, the same table, with routes
+    /// that share memo slots, and tables cleared under the memo.
+    #[test]
+    fn route_keys_are_normalize_and_intern() {
+        let parts: &[&str] = &[
+            "/api",
+            "/v2",
+            "/users",
+            "/12",
+            "/7",
+            "/8a6e0804-2bd0-4672-b79d-d97027f9071a",
+            "/deadbeefdeadbeef0",
+            "/action3",
+            "?q=1",
+            "#f",
+            "/\u{e9}",
+            "//",
+            "/x/y/z/w/v/u/t/s/r/q/p/o/n/m",
+        ];
+        let heads = ["GET ", "POST ", "", "GET http://h:8", "OPTIONS "];
+        let tails = [" HTTP/1.1", " HTTP/2.0", "", " x"];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |k: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as usize % k
+        };
+        let (mut fast_table, mut plain_table) = (KeyTable::default(), KeyTable::default());
+        let mut keys = RouteKeys::default();
+        let mut buf = Vec::new();
+        let mut hits = 0;
+        for round in 0..60_000 {
+            let mut raw = String::from(heads[next(heads.len())]);
+            for _ in 0..next(7) {
+                raw.push_str(parts[next(parts.len())]);
+            }
+            if next(50) == 0 {
+                raw.push_str(&"/abc".repeat(next(40)));
+            }
+            raw.push_str(tails[next(tails.len())]);
+            let before = fast_table.len();
+            let fast = keys.id(raw.as_bytes(), &mut fast_table);
+            let plain = normalize(raw.as_bytes(), &mut buf).then(|| plain_table.intern(&buf));
+            assert_eq!(fast, plain, "{raw:?}");
+            hits += usize::from(fast.is_some() && fast_table.len() == before);
+            assert_eq!(fast_table.len(), plain_table.len());
+            if round % 9_999 == 0 {
+                fast_table.clear();
+                plain_table.clear();
+            }
+        }
+        for id in 0..fast_table.len() as u32 {
+            assert_eq!(fast_table.keys().get(id), plain_table.keys().get(id));
+        }
+        assert!(hits > 30_000, "{hits}");
+    }
+
+    /// The memo against [`KeyTable::intern`], with a memo small enough
+    /// for keys to take each other's slots, keys of every length around
+    /// a word, and tables cleared under it.
+    #[test]
+    fn key_memo_is_intern() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |k: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as usize % k
+        };
+        let (mut fast_table, mut plain_table) = (KeyTable::default(), KeyTable::default());
+        let pool: Vec<Vec<u8>> = (0..60)
+            .map(|_| {
+                let len = next(40);
+                (0..len).map(|_| b"ab:1."[next(5)]).collect()
+            })
+            .collect();
+        let mut memo = KeyMemo::new(16);
+        let mut hits = 0;
+        for round in 0..50_000 {
+            let key = &pool[next(pool.len())];
+            let before = fast_table.len();
+            let fast = memo.id(key, &mut fast_table);
+            assert_eq!(fast, plain_table.intern(key), "{key:?}");
+            hits += usize::from(fast_table.len() == before);
+            if round % 7_919 == 0 {
+                fast_table.clear();
+                plain_table.clear();
+            }
+        }
+        assert_eq!(fast_table.len(), plain_table.len());
+        assert!(hits > 10_000, "{hits}");
+    }
+
+    /// The word-wise comparison of [`KeyMemo`] against `==`.
+    #[test]
+    fn same_is_equality() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..40 {
+            for _ in 0..300 {
+                let mut key = |n: usize| -> Vec<u8> {
+                    (0..n)
+                        .map(|_| {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            b"ab"[(state % 2) as usize]
+                        })
+                        .collect()
+                };
+                let a = key(len);
+                let b = if len % 3 == 0 { key(len + 1) } else { key(len) };
+                assert_eq!(same(&a, &b), a == b, "{a:?} {b:?}");
+                assert!(same(&a, &a));
+            }
+            // One byte changed, at every place.
+            let a: Vec<u8> = (0..len).map(|i| b'a' + (i % 7) as u8).collect();
+            for i in 0..len {
+                let mut c = a.clone();
+                c[i] ^= 1;
+                assert!(!same(&a, &c), "{len} {i}");
+            }
+        }
     }
 
     #[test]

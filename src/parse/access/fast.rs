@@ -1,4 +1,4 @@
-//! The fast reading of a plan: the same answer as [`super::read`]'s walk
+//! The fast reading of a plan: the same answer as [`super::read_into`]'s walk
 //! where it gives one, in fewer steps.
 //!
 //! The walk looks for each literal from where the last field began, and
@@ -10,15 +10,18 @@
 //! gives up on the line (`None`) where that place would not do: the walk
 //! then reads it. A request line is never longer than the walk would read
 //! it, a field never shorter: a line that gives up costs both, which only
-//! the rare line with an escaped quote or a retried request pays.
+//! the rare line with an escaped quote or a retried request pays. The
+//! fields a format ends with that each end at a space (the upstream
+//! variables of many custom formats) are read from one run of 16-byte
+//! space masks rather than a search each.
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
-use super::format::{End, Fast, Field};
-use super::line::{AccessLine, find_byte, set, starts_with};
+use super::format::{End, Fast, Field, Step};
+use super::line::{AccessLine, find_byte, find_byte_at, set, spaces_at, starts_with};
 use super::upstream;
 use crate::parse::time;
 
-/// Reads `line` as [`super::read`] does with the plan `fast` was compiled
+/// Reads `line` as [`super::read_into`] does with the plan `fast` was compiled
 /// from, or `None` where this reading cannot tell (the line may still fit:
 /// ask the walk).
 #[cfg(test)]
@@ -36,7 +39,7 @@ pub fn read<'a>(
     Some(out)
 }
 
-/// Reads `line` as [`super::read`] does with the plan `fast` was compiled
+/// Reads `line` as [`super::read_into`] does with the plan `fast` was compiled
 /// from, into `out` (which holds the plan's dialect and nothing else yet:
 /// the caller's value is filled in place, not built here and copied out),
 /// or `None` where this reading cannot tell (the line may still fit: ask
@@ -53,7 +56,7 @@ pub fn fill<'a>(
         return None;
     }
     let mut status = None;
-    let mut steps = &fast.steps[..];
+    let mut steps = &fast.steps[..fast.spaces];
     if fast.combined {
         pos = combined(line, dates, out, &mut status)?;
         steps = &steps[7..];
@@ -61,26 +64,26 @@ pub fn fill<'a>(
     for step in steps {
         let hay = &line[pos..];
         let (len, skip) = match step.end {
-            End::Space => (space(hay)?, 1),
-            End::Quote => (quote(hay)?, 1),
+            End::Space => (space(line, pos)?, 1),
+            End::Quote => (quote(line, pos)?, 1),
             End::QuoteSpace => {
-                let p = quote(hay)?;
+                let p = quote(line, pos)?;
                 (followed(hay, p, b" ")?, 2)
             }
             End::QuoteSpaceQuote => {
-                let p = quote(hay)?;
+                let p = quote(line, pos)?;
                 (followed(hay, p, b" \"")?, 3)
             }
             End::SpaceQuote => {
-                let p = space(hay)?;
+                let p = space(line, pos)?;
                 (followed(hay, p, b"\"")?, 2)
             }
             End::SpaceBracket => {
-                let p = space(hay)?;
+                let p = space(line, pos)?;
                 (followed(hay, p, b"[")?, 2)
             }
             End::SpaceDashSpace => {
-                let p = space(hay)?;
+                let p = space(line, pos)?;
                 (followed(hay, p, b"- ")?, 3)
             }
             End::BracketSpaceQuote => {
@@ -107,7 +110,69 @@ pub fn fill<'a>(
             f => set(out, f, value, dates),
         }
     }
+    if fast.spaces < fast.steps.len() {
+        spaced(
+            &fast.steps[fast.spaces..],
+            line,
+            pos,
+            dates,
+            out,
+            &mut status,
+        )?;
+    }
     out.status = status.filter(|s| (100..600).contains(s))?;
+    Some(())
+}
+
+/// The last steps of a plan, fields that each end at a space and one to
+/// the end of the line, from `pos` on: as the loop of [`fill`] reads them
+/// (each field up to its first space, `None` where that space is inside a
+/// multi-value upstream field), from the space masks of 16 bytes at a
+/// time instead of a search per field.
+#[inline(always)]
+fn spaced<'a>(
+    steps: &[Step],
+    line: &'a [u8],
+    pos: usize,
+    dates: &mut time::DateCache,
+    out: &mut AccessLine<'a>,
+    status: &mut Option<u16>,
+) -> Option<()> {
+    let (last, spaced) = steps.split_last()?;
+    let mut spaced = spaced.iter();
+    let mut next = spaced.next();
+    let mut start = pos;
+    let mut at = pos;
+    while let Some(step) = next {
+        let mut hits = spaces_at(line, at)?;
+        let mut step = step;
+        while hits != 0 {
+            let p = at + hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            if p > start && (line[p - 1] == b',' || followed(line, p, b": ").is_some()) {
+                return None;
+            }
+            let value = &line[start..p];
+            match step.field {
+                Field::Status => *status = upstream::status(value),
+                Field::Other => {}
+                f => set(out, f, value, dates),
+            }
+            start = p + 1;
+            next = spaced.next();
+            match next {
+                Some(s) => step = s,
+                None => break,
+            }
+        }
+        at += 16;
+    }
+    let value = &line[start..];
+    match last.field {
+        Field::Status => *status = upstream::status(value),
+        Field::Other => {}
+        f => set(out, f, value, dates),
+    }
     Some(())
 }
 
@@ -122,13 +187,13 @@ fn combined<'a>(
     status: &mut Option<u16>,
 ) -> Option<usize> {
     // `$remote_addr - `
-    let p = space(line)?;
+    let p = space(line, 0)?;
     followed(line, p, b"- ")?;
     out.client = &line[..p];
     let mut pos = p + 3;
     // `$remote_user [`
     let hay = &line[pos..];
-    let p = space(hay)?;
+    let p = space(line, pos)?;
     followed(hay, p, b"[")?;
     pos += p + 2;
     // `$time_local] "`
@@ -139,32 +204,33 @@ fn combined<'a>(
     pos += p + 3;
     // `$request" `
     let hay = &line[pos..];
-    let p = quote(hay)?;
+    let p = quote(line, pos)?;
     followed(hay, p, b" ")?;
     out.request = &hay[..p];
     pos += p + 2;
     // `$status `
     let hay = &line[pos..];
-    let p = space(hay)?;
+    let p = space(line, pos)?;
     *status = upstream::status(&hay[..p]);
     pos += p + 1;
     // `$body_bytes_sent "`
     let hay = &line[pos..];
-    let p = space(hay)?;
+    let p = space(line, pos)?;
     followed(hay, p, b"\"")?;
     pos += p + 2;
     // `$http_referer" "`
     let hay = &line[pos..];
-    let p = quote(hay)?;
+    let p = quote(line, pos)?;
     followed(hay, p, b" \"")?;
     Some(pos + p + 3)
 }
 
-/// The first space of `hay`, where it ends a field: not after a `,` and
+/// The first space of the line from `pos` (counted from `pos`), where it ends a field: not after a `,` and
 /// not around ` : ` (inside a multi-value upstream field, which the walk
 /// reads).
 #[inline(always)]
-fn space(hay: &[u8]) -> Option<usize> {
+fn space(line: &[u8], pos: usize) -> Option<usize> {
+    let hay = &line[pos..];
     let p = find_byte(b' ', hay)?;
     if p > 0 && (hay[p - 1] == b',' || followed(hay, p, b": ").is_some()) {
         return None;
@@ -172,10 +238,12 @@ fn space(hay: &[u8]) -> Option<usize> {
     Some(p)
 }
 
-/// The first quote of `hay`, where no backslash escapes it.
+/// The first quote of the line from `pos` (counted from `pos`), where no
+/// backslash escapes it.
 #[inline(always)]
-fn quote(hay: &[u8]) -> Option<usize> {
-    let p = find_byte(b'"', hay)?;
+fn quote(line: &[u8], pos: usize) -> Option<usize> {
+    let hay = &line[pos..];
+    let p = find_byte_at(b'"', line, pos)?;
     if p > 0 && hay[p - 1] == b'\\' {
         return None;
     }
@@ -205,6 +273,7 @@ mod tests {
             r#"log_format bench '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_addr $upstream_status $upstream_response_time $upstream_connect_time $upstream_header_time $connection $connection_requests $request_id';"#,
             r#"log_format j escape=json '{"time":"$time_iso8601","status":"$status","request":"$request","up":"$upstream_addr"}';"#,
             r#"$remote_addr [$time_local] $status :: $request_time|$upstream_status"#,
+            r#"log_format spaced '$status $upstream_addr $upstream_status $request_time $request_id';"#,
         ] {
             plans.push(Plan::compile(spec).unwrap());
         }
@@ -242,6 +311,21 @@ mod tests {
         }
         for name in ["common", "j"] {
             assert!(!named(name).fast.combined, "{name}");
+        }
+    }
+
+    #[test]
+    fn trailing_space_fields_are_read_from_masks() {
+        let plans = plans();
+        let named = |name: &str| plans.iter().find(|p| p.name == name).unwrap();
+        // After the user agent, after ingress-nginx's bracketed names,
+        // and from the first field.
+        assert_eq!(named("bench").fast.spaces, 8);
+        assert_eq!(named("ingress-nginx").fast.spaces, 12);
+        assert_eq!(named("spaced").fast.spaces, 0);
+        for name in ["combined", "common", "j"] {
+            let f = &named(name).fast;
+            assert_eq!(f.spaces, f.steps.len(), "{name}");
         }
     }
 
@@ -330,6 +414,18 @@ mod tests {
                         next(1_000_000),
                         next(1 << 30),
                     ));
+                }
+                if next(4) == 0 {
+                    // The upstream variables alone, as a format that
+                    // starts with them logs them.
+                    l = format!(
+                        "{} {} {} {} {}",
+                        statuses[next(statuses.len())],
+                        addrs[next(addrs.len())],
+                        ups[next(ups.len())],
+                        times[next(times.len())],
+                        users[next(users.len())],
+                    );
                 }
                 if next(8) == 0 {
                     l.truncate(next(l.len() + 1));

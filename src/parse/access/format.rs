@@ -146,6 +146,11 @@ pub struct Fast {
     /// those first seven fields are read in a row, without the per-step
     /// dispatch ([`super::fast`]).
     pub(super) combined: bool,
+    /// Where the steps that end at a space start, when the plan ends with
+    /// two or more of them and a field to the end of the line (the
+    /// upstream variables of many custom formats): those are read from
+    /// one run of space masks ([`super::fast`]); `steps.len()` otherwise.
+    pub(super) spaces: usize,
 }
 
 /// The first seven steps of nginx's `combined` (and of Apache's, written
@@ -193,10 +198,23 @@ impl Fast {
                 .iter()
                 .zip(COMBINED)
                 .all(|(s, (field, end))| s.field == field && s.end == end);
+        let head = if combined { COMBINED.len() } else { 0 };
+        let mut spaces = steps.len();
+        if steps.last().is_some_and(|s| s.end == End::Line) {
+            let last = steps.len() - 1;
+            let mut from = last;
+            while from > head && steps[from - 1].end == End::Space {
+                from -= 1;
+            }
+            if last - from >= 2 {
+                spaces = from;
+            }
+        }
         Fast {
             lead,
             steps,
             combined,
+            spaces,
         }
     }
 }

@@ -134,6 +134,56 @@ pub(super) fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
     find_byte_within::<16>(b, hay)
 }
 
+/// [`find_byte`] in `line` from `at` (the place counted from `at`): where
+/// fewer than 16 bytes are left, they are looked at in the line's last 16,
+/// not one at a time (the user agent at the end of a `combined` line is
+/// often that short).
+#[inline(always)]
+pub(super) fn find_byte_at(b: u8, line: &[u8], at: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if line.len() < at + 16
+        && at < line.len()
+        && let Some(last) = line.last_chunk::<16>()
+    {
+        use crate::bytes::Block;
+        let hits = Block::load(last).eq(b) >> (at + 16 - line.len());
+        return (hits != 0).then(|| hits.trailing_zeros() as usize);
+    }
+    find_byte(b, &line[at..])
+}
+
+/// The spaces among the 16 bytes of `line` from `at`, as bits (bit `i`
+/// for byte `at + i`); near the end, of the bytes left. `None` from the
+/// end on, and for a line under 16 bytes.
+#[inline(always)]
+pub(super) fn spaces_at(line: &[u8], at: usize) -> Option<u16> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::bytes::Block;
+        match line.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+            Some(block) => Some(Block::load(block).eq(b' ')),
+            None => {
+                // The line's last 16 bytes, those before `at` shifted out.
+                let last = line.last_chunk::<16>().filter(|_| at < line.len())?;
+                Some(Block::load(last).eq(b' ') >> (at + 16 - line.len()))
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        if at >= line.len() || line.len() < 16 {
+            return None;
+        }
+        let bytes = &line[at..line.len().min(at + 16)];
+        Some(
+            bytes
+                .iter()
+                .enumerate()
+                .fold(0u16, |m, (i, &c)| m | (u16::from(c == b' ') << i)),
+        )
+    }
+}
+
 /// `memchr` with the first `N` bytes looked at inline, eight at a time in
 /// a word (`N` a multiple of eight): [`find_byte`] where SSE2 is not there.
 #[cfg(any(test, not(target_arch = "x86_64")))]

@@ -29,25 +29,46 @@ use line::{find_byte, set, starts_with};
 use super::time;
 use crate::event::LocalTime;
 
-/// Reads `line` with `plan`; `None` when the line does not fit it or its
-/// status is not a status. `dates` keeps the day of the last time read.
-#[inline]
+/// Reads `line` with `plan` ([`read_into`], returned).
+#[cfg(test)]
 pub fn read<'a>(
     plan: &Plan,
     line: &'a [u8],
     dates: &mut time::DateCache,
 ) -> Option<AccessLine<'a>> {
-    let mut out = AccessLine {
+    let mut out = AccessLine::default();
+    read_into(plan, line, dates, &mut out).then_some(out)
+}
+
+/// Reads `line` with `plan` into `out` (whatever it held before), so
+/// that the line's values are written once where the caller keeps them,
+/// not built and copied out; false when the line does not fit it or its
+/// status is not a status (`out` then holds anything). `dates` keeps the
+/// day of the last time read.
+#[inline(always)]
+pub fn read_into<'a>(
+    plan: &Plan,
+    line: &'a [u8],
+    dates: &mut time::DateCache,
+    out: &mut AccessLine<'a>,
+) -> bool {
+    *out = AccessLine {
         dialect: Some(plan.dialect),
         ..AccessLine::default()
     };
-    if fast::fill(&plan.fast, line, dates, &mut out).is_some() {
-        return Some(out);
+    if fast::fill(&plan.fast, line, dates, out).is_some() {
+        return true;
     }
-    walk(plan, line, dates)
+    match walk(plan, line, dates) {
+        Some(a) => {
+            *out = a;
+            true
+        }
+        None => false,
+    }
 }
 
-/// [`read`] by walking the plan item by item: the plain reading, which
+/// [`read_into`] by walking the plan item by item: the plain reading, which
 /// [`fast::fill`] answers like where it answers at all.
 #[inline(never)]
 pub fn walk<'a>(
@@ -193,33 +214,45 @@ impl Detector {
     /// among the built-in ones.
     #[inline]
     pub fn read<'a>(&mut self, formats: &AccessFormats, line: &'a [u8]) -> Option<AccessLine<'a>> {
+        let mut out = AccessLine::default();
+        self.read_into(formats, line, &mut out).then_some(out)
+    }
+
+    /// [`Detector::read`] into `out` ([`read_into`]); false when no
+    /// format reads the line.
+    #[inline]
+    pub fn read_into<'a>(
+        &mut self,
+        formats: &AccessFormats,
+        line: &'a [u8],
+        out: &mut AccessLine<'a>,
+    ) -> bool {
         if let Some(p) = &formats.given {
-            return read(p, line, &mut self.dates);
+            return read_into(p, line, &mut self.dates, out);
         }
         let plans = builtins();
-        if let Some(a) = plans
-            .get(self.last)
-            .and_then(|p| read(p, line, &mut self.dates))
+        if let Some(p) = plans.get(self.last)
+            && read_into(p, line, &mut self.dates, out)
         {
-            return Some(a);
+            return true;
         }
         for (i, p) in plans.iter().enumerate() {
             if i == self.last {
                 continue;
             }
-            if let Some(a) = read(p, line, &mut self.dates) {
+            if read_into(p, line, &mut self.dates, out) {
                 self.last = i;
-                return Some(a);
+                return true;
             }
         }
-        None
+        false
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::access::line::find_byte_within;
+    use crate::parse::access::line::{find_byte_at, find_byte_within, spaces_at};
 
     fn detect(line: &str) -> Option<AccessLine<'_>> {
         Detector::default().read(&AccessFormats::default(), line.as_bytes())
@@ -311,6 +344,27 @@ mod tests {
                         memchr::memchr(b, &hay),
                         "{len} {round} {b} {hay:?}"
                     );
+                    // From every place, near the end from the last block.
+                    for at in 0..=len {
+                        assert_eq!(
+                            find_byte_at(b, &hay, at),
+                            memchr::memchr(b, &hay[at..]),
+                            "{len} {round} {b} {at} {hay:?}"
+                        );
+                    }
+                    // And the spaces, as bits.
+                    for at in 0..len {
+                        let Some(bits) = spaces_at(&hay, at) else {
+                            assert!(len < 16, "{len} {at}");
+                            continue;
+                        };
+                        let want = hay[at..]
+                            .iter()
+                            .take(16)
+                            .enumerate()
+                            .fold(0u16, |m, (i, &c)| m | (u16::from(c == b' ') << i));
+                        assert_eq!(bits, want, "{len} {round} {at} {hay:?}");
+                    }
                 }
             }
         }

@@ -100,6 +100,10 @@ pub fn millis(v: &[u8]) -> Option<u64> {
 /// needs; the values below only the lines timed or kept).
 #[inline]
 pub fn failed(statuses: &[u8]) -> u32 {
+    // Not logged (a `combined` line): no values, none failed.
+    if statuses.is_empty() {
+        return 0;
+    }
     if single(statuses) {
         return u32::from(status(statuses).is_none_or(|s| s >= 500));
     }
@@ -147,23 +151,33 @@ fn has_comma_or_space(v: &[u8]) -> bool {
         let (c, s) = (w ^ (ONES * u64::from(b',')), w ^ (ONES * u64::from(b' ')));
         ((c.wrapping_sub(ONES) & !c) | (s.wrapping_sub(ONES) & !s)) & HIGHS != 0
     };
-    let mut words = v.chunks_exact(8);
-    for w in &mut words {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(w);
-        if any(u64::from_le_bytes(b)) {
-            return true;
+    // Eight bytes or more: the words, then the last eight (overlapping
+    // bytes already looked at); fewer: the first four and the last four.
+    // No copy of a remainder of unknown length (a `memcpy` call).
+    if let Some(last) = v.last_chunk::<8>() {
+        let mut words = v.chunks_exact(8);
+        for w in &mut words {
+            if w.first_chunk::<8>()
+                .is_some_and(|w| any(u64::from_le_bytes(*w)))
+            {
+                return true;
+            }
         }
+        return !words.remainder().is_empty() && any(u64::from_le_bytes(*last));
     }
-    let rest = words.remainder();
-    let mut b = [b'a'; 8];
-    b[..rest.len()].copy_from_slice(rest);
-    any(u64::from_le_bytes(b))
+    if let (Some(a), Some(b)) = (v.first_chunk::<4>(), v.last_chunk::<4>()) {
+        return any(u64::from(u32::from_le_bytes(*a)) | u64::from(u32::from_le_bytes(*b)) << 32);
+    }
+    v.iter().any(|&c| c == b',' || c == b' ')
 }
 
 /// The last of [`values`]`(v)`: the last attempt's value.
 #[inline]
 pub fn last(v: &[u8]) -> Option<&[u8]> {
+    // Not logged (a `combined` line): no values.
+    if v.is_empty() {
+        return None;
+    }
     if single(v) {
         return Some(v);
     }
