@@ -42,6 +42,8 @@ pub struct Scratch {
 /// log (which share their date for hours) skip the calendar arithmetic.
 #[derive(Debug, Default, Clone)]
 struct Dates {
+    /// And the `pid#tid: ` texts of the nginx lines inside.
+    pids: nginx::PidCache,
     nginx: time::DateCache,
     apache: time::DateCache,
     syslog: time::DateCache,
@@ -59,13 +61,46 @@ struct Cx<'c> {
 /// runtime's partial piece (CRI `P`, a json-file `log` without its
 /// newline) whose record goes on in the next line.
 pub fn unwrap<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head<'a>, bool)> {
+    unwrap_in(line, year, scratch, Lines::Any)
+}
+
+/// Whether a text to unwrap may be a record joined over several physical
+/// lines, which only a search for a newline would tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// One physical line, as the scanner cuts them.
+    One,
+    /// A line or a joined record.
+    Any,
+}
+
+/// [`unwrap`] told whether `line` may hold several physical lines.
+pub fn unwrap_in<'a>(
+    line: &'a [u8],
+    year: i32,
+    scratch: &'a mut Scratch,
+    lines: Lines,
+) -> Option<(Head<'a>, bool)> {
     let Scratch { buf, dates } = scratch;
     let cx = &mut Cx { year, dates };
     let first = *line.first()?;
     // Only a container's record (a CRI stamp or a JSON object first) is
     // read otherwise when joined over several physical lines: other lines
     // need not be searched for a newline.
-    let container = first.is_ascii_digit() || first == b'{';
+    let container = (first.is_ascii_digit() || first == b'{') && lines == Lines::Any;
+    // Docker's own layout first: it is never a joined record.
+    buf.clear();
+    if first == b'{'
+        && let Some(time) = docker_layout(line, buf)
+    {
+        let no_newline = buf.is_empty() || strip_newline(buf);
+        let buf: &'a [u8] = buf;
+        let mut head = inner(buf, None, cx, 0)?;
+        if head.time.is_none() {
+            head.time = json_time(b"time", Value::String(time));
+        }
+        return Some((head, no_newline));
+    }
     if container && memchr::memchr(b'\n', line).is_some() {
         // A record joined over several physical lines.
         return pieces(line, cx, buf).map(|h| (h, false));
@@ -74,7 +109,9 @@ pub fn unwrap<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option
         let (head, partial) = json(line, cx, buf)?;
         return Some((head, partial));
     }
-    if container && let Some((piece, time)) = cri(line, cx) {
+    if (first.is_ascii_digit() || first == b'{')
+        && let Some((piece, time)) = cri(line, cx)
+    {
         let head = inner(piece.text, Some(time), cx, 0)?;
         return Some((head, piece.partial));
     }
@@ -95,8 +132,14 @@ pub fn piece_goes_on(line: &[u8]) -> Option<bool> {
         return Some(p.partial);
     }
     if line.first() == Some(&b'{') {
-        let mut s = Vec::new();
-        return docker_log(line, &mut s).map(|_| !s.ends_with(b"\n"));
+        thread_local! {
+            /// The decoded piece, kept between lines.
+            static PIECE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        return PIECE.with_borrow_mut(|s| {
+            s.clear();
+            docker_log(line, s).map(|_| !s.ends_with(b"\n"))
+        });
     }
     None
 }
@@ -172,8 +215,9 @@ fn inner<'a>(b: &'a [u8], time: Option<LocalTime>, cx: &mut Cx<'_>, depth: u8) -
 /// The layouts a server writes, whole or cut.
 fn server_line<'a>(b: &'a [u8], cx: &mut Cx<'_>) -> Option<Head<'a>> {
     match *b.first()? {
-        b'0'..=b'9' => nginx::time_cached(b, &mut cx.dates.nginx)
-            .and_then(|(t, rest)| nginx::head_after_time(rest, Some(t))),
+        b'0'..=b'9' => nginx::time_cached(b, &mut cx.dates.nginx).and_then(|(t, rest)| {
+            nginx::head_after_time_cached(rest, Some(t), Some(&mut cx.dates.pids))
+        }),
         b'[' => apache::head_cached(b, &mut cx.dates.apache).or_else(|| php_fpm::head(b)),
         b'A' => apache::bare(b),
         _ => None,
@@ -433,7 +477,7 @@ fn stamp_cached(b: &[u8], dates: &mut time::DateCache) -> Option<(LocalTime, usi
 fn stamp_len(b: &[u8]) -> Option<usize> {
     let mut n = 19;
     if matches!(b.get(n), Some(b'.' | b',')) {
-        let digits = b[n + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = leading_digits(&b[n + 1..]);
         if digits == 0 {
             return None;
         }
@@ -455,6 +499,26 @@ fn stamp_len(b: &[u8]) -> Option<usize> {
         _ => {}
     }
     Some(n)
+}
+
+/// The number of ASCII digits `b` starts with: a stamp's fraction (nine
+/// digits from container runtimes) in one 16-byte compare where the line
+/// has 16 more bytes, as [`leading_digits_plain`] otherwise.
+#[inline]
+fn leading_digits(b: &[u8]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(block) = b.first_chunk::<16>() {
+        let (digits, _) = crate::bytes::Block::load(block).digits_and_hex();
+        let n = (!digits).trailing_zeros() as usize;
+        if n < 16 {
+            return n;
+        }
+    }
+    leading_digits_plain(b)
+}
+
+fn leading_digits_plain(b: &[u8]) -> usize {
+    b.iter().take_while(|c| c.is_ascii_digit()).count()
 }
 
 /// Skips ANSI colour and other CSI sequences (`ESC [ ... letter`).
@@ -489,6 +553,49 @@ fn trim_start(b: &[u8]) -> &[u8] {
 /// A message field's string is decoded while it is walked, in one pass that
 /// also finds its end, rather than skipped and then decoded again: on
 /// Docker's json-file lines the `log` string is most of the line.
+/// Docker's json-file line as the driver writes it, alone on its line,
+/// `{"log":"...","stream":"stderr","time":"..."}`, read without walking
+/// its fields one by one (a container's log is all such lines): its `log`
+/// decoded onto `buf`, and the raw time. `None` for any other layout
+/// (`buf` then as it was), which [`json`] and [`docker_log`] read; they
+/// read such a line the same, which a test holds them to.
+fn docker_layout<'a>(line: &'a [u8], buf: &mut Vec<u8>) -> Option<&'a [u8]> {
+    let start = buf.len();
+    let time = docker_layout_onto(line, buf);
+    if time.is_none() {
+        buf.truncate(start);
+    }
+    time
+}
+
+fn docker_layout_onto<'a>(line: &'a [u8], buf: &mut Vec<u8>) -> Option<&'a [u8]> {
+    const LOG: &[u8] = br#"{"log":""#;
+    const STREAM: &[u8] = br#","stream":""#;
+    const TIME: &[u8] = br#"","time":""#;
+    if !line.starts_with(LOG) {
+        return None;
+    }
+    let after = decode_string(line, LOG.len() - 1, buf).ok()?;
+    let rest = line[after..].strip_prefix(STREAM)?;
+    let stream = memchr::memchr(b'"', rest)?;
+    if memchr::memchr(b'\\', &rest[..stream]).is_some() {
+        return None;
+    }
+    let rest = rest[stream..].strip_prefix(TIME)?;
+    let end = memchr::memchr(b'"', rest)?;
+    // The closing brace ends the line (a joined record goes on).
+    let close = &rest[end + 1..];
+    let alone = close == b"}" || close == b"}\r";
+    if !alone || memchr::memchr(b'\\', &rest[..end]).is_some() {
+        return None;
+    }
+    Some(&rest[..end])
+}
+
+/// A JSON object line of any layout (a collector's, journald's, Docker's
+/// with its fields in another order): its first message field's text, the
+/// time from its time fields when the text has none, and whether it is a
+/// json-file piece.
 fn json<'a>(line: &'a [u8], cx: &mut Cx<'_>, buf: &'a mut Vec<u8>) -> Option<(Head<'a>, bool)> {
     const MESSAGE: [&[u8]; 5] = [b"log", b"message", b"MESSAGE", b"msg", b"line"];
     // Each message field's first occurrence, decoded into `buf`: where its
@@ -595,6 +702,14 @@ pub fn json_text<'b>(line: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
 /// A json-file line's `log` text appended to `buf` (with its newline, if
 /// it has one); the line's time.
 fn docker_log(line: &[u8], buf: &mut Vec<u8>) -> Option<Option<LocalTime>> {
+    if let Some(time) = docker_layout(line, buf) {
+        return Some(json_time(b"time", Value::String(time)));
+    }
+    docker_log_walk(line, buf)
+}
+
+/// [`docker_log`] for the fields in any order.
+fn docker_log_walk(line: &[u8], buf: &mut Vec<u8>) -> Option<Option<LocalTime>> {
     let mut log = None;
     let mut time = None;
     let mut stream = false;
@@ -882,6 +997,12 @@ fn decode_string(b: &[u8], open: usize, out: &mut Vec<u8>) -> Result<usize, ()> 
         if b[k] == b'"' {
             return Ok(k + 1);
         }
+        // A quote inside the text, the escape nginx's lines are full of.
+        if b.get(k + 1) == Some(&b'"') {
+            out.push(b'"');
+            i = k + 2;
+            continue;
+        }
         i = escape(b, k, out).ok_or(())?;
     }
 }
@@ -1154,6 +1275,93 @@ mod tests {
             }
         }
         assert!(decoded > 2_000 && refused > 2_000, "{decoded} {refused}");
+    }
+
+    /// Docker's own layout, read whole, gives what the walk over any
+    /// object's fields gives, on lines built to put escapes, bad escapes,
+    /// missing newlines and odd tails in every place; the lines it does not
+    /// take are left to that walk.
+    #[test]
+    fn docker_layout_reads_as_the_field_walk() {
+        const LOGS: [&str; 7] = [
+            r#"2026/11/21 09:36:49 [error] 10421#10421: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, request: \"GET /a HTTP/1.1\", upstream: \"http://127.0.0.1:1/a\"\n"#,
+            r#"2026/11/21 09:36:49 [error] 10421#10421: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 127.0.0.1, request: \"GET /\u00e9t\u00e9 HTTP/1.1\""#,
+            r#"[Sat Nov 21 09:37:09.819457 2026] [proxy:error] [pid 10464:tid 10489] (111)Connection refused: AH00957: http: attempt to connect to 127.0.0.1:18190 (127.0.0.1:18190) failed\r\n"#,
+            r#"no time here: connect() failed (111: Connection refused) while connecting to upstream\n"#,
+            r#"2026/11/21 09:36:49 [error] 1#1: *1 bad \x escape\n"#,
+            r#"\n"#,
+            "",
+        ];
+        const STREAMS: [&str; 4] = ["stderr", "stdout", r#"std\"err"#, r#"a\"#];
+        const TIMES: [&str; 3] = [
+            "2026-11-21T09:36:50.123456789Z",
+            "not a time",
+            r#"2026\"-11"#,
+        ];
+        const TAILS: [&str; 6] = ["}", "}\r", "} ", "},", "}\n{\"log\":\"x\"}", ""];
+        let (mut taken, mut left) = (0, 0);
+        for log in LOGS {
+            for stream in STREAMS {
+                for time in TIMES {
+                    for tail in TAILS {
+                        let line =
+                            format!(r#"{{"log":"{log}","stream":"{stream}","time":"{time}"{tail}"#);
+                        let line = line.as_bytes();
+                        let mut dates = Dates::default();
+                        let cx = &mut Cx {
+                            year: 2026,
+                            dates: &mut dates,
+                        };
+                        let mut buf = Vec::new();
+                        let Some(t) = docker_layout(line, &mut buf) else {
+                            assert!(buf.is_empty());
+                            left += 1;
+                            continue;
+                        };
+                        taken += 1;
+                        let mut walked_log = Vec::new();
+                        assert_eq!(
+                            docker_log_walk(line, &mut walked_log),
+                            Some(json_time(b"time", Value::String(t)))
+                        );
+                        assert_eq!(walked_log, buf);
+                        let no_newline = buf.is_empty() || strip_newline(&mut buf);
+                        let fast = inner(&buf, None, cx, 0).map(|mut h| {
+                            if h.time.is_none() {
+                                h.time = json_time(b"time", Value::String(t));
+                            }
+                            (h.server, h.time, h.body.to_vec(), no_newline)
+                        });
+                        let mut other = Vec::new();
+                        let walked = json(line, cx, &mut other)
+                            .map(|(h, partial)| (h.server, h.time, h.body.to_vec(), partial));
+                        assert_eq!(fast, walked, "{}", String::from_utf8_lossy(line));
+                    }
+                }
+            }
+        }
+        assert!(taken > 30 && left > 100, "{taken} {left}");
+    }
+
+    #[test]
+    fn leading_digits_counts_as_the_plain_loop() {
+        let bytes = b"0123456789/:a Z.";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..40 {
+            for _ in 0..200 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        // Mostly digits, so that long runs come up.
+                        let i = (seed % 40) as usize;
+                        bytes[if i < 34 { i % 10 } else { i - 24 }]
+                    })
+                    .collect();
+                assert_eq!(leading_digits(&s), leading_digits_plain(&s), "{s:?}");
+            }
+        }
     }
 
     #[test]

@@ -161,6 +161,27 @@ pub fn parse_head<'a>(
     state: &mut ParseState,
     scratch: &'a mut Scratch,
 ) -> Option<Head<'a>> {
+    parse_head_in(line, state, scratch, envelope::Lines::Any)
+}
+
+/// [`parse_head`] of one physical line (no newline inside), which the
+/// container envelopes then need not search for one.
+#[inline]
+pub fn parse_line_head<'a>(
+    line: &'a [u8],
+    state: &mut ParseState,
+    scratch: &'a mut Scratch,
+) -> Option<Head<'a>> {
+    parse_head_in(line, state, scratch, envelope::Lines::One)
+}
+
+#[inline(always)]
+fn parse_head_in<'a>(
+    line: &'a [u8],
+    state: &mut ParseState,
+    scratch: &'a mut Scratch,
+    lines: envelope::Lines,
+) -> Option<Head<'a>> {
     let first = *line.first()?;
     // The common case first, returned as built: no merging with the other
     // layouts' results, which would copy the head through memory.
@@ -171,7 +192,7 @@ pub fn parse_head<'a>(
         state.saw(t);
         return Some(head);
     }
-    parse_head_other(line, first, state, scratch)
+    parse_head_other(line, first, state, scratch, lines)
 }
 
 /// [`parse_head`] for every layout but a plain nginx line: the other plain
@@ -182,6 +203,7 @@ fn parse_head_other<'a>(
     first: u8,
     state: &mut ParseState,
     scratch: &'a mut Scratch,
+    lines: envelope::Lines,
 ) -> Option<Head<'a>> {
     // php-fpm's `[20-Nov-2026 ...`: no Apache stamp (ctime, ISO or CLF)
     // has a dash third and a letter fourth, so Apache is not asked; the
@@ -216,7 +238,7 @@ fn parse_head_other<'a>(
     };
     let head = match plain {
         Some(h) => h,
-        None => match envelope::unwrap(line, state.year_hint, scratch) {
+        None => match envelope::unwrap_in(line, state.year_hint, scratch, lines) {
             Some((h, partial)) => {
                 state.partial = partial;
                 h

@@ -509,7 +509,7 @@ impl<'c> Scanner<'c> {
                 access_run = false;
                 tried = true;
             }
-            let head = parse::parse_head(line, &mut state, &mut scratch);
+            let head = parse::parse_line_head(line, &mut state, &mut scratch);
             // Otherwise access lines are tried only where no error-log
             // layout fits and no multi-line record is open, so error logs
             // (and their PHP stack traces) never pay for them.
