@@ -88,7 +88,11 @@ pub fn unwrap_in<'a>(
     // read otherwise when joined over several physical lines: other lines
     // need not be searched for a newline.
     let container = (first.is_ascii_digit() || first == b'{') && lines == Lines::Any;
-    // Docker's own layout first: it is never a joined record.
+    if container && memchr::memchr(b'\n', line).is_some() {
+        // A record joined over several physical lines.
+        return pieces(line, cx, buf).map(|h| (h, false));
+    }
+    // One physical line from here. Docker's own layout first.
     buf.clear();
     if first == b'{'
         && let Some(time) = docker_layout(line, buf)
@@ -100,10 +104,6 @@ pub fn unwrap_in<'a>(
             head.time = json_time(b"time", Value::String(time));
         }
         return Some((head, no_newline));
-    }
-    if container && memchr::memchr(b'\n', line).is_some() {
-        // A record joined over several physical lines.
-        return pieces(line, cx, buf).map(|h| (h, false));
     }
     if first == b'{' {
         let (head, partial) = json(line, cx, buf)?;
@@ -547,12 +547,6 @@ fn trim_start(b: &[u8]) -> &[u8] {
     &b[n..]
 }
 
-/// A JSON object line: the first of its message fields that holds a
-/// server's line, with the object's time for a line that has none.
-///
-/// A message field's string is decoded while it is walked, in one pass that
-/// also finds its end, rather than skipped and then decoded again: on
-/// Docker's json-file lines the `log` string is most of the line.
 /// Docker's json-file line as the driver writes it, alone on its line,
 /// `{"log":"...","stream":"stderr","time":"..."}`, read without walking
 /// its fields one by one (a container's log is all such lines): its `log`
@@ -593,9 +587,13 @@ fn docker_layout_onto<'a>(line: &'a [u8], buf: &mut Vec<u8>) -> Option<&'a [u8]>
 }
 
 /// A JSON object line of any layout (a collector's, journald's, Docker's
-/// with its fields in another order): its first message field's text, the
-/// time from its time fields when the text has none, and whether it is a
-/// json-file piece.
+/// with its fields in another order): the first of its message fields that
+/// holds a server's line, with the object's time for a line that has none,
+/// and whether it is a json-file piece.
+///
+/// A message field's string is decoded while it is walked, in one pass that
+/// also finds its end, rather than skipped and then decoded again: on
+/// Docker's json-file lines the `log` string is most of the line.
 fn json<'a>(line: &'a [u8], cx: &mut Cx<'_>, buf: &'a mut Vec<u8>) -> Option<(Head<'a>, bool)> {
     const MESSAGE: [&[u8]; 5] = [b"log", b"message", b"MESSAGE", b"msg", b"line"];
     // Each message field's first occurrence, decoded into `buf`: where its
