@@ -253,6 +253,35 @@ static RARITY: [u8; 256] = {
     t
 };
 
+/// The high bit of each byte of `w` (eight bytes, little-endian) that is
+/// within `lo..=hi`, an ASCII range: a byte test for eight bytes at once.
+/// Bytes from 0x80 on are never within it.
+#[inline(always)]
+pub(crate) fn within(w: u64, lo: u8, hi: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Below 0x80 no sum carries into the next byte; a byte from 0x80 on is
+    // left out by its own high bit.
+    let low = w & !HIGH;
+    let from = |c: u8| low.wrapping_add(ONES * (0x80 - u64::from(c)));
+    from(lo) & !from(hi + 1) & !w & HIGH
+}
+
+/// The length of the run of ASCII digits `b` starts with, eight bytes at a
+/// time (a stamp's fraction, a pid, a count).
+#[inline(always)]
+pub(crate) fn digit_run(b: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(w) = b.get(n..).and_then(|r| r.first_chunk::<8>()) {
+        let not_digits = !within(u64::from_le_bytes(*w), b'0', b'9') & 0x8080_8080_8080_8080;
+        if not_digits != 0 {
+            return n + not_digits.trailing_zeros() as usize / 8;
+        }
+        n += 8;
+    }
+    n + b[n..].iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
 /// A run of ASCII digits at the start of `b`, with its length.
 #[inline(always)]
 pub(crate) fn leading_number(b: &[u8]) -> Option<(u64, usize)> {
@@ -342,6 +371,38 @@ pub(crate) fn needs_escape(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The eight-byte range test and digit run against byte-by-byte ones,
+    /// on every byte value at every place of a word and on runs of every
+    /// length.
+    #[test]
+    fn word_tests_match_byte_by_byte() {
+        for c in 0..=255u8 {
+            for at in 0..8 {
+                let mut w = [b'5'; 8];
+                w[at] = c;
+                let word = u64::from_le_bytes(w);
+                for (lo, hi) in [(b'0', b'9'), (b'A', b'Z'), (b'.', b'.')] {
+                    let plain = w.iter().enumerate().fold(0u64, |m, (k, &x)| {
+                        m | u64::from((lo..=hi).contains(&x)) << (8 * k + 7)
+                    });
+                    assert_eq!(within(word, lo, hi), plain, "{c} at {at} in {lo}..={hi}");
+                }
+            }
+        }
+        for len in 0..40 {
+            for stop in [b'a', b'.', b'/', b':', 0x80, 0xff] {
+                for at in 0..=len {
+                    let mut b = vec![b'7'; len];
+                    if at < len {
+                        b[at] = stop;
+                    }
+                    let plain = b.iter().take_while(|c| c.is_ascii_digit()).count();
+                    assert_eq!(digit_run(&b), plain, "{b:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn find_byte_agrees_with_memchr() {

@@ -342,48 +342,20 @@ fn numbers_between(m: &[u8], words: &[&[u8]]) -> bool {
 /// within the first eight), the last few byte by byte.
 #[inline]
 fn digits(b: &[u8]) -> Option<usize> {
-    let mut n = 0;
-    while let Some(w) = b.get(n..).and_then(|r| r.first_chunk::<8>()) {
-        let not_digits = not_digits(u64::from_le_bytes(*w));
-        if not_digits != 0 {
-            n += not_digits.trailing_zeros() as usize / 8;
-            return (n > 0).then_some(n);
-        }
-        n += 8;
-    }
-    n += b[n..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let n = crate::bytes::digit_run(b);
     (n > 0).then_some(n)
-}
-
-/// The high bit of each byte of `w` (little-endian) that is not an ASCII
-/// digit.
-#[inline]
-fn not_digits(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Below 0x80 no sum carries into the next byte; a byte from 0x80 on
-    // is no digit by its own high bit.
-    let low = w & !HIGH;
-    let from_zero = low.wrapping_add(ONES * (0x80 - b'0' as u64));
-    let past_nine = low.wrapping_add(ONES * (0x80 - b':' as u64));
-    !(from_zero & !past_nine) & HIGH | w & HIGH
 }
 
 /// The length of the run of upper-case letters and digits `b` starts with
 /// (a signal's name): eight bytes at a time, the last few byte by byte.
 #[inline]
 fn signal_name(b: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+    use crate::bytes::within;
     let mut n = 0;
     while let Some(w) = b.get(n..).and_then(|r| r.first_chunk::<8>()) {
         let w = u64::from_le_bytes(*w);
-        // As in `not_digits`: per byte, in its high bit.
-        let low = w & !HIGH;
-        let from = |c: u8| low.wrapping_add(ONES * (0x80 - u64::from(c)));
-        let upper = from(b'A') & !from(b'[');
-        let digit = from(b'0') & !from(b':');
-        let not_name = !(upper | digit) & HIGH | w & HIGH;
+        let name = within(w, b'A', b'Z') | within(w, b'0', b'9');
+        let not_name = !name & 0x8080_8080_8080_8080;
         if not_name != 0 {
             return n + not_name.trailing_zeros() as usize / 8;
         }
@@ -424,19 +396,11 @@ fn timed_out_tail(m: &[u8]) -> Option<usize> {
 /// byte by byte.
 #[inline]
 fn digits_or_dots_from(m: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+    use crate::bytes::within;
     let mut i = m.len();
     while let Some(w) = i.checked_sub(8).and_then(|s| m[s..i].first_chunk::<8>()) {
         let w = u64::from_le_bytes(*w);
-        // Per byte, in its high bit (the bytes below 0x80, so that no sum
-        // carries into the next): at least `0`, at least `:`, a dot.
-        let low = w & !HIGH;
-        let from_zero = low.wrapping_add(ONES * (0x80 - b'0' as u64));
-        let past_nine = low.wrapping_add(ONES * (0x80 - b':' as u64));
-        let x = low ^ (ONES * u64::from(b'.'));
-        let dot = !((x.wrapping_add(ONES * 0x7F)) | x);
-        if (from_zero & !past_nine | dot) & HIGH != HIGH || w & HIGH != 0 {
+        if within(w, b'0', b'9') | within(w, b'.', b'.') != 0x8080_8080_8080_8080 {
             break;
         }
         i -= 8;

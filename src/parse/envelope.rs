@@ -477,7 +477,7 @@ fn stamp_cached(b: &[u8], dates: &mut time::DateCache) -> Option<(LocalTime, usi
 fn stamp_len(b: &[u8]) -> Option<usize> {
     let mut n = 19;
     if matches!(b.get(n), Some(b'.' | b',')) {
-        let digits = leading_digits(&b[n + 1..]);
+        let digits = crate::bytes::digit_run(&b[n + 1..]);
         if digits == 0 {
             return None;
         }
@@ -499,26 +499,6 @@ fn stamp_len(b: &[u8]) -> Option<usize> {
         _ => {}
     }
     Some(n)
-}
-
-/// The number of ASCII digits `b` starts with: a stamp's fraction (nine
-/// digits from container runtimes) in one 16-byte compare where the line
-/// has 16 more bytes, as [`leading_digits_plain`] otherwise.
-#[inline]
-fn leading_digits(b: &[u8]) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(block) = b.first_chunk::<16>() {
-        let (digits, _) = crate::bytes::Block::load(block).digits_and_hex();
-        let n = (!digits).trailing_zeros() as usize;
-        if n < 16 {
-            return n;
-        }
-    }
-    leading_digits_plain(b)
-}
-
-fn leading_digits_plain(b: &[u8]) -> usize {
-    b.iter().take_while(|c| c.is_ascii_digit()).count()
 }
 
 /// Skips ANSI colour and other CSI sequences (`ESC [ ... letter`).
@@ -820,7 +800,7 @@ impl<'a> Fields<'a> {
         let start = i + 1;
         let mut j = start;
         loop {
-            let k = j + quote_or_backslash(self.b.get(j..)?)?;
+            let k = j + crate::bytes::find_byte2(b'"', b'\\', self.b.get(j..)?)?;
             if self.b[k] == b'\\' {
                 j = k + 2;
             } else {
@@ -990,7 +970,7 @@ impl<'a> Iterator for Fields<'a> {
 fn decode_string(b: &[u8], open: usize, out: &mut Vec<u8>) -> Result<usize, ()> {
     let mut i = open + 1;
     loop {
-        let k = i + quote_or_backslash(b.get(i..).ok_or(())?).ok_or(())?;
+        let k = i + crate::bytes::find_byte2(b'"', b'\\', b.get(i..).ok_or(())?).ok_or(())?;
         out.extend_from_slice(&b[i..k]);
         if b[k] == b'"' {
             return Ok(k + 1);
@@ -1003,25 +983,6 @@ fn decode_string(b: &[u8], open: usize, out: &mut Vec<u8>) -> Result<usize, ()> 
         }
         i = escape(b, k, out).ok_or(())?;
     }
-}
-
-/// The first quote or backslash in `hay`.
-#[inline(always)]
-fn quote_or_backslash(hay: &[u8]) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let mut at = 0;
-        while let Some(block) = hay.get(at..).and_then(<[u8]>::first_chunk) {
-            let hits = crate::bytes::Block::load(block).eq2(b'"', b'\\');
-            if hits != 0 {
-                return Some(at + hits.trailing_zeros() as usize);
-            }
-            at += 16;
-        }
-        memchr::memchr2(b'"', b'\\', &hay[at..]).map(|i| at + i)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    memchr::memchr2(b'"', b'\\', hay)
 }
 
 /// Decodes a JSON string's raw text into `out`; false on a bad escape.
@@ -1339,27 +1300,6 @@ mod tests {
             }
         }
         assert!(taken > 30 && left > 100, "{taken} {left}");
-    }
-
-    #[test]
-    fn leading_digits_counts_as_the_plain_loop() {
-        let bytes = b"0123456789/:a Z.";
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        for len in 0..40 {
-            for _ in 0..200 {
-                let s: Vec<u8> = (0..len)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        // Mostly digits, so that long runs come up.
-                        let i = (seed % 40) as usize;
-                        bytes[if i < 34 { i % 10 } else { i - 24 }]
-                    })
-                    .collect();
-                assert_eq!(leading_digits(&s), leading_digits_plain(&s), "{s:?}");
-            }
-        }
     }
 
     #[test]
