@@ -356,7 +356,9 @@ impl Newline {
 impl Iterator for Spans<'_> {
     type Item = Span;
 
-    #[inline]
+    // Inline in the scanner's loop: a call would return the span through
+    // memory.
+    #[inline(always)]
     fn next(&mut self) -> Option<Span> {
         let start = self.pos;
         if start >= self.chunk.len() {
