@@ -76,7 +76,7 @@ impl KeyMemo {
     }
 
     /// `table.intern(key)`, from the memo where it holds the answer.
-    #[inline]
+    #[inline(always)]
     pub fn id(&mut self, key: &[u8], table: &mut KeyTable) -> u32 {
         if self.slots.len() != self.size {
             self.slots = vec![(0, 0); self.size.max(1)];
@@ -287,8 +287,9 @@ mod short {
             digit: 0,
         };
         let mut at = 0;
+        // Only for a path under 16 bytes, one block.
+        let mut tail = [0u8; 16];
         while at < path.len().min(64) {
-            let mut tail = [0u8; 16];
             // A short last block is read as the path's last 16 bytes, the
             // bits of those before `at` shifted out (a copy only for paths
             // under 16 bytes).

@@ -56,6 +56,7 @@ fn trim_end(b: &[u8]) -> &[u8] {
 }
 
 /// A status value (`502`), or `None` for `-` and anything not three digits.
+#[inline]
 pub fn status(v: &[u8]) -> Option<u16> {
     match v {
         [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
