@@ -123,7 +123,7 @@ impl StatusSlots {
 
 /// Counts one request of `key` and `status` in `list`, found through
 /// `slots`.
-#[inline]
+#[inline(always)]
 fn count_status(slots: &mut StatusSlots, list: &mut Vec<StatusCount>, key: u32, status: u16) {
     if key < FLAT_KEYS
         && let Some(u) = usual(status)
@@ -145,6 +145,13 @@ fn count_status(slots: &mut StatusSlots, list: &mut Vec<StatusCount>, key: u32, 
         list[*slot as usize - 1].count += 1;
         return;
     }
+    count_other(slots, list, key, status);
+}
+
+/// [`count_status`] for a pair outside the flat table, out of the way of
+/// the usual ones.
+#[inline(never)]
+fn count_other(slots: &mut StatusSlots, list: &mut Vec<StatusCount>, key: u32, status: u16) {
     let slot = *slots.other.entry((key, status)).or_insert_with(|| {
         list.push(StatusCount {
             key,
