@@ -987,19 +987,56 @@ fn text(b: &[u8]) -> String {
     }
 }
 
+/// `a()` and `b()`, on two threads when `threads` allows it (`b` on the
+/// second), else one after the other.
+fn both<A, B: Send>(threads: usize, a: impl FnOnce() -> A, b: impl FnOnce() -> B + Send) -> (A, B) {
+    if threads < 2 {
+        let a = a();
+        return (a, b());
+    }
+    std::thread::scope(|s| {
+        let second = s.spawn(b);
+        let a = a();
+        let b = second
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (a, b)
+    })
+}
+
 impl Report {
     /// Ranks the aggregated counts into a report.
     pub fn build(agg: &Aggregator) -> Report {
+        Report::build_on(agg, 1)
+    }
+
+    /// [`Report::build`] on up to `threads` threads: with two or more, the
+    /// activity and the incidents found in it are built on a second
+    /// thread while this one ranks the causes. The same report whatever
+    /// the thread count.
+    pub fn build_on(agg: &Aggregator, threads: usize) -> Report {
         let total = agg.total_failures();
         let order = KeyOrder {
             upstreams: text_order(&agg.upstreams),
             routes: text_order(&agg.routes),
         };
-        let mut causes: Vec<CauseReport> = CauseId::all()
-            .zip(&agg.causes)
-            .filter(|(_, c)| c.count > 0)
-            .map(|(id, c)| cause_report(agg, &order, id, c, total))
-            .collect();
+        let order = &order;
+        let (mut causes, (activity, found, skews)) = both(
+            threads,
+            || {
+                CauseId::all()
+                    .zip(&agg.causes)
+                    .filter(|(_, c)| c.count > 0)
+                    .map(|(id, c)| cause_report(agg, order, id, c, total))
+                    .collect::<Vec<CauseReport>>()
+            },
+            || {
+                let example = |e: &Example| example_line(agg, e);
+                let found = incidents::find(agg);
+                let skews = incidents::clock::skews(&found.incidents, &agg.cells, &agg.upstreams);
+                (activity(agg, order, &example), found, skews)
+            },
+        );
         // Failed requests first: a cause of php-fpm's or the kernel's lines
         // alone comes after every cause of failed requests.
         causes.sort_by(|a, b| {
@@ -1019,7 +1056,6 @@ impl Report {
                 .map(|f| f.path.clone())
                 .unwrap_or_default()
         };
-        let found = incidents::find(agg);
         let impact = clients::build(agg);
         let joined = impact.as_ref().map(|(_, j)| j);
         let example = |e: &Example| example_line(agg, e);
@@ -1040,7 +1076,7 @@ impl Report {
                 .incidents
                 .iter()
                 .map(|i| {
-                    let mut r = incident_report(&order, i, &example);
+                    let mut r = incident_report(order, i, &example);
                     r.client_impact = joined.map(|j| {
                         let causes: Vec<CauseId> = i.causes.iter().map(|c| c.0).collect();
                         clients::of_span(j, &causes, i.start.0, i.end.0)
@@ -1096,7 +1132,7 @@ impl Report {
                 upstreams: agg.upstreams.folded,
                 routes: agg.routes.folded,
             },
-            activity: activity(agg, &order, &example),
+            activity,
             client_impact: None,
             startup_errors: startup_errors(agg, &example),
             skipped_files: agg
@@ -1107,7 +1143,7 @@ impl Report {
                     reason: reason.clone(),
                 })
                 .collect(),
-            clock_warnings: incidents::clock::skews(&found.incidents, &agg.cells, &agg.upstreams)
+            clock_warnings: skews
                 .into_iter()
                 .map(|s| {
                     let file = file_name(s.file);
