@@ -1487,13 +1487,20 @@ fn activity(
         cells: Vec::with_capacity(agg.cells.len()),
         ..Activity::default()
     };
-    // Index in `a.keys` of each key, in `a.routes` of each route id.
+    // Index in `a.keys` of each key, in `a.routes` of each route id (by
+    // id: the interner's ids are dense; `(other)` apart).
     let mut keys: hashbrown::HashMap<CellKey, u32> = hashbrown::HashMap::new();
-    let mut routes: hashbrown::HashMap<u32, u32> = hashbrown::HashMap::new();
+    let mut routes: Vec<u32> = vec![NO_KEY; agg.routes.len()];
+    let mut other_routes: hashbrown::HashMap<u32, u32> = hashbrown::HashMap::new();
+    // The last window done each key (by index) was counted in, and the
+    // keys of the window being done.
+    let mut seen: Vec<i64> = Vec::new();
+    let mut counted: Vec<u32> = Vec::new();
     let w = agg.cells.window();
-    let mut before: (i64, Vec<CellKey>) = (i64::MIN, Vec::new());
+    let mut before = i64::MIN;
     for (start, cs) in agg.cells.windows() {
-        let follows = before.0 != i64::MIN && before.0.saturating_add(w) == start;
+        let follows = before != i64::MIN && before.saturating_add(w) == start;
+        counted.clear();
         for c in cs {
             let key = *keys.entry(c.key).or_insert_with(|| {
                 a.keys.push(ActivityKey {
@@ -1502,6 +1509,7 @@ fn activity(
                     upstream: (c.key.upstream != NO_KEY)
                         .then(|| order.upstreams.text(c.key.upstream)),
                 });
+                seen.push(i64::MIN);
                 a.keys.len() as u32 - 1
             });
             let mut cell = ActivityCell {
@@ -1515,13 +1523,20 @@ fn activity(
                 routes: [(NO_KEY, 0); CELL_ROUTES],
             };
             for (slot, (r, n)) in cell.routes.iter_mut().zip(c.route_counts()) {
-                let id = *routes.entry(r).or_insert_with(|| {
+                let index = match routes.get_mut(r as usize) {
+                    Some(i) => i,
+                    None => other_routes.entry(r).or_insert(NO_KEY),
+                };
+                if *index == NO_KEY {
                     a.routes.push(order.routes.text(r));
-                    a.routes.len() as u32 - 1
-                });
-                *slot = (id, n);
+                    *index = a.routes.len() as u32 - 1;
+                }
+                *slot = (*index, n);
             }
-            let starts_run = !(follows && before.1.contains(&c.key));
+            // Counted in the window before: `seen` is set once a window is
+            // done.
+            let starts_run = !(follows && seen[key as usize] == before);
+            counted.push(key);
             if starts_run && c.line.has_text() {
                 let e = example(&agg.cells.example(c));
                 a.examples.push(ActivityExample {
@@ -1538,9 +1553,10 @@ fn activity(
             }
             a.cells.push(cell);
         }
-        before.0 = start;
-        before.1.clear();
-        before.1.extend(cs.iter().map(|c| c.key));
+        for &k in &counted {
+            seen[k as usize] = start;
+        }
+        before = start;
     }
     let life = &agg.lifecycle;
     a.lifecycle = life
