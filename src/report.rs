@@ -1746,6 +1746,8 @@ fn cause_report(
 struct KeyTexts<'a> {
     text: Vec<std::borrow::Cow<'a, str>>,
     place: Vec<u32>,
+    /// The ids in text order: the id at each place.
+    ids: Vec<u32>,
 }
 
 impl KeyTexts<'_> {
@@ -1768,7 +1770,7 @@ fn text_order(keys: &Interner) -> KeyTexts<'_> {
     for (p, &id) in ids.iter().enumerate() {
         place[id as usize] = p as u32;
     }
-    KeyTexts { text, place }
+    KeyTexts { text, place, ids }
 }
 
 /// Keys by count, most first, ties by key; `(other)` always last. Ties
@@ -1776,6 +1778,25 @@ fn text_order(keys: &Interner) -> KeyTexts<'_> {
 /// comparing the keys again for every cause.
 fn ranked(keys: &KeyTexts<'_>, counts: &Counts) -> Vec<(String, u64)> {
     let place = |id: u32| keys.place.get(id as usize).copied().unwrap_or(u32::MAX);
+    // Counts under 2^31, as they are but on logs of billions of failures:
+    // the rank in 64 bits (other, 31 bits of count, place), sorted alone,
+    // the key found again from its place (a place past the keys is
+    // `(other)`, as the text of an id past them is).
+    const LOW: u64 = (1 << 31) - 1;
+    if counts.iter().all(|(_, n)| n <= LOW) {
+        let mut v: Vec<u64> = counts
+            .iter()
+            .map(|(id, n)| u64::from(id == OTHER) << 63 | (LOW - n) << 32 | u64::from(place(id)))
+            .collect();
+        v.sort_unstable();
+        return v
+            .into_iter()
+            .map(|r| {
+                let id = keys.ids.get(r as u32 as usize).copied().unwrap_or(OTHER);
+                (keys.text(id), LOW - (r >> 32 & LOW))
+            })
+            .collect();
+    }
     // (other last, most first, text order) packed in one integer, so the
     // sort compares one number.
     let mut v: Vec<(u128, u32, u64)> = counts
@@ -1847,6 +1868,48 @@ mod tests {
             r#"{"cells": [[0,1,2,3,4,5,6,7]]}"#,
         ] {
             assert!(serde_json::from_str::<Activity>(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The ranking as plainly as it can be said: other last, most first,
+    /// then by the key's text, then by id.
+    fn ranked_plainly(keys: &Interner, counts: &Counts) -> Vec<(String, u64)> {
+        let text = |id: u32| {
+            if (id as usize) < keys.len() {
+                String::from_utf8_lossy(keys.key(id)).into_owned()
+            } else {
+                "(other)".to_string()
+            }
+        };
+        let mut v: Vec<(bool, std::cmp::Reverse<u64>, String, u32)> = counts
+            .iter()
+            .map(|(id, n)| (id == OTHER, std::cmp::Reverse(n), text(id), id))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, n, t, _)| (t, n.0)).collect()
+    }
+
+    /// The packed ranks (64 bits under 2^31 a count, 128 above) give the
+    /// plain ranking: ties, counts at and past 2^31, `(other)`.
+    #[test]
+    fn ranked_is_the_plain_ranking() {
+        let mut keys = Interner::new(1 << 12);
+        let ids: Vec<u32> = (0..300u32)
+            .map(|i| keys.intern(format!("/r{}", (i * 7919) % 300).as_bytes()))
+            .collect();
+        let order = text_order(&keys);
+        for big in [0u64, (1 << 31) - 1, 1 << 31, u64::MAX / 2] {
+            let mut counts = Counts::default();
+            for (i, &id) in ids.iter().enumerate() {
+                let n = (i as u64 * 2_654_435_761) % 7 + 1;
+                counts.add(id, if i % 50 == 3 { big.max(1) } else { n });
+            }
+            counts.add(OTHER, 3);
+            assert_eq!(
+                ranked(&order, &counts),
+                ranked_plainly(&keys, &counts),
+                "{big}"
+            );
         }
     }
 
