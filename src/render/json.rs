@@ -122,7 +122,7 @@ enum Part {
 }
 
 /// Writes some fields of `value`, a struct, each as it stands in
-/// [`write`]'s text of the whole struct (`,` unless it is the struct's
+/// [`write()`]'s text of the whole struct (`,` unless it is the struct's
 /// first, a line break and its indentation, the key, the value), without
 /// the braces. A field left out (`skip_serializing_if`) writes nothing
 /// and still marks its place for [`Part`].
