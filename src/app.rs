@@ -100,7 +100,8 @@ fn merge(cfg: MergeConfig) -> Result<ExitCode> {
             &"warning: the merged reports were counted under different filters (--force); the report's filters are the first one's",
         );
     }
-    write(&Output::Report(&report, cfg.format, cfg.text))?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    write(&Output::Report(&report, cfg.format, cfg.text, threads))?;
     Ok(if failed || report.has_input_errors() {
         ExitCode::InputError
     } else {
@@ -134,7 +135,7 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
         width: cfg.width,
         ascii: cfg.ascii,
     };
-    write(&Output::Report(&report, cfg.format, opts))?;
+    write(&Output::Report(&report, cfg.format, opts, cfg.threads))?;
     let code = if report.has_input_errors() {
         ExitCode::InputError
     } else {
@@ -289,7 +290,7 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     if let Some(p) = &progress {
         p.finish();
     }
-    let mut report = Report::build(&agg)
+    let mut report = Report::build_on(&agg, cfg.threads)
         .with_filters(&cfg.filters)
         .with_server_config(&cfg.server_config);
     for f in &mut report.files {

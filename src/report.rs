@@ -987,19 +987,56 @@ fn text(b: &[u8]) -> String {
     }
 }
 
+/// `a()` and `b()`, on two threads when `threads` allows it (`b` on the
+/// second), else one after the other.
+fn both<A, B: Send>(threads: usize, a: impl FnOnce() -> A, b: impl FnOnce() -> B + Send) -> (A, B) {
+    if threads < 2 {
+        let a = a();
+        return (a, b());
+    }
+    std::thread::scope(|s| {
+        let second = s.spawn(b);
+        let a = a();
+        let b = second
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (a, b)
+    })
+}
+
 impl Report {
     /// Ranks the aggregated counts into a report.
     pub fn build(agg: &Aggregator) -> Report {
+        Report::build_on(agg, 1)
+    }
+
+    /// [`Report::build`] on up to `threads` threads: with two or more, the
+    /// activity and the incidents found in it are built on a second
+    /// thread while this one ranks the causes. The same report whatever
+    /// the thread count.
+    pub fn build_on(agg: &Aggregator, threads: usize) -> Report {
         let total = agg.total_failures();
         let order = KeyOrder {
             upstreams: text_order(&agg.upstreams),
             routes: text_order(&agg.routes),
         };
-        let mut causes: Vec<CauseReport> = CauseId::all()
-            .zip(&agg.causes)
-            .filter(|(_, c)| c.count > 0)
-            .map(|(id, c)| cause_report(agg, &order, id, c, total))
-            .collect();
+        let order = &order;
+        let (mut causes, (activity, found, skews)) = both(
+            threads,
+            || {
+                CauseId::all()
+                    .zip(&agg.causes)
+                    .filter(|(_, c)| c.count > 0)
+                    .map(|(id, c)| cause_report(agg, order, id, c, total))
+                    .collect::<Vec<CauseReport>>()
+            },
+            || {
+                let example = |e: &Example| example_line(agg, e);
+                let found = incidents::find(agg);
+                let skews = incidents::clock::skews(&found.incidents, &agg.cells, &agg.upstreams);
+                (activity(agg, order, &example), found, skews)
+            },
+        );
         // Failed requests first: a cause of php-fpm's or the kernel's lines
         // alone comes after every cause of failed requests.
         causes.sort_by(|a, b| {
@@ -1019,7 +1056,6 @@ impl Report {
                 .map(|f| f.path.clone())
                 .unwrap_or_default()
         };
-        let found = incidents::find(agg);
         let impact = clients::build(agg);
         let joined = impact.as_ref().map(|(_, j)| j);
         let example = |e: &Example| example_line(agg, e);
@@ -1040,7 +1076,7 @@ impl Report {
                 .incidents
                 .iter()
                 .map(|i| {
-                    let mut r = incident_report(&order, i, &example);
+                    let mut r = incident_report(order, i, &example);
                     r.client_impact = joined.map(|j| {
                         let causes: Vec<CauseId> = i.causes.iter().map(|c| c.0).collect();
                         clients::of_span(j, &causes, i.start.0, i.end.0)
@@ -1096,7 +1132,7 @@ impl Report {
                 upstreams: agg.upstreams.folded,
                 routes: agg.routes.folded,
             },
-            activity: activity(agg, &order, &example),
+            activity,
             client_impact: None,
             startup_errors: startup_errors(agg, &example),
             skipped_files: agg
@@ -1107,7 +1143,7 @@ impl Report {
                     reason: reason.clone(),
                 })
                 .collect(),
-            clock_warnings: incidents::clock::skews(&found.incidents, &agg.cells, &agg.upstreams)
+            clock_warnings: skews
                 .into_iter()
                 .map(|s| {
                     let file = file_name(s.file);
@@ -1451,13 +1487,20 @@ fn activity(
         cells: Vec::with_capacity(agg.cells.len()),
         ..Activity::default()
     };
-    // Index in `a.keys` of each key, in `a.routes` of each route id.
+    // Index in `a.keys` of each key, in `a.routes` of each route id (by
+    // id: the interner's ids are dense; `(other)` apart).
     let mut keys: hashbrown::HashMap<CellKey, u32> = hashbrown::HashMap::new();
-    let mut routes: hashbrown::HashMap<u32, u32> = hashbrown::HashMap::new();
+    let mut routes: Vec<u32> = vec![NO_KEY; agg.routes.len()];
+    let mut other_routes: hashbrown::HashMap<u32, u32> = hashbrown::HashMap::new();
+    // The last window done each key (by index) was counted in, and the
+    // keys of the window being done.
+    let mut seen: Vec<i64> = Vec::new();
+    let mut counted: Vec<u32> = Vec::new();
     let w = agg.cells.window();
-    let mut before: (i64, Vec<CellKey>) = (i64::MIN, Vec::new());
+    let mut before = i64::MIN;
     for (start, cs) in agg.cells.windows() {
-        let follows = before.0 != i64::MIN && before.0.saturating_add(w) == start;
+        let follows = before != i64::MIN && before.saturating_add(w) == start;
+        counted.clear();
         for c in cs {
             let key = *keys.entry(c.key).or_insert_with(|| {
                 a.keys.push(ActivityKey {
@@ -1466,6 +1509,7 @@ fn activity(
                     upstream: (c.key.upstream != NO_KEY)
                         .then(|| order.upstreams.text(c.key.upstream)),
                 });
+                seen.push(i64::MIN);
                 a.keys.len() as u32 - 1
             });
             let mut cell = ActivityCell {
@@ -1479,13 +1523,20 @@ fn activity(
                 routes: [(NO_KEY, 0); CELL_ROUTES],
             };
             for (slot, (r, n)) in cell.routes.iter_mut().zip(c.route_counts()) {
-                let id = *routes.entry(r).or_insert_with(|| {
+                let index = match routes.get_mut(r as usize) {
+                    Some(i) => i,
+                    None => other_routes.entry(r).or_insert(NO_KEY),
+                };
+                if *index == NO_KEY {
                     a.routes.push(order.routes.text(r));
-                    a.routes.len() as u32 - 1
-                });
-                *slot = (id, n);
+                    *index = a.routes.len() as u32 - 1;
+                }
+                *slot = (*index, n);
             }
-            let starts_run = !(follows && before.1.contains(&c.key));
+            // Counted in the window before: `seen` is set once a window is
+            // done.
+            let starts_run = !(follows && seen[key as usize] == before);
+            counted.push(key);
             if starts_run && c.line.has_text() {
                 let e = example(&agg.cells.example(c));
                 a.examples.push(ActivityExample {
@@ -1502,9 +1553,10 @@ fn activity(
             }
             a.cells.push(cell);
         }
-        before.0 = start;
-        before.1.clear();
-        before.1.extend(cs.iter().map(|c| c.key));
+        for &k in &counted {
+            seen[k as usize] = start;
+        }
+        before = start;
     }
     let life = &agg.lifecycle;
     a.lifecycle = life
@@ -1694,6 +1746,8 @@ fn cause_report(
 struct KeyTexts<'a> {
     text: Vec<std::borrow::Cow<'a, str>>,
     place: Vec<u32>,
+    /// The ids in text order: the id at each place.
+    ids: Vec<u32>,
 }
 
 impl KeyTexts<'_> {
@@ -1716,7 +1770,7 @@ fn text_order(keys: &Interner) -> KeyTexts<'_> {
     for (p, &id) in ids.iter().enumerate() {
         place[id as usize] = p as u32;
     }
-    KeyTexts { text, place }
+    KeyTexts { text, place, ids }
 }
 
 /// Keys by count, most first, ties by key; `(other)` always last. Ties
@@ -1724,6 +1778,25 @@ fn text_order(keys: &Interner) -> KeyTexts<'_> {
 /// comparing the keys again for every cause.
 fn ranked(keys: &KeyTexts<'_>, counts: &Counts) -> Vec<(String, u64)> {
     let place = |id: u32| keys.place.get(id as usize).copied().unwrap_or(u32::MAX);
+    // Counts under 2^31, as they are but on logs of billions of failures:
+    // the rank in 64 bits (other, 31 bits of count, place), sorted alone,
+    // the key found again from its place (a place past the keys is
+    // `(other)`, as the text of an id past them is).
+    const LOW: u64 = (1 << 31) - 1;
+    if counts.iter().all(|(_, n)| n <= LOW) {
+        let mut v: Vec<u64> = counts
+            .iter()
+            .map(|(id, n)| u64::from(id == OTHER) << 63 | (LOW - n) << 32 | u64::from(place(id)))
+            .collect();
+        v.sort_unstable();
+        return v
+            .into_iter()
+            .map(|r| {
+                let id = keys.ids.get(r as u32 as usize).copied().unwrap_or(OTHER);
+                (keys.text(id), LOW - (r >> 32 & LOW))
+            })
+            .collect();
+    }
     // (other last, most first, text order) packed in one integer, so the
     // sort compares one number.
     let mut v: Vec<(u128, u32, u64)> = counts
@@ -1795,6 +1868,48 @@ mod tests {
             r#"{"cells": [[0,1,2,3,4,5,6,7]]}"#,
         ] {
             assert!(serde_json::from_str::<Activity>(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The ranking as plainly as it can be said: other last, most first,
+    /// then by the key's text, then by id.
+    fn ranked_plainly(keys: &Interner, counts: &Counts) -> Vec<(String, u64)> {
+        let text = |id: u32| {
+            if (id as usize) < keys.len() {
+                String::from_utf8_lossy(keys.key(id)).into_owned()
+            } else {
+                "(other)".to_string()
+            }
+        };
+        let mut v: Vec<(bool, std::cmp::Reverse<u64>, String, u32)> = counts
+            .iter()
+            .map(|(id, n)| (id == OTHER, std::cmp::Reverse(n), text(id), id))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, n, t, _)| (t, n.0)).collect()
+    }
+
+    /// The packed ranks (64 bits under 2^31 a count, 128 above) give the
+    /// plain ranking: ties, counts at and past 2^31, `(other)`.
+    #[test]
+    fn ranked_is_the_plain_ranking() {
+        let mut keys = Interner::new(1 << 12);
+        let ids: Vec<u32> = (0..300u32)
+            .map(|i| keys.intern(format!("/r{}", (i * 7919) % 300).as_bytes()))
+            .collect();
+        let order = text_order(&keys);
+        for big in [0u64, (1 << 31) - 1, 1 << 31, u64::MAX / 2] {
+            let mut counts = Counts::default();
+            for (i, &id) in ids.iter().enumerate() {
+                let n = (i as u64 * 2_654_435_761) % 7 + 1;
+                counts.add(id, if i % 50 == 3 { big.max(1) } else { n });
+            }
+            counts.add(OTHER, 3);
+            assert_eq!(
+                ranked(&order, &counts),
+                ranked_plainly(&keys, &counts),
+                "{big}"
+            );
         }
     }
 

@@ -77,7 +77,20 @@ pub struct RouteClients {
 impl RouteClients {
     fn add(&mut self, status: u16, n: u64) {
         self.requests += n;
-        *self.statuses.entry(status).or_default() += n;
+        bump(&mut self.statuses, status, n);
+    }
+}
+
+/// `n` more of `key` in `counts`: a key seen before (the usual case: a
+/// route or a log has few statuses, a route's durations few buckets) is
+/// found without making an entry.
+#[inline]
+fn bump<K: Ord>(counts: &mut BTreeMap<K, u64>, key: K, n: u64) {
+    match counts.get_mut(&key) {
+        Some(c) => *c += n,
+        None => {
+            counts.insert(key, n);
+        }
     }
 }
 
@@ -116,7 +129,7 @@ impl Durations {
 
     /// Adds one duration.
     pub fn add(&mut self, ms: u64) {
-        *self.buckets.entry(Self::bucket(ms)).or_default() += 1;
+        bump(&mut self.buckets, Self::bucket(ms), 1);
         self.count += 1;
         self.max_ms = self.max_ms.max(ms);
     }
@@ -265,7 +278,7 @@ impl Clients {
     /// normalized route and its [`key_hash`].
     pub fn count(&mut self, route: Option<(&[u8], u64)>, status: u16, n: u64) {
         self.requests += n;
-        *self.statuses.entry(status).or_default() += n;
+        bump(&mut self.statuses, status, n);
         if let Some((bytes, hash)) = route {
             match self.routes.intern_hashed(bytes, hash) {
                 OTHER => self.other_route.add(status, n),
@@ -293,7 +306,7 @@ impl Clients {
             .or_default();
         slot.requests += n;
         if status != 0 {
-            *slot.statuses.entry(status).or_default() += n;
+            bump(&mut slot.statuses, status, n);
         }
         if self.timeline.len() > window::MAX_WINDOWS {
             while self.timeline.len() > window::MAX_WINDOWS {

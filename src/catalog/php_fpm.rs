@@ -221,11 +221,11 @@ impl Phrases {
         let (whole, searched) = (Fit::whole, Fit::searched);
         match m.first()? {
             b's' => {
-                if numbers_between(m, MAX_CHILDREN_WORDS) {
+                if max_children_whole(m) {
                     whole(self.max_children)
                 } else if m.starts_with(b"server reached pm.max_children setting ") {
                     searched(self.max_children)
-                } else if numbers_between(m, BUSY_WORDS) {
+                } else if busy_whole(m) {
                     whole(self.busy)
                 } else if m.starts_with(BUSY.as_bytes()) && !holds_guards(m, false) {
                     searched(self.busy)
@@ -303,23 +303,63 @@ fn own_row(rows: &[Compiled], text: &str, guards: &[&str], ruled_out: &[&str]) -
 
 /// `server reached pm.max_children setting (%d), consider raising it`,
 /// the words between its numbers.
-const MAX_CHILDREN_WORDS: &[&[u8]] = &[
+const MAX_CHILDREN_WORDS: (&[u8; 40], &[u8; 22]) = (
     b"server reached pm.max_children setting (",
     b"), consider raising it",
-];
+);
 /// `seems busy (...), spawning %d children, there are %d idle, and %d
 /// total children`, likewise. Its words hold `reached` nowhere, nor any
 /// other row's text but its own.
-const BUSY_WORDS: &[&[u8]] = &[
+const BUSY_WORDS: (&[u8; 94], &[u8; 21], &[u8; 11], &[u8; 15]) = (
     b"seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), spawning ",
     b" children, there are ",
     b" idle, and ",
     b" total children",
-];
+);
+
+/// `m` less the fixed `word` it starts with: a comparison of known
+/// length, in place, where a slice's would call `memcmp`.
+#[inline(always)]
+fn strip_word<'m, const N: usize>(m: &'m [u8], word: &[u8; N]) -> Option<&'m [u8]> {
+    match m.split_first_chunk::<N>() {
+        Some((head, rest)) if head == word => Some(rest),
+        _ => None,
+    }
+}
+
+/// `m` less the number (a run of digits) and the fixed `word` it starts
+/// with.
+#[inline(always)]
+fn number_then<'m, const N: usize>(m: &'m [u8], word: &[u8; N]) -> Option<&'m [u8]> {
+    strip_word(&m[digits(m)?..], word)
+}
+
+/// Whether `m` is [`MAX_CHILDREN_WORDS`] with a number between the two,
+/// all of it.
+#[inline]
+fn max_children_whole(m: &[u8]) -> bool {
+    let (first, last) = MAX_CHILDREN_WORDS;
+    strip_word(m, first)
+        .and_then(|m| number_then(m, last))
+        .is_some_and(<[u8]>::is_empty)
+}
+
+/// Whether `m` is [`BUSY_WORDS`] with a number between each two, all of
+/// it.
+#[inline]
+fn busy_whole(m: &[u8]) -> bool {
+    let (first, children, idle, total) = BUSY_WORDS;
+    strip_word(m, first)
+        .and_then(|m| number_then(m, children))
+        .and_then(|m| number_then(m, idle))
+        .and_then(|m| number_then(m, total))
+        .is_some_and(<[u8]>::is_empty)
+}
 
 /// Whether `m` is `words` with a number (a run of digits) between each
-/// two, all of it.
-#[inline]
+/// two, all of it: the plain reading of [`max_children_whole`] and
+/// [`busy_whole`].
+#[cfg(test)]
 fn numbers_between(m: &[u8], words: &[&[u8]]) -> bool {
     let Some((first, rest)) = words.split_first() else {
         return m.is_empty();
@@ -594,6 +634,43 @@ mod tests {
             }
         }
         all
+    }
+
+    /// The phrases' words compared in place answer as the plain walk over
+    /// the words does, on every message and every changed one, with a
+    /// digit put in or taken out at each place.
+    #[test]
+    fn words_in_place_match_the_plain_walk() {
+        let (a, b) = MAX_CHILDREN_WORDS;
+        let max_children: &[&[u8]] = &[a, b];
+        let (a, b, c, d) = BUSY_WORDS;
+        let busy: &[&[u8]] = &[a, b, c, d];
+        let mut all = messages(&rows());
+        for m in all.clone() {
+            for i in (0..m.len()).step_by(3) {
+                let mut more = m.clone();
+                more.insert(i, b'7');
+                all.push(more);
+                let mut less = m.clone();
+                less.remove(i);
+                all.push(less);
+            }
+        }
+        let (mut whole_mc, mut whole_busy) = (0, 0);
+        for m in &all {
+            let plain = numbers_between(m, max_children);
+            assert_eq!(
+                max_children_whole(m),
+                plain,
+                "{}",
+                String::from_utf8_lossy(m)
+            );
+            whole_mc += usize::from(plain);
+            let plain = numbers_between(m, busy);
+            assert_eq!(busy_whole(m), plain, "{}", String::from_utf8_lossy(m));
+            whole_busy += usize::from(plain);
+        }
+        assert!(whole_mc > 2 && whole_busy > 2, "{whole_mc} {whole_busy}");
     }
 
     /// Where a phrase tells a message's row, it is the row the row filter

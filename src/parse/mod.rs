@@ -192,6 +192,15 @@ fn parse_head_in<'a>(
         state.saw(t);
         return Some(head);
     }
+    // php-fpm's usual line likewise: `[20-Nov-2026 10:23:45] LEVEL: `.
+    if first == b'['
+        && let Some(head) = php_fpm::head_plain_cached(line, &mut state.php_fpm_dates)
+    {
+        if let Some(t) = head.time {
+            state.saw(t);
+        }
+        return Some(head);
+    }
     parse_head_other(line, first, state, scratch, lines)
 }
 

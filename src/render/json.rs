@@ -22,11 +22,322 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     write(report, out)
 }
 
+/// [`render`] on up to `threads` threads: with two or more, the report's
+/// `activity` (the cells and their lines, half of a large report's text)
+/// is written on a second thread while this one writes the fields before
+/// it, and goes out after them. The bytes are [`render`]'s whatever the
+/// thread count.
+pub fn render_on(report: &Report, threads: usize, out: &mut dyn Write) -> io::Result<()> {
+    if threads < 2 {
+        return render(report, out);
+    }
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(AHEAD);
+        let second = s.spawn(move || {
+            let mut pipe = Pipe {
+                to: tx,
+                buf: Vec::with_capacity(BUFFER),
+            };
+            fields(report, Part::Only(SPLIT), &mut pipe)?;
+            pipe.send()
+        });
+        let mut buf = BufWriter::with_capacity(BUFFER, out);
+        let written = buf
+            .write_all(b"{")
+            .and_then(|()| fields(report, Part::Before(SPLIT), &mut buf));
+        // Whatever happened here, the second thread's pieces are taken, so
+        // that it cannot wait on a full channel.
+        let mut piped = Ok(());
+        for piece in rx {
+            if written.is_ok() && piped.is_ok() {
+                piped = buf.write_all(&piece);
+            }
+        }
+        let second = second
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        written?;
+        piped?;
+        second?;
+        fields(report, Part::After(SPLIT), &mut buf)?;
+        buf.write_all(b"\n}\n")?;
+        buf.into_inner().map(|_| ()).map_err(|e| e.into_error())
+    })
+}
+
+/// The field of [`Report`] written on the second thread.
+const SPLIT: &str = "activity";
+
+/// Pieces of the second thread's text the channel holds before that
+/// thread waits for the first (bounds the memory held: 4 MiB).
+const AHEAD: usize = 16;
+
+/// A writer that sends its text on in [`BUFFER`]-sized pieces.
+struct Pipe {
+    to: std::sync::mpsc::SyncSender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl Pipe {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let piece = std::mem::replace(&mut self.buf, Vec::with_capacity(BUFFER));
+        self.to
+            .send(piece)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the writer stopped"))
+    }
+}
+
+impl Write for Pipe {
+    #[inline]
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.write_all(b).map(|()| b.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        if self.buf.len() + b.len() > BUFFER {
+            self.send()?;
+        }
+        self.buf.extend_from_slice(b);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Which of a struct's fields [`fields`] writes, by a field's name.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    /// The fields before this one.
+    Before(&'static str),
+    /// This one.
+    Only(&'static str),
+    /// The fields after this one.
+    After(&'static str),
+}
+
+/// Writes some fields of `value`, a struct, each as it stands in
+/// [`write()`]'s text of the whole struct (`,` unless it is the struct's
+/// first, a line break and its indentation, the key, the value), without
+/// the braces. A field left out (`skip_serializing_if`) writes nothing
+/// and still marks its place for [`Part`].
+fn fields<T: Serialize + ?Sized, W: Write>(value: &T, part: Part, out: &mut W) -> io::Result<()> {
+    let mut w = Fields {
+        out,
+        part,
+        met: false,
+        written: 0,
+    };
+    value.serialize(&mut w).map_err(io::Error::from)
+}
+
+/// The serializer of [`fields`]: takes a struct only.
+struct Fields<'o, W> {
+    out: &'o mut W,
+    part: Part,
+    /// Whether the field `part` names was met.
+    met: bool,
+    /// Fields the struct wrote before, here or not.
+    written: usize,
+}
+
+impl<W> Fields<'_, W> {
+    /// Whether the field `key`, met now, is written here.
+    fn meet(&mut self, key: &'static str) -> bool {
+        let (Part::Before(k) | Part::Only(k) | Part::After(k)) = self.part;
+        let this = key == k;
+        let before = !self.met && !this;
+        self.met |= this;
+        match self.part {
+            Part::Before(_) => before,
+            Part::Only(_) => this,
+            Part::After(_) => !before && !this,
+        }
+    }
+}
+
+impl<W: Write> serde::ser::SerializeStruct for &mut Fields<'_, W> {
+    type Ok = ();
+    type Error = serde_json::Error;
+
+    fn serialize_field<V: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &V,
+    ) -> Result<(), serde_json::Error> {
+        let on = self.meet(key);
+        let first = self.written == 0;
+        self.written += 1;
+        if !on {
+            return Ok(());
+        }
+        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        // Inside the struct's braces, as `write` has it there.
+        let mut rows = Rows {
+            open: vec![false],
+            indent: 1,
+            ..Rows::default()
+        };
+        let out = &mut *self.out;
+        rows.item(out, first).map_err(serde_json::Error::io)?;
+        out.write_all(b"\"")
+            .and_then(|()| out.write_all(key.as_bytes()))
+            .and_then(|()| out.write_all(b"\": "))
+            .map_err(serde_json::Error::io)?;
+        let mut ser = serde_json::Serializer::with_formatter(out, rows);
+        value.serialize(Plain(&mut ser))
+    }
+
+    fn skip_field(&mut self, key: &'static str) -> Result<(), serde_json::Error> {
+        self.meet(key);
+        Ok(())
+    }
+
+    fn end(self) -> Result<(), serde_json::Error> {
+        Ok(())
+    }
+}
+
+/// Anything but a struct.
+macro_rules! not_a_struct {
+    ($($name:ident($($arg:ty),*);)*) => {$(
+        fn $name(self, $(_: $arg),*) -> Result<(), serde_json::Error> {
+            Err(serde::ser::Error::custom("only a struct's fields are written apart"))
+        }
+    )*};
+}
+
+impl<'a, 'o, W: Write> serde::Serializer for &'a mut Fields<'o, W> {
+    type Ok = ();
+    type Error = serde_json::Error;
+    type SerializeSeq = serde::ser::Impossible<(), serde_json::Error>;
+    type SerializeTuple = serde::ser::Impossible<(), serde_json::Error>;
+    type SerializeTupleStruct = serde::ser::Impossible<(), serde_json::Error>;
+    type SerializeTupleVariant = serde::ser::Impossible<(), serde_json::Error>;
+    type SerializeMap = serde::ser::Impossible<(), serde_json::Error>;
+    type SerializeStruct = &'a mut Fields<'o, W>;
+    type SerializeStructVariant = serde::ser::Impossible<(), serde_json::Error>;
+
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, serde_json::Error> {
+        Ok(self)
+    }
+
+    not_a_struct! {
+        serialize_bool(bool);
+        serialize_i8(i8);
+        serialize_i16(i16);
+        serialize_i32(i32);
+        serialize_i64(i64);
+        serialize_u8(u8);
+        serialize_u16(u16);
+        serialize_u32(u32);
+        serialize_u64(u64);
+        serialize_f32(f32);
+        serialize_f64(f64);
+        serialize_char(char);
+        serialize_str(&str);
+        serialize_bytes(&[u8]);
+        serialize_none();
+        serialize_unit();
+        serialize_unit_struct(&'static str);
+        serialize_unit_variant(&'static str, u32, &'static str);
+    }
+
+    fn serialize_some<V: Serialize + ?Sized>(self, _: &V) -> Result<(), serde_json::Error> {
+        Err(serde::ser::Error::custom(
+            "only a struct's fields are written apart",
+        ))
+    }
+
+    fn serialize_newtype_struct<V: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: &V,
+    ) -> Result<(), serde_json::Error> {
+        Err(serde::ser::Error::custom(
+            "only a struct's fields are written apart",
+        ))
+    }
+
+    fn serialize_newtype_variant<V: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &V,
+    ) -> Result<(), serde_json::Error> {
+        Err(serde::ser::Error::custom(
+            "only a struct's fields are written apart",
+        ))
+    }
+
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, serde_json::Error> {
+        Err(serde::ser::Error::custom(
+            "only a struct's fields are written apart",
+        ))
+    }
+
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, serde_json::Error> {
+        Err(serde::ser::Error::custom(
+            "only a struct's fields are written apart",
+        ))
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, serde_json::Error> {
+        Err(serde::ser::Error::custom(
+            "only a struct's fields are written apart",
+        ))
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, serde_json::Error> {
+        Err(serde::ser::Error::custom(
+            "only a struct's fields are written apart",
+        ))
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, serde_json::Error> {
+        Err(serde::ser::Error::custom(
+            "only a struct's fields are written apart",
+        ))
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, serde_json::Error> {
+        Err(serde::ser::Error::custom(
+            "only a struct's fields are written apart",
+        ))
+    }
+}
+
 /// Writes any value as the report is written, followed by a newline.
 pub fn write<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()> {
     let mut buf = BufWriter::with_capacity(BUFFER, out);
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, Rows::default());
-    value.serialize(&mut ser).map_err(io::Error::from)?;
+    value.serialize(Plain(&mut ser)).map_err(io::Error::from)?;
     buf.write_all(b"\n")?;
     // The rest goes out; flushing `out` is its owner's choice.
     buf.into_inner().map(|_| ()).map_err(|e| e.into_error())
@@ -158,6 +469,316 @@ impl serde_json::ser::Formatter for Rows {
         }
         Ok(())
     }
+
+    /// Only [`Plain`] writes bytes here: a string's UTF-8, written as
+    /// serde_json writes a string (see [`Plain`]).
+    fn write_byte_array<W: ?Sized + Write>(&mut self, w: &mut W, value: &[u8]) -> io::Result<()> {
+        self.begin_string(w)?;
+        let mut run = 0;
+        while let Some(at) = next_escape(value, run) {
+            if run < at {
+                w.write_all(&value[run..at])?;
+            }
+            self.write_char_escape(w, escape_of(value[at]))?;
+            run = at + 1;
+        }
+        if run < value.len() {
+            w.write_all(&value[run..])?;
+        }
+        self.end_string(w)
+    }
+}
+
+/// Where the next byte serde_json escapes (a control character, `"`,
+/// `\`, as its escape table has them) is in `b`, from `from` on: looked
+/// for 16 bytes a step, each step without a branch per byte.
+fn next_escape(b: &[u8], from: usize) -> Option<usize> {
+    let escaped = |c: u8| (c < 0x20) | (c == b'"') | (c == b'\\');
+    let mut i = from;
+    while let Some(block) = b.get(i..i + 16) {
+        if block.iter().fold(false, |any, &c| any | escaped(c)) {
+            return block.iter().position(|&c| escaped(c)).map(|p| i + p);
+        }
+        i += 16;
+    }
+    b.get(i..)?.iter().position(|&c| escaped(c)).map(|p| i + p)
+}
+
+/// The escape serde_json writes for a byte [`next_escape`] finds.
+fn escape_of(c: u8) -> serde_json::ser::CharEscape {
+    use serde_json::ser::CharEscape;
+    match c {
+        b'"' => CharEscape::Quote,
+        b'\\' => CharEscape::ReverseSolidus,
+        0x08 => CharEscape::Backspace,
+        b'\t' => CharEscape::Tab,
+        b'\n' => CharEscape::LineFeed,
+        0x0c => CharEscape::FormFeed,
+        b'\r' => CharEscape::CarriageReturn,
+        c => CharEscape::AsciiControl(c),
+    }
+}
+
+/// A serializer that hands everything to `S` (serde_json's, with [`Rows`]),
+/// except a string: that one goes as its bytes, which [`Rows`] writes as
+/// serde_json writes a string, its runs without escapes as they are and
+/// each escape through serde_json's own `write_char_escape`, the escapes
+/// found 16 bytes a step instead of by serde_json's look-up of every byte
+/// in its escape table. The text is serde_json's. Data that is bytes goes
+/// as the array of numbers serde_json makes of it; map keys go as they
+/// are (serde_json takes only strings there).
+struct Plain<S>(S);
+
+/// A value written through [`Plain`].
+struct Through<'v, T: ?Sized>(&'v T);
+
+impl<T: Serialize + ?Sized> Serialize for Through<'_, T> {
+    #[inline]
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(Plain(s))
+    }
+}
+
+macro_rules! forward {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        #[inline]
+        fn $name(self, $($arg: $ty),*) -> Result<S::Ok, S::Error> {
+            self.0.$name($($arg),*)
+        }
+    )*};
+}
+
+impl<S: serde::Serializer> serde::Serializer for Plain<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    type SerializeSeq = Plain<S::SerializeSeq>;
+    type SerializeTuple = Plain<S::SerializeTuple>;
+    type SerializeTupleStruct = Plain<S::SerializeTupleStruct>;
+    type SerializeTupleVariant = Plain<S::SerializeTupleVariant>;
+    type SerializeMap = Plain<S::SerializeMap>;
+    type SerializeStruct = Plain<S::SerializeStruct>;
+    type SerializeStructVariant = Plain<S::SerializeStructVariant>;
+
+    forward! {
+        serialize_bool(v: bool);
+        serialize_i8(v: i8);
+        serialize_i16(v: i16);
+        serialize_i32(v: i32);
+        serialize_i64(v: i64);
+        serialize_i128(v: i128);
+        serialize_u8(v: u8);
+        serialize_u16(v: u16);
+        serialize_u32(v: u32);
+        serialize_u64(v: u64);
+        serialize_u128(v: u128);
+        serialize_f32(v: f32);
+        serialize_f64(v: f64);
+        serialize_char(v: char);
+        serialize_none();
+        serialize_unit();
+        serialize_unit_struct(name: &'static str);
+        serialize_unit_variant(name: &'static str, index: u32, variant: &'static str);
+    }
+
+    #[inline]
+    fn serialize_str(self, v: &str) -> Result<S::Ok, S::Error> {
+        self.0.serialize_bytes(v.as_bytes())
+    }
+
+    fn serialize_bytes(self, v: &[u8]) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = self.0.serialize_seq(Some(v.len()))?;
+        for b in v {
+            seq.serialize_element(b)?;
+        }
+        seq.end()
+    }
+
+    #[inline]
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<S::Ok, S::Error> {
+        self.0.serialize_some(&Through(v))
+    }
+
+    #[inline]
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        v: &T,
+    ) -> Result<S::Ok, S::Error> {
+        self.0.serialize_newtype_struct(name, &Through(v))
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        v: &T,
+    ) -> Result<S::Ok, S::Error> {
+        self.0
+            .serialize_newtype_variant(name, index, variant, &Through(v))
+    }
+
+    #[inline]
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
+        self.0.serialize_seq(len).map(Plain)
+    }
+
+    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, S::Error> {
+        self.0.serialize_tuple(len).map(Plain)
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleStruct, S::Error> {
+        self.0.serialize_tuple_struct(name, len).map(Plain)
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleVariant, S::Error> {
+        self.0
+            .serialize_tuple_variant(name, index, variant, len)
+            .map(Plain)
+    }
+
+    #[inline]
+    fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, S::Error> {
+        self.0.serialize_map(len).map(Plain)
+    }
+
+    #[inline]
+    fn serialize_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStruct, S::Error> {
+        self.0.serialize_struct(name, len).map(Plain)
+    }
+
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStructVariant, S::Error> {
+        self.0
+            .serialize_struct_variant(name, index, variant, len)
+            .map(Plain)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
+    }
+}
+
+impl<C: serde::ser::SerializeSeq> serde::ser::SerializeSeq for Plain<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    #[inline]
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), C::Error> {
+        self.0.serialize_element(&Through(v))
+    }
+    #[inline]
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.0.end()
+    }
+}
+
+impl<C: serde::ser::SerializeTuple> serde::ser::SerializeTuple for Plain<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), C::Error> {
+        self.0.serialize_element(&Through(v))
+    }
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.0.end()
+    }
+}
+
+impl<C: serde::ser::SerializeTupleStruct> serde::ser::SerializeTupleStruct for Plain<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), C::Error> {
+        self.0.serialize_field(&Through(v))
+    }
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.0.end()
+    }
+}
+
+impl<C: serde::ser::SerializeTupleVariant> serde::ser::SerializeTupleVariant for Plain<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), C::Error> {
+        self.0.serialize_field(&Through(v))
+    }
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.0.end()
+    }
+}
+
+impl<C: serde::ser::SerializeMap> serde::ser::SerializeMap for Plain<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    #[inline]
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<(), C::Error> {
+        self.0.serialize_key(k)
+    }
+    #[inline]
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), C::Error> {
+        self.0.serialize_value(&Through(v))
+    }
+    #[inline]
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.0.end()
+    }
+}
+
+impl<C: serde::ser::SerializeStruct> serde::ser::SerializeStruct for Plain<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    #[inline]
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), C::Error> {
+        self.0.serialize_field(key, &Through(v))
+    }
+    #[inline]
+    fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
+        self.0.skip_field(key)
+    }
+    #[inline]
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.0.end()
+    }
+}
+
+impl<C: serde::ser::SerializeStructVariant> serde::ser::SerializeStructVariant for Plain<C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), C::Error> {
+        self.0.serialize_field(key, &Through(v))
+    }
+    fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
+        self.0.skip_field(key)
+    }
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.0.end()
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +799,145 @@ mod tests {
             "f": {"g": {"h": 1.5}}, "i": "\u{1}"
         });
         assert_eq!(text(&v), serde_json::to_string_pretty(&v).unwrap() + "\n");
+    }
+
+    /// The text without [`Plain`]: serde_json's own string scan.
+    fn scanned<T: Serialize>(v: &T) -> String {
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, Rows::default());
+        v.serialize(&mut ser).unwrap();
+        out.push(b'\n');
+        String::from_utf8(out).unwrap()
+    }
+
+    struct Bytes(&'static [u8]);
+
+    impl Serialize for Bytes {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(self.0)
+        }
+    }
+
+    #[derive(Serialize)]
+    enum Kinds {
+        Unit,
+        New(String),
+        Tuple(String, u8),
+        Struct { a: String, b: Option<String> },
+    }
+
+    /// Strings with and without what serde_json escapes, anywhere in
+    /// them and around the 16-byte steps, and every other kind of value
+    /// [`Plain`] hands on: the same text as serde_json's alone.
+    #[test]
+    fn plain_strings_are_written_as_serde_json_writes_them() {
+        let specials = [
+            '"', '\\', '\n', '\u{0}', '\u{1f}', '\u{7f}', 'é', '€', ' ', '/',
+        ];
+        let mut strings: Vec<String> = (0..=0x80u32)
+            .filter_map(char::from_u32)
+            .map(|c| format!("{c}a{c}{c}"))
+            .collect();
+        strings.push(String::new());
+        for len in [1, 15, 16, 17, 31, 32, 33, 40] {
+            let base: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            strings.push(base.clone());
+            for &c in &specials {
+                for at in [0, len / 2, len - 1] {
+                    let mut t: Vec<char> = base.chars().collect();
+                    t[at] = c;
+                    strings.push(t.into_iter().collect());
+                }
+            }
+        }
+        for t in &strings {
+            assert_eq!(text(t), scanned(t), "{t:?}");
+        }
+        assert_eq!(text(&strings), scanned(&strings));
+        let mut keyed = std::collections::BTreeMap::new();
+        keyed.insert(7u32, "x\"y".to_string());
+        keyed.insert(8u32, "plain".to_string());
+        let many = (
+            Some("a"),
+            None::<&str>,
+            [
+                Kinds::Unit,
+                Kinds::New("n\n".into()),
+                Kinds::Tuple("t".into(), 1),
+            ],
+            Kinds::Struct {
+                a: "s".into(),
+                b: Some("\u{1}".into()),
+            },
+            keyed,
+            serde_json::json!({"k\"": ["v", "w\t", 1.5, null, {"": ""}]}),
+        );
+        assert_eq!(text(&many), scanned(&many));
+        // Bytes as serde_json writes them: an array of numbers.
+        assert_eq!(
+            text(&(Bytes(b"\x00\"ab"), Bytes(b""))),
+            scanned(&([0u8, 34, 97, 98], [0u8; 0]))
+        );
+    }
+
+    /// A struct with fields left out at its start, middle and end.
+    #[derive(Serialize)]
+    struct Some3 {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        a: Option<u8>,
+        b: Vec<Vec<u8>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        c: Option<&'static str>,
+        d: serde_json::Value,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        e: Vec<u8>,
+    }
+
+    /// The fields before one, that one and those after it, written apart,
+    /// are the struct's text: for every field, whichever fields are left
+    /// out.
+    #[test]
+    fn a_struct_written_in_parts_is_written_whole() {
+        for (a, c, e) in [
+            (None, None, vec![]),
+            (Some(1), Some("x\n"), vec![1]),
+            (None, Some("y"), vec![]),
+        ] {
+            let v = Some3 {
+                a,
+                b: vec![vec![1, 2], vec![]],
+                c,
+                d: serde_json::json!({"k": [1, {"l": null}], "m": "\u{1}"}),
+                e,
+            };
+            let whole = text(&v);
+            for k in ["a", "b", "c", "d", "e"] {
+                let mut parts = b"{".to_vec();
+                for part in [Part::Before(k), Part::Only(k), Part::After(k)] {
+                    fields(&v, part, &mut parts).unwrap();
+                }
+                parts.extend_from_slice(b"\n}\n");
+                assert_eq!(String::from_utf8(parts).unwrap(), whole, "split at {k}");
+            }
+        }
+    }
+
+    /// The report written on several threads is the one written on one
+    /// (the integration tests compare full reports of real logs).
+    #[test]
+    fn threads_write_the_same_report() {
+        let mut r = Report::build(&crate::aggregate::Aggregator::new(60));
+        r.activity.routes = vec!["/a\"b".into(); 3];
+        let mut one = Vec::new();
+        render(&r, &mut one).unwrap();
+        for threads in [2, 3] {
+            let mut many = Vec::new();
+            render_on(&r, threads, &mut many).unwrap();
+            assert_eq!(
+                String::from_utf8(many).unwrap(),
+                String::from_utf8(one.clone()).unwrap()
+            );
+        }
     }
 
     #[test]

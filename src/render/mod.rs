@@ -29,8 +29,9 @@ use text::TextOptions;
 
 /// Everything upcause prints on stdout, for the one dispatch.
 pub enum Output<'a> {
-    /// `analyze`, `merge`: a report.
-    Report(&'a Report, ReportFormat, TextOptions),
+    /// `analyze`, `merge`: a report, how text looks, and how many threads
+    /// may write it (the same bytes for any number).
+    Report(&'a Report, ReportFormat, TextOptions, usize),
     /// `check`: the verdict on a report.
     Verdict(&'a Verdict, &'a Report, GateFormat),
     /// `causes`: the catalog, or one cause of it.
@@ -42,9 +43,9 @@ pub enum Output<'a> {
 /// Writes `what` to `out`.
 pub fn render(what: &Output<'_>, out: &mut dyn Write) -> io::Result<()> {
     match *what {
-        Output::Report(r, ReportFormat::Text, opts) => text::render(r, opts, out),
-        Output::Report(r, ReportFormat::Json, _) => json::render(r, out),
-        Output::Report(r, ReportFormat::Html, _) => html::render(r, out),
+        Output::Report(r, ReportFormat::Text, opts, _) => text::render(r, opts, out),
+        Output::Report(r, ReportFormat::Json, _, threads) => json::render_on(r, threads, out),
+        Output::Report(r, ReportFormat::Html, _, _) => html::render(r, out),
         Output::Verdict(v, r, format) => gate::render(v, r, format, out),
         Output::Catalog(OutputFormat::Text, only) => causes::text(only, out),
         Output::Catalog(OutputFormat::Json, only) => causes::json(only, out),

@@ -82,6 +82,9 @@ struct StatusSlots {
     /// Per key below [`FLAT_KEYS`], per [`usual`] status: its slot plus
     /// one, 0 while not seen in the chunk.
     flat: Vec<u32>,
+    /// The places in `flat` set in the chunk: cleared one by one at the
+    /// next, not the whole table (which only grows).
+    used: Vec<u32>,
     /// The other pairs.
     other: hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>,
 }
@@ -110,14 +113,17 @@ fn usual(status: u16) -> Option<usize> {
 
 impl StatusSlots {
     fn clear(&mut self) {
-        self.flat.clear();
+        for &at in &self.used {
+            self.flat[at as usize] = 0;
+        }
+        self.used.clear();
         self.other.clear();
     }
 }
 
 /// Counts one request of `key` and `status` in `list`, found through
 /// `slots`.
-#[inline]
+#[inline(always)]
 fn count_status(slots: &mut StatusSlots, list: &mut Vec<StatusCount>, key: u32, status: u16) {
     if key < FLAT_KEYS
         && let Some(u) = usual(status)
@@ -134,10 +140,18 @@ fn count_status(slots: &mut StatusSlots, list: &mut Vec<StatusCount>, key: u32, 
                 count: 0,
             });
             *slot = list.len() as u32;
+            slots.used.push(at as u32);
         }
         list[*slot as usize - 1].count += 1;
         return;
     }
+    count_other(slots, list, key, status);
+}
+
+/// [`count_status`] for a pair outside the flat table, out of the way of
+/// the usual ones.
+#[inline(never)]
+fn count_other(slots: &mut StatusSlots, list: &mut Vec<StatusCount>, key: u32, status: u16) {
     let slot = *slots.other.entry((key, status)).or_insert_with(|| {
         list.push(StatusCount {
             key,
@@ -983,5 +997,48 @@ fn request_hash(b: &[u8]) -> u64 {
         0
     } else {
         foldhash::fast::FixedState::default().hash_one(b) | 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`count_status`] against a plain count in a map, over chunks that
+    /// reuse the slots (cleared between them): the same counts, each pair
+    /// once, in the order first seen.
+    #[test]
+    fn count_status_is_a_plain_count() {
+        let mut slots = StatusSlots::default();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |k: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % k
+        };
+        let statuses = [200, 304, 404, 499, 500, 502, 503, 504, 201, 418, 599];
+        for chunk in 0..30 {
+            slots.clear();
+            let mut list = Vec::new();
+            let mut plain: Vec<((u32, u16), u32)> = Vec::new();
+            // Keys in the flat table and past it, few or many per chunk.
+            let keys = if chunk % 3 == 0 { 4 } else { 3000 };
+            for _ in 0..2000 {
+                let key = match next(10) {
+                    0 => FLAT_KEYS + next(5) as u32,
+                    _ => next(keys) as u32,
+                };
+                let status = statuses[next(statuses.len() as u64) as usize];
+                count_status(&mut slots, &mut list, key, status);
+                match plain.iter_mut().find(|(k, _)| *k == (key, status)) {
+                    Some((_, n)) => *n += 1,
+                    None => plain.push(((key, status), 1)),
+                }
+            }
+            let got: Vec<((u32, u16), u32)> =
+                list.iter().map(|c| ((c.key, c.status), c.count)).collect();
+            assert_eq!(got, plain, "chunk {chunk}");
+        }
     }
 }

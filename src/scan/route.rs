@@ -38,8 +38,8 @@ pub fn normalize(raw: &[u8], out: &mut Vec<u8>) -> bool {
     }
     #[cfg(target_arch = "x86_64")]
     {
-        let mut buf = [0u8; short::OUT];
-        if let Some(n) = short::normalize(path, &mut buf) {
+        let (mut buf, mut bytes) = ([0u8; short::OUT], [0u8; short::BYTES]);
+        if let Some(n) = short::normalize(path, &mut bytes, &mut buf) {
             out.extend_from_slice(&buf[..n]);
             return true;
         }
@@ -76,7 +76,7 @@ impl KeyMemo {
     }
 
     /// `table.intern(key)`, from the memo where it holds the answer.
-    #[inline]
+    #[inline(always)]
     pub fn id(&mut self, key: &[u8], table: &mut KeyTable) -> u32 {
         if self.slots.len() != self.size {
             self.slots = vec![(0, 0); self.size.max(1)];
@@ -104,6 +104,12 @@ pub struct RouteKeys {
     memo: KeyMemo,
     /// Where a route that does not fit the fixed buffer is written.
     spill: Vec<u8>,
+    /// The fixed buffer a short path's route is written into, and the
+    /// path's bytes it is copied from, kept from line to line: only the
+    /// bytes written for a line are read back for it, so they are not
+    /// cleared for each.
+    #[cfg(target_arch = "x86_64")]
+    buf: Box<([u8; short::OUT], [u8; short::BYTES])>,
 }
 
 impl Default for RouteKeys {
@@ -111,6 +117,8 @@ impl Default for RouteKeys {
         RouteKeys {
             memo: KeyMemo::new(ROUTE_SLOTS),
             spill: Vec::new(),
+            #[cfg(target_arch = "x86_64")]
+            buf: Box::new(([0; short::OUT], [0; short::BYTES])),
         }
     }
 }
@@ -124,9 +132,9 @@ impl RouteKeys {
         #[cfg(target_arch = "x86_64")]
         {
             let path = strip_origin(request_target(raw));
-            let mut buf = [0u8; short::OUT];
+            let (buf, bytes) = &mut *self.buf;
             if path.first() == Some(&b'/')
-                && let Some(n) = short::normalize(path, &mut buf)
+                && let Some(n) = short::normalize(path, bytes, buf)
             {
                 return Some(self.memo.id(&buf[..n], table));
             }
@@ -253,7 +261,11 @@ mod short {
     /// the 16 bytes a copy writes past its end.
     pub(super) const OUT: usize = 160;
 
-    /// Per byte of the first 64 of a path, one bit per mask, and the bytes.
+    /// Room for the bytes of a path the masks look at (64), and for a
+    /// 16-byte copy from any of them.
+    pub(super) const BYTES: usize = 80;
+
+    /// Per byte of the first 64 of a path, one bit per mask.
     struct Masks {
         /// `/`.
         slash: u64,
@@ -261,41 +273,40 @@ mod short {
         end: u64,
         /// ASCII digits.
         digit: u64,
-        /// The path's bytes up to where the masks end, and room for a
-        /// 16-byte copy from any of them.
-        bytes: [u8; 80],
     }
 
     /// The masks of `path` up to its first `?` or `#` (or 64 bytes), by
-    /// 16-byte blocks: zero bits past the blocks looked at.
+    /// 16-byte blocks: zero bits past the blocks looked at. The bytes of
+    /// the blocks looked at are copied into `bytes` at their place (those
+    /// after them are left as they were).
     #[inline(always)]
-    fn masks(path: &[u8]) -> Masks {
+    fn masks(path: &[u8], bytes: &mut [u8; BYTES]) -> Masks {
         let mut m = Masks {
             slash: 0,
             end: 0,
             digit: 0,
-            bytes: [0; 80],
         };
         let mut at = 0;
+        // Only for a path under 16 bytes, one block.
+        let mut tail = [0u8; 16];
         while at < path.len().min(64) {
-            let mut tail = [0u8; 16];
             // A short last block is read as the path's last 16 bytes, the
             // bits of those before `at` shifted out (a copy only for paths
             // under 16 bytes).
             let next = path.get(at..).and_then(<[u8]>::first_chunk::<16>);
             let (block, skip) = match (next, path.last_chunk::<16>()) {
                 (Some(b), _) => {
-                    m.bytes[at..at + 16].copy_from_slice(b);
+                    bytes[at..at + 16].copy_from_slice(b);
                     (b, 0)
                 }
                 (None, Some(last)) => {
                     let len = path.len();
-                    m.bytes[len - 16..len].copy_from_slice(last);
+                    bytes[len - 16..len].copy_from_slice(last);
                     (last, at + 16 - len)
                 }
                 (None, None) => {
                     tail[..path.len() - at].copy_from_slice(&path[at..]);
-                    m.bytes[at..at + 16].copy_from_slice(&tail);
+                    bytes[at..at + 16].copy_from_slice(&tail);
                     (&tail, 0)
                 }
             };
@@ -318,7 +329,7 @@ mod short {
     /// past the end written too, to be overwritten or left out); where
     /// the route goes on.
     #[inline(always)]
-    fn copy(out: &mut [u8; OUT], at: usize, src: &[u8; 80], from: usize, to: usize) -> usize {
+    fn copy(out: &mut [u8; OUT], at: usize, src: &[u8; BYTES], from: usize, to: usize) -> usize {
         let n = to - from;
         let mut k = 0;
         while k < n {
@@ -330,10 +341,15 @@ mod short {
 
     /// Writes the route of `path` (which starts with `/`) into `out` and
     /// returns its length if the path ends before byte 64; `None`
-    /// otherwise.
+    /// otherwise. `bytes` is room for the path's bytes: what it held
+    /// before is not read.
     #[inline(always)]
-    pub(super) fn normalize(path: &[u8], out: &mut [u8; OUT]) -> Option<usize> {
-        let m = masks(path);
+    pub(super) fn normalize(
+        path: &[u8],
+        bytes: &mut [u8; BYTES],
+        out: &mut [u8; OUT],
+    ) -> Option<usize> {
+        let m = masks(path, bytes);
         let end = if m.end != 0 {
             m.end.trailing_zeros() as usize
         } else if path.len() < 64 {
@@ -353,7 +369,7 @@ mod short {
         long &= long >> 4;
         long &= long >> 8;
         if long != 0 {
-            return Some(segments(path, &m, end, out));
+            return Some(segments(path, &m, bytes, end, out));
         }
         // Only digits are ids then: a segment that starts with a digit is
         // one if the first byte after it that is no digit is a slash or
@@ -366,19 +382,25 @@ mod short {
             starts &= starts - 1;
             let stop = (stopper & (u64::MAX << start)).trailing_zeros() as usize;
             if (slash | !valid) & (1u64 << stop) != 0 {
-                at = copy(out, at, &m.bytes, copied, start);
+                at = copy(out, at, bytes, copied, start);
                 out[at..at + 3].copy_from_slice(b":id");
                 at += 3;
                 copied = stop;
             }
         }
-        Some(copy(out, at, &m.bytes, copied, end))
+        Some(copy(out, at, bytes, copied, end))
     }
 
     /// The route of a path up to `end` segment by segment, for paths with
     /// a segment of 16 bytes or more; its length.
     #[inline(never)]
-    fn segments(path: &[u8], m: &Masks, end: usize, out: &mut [u8; OUT]) -> usize {
+    fn segments(
+        path: &[u8],
+        m: &Masks,
+        bytes: &[u8; BYTES],
+        end: usize,
+        out: &mut [u8; OUT],
+    ) -> usize {
         let valid = (1u64 << end) - 1;
         let mut slashes = m.slash & valid;
         let mut copied = 0;
@@ -401,8 +423,8 @@ mod short {
             // the byte loop gathers them, for the one rule of what an id is.
             let id = m.digit & seg == seg
                 || len >= 16 && {
-                    let bytes = &path[start..stop];
-                    let all = if bytes.iter().all(u8::is_ascii_hexdigit) {
+                    let seg_bytes = &path[start..stop];
+                    let all = if seg_bytes.iter().all(u8::is_ascii_hexdigit) {
                         super::CLASS_HEX
                     } else {
                         0
@@ -412,16 +434,16 @@ mod short {
                     } else {
                         0
                     };
-                    super::is_id(bytes, all, any)
+                    super::is_id(seg_bytes, all, any)
                 };
             if id {
-                at = copy(out, at, &m.bytes, copied, start);
+                at = copy(out, at, bytes, copied, start);
                 out[at..at + 3].copy_from_slice(b":id");
                 at += 3;
                 copied = stop;
             }
         }
-        copy(out, at, &m.bytes, copied, end)
+        copy(out, at, bytes, copied, end)
     }
 }
 
@@ -715,6 +737,9 @@ mod tests {
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut checked = 0;
+        // Kept from path to path, as [`RouteKeys`] keeps them, and not
+        // clear to begin with.
+        let (mut buf, mut bytes) = ([b'7'; short::OUT], [b'/'; short::BYTES]);
         for _ in 0..20_000 {
             let mut path = Vec::new();
             while path.len() < 90 {
@@ -731,8 +756,7 @@ mod tests {
             for len in 1..=path.len() {
                 let p = &path[..len];
                 let mut slow = Vec::new();
-                let mut buf = [0u8; short::OUT];
-                if let Some(n) = short::normalize(p, &mut buf) {
+                if let Some(n) = short::normalize(p, &mut bytes, &mut buf) {
                     normalize_path(p, &mut slow);
                     assert_eq!(&buf[..n], &slow[..], "{:?}", String::from_utf8_lossy(p));
                     checked += 1;

@@ -16,7 +16,7 @@
 //! space masks rather than a search each.
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
-use super::format::{End, Fast, Field, Step};
+use super::format::{End, Fast, Step};
 use super::line::{AccessLine, find_byte, find_byte_at, set, spaces_at, starts_with};
 use super::upstream;
 use crate::parse::time;
@@ -104,11 +104,7 @@ pub fn fill<'a>(
         };
         let value = &hay[..len];
         pos += len + skip;
-        match step.field {
-            Field::Status => status = upstream::status(value),
-            Field::Other => {}
-            f => set(out, f, value, dates),
-        }
+        set(out, &mut status, step.field, value, dates);
     }
     if fast.spaces < fast.steps.len() {
         spaced(
@@ -153,11 +149,7 @@ fn spaced<'a>(
                 return None;
             }
             let value = &line[start..p];
-            match step.field {
-                Field::Status => *status = upstream::status(value),
-                Field::Other => {}
-                f => set(out, f, value, dates),
-            }
+            set(out, status, step.field, value, dates);
             start = p + 1;
             next = spaced.next();
             match next {
@@ -168,11 +160,7 @@ fn spaced<'a>(
         at += 16;
     }
     let value = &line[start..];
-    match last.field {
-        Field::Status => *status = upstream::status(value),
-        Field::Other => {}
-        f => set(out, f, value, dates),
-    }
+    set(out, status, last.field, value, dates);
     Some(())
 }
 

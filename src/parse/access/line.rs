@@ -221,14 +221,18 @@ pub(super) fn starts_with(hay: &[u8], lit: &[u8]) -> bool {
     hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
 }
 
+/// Sets the value `v` of field `f` in `out`, or `status` (read as a
+/// status): one dispatch on the field for each.
 #[inline(always)]
 pub(super) fn set<'a>(
     out: &mut AccessLine<'a>,
+    status: &mut Option<u16>,
     f: Field,
     v: &'a [u8],
     dates: &mut time::DateCache,
 ) {
     match f {
+        Field::Status => *status = upstream::status(v),
         Field::Client => out.client = v,
         Field::TimeLocal => out.time = time::clf_cached(v, dates),
         Field::TimeIso => out.time = time::iso(v),
@@ -251,7 +255,7 @@ pub(super) fn set<'a>(
         Field::Connection => out.connection_text = v,
         Field::RequestId => out.request_id = dash(v),
         Field::UpstreamName => out.upstream_name = dash(v),
-        Field::Status | Field::Other => {}
+        Field::Other => {}
     }
 }
 

@@ -22,7 +22,7 @@ pub mod upstream;
 
 use std::sync::{Arc, OnceLock};
 
-pub use format::{Dialect, Field, Item, Plan};
+pub use format::{Dialect, Item, Plan};
 pub use line::AccessLine;
 use line::{find_byte, set, starts_with};
 
@@ -109,11 +109,7 @@ pub fn walk<'a>(
                         v
                     }
                 };
-                if *f == Field::Status {
-                    status = upstream::status(value);
-                } else {
-                    set(&mut out, *f, value, dates);
-                }
+                set(&mut out, &mut status, *f, value, dates);
             }
         }
     }

@@ -56,6 +56,7 @@ fn trim_end(b: &[u8]) -> &[u8] {
 }
 
 /// A status value (`502`), or `None` for `-` and anything not three digits.
+#[inline]
 pub fn status(v: &[u8]) -> Option<u16> {
     match v {
         [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
@@ -107,6 +108,12 @@ pub fn failed(statuses: &[u8]) -> u32 {
     if single(statuses) {
         return u32::from(status(statuses).is_none_or(|s| s >= 500));
     }
+    failed_of_many(statuses)
+}
+
+/// [`failed`] of a field that is not one plain value.
+#[inline(never)]
+fn failed_of_many(statuses: &[u8]) -> u32 {
     values(statuses)
         .filter(|v| status(v).is_none_or(|s| s >= 500))
         .count() as u32
@@ -132,7 +139,7 @@ pub fn last_response_ms(response: &[u8]) -> Option<u64> {
 
 /// Whether `v` is one value, neither empty nor `-`, with no separator
 /// and no space to trim: what [`values`] yields whole.
-#[inline]
+#[inline(always)]
 fn single(v: &[u8]) -> bool {
     !v.is_empty() && v != b"-" && !has_comma_or_space(v)
 }
@@ -172,7 +179,7 @@ fn has_comma_or_space(v: &[u8]) -> bool {
 }
 
 /// The last of [`values`]`(v)`: the last attempt's value.
-#[inline]
+#[inline(always)]
 pub fn last(v: &[u8]) -> Option<&[u8]> {
     // Not logged (a `combined` line): no values.
     if v.is_empty() {
@@ -181,6 +188,13 @@ pub fn last(v: &[u8]) -> Option<&[u8]> {
     if single(v) {
         return Some(v);
     }
+    last_of_many(v)
+}
+
+/// [`last`] of a field that is not one plain value, out of the way of
+/// the usual one.
+#[inline(never)]
+fn last_of_many(v: &[u8]) -> Option<&[u8]> {
     values(v).last()
 }
 
