@@ -12,8 +12,12 @@ use crate::parse::apache::{Body, Status};
 pub struct Apache {
     rows: Vec<Compiled>,
     /// Rows by message number, so a line is checked against its own rows
-    /// only.
-    by_ah: hashbrown::HashMap<u32, Group>,
+    /// only: the groups of the numbers that have rows ...
+    groups: Vec<Group>,
+    /// ... and, for each number up to the highest of them, where its group
+    /// is in `groups` ([`NO_GROUP`]: it has none). Message numbers are
+    /// dense below 11000: the table is a few kilobytes, one look per line.
+    by_ah: Box<[u16]>,
     /// Rows that take any message (errno rules).
     any: Vec<usize>,
     /// Rows for lines without a message number (2.2, a few 2.4).
@@ -26,6 +30,9 @@ pub struct Apache {
     /// ([`crate::bytes::rare_byte`], chosen once, not per line).
     between_keys: Vec<(usize, usize)>,
 }
+
+/// A message number with no rows of its own (see [`Apache::by_ah`]).
+const NO_GROUP: u16 = u16::MAX;
 
 /// The rows of one message number, then the rows of `any`.
 struct Group {
@@ -119,13 +126,16 @@ impl Apache {
                 _ => plain.push(i),
             }
         }
-        let by_ah = by_ah
-            .into_iter()
-            .map(|(n, mut group)| {
-                group.extend_from_slice(&any);
-                (n, Group::new(group, &rows))
-            })
-            .collect();
+        let mut numbers: Vec<u32> = by_ah.keys().copied().collect();
+        numbers.sort_unstable();
+        let mut index = vec![NO_GROUP; numbers.last().map_or(0, |&n| n as usize + 1)];
+        let mut groups = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            let mut group = by_ah.remove(&n).unwrap_or_default();
+            group.extend_from_slice(&any);
+            index[n as usize] = u16::try_from(groups.len()).unwrap_or(NO_GROUP);
+            groups.push(Group::new(group, &rows));
+        }
         let any_needs_errno = any
             .iter()
             .all(|&i| matches!(rows[i].sig.errno, Errnos::Is(_)));
@@ -139,11 +149,19 @@ impl Apache {
         Apache {
             between_keys,
             rows,
-            by_ah,
+            groups,
+            by_ah: index.into_boxed_slice(),
             any,
             plain,
             any_needs_errno,
         }
+    }
+
+    /// The rows of message number `n`, if it has any of its own.
+    #[inline]
+    fn group(&self, n: u32) -> Option<&Group> {
+        let g = *self.by_ah.get(usize::try_from(n).ok()?)?;
+        self.groups.get(usize::from(g))
     }
 
     /// Classifies an Apache line.
@@ -172,7 +190,7 @@ impl Apache {
             return None;
         }
         let parts = Body::parse_parts(head.body);
-        let group = parts.ah.and_then(|n| self.by_ah.get(&n));
+        let group = parts.ah.and_then(|n| self.group(n));
         // Most lines of a busy log (`AH00128: File does not exist`,
         // `AH01630: client denied`) have a message number no row asks for:
         // they are told from the number, without a look at the message.
@@ -426,12 +444,39 @@ mod tests {
             let parts = crate::parse::apache::Body::parse_parts(head.body);
             filtered += usize::from(
                 parts.status.is_none()
-                    && parts
-                        .ah
-                        .is_some_and(|n| !catalog.apache.by_ah.contains_key(&n)),
+                    && parts.ah.is_some_and(|n| catalog.apache.group(n).is_none()),
             );
         }
         assert!(told > 100 && filtered > 100, "{told} {filtered}");
+    }
+
+    /// Each message number's rows are those the table gives it, in order,
+    /// then the rows that take any number; a number of no row has none.
+    #[test]
+    fn rows_by_message_number() {
+        use crate::catalog::rows::Match;
+        let catalog = Catalog::new();
+        let apache = &catalog.apache;
+        let mut with_rows = 0;
+        for n in 0..20_000 {
+            let own: Vec<usize> = (0..apache.rows.len())
+                .filter(|&i| {
+                    matches!(apache.rows[i].sig.matcher,
+                        Match::Ah(m) | Match::AhContains(m, _) if m == n)
+                })
+                .collect();
+            match apache.group(n) {
+                Some(g) => {
+                    with_rows += 1;
+                    let mut want = own.clone();
+                    want.extend_from_slice(&apache.any);
+                    assert_eq!(g.rows, want, "AH{n:05}");
+                }
+                None => assert!(own.is_empty(), "AH{n:05}"),
+            }
+        }
+        assert!(with_rows > 50, "{with_rows}");
+        assert!(apache.group(u32::MAX).is_none());
     }
 
     /// Messages of AH00957 in the forms Apache writes and cut or changed.

@@ -17,16 +17,25 @@ use crate::event::{LocalTime, Server};
 /// The prefix: `[time] [module:level] [pid N:tid T] `.
 #[inline]
 pub fn head(line: &[u8]) -> Option<Head<'_>> {
-    head_cached(line, &mut time::DateCache::default())
+    head_cached(line, &mut Memory::default())
 }
 
-/// [`head`] with the date of the previous line remembered.
+/// What the Apache reader remembers of the lines before a line: the date
+/// cache, and the brackets of recent 2.4 lines (boxed on first use: a
+/// memory made for one line costs no more than a date cache).
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    dates: time::DateCache,
+    brackets: Option<Box<Brackets>>,
+}
+
+/// [`head`] with what the lines before said remembered (see [`Memory`]).
 #[inline]
-pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
-    if let Some(h) = head_24(line, dates) {
+pub fn head_cached<'a>(line: &'a [u8], memory: &mut Memory) -> Option<Head<'a>> {
+    if let Some(h) = head_24(line, memory) {
         return Some(h);
     }
-    head_any(line, dates)
+    head_any(line, &mut memory.dates)
 }
 
 /// [`head_cached`] for 2.4's default stamp, `[Fri Nov 21 22:21:05.520509
@@ -34,8 +43,32 @@ pub fn head_cached<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<He
 /// line has another stamp (or one that does not read), which
 /// [`head_any`] then reads. Same result as [`head_any`] where it gives one.
 #[inline]
-fn head_24<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> {
+fn head_24<'a>(line: &'a [u8], memory: &mut Memory) -> Option<Head<'a>> {
+    let dates = &mut memory.dates;
     let (prefix, rest) = line.split_first_chunk::<34>()?;
+    // A busy server writes many lines a second: a line whose stamp is the
+    // last one read but for the microseconds has its time, and its shape,
+    // at once.
+    let words = time::apache_line_words(prefix);
+    let (t, micros) = match time::apache_line_time(&words, dates) {
+        Some(t) => (t, micros_24(prefix)?),
+        None => {
+            let (t, micros) = stamp_24(prefix, dates)?;
+            time::remember_apache_line(words, t, dates);
+            (t, micros)
+        }
+    };
+    let brackets = memory.brackets.get_or_insert_with(Box::default);
+    if let Some(h) = after_time_24(rest, t, micros, brackets) {
+        return Some(h);
+    }
+    after_time(rest, Some(t)).map(|(h, _)| Head { micros, ..h })
+}
+
+/// The time and microseconds of 2.4's default stamp, the first 34 bytes of
+/// a line, read at fixed offsets.
+#[inline]
+fn stamp_24(prefix: &[u8; 34], dates: &mut time::DateCache) -> Option<(LocalTime, u32)> {
     let stamp: &[u8; 31] = prefix[1..32].try_into().ok()?;
     if prefix[0] != b'['
         || prefix[32] != b']'
@@ -53,29 +86,46 @@ fn head_24<'a>(line: &'a [u8], dates: &mut time::DateCache) -> Option<Head<'a>> 
     {
         return None;
     }
-    let mut micros = 0;
-    for &d in &stamp[20..26] {
-        let d = d.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        micros = micros * 10 + u32::from(d);
-    }
+    let micros = micros_24(prefix)?;
     let t = time::apache_ctime_micros_cached(stamp, dates)?;
-    if let Some(h) = after_time_24(rest, t, micros) {
-        return Some(h);
+    Some((t, micros))
+}
+
+/// The six digits of the microseconds of 2.4's default stamp (bytes 21 to
+/// 26 of the line; byte 27 is known to be a space).
+#[inline(always)]
+fn micros_24(prefix: &[u8; 34]) -> Option<u32> {
+    match leading_number(&prefix[21..]) {
+        Some((n, 6)) => Some(n as u32),
+        _ => None,
     }
-    after_time(rest, Some(t)).map(|(h, _)| Head { micros, ..h })
 }
 
 /// [`after_time`] for 2.4's default layout, `[module:level] [pid N:tid T] `
 /// and the log ids of a format that adds them, read forward once and the
-/// head built in place: the end of the first bracket by a 16-byte compare, the level back
-/// from there to its colon, the pid bracket at fixed places. `None` for any
-/// other shape, which [`after_time`] then reads; where it gives a head,
-/// [`after_time`] gives the same.
+/// head built in place: where the brackets up to the thread id are those of
+/// a recent line (`memo`, see [`Brackets`]) only the thread id is read;
+/// else the end of the first bracket by a 16-byte compare, the level back
+/// from there to its colon, the pid bracket at fixed places, and the
+/// brackets remembered. `None` for any other shape, which [`after_time`]
+/// then reads; where it gives a head, [`after_time`] gives the same.
 #[inline(always)]
-fn after_time_24(b: &[u8], time: LocalTime, micros: u32) -> Option<Head<'_>> {
+fn after_time_24<'a>(
+    b: &'a [u8],
+    time: LocalTime,
+    micros: u32,
+    memo: &mut Brackets,
+) -> Option<Head<'a>> {
+    // The brackets up to the thread id as a recent line had them: only
+    // the thread id is left to read.
+    let whole = b.first_chunk::<BRACKET_BYTES>().map(bracket_words);
+    if let Some(words) = &whole
+        && let Some(s) = memo.get(words)
+    {
+        let (colon, close) = (usize::from(s.colon), usize::from(s.close));
+        let (module, level) = (&b[1..colon], &b[colon + 1..close]);
+        return thread_24(b, usize::from(s.len), module, level, s.pid, time, micros);
+    }
     let inner = b.strip_prefix(b"[")?;
     // `after_time` looks for the close in the first 40 bytes.
     let close = crate::bytes::find_byte_in_text(b']', inner).filter(|&c| c < 40)?;
@@ -94,14 +144,46 @@ fn after_time_24(b: &[u8], time: LocalTime, micros: u32) -> Option<Head<'_>> {
     let p = inner[close + 1..].strip_prefix(b" [pid ")?;
     let (n, len) = leading_number(p)?;
     let pid = u32::try_from(n).ok();
-    let mut p = &p[len..];
-    let mut tid = None;
+    let p = &p[len..];
     if let Some(t) = p.strip_prefix(b":tid ") {
-        let (n, len) = leading_number(t)?;
-        tid = Some(n);
-        p = &t[len..];
+        let at = b.len() - t.len();
+        if let Some(words) = whole {
+            memo.put(words, at, c, close + 1, pid);
+        }
+        return thread_24(b, at, module, level, pid, time, micros);
     }
-    let mut body = p.strip_prefix(b"] ")?;
+    let body = p.strip_prefix(b"] ")?;
+    Some(head_24_of(body, module, level, pid, None, time, micros))
+}
+
+/// [`after_time_24`] from the thread id on, at `at` in `b`.
+#[inline(always)]
+fn thread_24<'a>(
+    b: &'a [u8],
+    at: usize,
+    module: &'a [u8],
+    level: &'a [u8],
+    pid: Option<u32>,
+    time: LocalTime,
+    micros: u32,
+) -> Option<Head<'a>> {
+    let t = &b[at..];
+    let (n, len) = leading_number(t)?;
+    let body = t[len..].strip_prefix(b"] ")?;
+    Some(head_24_of(body, module, level, pid, Some(n), time, micros))
+}
+
+/// The head of a 2.4 line, its log ids read from the start of `body`.
+#[inline(always)]
+fn head_24_of<'a>(
+    mut body: &'a [u8],
+    module: &'a [u8],
+    level: &'a [u8],
+    pid: Option<u32>,
+    tid: Option<u64>,
+    time: LocalTime,
+    micros: u32,
+) -> Head<'a> {
     // The log id brackets of a format that logs them (`[R:...`), as
     // `after_bracket` reads them.
     let mut log_id = None;
@@ -113,7 +195,7 @@ fn after_time_24(b: &[u8], time: LocalTime, micros: u32) -> Option<Head<'_>> {
             body = after;
         }
     }
-    Some(Head {
+    Head {
         server: Server::Apache,
         micros,
         time: Some(time),
@@ -123,7 +205,121 @@ fn after_time_24(b: &[u8], time: LocalTime, micros: u32) -> Option<Head<'_>> {
         tid,
         cid: log_id,
         body,
-    })
+    }
+}
+
+/// Bytes of a line after its stamp that [`Brackets`] looks at: the
+/// brackets up to the thread id, when they end within them.
+const BRACKET_BYTES: usize = 48;
+
+/// Slots of [`Brackets`]: enough that the few modules of a server seldom
+/// share one.
+const BRACKET_SLOTS: usize = 64;
+
+/// What [`after_time_24`] remembers of recent 2.4 lines: the bytes after
+/// the stamp up to the thread id (`[proxy:error] [pid 10464:tid `), which
+/// a server repeats line after line for each module and process, and what
+/// they read as; a few of them, by their first bytes (the module). A line
+/// that starts with the same bytes reads the same up to there.
+#[derive(Debug, Clone)]
+struct Brackets {
+    slots: [Bracket; BRACKET_SLOTS],
+}
+
+impl Default for Brackets {
+    fn default() -> Self {
+        Brackets {
+            slots: [Bracket::default(); BRACKET_SLOTS],
+        }
+    }
+}
+
+/// One remembered start of a line (see [`Brackets`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Bracket {
+    /// The first [`BRACKET_BYTES`] bytes, as words.
+    words: [u64; BRACKET_BYTES / 8],
+    /// The bytes of the words that are the brackets' (all bits set).
+    mask: [u64; BRACKET_BYTES / 8],
+    /// Where the thread id starts; 0 for an empty slot.
+    len: u8,
+    /// Where the colon before the level is.
+    colon: u8,
+    /// Where the bracket of module and level closes.
+    close: u8,
+    pid: Option<u32>,
+}
+
+/// The first [`BRACKET_BYTES`] bytes of `b` as words.
+#[inline(always)]
+fn bracket_words(b: &[u8; BRACKET_BYTES]) -> [u64; BRACKET_BYTES / 8] {
+    let mut out = [0; BRACKET_BYTES / 8];
+    for (w, b) in out.iter_mut().zip(b.as_chunks::<8>().0) {
+        *w = u64::from_le_bytes(*b);
+    }
+    out
+}
+
+impl Brackets {
+    /// The slot of a line starting with `words`: by its first 16 bytes,
+    /// the module's and the level's.
+    #[inline(always)]
+    fn slot(words: &[u64; BRACKET_BYTES / 8]) -> usize {
+        let h = words[0].wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ words[1].wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        (h >> 58) as usize % BRACKET_SLOTS
+    }
+
+    /// The remembered start `words` begin with, if any.
+    #[inline(always)]
+    fn get(&self, words: &[u64; BRACKET_BYTES / 8]) -> Option<&Bracket> {
+        let s = &self.slots[Self::slot(words)];
+        let differ = words
+            .iter()
+            .zip(&s.words)
+            .zip(&s.mask)
+            .fold(0, |d, ((w, k), m)| d | ((w ^ k) & m));
+        (s.len != 0 && differ == 0).then_some(s)
+    }
+
+    /// Remembers that a line starting with `words` has its thread id at
+    /// `len`, the colon before its level at `colon`, its close at `close`
+    /// and process id `pid`.
+    #[inline(always)]
+    fn put(
+        &mut self,
+        words: [u64; BRACKET_BYTES / 8],
+        len: usize,
+        colon: usize,
+        close: usize,
+        pid: Option<u32>,
+    ) {
+        let (Ok(len8), Ok(colon), Ok(close)) =
+            (u8::try_from(len), u8::try_from(colon), u8::try_from(close))
+        else {
+            return;
+        };
+        if len > BRACKET_BYTES {
+            return;
+        }
+        let mask = std::array::from_fn(|i| {
+            let n = len.saturating_sub(8 * i).min(8);
+            if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            }
+        });
+        let slot = Self::slot(&words);
+        self.slots[slot] = Bracket {
+            words: std::array::from_fn(|i| words[i] & mask[i]),
+            mask,
+            len: len8,
+            colon,
+            close,
+            pid,
+        };
+    }
 }
 
 /// The bytes of a level: lowercase letters and digits.
@@ -719,17 +915,28 @@ mod tests {
     #[test]
     fn fast_readers_read_as_the_plain_ones() {
         let (mut fixed, mut bodies, mut fixed_after, mut with_id) = (0, 0, 0, 0);
-        let mut dates = time::DateCache::default();
+        let (mut remembered, mut remembered_bad, mut remembered_brackets) = (0, 0, 0);
+        let mut brackets = Brackets::default();
+        let mut memory = Memory::default();
         let mut any_dates = time::DateCache::default();
         for line in corpus() {
-            let fast = head_24(&line, &mut dates);
+            // Lines whose time comes from the line before's stamp (the
+            // corpus has each line changed byte by byte, the microseconds
+            // among them, one after the other).
+            if let Some(p) = line.first_chunk::<34>()
+                && time::apache_line_time(&time::apache_line_words(p), &memory.dates).is_some()
+            {
+                remembered += 1;
+                remembered_bad += usize::from(micros_24(p).is_none());
+            }
+            let fast = head_24(&line, &mut memory);
             let any = head_any(&line, &mut any_dates);
             if fast.is_some() {
                 fixed += 1;
                 assert_eq!(fast, any, "{}", String::from_utf8_lossy(&line));
             }
             assert_eq!(
-                head_cached(&line, &mut time::DateCache::default()),
+                head_cached(&line, &mut Memory::default()),
                 any,
                 "{}",
                 String::from_utf8_lossy(&line)
@@ -751,7 +958,12 @@ mod tests {
                 );
                 assert_eq!(ah_tag(b), plain::ah_tag(b).ok());
                 let t = LocalTime(1_000);
-                if let Some(h) = after_time_24(b, t, 7) {
+                if let Some(words) = b.first_chunk::<BRACKET_BYTES>().map(bracket_words)
+                    && brackets.get(&words).is_some()
+                {
+                    remembered_brackets += 1;
+                }
+                if let Some(h) = after_time_24(b, t, 7, &mut brackets) {
                     fixed_after += 1;
                     with_id += usize::from(h.cid.is_some());
                     assert_eq!(
@@ -786,6 +998,10 @@ mod tests {
         assert!(
             fixed > 1000 && bodies > 1000 && fixed_after > 1000 && with_id > 100,
             "{fixed} {bodies} {fixed_after} {with_id}"
+        );
+        assert!(
+            remembered > 1000 && remembered_bad > 50 && remembered_brackets > 1000,
+            "{remembered} {remembered_bad} {remembered_brackets}"
         );
     }
 

@@ -45,7 +45,7 @@ struct Dates {
     /// And the `pid#tid: ` texts of the nginx lines inside.
     pids: nginx::PidCache,
     nginx: time::DateCache,
-    apache: time::DateCache,
+    apache: apache::Memory,
     syslog: time::DateCache,
     iso: time::DateCache,
 }

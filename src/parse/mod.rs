@@ -33,8 +33,8 @@ pub struct ParseState {
     year_span: (i64, i64),
     /// The last nginx date seen.
     dates: time::DateCache,
-    /// The last Apache date seen.
-    apache_dates: time::DateCache,
+    /// The last Apache date seen, and the brackets of recent lines.
+    apache_dates: apache::Memory,
     /// The last php-fpm date seen.
     php_fpm_dates: time::DateCache,
     /// Recent nginx `pid#tid: ` texts.
@@ -53,7 +53,7 @@ impl ParseState {
             year_hint: default_year,
             year_span: (0, -1),
             dates: time::DateCache::default(),
-            apache_dates: time::DateCache::default(),
+            apache_dates: apache::Memory::default(),
             php_fpm_dates: time::DateCache::default(),
             pids: nginx::PidCache::default(),
             partial: false,

@@ -86,6 +86,10 @@ pub struct DateCache {
     /// Syslog: the last whole stamp (`Dec  6 10:00:01`) and the year it
     /// was given (little-endian), and its time.
     syslog_stamp: Remembered<19>,
+    /// Apache 2.4's default line: the first 34 bytes of the last line whose
+    /// stamp read, but for the microseconds ([`apache_line_words`]), and
+    /// its time.
+    apache_line: Option<([u64; 4], LocalTime)>,
 }
 
 /// A whole stamp (or the bytes its time depends on) and its time.
@@ -183,6 +187,33 @@ pub fn apache_ctime_micros_cached(b: &[u8; 31], cache: &mut DateCache) -> Option
         &key,
         |c| apache_ctime_cached(b, c),
     )
+}
+
+/// The first 34 bytes of an Apache 2.4 line, `[Fri Nov 21 22:21:05.520509
+/// 2025] `, but for the microseconds (bytes 21 to 26), as four words: the
+/// key under which [`apache_line_time`] remembers a line's time.
+#[inline(always)]
+pub fn apache_line_words(p: &[u8; 34]) -> [u64; 4] {
+    let word = |at: usize| u64::from_le_bytes(*p[at..].first_chunk::<8>().unwrap_or(&[0; 8]));
+    // Bytes 0..16, 13..21 and 27..34 (the low byte of the last word, the
+    // last digit of the microseconds, masked off).
+    [word(0), word(8), word(13), word(26) & !0xFF]
+}
+
+/// The time of a line whose [`apache_line_words`] are `words`, when they
+/// are those of the last line remembered ([`remember_apache_line`]).
+#[inline(always)]
+pub fn apache_line_time(words: &[u64; 4], cache: &DateCache) -> Option<LocalTime> {
+    match cache.apache_line {
+        Some((w, t)) if w == *words => Some(t),
+        _ => None,
+    }
+}
+
+/// Remembers the time a line with these [`apache_line_words`] has.
+#[inline(always)]
+pub fn remember_apache_line(words: [u64; 4], t: LocalTime, cache: &mut DateCache) {
+    cache.apache_line = Some((words, t));
 }
 
 /// Common Log Format time through a [`DateCache`] keyed by day, month
