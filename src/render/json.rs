@@ -679,51 +679,31 @@ impl<S: serde::Serializer> serde::Serializer for Plain<S> {
     }
 }
 
-impl<C: serde::ser::SerializeSeq> serde::ser::SerializeSeq for Plain<C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), C::Error> {
-        self.0.serialize_element(&Through(v))
-    }
-    #[inline]
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.0.end()
-    }
+/// The compound writers whose items are values alone (sequences and
+/// tuples): each item written [`Through`] the wrapper.
+macro_rules! plain_items {
+    ($($kind:ident :: $item:ident),* $(,)?) => {$(
+        impl<C: serde::ser::$kind> serde::ser::$kind for Plain<C> {
+            type Ok = C::Ok;
+            type Error = C::Error;
+            #[inline]
+            fn $item<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), C::Error> {
+                self.0.$item(&Through(v))
+            }
+            #[inline]
+            fn end(self) -> Result<C::Ok, C::Error> {
+                self.0.end()
+            }
+        }
+    )*};
 }
 
-impl<C: serde::ser::SerializeTuple> serde::ser::SerializeTuple for Plain<C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), C::Error> {
-        self.0.serialize_element(&Through(v))
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.0.end()
-    }
-}
-
-impl<C: serde::ser::SerializeTupleStruct> serde::ser::SerializeTupleStruct for Plain<C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), C::Error> {
-        self.0.serialize_field(&Through(v))
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.0.end()
-    }
-}
-
-impl<C: serde::ser::SerializeTupleVariant> serde::ser::SerializeTupleVariant for Plain<C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), C::Error> {
-        self.0.serialize_field(&Through(v))
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.0.end()
-    }
-}
+plain_items!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field,
+);
 
 impl<C: serde::ser::SerializeMap> serde::ser::SerializeMap for Plain<C> {
     type Ok = C::Ok;
