@@ -203,11 +203,16 @@ impl<W: Write> serde::ser::SerializeStruct for &mut Fields<'_, W> {
     }
 }
 
+/// What [`Fields`] says of anything but a struct.
+fn only_structs() -> serde_json::Error {
+    serde::ser::Error::custom("only a struct's fields are written apart")
+}
+
 /// Anything but a struct.
 macro_rules! not_a_struct {
     ($($name:ident($($arg:ty),*);)*) => {$(
         fn $name(self, $(_: $arg),*) -> Result<(), serde_json::Error> {
-            Err(serde::ser::Error::custom("only a struct's fields are written apart"))
+            Err(only_structs())
         }
     )*};
 }
@@ -253,9 +258,7 @@ impl<'a, 'o, W: Write> serde::Serializer for &'a mut Fields<'o, W> {
     }
 
     fn serialize_some<V: Serialize + ?Sized>(self, _: &V) -> Result<(), serde_json::Error> {
-        Err(serde::ser::Error::custom(
-            "only a struct's fields are written apart",
-        ))
+        Err(only_structs())
     }
 
     fn serialize_newtype_struct<V: Serialize + ?Sized>(
@@ -263,9 +266,7 @@ impl<'a, 'o, W: Write> serde::Serializer for &'a mut Fields<'o, W> {
         _: &'static str,
         _: &V,
     ) -> Result<(), serde_json::Error> {
-        Err(serde::ser::Error::custom(
-            "only a struct's fields are written apart",
-        ))
+        Err(only_structs())
     }
 
     fn serialize_newtype_variant<V: Serialize + ?Sized>(
@@ -275,21 +276,15 @@ impl<'a, 'o, W: Write> serde::Serializer for &'a mut Fields<'o, W> {
         _: &'static str,
         _: &V,
     ) -> Result<(), serde_json::Error> {
-        Err(serde::ser::Error::custom(
-            "only a struct's fields are written apart",
-        ))
+        Err(only_structs())
     }
 
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, serde_json::Error> {
-        Err(serde::ser::Error::custom(
-            "only a struct's fields are written apart",
-        ))
+        Err(only_structs())
     }
 
     fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, serde_json::Error> {
-        Err(serde::ser::Error::custom(
-            "only a struct's fields are written apart",
-        ))
+        Err(only_structs())
     }
 
     fn serialize_tuple_struct(
@@ -297,9 +292,7 @@ impl<'a, 'o, W: Write> serde::Serializer for &'a mut Fields<'o, W> {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleStruct, serde_json::Error> {
-        Err(serde::ser::Error::custom(
-            "only a struct's fields are written apart",
-        ))
+        Err(only_structs())
     }
 
     fn serialize_tuple_variant(
@@ -309,15 +302,11 @@ impl<'a, 'o, W: Write> serde::Serializer for &'a mut Fields<'o, W> {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleVariant, serde_json::Error> {
-        Err(serde::ser::Error::custom(
-            "only a struct's fields are written apart",
-        ))
+        Err(only_structs())
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, serde_json::Error> {
-        Err(serde::ser::Error::custom(
-            "only a struct's fields are written apart",
-        ))
+        Err(only_structs())
     }
 
     fn serialize_struct_variant(
@@ -327,9 +316,7 @@ impl<'a, 'o, W: Write> serde::Serializer for &'a mut Fields<'o, W> {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStructVariant, serde_json::Error> {
-        Err(serde::ser::Error::custom(
-            "only a struct's fields are written apart",
-        ))
+        Err(only_structs())
     }
 }
 
