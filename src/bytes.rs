@@ -456,9 +456,7 @@ mod tests {
         let alphabet = b"ab, :/rfe";
         let needles: [&[u8]; 7] = [b", referer: ", b": ", b"ab", b", ", b"f", b"://", b"e:/"];
         for _ in 0..3_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::testing::xorshift(&mut x);
             let len = (x % 320) as usize;
             let hay: Vec<u8> = (0..len)
                 .map(|i| alphabet[((x >> (i % 50)) as usize + i * 7) % alphabet.len()])
@@ -573,9 +571,7 @@ mod tests {
     fn numbers_of_every_length_agree() {
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::testing::xorshift(&mut x);
             let len = (x % 10) as usize;
             let digits: String = x.to_string().chars().take(len).collect();
             let b = format!("{digits}#{}", x % 97);

@@ -343,9 +343,7 @@ mod tests {
     fn recent_keys_intern_as_the_table_does() {
         let mut seed = 3u64;
         let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            crate::testing::lcg(&mut seed);
             (seed >> 33) % n
         };
         let (mut plain, mut recent) = (KeyTable::default(), KeyTable::default());

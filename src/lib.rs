@@ -51,6 +51,8 @@ pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod scan;
 pub(crate) mod serverconf;
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// The `upcause` command, as `src/main.rs` runs it.
 pub use app::main;

@@ -31,6 +31,8 @@ use std::path::Path;
 /// modules listed before them. Every other module may use any stage listed
 /// before it. A new top-level module must be added here.
 const STAGES: &[(&str, u32)] = &[
+    // Seeded generators for unit tests, built for tests only.
+    ("testing", 0),
     ("exit", 0),
     ("bytes", 0),
     ("error", 0),
@@ -1282,7 +1284,10 @@ fn stage_order_puts_level_zero_first() {
         .filter(|(_, level)| *level == 0)
         .map(|(name, _)| *name)
         .collect();
-    assert_eq!(bottom, ["exit", "bytes", "error", "keys", "event"]);
+    assert_eq!(
+        bottom,
+        ["testing", "exit", "bytes", "error", "keys", "event"]
+    );
 }
 
 #[test]

@@ -942,9 +942,7 @@ mod tests {
         let mut cells = Cells::new(10);
         let mut seed = 7u64;
         let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            crate::testing::lcg(&mut seed);
             seed >> 33
         };
         for i in 0..3000u64 {

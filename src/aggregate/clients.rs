@@ -657,7 +657,6 @@ impl Clients {
 mod tests {
     use super::*;
     use crate::event::{JoinKey, LocalTime, Server};
-    use crate::keys::Key;
 
     fn req(t: i64, status: u16, conn: Option<u64>, request: u64, failed: u32) -> ClientRequest {
         ClientRequest {
@@ -677,24 +676,13 @@ mod tests {
 
     fn fail(t: i64, cause: &str, conn: Option<u64>, request: u64) -> Failure {
         Failure {
-            cause: CauseId::from_id(cause).unwrap(),
-            server: Server::Nginx,
-            status: None,
             time: Some(LocalTime(t)),
-            micros: crate::event::NO_MICROS,
-            upstream: Key::None,
-            route: Key::None,
-            new_request: true,
-            lines: 1,
-            file: 0,
-            line: 1,
-            repeat: false,
-            restatus: None,
             join: JoinKey {
                 connection: conn,
                 request,
                 log_id: 0,
             },
+            ..Failure::plain(CauseId::from_id(cause).unwrap(), Server::Nginx)
         }
     }
 
@@ -713,9 +701,7 @@ mod tests {
     fn the_ring_forgets_as_the_plain_list_does() {
         let mut seed = 11u64;
         let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            crate::testing::lcg(&mut seed);
             (seed >> 33) % n
         };
         for round in 0..4 {

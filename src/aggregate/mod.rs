@@ -708,20 +708,10 @@ mod tests {
         let mut buf = Vec::new();
         crate::scan::route::normalize(route.as_bytes(), &mut buf);
         let f = Failure {
-            cause: CauseId::from_id(cause).unwrap(),
-            server: Server::Nginx,
-            status: None,
             time: Some(LocalTime(t)),
-            micros: crate::event::NO_MICROS,
-            upstream: crate::keys::Key::None,
-            route: crate::keys::Key::None,
             new_request,
-            lines: 1,
-            file: 0,
             line: t as u64,
-            repeat: false,
-            restatus: None,
-            join: Default::default(),
+            ..Failure::plain(CauseId::from_id(cause).unwrap(), Server::Nginx)
         };
         let (u, r) = (a.upstreams.intern(up.as_bytes()), a.routes.intern(&buf));
         a.add(&f, u, r, b"x");
@@ -785,9 +775,7 @@ mod tests {
     fn the_last_window_places_failures_as_the_division_does() {
         let mut seed = 5u64;
         let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            crate::testing::lcg(&mut seed);
             (seed >> 33) % n
         };
         for (window, spread) in [(60, 7), (1, 3), (3600, 400), (60, 90_000)] {
@@ -825,22 +813,7 @@ mod tests {
     #[test]
     fn examples_are_cut_at_the_limit() {
         let mut a = Aggregator::new(60);
-        let f = Failure {
-            cause: CauseId::from_id("upstream_refused").unwrap(),
-            server: Server::Nginx,
-            status: None,
-            time: None,
-            micros: crate::event::NO_MICROS,
-            upstream: crate::keys::Key::None,
-            route: crate::keys::Key::None,
-            new_request: true,
-            lines: 1,
-            file: 0,
-            line: 1,
-            repeat: false,
-            restatus: None,
-            join: Default::default(),
-        };
+        let f = Failure::plain(CauseId::from_id("upstream_refused").unwrap(), Server::Nginx);
         a.add(&f, NO_KEY, NO_KEY, &[b'x'; 3 * MAX_EXAMPLE]);
         let c = &a.causes[f.cause.0 as usize];
         assert_eq!(c.example.as_ref().unwrap().text.len(), MAX_EXAMPLE);

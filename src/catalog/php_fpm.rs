@@ -807,9 +807,7 @@ mod tests {
         }
         let mut seed = 9u64;
         let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            crate::testing::lcg(&mut seed);
             (seed >> 33) % n
         };
         let alphabet = b"0123456789.../:-( \x7f\x80\xae\xb0\xb9\xff0a9";
@@ -840,9 +838,7 @@ mod tests {
     fn guards_found_by_blocks_match_a_search() {
         let mut seed = 17u64;
         let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            crate::testing::lcg(&mut seed);
             (seed >> 33) % n
         };
         let pieces = [
@@ -911,9 +907,7 @@ mod tests {
         }
         let mut seed = 19u64;
         let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            crate::testing::lcg(&mut seed);
             (seed >> 33) % n
         };
         let name = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -945,9 +939,7 @@ mod tests {
         }
         let mut seed = 13u64;
         let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            crate::testing::lcg(&mut seed);
             (seed >> 33) % n
         };
         for _ in 0..20_000 {

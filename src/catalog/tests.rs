@@ -769,9 +769,7 @@ fn row_filter_picks_the_plain_row() {
     assert!(messages.len() > 50, "fixture messages: {}", messages.len());
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
+        crate::testing::xorshift(&mut seed);
         seed
     };
     for rows in by_server.values() {

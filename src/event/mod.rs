@@ -221,6 +221,30 @@ pub struct Failure {
     pub join: JoinKey,
 }
 
+#[cfg(test)]
+impl Failure {
+    /// A new request of `cause` logged by `server` on line 1 of the first
+    /// input, with no time, keys, status or join: what tests start from.
+    pub fn plain(cause: CauseId, server: Server) -> Failure {
+        Failure {
+            cause,
+            server,
+            status: None,
+            time: None,
+            micros: NO_MICROS,
+            upstream: crate::keys::Key::None,
+            route: crate::keys::Key::None,
+            new_request: true,
+            lines: 1,
+            file: 0,
+            line: 1,
+            repeat: false,
+            restatus: None,
+            join: JoinKey::default(),
+        }
+    }
+}
+
 /// Statuses to correct: one request of each cause in `causes` was counted
 /// with status `from`, and goes to the status of the failure that carries
 /// this.

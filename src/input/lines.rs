@@ -709,9 +709,7 @@ mod tests {
     fn spans_match_the_plain_search() {
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         let mut rand = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            crate::testing::xorshift(&mut seed);
             seed % n
         };
         let mut lens: Vec<usize> = (0..300).collect();

@@ -924,9 +924,7 @@ mod tests {
         let (mut got, mut want) = (Vec::new(), Vec::new());
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::testing::xorshift(&mut x);
             x % n
         };
         let (mut line, mut local, mut most) = (0, 0, 0);
@@ -1228,9 +1226,7 @@ mod tests {
         let mut slow = plain_recent::Table::new(MAX_RECENT);
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::testing::xorshift(&mut x);
             x
         };
         let mut t = 1_700_000_000i64;

@@ -796,22 +796,7 @@ mod tests {
     fn unfiltered_filters_keep_every_failure() {
         let none = Filters::default();
         assert!(unfiltered(&none));
-        let mut f = Failure {
-            cause: CauseId(0),
-            server: crate::event::Server::PhpFpm,
-            status: None,
-            time: None,
-            micros: crate::event::NO_MICROS,
-            upstream: Key::None,
-            route: Key::None,
-            new_request: true,
-            lines: 1,
-            file: 0,
-            line: 1,
-            repeat: false,
-            restatus: None,
-            join: Default::default(),
-        };
+        let mut f = Failure::plain(CauseId(0), crate::event::Server::PhpFpm);
         for time in [
             None,
             Some(LocalTime(0)),

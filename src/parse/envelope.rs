@@ -1205,9 +1205,7 @@ mod tests {
         let (mut decoded, mut refused) = (0, 0);
         for _ in 0..20_000 {
             let mut line = b"\"".to_vec();
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            crate::testing::xorshift(&mut seed);
             let mut r = seed;
             for _ in 0..(r % 12) {
                 r = r.rotate_left(5) ^ 0x9e37_79b9;

@@ -1012,9 +1012,7 @@ mod tests {
         let mut slots = StatusSlots::default();
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = move |k: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            crate::testing::xorshift(&mut seed);
             seed % k
         };
         let statuses = [200, 304, 404, 499, 500, 502, 503, 504, 201, 418, 599];

@@ -744,9 +744,7 @@ mod tests {
             let mut path = Vec::new();
             while path.len() < 90 {
                 // xorshift: a fixed sequence, so failures repeat.
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
+                crate::testing::xorshift(&mut state);
                 path.extend_from_slice(parts[state as usize % parts.len()]);
                 if state >> 60 == 0 {
                     break;
@@ -793,9 +791,7 @@ mod tests {
         let tails = [" HTTP/1.1", " HTTP/2.0", "", " x"];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = |k: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            crate::testing::xorshift(&mut state);
             state as usize % k
         };
         let (mut fast_table, mut plain_table) = (KeyTable::default(), KeyTable::default());
@@ -835,9 +831,7 @@ mod tests {
     fn key_memo_is_intern() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = |k: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            crate::testing::xorshift(&mut state);
             state as usize % k
         };
         let (mut fast_table, mut plain_table) = (KeyTable::default(), KeyTable::default());
@@ -873,9 +867,7 @@ mod tests {
                 let mut key = |n: usize| -> Vec<u8> {
                     (0..n)
                         .map(|_| {
-                            state ^= state << 13;
-                            state ^= state >> 7;
-                            state ^= state << 17;
+                            crate::testing::xorshift(&mut state);
                             b"ab"[(state % 2) as usize]
                         })
                         .collect()

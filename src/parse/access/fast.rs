@@ -342,9 +342,7 @@ mod tests {
     fn generated(seed: u64, n: usize) -> Vec<Vec<u8>> {
         let mut s = seed;
         let mut next = move |k: usize| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
+            crate::testing::xorshift(&mut s);
             (s % k as u64) as usize
         };
         let users = ["-", "bob", "a b", "x, y", "-,", "a : b"];

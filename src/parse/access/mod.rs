@@ -323,9 +323,7 @@ mod tests {
             for round in 0..40 {
                 let hay: Vec<u8> = (0..len)
                     .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
+                        crate::testing::xorshift(&mut seed);
                         [b'a', b' ', b'"', b'\\', 0x80, 0xff, 0][(seed % 7) as usize]
                     })
                     .collect();

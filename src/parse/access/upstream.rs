@@ -273,9 +273,7 @@ mod tests {
             for _ in 0..200 {
                 let v: Vec<u8> = (0..len)
                     .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
+                        crate::testing::xorshift(&mut seed);
                         [b'5', b',', b' ', b':', b'-', 0, 0x80, 0xff, b'.'][(seed % 9) as usize]
                     })
                     .collect();
