@@ -66,6 +66,13 @@ pub fn fill<'a>(
         let (len, skip) = match step.end {
             End::Space => (space(line, pos)?, 1),
             End::Quote => (quote(line, pos)?, 1),
+            End::UnreadQuote => match line {
+                // A quote at the end with no backslash before it: the
+                // walk's search ends there at the latest, and the value
+                // it finds is not kept.
+                [.., before, b'"'] if *before != b'\\' && pos < line.len() => (hay.len() - 1, 1),
+                _ => (quote(line, pos)?, 1),
+            },
             End::QuoteSpace => {
                 let p = quote(line, pos)?;
                 (followed(hay, p, b" ")?, 2)
@@ -476,6 +483,37 @@ mod tests {
             answered += same(&plans, line.as_bytes());
         }
         assert!(answered >= 3 * 4, "{answered}");
+    }
+
+    #[test]
+    fn an_unread_last_field_needs_only_its_quote() {
+        let plans = plans();
+        let named = |name: &str| plans.iter().find(|p| p.name == name).unwrap();
+        let ends = |name: &str| named(name).fast.steps.last().unwrap().end;
+        assert_eq!(ends("combined"), End::UnreadQuote);
+        assert_eq!(ends("ingress-nginx"), End::Line);
+        // The request read last is read, not skipped.
+        let p = Plan::compile(r#"$status "$request""#).unwrap();
+        assert_eq!(p.fast.steps.last().unwrap().end, End::Quote);
+        // Quotes escaped, repeated, missing, at the end or not.
+        let mut answered = 0;
+        for ua in [
+            "curl/8",
+            r#"a \"q\" b"#,
+            r#"a\"#,
+            r#"a\\"#,
+            r#"a" "b"#,
+            "",
+            r#"x"y"#,
+        ] {
+            for end in [r#"""#, "", r#"\""#, r#"" "#, r#""""#, r#"\\""#] {
+                let line = format!(
+                    r#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" 502 5 "-" "{ua}{end}"#
+                );
+                answered += same(&plans, line.as_bytes());
+            }
+        }
+        assert!(answered >= 20, "{answered}");
     }
 
     proptest! {
