@@ -461,6 +461,35 @@ mod tests {
     }
 
     #[test]
+    fn multi_value_fields_at_every_place_of_a_block() {
+        // The spaces inside `, ` and ` : ` at each of the 16 places of a
+        // block and across its edges, moved along by the client's length.
+        let plans = plans();
+        let mut answered = 0;
+        for pad in 0..40 {
+            for (addr, up) in [
+                ("10.0.0.1:80", "502"),
+                ("10.0.0.1:80, 10.0.0.2:80", "502, 200"),
+                ("10.0.0.1:80 : unix:/a", "504 : 502"),
+                ("a,", ": b"),
+                ("x :y", "-, -"),
+            ] {
+                let client = "1".repeat(pad + 1);
+                for line in [
+                    format!(
+                        r#"{client} - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" 502 5 "-" "ua" 0.1 {addr} {up} 0.1 - - 7 1 ab"#
+                    ),
+                    format!("{} {addr} {up} 0.1 {client}", &up[..3]),
+                    format!("502 {client} {addr} {up} 0.1"),
+                ] {
+                    answered += same(&plans, line.as_bytes());
+                }
+            }
+        }
+        assert!(answered >= 40 * 3, "{answered}");
+    }
+
+    #[test]
     fn combined_shortcuts_are_the_walk() {
         // The user and status read as a few bytes at once, and the lines
         // where those bytes are not what the shortcut takes.
