@@ -98,7 +98,7 @@ fn bump<K: Ord>(counts: &mut BTreeMap<K, u64>, key: K, n: u64) {
 /// largest: bounded whatever the number of requests.
 ///
 /// The counts are a dense array over the buckets seen, from the lowest to
-/// the highest: a request is counted with one load and one store where a
+/// the highest (widened in steps of [`Durations::STEP`]): a request is counted with one load and one store where a
 /// map of buckets would walk its nodes, and a route's requests, which take
 /// similar times, fill a short run of buckets. A route holds at most
 /// [`Durations::BUCKETS`] of them, 4 bytes each; the rare count past
@@ -121,6 +121,10 @@ pub struct Durations {
 impl Durations {
     /// Buckets of any duration (that of `u64::MAX` ms is the last).
     const BUCKETS: usize = 16 + 60 * 16;
+
+    /// Buckets `counts` grows by, and the multiple its first bucket is
+    /// (a route's durations reach new buckets one by one at first).
+    const STEP: u16 = 8;
 
     fn bucket(ms: u64) -> u16 {
         if ms < 16 {
@@ -166,28 +170,26 @@ impl Durations {
         }
     }
 
-    /// Widens `counts` to hold bucket `b`, to the exact size needed;
-    /// where `b` is in it.
+    /// Widens `counts` to hold bucket `b`, in steps of [`Durations::STEP`]
+    /// buckets, to the size needed; where `b` is in it.
     #[cold]
     #[inline(never)]
     fn make_room(&mut self, b: u16) -> usize {
-        if self.counts.is_empty() {
-            self.first = b;
-            self.counts.reserve_exact(1);
-            self.counts.push(0);
-        } else if b < self.first {
-            let more = usize::from(self.first - b);
-            let mut counts = Vec::with_capacity(more + self.counts.len());
-            counts.resize(more, 0);
-            counts.extend_from_slice(&self.counts);
-            self.counts = counts;
-            self.first = b;
+        let end = usize::from(self.first) + self.counts.len();
+        let (lo, hi) = if self.counts.is_empty() {
+            (b, b + 1)
         } else {
-            let len = usize::from(b - self.first) + 1;
-            self.counts.reserve_exact(len - self.counts.len());
-            self.counts.resize(len, 0);
-        }
-        debug_assert!(self.counts.len() <= Self::BUCKETS);
+            (self.first.min(b), (end as u16).max(b + 1))
+        };
+        // Whole steps, within the buckets there are.
+        let lo = lo - lo % Self::STEP;
+        let hi = (usize::from(hi).next_multiple_of(usize::from(Self::STEP))).min(Self::BUCKETS);
+        let mut counts = Vec::with_capacity(hi - usize::from(lo));
+        counts.resize(usize::from(self.first.max(lo) - lo), 0);
+        counts.extend_from_slice(&self.counts);
+        counts.resize(hi - usize::from(lo), 0);
+        self.counts = counts;
+        self.first = lo;
         usize::from(b - self.first)
     }
 
