@@ -244,6 +244,13 @@ pub struct RouteTiming {
     pub succeeded: Durations,
 }
 
+impl RouteTiming {
+    /// Whether any request of the route was timed.
+    fn timed(&self) -> bool {
+        self.failed.count + self.succeeded.count > 0
+    }
+}
+
 /// An access line that needs a cause, kept for the join.
 #[derive(Debug, Clone, Copy)]
 struct Wanted {
@@ -313,8 +320,10 @@ pub struct Clients {
     pub other_route: RouteClients,
     /// Records not kept for the join (past [`MAX_JOIN`]).
     pub overflow: u64,
-    /// Per route id of [`Clients::routes`], for the routes timed.
-    pub timing: Vec<Option<Box<RouteTiming>>>,
+    /// Per route id of [`Clients::routes`], up to the last route timed
+    /// (in place, not boxed: a timing reads one line less). A route none
+    /// of whose requests was timed has nothing in either.
+    pub timing: Vec<RouteTiming>,
     /// Requests per window start (of [`Clients::window`] seconds), with
     /// their 5xx and 499 statuses only.
     pub timeline: BTreeMap<i64, RouteClients>,
@@ -459,9 +468,9 @@ impl Clients {
             id => id as usize,
         };
         if self.timing.len() <= id {
-            self.timing.resize_with(id + 1, || None);
+            self.timing.resize_with(id + 1, RouteTiming::default);
         }
-        let t = self.timing[id].get_or_insert_with(Box::default);
+        let t = &mut self.timing[id];
         if failed {
             t.failed.add(ms);
         } else {
@@ -472,7 +481,7 @@ impl Clients {
     /// The timing of a route, if any of its requests was timed.
     pub fn route_timing(&self, route: &[u8]) -> Option<&RouteTiming> {
         let id = (0..self.routes.len() as u32).find(|&i| self.routes.key(i) == route)?;
-        self.timing.get(id as usize)?.as_deref()
+        self.timing.get(id as usize).filter(|t| t.timed())
     }
 
     /// Keeps an access line that needs a cause (a 5xx, or failed attempts
@@ -616,16 +625,18 @@ impl Clients {
             }
         }
         for (i, t) in other.timing.into_iter().enumerate() {
-            let Some(t) = t else { continue };
+            if !t.timed() {
+                continue;
+            }
             let key = other.routes.key(i as u32).to_vec();
             let id = match self.routes.intern(&key) {
                 OTHER => continue,
                 id => id as usize,
             };
             if self.timing.len() <= id {
-                self.timing.resize_with(id + 1, || None);
+                self.timing.resize_with(id + 1, RouteTiming::default);
             }
-            let mine = self.timing[id].get_or_insert_with(Box::default);
+            let mine = &mut self.timing[id];
             mine.failed.merge(&t.failed);
             mine.succeeded.merge(&t.succeeded);
         }
