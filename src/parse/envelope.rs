@@ -320,8 +320,10 @@ fn host_tag<'a>(after: &'a [u8], t: LocalTime, cx: &mut Cx<'_>, depth: u8) -> Op
         return None;
     }
     let tag_and_msg = &after[sp + 1..];
-    let colon = crate::bytes::find_byte(b':', &tag_and_msg[..tag_and_msg.len().min(64)])?;
-    if colon == 0 || tag_and_msg[..colon].contains(&b' ') {
+    // The tag's colon is the first colon, with no space before it: the
+    // first colon or space, in one search.
+    let colon = crate::bytes::find_byte2(b':', b' ', &tag_and_msg[..tag_and_msg.len().min(64)])?;
+    if colon == 0 || tag_and_msg[colon] != b':' {
         return None;
     }
     let msg = tag_and_msg[colon + 1..].strip_prefix(b" ")?;
@@ -551,16 +553,19 @@ fn docker_layout_onto<'a>(line: &'a [u8], buf: &mut Vec<u8>) -> Option<&'a [u8]>
     }
     let after = decode_string(line, LOG.len() - 1, buf).ok()?;
     let rest = line[after..].strip_prefix(STREAM)?;
-    let stream = memchr::memchr(b'"', rest)?;
-    if memchr::memchr(b'\\', &rest[..stream]).is_some() {
+    // The stream and the time are short and hold no escape: the first
+    // quote or backslash (inline searches, not calls) must be their
+    // closing quote.
+    let stream = crate::bytes::find_byte2(b'"', b'\\', rest)?;
+    let rest = rest[stream..].strip_prefix(TIME)?;
+    let end = crate::bytes::find_byte2(b'"', b'\\', rest)?;
+    if rest[end] != b'"' {
         return None;
     }
-    let rest = rest[stream..].strip_prefix(TIME)?;
-    let end = memchr::memchr(b'"', rest)?;
     // The closing brace ends the line (a joined record goes on).
     let close = &rest[end + 1..];
     let alone = close == b"}" || close == b"}\r";
-    if !alone || memchr::memchr(b'\\', &rest[..end]).is_some() {
+    if !alone {
         return None;
     }
     Some(&rest[..end])
@@ -1185,8 +1190,9 @@ mod tests {
     /// multi-byte characters on every side of the 16-byte blocks.
     #[test]
     fn one_pass_decode_equals_find_then_unescape() {
-        const PIECES: [&[u8]; 14] = [
+        const PIECES: [&[u8]; 15] = [
             b"a",
+            b" while connecting to upstream, client: 127.0.0.1, ",
             b"xyz ",
             b"\\\"",
             b"\\\\",
@@ -1238,6 +1244,106 @@ mod tests {
     /// object's fields gives, on lines built to put escapes, bad escapes,
     /// missing newlines and odd tails in every place; the lines it does not
     /// take are left to that walk.
+    /// [`host_tag`] as it was before its tag was found by one search for
+    /// a colon or a space.
+    fn host_tag_plain<'a>(
+        after: &'a [u8],
+        t: LocalTime,
+        cx: &mut Cx<'_>,
+        depth: u8,
+    ) -> Option<Head<'a>> {
+        let after = after.strip_prefix(b" ")?;
+        let sp = memchr::memchr(b' ', after)?;
+        if sp == 0 {
+            return None;
+        }
+        let tag_and_msg = &after[sp + 1..];
+        let colon = memchr::memchr(b':', &tag_and_msg[..tag_and_msg.len().min(64)])?;
+        if colon == 0 || tag_and_msg[..colon].contains(&b' ') {
+            return None;
+        }
+        let msg = tag_and_msg[colon + 1..].strip_prefix(b" ")?;
+        if &tag_and_msg[..colon] == b"kernel" {
+            let mut head = kernel::in_envelope(msg);
+            head.time = Some(t);
+            return Some(head);
+        }
+        inner(msg, Some(t), cx, depth)
+    }
+
+    /// The syslog host and tag are read as the plain reading does, on
+    /// texts built to put colons, spaces, long tags and odd messages in
+    /// every place.
+    #[test]
+    fn host_tag_reads_as_the_plain_version() {
+        // Host, tag, separator and message, each chosen from good and bad
+        // ones, then more pieces.
+        const PARTS: [&[&[u8]]; 4] = [
+            &[b" web1 ", b" web1", b"  ", b" ", b"web1 ", b" a:b "],
+            &[
+                b"apache2[10464]",
+                b"nginx",
+                b"kernel",
+                b"a:b",
+                b"a b",
+                b"",
+                b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnop",
+                b"0123456789abcdef",
+            ],
+            &[b": ", b":", b" ", b":x ", b": : "],
+            &[
+                b"[Fri Nov 21 22:21:05.520509 2025] [proxy:error] [pid 1:tid 2] AH00898: x",
+                b"2025/11/21 22:21:05 [error] 1#1: *2 connect() failed (111: x)",
+                b"[14730.412355] oom-kill",
+                b"AH01102: error reading status line",
+                b"x",
+                b"",
+            ],
+        ];
+        let t = LocalTime(1_763_763_665);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let (mut read, mut not) = (0, 0);
+        for _ in 0..20_000 {
+            crate::testing::xorshift(&mut seed);
+            let mut r = seed;
+            let mut text = Vec::new();
+            for part in PARTS {
+                text.extend_from_slice(part[(r % part.len() as u64) as usize]);
+                r /= 8;
+            }
+            for _ in 0..(r % 3) {
+                r /= 4;
+                let part = PARTS[(r % 4) as usize];
+                text.extend_from_slice(part[(r / 4 % part.len() as u64) as usize]);
+            }
+            let (mut a, mut b) = (Dates::default(), Dates::default());
+            let fast = host_tag(
+                &text,
+                t,
+                &mut Cx {
+                    year: 2025,
+                    dates: &mut a,
+                },
+                0,
+            );
+            let plain = host_tag_plain(
+                &text,
+                t,
+                &mut Cx {
+                    year: 2025,
+                    dates: &mut b,
+                },
+                0,
+            );
+            assert_eq!(fast, plain, "{}", String::from_utf8_lossy(&text));
+            match fast {
+                Some(_) => read += 1,
+                None => not += 1,
+            }
+        }
+        assert!(read > 500 && not > 10_000, "{read} {not}");
+    }
+
     #[test]
     fn docker_layout_reads_as_the_field_walk() {
         const LOGS: [&str; 7] = [
