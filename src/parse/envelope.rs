@@ -197,32 +197,48 @@ fn strip_newline(buf: &mut Vec<u8>) -> bool {
 }
 
 /// A server's line, or another envelope inside this one.
+///
+/// Here and in the readings it calls, a head is returned where it was
+/// built (a found one returned at once, no `or_else` over it): a head is
+/// about a hundred bytes, and every move of it between the nested
+/// envelopes' readings was a copy.
 fn inner<'a>(b: &'a [u8], time: Option<LocalTime>, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let b = trim_start(skip_ansi(trim_start(skip_ansi(b))));
-    let mut head = server_line(b, cx).or_else(|| {
-        if depth < MAX_DEPTH {
-            text(b, cx, depth + 1)
-        } else {
-            None
-        }
-    })?;
-    if head.time.is_none() {
-        head.time = time;
+    let mut head = server_line(b, cx);
+    if head.is_none() && depth < MAX_DEPTH {
+        head = text(b, cx, depth + 1);
     }
-    Some(head)
+    if let Some(h) = &mut head
+        && h.time.is_none()
+    {
+        h.time = time;
+    }
+    head
 }
 
 /// The layouts a server writes, whole or cut.
 fn server_line<'a>(b: &'a [u8], cx: &mut Cx<'_>) -> Option<Head<'a>> {
-    match *b.first()? {
-        b'0'..=b'9' => nginx::time_cached(b, &mut cx.dates.nginx).and_then(|(t, rest)| {
-            nginx::head_after_time_cached(rest, Some(t), Some(&mut cx.dates.pids))
-        }),
-        b'[' => apache::head_cached(b, &mut cx.dates.apache).or_else(|| php_fpm::head(b)),
+    let head = match *b.first()? {
+        b'0'..=b'9' => match nginx::time_cached(b, &mut cx.dates.nginx) {
+            Some((t, rest)) => {
+                nginx::head_after_time_cached(rest, Some(t), Some(&mut cx.dates.pids))
+            }
+            None => None,
+        },
+        b'[' => {
+            let head = apache::head_cached(b, &mut cx.dates.apache);
+            if head.is_some() {
+                return head;
+            }
+            php_fpm::head(b)
+        }
         b'A' => apache::bare(b),
         _ => None,
+    };
+    if head.is_some() {
+        return head;
     }
-    .or_else(|| fragment::head(b))
+    fragment::head(b)
 }
 
 /// One text envelope (a prefix) and what is inside it.
@@ -230,10 +246,22 @@ fn text<'a>(line: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let b = skip_ansi(line);
     match *b.first()? {
         b'<' => syslog_pri(b, cx, depth),
-        b'0'..=b'9' => stamped(b, cx, depth).or_else(|| clock_prefix(b, cx, depth)),
+        b'0'..=b'9' => {
+            let head = stamped(b, cx, depth);
+            if head.is_some() {
+                return head;
+            }
+            clock_prefix(b, cx, depth)
+        }
         b'[' => kubectl_prefix(b, cx, depth),
         b'{' => None,
-        _ => bsd_syslog(b, cx, depth).or_else(|| compose(b, cx, depth)),
+        _ => {
+            let head = bsd_syslog(b, cx, depth);
+            if head.is_some() {
+                return head;
+            }
+            compose(b, cx, depth)
+        }
     }
 }
 
