@@ -47,7 +47,16 @@ struct Dates {
     nginx: time::DateCache,
     apache: apache::Memory,
     syslog: time::DateCache,
-    iso: time::DateCache,
+    iso: IsoDates,
+}
+
+/// The dates of ISO stamps (a CRI line's, `docker logs -t`'s): the date
+/// of the last one, and its first 19 bytes (to the second) with their
+/// time, which the lines of one second share.
+#[derive(Debug, Default, Clone)]
+struct IsoDates {
+    dates: time::DateCache,
+    second: Option<([u8; 19], LocalTime)>,
 }
 
 /// What reading a line's envelopes needs besides the line: the year for
@@ -493,12 +502,22 @@ pub fn stamp(b: &[u8]) -> Option<(LocalTime, usize)> {
     Some((t, stamp_len(b)?))
 }
 
-/// [`stamp`] with the date of the previous stamp remembered in `dates`.
-fn stamp_cached(b: &[u8], dates: &mut time::DateCache) -> Option<(LocalTime, usize)> {
+/// [`stamp`] with the previous stamp remembered in `dates`: its second
+/// (a stamp's time is that of its first 19 bytes), then its date.
+fn stamp_cached(b: &[u8], dates: &mut IsoDates) -> Option<(LocalTime, usize)> {
     if !b.first()?.is_ascii_digit() {
         return None;
     }
-    let t = time::iso_cached(b, dates)?;
+    let t = match (b.first_chunk::<19>(), &dates.second) {
+        (Some(second), Some((last, t))) if second == last => *t,
+        (second, _) => {
+            let t = time::iso_cached(b, &mut dates.dates)?;
+            if let Some(second) = second {
+                dates.second = Some((*second, t));
+            }
+            t
+        }
+    };
     Some((t, stamp_len(b)?))
 }
 
@@ -1272,6 +1291,44 @@ mod tests {
     /// object's fields gives, on lines built to put escapes, bad escapes,
     /// missing newlines and odd tails in every place; the lines it does not
     /// take are left to that walk.
+    /// Stamps read through the remembered second and date give the time
+    /// and length the plain reading gives, in sequences that repeat a
+    /// second, change it, and break the stamp after and within it.
+    #[test]
+    fn remembered_stamps_read_as_the_plain_reading() {
+        const PIECES: [&[u8]; 10] = [
+            b"2025-11-21T22:21:05",
+            b"2025-11-21T22:21:06",
+            b"2025-11-22 00:00:00",
+            b"2025-11-21T22:21",
+            b"2025-11-21T22:21:0x",
+            b".760336522Z",
+            b",5+01:00",
+            b"+0100 stderr F x",
+            b"Z",
+            b".",
+        ];
+        let mut dates = IsoDates::default();
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let (mut read, mut not) = (0, 0);
+        for _ in 0..20_000 {
+            crate::testing::xorshift(&mut seed);
+            let mut r = seed;
+            let mut b = Vec::new();
+            for _ in 0..1 + r % 3 {
+                b.extend_from_slice(PIECES[(r / 4 % PIECES.len() as u64) as usize]);
+                r /= 16;
+            }
+            let fast = stamp_cached(&b, &mut dates);
+            assert_eq!(fast, stamp(&b), "{}", String::from_utf8_lossy(&b));
+            match fast {
+                Some(_) => read += 1,
+                None => not += 1,
+            }
+        }
+        assert!(read > 5_000 && not > 2_000, "{read} {not}");
+    }
+
     /// [`host_tag`] as it was before its tag was found by one search for
     /// a colon or a space.
     fn host_tag_plain<'a>(
