@@ -149,11 +149,10 @@ impl Held {
 }
 
 impl Pending {
-    /// The failure with its keys, for `emit` while the chunk whose keys
-    /// are `keys` is read (`None`: between chunks), and the buffer to
-    /// reuse.
-    fn take(self, keys: Option<&Keys>) -> (Failure, Vec<u8>, usize) {
-        let mut f = self.failure;
+    /// Gives the failure its keys, for `emit` while the chunk whose keys
+    /// are `keys` is read (`None`: between chunks).
+    fn give_keys(&mut self, keys: Option<&Keys>) {
+        let f = &mut self.failure;
         if self.in_chunk {
             debug_assert!(keys.is_some(), "a failure of a chunk after it ended");
             f.upstream = Key::local(self.upstream.id);
@@ -162,7 +161,6 @@ impl Pending {
             f.upstream = self.upstream.key(&self.buf, keys.map(|k| &k.upstreams));
             f.route = self.route.key(&self.buf, keys.map(|k| &k.routes));
         }
-        (f, self.buf, self.text_len)
     }
 
     /// Copies what it holds of the chunk whose bytes are `chunk` and whose
@@ -180,18 +178,22 @@ impl Pending {
     }
 }
 
-/// Emits an assembled failure (`chunk`: the bytes of the chunk being read,
-/// whose keys are `keys`); returns its buffer for reuse.
-fn emit_pending(p: Pending, keys: Option<&Keys>, chunk: &[u8], emit: &mut Emit<'_>) -> Vec<u8> {
-    let text = p.text;
-    let in_chunk = p.in_chunk;
-    let (f, buf, text_len) = p.take(keys);
-    if in_chunk {
-        emit(&f, &chunk[text.0 as usize..text.1 as usize]);
+/// Emits an assembled failure where it is, not moved out of its slot
+/// (`chunk`: the bytes of the chunk being read, whose keys are `keys`);
+/// returns its buffer for reuse.
+fn emit_pending(
+    p: &mut Pending,
+    keys: Option<&Keys>,
+    chunk: &[u8],
+    emit: &mut Emit<'_>,
+) -> Vec<u8> {
+    p.give_keys(keys);
+    if p.in_chunk {
+        emit(&p.failure, &chunk[p.text.0 as usize..p.text.1 as usize]);
     } else {
-        emit(&f, &buf[..text_len]);
+        emit(&p.failure, &p.buf[..p.text_len]);
     }
-    buf
+    std::mem::take(&mut p.buf)
 }
 
 // A pending failure is kept in the table itself, not boxed: most are
@@ -424,8 +426,8 @@ impl Correlator {
             })
             .collect();
         pending.sort_by_key(|p| p.seq);
-        for p in pending {
-            emit_pending(p, None, &[], emit);
+        for mut p in pending {
+            emit_pending(&mut p, None, &[], emit);
         }
         self.epoch = self.epoch.wrapping_add(1).max(1);
         if self.epoch == 1 {
@@ -543,10 +545,8 @@ impl Correlator {
                         if !second_failure {
                             merge(p, ev, at, keys);
                             if role == Role::Final {
-                                let done = std::mem::replace(slot, Slot::Closed { time, seq });
-                                if let Slot::Pending(p) = done {
-                                    keep_spare(spare, emit_pending(p, Some(keys), chunk, emit));
-                                }
+                                keep_spare(spare, emit_pending(p, Some(keys), chunk, emit));
+                                *slot = Slot::Closed { time, seq };
                             }
                             self.bound_pending(keys, chunk, emit);
                             return;
@@ -566,12 +566,11 @@ impl Correlator {
                 // A second failure of the same kind (the first one had no
                 // request-level line), or a line too late to join it: the
                 // one assembled goes first.
-                let old = std::mem::replace(slot, Slot::Closed { time: None, seq });
-                if let Slot::Pending(p) = old {
+                if let Slot::Pending(p) = slot {
                     keep_spare(spare, emit_pending(p, Some(keys), chunk, emit));
                 }
                 match start_apache(ev, at, chunk, seq, emit) {
-                    Some(new) => *o.get_mut() = new,
+                    Some(new) => *slot = new,
                     None => {
                         o.remove();
                     }
@@ -608,8 +607,8 @@ impl Correlator {
             .collect();
         old.sort_by_key(|&(_, seq)| seq);
         for (k, _) in old {
-            if let Some(Slot::Pending(p)) = self.apache.remove(&k) {
-                emit_pending(p, None, &[], emit);
+            if let Some(Slot::Pending(mut p)) = self.apache.remove(&k) {
+                emit_pending(&mut p, None, &[], emit);
             }
         }
     }
@@ -631,10 +630,10 @@ impl Correlator {
             self.apache.iter().map(|(k, s)| (*k, s.seq())).collect();
         by_age.sort_by_key(|&(_, s)| s);
         for (k, _) in by_age.into_iter().take(MAX_PENDING / 2) {
-            if let Some(Slot::Pending(p)) = self.apache.remove(&k) {
+            if let Some(Slot::Pending(mut p)) = self.apache.remove(&k) {
                 keep_spare(
                     &mut self.spare_texts,
-                    emit_pending(p, Some(keys), chunk, emit),
+                    emit_pending(&mut p, Some(keys), chunk, emit),
                 );
             }
         }
