@@ -63,7 +63,7 @@ pub struct Place {
 struct Pending {
     /// Its upstream and route are [`Key::None`] here while it is being
     /// assembled: they are held in `upstream` and `route`, and given to it
-    /// when it is emitted ([`Pending::take`]).
+    /// when it is emitted ([`Pending::give_keys`]).
     failure: Failure,
     /// Text of the failure's first line, for the example (the first
     /// `text_len` bytes), then the bytes of its held keys; empty while the
