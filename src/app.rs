@@ -319,11 +319,12 @@ fn count(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Counted {
     } else {
         Vec::new()
     };
+    // (No path is resolved when no access log is configured.)
     let log_of = |i: &source::InputSpec| match i {
-        source::InputSpec::Path(p) | source::InputSpec::Listed(p) => {
+        source::InputSpec::Path(p) | source::InputSpec::Listed(p) if !access_logs.is_empty() => {
             crate::serverconf::access::log_for(&access_logs, p)
         }
-        source::InputSpec::Stdin => None,
+        _ => None,
     };
     let reading: Vec<InputReading> = inputs
         .iter()
