@@ -147,12 +147,32 @@ impl KeyList {
 /// Distinct byte strings with small ids. The hash is fixed (not seeded per
 /// table), so a key hashes the same in every table and hashes can be
 /// compared across them.
-#[derive(Default)]
 pub struct KeyTable {
     keys: KeyList,
     table: HashTable<u32>,
     /// The keys [`KeyTable::intern_recent`] gave last, newest first.
     recent: [Recent; RECENT_KEYS],
+    /// See [`KeyTable::epoch`].
+    epoch: u64,
+}
+
+/// The last [`KeyTable::epoch`] handed out.
+static EPOCHS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// An epoch no table had before.
+fn next_epoch() -> u64 {
+    EPOCHS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
+impl Default for KeyTable {
+    fn default() -> Self {
+        KeyTable {
+            keys: KeyList::default(),
+            table: HashTable::new(),
+            recent: [Recent::default(); RECENT_KEYS],
+            epoch: next_epoch(),
+        }
+    }
 }
 
 /// Keys [`KeyTable::intern_recent`] looks at before hashing.
@@ -189,6 +209,15 @@ impl KeyTable {
         self.keys.clear();
         self.table.clear();
         self.recent = [Recent::default(); RECENT_KEYS];
+        self.epoch = next_epoch();
+    }
+
+    /// A number no other table in the process had, nor this one before
+    /// it last forgot its keys (never 0): while it stays the same, an id
+    /// this table gave still stands for the same key.
+    #[inline]
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// [`KeyTable::intern`] for keys that come back soon (a php-fpm log's

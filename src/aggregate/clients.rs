@@ -96,10 +96,22 @@ fn bump<K: Ord>(counts: &mut BTreeMap<K, u64>, key: K, n: u64) {
 
 /// Durations, in buckets of about 6% (16 per doubling), with the exact
 /// largest: bounded whatever the number of requests.
+///
+/// The counts are a dense array over the buckets seen, from the lowest to
+/// the highest (widened in steps of [`Durations::STEP`]): a request is counted with one load and one store where a
+/// map of buckets would walk its nodes, and a route's requests, which take
+/// similar times, fill a short run of buckets. A route holds at most
+/// [`Durations::BUCKETS`] of them, 4 bytes each; the rare count past
+/// `u32::MAX` keeps its high part in `carries`.
+/// `tests::dense_durations_count_as_a_map_does` holds it to a map.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Durations {
-    /// Requests per bucket.
-    buckets: BTreeMap<u16, u64>,
+    /// The first bucket of `counts`.
+    first: u16,
+    /// Requests per bucket from `first` on, modulo 2^32.
+    counts: Vec<u32>,
+    /// The multiples of 2^32 the buckets' counts passed, by bucket.
+    carries: BTreeMap<u16, u64>,
     /// Requests timed.
     pub count: u64,
     /// The longest, in milliseconds.
@@ -107,6 +119,13 @@ pub struct Durations {
 }
 
 impl Durations {
+    /// Buckets of any duration (that of `u64::MAX` ms is the last).
+    const BUCKETS: usize = 16 + 60 * 16;
+
+    /// Buckets `counts` grows by, and the multiple its first bucket is
+    /// (a route's durations reach new buckets one by one at first).
+    const STEP: u16 = 8;
+
     fn bucket(ms: u64) -> u16 {
         if ms < 16 {
             return ms as u16;
@@ -124,14 +143,67 @@ impl Durations {
         }
         let octave = (b - 16) / 16 + 4;
         let sub = (b - 16) % 16;
-        ((16 + sub + 1) << (octave - 4)) - 1
+        // The last bucket's top is `u64::MAX` (the shift drops its bit).
+        ((16 + sub + 1) << (octave - 4)).wrapping_sub(1)
     }
 
     /// Adds one duration.
+    #[inline]
     pub fn add(&mut self, ms: u64) {
-        bump(&mut self.buckets, Self::bucket(ms), 1);
+        self.add_to(Self::bucket(ms), 1);
         self.count += 1;
         self.max_ms = self.max_ms.max(ms);
+    }
+
+    /// `n` more requests in bucket `b`.
+    #[inline]
+    fn add_to(&mut self, b: u16, n: u64) {
+        let mut at = usize::from(b.wrapping_sub(self.first));
+        if at >= self.counts.len() {
+            at = self.make_room(b);
+        }
+        let c = &mut self.counts[at];
+        let sum = u64::from(*c) + n;
+        *c = sum as u32;
+        if sum >> 32 != 0 {
+            *self.carries.entry(b).or_default() += sum & !u64::from(u32::MAX);
+        }
+    }
+
+    /// Widens `counts` to hold bucket `b`, in steps of [`Durations::STEP`]
+    /// buckets, to the size needed; where `b` is in it.
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, b: u16) -> usize {
+        let end = usize::from(self.first) + self.counts.len();
+        let (lo, hi) = if self.counts.is_empty() {
+            (b, b + 1)
+        } else {
+            (self.first.min(b), (end as u16).max(b + 1))
+        };
+        // Whole steps, within the buckets there are.
+        let lo = lo - lo % Self::STEP;
+        let hi = (usize::from(hi).next_multiple_of(usize::from(Self::STEP))).min(Self::BUCKETS);
+        let mut counts = Vec::with_capacity(hi - usize::from(lo));
+        counts.resize(usize::from(self.first.max(lo) - lo), 0);
+        counts.extend_from_slice(&self.counts);
+        counts.resize(hi - usize::from(lo), 0);
+        self.counts = counts;
+        self.first = lo;
+        usize::from(b - self.first)
+    }
+
+    /// The buckets with their counts, lowest first (empty ones too).
+    fn buckets(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.counts.iter().enumerate().map(|(i, &c)| {
+            let b = self.first + i as u16;
+            let high = if self.carries.is_empty() {
+                0
+            } else {
+                self.carries.get(&b).copied().unwrap_or(0)
+            };
+            (b, u64::from(c) + high)
+        })
     }
 
     /// The `p`-th percentile (0..=100) in milliseconds: the top of its
@@ -142,9 +214,9 @@ impl Durations {
         }
         let rank = (self.count * p).div_ceil(100).max(1);
         let mut seen = 0;
-        for (&b, &n) in &self.buckets {
+        for (b, n) in self.buckets() {
             seen += n;
-            if seen >= rank {
+            if n > 0 && seen >= rank {
                 return Some(Self::upper(b).min(self.max_ms));
             }
         }
@@ -152,8 +224,10 @@ impl Durations {
     }
 
     fn merge(&mut self, o: &Durations) {
-        for (&b, &n) in &o.buckets {
-            *self.buckets.entry(b).or_default() += n;
+        for (b, n) in o.buckets() {
+            if n > 0 {
+                self.add_to(b, n);
+            }
         }
         self.count += o.count;
         self.max_ms = self.max_ms.max(o.max_ms);
@@ -168,6 +242,13 @@ pub struct RouteTiming {
     pub failed: Durations,
     /// One in [`TIMING_SAMPLE`](crate::scan::TIMING_SAMPLE) of the others.
     pub succeeded: Durations,
+}
+
+impl RouteTiming {
+    /// Whether any request of the route was timed.
+    fn timed(&self) -> bool {
+        self.failed.count + self.succeeded.count > 0
+    }
 }
 
 /// An access line that needs a cause, kept for the join.
@@ -239,8 +320,10 @@ pub struct Clients {
     pub other_route: RouteClients,
     /// Records not kept for the join (past [`MAX_JOIN`]).
     pub overflow: u64,
-    /// Per route id of [`Clients::routes`], for the routes timed.
-    pub timing: Vec<Option<Box<RouteTiming>>>,
+    /// Per route id of [`Clients::routes`], up to the last route timed
+    /// (in place, not boxed: a timing reads one line less). A route none
+    /// of whose requests was timed has nothing in either.
+    pub timing: Vec<RouteTiming>,
     /// Requests per window start (of [`Clients::window`] seconds), with
     /// their 5xx and 499 statuses only.
     pub timeline: BTreeMap<i64, RouteClients>,
@@ -277,18 +360,31 @@ impl Clients {
     /// Counts `n` access lines answered with `status`; `route` is their
     /// normalized route and its [`key_hash`].
     pub fn count(&mut self, route: Option<(&[u8], u64)>, status: u16, n: u64) {
+        let route = route.map(|(bytes, hash)| self.route(bytes, hash));
+        self.count_on(route, status, n);
+    }
+
+    /// The id of a normalized route (with its [`key_hash`]) in
+    /// [`Clients::routes`], added if there is room: [`OTHER`] otherwise.
+    #[inline]
+    pub fn route(&mut self, bytes: &[u8], hash: u64) -> u32 {
+        self.routes.intern_hashed(bytes, hash)
+    }
+
+    /// [`Clients::count`] with the route's id from [`Clients::route`].
+    #[inline]
+    pub fn count_on(&mut self, route: Option<u32>, status: u16, n: u64) {
         self.requests += n;
         bump(&mut self.statuses, status, n);
-        if let Some((bytes, hash)) = route {
-            match self.routes.intern_hashed(bytes, hash) {
-                OTHER => self.other_route.add(status, n),
-                id => {
-                    let id = id as usize;
-                    if self.by_route.len() <= id {
-                        self.by_route.resize_with(id + 1, RouteClients::default);
-                    }
-                    self.by_route[id].add(status, n);
+        match route {
+            None => {}
+            Some(OTHER) => self.other_route.add(status, n),
+            Some(id) => {
+                let id = id as usize;
+                if self.by_route.len() <= id {
+                    self.by_route.resize_with(id + 1, RouteClients::default);
                 }
+                self.by_route[id].add(status, n);
             }
         }
     }
@@ -360,14 +456,21 @@ impl Clients {
 
     /// Times a request on a route (`ms` milliseconds).
     pub fn timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool) {
-        let id = match self.routes.intern_hashed(route.0, route.1) {
+        let id = self.route(route.0, route.1);
+        self.timing_on(id, ms, failed);
+    }
+
+    /// [`Clients::timing`] with the route's id from [`Clients::route`].
+    #[inline]
+    pub fn timing_on(&mut self, route: u32, ms: u64, failed: bool) {
+        let id = match route {
             OTHER => return,
             id => id as usize,
         };
         if self.timing.len() <= id {
-            self.timing.resize_with(id + 1, || None);
+            self.timing.resize_with(id + 1, RouteTiming::default);
         }
-        let t = self.timing[id].get_or_insert_with(Box::default);
+        let t = &mut self.timing[id];
         if failed {
             t.failed.add(ms);
         } else {
@@ -378,7 +481,7 @@ impl Clients {
     /// The timing of a route, if any of its requests was timed.
     pub fn route_timing(&self, route: &[u8]) -> Option<&RouteTiming> {
         let id = (0..self.routes.len() as u32).find(|&i| self.routes.key(i) == route)?;
-        self.timing.get(id as usize)?.as_deref()
+        self.timing.get(id as usize).filter(|t| t.timed())
     }
 
     /// Keeps an access line that needs a cause (a 5xx, or failed attempts
@@ -522,16 +625,18 @@ impl Clients {
             }
         }
         for (i, t) in other.timing.into_iter().enumerate() {
-            let Some(t) = t else { continue };
+            if !t.timed() {
+                continue;
+            }
             let key = other.routes.key(i as u32).to_vec();
             let id = match self.routes.intern(&key) {
                 OTHER => continue,
                 id => id as usize,
             };
             if self.timing.len() <= id {
-                self.timing.resize_with(id + 1, || None);
+                self.timing.resize_with(id + 1, RouteTiming::default);
             }
-            let mine = self.timing[id].get_or_insert_with(Box::default);
+            let mine = &mut self.timing[id];
             mine.failed.merge(&t.failed);
             mine.succeeded.merge(&t.succeeded);
         }
@@ -838,6 +943,127 @@ mod tests {
             assert!(Durations::upper(b) >= ms, "{ms}");
             assert!(Durations::upper(b) * 100 <= ms.max(1) * 107 + 100, "{ms}");
         }
+    }
+
+    /// [`Durations`] the plain way, in a map: the oracle.
+    #[derive(Default)]
+    struct PlainDurations {
+        buckets: BTreeMap<u16, u64>,
+        count: u64,
+        max_ms: u64,
+    }
+
+    impl PlainDurations {
+        fn add(&mut self, ms: u64) {
+            *self.buckets.entry(Durations::bucket(ms)).or_default() += 1;
+            self.count += 1;
+            self.max_ms = self.max_ms.max(ms);
+        }
+
+        fn merge(&mut self, o: &PlainDurations) {
+            for (&b, &n) in &o.buckets {
+                *self.buckets.entry(b).or_default() += n;
+            }
+            self.count += o.count;
+            self.max_ms = self.max_ms.max(o.max_ms);
+        }
+
+        fn percentile(&self, p: u64) -> Option<u64> {
+            if self.count == 0 {
+                return None;
+            }
+            let rank = (self.count * p).div_ceil(100).max(1);
+            let mut seen = 0;
+            for (&b, &n) in &self.buckets {
+                seen += n;
+                if seen >= rank {
+                    return Some(Durations::upper(b).min(self.max_ms));
+                }
+            }
+            Some(self.max_ms)
+        }
+    }
+
+    /// Asserts that `d` counts what `plain` counts, at every percentile.
+    fn same_durations(d: &Durations, plain: &PlainDurations, what: &str) {
+        assert_eq!((d.count, d.max_ms), (plain.count, plain.max_ms), "{what}");
+        let got: BTreeMap<u16, u64> = d.buckets().filter(|&(_, n)| n > 0).collect();
+        assert_eq!(got, plain.buckets, "{what}");
+        for p in 0..=100 {
+            assert_eq!(d.percentile(p), plain.percentile(p), "{what} p{p}");
+        }
+    }
+
+    /// The dense buckets against a map of them: durations that widen the
+    /// array down and up, one at a time and in runs, merged both ways,
+    /// and counts past `u32::MAX`.
+    #[test]
+    fn dense_durations_count_as_a_map_does() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            crate::testing::xorshift(&mut seed);
+            seed % n
+        };
+        for round in 0..200 {
+            let (mut d, mut plain) = (Durations::default(), PlainDurations::default());
+            let (mut e, mut plain_e) = (Durations::default(), PlainDurations::default());
+            for i in 0..next(400) {
+                let ms = match next(8) {
+                    0 => next(16),
+                    1 => u64::MAX - next(1 << 40),
+                    2 => 1 << next(64),
+                    3 => 60_000 + next(1_000),
+                    _ => 200 + next(1_000),
+                };
+                if i % 3 == 0 {
+                    e.add(ms);
+                    plain_e.add(ms);
+                } else {
+                    d.add(ms);
+                    plain.add(ms);
+                }
+            }
+            same_durations(&d, &plain, &format!("round {round}"));
+            same_durations(&e, &plain_e, &format!("round {round}, other"));
+            if round % 2 == 0 {
+                d.merge(&e);
+                plain.merge(&plain_e);
+                same_durations(&d, &plain, &format!("round {round}, merged"));
+            } else {
+                e.merge(&d);
+                plain_e.merge(&plain);
+                same_durations(&e, &plain_e, &format!("round {round}, merged"));
+            }
+        }
+        // Counts past 32 bits: one bucket near the wrap, added to one at a
+        // time and by merges.
+        let (mut d, mut plain) = (Durations::default(), PlainDurations::default());
+        for ms in [5, 700, 40] {
+            d.add(ms);
+            plain.add(ms);
+        }
+        let b = Durations::bucket(700);
+        let near = u64::from(u32::MAX) - 2;
+        d.counts[usize::from(b - d.first)] = near as u32;
+        *plain.buckets.get_mut(&b).unwrap() = near;
+        d.count += near - 1;
+        plain.count += near - 1;
+        for _ in 0..5 {
+            d.add(700);
+            plain.add(700);
+        }
+        same_durations(&d, &plain, "past u32");
+        let copy = d.clone();
+        let plain_copy = PlainDurations {
+            buckets: plain.buckets.clone(),
+            ..plain
+        };
+        for _ in 0..3 {
+            d.merge(&copy);
+            plain.merge(&plain_copy);
+        }
+        same_durations(&d, &plain, "merged past u32");
+        assert!(d.counts.len() <= Durations::BUCKETS);
     }
 
     #[test]

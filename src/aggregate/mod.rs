@@ -628,16 +628,23 @@ impl Tally for Aggregator {
         Aggregator::add(self, f, upstream, route, text);
     }
 
-    fn clients(&mut self, route: Option<(&[u8], u64)>, status: u16, count: u64) {
-        self.clients.count(route, status, count);
+    #[inline]
+    fn client_route(&mut self, route: &[u8], hash: u64) -> u32 {
+        self.clients.route(route, hash)
+    }
+
+    #[inline]
+    fn clients(&mut self, route: Option<u32>, status: u16, count: u64) {
+        self.clients.count_on(route, status, count);
     }
 
     fn client_request(&mut self, r: &ClientRequest, route: u64) {
         self.clients.request(r, route);
     }
 
-    fn client_timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool) {
-        self.clients.timing(route, ms, failed);
+    #[inline]
+    fn client_timing(&mut self, route: u32, ms: u64, failed: bool) {
+        self.clients.timing_on(route, ms, failed);
     }
 
     fn client_second(&mut self, time: i64, status: u16, count: u64) {

@@ -39,16 +39,22 @@ pub trait Tally {
     /// Counts a failure whose keys have these ids (or [`NO_KEY`]); `text`
     /// is its first line.
     fn add(&mut self, f: &Failure, upstream: u32, route: u32, text: &[u8]);
+    /// The id of a route (its normalized text and key hash) in the
+    /// access-log counts, which [`Tally::clients`] and
+    /// [`Tally::client_timing`] take: asked once per route of a scanner,
+    /// so the same route must always get the same id.
+    fn client_route(&mut self, route: &[u8], hash: u64) -> u32;
     /// Counts `count` access-log requests answered with `status` on a
-    /// route (its normalized text and key hash).
-    fn clients(&mut self, route: Option<(&[u8], u64)>, status: u16, count: u64);
+    /// route (its id from [`Tally::client_route`]; `None`: no route).
+    fn clients(&mut self, route: Option<u32>, status: u16, count: u64);
     /// An access-log request that needs a cause (a 5xx, or failed attempts
     /// that a retry absorbed), already counted by [`Tally::clients`];
     /// `route` is its route's key hash (0 for none).
     fn client_request(&mut self, r: &ClientRequest, route: u64);
-    /// How long an access-log request on a route took, in milliseconds
-    /// (all 5xx, a sample of the others).
-    fn client_timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool);
+    /// How long an access-log request on a route (its id from
+    /// [`Tally::client_route`]) took, in milliseconds (all 5xx, a sample
+    /// of the others).
+    fn client_timing(&mut self, route: u32, ms: u64, failed: bool);
 
     /// Counts `count` access lines that ended at `time` (seconds) with
     /// `status` (a 5xx or 499, else 0).
@@ -383,7 +389,8 @@ impl<'a> Sequencer<'a> {
         let route_of =
             |id: u32| (id != NO_KEY).then(|| (keys.routes.get(id), keys.routes.hash(id)));
         for c in &scan.client_counts {
-            agg.clients(route_of(c.key), c.status, u64::from(c.count));
+            let route = client_route(c.key, &keys.routes, &mut remap.clients, agg);
+            agg.clients(route, c.status, u64::from(c.count));
         }
         for r in &scan.requests {
             agg.client_request(r, route_of(r.route).map_or(0, |(_, h)| h));
@@ -403,7 +410,7 @@ impl<'a> Sequencer<'a> {
             );
         }
         for t in &scan.timings {
-            if let Some(route) = route_of(t.route) {
+            if let Some(route) = client_route(t.route, &keys.routes, &mut remap.clients, agg) {
                 agg.client_timing(route, t.ms, t.failed);
             }
         }
@@ -587,6 +594,8 @@ impl KeyMirror {
 struct Remap {
     upstreams: Vec<u32>,
     routes: Vec<u32>,
+    /// The routes' ids in the access-log counts ([`Tally::client_route`]).
+    clients: Vec<u32>,
 }
 
 impl Remap {
@@ -595,10 +604,29 @@ impl Remap {
         if reset {
             self.upstreams.clear();
             self.routes.clear();
+            self.clients.clear();
         }
         self.upstreams.resize(keys.upstreams.len(), NO_KEY);
         self.routes.resize(keys.routes.len(), NO_KEY);
+        self.clients.resize(keys.routes.len(), NO_KEY);
     }
+}
+
+/// The tally's id of the route of local id `id` for the access-log
+/// counts (`None` for [`NO_KEY`]): asked of the tally once per route of a
+/// scanner, then one load, where asking for each (route, status) pair
+/// and timing of each chunk would hash and compare the route's text
+/// again. Ids are handed out in input order either way.
+#[inline(always)]
+fn client_route(id: u32, routes: &KeyList, ids: &mut [u32], agg: &mut impl Tally) -> Option<u32> {
+    if id == NO_KEY {
+        return None;
+    }
+    let slot = &mut ids[id as usize];
+    if *slot == NO_KEY {
+        *slot = agg.client_route(routes.get(id), routes.hash(id));
+    }
+    Some(*slot)
 }
 
 /// The global id of a key, interned now: only failures that are counted
@@ -789,6 +817,149 @@ fn count_as(
 mod tests {
     use super::*;
     use crate::event::LocalTime;
+
+    /// What the access-log counts of a run get, by route text: a tally
+    /// for [`client_route`]'s oracle.
+    struct ClientTally {
+        upstreams: Interner,
+        failure_routes: Interner,
+        routes: Interner,
+        counts: std::collections::BTreeMap<(Option<Vec<u8>>, u16), u64>,
+        failed_timings: Vec<(Vec<u8>, u64)>,
+    }
+
+    impl Tally for ClientTally {
+        fn begin_input(&mut self, _: String) -> u32 {
+            0
+        }
+        fn end_input(&mut self, _: u32, _: LineStats, _: Option<String>) {}
+        fn unrecognized_line(&mut self, _: u32, line: u64, text: &[u8]) {
+            panic!(
+                "line {line} unrecognized: {}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        fn interners(&mut self) -> (&mut Interner, &mut Interner) {
+            (&mut self.upstreams, &mut self.failure_routes)
+        }
+        fn add(&mut self, _: &Failure, _: u32, _: u32, _: &[u8]) {}
+        fn client_route(&mut self, route: &[u8], hash: u64) -> u32 {
+            assert_eq!(hash, crate::keys::key_hash(route));
+            self.routes.intern_hashed(route, hash)
+        }
+        fn clients(&mut self, route: Option<u32>, status: u16, count: u64) {
+            let route = route.map(|id| self.routes.key(id).to_vec());
+            *self.counts.entry((route, status)).or_default() += count;
+        }
+        fn client_request(&mut self, _: &ClientRequest, _: u64) {}
+        fn client_timing(&mut self, route: u32, ms: u64, failed: bool) {
+            if failed {
+                self.failed_timings
+                    .push((self.routes.key(route).to_vec(), ms));
+            }
+        }
+        fn client_second(&mut self, _: i64, _: u16, _: u64) {}
+        fn client_upstream(&mut self, _: &[u8], _: u16, _: u64) {}
+        fn startup(&mut self, _: &Startup<'_>) {}
+        fn lifecycle(&mut self, _: &Lifecycle<'_>) {}
+    }
+
+    /// The access-log counts through the per-scanner route ids
+    /// ([`client_route`]) against each line's route normalized and
+    /// counted by its text, in the order first seen up to the tally's
+    /// cap: two scanners keeping their keys take turns at the chunks (as
+    /// the pipeline's workers do), or one starting afresh with each.
+    #[test]
+    fn client_routes_count_as_their_texts_do() {
+        let catalog = Catalog::new();
+        let filters = Filters::default();
+        let plan = crate::parse::access::Plan::compile(
+            r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent $request_time"#,
+        )
+        .unwrap();
+        let reading = InputReading {
+            shift: 0,
+            access: Some(std::sync::Arc::new(plan)),
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            crate::testing::xorshift(&mut seed);
+            seed % n
+        };
+        let mut lines = Vec::new();
+        let mut want: std::collections::BTreeMap<(Option<Vec<u8>>, u16), u64> = Default::default();
+        let mut want_failed = Vec::new();
+        let mut first_seen = Interner::new(40);
+        let mut route = Vec::new();
+        for i in 0..6_000u64 {
+            let path = match next(10) {
+                0 => format!("/rare/{}/x{}", next(1000), next(1000)),
+                1 => "?only-a-query".to_string(),
+                _ => format!("/api/v{}/items/{}", next(60), next(100_000)),
+            };
+            let status = [200, 200, 200, 304, 404, 499, 500, 502, 504][next(9) as usize];
+            let ms = next(3000);
+            lines.push(format!(
+                "10.0.0.{} - - [07/Dec/2026:03:{:02}:{:02} +0000] \"GET {path} HTTP/1.1\" {status} {} {}.{:03}\n",
+                next(200),
+                i / 600 % 60,
+                i / 10 % 60,
+                next(5000),
+                ms / 1000,
+                ms % 1000,
+            ));
+            let key = crate::scan::route::normalize(path.as_bytes(), &mut route).then(|| {
+                let id = first_seen.intern(&route);
+                first_seen.key(id).to_vec()
+            });
+            if status >= 500
+                && let Some(k) = &key
+            {
+                want_failed.push((k.clone(), ms));
+            }
+            *want.entry((key, status)).or_default() += 1;
+        }
+        want_failed.sort();
+        for kept in [true, false] {
+            let mut seq = Sequencer::new(&catalog, &filters, 2026);
+            seq.set_input(&reading);
+            let mut scanners: Vec<Scanner> = (0..2)
+                .map(|_| {
+                    let mut s = if kept {
+                        Scanner::keeping_keys(&catalog, 2026, 1 << 20)
+                    } else {
+                        Scanner::new(&catalog, 2026)
+                    };
+                    s.set_input(&reading);
+                    s
+                })
+                .collect();
+            let mut tally = ClientTally {
+                upstreams: Interner::new(100),
+                failure_routes: Interner::new(100),
+                routes: Interner::new(40),
+                counts: Default::default(),
+                failed_timings: Vec::new(),
+            };
+            seq.begin_input("access.log".into(), &mut tally);
+            let mut scan = Scan::default();
+            let mut at = 0;
+            let mut turn = 0;
+            while at < lines.len() {
+                let n = (1 + next(300) as usize).min(lines.len() - at);
+                let chunk = lines[at..at + n].concat();
+                at += n;
+                scanners[turn % 2].scan(chunk.as_bytes(), at == lines.len(), &mut scan);
+                seq.chunk(chunk.as_bytes(), &scan, &mut tally);
+                turn += 1 + next(2) as usize;
+            }
+            seq.end_input(None, &mut tally);
+            assert_eq!(tally.counts, want, "kept {kept}");
+            tally.failed_timings.sort();
+            assert_eq!(tally.failed_timings, want_failed, "kept {kept}");
+            assert_eq!(tally.routes.len(), 40);
+        }
+    }
 
     /// Where no filter is asked for, the filters keep every failure, as
     /// [`Filters::keep`] would answer: what lets [`count_as`] not ask.

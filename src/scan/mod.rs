@@ -79,11 +79,14 @@ type SeriesSlots = hashbrown::HashMap<(u32, u32, u16), u32, foldhash::fast::Fixe
 /// of the two, so the list holds it once, in the order first seen.
 #[derive(Default)]
 struct StatusSlots {
-    /// Per key below [`FLAT_KEYS`], per [`usual`] status: its slot plus
-    /// one, 0 while not seen in the chunk.
-    flat: Vec<u32>,
-    /// The places in `flat` set in the chunk: cleared one by one at the
-    /// next, not the whole table (which only grows).
+    /// Per [`usual`] status, per key below [`FLAT_KEYS`]: its slot plus
+    /// one, 0 while not seen in the chunk. A row per status, not per key:
+    /// most lines have one status, whose slots for a few thousand keys
+    /// then stay in a few cache lines.
+    flat: [Vec<u32>; USUAL],
+    /// The places in `flat` set in the chunk (status row times
+    /// [`FLAT_KEYS`] plus key): cleared one by one at the next, not the
+    /// whole table (which only grows).
     used: Vec<u32>,
     /// The other pairs.
     other: hashbrown::HashMap<(u32, u16), u32, foldhash::fast::FixedState>,
@@ -114,7 +117,7 @@ fn usual(status: u16) -> Option<usize> {
 impl StatusSlots {
     fn clear(&mut self) {
         for &at in &self.used {
-            self.flat[at as usize] = 0;
+            self.flat[(at / FLAT_KEYS) as usize][(at % FLAT_KEYS) as usize] = 0;
         }
         self.used.clear();
         self.other.clear();
@@ -128,11 +131,11 @@ fn count_status(slots: &mut StatusSlots, list: &mut Vec<StatusCount>, key: u32, 
     if key < FLAT_KEYS
         && let Some(u) = usual(status)
     {
-        let at = key as usize * USUAL + u;
-        if slots.flat.len() <= at {
-            slots.flat.resize((key as usize + 1) * USUAL, 0);
+        let row = &mut slots.flat[u];
+        if row.len() <= key as usize {
+            row.resize(key as usize + 1, 0);
         }
-        let slot = &mut slots.flat[at];
+        let slot = &mut row[key as usize];
         if *slot == 0 {
             list.push(StatusCount {
                 key,
@@ -140,7 +143,7 @@ fn count_status(slots: &mut StatusSlots, list: &mut Vec<StatusCount>, key: u32, 
                 count: 0,
             });
             *slot = list.len() as u32;
-            slots.used.push(at as u32);
+            slots.used.push(u as u32 * FLAT_KEYS + key);
         }
         list[*slot as usize - 1].count += 1;
         return;

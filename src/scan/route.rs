@@ -48,20 +48,54 @@ pub fn normalize(raw: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Slots of [`RouteKeys`]' memo (a power of two): 64 KiB, room for the
-/// few thousand routes of a busy site with few collisions.
+/// Slots of [`RouteKeys`]' memo (a power of two): 512 KiB, room for
+/// the few thousand routes of a busy site with few collisions.
 const ROUTE_SLOTS: usize = 1 << 13;
 
+/// Bytes of a key a [`KeyMemo`] slot holds: the rest of its cache line.
+const INLINE: usize = 64 - 8 - 4 - 4 - 1;
+
+/// A [`KeyMemo`] slot: one cache line holding the key itself, so that a
+/// hit reads nothing else (the table's spans and text are other lines,
+/// which a log read through the caches has pushed out by the time a
+/// route comes back).
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Slot {
+    /// The table's epoch ([`KeyTable::epoch`]) when the slot was filled;
+    /// 0, which no table has, while empty.
+    epoch: u64,
+    /// The high half of the key's memo hash.
+    tag: u32,
+    /// The key's id in the table.
+    id: u32,
+    /// The key's length.
+    len: u8,
+    /// Its bytes, zero past `len`.
+    key: [u8; INLINE],
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        epoch: 0,
+        tag: 0,
+        id: 0,
+        len: 0,
+        key: [0; INLINE],
+    };
+}
+
 /// Ids of keys in a [`KeyTable`], through a memo of the ids found last:
-/// a key is hashed with a hash cheaper than the table's, its slot holds
-/// the id it had, and each answer is checked against the table's bytes,
-/// so a slot another key took, or one the table forgot since, is only a
-/// miss. `tests::key_memo_is_intern` holds it to [`KeyTable::intern`].
+/// a key is hashed with a hash cheaper than the table's, and its slot
+/// holds the key itself, its id, and the table's epoch then. A slot is
+/// an answer only for the same key in the same table not cleared since
+/// (same epoch), so a slot another key took, or one the table forgot
+/// since, is only a miss; keys longer than a slot holds go to the table.
+/// `tests::key_memo_is_intern` holds it to [`KeyTable::intern`].
 #[derive(Debug, Clone, Default)]
 pub struct KeyMemo {
-    /// (tag, id) by the key's memo hash: the hash's high half and the
-    /// key's id in the table; allocated on first use.
-    slots: Vec<(u32, u32)>,
+    /// Slots by the key's memo hash; allocated on first use.
+    slots: Vec<Slot>,
     /// How many slots (a power of two).
     size: usize,
 }
@@ -78,18 +112,33 @@ impl KeyMemo {
     /// `table.intern(key)`, from the memo where it holds the answer.
     #[inline(always)]
     pub fn id(&mut self, key: &[u8], table: &mut KeyTable) -> u32 {
+        if key.len() > INLINE {
+            return table.intern(key);
+        }
         if self.slots.len() != self.size {
-            self.slots = vec![(0, 0); self.size.max(1)];
+            self.slots = vec![Slot::EMPTY; self.size.max(1)];
         }
         let h = memo_hash(key);
         let tag = (h >> 32) as u32;
         let at = h as usize & (self.slots.len() - 1);
         let slot = &mut self.slots[at];
-        if slot.0 == tag && (slot.1 as usize) < table.len() && same(table.keys().get(slot.1), key) {
-            return slot.1;
+        let epoch = table.epoch();
+        if slot.epoch == epoch
+            && slot.tag == tag
+            && usize::from(slot.len) == key.len()
+            && same(&slot.key[..key.len()], key)
+        {
+            return slot.id;
         }
         let id = table.intern(key);
-        *slot = (tag, id);
+        *slot = Slot {
+            epoch,
+            tag,
+            id,
+            len: key.len() as u8,
+            key: [0; INLINE],
+        };
+        slot.key[..key.len()].copy_from_slice(key);
         id
     }
 }
@@ -826,7 +875,8 @@ mod tests {
 
     /// The memo against [`KeyTable::intern`], with a memo small enough
     /// for keys to take each other's slots, keys of every length around
-    /// a word, and tables cleared under it.
+    /// a word and around what a slot holds, tables cleared under it, and
+    /// two tables asked through the one memo by turns.
     #[test]
     fn key_memo_is_intern() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -834,10 +884,11 @@ mod tests {
             crate::testing::xorshift(&mut state);
             state as usize % k
         };
-        let (mut fast_table, mut plain_table) = (KeyTable::default(), KeyTable::default());
+        let mut fast_tables = [KeyTable::default(), KeyTable::default()];
+        let mut plain_tables = [KeyTable::default(), KeyTable::default()];
         let pool: Vec<Vec<u8>> = (0..60)
             .map(|_| {
-                let len = next(40);
+                let len = next(INLINE + 12);
                 (0..len).map(|_| b"ab:1."[next(5)]).collect()
             })
             .collect();
@@ -845,17 +896,33 @@ mod tests {
         let mut hits = 0;
         for round in 0..50_000 {
             let key = &pool[next(pool.len())];
-            let before = fast_table.len();
-            let fast = memo.id(key, &mut fast_table);
-            assert_eq!(fast, plain_table.intern(key), "{key:?}");
-            hits += usize::from(fast_table.len() == before);
+            let t = usize::from(round % 5 == 0 || next(9) == 0);
+            let before = fast_tables[t].len();
+            let fast = memo.id(key, &mut fast_tables[t]);
+            assert_eq!(fast, plain_tables[t].intern(key), "{key:?}");
+            hits += usize::from(fast_tables[t].len() == before);
             if round % 7_919 == 0 {
-                fast_table.clear();
-                plain_table.clear();
+                fast_tables[t].clear();
+                plain_tables[t].clear();
             }
         }
-        assert_eq!(fast_table.len(), plain_table.len());
+        for t in 0..2 {
+            assert_eq!(fast_tables[t].len(), plain_tables[t].len());
+            for id in 0..fast_tables[t].len() as u32 {
+                assert_eq!(
+                    fast_tables[t].keys().get(id),
+                    plain_tables[t].keys().get(id)
+                );
+            }
+        }
         assert!(hits > 10_000, "{hits}");
+    }
+
+    /// A memo slot is one cache line.
+    #[test]
+    fn memo_slots_are_a_cache_line() {
+        assert_eq!(std::mem::size_of::<Slot>(), 64);
+        assert_eq!(std::mem::align_of::<Slot>(), 64);
     }
 
     /// The word-wise comparison of [`KeyMemo`] against `==`.
