@@ -63,12 +63,20 @@ pub struct Place {
 struct Pending {
     /// Its upstream and route are [`Key::None`] here while it is being
     /// assembled: they are held in `upstream` and `route`, and given to it
-    /// when it is emitted ([`Pending::take`]).
+    /// when it is emitted ([`Pending::give_keys`]).
     failure: Failure,
     /// Text of the failure's first line, for the example (the first
-    /// `text_len` bytes), then the bytes of its held keys.
+    /// `text_len` bytes), then the bytes of its held keys; empty while the
+    /// failure is [`Pending::in_chunk`].
     buf: Vec<u8>,
     text_len: usize,
+    /// Whether the chunk of its first line is still being read: its text is
+    /// then `text` of that chunk's bytes and its keys ids in that chunk's
+    /// tables, nothing copied. Most failures are complete within their
+    /// chunk; the others are copied when it ends
+    /// ([`Correlator::chunk_end`]).
+    in_chunk: bool,
+    text: (u32, u32),
     upstream: Held,
     route: Held,
     strong: bool,
@@ -99,6 +107,12 @@ const NO_HELD: Held = Held {
 };
 
 impl Held {
+    /// Key `id` of the chunk being read, its bytes left in the chunk's
+    /// table (a failure [`Pending::in_chunk`]).
+    fn local(id: u32) -> Held {
+        Held { id, ..NO_HELD }
+    }
+
     /// Holds key `id` of `list` (none for [`NO_KEY`]), its bytes put at
     /// the end of `buf`.
     fn new(id: u32, list: &KeyList, buf: &mut Vec<u8>) -> Held {
@@ -135,22 +149,51 @@ impl Held {
 }
 
 impl Pending {
-    /// The failure with its keys, for `emit` while the chunk whose keys
-    /// are `keys` is read (`None`: between chunks), and the buffer to
-    /// reuse.
-    fn take(self, keys: Option<&Keys>) -> (Failure, Vec<u8>, usize) {
-        let mut f = self.failure;
-        f.upstream = self.upstream.key(&self.buf, keys.map(|k| &k.upstreams));
-        f.route = self.route.key(&self.buf, keys.map(|k| &k.routes));
-        (f, self.buf, self.text_len)
+    /// Gives the failure its keys, for `emit` while the chunk whose keys
+    /// are `keys` is read (`None`: between chunks).
+    fn give_keys(&mut self, keys: Option<&Keys>) {
+        let f = &mut self.failure;
+        if self.in_chunk {
+            debug_assert!(keys.is_some(), "a failure of a chunk after it ended");
+            f.upstream = Key::local(self.upstream.id);
+            f.route = Key::local(self.route.id);
+        } else {
+            f.upstream = self.upstream.key(&self.buf, keys.map(|k| &k.upstreams));
+            f.route = self.route.key(&self.buf, keys.map(|k| &k.routes));
+        }
+    }
+
+    /// Copies what it holds of the chunk whose bytes are `chunk` and whose
+    /// keys are `keys`, which ends: its text and keys' bytes, into a buffer
+    /// of `spare` if there is one.
+    fn leave_chunk(&mut self, chunk: &[u8], keys: &Keys, spare: &mut Vec<Vec<u8>>) {
+        let mut buf = spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(&chunk[self.text.0 as usize..self.text.1 as usize]);
+        self.text_len = buf.len();
+        self.upstream = Held::new(self.upstream.id, &keys.upstreams, &mut buf);
+        self.route = Held::new(self.route.id, &keys.routes, &mut buf);
+        self.buf = buf;
+        self.in_chunk = false;
     }
 }
 
-/// Emits an assembled failure; returns its buffer for reuse.
-fn emit_pending(p: Pending, keys: Option<&Keys>, emit: &mut Emit<'_>) -> Vec<u8> {
-    let (f, buf, text_len) = p.take(keys);
-    emit(&f, &buf[..text_len]);
-    buf
+/// Emits an assembled failure where it is, not moved out of its slot
+/// (`chunk`: the bytes of the chunk being read, whose keys are `keys`);
+/// returns its buffer for reuse.
+fn emit_pending(
+    p: &mut Pending,
+    keys: Option<&Keys>,
+    chunk: &[u8],
+    emit: &mut Emit<'_>,
+) -> Vec<u8> {
+    p.give_keys(keys);
+    if p.in_chunk {
+        emit(&p.failure, &chunk[p.text.0 as usize..p.text.1 as usize]);
+    } else {
+        emit(&p.failure, &p.buf[..p.text_len]);
+    }
+    std::mem::take(&mut p.buf)
 }
 
 // A pending failure is kept in the table itself, not boxed: most are
@@ -266,6 +309,8 @@ pub struct Correlator {
     seq: u64,
     /// Text buffers of emitted Apache failures, reused.
     spare_texts: Vec<Vec<u8>>,
+    /// Whether an Apache failure may be [`Pending::in_chunk`].
+    chunk_pending: bool,
 }
 
 impl Default for Correlator {
@@ -278,6 +323,7 @@ impl Default for Correlator {
             worker_crash: CauseId::from_id("proxy_worker_crash"),
             seq: 0,
             spare_texts: Vec::new(),
+            chunk_pending: false,
         }
     }
 }
@@ -291,19 +337,22 @@ impl Correlator {
         Self::default()
     }
 
-    /// Takes one event (the text of its record, and the keys its ids point
-    /// into); calls `emit` for each failure it completes. The one place
-    /// that decides whether a record is a new failed request, a retry of
-    /// one, or a part of one being assembled.
+    /// Takes one event (the bytes of the chunk its record is in, and the
+    /// keys its ids point into); calls `emit` for each failure it completes
+    /// with the text of its first record. The one place that decides
+    /// whether a record is a new failed request, a retry of one, or a part
+    /// of one being assembled. Tell it when the chunk ends
+    /// ([`Correlator::chunk_end`]).
     #[inline]
     pub fn push<E: FnMut(&Failure, &[u8])>(
         &mut self,
         ev: &Event,
         at: Place,
-        text: &[u8],
+        chunk: &[u8],
         keys: &Keys,
         emit: &mut E,
     ) {
+        let text = &chunk[ev.start as usize..ev.end as usize];
         match ev.server {
             // nginx lines are failures of their own, or retries of one.
             Server::Nginx => {
@@ -329,7 +378,7 @@ impl Correlator {
                 }
                 emit(&f, text);
             }
-            Server::Apache if ev.role != Role::Alone => self.push_apache(ev, at, text, keys, emit),
+            Server::Apache if ev.role != Role::Alone => self.push_apache(ev, at, chunk, keys, emit),
             _ => {
                 if let Some(cause) = ev.cause {
                     emit(&failure_of(ev, cause, at), text);
@@ -349,7 +398,24 @@ impl Correlator {
         self.workers[i] = self.workers[i].wrapping_add(1);
     }
 
-    /// Emits every failure still being assembled (end of an input).
+    /// The chunk whose bytes are `chunk` and keys `keys`, which events
+    /// were pushed from, ends: the Apache failures still being assembled
+    /// copy what they hold of it.
+    pub fn chunk_end(&mut self, chunk: &[u8], keys: &Keys) {
+        if !std::mem::take(&mut self.chunk_pending) {
+            return;
+        }
+        for slot in self.apache.values_mut() {
+            if let Slot::Pending(p) = slot
+                && p.in_chunk
+            {
+                p.leave_chunk(chunk, keys, &mut self.spare_texts);
+            }
+        }
+    }
+
+    /// Emits every failure still being assembled (end of an input; after
+    /// [`Correlator::chunk_end`]).
     pub fn flush(&mut self, emit: &mut Emit<'_>) {
         let mut pending: Vec<Pending> = self
             .apache
@@ -360,8 +426,8 @@ impl Correlator {
             })
             .collect();
         pending.sort_by_key(|p| p.seq);
-        for p in pending {
-            emit_pending(p, None, emit);
+        for mut p in pending {
+            emit_pending(&mut p, None, &[], emit);
         }
         self.epoch = self.epoch.wrapping_add(1).max(1);
         if self.epoch == 1 {
@@ -446,7 +512,7 @@ impl Correlator {
         &mut self,
         ev: &Event,
         at: Place,
-        text: &[u8],
+        chunk: &[u8],
         keys: &Keys,
         emit: &mut Emit<'_>,
     ) {
@@ -479,12 +545,10 @@ impl Correlator {
                         if !second_failure {
                             merge(p, ev, at, keys);
                             if role == Role::Final {
-                                let done = std::mem::replace(slot, Slot::Closed { time, seq });
-                                if let Slot::Pending(p) = done {
-                                    keep_spare(spare, emit_pending(p, Some(keys), emit));
-                                }
+                                keep_spare(spare, emit_pending(p, Some(keys), chunk, emit));
+                                *slot = Slot::Closed { time, seq };
                             }
-                            self.bound_pending(keys, emit);
+                            self.bound_pending(keys, chunk, emit);
                             return;
                         }
                     }
@@ -494,7 +558,7 @@ impl Correlator {
                         // Part of the failure just emitted (AH01097 after
                         // AH00898): nothing more to count.
                         *slot = Slot::Closed { time: *closed, seq };
-                        self.bound_pending(keys, emit);
+                        self.bound_pending(keys, chunk, emit);
                         return;
                     }
                     _ => {}
@@ -502,24 +566,24 @@ impl Correlator {
                 // A second failure of the same kind (the first one had no
                 // request-level line), or a line too late to join it: the
                 // one assembled goes first.
-                let old = std::mem::replace(slot, Slot::Closed { time: None, seq });
-                if let Slot::Pending(p) = old {
-                    keep_spare(spare, emit_pending(p, Some(keys), emit));
+                if let Slot::Pending(p) = slot {
+                    keep_spare(spare, emit_pending(p, Some(keys), chunk, emit));
                 }
-                match start_apache(ev, at, text, keys, seq, spare, emit) {
-                    Some(new) => *o.get_mut() = new,
+                match start_apache(ev, at, chunk, seq, emit) {
+                    Some(new) => *slot = new,
                     None => {
                         o.remove();
                     }
                 }
             }
             Entry::Vacant(v) => {
-                if let Some(new) = start_apache(ev, at, text, keys, seq, spare, emit) {
+                if let Some(new) = start_apache(ev, at, chunk, seq, emit) {
                     v.insert(new);
                 }
             }
         }
-        self.bound_pending(keys, emit);
+        self.chunk_pending = true;
+        self.bound_pending(keys, chunk, emit);
     }
 
     /// Emits the Apache failures being assembled whose last line is more
@@ -543,8 +607,8 @@ impl Correlator {
             .collect();
         old.sort_by_key(|&(_, seq)| seq);
         for (k, _) in old {
-            if let Some(Slot::Pending(p)) = self.apache.remove(&k) {
-                emit_pending(p, None, emit);
+            if let Some(Slot::Pending(mut p)) = self.apache.remove(&k) {
+                emit_pending(&mut p, None, &[], emit);
             }
         }
     }
@@ -552,30 +616,34 @@ impl Correlator {
     /// Keeps the per-thread state bounded: past the cap, the oldest half
     /// is emitted (pending) or forgotten (closed).
     #[inline(always)]
-    fn bound_pending(&mut self, keys: &Keys, emit: &mut Emit<'_>) {
+    fn bound_pending(&mut self, keys: &Keys, chunk: &[u8], emit: &mut Emit<'_>) {
         if self.apache.len() > MAX_PENDING {
-            self.halve_pending(keys, emit);
+            self.halve_pending(keys, chunk, emit);
         }
     }
 
     /// [`Correlator::bound_pending`] past the cap.
     #[cold]
     #[inline(never)]
-    fn halve_pending(&mut self, keys: &Keys, emit: &mut Emit<'_>) {
+    fn halve_pending(&mut self, keys: &Keys, chunk: &[u8], emit: &mut Emit<'_>) {
         let mut by_age: Vec<((u32, u32, u64), u64)> =
             self.apache.iter().map(|(k, s)| (*k, s.seq())).collect();
         by_age.sort_by_key(|&(_, s)| s);
         for (k, _) in by_age.into_iter().take(MAX_PENDING / 2) {
-            if let Some(Slot::Pending(p)) = self.apache.remove(&k) {
-                keep_spare(&mut self.spare_texts, emit_pending(p, Some(keys), emit));
+            if let Some(Slot::Pending(mut p)) = self.apache.remove(&k) {
+                keep_spare(
+                    &mut self.spare_texts,
+                    emit_pending(&mut p, Some(keys), chunk, emit),
+                );
             }
         }
     }
 }
 
-/// Keeps the buffer of an emitted failure for the next one.
+/// Keeps the buffer of an emitted failure for the next one (none for one
+/// emitted within its chunk).
 fn keep_spare(spare: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
-    if spare.len() < SPARE_TEXTS {
+    if buf.capacity() > 0 && spare.len() < SPARE_TEXTS {
         spare.push(buf);
     }
 }
@@ -586,32 +654,28 @@ fn keep_spare(spare: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
 fn start_apache(
     ev: &Event,
     at: Place,
-    text: &[u8],
-    keys: &Keys,
+    chunk: &[u8],
     seq: u64,
-    spare: &mut Vec<Vec<u8>>,
     emit: &mut Emit<'_>,
 ) -> Option<Slot> {
     let cause = ev.cause?;
     let mut f = failure_of(ev, cause, at);
     if ev.role == Role::Final {
-        emit(&f, text);
+        emit(&f, &chunk[ev.start as usize..ev.end as usize]);
         return Some(Slot::Closed { time: ev.time, seq });
     }
-    // It may outlive this chunk: its keys are held (see [`Held`]).
+    // Its text and keys stay in the chunk until it ends (see
+    // [`Pending::in_chunk`]).
     f.upstream = Key::None;
     f.route = Key::None;
-    let mut buf = spare.pop().unwrap_or_default();
-    buf.clear();
-    buf.extend_from_slice(text);
-    let upstream = Held::new(ev.upstream, &keys.upstreams, &mut buf);
-    let route = Held::new(ev.route, &keys.routes, &mut buf);
     Some(Slot::Pending(Pending {
         failure: f,
-        buf,
-        text_len: text.len(),
-        upstream,
-        route,
+        buf: Vec::new(),
+        text_len: 0,
+        in_chunk: true,
+        text: (ev.start, ev.end),
+        upstream: Held::local(ev.upstream),
+        route: Held::local(ev.route),
         strong: ev.strong,
         has_lead: ev.role == Role::Lead,
         last: ev.time,
@@ -631,10 +695,18 @@ fn merge(p: &mut Pending, ev: &Event, at: Place, keys: &Keys) {
         p.strong = true;
     }
     if p.upstream.id == NO_KEY {
-        p.upstream = Held::new(ev.upstream, &keys.upstreams, &mut p.buf);
+        p.upstream = if p.in_chunk {
+            Held::local(ev.upstream)
+        } else {
+            Held::new(ev.upstream, &keys.upstreams, &mut p.buf)
+        };
     }
     if p.route.id == NO_KEY {
-        p.route = Held::new(ev.route, &keys.routes, &mut p.buf);
+        p.route = if p.in_chunk {
+            Held::local(ev.route)
+        } else {
+            Held::new(ev.route, &keys.routes, &mut p.buf)
+        };
     }
     if p.failure.time.is_none() {
         p.failure.time = ev.time;
@@ -735,6 +807,7 @@ mod tests {
             assert!(c.apache.len() <= MAX_PENDING + 1);
         }
         assert!(emitted > 0, "the oldest were emitted early");
+        c.chunk_end(b"x", &keys);
         c.flush(&mut |_, _| emitted += 1);
         assert_eq!(emitted, n);
         assert!(c.apache.is_empty());
@@ -946,7 +1019,13 @@ mod tests {
             } else {
                 (12, 400)
             };
-            for _ in 0..lines {
+            // The chunk's bytes: its lines' texts, each line's own.
+            let texts: Vec<String> = (line + 1..=line + lines)
+                .map(|n| format!("line {n}\n"))
+                .collect();
+            let bytes = texts.concat().into_bytes();
+            let mut start = 0;
+            for text in &texts {
                 line += 1;
                 let key = |k: u64| if k >= 6 { NO_KEY } else { k as u32 };
                 let mut ev = lead(next(threads), 100 + (line / 50) as i64 + next(4) as i64 * 3);
@@ -956,17 +1035,20 @@ mod tests {
                 ev.upstream = key(next(9));
                 ev.route = key(next(9));
                 ev.join.log_id = next(3);
-                let text = format!("line {line}");
+                (ev.start, ev.end) = (start, start + text.len() as u32 - 1);
+                start += text.len() as u32;
                 let at = place((chunk / 20) as u32, line);
-                fast.push(&ev, at, text.as_bytes(), &keys, &mut |f, t| {
+                fast.push(&ev, at, &bytes, &keys, &mut |f, t| {
                     local += usize::from(matches!(f.upstream, Key::Local(_)));
                     got.push(seen(f, t, Some(&keys)))
                 });
-                plain.push(&ev, at, text.as_bytes(), &keys, &mut |f, t| {
+                let text = &bytes[ev.start as usize..ev.end as usize];
+                plain.push(&ev, at, text, &keys, &mut |f, t| {
                     want.push(seen(f, t, Some(&keys)))
                 });
                 most = most.max(fast.apache.len());
             }
+            fast.chunk_end(&bytes, &keys);
             if chunk == 19 || chunk == 39 {
                 fast.flush(&mut |f, t| got.push(seen(f, t, None)));
                 plain.flush(&mut |f, t| want.push(seen(f, t, None)));

@@ -435,16 +435,16 @@ impl<'a> Sequencer<'a> {
                     agg,
                 );
             }
-            let text = &bytes[ev.start as usize..ev.end as usize];
             let at = Place {
                 file: self.file,
                 line: line_base + u64::from(ev.line) + 1,
                 lines: lines.unwrap_or(ev.lines),
             };
-            self.correlator.push(ev, at, text, keys, &mut |f, t| {
+            self.correlator.push(ev, at, bytes, keys, &mut |f, t| {
                 count(filters, down, f, t, Some(keys), remap, stats, agg)
             });
         }
+        self.correlator.chunk_end(bytes, keys);
         if next_life != u32::MAX {
             lifecycle_until(
                 &mut self.correlator,

@@ -47,7 +47,16 @@ struct Dates {
     nginx: time::DateCache,
     apache: apache::Memory,
     syslog: time::DateCache,
-    iso: time::DateCache,
+    iso: IsoDates,
+}
+
+/// The dates of ISO stamps (a CRI line's, `docker logs -t`'s): the date
+/// of the last one, and its first 19 bytes (to the second) with their
+/// time, which the lines of one second share.
+#[derive(Debug, Default, Clone)]
+struct IsoDates {
+    dates: time::DateCache,
+    second: Option<([u8; 19], LocalTime)>,
 }
 
 /// What reading a line's envelopes needs besides the line: the year for
@@ -197,32 +206,48 @@ fn strip_newline(buf: &mut Vec<u8>) -> bool {
 }
 
 /// A server's line, or another envelope inside this one.
+///
+/// Here and in the readings it calls, a head is returned where it was
+/// built (a found one returned at once, no `or_else` over it): a head is
+/// about a hundred bytes, and every move of it between the nested
+/// envelopes' readings was a copy.
 fn inner<'a>(b: &'a [u8], time: Option<LocalTime>, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let b = trim_start(skip_ansi(trim_start(skip_ansi(b))));
-    let mut head = server_line(b, cx).or_else(|| {
-        if depth < MAX_DEPTH {
-            text(b, cx, depth + 1)
-        } else {
-            None
-        }
-    })?;
-    if head.time.is_none() {
-        head.time = time;
+    let mut head = server_line(b, cx);
+    if head.is_none() && depth < MAX_DEPTH {
+        head = text(b, cx, depth + 1);
     }
-    Some(head)
+    if let Some(h) = &mut head
+        && h.time.is_none()
+    {
+        h.time = time;
+    }
+    head
 }
 
 /// The layouts a server writes, whole or cut.
 fn server_line<'a>(b: &'a [u8], cx: &mut Cx<'_>) -> Option<Head<'a>> {
-    match *b.first()? {
-        b'0'..=b'9' => nginx::time_cached(b, &mut cx.dates.nginx).and_then(|(t, rest)| {
-            nginx::head_after_time_cached(rest, Some(t), Some(&mut cx.dates.pids))
-        }),
-        b'[' => apache::head_cached(b, &mut cx.dates.apache).or_else(|| php_fpm::head(b)),
+    let head = match *b.first()? {
+        b'0'..=b'9' => match nginx::time_cached(b, &mut cx.dates.nginx) {
+            Some((t, rest)) => {
+                nginx::head_after_time_cached(rest, Some(t), Some(&mut cx.dates.pids))
+            }
+            None => None,
+        },
+        b'[' => {
+            let head = apache::head_cached(b, &mut cx.dates.apache);
+            if head.is_some() {
+                return head;
+            }
+            php_fpm::head(b)
+        }
         b'A' => apache::bare(b),
         _ => None,
+    };
+    if head.is_some() {
+        return head;
     }
-    .or_else(|| fragment::head(b))
+    fragment::head(b)
 }
 
 /// One text envelope (a prefix) and what is inside it.
@@ -230,10 +255,22 @@ fn text<'a>(line: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let b = skip_ansi(line);
     match *b.first()? {
         b'<' => syslog_pri(b, cx, depth),
-        b'0'..=b'9' => stamped(b, cx, depth).or_else(|| clock_prefix(b, cx, depth)),
+        b'0'..=b'9' => {
+            let head = stamped(b, cx, depth);
+            if head.is_some() {
+                return head;
+            }
+            clock_prefix(b, cx, depth)
+        }
         b'[' => kubectl_prefix(b, cx, depth),
         b'{' => None,
-        _ => bsd_syslog(b, cx, depth).or_else(|| compose(b, cx, depth)),
+        _ => {
+            let head = bsd_syslog(b, cx, depth);
+            if head.is_some() {
+                return head;
+            }
+            compose(b, cx, depth)
+        }
     }
 }
 
@@ -320,8 +357,10 @@ fn host_tag<'a>(after: &'a [u8], t: LocalTime, cx: &mut Cx<'_>, depth: u8) -> Op
         return None;
     }
     let tag_and_msg = &after[sp + 1..];
-    let colon = crate::bytes::find_byte(b':', &tag_and_msg[..tag_and_msg.len().min(64)])?;
-    if colon == 0 || tag_and_msg[..colon].contains(&b' ') {
+    // The tag's colon is the first colon, with no space before it: the
+    // first colon or space, in one search.
+    let colon = crate::bytes::find_byte2(b':', b' ', &tag_and_msg[..tag_and_msg.len().min(64)])?;
+    if colon == 0 || tag_and_msg[colon] != b':' {
         return None;
     }
     let msg = tag_and_msg[colon + 1..].strip_prefix(b" ")?;
@@ -463,12 +502,22 @@ pub fn stamp(b: &[u8]) -> Option<(LocalTime, usize)> {
     Some((t, stamp_len(b)?))
 }
 
-/// [`stamp`] with the date of the previous stamp remembered in `dates`.
-fn stamp_cached(b: &[u8], dates: &mut time::DateCache) -> Option<(LocalTime, usize)> {
+/// [`stamp`] with the previous stamp remembered in `dates`: its second
+/// (a stamp's time is that of its first 19 bytes), then its date.
+fn stamp_cached(b: &[u8], dates: &mut IsoDates) -> Option<(LocalTime, usize)> {
     if !b.first()?.is_ascii_digit() {
         return None;
     }
-    let t = time::iso_cached(b, dates)?;
+    let t = match (b.first_chunk::<19>(), &dates.second) {
+        (Some(second), Some((last, t))) if second == last => *t,
+        (second, _) => {
+            let t = time::iso_cached(b, &mut dates.dates)?;
+            if let Some(second) = second {
+                dates.second = Some((*second, t));
+            }
+            t
+        }
+    };
     Some((t, stamp_len(b)?))
 }
 
@@ -551,16 +600,19 @@ fn docker_layout_onto<'a>(line: &'a [u8], buf: &mut Vec<u8>) -> Option<&'a [u8]>
     }
     let after = decode_string(line, LOG.len() - 1, buf).ok()?;
     let rest = line[after..].strip_prefix(STREAM)?;
-    let stream = memchr::memchr(b'"', rest)?;
-    if memchr::memchr(b'\\', &rest[..stream]).is_some() {
+    // The stream and the time are short and hold no escape: the first
+    // quote or backslash (inline searches, not calls) must be their
+    // closing quote.
+    let stream = crate::bytes::find_byte2(b'"', b'\\', rest)?;
+    let rest = rest[stream..].strip_prefix(TIME)?;
+    let end = crate::bytes::find_byte2(b'"', b'\\', rest)?;
+    if rest[end] != b'"' {
         return None;
     }
-    let rest = rest[stream..].strip_prefix(TIME)?;
-    let end = memchr::memchr(b'"', rest)?;
     // The closing brace ends the line (a joined record goes on).
     let close = &rest[end + 1..];
     let alone = close == b"}" || close == b"}\r";
-    if !alone || memchr::memchr(b'\\', &rest[..end]).is_some() {
+    if !alone {
         return None;
     }
     Some(&rest[..end])
@@ -1185,8 +1237,9 @@ mod tests {
     /// multi-byte characters on every side of the 16-byte blocks.
     #[test]
     fn one_pass_decode_equals_find_then_unescape() {
-        const PIECES: [&[u8]; 14] = [
+        const PIECES: [&[u8]; 15] = [
             b"a",
+            b" while connecting to upstream, client: 127.0.0.1, ",
             b"xyz ",
             b"\\\"",
             b"\\\\",
@@ -1238,6 +1291,144 @@ mod tests {
     /// object's fields gives, on lines built to put escapes, bad escapes,
     /// missing newlines and odd tails in every place; the lines it does not
     /// take are left to that walk.
+    /// Stamps read through the remembered second and date give the time
+    /// and length the plain reading gives, in sequences that repeat a
+    /// second, change it, and break the stamp after and within it.
+    #[test]
+    fn remembered_stamps_read_as_the_plain_reading() {
+        const PIECES: [&[u8]; 10] = [
+            b"2025-11-21T22:21:05",
+            b"2025-11-21T22:21:06",
+            b"2025-11-22 00:00:00",
+            b"2025-11-21T22:21",
+            b"2025-11-21T22:21:0x",
+            b".760336522Z",
+            b",5+01:00",
+            b"+0100 stderr F x",
+            b"Z",
+            b".",
+        ];
+        let mut dates = IsoDates::default();
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let (mut read, mut not) = (0, 0);
+        for _ in 0..20_000 {
+            crate::testing::xorshift(&mut seed);
+            let mut r = seed;
+            let mut b = Vec::new();
+            for _ in 0..1 + r % 3 {
+                b.extend_from_slice(PIECES[(r / 4 % PIECES.len() as u64) as usize]);
+                r /= 16;
+            }
+            let fast = stamp_cached(&b, &mut dates);
+            assert_eq!(fast, stamp(&b), "{}", String::from_utf8_lossy(&b));
+            match fast {
+                Some(_) => read += 1,
+                None => not += 1,
+            }
+        }
+        assert!(read > 5_000 && not > 2_000, "{read} {not}");
+    }
+
+    /// [`host_tag`] as it was before its tag was found by one search for
+    /// a colon or a space.
+    fn host_tag_plain<'a>(
+        after: &'a [u8],
+        t: LocalTime,
+        cx: &mut Cx<'_>,
+        depth: u8,
+    ) -> Option<Head<'a>> {
+        let after = after.strip_prefix(b" ")?;
+        let sp = memchr::memchr(b' ', after)?;
+        if sp == 0 {
+            return None;
+        }
+        let tag_and_msg = &after[sp + 1..];
+        let colon = memchr::memchr(b':', &tag_and_msg[..tag_and_msg.len().min(64)])?;
+        if colon == 0 || tag_and_msg[..colon].contains(&b' ') {
+            return None;
+        }
+        let msg = tag_and_msg[colon + 1..].strip_prefix(b" ")?;
+        if &tag_and_msg[..colon] == b"kernel" {
+            let mut head = kernel::in_envelope(msg);
+            head.time = Some(t);
+            return Some(head);
+        }
+        inner(msg, Some(t), cx, depth)
+    }
+
+    /// The syslog host and tag are read as the plain reading does, on
+    /// texts built to put colons, spaces, long tags and odd messages in
+    /// every place.
+    #[test]
+    fn host_tag_reads_as_the_plain_version() {
+        // Host, tag, separator and message, each chosen from good and bad
+        // ones, then more pieces.
+        const PARTS: [&[&[u8]]; 4] = [
+            &[b" web1 ", b" web1", b"  ", b" ", b"web1 ", b" a:b "],
+            &[
+                b"apache2[10464]",
+                b"nginx",
+                b"kernel",
+                b"a:b",
+                b"a b",
+                b"",
+                b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnop",
+                b"0123456789abcdef",
+            ],
+            &[b": ", b":", b" ", b":x ", b": : "],
+            &[
+                b"[Fri Nov 21 22:21:05.520509 2025] [proxy:error] [pid 1:tid 2] AH00898: x",
+                b"2025/11/21 22:21:05 [error] 1#1: *2 connect() failed (111: x)",
+                b"[14730.412355] oom-kill",
+                b"AH01102: error reading status line",
+                b"x",
+                b"",
+            ],
+        ];
+        let t = LocalTime(1_763_763_665);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let (mut read, mut not) = (0, 0);
+        for _ in 0..20_000 {
+            crate::testing::xorshift(&mut seed);
+            let mut r = seed;
+            let mut text = Vec::new();
+            for part in PARTS {
+                text.extend_from_slice(part[(r % part.len() as u64) as usize]);
+                r /= 8;
+            }
+            for _ in 0..(r % 3) {
+                r /= 4;
+                let part = PARTS[(r % 4) as usize];
+                text.extend_from_slice(part[(r / 4 % part.len() as u64) as usize]);
+            }
+            let (mut a, mut b) = (Dates::default(), Dates::default());
+            let fast = host_tag(
+                &text,
+                t,
+                &mut Cx {
+                    year: 2025,
+                    dates: &mut a,
+                },
+                0,
+            );
+            let plain = host_tag_plain(
+                &text,
+                t,
+                &mut Cx {
+                    year: 2025,
+                    dates: &mut b,
+                },
+                0,
+            );
+            assert_eq!(fast, plain, "{}", String::from_utf8_lossy(&text));
+            match fast {
+                Some(_) => read += 1,
+                None => not += 1,
+            }
+        }
+        assert!(read > 500 && not > 10_000, "{read} {not}");
+    }
+
     #[test]
     fn docker_layout_reads_as_the_field_walk() {
         const LOGS: [&str; 7] = [
