@@ -124,18 +124,43 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
     // that is where the reader looks, so stderr does not say it again.
     // Anywhere else (a file, a pipe, JSON) stderr names them too.
     let report_says_it = cfg.format == ReportFormat::Text && io::stdout().is_terminal();
-    let report = build_report(&cfg, &mut |e| {
+    let counted = count(&cfg, &mut |e| {
         if !report_says_it {
             print_error(e)
         }
     });
-    let opts = TextOptions {
-        color: cfg.color,
-        top: cfg.top,
-        width: cfg.width,
-        ascii: cfg.ascii,
+    let report = if cfg.format == ReportFormat::Json && cfg.threads >= 2 {
+        // The activity, half of a large report's text, is written on a
+        // second thread as soon as it is built, while this one builds and
+        // writes the rest of the report around it.
+        let (activity, around) = render::json::split();
+        let stdout = io::stdout();
+        let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+        let (report, written) = Report::build_split(
+            &counted.agg,
+            |a| {
+                // An error here means the other half stopped; it says why.
+                let _ = activity.write(a);
+            },
+            |report| {
+                let report = counted.finish(report, &cfg);
+                let written = around.write(&report, &mut out).and_then(|()| out.flush());
+                (report, written)
+            },
+        );
+        written.map_err(Error::Output)?;
+        report
+    } else {
+        let report = counted.finish(Report::build_on(&counted.agg, cfg.threads), &cfg);
+        let opts = TextOptions {
+            color: cfg.color,
+            top: cfg.top,
+            width: cfg.width,
+            ascii: cfg.ascii,
+        };
+        write(&Output::Report(&report, cfg.format, opts, cfg.threads))?;
+        report
     };
-    write(&Output::Report(&report, cfg.format, opts, cfg.threads))?;
     let code = if report.has_input_errors() {
         ExitCode::InputError
     } else {
@@ -143,8 +168,9 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<ExitCode> {
     };
     // The process ends next: the report of a large log holds tens of
     // thousands of strings, and freeing them one by one takes longer than
-    // the exit that gives all the memory back at once.
+    // the exit that gives all the memory back at once; so do the counts.
     std::mem::forget(report);
+    std::mem::forget(counted);
     Ok(code)
 }
 
@@ -198,6 +224,53 @@ fn boot_from_inputs(inputs: &[source::InputSpec], year: i32) -> Option<crate::ev
 /// Reads every input of `cfg` and builds the report; `warn` hears about
 /// each input that could not be read (completely).
 pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report {
+    let counted = count(cfg, warn);
+    counted.finish(Report::build_on(&counted.agg, cfg.threads), cfg)
+}
+
+/// What the inputs were counted into, and what the report needs besides.
+struct Counted {
+    agg: Aggregator,
+    /// The catalog the counts were made with (left to the process's exit
+    /// with them after `analyze`).
+    _catalog: Catalog,
+    /// The access format read in each input that has one, by its name.
+    formats: Vec<(String, String)>,
+}
+
+impl Counted {
+    /// Puts in `report`, built from the counts, what the command line says
+    /// (filters, the servers' configuration, access formats, time zones).
+    fn finish(&self, report: Report, cfg: &AnalyzeConfig) -> Report {
+        let mut report = report
+            .with_filters(&cfg.filters)
+            .with_server_config(&cfg.server_config);
+        for f in &mut report.files {
+            f.access_format = self
+                .formats
+                .iter()
+                .find(|(name, _)| *name == f.path)
+                .map(|(_, d)| d.clone());
+        }
+        if !cfg.shifts.is_empty() {
+            for f in &mut report.files {
+                let input = match f.path.as_str() {
+                    "-" => source::InputSpec::Stdin,
+                    p => source::InputSpec::Path(p.into()),
+                };
+                f.tz_offset = cfg
+                    .shifts
+                    .rule_for(&input)
+                    .map(|r| crate::input::clock::format_offset(r.seconds));
+            }
+        }
+        report
+    }
+}
+
+/// Reads every input of `cfg` through the pipeline; `warn` hears about
+/// each input that could not be read (completely).
+fn count(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Counted {
     if cfg.paths.is_empty() && std::io::IsTerminal::is_terminal(&io::stdin()) {
         eprintln!(
             "upcause: reading the log from stdin (end with Ctrl-D; give paths to read files)"
@@ -246,11 +319,12 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     } else {
         Vec::new()
     };
+    // (No path is resolved when no access log is configured.)
     let log_of = |i: &source::InputSpec| match i {
-        source::InputSpec::Path(p) | source::InputSpec::Listed(p) => {
+        source::InputSpec::Path(p) | source::InputSpec::Listed(p) if !access_logs.is_empty() => {
             crate::serverconf::access::log_for(&access_logs, p)
         }
-        source::InputSpec::Stdin => None,
+        _ => None,
     };
     let reading: Vec<InputReading> = inputs
         .iter()
@@ -290,26 +364,9 @@ pub fn build_report(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Report
     if let Some(p) = &progress {
         p.finish();
     }
-    let mut report = Report::build_on(&agg, cfg.threads)
-        .with_filters(&cfg.filters)
-        .with_server_config(&cfg.server_config);
-    for f in &mut report.files {
-        f.access_format = formats
-            .iter()
-            .find(|(name, _)| *name == f.path)
-            .map(|(_, d)| d.clone());
+    Counted {
+        agg,
+        _catalog: catalog,
+        formats,
     }
-    if !cfg.shifts.is_empty() {
-        for f in &mut report.files {
-            let input = match f.path.as_str() {
-                "-" => source::InputSpec::Stdin,
-                p => source::InputSpec::Path(p.into()),
-            };
-            f.tz_offset = cfg
-                .shifts
-                .rule_for(&input)
-                .map(|r| crate::input::clock::format_offset(r.seconds));
-        }
-    }
-    report
 }

@@ -14,7 +14,7 @@ use crate::aggregate::startup::StartupStats;
 use crate::aggregate::{Aggregator, CauseStats, Counts, Example, window};
 use crate::catalog::causes::CauseInfo;
 use crate::event::{CauseId, LineStats, LocalTime, NO_MICROS, PerServer, Server};
-use crate::incidents::{self, Incident};
+use crate::incidents::{self, Incident, Incidents};
 use crate::input::clock::format_offset;
 use crate::keys::{Interner, NO_KEY, OTHER};
 use crate::order::Filters;
@@ -1015,28 +1015,81 @@ impl Report {
     /// thread while this one ranks the causes. The same report whatever
     /// the thread count.
     pub fn build_on(agg: &Aggregator, threads: usize) -> Report {
-        let total = agg.total_failures();
-        let order = KeyOrder {
-            upstreams: text_order(&agg.upstreams),
-            routes: text_order(&agg.routes),
-        };
+        let order = KeyOrder::of(agg);
         let order = &order;
-        let (mut causes, (activity, found, skews)) = both(
+        let (causes, (activity, (found, skews))) = both(
             threads,
-            || {
-                CauseId::all()
-                    .zip(&agg.causes)
-                    .filter(|(_, c)| c.count > 0)
-                    .map(|(id, c)| cause_report(agg, order, id, c, total))
-                    .collect::<Vec<CauseReport>>()
-            },
+            || causes(agg, order),
             || {
                 let example = |e: &Example| example_line(agg, e);
-                let found = incidents::find(agg);
-                let skews = incidents::clock::skews(&found.incidents, &agg.cells, &agg.upstreams);
-                (activity(agg, order, &example), found, skews)
+                (activity(agg, order, &example), found_incidents(agg))
             },
         );
+        Report::assemble(agg, order, causes, activity, found, skews)
+    }
+
+    /// [`Report::build_on`] on two threads for a writer that writes the
+    /// activity apart from the rest (half of a large report's text): the
+    /// second thread finds the incidents and hands them over (while this
+    /// one puts the keys in text order), then builds the activity and hands
+    /// it to `activity_out` at once, while this one ranks the causes and
+    /// hands the rest of the report (its activity empty) to `rest`. The activity is then put in the report, and the
+    /// whole returned with what `rest` gave. `rest` must let
+    /// `activity_out` end (take what it writes, or drop the means to)
+    /// before it returns.
+    pub fn build_split<R>(
+        agg: &Aggregator,
+        activity_out: impl FnOnce(&Activity) + Send,
+        rest: impl FnOnce(Report) -> (Report, R),
+    ) -> (Report, R) {
+        let order = std::sync::OnceLock::new();
+        std::thread::scope(|s| {
+            let (found_tx, found_rx) = std::sync::mpsc::sync_channel(1);
+            let (order_tx, order_rx) = std::sync::mpsc::sync_channel::<&KeyOrder<'_>>(1);
+            let second = s.spawn(move || {
+                let _ = found_tx.send(found_incidents(agg));
+                // Not sent only when this thread panicked before it.
+                let order = order_rx.recv().ok()?;
+                let example = |e: &Example| example_line(agg, e);
+                let activity = activity(agg, order, &example);
+                activity_out(&activity);
+                Some(activity)
+            });
+            let order = order.get_or_init(|| KeyOrder::of(agg));
+            let _ = order_tx.send(order);
+            let causes = causes(agg, order);
+            // Only a panic on the second thread leaves the incidents or the
+            // activity unsent: it is raised here.
+            let gone = |second: std::thread::ScopedJoinHandle<'_, Option<Activity>>| -> ! {
+                match second.join() {
+                    Err(p) => std::panic::resume_unwind(p),
+                    Ok(_) => unreachable!("the second thread sends what it builds"),
+                }
+            };
+            let Ok((found, skews)) = found_rx.recv() else {
+                gone(second)
+            };
+            let report = Report::assemble(agg, order, causes, Activity::default(), found, skews);
+            let (mut report, r) = rest(report);
+            report.activity = match second.join() {
+                Ok(Some(activity)) => activity,
+                Ok(None) => unreachable!("the order is sent before the causes are ranked"),
+                Err(p) => std::panic::resume_unwind(p),
+            };
+            (report, r)
+        })
+    }
+
+    /// The report of `agg` from its parts, built apart.
+    fn assemble(
+        agg: &Aggregator,
+        order: &KeyOrder<'_>,
+        mut causes: Vec<CauseReport>,
+        activity: Activity,
+        found: Incidents,
+        skews: Vec<incidents::clock::Skew>,
+    ) -> Report {
+        let total = agg.total_failures();
         // Failed requests first: a cause of php-fpm's or the kernel's lines
         // alone comes after every cause of failed requests.
         causes.sort_by(|a, b| {
@@ -1671,6 +1724,15 @@ struct KeyOrder<'a> {
     routes: KeyTexts<'a>,
 }
 
+impl<'a> KeyOrder<'a> {
+    fn of(agg: &'a Aggregator) -> KeyOrder<'a> {
+        KeyOrder {
+            upstreams: text_order(&agg.upstreams),
+            routes: text_order(&agg.routes),
+        }
+    }
+}
+
 fn cause_report(
     agg: &Aggregator,
     order: &KeyOrder<'_>,
@@ -1773,6 +1835,23 @@ fn text_order(keys: &Interner) -> KeyTexts<'_> {
     KeyTexts { text, place, ids }
 }
 
+/// The causes with failures, in the catalog's order.
+fn causes(agg: &Aggregator, order: &KeyOrder<'_>) -> Vec<CauseReport> {
+    let total = agg.total_failures();
+    CauseId::all()
+        .zip(&agg.causes)
+        .filter(|(_, c)| c.count > 0)
+        .map(|(id, c)| cause_report(agg, order, id, c, total))
+        .collect()
+}
+
+/// The incidents in `agg`'s cells, and the clock skews they show.
+fn found_incidents(agg: &Aggregator) -> (Incidents, Vec<incidents::clock::Skew>) {
+    let found = incidents::find(agg);
+    let skews = incidents::clock::skews(&found.incidents, &agg.cells, &agg.upstreams);
+    (found, skews)
+}
+
 /// Keys by count, most first, ties by key; `(other)` always last. Ties
 /// are broken by each key's place in text order ([`text_order`]), without
 /// comparing the keys again for every cause.
@@ -1813,6 +1892,39 @@ fn ranked(keys: &KeyTexts<'_>, counts: &Counts) -> Vec<(String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Built on two threads, the activity handed out as soon as it is
+    /// built and the rest handed on without it, the report is the one
+    /// built on one thread (or two, the other way).
+    #[test]
+    fn a_report_built_split_is_the_one_built_whole() {
+        let log = include_str!("../fixtures/incidents/cascade_2.log");
+        let catalog = crate::catalog::Catalog::new();
+        let filters = Filters::default();
+        let mut agg = Aggregator::new(60);
+        let mut seq = crate::order::Sequencer::new(&catalog, &filters, 2026);
+        let mut scanner = crate::scan::Scanner::new(&catalog, 2026);
+        let mut scan = crate::scan::Scan::default();
+        seq.begin_input("cascade_2.log".into(), &mut agg);
+        scanner.scan(log.as_bytes(), false, &mut scan);
+        seq.chunk(log.as_bytes(), &scan, &mut agg);
+        seq.end_input(None, &mut agg);
+        let whole = Report::build(&agg);
+        assert!(!whole.incidents.is_empty() && !whole.activity.cells.is_empty());
+        assert_eq!(Report::build_on(&agg, 2), whole);
+        let handed = std::sync::Mutex::new(None);
+        let (split, rest) = Report::build_split(
+            &agg,
+            |a| *handed.lock().unwrap() = Some(a.clone()),
+            |r| {
+                let without = r.activity == Activity::default();
+                (r, without)
+            },
+        );
+        assert_eq!(split, whole);
+        assert!(rest, "the rest comes without the activity");
+        assert_eq!(handed.into_inner().unwrap(), Some(whole.activity));
+    }
 
     #[test]
     fn timeout_values() {

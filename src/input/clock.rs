@@ -97,6 +97,10 @@ impl Shifts {
 
     /// The rule for a file at `p`.
     pub fn rule_for_path(&self, p: &Path) -> Option<&Rule> {
+        if self.rules.is_empty() {
+            // Without rules, no path is resolved (a dozen system calls).
+            return None;
+        }
         let abs = absolute(p);
         let file = self
             .rules

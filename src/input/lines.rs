@@ -56,6 +56,10 @@ pub struct ChunkReader<R> {
     carry: Vec<u8>,
     eof: bool,
     target: usize,
+    /// Bytes a buffer is first allocated with: the first target's chunk
+    /// and its read-ahead, so that a later, larger target (see
+    /// [`ChunkReader::set_target`]) does not move the buffer.
+    first_alloc: usize,
     max_line: usize,
     /// A read error, reported after the lines read before it.
     error: Option<io::Error>,
@@ -81,6 +85,7 @@ impl<R: Read> ChunkReader<R> {
             carry: Vec::new(),
             eof: false,
             target: target.max(1),
+            first_alloc: target.saturating_add(READ_AHEAD),
             max_line,
             error: None,
             live: false,
@@ -96,6 +101,12 @@ impl<R: Read> ChunkReader<R> {
             live: true,
             ..Self::with_sizes(inner, target, max_line)
         }
+    }
+
+    /// Sets the chunk size for the pieces that follow (a buffer is still
+    /// first allocated for the size the reader was made with).
+    pub fn set_target(&mut self, target: usize) {
+        self.target = target.max(1);
     }
 
     /// The next piece, read into `buf`; `Ok(Err(buf))` at the end of
@@ -115,7 +126,7 @@ impl<R: Read> ChunkReader<R> {
             return Err(e);
         }
         let mut filled = self.carry.len();
-        grow(&mut buf, filled);
+        grow(&mut buf, filled, self.first_alloc);
         buf[..filled].copy_from_slice(&self.carry);
         self.carry.clear();
         // Bytes before this offset have been searched for a newline.
@@ -150,10 +161,10 @@ impl<R: Read> ChunkReader<R> {
                     return self.nothing_now(buf);
                 }
             }
-            let want = (self.target + 64 * 1024)
+            let want = (self.target + READ_AHEAD)
                 .saturating_sub(filled)
-                .max(64 * 1024);
-            grow(&mut buf, filled + want);
+                .max(READ_AHEAD);
+            grow(&mut buf, filled + want, self.first_alloc);
             let n = self.read_some(&mut buf[filled..filled + want]);
             filled += n;
         }
@@ -190,7 +201,7 @@ impl<R: Read> ChunkReader<R> {
     /// the next chunk. `None` when a live source has no more yet: the line
     /// is still being skipped at the next call.
     fn skip_rest_of_line(&mut self, mut len: u64, buf: &mut Vec<u8>) -> Option<u64> {
-        grow(buf, 64 * 1024);
+        grow(buf, READ_AHEAD, self.first_alloc);
         loop {
             let n = self.read_some(&mut buf[..64 * 1024]);
             if n == 0 {
@@ -266,15 +277,20 @@ impl<R: Read> ChunkReader<R> {
     }
 }
 
+/// Bytes read past a chunk's target, so that most chunks end at the last
+/// newline of one read.
+const READ_AHEAD: usize = 64 * 1024;
+
 /// Makes `buf` at least `len` long; only new bytes are initialized. A
-/// buffer not yet allocated is allocated zeroed: a large one then comes
-/// as fresh pages that cost nothing until a read fills them (a small file
-/// touches a page of its first buffer, not the whole of it).
+/// buffer not yet allocated is allocated zeroed, `first` bytes or more: a
+/// large one then comes as fresh pages that cost nothing until a read
+/// fills them (a small file touches a page of its first buffer, not the
+/// whole of it).
 #[inline]
-fn grow(buf: &mut Vec<u8>, len: usize) {
+fn grow(buf: &mut Vec<u8>, len: usize, first: usize) {
     if buf.len() < len {
         if buf.capacity() == 0 {
-            *buf = vec![0; len];
+            *buf = vec![0; len.max(first)];
         } else {
             buf.resize(len, 0);
         }
@@ -407,7 +423,7 @@ mod tests {
             (b"abc", 9),
         ] {
             let mut fast = start.to_vec();
-            grow(&mut fast, len);
+            grow(&mut fast, len, 0);
             let mut plain = start.to_vec();
             if plain.len() < len {
                 plain.resize(len, 0);
@@ -417,8 +433,14 @@ mod tests {
         // A buffer handed back (cleared, its capacity kept) is resized.
         let mut used = vec![7u8; 10];
         used.clear();
-        grow(&mut used, 4);
+        grow(&mut used, 4, 100);
         assert_eq!(used, [0; 4]);
+        // A new buffer is allocated for its first size, zeroed.
+        let mut new = Vec::new();
+        grow(&mut new, 5, 100);
+        assert_eq!(new, [0; 100]);
+        grow(&mut new, 200, 100);
+        assert_eq!(new, [0; 200]);
     }
 
     /// A source that hands out at most `step` bytes per read, so every

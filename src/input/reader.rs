@@ -115,6 +115,28 @@ fn small_input_chunk(size: u64, chunk_size: usize) -> usize {
         .clamp(64 << 10, chunk_size.max(64 << 10))
 }
 
+/// Below this, chunks are not made smaller (see [`piece_target`]).
+const SMALLEST_PIECE: usize = 64 << 10;
+
+/// The chunk size for the next piece of an input cut in chunks of
+/// `chunk`, after `read` bytes of it, with `left` bytes of it still
+/// stored (when its size is known). A piece is no larger than what was
+/// read before it, so that the first worker starts on a small read
+/// instead of waiting for a whole chunk to be copied in and the second
+/// one soon after (64, 128, 320 KiB read, then whole chunks); and none is
+/// larger than a quarter of what is left, so that near the end the
+/// workers finish together and the ordered stage has a small last chunk
+/// to take, instead of one worker scanning a whole last chunk while the
+/// other waits. Never under [`SMALLEST_PIECE`] (or `chunk`, if smaller).
+/// Reports do not depend on where chunks end.
+fn piece_target(chunk: usize, read: u64, left: Option<u64>) -> usize {
+    let up = usize::try_from(read).unwrap_or(usize::MAX);
+    let down = left.map_or(usize::MAX, |l| usize::try_from(l / 4).unwrap_or(usize::MAX));
+    chunk
+        .min(up.max(SMALLEST_PIECE))
+        .min(down.max(SMALLEST_PIECE))
+}
+
 /// The reader thread: opens each input in turn and cuts it into chunks.
 /// The buffers come back through `free`.
 pub fn read_inputs(
@@ -144,7 +166,10 @@ pub fn read_inputs(
         if let Some(p) = progress {
             p.start_input(&name);
         }
-        let opened = match source::open_counted(spec, progress.map(|_| stored.clone())) {
+        // Bytes as stored are counted for the progress bar and for the
+        // chunk sizes near the end of the input (one relaxed addition per
+        // read).
+        let opened = match source::open_counted(spec, Some(stored.clone())) {
             Ok(r) => {
                 send(Item::Begin(name, index), &mut seq);
                 r
@@ -154,11 +179,13 @@ pub fn read_inputs(
                 continue;
             }
         };
-        let chunk = source::size_on_disk(spec)
-            .map_or(chunk_size, |size| small_input_chunk(size, chunk_size));
+        let size = source::size_on_disk(spec);
+        let chunk = size.map_or(chunk_size, |size| small_input_chunk(size, chunk_size));
         let mut chunks = ChunkReader::with_sizes(opened, chunk, MAX_LINE);
         let error = loop {
             let Some(buf) = pool.take() else { return };
+            let left = size.map(|s| s.saturating_sub(stored.load(Ordering::Relaxed)));
+            chunks.set_target(piece_target(chunk, chunks.bytes_read(), left));
             let piece = chunks.next_piece(buf);
             if let Some(p) = progress {
                 p.input_position(stored.load(Ordering::Relaxed));
@@ -191,7 +218,7 @@ pub fn read_inputs(
 
 #[cfg(test)]
 mod tests {
-    use super::small_input_chunk;
+    use super::*;
 
     /// A file of a few chunks is cut in eighths, never below 64 KiB; a
     /// large one keeps the run's chunk size.
@@ -206,5 +233,69 @@ mod tests {
         assert_eq!(small_input_chunk(u64::MAX, run), run);
         // Never under 64 KiB, whatever the run's size (no panic either).
         assert_eq!(small_input_chunk(64 << 30, 32 << 10), 64 << 10);
+    }
+
+    /// Pieces grow from 64 KiB to the chunk size as the input is read,
+    /// and shrink again to a quarter of what is left near its end.
+    #[test]
+    fn pieces_start_and_end_small() {
+        let chunk = 512 << 10;
+        let size: u64 = 64 << 20;
+        assert_eq!(piece_target(chunk, 0, Some(size)), 64 << 10);
+        assert_eq!(piece_target(chunk, 128 << 10, Some(size)), 128 << 10);
+        assert_eq!(piece_target(chunk, 320 << 10, Some(size)), 320 << 10);
+        assert_eq!(piece_target(chunk, 1 << 20, Some(size)), chunk);
+        assert_eq!(piece_target(chunk, 1 << 20, None), chunk);
+        assert_eq!(piece_target(chunk, 32 << 20, Some(1 << 20)), 256 << 10);
+        assert_eq!(piece_target(chunk, 32 << 20, Some(100)), 64 << 10);
+        assert_eq!(piece_target(chunk, 32 << 20, Some(0)), 64 << 10);
+        // A chunk size under 64 KiB is kept.
+        assert_eq!(piece_target(4 << 10, 0, Some(size)), 4 << 10);
+        assert_eq!(piece_target(4 << 10, u64::MAX, Some(u64::MAX)), 4 << 10);
+    }
+
+    /// Collects what [`read_inputs`] hands out.
+    struct Collect(std::sync::Mutex<Vec<(u64, Vec<u8>)>>);
+
+    impl Outlet for Collect {
+        fn chunk(&self, seq: u64, chunk: ChunkBytes) -> bool {
+            self.0.lock().unwrap().push((seq, chunk.bytes().to_vec()));
+            true
+        }
+        fn item(&self, _: u64, _: Item) {}
+    }
+
+    /// The chunks of a file, whatever their sizes, are its lines in order,
+    /// each whole; the first is small, and so is the last.
+    #[test]
+    fn chunks_hold_the_whole_file_small_at_both_ends() {
+        let mut text = Vec::new();
+        let mut i = 0u64;
+        while text.len() < 6 << 20 {
+            text.extend_from_slice(
+                format!("line {i} {}\n", "x".repeat((i % 300) as usize)).as_bytes(),
+            );
+            i += 1;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        std::fs::write(&p, &text).unwrap();
+        let out = Collect(Default::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Buffers are never given back: the pool makes as many as it may.
+        drop(tx);
+        let opts = ReadOptions {
+            max_buffers: usize::MAX,
+            chunk_size: 512 << 10,
+        };
+        read_inputs(&[InputSpec::Path(p)], opts, None, &out, rx);
+        let chunks = out.0.into_inner().unwrap();
+        let whole: Vec<u8> = chunks.iter().flat_map(|(_, c)| c.clone()).collect();
+        assert_eq!(whole, text);
+        assert!(chunks.iter().all(|(_, c)| c.ends_with(b"\n")));
+        let sizes: Vec<usize> = chunks.iter().map(|(_, c)| c.len()).collect();
+        assert!(sizes[0] <= 128 << 10, "{sizes:?}");
+        assert!(*sizes.last().unwrap() <= 128 << 10, "{sizes:?}");
+        assert!(sizes.iter().any(|&s| s > 512 << 10), "{sizes:?}");
     }
 }

@@ -15,7 +15,7 @@ use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
 
-use crate::report::Report;
+use crate::report::{Activity, Report};
 
 /// Writes the report as JSON followed by a newline.
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -31,38 +31,70 @@ pub fn render_on(report: &Report, threads: usize, out: &mut dyn Write) -> io::Re
     if threads < 2 {
         return render(report, out);
     }
+    let (activity, around) = split();
     std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(AHEAD);
-        let second = s.spawn(move || {
-            let mut pipe = Pipe {
-                to: tx,
-                buf: Vec::with_capacity(BUFFER),
-            };
-            fields(report, Part::Only(SPLIT), &mut pipe)?;
-            pipe.send()
-        });
+        let second = s.spawn(|| activity.write(&report.activity));
+        let written = around.write(report, out);
+        let second = second
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        written.and(second)
+    })
+}
+
+/// A report's JSON written on two threads, [`render`]'s bytes: the
+/// activity's text on one ([`ActivityText::write`], which may start
+/// before the rest of the report is built: it needs the activity alone),
+/// in pieces at most [`AHEAD`] ahead of the other, which writes the rest
+/// of the report around them ([`AroundActivity::write`]).
+pub fn split() -> (ActivityText, AroundActivity) {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(AHEAD);
+    let pipe = Pipe {
+        to: tx,
+        buf: Vec::with_capacity(BUFFER),
+    };
+    (ActivityText(pipe), AroundActivity(rx))
+}
+
+/// The activity's half of [`split`].
+pub struct ActivityText(Pipe);
+
+impl ActivityText {
+    /// Writes the report's `activity` field as it stands in the whole
+    /// text (never its first field); an error once the other half is gone.
+    pub fn write(mut self, activity: &Activity) -> io::Result<()> {
+        field(SPLIT, activity, false, &mut self.0).map_err(io::Error::from)?;
+        self.0.send()
+    }
+}
+
+/// The rest of the report's half of [`split`].
+pub struct AroundActivity(std::sync::mpsc::Receiver<Vec<u8>>);
+
+impl AroundActivity {
+    /// Writes the report, its activity as [`ActivityText::write`] writes
+    /// it on the other thread (the report's own is not looked at): the
+    /// fields before it, then its pieces as they come, then the fields
+    /// after it.
+    pub fn write(self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let mut buf = BufWriter::with_capacity(BUFFER, out);
         let written = buf
             .write_all(b"{")
             .and_then(|()| fields(report, Part::Before(SPLIT), &mut buf));
-        // Whatever happened here, the second thread's pieces are taken, so
+        // Whatever happened here, the other thread's pieces are taken, so
         // that it cannot wait on a full channel.
         let mut piped = Ok(());
-        for piece in rx {
+        for piece in self.0 {
             if written.is_ok() && piped.is_ok() {
                 piped = buf.write_all(&piece);
             }
         }
-        let second = second
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
         written?;
         piped?;
-        second?;
         fields(report, Part::After(SPLIT), &mut buf)?;
         buf.write_all(b"\n}\n")?;
         buf.into_inner().map(|_| ()).map_err(|e| e.into_error())
-    })
+    }
 }
 
 /// The field of [`Report`] written on the second thread.
@@ -115,8 +147,6 @@ impl Write for Pipe {
 enum Part {
     /// The fields before this one.
     Before(&'static str),
-    /// This one.
-    Only(&'static str),
     /// The fields after this one.
     After(&'static str),
 }
@@ -136,6 +166,31 @@ fn fields<T: Serialize + ?Sized, W: Write>(value: &T, part: Part, out: &mut W) -
     value.serialize(&mut w).map_err(io::Error::from)
 }
 
+/// Writes a struct's field `key` as it stands in [`write()`]'s text of
+/// the struct (`,` unless it is the first, a line break and its
+/// indentation, the key, the value), without the braces.
+fn field<V: Serialize + ?Sized, W: Write>(
+    key: &'static str,
+    value: &V,
+    first: bool,
+    out: &mut W,
+) -> Result<(), serde_json::Error> {
+    debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    // Inside the struct's braces, as `write` has it there.
+    let mut rows = Rows {
+        open: vec![false],
+        indent: 1,
+        ..Rows::default()
+    };
+    rows.item(out, first).map_err(serde_json::Error::io)?;
+    out.write_all(b"\"")
+        .and_then(|()| out.write_all(key.as_bytes()))
+        .and_then(|()| out.write_all(b"\": "))
+        .map_err(serde_json::Error::io)?;
+    let mut ser = serde_json::Serializer::with_formatter(out, rows);
+    value.serialize(Plain(&mut ser))
+}
+
 /// The serializer of [`fields`]: takes a struct only.
 struct Fields<'o, W> {
     out: &'o mut W,
@@ -149,13 +204,12 @@ struct Fields<'o, W> {
 impl<W> Fields<'_, W> {
     /// Whether the field `key`, met now, is written here.
     fn meet(&mut self, key: &'static str) -> bool {
-        let (Part::Before(k) | Part::Only(k) | Part::After(k)) = self.part;
+        let (Part::Before(k) | Part::After(k)) = self.part;
         let this = key == k;
         let before = !self.met && !this;
         self.met |= this;
         match self.part {
             Part::Before(_) => before,
-            Part::Only(_) => this,
             Part::After(_) => !before && !this,
         }
     }
@@ -176,21 +230,7 @@ impl<W: Write> serde::ser::SerializeStruct for &mut Fields<'_, W> {
         if !on {
             return Ok(());
         }
-        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-        // Inside the struct's braces, as `write` has it there.
-        let mut rows = Rows {
-            open: vec![false],
-            indent: 1,
-            ..Rows::default()
-        };
-        let out = &mut *self.out;
-        rows.item(out, first).map_err(serde_json::Error::io)?;
-        out.write_all(b"\"")
-            .and_then(|()| out.write_all(key.as_bytes()))
-            .and_then(|()| out.write_all(b"\": "))
-            .map_err(serde_json::Error::io)?;
-        let mut ser = serde_json::Serializer::with_formatter(out, rows);
-        value.serialize(Plain(&mut ser))
+        field(key, value, first, &mut *self.out)
     }
 
     fn skip_field(&mut self, key: &'static str) -> Result<(), serde_json::Error> {
@@ -860,9 +900,9 @@ mod tests {
         e: Vec<u8>,
     }
 
-    /// The fields before one, that one and those after it, written apart,
-    /// are the struct's text: for every field, whichever fields are left
-    /// out.
+    /// The fields before one, that one alone ([`field`], unless it is
+    /// left out) and those after it, written apart, are the struct's text:
+    /// for every field, whichever fields are left out.
     #[test]
     fn a_struct_written_in_parts_is_written_whole() {
         for (a, c, e) in [
@@ -880,9 +920,19 @@ mod tests {
             let whole = text(&v);
             for k in ["a", "b", "c", "d", "e"] {
                 let mut parts = b"{".to_vec();
-                for part in [Part::Before(k), Part::Only(k), Part::After(k)] {
-                    fields(&v, part, &mut parts).unwrap();
+                fields(&v, Part::Before(k), &mut parts).unwrap();
+                let first = parts.len() == 1;
+                let out = &mut parts;
+                match k {
+                    "a" => v.a.map(|a| field("a", &a, first, out)),
+                    "b" => Some(field("b", &v.b, first, out)),
+                    "c" => v.c.map(|c| field("c", c, first, out)),
+                    "d" => Some(field("d", &v.d, first, out)),
+                    _ => (!v.e.is_empty()).then(|| field("e", &v.e, first, out)),
                 }
+                .transpose()
+                .unwrap();
+                fields(&v, Part::After(k), &mut parts).unwrap();
                 parts.extend_from_slice(b"\n}\n");
                 assert_eq!(String::from_utf8(parts).unwrap(), whole, "split at {k}");
             }
