@@ -103,6 +103,10 @@ pub(super) enum End {
     BracketSpaceQuote,
     /// ` - ` (the client, then `$remote_user`'s dash).
     SpaceDashSpace,
+    /// `"` ending the last field of the format, one the report does not
+    /// use (Apache's and nginx's `combined` end with the user agent): the
+    /// line need only hold such a quote, not say where the first is.
+    UnreadQuote,
     /// Any other literal (kept in [`Step::other`], so that the kind is a
     /// plain byte to dispatch on).
     Other,
@@ -191,6 +195,13 @@ impl Fast {
                 other,
             });
             i += 2;
+        }
+        if let Some(last) = steps.last_mut()
+            && last.field == Field::Other
+            && last.end == End::Quote
+            && items.len() == i
+        {
+            last.end = End::UnreadQuote;
         }
         let combined = lead.is_empty()
             && steps.len() > COMBINED.len()

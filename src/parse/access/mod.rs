@@ -45,7 +45,7 @@ pub fn read<'a>(
 /// not built and copied out; false when the line does not fit it or its
 /// status is not a status (`out` then holds anything). `dates` keeps the
 /// day of the last time read.
-#[inline(always)]
+#[inline(never)]
 pub fn read_into<'a>(
     plan: &Plan,
     line: &'a [u8],
