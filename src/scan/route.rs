@@ -48,9 +48,14 @@ pub fn normalize(raw: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Slots of [`RouteKeys`]' memo (a power of two): 512 KiB, room for
-/// the few thousand routes of a busy site with few collisions.
+/// Slots of [`RouteKeys`]' memo at most (a power of two): 512 KiB, room
+/// for the few thousand routes of a busy site with few collisions.
 const ROUTE_SLOTS: usize = 1 << 13;
+
+/// Slots a [`KeyMemo`] starts with (32 KiB): it grows to its size only
+/// as its table fills, so a short run does not fault in pages of slots
+/// that its few keys never use.
+const FIRST_SLOTS: usize = 1 << 9;
 
 /// Bytes of a key a [`KeyMemo`] slot holds: the rest of its cache line.
 const INLINE: usize = 64 - 8 - 4 - 4 - 1;
@@ -94,9 +99,11 @@ impl Slot {
 /// `tests::key_memo_is_intern` holds it to [`KeyTable::intern`].
 #[derive(Debug, Clone, Default)]
 pub struct KeyMemo {
-    /// Slots by the key's memo hash; allocated on first use.
+    /// Slots by the key's memo hash; allocated on first use, with
+    /// [`FIRST_SLOTS`], and four times as many each time the table holds
+    /// more keys than a quarter of them, up to `size`.
     slots: Vec<Slot>,
-    /// How many slots (a power of two).
+    /// How many slots at most (a power of two).
     size: usize,
 }
 
@@ -115,13 +122,13 @@ impl KeyMemo {
         if key.len() > INLINE {
             return table.intern(key);
         }
-        if self.slots.len() != self.size {
-            self.slots = vec![Slot::EMPTY; self.size.max(1)];
+        if self.slots.is_empty() {
+            self.slots = vec![Slot::EMPTY; self.size.clamp(1, FIRST_SLOTS)];
         }
         let h = memo_hash(key);
         let tag = (h >> 32) as u32;
         let at = h as usize & (self.slots.len() - 1);
-        let slot = &mut self.slots[at];
+        let slot = &self.slots[at];
         let epoch = table.epoch();
         if slot.epoch == epoch
             && slot.tag == tag
@@ -131,6 +138,13 @@ impl KeyMemo {
             return slot.id;
         }
         let id = table.intern(key);
+        if table.len() * 4 > self.slots.len() && self.slots.len() < self.size {
+            // Room for more keys: the slots are only a memo, so they
+            // start again empty.
+            self.slots = vec![Slot::EMPTY; (self.slots.len() * 4).min(self.size)];
+            return id;
+        }
+        let slot = &mut self.slots[at];
         *slot = Slot {
             epoch,
             tag,
@@ -916,6 +930,32 @@ mod tests {
             }
         }
         assert!(hits > 10_000, "{hits}");
+    }
+
+    /// A memo that grows as its table fills answers as the table does
+    /// before, across and after each growth, up to its size and no more.
+    #[test]
+    fn a_growing_memo_is_intern() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut memo = KeyMemo::new(FIRST_SLOTS * 16);
+        let (mut fast, mut plain) = (KeyTable::default(), KeyTable::default());
+        let mut sizes = vec![];
+        for round in 0..60_000u32 {
+            crate::testing::xorshift(&mut state);
+            // Ever more distinct keys as the rounds go, each seen again.
+            let n = u64::from(round / 8 + 1);
+            let key = format!("/k/{}", state % n).into_bytes();
+            assert_eq!(memo.id(&key, &mut fast), plain.intern(&key), "{key:?}");
+            if sizes.last() != Some(&memo.slots.len()) {
+                sizes.push(memo.slots.len());
+            }
+        }
+        assert_eq!(
+            sizes,
+            [FIRST_SLOTS, FIRST_SLOTS * 4, FIRST_SLOTS * 16],
+            "grown in steps of four up to the size"
+        );
+        assert_eq!(fast.len(), plain.len());
     }
 
     /// A memo slot is one cache line.
