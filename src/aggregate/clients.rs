@@ -357,13 +357,6 @@ impl Clients {
         }
     }
 
-    /// Counts `n` access lines answered with `status`; `route` is their
-    /// normalized route and its [`key_hash`].
-    pub fn count(&mut self, route: Option<(&[u8], u64)>, status: u16, n: u64) {
-        let route = route.map(|(bytes, hash)| self.route(bytes, hash));
-        self.count_on(route, status, n);
-    }
-
     /// The id of a normalized route (with its [`key_hash`]) in
     /// [`Clients::routes`], added if there is room: [`OTHER`] otherwise.
     #[inline]
@@ -371,9 +364,10 @@ impl Clients {
         self.routes.intern_hashed(bytes, hash)
     }
 
-    /// [`Clients::count`] with the route's id from [`Clients::route`].
+    /// Counts `n` access lines answered with `status`; `route` is their
+    /// route's id from [`Clients::route`] (`None`: no route).
     #[inline]
-    pub fn count_on(&mut self, route: Option<u32>, status: u16, n: u64) {
+    pub fn count(&mut self, route: Option<u32>, status: u16, n: u64) {
         self.requests += n;
         bump(&mut self.statuses, status, n);
         match route {
@@ -454,15 +448,10 @@ impl Clients {
         }
     }
 
-    /// Times a request on a route (`ms` milliseconds).
-    pub fn timing(&mut self, route: (&[u8], u64), ms: u64, failed: bool) {
-        let id = self.route(route.0, route.1);
-        self.timing_on(id, ms, failed);
-    }
-
-    /// [`Clients::timing`] with the route's id from [`Clients::route`].
+    /// Times a request on a route (its id from [`Clients::route`]) that
+    /// took `ms` milliseconds.
     #[inline]
-    pub fn timing_on(&mut self, route: u32, ms: u64, failed: bool) {
+    pub fn timing(&mut self, route: u32, ms: u64, failed: bool) {
         let id = match route {
             OTHER => return,
             id => id as usize,
@@ -793,7 +782,8 @@ mod tests {
 
     /// Counts and keeps `r` as the ordered stage does.
     fn add(c: &mut Clients, r: &ClientRequest, route: Option<(&[u8], u64)>) {
-        c.count(route, r.status, 1);
+        let id = route.map(|(bytes, hash)| c.route(bytes, hash));
+        c.count(id, r.status, 1);
         if r.failed() || r.absorbed() {
             c.request(r, route.map_or(0, |(_, h)| h));
         }

@@ -635,7 +635,7 @@ impl Tally for Aggregator {
 
     #[inline]
     fn clients(&mut self, route: Option<u32>, status: u16, count: u64) {
-        self.clients.count_on(route, status, count);
+        self.clients.count(route, status, count);
     }
 
     fn client_request(&mut self, r: &ClientRequest, route: u64) {
@@ -644,7 +644,7 @@ impl Tally for Aggregator {
 
     #[inline]
     fn client_timing(&mut self, route: u32, ms: u64, failed: bool) {
-        self.clients.timing_on(route, ms, failed);
+        self.clients.timing(route, ms, failed);
     }
 
     fn client_second(&mut self, time: i64, status: u16, count: u64) {
