@@ -203,7 +203,7 @@ impl<R: Read> ChunkReader<R> {
     fn skip_rest_of_line(&mut self, mut len: u64, buf: &mut Vec<u8>) -> Option<u64> {
         grow(buf, READ_AHEAD, self.first_alloc);
         loop {
-            let n = self.read_some(&mut buf[..64 * 1024]);
+            let n = self.read_some(&mut buf[..READ_AHEAD]);
             if n == 0 {
                 if self.live {
                     self.skipping = Some(len);

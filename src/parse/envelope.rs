@@ -1287,10 +1287,6 @@ mod tests {
         assert!(decoded > 2_000 && refused > 2_000, "{decoded} {refused}");
     }
 
-    /// Docker's own layout, read whole, gives what the walk over any
-    /// object's fields gives, on lines built to put escapes, bad escapes,
-    /// missing newlines and odd tails in every place; the lines it does not
-    /// take are left to that walk.
     /// Stamps read through the remembered second and date give the time
     /// and length the plain reading gives, in sequences that repeat a
     /// second, change it, and break the stamp after and within it.
@@ -1429,6 +1425,10 @@ mod tests {
         assert!(read > 500 && not > 10_000, "{read} {not}");
     }
 
+    /// Docker's own layout, read whole, gives what the walk over any
+    /// object's fields gives, on lines built to put escapes, bad escapes,
+    /// missing newlines and odd tails in every place; the lines it does not
+    /// take are left to that walk.
     #[test]
     fn docker_layout_reads_as_the_field_walk() {
         const LOGS: [&str; 7] = [
