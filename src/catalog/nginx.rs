@@ -17,10 +17,15 @@ pub struct Nginx {
     pub(super) rows: Vec<Compiled>,
     /// One pass over a line for every token a failure has.
     pub(super) prefilter: Prefilter,
-    /// Rows that can match a message starting with a given byte (in table
-    /// order): rows matched by prefix only under their first byte, the
-    /// others under every byte.
-    by_first: Vec<Vec<usize>>,
+    /// Which of `lists` holds the rows that can match a message starting
+    /// with a given byte.
+    by_first: [u8; 256],
+    /// Rows that can match a message (in table order): list 0 the rows
+    /// matched otherwise than by prefix, which fit whatever the first byte;
+    /// then one list for each first byte that a prefix starts with, with
+    /// the prefix rows of that byte among them. Few bytes start a prefix,
+    /// so start-up builds a handful of lists, not one for each byte.
+    lists: Vec<Vec<usize>>,
     /// Prefixes of rows matched by prefix, by their first byte.
     prefixes: Vec<Vec<&'static [u8]>>,
 }
@@ -28,16 +33,28 @@ pub struct Nginx {
 impl Nginx {
     /// Indexes the nginx rows; `tokens` are the prefilter's.
     pub fn new(rows: Vec<Compiled>, tokens: &[&str]) -> Nginx {
-        let mut by_first = vec![Vec::new(); 256];
+        let first_of = |c: &Compiled| match c.sig.matcher {
+            Match::Prefix(p) | Match::PrefixContains(p, _) => Some(p.as_bytes()[0]),
+            _ => None,
+        };
+        let mut by_first = [0u8; 256];
+        let mut lists = vec![Vec::new()];
         let mut prefixes = vec![Vec::new(); 256];
         for (i, c) in rows.iter().enumerate() {
             match c.sig.matcher {
                 Match::Prefix(p) | Match::PrefixContains(p, _) => {
-                    let first = usize::from(p.as_bytes()[0]);
-                    by_first[first].push(i);
-                    prefixes[first].push(p.as_bytes());
+                    let first = p.as_bytes()[0];
+                    prefixes[usize::from(first)].push(p.as_bytes());
+                    if by_first[usize::from(first)] == 0 {
+                        by_first[usize::from(first)] = u8::try_from(lists.len())
+                            .unwrap_or_else(|_| panic!("more than 255 first bytes"));
+                        let list = (0..rows.len())
+                            .filter(|&j| first_of(&rows[j]).is_none_or(|f| f == first))
+                            .collect();
+                        lists.push(list);
+                    }
                 }
-                _ => by_first.iter_mut().for_each(|rows| rows.push(i)),
+                _ => lists[0].push(i),
             }
         }
         // Only whether a line starts with any of them matters: a prefix
@@ -58,8 +75,17 @@ impl Nginx {
             rows,
             prefilter: Prefilter::new(tokens),
             by_first,
+            lists,
             prefixes,
         }
+    }
+
+    /// The rows that can match a message starting with byte `first`, in
+    /// table order: those matched by prefix when the prefix starts with
+    /// `first`, and every row matched otherwise.
+    #[inline]
+    pub(super) fn rows_for(&self, first: usize) -> &[usize] {
+        &self.lists[usize::from(self.by_first[first])]
     }
 
     /// Classifies an nginx line; `memo` keeps what the text before the
@@ -94,7 +120,7 @@ impl Nginx {
         // A worker's death (`worker process N exited on signal 11`, at
         // `alert`) has none of the prefilter's tokens.
         let alert = prefixed && matches!(head.level, [b'a', b'l', ..]);
-        let decide = || self.fit(pre, &self.by_first[first]);
+        let decide = || self.fit(pre, self.rows_for(first));
         let fit = match memo {
             Some(m) => m.get_or(pre, decide),
             None => decide(),
