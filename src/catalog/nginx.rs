@@ -17,15 +17,11 @@ pub struct Nginx {
     pub(super) rows: Vec<Compiled>,
     /// One pass over a line for every token a failure has.
     pub(super) prefilter: Prefilter,
-    /// Which of `lists` holds the rows that can match a message starting
-    /// with a given byte.
-    by_first: [u8; 256],
-    /// Rows that can match a message (in table order): list 0 the rows
-    /// matched otherwise than by prefix, which fit whatever the first byte;
-    /// then one list for each first byte that a prefix starts with, with
-    /// the prefix rows of that byte among them. Few bytes start a prefix,
-    /// so start-up builds a handful of lists, not one for each byte.
-    lists: Vec<Vec<usize>>,
+    /// Rows that can match a message starting with a given byte (in table
+    /// order): rows matched by prefix only under their first byte, the
+    /// others under every byte.
+    /// Bytes with the same rows share one list.
+    by_first: Vec<std::sync::Arc<[usize]>>,
     /// Prefixes of rows matched by prefix, by their first byte.
     prefixes: Vec<Vec<&'static [u8]>>,
 }
@@ -37,26 +33,29 @@ impl Nginx {
             Match::Prefix(p) | Match::PrefixContains(p, _) => Some(p.as_bytes()[0]),
             _ => None,
         };
-        let mut by_first = [0u8; 256];
-        let mut lists = vec![Vec::new()];
+        // Few bytes start a prefix: the list of each is built once, and
+        // every other byte shares the one list of the rows matched
+        // otherwise (not 256 lists grown a row at a time).
+        let others: std::sync::Arc<[usize]> = (0..rows.len())
+            .filter(|&i| first_of(&rows[i]).is_none())
+            .collect();
+        let mut by_first: Vec<Option<std::sync::Arc<[usize]>>> = vec![None; 256];
         let mut prefixes = vec![Vec::new(); 256];
-        for (i, c) in rows.iter().enumerate() {
-            match c.sig.matcher {
-                Match::Prefix(p) | Match::PrefixContains(p, _) => {
-                    let first = p.as_bytes()[0];
-                    prefixes[usize::from(first)].push(p.as_bytes());
-                    if by_first[usize::from(first)] == 0 {
-                        by_first[usize::from(first)] = u8::try_from(lists.len())
-                            .unwrap_or_else(|_| panic!("more than 255 first bytes"));
-                        let list = (0..rows.len())
-                            .filter(|&j| first_of(&rows[j]).is_none_or(|f| f == first))
-                            .collect();
-                        lists.push(list);
-                    }
-                }
-                _ => lists[0].push(i),
+        for c in &rows {
+            if let Match::Prefix(p) | Match::PrefixContains(p, _) = c.sig.matcher {
+                let first = p.as_bytes()[0];
+                prefixes[usize::from(first)].push(p.as_bytes());
+                by_first[usize::from(first)].get_or_insert_with(|| {
+                    (0..rows.len())
+                        .filter(|&j| first_of(&rows[j]).is_none_or(|f| f == first))
+                        .collect()
+                });
             }
         }
+        let by_first = by_first
+            .into_iter()
+            .map(|list| list.unwrap_or_else(|| std::sync::Arc::clone(&others)))
+            .collect();
         // Only whether a line starts with any of them matters: a prefix
         // that another one starts (or repeats) adds nothing but a compare.
         for list in &mut prefixes {
@@ -75,7 +74,6 @@ impl Nginx {
             rows,
             prefilter: Prefilter::new(tokens),
             by_first,
-            lists,
             prefixes,
         }
     }
@@ -83,9 +81,9 @@ impl Nginx {
     /// The rows that can match a message starting with byte `first`, in
     /// table order: those matched by prefix when the prefix starts with
     /// `first`, and every row matched otherwise.
-    #[inline]
+    #[cfg(test)]
     pub(super) fn rows_for(&self, first: usize) -> &[usize] {
-        &self.lists[usize::from(self.by_first[first])]
+        &self.by_first[first]
     }
 
     /// Classifies an nginx line; `memo` keeps what the text before the
@@ -120,7 +118,7 @@ impl Nginx {
         // A worker's death (`worker process N exited on signal 11`, at
         // `alert`) has none of the prefilter's tokens.
         let alert = prefixed && matches!(head.level, [b'a', b'l', ..]);
-        let decide = || self.fit(pre, self.rows_for(first));
+        let decide = || self.fit(pre, &self.by_first[first]);
         let fit = match memo {
             Some(m) => m.get_or(pre, decide),
             None => decide(),
