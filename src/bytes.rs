@@ -120,8 +120,12 @@ pub(crate) fn find_byte_in_text(byte: u8, hay: &[u8]) -> Option<usize> {
 pub(crate) fn find_byte2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
+        // Below 16 bytes a byte at a time; from 16 on the blocks say it
+        // all (a miss is not searched for again).
+        if hay.len() < 16 {
+            return hay.iter().position(|&c| c == a || c == b);
+        }
         in_blocks(hay, |block| block.eq2(a, b))
-            .or_else(|| hay.iter().position(|&c| c == a || c == b))
     }
     #[cfg(not(target_arch = "x86_64"))]
     memchr::memchr2(a, b, hay)
