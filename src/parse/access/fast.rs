@@ -17,7 +17,7 @@
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
 use super::format::{End, Fast, Step};
-use super::line::{AccessLine, find_byte, find_byte_at, set, spaces_at, starts_with};
+use super::line::{AccessLine, Later, find_byte, find_byte_at, set, spaces_at, starts_with};
 use super::upstream;
 use crate::parse::time;
 
@@ -116,6 +116,7 @@ pub fn fill<'a>(
     if fast.spaces < fast.steps.len() {
         spaced(
             &fast.steps[fast.spaces..],
+            (fast.lazy, fast.later),
             line,
             pos,
             dates,
@@ -131,43 +132,65 @@ pub fn fill<'a>(
 /// the end of the line, from `pos` on: as the loop of [`fill`] reads them
 /// (each field up to its first space, `None` where that space is inside a
 /// multi-value upstream field), from the space masks of 16 bytes at a
-/// time instead of a search per field.
+/// time instead of a search per field. The last `lazy` of them are left
+/// unread ([`Later`]): only the spaces that end them are found, and made
+/// sure of as the loop would.
 #[inline(always)]
 fn spaced<'a>(
     steps: &[Step],
+    (lazy, later): (usize, Later),
     line: &'a [u8],
     pos: usize,
     dates: &mut time::DateCache,
     out: &mut AccessLine<'a>,
     status: &mut Option<u16>,
 ) -> Option<()> {
-    let (last, spaced) = steps.split_last()?;
-    let mut spaced = spaced.iter();
-    let mut next = spaced.next();
+    // The fields read, each up to a space; then the spaces that end the
+    // fields left unread but the last.
+    let (read, mut unread) = match lazy {
+        0 => (&steps[..steps.len() - 1], 0),
+        n => (&steps[..steps.len() - n], n - 1),
+    };
     let mut start = pos;
     let mut at = pos;
-    while let Some(step) = next {
-        let mut hits = spaces_at(line, at)?;
-        let mut step = step;
-        while hits != 0 {
-            let p = at + hits.trailing_zeros() as usize;
-            hits &= hits - 1;
-            if p > start && (line[p - 1] == b',' || followed(line, p, b": ").is_some()) {
-                return None;
-            }
-            let value = &line[start..p];
-            set(out, status, step.field, value, dates);
-            start = p + 1;
-            next = spaced.next();
-            match next {
-                Some(s) => step = s,
-                None => break,
-            }
+    let mut hits = spaces_at(line, at)?;
+    for step in read {
+        while hits == 0 {
+            at += 16;
+            hits = spaces_at(line, at)?;
         }
-        at += 16;
+        let p = at + hits.trailing_zeros() as usize;
+        hits &= hits - 1;
+        if p > start && (line[p - 1] == b',' || followed(line, p, b": ").is_some()) {
+            return None;
+        }
+        set(out, status, step.field, &line[start..p], dates);
+        start = p + 1;
     }
-    let value = &line[start..];
-    set(out, status, last.field, value, dates);
+    if lazy == 0 {
+        set(
+            out,
+            status,
+            steps[steps.len() - 1].field,
+            &line[start..],
+            dates,
+        );
+        return Some(());
+    }
+    out.leave(&line[start..], later);
+    while unread > 0 {
+        while hits == 0 {
+            at += 16;
+            hits = spaces_at(line, at)?;
+        }
+        let p = at + hits.trailing_zeros() as usize;
+        hits &= hits - 1;
+        if p > start && (line[p - 1] == b',' || followed(line, p, b": ").is_some()) {
+            return None;
+        }
+        start = p + 1;
+        unread -= 1;
+    }
     Some(())
 }
 
@@ -341,6 +364,39 @@ mod tests {
         for name in ["combined", "common", "j"] {
             let f = &named(name).fast;
             assert_eq!(f.spaces, f.steps.len(), "{name}");
+            assert_eq!(f.lazy, 0, "{name}");
+        }
+        // Left unread: the upstream times, the connection, its requests
+        // and the id; ingress-nginx's id after its upstream status; the
+        // id after a duration.
+        assert_eq!(named("bench").fast.lazy, 6);
+        assert_eq!(named("ingress-nginx").fast.lazy, 1);
+        assert_eq!(named("spaced").fast.lazy, 1);
+    }
+
+    #[test]
+    fn fields_left_unread_are_read_on_demand() {
+        let plans = plans();
+        let bench = plans.iter().find(|p| p.name == "bench").unwrap();
+        let line = br#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" 502 5 "-" "ua" 0.101 10.0.0.2:80 502 0.100 0.001 - 7 3 ab cd"#;
+        let a = read(bench, &bench.fast, line, &mut Default::default()).unwrap();
+        assert_eq!(a.later.len(), 6);
+        assert_eq!(a.upstream_addr, b"10.0.0.2:80");
+        assert_eq!(a.upstream_status, b"502");
+        assert_eq!(a.upstream_response_time(), b"0.100");
+        assert_eq!(a.upstream_connect_time(), b"0.001");
+        assert_eq!(a.upstream_header_time(), b"");
+        assert_eq!(a.connection(), Some(7));
+        assert_eq!(a.request_id(), b"ab cd");
+        assert!(a.may_have_time());
+        // Too few fields, or a multi-value one among those left: the
+        // walk's to read.
+        for l in [
+            &br#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" 502 5 "-" "ua" 0.101 10.0.0.2:80 502 0.100 0.001 - 7"#[..],
+            br#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" 502 5 "-" "ua" 0.101 10.0.0.2:80 502 0.100, 0.2 0.001 - 7 3 ab"#,
+            br#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" 502 5 "-" "ua" 0.101 10.0.0.2:80 502 0.100 0.001 : - - 7 3 ab"#,
+        ] {
+            assert_eq!(read(bench, &bench.fast, l, &mut Default::default()), None);
         }
     }
 

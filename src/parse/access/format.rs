@@ -155,6 +155,13 @@ pub struct Fast {
     /// upstream variables of many custom formats): those are read from
     /// one run of space masks ([`super::fast`]); `steps.len()` otherwise.
     pub(super) spaces: usize,
+    /// How many of the steps that end at a space, with the last one, are
+    /// left unread by the fast reading ([`super::line::Later`]): the
+    /// fields at the end of the line that only a few lines need (the
+    /// upstream times, the connection, the request id); 0 for none.
+    pub(super) lazy: usize,
+    /// Those fields, in order.
+    pub(super) later: super::line::Later,
 }
 
 /// The first seven steps of nginx's `combined` (and of Apache's, written
@@ -221,11 +228,26 @@ impl Fast {
                 spaces = from;
             }
         }
+        let (mut lazy, mut later) = (0, super::line::Later::default());
+        if spaces < steps.len() {
+            let tail = &steps[spaces..];
+            let n = tail
+                .iter()
+                .rev()
+                .take_while(|s| super::line::Later::code(s.field).is_some())
+                .count();
+            let fields: Vec<Field> = tail[tail.len() - n..].iter().map(|s| s.field).collect();
+            if let Some(l) = super::line::Later::of(&fields) {
+                (lazy, later) = (n, l);
+            }
+        }
         Fast {
             lead,
             steps,
             combined,
             spaces,
+            lazy,
+            later,
         }
     }
 }

@@ -280,8 +280,8 @@ mod tests {
         assert_eq!(a.upstream_name, b"shop-web-80");
         assert_eq!(a.upstream_addr, b"10.1.0.7:8080, 10.1.0.8:8080");
         assert_eq!(a.upstream_status, b"502, 200");
-        assert_eq!(a.upstream_response_time, b"0.001, 0.012");
-        assert_eq!(a.request_id, b"6f1c3d2e9a");
+        assert_eq!(a.upstream_response_time(), b"0.001, 0.012");
+        assert_eq!(a.request_id(), b"6f1c3d2e9a");
         assert_eq!(a.duration_ms(), Some(13));
     }
 
@@ -293,16 +293,16 @@ mod tests {
         assert_eq!(a.status, 504);
         assert_eq!(a.upstream_addr, b"127.0.0.1:1, 127.0.0.1:2 : 127.0.0.1:3");
         assert_eq!(a.upstream_status, b"502, 504 : 502");
-        assert_eq!(a.upstream_connect_time, b"-, - : -");
-        assert_eq!(a.upstream_header_time, b"0.000, - : -");
-        assert_eq!(a.upstream_response_time, b"0.000, 1.001 : -");
+        assert_eq!(a.upstream_connect_time(), b"-, - : -");
+        assert_eq!(a.upstream_header_time(), b"0.000, - : -");
+        assert_eq!(a.upstream_response_time(), b"0.000, 1.001 : -");
         assert_eq!(a.connection(), Some(41));
-        assert_eq!(a.request_id, b"0f3c");
+        assert_eq!(a.request_id(), b"0f3c");
         let ap = Plan::compile(r#"%h %t "%r" %>s %D %L %{BALANCER_WORKER_NAME}e"#).unwrap();
         let a = read(&ap, br#"127.0.0.1 [06/Dec/2026:10:00:02 +0000] "GET /r HTTP/1.1" 502 2500000 aBcD http://127.0.0.1:9"#, &mut Default::default()).unwrap();
         assert_eq!(a.duration_ms(), Some(2500));
         assert_eq!(a.end().unwrap().iso(), "2026-12-06T10:00:04");
-        assert_eq!(a.request_id, b"aBcD");
+        assert_eq!(a.request_id(), b"aBcD");
         assert_eq!(a.upstream_addr, b"http://127.0.0.1:9");
     }
 
