@@ -13,11 +13,17 @@
 //! the rare line with an escaped quote or a retried request pays. The
 //! fields a format ends with that each end at a space (the upstream
 //! variables of many custom formats) are read from one run of 16-byte
-//! space masks rather than a search each.
+//! masks of their spaces rather than a search each, a line with a `,` or a
+//! `:` before one of those spaces left to the walk; of those, the ones
+//! that only a few lines ask for (the upstream times, the connection, the
+//! request id) are left unread once their spaces are found
+//! ([`super::line::Later`]).
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
 use super::format::{End, Fast, Step};
-use super::line::{AccessLine, Later, find_byte, find_byte_at, set, spaces_at, starts_with};
+use super::line::{
+    AccessLine, Later, find_byte, find_byte_at, set, spaces_and_marks_at, starts_with,
+};
 use super::upstream;
 use crate::parse::time;
 
@@ -130,11 +136,12 @@ pub fn fill<'a>(
 
 /// The last steps of a plan, fields that each end at a space and one to
 /// the end of the line, from `pos` on: as the loop of [`fill`] reads them
-/// (each field up to its first space, `None` where that space is inside a
-/// multi-value upstream field), from the space masks of 16 bytes at a
-/// time instead of a search per field. The last `lazy` of them are left
-/// unread ([`Later`]): only the spaces that end them are found, and made
-/// sure of as the loop would.
+/// (each field up to its first space), from masks of 16 bytes at a time
+/// instead of a search per field. The last `lazy` of them are left unread
+/// ([`Later`]): only the spaces that end them are found. Where a `,` or a
+/// `:` comes before a space, from `pos` up to the byte after the last
+/// space taken, that space may be inside a multi-value upstream field (`, `,
+/// ` : `): `None`, and the walk reads the line.
 #[inline(always)]
 fn spaced<'a>(
     steps: &[Step],
@@ -145,53 +152,50 @@ fn spaced<'a>(
     out: &mut AccessLine<'a>,
     status: &mut Option<u16>,
 ) -> Option<()> {
-    // The fields read, each up to a space; then the spaces that end the
-    // fields left unread but the last.
-    let (read, mut unread) = match lazy {
-        0 => (&steps[..steps.len() - 1], 0),
-        n => (&steps[..steps.len() - n], n - 1),
-    };
+    // The fields read, each up to a space; then, of those left unread,
+    // the spaces that end all but the last.
+    let read = &steps[..steps.len() - lazy.max(1)];
+    let need = steps.len() - 1;
+    let mut taken = 0;
     let mut start = pos;
     let mut at = pos;
-    let mut hits = spaces_at(line, at)?;
-    for step in read {
-        while hits == 0 {
-            at += 16;
-            hits = spaces_at(line, at)?;
+    loop {
+        let (mut spaces, marks) = spaces_and_marks_at(line, at)?;
+        // A mark followed by a space (the next block's first byte too).
+        let after = (spaces >> 1) | (u16::from(line.get(at + 16) == Some(&b' ')) << 15);
+        let marks = marks & after;
+        while spaces != 0 {
+            let p = at + spaces.trailing_zeros() as usize;
+            spaces &= spaces - 1;
+            if let Some(step) = read.get(taken) {
+                set(out, status, step.field, &line[start..p], dates);
+                start = p + 1;
+            }
+            taken += 1;
+            if taken == need {
+                // The marks up to the byte after this space.
+                let upto = match p - at {
+                    off @ 0..=13 => (1u16 << (off + 2)) - 1,
+                    _ => u16::MAX,
+                };
+                if marks & upto != 0
+                    || (p - at == 15 && matches!(line.get(p + 1..p + 3), Some([b',' | b':', b' '])))
+                {
+                    return None;
+                }
+                if lazy == 0 {
+                    set(out, status, steps[need].field, &line[start..], dates);
+                } else {
+                    out.leave(&line[start..], later);
+                }
+                return Some(());
+            }
         }
-        let p = at + hits.trailing_zeros() as usize;
-        hits &= hits - 1;
-        if p > start && (line[p - 1] == b',' || followed(line, p, b": ").is_some()) {
+        if marks != 0 {
             return None;
         }
-        set(out, status, step.field, &line[start..p], dates);
-        start = p + 1;
+        at += 16;
     }
-    if lazy == 0 {
-        set(
-            out,
-            status,
-            steps[steps.len() - 1].field,
-            &line[start..],
-            dates,
-        );
-        return Some(());
-    }
-    out.leave(&line[start..], later);
-    while unread > 0 {
-        while hits == 0 {
-            at += 16;
-            hits = spaces_at(line, at)?;
-        }
-        let p = at + hits.trailing_zeros() as usize;
-        hits &= hits - 1;
-        if p > start && (line[p - 1] == b',' || followed(line, p, b": ").is_some()) {
-            return None;
-        }
-        start = p + 1;
-        unread -= 1;
-    }
-    Some(())
 }
 
 /// The first seven steps of a plan that starts as `combined` does (see

@@ -153,7 +153,8 @@ pub struct Fast {
     /// Where the steps that end at a space start, when the plan ends with
     /// two or more of them and a field to the end of the line (the
     /// upstream variables of many custom formats): those are read from
-    /// one run of space masks ([`super::fast`]); `steps.len()` otherwise.
+    /// one run of masks of their spaces ([`super::fast`]); `steps.len()`
+    /// otherwise.
     pub(super) spaces: usize,
     /// How many of the steps that end at a space, with the last one, are
     /// left unread by the fast reading ([`super::line::Later`]): the

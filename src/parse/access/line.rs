@@ -304,20 +304,28 @@ pub(super) fn find_byte_at(b: u8, line: &[u8], at: usize) -> Option<usize> {
     find_byte(b, &line[at..])
 }
 
-/// The spaces among the 16 bytes of `line` from `at`, as bits (bit `i`
-/// for byte `at + i`); near the end, of the bytes left. `None` from the
-/// end on, and for a line under 16 bytes.
+/// The spaces, and the `,` and `:`, among the 16 bytes of `line` from
+/// `at`, as bits (bit `i` for byte `at + i`; near the end, of the bytes
+/// left; `None` from the end on, and for a line under 16 bytes): the
+/// separators of the space-separated fields at the end of a line, and the
+/// bytes that make a space after them part of a multi-value upstream
+/// field.
 #[inline(always)]
-pub(super) fn spaces_at(line: &[u8], at: usize) -> Option<u16> {
+pub(super) fn spaces_and_marks_at(line: &[u8], at: usize) -> Option<(u16, u16)> {
     #[cfg(target_arch = "x86_64")]
     {
         use crate::bytes::Block;
         match line.get(at..).and_then(<[u8]>::first_chunk::<16>) {
-            Some(block) => Some(Block::load(block).eq(b' ')),
+            Some(block) => {
+                let b = Block::load(block);
+                Some((b.eq(b' '), b.eq2(b',', b':')))
+            }
             None => {
                 // The line's last 16 bytes, those before `at` shifted out.
                 let last = line.last_chunk::<16>().filter(|_| at < line.len())?;
-                Some(Block::load(last).eq(b' ') >> (at + 16 - line.len()))
+                let b = Block::load(last);
+                let shift = at + 16 - line.len();
+                Some((b.eq(b' ') >> shift, b.eq2(b',', b':') >> shift))
             }
         }
     }
@@ -331,7 +339,12 @@ pub(super) fn spaces_at(line: &[u8], at: usize) -> Option<u16> {
             bytes
                 .iter()
                 .enumerate()
-                .fold(0u16, |m, (i, &c)| m | (u16::from(c == b' ') << i)),
+                .fold((0u16, 0u16), |(s, m), (i, &c)| {
+                    (
+                        s | (u16::from(c == b' ') << i),
+                        m | (u16::from(c == b',' || c == b':') << i),
+                    )
+                }),
         )
     }
 }

@@ -248,7 +248,7 @@ impl Detector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::access::line::{find_byte_at, find_byte_within, spaces_at};
+    use crate::parse::access::line::{find_byte_at, find_byte_within, spaces_and_marks_at};
 
     fn detect(line: &str) -> Option<AccessLine<'_>> {
         Detector::default().read(&AccessFormats::default(), line.as_bytes())
@@ -324,7 +324,7 @@ mod tests {
                 let hay: Vec<u8> = (0..len)
                     .map(|_| {
                         crate::testing::xorshift(&mut seed);
-                        [b'a', b' ', b'"', b'\\', 0x80, 0xff, 0][(seed % 7) as usize]
+                        [b'a', b' ', b'"', b'\\', 0x80, 0xff, 0, b',', b':'][(seed % 9) as usize]
                     })
                     .collect();
                 for b in [b' ', b'"', 0x80, 0xff, 0, b'z'] {
@@ -346,9 +346,9 @@ mod tests {
                             "{len} {round} {b} {at} {hay:?}"
                         );
                     }
-                    // And the spaces, as bits.
+                    // And the spaces and marks, as bits.
                     for at in 0..len {
-                        let Some(bits) = spaces_at(&hay, at) else {
+                        let Some((bits, _)) = spaces_and_marks_at(&hay, at) else {
                             assert!(len < 16, "{len} {at}");
                             continue;
                         };
@@ -358,6 +358,18 @@ mod tests {
                             .enumerate()
                             .fold(0u16, |m, (i, &c)| m | (u16::from(c == b' ') << i));
                         assert_eq!(bits, want, "{len} {round} {at} {hay:?}");
+                        let marks = hay[at..]
+                            .iter()
+                            .take(16)
+                            .enumerate()
+                            .fold(0u16, |m, (i, &c)| {
+                                m | (u16::from(c == b',' || c == b':') << i)
+                            });
+                        assert_eq!(
+                            spaces_and_marks_at(&hay, at),
+                            Some((want, marks)),
+                            "{len} {round} {at} {hay:?}"
+                        );
                     }
                 }
             }
