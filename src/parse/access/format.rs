@@ -82,7 +82,32 @@ pub struct Plan {
     pub items: Vec<Item>,
     /// The items compiled for the fast reading ([`super::fast`]).
     pub(super) fast: Fast,
+    /// Which compilation it is ([`PlanId`]).
+    pub(super) id: PlanId,
 }
+
+/// Which compilation of a format a plan is (its copies share it): a line
+/// read in full by a plan again is read without clearing the values of the
+/// line before, which the same plan writes over ([`super::read_into`]). Not
+/// part of what a plan is: two plans compiled from one format are equal.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PlanId(pub(super) u64);
+
+impl PlanId {
+    /// A new one, never 0 (the id of no plan).
+    fn next() -> PlanId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        PlanId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl PartialEq for PlanId {
+    fn eq(&self, _: &PlanId) -> bool {
+        true
+    }
+}
+
+impl Eq for PlanId {}
 
 /// How a field ends: the literal after it, by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -478,6 +503,7 @@ impl Builder {
             dialect,
             fast: Fast::compile(&self.items),
             items: self.items,
+            id: PlanId::next(),
         };
         if !plan.has(Field::Status) {
             return Err(FormatError(format!(

@@ -54,6 +54,10 @@ pub struct AccessLine<'a> {
     pub(super) later_text: &'a [u8],
     /// The fields left unread (none where the line was read whole).
     pub(super) later: Later,
+    /// The id of the plan that read this line in full (the one before,
+    /// while a line is being read), 0 for none: read again by that plan,
+    /// the line's values are written over, not cleared first.
+    pub(super) by: u64,
 }
 
 /// The fields at the end of a line that the fast reading leaves unread,

@@ -44,7 +44,9 @@ pub fn read<'a>(
 /// that the line's values are written once where the caller keeps them,
 /// not built and copied out; false when the line does not fit it or its
 /// status is not a status (`out` then holds anything). `dates` keeps the
-/// day of the last time read.
+/// day of the last time read. A line that the same plan read in full
+/// before is not cleared first: every reading by a plan writes the same
+/// values (its fields'), and the others are still empty.
 #[inline(never)]
 pub fn read_into<'a>(
     plan: &Plan,
@@ -52,19 +54,26 @@ pub fn read_into<'a>(
     dates: &mut time::DateCache,
     out: &mut AccessLine<'a>,
 ) -> bool {
-    *out = AccessLine {
-        dialect: Some(plan.dialect),
-        ..AccessLine::default()
-    };
+    if out.by != plan.id.0 {
+        *out = AccessLine {
+            dialect: Some(plan.dialect),
+            by: plan.id.0,
+            ..AccessLine::default()
+        };
+    }
     if fast::fill(&plan.fast, line, dates, out).is_some() {
         return true;
     }
     match walk(plan, line, dates) {
         Some(a) => {
-            *out = a;
+            *out = AccessLine { by: plan.id.0, ..a };
             true
         }
-        None => false,
+        None => {
+            // Partly written: cleared before it is read again.
+            out.by = 0;
+            false
+        }
     }
 }
 
@@ -304,6 +313,63 @@ mod tests {
         assert_eq!(a.end().unwrap().iso(), "2026-12-06T10:00:04");
         assert_eq!(a.request_id(), b"aBcD");
         assert_eq!(a.upstream_addr, b"http://127.0.0.1:9");
+    }
+
+    /// A line read into again and again (plans tried by turns, lines
+    /// that fit, partly fit or do not) against a fresh line for each.
+    #[test]
+    fn reading_into_the_last_line_is_reading_afresh() {
+        let mut lines: Vec<&str> = Vec::new();
+        for text in [
+            include_str!("../../../fixtures/access/nginx-combined.log"),
+            include_str!("../../../fixtures/access/nginx-upstreams.log"),
+            include_str!("../../../fixtures/access/apache-combined.log"),
+            include_str!("../../../fixtures/access/apache-custom.log"),
+            include_str!("../../../fixtures/access/nginx-error.log"),
+        ] {
+            lines.extend(text.lines());
+        }
+        let bench = r#"log_format bench '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_addr $upstream_status $upstream_response_time $upstream_connect_time $upstream_header_time $connection $connection_requests $request_id';"#;
+        let extra = [
+            r#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET /a HTTP/1.1" 502 5 "-" "ua" 0.101 10.0.0.2:80 502 0.100 0.001 - 7 3 ab"#,
+            r#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET /b HTTP/1.1" 504 5 "-" "ua" 1.1 10.0.0.2:80, 10.0.0.3:80 502, 504 0.1, 1.0 - - 7 3 -"#,
+            r#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET /c HTTP/1.1" 200 5 "-" "ua" 0.101 10.0.0.2:80 200 0.100 0.001 0.1 7 3"#,
+            r#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET /d HTTP/1.1" 200 5 "-" "ua""#,
+        ];
+        let mut seed = 0x0dd5_eed5_1234_5678u64;
+        let mut order = Vec::new();
+        for _ in 0..4000 {
+            crate::testing::xorshift(&mut seed);
+            let n = lines.len() + extra.len();
+            let i = (seed % n as u64) as usize;
+            order.push(if i < lines.len() {
+                lines[i]
+            } else {
+                extra[i - lines.len()]
+            });
+        }
+        let given = Some(Arc::new(Plan::compile(bench).unwrap()));
+        let mut read = 0;
+        for formats in [
+            AccessFormats::default(),
+            AccessFormats {
+                given,
+                ..Default::default()
+            },
+        ] {
+            let (mut again, mut afresh) = (Detector::default(), Detector::default());
+            let mut out = AccessLine::default();
+            for line in &order {
+                let fresh = afresh.read(&formats, line.as_bytes());
+                let ok = again.read_into(&formats, line.as_bytes(), &mut out);
+                assert_eq!(ok, fresh.is_some(), "{line}");
+                if let Some(f) = fresh {
+                    assert_eq!(out, f, "{line}");
+                    read += 1;
+                }
+            }
+        }
+        assert!(read > 3000, "{read}");
     }
 
     #[test]
