@@ -17,13 +17,11 @@
 //! `:` before one of those spaces left to the walk; of those, the ones
 //! that only a few lines ask for (the upstream times, the connection, the
 //! request id) are left unread once their spaces are found
-//! ([`super::line::Later`]).
+//! ([`super::format::Later`]).
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
-use super::format::{End, Fast, Step};
-use super::line::{
-    AccessLine, Later, find_byte, find_byte_at, set, spaces_and_marks_at, starts_with,
-};
+use super::format::{End, Fast, Later, Step};
+use super::line::{AccessLine, find_byte, find_byte_at, set, spaces_and_marks_at, starts_with};
 use super::upstream;
 use crate::parse::time;
 

@@ -70,6 +70,60 @@ pub enum Item {
     Field(Field),
 }
 
+/// The fields at the end of a line that the fast reading leaves unread,
+/// in order, three bits each above a four-bit count: each is one that
+/// only a few lines ask for ([`AccessLine`](super::AccessLine)'s methods give it) or one not
+/// kept at all. The fast reading has made sure of where they end: the
+/// first spaces of the text left unread end them, none inside a
+/// multi-value upstream field, so that they are read as the walk reads
+/// them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Later(u64);
+
+impl Later {
+    /// The most fields left unread.
+    const MAX: usize = 15;
+
+    /// The code of a field that may be left unread.
+    pub(super) fn code(f: Field) -> Option<u64> {
+        Some(match f {
+            Field::Other => 0,
+            Field::UpstreamResponseTime => 1,
+            Field::UpstreamConnectTime => 2,
+            Field::UpstreamHeaderTime => 3,
+            Field::Connection => 4,
+            Field::RequestId => 5,
+            _ => return None,
+        })
+    }
+
+    /// `fields`, left unread: `None` for none, too many, or one that
+    /// every line needs.
+    pub(super) fn of(fields: &[Field]) -> Option<Later> {
+        if fields.is_empty() || fields.len() > Self::MAX {
+            return None;
+        }
+        let mut bits = fields.len() as u64;
+        for (i, f) in fields.iter().enumerate() {
+            bits |= Self::code(*f)? << (4 + 3 * i);
+        }
+        Some(Later(bits))
+    }
+
+    /// How many fields.
+    #[inline(always)]
+    pub(super) fn len(self) -> usize {
+        (self.0 & 15) as usize
+    }
+
+    /// The place of the last field with `code`, if any.
+    pub(super) fn last(self, code: u64) -> Option<usize> {
+        (0..self.len())
+            .rev()
+            .find(|i| (self.0 >> (4 + 3 * i)) & 7 == code)
+    }
+}
+
 /// A compiled access-log format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -182,12 +236,12 @@ pub struct Fast {
     /// otherwise.
     pub(super) spaces: usize,
     /// How many of the steps that end at a space, with the last one, are
-    /// left unread by the fast reading ([`super::line::Later`]): the
+    /// left unread by the fast reading ([`Later`]): the
     /// fields at the end of the line that only a few lines need (the
     /// upstream times, the connection, the request id); 0 for none.
     pub(super) lazy: usize,
     /// Those fields, in order.
-    pub(super) later: super::line::Later,
+    pub(super) later: Later,
 }
 
 /// The first seven steps of nginx's `combined` (and of Apache's, written
@@ -254,16 +308,16 @@ impl Fast {
                 spaces = from;
             }
         }
-        let (mut lazy, mut later) = (0, super::line::Later::default());
+        let (mut lazy, mut later) = (0, Later::default());
         if spaces < steps.len() {
             let tail = &steps[spaces..];
             let n = tail
                 .iter()
                 .rev()
-                .take_while(|s| super::line::Later::code(s.field).is_some())
+                .take_while(|s| Later::code(s.field).is_some())
                 .count();
             let fields: Vec<Field> = tail[tail.len() - n..].iter().map(|s| s.field).collect();
-            if let Some(l) = super::line::Later::of(&fields) {
+            if let Some(l) = Later::of(&fields) {
                 (lazy, later) = (n, l);
             }
         }

@@ -2,7 +2,7 @@
 //! and value readers that the walk ([`super::walk`]) and the fast reading
 //! ([`super::fast`]) share.
 
-use super::format::{Dialect, Field};
+use super::format::{Dialect, Field, Later};
 use super::upstream;
 use crate::event::LocalTime;
 use crate::parse::time;
@@ -58,60 +58,6 @@ pub struct AccessLine<'a> {
     /// while a line is being read), 0 for none: read again by that plan,
     /// the line's values are written over, not cleared first.
     pub(super) by: u64,
-}
-
-/// The fields at the end of a line that the fast reading leaves unread,
-/// in order, three bits each above a four-bit count: each is one that
-/// only a few lines ask for ([`AccessLine`]'s methods give it) or one not
-/// kept at all. The fast reading has made sure of where they end: the
-/// first spaces of the text left unread end them, none inside a
-/// multi-value upstream field, so that they are read as the walk reads
-/// them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Later(u64);
-
-impl Later {
-    /// The most fields left unread.
-    const MAX: usize = 15;
-
-    /// The code of a field that may be left unread.
-    pub(super) fn code(f: Field) -> Option<u64> {
-        Some(match f {
-            Field::Other => 0,
-            Field::UpstreamResponseTime => 1,
-            Field::UpstreamConnectTime => 2,
-            Field::UpstreamHeaderTime => 3,
-            Field::Connection => 4,
-            Field::RequestId => 5,
-            _ => return None,
-        })
-    }
-
-    /// `fields`, left unread: `None` for none, too many, or one that
-    /// every line needs.
-    pub(super) fn of(fields: &[Field]) -> Option<Later> {
-        if fields.is_empty() || fields.len() > Self::MAX {
-            return None;
-        }
-        let mut bits = fields.len() as u64;
-        for (i, f) in fields.iter().enumerate() {
-            bits |= Self::code(*f)? << (4 + 3 * i);
-        }
-        Some(Later(bits))
-    }
-
-    /// How many fields.
-    #[inline(always)]
-    pub(super) fn len(self) -> usize {
-        (self.0 & 15) as usize
-    }
-
-    /// The place of the last field with `code`, if any.
-    fn last(self, code: u64) -> Option<usize> {
-        (0..self.len())
-            .rev()
-            .find(|i| (self.0 >> (4 + 3 * i)) & 7 == code)
-    }
 }
 
 /// The unit of a logged duration: which field logged it.
