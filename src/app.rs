@@ -100,7 +100,7 @@ fn merge(cfg: MergeConfig) -> Result<ExitCode> {
             &"warning: the merged reports were counted under different filters (--force); the report's filters are the first one's",
         );
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = pipeline::available_cores();
     write(&Output::Report(&report, cfg.format, cfg.text, threads))?;
     Ok(if failed || report.has_input_errors() {
         ExitCode::InputError
@@ -207,18 +207,63 @@ fn boot_from_inputs(inputs: &[source::InputSpec], year: i32) -> Option<crate::ev
             continue;
         };
         let n = BOOT_SNIFF.0.min(budget);
-        // Sized once (one more byte, should the file have grown), not
-        // doubled and copied on the way.
-        let mut head = Vec::with_capacity(n.min(len.saturating_add(1)) as usize);
-        if file.take(n).read_to_end(&mut head).is_err() {
+        let Ok((found, read)) = boot_in_head(file.take(n), len, year) else {
             continue;
-        }
-        budget = budget.saturating_sub(head.len() as u64);
-        if let Some(t) = crate::parse::envelope::kernel_boot_in(&head, year) {
-            return Some(t);
+        };
+        budget = budget.saturating_sub(read);
+        if found.is_some() {
+            return found;
         }
     }
     None
+}
+
+/// Bytes read at a time by [`boot_in_head`].
+const BOOT_PIECE: usize = 16 << 10;
+
+/// The boot time the start of a file (`head`, bounded, of a file of `len`
+/// bytes) gives, as [`crate::parse::envelope::kernel_boot_in`] finds it
+/// in all those bytes, and how many bytes were read; an error when the
+/// read failed (whatever was found before). Read [`BOOT_PIECE`] bytes at
+/// a time, searched a whole line at a time, so that only a few pages are
+/// taken however far the look goes.
+fn boot_in_head(
+    mut head: impl std::io::Read,
+    len: u64,
+    year: i32,
+) -> std::io::Result<(Option<crate::event::LocalTime>, u64)> {
+    use crate::parse::envelope::kernel_boot_in;
+    // A small file in one piece (one more byte, should it have grown).
+    let piece = usize::try_from(len.saturating_add(1)).map_or(BOOT_PIECE, |l| l.min(BOOT_PIECE));
+    let mut buf: Vec<u8> = Vec::with_capacity(piece);
+    let mut found = None;
+    let mut read = 0u64;
+    loop {
+        let start = buf.len();
+        buf.resize(start + piece, 0);
+        let got = loop {
+            match head.read(&mut buf[start..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                got => break got?,
+            }
+        };
+        buf.truncate(start + got);
+        read += got as u64;
+        if found.is_some() {
+            // Read on to the end, as an error there loses what was found.
+            buf.clear();
+        } else if got == 0 {
+            // The last line, cut where the look ends.
+            found = kernel_boot_in(&buf, year);
+        } else if let Some(nl) = memchr::memrchr(b'\n', &buf[start..]) {
+            let lines = start + nl + 1;
+            found = kernel_boot_in(&buf[..lines], year);
+            buf.drain(..lines);
+        }
+        if got == 0 {
+            return Ok((found, read));
+        }
+    }
 }
 
 /// Reads every input of `cfg` and builds the report; `warn` hears about
@@ -368,5 +413,99 @@ fn count(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Counted {
         agg,
         _catalog: catalog,
         formats,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader giving at most `step` bytes a call, then failing at `fail`
+    /// bytes if that is set.
+    struct Steps<'a> {
+        bytes: &'a [u8],
+        step: usize,
+        fail: Option<usize>,
+    }
+
+    impl std::io::Read for Steps<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.fail == Some(0) {
+                return Err(std::io::Error::other("broken"));
+            }
+            let mut n = self.step.min(buf.len()).min(self.bytes.len());
+            if let Some(f) = self.fail.as_mut() {
+                n = n.min(*f);
+                *f -= n;
+            }
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// The boot time read a piece at a time is the one the plain search
+    /// over all the bytes finds: kernel lines before, across and after the
+    /// pieces' ends, the look cut inside one, lines longer than a piece,
+    /// reads of every size; a read that fails is an error.
+    #[test]
+    fn boot_in_head_is_the_plain_search() {
+        let kernel = b"Dec  2 16:05:30 web1 kernel: [14730.412087] php-fpm8.2 invoked oom-killer\n";
+        let other = b"Dec  2 16:05:31 web1 kernel: [    2.114532] EXT4-fs (vda1): mounted\n";
+        let noise = b"2025/11/21 22:21:05 [error] 10422#10422: *4 upstream timed out\n";
+        let mut logs: Vec<Vec<u8>> = Vec::new();
+        for before in [0usize, 1, 200, 250, 261, 262, 300, 520] {
+            let mut log = Vec::new();
+            for _ in 0..before {
+                log.extend_from_slice(noise);
+            }
+            log.extend_from_slice(kernel);
+            log.extend_from_slice(other);
+            logs.push(log.clone());
+            // A line longer than a piece, then the kernel line.
+            let mut long = vec![b'x'; BOOT_PIECE * 2 + 17];
+            long.push(b'\n');
+            long.extend_from_slice(&log);
+            logs.push(long);
+        }
+        logs.push(b"kernel: [ no stamp".to_vec());
+        logs.push(Vec::new());
+        let mut compared = 0;
+        for log in &logs {
+            let mut cuts = vec![log.len(), log.len().saturating_sub(20), BOOT_PIECE, 100];
+            if let Some(at) = log.windows(9).position(|w| w == b"kernel: [") {
+                cuts.extend([at, at + 20, at + 40, at + 60]);
+            }
+            for cut in cuts {
+                let head = &log[..cut.min(log.len())];
+                let want = crate::parse::envelope::kernel_boot_in(head, 2025);
+                for step in [1usize << 30, BOOT_PIECE, 7000, 333] {
+                    for len in [log.len() as u64, 0, 10] {
+                        let r = Steps {
+                            bytes: head,
+                            step,
+                            fail: None,
+                        };
+                        let (got, read) = boot_in_head(r, len, 2025).unwrap();
+                        assert_eq!(got, want, "cut {cut} step {step} len {len}");
+                        assert_eq!(read, head.len() as u64);
+                        compared += 1;
+                    }
+                }
+                if !head.is_empty() {
+                    let r = Steps {
+                        bytes: head,
+                        step: 5000,
+                        fail: Some(head.len() - 1),
+                    };
+                    assert!(boot_in_head(r, log.len() as u64, 2025).is_err());
+                }
+            }
+        }
+        assert!(compared > 500);
+        assert!(logs.iter().any(|l| {
+            crate::parse::envelope::kernel_boot_in(l, 2025).is_some()
+                && crate::parse::envelope::kernel_boot_in(&l[..l.len() - 1], 2025).is_some()
+        }));
     }
 }

@@ -105,9 +105,33 @@ pub fn run(
     run_on(inputs, opts, agg, warn, available_cores());
 }
 
-/// The cores this process may run on (1 if that cannot be told).
-fn available_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// The cores this process may run on (1 if that cannot be told), asked
+/// of the system once per process (it reads the cgroup's CPU quota files).
+pub fn available_cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The scanning threads worth starting for `inputs` read in chunks of
+/// `chunk_size` bytes with `threads` asked for: no more than the chunks
+/// the inputs make, where every input is a plain regular file whose size
+/// tells that (a worker without a chunk would only be started, given its
+/// tables and stopped). What the run counts does not depend on how many
+/// threads scan.
+fn workers_for(inputs: &[InputSpec], threads: usize, chunk_size: usize) -> usize {
+    let mut chunks = 0usize;
+    for input in inputs {
+        if chunks >= threads {
+            break;
+        }
+        let Some(len) = crate::input::source::plain_size(input) else {
+            return threads;
+        };
+        // One more byte, should the file grow before it is read.
+        let len = usize::try_from(len.saturating_add(1)).unwrap_or(usize::MAX);
+        chunks = chunks.saturating_add(len.div_ceil(chunk_size.max(1)));
+    }
+    threads.min(chunks.max(1))
 }
 
 /// [`run`] laid out for a machine with `cores` cores.
@@ -124,6 +148,7 @@ fn run_on(
     let max_buffers = threads + 3;
     let chunk_size = chunk_size(max_buffers);
     let key_budget = (KEY_BUDGET / threads).max(16 << 10);
+    let threads = workers_for(inputs, threads, chunk_size);
     let (job_tx, job_rx) = channel::<(u64, ChunkBytes)>();
     let job_rx = Mutex::new(job_rx);
     let (buf_tx, buf_rx) = channel::<Vec<u8>>();
@@ -427,6 +452,30 @@ mod tests {
     use super::*;
     use crate::event::LineStats;
     use crate::order::MAX_RECORD;
+
+    /// Workers are started for the chunks plain files make, and as asked
+    /// for when the inputs do not tell their size (stdin, compressed).
+    #[test]
+    fn workers_for_the_chunks_the_inputs_make() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small.log");
+        std::fs::write(&small, b"one line\n").unwrap();
+        let big = dir.path().join("big.log");
+        std::fs::write(&big, vec![b'x'; 3000]).unwrap();
+        let gz = dir.path().join("small.log.gz");
+        std::fs::write(&gz, b"\x1f\x8b\x08\x00rest").unwrap();
+        let empty = dir.path().join("empty.log");
+        std::fs::write(&empty, b"").unwrap();
+        let path = |p: &std::path::Path| InputSpec::Path(p.to_path_buf());
+        assert_eq!(workers_for(&[path(&small)], 4, 1024), 1);
+        assert_eq!(workers_for(&[path(&empty)], 4, 1024), 1);
+        assert_eq!(workers_for(&[path(&small), path(&empty)], 4, 1024), 2);
+        assert_eq!(workers_for(&[path(&big)], 4, 1024), 3);
+        assert_eq!(workers_for(&[path(&big)], 2, 1024), 2);
+        assert_eq!(workers_for(&[path(&gz)], 4, 1024), 4);
+        assert_eq!(workers_for(&[path(&small), InputSpec::Stdin], 4, 1024), 4);
+        assert_eq!(workers_for(&[path(&dir.path().join("none"))], 3, 1024), 3);
+    }
 
     /// (cause, count, attempts, upstreams, routes) of one cause.
     type Row = (String, u64, u64, Vec<String>, Vec<String>);

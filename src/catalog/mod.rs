@@ -24,15 +24,58 @@ pub mod startup;
 pub use compiled::Classified;
 pub use memo::FitMemo;
 
-use crate::event::{PerServer, Server};
+use crate::event::Server;
 use crate::parse::Head;
 
 /// The compiled catalog: each server's rows, indexed for its classifier.
 pub struct Catalog {
     nginx: nginx::Nginx,
-    apache: apache::Apache,
-    php_fpm: php_fpm::PhpFpm,
-    kernel: kernel::Kernel,
+    apache: Built<apache::Apache>,
+    php_fpm: Built<php_fpm::PhpFpm>,
+    kernel: Built<kernel::Kernel>,
+}
+
+/// A server's part of the catalog, compiled when a line of that server is
+/// first classified: most runs read one server's logs, and start-up then
+/// skips the searchers of the others.
+struct Built<T> {
+    built: std::sync::OnceLock<T>,
+    build: fn() -> T,
+}
+
+impl<T> Built<T> {
+    fn new(build: fn() -> T) -> Built<T> {
+        Built {
+            built: std::sync::OnceLock::new(),
+            build,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Built<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        self.built.get_or_init(self.build)
+    }
+}
+
+/// The rows of `server`, compiled, in table order.
+fn compiled_rows(server: Server) -> Vec<compiled::Compiled> {
+    let mut rows = Vec::with_capacity(
+        signatures::SIGNATURES
+            .iter()
+            .filter(|s| s.server == server)
+            .count(),
+    );
+    rows.extend(
+        signatures::SIGNATURES
+            .iter()
+            .filter(|s| s.server == server)
+            .map(compiled::compile),
+    );
+    rows
 }
 
 impl Default for Catalog {
@@ -45,16 +88,11 @@ impl Catalog {
     /// Compiles the tables. Panics only if the tables themselves name an
     /// unknown cause, which the unit tests rule out.
     pub fn new() -> Catalog {
-        let mut rows: PerServer<Vec<compiled::Compiled>> = PerServer::default();
-        for sig in signatures::SIGNATURES {
-            rows[sig.server].push(compiled::compile(sig));
-        }
-        let [nginx, apache, php_fpm, kernel] = rows.0;
         Catalog {
-            nginx: nginx::Nginx::new(nginx, signatures::NGINX_PREFILTER),
-            apache: apache::Apache::new(apache),
-            php_fpm: php_fpm::PhpFpm::new(php_fpm),
-            kernel: kernel::Kernel::new(kernel),
+            nginx: nginx::Nginx::new(compiled_rows(Server::Nginx), signatures::NGINX_PREFILTER),
+            apache: Built::new(|| apache::Apache::new(compiled_rows(Server::Apache))),
+            php_fpm: Built::new(|| php_fpm::PhpFpm::new(compiled_rows(Server::PhpFpm))),
+            kernel: Built::new(|| kernel::Kernel::new(compiled_rows(Server::Kernel))),
         }
     }
 

@@ -20,7 +20,8 @@ pub struct Nginx {
     /// Rows that can match a message starting with a given byte (in table
     /// order): rows matched by prefix only under their first byte, the
     /// others under every byte.
-    by_first: Vec<Vec<usize>>,
+    /// Bytes with the same rows share one list.
+    by_first: Vec<std::sync::Arc<[usize]>>,
     /// Prefixes of rows matched by prefix, by their first byte.
     prefixes: Vec<Vec<&'static [u8]>>,
 }
@@ -28,18 +29,33 @@ pub struct Nginx {
 impl Nginx {
     /// Indexes the nginx rows; `tokens` are the prefilter's.
     pub fn new(rows: Vec<Compiled>, tokens: &[&str]) -> Nginx {
-        let mut by_first = vec![Vec::new(); 256];
+        let first_of = |c: &Compiled| match c.sig.matcher {
+            Match::Prefix(p) | Match::PrefixContains(p, _) => Some(p.as_bytes()[0]),
+            _ => None,
+        };
+        // Few bytes start a prefix: the list of each is built once, and
+        // every other byte shares the one list of the rows matched
+        // otherwise (not 256 lists grown a row at a time).
+        let others: std::sync::Arc<[usize]> = (0..rows.len())
+            .filter(|&i| first_of(&rows[i]).is_none())
+            .collect();
+        let mut by_first: Vec<Option<std::sync::Arc<[usize]>>> = vec![None; 256];
         let mut prefixes = vec![Vec::new(); 256];
-        for (i, c) in rows.iter().enumerate() {
-            match c.sig.matcher {
-                Match::Prefix(p) | Match::PrefixContains(p, _) => {
-                    let first = usize::from(p.as_bytes()[0]);
-                    by_first[first].push(i);
-                    prefixes[first].push(p.as_bytes());
-                }
-                _ => by_first.iter_mut().for_each(|rows| rows.push(i)),
+        for c in &rows {
+            if let Match::Prefix(p) | Match::PrefixContains(p, _) = c.sig.matcher {
+                let first = p.as_bytes()[0];
+                prefixes[usize::from(first)].push(p.as_bytes());
+                by_first[usize::from(first)].get_or_insert_with(|| {
+                    (0..rows.len())
+                        .filter(|&j| first_of(&rows[j]).is_none_or(|f| f == first))
+                        .collect()
+                });
             }
         }
+        let by_first = by_first
+            .into_iter()
+            .map(|list| list.unwrap_or_else(|| std::sync::Arc::clone(&others)))
+            .collect();
         // Only whether a line starts with any of them matters: a prefix
         // that another one starts (or repeats) adds nothing but a compare.
         for list in &mut prefixes {
@@ -60,6 +76,14 @@ impl Nginx {
             by_first,
             prefixes,
         }
+    }
+
+    /// The rows that can match a message starting with byte `first`, in
+    /// table order: those matched by prefix when the prefix starts with
+    /// `first`, and every row matched otherwise.
+    #[cfg(test)]
+    pub(super) fn rows_for(&self, first: usize) -> &[usize] {
+        &self.by_first[first]
     }
 
     /// Classifies an nginx line; `memo` keeps what the text before the

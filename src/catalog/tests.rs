@@ -634,6 +634,30 @@ fn packed_prefilter_agrees_with_the_automaton() {
     }
 }
 
+/// The rows kept for each first byte of a message, shared between bytes
+/// with the same rows, are the rows a plain walk over the table keeps for
+/// that byte: a prefix row under the byte its prefix starts with, every
+/// other row under every byte.
+#[test]
+fn nginx_rows_by_first_byte_are_the_plain_ones() {
+    let catalog = Catalog::new();
+    let rows = &catalog.nginx.rows;
+    for first in 0..=255u8 {
+        let plain: Vec<usize> = (0..rows.len())
+            .filter(|&i| match rows[i].sig.matcher {
+                crate::catalog::rows::Match::Prefix(p)
+                | crate::catalog::rows::Match::PrefixContains(p, _) => p.as_bytes()[0] == first,
+                _ => true,
+            })
+            .collect();
+        assert_eq!(
+            catalog.nginx.rows_for(usize::from(first)),
+            plain,
+            "byte {first}"
+        );
+    }
+}
+
 /// The nginx classification as the table reads, without the shortcuts:
 /// the prefilter over the whole line, then every row in order.
 fn classify_nginx_plainly<'a>(

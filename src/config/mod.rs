@@ -234,7 +234,7 @@ impl AnalyzeConfig {
             threads: match a.threads {
                 Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
                 Some(n) => n,
-                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                None => crate::pipeline::available_cores(),
             },
         })
     }

@@ -337,6 +337,32 @@ pub fn size_on_disk(spec: &InputSpec) -> Option<u64> {
     }
 }
 
+/// Size in bytes of an input that is a regular file stored as it reads
+/// (no compression's magic bytes first): what reading it yields, unless
+/// it grows meanwhile. `None` for anything else (stdin, FIFOs, compressed
+/// files, a file that cannot be opened).
+pub fn plain_size(spec: &InputSpec) -> Option<u64> {
+    let path = match spec {
+        InputSpec::Stdin => return None,
+        InputSpec::Path(p) | InputSpec::Listed(p) => p,
+    };
+    // Looked at before it is opened, as a FIFO must not be.
+    fs::metadata(path).ok().filter(|m| m.is_file())?;
+    let mut file = open_regular(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut head = [0u8; 8];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    Codec::of(&head[..got]).is_none().then_some(len)
+}
+
 /// A reader that adds the bytes it reads to a shared counter (bytes as
 /// stored, before decompression), for progress.
 struct Counted<R> {
