@@ -46,6 +46,24 @@ impl Block {
         }
     }
 
+    /// Bytes a JSON string escapes: control characters (below 0x20), `"`
+    /// and `\`.
+    #[inline(always)]
+    pub fn json_escaped(self) -> u16 {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of x86_64; register operations only.
+        unsafe {
+            let v = self.0;
+            // Below 0x20 (unsigned) when min(x, 0x1f) == x.
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))) as u16
+        }
+    }
+
     /// ASCII digits, and ASCII hex digits (digits included).
     #[inline(always)]
     pub fn digits_and_hex(self) -> (u16, u16) {
