@@ -47,7 +47,33 @@ struct Dates {
     nginx: time::DateCache,
     apache: apache::Memory,
     syslog: time::DateCache,
+    /// The last BSD syslog envelope read.
+    envelope: SyslogEnvelope,
     iso: IsoDates,
+}
+
+/// A BSD syslog line's envelope (`Nov 21 22:21:05 web1 apache2[10464]: `)
+/// as written, with its time and the year it was read with: the lines of
+/// one process in one second share it, and a line that starts with it has
+/// its time and its message where the last one had them.
+#[derive(Debug, Clone)]
+struct SyslogEnvelope {
+    text: [u8; 64],
+    /// 0 when none is remembered.
+    len: usize,
+    year: i32,
+    time: LocalTime,
+}
+
+impl Default for SyslogEnvelope {
+    fn default() -> Self {
+        SyslogEnvelope {
+            text: [0; 64],
+            len: 0,
+            year: 0,
+            time: LocalTime(0),
+        }
+    }
 }
 
 /// The dates of ISO stamps (a CRI line's, `docker logs -t`'s): the date
@@ -344,39 +370,76 @@ fn rfc5424<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
 }
 
 /// `Nov 20 10:23:45 host tag: msg` (journalctl's default `short` too).
+///
+/// A line that starts with the last envelope read here (its bytes, for the
+/// same year) has that envelope's time and its message after it, without
+/// a look at the stamp, host or tag; a test holds this to the reading of
+/// each line on its own.
 fn bsd_syslog<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
+    let last = &cx.dates.envelope;
+    if last.len > 0 && last.year == cx.year && b.get(..last.len) == Some(&last.text[..last.len]) {
+        let (n, t) = (last.len, last.time);
+        return inner(&b[n..], Some(t), cx, depth);
+    }
+    bsd_syslog_read(b, cx, depth)
+}
+
+/// [`bsd_syslog`] with the envelope read, and remembered.
+fn bsd_syslog_read<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let t = time::syslog_cached(b, cx.year, &mut cx.dates.syslog)?;
     let mut n = 15;
     // journalctl -o short-precise: `Nov 20 10:23:45.123456`.
     if b.get(n) == Some(&b'.') {
         n += 1 + b[n + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
     }
-    host_tag(&b[n..], t, cx, depth)
+    let (msg, kernel) = tag(&b[n..])?;
+    let at = n + msg;
+    if kernel {
+        let mut head = kernel::in_envelope(&b[at..]);
+        head.time = Some(t);
+        return Some(head);
+    }
+    if at <= 64 {
+        let last = &mut cx.dates.envelope;
+        last.text[..at].copy_from_slice(&b[..at]);
+        last.len = at;
+        last.year = cx.year;
+        last.time = t;
+    }
+    inner(&b[at..], Some(t), cx, depth)
 }
 
 /// ` host tag: msg` after a syslog time; the tag ends with `:` and has no
 /// space.
 fn host_tag<'a>(after: &'a [u8], t: LocalTime, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
-    let after = after.strip_prefix(b" ")?;
-    // Host and tag are short: inline searches, not calls.
-    let sp = crate::bytes::find_byte(b' ', after)?;
-    if sp == 0 {
-        return None;
-    }
-    let tag_and_msg = &after[sp + 1..];
-    // The tag's colon is the first colon, with no space before it: the
-    // first colon or space, in one search.
-    let colon = crate::bytes::find_byte2(b':', b' ', &tag_and_msg[..tag_and_msg.len().min(64)])?;
-    if colon == 0 || tag_and_msg[colon] != b':' {
-        return None;
-    }
-    let msg = tag_and_msg[colon + 1..].strip_prefix(b" ")?;
-    if &tag_and_msg[..colon] == b"kernel" {
+    let (msg, kernel) = tag(after)?;
+    let msg = &after[msg..];
+    if kernel {
         let mut head = kernel::in_envelope(msg);
         head.time = Some(t);
         return Some(head);
     }
     inner(msg, Some(t), cx, depth)
+}
+
+/// Where the message starts in ` host tag: msg`, and whether the tag is
+/// the kernel's.
+#[inline(always)]
+fn tag(after: &[u8]) -> Option<(usize, bool)> {
+    let rest = after.strip_prefix(b" ")?;
+    // Host and tag are short: inline searches, not calls.
+    let sp = crate::bytes::find_byte(b' ', rest)?;
+    if sp == 0 {
+        return None;
+    }
+    let tag_and_msg = &rest[sp + 1..];
+    // The tag's colon is the first colon, with no space before it: the
+    // first colon or space, in one search.
+    let colon = crate::bytes::find_byte2(b':', b' ', &tag_and_msg[..tag_and_msg.len().min(64)])?;
+    if colon == 0 || tag_and_msg[colon] != b':' || tag_and_msg.get(colon + 1) != Some(&b' ') {
+        return None;
+    }
+    Some((1 + sp + 1 + colon + 2, &tag_and_msg[..colon] == b"kernel"))
 }
 
 /// The boot time a kernel line in a syslog or journald envelope gives:
@@ -1448,6 +1511,77 @@ mod tests {
                     String::from_utf8_lossy(&b)
                 );
             }
+            match fast {
+                Some(_) => read += 1,
+                None => not += 1,
+            }
+        }
+        assert!(read > 3_000 && not > 2_000, "{read} {not}");
+    }
+
+    /// Lines read through the remembered envelope give the heads each line
+    /// gives read on its own, in sequences that repeat an envelope, change
+    /// its second, host, tag or year, and cut it.
+    #[test]
+    fn remembered_syslog_envelopes_read_as_each_line_alone() {
+        const STAMPS: [&[u8]; 4] = [
+            b"Nov 21 22:21:05",
+            b"Nov 21 22:21:06",
+            b"Nov 21 22:21:05.123456",
+            b"Nov 2x 22:21:05",
+        ];
+        const AFTER: [&[u8]; 7] = [
+            b" web1 apache2[10464]: ",
+            b" web1 nginx[10420]: ",
+            b" web2 nginx[10420]: ",
+            b" web1 kernel: ",
+            b" web1 nginx[10420]:",
+            b" web1 a-very-long-tag-name-that-takes-the-envelope-past-sixty-four-bytes[1]: ",
+            b" web1 ",
+        ];
+        const MSGS: [&[u8]; 5] = [
+            b"[Fri Nov 21 22:21:05.520509 2025] [proxy:error] [pid 1:tid 2] AH00898: x",
+            b"2025/11/21 22:21:05 [error] 1#1: *2 connect() failed (111: x)",
+            b"[14730.412355] oom-kill",
+            b"x",
+            b"",
+        ];
+        let mut seed = 0x0123_4567_89ab_cdefu64;
+        let mut dates = Dates::default();
+        let (mut read, mut not) = (0, 0);
+        let mut envelope = (0, 0);
+        for _ in 0..20_000 {
+            crate::testing::xorshift(&mut seed);
+            let r = seed;
+            // Half the lines in the last line's envelope.
+            if r.is_multiple_of(2) {
+                envelope = ((r / 2 % 4) as usize, (r / 8 % 7) as usize);
+            }
+            let mut line = STAMPS[envelope.0].to_vec();
+            line.extend_from_slice(AFTER[envelope.1]);
+            line.extend_from_slice(MSGS[(r / 64 % 5) as usize]);
+            let year = if (r / 512).is_multiple_of(16) {
+                2024
+            } else {
+                2025
+            };
+            let fast = bsd_syslog(
+                &line,
+                &mut Cx {
+                    year,
+                    dates: &mut dates,
+                },
+                0,
+            );
+            let plain = bsd_syslog_read(
+                &line,
+                &mut Cx {
+                    year,
+                    dates: &mut Dates::default(),
+                },
+                0,
+            );
+            assert_eq!(fast, plain, "{}", String::from_utf8_lossy(&line));
             match fast {
                 Some(_) => read += 1,
                 None => not += 1,
