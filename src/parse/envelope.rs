@@ -246,9 +246,22 @@ fn strip_newline(buf: &mut Vec<u8>) -> bool {
 /// envelopes' readings was a copy.
 fn inner<'a>(b: &'a [u8], time: Option<LocalTime>, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let b = trim_start(skip_ansi(trim_start(skip_ansi(b))));
-    let mut head = server_line(b, cx);
-    if head.is_none() && depth < MAX_DEPTH {
-        head = text(b, cx, depth + 1);
+    // The layouts a server writes, whole or cut, then another envelope;
+    // the head built in the one place it is returned from.
+    let first = *b.first()?;
+    let mut head = match first {
+        b'0'..=b'9' => match nginx::time_cached(b, &mut cx.dates.nginx) {
+            Some((t, rest)) => {
+                nginx::head_after_time_cached(rest, Some(t), Some(&mut cx.dates.pids))
+            }
+            None => None,
+        },
+        b'[' => apache::head_cached(b, &mut cx.dates.apache),
+        b'A' => apache::bare(b),
+        _ => None,
+    };
+    if head.is_none() {
+        head = other_line(b, first, cx, depth);
     }
     if let Some(h) = &mut head
         && h.time.is_none()
@@ -258,29 +271,22 @@ fn inner<'a>(b: &'a [u8], time: Option<LocalTime>, cx: &mut Cx<'_>, depth: u8) -
     head
 }
 
-/// The layouts a server writes, whole or cut.
-fn server_line<'a>(b: &'a [u8], cx: &mut Cx<'_>) -> Option<Head<'a>> {
-    let head = match *b.first()? {
-        b'0'..=b'9' => match nginx::time_cached(b, &mut cx.dates.nginx) {
-            Some((t, rest)) => {
-                nginx::head_after_time_cached(rest, Some(t), Some(&mut cx.dates.pids))
-            }
-            None => None,
-        },
-        b'[' => {
-            let head = apache::head_cached(b, &mut cx.dates.apache);
-            if head.is_some() {
-                return head;
-            }
-            php_fpm::head(b)
-        }
-        b'A' => apache::bare(b),
-        _ => None,
-    };
-    if head.is_some() {
-        return head;
+/// [`inner`] past the usual layouts: php-fpm's, a fragment, another
+/// envelope.
+#[inline(never)]
+fn other_line<'a>(b: &'a [u8], first: u8, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
+    if first == b'['
+        && let Some(head) = php_fpm::head(b)
+    {
+        return Some(head);
     }
-    fragment::head(b)
+    if let Some(head) = fragment::head(b) {
+        return Some(head);
+    }
+    if depth < MAX_DEPTH {
+        return text(b, cx, depth + 1);
+    }
+    None
 }
 
 /// One text envelope (a prefix) and what is inside it.
