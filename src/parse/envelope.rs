@@ -65,6 +65,17 @@ struct SyslogEnvelope {
     time: LocalTime,
 }
 
+impl SyslogEnvelope {
+    /// The remembered envelope's length and time when `b`, read for
+    /// `year`, starts with it.
+    #[inline(always)]
+    fn starts(&self, b: &[u8], year: i32) -> Option<(usize, LocalTime)> {
+        let n = self.len;
+        (n > 0 && self.year == year && b.get(..n) == Some(&self.text[..n]))
+            .then_some((n, self.time))
+    }
+}
+
 impl Default for SyslogEnvelope {
     fn default() -> Self {
         SyslogEnvelope {
@@ -156,6 +167,16 @@ pub fn unwrap_in<'a>(
     {
         *partial = piece.partial;
         return inner(piece.text, Some(time), cx, 0);
+    }
+    // A BSD syslog line in the last envelope read (it starts with a
+    // month's name, which `text` gives to `bsd_syslog`, and then to
+    // `compose` when nothing is read inside): its message at once.
+    if let Some((n, t)) = cx.dates.envelope.starts(line, year) {
+        let mut head = inner(&line[n..], Some(t), cx, 0);
+        if head.is_none() {
+            head = compose(line, cx, 0);
+        }
+        return head;
     }
     text(line, cx, 0)
 }
@@ -382,9 +403,7 @@ fn rfc5424<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
 /// a look at the stamp, host or tag; a test holds this to the reading of
 /// each line on its own.
 fn bsd_syslog<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
-    let last = &cx.dates.envelope;
-    if last.len > 0 && last.year == cx.year && b.get(..last.len) == Some(&last.text[..last.len]) {
-        let (n, t) = (last.len, last.time);
+    if let Some((n, t)) = cx.dates.envelope.starts(b, cx.year) {
         return inner(&b[n..], Some(t), cx, depth);
     }
     bsd_syslog_read(b, cx, depth)
@@ -1554,6 +1573,7 @@ mod tests {
         ];
         let mut seed = 0x0123_4567_89ab_cdefu64;
         let mut dates = Dates::default();
+        let mut scratch = Scratch::default();
         let (mut read, mut not) = (0, 0);
         let mut envelope = (0, 0);
         for _ in 0..20_000 {
@@ -1588,6 +1608,18 @@ mod tests {
                 0,
             );
             assert_eq!(fast, plain, "{}", String::from_utf8_lossy(&line));
+            let mut partial = true;
+            let unwrapped = unwrap_in(&line, year, &mut scratch, Lines::One, &mut partial);
+            let alone = text(
+                &line,
+                &mut Cx {
+                    year,
+                    dates: &mut Dates::default(),
+                },
+                0,
+            );
+            assert_eq!(unwrapped, alone, "{}", String::from_utf8_lossy(&line));
+            assert!(unwrapped.is_none() || !partial);
             match fast {
                 Some(_) => read += 1,
                 None => not += 1,
