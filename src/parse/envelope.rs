@@ -1139,100 +1139,22 @@ impl<'a> Iterator for Fields<'a> {
 /// the same pass that finds its end: the index after its closing quote;
 /// `Err` on a bad escape or a string not closed (`out` then holds part of
 /// it). Equal to [`Fields::string`] then [`unescape`], which a test holds
-/// it to.
-///
-/// The text is read 16 bytes a step and each block stored whole where the
-/// decoded text stands, the next quote or backslash found in the same
-/// block: the bytes after it are stored again from there. An escape is
-/// never shorter than what it decodes to, so `out` is made as long as the
-/// rest of `b` once, and cut to the decoded text at the end;
-/// a run between escapes costs no search set-up and no `memcpy` call.
+/// it to; the runs between escapes are searched 16 bytes at a time.
 fn decode_string(b: &[u8], open: usize, out: &mut Vec<u8>) -> Result<usize, ()> {
     let mut i = open + 1;
-    let mut w = out.len();
-    // Room for the rest of the line: a block stored at `w` ends before
-    // the block read at `i` does, as `w` gains on `i` only at escapes.
-    out.resize(w + b.len().saturating_sub(i), 0);
-    let end = loop {
-        // The next quote or backslash at `i`, the bytes before it stored:
-        // whole blocks as long as both sides have them.
-        let (src, _) = b.get(i..).unwrap_or_default().as_chunks::<16>();
-        let (dst, _) = out.get_mut(w..).unwrap_or_default().as_chunks_mut::<16>();
-        let mut run = 0;
-        let mut found = false;
-        for (s, d) in src.iter().zip(dst) {
-            *d = *s;
-            let hits = quotes_and_backslashes(s);
-            if hits != 0 {
-                run += hits.trailing_zeros() as usize;
-                found = true;
-                break;
-            }
-            run += 16;
+    loop {
+        let k = i + crate::bytes::find_byte2(b'"', b'\\', b.get(i..).ok_or(())?).ok_or(())?;
+        out.extend_from_slice(&b[i..k]);
+        if b[k] == b'"' {
+            return Ok(k + 1);
         }
-        i += run;
-        w += run;
-        if !found {
-            // The last bytes of the line, fewer than a block.
-            while let Some(&c) = b.get(i) {
-                if c == b'"' || c == b'\\' {
-                    break;
-                }
-                out[w] = c;
-                i += 1;
-                w += 1;
-            }
+        // A quote inside the text, the escape nginx's lines are full of.
+        if b.get(k + 1) == Some(&b'"') {
+            out.push(b'"');
+            i = k + 2;
+            continue;
         }
-        let Some(&c) = b.get(i) else {
-            break Err(());
-        };
-        if c == b'"' {
-            break Ok(i + 1);
-        }
-        let decoded = match b.get(i + 1) {
-            // A quote inside the text, the escape nginx's lines are full of.
-            Some(b'"') => b'"',
-            Some(b'\\') => b'\\',
-            Some(b'/') => b'/',
-            Some(b'n') => b'\n',
-            Some(b'r') => b'\r',
-            Some(b't') => b'\t',
-            Some(b'b') => 8,
-            Some(b'f') => 12,
-            Some(b'u') => {
-                out.truncate(w);
-                let Some(after) = escape(b, i, out) else {
-                    break Err(());
-                };
-                i = after;
-                w = out.len();
-                out.resize(w + b.len().saturating_sub(i), 0);
-                continue;
-            }
-            _ => break Err(()),
-        };
-        out[w] = decoded;
-        w += 1;
-        i += 2;
-    };
-    out.truncate(w);
-    end
-}
-
-/// The quotes and backslashes of a 16-byte block, one bit each.
-#[inline(always)]
-fn quotes_and_backslashes(block: &[u8; 16]) -> u16 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        crate::bytes::Block::load(block).eq2(b'"', b'\\')
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        block
-            .iter()
-            .enumerate()
-            .filter(|&(_, &c)| c == b'"' || c == b'\\')
-            .fold(0, |m, (i, _)| m | 1 << i)
+        i = escape(b, k, out).ok_or(())?;
     }
 }
 
