@@ -120,8 +120,12 @@ pub(crate) fn find_byte_in_text(byte: u8, hay: &[u8]) -> Option<usize> {
 pub(crate) fn find_byte2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
+        // Below 16 bytes a byte at a time; from 16 on the blocks say it
+        // all (a miss is not searched for again).
+        if hay.len() < 16 {
+            return hay.iter().position(|&c| c == a || c == b);
+        }
         in_blocks(hay, |block| block.eq2(a, b))
-            .or_else(|| hay.iter().position(|&c| c == a || c == b))
     }
     #[cfg(not(target_arch = "x86_64"))]
     memchr::memchr2(a, b, hay)
@@ -174,6 +178,62 @@ pub(crate) fn rfind_by(hay: &[u8], needle: &[u8], k: usize) -> Option<usize> {
         .filter(|&i| i >= k)
         .map(|i| i - k)
         .find(|&i| hay[i..].starts_with(needle))
+}
+
+/// The last `byte` in `hay`, a line's text: [`find_byte_in_text`] from the
+/// end, 16 bytes a step inline, the first 16 bytes as one block overlapping
+/// the one after, where `memrchr` costs a call and its set-up per search.
+#[inline(always)]
+pub(crate) fn rfind_byte_in_text(byte: u8, hay: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if hay.len() < 16 {
+            return hay.iter().rposition(|&c| c == byte);
+        }
+        // `end`: the bytes before it are still to search.
+        let mut end = hay.len();
+        while end >= 16 {
+            let h = hay[end - 16..]
+                .first_chunk::<16>()
+                .map_or(0, |b| Block::load(b).eq(byte));
+            if h != 0 {
+                return Some(end - 1 - h.leading_zeros() as usize);
+            }
+            end -= 16;
+        }
+        if end > 0 {
+            // Only the first `end` bytes are new.
+            let h = hay
+                .first_chunk::<16>()
+                .map_or(0, |b| Block::load(b).eq(byte))
+                & ((1u16 << end) - 1);
+            if h != 0 {
+                return Some(15 - h.leading_zeros() as usize);
+            }
+        }
+        None
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    memchr::memrchr(byte, hay)
+}
+
+/// [`rfind_by`] by [`rfind_byte_in_text`], for a line's text (a message of
+/// a few dozen bytes): the same result, no call per search.
+#[inline(always)]
+pub(crate) fn rfind_by_in_text(hay: &[u8], needle: &[u8], k: usize) -> Option<usize> {
+    let &byte = needle.get(k)?;
+    // `end`: where the searched byte of the next candidate may be, before.
+    let mut end = hay.len();
+    loop {
+        let i = rfind_byte_in_text(byte, &hay[..end])?;
+        if i < k {
+            return None;
+        }
+        if hay[i - k..].starts_with(needle) {
+            return Some(i - k);
+        }
+        end = i;
+    }
 }
 
 /// The first occurrence of `needle` in `hay`. For the short haystacks of
@@ -473,6 +533,53 @@ mod tests {
         assert_eq!(find(&hay, b", referer: "), None);
         hay.extend_from_slice(b" ");
         assert_eq!(find(&hay, b", referer: "), Some(290));
+    }
+
+    /// The inline reverse searches against `memrchr` and [`rfind_by`], on
+    /// every length and place across the block edges, and on haystacks
+    /// where the searched byte comes often.
+    #[test]
+    fn reverse_find_in_text_agrees_with_memrchr() {
+        for len in 0..=80 {
+            let mut hay = vec![b'a'; len];
+            assert_eq!(rfind_byte_in_text(b'b', &hay), None);
+            for at in 0..len {
+                hay[at] = b'b';
+                assert_eq!(
+                    rfind_byte_in_text(b'b', &hay),
+                    memchr::memrchr(b'b', &hay),
+                    "{len} {at}"
+                );
+                if at >= 17 {
+                    hay[at - 17] = b'b';
+                    assert_eq!(rfind_byte_in_text(b'b', &hay), Some(at), "{len} {at}");
+                }
+                hay.fill(b'a');
+            }
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let alphabet = b"b yrtedun/";
+        let needles: [&[u8]; 4] = [b" returned by ", b"by", b" b", b"b"];
+        for _ in 0..3_000 {
+            crate::testing::xorshift(&mut x);
+            let len = (x % 120) as usize;
+            let mut hay: Vec<u8> = (0..len)
+                .map(|i| alphabet[((x >> (i % 50)) as usize + i * 7) % alphabet.len()])
+                .collect();
+            if x.is_multiple_of(3) {
+                let at = (x >> 20) as usize % (len + 1);
+                hay.splice(at..at, b" returned by ".iter().copied());
+            }
+            for n in needles {
+                for k in 0..n.len() + 1 {
+                    assert_eq!(
+                        rfind_by_in_text(&hay, n, k),
+                        rfind_by(&hay, n, k),
+                        "{hay:?} {n:?} {k}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

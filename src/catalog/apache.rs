@@ -52,6 +52,11 @@ struct Texts {
     at: Vec<usize>,
     /// Whether each of the group's rows needs a text.
     has_text: Vec<bool>,
+    /// For each text, how far past where it starts the next text of a
+    /// lower id may start: the least offset at which one fits with the
+    /// text's own bytes there, its length where none does (see
+    /// [`Group::first_text`]).
+    skip: Vec<usize>,
 }
 
 impl Group {
@@ -81,6 +86,9 @@ impl Group {
             .flatten()
             .map(|search| Texts {
                 search,
+                skip: (0..texts.len())
+                    .map(|p| skip(&texts[..p], texts[p]))
+                    .collect(),
                 at,
                 has_text,
             });
@@ -91,24 +99,55 @@ impl Group {
     /// is (`usize::MAX` when it holds none): rows needing a text before it
     /// cannot fit, it fits by its text. At each place where a text starts
     /// the search gives the first of those starting there; searching again
-    /// from each next place visits every place a text starts, so the least
-    /// id seen is the least of all texts present.
+    /// from each next place where a text of a lower id can start visits
+    /// every place such a text starts, so the least id seen is the least of
+    /// all texts present. (`skip` says where that next place is: a text
+    /// found is in the message, so a text of a lower id starts within it
+    /// only where it fits with its bytes.)
     #[inline]
     fn first_text(texts: &Texts, message: &[u8]) -> usize {
+        Self::first_text_by(texts, message, |p| texts.skip[p])
+    }
+
+    /// [`Group::first_text`] with the next search from `skip(id)` past a
+    /// match's start (1 for every id: each next place).
+    #[inline(always)]
+    fn first_text_by(texts: &Texts, message: &[u8], skip: impl Fn(usize) -> usize) -> usize {
         let mut first = usize::MAX;
         let mut from = 0;
-        while let Some(m) = texts
-            .search
-            .find_in(message, aho_corasick::Span::from(from..message.len()))
+        while from < message.len()
+            && let Some(m) = texts
+                .search
+                .find_in(message, aho_corasick::Span::from(from..message.len()))
         {
-            first = first.min(m.pattern().as_usize());
-            if first == 0 {
-                break;
+            let p = m.pattern().as_usize();
+            if p < first {
+                first = p;
+                if first == 0 {
+                    break;
+                }
             }
-            from = m.start() + 1;
+            from = m.start() + skip(p);
         }
         texts.at.get(first).copied().unwrap_or(usize::MAX)
     }
+}
+
+/// How far past where `text` starts in a message a text of `lower` may
+/// start: the least offset from 1 at which one of them agrees with the
+/// bytes of `text` it would overlap, `text`'s length where none does (at
+/// least 1).
+fn skip(lower: &[&str], text: &str) -> usize {
+    let text = text.as_bytes();
+    (1..text.len())
+        .find(|&d| {
+            lower.iter().any(|q| {
+                let (q, rest) = (q.as_bytes(), &text[d..]);
+                let n = q.len().min(rest.len());
+                q[..n] == rest[..n]
+            })
+        })
+        .unwrap_or(text.len().max(1))
 }
 
 impl Apache {
@@ -268,7 +307,7 @@ impl Apache {
 fn returned_by(msg: &[u8]) -> Option<&[u8]> {
     const TEXT: &[u8] = b" returned by ";
     const K: usize = rare_byte(TEXT);
-    crate::bytes::rfind_by(msg, TEXT, K).map(|i| &msg[i + TEXT.len()..])
+    crate::bytes::rfind_by_in_text(msg, TEXT, K).map(|i| &msg[i + TEXT.len()..])
 }
 
 /// The index of the byte of `text` searched for (see
@@ -340,7 +379,7 @@ fn with_prefix<'a>(p: Prefix, msg: &'a [u8], v: &'a [u8], scratch: &'a mut Vec<u
         Prefix::Http => built(scratch, &[b"http://", v]),
         Prefix::Scheme => {
             let m = msg.strip_prefix(b"proxy: ").unwrap_or(msg);
-            let scheme = match find(&m[..m.len().min(12)], b": ") {
+            let scheme = match crate::bytes::find_by(&m[..m.len().min(12)], b": ", 0) {
                 Some(i) if m[..i].iter().all(u8::is_ascii_alphabetic) => &m[..i],
                 _ => b"http",
             };
@@ -448,6 +487,61 @@ mod tests {
             );
         }
         assert!(told > 100 && filtered > 100, "{told} {filtered}");
+    }
+
+    /// The search for the first text of a group's rows, with its skips past
+    /// each text found, gives the text of least id the message holds, as a
+    /// plain search for each text does, and as the search from each next
+    /// place does: on messages made of the texts, their pieces and their
+    /// overlaps, in every order.
+    #[test]
+    fn first_text_is_the_least_text_present() {
+        let catalog = Catalog::new();
+        let apache = &catalog.apache;
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut checked = 0;
+        for g in &apache.groups {
+            let Some(t) = &g.texts else { continue };
+            let texts: Vec<&[u8]> =
+                t.at.iter()
+                    .map(|&k| match apache.rows[g.rows[k]].sig.matcher {
+                        crate::catalog::rows::Match::AhContains(_, text) => text.as_bytes(),
+                        _ => unreachable!(),
+                    })
+                    .collect();
+            for _ in 0..4_000 {
+                crate::testing::xorshift(&mut x);
+                let mut m = Vec::new();
+                for i in 0..(x % 5) {
+                    let r = x.rotate_left(13 * i as u32);
+                    let text = texts[(r % texts.len() as u64) as usize];
+                    let a = (r >> 8) as usize % (text.len() + 1);
+                    let b = (r >> 20) as usize % (text.len() + 1);
+                    match (r >> 40) % 4 {
+                        0 => m.extend_from_slice(text),
+                        1 => m.extend_from_slice(&text[a.min(b)..a.max(b)]),
+                        2 => m.extend_from_slice(b" returned by /x"),
+                        _ => {
+                            // Overlapping: the text again from a place in it.
+                            m.extend_from_slice(text);
+                            m.extend_from_slice(&text[a..]);
+                        }
+                    }
+                }
+                let plain = (0..texts.len())
+                    .find(|&p| memchr::memmem::find(&m, texts[p]).is_some())
+                    .map_or(usize::MAX, |p| t.at[p]);
+                assert_eq!(
+                    super::Group::first_text(t, &m),
+                    plain,
+                    "{}",
+                    String::from_utf8_lossy(&m)
+                );
+                assert_eq!(super::Group::first_text_by(t, &m, |_| 1), plain);
+                checked += usize::from(plain != usize::MAX);
+            }
+        }
+        assert!(checked > 1_000, "{checked}");
     }
 
     /// Each message number's rows are those the table gives it, in order,

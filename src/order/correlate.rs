@@ -651,6 +651,7 @@ fn keep_spare(spare: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
 /// The slot of a thread whose line starts a failure: pending, or closed
 /// when the line completes it on its own (then emitted now); `None` for an
 /// attach line with nothing to attach to.
+#[inline(always)]
 fn start_apache(
     ev: &Event,
     at: Place,

@@ -671,7 +671,7 @@ fn number(b: &[u8], signed: bool) -> Option<(i64, usize)> {
 }
 
 /// `(111)Connection refused: ` / `(EAI 2)...: ` / `(OS 10061)...: `.
-#[inline]
+#[inline(always)]
 fn status(i: &[u8]) -> Option<(&[u8], Status)> {
     let i = i.strip_prefix(b"(")?;
     // An errno or APR code, the usual: up to seven digits at once.
@@ -697,7 +697,7 @@ fn status(i: &[u8]) -> Option<(&[u8], Status)> {
 }
 
 /// `[client 1.2.3.4:5678] ` or `[remote 1.2.3.4:80] `.
-#[inline]
+#[inline(always)]
 fn peer(i: &[u8]) -> Option<(&[u8], Peer<'_>)> {
     let i = i.strip_prefix(b"[")?;
     let remote = if i.starts_with(b"client ") {
@@ -738,7 +738,7 @@ fn source_location(i: &[u8]) -> Option<&[u8]> {
 }
 
 /// `AH01102: `.
-#[inline]
+#[inline(always)]
 fn ah_tag(i: &[u8]) -> Option<(&[u8], u32)> {
     // `AH` and five digits and `: `, the usual, from one 8-byte word.
     if let Some((word, rest)) = i.split_first_chunk::<8>()

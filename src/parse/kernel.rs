@@ -46,12 +46,26 @@ pub fn head(line: &[u8], boot: Option<i64>) -> Option<Head<'_>> {
 pub fn in_envelope(msg: &[u8]) -> Head<'_> {
     if let Some(b) = msg.strip_prefix(b"[")
         && let Some(close) = crate::bytes::find_byte(b']', &b[..b.len().min(32)])
-        && uptime(&b[..close]).is_some()
+        && is_uptime(&b[..close])
     {
         let rest = &b[close + 1..];
         return make(None, rest.strip_prefix(b" ").unwrap_or(rest));
     }
     make(None, msg)
+}
+
+/// Whether `b` is an uptime stamp, as [`uptime`] reads one (spaces, up to
+/// twelve digits, a dot, digits), its digits counted eight at a time: a
+/// kernel line inside an envelope only drops it.
+#[inline]
+fn is_uptime(b: &[u8]) -> bool {
+    let b = b.trim_ascii_start();
+    let dot = crate::bytes::digit_run(b);
+    if dot == 0 || dot > 12 || b.get(dot) != Some(&b'.') {
+        return false;
+    }
+    let frac = &b[dot + 1..];
+    !frac.is_empty() && crate::bytes::digit_run(frac) == frac.len()
 }
 
 /// The whole seconds of `   12345.678901` (spaces, digits, a dot, digits).
@@ -91,6 +105,33 @@ fn make(time: Option<LocalTime>, body: &[u8]) -> Head<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stamp test of lines inside an envelope says what [`uptime`]
+    /// says, on stamps of every length with a byte changed at each place.
+    #[test]
+    fn uptime_test_agrees_with_the_reading() {
+        let mut checked = 0;
+        for int in 0..16 {
+            for frac in 0..12 {
+                for pad in ["", " ", "   "] {
+                    let stamp = format!("{pad}{}.{}", "7".repeat(int), "3".repeat(frac));
+                    let mut cases = vec![stamp.clone().into_bytes()];
+                    for at in 0..stamp.len() {
+                        for c in [b'.', b' ', b'a', b'0', b'/', b':', 0x80] {
+                            let mut b = stamp.clone().into_bytes();
+                            b[at] = c;
+                            cases.push(b);
+                        }
+                    }
+                    for b in cases {
+                        assert_eq!(is_uptime(&b), uptime(&b).is_some(), "{b:?}");
+                        checked += usize::from(is_uptime(&b));
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "{checked}");
+    }
 
     #[test]
     fn forms() {

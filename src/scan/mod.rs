@@ -720,12 +720,17 @@ impl<'c> Scanner<'c> {
         // attempts failed; the last attempt's times only for the lines
         // timed or kept.
         let failed_attempts = upstream::failed(a.upstream_status);
-        let request = request_hash(a.request);
+        // The request line's hash picks the successful requests timed and
+        // ties a kept one to the error log: it is taken only for those
+        // uses (a line that logs no time is never timed).
+        let mut request = None;
         if route != NO_KEY
+            && a.may_have_time()
             // The hash's low bit is always set: the sample takes high bits.
-            && (a.status >= 500 || (request >> 32).is_multiple_of(TIMING_SAMPLE))
+            && (a.status >= 500
+                || (*request.insert(request_hash(a.request)) >> 32).is_multiple_of(TIMING_SAMPLE))
             && let Some(ms) =
-                upstream::last_response_ms(a.upstream_response_time).or_else(|| a.duration_ms())
+                upstream::last_response_ms(a.upstream_response_time()).or_else(|| a.duration_ms())
         {
             out.timings.push(Timing {
                 route,
@@ -737,20 +742,21 @@ impl<'c> Scanner<'c> {
             return;
         }
         let duration_ms = a.duration_ms();
+        let log_id = a.request_id();
         out.requests.push(ClientRequest {
             time,
             status: a.status,
             duration_ms,
             failed_attempts,
-            answered_by_upstream: upstream::last_had_header(a.upstream_header_time),
+            answered_by_upstream: upstream::last_had_header(a.upstream_header_time()),
             time_is_start: a.dialect == Some(parse::access::Dialect::Apache)
                 && duration_ms.is_none(),
             connection: a.connection(),
-            request,
-            log_id: if a.request_id.is_empty() {
+            request: request.unwrap_or_else(|| request_hash(a.request)),
+            log_id: if log_id.is_empty() {
                 0
             } else {
-                parse::apache::log_id_hash(a.request_id)
+                parse::apache::log_id_hash(log_id)
             },
             route,
             line,
@@ -1006,6 +1012,130 @@ fn request_hash(b: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What an access line gives, read whole by the plain walk and taken
+    /// as a plain rule (every line's request hashed, every field read):
+    /// the timings (milliseconds, failed) and the kept requests (line,
+    /// hash, log id, connection, header, failed attempts, duration).
+    #[allow(clippy::type_complexity)]
+    fn plain(
+        plan: &Plan,
+        text: &str,
+    ) -> (
+        Vec<(u64, bool)>,
+        Vec<(u32, u64, u64, Option<u64>, Option<bool>, u32, Option<u64>)>,
+    ) {
+        let (mut timings, mut requests) = (Vec::new(), Vec::new());
+        for (i, line) in text.lines().enumerate() {
+            let Some(a) = parse::access::walk(plan, line.as_bytes(), &mut Default::default())
+            else {
+                continue;
+            };
+            let request = request_hash(a.request);
+            if (a.status >= 500 || (request >> 32).is_multiple_of(TIMING_SAMPLE))
+                && let Some(ms) = upstream::last_response_ms(a.upstream_response_time())
+                    .or_else(|| a.duration_ms())
+            {
+                timings.push((ms, a.status >= 500));
+            }
+            let failed = upstream::failed(a.upstream_status);
+            if a.status >= 500 || failed > 0 {
+                let log_id = if a.request_id().is_empty() {
+                    0
+                } else {
+                    parse::apache::log_id_hash(a.request_id())
+                };
+                requests.push((
+                    i as u32,
+                    request,
+                    log_id,
+                    a.connection(),
+                    upstream::last_had_header(a.upstream_header_time()),
+                    failed,
+                    a.duration_ms(),
+                ));
+            }
+        }
+        (timings, requests)
+    }
+
+    /// The scanner's access lines (read by the fast reading, the fields
+    /// at their ends left unread, the request hashed only where used)
+    /// against [`plain`]: the same timings and the same kept requests.
+    #[test]
+    fn client_requests_are_the_plain_reading() {
+        let catalog = Catalog::new();
+        let bench = r#"log_format bench '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_addr $upstream_status $upstream_response_time $upstream_connect_time $upstream_header_time $connection $connection_requests $request_id';"#;
+        let combined = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
+        let mut seed = 0x51f1_5eed_0bad_cafeu64;
+        let mut next = move |k: usize| {
+            crate::testing::xorshift(&mut seed);
+            (seed % k as u64) as usize
+        };
+        let statuses = ["200", "200", "304", "404", "499", "500", "502", "504"];
+        let addrs = ["10.0.0.1:8080", "10.0.0.1:80, 10.0.0.2:80", "-"];
+        let ups = ["200", "502, 200", "504", "-", "200 : 502"];
+        let times = ["0.013", "-", "0.000, 0.012", "60.001", "1.5 : -"];
+        let ids = ["-", "0f3c9a", "a b"];
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(&format!(
+                r#"10.0.{}.{} - - [06/Dec/2026:10:{:02}:{:02} +0000] "GET /api/v{}/items/{} HTTP/1.1" {} 157 "-" "curl/8" {} {} {} {} {} {} {} 1 {}"#,
+                next(256),
+                next(256),
+                i / 60 % 60,
+                i % 60,
+                next(3),
+                next(100_000),
+                statuses[next(statuses.len())],
+                times[next(times.len())],
+                addrs[next(addrs.len())],
+                ups[next(ups.len())],
+                times[next(times.len())],
+                times[next(times.len())],
+                times[next(times.len())],
+                next(1000),
+                ids[next(ids.len())],
+            ));
+            text.push('\n');
+        }
+        for spec in [bench, combined] {
+            let plan = Plan::compile(spec).unwrap();
+            let (timings, requests) = plain(&plan, &text);
+            let mut scanner = Scanner::new(&catalog, 2026).with_access(AccessFormats {
+                given: Some(std::sync::Arc::new(plan)),
+                ..Default::default()
+            });
+            let mut out = Scan::default();
+            scanner.scan(text.as_bytes(), true, &mut out);
+            assert_eq!(out.stats.access, 3000, "{spec}");
+            let got: Vec<(u64, bool)> = out.timings.iter().map(|t| (t.ms, t.failed)).collect();
+            assert_eq!(got, timings, "{spec}");
+            let got: Vec<_> = out
+                .requests
+                .iter()
+                .map(|r| {
+                    (
+                        r.line,
+                        r.request,
+                        r.log_id,
+                        r.connection,
+                        r.answered_by_upstream,
+                        r.failed_attempts,
+                        r.duration_ms,
+                    )
+                })
+                .collect();
+            assert_eq!(got, requests, "{spec}");
+            // Neither is empty: the rule has something to hold.
+            assert!(requests.len() > 500, "{spec}");
+            if spec == bench {
+                assert!(timings.len() > 500);
+            } else {
+                assert!(timings.is_empty());
+            }
+        }
+    }
 
     /// [`count_status`] against a plain count in a map, over chunks that
     /// reuse the slots (cleared between them): the same counts, each pair

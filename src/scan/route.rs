@@ -92,7 +92,10 @@ impl Slot {
 
 /// Ids of keys in a [`KeyTable`], through a memo of the ids found last:
 /// a key is hashed with a hash cheaper than the table's, and its slot
-/// holds the key itself, its id, and the table's epoch then. A slot is
+/// holds the key itself, its id, and the table's epoch then; a key whose
+/// slot a newer key took keeps the other slot of the pair (slots `2k` and
+/// `2k + 1`), so two keys of one slot do not take it from each other by
+/// turns. A slot is
 /// an answer only for the same key in the same table not cleared since
 /// (same epoch), so a slot another key took, or one the table forgot
 /// since, is only a miss; keys longer than a slot holds go to the table.
@@ -108,11 +111,11 @@ pub struct KeyMemo {
 }
 
 impl KeyMemo {
-    /// A memo of `size` slots (a power of two).
+    /// A memo of `size` slots (a power of two, two at least).
     pub fn new(size: usize) -> KeyMemo {
         KeyMemo {
             slots: Vec::new(),
-            size: size.next_power_of_two(),
+            size: size.next_power_of_two().max(2),
         }
     }
 
@@ -123,26 +126,47 @@ impl KeyMemo {
             return table.intern(key);
         }
         if self.slots.is_empty() {
-            self.slots = vec![Slot::EMPTY; self.size.clamp(1, FIRST_SLOTS)];
+            self.slots = vec![Slot::EMPTY; self.size.clamp(2, FIRST_SLOTS)];
         }
         let h = memo_hash(key);
         let tag = (h >> 32) as u32;
         let at = h as usize & (self.slots.len() - 1);
-        let slot = &self.slots[at];
         let epoch = table.epoch();
-        if slot.epoch == epoch
-            && slot.tag == tag
-            && usize::from(slot.len) == key.len()
-            && same(&slot.key[..key.len()], key)
-        {
-            return slot.id;
+        let holds = |slot: &Slot| {
+            slot.epoch == epoch
+                && slot.tag == tag
+                && usize::from(slot.len) == key.len()
+                && same(&slot.key[..key.len()], key)
+        };
+        if holds(&self.slots[at]) {
+            return self.slots[at].id;
         }
+        // The other slot of the pair: a key whose own slot another took.
+        if holds(&self.slots[at ^ 1]) {
+            return self.slots[at ^ 1].id;
+        }
+        self.miss(key, table, (at, tag, epoch))
+    }
+
+    /// [`KeyMemo::id`] where neither slot of the pair holds `key`: the
+    /// table's answer, kept in the key's own slot, whose key (if it is
+    /// one of the table's now) moves to the other slot of the pair.
+    #[inline(never)]
+    fn miss(
+        &mut self,
+        key: &[u8],
+        table: &mut KeyTable,
+        (at, tag, epoch): (usize, u32, u64),
+    ) -> u32 {
         let id = table.intern(key);
         if table.len() * 4 > self.slots.len() && self.slots.len() < self.size {
             // Room for more keys: the slots are only a memo, so they
             // start again empty.
             self.slots = vec![Slot::EMPTY; (self.slots.len() * 4).min(self.size)];
             return id;
+        }
+        if self.slots[at].epoch == epoch {
+            self.slots[at ^ 1] = self.slots[at];
         }
         let slot = &mut self.slots[at];
         *slot = Slot {
@@ -956,6 +980,29 @@ mod tests {
             "grown in steps of four up to the size"
         );
         assert_eq!(fast.len(), plain.len());
+    }
+
+    /// Two keys of one slot, asked by turns, keep the two slots of its
+    /// pair: after the first two, every answer is the memo's.
+    #[test]
+    fn keys_of_one_slot_share_its_pair() {
+        let mut memo = KeyMemo::new(2);
+        let mut table = KeyTable::default();
+        let (a, b) = (&b"/a/:id"[..], &b"/b/:id"[..]);
+        let (ia, ib) = (memo.id(a, &mut table), memo.id(b, &mut table));
+        for _ in 0..10 {
+            assert_eq!(memo.id(a, &mut table), ia);
+            assert_eq!(memo.id(b, &mut table), ib);
+        }
+        assert_eq!(memo.slots.len(), 2);
+        for key in [a, b] {
+            assert!(
+                memo.slots
+                    .iter()
+                    .any(|s| &s.key[..usize::from(s.len)] == key && s.epoch == table.epoch()),
+                "{key:?}"
+            );
+        }
     }
 
     /// A memo slot is one cache line.

@@ -13,11 +13,15 @@
 //! the rare line with an escaped quote or a retried request pays. The
 //! fields a format ends with that each end at a space (the upstream
 //! variables of many custom formats) are read from one run of 16-byte
-//! space masks rather than a search each.
+//! masks of their spaces rather than a search each, a line with a `,` or a
+//! `:` before one of those spaces left to the walk; of those, the ones
+//! that only a few lines ask for (the upstream times, the connection, the
+//! request id) are left unread once their spaces are found
+//! ([`super::format::Later`]).
 //! `tests::fast_is_the_walk` holds the two to the same answers.
 
-use super::format::{End, Fast, Step};
-use super::line::{AccessLine, find_byte, find_byte_at, set, spaces_at, starts_with};
+use super::format::{End, Fast, Later, Step};
+use super::line::{AccessLine, find_byte, find_byte_at, set, spaces_and_marks_at, starts_with};
 use super::upstream;
 use crate::parse::time;
 
@@ -116,6 +120,7 @@ pub fn fill<'a>(
     if fast.spaces < fast.steps.len() {
         spaced(
             &fast.steps[fast.spaces..],
+            (fast.lazy, fast.later),
             line,
             pos,
             dates,
@@ -129,46 +134,66 @@ pub fn fill<'a>(
 
 /// The last steps of a plan, fields that each end at a space and one to
 /// the end of the line, from `pos` on: as the loop of [`fill`] reads them
-/// (each field up to its first space, `None` where that space is inside a
-/// multi-value upstream field), from the space masks of 16 bytes at a
-/// time instead of a search per field.
+/// (each field up to its first space), from masks of 16 bytes at a time
+/// instead of a search per field. The last `lazy` of them are left unread
+/// ([`Later`]): only the spaces that end them are found. Where a `,` or a
+/// `:` comes before a space, from `pos` up to the byte after the last
+/// space taken, that space may be inside a multi-value upstream field (`, `,
+/// ` : `): `None`, and the walk reads the line.
 #[inline(always)]
 fn spaced<'a>(
     steps: &[Step],
+    (lazy, later): (usize, Later),
     line: &'a [u8],
     pos: usize,
     dates: &mut time::DateCache,
     out: &mut AccessLine<'a>,
     status: &mut Option<u16>,
 ) -> Option<()> {
-    let (last, spaced) = steps.split_last()?;
-    let mut spaced = spaced.iter();
-    let mut next = spaced.next();
+    // The fields read, each up to a space; then, of those left unread,
+    // the spaces that end all but the last.
+    let read = &steps[..steps.len() - lazy.max(1)];
+    let need = steps.len() - 1;
+    let mut taken = 0;
     let mut start = pos;
     let mut at = pos;
-    while let Some(step) = next {
-        let mut hits = spaces_at(line, at)?;
-        let mut step = step;
-        while hits != 0 {
-            let p = at + hits.trailing_zeros() as usize;
-            hits &= hits - 1;
-            if p > start && (line[p - 1] == b',' || followed(line, p, b": ").is_some()) {
-                return None;
+    loop {
+        let (mut spaces, marks) = spaces_and_marks_at(line, at)?;
+        // A mark followed by a space (the next block's first byte too).
+        let after = (spaces >> 1) | (u16::from(line.get(at + 16) == Some(&b' ')) << 15);
+        let marks = marks & after;
+        while spaces != 0 {
+            let p = at + spaces.trailing_zeros() as usize;
+            spaces &= spaces - 1;
+            if let Some(step) = read.get(taken) {
+                set(out, status, step.field, &line[start..p], dates);
+                start = p + 1;
             }
-            let value = &line[start..p];
-            set(out, status, step.field, value, dates);
-            start = p + 1;
-            next = spaced.next();
-            match next {
-                Some(s) => step = s,
-                None => break,
+            taken += 1;
+            if taken == need {
+                // The marks up to the byte after this space.
+                let upto = match p - at {
+                    off @ 0..=13 => (1u16 << (off + 2)) - 1,
+                    _ => u16::MAX,
+                };
+                if marks & upto != 0
+                    || (p - at == 15 && matches!(line.get(p + 1..p + 3), Some([b',' | b':', b' '])))
+                {
+                    return None;
+                }
+                if lazy == 0 {
+                    set(out, status, steps[need].field, &line[start..], dates);
+                } else {
+                    out.leave(&line[start..], later);
+                }
+                return Some(());
             }
+        }
+        if marks != 0 {
+            return None;
         }
         at += 16;
     }
-    let value = &line[start..];
-    set(out, status, last.field, value, dates);
-    Some(())
 }
 
 /// The first seven steps of a plan that starts as `combined` does (see
@@ -341,6 +366,39 @@ mod tests {
         for name in ["combined", "common", "j"] {
             let f = &named(name).fast;
             assert_eq!(f.spaces, f.steps.len(), "{name}");
+            assert_eq!(f.lazy, 0, "{name}");
+        }
+        // Left unread: the upstream times, the connection, its requests
+        // and the id; ingress-nginx's id after its upstream status; the
+        // id after a duration.
+        assert_eq!(named("bench").fast.lazy, 6);
+        assert_eq!(named("ingress-nginx").fast.lazy, 1);
+        assert_eq!(named("spaced").fast.lazy, 1);
+    }
+
+    #[test]
+    fn fields_left_unread_are_read_on_demand() {
+        let plans = plans();
+        let bench = plans.iter().find(|p| p.name == "bench").unwrap();
+        let line = br#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" 502 5 "-" "ua" 0.101 10.0.0.2:80 502 0.100 0.001 - 7 3 ab cd"#;
+        let a = read(bench, &bench.fast, line, &mut Default::default()).unwrap();
+        assert_eq!(a.later.len(), 6);
+        assert_eq!(a.upstream_addr, b"10.0.0.2:80");
+        assert_eq!(a.upstream_status, b"502");
+        assert_eq!(a.upstream_response_time(), b"0.100");
+        assert_eq!(a.upstream_connect_time(), b"0.001");
+        assert_eq!(a.upstream_header_time(), b"");
+        assert_eq!(a.connection(), Some(7));
+        assert_eq!(a.request_id(), b"ab cd");
+        assert!(a.may_have_time());
+        // Too few fields, or a multi-value one among those left: the
+        // walk's to read.
+        for l in [
+            &br#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" 502 5 "-" "ua" 0.101 10.0.0.2:80 502 0.100 0.001 - 7"#[..],
+            br#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" 502 5 "-" "ua" 0.101 10.0.0.2:80 502 0.100, 0.2 0.001 - 7 3 ab"#,
+            br#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET / HTTP/1.1" 502 5 "-" "ua" 0.101 10.0.0.2:80 502 0.100 0.001 : - - 7 3 ab"#,
+        ] {
+            assert_eq!(read(bench, &bench.fast, l, &mut Default::default()), None);
         }
     }
 

@@ -70,6 +70,60 @@ pub enum Item {
     Field(Field),
 }
 
+/// The fields at the end of a line that the fast reading leaves unread,
+/// in order, three bits each above a four-bit count: each is one that
+/// only a few lines ask for ([`AccessLine`](super::AccessLine)'s methods give it) or one not
+/// kept at all. The fast reading has made sure of where they end: the
+/// first spaces of the text left unread end them, none inside a
+/// multi-value upstream field, so that they are read as the walk reads
+/// them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Later(u64);
+
+impl Later {
+    /// The most fields left unread.
+    const MAX: usize = 15;
+
+    /// The code of a field that may be left unread.
+    pub(super) fn code(f: Field) -> Option<u64> {
+        Some(match f {
+            Field::Other => 0,
+            Field::UpstreamResponseTime => 1,
+            Field::UpstreamConnectTime => 2,
+            Field::UpstreamHeaderTime => 3,
+            Field::Connection => 4,
+            Field::RequestId => 5,
+            _ => return None,
+        })
+    }
+
+    /// `fields`, left unread: `None` for none, too many, or one that
+    /// every line needs.
+    pub(super) fn of(fields: &[Field]) -> Option<Later> {
+        if fields.is_empty() || fields.len() > Self::MAX {
+            return None;
+        }
+        let mut bits = fields.len() as u64;
+        for (i, f) in fields.iter().enumerate() {
+            bits |= Self::code(*f)? << (4 + 3 * i);
+        }
+        Some(Later(bits))
+    }
+
+    /// How many fields.
+    #[inline(always)]
+    pub(super) fn len(self) -> usize {
+        (self.0 & 15) as usize
+    }
+
+    /// The place of the last field with `code`, if any.
+    pub(super) fn last(self, code: u64) -> Option<usize> {
+        (0..self.len())
+            .rev()
+            .find(|i| (self.0 >> (4 + 3 * i)) & 7 == code)
+    }
+}
+
 /// A compiled access-log format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -82,7 +136,32 @@ pub struct Plan {
     pub items: Vec<Item>,
     /// The items compiled for the fast reading ([`super::fast`]).
     pub(super) fast: Fast,
+    /// Which compilation it is ([`PlanId`]).
+    pub(super) id: PlanId,
 }
+
+/// Which compilation of a format a plan is (its copies share it): a line
+/// read in full by a plan again is read without clearing the values of the
+/// line before, which the same plan writes over ([`super::read_into`]). Not
+/// part of what a plan is: two plans compiled from one format are equal.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PlanId(pub(super) u64);
+
+impl PlanId {
+    /// A new one, never 0 (the id of no plan).
+    fn next() -> PlanId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        PlanId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl PartialEq for PlanId {
+    fn eq(&self, _: &PlanId) -> bool {
+        true
+    }
+}
+
+impl Eq for PlanId {}
 
 /// How a field ends: the literal after it, by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,8 +232,16 @@ pub struct Fast {
     /// Where the steps that end at a space start, when the plan ends with
     /// two or more of them and a field to the end of the line (the
     /// upstream variables of many custom formats): those are read from
-    /// one run of space masks ([`super::fast`]); `steps.len()` otherwise.
+    /// one run of masks of their spaces ([`super::fast`]); `steps.len()`
+    /// otherwise.
     pub(super) spaces: usize,
+    /// How many of the steps that end at a space, with the last one, are
+    /// left unread by the fast reading ([`Later`]): the
+    /// fields at the end of the line that only a few lines need (the
+    /// upstream times, the connection, the request id); 0 for none.
+    pub(super) lazy: usize,
+    /// Those fields, in order.
+    pub(super) later: Later,
 }
 
 /// The first seven steps of nginx's `combined` (and of Apache's, written
@@ -221,11 +308,26 @@ impl Fast {
                 spaces = from;
             }
         }
+        let (mut lazy, mut later) = (0, Later::default());
+        if spaces < steps.len() {
+            let tail = &steps[spaces..];
+            let n = tail
+                .iter()
+                .rev()
+                .take_while(|s| Later::code(s.field).is_some())
+                .count();
+            let fields: Vec<Field> = tail[tail.len() - n..].iter().map(|s| s.field).collect();
+            if let Some(l) = Later::of(&fields) {
+                (lazy, later) = (n, l);
+            }
+        }
         Fast {
             lead,
             steps,
             combined,
             spaces,
+            lazy,
+            later,
         }
     }
 }
@@ -455,6 +557,7 @@ impl Builder {
             dialect,
             fast: Fast::compile(&self.items),
             items: self.items,
+            id: PlanId::next(),
         };
         if !plan.has(Field::Status) {
             return Err(FormatError(format!(

@@ -2,14 +2,17 @@
 //! and value readers that the walk ([`super::walk`]) and the fast reading
 //! ([`super::fast`]) share.
 
-use super::format::{Dialect, Field};
+use super::format::{Dialect, Field, Later};
 use super::upstream;
 use crate::event::LocalTime;
 use crate::parse::time;
 
 /// One access-log line, read: raw values borrow from the line (empty when
-/// the format does not log them).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// the format does not log them). The upstream times, the connection and
+/// the request id are read through their methods: the fast reading leaves
+/// them unread at the end of the line ([`Later`]) where a format logs them
+/// there, and finds them only for the few lines that ask.
+#[derive(Debug, Clone, Default)]
 pub struct AccessLine<'a> {
     /// Whose format read it.
     pub dialect: Option<Dialect>,
@@ -34,18 +37,27 @@ pub struct AccessLine<'a> {
     /// `$upstream_status`.
     pub upstream_status: &'a [u8],
     /// `$upstream_response_time`.
-    pub upstream_response_time: &'a [u8],
+    pub(super) upstream_response_time: &'a [u8],
     /// `$upstream_connect_time`.
-    pub upstream_connect_time: &'a [u8],
+    pub(super) upstream_connect_time: &'a [u8],
     /// `$upstream_header_time`.
-    pub upstream_header_time: &'a [u8],
+    pub(super) upstream_header_time: &'a [u8],
     /// nginx `$connection` (the error log's `*N`) as logged: read by
     /// [`AccessLine::connection`].
-    pub connection_text: &'a [u8],
+    pub(super) connection_text: &'a [u8],
     /// `$request_id`, Apache's `%L`; `-` is left empty.
-    pub request_id: &'a [u8],
+    pub(super) request_id: &'a [u8],
     /// ingress-nginx's `$proxy_upstream_name`.
     pub upstream_name: &'a [u8],
+    /// The line from the first field left unread on: `later`'s fields,
+    /// one per space but the last, which runs to the end of the line.
+    pub(super) later_text: &'a [u8],
+    /// The fields left unread (none where the line was read whole).
+    pub(super) later: Later,
+    /// The id of the plan that read this line in full (the one before,
+    /// while a line is being read), 0 for none: read again by that plan,
+    /// the line's values are written over, not cleared first.
+    pub(super) by: u64,
 }
 
 /// The unit of a logged duration: which field logged it.
@@ -62,7 +74,7 @@ pub enum DurationUnit {
     WholeSecs,
 }
 
-impl AccessLine<'_> {
+impl<'a> AccessLine<'a> {
     /// When the request ended: nginx's time, or Apache's start plus the
     /// duration (the start when none is logged).
     pub fn end(&self) -> Option<LocalTime> {
@@ -89,9 +101,99 @@ impl AccessLine<'_> {
 
     /// nginx's connection number.
     pub fn connection(&self) -> Option<u64> {
-        integer(self.connection_text)
+        integer(self.later_or(Field::Connection, self.connection_text))
     }
 
+    /// `$upstream_response_time`.
+    pub fn upstream_response_time(&self) -> &'a [u8] {
+        dash(self.later_or(Field::UpstreamResponseTime, self.upstream_response_time))
+    }
+
+    /// `$upstream_connect_time`.
+    pub fn upstream_connect_time(&self) -> &'a [u8] {
+        dash(self.later_or(Field::UpstreamConnectTime, self.upstream_connect_time))
+    }
+
+    /// `$upstream_header_time`.
+    pub fn upstream_header_time(&self) -> &'a [u8] {
+        dash(self.later_or(Field::UpstreamHeaderTime, self.upstream_header_time))
+    }
+
+    /// `$request_id`, Apache's `%L`; `-` is left empty.
+    pub fn request_id(&self) -> &'a [u8] {
+        dash(self.later_or(Field::RequestId, self.request_id))
+    }
+
+    /// Whether the line may give a time to take ([`crate::scan`] hashes
+    /// its request line only then): a duration, or an
+    /// `$upstream_response_time`, logged or left unread.
+    #[inline]
+    pub fn may_have_time(&self) -> bool {
+        !self.duration.is_empty()
+            || !self.upstream_response_time.is_empty()
+            || (self.later.len() > 0
+                && self
+                    .later
+                    .last(Later::code(Field::UpstreamResponseTime).unwrap_or(0))
+                    .is_some())
+    }
+
+    /// The value of field `f` if it was left unread (as the walk reads
+    /// it: the last of its places in the format), else `read`.
+    fn later_or(&self, f: Field, read: &'a [u8]) -> &'a [u8] {
+        let Some(i) = Later::code(f).and_then(|c| self.later.last(c)) else {
+            return read;
+        };
+        let mut rest = self.later_text;
+        for _ in 0..i {
+            match memchr::memchr(b' ', rest) {
+                Some(p) => rest = &rest[p + 1..],
+                None => return b"",
+            }
+        }
+        if i + 1 < self.later.len()
+            && let Some(p) = memchr::memchr(b' ', rest)
+        {
+            rest = &rest[..p];
+        }
+        rest
+    }
+
+    /// Leaves `later` of the line unread from `text` on.
+    #[inline(always)]
+    pub(super) fn leave(&mut self, text: &'a [u8], later: Later) {
+        self.later_text = text;
+        self.later = later;
+    }
+}
+
+/// Lines are alike when every value read from them is, whether it was
+/// read at once or left for later.
+impl PartialEq for AccessLine<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        self.dialect == o.dialect
+            && self.time == o.time
+            && self.status == o.status
+            && self.client == o.client
+            && self.request == o.request
+            && self.uri == o.uri
+            && self.duration == o.duration
+            && self.duration_unit == o.duration_unit
+            && self.upstream_addr == o.upstream_addr
+            && self.upstream_status == o.upstream_status
+            && self.upstream_response_time() == o.upstream_response_time()
+            && self.upstream_connect_time() == o.upstream_connect_time()
+            && self.upstream_header_time() == o.upstream_header_time()
+            && self.later_or(Field::Connection, self.connection_text)
+                == o.later_or(Field::Connection, o.connection_text)
+            && self.request_id() == o.request_id()
+            && self.upstream_name == o.upstream_name
+    }
+}
+
+impl Eq for AccessLine<'_> {}
+
+impl AccessLine<'_> {
     /// The route source: the request line, else the path.
     pub fn route_source(&self) -> &[u8] {
         if self.request.is_empty() {
@@ -152,20 +254,28 @@ pub(super) fn find_byte_at(b: u8, line: &[u8], at: usize) -> Option<usize> {
     find_byte(b, &line[at..])
 }
 
-/// The spaces among the 16 bytes of `line` from `at`, as bits (bit `i`
-/// for byte `at + i`); near the end, of the bytes left. `None` from the
-/// end on, and for a line under 16 bytes.
+/// The spaces, and the `,` and `:`, among the 16 bytes of `line` from
+/// `at`, as bits (bit `i` for byte `at + i`; near the end, of the bytes
+/// left; `None` from the end on, and for a line under 16 bytes): the
+/// separators of the space-separated fields at the end of a line, and the
+/// bytes that make a space after them part of a multi-value upstream
+/// field.
 #[inline(always)]
-pub(super) fn spaces_at(line: &[u8], at: usize) -> Option<u16> {
+pub(super) fn spaces_and_marks_at(line: &[u8], at: usize) -> Option<(u16, u16)> {
     #[cfg(target_arch = "x86_64")]
     {
         use crate::bytes::Block;
         match line.get(at..).and_then(<[u8]>::first_chunk::<16>) {
-            Some(block) => Some(Block::load(block).eq(b' ')),
+            Some(block) => {
+                let b = Block::load(block);
+                Some((b.eq(b' '), b.eq2(b',', b':')))
+            }
             None => {
                 // The line's last 16 bytes, those before `at` shifted out.
                 let last = line.last_chunk::<16>().filter(|_| at < line.len())?;
-                Some(Block::load(last).eq(b' ') >> (at + 16 - line.len()))
+                let b = Block::load(last);
+                let shift = at + 16 - line.len();
+                Some((b.eq(b' ') >> shift, b.eq2(b',', b':') >> shift))
             }
         }
     }
@@ -179,7 +289,12 @@ pub(super) fn spaces_at(line: &[u8], at: usize) -> Option<u16> {
             bytes
                 .iter()
                 .enumerate()
-                .fold(0u16, |m, (i, &c)| m | (u16::from(c == b' ') << i)),
+                .fold((0u16, 0u16), |(s, m), (i, &c)| {
+                    (
+                        s | (u16::from(c == b' ') << i),
+                        m | (u16::from(c == b',' || c == b':') << i),
+                    )
+                }),
         )
     }
 }

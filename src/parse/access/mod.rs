@@ -44,7 +44,9 @@ pub fn read<'a>(
 /// that the line's values are written once where the caller keeps them,
 /// not built and copied out; false when the line does not fit it or its
 /// status is not a status (`out` then holds anything). `dates` keeps the
-/// day of the last time read.
+/// day of the last time read. A line that the same plan read in full
+/// before is not cleared first: every reading by a plan writes the same
+/// values (its fields'), and the others are still empty.
 #[inline(never)]
 pub fn read_into<'a>(
     plan: &Plan,
@@ -52,19 +54,26 @@ pub fn read_into<'a>(
     dates: &mut time::DateCache,
     out: &mut AccessLine<'a>,
 ) -> bool {
-    *out = AccessLine {
-        dialect: Some(plan.dialect),
-        ..AccessLine::default()
-    };
+    if out.by != plan.id.0 {
+        *out = AccessLine {
+            dialect: Some(plan.dialect),
+            by: plan.id.0,
+            ..AccessLine::default()
+        };
+    }
     if fast::fill(&plan.fast, line, dates, out).is_some() {
         return true;
     }
     match walk(plan, line, dates) {
         Some(a) => {
-            *out = a;
+            *out = AccessLine { by: plan.id.0, ..a };
             true
         }
-        None => false,
+        None => {
+            // Partly written: cleared before it is read again.
+            out.by = 0;
+            false
+        }
     }
 }
 
@@ -248,7 +257,7 @@ impl Detector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::access::line::{find_byte_at, find_byte_within, spaces_at};
+    use crate::parse::access::line::{find_byte_at, find_byte_within, spaces_and_marks_at};
 
     fn detect(line: &str) -> Option<AccessLine<'_>> {
         Detector::default().read(&AccessFormats::default(), line.as_bytes())
@@ -280,8 +289,8 @@ mod tests {
         assert_eq!(a.upstream_name, b"shop-web-80");
         assert_eq!(a.upstream_addr, b"10.1.0.7:8080, 10.1.0.8:8080");
         assert_eq!(a.upstream_status, b"502, 200");
-        assert_eq!(a.upstream_response_time, b"0.001, 0.012");
-        assert_eq!(a.request_id, b"6f1c3d2e9a");
+        assert_eq!(a.upstream_response_time(), b"0.001, 0.012");
+        assert_eq!(a.request_id(), b"6f1c3d2e9a");
         assert_eq!(a.duration_ms(), Some(13));
     }
 
@@ -293,17 +302,74 @@ mod tests {
         assert_eq!(a.status, 504);
         assert_eq!(a.upstream_addr, b"127.0.0.1:1, 127.0.0.1:2 : 127.0.0.1:3");
         assert_eq!(a.upstream_status, b"502, 504 : 502");
-        assert_eq!(a.upstream_connect_time, b"-, - : -");
-        assert_eq!(a.upstream_header_time, b"0.000, - : -");
-        assert_eq!(a.upstream_response_time, b"0.000, 1.001 : -");
+        assert_eq!(a.upstream_connect_time(), b"-, - : -");
+        assert_eq!(a.upstream_header_time(), b"0.000, - : -");
+        assert_eq!(a.upstream_response_time(), b"0.000, 1.001 : -");
         assert_eq!(a.connection(), Some(41));
-        assert_eq!(a.request_id, b"0f3c");
+        assert_eq!(a.request_id(), b"0f3c");
         let ap = Plan::compile(r#"%h %t "%r" %>s %D %L %{BALANCER_WORKER_NAME}e"#).unwrap();
         let a = read(&ap, br#"127.0.0.1 [06/Dec/2026:10:00:02 +0000] "GET /r HTTP/1.1" 502 2500000 aBcD http://127.0.0.1:9"#, &mut Default::default()).unwrap();
         assert_eq!(a.duration_ms(), Some(2500));
         assert_eq!(a.end().unwrap().iso(), "2026-12-06T10:00:04");
-        assert_eq!(a.request_id, b"aBcD");
+        assert_eq!(a.request_id(), b"aBcD");
         assert_eq!(a.upstream_addr, b"http://127.0.0.1:9");
+    }
+
+    /// A line read into again and again (plans tried by turns, lines
+    /// that fit, partly fit or do not) against a fresh line for each.
+    #[test]
+    fn reading_into_the_last_line_is_reading_afresh() {
+        let mut lines: Vec<&str> = Vec::new();
+        for text in [
+            include_str!("../../../fixtures/access/nginx-combined.log"),
+            include_str!("../../../fixtures/access/nginx-upstreams.log"),
+            include_str!("../../../fixtures/access/apache-combined.log"),
+            include_str!("../../../fixtures/access/apache-custom.log"),
+            include_str!("../../../fixtures/access/nginx-error.log"),
+        ] {
+            lines.extend(text.lines());
+        }
+        let bench = r#"log_format bench '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_addr $upstream_status $upstream_response_time $upstream_connect_time $upstream_header_time $connection $connection_requests $request_id';"#;
+        let extra = [
+            r#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET /a HTTP/1.1" 502 5 "-" "ua" 0.101 10.0.0.2:80 502 0.100 0.001 - 7 3 ab"#,
+            r#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET /b HTTP/1.1" 504 5 "-" "ua" 1.1 10.0.0.2:80, 10.0.0.3:80 502, 504 0.1, 1.0 - - 7 3 -"#,
+            r#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET /c HTTP/1.1" 200 5 "-" "ua" 0.101 10.0.0.2:80 200 0.100 0.001 0.1 7 3"#,
+            r#"10.0.0.1 - - [06/Dec/2026:10:00:01 +0000] "GET /d HTTP/1.1" 200 5 "-" "ua""#,
+        ];
+        let mut seed = 0x0dd5_eed5_1234_5678u64;
+        let mut order = Vec::new();
+        for _ in 0..4000 {
+            crate::testing::xorshift(&mut seed);
+            let n = lines.len() + extra.len();
+            let i = (seed % n as u64) as usize;
+            order.push(if i < lines.len() {
+                lines[i]
+            } else {
+                extra[i - lines.len()]
+            });
+        }
+        let given = Some(Arc::new(Plan::compile(bench).unwrap()));
+        let mut read = 0;
+        for formats in [
+            AccessFormats::default(),
+            AccessFormats {
+                given,
+                ..Default::default()
+            },
+        ] {
+            let (mut again, mut afresh) = (Detector::default(), Detector::default());
+            let mut out = AccessLine::default();
+            for line in &order {
+                let fresh = afresh.read(&formats, line.as_bytes());
+                let ok = again.read_into(&formats, line.as_bytes(), &mut out);
+                assert_eq!(ok, fresh.is_some(), "{line}");
+                if let Some(f) = fresh {
+                    assert_eq!(out, f, "{line}");
+                    read += 1;
+                }
+            }
+        }
+        assert!(read > 3000, "{read}");
     }
 
     #[test]
@@ -324,7 +390,7 @@ mod tests {
                 let hay: Vec<u8> = (0..len)
                     .map(|_| {
                         crate::testing::xorshift(&mut seed);
-                        [b'a', b' ', b'"', b'\\', 0x80, 0xff, 0][(seed % 7) as usize]
+                        [b'a', b' ', b'"', b'\\', 0x80, 0xff, 0, b',', b':'][(seed % 9) as usize]
                     })
                     .collect();
                 for b in [b' ', b'"', 0x80, 0xff, 0, b'z'] {
@@ -346,9 +412,9 @@ mod tests {
                             "{len} {round} {b} {at} {hay:?}"
                         );
                     }
-                    // And the spaces, as bits.
+                    // And the spaces and marks, as bits.
                     for at in 0..len {
-                        let Some(bits) = spaces_at(&hay, at) else {
+                        let Some((bits, _)) = spaces_and_marks_at(&hay, at) else {
                             assert!(len < 16, "{len} {at}");
                             continue;
                         };
@@ -358,6 +424,18 @@ mod tests {
                             .enumerate()
                             .fold(0u16, |m, (i, &c)| m | (u16::from(c == b' ') << i));
                         assert_eq!(bits, want, "{len} {round} {at} {hay:?}");
+                        let marks = hay[at..]
+                            .iter()
+                            .take(16)
+                            .enumerate()
+                            .fold(0u16, |m, (i, &c)| {
+                                m | (u16::from(c == b',' || c == b':') << i)
+                            });
+                        assert_eq!(
+                            spaces_and_marks_at(&hay, at),
+                            Some((want, marks)),
+                            "{len} {round} {at} {hay:?}"
+                        );
                     }
                 }
             }
