@@ -47,7 +47,44 @@ struct Dates {
     nginx: time::DateCache,
     apache: apache::Memory,
     syslog: time::DateCache,
+    /// The last BSD syslog envelope read.
+    envelope: SyslogEnvelope,
     iso: IsoDates,
+}
+
+/// A BSD syslog line's envelope (`Nov 21 22:21:05 web1 apache2[10464]: `)
+/// as written, with its time and the year it was read with: the lines of
+/// one process in one second share it, and a line that starts with it has
+/// its time and its message where the last one had them.
+#[derive(Debug, Clone)]
+struct SyslogEnvelope {
+    text: [u8; 64],
+    /// 0 when none is remembered.
+    len: usize,
+    year: i32,
+    time: LocalTime,
+}
+
+impl SyslogEnvelope {
+    /// The remembered envelope's length and time when `b`, read for
+    /// `year`, starts with it.
+    #[inline(always)]
+    fn starts(&self, b: &[u8], year: i32) -> Option<(usize, LocalTime)> {
+        let n = self.len;
+        (n > 0 && self.year == year && b.get(..n) == Some(&self.text[..n]))
+            .then_some((n, self.time))
+    }
+}
+
+impl Default for SyslogEnvelope {
+    fn default() -> Self {
+        SyslogEnvelope {
+            text: [0; 64],
+            len: 0,
+            year: 0,
+            time: LocalTime(0),
+        }
+    }
 }
 
 /// The dates of ISO stamps (a CRI line's, `docker logs -t`'s): the date
@@ -70,7 +107,9 @@ struct Cx<'c> {
 /// runtime's partial piece (CRI `P`, a json-file `log` without its
 /// newline) whose record goes on in the next line.
 pub fn unwrap<'a>(line: &'a [u8], year: i32, scratch: &'a mut Scratch) -> Option<(Head<'a>, bool)> {
-    unwrap_in(line, year, scratch, Lines::Any)
+    let mut partial = false;
+    let head = unwrap_in(line, year, scratch, Lines::Any, &mut partial)?;
+    Some((head, partial))
 }
 
 /// Whether a text to unwrap may be a record joined over several physical
@@ -83,48 +122,63 @@ pub enum Lines {
     Any,
 }
 
-/// [`unwrap`] told whether `line` may hold several physical lines.
+/// [`unwrap`] told whether `line` may hold several physical lines, whether
+/// it is a partial piece written into `partial` (set where a head is
+/// found): the head is returned where it was built, not moved into a pair.
 pub fn unwrap_in<'a>(
     line: &'a [u8],
     year: i32,
     scratch: &'a mut Scratch,
     lines: Lines,
-) -> Option<(Head<'a>, bool)> {
+    partial: &mut bool,
+) -> Option<Head<'a>> {
     let Scratch { buf, dates } = scratch;
     let cx = &mut Cx { year, dates };
     let first = *line.first()?;
+    *partial = false;
     // Only a container's record (a CRI stamp or a JSON object first) is
     // read otherwise when joined over several physical lines: other lines
     // need not be searched for a newline.
     let container = (first.is_ascii_digit() || first == b'{') && lines == Lines::Any;
     if container && memchr::memchr(b'\n', line).is_some() {
         // A record joined over several physical lines.
-        return pieces(line, cx, buf).map(|h| (h, false));
+        return pieces(line, cx, buf);
     }
     // One physical line from here. Docker's own layout first.
     buf.clear();
     if first == b'{'
         && let Some(time) = docker_layout(line, buf)
     {
-        let no_newline = buf.is_empty() || strip_newline(buf);
+        *partial = buf.is_empty() || strip_newline(buf);
         let buf: &'a [u8] = buf;
-        let mut head = inner(buf, None, cx, 0)?;
-        if head.time.is_none() {
-            head.time = json_time(b"time", Value::String(time));
+        let mut head = inner(buf, None, cx, 0);
+        if let Some(h) = &mut head
+            && h.time.is_none()
+        {
+            h.time = json_time(b"time", Value::String(time));
         }
-        return Some((head, no_newline));
+        return head;
     }
     if first == b'{' {
-        let (head, partial) = json(line, cx, buf)?;
-        return Some((head, partial));
+        return json(line, cx, buf, partial);
     }
-    if (first.is_ascii_digit() || first == b'{')
+    if first.is_ascii_digit()
         && let Some((piece, time)) = cri(line, cx)
     {
-        let head = inner(piece.text, Some(time), cx, 0)?;
-        return Some((head, piece.partial));
+        *partial = piece.partial;
+        return inner(piece.text, Some(time), cx, 0);
     }
-    text(line, cx, 0).map(|h| (h, false))
+    // A BSD syslog line in the last envelope read (it starts with a
+    // month's name, which `text` gives to `bsd_syslog`, and then to
+    // `compose` when nothing is read inside): its message at once.
+    if let Some((n, t)) = cx.dates.envelope.starts(line, year) {
+        let mut head = inner(&line[n..], Some(t), cx, 0);
+        if head.is_none() {
+            head = compose(line, cx, 0);
+        }
+        return head;
+    }
+    text(line, cx, 0)
 }
 
 /// One container runtime's piece of a line: its text and whether the line
@@ -167,7 +221,7 @@ fn pieces<'a>(record: &'a [u8], cx: &mut Cx<'_>, buf: &'a mut Vec<u8>) -> Option
         match docker_log(first, buf) {
             Some(t) => (strip_newline(buf), t),
             // A collector's object: its payload is the first line's.
-            None => return json(first, cx, buf).map(|(h, _)| h),
+            None => return json(first, cx, buf, &mut false),
         }
     } else {
         // Not a container's record: the envelope is on the first line only.
@@ -213,9 +267,22 @@ fn strip_newline(buf: &mut Vec<u8>) -> bool {
 /// envelopes' readings was a copy.
 fn inner<'a>(b: &'a [u8], time: Option<LocalTime>, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let b = trim_start(skip_ansi(trim_start(skip_ansi(b))));
-    let mut head = server_line(b, cx);
-    if head.is_none() && depth < MAX_DEPTH {
-        head = text(b, cx, depth + 1);
+    // The layouts a server writes, whole or cut, then another envelope;
+    // the head built in the one place it is returned from.
+    let first = *b.first()?;
+    let mut head = match first {
+        b'0'..=b'9' => match nginx::time_cached(b, &mut cx.dates.nginx) {
+            Some((t, rest)) => {
+                nginx::head_after_time_cached(rest, Some(t), Some(&mut cx.dates.pids))
+            }
+            None => None,
+        },
+        b'[' => apache::head_cached(b, &mut cx.dates.apache),
+        b'A' => apache::bare(b),
+        _ => None,
+    };
+    if head.is_none() {
+        head = other_line(b, first, cx, depth);
     }
     if let Some(h) = &mut head
         && h.time.is_none()
@@ -225,29 +292,22 @@ fn inner<'a>(b: &'a [u8], time: Option<LocalTime>, cx: &mut Cx<'_>, depth: u8) -
     head
 }
 
-/// The layouts a server writes, whole or cut.
-fn server_line<'a>(b: &'a [u8], cx: &mut Cx<'_>) -> Option<Head<'a>> {
-    let head = match *b.first()? {
-        b'0'..=b'9' => match nginx::time_cached(b, &mut cx.dates.nginx) {
-            Some((t, rest)) => {
-                nginx::head_after_time_cached(rest, Some(t), Some(&mut cx.dates.pids))
-            }
-            None => None,
-        },
-        b'[' => {
-            let head = apache::head_cached(b, &mut cx.dates.apache);
-            if head.is_some() {
-                return head;
-            }
-            php_fpm::head(b)
-        }
-        b'A' => apache::bare(b),
-        _ => None,
-    };
-    if head.is_some() {
-        return head;
+/// [`inner`] past the usual layouts: php-fpm's, a fragment, another
+/// envelope.
+#[inline(never)]
+fn other_line<'a>(b: &'a [u8], first: u8, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
+    if first == b'['
+        && let Some(head) = php_fpm::head(b)
+    {
+        return Some(head);
     }
-    fragment::head(b)
+    if let Some(head) = fragment::head(b) {
+        return Some(head);
+    }
+    if depth < MAX_DEPTH {
+        return text(b, cx, depth + 1);
+    }
+    None
 }
 
 /// One text envelope (a prefix) and what is inside it.
@@ -337,39 +397,74 @@ fn rfc5424<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
 }
 
 /// `Nov 20 10:23:45 host tag: msg` (journalctl's default `short` too).
+///
+/// A line that starts with the last envelope read here (its bytes, for the
+/// same year) has that envelope's time and its message after it, without
+/// a look at the stamp, host or tag; a test holds this to the reading of
+/// each line on its own.
 fn bsd_syslog<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
+    if let Some((n, t)) = cx.dates.envelope.starts(b, cx.year) {
+        return inner(&b[n..], Some(t), cx, depth);
+    }
+    bsd_syslog_read(b, cx, depth)
+}
+
+/// [`bsd_syslog`] with the envelope read, and remembered.
+fn bsd_syslog_read<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let t = time::syslog_cached(b, cx.year, &mut cx.dates.syslog)?;
     let mut n = 15;
     // journalctl -o short-precise: `Nov 20 10:23:45.123456`.
     if b.get(n) == Some(&b'.') {
         n += 1 + b[n + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
     }
-    host_tag(&b[n..], t, cx, depth)
+    let (msg, kernel) = tag(&b[n..])?;
+    let at = n + msg;
+    if kernel {
+        let mut head = kernel::in_envelope(&b[at..]);
+        head.time = Some(t);
+        return Some(head);
+    }
+    if at <= 64 {
+        let last = &mut cx.dates.envelope;
+        last.text[..at].copy_from_slice(&b[..at]);
+        last.len = at;
+        last.year = cx.year;
+        last.time = t;
+    }
+    inner(&b[at..], Some(t), cx, depth)
 }
 
 /// ` host tag: msg` after a syslog time; the tag ends with `:` and has no
 /// space.
 fn host_tag<'a>(after: &'a [u8], t: LocalTime, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
-    let after = after.strip_prefix(b" ")?;
-    // Host and tag are short: inline searches, not calls.
-    let sp = crate::bytes::find_byte(b' ', after)?;
-    if sp == 0 {
-        return None;
-    }
-    let tag_and_msg = &after[sp + 1..];
-    // The tag's colon is the first colon, with no space before it: the
-    // first colon or space, in one search.
-    let colon = crate::bytes::find_byte2(b':', b' ', &tag_and_msg[..tag_and_msg.len().min(64)])?;
-    if colon == 0 || tag_and_msg[colon] != b':' {
-        return None;
-    }
-    let msg = tag_and_msg[colon + 1..].strip_prefix(b" ")?;
-    if &tag_and_msg[..colon] == b"kernel" {
+    let (msg, kernel) = tag(after)?;
+    let msg = &after[msg..];
+    if kernel {
         let mut head = kernel::in_envelope(msg);
         head.time = Some(t);
         return Some(head);
     }
     inner(msg, Some(t), cx, depth)
+}
+
+/// Where the message starts in ` host tag: msg`, and whether the tag is
+/// the kernel's.
+#[inline(always)]
+fn tag(after: &[u8]) -> Option<(usize, bool)> {
+    let rest = after.strip_prefix(b" ")?;
+    // Host and tag are short: inline searches, not calls.
+    let sp = crate::bytes::find_byte(b' ', rest)?;
+    if sp == 0 {
+        return None;
+    }
+    let tag_and_msg = &rest[sp + 1..];
+    // The tag's colon is the first colon, with no space before it: the
+    // first colon or space, in one search.
+    let colon = crate::bytes::find_byte2(b':', b' ', &tag_and_msg[..tag_and_msg.len().min(64)])?;
+    if colon == 0 || tag_and_msg[colon] != b':' || tag_and_msg.get(colon + 1) != Some(&b' ') {
+        return None;
+    }
+    Some((1 + sp + 1 + colon + 2, &tag_and_msg[..colon] == b"kernel"))
 }
 
 /// The boot time a kernel line in a syslog or journald envelope gives:
@@ -523,7 +618,27 @@ fn stamp_cached(b: &[u8], dates: &mut IsoDates) -> Option<(LocalTime, usize)> {
 
 /// The length of an ISO stamp whose first 19 bytes were read: its
 /// fraction and zone too.
+///
+/// A container runtime's stamp (nine digits and `Z`, `.760336522Z`) is
+/// told by one eight-byte digit test and three byte compares; any other
+/// goes to [`stamp_len_any`], which a test holds this to.
+#[inline(always)]
 fn stamp_len(b: &[u8]) -> Option<usize> {
+    if let Some(f) = b.get(19..30).and_then(<[u8]>::first_chunk::<11>)
+        && f[0] == b'.'
+        && f[10] == b'Z'
+        && f[9].is_ascii_digit()
+        && f[1..9].first_chunk::<8>().is_some_and(|d| {
+            crate::bytes::within(u64::from_le_bytes(*d), b'0', b'9') == 0x8080_8080_8080_8080
+        })
+    {
+        return Some(30);
+    }
+    stamp_len_any(b)
+}
+
+/// [`stamp_len`] for any fraction and zone.
+fn stamp_len_any(b: &[u8]) -> Option<usize> {
     let mut n = 19;
     if matches!(b.get(n), Some(b'.' | b',')) {
         let digits = crate::bytes::digit_run(&b[n + 1..]);
@@ -626,7 +741,12 @@ fn docker_layout_onto<'a>(line: &'a [u8], buf: &mut Vec<u8>) -> Option<&'a [u8]>
 /// A message field's string is decoded while it is walked, in one pass that
 /// also finds its end, rather than skipped and then decoded again: on
 /// Docker's json-file lines the `log` string is most of the line.
-fn json<'a>(line: &'a [u8], cx: &mut Cx<'_>, buf: &'a mut Vec<u8>) -> Option<(Head<'a>, bool)> {
+fn json<'a>(
+    line: &'a [u8],
+    cx: &mut Cx<'_>,
+    buf: &'a mut Vec<u8>,
+    partial: &mut bool,
+) -> Option<Head<'a>> {
     const MESSAGE: [&[u8]; 5] = [b"log", b"message", b"MESSAGE", b"msg", b"line"];
     // Each message field's first occurrence, decoded into `buf`: where its
     // text is and whether it lacked its newline (`None` inside when it was
@@ -694,7 +814,8 @@ fn json<'a>(line: &'a [u8], cx: &mut Cx<'_>, buf: &'a mut Vec<u8>) -> Option<(He
             }
             // Docker's json-file driver: a `log` without its newline is a
             // piece.
-            return Some((head, i == 0 && stream && no_newline));
+            *partial = i == 0 && stream && no_newline;
+            return Some(head);
         }
     }
     None
@@ -1264,6 +1385,13 @@ mod tests {
                 r = r.rotate_left(5) ^ 0x9e37_79b9;
                 line.extend_from_slice(PIECES[(r % PIECES.len() as u64) as usize]);
             }
+            // What follows the string on its line (a Docker line's other
+            // fields), and text decoded before it in the buffer (a joined
+            // record's pieces).
+            line.extend_from_slice(
+                &b",\"stream\":\"stderr\",\"time\":\"2026\"}"[..(r % 34) as usize],
+            );
+            let before = &b"an earlier piece's text\n"[..(r % 25) as usize];
             let fields = Fields {
                 b: &line,
                 i: 0,
@@ -1274,10 +1402,11 @@ mod tests {
                 let mut out = Vec::new();
                 unescape(raw, &mut out).then_some((out, after))
             });
-            let mut out = Vec::new();
-            let fast = decode_string(&line, 0, &mut out)
-                .ok()
-                .map(|after| (out, after));
+            let mut out = before.to_vec();
+            let fast = decode_string(&line, 0, &mut out).ok().map(|after| {
+                assert_eq!(&out[..before.len()], before);
+                (out.split_off(before.len()), after)
+            });
             assert_eq!(fast, plain, "{}", String::from_utf8_lossy(&line));
             match fast {
                 Some(_) => decoded += 1,
@@ -1292,13 +1421,17 @@ mod tests {
     /// second, change it, and break the stamp after and within it.
     #[test]
     fn remembered_stamps_read_as_the_plain_reading() {
-        const PIECES: [&[u8]; 10] = [
+        const PIECES: [&[u8]; 14] = [
             b"2025-11-21T22:21:05",
             b"2025-11-21T22:21:06",
             b"2025-11-22 00:00:00",
             b"2025-11-21T22:21",
             b"2025-11-21T22:21:0x",
             b".760336522Z",
+            b".76033652xZ",
+            b".7603365229Z",
+            b".7603x6522Z",
+            b",760336522Z",
             b",5+01:00",
             b"+0100 stderr F x",
             b"Z",
@@ -1317,12 +1450,104 @@ mod tests {
             }
             let fast = stamp_cached(&b, &mut dates);
             assert_eq!(fast, stamp(&b), "{}", String::from_utf8_lossy(&b));
+            if b.len() >= 19 {
+                assert_eq!(
+                    stamp_len(&b),
+                    stamp_len_any(&b),
+                    "{}",
+                    String::from_utf8_lossy(&b)
+                );
+            }
             match fast {
                 Some(_) => read += 1,
                 None => not += 1,
             }
         }
-        assert!(read > 5_000 && not > 2_000, "{read} {not}");
+        assert!(read > 3_000 && not > 2_000, "{read} {not}");
+    }
+
+    /// Lines read through the remembered envelope give the heads each line
+    /// gives read on its own, in sequences that repeat an envelope, change
+    /// its second, host, tag or year, and cut it.
+    #[test]
+    fn remembered_syslog_envelopes_read_as_each_line_alone() {
+        const STAMPS: [&[u8]; 4] = [
+            b"Nov 21 22:21:05",
+            b"Nov 21 22:21:06",
+            b"Nov 21 22:21:05.123456",
+            b"Nov 2x 22:21:05",
+        ];
+        const AFTER: [&[u8]; 7] = [
+            b" web1 apache2[10464]: ",
+            b" web1 nginx[10420]: ",
+            b" web2 nginx[10420]: ",
+            b" web1 kernel: ",
+            b" web1 nginx[10420]:",
+            b" web1 a-very-long-tag-name-that-takes-the-envelope-past-sixty-four-bytes[1]: ",
+            b" web1 ",
+        ];
+        const MSGS: [&[u8]; 5] = [
+            b"[Fri Nov 21 22:21:05.520509 2025] [proxy:error] [pid 1:tid 2] AH00898: x",
+            b"2025/11/21 22:21:05 [error] 1#1: *2 connect() failed (111: x)",
+            b"[14730.412355] oom-kill",
+            b"x",
+            b"",
+        ];
+        let mut seed = 0x0123_4567_89ab_cdefu64;
+        let mut dates = Dates::default();
+        let mut scratch = Scratch::default();
+        let (mut read, mut not) = (0, 0);
+        let mut envelope = (0, 0);
+        for _ in 0..20_000 {
+            crate::testing::xorshift(&mut seed);
+            let r = seed;
+            // Half the lines in the last line's envelope.
+            if r.is_multiple_of(2) {
+                envelope = ((r / 2 % 4) as usize, (r / 8 % 7) as usize);
+            }
+            let mut line = STAMPS[envelope.0].to_vec();
+            line.extend_from_slice(AFTER[envelope.1]);
+            line.extend_from_slice(MSGS[(r / 64 % 5) as usize]);
+            let year = if (r / 512).is_multiple_of(16) {
+                2024
+            } else {
+                2025
+            };
+            let fast = bsd_syslog(
+                &line,
+                &mut Cx {
+                    year,
+                    dates: &mut dates,
+                },
+                0,
+            );
+            let plain = bsd_syslog_read(
+                &line,
+                &mut Cx {
+                    year,
+                    dates: &mut Dates::default(),
+                },
+                0,
+            );
+            assert_eq!(fast, plain, "{}", String::from_utf8_lossy(&line));
+            let mut partial = true;
+            let unwrapped = unwrap_in(&line, year, &mut scratch, Lines::One, &mut partial);
+            let alone = text(
+                &line,
+                &mut Cx {
+                    year,
+                    dates: &mut Dates::default(),
+                },
+                0,
+            );
+            assert_eq!(unwrapped, alone, "{}", String::from_utf8_lossy(&line));
+            assert!(unwrapped.is_none() || !partial);
+            match fast {
+                Some(_) => read += 1,
+                None => not += 1,
+            }
+        }
+        assert!(read > 3_000 && not > 2_000, "{read} {not}");
     }
 
     /// [`host_tag`] as it was before its tag was found by one search for
@@ -1481,8 +1706,9 @@ mod tests {
                             (h.server, h.time, h.body.to_vec(), no_newline)
                         });
                         let mut other = Vec::new();
-                        let walked = json(line, cx, &mut other)
-                            .map(|(h, partial)| (h.server, h.time, h.body.to_vec(), partial));
+                        let mut partial = false;
+                        let walked = json(line, cx, &mut other, &mut partial)
+                            .map(|h| (h.server, h.time, h.body.to_vec(), partial));
                         assert_eq!(fast, walked, "{}", String::from_utf8_lossy(line));
                     }
                 }

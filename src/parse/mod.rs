@@ -247,13 +247,19 @@ fn parse_head_other<'a>(
     };
     let head = match plain {
         Some(h) => h,
-        None => match envelope::unwrap_in(line, state.year_hint, scratch, lines) {
-            Some((h, partial)) => {
+        None => {
+            // Returned as built, as Apache's is above.
+            let mut partial = false;
+            let head = envelope::unwrap_in(line, state.year_hint, scratch, lines, &mut partial);
+            if let Some(h) = &head {
                 state.partial = partial;
-                h
+                if let Some(t) = h.time {
+                    state.saw(t);
+                }
+                return head;
             }
-            None => fragment::head(line)?,
-        },
+            fragment::head(line)?
+        }
     };
     if let Some(t) = head.time {
         state.saw(t);
