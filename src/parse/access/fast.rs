@@ -406,14 +406,7 @@ mod tests {
     fn fast_is_the_walk_on_the_fixtures() {
         let plans = plans();
         let mut answered = 0;
-        for text in [
-            include_str!("../../../fixtures/access/nginx-combined.log"),
-            include_str!("../../../fixtures/access/nginx-upstreams.log"),
-            include_str!("../../../fixtures/access/apache-combined.log"),
-            include_str!("../../../fixtures/access/apache-custom.log"),
-            include_str!("../../../fixtures/access/nginx-error.log"),
-            include_str!("../../../fixtures/access/apache-error.log"),
-        ] {
+        for text in crate::parse::access::FIXTURE_TEXTS {
             for line in text.lines() {
                 answered += same(&plans, line.as_bytes());
             }
