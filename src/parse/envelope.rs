@@ -419,26 +419,33 @@ fn bsd_syslog_read<'a>(b: &'a [u8], cx: &mut Cx<'_>, depth: u8) -> Option<Head<'
     }
     let (msg, kernel) = tag(&b[n..])?;
     let at = n + msg;
-    if kernel {
-        let mut head = kernel::in_envelope(&b[at..]);
-        head.time = Some(t);
-        return Some(head);
-    }
-    if at <= 64 {
+    if !kernel && at <= 64 {
         let last = &mut cx.dates.envelope;
         last.text[..at].copy_from_slice(&b[..at]);
         last.len = at;
         last.year = cx.year;
         last.time = t;
     }
-    inner(&b[at..], Some(t), cx, depth)
+    tagged(&b[at..], kernel, t, cx, depth)
 }
 
 /// ` host tag: msg` after a syslog time; the tag ends with `:` and has no
 /// space.
 fn host_tag<'a>(after: &'a [u8], t: LocalTime, cx: &mut Cx<'_>, depth: u8) -> Option<Head<'a>> {
     let (msg, kernel) = tag(after)?;
-    let msg = &after[msg..];
+    tagged(&after[msg..], kernel, t, cx, depth)
+}
+
+/// The message of a syslog line stamped `t`: the kernel's (`kernel`, its
+/// tag) read as a kernel line, any other as what is inside.
+#[inline(always)]
+fn tagged<'a>(
+    msg: &'a [u8],
+    kernel: bool,
+    t: LocalTime,
+    cx: &mut Cx<'_>,
+    depth: u8,
+) -> Option<Head<'a>> {
     if kernel {
         let mut head = kernel::in_envelope(msg);
         head.time = Some(t);
