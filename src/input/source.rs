@@ -351,15 +351,7 @@ pub fn plain_size(spec: &InputSpec) -> Option<u64> {
     let mut file = open_regular(path).ok()?;
     let len = file.metadata().ok()?.len();
     let mut head = [0u8; 8];
-    let mut got = 0;
-    while got < head.len() {
-        match file.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
+    let got = read_head(&mut file, &mut head).ok()?;
     Codec::of(&head[..got]).is_none().then_some(len)
 }
 
