@@ -1065,7 +1065,7 @@ mod tests {
     #[test]
     fn client_requests_are_the_plain_reading() {
         let catalog = Catalog::new();
-        let bench = r#"log_format bench '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_addr $upstream_status $upstream_response_time $upstream_connect_time $upstream_header_time $connection $connection_requests $request_id';"#;
+        let bench = crate::parse::access::BENCH_FORMAT;
         let combined = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
         let mut seed = 0x51f1_5eed_0bad_cafeu64;
         let mut next = move |k: usize| {

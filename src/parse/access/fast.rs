@@ -310,7 +310,7 @@ mod tests {
         for spec in [
             include_str!("../../../fixtures/access/nginx-log_format.txt"),
             include_str!("../../../fixtures/access/apache-LogFormat.txt"),
-            r#"log_format bench '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_addr $upstream_status $upstream_response_time $upstream_connect_time $upstream_header_time $connection $connection_requests $request_id';"#,
+            crate::parse::access::BENCH_FORMAT,
             r#"log_format j escape=json '{"time":"$time_iso8601","status":"$status","request":"$request","up":"$upstream_addr"}';"#,
             r#"$remote_addr [$time_local] $status :: $request_time|$upstream_status"#,
             r#"log_format spaced '$status $upstream_addr $upstream_status $request_time $request_id';"#,
