@@ -208,6 +208,12 @@ fn run_on(
                         .unwrap_or_default();
                     scanner.set_input(opts.reading.get(chunk.input()).unwrap_or(&PLAIN));
                     scanner.scan(chunk.bytes(), false, &mut scan);
+                    // The file was cut short under the chunk while it was
+                    // read in place: only its lines before the cut are
+                    // the file's, as reading would have found them.
+                    if let Some(lines) = chunk.lines_left() {
+                        scanner.rescan(lines, &mut scan);
+                    }
                     stage.offer_from(seq, Item::Chunk(chunk, scan), worker == 0);
                 }
             });

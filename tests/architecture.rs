@@ -1028,6 +1028,66 @@ fn fail_if_any(problems: &[String], what: &str) {
 // ---------------------------------------------------------------------------
 // The checks
 
+/// The files where `unsafe` code may be, each block with its SAFETY
+/// argument: the SIMD loads of the byte searches, and files read in place
+/// with the SIGBUS guard that keeps a truncation from ending the run. The
+/// crate denies `unsafe_code` everywhere else.
+const AUDITED_UNSAFE: &[&str] = &["src/bytes.rs", "src/input/mapped.rs"];
+
+#[test]
+fn unsafe_code_is_only_in_the_audited_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sources = Vec::new();
+    collect(&root.join("src"), root, &mut sources);
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (path, text) in &sources {
+        let code = blank(text);
+        let blocks = code
+            .match_indices("unsafe")
+            .filter(|(i, _)| {
+                let before = code[..*i].chars().next_back();
+                let after = code[i + "unsafe".len()..].chars().next();
+                !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+            })
+            .count();
+        if blocks == 0 {
+            continue;
+        }
+        seen.insert(path.as_str());
+        if !AUDITED_UNSAFE.contains(&path.as_str()) {
+            problems.push(format!("{path}: {blocks} unsafe"));
+            continue;
+        }
+        // Every unsafe block or impl says why it is sound just above.
+        let lines: Vec<&str> = code.lines().collect();
+        let raw: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            let opens = line.contains("unsafe {") || line.trim_start().starts_with("unsafe impl");
+            if !opens {
+                continue;
+            }
+            let argued = raw[..n]
+                .iter()
+                .rev()
+                .take(12)
+                .take_while(|l| !l.trim().is_empty())
+                .any(|l| l.contains("SAFETY"));
+            if !argued {
+                problems.push(format!(
+                    "{path}:{}: unsafe without a SAFETY argument above it",
+                    n + 1
+                ));
+            }
+        }
+    }
+    fail_if_any(&problems, "unsafe code outside the audited files");
+    assert!(
+        seen.contains("src/input/mapped.rs"),
+        "the audit list names files that hold the unsafe code: {seen:?}"
+    );
+}
+
 #[test]
 fn every_module_has_a_stage() {
     let mut seen = BTreeSet::new();

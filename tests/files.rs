@@ -112,10 +112,11 @@ fn analyze_of_a_directory_skips_fifos_and_devices_with_a_note() {
 /// `analyze` stopped (Ctrl-Z) while another process truncated
 /// the file it read died of SIGBUS with no report, and a writer opening
 /// the file (PHP's `error_log()` opens it for every line) was held back
-/// up to 92 ms. Files are read, never mapped: nothing holds a writer back
-/// (an `O_NONBLOCK` open, which fails at once while a lease is held,
-/// always succeeds), a truncation while stopped takes effect at once, and
-/// the run ends with its report.
+/// up to 92 ms, when files were mapped under a read lease. Files are read
+/// in place without a lease: nothing holds a writer back (an `O_NONBLOCK`
+/// open, which fails at once while a lease is held, always succeeds), a
+/// truncation while stopped takes effect at once, the SIGBUS guard turns
+/// the pages cut away into zeros, and the run ends with its report.
 #[test]
 fn a_file_truncated_while_analyze_is_stopped_still_gives_a_report() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,48 +1,73 @@
 //! The reader thread: opens each input in turn and cuts it into chunks of
-//! whole lines, read into pool buffers.
+//! whole lines.
 //!
-//! Files are read, never mapped. Scanning a mapping in place saved the
-//! copy out of the page cache, but it cannot be made safe: a read lease
-//! (which holds back writers and truncation while a mapped file is
-//! scanned) is broken by the kernel after `lease-break-time` (45 s) if the
-//! holder does not answer, and a process stopped with Ctrl-Z cannot answer,
-//! so a truncation then ends it with SIGBUS and no report; and every
-//! writer that opens the file (PHP's `error_log()` does, per line) waits
-//! until the chunks in flight are done. With reads, a truncated file just
-//! ends earlier and no writer ever waits for us.
+//! A regular file stored as it reads is mapped piece by piece
+//! ([`super::mapped`]) and its chunks are read in place, which saves the
+//! copy out of the page cache; a piece the file was cut short under while
+//! it was mapped says so, and whoever scans it drops it. Anything else
+//! (stdin, pipes, compressed files, a line no piece could hold, a file's
+//! last line without its newline) is read into pool buffers. No lease is
+//! taken: a writer never waits for us.
 //!
 //! Everything it produces goes to an [`Outlet`], numbered in input order:
 //! chunks for the scanning workers, everything else ([`Item`]) for the
-//! ordered stage. The pool of buffers bounds the chunks in flight, and so
-//! memory.
+//! ordered stage. The pool of buffers bounds the chunks in flight (a
+//! mapped chunk carries an empty one), and so memory.
 
+use std::fs::File;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 
 use super::lines::{ChunkReader, MAX_LINE, Piece};
+use super::mapped::MappedFile;
 use super::progress::Progress;
 use super::source::{self, InputSpec};
 
-/// The bytes of a chunk of whole lines: a pool buffer the reader filled,
-/// the length of its lines, and the index of its input.
-pub struct ChunkBytes(Vec<u8>, usize, usize);
+/// The bytes of a chunk of whole lines: a pool buffer the reader filled
+/// (or a mapped piece of the file, with an empty pool buffer along), the
+/// length of its lines, and the index of its input.
+pub struct ChunkBytes {
+    buf: Vec<u8>,
+    len: usize,
+    input: usize,
+    /// A chunk read in place: the file, and where the chunk is in it.
+    mapped: Option<(Arc<MappedFile>, usize, usize)>,
+}
 
 impl ChunkBytes {
     /// The index of its input in the inputs read.
     pub fn input(&self) -> usize {
-        self.2
+        self.input
     }
 
     /// The chunk's lines.
     pub fn bytes(&self) -> &[u8] {
-        &self.0[..self.1]
+        match &self.mapped {
+            Some((file, from, to)) => file.bytes(*from, *to),
+            None => &self.buf[..self.len],
+        }
     }
 
-    /// Gives the pool its buffer back.
+    /// The chunk's whole lines before the cut, when the file was cut short
+    /// under it: the lines the file still holds, which a scan of the
+    /// chunk is to be made of instead. `None` when it was not cut.
+    pub fn lines_left(&self) -> Option<&[u8]> {
+        let (file, from, to) = self.mapped.as_ref()?;
+        let cut = file.cut_from().filter(|cut| cut < to)?;
+        let bytes = file.bytes(*from, cut.max(*from));
+        let end = memchr::memrchr(b'\n', bytes).map_or(0, |i| i + 1);
+        Some(&bytes[..end])
+    }
+
+    /// Gives the pool its buffer back, and a file read in place the pages
+    /// before the chunk's end (chunks are released in input order).
     pub fn release(self, pool: &Sender<Vec<u8>>) {
-        let _ = pool.send(self.0);
+        if let Some((file, _, to)) = &self.mapped {
+            file.read_to(*to);
+        }
+        let _ = pool.send(self.buf);
     }
 }
 
@@ -137,6 +162,117 @@ fn piece_target(chunk: usize, read: u64, left: Option<u64>) -> usize {
         .min(down.max(SMALLEST_PIECE))
 }
 
+/// The chunk size for an input of `size` bytes (if known) in a run of
+/// chunks of `chunk_size`.
+fn size_chunk(size: Option<u64>, chunk_size: usize) -> usize {
+    size.map_or(chunk_size, |size| small_input_chunk(size, chunk_size))
+}
+
+/// How mapping an input's pieces ended.
+enum Mapped {
+    /// Every line was handed on.
+    Done,
+    /// Nobody takes chunks any more.
+    Gone,
+    /// The rest, from this byte on, is to be read.
+    ReadFrom(u64),
+}
+
+/// Where mapped pieces go, and what they count on the way.
+struct Pieces<'a, O> {
+    pool: &'a mut Pool,
+    out: &'a O,
+    seq: &'a mut u64,
+    index: usize,
+    chunk: usize,
+    stored: &'a AtomicU64,
+    progress: Option<&'a Progress>,
+}
+
+impl<O: Outlet> Pieces<'_, O> {
+    /// Hands on `file` from byte `skip` (past a byte-order mark) in chunks
+    /// of whole lines read in place, cut where
+    /// [`piece_target`] says as when it is read, up to its end as it was
+    /// when mapped; from where it cannot be mapped, a chunk cannot end on
+    /// a newline (a line longer than [`MAX_LINE`], a last line without its
+    /// newline), or the file has grown since, it is read instead.
+    fn map_all(&mut self, file: &File, skip: u64) -> Mapped {
+        let size = match file.metadata() {
+            Ok(m) => m.len(),
+            Err(_) => return Mapped::ReadFrom(skip),
+        };
+        let map = match MappedFile::map(file, size) {
+            Ok(Some(map)) if map.size() as u64 >= skip => Arc::new(map),
+            _ => return Mapped::ReadFrom(skip),
+        };
+        let mut at = skip as usize;
+        while at < map.size() {
+            let left = map.size() - at;
+            let target = piece_target(self.chunk, at as u64, Some(left as u64));
+            let Some(end) = line_end(&map, at, target.min(left)) else {
+                return Mapped::ReadFrom(at as u64);
+            };
+            let Some(buf) = self.pool.take() else {
+                return Mapped::Gone;
+            };
+            self.stored.store(end as u64, Ordering::Relaxed);
+            if let Some(p) = self.progress {
+                p.input_position(end as u64);
+            }
+            let chunk = ChunkBytes {
+                buf,
+                len: 0,
+                input: self.index,
+                mapped: Some((map.clone(), at, end)),
+            };
+            if !self.out.chunk(*self.seq, chunk) {
+                return Mapped::Gone;
+            }
+            *self.seq += 1;
+            at = end;
+        }
+        // Lines written since it was mapped are read.
+        match file.metadata() {
+            Ok(m) if m.len() > at as u64 => Mapped::ReadFrom(at as u64),
+            _ => Mapped::Done,
+        }
+    }
+}
+
+/// Where a chunk of `map` from `at` of about `want` bytes ends: after its
+/// last newline, its pages mapped in. A chunk without a newline is looked
+/// at again up to [`MAX_LINE`] bytes further, to take a long line whole.
+/// `None` when none ends on a newline there, or when the file was cut
+/// short under it.
+fn line_end(map: &MappedFile, at: usize, want: usize) -> Option<usize> {
+    let mut want = want;
+    loop {
+        map.populate(at, at + want);
+        let found = memchr::memrchr(b'\n', map.bytes(at, at + want));
+        if map.cut_before(at + want) {
+            return None;
+        }
+        match found {
+            Some(i) => return Some(at + i + 1),
+            None if at + want < map.size() && want <= MAX_LINE => {
+                want = (map.size() - at).min(want + MAX_LINE + 1);
+            }
+            None => return None,
+        }
+    }
+}
+
+/// `file` read on from byte `at`, its bytes counted into `stored`.
+fn read_from(
+    mut file: File,
+    at: u64,
+    stored: &Arc<AtomicU64>,
+) -> io::Result<Box<dyn io::Read + Send>> {
+    use std::io::Seek;
+    file.seek(io::SeekFrom::Start(at))?;
+    Ok(source::counted(Box::new(file), Some(stored.clone())))
+}
+
 /// The reader thread: opens each input in turn and cuts it into chunks.
 /// The buffers come back through `free`.
 pub fn read_inputs(
@@ -162,25 +298,53 @@ pub fn read_inputs(
     };
     for (index, spec) in inputs.iter().enumerate() {
         let name = spec.display_name();
-        let stored = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stored = Arc::new(AtomicU64::new(0));
         if let Some(p) = progress {
             p.start_input(&name);
         }
         // Bytes as stored are counted for the progress bar and for the
         // chunk sizes near the end of the input (one relaxed addition per
         // read).
-        let opened = match source::open_counted(spec, Some(stored.clone())) {
-            Ok(r) => {
+        let opened = match source::open_plain(spec) {
+            Some((file, skip)) => {
                 send(Item::Begin(name, index), &mut seq);
-                r
+                let mut pieces = Pieces {
+                    pool: &mut pool,
+                    out,
+                    seq: &mut seq,
+                    index,
+                    chunk: size_chunk(file.metadata().ok().map(|m| m.len()), chunk_size),
+                    stored: &stored,
+                    progress,
+                };
+                match pieces.map_all(&file, skip) {
+                    Mapped::Done => {
+                        send(Item::End(None), &mut seq);
+                        continue;
+                    }
+                    Mapped::Gone => return,
+                    Mapped::ReadFrom(at) => match read_from(file, at, &stored) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            send(Item::End(Some(e)), &mut seq);
+                            continue;
+                        }
+                    },
+                }
             }
-            Err(e) => {
-                send(Item::OpenFailed(name, e), &mut seq);
-                continue;
-            }
+            None => match source::open_counted(spec, Some(stored.clone())) {
+                Ok(r) => {
+                    send(Item::Begin(name, index), &mut seq);
+                    r
+                }
+                Err(e) => {
+                    send(Item::OpenFailed(name, e), &mut seq);
+                    continue;
+                }
+            },
         };
         let size = source::size_on_disk(spec);
-        let chunk = size.map_or(chunk_size, |size| small_input_chunk(size, chunk_size));
+        let chunk = size_chunk(size, chunk_size);
         let mut chunks = ChunkReader::with_sizes(opened, chunk, MAX_LINE);
         let error = loop {
             let Some(buf) = pool.take() else { return };
@@ -192,7 +356,13 @@ pub fn read_inputs(
             }
             match piece {
                 Ok(Ok(Piece::Chunk { buf, len })) => {
-                    if !out.chunk(seq, ChunkBytes(buf, len, index)) {
+                    let chunk = ChunkBytes {
+                        buf,
+                        len,
+                        input: index,
+                        mapped: None,
+                    };
+                    if !out.chunk(seq, chunk) {
                         return;
                     }
                     seq += 1;
@@ -265,6 +435,165 @@ mod tests {
         fn item(&self, _: u64, _: Item) {}
     }
 
+    /// What [`read_inputs`] hands out, in order: chunks' bytes, and an
+    /// empty entry for each oversized line.
+    #[derive(Default)]
+    struct Everything(std::sync::Mutex<Vec<(u64, Option<Vec<u8>>)>>);
+
+    impl Outlet for Everything {
+        fn chunk(&self, seq: u64, chunk: ChunkBytes) -> bool {
+            let bytes = chunk.bytes().to_vec();
+            self.0.lock().unwrap().push((seq, Some(bytes)));
+            true
+        }
+        fn item(&self, seq: u64, item: Item) {
+            match item {
+                Item::Oversized => self.0.lock().unwrap().push((seq, None)),
+                Item::End(Some(e)) => panic!("{e}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// The lines of `spec` as [`read_inputs`] hands them out, whole lines
+    /// run together, `None` for an oversized line.
+    fn lines_of(spec: InputSpec) -> Vec<Option<Vec<u8>>> {
+        let out = Everything::default();
+        let (tx, rx) = std::sync::mpsc::channel();
+        drop(tx);
+        let opts = ReadOptions {
+            max_buffers: usize::MAX,
+            chunk_size: 512 << 10,
+        };
+        read_inputs(&[spec], opts, None, &out, rx);
+        let mut items = out.0.into_inner().unwrap();
+        items.sort_by_key(|(seq, _)| *seq);
+        let mut lines = Vec::new();
+        for (_, item) in items {
+            match item {
+                Some(bytes) => {
+                    lines.extend(
+                        bytes
+                            .split_inclusive(|&b| b == b'\n')
+                            .map(|l| Some(l.to_vec())),
+                    );
+                }
+                None => lines.push(None),
+            }
+        }
+        lines
+    }
+
+    /// A file read in place hands out the lines that reading it hands
+    /// out, oversized lines and a last line without its newline included:
+    /// each text is read as a plain file (mapped) and gzipped (read).
+    #[test]
+    fn mapped_files_are_read_as_read_files() {
+        use std::io::Write;
+        let long = |n: usize| {
+            let mut l = vec![b'y'; n];
+            l.push(b'\n');
+            l
+        };
+        let mut lines = Vec::new();
+        for i in 0..30_000u32 {
+            lines.extend_from_slice(
+                format!("line {i} {}\n", "x".repeat(i as usize % 97)).as_bytes(),
+            );
+        }
+        let texts: Vec<Vec<u8>> = vec![
+            b"one\ntwo\nno newline at the end".to_vec(),
+            b"\n".to_vec(),
+            b"\xef\xbb\xbfa byte-order mark first\nsecond\n".to_vec(),
+            b"only a line without newline".to_vec(),
+            [&lines[..], &long(700 << 10), &lines[..]].concat(),
+            [&lines[..], &long(MAX_LINE + 5000), &lines[..], b"tail"].concat(),
+            [&long(MAX_LINE * 3)[..], &lines[..]].concat(),
+            [&lines[..], &long(MAX_LINE - 1)[..]].concat(),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        for (i, text) in texts.iter().enumerate() {
+            let plain = dir.path().join(format!("{i}.log"));
+            std::fs::write(&plain, text).unwrap();
+            let gz = dir.path().join(format!("{i}.log.gz"));
+            let mut enc = flate2::write::GzEncoder::new(
+                std::fs::File::create(&gz).unwrap(),
+                Default::default(),
+            );
+            enc.write_all(text).unwrap();
+            enc.finish().unwrap();
+            let mapped = lines_of(InputSpec::Path(plain));
+            let read = lines_of(InputSpec::Path(gz));
+            assert_eq!(mapped.len(), read.len(), "text {i}");
+            assert!(mapped == read, "text {i}");
+        }
+    }
+
+    /// Chunks handed out before their file was cut short say so once the
+    /// cut reaches them, and read as zeros past the new end instead of
+    /// ending the process; the chunks before the cut do not, and the lines
+    /// left of the chunks are the lines the file still holds.
+    #[test]
+    fn chunks_of_a_truncated_file_say_they_were_cut() {
+        struct Hold(std::sync::Mutex<Vec<ChunkBytes>>);
+        impl Outlet for Hold {
+            fn chunk(&self, _: u64, chunk: ChunkBytes) -> bool {
+                self.0.lock().unwrap().push(chunk);
+                true
+            }
+            fn item(&self, _: u64, _: Item) {}
+        }
+        let mut text = Vec::new();
+        let mut i = 0u64;
+        while text.len() < 4 << 20 {
+            text.extend_from_slice(format!("line {i}\n").as_bytes());
+            i += 1;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        std::fs::write(&p, &text).unwrap();
+        let out = Hold(Default::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        drop(tx);
+        let opts = ReadOptions {
+            max_buffers: usize::MAX,
+            chunk_size: 512 << 10,
+        };
+        read_inputs(&[InputSpec::Path(p.clone())], opts, None, &out, rx);
+        let chunks = out.0.into_inner().unwrap();
+        assert!(chunks.len() > 4);
+        assert!(chunks.iter().all(|c| c.lines_left().is_none()));
+        let keep = 1 << 20;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(keep as u64)
+            .unwrap();
+        let mut at = 0;
+        let mut left = Vec::new();
+        for chunk in &chunks {
+            let bytes = chunk.bytes();
+            let end = at + bytes.len();
+            if end <= keep {
+                assert_eq!(bytes, &text[at..end]);
+                assert_eq!(chunk.lines_left(), None);
+                left.extend_from_slice(bytes);
+            } else {
+                // Past the new end, zeros (a scan touches them all).
+                assert!(bytes[keep.saturating_sub(at)..].iter().all(|&b| b == 0));
+                left.extend_from_slice(chunk.lines_left().unwrap());
+            }
+            at = end;
+        }
+        assert_eq!(at, text.len());
+        // The lines left are the file's whole lines now, as reading it
+        // would find them.
+        let now = std::fs::read(&p).unwrap();
+        let whole = memchr::memrchr(b'\n', &now).map_or(0, |i| i + 1);
+        assert_eq!(left, &now[..whole]);
+    }
+
     /// The chunks of a file, whatever their sizes, are its lines in order,
     /// each whole; the first is small, and so is the last.
     #[test]
@@ -296,6 +625,7 @@ mod tests {
         let sizes: Vec<usize> = chunks.iter().map(|(_, c)| c.len()).collect();
         assert!(sizes[0] <= 128 << 10, "{sizes:?}");
         assert!(*sizes.last().unwrap() <= 128 << 10, "{sizes:?}");
-        assert!(sizes.iter().any(|&s| s > 512 << 10), "{sizes:?}");
+        // The run's chunk size is reached (less a line at most).
+        assert!(sizes.iter().any(|&s| s > (512 << 10) - 200), "{sizes:?}");
     }
 }

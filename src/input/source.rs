@@ -342,6 +342,16 @@ pub fn size_on_disk(spec: &InputSpec) -> Option<u64> {
 /// it grows meanwhile. `None` for anything else (stdin, FIFOs, compressed
 /// files, a file that cannot be opened).
 pub fn plain_size(spec: &InputSpec) -> Option<u64> {
+    Some(open_plain(spec)?.0.metadata().ok()?.len())
+}
+
+/// An input that is a regular file of text stored as it reads (no
+/// compression's magic bytes first, not binary), opened, with the bytes
+/// of a byte-order mark to skip: what can be read in place, as [`sniff`]
+/// would pass it through. `None` for anything else (stdin, FIFOs,
+/// compressed or binary files, a file that cannot be opened), which
+/// [`open_counted`] reads or reports.
+pub fn open_plain(spec: &InputSpec) -> Option<(File, u64)> {
     let path = match spec {
         InputSpec::Stdin => return None,
         InputSpec::Path(p) | InputSpec::Listed(p) => p,
@@ -349,10 +359,14 @@ pub fn plain_size(spec: &InputSpec) -> Option<u64> {
     // Looked at before it is opened, as a FIFO must not be.
     fs::metadata(path).ok().filter(|m| m.is_file())?;
     let mut file = open_regular(path).ok()?;
-    let len = file.metadata().ok()?.len();
-    let mut head = [0u8; 8];
+    let mut head = vec![0u8; HEAD];
     let got = read_head(&mut file, &mut head).ok()?;
-    Codec::of(&head[..got]).is_none().then_some(len)
+    let head = &head[..got];
+    if Codec::of(head).is_some() || not_text(head).is_some() {
+        return None;
+    }
+    let skip = if head.starts_with(BOM) { BOM.len() } else { 0 };
+    Some((file, skip as u64))
 }
 
 /// A reader that adds the bytes it reads to a shared counter (bytes as
@@ -392,7 +406,7 @@ pub fn open_counted(
 }
 
 /// `raw`, counting its bytes into `count` if there is one.
-fn counted(raw: Box<dyn Read + Send>, count: Option<Arc<AtomicU64>>) -> Box<dyn Read + Send> {
+pub fn counted(raw: Box<dyn Read + Send>, count: Option<Arc<AtomicU64>>) -> Box<dyn Read + Send> {
     match count {
         Some(count) => Box::new(Counted { inner: raw, count }),
         None => raw,
