@@ -167,6 +167,13 @@ fn run_on(
             scans: scan_tx,
             warnings: Vec::new(),
             reading: opts.reading,
+            rescan: Rescan {
+                catalog: opts.catalog,
+                default_year: opts.default_year,
+                boot_time: opts.boot_time,
+                access: opts.access.clone(),
+                scanner: None,
+            },
         }),
         running: AtomicUsize::new(threads + 1),
         held: AtomicUsize::new(0),
@@ -208,12 +215,6 @@ fn run_on(
                         .unwrap_or_default();
                     scanner.set_input(opts.reading.get(chunk.input()).unwrap_or(&PLAIN));
                     scanner.scan(chunk.bytes(), false, &mut scan);
-                    // The file was cut short under the chunk while it was
-                    // read in place: only its lines before the cut are
-                    // the file's, as reading would have found them.
-                    if let Some(lines) = chunk.lines_left() {
-                        scanner.rescan(lines, &mut scan);
-                    }
                     stage.offer_from(seq, Item::Chunk(chunk, scan), worker == 0);
                 }
             });
@@ -383,6 +384,33 @@ struct Ordered<'a, 's> {
     warnings: Vec<Error>,
     /// How each input is read (by index; none: all alike).
     reading: &'a [InputReading],
+    /// Scans again the chunks that a file cut short under them left.
+    rescan: Rescan<'a>,
+}
+
+/// The ordered stage's own scanner, made the first time a file is cut
+/// short under a chunk read in place.
+struct Rescan<'a> {
+    catalog: &'a Catalog,
+    default_year: i32,
+    boot_time: Option<crate::event::LocalTime>,
+    access: AccessFormats,
+    scanner: Option<(Scanner<'a>, Box<Scan>)>,
+}
+
+impl<'a> Rescan<'a> {
+    /// The scan of `lines`, read as `reading` says.
+    fn scan(&mut self, lines: &[u8], reading: &InputReading) -> &Scan {
+        let (scanner, scan) = self.scanner.get_or_insert_with(|| {
+            let scanner = Scanner::new(self.catalog, self.default_year)
+                .with_boot_time(self.boot_time)
+                .with_access(self.access.clone());
+            (scanner, Box::default())
+        });
+        scanner.set_input(reading);
+        scanner.scan(lines, false, scan);
+        scan
+    }
 }
 
 impl Ordered<'_, '_> {
@@ -403,7 +431,20 @@ impl Ordered<'_, '_> {
         let agg = &mut *self.agg;
         match item {
             Item::Chunk(chunk, scan) => {
-                self.seq.chunk(chunk.bytes(), &scan, agg);
+                match chunk.lines_left() {
+                    None => self.seq.chunk(chunk.bytes(), &scan, agg),
+                    // The file was cut short under the chunk, read in
+                    // place, before its turn came: past the cut its bytes
+                    // read as zeros, whatever the worker saw. Only its lines
+                    // before the cut count, as reading the file would have
+                    // found them; the worker's scan gives only its keys.
+                    Some(lines) => {
+                        self.seq.keys_only(&scan);
+                        let reading = self.reading.get(chunk.input()).unwrap_or(&PLAIN);
+                        let again = self.rescan.scan(lines, reading);
+                        self.seq.chunk(lines, again, agg);
+                    }
+                }
                 match &self.buffers {
                     Some(pool) => chunk.release(pool),
                     None => drop(chunk),

@@ -12,9 +12,9 @@
 //! address up among the files mapped now, and if it is in one, maps zero
 //! pages over the rest of that mapping and notes from where
 //! ([`MappedFile::cut_from`]): the access then reads zeros and the run
-//! goes on. Whoever scanned a chunk of a cut file scans again only its
-//! lines before the cut: the file ends there, as a read file cut short
-//! ends where reading finds its end. A fault anywhere else is not ours: the handler puts back
+//! goes on. The ordered stage scans a chunk the cut reached again, only
+//! its lines before the cut: the file ends there, as a read file cut
+//! short ends where reading finds its end. A fault anywhere else is not ours: the handler puts back
 //! the action it replaced and returns, so that the fault happens again
 //! and is handled as it would have been (Rust's own stack-overflow
 //! report, or the default: the process ends).

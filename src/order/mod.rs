@@ -349,6 +349,40 @@ impl<'a> Sequencer<'a> {
         self.carry_scan = scan;
     }
 
+    /// Takes in the keys of a scan whose lines are not counted (a chunk
+    /// scanned again after its file was cut short under it): its
+    /// scanner's later scans build on them.
+    pub fn keys_only(&mut self, scan: &Scan) {
+        self.mirror(scan);
+    }
+
+    /// Brings the copy of a scan's scanner's keys up to the scan, and
+    /// says where it is in [`Sequencer::scanners`]; `None` for a scanner
+    /// that keeps no keys from scan to scan (the scan holds them all).
+    fn mirror(&mut self, scan: &Scan) -> Option<usize> {
+        let src = scan.key_source;
+        let found = self
+            .scanners
+            .iter()
+            .position(|k| k.mirror.scanner == src.scanner);
+        if src.fresh() && !src.kept {
+            if let Some(i) = found {
+                self.scanners.swap_remove(i);
+            }
+            return None;
+        }
+        let i = found.unwrap_or_else(|| {
+            let mut k = ScannerKeys::default();
+            k.mirror.scanner = src.scanner;
+            self.scanners.push(k);
+            self.scanners.len() - 1
+        });
+        let ScannerKeys { mirror, remap } = &mut self.scanners[i];
+        mirror.update(scan);
+        remap.update(&mirror.keys, src.fresh());
+        Some(i)
+    }
+
     /// Maps a scan's keys to global ids and feeds its events to the
     /// correlator, in order.
     fn events(
@@ -359,32 +393,18 @@ impl<'a> Sequencer<'a> {
         lines: Option<u32>,
         agg: &mut impl Tally,
     ) {
-        let src = scan.key_source;
-        let found = self
-            .scanners
-            .iter()
-            .position(|k| k.mirror.scanner == src.scanner);
         // The scanner's copy, if it keeps one.
-        let mut mirrored = None;
-        let (keys, remap) = if src.fresh() && !src.kept {
+        let mirrored = self.mirror(scan);
+        let (keys, remap) = match mirrored {
             // All of its keys, and none to keep: no copy needed.
-            if let Some(i) = found {
-                self.scanners.swap_remove(i);
+            None => {
+                self.fresh_remap.update(&scan.new_keys, true);
+                (&scan.new_keys, &mut self.fresh_remap)
             }
-            self.fresh_remap.update(&scan.new_keys, true);
-            (&scan.new_keys, &mut self.fresh_remap)
-        } else {
-            let i = found.unwrap_or_else(|| {
-                let mut k = ScannerKeys::default();
-                k.mirror.scanner = src.scanner;
-                self.scanners.push(k);
-                self.scanners.len() - 1
-            });
-            mirrored = Some(i);
-            let ScannerKeys { mirror, remap } = &mut self.scanners[i];
-            mirror.update(scan);
-            remap.update(&mirror.keys, src.fresh());
-            (&mirror.keys, remap)
+            Some(i) => {
+                let ScannerKeys { mirror, remap } = &mut self.scanners[i];
+                (&mirror.keys, remap)
+            }
         };
         let route_of =
             |id: u32| (id != NO_KEY).then(|| (keys.routes.get(id), keys.routes.hash(id)));
@@ -472,7 +492,7 @@ impl<'a> Sequencer<'a> {
                 text: &bytes[ev.start as usize..ev.end as usize],
             });
         }
-        if !src.kept
+        if !scan.key_source.kept
             && let Some(i) = mirrored
         {
             // The scanner starts afresh: so does its copy, memory and all.

@@ -314,9 +314,6 @@ pub struct Scanner<'c> {
     memo: FitMemo,
     /// Where a line's envelope is decoded (a JSON payload).
     line_scratch: Scratch,
-    /// Where the next scan's new keys start, when it scans again what the
-    /// last scan covered ([`Scanner::rescan`]) instead of the table's end.
-    keys_from: Option<(u32, u32)>,
     /// A JSON envelope's message, decoded to be read as an access line.
     json_text: Vec<u8>,
     /// Likewise for a joined record, read while its next line's head is
@@ -405,7 +402,6 @@ impl<'c> Scanner<'c> {
             upstream_buf: Vec::new(),
             memo: FitMemo::default(),
             line_scratch: Scratch::default(),
-            keys_from: None,
             json_text: Vec::new(),
             record_scratch: Scratch::default(),
             access: AccessFormats::default(),
@@ -482,32 +478,14 @@ impl<'c> Scanner<'c> {
         }
     }
 
-    /// Scans `chunk` into `out` in place of what `out` holds, the scan of
-    /// a chunk that `chunk` is the start of (the lines its file still held
-    /// when it was cut short under the chunk). The keys the first scan
-    /// added to the tables are handed on again with this scan's, so that
-    /// the ordered stage's copy of the tables, which never saw the first
-    /// scan, stays whole.
-    pub fn rescan(&mut self, chunk: &[u8], out: &mut Scan) {
-        let first = out.key_source;
-        if first.kept {
-            self.keys_from = Some((first.first_upstream, first.first_route));
-        }
-        self.scan(chunk, false, out);
-    }
-
     /// Scans `chunk` into `out`. With `close_at_end`, a record still open
     /// at the end is classified instead of left in [`Scan::open_tail`].
     pub fn scan(&mut self, chunk: &[u8], close_at_end: bool, out: &mut Scan) {
         out.clear();
-        let (first_upstream, first_route) = self
-            .keys_from
-            .take()
-            .unwrap_or((self.upstreams.len() as u32, self.routes.len() as u32));
         out.key_source = KeySource {
             scanner: self.id,
-            first_upstream,
-            first_route,
+            first_upstream: self.upstreams.len() as u32,
+            first_route: self.routes.len() as u32,
             kept: false,
         };
         let mut state = ParseState::new(self.default_year).with_boot_time(self.boot_time);
@@ -1079,41 +1057,6 @@ mod tests {
             }
         }
         (timings, requests)
-    }
-
-    /// A scan made again of the start of its chunk ([`Scanner::rescan`])
-    /// hands on every key its scanner added since the scan before, the
-    /// first scan's too: the ordered stage's copy of the tables, which
-    /// never saw the first scan, goes on from the same place.
-    #[test]
-    fn a_rescan_hands_on_the_keys_of_the_scan_it_replaces() {
-        let catalog = Catalog::new();
-        let line = |route: &str| {
-            format!(
-                "2026/11/20 10:00:01 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.9, server: x, request: \"GET {route} HTTP/1.1\", upstream: \"http://10.0.0.1:80{route}\", host: \"x\"\n"
-            )
-        };
-        let first: String = ["/a", "/b"].map(line).concat();
-        let start: String = ["/b", "/c"].map(line).concat();
-        let rest: String = ["/d", "/e"].map(line).concat();
-        let mut scanner = Scanner::keeping_keys(&catalog, 2026, 1 << 20);
-        let mut scan = Scan::default();
-        scanner.scan(first.as_bytes(), false, &mut scan);
-        let before = scan.key_source;
-        assert!(before.kept);
-        scanner.scan(format!("{start}{rest}").as_bytes(), false, &mut scan);
-        let whole = scan.key_source;
-        assert_eq!(scan.new_keys.routes.len(), 3, "/c, /d, /e");
-        scanner.rescan(start.as_bytes(), &mut scan);
-        assert_eq!(scan.key_source, whole);
-        let routes: Vec<&[u8]> = (0..scan.new_keys.routes.len() as u32)
-            .map(|i| scan.new_keys.routes.get(i))
-            .collect();
-        assert_eq!(routes, [&b"/c"[..], b"/d", b"/e"]);
-        assert_eq!(scan.stats.total, 2);
-        // The next scan goes on from the table's end again.
-        scanner.scan(line("/f").as_bytes(), false, &mut scan);
-        assert_eq!(scan.key_source.first_route, whole.first_route + 3);
     }
 
     /// The scanner's access lines (read by the fast reading, the fields
