@@ -424,6 +424,18 @@ mod tests {
         assert_eq!(piece_target(4 << 10, u64::MAX, Some(u64::MAX)), 4 << 10);
     }
 
+    /// Reads `spec` into `out` in chunks of 512 KiB. Buffers are never
+    /// given back: the pool makes as many as it may.
+    fn read_all(spec: InputSpec, out: &impl Outlet) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        drop(tx);
+        let opts = ReadOptions {
+            max_buffers: usize::MAX,
+            chunk_size: 512 << 10,
+        };
+        read_inputs(&[spec], opts, None, out, rx);
+    }
+
     /// Collects what [`read_inputs`] hands out.
     struct Collect(std::sync::Mutex<Vec<(u64, Vec<u8>)>>);
 
@@ -459,13 +471,7 @@ mod tests {
     /// run together, `None` for an oversized line.
     fn lines_of(spec: InputSpec) -> Vec<Option<Vec<u8>>> {
         let out = Everything::default();
-        let (tx, rx) = std::sync::mpsc::channel();
-        drop(tx);
-        let opts = ReadOptions {
-            max_buffers: usize::MAX,
-            chunk_size: 512 << 10,
-        };
-        read_inputs(&[spec], opts, None, &out, rx);
+        read_all(spec, &out);
         let mut items = out.0.into_inner().unwrap();
         items.sort_by_key(|(seq, _)| *seq);
         let mut lines = Vec::new();
@@ -553,13 +559,7 @@ mod tests {
         let p = dir.path().join("a.log");
         std::fs::write(&p, &text).unwrap();
         let out = Hold(Default::default());
-        let (tx, rx) = std::sync::mpsc::channel();
-        drop(tx);
-        let opts = ReadOptions {
-            max_buffers: usize::MAX,
-            chunk_size: 512 << 10,
-        };
-        read_inputs(&[InputSpec::Path(p.clone())], opts, None, &out, rx);
+        read_all(InputSpec::Path(p.clone()), &out);
         let chunks = out.0.into_inner().unwrap();
         assert!(chunks.len() > 4);
         assert!(chunks.iter().all(|c| c.lines_left().is_none()));
@@ -610,14 +610,7 @@ mod tests {
         let p = dir.path().join("a.log");
         std::fs::write(&p, &text).unwrap();
         let out = Collect(Default::default());
-        let (tx, rx) = std::sync::mpsc::channel();
-        // Buffers are never given back: the pool makes as many as it may.
-        drop(tx);
-        let opts = ReadOptions {
-            max_buffers: usize::MAX,
-            chunk_size: 512 << 10,
-        };
-        read_inputs(&[InputSpec::Path(p)], opts, None, &out, rx);
+        read_all(InputSpec::Path(p), &out);
         let chunks = out.0.into_inner().unwrap();
         let whole: Vec<u8> = chunks.iter().flat_map(|(_, c)| c.clone()).collect();
         assert_eq!(whole, text);
