@@ -395,17 +395,18 @@ struct Rescan<'a> {
     default_year: i32,
     boot_time: Option<crate::event::LocalTime>,
     access: AccessFormats,
-    scanner: Option<(Scanner<'a>, Box<Scan>)>,
+    /// Boxed: a scanner is large, and the stage is moved around whole.
+    scanner: Option<Box<(Scanner<'a>, Scan)>>,
 }
 
 impl<'a> Rescan<'a> {
     /// The scan of `lines`, read as `reading` says.
     fn scan(&mut self, lines: &[u8], reading: &InputReading) -> &Scan {
-        let (scanner, scan) = self.scanner.get_or_insert_with(|| {
+        let (scanner, scan) = &mut **self.scanner.get_or_insert_with(|| {
             let scanner = Scanner::new(self.catalog, self.default_year)
                 .with_boot_time(self.boot_time)
                 .with_access(self.access.clone());
-            (scanner, Box::default())
+            Box::new((scanner, Scan::default()))
         });
         scanner.set_input(reading);
         scanner.scan(lines, false, scan);

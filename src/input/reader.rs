@@ -106,6 +106,8 @@ pub struct ReadOptions {
 /// limit, which bounds memory and the chunks in flight.
 struct Pool {
     free: Receiver<Vec<u8>>,
+    /// One taken and put back unused.
+    spare: Option<Vec<u8>>,
     allocated: usize,
     max: usize,
 }
@@ -113,6 +115,9 @@ struct Pool {
 impl Pool {
     /// A buffer; `None` when the consumer is gone.
     fn take(&mut self) -> Option<Vec<u8>> {
+        if let Some(b) = self.spare.take() {
+            return Some(b);
+        }
         match self.free.try_recv() {
             Ok(b) => Some(b),
             Err(_) if self.allocated < self.max => {
@@ -121,6 +126,11 @@ impl Pool {
             }
             Err(_) => self.free.recv().ok(),
         }
+    }
+
+    /// A buffer taken and not used, for the next [`Pool::take`].
+    fn put_back(&mut self, buf: Vec<u8>) {
+        self.spare = Some(buf);
     }
 
     /// A buffer that will not come back.
@@ -209,11 +219,15 @@ impl<O: Outlet> Pieces<'_, O> {
         while at < map.size() {
             let left = map.size() - at;
             let target = piece_target(self.chunk, at as u64, Some(left as u64));
-            let Some(end) = line_end(&map, at, target.min(left)) else {
-                return Mapped::ReadFrom(at as u64);
-            };
+            // A buffer first: pages are mapped in only for a chunk that can
+            // go out now, which keeps the mapped pages resident no more
+            // than the buffers in circulation.
             let Some(buf) = self.pool.take() else {
                 return Mapped::Gone;
+            };
+            let Some(end) = line_end(&map, at, target.min(left)) else {
+                self.pool.put_back(buf);
+                return Mapped::ReadFrom(at as u64);
             };
             self.stored.store(end as u64, Ordering::Relaxed);
             if let Some(p) = self.progress {
@@ -289,6 +303,7 @@ pub fn read_inputs(
     let mut seq = 0u64;
     let mut pool = Pool {
         free,
+        spare: None,
         allocated: 0,
         max: max_buffers,
     };
