@@ -233,7 +233,7 @@ impl MappedFile {
 
     /// The bytes `from..to` of the file (clamped to what is mapped). Zeros
     /// where the file was cut before they were read
-    /// ([`MappedFile::cut_before`]).
+    /// ([`MappedFile::cut_from`]).
     pub fn bytes(&self, from: usize, to: usize) -> &[u8] {
         let to = to.min(self.len);
         let from = from.min(to);
@@ -261,12 +261,6 @@ impl MappedFile {
         unsafe {
             libc::madvise(self.base.add(from).cast(), to - from, MADV_POPULATE_READ);
         }
-    }
-
-    /// Whether the file was cut short before byte `to` while it was
-    /// mapped, so that bytes before `to` may read as zeros.
-    pub fn cut_before(&self, to: usize) -> bool {
-        TABLE[self.slot].cut_from.load(Ordering::Acquire) < to
     }
 
     /// Where the bytes that read as zeros start, if the file was cut short
@@ -353,7 +347,6 @@ mod tests {
         }
         map.read_to(GIVE_BACK + 10_000);
         assert_eq!(map.bytes(0, text.len()), &text[..]);
-        assert!(!map.cut_before(text.len()));
         assert_eq!(map.cut_from(), None);
         // Past the end is clamped, not read.
         assert_eq!(
@@ -383,14 +376,11 @@ mod tests {
         let bytes = map.bytes(0, 4 * page);
         assert!(bytes[..page].iter().all(|&b| b == b'x'));
         assert!(bytes[page..].iter().all(|&b| b == 0));
-        assert!(map.cut_before(4 * page));
-        assert!(map.cut_before(page + 1));
-        assert!(!map.cut_before(page));
         assert_eq!(map.cut_from(), Some(page));
         drop(map);
         // The slot is free again and a new mapping is not cut.
         let map = MappedFile::map(&file, page as u64).unwrap().unwrap();
-        assert!(!map.cut_before(page));
+        assert_eq!(map.cut_from(), None);
         assert!(map.bytes(0, page).iter().all(|&b| b == b'x'));
     }
 

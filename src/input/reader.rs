@@ -1,13 +1,14 @@
 //! The reader thread: opens each input in turn and cuts it into chunks of
 //! whole lines.
 //!
-//! A regular file stored as it reads is mapped piece by piece
+//! A regular file of text stored as it reads is mapped whole
 //! ([`super::mapped`]) and its chunks are read in place, which saves the
-//! copy out of the page cache; a piece the file was cut short under while
-//! it was mapped says so, and whoever scans it drops it. Anything else
-//! (stdin, pipes, compressed files, a line no piece could hold, a file's
-//! last line without its newline) is read into pool buffers. No lease is
-//! taken: a writer never waits for us.
+//! copy out of the page cache; a chunk the file was cut short under says
+//! so ([`ChunkBytes::lines_left`]), and the ordered stage scans again only
+//! its lines before the cut. Anything else (stdin, pipes, compressed
+//! files, a line no chunk could hold, a file's last line without its
+//! newline, lines written after it was mapped) is read into pool buffers.
+//! No lease is taken: a writer never waits for us.
 //!
 //! Everything it produces goes to an [`Outlet`], numbered in input order:
 //! chunks for the scanning workers, everything else ([`Item`]) for the
@@ -172,12 +173,6 @@ fn piece_target(chunk: usize, read: u64, left: Option<u64>) -> usize {
         .min(down.max(SMALLEST_PIECE))
 }
 
-/// The chunk size for an input of `size` bytes (if known) in a run of
-/// chunks of `chunk_size`.
-fn size_chunk(size: Option<u64>, chunk_size: usize) -> usize {
-    size.map_or(chunk_size, |size| small_input_chunk(size, chunk_size))
-}
-
 /// How mapping an input's pieces ended.
 enum Mapped {
     /// Every line was handed on.
@@ -194,7 +189,8 @@ struct Pieces<'a, O> {
     out: &'a O,
     seq: &'a mut u64,
     index: usize,
-    chunk: usize,
+    /// The run's chunk size.
+    chunk_size: usize,
     stored: &'a AtomicU64,
     progress: Option<&'a Progress>,
 }
@@ -215,10 +211,11 @@ impl<O: Outlet> Pieces<'_, O> {
             Ok(Some(map)) if map.size() as u64 >= skip => Arc::new(map),
             _ => return Mapped::ReadFrom(skip),
         };
+        let chunk = small_input_chunk(size, self.chunk_size);
         let mut at = skip as usize;
         while at < map.size() {
             let left = map.size() - at;
-            let target = piece_target(self.chunk, at as u64, Some(left as u64));
+            let target = piece_target(chunk, at as u64, Some(left as u64));
             // A buffer first: pages are mapped in only for a chunk that can
             // go out now, which keeps the mapped pages resident no more
             // than the buffers in circulation.
@@ -263,7 +260,7 @@ fn line_end(map: &MappedFile, at: usize, want: usize) -> Option<usize> {
     loop {
         map.populate(at, at + want);
         let found = memchr::memrchr(b'\n', map.bytes(at, at + want));
-        if map.cut_before(at + want) {
+        if map.cut_from().is_some_and(|cut| cut < at + want) {
             return None;
         }
         match found {
@@ -328,7 +325,7 @@ pub fn read_inputs(
                     out,
                     seq: &mut seq,
                     index,
-                    chunk: size_chunk(file.metadata().ok().map(|m| m.len()), chunk_size),
+                    chunk_size,
                     stored: &stored,
                     progress,
                 };
@@ -359,7 +356,7 @@ pub fn read_inputs(
             },
         };
         let size = source::size_on_disk(spec);
-        let chunk = size_chunk(size, chunk_size);
+        let chunk = size.map_or(chunk_size, |size| small_input_chunk(size, chunk_size));
         let mut chunks = ChunkReader::with_sizes(opened, chunk, MAX_LINE);
         let error = loop {
             let Some(buf) = pool.take() else { return };

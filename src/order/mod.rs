@@ -353,7 +353,19 @@ impl<'a> Sequencer<'a> {
     /// scanned again after its file was cut short under it): its
     /// scanner's later scans build on them.
     pub fn keys_only(&mut self, scan: &Scan) {
-        self.mirror(scan);
+        let mirrored = self.mirror(scan);
+        self.forget_unkept(scan, mirrored);
+    }
+
+    /// Drops the copy of a scanner's keys that its scanner did not keep
+    /// after `scan`: it starts afresh, and so does its copy, memory and
+    /// all.
+    fn forget_unkept(&mut self, scan: &Scan, mirrored: Option<usize>) {
+        if !scan.key_source.kept
+            && let Some(i) = mirrored
+        {
+            self.scanners.swap_remove(i);
+        }
     }
 
     /// Brings the copy of a scan's scanner's keys up to the scan, and
@@ -492,12 +504,7 @@ impl<'a> Sequencer<'a> {
                 text: &bytes[ev.start as usize..ev.end as usize],
             });
         }
-        if !scan.key_source.kept
-            && let Some(i) = mirrored
-        {
-            // The scanner starts afresh: so does its copy, memory and all.
-            self.scanners.swap_remove(i);
-        }
+        self.forget_unkept(scan, mirrored);
     }
 }
 
