@@ -328,6 +328,7 @@ pub fn spans(chunk: &[u8]) -> Spans<'_> {
     Spans {
         chunk,
         pos: 0,
+        ahead: 0,
         newline: Newline::new(),
     }
 }
@@ -336,8 +337,14 @@ pub fn spans(chunk: &[u8]) -> Spans<'_> {
 pub struct Spans<'a> {
     chunk: &'a [u8],
     pos: usize,
+    /// Where the next prefetch goes: [`PREFETCH_AHEAD`] bytes past the
+    /// line being scanned, one cache line at a time.
+    ahead: usize,
     newline: Newline,
 }
+
+/// How far ahead of the scan lines are prefetched.
+const PREFETCH_AHEAD: usize = 2048;
 
 /// The search for a line's end: `memchr`'s AVX2 searcher for `\n`, built
 /// once per chunk where the CPU has AVX2, so that each line's search is
@@ -385,6 +392,10 @@ impl Iterator for Spans<'_> {
             None => (self.chunk.len(), self.chunk.len()),
         };
         self.pos = next;
+        while self.ahead < next + PREFETCH_AHEAD {
+            crate::bytes::prefetch(self.chunk, self.ahead);
+            self.ahead += 64;
+        }
         let end = if raw_end > start && self.chunk[raw_end - 1] == b'\r' {
             raw_end - 1
         } else {
