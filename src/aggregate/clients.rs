@@ -251,19 +251,45 @@ impl RouteTiming {
     }
 }
 
-/// An access line that needs a cause, kept for the join.
+/// An access line that needs a cause, kept for the join: up to
+/// [`MAX_JOIN`] of them are kept until the end, so they are packed into
+/// 48 bytes (its window as a start and a length, the connection's
+/// presence as a flag).
 #[derive(Debug, Clone, Copy)]
 struct Wanted {
-    /// Earliest and latest time its failure can have been logged.
+    /// Earliest time its failure can have been logged.
     lo: i64,
-    hi: i64,
-    status: u16,
-    connection: Option<u64>,
     request: u64,
     log_id: u64,
     route: u64,
+    /// Its connection number, where [`Wanted::HAS_CONNECTION`] is set.
+    connection: u64,
+    /// Seconds from `lo` to the latest time its failure can have been
+    /// logged (a window of more than `u32::MAX` seconds, 136 years, is
+    /// cut to its last ones).
+    span: u32,
+    status: u16,
+    flags: u8,
+}
+
+impl Wanted {
+    /// `connection` holds a connection number.
+    const HAS_CONNECTION: u8 = 1;
     /// The upstream sent the 5xx itself (a header came with it).
-    answered_by_upstream: bool,
+    const ANSWERED_BY_UPSTREAM: u8 = 2;
+
+    /// Latest time its failure can have been logged.
+    fn hi(&self) -> i64 {
+        self.lo + i64::from(self.span)
+    }
+
+    fn connection(&self) -> Option<u64> {
+        (self.flags & Wanted::HAS_CONNECTION != 0).then_some(self.connection)
+    }
+
+    fn answered_by_upstream(&self) -> bool {
+        self.flags & Wanted::ANSWERED_BY_UPSTREAM != 0
+    }
 }
 
 /// An error-log failed request, kept for the join.
@@ -496,15 +522,23 @@ impl Clients {
         } else {
             (t - secs - 2, t + 1)
         };
+        let span = u32::try_from(hi.saturating_sub(lo)).unwrap_or(u32::MAX);
+        let mut flags = 0;
+        if r.connection.is_some() {
+            flags |= Wanted::HAS_CONNECTION;
+        }
+        if r.answered_by_upstream == Some(true) {
+            flags |= Wanted::ANSWERED_BY_UPSTREAM;
+        }
         self.wanted.push(Wanted {
-            lo,
-            hi,
-            status: r.status,
-            connection: r.connection,
+            lo: hi - i64::from(span),
             request: r.request,
             log_id: r.log_id,
             route: if route == 0 { 0 } else { route | 1 },
-            answered_by_upstream: r.answered_by_upstream == Some(true),
+            connection: r.connection.unwrap_or(0),
+            span,
+            status: r.status,
+            flags,
         });
     }
 
@@ -675,26 +709,34 @@ impl Clients {
     /// line, then the same route; each failure explains one request.
     /// `routes` is the interner the failures' route ids point into.
     pub fn join(&self, routes: &Interner) -> Joined {
-        let mut logged: Vec<Logged> = self.logged.iter().copied().collect();
+        let logged = &self.logged;
         let route_hash = |id: u32| match id {
             NO_KEY | OTHER => 0,
             id => key_hash(routes.key(id)) | 1,
         };
-        logged.sort_by_key(|l| l.time);
+        // The failures in time order, as indexes (a copy would double
+        // their memory at the end); `used` goes by place in that order.
+        let mut by_time: Vec<u32> = (0..logged.len() as u32).collect();
+        by_time.sort_by_key(|&i| logged[i as usize].time);
         let mut used = vec![false; logged.len()];
-        let mut wanted = self.wanted.clone();
-        wanted.sort_by_key(|w| (w.hi, w.lo));
+        // The kept lines in the order of their windows' ends, as indexes
+        // (a copy of the lines would double their memory at the end).
+        let mut order: Vec<u32> = (0..self.wanted.len() as u32).collect();
+        order.sort_by_key(|&i| {
+            let w = &self.wanted[i as usize];
+            (w.hi(), w.lo)
+        });
         let mut out = Joined::default();
-        for w in &wanted {
-            let from = logged.partition_point(|l| l.time < w.lo);
+        for w in order.iter().map(|&i| &self.wanted[i as usize]) {
+            let from = by_time.partition_point(|&i| logged[i as usize].time < w.lo);
             let mut best: Option<(Method, usize)> = None;
-            for (i, l) in logged[from..]
+            for (i, l) in by_time[from..]
                 .iter()
                 .enumerate()
                 .take(MAX_CANDIDATES)
-                .map(|(i, l)| (from + i, l))
+                .map(|(i, &at)| (from + i, &logged[at as usize]))
             {
-                if l.time > w.hi {
+                if l.time > w.hi() {
                     break;
                 }
                 if used[i] {
@@ -703,7 +745,8 @@ impl Clients {
                 let same_request = w.request != 0 && w.request == l.request;
                 let method = if w.log_id != 0 && w.log_id == l.log_id {
                     Method::LogId
-                } else if same_request && w.connection.is_some() && w.connection == l.connection {
+                } else if same_request && w.connection().is_some() && w.connection() == l.connection
+                {
                     Method::Connection
                 } else if same_request {
                     Method::Request
@@ -729,14 +772,14 @@ impl Clients {
                     used[i] = true;
                     out.pairs.push(Pair {
                         method,
-                        cause: logged[i].cause,
-                        time: logged[i].time,
+                        cause: logged[by_time[i] as usize].cause,
+                        time: logged[by_time[i] as usize].time,
                         status: w.status,
                     });
                 }
                 None if w.status >= 500 => {
                     *out.unexplained.entry(w.status).or_default() += 1;
-                    if w.answered_by_upstream {
+                    if w.answered_by_upstream() {
                         *out.answered_by_upstream.entry(w.status).or_default() += 1;
                     }
                 }
@@ -911,8 +954,37 @@ mod tests {
     fn join_records_stay_small() {
         assert_eq!(
             (std::mem::size_of::<Wanted>(), std::mem::size_of::<Logged>()),
-            (64, 48)
+            (48, 48)
         );
+    }
+
+    /// A packed line keeps its window to the second at both ends, and a
+    /// connection numbered 0 apart from none.
+    #[test]
+    fn packed_lines_keep_their_window_and_connection() {
+        let routes = Interner::new(10);
+        // 1.5 s before 100: its failure was logged from 96 to 101.
+        for (at, joined) in [(95, false), (96, true), (101, true), (102, false)] {
+            let mut c = Clients::new(10);
+            c.failure(&fail(at, "upstream_refused", Some(0), 11), NO_KEY);
+            add(&mut c, &req(100, 502, Some(0), 11, 1), None);
+            let j = c.join(&routes);
+            let methods: Vec<_> = j.pairs.iter().map(|p| p.method).collect();
+            let want: &[Method] = if joined { &[Method::Connection] } else { &[] };
+            assert_eq!(methods, want, "failure at {at}");
+        }
+        // No connection logged on the access line: the request line ties.
+        let mut c = Clients::new(10);
+        c.failure(&fail(100, "upstream_refused", Some(0), 11), NO_KEY);
+        add(&mut c, &req(100, 502, None, 11, 1), None);
+        assert_eq!(c.join(&routes).pairs[0].method, Method::Request);
+        // A window longer than 136 years keeps its end.
+        let mut c = Clients::new(10);
+        c.failure(&fail(1_000, "upstream_refused", None, 11), NO_KEY);
+        let mut long = req(1_000, 502, None, 11, 1);
+        long.duration_ms = Some(u64::MAX);
+        add(&mut c, &long, None);
+        assert_eq!(c.join(&routes).pairs.len(), 1);
     }
 
     #[test]
