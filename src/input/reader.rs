@@ -211,7 +211,10 @@ impl<O: Outlet> Pieces<'_, O> {
             Ok(Some(map)) if map.size() as u64 >= skip => Arc::new(map),
             _ => return Mapped::ReadFrom(skip),
         };
-        let chunk = small_input_chunk(size, self.chunk_size);
+        // Twice the chunk of a read: a mapped chunk takes no buffer, only
+        // its pages while it is in flight, and fewer chunks mean fewer
+        // hand-offs between threads.
+        let chunk = small_input_chunk(size, 2 * self.chunk_size);
         let mut at = skip as usize;
         while at < map.size() {
             let left = map.size() - at;
