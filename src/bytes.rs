@@ -4,9 +4,9 @@
 //! The searches here beat the general ones of `memchr` on the short
 //! haystacks of log lines (a context value, a message before its context);
 //! each has a test against the plain search it replaces. The SIMD loads
-//! are `unsafe`, each with its SAFETY argument; the crate's only other
-//! `unsafe` is [`crate::input::mapped`]'s (`tests/architecture.rs` keeps
-//! it so).
+//! and the prefetch hint of a line scan are `unsafe`, each with its SAFETY
+//! argument; the crate's only other `unsafe` is
+//! [`crate::input::mapped`]'s (`tests/architecture.rs` keeps it so).
 
 use std::borrow::Cow;
 
