@@ -304,6 +304,19 @@ struct Logged {
     route: u32,
 }
 
+/// A [`Logged`] failure as the join reads it: its route's hash in place
+/// of the route's id.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    time: i64,
+    request: u64,
+    log_id: u64,
+    connection: Option<u64>,
+    /// [`key_hash`] of the route, its low bit set; 0 for none.
+    route: u64,
+    cause: CauseId,
+}
+
 /// A client request tied to an error-log failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pair {
@@ -709,15 +722,25 @@ impl Clients {
     /// line, then the same route; each failure explains one request.
     /// `routes` is the interner the failures' route ids point into.
     pub fn join(&self, routes: &Interner) -> Joined {
-        let logged = &self.logged;
         let route_hash = |id: u32| match id {
             NO_KEY | OTHER => 0,
             id => key_hash(routes.key(id)) | 1,
         };
-        // The failures in time order, as indexes (a copy would double
-        // their memory at the end); `used` goes by place in that order.
-        let mut by_time: Vec<u32> = (0..logged.len() as u32).collect();
-        by_time.sort_by_key(|&i| logged[i as usize].time);
+        // The failures in time order, each with its route's hash taken
+        // once: a record looks at up to MAX_CANDIDATES of them in a row.
+        let mut logged: Vec<Candidate> = self
+            .logged
+            .iter()
+            .map(|l| Candidate {
+                time: l.time,
+                request: l.request,
+                log_id: l.log_id,
+                connection: l.connection,
+                route: route_hash(l.route),
+                cause: l.cause,
+            })
+            .collect();
+        logged.sort_by_key(|l| l.time);
         let mut used = vec![false; logged.len()];
         // The kept lines in the order of their windows' ends, as indexes
         // (a copy of the lines would double their memory at the end).
@@ -728,13 +751,13 @@ impl Clients {
         });
         let mut out = Joined::default();
         for w in order.iter().map(|&i| &self.wanted[i as usize]) {
-            let from = by_time.partition_point(|&i| logged[i as usize].time < w.lo);
+            let from = logged.partition_point(|l| l.time < w.lo);
             let mut best: Option<(Method, usize)> = None;
-            for (i, l) in by_time[from..]
+            for (i, l) in logged[from..]
                 .iter()
                 .enumerate()
                 .take(MAX_CANDIDATES)
-                .map(|(i, &at)| (from + i, &logged[at as usize]))
+                .map(|(i, l)| (from + i, l))
             {
                 if l.time > w.hi() {
                     break;
@@ -750,10 +773,7 @@ impl Clients {
                     Method::Connection
                 } else if same_request {
                     Method::Request
-                } else if w.route != 0
-                    && w.route == route_hash(l.route)
-                    && (w.request == 0 || l.request == 0)
-                {
+                } else if w.route != 0 && w.route == l.route && (w.request == 0 || l.request == 0) {
                     Method::Route
                 } else {
                     continue;
@@ -772,8 +792,8 @@ impl Clients {
                     used[i] = true;
                     out.pairs.push(Pair {
                         method,
-                        cause: logged[by_time[i] as usize].cause,
-                        time: logged[by_time[i] as usize].time,
+                        cause: logged[i].cause,
+                        time: logged[i].time,
                         status: w.status,
                     });
                 }
