@@ -304,19 +304,6 @@ struct Logged {
     route: u32,
 }
 
-/// A [`Logged`] failure as the join reads it: its route's hash in place
-/// of the route's id.
-#[derive(Debug, Clone, Copy)]
-struct Candidate {
-    time: i64,
-    request: u64,
-    log_id: u64,
-    connection: Option<u64>,
-    /// [`key_hash`] of the route, its low bit set; 0 for none.
-    route: u64,
-    cause: CauseId,
-}
-
 /// A client request tied to an error-log failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pair {
@@ -722,24 +709,16 @@ impl Clients {
     /// line, then the same route; each failure explains one request.
     /// `routes` is the interner the failures' route ids point into.
     pub fn join(&self, routes: &Interner) -> Joined {
+        // Each route's hash taken once: a record compares it with up to
+        // MAX_CANDIDATES failures.
+        let route_hashes: Vec<u64> = (0..routes.len() as u32)
+            .map(|id| key_hash(routes.key(id)) | 1)
+            .collect();
         let route_hash = |id: u32| match id {
             NO_KEY | OTHER => 0,
-            id => key_hash(routes.key(id)) | 1,
+            id => route_hashes[id as usize],
         };
-        // The failures in time order, each with its route's hash taken
-        // once: a record looks at up to MAX_CANDIDATES of them in a row.
-        let mut logged: Vec<Candidate> = self
-            .logged
-            .iter()
-            .map(|l| Candidate {
-                time: l.time,
-                request: l.request,
-                log_id: l.log_id,
-                connection: l.connection,
-                route: route_hash(l.route),
-                cause: l.cause,
-            })
-            .collect();
+        let mut logged: Vec<Logged> = self.logged.iter().copied().collect();
         logged.sort_by_key(|l| l.time);
         let mut used = vec![false; logged.len()];
         // The kept lines in the order of their windows' ends, as indexes
@@ -773,7 +752,10 @@ impl Clients {
                     Method::Connection
                 } else if same_request {
                     Method::Request
-                } else if w.route != 0 && w.route == l.route && (w.request == 0 || l.request == 0) {
+                } else if w.route != 0
+                    && w.route == route_hash(l.route)
+                    && (w.request == 0 || l.request == 0)
+                {
                     Method::Route
                 } else {
                     continue;
