@@ -244,11 +244,10 @@ struct RecentTable {
     words: Vec<u64>,
     /// The word where the first cache line starts.
     start: usize,
-    /// One bit per page of `words` a slot was taken from since the
-    /// allocation or the last clear.
+    /// One bit per page of `words` (4 KiB, counted from the page its
+    /// first word is in) a slot was taken from since the allocation or
+    /// the last clear.
     written: [u64; PAGE_BITS_WORDS],
-    /// The page of `words`' first word, by address (a page is 4 KiB).
-    first_page: usize,
 }
 
 /// Words of [`RecentTable::written`]: a bit for each page the table
@@ -259,21 +258,20 @@ impl RecentTable {
     fn new() -> Self {
         let words = vec![0u64; MAX_RECENT * SLOT_WORDS + SLOT_WORDS - 1];
         let start = words.as_ptr().align_offset(64).min(SLOT_WORDS - 1);
-        let first_page = words.as_ptr() as usize >> 12;
         RecentTable {
             words,
             start,
             written: [0; PAGE_BITS_WORDS],
-            first_page,
         }
     }
 
     /// Slot `i` (below [`MAX_RECENT`]).
     #[inline]
     fn slot(&mut self, i: usize) -> &mut [u64; SLOT_WORDS] {
+        let first_page = self.words.as_ptr() as usize >> 12;
         let slot = &mut self.words[self.start..].as_chunks_mut::<SLOT_WORDS>().0[i];
         // A slot is one cache line, so it lies in one page.
-        let page = (slot.as_ptr() as usize >> 12) - self.first_page;
+        let page = (slot.as_ptr() as usize >> 12) - first_page;
         let bit = 1u64 << (page % 64);
         if self.written[page / 64] & bit == 0 {
             self.written[page / 64] |= bit;
