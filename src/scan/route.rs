@@ -104,10 +104,15 @@ impl Slot {
 pub struct KeyMemo {
     /// Slots by the key's memo hash; allocated on first use, with
     /// [`FIRST_SLOTS`], and four times as many each time the table holds
-    /// more keys than a quarter of them, up to `size`.
+    /// more keys than a quarter of them and the misses since the last
+    /// growth are twice the slots, up to `size`.
     slots: Vec<Slot>,
     /// How many slots at most (a power of two).
     size: usize,
+    /// Misses since the slots were last made: growth waits for a run
+    /// long enough to pay for writing the larger slots (a short input's
+    /// keys, mostly seen once, would not read them back).
+    misses: usize,
 }
 
 impl KeyMemo {
@@ -116,6 +121,7 @@ impl KeyMemo {
         KeyMemo {
             slots: Vec::new(),
             size: size.next_power_of_two().max(2),
+            misses: 0,
         }
     }
 
@@ -159,10 +165,15 @@ impl KeyMemo {
         (at, tag, epoch): (usize, u32, u64),
     ) -> u32 {
         let id = table.intern(key);
-        if table.len() * 4 > self.slots.len() && self.slots.len() < self.size {
+        self.misses += 1;
+        if table.len() * 4 > self.slots.len()
+            && self.misses >= 2 * self.slots.len()
+            && self.slots.len() < self.size
+        {
             // Room for more keys: the slots are only a memo, so they
             // start again empty.
             self.slots = vec![Slot::EMPTY; (self.slots.len() * 4).min(self.size)];
+            self.misses = 0;
             return id;
         }
         if self.slots[at].epoch == epoch {
@@ -980,6 +991,24 @@ mod tests {
             "grown in steps of four up to the size"
         );
         assert_eq!(fast.len(), plain.len());
+    }
+
+    /// Keys seen once each, as in a short input, leave the slots as they
+    /// were made until the misses are twice the slots; then they grow.
+    #[test]
+    fn a_memo_grows_only_after_misses_enough() {
+        let mut memo = KeyMemo::new(FIRST_SLOTS * 16);
+        let (mut fast, mut plain) = (KeyTable::default(), KeyTable::default());
+        for k in 0..2 * FIRST_SLOTS {
+            let key = format!("/once/{k}").into_bytes();
+            assert_eq!(memo.id(&key, &mut fast), plain.intern(&key));
+            let want = if k + 1 < 2 * FIRST_SLOTS {
+                FIRST_SLOTS
+            } else {
+                FIRST_SLOTS * 4
+            };
+            assert_eq!(memo.slots.len(), want, "after {} keys", k + 1);
+        }
     }
 
     /// Two keys of one slot, asked by turns, keep the two slots of its
