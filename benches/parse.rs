@@ -139,6 +139,7 @@ fn end_to_end(c: &mut Criterion) {
                     filters: &filters,
                     default_year: 2026,
                     threads: 2,
+                    bytes_per_worker: 0,
                     progress: None,
                     access: Default::default(),
                     reading: &[],

@@ -401,6 +401,11 @@ fn count(cfg: &AnalyzeConfig, warn: &mut dyn FnMut(&Error)) -> Counted {
             .boot_time
             .or_else(|| boot_from_inputs(&inputs, cfg.default_year)),
         threads: cfg.threads,
+        bytes_per_worker: if cfg.threads_given {
+            0
+        } else {
+            pipeline::BYTES_PER_WORKER
+        },
         progress: progress.as_ref(),
         access: cfg.access.clone(),
         reading: &reading,

@@ -55,6 +55,9 @@ pub struct RunOptions<'a> {
     pub boot_time: Option<crate::event::LocalTime>,
     /// Scanning threads (at least one).
     pub threads: usize,
+    /// Input bytes each scanning thread past the first needs to be
+    /// started (0: as many as `threads` says, one per chunk at most).
+    pub bytes_per_worker: usize,
     /// A progress bar to keep up to date.
     pub progress: Option<&'a Progress>,
     /// How access-log lines are read.
@@ -86,6 +89,14 @@ const BUFFER_BUDGET: usize = 16 << 20;
 /// they would without it.
 const KEY_BUDGET: usize = 512 << 10;
 
+/// Bytes of plain input each scanning thread past the first must have
+/// for the default thread count to start it. A thread costs its start,
+/// its own tables learning the same keys again, and on few cores a share
+/// of a core the ordered stage and the reader also want: on 2 cores one
+/// worker is faster up to about 8 MiB (`benches/suite.sh`' paste row
+/// among them), two are from 16 MiB on.
+pub const BYTES_PER_WORKER: usize = 8 << 20;
+
 /// The chunk size for `buffers` buffers in circulation: [`CHUNK_SIZE`]
 /// (large chunks mean fewer hand-offs between threads) unless that would
 /// take the buffers past [`BUFFER_BUDGET`], down to 256 KiB, so that memory
@@ -114,14 +125,27 @@ pub fn available_cores() -> usize {
 
 /// The scanning threads worth starting for `inputs` read in chunks of
 /// `chunk_size` bytes with `threads` asked for: no more than the chunks
-/// the inputs make, where every input is a plain regular file whose size
-/// tells that (a worker without a chunk would only be started, given its
-/// tables and stopped). What the run counts does not depend on how many
-/// threads scan.
-fn workers_for(inputs: &[InputSpec], threads: usize, chunk_size: usize) -> usize {
-    let mut chunks = 0usize;
+/// the inputs make, nor than one and one more per `bytes_per_worker`
+/// bytes past the first (when that is not 0), where every input is a
+/// plain regular file whose size tells that (a worker without a chunk
+/// would only be started, given its tables and stopped). What the run
+/// counts does not depend on how many threads scan.
+fn workers_for(
+    inputs: &[InputSpec],
+    threads: usize,
+    chunk_size: usize,
+    bytes_per_worker: usize,
+) -> usize {
+    let (mut chunks, mut bytes) = (0usize, 0usize);
+    let worth = |chunks: usize, bytes: usize| {
+        let by_size = match bytes_per_worker {
+            0 => usize::MAX,
+            per => 1 + bytes.saturating_sub(1) / per,
+        };
+        chunks.max(1).min(by_size)
+    };
     for input in inputs {
-        if chunks >= threads {
+        if worth(chunks, bytes) >= threads {
             break;
         }
         let Some(len) = crate::input::source::plain_size(input) else {
@@ -130,8 +154,9 @@ fn workers_for(inputs: &[InputSpec], threads: usize, chunk_size: usize) -> usize
         // One more byte, should the file grow before it is read.
         let len = usize::try_from(len.saturating_add(1)).unwrap_or(usize::MAX);
         chunks = chunks.saturating_add(len.div_ceil(chunk_size.max(1)));
+        bytes = bytes.saturating_add(len);
     }
-    threads.min(chunks.max(1))
+    threads.min(worth(chunks, bytes))
 }
 
 /// [`run`] laid out for a machine with `cores` cores.
@@ -148,7 +173,7 @@ fn run_on(
     let max_buffers = threads + 3;
     let chunk_size = chunk_size(max_buffers);
     let key_budget = (KEY_BUDGET / threads).max(16 << 10);
-    let threads = workers_for(inputs, threads, chunk_size);
+    let threads = workers_for(inputs, threads, chunk_size, opts.bytes_per_worker);
     let (job_tx, job_rx) = channel::<(u64, ChunkBytes)>();
     let job_rx = Mutex::new(job_rx);
     let (buf_tx, buf_rx) = channel::<Vec<u8>>();
@@ -515,14 +540,29 @@ mod tests {
         let empty = dir.path().join("empty.log");
         std::fs::write(&empty, b"").unwrap();
         let path = |p: &std::path::Path| InputSpec::Path(p.to_path_buf());
-        assert_eq!(workers_for(&[path(&small)], 4, 1024), 1);
-        assert_eq!(workers_for(&[path(&empty)], 4, 1024), 1);
-        assert_eq!(workers_for(&[path(&small), path(&empty)], 4, 1024), 2);
-        assert_eq!(workers_for(&[path(&big)], 4, 1024), 3);
-        assert_eq!(workers_for(&[path(&big)], 2, 1024), 2);
-        assert_eq!(workers_for(&[path(&gz)], 4, 1024), 4);
-        assert_eq!(workers_for(&[path(&small), InputSpec::Stdin], 4, 1024), 4);
-        assert_eq!(workers_for(&[path(&dir.path().join("none"))], 3, 1024), 3);
+        assert_eq!(workers_for(&[path(&small)], 4, 1024, 0), 1);
+        assert_eq!(workers_for(&[path(&empty)], 4, 1024, 0), 1);
+        assert_eq!(workers_for(&[path(&small), path(&empty)], 4, 1024, 0), 2);
+        assert_eq!(workers_for(&[path(&big)], 4, 1024, 0), 3);
+        assert_eq!(workers_for(&[path(&big)], 2, 1024, 0), 2);
+        assert_eq!(workers_for(&[path(&gz)], 4, 1024, 0), 4);
+        assert_eq!(
+            workers_for(&[path(&small), InputSpec::Stdin], 4, 1024, 0),
+            4
+        );
+        assert_eq!(
+            workers_for(&[path(&dir.path().join("none"))], 3, 1024, 0),
+            3
+        );
+        // Fewer for small inputs when the count is not given: one, and
+        // one more per `per` bytes past the first (the byte the file may
+        // grow by counted), never more than the chunks.
+        assert_eq!(workers_for(&[path(&big)], 4, 1024, 3001), 1);
+        assert_eq!(workers_for(&[path(&big)], 4, 1024, 3000), 2);
+        assert_eq!(workers_for(&[path(&big)], 4, 1024, 1000), 3);
+        assert_eq!(workers_for(&[path(&big)], 4, 1024, 1), 3);
+        assert_eq!(workers_for(&[path(&big), path(&big)], 8, 1024, 2000), 4);
+        assert_eq!(workers_for(&[path(&gz)], 4, 1024, 3000), 4);
     }
 
     /// (cause, count, attempts, upstreams, routes) of one cause.
@@ -555,6 +595,7 @@ mod tests {
             default_year: 2026,
             boot_time: None,
             threads,
+            bytes_per_worker: 0,
             progress: None,
             access: AccessFormats::default(),
             reading: &[],

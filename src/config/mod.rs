@@ -121,6 +121,10 @@ pub struct AnalyzeConfig {
     pub boot_time: Option<LocalTime>,
     /// Scanning threads.
     pub threads: usize,
+    /// Whether `--threads` chose them: then each gets a chunk if there
+    /// are enough; otherwise a small input is left to fewer (see
+    /// [`crate::pipeline::RunOptions::bytes_per_worker`]).
+    pub threads_given: bool,
     /// No progress bar.
     pub quiet: bool,
     /// The servers' configuration given with `--config`.
@@ -236,6 +240,7 @@ impl AnalyzeConfig {
                 Some(n) => n,
                 None => crate::pipeline::available_cores(),
             },
+            threads_given: a.threads.is_some(),
         })
     }
 }
