@@ -236,8 +236,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "TIME")]
     pub boot_time: Option<String>,
 
-    /// Threads scanning the input (default: the available cores). The
-    /// result is the same for any number.
+    /// Threads scanning the input (default: the available cores, fewer
+    /// for plain files under 8 MiB a thread). The result is the same for
+    /// any number.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 
