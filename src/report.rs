@@ -1030,10 +1030,12 @@ impl Report {
 
     /// [`Report::build_on`] on two threads for a writer that writes the
     /// activity apart from the rest (half of a large report's text): the
-    /// second thread finds the incidents and hands them over (while this
-    /// one puts the keys in text order), then builds the activity and hands
-    /// it to `activity_out` at once, while this one ranks the causes and
-    /// hands the rest of the report (its activity empty) to `rest`. The activity is then put in the report, and the
+    /// second thread builds the activity, once this one has put the keys
+    /// in text order, and hands it to `activity_out` at once, while this
+    /// one ranks the causes, finds the incidents and hands the rest of the
+    /// report (its activity empty) to `rest`. Building and writing the
+    /// activity is the longer part, so the incidents are found on this
+    /// thread, beside it. The activity is then put in the report, and the
     /// whole returned with what `rest` gave. `rest` must let
     /// `activity_out` end (take what it writes, or drop the means to)
     /// before it returns.
@@ -1044,10 +1046,8 @@ impl Report {
     ) -> (Report, R) {
         let order = std::sync::OnceLock::new();
         std::thread::scope(|s| {
-            let (found_tx, found_rx) = std::sync::mpsc::sync_channel(1);
             let (order_tx, order_rx) = std::sync::mpsc::sync_channel::<&KeyOrder<'_>>(1);
             let second = s.spawn(move || {
-                let _ = found_tx.send(found_incidents(agg));
                 // Not sent only when this thread panicked before it.
                 let order = order_rx.recv().ok()?;
                 let example = |e: &Example| example_line(agg, e);
@@ -1058,17 +1058,7 @@ impl Report {
             let order = order.get_or_init(|| KeyOrder::of(agg));
             let _ = order_tx.send(order);
             let causes = causes(agg, order);
-            // Only a panic on the second thread leaves the incidents or the
-            // activity unsent: it is raised here.
-            let gone = |second: std::thread::ScopedJoinHandle<'_, Option<Activity>>| -> ! {
-                match second.join() {
-                    Err(p) => std::panic::resume_unwind(p),
-                    Ok(_) => unreachable!("the second thread sends what it builds"),
-                }
-            };
-            let Ok((found, skews)) = found_rx.recv() else {
-                gone(second)
-            };
+            let (found, skews) = found_incidents(agg);
             let report = Report::assemble(agg, order, causes, Activity::default(), found, skews);
             let (mut report, r) = rest(report);
             report.activity = match second.join() {
