@@ -747,8 +747,7 @@ impl Clients {
                 let same_request = w.request != 0 && w.request == l.request;
                 let method = if w.log_id != 0 && w.log_id == l.log_id {
                     Method::LogId
-                } else if same_request && w.connection().is_some() && w.connection() == l.connection
-                {
+                } else if same_request && w.connection().is_some_and(|c| l.connection == Some(c)) {
                     Method::Connection
                 } else if same_request {
                     Method::Request
