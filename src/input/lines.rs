@@ -392,7 +392,8 @@ impl Iterator for Spans<'_> {
             None => (self.chunk.len(), self.chunk.len()),
         };
         self.pos = next;
-        while self.ahead < next + PREFETCH_AHEAD {
+        // Up to the chunk's end: the last lines have nothing further on.
+        while self.ahead < (next + PREFETCH_AHEAD).min(self.chunk.len()) {
             crate::bytes::prefetch(self.chunk, self.ahead);
             self.ahead += 64;
         }
